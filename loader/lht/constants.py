@@ -1,0 +1,26 @@
+"""Project-wide constants: the one Salesforce API version and the warehouse names."""
+
+from __future__ import annotations
+
+#: The one Salesforce API version lht speaks (simple-salesforce's ``version=``).
+API_VERSION = "59.0"
+
+#: Default schema of the append-only staging tables (env ``LHT_STAGING_SCHEMA``).
+DEFAULT_STAGING_SCHEMA = "salesforce_staging"
+
+#: Default schema of the main tables built by dbt (env ``LHT_SCHEMA``).
+DEFAULT_SCHEMA = "salesforce"
+
+#: Metadata columns the writer stamps on every staged row.
+BATCH_ID_COLUMN = "_lht_batch_id"
+EXTRACTED_AT_COLUMN = "_lht_extracted_at"
+KIND_COLUMN = "_lht_kind"
+
+#: Values of ``_lht_kind``.
+KIND_RECORD = "record"
+KIND_DELETED = "deleted"
+KIND_FORMULA = "formula"
+
+#: Warehouse tables owned by the loader, in the staging schema.
+STATE_TABLE = "_lht_state"
+DESCRIBE_TABLE = "_lht_describe"

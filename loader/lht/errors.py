@@ -1,0 +1,57 @@
+"""Typed exceptions. Each message says what went wrong and what the user can do about it.
+
+Library code raises these; only the CLI turns them into output and exit codes.
+"""
+
+from __future__ import annotations
+
+
+class LhtError(Exception):
+    """Base of every error lht raises on purpose. ``str(err)`` is safe to show a user."""
+
+    #: Process exit code the CLI uses for this kind of error.
+    exit_code = 1
+
+
+class ConfigError(LhtError):
+    """Settings, environment variables, profile or project files are missing or wrong."""
+
+    exit_code = 2
+
+
+class CredentialsError(ConfigError):
+    """Salesforce credentials in the environment are incomplete or conflicting."""
+
+
+class ObjectNotRegisteredError(ConfigError):
+    """An object was named that the project has not registered."""
+
+
+class InvalidNameError(ConfigError):
+    """An object, field or table name is not a valid Salesforce/SQL identifier."""
+
+
+class SalesforceError(LhtError):
+    """Salesforce refused or failed a call in a way retrying will not fix."""
+
+
+class AuthenticationError(SalesforceError):
+    """Login failed or the session cannot be renewed."""
+
+
+class ApiLimitError(SalesforceError):
+    """The org's API quota (REQUEST_LIMIT_EXCEEDED) or lht's own call budget is spent."""
+
+
+class BulkJobError(SalesforceError):
+    """A Bulk API 2.0 job failed, was aborted, or did not finish before its deadline."""
+
+
+class WarehouseError(LhtError):
+    """The warehouse refused a statement or could not be reached."""
+
+
+class ConcurrentRunError(LhtError):
+    """Another ``lht sync`` holds the lock on this target."""
+
+    exit_code = 3

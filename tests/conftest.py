@@ -1,0 +1,25 @@
+"""Fixtures shared by the whole suite: a fakesnow server for the Snowflake dialect."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def fakesnow_server() -> Iterator[dict]:
+    """A fakesnow server (Snowflake's wire protocol on DuckDB) for the whole session.
+
+    Yields the keyword arguments of ``snowflake.connector.connect``.
+    """
+    fakesnow = pytest.importorskip("fakesnow")
+    with fakesnow.server() as kwargs:
+        yield kwargs
+
+
+@pytest.fixture
+def snowflake_database(fakesnow_server: dict) -> str:
+    """A fresh, uniquely named database on the fakesnow server."""
+    return f"LHT_TEST_{uuid.uuid4().hex[:10].upper()}"
