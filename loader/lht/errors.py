@@ -47,6 +47,31 @@ class BulkJobError(SalesforceError):
     """A Bulk API 2.0 job failed, was aborted, or did not finish before its deadline."""
 
 
+class ObjectNotFoundError(SalesforceError):
+    """The object does not exist in the org, or the user cannot read it."""
+
+
+class FieldsChangedError(SalesforceError):
+    """A queried field no longer exists (INVALID_FIELD): re-describe the object and retry.
+
+    ``field`` and ``object_name`` are parsed from Salesforce's message when it names them.
+    """
+
+    def __init__(self, message: str, field: str | None = None,
+                 object_name: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.object_name = object_name
+
+
+class DeletedWindowError(SalesforceError):
+    """getDeleted cannot answer: start is older than Salesforce keeps deletions, or too many ids."""
+
+
+class BulkUnsupportedError(BulkJobError):
+    """Bulk API 2.0 refuses this object or query (INVALIDENTITY, compound fields): use REST."""
+
+
 class WarehouseError(LhtError):
     """The warehouse refused a statement or could not be reached."""
 

@@ -1,0 +1,36 @@
+# lht: two commands from a fresh clone.
+#   make demo   the main job on the embedded defaults (local org -> lht sync -> dbt build on DuckDB)
+#   make test   the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.lht-installed
+
+.PHONY: demo test bench install clean help
+
+help:
+	@echo "make demo   run lht against the bundled local Salesforce org into DuckDB"
+	@echo "make test   run the test suite"
+	@echo "make bench  run the benchmarks (minutes; prints figures)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m lht.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf .lht lht.duckdb dbt_project/target dbt_project/logs logs

@@ -1,0 +1,131 @@
+{#- The version history of one Salesforce object (opt-in: a model file
+    `<object>_history.sql` holding `{{ lht_history_table('Account') }}`).
+
+    One row per version, like a dbt snapshot with `hard_deletes: new_record`: a version
+    is valid from its SystemModstamp until the next version's (`valid_to`, null while
+    current). A delete marker or a record in the recycle bin (IsDeleted) is a version of
+    its own with `_lht_is_deleted = true`, which closes the version before it; an undelete
+    opens a new version. A version re-extracted in several batches counts once. Only the
+    Ids found in new batches are read back and rewritten (docs/design.md, "History"). -#}
+{% macro lht_history_table(object_name) %}
+{%- set object_name = lht_object_name(object_name) -%}
+{{ config(
+    materialized='incremental',
+    unique_key='Id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    schema=var('lht_schema', env_var('LHT_SCHEMA', 'salesforce')),
+    full_refresh=var('lht_allow_full_refresh'),
+) }}
+{%- set staging = source('salesforce_staging', object_name | lower) -%}
+{%- set metadata = ['_lht_batch_id', '_lht_extracted_at', '_lht_kind'] -%}
+{%- set data_columns = [] -%}
+{%- for column in lht_columns(staging, 'staging') if column.name | lower not in metadata -%}
+    {%- do data_columns.append(column) -%}
+{%- endfor -%}
+{%- set version_column = lht_version_column(data_columns) -%}
+{%- if execute and version_column is none -%}
+    {{ exceptions.raise_compiler_error(
+        "lht: " ~ object_name ~ " has no SystemModstamp, LastModifiedDate or CreatedDate; "
+        ~ "its versions cannot be dated, so it cannot have a history model.") }}
+{%- endif -%}
+{%- set is_deleted_column = lht_find_column(data_columns, 'IsDeleted') -%}
+{%- set incremental = is_incremental() -%}
+{%- set history_names = [] -%}
+{%- if incremental -%}
+    {%- for column in lht_columns(this, 'main') -%}{%- do history_names.append(column.name | lower) -%}{%- endfor -%}
+{%- endif -%}
+{%- set deleted_flag = 'coalesce(' ~ is_deleted_column.quoted ~ ', false)' if is_deleted_column is not none else 'false' -%}
+
+with
+
+staged as (
+
+    select * from {{ staging }}
+    {%- if incremental %}
+    where _lht_batch_id > (select coalesce(max(_lht_batch_id), '') from {{ this }})
+    {%- endif %}
+
+),
+
+{% if incremental -%}
+recorded as (
+
+    -- the recorded history of the Ids the new batches touch, and no others
+    select * from {{ this }}
+    where Id in (select Id from staged)
+
+),
+
+{% endif -%}
+events as (
+
+    select
+        {%- for column in data_columns %}
+        {{ column.quoted }},
+        {%- endfor %}
+        _lht_batch_id,
+        _lht_extracted_at,
+        _lht_kind = 'deleted' or {{ deleted_flag }} as _lht_is_deleted
+    from staged
+    where _lht_kind in ('record', 'deleted')
+    {%- if incremental %}
+
+    union all
+
+    select
+        {%- for column in data_columns %}
+        {{ column.quoted if column.name | lower in history_names else 'null' }} as {{ column.quoted }},
+        {%- endfor %}
+        _lht_batch_id,
+        _lht_extracted_at,
+        _lht_is_deleted
+    from recorded
+    {%- endif %}
+
+),
+
+versions as (
+
+    -- a version extracted again (overlap window, full refresh) counts once
+    select * from events
+    qualify row_number() over (
+        partition by Id, {{ version_column.quoted }}
+        order by _lht_batch_id desc
+    ) = 1
+
+),
+
+state_changes as (
+
+    -- a deletion right after a deletion (recycle bin, then purged) changes nothing
+    select * from versions
+    qualify not (
+        _lht_is_deleted
+        and coalesce(lag(_lht_is_deleted) over (
+            partition by Id order by {{ version_column.quoted }}, _lht_batch_id), false)
+    )
+
+),
+
+final as (
+
+    select
+        {%- for column in data_columns %}
+        {{ column.quoted }},
+        {%- endfor %}
+        {{ version_column.quoted }} as valid_from,
+        lead({{ version_column.quoted }}) over (
+            partition by Id order by {{ version_column.quoted }}, _lht_batch_id) as valid_to,
+        row_number() over (
+            partition by Id order by {{ version_column.quoted }} desc, _lht_batch_id desc) = 1 as is_current,
+        _lht_is_deleted,
+        _lht_batch_id,
+        _lht_extracted_at,
+        {{ lht_now() }} as _lht_synced_at
+    from state_changes
+
+)
+
+select * from final
+{%- endmacro %}

@@ -1,0 +1,188 @@
+{#- The main table of one Salesforce object, merged from its staging table.
+
+    The merge rules are docs/design.md, "Main tables". In short: only batches newer than
+    the table's newest are read; per Id the newest record (by SystemModstamp, then batch)
+    gives the values, compared with the row already merged; a newer delete marker flags
+    the row deleted and keeps its values; a newer formula row replaces only the formula
+    columns. Only the Ids found in the new batches are read from and rewritten in the
+    main table, so the work grows with the change, not with the table. -#}
+{% macro lht_main_table(object_name) %}
+{%- set object_name = lht_object_name(object_name) -%}
+{{ config(
+    materialized='incremental',
+    unique_key='Id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    schema=var('lht_schema', env_var('LHT_SCHEMA', 'salesforce')),
+    full_refresh=var('lht_allow_full_refresh'),
+) }}
+{%- set staging = source('salesforce_staging', object_name | lower) -%}
+{%- set metadata = ['_lht_batch_id', '_lht_extracted_at', '_lht_kind'] -%}
+{%- set data_columns = [] -%}
+{%- for column in lht_columns(staging, 'staging') if column.name | lower not in metadata -%}
+    {%- do data_columns.append(column) -%}
+{%- endfor -%}
+{%- set version_column = lht_version_column(data_columns) -%}
+{%- set is_deleted_column = lht_find_column(data_columns, 'IsDeleted') -%}
+{%- set formula_columns = lht_formula_columns(object_name, data_columns, staging) -%}
+{%- set incremental = is_incremental() -%}
+{%- set main_names = [] -%}
+{%- if incremental -%}
+    {%- for column in lht_columns(this, 'main') -%}{%- do main_names.append(column.name | lower) -%}{%- endfor -%}
+{%- endif -%}
+{%- set v_at = 'v.' ~ version_column.quoted if version_column is not none else none -%}
+{%- set d_at = 'd.deleted_at' if version_column is not none else none -%}
+
+with
+
+staged as (
+
+    select * from {{ staging }}
+    {%- if incremental %}
+    where _lht_batch_id > (select coalesce(max(_lht_batch_id), '') from {{ this }})
+    {%- endif %}
+
+),
+
+{% if incremental -%}
+merged as (
+
+    -- the main-table rows of the Ids the new batches touch, and no others
+    select * from {{ this }}
+    where Id in (select Id from staged)
+
+),
+
+{% endif -%}
+events as (
+
+    select
+        {%- for column in data_columns %}
+        {{ column.quoted }},
+        {%- endfor %}
+        _lht_batch_id,
+        _lht_extracted_at,
+        _lht_kind,
+        cast(null as {{ dbt.type_boolean() }}) as _lht_was_deleted
+    from staged
+    {%- if incremental %}
+
+    union all
+
+    select
+        {%- for column in data_columns %}
+        {{ column.quoted if column.name | lower in main_names else 'null' }} as {{ column.quoted }},
+        {%- endfor %}
+        _lht_batch_id,
+        _lht_extracted_at,
+        'merged' as _lht_kind,
+        _lht_is_deleted as _lht_was_deleted
+    from merged
+    {%- endif %}
+
+),
+
+newest_values as (
+
+    -- the newest version carrying values: a record or the merged row, else a delete marker
+    select * from events
+    where _lht_kind <> 'formula'
+    qualify row_number() over (
+        partition by Id
+        order by case when _lht_kind = 'deleted' then 0 else 1 end desc, {{ lht_newest_first(version_column) }}
+    ) = 1
+
+),
+
+newest_deletions as (
+
+    select
+        Id,
+        {% if version_column is not none -%}
+        {{ version_column.quoted }} as deleted_at,
+        {% endif -%}
+        _lht_batch_id as deleted_batch_id
+    from events
+    where _lht_kind = 'deleted'
+    qualify row_number() over (partition by Id order by {{ lht_newest_first(version_column) }}) = 1
+
+),
+
+newest_formulas as (
+
+    select
+        Id,
+        {%- for column in formula_columns %}
+        {{ column.quoted }} as _lht_formula_{{ loop.index }},
+        {%- endfor %}
+        _lht_batch_id as formula_batch_id
+    from events
+    where _lht_kind = 'formula'
+    qualify row_number() over (partition by Id order by _lht_batch_id desc) = 1
+
+),
+
+batches as (
+
+    select
+        Id,
+        max(_lht_batch_id) as last_batch_id,
+        max(_lht_extracted_at) as last_extracted_at
+    from events
+    group by Id
+
+),
+
+resolved as (
+
+    select
+        v.*,
+        {%- for column in formula_columns %}
+        f._lht_formula_{{ loop.index }},
+        {%- endfor %}
+        {%- if version_column is not none %}
+        d.deleted_at,
+        {%- endif %}
+        f.formula_batch_id,
+        b.last_batch_id,
+        b.last_extracted_at,
+        d.Id is not null and v._lht_kind <> 'deleted'
+            and {{ lht_is_newer(d_at, 'd.deleted_batch_id', v_at, 'v._lht_batch_id') }} as deleted_later,
+        coalesce(f.formula_batch_id > v._lht_batch_id, false) as formula_later
+    from newest_values as v
+    inner join batches as b on b.Id = v.Id
+    left join newest_deletions as d on d.Id = v.Id
+    left join newest_formulas as f on f.Id = v.Id
+
+),
+
+final as (
+
+    select
+        {%- for column in data_columns %}
+        {%- set formula_index = formula_columns.index(column) + 1 if column in formula_columns else none %}
+        {%- if formula_index is not none %}
+        case when formula_later then _lht_formula_{{ formula_index }} else {{ column.quoted }} end
+        {%- elif version_column is not none and column.name == version_column.name %}
+        case when deleted_later then deleted_at else {{ column.quoted }} end
+        {%- elif is_deleted_column is not none and column.name == is_deleted_column.name %}
+        case when deleted_later then true else {{ column.quoted }} end
+        {%- else %}
+        {{ column.quoted }}
+        {%- endif %} as {{ column.quoted }},
+        {%- endfor %}
+        last_batch_id as _lht_batch_id,
+        last_extracted_at as _lht_extracted_at,
+        case
+            when deleted_later then true
+            when _lht_kind = 'merged' then _lht_was_deleted
+            when _lht_kind = 'deleted' then true
+            else {{ 'coalesce(' ~ is_deleted_column.quoted ~ ', false)' if is_deleted_column is not none else 'false' }}
+        end as _lht_is_deleted,
+        {{ lht_now() }} as _lht_synced_at
+    from resolved
+
+)
+
+select * from final
+{%- endmacro %}

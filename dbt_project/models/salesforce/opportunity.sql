@@ -1,0 +1,1 @@
+{{ lht_main_table('Opportunity') }}

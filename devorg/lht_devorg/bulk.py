@@ -1,0 +1,279 @@
+"""Bulk API 2.0 query jobs: creation, state over time, result pages with locators.
+
+A job validates its SOQL at creation (``engine.execute(..., bulk=True)``), so a bad
+query fails the POST with Salesforce's error. It then moves UploadComplete ->
+InProgress -> JobComplete over ``job_seconds``. Result pages are rendered by the
+engine; the page after the one just served is rendered ahead in the background so a
+client downloading pages in sequence rarely waits.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import logging
+import secrets
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import OrgError, not_found
+from .ids import make_id
+
+log = logging.getLogger(__name__)
+
+DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
+              "BACKQUOTE": "`"}
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+TERMINAL = frozenset({"JobComplete", "Failed", "Aborted"})
+#: Result pages listed per ``resultPages`` response (Salesforce: up to five).
+RESULT_PAGES_PER_RESPONSE = 5
+#: Jobs listed per ``GET jobs/query`` page.
+JOBS_PER_LIST_PAGE = 1000
+
+
+def sf_datetime(moment: datetime) -> str:
+    """Salesforce's JSON datetime format: ``2024-01-15T10:30:00.000+0000``."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def encode_locator(offset: int) -> str:
+    """An opaque locator for a row offset (like Salesforce's ``MTAwMDA``)."""
+    return base64.b64encode(str(offset).encode()).decode().rstrip("=")
+
+
+def decode_locator(locator: str) -> int:
+    """The row offset a locator stands for (OrgError 400 if it is not one of ours)."""
+    try:
+        text = base64.b64decode(locator + "=" * (-len(locator) % 4), validate=True).decode()
+        offset = int(text)
+        if offset < 0 or str(offset) != text:
+            raise ValueError(text)
+        return offset
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise OrgError(400, "INVALID_QUERY_LOCATOR", f"Invalid locator: {locator}") from None
+
+
+def default_page_rows(columns: int) -> int:
+    """Rows per page when the client gives no maxRecords: fewer for wider rows."""
+    return max(2000, min(100_000, 2_000_000 // max(1, columns)))
+
+
+@dataclass
+class Job:
+    """One Bulk 2.0 query job."""
+
+    id: str
+    operation: str
+    object_name: str
+    query: str
+    column_delimiter: str
+    line_ending: str
+    api_version: str
+    created: datetime
+    started: float
+    result: Any
+    fail_message: str | None = None
+    stuck: bool = False
+    aborted_at: datetime | None = None
+    deleted: bool = False
+    prefetch: dict[tuple[int, int], Future] = field(default_factory=dict)
+
+
+class BulkJobs:
+    """The org's Bulk 2.0 query jobs."""
+
+    def __init__(self, engine: Any, job_seconds: float = 0.3) -> None:
+        self.engine = engine
+        self.job_seconds = job_seconds
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._serial = itertools.count(secrets.randbelow(10**6) * 1000)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="devorg-bulk")
+
+    def close(self) -> None:
+        """Stop the background page renderer."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- jobs -----------------------------------------------------------------
+    def create(self, body: dict[str, Any], api_version: str, *, fail_message: str | None = None,
+               stuck: bool = False) -> dict[str, Any]:
+        """Create a job from a ``POST jobs/query`` body; return its job info."""
+        operation = body.get("operation")
+        if operation not in ("query", "queryAll"):
+            raise OrgError(400, "INVALIDJOB", f"Invalid operation: {operation}")
+        query = body.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise OrgError(400, "INVALIDJOB", "The query is required")
+        delimiter = body.get("columnDelimiter") or "COMMA"
+        line_ending = body.get("lineEnding") or "LF"
+        if delimiter not in DELIMITERS:
+            raise OrgError(400, "INVALIDJOB", f"Invalid column delimiter: {delimiter}")
+        if line_ending not in LINE_ENDINGS:
+            raise OrgError(400, "INVALIDJOB", f"Invalid line ending: {line_ending}")
+        if body.get("contentType", "CSV") != "CSV":
+            raise OrgError(400, "INVALIDJOB", "Only CSV is supported for query jobs")
+        result = self.engine.execute(query, include_deleted=operation == "queryAll", bulk=True)
+        job = Job(id=make_id("750", next(self._serial)), operation=operation,
+                  object_name=result.object_name, query=query, column_delimiter=delimiter,
+                  line_ending=line_ending, api_version=api_version,
+                  created=datetime.now(timezone.utc), started=time.monotonic(), result=result,
+                  fail_message=fail_message, stuck=stuck)
+        with self._lock:
+            self._jobs[job.id] = job
+        log.debug("bulk job %s created for %s", job.id, job.object_name)
+        return self._info(job, detailed=False)
+
+    def get(self, job_id: str) -> Job:
+        """The job with this id (OrgError 404 if unknown or deleted)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None or job.deleted:
+            raise not_found()
+        return job
+
+    def state(self, job: Job) -> str:
+        """The job's state now."""
+        if job.aborted_at is not None:
+            return "Aborted"
+        elapsed = time.monotonic() - job.started
+        if job.stuck or elapsed < self.job_seconds:
+            return "UploadComplete" if elapsed < self.job_seconds / 4 and not job.stuck \
+                else "InProgress"
+        return "Failed" if job.fail_message else "JobComplete"
+
+    def _info(self, job: Job, detailed: bool = True) -> dict[str, Any]:
+        state = self.state(job)
+        info: dict[str, Any] = {
+            "id": job.id, "operation": job.operation, "object": job.object_name,
+            "createdById": "0055g00000DEVUSRAA", "createdDate": sf_datetime(job.created),
+            "systemModstamp": sf_datetime(job.aborted_at or job.created), "state": state,
+            "concurrencyMode": "Parallel", "contentType": "CSV",
+            "apiVersion": float(job.api_version), "lineEnding": job.line_ending,
+            "columnDelimiter": job.column_delimiter,
+        }
+        if detailed:
+            done = state == "JobComplete"
+            info.update({
+                "jobType": "V2Query",
+                "numberRecordsProcessed": job.result.total_size if done else 0,
+                "retries": 0,
+                "totalProcessingTime": int(self.job_seconds * 1000) if state in TERMINAL else 0,
+                "isPkChunkingSupported": True,
+            })
+            if state == "Failed":
+                info["errorMessage"] = job.fail_message
+        return info
+
+    def info(self, job_id: str) -> dict[str, Any]:
+        """``GET jobs/query/ID``."""
+        return self._info(self.get(job_id))
+
+    def list(self, api_version: str, locator: str | None = None) -> dict[str, Any]:
+        """``GET jobs/query``: ``{done, records, nextRecordsUrl}``, 1000 jobs a page."""
+        offset = decode_locator(locator) if locator else 0
+        with self._lock:
+            jobs = [j for j in self._jobs.values() if not j.deleted]
+        page = jobs[offset:offset + JOBS_PER_LIST_PAGE]
+        more = offset + JOBS_PER_LIST_PAGE < len(jobs)
+        records = []
+        for job in page:
+            info = self._info(job, detailed=False)
+            info["jobType"] = "V2Query"
+            records.append(info)
+        next_url = (f"/services/data/v{api_version}/jobs/query?queryLocator="
+                    f"{encode_locator(offset + JOBS_PER_LIST_PAGE)}") if more else None
+        return {"done": not more, "records": records, "nextRecordsUrl": next_url}
+
+    def abort(self, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``PATCH jobs/query/ID`` with ``{"state": "Aborted"}``."""
+        job = self.get(job_id)
+        if body.get("state") != "Aborted":
+            raise OrgError(400, "INVALIDJOBSTATE", f"Invalid state for a query job: {body.get('state')}")
+        state = self.state(job)
+        if state in TERMINAL:
+            raise OrgError(400, "INVALIDJOBSTATE", f"Aborting already {state} job not allowed")
+        job.aborted_at = datetime.now(timezone.utc)
+        return self._info(job)
+
+    def delete(self, job_id: str) -> None:
+        """``DELETE jobs/query/ID``: only once the job is terminated."""
+        job = self.get(job_id)
+        state = self.state(job)
+        if state not in TERMINAL:
+            raise OrgError(400, "INVALIDJOBSTATE", f"Deleting a job in state {state} is not allowed")
+        job.deleted = True
+        job.prefetch.clear()
+        self.engine.release(job.result)
+
+    # -- results --------------------------------------------------------------
+    def _require_complete(self, job: Job, api_version: str) -> None:
+        if api_version != job.api_version:
+            raise OrgError(409, "API_VERSION_MISMATCH",
+                           f"Use API version {job.api_version} to get the results of this job")
+        state = self.state(job)
+        if state != "JobComplete":
+            shout = {"UploadComplete": "UPLOAD_COMPLETE", "InProgress": "IN_PROGRESS",
+                     "Failed": "FAILED", "Aborted": "ABORTED"}[state]
+            raise OrgError(412, "JOB_NOT_COMPLETE",
+                           "can only download query results of successfully completed bulk job "
+                           f"with status: JOB_COMPLETE. Current status: {shout}")
+
+    def _render(self, job: Job, offset: int, limit: int) -> bytes:
+        return self.engine.page_csv(job.result, offset, limit,
+                                    delimiter=DELIMITERS[job.column_delimiter],
+                                    line_ending=LINE_ENDINGS[job.line_ending])
+
+    def results(self, job_id: str, api_version: str, locator: str | None,
+                max_records: str | None) -> tuple[bytes, int, str]:
+        """One results page: (CSV bytes, records in it, next locator or ``"null"``)."""
+        job = self.get(job_id)
+        self._require_complete(job, api_version)
+        total = job.result.total_size
+        if max_records in (None, ""):
+            limit = default_page_rows(len(job.result.columns))
+        else:
+            try:
+                limit = int(max_records)
+            except ValueError:
+                limit = 0
+            if limit < 1:
+                raise OrgError(400, "INVALIDJOB", f"Invalid maxRecords: {max_records}")
+        offset = decode_locator(locator) if locator else 0
+        if offset > total:
+            raise OrgError(400, "INVALID_QUERY_LOCATOR", f"Invalid locator: {locator}")
+        future = job.prefetch.pop((offset, limit), None)
+        body = future.result() if future is not None else self._render(job, offset, limit)
+        count = max(0, min(limit, total - offset))
+        next_offset = offset + count
+        if next_offset < total:
+            nxt = (next_offset, limit)
+            if nxt not in job.prefetch and len(job.prefetch) < 2:
+                job.prefetch[nxt] = self._pool.submit(self._render, job, next_offset, limit)
+            return body, count, encode_locator(next_offset)
+        return body, count, "null"
+
+    def result_pages(self, job_id: str, api_version: str, locator: str | None) -> dict[str, Any]:
+        """``GET jobs/query/ID/resultPages``: up to five result URLs and the next link."""
+        job = self.get(job_id)
+        self._require_complete(job, api_version)
+        size = default_page_rows(len(job.result.columns))
+        total = job.result.total_size
+        pages = list(range(0, total, size)) or [0]
+        start = decode_locator(locator) if locator else 0
+        chosen = pages[start:start + RESULT_PAGES_PER_RESPONSE]
+        base = f"/services/data/v{api_version}/jobs/query/{job.id}"
+        more = start + RESULT_PAGES_PER_RESPONSE < len(pages)
+        return {
+            "resultPages": [{"resultUrl": f"{base}/results?locator={encode_locator(o)}"}
+                            for o in chosen],
+            "nextRecordsUrl": (f"{base}/resultPages?locator="
+                               f"{encode_locator(start + RESULT_PAGES_PER_RESPONSE)}")
+            if more else None,
+            "done": not more,
+        }

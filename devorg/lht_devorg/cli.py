@@ -1,0 +1,81 @@
+"""``lht devorg``: run the local org in the foreground until SIGINT/SIGTERM.
+
+Once ready it prints ``export ...`` lines (token flow, then the other flows'
+credentials) and, with ``--state-dir DIR``, writes them to ``DIR/env.sh`` (0600) and
+its process id to ``DIR/devorg.pid``, so a Makefile can start it in the background
+and ``source`` the file.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from .tls import write_private
+
+
+def parse_counts(value: str | None) -> dict[str, int] | None:
+    """``Account=1000000,Contact=0`` -> ``{"Account": 1000000, "Contact": 0}``."""
+    if not value:
+        return None
+    counts: dict[str, int] = {}
+    for part in value.split(","):
+        name, sep, number = part.strip().partition("=")
+        if not sep or not name.strip() or not number.strip().isdigit():
+            raise click.BadParameter(f"{part!r}: use OBJECT=COUNT, e.g. Account=1000", param_hint="--counts")
+        counts[name.strip()] = int(number)
+    return counts
+
+
+def export_lines(org: object) -> list[str]:
+    """``export`` lines for every flow, the token flow first, then the admin token."""
+    seen: dict[str, str] = {}
+    for flow in ("token", "password", "client_credentials", "jwt"):
+        for key, value in org.env(flow).items():  # type: ignore[attr-defined]
+            seen.setdefault(key, value)
+    seen["LHT_DEVORG_ADMIN_TOKEN"] = org.admin_token  # type: ignore[attr-defined]
+    return [f"export {key}={shlex.quote(value)}" for key, value in seen.items()]
+
+
+@click.command("devorg")
+@click.option("--port", type=int, default=0, show_default=True, help="Port on 127.0.0.1 (0: a free one).")
+@click.option("--counts", default=None, help="Records to seed per object, e.g. Account=1000000,Contact=0.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated data.")
+@click.option("--db-path", type=click.Path(dir_okay=False), default=None,
+              help="Keep the org's data in this file (default: in memory).")
+@click.option("--bulk-job-seconds", type=float, default=0.3, show_default=True,
+              help="How long a Bulk 2.0 query job takes to complete.")
+@click.option("--api-daily-max", type=int, default=15000, show_default=True,
+              help="Daily API request allowance.")
+@click.option("--state-dir", type=click.Path(file_okay=False), default=None,
+              help="Write env.sh (0600) and devorg.pid here; keep the CA and key here.")
+def devorg_command(port: int, counts: str | None, seed: int, db_path: str | None,
+                   bulk_job_seconds: float, api_daily_max: int, state_dir: str | None) -> None:
+    """Run a local Salesforce-compatible org over HTTPS until interrupted."""
+    from . import DevOrg
+
+    parsed = parse_counts(counts)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with DevOrg(counts=parsed, seed=seed, db_path=db_path, port=port,
+                bulk_job_seconds=bulk_job_seconds, api_daily_max=api_daily_max,
+                state_dir=state_dir) as org:
+        lines = export_lines(org)
+        if state_dir:
+            directory = Path(state_dir)
+            write_private(directory / "env.sh", ("\n".join(lines) + "\n").encode())
+            (directory / "devorg.pid").write_text(f"{os.getpid()}\n")
+        click.echo("\n".join(lines))
+        click.echo(f"# local org ready at {org.instance_url}; Ctrl-C stops it", err=True)
+        import sys
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+        if state_dir:
+            (Path(state_dir) / "devorg.pid").unlink(missing_ok=True)

@@ -1,0 +1,282 @@
+"""OrgEngine: the local org's data and metadata in an embedded DuckDB database.
+
+The HTTPS server calls it from many threads: writes and DDL take one lock; reads run on
+per-call cursors. Query results are materialized once into a table ordered by a row number,
+so pages (REST JSON or Bulk CSV) are cheap range scans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+
+from . import ids, records, render, seed as seeding
+from .errors import OrgError
+from .planner import Plan, plan, q
+from .schema import COMPOUND_TYPES, Schema, duck_type
+from .soql import parse
+
+log = logging.getLogger(__name__)
+#: Base time of seeded data and metadata (fixed, so seeds are reproducible).
+BASE_TIME = dt.datetime(2024, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class ResultSet:
+    """A materialized query result."""
+
+    id: str
+    object_name: str
+    columns: list[str]
+    total_size: int
+    is_count: bool
+    bulk: bool = False
+    table: str | None = None
+    fields: list[dict] = field(default_factory=list)
+    layout: list[tuple[str, list[tuple[str, dict]]]] = field(default_factory=list)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class OrgEngine:
+    """All org data and metadata, in an embedded DuckDB database. Thread-safe."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *,
+                 clock: Callable[[], dt.datetime] | None = None):
+        self._tmpdir = None
+        if path is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="lht-devorg-")
+            path = os.path.join(self._tmpdir, "org.duckdb")
+        self.path = os.fspath(path)
+        self._clock = clock or _utc_now
+        self._lock = threading.RLock()
+        self._con = duckdb.connect(self.path)
+        self._con.execute("SET preserve_insertion_order = true")
+        self.schema = Schema()
+        self._meta_time: dict[str | None, dt.datetime] = {None: BASE_TIME}
+        self._rs_counter = itertools.count(1)
+        self._results: dict[str, ResultSet] = {}
+        with self._lock:
+            self._con.execute("CREATE SCHEMA IF NOT EXISTS _rs")
+            self._con.execute("CREATE TABLE IF NOT EXISTS _org_deleted (obj VARCHAR, id VARCHAR, "
+                              "deleted_date TIMESTAMP)")
+            self._con.execute("CREATE TABLE IF NOT EXISTS _org_counter (obj VARCHAR PRIMARY KEY, next_n BIGINT)")
+            for name in self.schema.objects():
+                self._create_table(name, replace=False)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        """The clock's time as naive UTC, truncated to the whole second (as Salesforce stores it)."""
+        value = self._clock()
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.replace(microsecond=0)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A fresh cursor on the org database (for reads from any thread)."""
+        return self._con.cursor()
+
+    def table(self, obj: str) -> str:
+        """The quoted store table of ``obj``."""
+        return q(self.schema.require(obj).name.lower())
+
+    def _create_table(self, name: str, *, replace: bool) -> None:
+        obj = self.schema.require(name)
+        cols = ", ".join(f"{q(f['name'])} {duck_type(f)}" for f in obj.stored_fields())
+        verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE IF NOT EXISTS"
+        self._con.execute(f"{verb} {q(name.lower())} ({cols})")
+
+    def close(self) -> None:
+        """Close the database (and remove it when it was a temp file)."""
+        with self._lock:
+            self._con.close()
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    # -- metadata ---------------------------------------------------------------------------
+    def objects(self) -> list[str]:
+        """API names of every object in the org."""
+        return self.schema.objects()
+
+    def describe_global(self, api_version: str = "59.0") -> dict:
+        """The describeGlobal body."""
+        return self.schema.describe_global(api_version)
+
+    def describe(self, name: str, api_version: str = "59.0") -> dict:
+        """The describe body of ``name`` (404 NOT_FOUND when unknown)."""
+        with self._lock:
+            return self.schema.describe(name, api_version)
+
+    def metadata_changed_at(self, name: str | None = None) -> dt.datetime:
+        """When metadata last changed (aware UTC): org-wide, or for one object."""
+        if name is None:
+            value = max(self._meta_time.values())
+        else:
+            canon = self.schema.require(name).name
+            value = self._meta_time.get(canon, self._meta_time[None])
+        return value.replace(tzinfo=dt.timezone.utc)
+
+    def _touch_metadata(self, name: str) -> None:
+        self._meta_time[name] = max(self.now(), max(self._meta_time.values()) + dt.timedelta(seconds=1))
+
+    # -- seeding ----------------------------------------------------------------------------
+    def seed(self, counts: Mapping[str, int] | None = None, *, seed: int = 1) -> None:
+        """Replace all data with the deterministic seed (same counts + seed -> same data)."""
+        with self._lock:
+            for name in self.objects():
+                self._create_table(name, replace=True)
+            self._con.execute("DELETE FROM _org_deleted")
+            self._con.execute("DELETE FROM _org_counter")
+            seeding.seed(self, seeding.resolve_counts(counts), seed)
+
+    # -- queries ----------------------------------------------------------------------------
+    def execute(self, soql: str, *, include_deleted: bool, bulk: bool = False) -> ResultSet:
+        """Validate and run a SOQL query; materialize its rows (OrgError 400 when invalid)."""
+        with self._lock:
+            p = plan(parse(soql), self.schema, include_deleted=include_deleted, bulk=bulk)
+            rs_id = ids.make_id("01g", next(self._rs_counter))
+            base = f"FROM {q(p.obj.name.lower())} WHERE {p.where_sql}"
+            limit = f" LIMIT {int(p.limit)}" if p.limit is not None else ""
+            if p.is_count:
+                total = self._con.execute(f"SELECT count(*) FROM (SELECT 1 {base}{limit})", p.params).fetchone()[0]
+                return ResultSet(rs_id, p.obj.name, [], int(total), True)
+            rs = ResultSet(rs_id, p.obj.name, p.columns, 0, False, bulk, f'_rs."r_{rs_id}"', p.fields)
+            exprs = self._select_exprs(p, rs)
+            self._con.execute(
+                f"CREATE TABLE {rs.table} AS SELECT * FROM (SELECT row_number() OVER (ORDER BY {p.order_sql}) - 1 "
+                f"AS __rn, {exprs} {base} ORDER BY {p.order_sql}{limit}) ORDER BY __rn", p.params)
+            rs.total_size = int(self._con.execute(f"SELECT count(*) FROM {rs.table}").fetchone()[0])
+            self._results[rs.id] = rs
+            return rs
+
+    def _select_exprs(self, p: Plan, rs: ResultSet) -> str:
+        if rs.bulk:
+            return ", ".join(f"{render.csv_expr(f)} AS {q(f['name'])}" for f in p.fields)
+        parts = ['"Id" AS "__id"']
+        for i, f in enumerate(p.fields):
+            if f["type"] in COMPOUND_TYPES:
+                comps = [(render.compound_key(f, c), c) for c in p.obj.components(f["name"])]
+                rs.layout.append((f["name"], comps))
+                parts += [f"{q(c['name'])} AS \"c{i}_{j}\"" for j, (_, c) in enumerate(comps)]
+            else:
+                rs.layout.append((f["name"], []))
+                parts.append(f"{q(f['name'])} AS \"c{i}\"")
+        return ", ".join(parts)
+
+    def _page(self, rs: ResultSet, offset: int, limit: int, *, arrow: bool = False):
+        if rs.table is None:
+            raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        sql = f"SELECT * EXCLUDE (__rn) FROM {rs.table} WHERE __rn >= ? AND __rn < ? ORDER BY __rn"
+        params = [int(offset), int(offset) + int(limit)]
+        cur = self.cursor()
+        try:
+            if arrow:
+                return cur.sql(sql, params=params).to_arrow_table()
+            return cur.execute(sql, params).fetchall()
+        except duckdb.CatalogException:
+            raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator") from None
+        finally:
+            cur.close()
+
+    def page_records(self, rs: ResultSet, offset: int, limit: int, *, api_version: str = "59.0") -> list[dict]:
+        """REST records ``offset``..``offset+limit`` of ``rs`` with their ``attributes``."""
+        if rs.is_count:
+            return []
+        rows = self._page(rs, offset, limit)
+        obj = self.schema.require(rs.object_name)
+        out = []
+        for row in rows:
+            rid = row[0]
+            rec: dict = {"attributes": {"type": obj.name,
+                                        "url": f"/services/data/v{api_version}/sobjects/{obj.name}/{rid}"}}
+            pos = 1
+            for (name, comps), f in zip(rs.layout, rs.fields):
+                if comps:
+                    parts = {key: render.json_value(c, row[pos + j], record_id=rid, obj=obj.name,
+                                                    api_version=api_version) for j, (key, c) in enumerate(comps)}
+                    rec[name] = render.compound_value(f["type"], parts)
+                    pos += len(comps)
+                else:
+                    rec[name] = render.json_value(f, row[pos], record_id=rid, obj=obj.name, api_version=api_version)
+                    pos += 1
+            out.append(rec)
+        return out
+
+    def page_csv(self, rs: ResultSet, offset: int, limit: int, *, delimiter: str = ",",
+                 line_ending: str = "\n") -> bytes:
+        """Bulk 2.0 CSV of rows ``offset``..``offset+limit`` of ``rs`` (header row included)."""
+        if not rs.bulk:
+            raise ValueError("page_csv needs a ResultSet from execute(..., bulk=True)")
+        table = self._page(rs, offset, limit, arrow=True)
+        return render.write_csv(table, delimiter, line_ending)
+
+    def release(self, rs: ResultSet) -> None:
+        """Drop a materialized result."""
+        if rs.table:
+            with self._lock:
+                self._con.execute(f"DROP TABLE IF EXISTS {rs.table}")
+                self._results.pop(rs.id, None)
+
+    # -- records ----------------------------------------------------------------------------
+    def get_record(self, obj: str, record_id: str, fields: list[str] | None = None, *,
+                   api_version: str = "59.0") -> dict:
+        """One record as REST's GET sobjects/NAME/ID returns it (404 NOT_FOUND if absent)."""
+        return records.get_record(self, obj, record_id, fields, api_version=api_version)
+
+    def create(self, obj: str, values: dict) -> str:
+        """Insert a record; returns its 18-character Id."""
+        return records.create(self, obj, values)
+
+    def update(self, obj: str, record_id: str, values: dict) -> None:
+        """Update fields of a record (LastModifiedDate and SystemModstamp move)."""
+        records.update(self, obj, record_id, values)
+
+    def delete(self, obj: str, record_id: str) -> None:
+        """Soft delete: IsDeleted = true, into the recycle bin; SystemModstamp moves."""
+        records.delete(self, obj, record_id)
+
+    def undelete(self, obj: str, record_id: str) -> None:
+        """Restore a record from the recycle bin; SystemModstamp moves again."""
+        records.undelete(self, obj, record_id)
+
+    def purge(self, obj: str, record_ids: Sequence[str]) -> None:
+        """Hard delete: the rows are gone (queryAll no longer sees them); deleted() lists them."""
+        records.purge(self, obj, record_ids)
+
+    def deleted(self, obj: str, start: dt.datetime, end: dt.datetime) -> dict:
+        """The getDeleted body for ``start``..``end``."""
+        return records.deleted(self, obj, start, end)
+
+    def updated(self, obj: str, start: dt.datetime, end: dt.datetime) -> dict:
+        """The getUpdated body for ``start``..``end``."""
+        return records.updated(self, obj, start, end)
+
+    def count(self, obj: str, *, include_deleted: bool = False) -> int:
+        """Number of rows of ``obj`` (recycle bin included when asked)."""
+        o = self.schema.require(obj)
+        cond = "" if include_deleted or not o.field("IsDeleted") else ' WHERE NOT "IsDeleted"'
+        return int(self.cursor().execute(f"SELECT count(*) FROM {self.table(obj)}{cond}").fetchone()[0])
+
+    # -- schema changes ---------------------------------------------------------------------
+    def add_field(self, obj: str, field: dict) -> None:
+        """Add a field (describe-shaped dict, completed to 57 keys) and its column."""
+        records.add_field(self, obj, field)
+
+    def remove_field(self, obj: str, name: str) -> None:
+        """Remove a field and its column."""
+        records.remove_field(self, obj, name)
+
+    def change_formula_silently(self, obj: str, field: str, record_ids: Sequence[str] | None = None) -> None:
+        """Change a formula field's values without moving SystemModstamp or LastModifiedDate."""
+        records.change_formula_silently(self, obj, field, record_ids)

@@ -1,0 +1,131 @@
+"""Fault injection: make the next N matching calls misbehave the way Salesforce can.
+
+Kinds (``Fault.kind``):
+
+- HTTP faults, decided before a request is handled: ``unavailable`` (503
+  SERVER_UNAVAILABLE), ``reset`` (the TCP connection is reset), ``stall`` (sleep
+  ``seconds`` then answer normally), ``expired_session`` (401 INVALID_SESSION_ID),
+  ``limit_exceeded`` (403 REQUEST_LIMIT_EXCEEDED).
+- Bulk faults, applied to the next matching Bulk 2.0 query job created:
+  ``bulk_failed`` (the job ends Failed with ``message`` as errorMessage) and
+  ``bulk_stuck`` (the job never leaves InProgress).
+- ``truncate_results``: the next matching results page is cut in half while the
+  ``Sforce-NumberOfRecords`` header still claims the full page.
+- Schema and data changes, run just before a matching call is handled (e.g. between
+  a describe and the query that follows it): ``add_field`` (``params = {"object",
+  "field": describe field dict}``), ``remove_field`` (``{"object", "field": name}``),
+  ``change_formula`` (``{"object", "field", "ids"?}``).
+
+A fault matches a call when ``path`` (if set) is a substring of the request path and
+``method`` (if set) equals the HTTP method. Each fault fires at most ``times`` times;
+``fired`` counts how often it did.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+HTTP_KINDS = frozenset({"unavailable", "reset", "stall", "expired_session", "limit_exceeded"})
+BULK_KINDS = frozenset({"bulk_failed", "bulk_stuck"})
+RESULT_KINDS = frozenset({"truncate_results"})
+ACTION_KINDS = frozenset({"add_field", "remove_field", "change_formula"})
+KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS
+
+
+class FaultSpecError(ValueError):
+    """A fault was described wrongly (unknown kind, bad count, missing parameter)."""
+
+
+@dataclass
+class Fault:
+    """One armed fault and how often it fired."""
+
+    kind: str
+    path: str | None = None
+    method: str | None = None
+    times: int = 1
+    seconds: float = 0.0
+    message: str = "Simulated failure injected by the local org"
+    params: dict[str, Any] = field(default_factory=dict)
+    id: int = 0
+    fired: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        """True if this fault applies to ``method path`` and has firings left."""
+        if self.fired >= self.times:
+            return False
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not self.path or self.path in path
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description, with ``fired`` and ``remaining``."""
+        out = asdict(self)
+        out["remaining"] = max(0, self.times - self.fired)
+        return out
+
+
+class FaultInjector:
+    """The armed faults of one org. Thread-safe; shared by the server and tests."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def add(self, kind: str, *, path: str | None = None, method: str | None = None,
+            times: int = 1, seconds: float = 0.0, message: str | None = None,
+            **params: Any) -> Fault:
+        """Arm a fault; see the module docstring for kinds and parameters."""
+        if kind not in KINDS:
+            raise FaultSpecError(f"unknown fault kind {kind!r}; use one of {sorted(KINDS)}")
+        if int(times) < 1:
+            raise FaultSpecError("times must be at least 1")
+        if kind in ACTION_KINDS and not {"object", "field"} <= params.keys():
+            raise FaultSpecError(f"fault {kind!r} needs 'object' and 'field' parameters")
+        fault = Fault(kind=kind, path=path, method=method, times=int(times),
+                      seconds=float(seconds), params=dict(params))
+        if message:
+            fault.message = message
+        with self._lock:
+            fault.id = next(self._ids)
+            self._faults.append(fault)
+        return fault
+
+    def add_from_json(self, spec: dict[str, Any]) -> Fault:
+        """Arm a fault from an admin-endpoint JSON body (same keys as :meth:`add`)."""
+        spec = dict(spec)
+        kind = spec.pop("kind", None)
+        params = spec.pop("params", {}) or {}
+        known = {k: spec.pop(k) for k in ("path", "method", "times", "seconds", "message")
+                 if k in spec}
+        if not isinstance(kind, str):
+            raise FaultSpecError("the fault needs a 'kind'")
+        return self.add(kind, **known, **params, **spec)
+
+    def take(self, kinds: frozenset[str], method: str, path: str) -> Fault | None:
+        """Fire and return the first armed fault of ``kinds`` matching this call, if any."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind in kinds and fault.matches(method, path):
+                    fault.fired += 1
+                    return fault
+        return None
+
+    def fired(self, kind: str | None = None) -> int:
+        """How many faults (of ``kind``, or of any kind) fired so far."""
+        with self._lock:
+            return sum(f.fired for f in self._faults if kind is None or f.kind == kind)
+
+    def report(self) -> list[dict[str, Any]]:
+        """Every fault armed so far, with its counts."""
+        with self._lock:
+            return [f.to_dict() for f in self._faults]
+
+    def clear(self) -> None:
+        """Disarm and forget every fault."""
+        with self._lock:
+            self._faults.clear()

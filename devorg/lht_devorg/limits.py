@@ -1,0 +1,108 @@
+"""The org's API usage counters: the per-day request allowance and Bulk 2.0 job counts.
+
+Salesforce counts every authenticated API request against a 24-hour allowance and
+reports it in the ``Sforce-Limit-Info: api-usage=USED/MAX`` response header; once the
+allowance is spent, calls fail with 403 REQUEST_LIMIT_EXCEEDED. The local org resets
+its counters at midnight UTC.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+class ApiLimits:
+    """Thread-safe per-day counters for API requests and Bulk 2.0 query jobs."""
+
+    def __init__(self, daily_max: int = 15000, bulk_jobs_max: int = 10000,
+                 clock: Clock = utc_now) -> None:
+        self.daily_max = daily_max
+        self.bulk_jobs_max = bulk_jobs_max
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._day: date = clock().date()
+        self._used = 0
+        self._bulk_jobs = 0
+
+    def _roll(self) -> None:
+        today = self._clock().date()
+        if today != self._day:
+            self._day, self._used, self._bulk_jobs = today, 0, 0
+
+    def consume(self) -> bool:
+        """Count one API request. False (and nothing counted) once the day's allowance is spent."""
+        with self._lock:
+            self._roll()
+            if self._used >= self.daily_max:
+                return False
+            self._used += 1
+            return True
+
+    def count_bulk_job(self) -> None:
+        """Count one Bulk 2.0 query job created."""
+        with self._lock:
+            self._roll()
+            self._bulk_jobs += 1
+
+    def set_used(self, used: int) -> None:
+        """Set today's request count (for tests that need a nearly spent allowance)."""
+        with self._lock:
+            self._roll()
+            self._used = max(0, used)
+
+    @property
+    def used(self) -> int:
+        """Requests counted today."""
+        with self._lock:
+            self._roll()
+            return self._used
+
+    @property
+    def bulk_jobs(self) -> int:
+        """Bulk 2.0 query jobs created today."""
+        with self._lock:
+            self._roll()
+            return self._bulk_jobs
+
+    def header(self) -> str:
+        """The ``Sforce-Limit-Info`` header value."""
+        return f"api-usage={self.used}/{self.daily_max}"
+
+    def limits_body(self) -> dict[str, dict[str, int]]:
+        """The body of ``GET limits/``: the common keys with Max and Remaining."""
+        used, jobs = self.used, self.bulk_jobs
+
+        def pair(maximum: int, remaining: int | None = None) -> dict[str, int]:
+            return {"Max": maximum, "Remaining": maximum if remaining is None else remaining}
+
+        return {
+            "ConcurrentAsyncGetReportInstances": pair(200),
+            "ConcurrentSyncReportRuns": pair(20),
+            "DailyApiRequests": pair(self.daily_max, max(0, self.daily_max - used)),
+            "DailyAsyncApexExecutions": pair(250000),
+            "DailyBulkApiBatches": pair(15000),
+            "DailyBulkV2QueryFileStorageMB": pair(1048576),
+            "DailyBulkV2QueryJobs": pair(self.bulk_jobs_max, max(0, self.bulk_jobs_max - jobs)),
+            "DailyDurableStreamingApiEvents": pair(10000),
+            "DailyGenericStreamingApiEvents": pair(10000),
+            "DailyStandardVolumePlatformEvents": pair(10000),
+            "DailyStreamingApiEvents": pair(10000),
+            "DataStorageMB": pair(5),
+            "FileStorageMB": pair(20),
+            "HourlyAsyncReportRuns": pair(1200),
+            "HourlyDashboardRefreshes": pair(200),
+            "HourlyODataCallout": pair(10000),
+            "HourlySyncReportRuns": pair(500),
+            "HourlyTimeBasedWorkflow": pair(50),
+            "MassEmail": pair(10),
+            "SingleEmail": pair(15),
+        }

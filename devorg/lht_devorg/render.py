@@ -1,0 +1,89 @@
+"""Rendering stored values the way Salesforce's APIs show them: REST JSON values and Bulk CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .planner import q
+
+
+def json_datetime(value: dt.datetime) -> str:
+    """REST's datetime form: ``2024-01-15T10:30:00.000+0000`` (UTC)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def json_value(f: dict, value: object, *, record_id: str | None, obj: str, api_version: str) -> object:
+    """One stored value as REST JSON shows it for field ``f``."""
+    if value is None:
+        return None
+    t = f["type"]
+    if t == "datetime":
+        assert isinstance(value, dt.datetime)
+        return json_datetime(value)
+    if t == "date":
+        assert isinstance(value, dt.date)
+        return value.isoformat()
+    if t == "time":
+        assert isinstance(value, dt.time)
+        return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if t in ("int", "long"):
+        return int(value)  # type: ignore[call-overload]
+    if isinstance(value, Decimal):
+        return float(value)
+    if t == "base64":
+        return f"/services/data/v{api_version}/sobjects/{obj}/{record_id}/{f['name']}"
+    return value
+
+
+def compound_value(kind: str, parts: dict[str, object]) -> dict | None:
+    """An address or location parent as REST shows it (None when every component is null)."""
+    if all(v is None for v in parts.values()):
+        return None
+    if kind == "location":
+        return {"latitude": parts.get("latitude"), "longitude": parts.get("longitude")}
+    keys = ("city", "country", "countryCode", "geocodeAccuracy", "latitude", "longitude",
+            "postalCode", "state", "stateCode", "street")
+    return {k: parts.get(k) for k in keys}
+
+
+def compound_key(parent: dict, component: dict) -> str:
+    """The JSON key of ``component`` inside its parent (``BillingCity`` -> ``city``)."""
+    name = component["name"]
+    if parent["type"] == "location":
+        return "latitude" if "Latitude" in name else "longitude"
+    prefix = parent["name"][: -len("Address")]
+    rest = name[len(prefix):] if name.startswith(prefix) else name
+    return rest[:1].lower() + rest[1:]
+
+
+def csv_expr(f: dict) -> str:
+    """A DuckDB expression rendering column ``f`` as Salesforce's Bulk CSV text (NULL stays NULL)."""
+    col, t = q(f["name"]), f["type"]
+    if t == "boolean":
+        return f"CASE WHEN {col} THEN 'true' WHEN NOT {col} THEN 'false' END"
+    if t == "datetime":
+        return f"strftime({col}, '%Y-%m-%dT%H:%M:%S.%gZ')"
+    if t == "date":
+        return f"strftime({col}, '%Y-%m-%d')"
+    if t == "time":
+        return f"strftime(DATE '2000-01-01' + {col}, '%H:%M:%S.%gZ')"
+    if t in ("int", "long"):
+        return f"CAST({col} AS VARCHAR)"
+    if t in ("double", "currency", "percent"):
+        text = f"CAST(CAST({col} AS DECIMAL(38,{min(max(f.get('scale') or 0, 0), 18)})) AS VARCHAR)"
+        return f"CASE WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END"
+    return col
+
+
+def write_csv(table: pa.Table, delimiter: str, line_ending: str) -> bytes:
+    """Bulk 2.0 CSV: quoted header, every non-null value quoted, NULL as an empty unquoted cell."""
+    buf = io.BytesIO()
+    opts = pacsv.WriteOptions(include_header=True, delimiter=delimiter, quoting_style="all_valid",
+                              eol=line_ending)
+    pacsv.write_csv(table, buf, opts)
+    return buf.getvalue()

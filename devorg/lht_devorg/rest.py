@@ -1,0 +1,321 @@
+"""REST resources of the local org under ``/services/data/vNN.N/`` (except Bulk 2.0 jobs).
+
+Each handler takes a :class:`Call` and returns a :class:`Reply`, or raises
+:class:`~lht_devorg.errors.OrgError`, which the server turns into Salesforce's JSON
+error array with the same status code.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from .errors import OrgError, not_found
+from .ids import make_id, to18
+from .planner import q
+
+JSON = "application/json;charset=UTF-8"
+#: A REST query cursor unused this long is gone (Salesforce: 15 minutes).
+CURSOR_IDLE_SECONDS = 15 * 60
+#: Open cursors per user; opening one more releases the oldest (Salesforce: 10).
+MAX_OPEN_CURSORS = 10
+#: Records per composite/sobjects request.
+COMPOSITE_MAX = 200
+#: Highest API version the org answers; versions below 20.0 are gone from Salesforce.
+MIN_VERSION, MAX_VERSION = 20, 62
+
+
+@dataclass
+class Call:
+    """One API request, already authenticated."""
+
+    method: str
+    path: str                       # path after /services/data/vNN.N/, no trailing slash
+    version: str                    # "59.0"
+    params: dict[str, str]
+    headers: Any                    # an email.message.Message (case-insensitive)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        """The request body as JSON (OrgError 400 JSON_PARSER_ERROR if it is not)."""
+        import json
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError as exc:
+            raise OrgError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}") from None
+
+
+@dataclass
+class Reply:
+    """What to answer: status, body (JSON-able or bytes), content type, extra headers."""
+
+    status: int = 200
+    body: Any = None
+    content_type: str = JSON
+    headers: dict[str, str] = field(default_factory=dict)
+    truncate: str | None = None     # "short" or "drop": the truncate_results fault
+
+
+def versions_body() -> list[dict[str, str]]:
+    """``GET /services/data/``: every API version the org speaks, oldest first."""
+    out = []
+    for number in range(MIN_VERSION, MAX_VERSION + 1):
+        k = number - 59                          # v59.0 is Winter '24
+        season = ("Winter", "Spring", "Summer")[k % 3]
+        out.append({"label": f"{season} '{24 + k // 3:02d}", "url": f"/services/data/v{number}.0",
+                    "version": f"{number}.0"})
+    return out
+
+
+def version_supported(version: str) -> bool:
+    """True for the versions :func:`versions_body` lists."""
+    major, _, minor = version.partition(".")
+    return major.isdigit() and minor == "0" and MIN_VERSION <= int(major) <= MAX_VERSION
+
+
+def http_date(moment: datetime) -> str:
+    """RFC 1123 date (``Last-Modified``)."""
+    return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+
+
+def _not_modified_since(call: Call, changed_at: datetime) -> bool:
+    value = call.headers.get("If-Modified-Since")
+    if not value:
+        return False
+    try:
+        since = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    return changed_at <= since
+
+
+@dataclass
+class _Cursor:
+    result: Any
+    batch: int
+    touched: float
+
+
+class Cursors:
+    """Open REST query cursors (query locators)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self._open: dict[str, _Cursor] = {}
+        self._lock = threading.Lock()
+        self._serial = itertools.count(secrets.randbelow(10**6) * 1000)
+
+    def open(self, result: Any, batch: int) -> str:
+        """Register a result set; return its cursor id (``01g...``)."""
+        cursor_id = make_id("01g", next(self._serial))
+        released = []
+        with self._lock:
+            self._expire()
+            while len(self._open) >= MAX_OPEN_CURSORS:
+                oldest = min(self._open, key=lambda k: self._open[k].touched)
+                released.append(self._open.pop(oldest).result)
+            self._open[cursor_id] = _Cursor(result, batch, time.monotonic())
+        for result_set in released:
+            self.engine.release(result_set)
+        return cursor_id
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, c in self._open.items() if now - c.touched > CURSOR_IDLE_SECONDS]:
+            self.engine.release(self._open.pop(key).result)
+
+    def get(self, cursor_id: str) -> _Cursor:
+        """The cursor (OrgError 400 INVALID_QUERY_LOCATOR if unknown or expired)."""
+        with self._lock:
+            self._expire()
+            cursor = self._open.get(cursor_id)
+            if cursor is None:
+                raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            cursor.touched = time.monotonic()
+            return cursor
+
+    def close(self, cursor_id: str) -> None:
+        """Release a cursor whose last page was served."""
+        with self._lock:
+            cursor = self._open.pop(cursor_id, None)
+        if cursor is not None:
+            self.engine.release(cursor.result)
+
+    def age_all(self, seconds: float) -> None:
+        """Pretend every cursor has been idle ``seconds`` longer (tests of expiry)."""
+        with self._lock:
+            for cursor in self._open.values():
+                cursor.touched -= seconds
+
+
+def batch_size(call: Call) -> int:
+    """``Sforce-Query-Options: batchSize=N`` clamped to 200..2000 (default 2000)."""
+    options = call.headers.get("Sforce-Query-Options") or ""
+    for part in options.split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip() == "batchSize" and value.strip().isdigit():
+            return max(200, min(2000, int(value)))
+    return 2000
+
+
+def parse_replication_date(value: str | None, name: str) -> datetime:
+    """A ``start``/``end`` parameter of getDeleted/getUpdated, seconds dropped."""
+    if not value:
+        raise OrgError(400, "MISSING_ARGUMENT", f"Missing required parameter: {name}")
+    try:
+        moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
+    except ValueError:
+        raise OrgError(400, "MALFORMED_QUERY",
+                       f"{name}: Unable to parse date/time value: {value}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(second=0, microsecond=0)
+
+
+class RestApi:
+    """The REST resources; ``engine`` is the org's OrgEngine."""
+
+    def __init__(self, engine: Any, limits: Any) -> None:
+        self.engine = engine
+        self.limits = limits
+        self.cursors = Cursors(engine)
+
+    # -- describe -----------------------------------------------------------
+    def describe_global(self, call: Call) -> Reply:
+        changed = self.engine.metadata_changed_at()
+        if _not_modified_since(call, changed):
+            return Reply(304)
+        return Reply(200, self.engine.describe_global(call.version),
+                     headers={"Last-Modified": http_date(changed)})
+
+    def describe(self, call: Call, name: str) -> Reply:
+        described = self.engine.describe(name, call.version)
+        changed = self.engine.metadata_changed_at(described["name"])
+        if _not_modified_since(call, changed):
+            return Reply(304)
+        return Reply(200, described, headers={"Last-Modified": http_date(changed)})
+
+    def sobject_basic(self, call: Call, name: str) -> Reply:
+        described = self.engine.describe(name, call.version)
+        entry = next((s for s in self.engine.describe_global(call.version)["sobjects"]
+                      if s["name"] == described["name"]), None)
+        return Reply(200, {"objectDescribe": entry, "recentItems": []})
+
+    def resources(self, call: Call) -> Reply:
+        base = f"/services/data/v{call.version}"
+        names = ("sobjects", "query", "queryAll", "limits", "composite", "jobs")
+        return Reply(200, {n: f"{base}/{n}" for n in names})
+
+    def limits_resource(self, call: Call) -> Reply:
+        return Reply(200, self.limits.limits_body())
+
+    # -- query --------------------------------------------------------------
+    def query(self, call: Call, include_deleted: bool) -> Reply:
+        soql = call.params.get("q")
+        if not soql:
+            raise OrgError(400, "MALFORMED_QUERY", "A query string is required (parameter q)")
+        result = self.engine.execute(soql, include_deleted=include_deleted, bulk=False)
+        batch = batch_size(call)
+        if result.is_count or result.total_size <= batch:
+            records = [] if result.is_count else self.engine.page_records(
+                result, 0, batch, api_version=call.version)
+            self.engine.release(result)
+            return Reply(200, {"totalSize": result.total_size, "done": True, "records": records})
+        cursor_id = self.cursors.open(result, batch)
+        return self._page(call, cursor_id, 0, "queryAll" if include_deleted else "query")
+
+    def query_more(self, call: Call, locator: str, endpoint: str) -> Reply:
+        cursor_id, _, offset = locator.rpartition("-")
+        if not cursor_id or not offset.isdigit():
+            raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return self._page(call, cursor_id, int(offset), endpoint)
+
+    def _page(self, call: Call, cursor_id: str, offset: int, endpoint: str) -> Reply:
+        cursor = self.cursors.get(cursor_id)
+        total = cursor.result.total_size
+        if offset > total:
+            raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        records = self.engine.page_records(cursor.result, offset, cursor.batch,
+                                           api_version=call.version)
+        following = offset + cursor.batch
+        body: dict[str, Any] = {"totalSize": total, "done": following >= total}
+        if following < total:
+            body["nextRecordsUrl"] = f"/services/data/v{call.version}/{endpoint}/{cursor_id}-{following}"
+        else:
+            self.cursors.close(cursor_id)
+        body["records"] = records
+        return Reply(200, body)
+
+    # -- replication --------------------------------------------------------
+    def _window(self, call: Call) -> tuple[datetime, datetime]:
+        start = parse_replication_date(call.params.get("start"), "start")
+        end = parse_replication_date(call.params.get("end"), "end")
+        now = datetime.now(timezone.utc)
+        if start >= end:
+            raise OrgError(400, "INVALID_REPLICATION_DATE",
+                           "startDate must chronologically precede endDate by more than one minute")
+        if start < now - timedelta(days=30):
+            raise OrgError(400, "INVALID_REPLICATION_DATE",
+                           "startDate cannot be more than 30 days ago")
+        return start, end
+
+    def deleted(self, call: Call, name: str) -> Reply:
+        start, end = self._window(call)
+        return Reply(200, self.engine.deleted(self.engine.describe(name)["name"], start, end))
+
+    def updated(self, call: Call, name: str) -> Reply:
+        start, end = self._window(call)
+        return Reply(200, self.engine.updated(self.engine.describe(name)["name"], start, end))
+
+    # -- records ------------------------------------------------------------
+    def get_record(self, call: Call, name: str, record_id: str) -> Reply:
+        fields = call.params.get("fields")
+        wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+        return Reply(200, self.engine.get_record(name, record_id, fields=wanted,
+                                                 api_version=call.version))
+
+    def create(self, call: Call, name: str) -> Reply:
+        values = call.json()
+        if not isinstance(values, dict):
+            raise OrgError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+        values.pop("attributes", None)
+        new_id = self.engine.create(name, values)
+        return Reply(201, {"id": new_id, "success": True, "errors": []})
+
+    def update(self, call: Call, name: str, record_id: str) -> Reply:
+        values = call.json()
+        if not isinstance(values, dict):
+            raise OrgError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+        values.pop("attributes", None)
+        self.engine.update(name, record_id, values)
+        return Reply(204)
+
+    def delete(self, call: Call, name: str, record_id: str) -> Reply:
+        self.engine.delete(name, record_id)
+        return Reply(204)
+
+    def blob(self, call: Call, name: str, record_id: str, field_name: str) -> Reply:
+        """``GET sobjects/NAME/ID/FIELD`` of a base64 field (Attachment Body): the bytes."""
+        obj = self.engine.schema.require(name)
+        described = obj.field(field_name)
+        if described is None or described["type"] != "base64":
+            raise not_found()
+        try:
+            full_id = to18(record_id)
+        except ValueError:
+            raise not_found() from None
+        row = self.engine.cursor().execute(
+            f"SELECT {q(described['name'])} FROM {self.engine.table(obj.name)} WHERE \"Id\" = ?",
+            [full_id]).fetchone()
+        if row is None or row[0] is None:
+            raise not_found()
+        return Reply(200, base64.b64decode(row[0]), content_type="application/octet-stream")

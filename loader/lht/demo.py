@@ -1,0 +1,93 @@
+"""`make demo`: the main job on the embedded defaults, end to end, with no credentials.
+
+Starts the local Salesforce-compatible org (its data kept in ``.lht/`` so a second demo
+finds the same org, with some fresh user activity), runs ``lht sync`` then ``dbt build``
+on DuckDB exactly as a user or scheduler would, stops the org, and says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+console = Console()
+
+ROOT = Path.cwd()
+STATE_DIR = ROOT / ".lht"
+PROJECT_DIR = ROOT / "dbt_project"
+WAREHOUSE = ROOT / "lht.duckdb"
+BIN = Path(sys.executable).parent
+
+
+def _run(argv: list[str], env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess:
+    console.print(f"[dim]$ {shlex.join([Path(argv[0]).name, *argv[1:]])}[/]")
+    return subprocess.run(argv, env=env, cwd=ROOT, text=True, capture_output=capture, check=False)
+
+
+def main() -> int:
+    """Run the demo; return the process exit code."""
+    from lht_devorg import DevOrg
+    from lht_devorg.activity import simulate_activity
+
+    STATE_DIR.mkdir(exist_ok=True)
+    org_db = STATE_DIR / "devorg.duckdb"
+    second_run = org_db.exists() and WAREHOUSE.exists()
+    began = time.monotonic()
+    with DevOrg(db_path=org_db, state_dir=STATE_DIR / "devorg") as org:
+        if second_run:
+            changed = simulate_activity(org.engine)
+            console.print(f"The local org saw some user activity since the last demo: {changed}.")
+        env = {**os.environ, **org.env("token"), "LHT_DUCKDB_PATH": str(WAREHOUSE),
+               "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        console.print(f"Local Salesforce org at {org.instance_url} ({'incremental' if second_run else 'first'} run)")
+        sync = _run([str(BIN / "lht"), "sync", "--project-dir", str(PROJECT_DIR),
+                     "--profiles-dir", str(PROJECT_DIR), "--json"], env, capture=True)
+        if sync.stderr:
+            sys.stderr.write(sync.stderr)
+        report = json.loads(sync.stdout) if sync.stdout.strip().startswith("{") else None
+        if report is None or sync.returncode != 0:
+            console.print(sync.stdout)
+            console.print("[red]lht sync failed[/]; see the messages above.")
+            return sync.returncode or 1
+        _print_sync(report)
+        build = _run([str(BIN / "dbt"), "build", "--project-dir", str(PROJECT_DIR),
+                      "--profiles-dir", str(PROJECT_DIR)], env)
+        if build.returncode != 0:
+            console.print("[red]dbt build failed[/]; see dbt's output above.")
+            return build.returncode
+    _print_summary(report, time.monotonic() - began, second_run)
+    return 0
+
+
+def _print_sync(report: dict) -> None:
+    for r in report["results"]:
+        console.print(
+            f"  {r['object_name']:<14} {r['status']:<7} {r['mode']:<11} {r['engine'] or '-':<5} "
+            f"{r['rows_written']:>8,} rows  {r['deleted_markers']:>5,} deleted  {r['api_calls']:>3} API calls"
+        )
+
+
+def _print_summary(report: dict, seconds: float, second_run: bool) -> None:
+    objects = len(report["results"])
+    kind = "incremental (only changed records were fetched)" if second_run else "full (first load)"
+    console.print()
+    console.print(f"[bold green]Done[/] in {seconds:.1f} s: {objects} objects, "
+                  f"{report['rows_written']:,} rows staged, {report['api_calls']} API calls; this run was {kind}.")
+    console.print(f"Warehouse: {WAREHOUSE} (DuckDB). Main tables are in schema salesforce, staging in salesforce_staging.")
+    console.print("Try:")
+    dbt = os.path.relpath(BIN / "dbt", ROOT)
+    console.print(f"  {dbt} show --project-dir dbt_project --profiles-dir dbt_project "
+                  "--inline \"select Name, BillingCity, AnnualRevenue from salesforce.account "
+                  "where not _lht_is_deleted order by AnnualRevenue desc nulls last\"")
+    console.print("Run `make demo` again: the second run is incremental.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The run lock: one ``lht sync`` at a time per target.
+
+DuckDB: an OS file lock beside the database file (``<db>.lht.lock``, via filelock), released
+by the OS if the process dies; a JSON file beside it says who holds it. Snowflake: a row in
+``<staging>._lht_lock`` claimed by one MERGE; a row older than the TTL (env
+``LHT_LOCK_TTL_SECONDS``, default 12 h) is taken over, and the log says so.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from lht.errors import ConcurrentRunError
+from lht.target import Target
+from lht.warehouse import Warehouse, connect
+
+log = logging.getLogger(__name__)
+
+LOCK_TABLE = "_lht_lock"
+LOCK_NAME = "lht sync"
+DEFAULT_TTL_SECONDS = 12 * 3600
+POLL_SECONDS = 1.0
+
+
+def _holder() -> dict[str, Any]:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers
+        user = "unknown"
+    return {"owner": user, "host": socket.gethostname(), "pid": os.getpid(),
+            "acquired_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def _describe(info: dict[str, Any] | None) -> str:
+    if not info:
+        return "another process"
+    return f"{info.get('owner')}@{info.get('host')} (pid {info.get('pid')}) since {info.get('acquired_at')}"
+
+
+def _ttl() -> float:
+    return float(os.environ.get("LHT_LOCK_TTL_SECONDS") or DEFAULT_TTL_SECONDS)
+
+
+@contextmanager
+def run_lock(wh_or_target: Warehouse | Target, *, wait: bool = False, timeout: float | None = None) -> Iterator[None]:
+    """Hold the target's run lock for the ``with`` block.
+
+    Without ``wait`` a held lock raises :class:`ConcurrentRunError` at once; with ``wait``
+    it is retried until ``timeout`` seconds pass (forever if None).
+    """
+    target = wh_or_target if isinstance(wh_or_target, Target) else wh_or_target.target
+    if target.kind == "duckdb":
+        with _file_lock(target, wait, timeout):
+            yield
+        return
+    if isinstance(wh_or_target, Warehouse):
+        with _row_lock(wh_or_target, wait, timeout):
+            yield
+        return
+    with connect(target) as wh, _row_lock(wh, wait, timeout):
+        yield
+
+
+@contextmanager
+def _file_lock(target: Target, wait: bool, timeout: float | None) -> Iterator[None]:
+    if target.path is None or str(target.path) == ":memory:":
+        yield  # an in-memory database cannot be shared with another process
+        return
+    path = Path(f"{target.path}.lht.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info_path = Path(f"{path}.json")
+    lock = filelock.FileLock(str(path))
+    try:
+        lock.acquire(timeout=(-1 if timeout is None else timeout) if wait else 0, poll_interval=POLL_SECONDS / 4)
+    except filelock.Timeout:
+        try:
+            info = json.loads(info_path.read_text())
+        except (OSError, ValueError):
+            info = None
+        raise ConcurrentRunError(
+            f"Another lht sync holds the lock on {target.path}: {_describe(info)}. "
+            "Wait for it to finish, or run with --wait to queue behind it."
+        ) from None
+    try:
+        info_path.write_text(json.dumps(_holder()))
+        yield
+    finally:
+        info_path.unlink(missing_ok=True)
+        lock.release()
+
+
+def _ensure_lock_table(wh: Warehouse) -> str:
+    table = wh.table(LOCK_TABLE)
+    q = wh.quote
+    wh.ensure_schema()
+    wh.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} ({q('lock_name')} VARCHAR, {q('token')} VARCHAR, "
+        f"{q('owner')} VARCHAR, {q('host')} VARCHAR, {q('pid')} BIGINT, {q('acquired_at')} VARCHAR)"
+    )
+    return table
+
+
+def _try_claim(wh: Warehouse, table: str, token: str, me: dict[str, Any]) -> dict[str, Any] | None:
+    """Claim the lock row in one MERGE; return the holder's row if someone else has it."""
+    q = wh.quote
+    stale_before = (datetime.now(timezone.utc) - timedelta(seconds=_ttl())).isoformat(timespec="seconds")
+    cols = ["lock_name", "token", "owner", "host", "pid", "acquired_at"]
+    values = [LOCK_NAME, token, me["owner"], me["host"], me["pid"], me["acquired_at"]]
+    select = f"SELECT {', '.join(q(c) for c in cols)} FROM {table} WHERE {q('lock_name')} = ?"
+    before = wh.execute(select, [LOCK_NAME])
+    source = ", ".join(f"? AS {q(c)}" for c in [*cols, "stale_before"])
+    sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in cols[1:])
+    wh.execute(
+        f"MERGE INTO {table} t USING (SELECT {source}) s ON t.{q('lock_name')} = s.{q('lock_name')} "
+        f"WHEN MATCHED AND t.{q('acquired_at')} < s.{q('stale_before')} THEN UPDATE SET {sets} "
+        f"WHEN NOT MATCHED THEN INSERT ({', '.join(q(c) for c in cols)}) "
+        f"VALUES ({', '.join(f's.{q(c)}' for c in cols)})",
+        values + [stale_before],
+    )
+    rows = wh.execute(select, [LOCK_NAME])
+    holder = dict(zip(cols, rows[0])) if rows else None
+    if holder and holder["token"] == token:
+        if before:
+            log.warning("Took over a stale lht run lock (older than %d s) held by %s",
+                        int(_ttl()), _describe(dict(zip(cols, before[0]))))
+        return None
+    return holder or {}
+
+
+@contextmanager
+def _row_lock(wh: Warehouse, wait: bool, timeout: float | None) -> Iterator[None]:
+    table = _ensure_lock_table(wh)
+    q = wh.quote
+    token = uuid.uuid4().hex
+    me = _holder()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        holder = _try_claim(wh, table, token, me)
+        if holder is None:
+            break
+        if not wait or (deadline is not None and time.monotonic() >= deadline):
+            raise ConcurrentRunError(
+                f"Another lht sync holds the lock on {table}: {_describe(holder)}. Wait for it to finish, "
+                f"run with --wait to queue behind it, or, if that run is dead, delete its row from {table} "
+                f"(it expires after {int(_ttl())} s)."
+            )
+        time.sleep(POLL_SECONDS)
+    try:
+        yield
+    finally:
+        wh.execute(f"DELETE FROM {table} WHERE {q('lock_name')} = ? AND {q('token')} = ?", [LOCK_NAME, token])

@@ -1,0 +1,267 @@
+"""Sync one object: describe, extract, write staging, write delete markers, then save state.
+
+State is saved last, after every batch that carries it has been written, so a failure
+anywhere leaves the watermark where it was and the next run re-extracts (duplicates in
+staging are harmless: the dbt models deduplicate).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lht.config import Settings
+from lht.constants import KIND_DELETED, KIND_FORMULA, KIND_RECORD
+from lht.describe import ObjectPlan, drop_field, plan_object
+from lht.errors import ApiLimitError, LhtError
+from lht.extract import FieldsChangedError, extract
+from lht.project import ObjectOptions
+from lht.report import FAILED, OK, ObjectResult
+from lht.salesforce import DeletedWindowError, SalesforceClient
+from lht.staging import ids_missing_since, staged_ids
+from lht.state import ObjectState, StateStore
+from lht.warehouse import Warehouse
+from lht.writer import new_batch_id, write_batch
+
+logger = logging.getLogger(__name__)
+
+#: Progress callback: (object name, rows written so far, rows expected or None).
+Progress = Callable[[str, int, int | None], None]
+
+MARKER_CHUNK = 100_000
+MAX_SCHEMA_RETRIES = 3
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class RunContext:
+    """What every object's sync shares within one run."""
+
+    client: SalesforceClient
+    warehouse: Warehouse
+    settings: Settings
+    describe_stale: bool = False
+    progress: Progress | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def sync_object(
+    ctx: RunContext,
+    name: str,
+    options: ObjectOptions,
+    *,
+    full_refresh: bool = False,
+    refresh_formulas: bool = False,
+) -> ObjectResult:
+    """Sync ``name`` and return its report line. Never raises for a per-object failure."""
+    result = ObjectResult(object_name=name)
+    began = time.monotonic()
+    client = ctx.client.for_object(name)
+    wh = ctx.warehouse.cursor_for_thread()
+    try:
+        store = StateStore(wh)
+        plan = _plan(client, store, name, fresh=ctx.describe_stale, max_age=ctx.settings.describe_max_age_seconds)
+        result.object_name = plan.object_name
+        result.skipped_fields = dict(plan.skipped)
+        state = store.get(plan.object_name) or ObjectState(object_name=plan.object_name)
+        job = _ObjectJob(ctx, client, wh, store, plan, options, state, result)
+        job.run(full_refresh=full_refresh, refresh_formulas=refresh_formulas)
+        result.status = OK
+    except LhtError as exc:
+        result.status, result.error = FAILED, str(exc)
+        logger.error("%s: %s", name, exc)
+        if isinstance(exc, ApiLimitError):
+            ctx.stop.set()  # the quota is shared: stop the other objects cleanly too
+    except Exception as exc:  # a bug or an unexpected library error: report it, never hide it
+        logger.exception("%s: unexpected error", name)
+        result.status, result.error = FAILED, f"unexpected error: {exc!r}"
+    finally:
+        result.api_calls = client.calls
+        result.duration_seconds = round(time.monotonic() - began, 3)
+    return result
+
+
+def _plan(client: SalesforceClient, store: StateStore, name: str, *, fresh: bool, max_age: int) -> ObjectPlan:
+    cached = None if fresh else store.get_describe(name)
+    if cached is not None and (utcnow() - cached[0]).total_seconds() < max_age:
+        return plan_object(cached[1])
+    describe = client.describe(name)
+    store.put_describe(describe["name"], describe)
+    return plan_object(describe)
+
+
+class _ObjectJob:
+    """The steps of one object's sync, sharing its plan, state and report line."""
+
+    def __init__(self, ctx, client, wh, store, plan, options, state, result) -> None:
+        self.ctx: RunContext = ctx
+        self.client: SalesforceClient = client
+        self.wh: Warehouse = wh
+        self.store: StateStore = store
+        self.plan: ObjectPlan = plan
+        self.options: ObjectOptions = options
+        self.state: ObjectState = state
+        self.result: ObjectResult = result
+        self.settings: Settings = ctx.settings
+        self.started = utcnow()
+        self.overlap = timedelta(seconds=self.settings.overlap_seconds)
+
+    def run(self, *, full_refresh: bool, refresh_formulas: bool) -> None:
+        state, plan = self.state, self.plan
+        full = full_refresh or state.watermark is None or plan.watermark_field is None
+        self.result.mode = "full" if full else "incremental"
+        boundary = new_batch_id()  # every batch this run writes sorts after it
+        max_seen = self._extract_records(since=None if full else state.watermark)
+        if full:
+            markers = self._markers_for_missing(boundary) if state.last_success_at else 0
+            covered = self.started
+        else:
+            markers, covered = self._check_deleted()
+        self.result.deleted_markers = markers
+        formulas_due = refresh_formulas or self._due(state.last_formula_refresh_at, self.options.formula_refresh_every)
+        if formulas_due and plan.formula_fields:
+            self._refresh_formulas()
+            state.last_formula_refresh_at = self.started
+        self._save_state(full=full, max_seen=max_seen, covered=covered)
+
+    # -- records -----------------------------------------------------------------------
+    def _extract_records(self, since: datetime | None) -> datetime | None:
+        for attempt in range(1, MAX_SCHEMA_RETRIES + 1):
+            try:
+                ex = extract(self.client, self.plan, self.settings, since=since, where=self.options.where)
+                self.result.engine = ex.engine
+                rows = self._write_all(ex.batches, KIND_RECORD, self.plan.fields, ex.total_size)
+                self.result.rows_extracted = rows
+                return ex.max_watermark
+            except FieldsChangedError as exc:
+                if attempt == MAX_SCHEMA_RETRIES:
+                    raise
+                self._replan_after(exc)
+        return None  # pragma: no cover - the loop returns or raises
+
+    def _replan_after(self, exc: FieldsChangedError) -> None:
+        describe = self.client.describe(self.plan.object_name)
+        self.store.put_describe(describe["name"], describe)
+        plan = plan_object(describe)
+        if exc.field and any(f.name.lower() == exc.field.lower() for f in plan.fields):
+            plan = drop_field(plan, exc.field, "describe lists it but the query rejects it (INVALID_FIELD)")
+        else:
+            logger.warning("%s: field %s no longer exists in Salesforce; re-described", plan.object_name, exc.field)
+        self.plan = plan
+        self.result.skipped_fields = dict(plan.skipped)
+
+    def _write_all(self, batches, kind: str, fields: Sequence, expected: int | None) -> int:
+        rows = 0
+        for batch in batches:
+            if self.ctx.stop.is_set():
+                raise LhtError("stopped: another object hit the API budget; this object will resume next run")
+            written = write_batch(self.wh, self.plan.object_name, batch, fields, kind=kind, extracted_at=self.started)
+            rows += written.rows
+            self.result.rows_written += written.rows
+            if self.ctx.progress:
+                self.ctx.progress(self.plan.object_name, self.result.rows_written, expected)
+        return rows
+
+    # -- deletes -------------------------------------------------------------------------
+    def _check_deleted(self) -> tuple[int, datetime | None]:
+        state = self.state
+        every = self.options.deleted_check_every
+        if every is None:
+            every = self.settings.deleted_check_every_seconds
+        if not self._due(state.deleted_checked_until, every):
+            return 0, state.deleted_checked_until
+        start = (state.deleted_checked_until or state.last_success_at or self.started) - self.overlap
+        try:
+            body = self.client.deleted(self.plan.object_name, start, self.started)
+        except DeletedWindowError as exc:
+            logger.info("%s: %s; reconciling Ids instead", self.plan.object_name, exc)
+            return self._reconcile_ids(), self.started
+        records = body.get("deletedRecords") or []
+        ids = [r["id"] for r in records]
+        stamps = [_parse_sf_datetime(r["deletedDate"]) for r in records]
+        written = self._write_markers(pa.array(ids, pa.string()), stamps)
+        covered = body.get("latestDateCovered")
+        return written, _parse_sf_datetime(covered) if covered else self.started
+
+    def _reconcile_ids(self) -> int:
+        ex = extract(self.client, self.plan, self.settings, fields=["Id"], include_deleted=True)
+        current = [b.column("Id") for b in ex.batches]
+        current_ids = pa.chunked_array(current, pa.string()).combine_chunks() if current else pa.array([], pa.string())
+        known = staged_ids(self.wh, self.plan.object_name)
+        vanished = known.filter(pc.invert(pc.is_in(known, value_set=current_ids)))
+        logger.info("%s: Id reconciliation found %d vanished record(s)", self.plan.object_name, len(vanished))
+        return self._write_markers(vanished, None)
+
+    def _markers_for_missing(self, boundary: str) -> int:
+        missing = ids_missing_since(self.wh, self.plan.object_name, boundary)
+        return self._write_markers(missing, None)
+
+    def _write_markers(self, ids: pa.Array, stamps: list[datetime] | None) -> int:
+        if len(ids) == 0:
+            return 0
+        names = {f.name for f in self.plan.fields}
+        total = 0
+        for offset in range(0, len(ids), MARKER_CHUNK):
+            chunk = ids.slice(offset, MARKER_CHUNK)
+            columns = {"Id": chunk}
+            if "IsDeleted" in names:
+                columns["IsDeleted"] = pa.array([True] * len(chunk), pa.bool_())
+            if self.plan.watermark_field:
+                when = stamps[offset : offset + len(chunk)] if stamps else [self.started] * len(chunk)
+                columns[self.plan.watermark_field] = pa.array(when, pa.timestamp("ms", tz="UTC"))
+            table = pa.table(columns)
+            total += write_batch(self.wh, self.plan.object_name, table, self.plan.fields, kind=KIND_DELETED, extracted_at=self.started).rows
+        return total
+
+    # -- formulas ------------------------------------------------------------------------
+    def _refresh_formulas(self) -> None:
+        wm = [self.plan.watermark_field] if self.plan.watermark_field else []
+        fields = ["Id", *wm, *self.plan.formula_fields]
+        ex = extract(self.client, self.plan, self.settings, fields=fields, where=self.options.where)
+        specs = [f for f in self.plan.fields if f.name in set(fields)]
+        rows = self._write_all(ex.batches, KIND_FORMULA, specs, ex.total_size)
+        logger.info("%s: refreshed %d formula field(s) on %d row(s)", self.plan.object_name, len(self.plan.formula_fields), rows)
+
+    # -- state ---------------------------------------------------------------------------
+    def _due(self, last: datetime | None, every: int | None) -> bool:
+        """True when a periodic step configured ``every`` seconds is due (never if unconfigured)."""
+        if every is None:
+            return False
+        return last is None or (self.started - last).total_seconds() >= every
+
+    def _save_state(self, *, full: bool, max_seen: datetime | None, covered: datetime | None) -> None:
+        state = self.state
+        state.watermark_field = self.plan.watermark_field
+        if max_seen is not None and self.plan.watermark_field:
+            candidate = min(max_seen, self.started - self.overlap)
+            state.watermark = max(candidate, state.watermark) if (state.watermark and not full) else candidate
+        state.deleted_checked_until = covered
+        state.last_success_at = self.started
+        if full:
+            state.last_full_refresh_at = self.started
+        state.last_run_status = OK
+        state.last_run_engine = self.result.engine
+        state.last_run_rows = self.result.rows_written
+        state.last_run_api_calls = self.client.calls
+        self.store.save(state)
+        self.result.watermark = state.watermark.isoformat() if state.watermark else None
+
+
+def _parse_sf_datetime(value: str) -> datetime:
+    """Parse Salesforce's ``2024-01-15T10:30:00.000+0000`` / ``...Z`` into an aware UTC datetime."""
+    text = value.replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = f"{text[:-2]}:{text[-2:]}"
+    return datetime.fromisoformat(text).astimezone(UTC)
+

@@ -1,0 +1,160 @@
+"""The dbt project as lht's registry: which objects are registered, and with which options.
+
+An object is registered when the dbt project has a main-table model for it, a model file
+whose whole body is ``{{ lht_main_table('Account') }}``. ``lht add`` writes that file and
+the matching entries of the sources and models YAML files. Per-object loader options live
+in ``dbt_project.yml`` under ``vars: lht_objects: {Account: {where: ...}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lht.errors import ConfigError, InvalidNameError, ObjectNotRegisteredError
+
+logger = logging.getLogger(__name__)
+
+MODELS_SUBDIR = Path("models") / "salesforce"
+SOURCES_FILE = "_salesforce__sources.yml"
+MODELS_FILE = "_salesforce__models.yml"
+SOURCE_NAME = "salesforce_staging"
+
+_OBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*){0,2}$")
+_MODEL_CALL = re.compile(r"lht_main_table\(\s*['\"]([A-Za-z0-9_]+)['\"]")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def validate_object_name(name: str) -> str:
+    """Return ``name`` if it is a well-formed Salesforce object API name, else raise.
+
+    Accepts ``Account``, ``Invoice__c``, ``ns__Thing__c``, ``My_Obj__c``; rejects anything that
+    could smuggle SQL or SOQL (spaces, quotes, semicolons, dots, leading digits).
+    """
+    if not isinstance(name, str) or len(name) > 80 or not _OBJECT_NAME.match(name):
+        raise InvalidNameError(
+            f"'{name}' is not a valid Salesforce object API name. Use the API name shown in "
+            "Setup > Object Manager (letters, digits and underscores, e.g. Account or Invoice__c)."
+        )
+    return name
+
+
+def parse_duration(value: Any, what: str) -> int:
+    """Parse ``30``, ``90s``, ``15m``, ``6h``, ``1d``, ``2w`` into seconds."""
+    if isinstance(value, int) and value >= 0:
+        return value
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ConfigError(f"{what}: '{value}' is not a duration. Write it like 90s, 15m, 6h, 1d or 2w.")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+@dataclass(frozen=True)
+class ObjectOptions:
+    """Loader options for one registered object (``vars: lht_objects: <Name>:``)."""
+
+    where: str | None = None
+    formula_refresh_every: int | None = None
+    deleted_check_every: int | None = None
+    history: bool = False
+
+
+@dataclass
+class Project:
+    """A dbt project that lht loads for."""
+
+    project_dir: Path
+    objects: dict[str, ObjectOptions] = field(default_factory=dict)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.project_dir / MODELS_SUBDIR
+
+    def resolve(self, names: Iterable[str]) -> list[str]:
+        """Map user-typed object names to registered names (case-insensitive), in order."""
+        by_lower = {name.lower(): name for name in self.objects}
+        resolved: list[str] = []
+        for name in names:
+            validate_object_name(name)
+            registered = by_lower.get(name.lower())
+            if registered is None:
+                known = ", ".join(sorted(self.objects)) or "none yet"
+                raise ObjectNotRegisteredError(
+                    f"{name} is not registered in {self.project_dir}. Register it with "
+                    f"`lht add {name}` (it writes the dbt model), then run `lht sync {name}`. "
+                    f"Registered objects: {known}."
+                )
+            if registered not in resolved:
+                resolved.append(registered)
+        return resolved
+
+
+def find_project_dir(project_dir: str | os.PathLike | None = None) -> Path:
+    """The dbt project directory: the option, else the current directory, else ./dbt_project."""
+    candidates = [Path(project_dir)] if project_dir else [Path.cwd(), Path.cwd() / "dbt_project"]
+    for candidate in candidates:
+        if (candidate / "dbt_project.yml").is_file():
+            return candidate.resolve()
+    where = candidates[0]
+    raise ConfigError(
+        f"No dbt_project.yml found in {where}. Run lht from your dbt project (or its parent "
+        "holding dbt_project/), or pass --project-dir DIR."
+    )
+
+
+def load_project(project_dir: str | os.PathLike | None = None) -> Project:
+    """Read the registered objects and their options from the dbt project."""
+    root = find_project_dir(project_dir)
+    options = _object_options(root)
+    objects: dict[str, ObjectOptions] = {}
+    models = root / MODELS_SUBDIR
+    for path in sorted(models.glob("*.sql")) if models.is_dir() else []:
+        match = _MODEL_CALL.search(path.read_text(encoding="utf-8"))
+        if match:
+            name = validate_object_name(match.group(1))
+            objects[name] = options.get(name.lower(), ObjectOptions())
+    unknown = set(options) - {name.lower() for name in objects}
+    for name in sorted(unknown):
+        logger.warning("vars.lht_objects names %s, which has no main-table model; ignored", name)
+    return Project(project_dir=root, objects=objects)
+
+
+def _object_options(root: Path) -> dict[str, ObjectOptions]:
+    try:
+        config = yaml.safe_load((root / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{root / 'dbt_project.yml'} is not valid YAML: {exc}") from None
+    raw = ((config.get("vars") or {}).get("lht_objects")) or {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError("dbt_project.yml: vars.lht_objects must map object names to options.")
+    options: dict[str, ObjectOptions] = {}
+    for name, opts in raw.items():
+        validate_object_name(str(name))
+        opts = opts or {}
+        allowed = {"where", "formula_refresh_every", "deleted_check_every", "history"}
+        extra = set(opts) - allowed
+        if extra:
+            raise ConfigError(
+                f"dbt_project.yml: vars.lht_objects.{name} has unknown option(s) {sorted(extra)}; "
+                f"allowed: {sorted(allowed)}."
+            )
+        where_ = f"vars.lht_objects.{name}"
+        options[str(name).lower()] = ObjectOptions(
+            where=opts.get("where"),
+            formula_refresh_every=_optional_duration(opts.get("formula_refresh_every"), f"{where_}.formula_refresh_every"),
+            deleted_check_every=_optional_duration(opts.get("deleted_check_every"), f"{where_}.deleted_check_every"),
+            history=bool(opts.get("history", False)),
+        )
+    return options
+
+
+def _optional_duration(value: Any, what: str) -> int | None:
+    return None if value is None else parse_duration(value, what)

@@ -1,0 +1,135 @@
+"""Log in to Salesforce with one credential set, through simple-salesforce's login code.
+
+``*.salesforce.com`` login hosts are handed to ``SalesforceLogin`` as ``domain``. Any
+other host (a proxy, the local org) is reached through the same module's helpers with
+the configured URL: ``SalesforceLogin(scratch_url=...)`` for the SOAP login and
+``token_login`` for the OAuth grants (the JWT assertion is signed RS256 with the
+private key, ``aud`` = the login URL). Secrets travel in request bodies only.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jwt
+import requests
+from simple_salesforce.login import SalesforceLogin, token_login
+
+from lht.config import Credentials
+from lht.constants import API_VERSION
+from lht.errors import CredentialsError
+
+_SF_SUFFIX = ".salesforce.com"
+_JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+def host_of(url: str) -> str:
+    """``host[:port]`` of an https URL (the form simple-salesforce calls ``sf_instance``)."""
+    parsed = urlparse(url)
+    host = parsed.hostname or ""
+    if parsed.port not in (None, 443):
+        host += f":{parsed.port}"
+    return host
+
+
+def salesforce_domain(login_url: str) -> str | None:
+    """The ``domain`` simple-salesforce wants for a ``*.salesforce.com`` URL, else None."""
+    parsed = urlparse(login_url)
+    host = parsed.hostname or ""
+    if host.endswith(_SF_SUFFIX) and parsed.port in (None, 443):
+        return host[: -len(_SF_SUFFIX)]
+    return None
+
+
+def login(creds: Credentials, session: requests.Session) -> tuple[str, str]:
+    """Log in and return ``(session_id, instance host[:port])``."""
+    domain = salesforce_domain(creds.login_url)
+    if creds.flow == "password":
+        return _password(creds, session, domain)
+    if creds.flow == "client_credentials":
+        return _client_credentials(creds, session, domain)
+    if creds.flow == "jwt":
+        return _jwt(creds, session, domain)
+    raise CredentialsError(f"The {creds.flow} flow cannot log in; it needs no login")
+
+
+def _token_url(creds: Credentials) -> str:
+    return f"{creds.login_url}/services/oauth2/token"
+
+
+def _instance(value: str) -> str:
+    """simple-salesforce's instance string (maybe with a path) -> host[:port]."""
+    return host_of(f"https://{value.split('://')[-1]}")
+
+
+def _password(creds: Credentials, session: requests.Session,
+              domain: str | None) -> tuple[str, str]:
+    password = creds.password or ""
+    token = creds.security_token or ""
+    if creds.client_id and creds.client_secret:
+        # OAuth username-password grant: the security token is appended to the password.
+        if domain is not None:
+            sid, inst = SalesforceLogin(
+                username=creds.username, password=password + token, consumer_key=creds.client_id,
+                consumer_secret=creds.client_secret, domain=domain, session=session)
+        else:
+            sid, inst = token_login(
+                _token_url(creds),
+                {"grant_type": "password", "client_id": creds.client_id,
+                 "client_secret": creds.client_secret, "username": creds.username,
+                 "password": password + token},
+                creds.login_url, creds.client_id, None, None, session)
+        return sid, _instance(inst)
+    # SOAP login: username + password + security token.
+    sid, inst = SalesforceLogin(
+        username=creds.username, password=password, security_token=token,
+        sf_version=API_VERSION, session=session, domain=domain,
+        scratch_url=None if domain is not None else creds.login_url)
+    return sid, _instance(inst)
+
+
+def _client_credentials(creds: Credentials, session: requests.Session,
+                        domain: str | None) -> tuple[str, str]:
+    if domain is not None:
+        if domain in ("login", "test"):
+            raise CredentialsError(
+                "The client credentials flow needs your My Domain login URL: set SF_LOGIN_URL "
+                "to https://<mydomain>.my.salesforce.com (not login/test.salesforce.com)")
+        sid, inst = SalesforceLogin(consumer_key=creds.client_id,
+                                    consumer_secret=creds.client_secret,
+                                    domain=domain, session=session)
+        return sid, _instance(inst)
+    pair = f"{creds.client_id}:{creds.client_secret}".encode()
+    headers = {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    sid, inst = token_login(_token_url(creds), {"grant_type": "client_credentials"},
+                            creds.login_url, creds.client_id or "", headers, None, session)
+    return sid, _instance(inst)
+
+
+def _jwt(creds: Credentials, session: requests.Session, domain: str | None) -> tuple[str, str]:
+    key_path = Path(creds.private_key_file or "")
+    try:
+        key = key_path.read_bytes()
+    except OSError as exc:
+        raise CredentialsError(
+            f"SF_PRIVATE_KEY_FILE={str(key_path)!r} cannot be read ({exc.strerror}); point it at "
+            "the PEM private key of the connected app's certificate") from None
+    if domain is not None:
+        sid, inst = SalesforceLogin(username=creds.username, consumer_key=creds.client_id,
+                                    privatekey=key.decode(), domain=domain, session=session)
+        return sid, _instance(inst)
+    expires = datetime.now(timezone.utc) + timedelta(minutes=3)
+    claims = {"iss": creds.client_id, "sub": creds.username, "aud": creds.login_url,
+              "exp": int(expires.timestamp())}
+    try:
+        assertion = jwt.encode(claims, key, algorithm="RS256")
+    except (ValueError, TypeError, jwt.PyJWTError) as exc:
+        raise CredentialsError(
+            f"SF_PRIVATE_KEY_FILE={str(key_path)!r} is not a usable RSA private key "
+            f"({exc.__class__.__name__}); use the PEM key of the connected app") from None
+    sid, inst = token_login(_token_url(creds), {"grant_type": _JWT_GRANT, "assertion": assertion},
+                            creds.login_url, creds.client_id or "", None, None, session)
+    return sid, _instance(inst)

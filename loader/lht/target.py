@@ -1,0 +1,185 @@
+"""Which warehouse to write to: the dbt profile's target, read the way dbt reads it.
+
+The loader and dbt share one ``profiles.yml``, target and environment variables. The
+profile is rendered with dbt's own ``ProfileRenderer`` so ``env_var()`` (with defaults,
+``DBT_ENV_SECRET_`` variables and native types) behaves exactly as it does for dbt.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lht.errors import ConfigError
+
+#: Adapter types lht can write to.
+SUPPORTED_TYPES = ("duckdb", "snowflake")
+
+_SNOWFLAKE_KEYS = (
+    "account", "user", "password", "private_key", "private_key_path",
+    "private_key_passphrase", "authenticator", "token", "role", "warehouse", "database",
+    "schema", "host", "port", "protocol",
+)
+
+
+@dataclass
+class Target:
+    """One rendered dbt target: adapter kind plus its connection settings.
+
+    Secrets (``password``, ``private_key``, ``private_key_passphrase``, ``token``) are
+    kept out of ``repr``.
+    """
+
+    kind: str
+    name: str
+    profile: str
+    profiles_file: Path
+    # duckdb
+    path: Path | None = None
+    # both
+    database: str | None = None
+    schema: str | None = None
+    # snowflake
+    account: str | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    private_key: str | None = field(default=None, repr=False)
+    private_key_path: str | None = None
+    private_key_passphrase: str | None = field(default=None, repr=False)
+    authenticator: str | None = None
+    token: str | None = field(default=None, repr=False)
+    role: str | None = None
+    warehouse: str | None = None
+    host: str | None = None
+    port: int | None = None
+    protocol: str | None = None
+    #: Every other key of the output (threads, settings, extensions, ...), rendered.
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def where(self) -> str:
+        """Human description for messages: profile, target and file (no secrets)."""
+        return f"profile {self.profile!r}, target {self.name!r} in {self.profiles_file}"
+
+
+def _profiles_dir(project_dir: Path, profiles_dir: Path | None) -> Path:
+    if profiles_dir is not None:
+        return Path(profiles_dir)
+    env = os.environ.get("DBT_PROFILES_DIR")
+    if env:
+        return Path(env)
+    if (project_dir / "profiles.yml").is_file():
+        return project_dir
+    return Path.home() / ".dbt"
+
+
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{what} not found: {path}. Create it or point lht at the right directory.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is empty or not a mapping; see dbt's documentation for its format.")
+    return data
+
+
+def _render(raw_profile: dict[str, Any], profile: str, target: str | None, where: Path) -> tuple[str, dict]:
+    """Render one profile's target with dbt's machinery, in a private invocation context."""
+    from dbt.config.profile import Profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt.exceptions import DbtProfileError, EnvVarMissingError
+    from dbt_common.context import set_invocation_context
+    from dbt_common.exceptions import DbtBaseException
+
+    shown = target or str(raw_profile.get("target", "default"))
+
+    def render() -> tuple[str, dict]:
+        set_invocation_context(dict(os.environ))
+        return Profile.render_profile(raw_profile, profile, target, ProfileRenderer({}))
+
+    try:
+        # a copied context keeps our invocation context from leaking into a dbt run
+        return contextvars.copy_context().run(render)
+    except EnvVarMissingError as exc:
+        raise ConfigError(
+            f"Environment variable {exc.var!r} is required by profile {profile!r} "
+            f"(target {shown!r}) in {where} but is not set: export it, "
+            "or give env_var() a default there."
+        ) from None
+    except DbtProfileError as exc:
+        msg = str(exc).replace("Runtime Error", "").strip()
+        if "does not have a target named" in msg:
+            raise ConfigError(f"{msg} (in {where}). Pick one of them with --target.") from None
+        raise ConfigError(
+            f"Profile {profile!r} in {where} could not be rendered: check its Jinja "
+            f"(env_var() calls and quoting) for target {shown!r}."
+        ) from None
+    except DbtBaseException:
+        raise ConfigError(
+            f"Profile {profile!r} in {where} could not be rendered: check its Jinja "
+            f"(env_var() calls and quoting) for target {shown!r}."
+        ) from None
+
+
+def load_target(project_dir: Path, profiles_dir: Path | None = None, target: str | None = None) -> Target:
+    """Read the dbt profile of ``project_dir`` and return its (default or named) target.
+
+    The profile name comes from ``dbt_project.yml``'s ``profile:``. ``profiles_dir``
+    defaults to env ``DBT_PROFILES_DIR``, else ``project_dir`` when it holds a
+    ``profiles.yml``, else ``~/.dbt``. Raises :class:`ConfigError` naming the file,
+    profile, target or variable at fault (never a secret).
+    """
+    project_dir = Path(project_dir)
+    project = _read_yaml(project_dir / "dbt_project.yml", "dbt project file")
+    profile = project.get("profile")
+    if not profile or not isinstance(profile, str):
+        raise ConfigError(
+            f"{project_dir / 'dbt_project.yml'} has no 'profile:' key: name the profile to use there."
+        )
+    profiles_file = _profiles_dir(project_dir, profiles_dir) / "profiles.yml"
+    profiles = _read_yaml(profiles_file, "dbt profiles file")
+    raw = profiles.get(profile)
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"Profile {profile!r} (named in dbt_project.yml) is not defined in {profiles_file}: "
+            "add it, or set DBT_PROFILES_DIR to the directory holding the right profiles.yml."
+        )
+    target_name, out = _render(raw, profile, target, profiles_file)
+    return _to_target(out, profile, str(target_name), profiles_file, project_dir)
+
+
+def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path, project_dir: Path) -> Target:
+    kind = str(out.get("type") or "")
+    where = f"profile {profile!r}, target {name!r} in {profiles_file}"
+    if kind not in SUPPORTED_TYPES:
+        raise ConfigError(
+            f"Adapter type {kind or '(none)'!r} of {where} is not supported: lht writes to "
+            f"{' or '.join(SUPPORTED_TYPES)}. Point --target at a duckdb or snowflake output."
+        )
+    rest = {k: v for k, v in out.items() if k != "type"}
+    if kind == "duckdb":
+        raw_path = str(rest.pop("path", None) or ":memory:")
+        path = Path(raw_path)
+        if raw_path != ":memory:" and not path.is_absolute():
+            # dbt runs from the project directory, so its relative paths start there
+            path = project_dir / path
+        database = rest.pop("database", None)
+        if database is None and raw_path != ":memory:":
+            database = path.stem
+        schema = rest.pop("schema", None)
+        return Target(kind, name, profile, profiles_file, path=path,
+                      database=database and str(database), schema=schema and str(schema), extra=rest)
+    values = {k: rest.pop(k, None) for k in _SNOWFLAKE_KEYS}
+    if not values["account"]:
+        raise ConfigError(f"{where} has no 'account': set it (for example through env_var()).")
+    if values["port"] is not None:
+        values["port"] = int(values["port"])
+    text = {k: (None if v is None else str(v)) for k, v in values.items() if k != "port"}
+    return Target(kind, name, profile, profiles_file, port=values["port"], extra=rest, **text)

@@ -1,0 +1,224 @@
+"""The HTTP transport every Salesforce call goes through.
+
+One ``requests.Session`` per client, mounted with :class:`SalesforceAdapter`, which
+
+* puts a default (connect, read) timeout on every call that has none;
+* is THE retry policy of the project (tenacity): connection errors and resets, read
+  timeouts and 500/502/503/504 are retried with exponential backoff and jitter,
+  honouring ``Retry-After``; permanent errors (4xx) are never retried;
+* counts every attempt (a retry is a call spent), per client and for the whole run;
+* enforces the run's API budget before each attempt, and turns Salesforce's
+  ``REQUEST_LIMIT_EXCEEDED`` into :class:`~lht.errors.ApiLimitError`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import re
+import threading
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import tenacity
+from requests.adapters import HTTPAdapter
+
+from lht.config import Settings
+from lht.errors import ApiLimitError
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+TRANSIENT_ERRORS = (
+    requests.exceptions.ConnectionError,  # includes ConnectTimeout and resets
+    requests.exceptions.Timeout,  # ReadTimeout
+    requests.exceptions.ChunkedEncodingError,  # body cut short
+)
+_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure worth retrying: not a certificate the client will never trust."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "certificate" not in str(exc).lower()
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+class RunBudget:
+    """Calls spent by every client of one run, and the API budget they share."""
+
+    def __init__(self, max_calls: int | None = None, share: float | None = None) -> None:
+        self._lock = threading.Lock()
+        self.total = 0
+        self.max_calls = max_calls
+        self.share = share
+        self.share_cap: int | None = None
+        self.usage: tuple[int, int] | None = None
+
+    def before_call(self) -> None:
+        """Count one attempt, or raise ApiLimitError when the budget is spent."""
+        with self._lock:
+            if self.max_calls is not None and self.total >= self.max_calls:
+                raise ApiLimitError(
+                    f"API budget reached: this run has spent {self.total} Salesforce API calls "
+                    f"(LHT_API_BUDGET={self.max_calls}). Raise LHT_API_BUDGET or sync fewer objects."
+                )
+            if self.share_cap is not None and self.total >= self.share_cap:
+                raise ApiLimitError(
+                    f"API budget reached: this run has spent {self.total} Salesforce API calls, "
+                    f"its share ({self.share:g}) of the org's remaining daily API requests. "
+                    "Raise LHT_API_BUDGET_SHARE or sync later."
+                )
+            self.total += 1
+
+    def observe_usage(self, used: int, maximum: int) -> None:
+        """Record the org's usage; the first sighting fixes the share cap for the run."""
+        with self._lock:
+            self.usage = (used, maximum)
+            if self.share is not None and self.share_cap is None:
+                remaining = max(maximum - used, 0)
+                self.share_cap = self.total + math.floor(self.share * remaining)
+                logger.info("API budget: %d calls (%g of %d remaining daily requests)",
+                            self.share_cap - self.total, self.share, remaining)
+
+    def observe_limits(self, limits: dict[str, Any]) -> None:
+        """Record usage from a ``limits/`` answer (DailyApiRequests)."""
+        daily = limits.get("DailyApiRequests") or {}
+        if "Max" in daily and "Remaining" in daily:
+            self.observe_usage(int(daily["Max"]) - int(daily["Remaining"]), int(daily["Max"]))
+
+
+class ClientStats:
+    """Calls spent by one client and the server time of its last response."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.last_date: datetime | None = None
+
+    def count(self) -> None:
+        with self._lock:
+            self.calls += 1
+
+
+def _retry_after(response: requests.Response | None) -> float | None:
+    """Seconds the server asked us to wait, from ``Retry-After`` (seconds or HTTP date)."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+def _describe_target(request: requests.PreparedRequest) -> str:
+    """Method and path of a request, for logs (no query string: it may be long)."""
+    parts = urlsplit(request.url or "")
+    return f"{request.method} {parts.scheme}://{parts.netloc}{parts.path}"
+
+
+class SalesforceAdapter(HTTPAdapter):
+    """HTTPAdapter with timeouts, the retry policy, call counting and the API budget."""
+
+    def __init__(self, settings: Settings, budget: RunBudget, stats: ClientStats) -> None:
+        super().__init__(pool_connections=4, pool_maxsize=max(4, settings.download_workers + 2))
+        self.default_timeout = settings.http_timeout
+        self.attempts = settings.max_retries + 1
+        self.budget = budget
+        self.stats = stats
+        self._backoff = tenacity.wait_exponential_jitter(
+            multiplier=settings.retry_backoff_seconds,
+            max=settings.retry_backoff_max_seconds,
+            jitter=settings.retry_backoff_seconds,
+        )
+        self._backoff_max = settings.retry_backoff_max_seconds
+
+    # -- the policy ---------------------------------------------------------------
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        outcome = state.outcome
+        if outcome is not None and not outcome.failed:
+            asked = _retry_after(outcome.result())
+            if asked is not None:
+                return min(asked, max(self._backoff_max, 1.0))
+        return float(self._backoff(state))
+
+    @staticmethod
+    def _log_retry(state: tenacity.RetryCallState) -> None:
+        request = state.args[0]
+        outcome = state.outcome
+        if outcome is None:
+            return
+        why = (type(outcome.exception()).__name__ if outcome.failed
+               else f"HTTP {outcome.result().status_code}")
+        wait = state.next_action.sleep if state.next_action else 0.0
+        logger.warning("%s failed (%s), attempt %d; retrying in %.1fs",
+                       _describe_target(request), why, state.attempt_number, wait)
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: Any = None, verify: Any = True, cert: Any = None,
+             proxies: Any = None) -> requests.Response:
+        """Send with the default timeout, retrying transient failures."""
+        if timeout is None:
+            timeout = self.default_timeout
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.attempts),
+            wait=self._wait,
+            retry=(tenacity.retry_if_exception(is_transient)
+                   | tenacity.retry_if_result(lambda r: r.status_code in TRANSIENT_STATUS)),
+            before_sleep=self._log_retry,
+            retry_error_callback=lambda state: state.outcome.result(),
+        )
+        return retrying(self._attempt, request, stream, timeout, verify, cert, proxies)
+
+    def _attempt(self, request: requests.PreparedRequest, stream: bool, timeout: Any,
+                 verify: Any, cert: Any, proxies: Any) -> requests.Response:
+        self.budget.before_call()
+        self.stats.count()
+        response = super().send(request, stream=stream, timeout=timeout, verify=verify,
+                                cert=cert, proxies=proxies)
+        try:
+            if not stream or response.status_code >= 300:
+                # Read the body here so that a connection dropped mid-body is retried too.
+                _ = response.content
+        except Exception:
+            response.close()
+            raise
+        self._observe(response)
+        return response
+
+    def _observe(self, response: requests.Response) -> None:
+        date = response.headers.get("Date")
+        if date:
+            try:
+                self.stats.last_date = email.utils.parsedate_to_datetime(date)
+            except (TypeError, ValueError):
+                pass
+        match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if match:
+            self.budget.observe_usage(int(match.group(1)), int(match.group(2)))
+        if response.status_code == 403 and b"REQUEST_LIMIT_EXCEEDED" in response.content:
+            usage = f" ({self.budget.usage[0]} of {self.budget.usage[1]} used)" if self.budget.usage else ""
+            raise ApiLimitError(
+                "Salesforce refused the call: the org's daily API request limit is exceeded"
+                f"{usage} (REQUEST_LIMIT_EXCEEDED). This run spent {self.budget.total} calls. "
+                "Wait for the 24-hour window to free up or ask for a higher limit."
+            )
+
+
+def make_session(settings: Settings, budget: RunBudget, stats: ClientStats) -> requests.Session:
+    """A requests.Session whose every call goes through :class:`SalesforceAdapter`."""
+    session = requests.Session()
+    adapter = SalesforceAdapter(settings, budget, stats)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session

@@ -1,0 +1,340 @@
+"""The warehouse connection: DuckDB or Snowflake, from the dbt profile's target.
+
+One small interface (:class:`Warehouse`) hides the two engines' differences: identifier
+case (Snowflake stores API names upper-cased, see ``docs/design.md``), bind parameters
+(``?`` on both), transactions and thread use. :func:`connect` opens one from a
+:class:`~lht.target.Target` (see :func:`lht.target.load_target`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from lht.constants import DEFAULT_STAGING_SCHEMA
+from lht.errors import ConfigError, InvalidNameError, WarehouseError
+from lht.target import Target, load_target
+
+__all__ = ["Target", "Warehouse", "connect", "load_target", "validate_name", "validate_object_name"]
+
+log = logging.getLogger(__name__)
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# a name part, then optional "__namespace/suffix" parts: Account, my_obj__c, ns__Thing__c
+_OBJECT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*){0,2}$")
+
+
+def validate_name(name: str, what: str = "name") -> str:
+    """Return ``name`` if it is a plain SQL identifier (schema, column), else raise InvalidNameError."""
+    if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > 255:
+        raise InvalidNameError(
+            f"Invalid {what} {name!r}: use letters, digits and underscores, starting with a letter or underscore."
+        )
+    return name
+
+
+def validate_object_name(name: str) -> str:
+    """Return ``name`` if it is a valid Salesforce object API name, else raise InvalidNameError."""
+    if not isinstance(name, str) or not _OBJECT_RE.match(name) or len(name) > 255:
+        raise InvalidNameError(
+            f"Invalid Salesforce object name {name!r}: expected an API name such as "
+            "'Account', 'my_obj__c' or 'ns__Thing__c'."
+        )
+    return name
+
+
+class Warehouse:
+    """An open warehouse connection (base class; see :func:`connect`)."""
+
+    kind: str = ""
+
+    def __init__(self, target: Target, staging_schema: str, database: str | None) -> None:
+        self.target = target
+        self.staging_schema = validate_name(staging_schema, "staging schema")
+        self.database = database
+        self._depth = 0
+        #: Writer caches for this connection: known columns per staging table, and the
+        #: objects whose stored batch ids were already read.
+        self.column_cache: dict[str, set[str]] = {}
+        self.batch_floor_checked: set[str] = set()
+
+    # -- names ---------------------------------------------------------------------------
+    def column_name(self, api_name: str) -> str:
+        """The stored column name for an API name (as is on DuckDB, upper-cased on Snowflake)."""
+        return api_name
+
+    def quote(self, ident: str) -> str:
+        """``ident`` as a quoted identifier, in the case the engine stores it."""
+        return '"' + self.column_name(ident).replace('"', '""') + '"'
+
+    def table(self, name: str, schema: str | None = None) -> str:
+        """Fully qualified, quoted name of table ``name`` (default schema: staging)."""
+        return f"{self.quote(schema or self.staging_schema)}.{self.quote(name)}"
+
+    def staging_table(self, object_name: str) -> str:
+        """Qualified name of an object's staging table (lower-cased API name)."""
+        return self.table(validate_object_name(object_name).lower())
+
+    # -- statements ----------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        """Run one statement with ``?`` bind parameters; return its rows ([] when none)."""
+        try:
+            return self._execute(sql, params)
+        except WarehouseError:
+            raise
+        except Exception as exc:  # each engine's own error hierarchy
+            if not self._is_engine_error(exc):
+                raise
+            verb = " ".join(sql.split()[:2]).upper()
+            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a query and return its result as an Arrow table (column names as the engine gives them)."""
+        try:
+            return self._fetch_arrow(sql, params)
+        except Exception as exc:
+            if not self._is_engine_error(exc):
+                raise
+            verb = " ".join(sql.split()[:2]).upper()
+            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
+
+    def ensure_schema(self, schema: str | None = None) -> None:
+        """Create ``schema`` (default: staging) if missing."""
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema_ref(schema or self.staging_schema)}")
+
+    def columns(self, table: str, schema: str | None = None) -> dict[str, str]:
+        """``{lower-case column name: sql type}`` of a table; ``{}`` if it does not exist."""
+        rows = self._columns(self.column_name(table), self.column_name(schema or self.staging_schema))
+        return {str(n).lower(): str(t) for n, t in rows}
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT, or ROLLBACK on error. A nested call joins the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            try:
+                self.execute("ROLLBACK")
+            except WarehouseError as exc:  # keep the original error
+                log.warning("ROLLBACK failed: %s", exc)
+            raise
+        self._depth = 0
+        self.execute("COMMIT")
+
+    # -- engine hooks --------------------------------------------------------------------
+    def _execute(self, sql: str, params: Sequence[Any] | None) -> list[tuple]:
+        raise NotImplementedError
+
+    def _fetch_arrow(self, sql: str, params: Sequence[Any] | None) -> pa.Table:
+        raise NotImplementedError
+
+    def _is_engine_error(self, exc: Exception) -> bool:
+        raise NotImplementedError
+
+    def _schema_ref(self, schema: str) -> str:
+        return self.quote(schema)
+
+    def _columns(self, table: str, schema: str) -> list[tuple]:
+        raise NotImplementedError
+
+    def cursor_for_thread(self) -> Warehouse:
+        """A warehouse view usable from another thread (its own session/transaction)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the connection."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB database file (or ``:memory:``)."""
+
+    kind = "duckdb"
+
+    def __init__(self, target: Target, staging_schema: str, con: Any) -> None:
+        super().__init__(target, staging_schema, target.database)
+        self.con = con
+
+    def _execute(self, sql: str, params: Sequence[Any] | None) -> list[tuple]:
+        cur = self.con.execute(sql, list(params) if params is not None else None)
+        return cur.fetchall() if cur.description else []
+
+    def _fetch_arrow(self, sql: str, params: Sequence[Any] | None) -> pa.Table:
+        return self.con.execute(sql, list(params) if params is not None else None).to_arrow_table()
+
+    def _is_engine_error(self, exc: Exception) -> bool:
+        import duckdb
+
+        return isinstance(exc, duckdb.Error)
+
+    def _columns(self, table: str, schema: str) -> list[tuple]:
+        return self.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND lower(table_schema) = lower(?) "
+            "AND lower(table_name) = lower(?) ORDER BY ordinal_position",
+            [schema, table],
+        )
+
+    def cursor_for_thread(self) -> DuckDBWarehouse:
+        return DuckDBWarehouse(self.target, self.staging_schema, self.con.cursor())
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class SnowflakeWarehouse(Warehouse):
+    """A Snowflake session (``paramstyle=qmark``); identifiers stored upper-case."""
+
+    kind = "snowflake"
+
+    def __init__(self, target: Target, staging_schema: str, conn: Any, kwargs: dict[str, Any]) -> None:
+        super().__init__(target, staging_schema, (target.database or "").upper() or None)
+        self.conn = conn
+        self._kwargs = kwargs
+        self._lock = threading.Lock()
+
+    def column_name(self, api_name: str) -> str:
+        return api_name.upper()
+
+    def table(self, name: str, schema: str | None = None) -> str:
+        base = super().table(name, schema)
+        return f"{self.quote(self.database)}.{base}" if self.database else base
+
+    def _schema_ref(self, schema: str) -> str:
+        return f"{self.quote(self.database)}.{self.quote(schema)}" if self.database else self.quote(schema)
+
+    def _execute(self, sql: str, params: Sequence[Any] | None) -> list[tuple]:
+        with self._lock, self.conn.cursor() as cur:
+            cur.execute(sql, list(params) if params is not None else None)
+            return list(cur.fetchall()) if cur.description else []
+
+    def _fetch_arrow(self, sql: str, params: Sequence[Any] | None) -> pa.Table:
+        with self._lock, self.conn.cursor() as cur:
+            cur.execute(sql, list(params) if params is not None else None)
+            names = [d[0] for d in cur.description]
+            fetch = getattr(cur, "fetch_arrow_all", None)
+            table = fetch(force_return_table=True) if fetch else None
+            if table is None:  # cursors without Arrow results
+                rows = cur.fetchall()
+                table = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+            return table
+
+    def _is_engine_error(self, exc: Exception) -> bool:
+        import snowflake.connector
+
+        return isinstance(exc, snowflake.connector.errors.Error)
+
+    def _columns(self, table: str, schema: str) -> list[tuple]:
+        info = f"{self.quote(self.database)}.information_schema.columns" if self.database else "information_schema.columns"
+        return self.execute(
+            f"SELECT column_name, data_type FROM {info} WHERE table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position",
+            [schema, table],
+        )
+
+    def cursor_for_thread(self) -> SnowflakeWarehouse:
+        """A new session with the same settings (Snowflake transactions are per session)."""
+        return SnowflakeWarehouse(self.target, self.staging_schema, _snowflake_connect(self._kwargs), self._kwargs)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _snowflake_kwargs(target: Target) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "account": target.account, "user": target.user, "role": target.role,
+        "warehouse": target.warehouse, "database": target.database, "schema": target.schema,
+        "host": target.host, "port": target.port, "protocol": target.protocol,
+        "authenticator": target.authenticator, "token": target.token,
+        "password": target.password, "private_key": _private_key(target),
+        "paramstyle": "qmark", "application": "lht",
+        "login_timeout": target.extra.get("connect_timeout"),
+        # as dbt-snowflake: no cloud-platform probing (it adds seconds to every login)
+        "platform_detection_timeout_seconds": 0.0,
+    }
+    session: dict[str, Any] = {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False}
+    if target.extra.get("query_tag"):
+        session["QUERY_TAG"] = str(target.extra["query_tag"])
+    kwargs["session_parameters"] = session
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def _private_key(target: Target) -> bytes | None:
+    """DER bytes of the profile's private key, loaded the way dbt-snowflake loads it."""
+    if not (target.private_key or target.private_key_path):
+        return None
+    if target.private_key and target.private_key_path:
+        raise ConfigError(f"{target.where} sets both private_key and private_key_path: keep one.")
+    from dbt.adapters.snowflake.auth import private_key_from_file, private_key_from_string
+    from dbt.adapters.snowflake.connections import snowflake_private_key
+
+    try:
+        if target.private_key:
+            key = private_key_from_string(target.private_key, target.private_key_passphrase)
+        else:
+            key = private_key_from_file(str(target.private_key_path), target.private_key_passphrase)
+    except OSError as exc:
+        raise ConfigError(f"Cannot read private_key_path {target.private_key_path} of {target.where}: {exc.strerror}") from None
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"The private key of {target.where} cannot be loaded: check that it is a PEM (or base64 DER) "
+            "key and that private_key_passphrase is right."
+        ) from None
+    return snowflake_private_key(key)
+
+
+def _snowflake_connect(kwargs: dict[str, Any]) -> Any:
+    import snowflake.connector
+
+    try:
+        return snowflake.connector.connect(**kwargs)
+    except snowflake.connector.errors.Error as exc:
+        raise WarehouseError(
+            f"Cannot connect to Snowflake account {kwargs.get('account')!r} as {kwargs.get('user')!r}: "
+            f"{getattr(exc, 'msg', None) or type(exc).__name__}. Check the profile's account, user and credentials."
+        ) from None
+
+
+def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
+    """Open the warehouse of ``target``. Staging schema: argument, env LHT_STAGING_SCHEMA, or the default."""
+    schema = staging_schema or os.environ.get("LHT_STAGING_SCHEMA") or DEFAULT_STAGING_SCHEMA
+    validate_name(schema, "staging schema")
+    if target.kind == "duckdb":
+        import duckdb
+
+        path = target.path or Path(":memory:")
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(path))
+        except duckdb.Error as exc:
+            raise WarehouseError(f"Cannot open DuckDB database {path}: {exc}") from exc
+        return DuckDBWarehouse(target, schema, con)
+    if target.kind == "snowflake":
+        kwargs = _snowflake_kwargs(target)
+        return SnowflakeWarehouse(target, schema, _snowflake_connect(kwargs), kwargs)
+    raise ConfigError(f"Unsupported warehouse kind {target.kind!r} ({target.where}): use duckdb or snowflake.")

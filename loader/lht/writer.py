@@ -1,0 +1,223 @@
+"""THE writer: the only code that writes Salesforce data into the warehouse.
+
+:func:`write_batch` appends one Arrow batch to an object's staging table
+(``<staging>.<lower(api name)>``), creating the table or adding columns first, and stamps
+every row with ``_lht_batch_id``, ``_lht_extracted_at`` and ``_lht_kind`` (see
+``docs/design.md``). A batch lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pyarrow as pa
+
+from lht.constants import BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FORMULA, KIND_RECORD
+from lht.errors import InvalidNameError, WarehouseError
+from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
+from lht.warehouse import Warehouse, validate_name, validate_object_name
+
+log = logging.getLogger(__name__)
+
+KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA)
+_BATCH_FORMAT = "%Y%m%dT%H%M%S%fZ"
+
+_id_lock = threading.Lock()
+_last_batch_time: datetime | None = None
+_ddl_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one :func:`write_batch` call wrote (``batch_id`` is ``""`` for an empty batch)."""
+
+    object_name: str
+    table: str
+    batch_id: str
+    rows: int
+
+
+def new_batch_id(floor: str | None = None) -> str:
+    """A batch id ``YYYYMMDDTHHMMSSffffffZ-<8 hex>`` later than every id this process issued.
+
+    ``floor`` (an id already stored) is also exceeded, so a clock that went back does not
+    produce an id the models would skip.
+    """
+    global _last_batch_time
+    with _id_lock:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        if floor:
+            try:
+                now = max(now, datetime.strptime(floor.split("-")[0], _BATCH_FORMAT) + timedelta(microseconds=1))
+            except ValueError:
+                log.warning("Ignoring a malformed stored batch id %r", floor)
+        if _last_batch_time is not None and now <= _last_batch_time:
+            now = _last_batch_time + timedelta(microseconds=1)
+        _last_batch_time = now
+        return f"{now.strftime(_BATCH_FORMAT)}-{secrets.token_hex(4)}"
+
+
+def _metadata_fields(wh: Warehouse) -> list[tuple[str, str]]:
+    return [
+        (BATCH_ID_COLUMN, "VARCHAR"),
+        (EXTRACTED_AT_COLUMN, timestamp_sql_type(wh.kind)),  # type: ignore[arg-type]
+        (KIND_COLUMN, "VARCHAR"),
+    ]
+
+
+def ensure_table(wh: Warehouse, object_name: str, fields: Sequence[FieldSpec]) -> str:
+    """Create the staging table of ``object_name`` or add the columns it lacks; return its name.
+
+    Columns are never dropped or retyped. Known columns are cached on ``wh``.
+    """
+    table = wh.staging_table(object_name)
+    name = object_name.lower()
+    wanted = [(f.name, sql_type(f, wh.kind)) for f in fields if f.loadable]  # type: ignore[arg-type]
+    wanted += _metadata_fields(wh)
+    cache = wh.column_cache
+    with _ddl_lock:
+        known = cache.get(name)
+        if known is None:
+            known = set(wh.columns(name))
+        missing = [(c, t) for c, t in wanted if c.lower() not in known]
+        if missing and not known:
+            wh.ensure_schema()
+            cols = ", ".join(f"{wh.quote(c)} {t}" for c, t in wanted)
+            _ddl(wh, table, "CREATE TABLE", f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+            log.info("Created staging table %s with %d columns", table, len(wanted))
+        elif missing:
+            for c, t in missing:
+                _ddl(wh, table, "ALTER TABLE ADD COLUMN",
+                     f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {wh.quote(c)} {t}")
+            log.info("Added columns %s to %s", ", ".join(c for c, _ in missing), table)
+        cache[name] = known | {c.lower() for c, _ in wanted}
+    return table
+
+
+def _ddl(wh: Warehouse, table: str, verb: str, sql: str) -> None:
+    try:
+        wh.execute(sql)
+    except WarehouseError as exc:
+        raise WarehouseError(f"{verb} on {table} failed: {exc}") from exc
+
+
+def _align(data: pa.Table, fields: Sequence[FieldSpec], object_name: str) -> pa.Table:
+    """``data``'s columns renamed to the fields' canonical names and cast to their Arrow types."""
+    by_lower = {f.name.lower(): f for f in fields if f.loadable}
+    arrays, names = [], []
+    for col in data.column_names:
+        f = by_lower.get(col.lower())
+        if f is None:
+            raise InvalidNameError(
+                f"Column {col!r} of the {object_name} batch is not among its loadable fields: "
+                "pass its FieldSpec (from describe) or drop the column."
+            )
+        try:
+            arrays.append(data.column(col).cast(arrow_type(f)))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise WarehouseError(
+                f"Field {object_name}.{f.name} cannot be stored as {arrow_type(f)}: {exc}; nothing was written."
+            ) from exc
+        names.append(f.name)
+    if len({n.lower() for n in names}) != len(names):
+        raise InvalidNameError(f"The {object_name} batch names a column twice (ignoring case): {names}")
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def write_batch(
+    wh: Warehouse,
+    object_name: str,
+    data: pa.Table | pa.RecordBatch,
+    fields: Sequence[FieldSpec],
+    *,
+    kind: str = KIND_RECORD,
+    extracted_at: datetime,
+) -> WriteResult:
+    """Append ``data`` to ``object_name``'s staging table as one all-or-nothing batch.
+
+    ``fields`` types the table (new fields add columns); every column of ``data`` must be
+    one of them, and fields missing from ``data`` are NULL. ``kind`` is ``record``,
+    ``deleted`` or ``formula``; ``extracted_at`` is when the extract started (UTC).
+    """
+    validate_object_name(object_name)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if extracted_at.tzinfo is None:
+        raise ValueError("extracted_at must be timezone-aware (UTC)")
+    for f in fields:
+        validate_name(f.name, f"field name of {object_name}")
+    table_data = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+    aligned = _align(table_data, fields, object_name)
+    table = wh.staging_table(object_name)
+    if aligned.num_rows == 0:
+        return WriteResult(object_name, table, "", 0)
+
+    ensure_table(wh, object_name, fields)
+    batch_id = new_batch_id(_stored_floor(wh, object_name, table))
+    n = aligned.num_rows
+    stamped = aligned.append_column(BATCH_ID_COLUMN, pa.array([batch_id] * n, pa.string()))
+    stamped = stamped.append_column(
+        EXTRACTED_AT_COLUMN, pa.array([extracted_at.astimezone(timezone.utc)] * n, TIMESTAMP_TYPE)
+    )
+    stamped = stamped.append_column(KIND_COLUMN, pa.array([kind] * n, pa.string()))
+    if wh.kind == "snowflake":
+        _append_snowflake(wh, object_name, table, stamped)
+    else:
+        _append_duckdb(wh, table, stamped)
+    log.debug("Wrote %d %s rows to %s as batch %s", n, kind, table, batch_id)
+    return WriteResult(object_name, table, batch_id, n)
+
+
+def _stored_floor(wh: Warehouse, object_name: str, table: str) -> str | None:
+    """The largest batch id already in the table, read once per object and connection."""
+    key = object_name.lower()
+    if key in wh.batch_floor_checked:
+        return None
+    rows = wh.execute(f"SELECT max({wh.quote(BATCH_ID_COLUMN)}) FROM {table}")
+    wh.batch_floor_checked.add(key)
+    return rows[0][0] if rows and rows[0][0] else None
+
+
+def _append_duckdb(wh: Warehouse, table: str, data: pa.Table) -> None:
+    view = f"lht_batch_{uuid.uuid4().hex}"
+    cols = ", ".join(wh.quote(c) for c in data.column_names)
+    con = wh.con  # type: ignore[attr-defined]
+    con.register(view, data)
+    try:
+        with wh.transaction():
+            wh.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {wh.quote(view)}")
+    except WarehouseError as exc:
+        raise WarehouseError(f"INSERT into {table} failed, nothing was written: {exc}") from exc
+    finally:
+        con.unregister(view)
+
+
+def _append_snowflake(wh: Warehouse, object_name: str, table: str, data: pa.Table) -> None:
+    """One write_pandas call: parquet files PUT to a temporary stage, then ONE COPY INTO."""
+    import pandas as pd
+    from snowflake.connector import pandas_tools
+
+    # ArrowDtype columns keep every Arrow type (dates 0001/9999, ms timestamps, decimals,
+    # times, NULLs) exactly through write_pandas' parquet files.
+    df = data.rename_columns([wh.column_name(c) for c in data.column_names]).to_pandas(types_mapper=pd.ArrowDtype)
+    try:
+        ok, _, rows, _ = pandas_tools.write_pandas(
+            wh.conn,  # type: ignore[attr-defined]
+            df,
+            table_name=wh.column_name(object_name.lower()),
+            database=wh.database,
+            schema=wh.column_name(wh.staging_schema),
+            quote_identifiers=True,
+            auto_create_table=False,
+            use_logical_type=True,
+        )
+    except Exception as exc:
+        raise WarehouseError(f"COPY INTO {table} (write_pandas) failed, nothing was written: {exc}") from exc
+    if not ok or rows != data.num_rows:
+        raise WarehouseError(f"COPY INTO {table} loaded {rows} of {data.num_rows} rows (write_pandas reported failure)")

@@ -1,0 +1,156 @@
+"""Warehouse fixtures for the loader tests: DuckDB files and the Snowflake dialect on fakesnow.
+
+Three engines:
+
+- ``duckdb``: a DuckDB file in a temporary directory.
+- ``snowflake``: the fakesnow server over HTTP, with the connector's real ``write_pandas``
+  (temporary stage, PUT through a presigned URL, one ``COPY INTO``). fakesnow 0.12 needs three
+  fixes for that path, applied by :func:`fakesnow_fixes`.
+- ``snowflake-patch``: fakesnow in-process (``fakesnow.patch()``), where ``write_pandas``
+  itself is faked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lht.target import Target
+from lht.warehouse import Warehouse, connect
+
+ENGINES = ["duckdb", "snowflake", "snowflake-patch"]
+
+
+@pytest.fixture(scope="session")
+def fakesnow_fixes() -> Iterator[None]:
+    """Fix three fakesnow 0.12 server bugs (the server runs in this process) that our path meets.
+
+    NULL timestamps come back as 1970-01-01 (the result struct loses its validity mask).
+    And write_pandas sends two forms the server does not parse:
+
+    - ``CREATE TEMP STAGE identifier(?)`` bound to a qualified, quoted name
+      (``"DB"."SCHEMA"."STAGE"``): fakesnow takes the whole string as one identifier.
+    - ``COPY INTO ... FROM (SELECT $1:"C" FROM '@"DB"."SCHEMA"."STAGE"')``: fakesnow only
+      accepts an unquoted ``@stage`` there.
+    """
+    pytest.importorskip("fakesnow")
+    import fakesnow.arrow as fs_arrow
+    import fakesnow.copy_into as copy_into
+    import fakesnow.transforms as transforms
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from sqlglot import exp
+
+    original_identifier = transforms.identifier
+    original_from_source = copy_into._from_source
+    original_to_struct = fs_arrow.timestamp_to_sf_struct
+
+    def timestamp_to_sf_struct(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
+        if isinstance(ts, pa.ChunkedArray):
+            ts = ts.combine_chunks()
+        struct = original_to_struct(ts)
+        if not ts.null_count:
+            return struct
+        children = [pc.fill_null(struct.field(i), 0) for i in range(struct.type.num_fields)]
+        return pa.StructArray.from_arrays(children, fields=list(struct.type), mask=ts.is_null())
+
+    def identifier(expression: exp.Expr, params: object) -> exp.Expr:
+        result = original_identifier(expression, params)
+        if (
+            result is not expression
+            and isinstance(result, exp.Table)
+            and isinstance(result.this, exp.Identifier)
+            and '"."' in result.this.this
+        ):
+            return exp.to_table(f'"{result.this.this}"', dialect="snowflake")
+        return result
+
+    def from_source(expression: exp.Copy) -> str:
+        source = expression.args["files"][0].this
+        if isinstance(source, exp.Select):
+            table = source.args["from_"].this
+            if isinstance(table.this, exp.Literal) and table.this.name.startswith("@"):
+                return table.this.name
+        return original_from_source(expression)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(transforms, "identifier", identifier)
+    mp.setattr(copy_into, "_from_source", from_source)
+    mp.setattr(fs_arrow, "timestamp_to_sf_struct", timestamp_to_sf_struct)
+    yield
+    mp.undo()
+
+
+def snowflake_target(server: dict, database: str, tmp: Path) -> Target:
+    """A Snowflake target pointing at the fakesnow server."""
+    return Target(
+        kind="snowflake", name="test", profile="lht", profiles_file=tmp / "profiles.yml",
+        account=server["account"], user=server["user"], password=server["password"],
+        host=server["host"], port=server["port"], protocol=server["protocol"],
+        database=database, schema="PUBLIC",
+    )
+
+
+@pytest.fixture
+def duck_wh(tmp_path: Path) -> Iterator[Warehouse]:
+    """A warehouse on a fresh DuckDB file."""
+    target = Target(kind="duckdb", name="dev", profile="lht", profiles_file=tmp_path / "profiles.yml",
+                    path=tmp_path / "wh" / "lht.duckdb", database="lht")
+    wh = connect(target, staging_schema="salesforce_staging")
+    yield wh
+    wh.close()
+
+
+@pytest.fixture
+def snow_wh(fakesnow_server: dict, snowflake_database: str, fakesnow_fixes: None,
+            tmp_path: Path) -> Iterator[Warehouse]:
+    """A warehouse on the fakesnow server, in a fresh database."""
+    wh = connect(snowflake_target(fakesnow_server, snowflake_database, tmp_path), staging_schema="salesforce_staging")
+    yield wh
+    wh.close()
+
+
+@pytest.fixture
+def patched_snow_wh(tmp_path: Path) -> Iterator[Warehouse]:
+    """A warehouse on in-process fakesnow (``fakesnow.patch()``, write_pandas faked)."""
+    fakesnow = pytest.importorskip("fakesnow")
+    with fakesnow.patch():
+        target = Target(kind="snowflake", name="test", profile="lht", profiles_file=tmp_path / "profiles.yml",
+                        account="fakesnow", user="fake", password="snow", database="LHT_PATCHED", schema="PUBLIC")
+        wh = connect(target, staging_schema="salesforce_staging")
+        yield wh
+        wh.close()
+
+
+@pytest.fixture(params=ENGINES)
+def wh(request: pytest.FixtureRequest) -> Warehouse:
+    """The same test on DuckDB, the fakesnow server and in-process fakesnow."""
+    fixture = {"duckdb": "duck_wh", "snowflake": "snow_wh", "snowflake-patch": "patched_snow_wh"}[request.param]
+    return request.getfixturevalue(fixture)
+
+
+# -- Salesforce side: the local org over HTTPS ------------------------------------------------
+
+#: Small seed counts: enough rows for paging, Bulk pages and the REST/Bulk choice.
+SF_ORG_COUNTS = {"Account": 450, "Contact": 25, "Opportunity": 5, "Lead": 5, "Case": 5,
+                 "Task": 5, "Invoice__c": 30, "Attachment": 4}
+
+
+@pytest.fixture(scope="session")
+def sf_org() -> Iterator[object]:
+    """One local org for the loader's Salesforce tests (faults are cleared per test)."""
+    from lht_devorg import DevOrg
+
+    with DevOrg(counts=SF_ORG_COUNTS, bulk_job_seconds=0.2) as org:
+        yield org
+
+
+@pytest.fixture
+def org(sf_org: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """The session's local org, trusted through REQUESTS_CA_BUNDLE, with no faults armed."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sf_org.ca_path)  # type: ignore[attr-defined]
+    sf_org.faults.clear()  # type: ignore[attr-defined]
+    yield sf_org
+    sf_org.faults.clear()  # type: ignore[attr-defined]
