@@ -176,7 +176,10 @@ def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path
         schema = rest.pop("schema", None)
         return Target(kind, name, profile, profiles_file, path=path,
                       database=database and str(database), schema=schema and str(schema), extra=rest)
-    values = {k: rest.pop(k, None) for k in _SNOWFLAKE_KEYS}
+    # an empty value (env_var('X', '')) means "not set", as it does for dbt-snowflake
+    values = {k: (None if rest.get(k) == "" else rest.get(k)) for k in _SNOWFLAKE_KEYS}
+    for k in _SNOWFLAKE_KEYS:
+        rest.pop(k, None)
     if not values["account"]:
         raise ConfigError(f"{where} has no 'account': set it (for example through env_var()).")
     if values["port"] is not None:

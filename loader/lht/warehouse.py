@@ -13,7 +13,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -115,9 +115,17 @@ class Warehouse:
         rows = self._columns(self.column_name(table), self.column_name(schema or self.staging_schema))
         return {str(n).lower(): str(t) for n, t in rows}
 
+    def session_guard(self) -> AbstractContextManager[Any]:
+        """Held while a statement or transaction uses a session shared between threads."""
+        return nullcontext()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """BEGIN ... COMMIT, or ROLLBACK on error. A nested call joins the outer transaction."""
+        with self.session_guard():
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[None]:
         if self._depth:
             self._depth += 1
             try:
@@ -211,11 +219,16 @@ class SnowflakeWarehouse(Warehouse):
 
     kind = "snowflake"
 
-    def __init__(self, target: Target, staging_schema: str, conn: Any, kwargs: dict[str, Any]) -> None:
+    def __init__(self, target: Target, staging_schema: str, conn: Any,
+                 session_lock: threading.RLock | None = None) -> None:
         super().__init__(target, staging_schema, (target.database or "").upper() or None)
         self.conn = conn
-        self._kwargs = kwargs
-        self._lock = threading.Lock()
+        self._owner = session_lock is None
+        self._lock = session_lock or threading.RLock()
+
+    def session_guard(self) -> AbstractContextManager[Any]:
+        """Held while a statement or transaction uses the session shared with thread views."""
+        return self._lock
 
     def column_name(self, api_name: str) -> str:
         return api_name.upper()
@@ -257,11 +270,13 @@ class SnowflakeWarehouse(Warehouse):
         )
 
     def cursor_for_thread(self) -> SnowflakeWarehouse:
-        """A new session with the same settings (Snowflake transactions are per session)."""
-        return SnowflakeWarehouse(self.target, self.staging_schema, _snowflake_connect(self._kwargs), self._kwargs)
+        """A view sharing this session (the connector is thread-safe); statements and
+        transactions of all views take turns on it. Closing a view leaves the session open."""
+        return SnowflakeWarehouse(self.target, self.staging_schema, self.conn, self._lock)
 
     def close(self) -> None:
-        self.conn.close()
+        if self._owner:
+            self.conn.close()
 
 
 def _snowflake_kwargs(target: Target) -> dict[str, Any]:
@@ -335,6 +350,5 @@ def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
             raise WarehouseError(f"Cannot open DuckDB database {path}: {exc}") from exc
         return DuckDBWarehouse(target, schema, con)
     if target.kind == "snowflake":
-        kwargs = _snowflake_kwargs(target)
-        return SnowflakeWarehouse(target, schema, _snowflake_connect(kwargs), kwargs)
+        return SnowflakeWarehouse(target, schema, _snowflake_connect(_snowflake_kwargs(target)))
     raise ConfigError(f"Unsupported warehouse kind {target.kind!r} ({target.where}): use duckdb or snowflake.")

@@ -207,16 +207,17 @@ def _append_snowflake(wh: Warehouse, object_name: str, table: str, data: pa.Tabl
     # times, NULLs) exactly through write_pandas' parquet files.
     df = data.rename_columns([wh.column_name(c) for c in data.column_names]).to_pandas(types_mapper=pd.ArrowDtype)
     try:
-        ok, _, rows, _ = pandas_tools.write_pandas(
-            wh.conn,  # type: ignore[attr-defined]
-            df,
-            table_name=wh.column_name(object_name.lower()),
-            database=wh.database,
-            schema=wh.column_name(wh.staging_schema),
-            quote_identifiers=True,
-            auto_create_table=False,
-            use_logical_type=True,
-        )
+        with wh.session_guard():
+            ok, _, rows, _ = pandas_tools.write_pandas(
+                wh.conn,  # type: ignore[attr-defined]
+                df,
+                table_name=wh.column_name(object_name.lower()),
+                database=wh.database,
+                schema=wh.column_name(wh.staging_schema),
+                quote_identifiers=True,
+                auto_create_table=False,
+                use_logical_type=True,
+            )
     except Exception as exc:
         raise WarehouseError(f"COPY INTO {table} (write_pandas) failed, nothing was written: {exc}") from exc
     if not ok or rows != data.num_rows:

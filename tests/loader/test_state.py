@@ -101,3 +101,29 @@ def test_describe_cache_round_trips_and_is_replaced(wh: Warehouse) -> None:
     fetched_at, describe = store.get_describe("Account")  # type: ignore[misc]
     assert describe == second and fetched_at > when
     assert wh.execute(f"SELECT count(*) FROM {store.describe_table}") == [(1,)]
+
+
+def test_saves_from_thread_views_all_land(wh: Warehouse) -> None:
+    import threading
+
+    StateStore(wh)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        view = wh.cursor_for_thread()
+        try:
+            store = StateStore(view)
+            for i in range(5):
+                store.save(ObjectState(f"Obj{n}_{i}__c", last_run_rows=i))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            view.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    assert len(StateStore(wh).all()) == 20

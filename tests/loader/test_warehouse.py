@@ -242,3 +242,28 @@ def test_a_thread_view_works_from_another_thread(wh: Warehouse) -> None:
     view.close()
     assert not errors
     assert wh.execute(f"SELECT * FROM {table}") == [("from-thread",)]
+
+
+REPO_DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+def test_the_projects_own_profiles_read_as_the_embedded_duckdb_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("LHT_TARGET", "LHT_DUCKDB_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    target = load_target(REPO_DBT_PROJECT)
+    assert target.kind == "duckdb" and target.path is not None
+    assert target.path.parent == REPO_DBT_PROJECT
+
+
+def test_the_projects_own_snowflake_profile_treats_empty_settings_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"LHT_TARGET": "snowflake", "SNOWFLAKE_ACCOUNT": "acme-xy123", "SNOWFLAKE_USER": "loader",
+           "SNOWFLAKE_WAREHOUSE": "LOAD_WH", "SNOWFLAKE_DATABASE": "RAW", "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "pw"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for var in ("SNOWFLAKE_ROLE", "SNOWFLAKE_PRIVATE_KEY_PATH", "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY",
+                "SNOWFLAKE_AUTHENTICATOR", "SNOWFLAKE_HOST", "SNOWFLAKE_SCHEMA", "LHT_SCHEMA"):
+        monkeypatch.delenv(var, raising=False)
+    target = load_target(REPO_DBT_PROJECT)
+    assert (target.kind, target.account, target.user, target.password) == ("snowflake", "acme-xy123", "loader", "pw")
+    assert (target.role, target.private_key, target.private_key_path, target.host) == (None, None, None, None)
+    assert (target.database, target.schema) == ("RAW", "salesforce")

@@ -1,0 +1,195 @@
+"""End-to-end fixtures: the local org over HTTPS, `lht` and `dbt` run as subprocesses exactly
+as a user or scheduler runs them, on DuckDB and on the Snowflake dialect (fakesnow server).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lht_devorg import DevOrg
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT_DIR = REPO / "dbt_project"
+BIN = Path(sys.executable).parent
+METADATA = {"_lht_batch_id", "_lht_extracted_at", "_lht_synced_at", "_lht_is_deleted", "_lht_kind"}
+
+
+@dataclass
+class Run:
+    """A finished `lht` or `dbt` command."""
+
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The JSON run report of `lht sync --json`."""
+        return json.loads(self.stdout)
+
+    def check(self) -> Run:
+        assert self.returncode == 0, f"{' '.join(self.argv)} exited {self.returncode}:\n{self.stdout[-5000:]}\n{self.stderr[-5000:]}"
+        return self
+
+
+@dataclass
+class Workspace:
+    """A copy of the dbt project, a warehouse (DuckDB file or fakesnow database) and the org."""
+
+    engine: str
+    root: Path
+    org: DevOrg
+    project: Path
+    profiles: Path
+    env: dict[str, str]
+    snowflake: dict[str, Any] = field(default_factory=dict)
+
+    def run(self, tool: str, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 600) -> Run:
+        """Run ``tool ARGS`` (``lht`` or ``dbt``) with the workspace's environment."""
+        argv = [str(BIN / tool), *args]
+        proc = subprocess.run(argv, env={**self.env, **(extra_env or {})}, cwd=self.root,
+                              capture_output=True, text=True, timeout=timeout)
+        return Run(argv, proc.returncode, proc.stdout, proc.stderr)
+
+    def sync(self, *args: str, extra_env: dict[str, str] | None = None, check: bool = True) -> Run:
+        """``lht sync --json ARGS`` on this workspace's project and profile."""
+        run = self.run("lht", "sync", "--json", "--project-dir", str(self.project),
+                       "--profiles-dir", str(self.profiles), *args, extra_env=extra_env)
+        return run.check() if check else run
+
+    def build(self, *args: str, check: bool = True) -> Run:
+        """``dbt build`` on this workspace (dbt unit tests run on DuckDB only: fakesnow cannot
+        create the temporary tables dbt's unit-test materialization uses)."""
+        extra = ["--exclude-resource-type", "unit_test"] if self.engine == "snowflake" else []
+        run = self.run("dbt", "build", "--project-dir", str(self.project), "--profiles-dir", str(self.profiles), *extra, *args)
+        return run.check() if check else run
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Column names (lower-case) and rows of one query on the warehouse."""
+        if self.engine == "duckdb":
+            import duckdb
+
+            con = duckdb.connect(self.env["LHT_DUCKDB_PATH"], read_only=True)
+            try:
+                cur = con.execute(sql)
+                return [d[0].lower() for d in cur.description], cur.fetchall()
+            finally:
+                con.close()
+        import snowflake.connector
+
+        with snowflake.connector.connect(**self.snowflake) as conn:
+            cur = conn.cursor()
+            cur.execute(sql)
+            return [d[0].lower() for d in cur.description], cur.fetchall()
+
+    def main_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of ``salesforce.<table>`` as dicts keyed by lower-case column name."""
+        names, rows = self.query(f"select * from salesforce.{table}")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _copy_project(root: Path) -> Path:
+    project = root / "dbt_project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*"))
+    return project
+
+
+def make_workspace(engine: str, root: Path, org: DevOrg, fakesnow: dict | None = None, flow: str = "token") -> Workspace:
+    """A workspace on ``engine`` ("duckdb" or "snowflake") against ``org``."""
+    project = _copy_project(root)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "SNOWFLAKE_", "DBT_ENV_SECRET", "LHT_"))}
+    env = {**base, **org.env(flow), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "DBT_TARGET_PATH": str(root / "target"), "DBT_LOG_PATH": str(root / "logs")}
+    if engine == "duckdb":
+        env["LHT_DUCKDB_PATH"] = str(root / "lht.duckdb")
+        return Workspace(engine, root, org, project, project, env)
+    assert fakesnow is not None
+    import snowflake.connector
+
+    database = f"LHT_E2E_{os.urandom(5).hex().upper()}"
+    with snowflake.connector.connect(**fakesnow) as conn:
+        conn.cursor().execute(f"create database if not exists {database}")
+    output = {"type": "snowflake", "account": fakesnow["account"], "user": fakesnow["user"],
+              "password": fakesnow["password"], "host": fakesnow["host"], "port": fakesnow["port"],
+              "protocol": fakesnow["protocol"], "database": database, "schema": "salesforce",
+              "warehouse": "test", "threads": 2}
+    profiles = root / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(yaml.safe_dump({"lht": {"target": "fakesnow", "outputs": {"fakesnow": output}}}))
+    connect_kwargs = {**fakesnow, "database": database}
+    return Workspace(engine, root, org, project, profiles, env, snowflake=connect_kwargs)
+
+
+@pytest.fixture
+def org() -> Iterator[DevOrg]:
+    """A fresh local org (default seed) for one test."""
+    with DevOrg(bulk_job_seconds=0.1) as running:
+        yield running
+
+
+@pytest.fixture(params=["duckdb", pytest.param("snowflake", marks=pytest.mark.snowflake)])
+def workspace(request: pytest.FixtureRequest, org: DevOrg, tmp_path: Path) -> Workspace:
+    """The same test on DuckDB and on the Snowflake dialect."""
+    fakesnow = request.getfixturevalue("fakesnow_server") if request.param == "snowflake" else None
+    return make_workspace(request.param, tmp_path, org, fakesnow)
+
+
+# -- comparing main tables with the org ---------------------------------------------------------
+def org_records(org: DevOrg, obj: str) -> dict[str, dict[str, Any]]:
+    """Every record the org holds for ``obj`` (recycle bin included), keyed by Id."""
+    cur = org.engine.cursor().execute(f"select * from {org.engine.table(obj)}")
+    names = [d[0].lower() for d in cur.description]
+    return {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
+
+
+def normalize(value: Any) -> Any:
+    """One comparable form for values read from the org store and from either warehouse."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    if isinstance(value, (Decimal, float)) and not isinstance(value, bool):
+        return Decimal(str(value)).normalize()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value).normalize()
+    return value
+
+
+def assert_main_table_matches_org(ws: Workspace, obj: str, *, gone: set[str] = frozenset()) -> dict[str, dict]:
+    """The main table equals the org, value for value; ``gone`` Ids (hard-deleted/purged) are
+    present and marked deleted; no Id appears twice. Returns the main rows by Id."""
+    rows = ws.main_rows(obj.lower())
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)), f"{obj}: an Id appears twice in the main table"
+    main = {r["id"]: r for r in rows}
+    expected = org_records(ws.org, obj)
+    assert set(expected) <= set(main), f"{obj}: missing from the main table: {sorted(set(expected) - set(main))[:5]}"
+    for record_id in set(main) - set(expected):
+        assert record_id in gone, f"{obj}: {record_id} is in the main table but not in the org"
+        assert main[record_id]["_lht_is_deleted"] is True, f"{obj}: {record_id} is gone from the org but not marked deleted"
+    columns = (set(next(iter(expected.values()))) & set(rows[0])) - METADATA if rows and expected else set()
+    assert len(columns) > 5, f"{obj}: too few comparable columns: {columns}"
+    mismatches = []
+    for record_id, record in expected.items():
+        got = main[record_id]
+        if got["_lht_is_deleted"] is not bool(record.get("isdeleted")):
+            mismatches.append((record_id, "_lht_is_deleted", record.get("isdeleted"), got["_lht_is_deleted"]))
+        for column in columns:
+            if normalize(record[column]) != normalize(got[column]):
+                mismatches.append((record_id, column, record[column], got[column]))
+    assert not mismatches, f"{obj}: {len(mismatches)} value(s) differ, e.g. {mismatches[:5]}"
+    return main
