@@ -11,6 +11,8 @@ import logging
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -31,17 +33,23 @@ FLOWS = ("token", "password", "client_credentials", "jwt")
 
 
 class DevOrg:
-    """A running local org; use as a context manager (or call start/stop)."""
+    """A running local org; use as a context manager (or call start/stop).
+
+    ``clock`` (aware UTC datetimes) is the engine's time: record stamps, and the
+    minute boundary of getDeleted/getUpdated coverage; tests can move it forward.
+    """
 
     def __init__(self, counts: dict[str, int] | None = None, seed: int = 1,
                  db_path: str | Path | None = None, port: int = 0,
                  bulk_job_seconds: float = 0.3, api_daily_max: int = 15000,
                  token_ttl_seconds: float | None = None,
-                 state_dir: str | Path | None = None) -> None:
+                 state_dir: str | Path | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.counts, self.seed, self.db_path, self.port = counts, seed, db_path, port
         self.bulk_job_seconds = bulk_job_seconds
         self.api_daily_max = api_daily_max
         self.token_ttl_seconds = token_ttl_seconds
+        self.clock = clock
         self._state_dir_arg = Path(state_dir) if state_dir else None
         self._own_dir = False
         self._server: OrgHTTPServer | None = None
@@ -63,11 +71,11 @@ class DevOrg:
         self.ca_path = str(tls.ca_path)
         self.private_key_path = str(self.state_dir / "jwt_private_key.pem")
         self.credentials = Credentials(public_key_pem=make_jwt_key(Path(self.private_key_path)))
-        self.engine = OrgEngine(path=str(self.db_path) if self.db_path else None)
+        self.engine = OrgEngine(path=str(self.db_path) if self.db_path else None, clock=self.clock)
         self.engine.seed(counts=self.counts, seed=self.seed)
         self.limits = ApiLimits(daily_max=self.api_daily_max)
         self.tokens = TokenStore(self.token_ttl_seconds)
-        self.bulk = BulkJobs(self.engine, self.bulk_job_seconds)
+        self.bulk = BulkJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "bulk")
         server = OrgHTTPServer(("127.0.0.1", self.port), None, tls.context)  # type: ignore[arg-type]
         self.port = server.server_address[1]
         self.instance_url = f"https://127.0.0.1:{self.port}"
@@ -88,9 +96,8 @@ class DevOrg:
             self._server.server_close()
             self._server = None
             self.bulk.close()
-            close = getattr(self.engine, "close", None)
-            if close is not None:
-                close()
+            shutil.rmtree(self.state_dir / "bulk", ignore_errors=True)
+            self.engine.close()
         if self._own_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
             self._own_dir = False

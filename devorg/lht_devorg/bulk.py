@@ -1,28 +1,32 @@
 """Bulk API 2.0 query jobs: creation, state over time, result pages with locators.
 
-A job validates its SOQL at creation (``engine.execute(..., bulk=True)``), so a bad
-query fails the POST with Salesforce's error. It then moves UploadComplete ->
-InProgress -> JobComplete over ``job_seconds``. Result pages are rendered by the
-engine; the page after the one just served is rendered ahead in the background so a
-client downloading pages in sequence rarely waits.
+A job checks its SOQL at creation (the engine's planner, as ``execute(..., bulk=True)``
+would), so a bad query fails the POST with Salesforce's error. The query then runs
+and its CSV is rendered to a spool file in the background; the job moves
+UploadComplete -> InProgress -> JobComplete once ``job_seconds`` have passed and the
+spool is ready, so downloading a page is a file read.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
 import logging
 import secrets
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
+from .cursors import decode_locator, encode_locator, sf_datetime
 from .errors import OrgError, not_found
 from .ids import make_id
+from .planner import plan
+from .soql import parse
+from .spool import DEFAULT_CHUNK_ROWS, ResultSpool
 
 log = logging.getLogger(__name__)
 
@@ -36,32 +40,10 @@ RESULT_PAGES_PER_RESPONSE = 5
 JOBS_PER_LIST_PAGE = 1000
 
 
-def sf_datetime(moment: datetime) -> str:
-    """Salesforce's JSON datetime format: ``2024-01-15T10:30:00.000+0000``."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
-
-
-def encode_locator(offset: int) -> str:
-    """An opaque locator for a row offset (like Salesforce's ``MTAwMDA``)."""
-    return base64.b64encode(str(offset).encode()).decode().rstrip("=")
-
-
-def decode_locator(locator: str) -> int:
-    """The row offset a locator stands for (OrgError 400 if it is not one of ours)."""
-    try:
-        text = base64.b64decode(locator + "=" * (-len(locator) % 4), validate=True).decode()
-        offset = int(text)
-        if offset < 0 or str(offset) != text:
-            raise ValueError(text)
-        return offset
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise OrgError(400, "INVALID_QUERY_LOCATOR", f"Invalid locator: {locator}") from None
-
-
-def default_page_rows(columns: int) -> int:
-    """Rows per page when the client gives no maxRecords: fewer for wider rows."""
-    return max(2000, min(100_000, 2_000_000 // max(1, columns)))
+def default_page_rows(columns: int, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:
+    """Rows per page when the client gives no maxRecords: fewer for wider rows, whole chunks."""
+    rows = max(2000, min(100_000, 2_000_000 // max(1, columns)))
+    return max(chunk_rows, rows // chunk_rows * chunk_rows)
 
 
 @dataclass
@@ -77,28 +59,55 @@ class Job:
     api_version: str
     created: datetime
     started: float
-    result: Any
+    columns: list[str]
+    result: Any = None
+    spool: ResultSpool | None = None
     fail_message: str | None = None
     stuck: bool = False
     aborted_at: datetime | None = None
     deleted: bool = False
-    prefetch: dict[tuple[int, int], Future] = field(default_factory=dict)
 
 
 class BulkJobs:
     """The org's Bulk 2.0 query jobs."""
 
-    def __init__(self, engine: Any, job_seconds: float = 0.3) -> None:
+    def __init__(self, engine: Any, job_seconds: float = 0.3, spool_dir: Path | None = None,
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
         self.engine = engine
         self.job_seconds = job_seconds
+        self.chunk_rows = chunk_rows
+        self._tmp = None if spool_dir else tempfile.TemporaryDirectory(prefix="lht-devorg-bulk-")
+        self.spool_dir = Path(spool_dir or self._tmp.name)  # type: ignore[union-attr]
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._serial = itertools.count(secrets.randbelow(10**6) * 1000)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="devorg-bulk")
 
     def close(self) -> None:
-        """Stop the background page renderer."""
+        """Stop the background work and delete every spool."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            for job in self._jobs.values():
+                if job.spool is not None:
+                    job.spool.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def _run(self, job: Job) -> None:
+        """Execute the query and render its spool (background)."""
+        try:
+            job.result = self.engine.execute(job.query, include_deleted=job.operation == "queryAll",
+                                             bulk=True)
+        except OrgError as exc:
+            job.fail_message = job.fail_message or f"{exc.error_code}: {exc.message}"
+            return
+        spool = ResultSpool(self.spool_dir / f"{job.id}.csv", job.result.total_size, self.chunk_rows)
+        job.spool = spool
+        spool.fill(lambda offset, limit: self._render(job, offset, limit),
+                   LINE_ENDINGS[job.line_ending])
+        if spool.error is not None:
+            job.fail_message = job.fail_message or "InternalServerError: result rendering failed"
 
     # -- jobs -----------------------------------------------------------------
     def create(self, body: dict[str, Any], api_version: str, *, fail_message: str | None = None,
@@ -118,14 +127,16 @@ class BulkJobs:
             raise OrgError(400, "INVALIDJOB", f"Invalid line ending: {line_ending}")
         if body.get("contentType", "CSV") != "CSV":
             raise OrgError(400, "INVALIDJOB", "Only CSV is supported for query jobs")
-        result = self.engine.execute(query, include_deleted=operation == "queryAll", bulk=True)
+        checked = plan(parse(query), self.engine.schema, include_deleted=operation == "queryAll",
+                       bulk=True)
         job = Job(id=make_id("750", next(self._serial)), operation=operation,
-                  object_name=result.object_name, query=query, column_delimiter=delimiter,
+                  object_name=checked.obj.name, query=query, column_delimiter=delimiter,
                   line_ending=line_ending, api_version=api_version,
-                  created=datetime.now(timezone.utc), started=time.monotonic(), result=result,
-                  fail_message=fail_message, stuck=stuck)
+                  created=datetime.now(timezone.utc), started=time.monotonic(),
+                  columns=list(checked.columns), fail_message=fail_message, stuck=stuck)
         with self._lock:
             self._jobs[job.id] = job
+        self._pool.submit(self._run, job)
         log.debug("bulk job %s created for %s", job.id, job.object_name)
         return self._info(job, detailed=False)
 
@@ -142,9 +153,11 @@ class BulkJobs:
         if job.aborted_at is not None:
             return "Aborted"
         elapsed = time.monotonic() - job.started
-        if job.stuck or elapsed < self.job_seconds:
-            return "UploadComplete" if elapsed < self.job_seconds / 4 and not job.stuck \
-                else "InProgress"
+        if elapsed < self.job_seconds / 4 and not job.stuck:
+            return "UploadComplete"
+        ready = job.spool is not None and job.spool.done.is_set()
+        if job.stuck or elapsed < self.job_seconds or not (ready or job.fail_message):
+            return "InProgress"
         return "Failed" if job.fail_message else "JobComplete"
 
     def _info(self, job: Job, detailed: bool = True) -> dict[str, Any]:
@@ -208,8 +221,10 @@ class BulkJobs:
         if state not in TERMINAL:
             raise OrgError(400, "INVALIDJOBSTATE", f"Deleting a job in state {state} is not allowed")
         job.deleted = True
-        job.prefetch.clear()
-        self.engine.release(job.result)
+        if job.spool is not None:
+            job.spool.close()
+        if job.result is not None:
+            self.engine.release(job.result)
 
     # -- results --------------------------------------------------------------
     def _require_complete(self, job: Job, api_version: str) -> None:
@@ -236,7 +251,7 @@ class BulkJobs:
         self._require_complete(job, api_version)
         total = job.result.total_size
         if max_records in (None, ""):
-            limit = default_page_rows(len(job.result.columns))
+            limit = default_page_rows(len(job.columns), self.chunk_rows)
         else:
             try:
                 limit = int(max_records)
@@ -247,22 +262,18 @@ class BulkJobs:
         offset = decode_locator(locator) if locator else 0
         if offset > total:
             raise OrgError(400, "INVALID_QUERY_LOCATOR", f"Invalid locator: {locator}")
-        future = job.prefetch.pop((offset, limit), None)
-        body = future.result() if future is not None else self._render(job, offset, limit)
+        body = job.spool.page(offset, limit) if job.spool is not None else None
+        if body is None:
+            body = self._render(job, offset, limit)
         count = max(0, min(limit, total - offset))
-        next_offset = offset + count
-        if next_offset < total:
-            nxt = (next_offset, limit)
-            if nxt not in job.prefetch and len(job.prefetch) < 2:
-                job.prefetch[nxt] = self._pool.submit(self._render, job, next_offset, limit)
-            return body, count, encode_locator(next_offset)
-        return body, count, "null"
+        following = offset + count
+        return body, count, encode_locator(following) if following < total else "null"
 
     def result_pages(self, job_id: str, api_version: str, locator: str | None) -> dict[str, Any]:
         """``GET jobs/query/ID/resultPages``: up to five result URLs and the next link."""
         job = self.get(job_id)
         self._require_complete(job, api_version)
-        size = default_page_rows(len(job.result.columns))
+        size = default_page_rows(len(job.columns), self.chunk_rows)
         total = job.result.total_size
         pages = list(range(0, total, size)) or [0]
         start = decode_locator(locator) if locator else 0

@@ -34,10 +34,12 @@ def parse_counts(value: str | None) -> dict[str, int] | None:
 
 def export_lines(org: object) -> list[str]:
     """``export`` lines for every flow, the token flow first, then the admin token."""
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {"SF_INSTANCE_URL": "", "SF_ACCESS_TOKEN": "",
+                            "REQUESTS_CA_BUNDLE": "", "SF_LOGIN_URL": ""}
     for flow in ("token", "password", "client_credentials", "jwt"):
         for key, value in org.env(flow).items():  # type: ignore[attr-defined]
-            seen.setdefault(key, value)
+            if not seen.get(key):
+                seen[key] = value
     seen["LHT_DEVORG_ADMIN_TOKEN"] = org.admin_token  # type: ignore[attr-defined]
     return [f"export {key}={shlex.quote(value)}" for key, value in seen.items()]
 

@@ -19,12 +19,16 @@ Kinds (``Fault.kind``):
 A fault matches a call when ``path`` (if set) is a substring of the request path and
 ``method`` (if set) equals the HTTP method. Each fault fires at most ``times`` times;
 ``fired`` counts how often it did.
+
+The injector also keeps a log of the request lines the org received (method and path
+with query string, never headers or bodies), so tests can check what travelled in URLs.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,6 +37,8 @@ BULK_KINDS = frozenset({"bulk_failed", "bulk_stuck"})
 RESULT_KINDS = frozenset({"truncate_results"})
 ACTION_KINDS = frozenset({"add_field", "remove_field", "change_formula"})
 KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS
+#: How many request lines the request log keeps (oldest dropped first).
+REQUEST_LOG_SIZE = 100_000
 
 
 class FaultSpecError(ValueError):
@@ -75,6 +81,7 @@ class FaultInjector:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._requests: deque[tuple[str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
 
     def add(self, kind: str, *, path: str | None = None, method: str | None = None,
             times: int = 1, seconds: float = 0.0, message: str | None = None,
@@ -124,6 +131,16 @@ class FaultInjector:
         """Every fault armed so far, with its counts."""
         with self._lock:
             return [f.to_dict() for f in self._faults]
+
+    def log_request(self, method: str, path: str) -> None:
+        """Remember one request line (``path`` as sent, query string included)."""
+        with self._lock:
+            self._requests.append((method, path))
+
+    def requests(self) -> list[tuple[str, str]]:
+        """The request lines received so far, oldest first: ``(method, path)``."""
+        with self._lock:
+            return list(self._requests)
 
     def clear(self) -> None:
         """Disarm and forget every fault."""

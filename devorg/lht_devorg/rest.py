@@ -8,24 +8,17 @@ error array with the same status code.
 from __future__ import annotations
 
 import base64
-import itertools
-import secrets
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from .errors import OrgError, not_found
-from .ids import make_id, to18
+from .cursors import Cursors
+from .ids import to18
 from .planner import q
 
 JSON = "application/json;charset=UTF-8"
-#: A REST query cursor unused this long is gone (Salesforce: 15 minutes).
-CURSOR_IDLE_SECONDS = 15 * 60
-#: Open cursors per user; opening one more releases the oldest (Salesforce: 10).
-MAX_OPEN_CURSORS = 10
 #: Records per composite/sobjects request.
 COMPOSITE_MAX = 200
 #: Highest API version the org answers; versions below 20.0 are gone from Salesforce.
@@ -96,65 +89,6 @@ def _not_modified_since(call: Call, changed_at: datetime) -> bool:
     if since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
     return changed_at <= since
-
-
-@dataclass
-class _Cursor:
-    result: Any
-    batch: int
-    touched: float
-
-
-class Cursors:
-    """Open REST query cursors (query locators)."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self._open: dict[str, _Cursor] = {}
-        self._lock = threading.Lock()
-        self._serial = itertools.count(secrets.randbelow(10**6) * 1000)
-
-    def open(self, result: Any, batch: int) -> str:
-        """Register a result set; return its cursor id (``01g...``)."""
-        cursor_id = make_id("01g", next(self._serial))
-        released = []
-        with self._lock:
-            self._expire()
-            while len(self._open) >= MAX_OPEN_CURSORS:
-                oldest = min(self._open, key=lambda k: self._open[k].touched)
-                released.append(self._open.pop(oldest).result)
-            self._open[cursor_id] = _Cursor(result, batch, time.monotonic())
-        for result_set in released:
-            self.engine.release(result_set)
-        return cursor_id
-
-    def _expire(self) -> None:
-        now = time.monotonic()
-        for key in [k for k, c in self._open.items() if now - c.touched > CURSOR_IDLE_SECONDS]:
-            self.engine.release(self._open.pop(key).result)
-
-    def get(self, cursor_id: str) -> _Cursor:
-        """The cursor (OrgError 400 INVALID_QUERY_LOCATOR if unknown or expired)."""
-        with self._lock:
-            self._expire()
-            cursor = self._open.get(cursor_id)
-            if cursor is None:
-                raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-            cursor.touched = time.monotonic()
-            return cursor
-
-    def close(self, cursor_id: str) -> None:
-        """Release a cursor whose last page was served."""
-        with self._lock:
-            cursor = self._open.pop(cursor_id, None)
-        if cursor is not None:
-            self.engine.release(cursor.result)
-
-    def age_all(self, seconds: float) -> None:
-        """Pretend every cursor has been idle ``seconds`` longer (tests of expiry)."""
-        with self._lock:
-            for cursor in self._open.values():
-                cursor.touched -= seconds
 
 
 def batch_size(call: Call) -> int:
@@ -259,7 +193,7 @@ class RestApi:
     def _window(self, call: Call) -> tuple[datetime, datetime]:
         start = parse_replication_date(call.params.get("start"), "start")
         end = parse_replication_date(call.params.get("end"), "end")
-        now = datetime.now(timezone.utc)
+        now = self.engine.now().replace(tzinfo=timezone.utc)
         if start >= end:
             raise OrgError(400, "INVALID_REPLICATION_DATE",
                            "startDate must chronologically precede endDate by more than one minute")

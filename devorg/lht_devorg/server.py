@@ -141,6 +141,7 @@ class OrgApp:
 
     def handle(self, req: BaseHTTPRequestHandler) -> None:
         """Answer one request on ``req``."""
+        self.faults.log_request(req.command, req.path)
         url = urlsplit(req.path)
         path = _DOMAIN_PREFIX.sub("", url.path)
         params = dict(parse_qsl(url.query, keep_blank_values=True))

@@ -85,13 +85,14 @@ def ensure_table(wh: Warehouse, object_name: str, fields: Sequence[FieldSpec]) -
         known = cache.get(name)
         if known is None:
             known = set(wh.columns(name))
-        missing = [(c, t) for c, t in wanted if c.lower() not in known]
-        if missing and not known:
+        if not known:
             wh.ensure_schema()
             cols = ", ".join(f"{wh.quote(c)} {t}" for c, t in wanted)
             _ddl(wh, table, "CREATE TABLE", f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+            known = set(wh.columns(name))  # another process may have created it first
             log.info("Created staging table %s with %d columns", table, len(wanted))
-        elif missing:
+        missing = [(c, t) for c, t in wanted if c.lower() not in known]
+        if missing:
             for c, t in missing:
                 _ddl(wh, table, "ALTER TABLE ADD COLUMN",
                      f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {wh.quote(c)} {t}")

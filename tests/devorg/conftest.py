@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -15,10 +16,29 @@ COUNTS = {"Account": 2300, "Contact": 40, "Opportunity": 10, "Lead": 10, "Case":
           "Task": 10, "Invoice__c": 10, "Attachment": 3}
 
 
+class ShiftedClock:
+    """The real UTC time plus an offset tests can only move forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
 @pytest.fixture(scope="session")
-def org() -> Iterator[DevOrg]:
+def org_clock() -> ShiftedClock:
+    """The session org's clock."""
+    return ShiftedClock()
+
+
+@pytest.fixture(scope="session")
+def org(org_clock: ShiftedClock) -> Iterator[DevOrg]:
     """A running local org shared by the whole session."""
-    with DevOrg(counts=COUNTS, seed=1, bulk_job_seconds=0.2) as running:
+    with DevOrg(counts=COUNTS, seed=1, bulk_job_seconds=0.2, clock=org_clock) as running:
         yield running
 
 

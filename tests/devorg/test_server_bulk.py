@@ -175,3 +175,33 @@ def test_general_error_for_412_in_simple_salesforce(org, sf):
         sf.bulk2.Account._client.get_query_results(job["id"])
     assert failure.value.status == 412
     sf.bulk2.Account._client.abort_job(job["id"], True)
+
+
+def test_spooled_pages_equal_pages_rendered_on_demand(org):
+    from lht_devorg.bulk import BulkJobs
+
+    jobs = BulkJobs(org.engine, job_seconds=0, chunk_rows=500)
+    try:
+        job = jobs.create({"operation": "query", "query": "SELECT Id, Name, Phone FROM Account"},
+                          "59.0")
+        deadline = time.monotonic() + 20
+        while jobs.info(job["id"])["state"] != "JobComplete" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert jobs.get(job["id"]).spool.page(0, 1000) is not None
+        assert jobs.get(job["id"]).spool.page(0, 700) is None
+        spooled, on_demand = [], []
+        locator = None
+        while locator != "null":
+            body, _, locator = jobs.results(job["id"], "59.0", locator, "1000")  # whole chunks
+            spooled.append(body)
+        locator = None
+        while locator != "null":
+            body, _, locator = jobs.results(job["id"], "59.0", locator, "700")   # not whole chunks
+            on_demand.append(body)
+        header = spooled[0].split(b"\n", 1)[0] + b"\n"
+        assert all(p.startswith(header) for p in spooled + on_demand)
+        assert b"".join(p[len(header):] for p in spooled) == \
+            b"".join(p[len(header):] for p in on_demand)
+        assert len(spooled) == -(-org.engine.count("Account") // 1000)
+    finally:
+        jobs.close()

@@ -23,7 +23,8 @@ def test_devorg_command_prints_exports_writes_env_file_and_stops_on_sigterm(tmp_
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()
-        assert first.startswith("export SF_INSTANCE_URL="), first + proc.stderr.read()
+        assert first.startswith("export SF_INSTANCE_URL="), first
+        assert proc.stdout.readline().startswith("export SF_ACCESS_TOKEN=")
         env_file = state / "env.sh"
         deadline = time.monotonic() + 30
         while not env_file.exists() and time.monotonic() < deadline:

@@ -10,7 +10,7 @@ import pytest
 from simple_salesforce.exceptions import (SalesforceGeneralError, SalesforceMalformedRequest,
                                           SalesforceRefusedRequest, SalesforceResourceNotFound)
 
-from lht_devorg.rest import CURSOR_IDLE_SECONDS
+from lht_devorg.cursors import CURSOR_IDLE_SECONDS
 
 SF_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 
@@ -145,11 +145,13 @@ def test_error_responses_carry_the_limit_header(api):
     assert re.fullmatch(r"api-usage=\d+/\d+", response.headers["Sforce-Limit-Info"])
 
 
-def test_deleted_lists_soft_deleted_records_with_salesforce_dates(sf):
-    start = datetime.now(timezone.utc) - timedelta(minutes=5)
+def test_deleted_lists_records_once_their_minute_is_covered(sf, org_clock):
+    start = org_clock() - timedelta(minutes=5)
     victim = sf.Case.create({"Subject": "to delete"})["id"]
     sf.Case.delete(victim)
-    end = datetime.now(timezone.utc) + timedelta(minutes=2)
+    end = org_clock() + timedelta(minutes=5)
+    assert victim not in [r["id"] for r in sf.Case.deleted(start, end)["deletedRecords"]]
+    org_clock.advance(61)
     body = sf.Case.deleted(start, end)
     assert victim in [r["id"] for r in body["deletedRecords"]]
     assert set(body) == {"deletedRecords", "earliestDateAvailable", "latestDateCovered"}
@@ -157,10 +159,11 @@ def test_deleted_lists_soft_deleted_records_with_salesforce_dates(sf):
     assert body["latestDateCovered"][17:19] == "00"  # whole minutes
 
 
-def test_updated_lists_changed_ids(sf):
-    start = datetime.now(timezone.utc) - timedelta(minutes=5)
+def test_updated_lists_changed_ids(sf, org_clock):
+    start = org_clock() - timedelta(minutes=5)
     new_id = sf.Account.create({"Name": "Fresh"})["id"]
-    body = sf.Account.updated(start, datetime.now(timezone.utc) + timedelta(minutes=2))
+    org_clock.advance(61)
+    body = sf.Account.updated(start, org_clock() + timedelta(minutes=2))
     assert new_id in body["ids"] and SF_DATETIME.match(body["latestDateCovered"])
 
 
@@ -169,8 +172,8 @@ def test_updated_lists_changed_ids(sf):
     (timedelta(0), timedelta(seconds=-120)),    # end before start
     (timedelta(seconds=-20), timedelta(seconds=-10)),  # same minute
 ])
-def test_replication_windows_salesforce_refuses(sf, start, end):
-    now = datetime.now(timezone.utc).replace(second=30)
+def test_replication_windows_salesforce_refuses(sf, org_clock, start, end):
+    now = org_clock().replace(second=30)
     with pytest.raises(SalesforceMalformedRequest) as failure:
         sf.Account.deleted(now + start, now + end)
     assert failure.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"

@@ -5,7 +5,7 @@ Three engines:
 - ``duckdb``: a DuckDB file in a temporary directory.
 - ``snowflake``: the fakesnow server over HTTP, with the connector's real ``write_pandas``
   (temporary stage, PUT through a presigned URL, one ``COPY INTO``). fakesnow 0.12 needs three
-  fixes for that path, applied by :func:`fakesnow_fixes`.
+  fixes for that path (``tests/fakesnow_compat.py``).
 - ``snowflake-patch``: fakesnow in-process (``fakesnow.patch()``), where ``write_pandas``
   itself is faked.
 """
@@ -25,60 +25,12 @@ ENGINES = ["duckdb", "snowflake", "snowflake-patch"]
 
 @pytest.fixture(scope="session")
 def fakesnow_fixes() -> Iterator[None]:
-    """Fix three fakesnow 0.12 server bugs (the server runs in this process) that our path meets.
-
-    NULL timestamps come back as 1970-01-01 (the result struct loses its validity mask).
-    And write_pandas sends two forms the server does not parse:
-
-    - ``CREATE TEMP STAGE identifier(?)`` bound to a qualified, quoted name
-      (``"DB"."SCHEMA"."STAGE"``): fakesnow takes the whole string as one identifier.
-    - ``COPY INTO ... FROM (SELECT $1:"C" FROM '@"DB"."SCHEMA"."STAGE"')``: fakesnow only
-      accepts an unquoted ``@stage`` there.
-    """
+    """The fakesnow server fixes of :mod:`fakesnow_compat`, for the whole session."""
     pytest.importorskip("fakesnow")
-    import fakesnow.arrow as fs_arrow
-    import fakesnow.copy_into as copy_into
-    import fakesnow.transforms as transforms
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    from sqlglot import exp
-
-    original_identifier = transforms.identifier
-    original_from_source = copy_into._from_source
-    original_to_struct = fs_arrow.timestamp_to_sf_struct
-
-    def timestamp_to_sf_struct(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
-        if isinstance(ts, pa.ChunkedArray):
-            ts = ts.combine_chunks()
-        struct = original_to_struct(ts)
-        if not ts.null_count:
-            return struct
-        children = [pc.fill_null(struct.field(i), 0) for i in range(struct.type.num_fields)]
-        return pa.StructArray.from_arrays(children, fields=list(struct.type), mask=ts.is_null())
-
-    def identifier(expression: exp.Expr, params: object) -> exp.Expr:
-        result = original_identifier(expression, params)
-        if (
-            result is not expression
-            and isinstance(result, exp.Table)
-            and isinstance(result.this, exp.Identifier)
-            and '"."' in result.this.this
-        ):
-            return exp.to_table(f'"{result.this.this}"', dialect="snowflake")
-        return result
-
-    def from_source(expression: exp.Copy) -> str:
-        source = expression.args["files"][0].this
-        if isinstance(source, exp.Select):
-            table = source.args["from_"].this
-            if isinstance(table.this, exp.Literal) and table.this.name.startswith("@"):
-                return table.this.name
-        return original_from_source(expression)
+    from fakesnow_compat import fix_fakesnow_server
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(transforms, "identifier", identifier)
-    mp.setattr(copy_into, "_from_source", from_source)
-    mp.setattr(fs_arrow, "timestamp_to_sf_struct", timestamp_to_sf_struct)
+    fix_fakesnow_server(mp)
     yield
     mp.undo()
 
