@@ -64,8 +64,9 @@ def start_org(rows: int, state: Path) -> tuple[subprocess.Popen, dict[str, str],
                             stdout=subprocess.PIPE, text=True)
     env: dict[str, str] = {}
     for line in proc.stdout:  # type: ignore[union-attr]
+        line = line.rpartition("\r")[2]  # after any progress-bar output
         if not line.startswith("export "):
-            raise SystemExit(f"lht devorg did not start: {line!r}")
+            continue
         key, _, value = shlex.split(line)[1].partition("=")
         env[key] = value
         if key == "LHT_DEVORG_ADMIN_TOKEN":

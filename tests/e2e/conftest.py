@@ -157,15 +157,19 @@ def org_records(org: DevOrg, obj: str) -> dict[str, dict[str, Any]]:
 
 
 def normalize(value: Any) -> Any:
-    """One comparable form for values read from the org store and from either warehouse."""
+    """One comparable form for values read from the org store and from either warehouse.
+
+    Salesforce keeps number fields as IEEE doubles (its REST API sends them as such), so
+    non-integer numbers compare at double precision; integers compare exactly.
+    """
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
-    if isinstance(value, (Decimal, float)) and not isinstance(value, bool):
-        return Decimal(str(value)).normalize()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value).normalize()
+    if isinstance(value, Decimal) and value == value.to_integral_value() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, (Decimal, float)):
+        return float(value)
     return value
 
 
@@ -183,8 +187,13 @@ def assert_main_table_matches_org(ws: Workspace, obj: str, *, gone: set[str] = f
         assert main[record_id]["_lht_is_deleted"] is True, f"{obj}: {record_id} is gone from the org but not marked deleted"
     columns = (set(next(iter(expected.values()))) & set(rows[0])) - METADATA if rows and expected else set()
     assert len(columns) > 5, f"{obj}: too few comparable columns: {columns}"
+    from lht.constants import API_VERSION
+
+    blobs = {f["name"].lower(): f["name"] for f in ws.org.engine.describe(obj)["fields"] if f["type"] == "base64"}
     mismatches = []
     for record_id, record in expected.items():
+        for column, name in blobs.items():  # lht keeps the blob's URL, as Salesforce's REST query returns it
+            record[column] = f"/services/data/v{API_VERSION}/sobjects/{obj}/{record_id}/{name}"
         got = main[record_id]
         if got["_lht_is_deleted"] is not bool(record.get("isdeleted")):
             mismatches.append((record_id, "_lht_is_deleted", record.get("isdeleted"), got["_lht_is_deleted"]))
