@@ -12,11 +12,19 @@ import pytest
 def fakesnow_server() -> Iterator[dict]:
     """A fakesnow server (Snowflake's wire protocol on DuckDB) for the whole session.
 
-    Yields the keyword arguments of ``snowflake.connector.connect``.
+    Yields the keyword arguments of ``snowflake.connector.connect``. The server carries the
+    fixes of :mod:`fakesnow_compat`, so the connector's real ``write_pandas`` runs against it.
     """
-    fakesnow = pytest.importorskip("fakesnow")
-    with fakesnow.server() as kwargs:
-        yield kwargs
+    import fakesnow
+    from fakesnow_compat import fix_fakesnow_server
+
+    mp = pytest.MonkeyPatch()
+    fix_fakesnow_server(mp)
+    try:
+        with fakesnow.server() as kwargs:
+            yield kwargs
+    finally:
+        mp.undo()
 
 
 @pytest.fixture

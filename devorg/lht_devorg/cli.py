@@ -49,7 +49,7 @@ def export_lines(org: object) -> list[str]:
 @click.option("--counts", default=None, help="Records to seed per object, e.g. Account=1000000,Contact=0.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated data.")
 @click.option("--db-path", type=click.Path(dir_okay=False), default=None,
-              help="Keep the org's data in this file (default: in memory).")
+              help="The org database file (default: a temporary file); seeded afresh on start.")
 @click.option("--bulk-job-seconds", type=float, default=0.3, show_default=True,
               help="How long a Bulk 2.0 query job takes to complete.")
 @click.option("--api-daily-max", type=int, default=15000, show_default=True,
@@ -71,7 +71,9 @@ def devorg_command(port: int, counts: str | None, seed: int, db_path: str | None
         lines = export_lines(org)
         if state_dir:
             directory = Path(state_dir)
-            write_private(directory / "env.sh", ("\n".join(lines) + "\n").encode())
+            partial = directory / "env.sh.partial"  # renamed when complete: readers never
+            write_private(partial, ("\n".join(lines) + "\n").encode())  # see half a file
+            os.replace(partial, directory / "env.sh")
             (directory / "devorg.pid").write_text(f"{os.getpid()}\n")
         click.echo("\n".join(lines))
         click.echo(f"# local org ready at {org.instance_url}; Ctrl-C stops it", err=True)

@@ -10,48 +10,49 @@ from .fieldspec import complete_field, make_field, picklist
 
 #: Formula fields: object -> field -> (describe overrides, SQL computing it, SQL for a silent change).
 #: The "silent change" expression stands for an input outside the record moving (a parent field,
-#: TODAY(), an edited formula definition): the value changes, SystemModstamp does not.
+#: TODAY(), an edited formula definition): the value changes, SystemModstamp does not. It differs
+#: from the normal value for every record with non-null inputs.
 FORMULAS: dict[str, dict[str, tuple[dict[str, Any], str, str]]] = {
     "Account": {"Tier__c": (
         {"type": "string", "length": 1300, "label": "Tier",
          "calculatedFormula": 'IF(AnnualRevenue >= 10000000, "Enterprise", IF(AnnualRevenue >= 1000000, "Mid-Market", "SMB"))'},
         "CASE WHEN \"AnnualRevenue\" >= 10000000 THEN 'Enterprise' WHEN \"AnnualRevenue\" >= 1000000 THEN 'Mid-Market' ELSE 'SMB' END",
-        "CASE WHEN \"AnnualRevenue\" >= 5000000 THEN 'Enterprise' WHEN \"AnnualRevenue\" >= 500000 THEN 'Mid-Market' ELSE 'SMB' END",
+        "CASE WHEN \"AnnualRevenue\" >= 10000000 THEN 'Strategic' WHEN \"AnnualRevenue\" >= 1000000 THEN 'Mid Market' ELSE 'Small Business' END",
     )},
     "Contact": {"Mailing_Label__c": (
         {"type": "string", "length": 1300, "label": "Mailing Label",
          "calculatedFormula": "FirstName & \" \" & LastName & BR() & MailingCity"},
         "nullif(concat_ws(' ', \"FirstName\", \"LastName\") || coalesce(chr(10) || \"MailingCity\", ''), '')",
-        "nullif(upper(concat_ws(' ', \"FirstName\", \"LastName\")) || coalesce(chr(10) || \"MailingCity\", ''), '')",
+        "nullif('Attn: ' || concat_ws(' ', \"FirstName\", \"LastName\") || coalesce(chr(10) || \"MailingCity\", ''), 'Attn: ')",
     )},
     "Opportunity": {"Weighted_Amount__c": (
         {"type": "currency", "precision": 18, "scale": 2, "label": "Weighted Amount",
          "calculatedFormula": "Amount * Probability"},
         "CAST(\"Amount\" * \"Probability\" / 100 AS DECIMAL(18,2))",
-        "CAST(\"Amount\" * least(\"Probability\" + 10, 100) / 100 AS DECIMAL(18,2))",
+        "CAST(\"Amount\" * \"Probability\" / 100 + 1 AS DECIMAL(18,2))",
     )},
     "Lead": {"Lead_Score__c": (
         {"type": "double", "precision": 18, "scale": 0, "label": "Lead Score",
          "calculatedFormula": 'IF(ISPICKVAL(Rating, "Hot"), 3, IF(ISPICKVAL(Rating, "Warm"), 2, 1)) * IF(ISBLANK(Email), 1, 2)'},
         "CAST((CASE \"Rating\" WHEN 'Hot' THEN 3 WHEN 'Warm' THEN 2 ELSE 1 END) * (CASE WHEN \"Email\" IS NULL THEN 1 ELSE 2 END) AS DECIMAL(18,0))",
-        "CAST((CASE \"Rating\" WHEN 'Hot' THEN 5 WHEN 'Warm' THEN 3 ELSE 1 END) * (CASE WHEN \"Email\" IS NULL THEN 1 ELSE 2 END) AS DECIMAL(18,0))",
+        "CAST(1 + (CASE \"Rating\" WHEN 'Hot' THEN 3 WHEN 'Warm' THEN 2 ELSE 1 END) * (CASE WHEN \"Email\" IS NULL THEN 1 ELSE 2 END) AS DECIMAL(18,0))",
     )},
     "Case": {"Priority_Score__c": (
         {"type": "double", "precision": 18, "scale": 0, "label": "Priority Score",
          "calculatedFormula": 'CASE(Priority, "High", 3, "Medium", 2, 1)'},
         "CAST(CASE \"Priority\" WHEN 'High' THEN 3 WHEN 'Medium' THEN 2 ELSE 1 END AS DECIMAL(18,0))",
-        "CAST(CASE \"Priority\" WHEN 'High' THEN 10 WHEN 'Medium' THEN 5 ELSE 1 END AS DECIMAL(18,0))",
+        "CAST(CASE \"Priority\" WHEN 'High' THEN 10 WHEN 'Medium' THEN 5 ELSE 2 END AS DECIMAL(18,0))",
     )},
     "Task": {"Is_High_Priority__c": (
         {"type": "boolean", "label": "Is High Priority", "calculatedFormula": 'ISPICKVAL(Priority, "High")'},
         "coalesce(\"Priority\" = 'High', false)",
-        "coalesce(\"Priority\" IN ('High', 'Normal'), false)",
+        "NOT coalesce(\"Priority\" = 'High', false)",
     )},
     "Invoice__c": {"Total__c": (
         {"type": "currency", "precision": 18, "scale": 2, "label": "Total",
          "calculatedFormula": "Amount__c * (1 + Tax_Rate__c)"},
         "CAST(\"Amount__c\" * (1 + coalesce(\"Tax_Rate__c\", 0) / 100) AS DECIMAL(18,2))",
-        "CAST(\"Amount__c\" * (1 + (coalesce(\"Tax_Rate__c\", 0) + 1) / 100) AS DECIMAL(18,2))",
+        "CAST(\"Amount__c\" * (1 + coalesce(\"Tax_Rate__c\", 0) / 100) + 1 AS DECIMAL(18,2))",
     )},
 }
 

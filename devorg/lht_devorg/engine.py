@@ -1,8 +1,9 @@
 """OrgEngine: the local org's data and metadata in an embedded DuckDB database.
 
 The HTTPS server calls it from many threads: writes and DDL take one lock; reads run on
-per-call cursors. Query results are materialized once into a table ordered by a row number,
-so pages (REST JSON or Bulk CSV) are cheap range scans.
+per-call cursors. A query's rows are copied once, in result order, into a table of their own
+(schema ``_rs``); pages are rowid ranges of that copy, rendered on demand as REST JSON records
+or as Bulk CSV (DuckDB formats the values, pyarrow writes the CSV in C++).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from . import ids, records, render, seed as seeding
+from . import ids, metachange, records, render
+from . import seed as seeding
 from .errors import OrgError
 from .planner import Plan, plan, q
 from .schema import COMPOUND_TYPES, Schema, duck_type
@@ -62,7 +64,8 @@ class OrgEngine:
         self._clock = clock or _utc_now
         self._lock = threading.RLock()
         self._con = duckdb.connect(self.path)
-        self._con.execute("SET preserve_insertion_order = true")
+        self._con.execute("SET preserve_insertion_order = true")  # result order = table (Id) order
+        self._con.execute("SET memory_limit = '1GB'")  # spill to disk rather than hog a shared machine
         self.schema = Schema()
         self._meta_time: dict[str | None, dt.datetime] = {None: BASE_TIME}
         self._rs_counter = itertools.count(1)
@@ -138,7 +141,9 @@ class OrgEngine:
                 self._create_table(name, replace=True)
             self._con.execute("DELETE FROM _org_deleted")
             self._con.execute("DELETE FROM _org_counter")
-            seeding.seed(self, seeding.resolve_counts(counts), seed)
+            resolved = seeding.resolve_counts(counts)
+            log.info("seeding the local org: %s", ", ".join(f"{k}={v:,}" for k, v in resolved.items()))
+            seeding.seed(self, resolved, seed)
 
     # -- queries ----------------------------------------------------------------------------
     def execute(self, soql: str, *, include_deleted: bool, bulk: bool = False) -> ResultSet:
@@ -153,17 +158,16 @@ class OrgEngine:
                 return ResultSet(rs_id, p.obj.name, [], int(total), True)
             rs = ResultSet(rs_id, p.obj.name, p.columns, 0, False, bulk, f'_rs."r_{rs_id}"', p.fields)
             exprs = self._select_exprs(p, rs)
-            self._con.execute(
-                f"CREATE TABLE {rs.table} AS SELECT * FROM (SELECT row_number() OVER (ORDER BY {p.order_sql}) - 1 "
-                f"AS __rn, {exprs} {base} ORDER BY {p.order_sql}{limit}) ORDER BY __rn", p.params)
+            # Tables keep Id order physically (Ids only grow), and preserve_insertion_order keeps
+            # it in the copy: the default order needs no sort. Pages are rowid ranges of the copy.
+            order = "" if p.order_sql == '"Id" ASC' else f" ORDER BY {p.order_sql}"
+            self._con.execute(f"CREATE TABLE {rs.table} AS SELECT {exprs} {base}{order}{limit}", p.params)
             rs.total_size = int(self._con.execute(f"SELECT count(*) FROM {rs.table}").fetchone()[0])
             self._results[rs.id] = rs
             return rs
 
     def _select_exprs(self, p: Plan, rs: ResultSet) -> str:
-        if rs.bulk:
-            return ", ".join(f"{render.csv_expr(f)} AS {q(f['name'])}" for f in p.fields)
-        parts = ['"Id" AS "__id"']
+        parts = [] if rs.bulk else ['"Id" AS "__id"']
         for i, f in enumerate(p.fields):
             if f["type"] in COMPOUND_TYPES:
                 comps = [(render.compound_key(f, c), c) for c in p.obj.components(f["name"])]
@@ -174,14 +178,18 @@ class OrgEngine:
                 parts.append(f"{q(f['name'])} AS \"c{i}\"")
         return ", ".join(parts)
 
-    def _page(self, rs: ResultSet, offset: int, limit: int, *, arrow: bool = False):
+    def _page(self, rs: ResultSet, offset: int, limit: int, *, csv: bool = False):
         if rs.table is None:
             raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        sql = f"SELECT * EXCLUDE (__rn) FROM {rs.table} WHERE __rn >= ? AND __rn < ? ORDER BY __rn"
+        if csv:
+            cols = ", ".join(f"{render.csv_expr(f, q(f'c{i}'))} AS {q(f['name'])}" for i, f in enumerate(rs.fields))
+        else:
+            cols = "*"
+        sql = f"SELECT {cols} FROM {rs.table} WHERE rowid >= ? AND rowid < ? ORDER BY rowid"
         params = [int(offset), int(offset) + int(limit)]
         cur = self.cursor()
         try:
-            if arrow:
+            if csv:
                 return cur.sql(sql, params=params).to_arrow_table()
             return cur.execute(sql, params).fetchall()
         except duckdb.CatalogException:
@@ -218,7 +226,7 @@ class OrgEngine:
         """Bulk 2.0 CSV of rows ``offset``..``offset+limit`` of ``rs`` (header row included)."""
         if not rs.bulk:
             raise ValueError("page_csv needs a ResultSet from execute(..., bulk=True)")
-        table = self._page(rs, offset, limit, arrow=True)
+        table = self._page(rs, offset, limit, csv=True)
         return render.write_csv(table, delimiter, line_ending)
 
     def release(self, rs: ResultSet) -> None:
@@ -271,12 +279,12 @@ class OrgEngine:
     # -- schema changes ---------------------------------------------------------------------
     def add_field(self, obj: str, field: dict) -> None:
         """Add a field (describe-shaped dict, completed to 57 keys) and its column."""
-        records.add_field(self, obj, field)
+        metachange.add_field(self, obj, field)
 
     def remove_field(self, obj: str, name: str) -> None:
         """Remove a field and its column."""
-        records.remove_field(self, obj, name)
+        metachange.remove_field(self, obj, name)
 
     def change_formula_silently(self, obj: str, field: str, record_ids: Sequence[str] | None = None) -> None:
         """Change a formula field's values without moving SystemModstamp or LastModifiedDate."""
-        records.change_formula_silently(self, obj, field, record_ids)
+        metachange.change_formula_silently(self, obj, field, record_ids)

@@ -26,8 +26,8 @@ _NO_SUCH_COLUMN = ("No such column '{name}' on entity '{obj}'. If you are attemp
 _NO_SUCH_OBJECT = ("sObject type '{name}' is not supported. If you are attempting to use a custom "
                    "object, be sure to append the '__c' after the entity name. Please reference your "
                    "WSDL or the describe call for the appropriate names.")
-#: Objects Bulk API 2.0 refuses to query.
-BULK_UNSUPPORTED: set[str] = set()
+#: Objects Bulk API 2.0 refuses to query (Attachment is on the lists public connectors keep).
+BULK_UNSUPPORTED = {"Attachment"}
 
 
 def q(name: str) -> str:

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING
 
 from . import ids, render
 from .errors import OrgError, not_found
-from .fieldspec import complete_field
 from .planner import q
-from .schema import COMPOUND_TYPES, ObjectSchema, duck_type
+from .schema import ObjectSchema
 from .seedrules import derived_sql
 
 if TYPE_CHECKING:
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 
 #: The integration user every change is made by (the first seeded User).
 ADMIN_USER_ID = ids.make_id("005", 1)
-_AUDIT = {"Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
+AUDIT_FIELDS = {"Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
           "SystemModstamp"}
 
 
@@ -30,7 +29,8 @@ def _utc_naive(value: dt.datetime) -> dt.datetime:
     return value
 
 
-def _id(record_id: str) -> str:
+def record_id18(record_id: str) -> str:
+    """The 18-character form of ``record_id`` (404 NOT_FOUND when it is not an Id)."""
     try:
         return ids.to18(record_id)
     except ValueError:
@@ -161,7 +161,7 @@ def create(eng: OrgEngine, obj_name: str, values: dict) -> str:
 
 
 def _existing(eng: OrgEngine, obj: ObjectSchema, record_id: str) -> tuple[str, bool]:
-    rid = _id(record_id)
+    rid = record_id18(record_id)
     has_deleted = obj.field("IsDeleted") is not None
     col = '"IsDeleted"' if has_deleted else "false"
     row = eng._con.execute(f"SELECT {col} FROM {q(obj.name.lower())} WHERE \"Id\" = ?", [rid]).fetchone()
@@ -254,7 +254,7 @@ def get_record(eng: OrgEngine, obj_name: str, record_id: str, fields: list[str] 
                api_version: str) -> dict:
     """One record as REST returns it (all fields unless ``fields`` names some)."""
     obj = eng.schema.require(obj_name)
-    rid = _id(record_id)
+    rid = record_id18(record_id)
     names = fields or [f["name"] for f in obj.describe["fields"]]
     soql_fields = ", ".join(names)
     rs = eng.execute(f"SELECT {soql_fields} FROM {obj.name} WHERE Id = '{rid}'", include_deleted=False)
@@ -265,46 +265,3 @@ def get_record(eng: OrgEngine, obj_name: str, record_id: str, fields: list[str] 
     if not recs:
         raise not_found()
     return recs[0]
-
-
-def add_field(eng: OrgEngine, obj_name: str, field: dict) -> None:
-    """Add a field and its column; bump the metadata time."""
-    with eng._lock:
-        obj = eng.schema.require(obj_name)
-        full = complete_field(field)
-        if obj.field(full["name"]):
-            raise OrgError(400, "DUPLICATE_DEVELOPER_NAME", f"There is already a field named {full['name']} on {obj.name}.")
-        obj.describe["fields"].append(full)
-        obj.reindex()
-        if full["type"] not in COMPOUND_TYPES:
-            eng._con.execute(f"ALTER TABLE {q(obj.name.lower())} ADD COLUMN {q(full['name'])} {duck_type(full)}")
-        eng._touch_metadata(obj.name)
-
-
-def remove_field(eng: OrgEngine, obj_name: str, name: str) -> None:
-    """Remove a field and its column; bump the metadata time."""
-    with eng._lock:
-        obj = eng.schema.require(obj_name)
-        f = obj.field(name)
-        if f is None or f["name"] in _AUDIT:
-            raise OrgError(400, "INVALID_FIELD", f"No such removable field '{name}' on {obj.name}")
-        obj.describe["fields"] = [g for g in obj.describe["fields"] if g is not f]
-        obj.reindex()
-        if f["type"] not in COMPOUND_TYPES:
-            eng._con.execute(f"ALTER TABLE {q(obj.name.lower())} DROP COLUMN {q(f['name'])}")
-        eng._touch_metadata(obj.name)
-
-
-def change_formula_silently(eng: OrgEngine, obj_name: str, field: str, record_ids: Sequence[str] | None) -> None:
-    """Give a formula field new values (its ``silent change`` SQL) without touching the audit stamps."""
-    with eng._lock:
-        obj = eng.schema.require(obj_name)
-        f = obj.field(field)
-        formulas = obj.formulas()
-        if f is None or f["name"] not in formulas:
-            raise OrgError(400, "INVALID_FIELD", f"'{field}' is not a formula field of {obj.name}")
-        where, params = "TRUE", []
-        if record_ids is not None:
-            params = [_id(r) for r in record_ids]
-            where = f'"Id" IN ({", ".join("?" for _ in params)})' if params else "FALSE"
-        eng._con.execute(f"UPDATE {q(obj.name.lower())} SET {q(f['name'])} = {formulas[f['name']][1]} WHERE {where}", params)

@@ -14,7 +14,8 @@ from .planner import q
 
 def json_datetime(value: dt.datetime) -> str:
     """REST's datetime form: ``2024-01-15T10:30:00.000+0000`` (UTC)."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    # %Y does not zero-pad years below 1000 on every platform; Salesforce always writes 4 digits
+    return f"{value.year:04d}" + value.strftime("-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
 
 
 def json_value(f: dict, value: object, *, record_id: str | None, obj: str, api_version: str) -> object:
@@ -61,9 +62,9 @@ def compound_key(parent: dict, component: dict) -> str:
     return rest[:1].lower() + rest[1:]
 
 
-def csv_expr(f: dict) -> str:
-    """A DuckDB expression rendering column ``f`` as Salesforce's Bulk CSV text (NULL stays NULL)."""
-    col, t = q(f["name"]), f["type"]
+def csv_expr(f: dict, col: str | None = None) -> str:
+    """A DuckDB expression rendering field ``f`` (column ``col``) as Bulk CSV text (NULL stays NULL)."""
+    col, t = col or q(f["name"]), f["type"]
     if t == "boolean":
         return f"CASE WHEN {col} THEN 'true' WHEN NOT {col} THEN 'false' END"
     if t == "datetime":

@@ -16,8 +16,17 @@ from . import ids
 from .planner import q
 from .records import ADMIN_USER_ID
 from .schema import ObjectSchema
-from .seeddata import (COMPANY_A, COMPANY_B, COMPANY_C, DOMAINS, FIRST_NAMES, LAST_NAMES, NASTY_VALUES,
-                       PLACES, STREETS)
+from .seeddata import (
+    COMPANY_A,
+    COMPANY_B,
+    COMPANY_C,
+    DOMAINS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    NASTY_VALUES,
+    PLACES,
+    STREETS,
+)
 from .seedrules import DERIVED, derived_sql
 
 if TYPE_CHECKING:
@@ -63,6 +72,14 @@ class _Gen:
 
     def __init__(self, obj: str, seed: int, counts: dict[str, int]):
         self.obj, self.seed, self.counts = obj, int(seed), counts
+        #: Columns computed once per row in the generator's base select (name -> expression).
+        self.pre: dict[str, str] = {}
+
+    def once(self, key: str, expr: str) -> str:
+        """A column computed once per row (expensive expressions used several times)."""
+        name = "p_" + "".join(ch if ch.isalnum() else "_" for ch in key)
+        self.pre[name] = expr
+        return name
 
     def h(self, key: str) -> str:
         return f"hash(i, {self.seed}, '{self.obj}.{key}')"
@@ -70,8 +87,9 @@ class _Gen:
     def num(self, key: str, n: int) -> str:
         return f"CAST({self.h(key)} % {max(n, 1)} AS BIGINT)"
 
-    def pick(self, key: str, values: list, null_pct: int = 0) -> str:
-        expr = f"list_element([{', '.join(_lit(v) for v in values)}], {self.num(key, len(values))} + 1)"
+    def pick(self, key: str, values: list, null_pct: int = 0, index: str | None = None) -> str:
+        index = index or self.num(key, len(values))
+        expr = f"list_element([{', '.join(_lit(v) for v in values)}], {index} + 1)"
         return f"CASE WHEN {self.num(key + '#null', 100)} < {null_pct} THEN NULL ELSE {expr} END" if null_pct else expr
 
     def ref(self, key: str, target: str, null_pct: int = 0) -> str:
@@ -80,7 +98,10 @@ class _Gen:
             return "NULL"
         prefix = {"User": "005", "Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006",
                   "Case": "500", "Task": "00T", "Invoice__c": "a0B"}[target]
-        expr = ids.sql_id_expr(prefix, f"({self.num(key, n)} + 1)")
+        if n <= 1000:  # small targets: pick from the literal list of their Ids
+            expr = f"list_element([{', '.join(_lit(ids.make_id(prefix, k)) for k in range(1, n + 1))}], {self.num(key, n)} + 1)"
+        else:
+            expr = ids.sql_id_expr(prefix, self.once("ref_" + key, f"({self.num(key, n)} + 1)"))
         return f"CASE WHEN {self.num(key + '#null', 100)} < {null_pct} THEN NULL ELSE {expr} END" if null_pct else expr
 
     def money(self, key: str, lo: int, hi: int, scale: int = 2) -> str:
@@ -92,9 +113,12 @@ class _Gen:
 
 def _specs(g: _Gen) -> dict[str, str]:
     """Per-object value expressions (fields not listed: picklists random, others NULL)."""
-    first, last = g.pick("first", FIRST_NAMES), g.pick("last", LAST_NAMES)
-    company = f"{g.pick('ca', COMPANY_A)} || ' ' || {g.pick('cb', COMPANY_B)} || ' ' || {g.pick('cc', COMPANY_C)}"
-    p = lambda idx, key="addr": g.pick("place." + key, [pl[idx] for pl in PLACES])  # noqa: E731
+    first = g.pick("first", FIRST_NAMES, index=g.once("first", g.num("first", len(FIRST_NAMES))))
+    last = g.pick("last", LAST_NAMES, index=g.once("last", g.num("last", len(LAST_NAMES))))
+    brand = g.pick("ca", COMPANY_A, index=g.once("ca", g.num("ca", len(COMPANY_A))))
+    company = f"{brand} || ' ' || {g.pick('cb', COMPANY_B)} || ' ' || {g.pick('cc', COMPANY_C)}"
+    place = {k: g.once("place_" + k, g.num("place." + k, len(PLACES))) for k in ("addr", "site")}
+    p = lambda idx, key="addr": g.pick("place." + key, [pl[idx] for pl in PLACES], index=place[key])  # noqa: E731
     street = f"CAST(1 + {g.num('street#', 9000)} AS VARCHAR) || ' ' || {g.pick('street', STREETS)}"
     postal = f"{p(3)} || lpad(CAST({g.num('zip', 100)} AS VARCHAR), 2, '0')"
     phone = f"'+' || CASE WHEN {p(5)} IN ('US', 'CA') THEN '1' ELSE '44' END || ' ' || {p(6)} || ' 555 ' || lpad(CAST({g.num('phone', 10000)} AS VARCHAR), 4, '0')"
@@ -106,14 +130,14 @@ def _specs(g: _Gen) -> dict[str, str]:
                            f"{pre}CountryCode": p(5), f"{pre}Latitude": f"CAST({p(7)} AS DECIMAL(18,15))",
                            f"{pre}Longitude": f"CAST({p(8)} AS DECIMAL(18,15))"}
     specs: dict[str, dict[str, str]] = {
-        "User": {"Username": f"'user' || CAST(i AS VARCHAR) || '@lht-devorg.example.com'", "FirstName": first,
+        "User": {"Username": "'user' || CAST(i AS VARCHAR) || '@lht-devorg.example.com'", "FirstName": first,
                  "LastName": last, "Email": email, "Alias": "'usr' || CAST(i AS VARCHAR)",
                  "CommunityNickname": "'user' || CAST(i AS VARCHAR)", "IsActive": "true",
                  "TimeZoneSidKey": "'America/Los_Angeles'", "LocaleSidKey": "'en_US'",
                  "EmailEncodingKey": "'UTF-8'", "LanguageLocaleKey": "'en_US'", "UserType": "'Standard'",
                  "ProfileId": "'00e8d000000AbCdAAK'", "Title": g.pick("title", ["Account Executive", "Sales Manager", "Support Engineer", "Integration User"]),
                  **address("")},
-        "Account": {"Name": company, "OwnerId": owner, "Phone": phone, "Website": "'https://www.' || lower(" + g.pick("ca", COMPANY_A) + ") || '.example.com'",
+        "Account": {"Name": company, "OwnerId": owner, "Phone": phone, "Website": f"'https://www.' || lower({brand}) || '.example.com'",
                     "AnnualRevenue": f"CAST({g.num('rev', 500)} * 100000 AS DECIMAL(18,0))",
                     "NumberOfEmployees": f"CAST(1 + {g.num('emp', 20000)} AS INTEGER)",
                     "AccountNumber": f"CASE WHEN {g.num('acctn', 2)} = 0 THEN CAST({g.num('acct', 100000)} AS VARCHAR) ELSE 'V' || CAST({g.num('acct', 1000000)} AS VARCHAR) END",
@@ -156,7 +180,7 @@ def _specs(g: _Gen) -> dict[str, str]:
                        "Site__Longitude__s": f"CAST({p(8, 'site')} AS DECIMAL(18,15))",
                        "Quantity__c": f"CAST(1 + {g.num('qty', 100)} AS DECIMAL(18,0))",
                        "Is_Disputed__c": f"{g.num('disp', 20)} = 0",
-                       "External_Ref__c": f"'ERP-' || lpad(CAST(i AS VARCHAR), 8, '0')"},
+                       "External_Ref__c": "'ERP-' || lpad(CAST(i AS VARCHAR), 8, '0')"},
         "Attachment": {"ParentId": g.ref("parent", "Account"), "OwnerId": owner,
                        "Name": "'file-' || CAST(i AS VARCHAR) || '.txt'", "ContentType": "'text/plain'",
                        "Body": "to_base64(encode('attachment body ' || CAST(i AS VARCHAR)))",
@@ -173,7 +197,7 @@ def _audit(g: _Gen, obj: ObjectSchema) -> dict[str, str]:
     out = {"created": created,
            "modified_raw": modified,
            "is_mass": f"({g.num('mass', 5)} = 0)",
-           "is_deleted": f"({g.num('deleted', 40)} = 7)" if obj.field("IsDeleted") else "false"}
+           "is_deleted": f"(i % 29 = 19 OR {g.num('deleted', 50)} = 7)" if obj.field("IsDeleted") else "false"}
     out["lmd"] = f"CASE WHEN is_mass THEN {mass} ELSE modified_raw END"
     sysmod = f"CASE WHEN NOT is_mass AND {g.num('sysonly', 10)} = 0 THEN lmd + to_seconds(1 + {g.num('sysgap', 86400)}) ELSE lmd END"
     out["smod"] = f"CASE WHEN is_deleted THEN ({sysmod}) + INTERVAL 2 DAY ELSE {sysmod} END"
@@ -225,7 +249,8 @@ def _fill(eng: OrgEngine, obj: ObjectSchema, n: int, g: _Gen) -> None:
         if expr is not None:
             cols.append(q(name))
             exprs.append(f"{expr} AS {q(name)}")
-    base = (f"SELECT i, {audit['created']} AS created, {audit['is_mass']} AS is_mass0, "
+    pre = "".join(f", {expr} AS {name}" for name, expr in g.pre.items())
+    base = (f"SELECT i{pre}, {audit['created']} AS created, {audit['is_mass']} AS is_mass0, "
             f"{audit['is_deleted']} AS is_deleted FROM range(1, {n + 1}) t(i)")
     step2 = (f"SELECT *, {audit['modified_raw']} AS modified_raw, is_mass0 AND created < TIMESTAMP '{MASS_UPDATE_AT}' "
              f"AS is_mass FROM ({base})")

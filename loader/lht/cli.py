@@ -130,17 +130,166 @@ def _print_report(report: RunReport) -> None:
 
 @cli.command()
 @click.argument("objects", nargs=-1, required=True)
+@click.option("--history", is_flag=True, help="Also build <object>_history: one row per version (valid_from, valid_to).")
 @project_dir_option
 @_guard
-def add(objects: tuple[str, ...], project_dir: Path | None) -> None:
+def add(objects: tuple[str, ...], history: bool, project_dir: Path | None) -> None:
     """Register OBJECTS (standard or custom, e.g. Invoice__c) so lht loads them and dbt builds their main tables.
 
-    Writes models/salesforce/<object>.sql and its entries in the sources and models YAML.
+    Writes models/salesforce/<object>.sql and its entries in the sources and models YAML;
+    with --history also <object>_history.sql (works for objects already registered too).
     """
     from lht.scaffold import add_objects
 
-    for path in add_objects(objects, project_dir):
+    for path in add_objects(objects, project_dir, history=history):
         stdout.print(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("objects", nargs=-1)
+@target_option
+@profiles_dir_option
+@project_dir_option
+@json_option
+@_guard
+def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | None, project_dir: Path | None,
+           as_json: bool) -> None:
+    """Show, per registered object, the last sync, watermark, main-table rows, unmerged staged rows,
+    the last run's API calls and freshness. Reads the warehouse only (no Salesforce call)."""
+    from lht.status import collect_status
+
+    report = collect_status(objects, project_dir=project_dir, profiles_dir=profiles_dir, target=target)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    table = Table(title=f"lht status ({report.target}; stale after {report.warn_after_hours:g} h, "
+                        f"error after {report.error_after_hours:g} h)", title_justify="left")
+    for column in ("object", "last success (UTC)", "watermark", "main rows", "unmerged", "API calls", "freshness"):
+        table.add_column(column, justify="right" if column in {"main rows", "unmerged", "API calls"} else "left")
+    colours = {"pass": "green", "warn": "yellow", "error": "red"}
+    for o in report.objects:
+        when = o.last_success_at.strftime("%Y-%m-%d %H:%M:%S") if o.last_success_at else "never"
+        freshness = o.freshness if o.age_hours is None else f"{o.freshness} ({o.age_hours:g} h)"
+        table.add_row(o.object_name + (" (+history)" if o.history else ""), when,
+                      o.watermark.isoformat(timespec="seconds") if o.watermark else "-",
+                      "not built" if o.main_rows is None else f"{o.main_rows:,}", f"{o.unmerged_rows:,}",
+                      "-" if o.last_run_api_calls is None else str(o.last_run_api_calls),
+                      f"[{colours.get(o.freshness, 'dim')}]{freshness}[/]")
+    stdout.print(table)
+
+
+@cli.command()
+@click.argument("objects", nargs=-1)
+@click.option("--older-than", required=True, metavar="AGE",
+              help="Only rows extracted longer ago than this (e.g. 30d, 12h, 2w).")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
+@click.option("--wait", "wait_for_lock", is_flag=True, help="Wait for a running sync instead of refusing.")
+@target_option
+@profiles_dir_option
+@project_dir_option
+@json_option
+@_guard
+def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_lock: bool, target: str | None,
+          profiles_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
+    """Delete staged rows already merged into the main tables and older than AGE.
+
+    Never touches unmerged batches and keeps every Id's newest staged rows; objects with a
+    history model are refused.
+    """
+    from lht.project import parse_duration
+    from lht.prune import prune as run_prune
+
+    results = run_prune(objects, older_than_seconds=parse_duration(older_than, "--older-than"), dry_run=dry_run,
+                        project_dir=project_dir, profiles_dir=profiles_dir, target=target,
+                        wait_for_lock=wait_for_lock)
+    if as_json:
+        click.echo(json.dumps({"dry_run": dry_run, "results": [r.to_dict() for r in results]}, indent=2))
+        return
+    table = Table(title="lht prune" + (" --dry-run (nothing deleted)" if dry_run else ""), title_justify="left")
+    for column in ("object", "outcome", "rows deleted", "batches emptied", "rows kept"):
+        table.add_column(column, justify="left" if column in {"object", "outcome"} else "right")
+    for r in results:
+        table.add_row(r.object_name, r.outcome, f"{r.rows_deleted:,}", f"{r.batches_emptied:,}", f"{r.rows_kept:,}")
+    stdout.print(table)
+
+
+@cli.group()
+def jobs() -> None:
+    """Bulk API 2.0 query jobs in the org (lht deletes its own as soon as it has read them)."""
+
+
+def _salesforce():
+    from lht.config import credentials_from_env, settings_from_env
+    from lht.salesforce import connect
+
+    return connect(credentials_from_env(), settings_from_env())
+
+
+@jobs.command("list")
+@click.option("--state", default=None, help="Only jobs in this state (e.g. InProgress, JobComplete).")
+@click.option("--object", "object_name", default=None, help="Only jobs on this object.")
+@json_option
+@_guard
+def jobs_list(state: str | None, object_name: str | None, as_json: bool) -> None:
+    """List the query jobs the user can see."""
+    from lht.jobs import LIST_FIELDS, list_jobs
+
+    found = list_jobs(_salesforce(), state=state, object_name=object_name)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    table = Table(title=f"Bulk API 2.0 query jobs ({len(found)})", title_justify="left")
+    for column in LIST_FIELDS:
+        table.add_column(column)
+    for job in found:
+        table.add_row(*(str(job.get(c, "")) for c in LIST_FIELDS))
+    stdout.print(table)
+
+
+@jobs.command("show")
+@click.argument("job_id")
+@_guard
+def jobs_show(job_id: str) -> None:
+    """Print one job's full info as JSON."""
+    from lht.jobs import show_job
+
+    click.echo(json.dumps(show_job(_salesforce(), job_id), indent=2))
+
+
+@jobs.command("abort")
+@click.argument("job_ids", nargs=-1, required=True)
+@_guard
+def jobs_abort(job_ids: tuple[str, ...]) -> None:
+    """Abort running jobs."""
+    from lht.jobs import abort_job
+
+    client = _salesforce()
+    for job_id in job_ids:
+        info = abort_job(client, job_id)
+        stdout.print(f"{job_id}: {info.get('state', 'Aborted')}")
+
+
+@jobs.command("delete")
+@click.argument("job_ids", nargs=-1)
+@click.option("--finished", is_flag=True, help="Delete every finished job the user can see (their results are lost).")
+@click.option("--object", "object_name", default=None, help="With --finished: only jobs on this object.")
+@_guard
+def jobs_delete(job_ids: tuple[str, ...], finished: bool, object_name: str | None) -> None:
+    """Delete finished jobs (by id, or all finished ones with --finished) and their results."""
+    from lht.errors import ConfigError
+    from lht.jobs import delete_finished, delete_job
+
+    if bool(job_ids) == finished:
+        raise ConfigError("Name the jobs to delete, or pass --finished (not both).")
+    client = _salesforce()
+    deleted = delete_finished(client, object_name=object_name) if finished else list(job_ids)
+    if not finished:
+        for job_id in job_ids:
+            delete_job(client, job_id)
+    for job_id in deleted:
+        stdout.print(f"deleted {job_id}")
+    if not deleted:
+        stdout.print("no finished jobs to delete")
 
 
 def _register_optional_commands() -> None:

@@ -80,3 +80,11 @@ class ConcurrentRunError(LhtError):
     """Another ``lht sync`` holds the lock on this target."""
 
     exit_code = 3
+
+
+class PruneRefusedError(ConfigError):
+    """``lht prune`` was asked to prune an object whose history model needs every staged version."""
+
+
+class JobNotFoundError(SalesforceError):
+    """No Bulk API 2.0 query job has this id (or it was already deleted)."""

@@ -2,8 +2,10 @@
 
 An object is registered when the dbt project has a main-table model for it, a model file
 whose whole body is ``{{ lht_main_table('Account') }}``. ``lht add`` writes that file and
-the matching entries of the sources and models YAML files. Per-object loader options live
-in ``dbt_project.yml`` under ``vars: lht_objects: {Account: {where: ...}}``.
+the matching entries of the sources and models YAML files. Its history is enabled when a
+model calls ``{{ lht_history_table('Account') }}`` (``lht add Account --history``).
+Per-object loader options live in ``dbt_project.yml`` under
+``vars: lht_objects: {Account: {where: ...}}``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ SOURCE_NAME = "salesforce_staging"
 
 _OBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*){0,2}$")
 _MODEL_CALL = re.compile(r"lht_main_table\(\s*['\"]([A-Za-z0-9_]+)['\"]")
+_HISTORY_CALL = re.compile(r"lht_history_table\(\s*['\"]([A-Za-z0-9_]+)['\"]")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -64,6 +67,7 @@ class ObjectOptions:
     where: str | None = None
     formula_refresh_every: int | None = None
     deleted_check_every: int | None = None
+    #: True when the project has a history model for the object (never set in vars).
     history: bool = False
 
 
@@ -115,12 +119,22 @@ def load_project(project_dir: str | os.PathLike | None = None) -> Project:
     root = find_project_dir(project_dir)
     options = _object_options(root)
     objects: dict[str, ObjectOptions] = {}
+    histories: set[str] = set()
     models = root / MODELS_SUBDIR
     for path in sorted(models.glob("*.sql")) if models.is_dir() else []:
-        match = _MODEL_CALL.search(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        match = _MODEL_CALL.search(text)
         if match:
             name = validate_object_name(match.group(1))
             objects[name] = options.get(name.lower(), ObjectOptions())
+        history = _HISTORY_CALL.search(text)
+        if history:
+            histories.add(validate_object_name(history.group(1)).lower())
+    for name, opts in objects.items():
+        if name.lower() in histories:
+            objects[name] = replace(opts, history=True)
+    for name in sorted(histories - {name.lower() for name in objects}):
+        logger.warning("a history model names %s, which has no main-table model; register it with `lht add`", name)
     unknown = set(options) - {name.lower() for name in objects}
     for name in sorted(unknown):
         logger.warning("vars.lht_objects names %s, which has no main-table model; ignored", name)
@@ -139,7 +153,7 @@ def _object_options(root: Path) -> dict[str, ObjectOptions]:
     for name, opts in raw.items():
         validate_object_name(str(name))
         opts = opts or {}
-        allowed = {"where", "formula_refresh_every", "deleted_check_every", "history"}
+        allowed = {"where", "formula_refresh_every", "deleted_check_every"}
         extra = set(opts) - allowed
         if extra:
             raise ConfigError(
@@ -151,7 +165,6 @@ def _object_options(root: Path) -> dict[str, ObjectOptions]:
             where=opts.get("where"),
             formula_refresh_every=_optional_duration(opts.get("formula_refresh_every"), f"{where_}.formula_refresh_every"),
             deleted_check_every=_optional_duration(opts.get("deleted_check_every"), f"{where_}.deleted_check_every"),
-            history=bool(opts.get("history", False)),
         )
     return options
 

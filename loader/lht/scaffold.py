@@ -2,7 +2,8 @@
 
 The model file is one macro call; the YAML entries copy the shape of the entries already
 there (so a project's own conventions are kept), renamed for the new object. Comments and
-ordering in the YAML files are preserved (ruamel round-trip).
+ordering in the YAML files are preserved (ruamel round-trip). ``--history`` also writes the
+opt-in history model ``<object>_history.sql`` (``lht_history_table``) and its YAML entry.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, find_project_dir
 logger = logging.getLogger(__name__)
 
 MODEL_TEMPLATE = "{{{{ lht_main_table('{name}') }}}}\n"
+HISTORY_TEMPLATE = "{{{{ lht_history_table('{name}') }}}}\n"
+HISTORY_SUFFIX = "_history"
 DEFAULT_SOURCE_TABLE = {"name": None, "description": "Staged batches of {name}, appended by lht sync."}
 DEFAULT_MODEL = {
     "name": None,
@@ -31,31 +34,74 @@ DEFAULT_MODEL = {
 }
 
 
-def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Register each object; return the files written. Already-registered objects are left as they are."""
+def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = None, *,
+                history: bool = False) -> list[Path]:
+    """Register each object (and with ``history``, enable its history model); return the files
+    written. What is already there is left as it is."""
     root = find_project_dir(project_dir)
     project = load_project(root)
-    registered = {name.lower() for name in project.objects}
+    registered = {name.lower(): name for name in project.objects}
+    with_history = {name.lower() for name, opts in project.objects.items() if opts.history}
     written: list[Path] = []
-    new = []
+    new: list[str] = []
+    histories: list[str] = []
     for name in names:
         validate_object_name(name)
-        if name.lower() in registered:
+        if name.lower() not in registered:
+            registered[name.lower()] = name
+            new.append(name)
+        elif not history:
             logger.warning("%s is already registered; nothing to do", name)
-            continue
-        registered.add(name.lower())
-        new.append(name)
-    if not new:
-        return written
+        if history and name.lower() not in with_history:
+            with_history.add(name.lower())
+            histories.append(registered[name.lower()])
+        elif history:
+            logger.warning("%s already has a history model; nothing to do", name)
     models_dir = project.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     for name in new:
-        path = models_dir / f"{name.lower()}.sql"
-        path.write_text(MODEL_TEMPLATE.format(name=name), encoding="utf-8")
-        written.append(path)
-    written.append(_append_entries(models_dir / SOURCES_FILE, new, _source_tables))
-    written.append(_append_entries(models_dir / MODELS_FILE, new, _model_list))
+        written.append(_write_model(models_dir / f"{name.lower()}.sql", MODEL_TEMPLATE.format(name=name)))
+    for name in histories:
+        path = models_dir / f"{name.lower()}{HISTORY_SUFFIX}.sql"
+        written.append(_write_model(path, HISTORY_TEMPLATE.format(name=name)))
+    if new:
+        written.append(_append_entries(models_dir / SOURCES_FILE, new, _source_tables))
+    if new or histories:
+        written.append(_append_models(models_dir / MODELS_FILE, new, histories))
     return written
+
+
+def _write_model(path: Path, body: str) -> Path:
+    if path.exists():
+        raise ConfigError(f"{path} already exists with other content; move it away or register by hand.")
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def _history_entry(name: str) -> dict:
+    return {
+        "name": f"{name.lower()}{HISTORY_SUFFIX}",
+        "description": f"Every version of Salesforce {name} records (valid_from, valid_to, is_current); "
+                       "built from staging by lht_history_table.",
+        "columns": [{"name": "Id", "data_tests": ["not_null"]},
+                    {"name": "valid_from", "data_tests": ["not_null"]}],
+    }
+
+
+def _append_models(path: Path, new: list[str], histories: list[str]) -> Path:
+    """Append main-table entries like the existing ones, then history entries."""
+    yaml = _yaml()
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing; lht add needs the project's {path.name} to register objects.")
+    document = yaml.load(path.read_text(encoding="utf-8"))
+    entries, default = _model_list(document, path)
+    for name in new:
+        entries.append(_entry_like(entries, default, name))
+    for name in histories:
+        entries.append(_history_entry(name))
+    with path.open("w", encoding="utf-8") as handle:
+        yaml.dump(document, handle)
+    return path
 
 
 def _yaml() -> YAML:

@@ -58,18 +58,18 @@ def run_sync(
     credentials = credentials_from_env(env)
     target = load_target(project.project_dir, request.profiles_dir, request.target)
     report = RunReport(started_at=utcnow(), target=target.name)
-    warehouse = connect_warehouse(target)
-    try:
-        with run_lock(warehouse, wait=request.wait_for_lock):
+    with run_lock(target, wait=request.wait_for_lock):
+        warehouse = connect_warehouse(target)
+        try:
             client = connect_salesforce(credentials, settings)
             ctx = RunContext(client=client, warehouse=warehouse, settings=settings, progress=progress)
             ctx.describe_stale = _describe_stale(ctx, warehouse, names)
             report.results = _sync_all(ctx, project, names, request)
             report.api_calls = client.total_calls
             report.api_usage = client.api_usage
-    finally:
-        warehouse.close()
-        report.finished_at = utcnow()
+        finally:
+            warehouse.close()
+            report.finished_at = utcnow()
     return report
 
 

@@ -48,12 +48,16 @@ def test_refresh_formulas_merges_silently_changed_formula_values_and_nothing_els
     missed = {i for i in changed if main[i][FORMULA] == before[i][FORMULA]}
     assert len(missed) > len(changed) // 2, "a plain incremental sync should not see silent formula changes"
 
-    jobs_before = len(_bulk_queries(ws))
-    refreshed = _sync_and_build(ws, "--refresh-formulas", extra_env={"LHT_REST_MAX_ROWS": "10"})
-    assert refreshed["api_calls"] <= 8, f"a formula refresh spent {refreshed['api_calls']} API calls"
-    new_jobs = _bulk_queries(ws)[jobs_before:]
-    assert len(new_jobs) == 1, "the formula refresh of a big object did not go through Bulk API 2.0"
-    selected = new_jobs[0].split(" FROM ")[0].replace("SELECT ", "").replace(" ", "").split(",")
+    requests_before = len(ws.org.faults.requests())
+    _sync_and_build(ws, "--refresh-formulas", extra_env={"LHT_REST_MAX_ROWS": "10"})
+    calls = ws.org.faults.requests()[requests_before:]
+    # the formula step is the object's last: from its query (a REST probe of the size) on
+    start = next(n for n, (_, path) in enumerate(calls) if "SELECT+Id%2C+SystemModstamp%2C+Tier__c+FROM" in path)
+    formula_calls = calls[start:]
+    assert len(formula_calls) <= 8, f"a formula refresh spent {len(formula_calls)} API calls: {formula_calls}"
+    assert [m for m, p in formula_calls if p.endswith("/jobs/query")] == ["POST"], "a big object is refreshed through Bulk API 2.0"
+    formula_job = _bulk_queries(ws)[-1]
+    selected = formula_job.split(" FROM ")[0].replace("SELECT ", "").replace(" ", "").split(",")
     assert sorted(selected) == ["Id", "SystemModstamp", "Tier__c"]
 
     after = _main(ws)

@@ -7,12 +7,10 @@ import io
 import re
 
 import pytest
-
+from engine_fixtures import SMALL
 from lht_devorg.engine import OrgEngine
 from lht_devorg.errors import OrgError
 from lht_devorg.ids import make_id
-
-from engine_fixtures import SMALL
 
 
 @pytest.fixture(scope="module")
@@ -163,12 +161,17 @@ def test_in_and_not_in_with_ids_accept_15_character_ids(eng):
     assert a1 not in {r["Id"] for r in rest_ids}
 
 
-def test_base64_field_is_a_blob_url_in_rest_and_refused_in_bulk(eng):
-    rec = rest(eng, "SELECT Id, Body FROM Attachment LIMIT 1")[0]
+def test_base64_field_is_a_blob_url_in_rest(eng):
+    rec = rest(eng, "SELECT Id, Body, BodyLength FROM Attachment LIMIT 1")[0]
     assert rec["Body"] == f"/services/data/v59.0/sobjects/Attachment/{rec['Id']}/Body"
+    assert isinstance(rec["BodyLength"], int)
+
+
+def test_bulk_refuses_attachment_as_an_unsupported_entity(eng):
     with pytest.raises(OrgError) as err:
-        eng.execute("SELECT Id, Body FROM Attachment", include_deleted=False, bulk=True)
-    assert err.value.status == 400
+        eng.execute("SELECT Id, Name FROM Attachment", include_deleted=False, bulk=True)
+    assert err.value.body() == [{"message": "Entity 'Attachment' is not supported by the Bulk API.",
+                                 "errorCode": "INVALIDENTITY"}]
 
 
 def test_bulk_refuses_compound_fields_and_count(eng):

@@ -39,6 +39,7 @@ def test_devorg_command_prints_exports_writes_env_file_and_stops_on_sigterm(tmp_
                                 params={"q": "SELECT COUNT() FROM Account"},
                                 headers={"Authorization": f"Bearer {env['SF_ACCESS_TOKEN']}"},
                                 verify=env["REQUESTS_CA_BUNDLE"], timeout=30)
+        assert response.status_code == 200, response.text
         assert response.json()["totalSize"] == 5
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -150,3 +150,12 @@ def test_silent_formula_change_keeps_system_modstamp(org, sf, admin):
     after = sf.Account.get(before["Id"])
     assert after["SystemModstamp"] == before["SystemModstamp"]
     assert after["Tier__c"] != before["Tier__c"]
+
+
+def test_request_log_lists_what_clients_sent(org, api):
+    org.faults.clear()
+    api("GET", "query/", params={"q": "SELECT Id FROM Lead LIMIT 1"})
+    api("GET", "limits/")
+    sent = org.faults.requests()
+    assert sent[-1] == ("GET", "/services/data/v59.0/limits/")
+    assert sent[-2][0] == "GET" and sent[-2][1].startswith("/services/data/v59.0/query/?q=SELECT")

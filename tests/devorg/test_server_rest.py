@@ -223,3 +223,44 @@ def test_attachment_body_returns_the_blob_bytes(sf, api):
     blob = api("GET", f"sobjects/Attachment/{record['Id']}/Body")
     assert blob.status_code == 200
     assert len(blob.content) == record["BodyLength"]
+
+
+def test_every_authenticated_call_counts_once_and_logins_do_not(org, api, session):
+    before = org.api_calls
+    job = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Lead"}).json()
+    api("GET", f"jobs/query/{job['id']}")
+    api("GET", "sobjects/NoSuchObject__c/describe")          # errors count too
+    session.post(f"{org.login_url}/services/oauth2/token", timeout=30, data={
+        "grant_type": "client_credentials", "client_id": org.client_id,
+        "client_secret": org.client_secret})                # logins do not
+    session.get(f"{org.instance_url}/services/data/v59.0/limits/", timeout=30,
+                headers={"Authorization": "Bearer invalid"})  # neither do 401s
+    assert org.api_calls == before + 3
+
+
+def test_json_answers_have_salesforce_content_type_and_dates(api):
+    response = api("GET", "sobjects/Account/describe")
+    assert response.headers["Content-Type"] == "application/json;charset=UTF-8"
+    assert parsedate_to_datetime(response.headers["Last-Modified"]).tzinfo is not None
+    job = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Lead"}).json()
+    assert SF_DATETIME.match(job["createdDate"]) and SF_DATETIME.match(job["systemModstamp"])
+
+
+def test_connections_are_kept_alive_between_calls(org):
+    import http.client
+    import ssl
+    context = ssl.create_default_context(cafile=org.ca_path)
+    connection = http.client.HTTPSConnection("127.0.0.1", org.port, context=context, timeout=30)
+    headers = {"Authorization": f"Bearer {org.new_token()}"}
+    try:
+        for path in ("limits/", "sobjects", "limits/"):
+            connection.request("GET", f"/services/data/v59.0/{path}", headers=headers)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200 and not response.will_close
+        first_socket = connection.sock
+        connection.request("GET", "/services/data/v59.0/limits/", headers=headers)
+        connection.getresponse().read()
+        assert connection.sock is first_socket
+    finally:
+        connection.close()

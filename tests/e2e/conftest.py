@@ -166,9 +166,9 @@ def normalize(value: Any) -> Any:
         if value.tzinfo is not None:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
-    if isinstance(value, Decimal) and value == value.to_integral_value() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, (Decimal, float)):
+    if isinstance(value, (int, Decimal, float)) and not isinstance(value, bool):
+        if value == int(value) and abs(value) < 2**53:
+            return int(value)
         return float(value)
     return value
 

@@ -24,15 +24,9 @@ ENGINES = ["duckdb", "snowflake", "snowflake-patch"]
 
 
 @pytest.fixture(scope="session")
-def fakesnow_fixes() -> Iterator[None]:
-    """The fakesnow server fixes of :mod:`fakesnow_compat`, for the whole session."""
-    pytest.importorskip("fakesnow")
-    from fakesnow_compat import fix_fakesnow_server
-
-    mp = pytest.MonkeyPatch()
-    fix_fakesnow_server(mp)
+def fakesnow_fixes(fakesnow_server: dict) -> Iterator[None]:
+    """The fakesnow server fixes of :mod:`fakesnow_compat` (the shared server applies them)."""
     yield
-    mp.undo()
 
 
 def snowflake_target(server: dict, database: str, tmp: Path) -> Target:
