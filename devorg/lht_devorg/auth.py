@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import threading
@@ -95,7 +96,6 @@ class Answer:
 
 
 def _oauth_error(error: str, description: str) -> Answer:
-    import json
     body = json.dumps({"error": error, "error_description": description}).encode()
     return Answer(400, "application/json;charset=UTF-8", body)
 
@@ -126,7 +126,6 @@ class Authenticator:
                    for a in auds)
 
     def _token_answer(self) -> Answer:
-        import json
         token = self.tokens.issue()
         issued_at = str(int(time.time() * 1000))
         ident = f"{self.base_url}/id/{ORG_ID}/{USER_ID}"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
+import tempfile
 import threading
 import time
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone

@@ -8,13 +8,14 @@ error array with the same status code.
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
-from .errors import OrgError, not_found
 from .cursors import Cursors
+from .errors import OrgError, not_found
 from .ids import to18
 from .planner import q
 
@@ -38,7 +39,6 @@ class Call:
 
     def json(self) -> Any:
         """The request body as JSON (OrgError 400 JSON_PARSER_ERROR if it is not)."""
-        import json
         try:
             return json.loads(self.body or b"null")
         except ValueError as exc:

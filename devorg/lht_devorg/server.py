@@ -37,6 +37,8 @@ LIMIT_EXCEEDED = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQ
 _DOMAIN_PREFIX = re.compile(r"^/[A-Za-z0-9_.-]+\.salesforce\.com(?=/services/)")
 _DATA = re.compile(r"^/services/data/v(\d+\.\d+)(?:/(.*))?$")
 Handler = Callable[..., Reply]
+#: Salesforce refuses request URIs longer than 16,384 bytes (a long SOQL in ``?q=``).
+MAX_URI_LENGTH = 16_384
 
 
 class _Reset(Exception):
@@ -148,6 +150,9 @@ class OrgApp:
         length = int(req.headers.get("Content-Length") or 0)
         body = req.rfile.read(length) if length else b""
         method = req.command
+        if len(req.path) > MAX_URI_LENGTH:
+            return _send(req, Reply(414, [{"message": f"URI length exceeds {MAX_URI_LENGTH} bytes",
+                                           "errorCode": "URI_TOO_LONG"}]))
         if path.startswith("/__devorg/"):
             status, payload = self.admin.handle(method, path, req.headers, body)
             return _send(req, Reply(status, payload))

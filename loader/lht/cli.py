@@ -145,6 +145,11 @@ def add(objects: tuple[str, ...], history: bool, project_dir: Path | None) -> No
         stdout.print(f"wrote {path}")
 
 
+def _print_wide(table: Table) -> None:
+    """A table at the terminal's width, or unwrapped when piped (logs, grep)."""
+    (stdout if stdout.is_terminal else Console(width=200)).print(table)
+
+
 @cli.command()
 @click.argument("objects", nargs=-1)
 @target_option
@@ -175,7 +180,7 @@ def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | No
                       "not built" if o.main_rows is None else f"{o.main_rows:,}", f"{o.unmerged_rows:,}",
                       "-" if o.last_run_api_calls is None else str(o.last_run_api_calls),
                       f"[{colours.get(o.freshness, 'dim')}]{freshness}[/]")
-    stdout.print(table)
+    _print_wide(table)
 
 
 @cli.command()
@@ -210,7 +215,7 @@ def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_loc
         table.add_column(column, justify="left" if column in {"object", "outcome"} else "right")
     for r in results:
         table.add_row(r.object_name, r.outcome, f"{r.rows_deleted:,}", f"{r.batches_emptied:,}", f"{r.rows_kept:,}")
-    stdout.print(table)
+    _print_wide(table)
 
 
 @cli.group()
@@ -243,7 +248,7 @@ def jobs_list(state: str | None, object_name: str | None, as_json: bool) -> None
         table.add_column(column)
     for job in found:
         table.add_row(*(str(job.get(c, "")) for c in LIST_FIELDS))
-    stdout.print(table)
+    _print_wide(table)
 
 
 @jobs.command("show")

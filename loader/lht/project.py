@@ -162,11 +162,23 @@ def _object_options(root: Path) -> dict[str, ObjectOptions]:
             )
         where_ = f"vars.lht_objects.{name}"
         options[str(name).lower()] = ObjectOptions(
-            where=opts.get("where"),
+            where=_checked_where(opts.get("where"), f"{where_}.where"),
             formula_refresh_every=_optional_duration(opts.get("formula_refresh_every"), f"{where_}.formula_refresh_every"),
             deleted_check_every=_optional_duration(opts.get("deleted_check_every"), f"{where_}.deleted_check_every"),
         )
     return options
+
+
+def _checked_where(value: Any, what: str) -> str | None:
+    """A where filter, refused at load time (before any connection) when it is unsafe."""
+    if value is None:
+        return None
+    from lht.extract import validate_where
+
+    try:
+        return validate_where(str(value))
+    except ConfigError as exc:
+        raise ConfigError(f"dbt_project.yml: {what}: {exc}") from None
 
 
 def _optional_duration(value: Any, what: str) -> int | None:

@@ -70,6 +70,7 @@ def test_prune_keeps_rows_younger_than_the_cutoff_and_objects_never_merged(works
     ws.build("--select", "account")
     ws.sync("Contact")
     before = len(_staged(ws))
+    assert all(r["rows_deleted"] == 0 for r in _prune(ws, "--older-than", "30d", "--dry-run"))
     results = {r["object_name"]: r for r in _prune(ws, "--older-than", "30d")}
     assert results["Account"]["rows_deleted"] == 0 and len(_staged(ws)) == before
     assert results["Contact"]["outcome"] == "skipped: main table not built"

@@ -264,3 +264,10 @@ def test_connections_are_kept_alive_between_calls(org):
         assert connection.sock is first_socket
     finally:
         connection.close()
+
+
+def test_query_longer_than_the_uri_limit_is_refused(sf):
+    long_where = " OR ".join(f"Name = 'Company number {i}'" for i in range(700))
+    with pytest.raises(SalesforceGeneralError) as failure:
+        sf.query(f"SELECT Id FROM Account WHERE {long_where}")
+    assert failure.value.status == 414

@@ -1,0 +1,166 @@
+"""Bad input: each mistake ends `lht sync` non-zero with a one-paragraph message on stderr
+that says what to fix, no traceback, nothing written to the warehouse (no staging table,
+no state row), and no secret in the output (at -vv), the JSON report or any URL.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from e2e.conftest import BIN, Run, Workspace
+
+from .conftest import assert_clean_failure, assert_no_secret_leaked, staging_tables, state_rows
+
+FAST = {"LHT_RETRY_BACKOFF": "0.05", "LHT_MAX_RETRIES": "2", "LHT_HTTP_TIMEOUT": "3,5"}
+
+
+def _sync_vv(ws: Workspace, *args: str, extra_env: dict[str, str] | None = None,
+             drop_env: tuple[str, ...] = ()) -> Run:
+    """``lht -vv sync --json ARGS``: debug logging on, so a leak in any log line shows."""
+    env = {k: v for k, v in {**ws.env, **FAST, **(extra_env or {})}.items() if k not in drop_env}
+    argv = [str(BIN / "lht"), "-vv", "sync", "--json", "--project-dir", str(ws.project),
+            "--profiles-dir", str(ws.profiles), *args]
+    proc = subprocess.run(argv, env=env, cwd=ws.root, capture_output=True, text=True, timeout=300)
+    return Run(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def _assert_nothing_written(ws: Workspace) -> None:
+    """No staging table of an object, no state row (lht's empty bookkeeping tables may exist)."""
+    tables = staging_tables(ws) - {"_lht_lock", "_lht_state", "_lht_describe"}
+    assert not tables, f"a failed run wrote to the warehouse: {sorted(tables)}"
+    assert not state_rows(ws), "a failed run saved state"
+
+
+@pytest.mark.parametrize("name", ["Account; DROP TABLE x", "Acc'ount", "../Account", "Account--", "1Account",
+                                  "Account\nContact", "Account__c; DELETE FROM salesforce_staging._lht_state"])
+def test_malformed_object_names_are_rejected_before_any_sql_or_soql(ws: Workspace, name: str) -> None:
+    run = _sync_vv(ws, name)
+    assert_clean_failure(run, "not a valid salesforce object api name")
+    _assert_nothing_written(ws)
+    assert not ws.org.faults.requests(), "a malformed name reached Salesforce"
+
+
+def test_an_unregistered_object_is_named_with_how_to_register_it(ws: Workspace) -> None:
+    run = _sync_vv(ws, "Invoice__c")
+    assert_clean_failure(run, "Invoice__c is not registered", "lht add Invoice__c")
+    _assert_nothing_written(ws)
+
+
+@pytest.mark.parametrize("where", [
+    "Name = 'x') OR (Name != null",
+    "Name = 'x'; DELETE FROM Account",
+    "Name = 'x' -- and the rest",
+    "Name = 'unterminated",
+    "Name = 'x' /* comment */",
+])
+def test_an_injection_in_a_where_filter_is_refused_before_anything_is_read(ws: Workspace, where: str) -> None:
+    config_path = ws.project / "dbt_project.yml"
+    config = yaml.safe_load(config_path.read_text())
+    config["vars"]["lht_objects"] = {"Account": {"where": where}}
+    config_path.write_text(yaml.safe_dump(config))
+    run = _sync_vv(ws, "Account")
+    assert_clean_failure(run, "filter", "lht_objects")
+    _assert_nothing_written(ws)
+    assert not ws.org.faults.requests(), "an unsafe filter reached Salesforce"
+
+
+@pytest.mark.parametrize("case", ["missing", "conflicting", "not-https", "bad-budget"])
+def test_missing_conflicting_or_invalid_settings_say_which_variable_to_fix(ws: Workspace, case: str) -> None:
+    sf_vars = tuple(k for k in ws.env if k.startswith("SF_"))
+    if case == "missing":
+        run, needle = _sync_vv(ws, "Account", drop_env=sf_vars), "SF_ACCESS_TOKEN"
+    elif case == "conflicting":
+        run = _sync_vv(ws, "Account", extra_env=ws.org.env("password"))
+        needle = "Conflicting"
+    elif case == "not-https":
+        run, needle = _sync_vv(ws, "Account", extra_env={"SF_INSTANCE_URL": "http://127.0.0.1:1"}), "https"
+    else:
+        run, needle = _sync_vv(ws, "Account", extra_env={"LHT_API_BUDGET": "lots"}), "LHT_API_BUDGET"
+    assert_clean_failure(run, needle)
+    _assert_nothing_written(ws)
+    assert_no_secret_leaked(run, ws.org, ws)
+
+
+@pytest.mark.parametrize("flow", ["password", "client_credentials", "jwt"])
+def test_wrong_credentials_fail_the_login_without_echoing_them(make_ws, small_org, tmp_path: Path, flow: str) -> None:
+    ws = make_ws(small_org, flow=flow)
+    if flow == "password":
+        wrong = {"SF_PASSWORD": "Wr0ng-" + small_org.password[::-1]}
+    elif flow == "client_credentials":
+        wrong = {"SF_CLIENT_SECRET": "Wr0ng-" + small_org.client_secret[::-1]}
+    else:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = tmp_path / "other.pem"
+        key.write_bytes(other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
+        wrong = {"SF_PRIVATE_KEY_FILE": str(key)}
+    run = _sync_vv(ws, "Account", extra_env=wrong)
+    assert_clean_failure(run, "log")
+    _assert_nothing_written(ws)
+    assert_no_secret_leaked(run, ws.org, ws)
+    for value in wrong.values():
+        assert value not in run.stdout + run.stderr
+
+
+def test_an_unreachable_host_fails_after_retrying_and_names_the_host(ws: Workspace) -> None:
+    started = time.monotonic()
+    run = _sync_vv(ws, "Account", extra_env={"SF_INSTANCE_URL": "https://127.0.0.1:9"})
+    assert_clean_failure(run, "could not reach https://127.0.0.1:9", "SF_INSTANCE_URL")
+    assert time.monotonic() - started < 120
+    _assert_nothing_written(ws)
+    assert_no_secret_leaked(run, ws.org, ws)
+
+
+@pytest.mark.parametrize("case", ["bad-yaml", "unknown-target", "unsupported-adapter", "missing-env-var"])
+def test_a_broken_profile_says_what_is_wrong_with_it(ws: Workspace, case: str) -> None:
+    profiles = ws.profiles / "profiles.yml"
+    args: list[str] = ["Account"]
+    if case == "bad-yaml":
+        profiles.write_text("lht:\n  target: [unclosed\n  outputs: {\n")
+        needle = "not valid YAML"
+    elif case == "unknown-target":
+        args = ["--target", "nope", "Account"]
+        needle = "nope"
+    elif case == "unsupported-adapter":
+        profiles.write_text(yaml.safe_dump({"lht": {"target": "pg", "outputs": {"pg": {
+            "type": "postgres", "host": "localhost", "user": "u", "password": "pw-not-shown", "dbname": "d",
+            "schema": "s", "port": 5432}}}}))
+        needle = "not supported"
+    else:
+        profiles.write_text(yaml.safe_dump({"lht": {"target": "sf", "outputs": {"sf": {
+            "type": "snowflake", "account": "{{ env_var('LHT_TEST_UNSET_ACCOUNT') }}", "user": "u",
+            "password": "pw-not-shown", "database": "d", "schema": "s", "warehouse": "w"}}}}))
+        needle = "LHT_TEST_UNSET_ACCOUNT"
+    run = _sync_vv(ws, *args)
+    assert_clean_failure(run, needle)
+    assert "pw-not-shown" not in run.stdout + run.stderr
+    assert not ws.org.faults.requests(), "lht called Salesforce before its profile was valid"
+
+
+def test_files_holding_credentials_are_readable_by_their_owner_only(small_org, tmp_path: Path) -> None:
+    assert stat.S_IMODE(os.stat(small_org.private_key_path).st_mode) == 0o600
+    state = tmp_path / "devorg"
+    proc = subprocess.Popen([str(BIN / "lht"), "devorg", "--state-dir", str(state), "--counts", "Account=1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (state / "env.sh").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "lht devorg did not write env.sh"
+            time.sleep(0.1)
+        secret_files = [state / "env.sh", *state.glob("*key*.pem")]
+        assert len(secret_files) >= 2
+        for path in secret_files:
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, f"{path.name} is readable by others"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
