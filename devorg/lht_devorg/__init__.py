@@ -37,6 +37,7 @@ class DevOrg:
 
     ``clock`` (aware UTC datetimes) is the engine's time: record stamps, and the
     minute boundary of getDeleted/getUpdated coverage; tests can move it forward.
+    ``keep_data`` reuses the records already in ``db_path`` instead of seeding afresh.
     """
 
     def __init__(self, counts: dict[str, int] | None = None, seed: int = 1,
@@ -44,12 +45,13 @@ class DevOrg:
                  bulk_job_seconds: float = 0.3, api_daily_max: int = 15000,
                  token_ttl_seconds: float | None = None,
                  state_dir: str | Path | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, keep_data: bool = False) -> None:
         self.counts, self.seed, self.db_path, self.port = counts, seed, db_path, port
         self.bulk_job_seconds = bulk_job_seconds
         self.api_daily_max = api_daily_max
         self.token_ttl_seconds = token_ttl_seconds
         self.clock = clock
+        self.keep_data = keep_data
         self._state_dir_arg = Path(state_dir) if state_dir else None
         self._own_dir = False
         self._server: OrgHTTPServer | None = None
@@ -72,7 +74,8 @@ class DevOrg:
         self.private_key_path = str(self.state_dir / "jwt_private_key.pem")
         self.credentials = Credentials(public_key_pem=make_jwt_key(Path(self.private_key_path)))
         self.engine = OrgEngine(path=str(self.db_path) if self.db_path else None, clock=self.clock)
-        self.engine.seed(counts=self.counts, seed=self.seed)
+        if not (self.keep_data and self.engine.has_data()):
+            self.engine.seed(counts=self.counts, seed=self.seed)
         self.limits = ApiLimits(daily_max=self.api_daily_max)
         self.tokens = TokenStore(self.token_ttl_seconds)
         self.bulk = BulkJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "bulk")

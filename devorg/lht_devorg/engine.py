@@ -64,6 +64,7 @@ class OrgEngine:
         self._clock = clock or _utc_now
         self._lock = threading.RLock()
         self._con = duckdb.connect(self.path)
+        self._con.execute("SET enable_progress_bar = false")  # no bar on stdout while seeding
         self._con.execute("SET preserve_insertion_order = true")  # result order = table (Id) order
         self._con.execute("SET memory_limit = '1GB'")  # spill to disk rather than hog a shared machine
         self.schema = Schema()
@@ -134,6 +135,10 @@ class OrgEngine:
         self._meta_time[name] = max(self.now(), max(self._meta_time.values()) + dt.timedelta(seconds=1))
 
     # -- seeding ----------------------------------------------------------------------------
+    def has_data(self) -> bool:
+        """True when some object already holds records (a reused database file)."""
+        return any(self.count(name, include_deleted=True) for name in self.objects())
+
     def seed(self, counts: Mapping[str, int] | None = None, *, seed: int = 1) -> None:
         """Replace all data with the deterministic seed (same counts + seed -> same data)."""
         with self._lock:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-console = Console()
+console = Console(soft_wrap=True)
 
 ROOT = Path.cwd()
 STATE_DIR = ROOT / ".lht"
@@ -40,7 +40,7 @@ def main() -> int:
     org_db = STATE_DIR / "devorg.duckdb"
     second_run = org_db.exists() and WAREHOUSE.exists()
     began = time.monotonic()
-    with DevOrg(db_path=org_db, state_dir=STATE_DIR / "devorg") as org:
+    with DevOrg(db_path=org_db, state_dir=STATE_DIR / "devorg", keep_data=True) as org:
         if second_run:
             changed = simulate_activity(org.engine)
             console.print(f"The local org saw some user activity since the last demo: {changed}.")
