@@ -3,7 +3,8 @@
 DuckDB: an OS file lock beside the database file (``<db>.lht.lock``, via filelock), released
 by the OS if the process dies; a JSON file beside it says who holds it. Snowflake: a row in
 ``<staging>._lht_lock`` claimed by one MERGE; a row older than the TTL (env
-``LHT_LOCK_TTL_SECONDS``, default 12 h) is taken over, and the log says so.
+``LHT_LOCK_TTL_SECONDS``, default 12 h), or left by a process of this host that no longer
+runs (killed), is taken over, and the log says so.
 """
 
 from __future__ import annotations
@@ -140,6 +141,25 @@ def _try_claim(wh: Warehouse, table: str, token: str, me: dict[str, Any]) -> dic
     return holder or {}
 
 
+def _is_dead_local_holder(holder: dict[str, Any]) -> bool:
+    """True when the lock row names a process on this host that no longer exists."""
+    if holder.get("host") != socket.gethostname() or holder.get("pid") is None:
+        return False
+    try:
+        pid = int(holder["pid"])
+    except (TypeError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, owned by another user
+    return False
+
+
 @contextmanager
 def _row_lock(wh: Warehouse, wait: bool, timeout: float | None) -> Iterator[None]:
     table = _ensure_lock_table(wh)
@@ -151,6 +171,12 @@ def _row_lock(wh: Warehouse, wait: bool, timeout: float | None) -> Iterator[None
         holder = _try_claim(wh, table, token, me)
         if holder is None:
             break
+        if _is_dead_local_holder(holder):
+            # a run killed on this machine (kill -9, a crash) left its row: take it over now
+            log.warning("Took over the lht run lock of a run that is no longer running: %s", _describe(holder))
+            wh.execute(f"DELETE FROM {table} WHERE {q('lock_name')} = ? AND {q('token')} = ?",
+                       [LOCK_NAME, holder.get("token")])
+            continue
         if not wait or (deadline is not None and time.monotonic() >= deadline):
             raise ConcurrentRunError(
                 f"Another lht sync holds the lock on {table}: {_describe(holder)}. Wait for it to finish, "

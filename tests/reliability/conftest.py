@@ -5,13 +5,14 @@ and checks that a failed run wrote nothing, kept its state and leaked no secret.
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from e2e.conftest import Run, Workspace, make_workspace
+from e2e.conftest import BIN, Run, Workspace, make_workspace
 from lht_devorg import DevOrg
 
 #: A small org: every object present, few rows, so a sync takes a couple of seconds.
@@ -68,6 +69,20 @@ def make_ws(request: pytest.FixtureRequest, engine_name: str, tmp_path: Path):
 def ws(make_ws, small_org: DevOrg) -> Workspace:
     """A workspace on the small org, token flow, on DuckDB and on the Snowflake dialect."""
     return make_ws(small_org)
+
+
+#: Fast retries and short timeouts, so a fault costs seconds, not minutes.
+FAST = {"LHT_RETRY_BACKOFF": "0.05", "LHT_MAX_RETRIES": "2", "LHT_HTTP_TIMEOUT": "3,5"}
+
+
+def sync_vv(ws: Workspace, *args: str, extra_env: dict[str, str] | None = None,
+             drop_env: tuple[str, ...] = ()) -> Run:
+    """``lht -vv sync --json ARGS``: debug logging on, so a leak in any log line shows."""
+    env = {k: v for k, v in {**ws.env, **FAST, **(extra_env or {})}.items() if k not in drop_env}
+    argv = [str(BIN / "lht"), "-vv", "sync", "--json", "--project-dir", str(ws.project),
+            "--profiles-dir", str(ws.profiles), *args]
+    proc = subprocess.run(argv, env=env, cwd=ws.root, capture_output=True, text=True, timeout=300)
+    return Run(argv, proc.returncode, proc.stdout, proc.stderr)
 
 
 # -- what the warehouse holds -------------------------------------------------------------------

@@ -14,22 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from e2e.conftest import BIN, Run, Workspace
+from e2e.conftest import BIN, Workspace
 
-from .conftest import assert_clean_failure, assert_no_secret_leaked, staging_tables, state_rows
-
-FAST = {"LHT_RETRY_BACKOFF": "0.05", "LHT_MAX_RETRIES": "2", "LHT_HTTP_TIMEOUT": "3,5"}
-
-
-def _sync_vv(ws: Workspace, *args: str, extra_env: dict[str, str] | None = None,
-             drop_env: tuple[str, ...] = ()) -> Run:
-    """``lht -vv sync --json ARGS``: debug logging on, so a leak in any log line shows."""
-    env = {k: v for k, v in {**ws.env, **FAST, **(extra_env or {})}.items() if k not in drop_env}
-    argv = [str(BIN / "lht"), "-vv", "sync", "--json", "--project-dir", str(ws.project),
-            "--profiles-dir", str(ws.profiles), *args]
-    proc = subprocess.run(argv, env=env, cwd=ws.root, capture_output=True, text=True, timeout=300)
-    return Run(argv, proc.returncode, proc.stdout, proc.stderr)
-
+from .conftest import FAST, assert_clean_failure, assert_no_secret_leaked, staging_tables, state_rows, sync_vv
 
 def _assert_nothing_written(ws: Workspace) -> None:
     """No staging table of an object, no state row (lht's empty bookkeeping tables may exist)."""
@@ -41,14 +28,14 @@ def _assert_nothing_written(ws: Workspace) -> None:
 @pytest.mark.parametrize("name", ["Account; DROP TABLE x", "Acc'ount", "../Account", "Account--", "1Account",
                                   "Account\nContact", "Account__c; DELETE FROM salesforce_staging._lht_state"])
 def test_malformed_object_names_are_rejected_before_any_sql_or_soql(ws: Workspace, name: str) -> None:
-    run = _sync_vv(ws, name)
+    run = sync_vv(ws, name)
     assert_clean_failure(run, "not a valid salesforce object api name")
     _assert_nothing_written(ws)
     assert not ws.org.faults.requests(), "a malformed name reached Salesforce"
 
 
 def test_an_unregistered_object_is_named_with_how_to_register_it(ws: Workspace) -> None:
-    run = _sync_vv(ws, "Invoice__c")
+    run = sync_vv(ws, "Invoice__c")
     assert_clean_failure(run, "Invoice__c is not registered", "lht add Invoice__c")
     _assert_nothing_written(ws)
 
@@ -65,7 +52,7 @@ def test_an_injection_in_a_where_filter_is_refused_before_anything_is_read(ws: W
     config = yaml.safe_load(config_path.read_text())
     config["vars"]["lht_objects"] = {"Account": {"where": where}}
     config_path.write_text(yaml.safe_dump(config))
-    run = _sync_vv(ws, "Account")
+    run = sync_vv(ws, "Account")
     assert_clean_failure(run, "filter", "lht_objects")
     _assert_nothing_written(ws)
     assert not ws.org.faults.requests(), "an unsafe filter reached Salesforce"
@@ -75,14 +62,14 @@ def test_an_injection_in_a_where_filter_is_refused_before_anything_is_read(ws: W
 def test_missing_conflicting_or_invalid_settings_say_which_variable_to_fix(ws: Workspace, case: str) -> None:
     sf_vars = tuple(k for k in ws.env if k.startswith("SF_"))
     if case == "missing":
-        run, needle = _sync_vv(ws, "Account", drop_env=sf_vars), "SF_ACCESS_TOKEN"
+        run, needle = sync_vv(ws, "Account", drop_env=sf_vars), "SF_ACCESS_TOKEN"
     elif case == "conflicting":
-        run = _sync_vv(ws, "Account", extra_env=ws.org.env("password"))
+        run = sync_vv(ws, "Account", extra_env=ws.org.env("password"))
         needle = "Conflicting"
     elif case == "not-https":
-        run, needle = _sync_vv(ws, "Account", extra_env={"SF_INSTANCE_URL": "http://127.0.0.1:1"}), "https"
+        run, needle = sync_vv(ws, "Account", extra_env={"SF_INSTANCE_URL": "http://127.0.0.1:1"}), "https"
     else:
-        run, needle = _sync_vv(ws, "Account", extra_env={"LHT_API_BUDGET": "lots"}), "LHT_API_BUDGET"
+        run, needle = sync_vv(ws, "Account", extra_env={"LHT_API_BUDGET": "lots"}), "LHT_API_BUDGET"
     assert_clean_failure(run, needle)
     _assert_nothing_written(ws)
     assert_no_secret_leaked(run, ws.org, ws)
@@ -104,7 +91,7 @@ def test_wrong_credentials_fail_the_login_without_echoing_them(make_ws, small_or
         key.write_bytes(other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                             serialization.NoEncryption()))
         wrong = {"SF_PRIVATE_KEY_FILE": str(key)}
-    run = _sync_vv(ws, "Account", extra_env=wrong)
+    run = sync_vv(ws, "Account", extra_env=wrong)
     assert_clean_failure(run, "log")
     _assert_nothing_written(ws)
     assert_no_secret_leaked(run, ws.org, ws)
@@ -114,7 +101,7 @@ def test_wrong_credentials_fail_the_login_without_echoing_them(make_ws, small_or
 
 def test_an_unreachable_host_fails_after_retrying_and_names_the_host(ws: Workspace) -> None:
     started = time.monotonic()
-    run = _sync_vv(ws, "Account", extra_env={"SF_INSTANCE_URL": "https://127.0.0.1:9"})
+    run = sync_vv(ws, "Account", extra_env={"SF_INSTANCE_URL": "https://127.0.0.1:9"})
     assert_clean_failure(run, "could not reach https://127.0.0.1:9", "SF_INSTANCE_URL")
     assert time.monotonic() - started < 120
     _assert_nothing_written(ws)
@@ -141,7 +128,7 @@ def test_a_broken_profile_says_what_is_wrong_with_it(ws: Workspace, case: str) -
             "type": "snowflake", "account": "{{ env_var('LHT_TEST_UNSET_ACCOUNT') }}", "user": "u",
             "password": "pw-not-shown", "database": "d", "schema": "s", "warehouse": "w"}}}}))
         needle = "LHT_TEST_UNSET_ACCOUNT"
-    run = _sync_vv(ws, *args)
+    run = sync_vv(ws, *args)
     assert_clean_failure(run, needle)
     assert "pw-not-shown" not in run.stdout + run.stderr
     assert not ws.org.faults.requests(), "lht called Salesforce before its profile was valid"

@@ -182,3 +182,17 @@ def test_kill_9_at_random_points_then_rerun_loses_and_duplicates_nothing(tmp_pat
         ws.build("--select", "account")
         main = assert_main_table_matches_org(ws, "Account")
         assert len(main) == len(ids) + sum(1 for r in main.values() if r["_lht_is_deleted"])
+
+
+def test_a_rerun_right_after_a_kill_is_not_locked_out_and_loses_nothing(ws: Workspace) -> None:
+    """On both engines: the killed run's lock (a file lock, or a lock row on Snowflake) does not
+    keep the rerun out, and the rerun loads everything."""
+    stall = ws.org.faults.add("stall", path="/queryAll", times=1, seconds=STALL)
+    proc = _start(ws, "lht", *_sync_args(ws, False), env={})
+    assert _wait_for(lambda: stall.fired >= 1, proc), "the sync never reached its query"
+    assert _kill(proc), "the sync ended before it could be killed"
+    ws.org.faults.clear()
+    rerun = ws.sync("Account", check=False)
+    assert rerun.returncode == 0, f"the rerun after a kill failed:\n{rerun.stderr[-3000:]}"
+    ws.build("--select", "account")
+    assert_main_table_matches_org(ws, "Account")

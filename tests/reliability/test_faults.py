@@ -9,7 +9,7 @@ import pytest
 
 from e2e.conftest import Workspace, assert_main_table_matches_org
 
-from .conftest import assert_clean_failure, assert_no_secret_leaked, state_rows
+from .conftest import assert_clean_failure, assert_no_secret_leaked, state_rows, sync_vv
 
 #: Fast retries and a short read timeout, so a fault costs seconds, not minutes.
 FAST = {"LHT_RETRY_BACKOFF": "0.05", "LHT_MAX_RETRIES": "4", "LHT_HTTP_TIMEOUT": "5,3"}
@@ -36,7 +36,7 @@ def _first_accounts(ws: Workspace, n: int) -> list[dict]:
 
 
 def _assert_recovered(ws: Workspace, env: dict[str, str], fault_kind: str) -> dict:
-    run = ws.sync("Account", extra_env=env, check=False)
+    run = sync_vv(ws, "Account", extra_env=env)
     assert run.returncode == 0, f"{fault_kind}: not recovered:\n{run.stderr[-3000:]}"
     assert ws.org.faults.fired(fault_kind) >= 1, f"the {fault_kind} fault never fired"
     ws.build("--select", "account")
@@ -47,7 +47,7 @@ def _assert_recovered(ws: Workspace, env: dict[str, str], fault_kind: str) -> di
 
 def _assert_failed_cleanly(ws: Workspace, before: dict, env: dict[str, str], fault_kind: str,
                            *must_mention: str) -> str:
-    run = ws.sync("Account", extra_env=env, check=False)
+    run = sync_vv(ws, "Account", extra_env=env)
     assert ws.org.faults.fired(fault_kind) >= 1, f"the {fault_kind} fault never fired"
     assert run.returncode != 0
     report = run.report
