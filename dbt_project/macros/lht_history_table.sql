@@ -66,7 +66,8 @@ events as (
         {%- endfor %}
         _lht_batch_id,
         _lht_extracted_at,
-        _lht_kind = 'deleted' or {{ deleted_flag }} as _lht_is_deleted
+        _lht_kind = 'deleted' or {{ deleted_flag }} as _lht_is_deleted,
+        _lht_kind = 'deleted' as _lht_is_marker
     from staged
     where _lht_kind in ('record', 'deleted')
     {%- if incremental %}
@@ -79,7 +80,8 @@ events as (
         {%- endfor %}
         _lht_batch_id,
         _lht_extracted_at,
-        _lht_is_deleted
+        _lht_is_deleted,
+        false as _lht_is_marker
     from recorded
     {%- endif %}
 
@@ -87,11 +89,13 @@ events as (
 
 versions as (
 
-    -- a version extracted again (overlap window, full refresh) counts once
+    -- a version extracted again (overlap window, full refresh) counts once; a delete
+    -- marker dated like a record (getDeleted after the recycle-bin record) never replaces
+    -- the record's values
     select * from events
     qualify row_number() over (
         partition by Id, {{ version_column.quoted }}
-        order by _lht_batch_id desc
+        order by case when _lht_is_marker then 1 else 0 end, _lht_batch_id desc
     ) = 1
 
 ),

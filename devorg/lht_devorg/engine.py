@@ -63,6 +63,7 @@ class OrgEngine:
         self.path = os.fspath(path)
         self._clock = clock or _utc_now
         self._lock = threading.RLock()
+        self._closed = False
         self._con = duckdb.connect(self.path)
         self._con.execute("SET enable_progress_bar = false")  # no bar on stdout while seeding
         self._con.execute("SET preserve_insertion_order = true")  # result order = table (Id) order
@@ -89,6 +90,8 @@ class OrgEngine:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A fresh cursor on the org database (for reads from any thread)."""
+        if self._closed:
+            raise OrgError(503, "SERVER_UNAVAILABLE", "The local org is shutting down")
         return self._con.cursor()
 
     def table(self, obj: str) -> str:
@@ -104,6 +107,7 @@ class OrgEngine:
     def close(self) -> None:
         """Close the database (and remove it when it was a temp file)."""
         with self._lock:
+            self._closed = True
             self._con.close()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -154,6 +158,8 @@ class OrgEngine:
     def execute(self, soql: str, *, include_deleted: bool, bulk: bool = False) -> ResultSet:
         """Validate and run a SOQL query; materialize its rows (OrgError 400 when invalid)."""
         with self._lock:
+            if self._closed:
+                raise OrgError(503, "SERVER_UNAVAILABLE", "The local org is shutting down")
             p = plan(parse(soql), self.schema, include_deleted=include_deleted, bulk=bulk)
             rs_id = ids.make_id("01g", next(self._rs_counter))
             base = f"FROM {q(p.obj.name.lower())} WHERE {p.where_sql}"
@@ -238,6 +244,8 @@ class OrgEngine:
         """Drop a materialized result."""
         if rs.table:
             with self._lock:
+                if self._closed:
+                    return
                 self._con.execute(f"DROP TABLE IF EXISTS {rs.table}")
                 self._results.pop(rs.id, None)
 

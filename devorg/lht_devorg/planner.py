@@ -104,6 +104,11 @@ def _cond(text: str, obj: ObjectSchema, node: object, params: list) -> str:
             return f"NOT ({parts[0]})"
         return f" {node.op.upper()} ".join(f"({p})" for p in parts)
     assert isinstance(node, Comparison)
+    # SOQL logic is two-valued: a comparison with a null is false, so NOT (x = 'a') keeps nulls.
+    return f"coalesce(({_comparison(text, obj, node, params)}), false)"
+
+
+def _comparison(text: str, obj: ObjectSchema, node: Comparison, params: list) -> str:
     f = _field(text, obj, node.field)
     if not f["filterable"] or f["type"] in COMPOUND_TYPES or f["type"] == "time":
         raise error_at(text, node.field.token.pos, "INVALID_FIELD",

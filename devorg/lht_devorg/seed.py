@@ -39,8 +39,9 @@ DEFAULT_COUNTS = {"User": 10, "Account": 200, "Contact": 400, "Lead": 150, "Oppo
 ORDER = ["User", "Account", "Contact", "Lead", "Opportunity", "Case", "Task", "Invoice__c", "Attachment"]
 SEED_START = dt.datetime(2024, 1, 1)
 SEED_SPAN_SECONDS = 500 * 86400  # creations spread over 2024-01-01 .. 2025-05-15
-#: The second a mass update stamped on many records (LastModifiedDate = SystemModstamp).
-MASS_UPDATE_AT = dt.datetime(2025, 6, 1, 12, 0, 0)
+#: The last event of the seed: a mass update stamped about a fifth of the live records with this
+#: one second (LastModifiedDate = SystemModstamp), so the newest SystemModstamp is widely shared.
+MASS_UPDATE_AT = dt.datetime(2025, 9, 1, 12, 0, 0)
 #: Skipped by the generic picklist filler (derived, geographic or noise).
 _SKIP_PICKLISTS = {"CleanStatus", "ForecastCategory", "ForecastCategoryName", "BillingStateCode",
                    "BillingCountryCode", "ShippingStateCode", "ShippingCountryCode", "MailingStateCode",
@@ -252,8 +253,8 @@ def _fill(eng: OrgEngine, obj: ObjectSchema, n: int, g: _Gen) -> None:
     pre = "".join(f", {expr} AS {name}" for name, expr in g.pre.items())
     base = (f"SELECT i{pre}, {audit['created']} AS created, {audit['is_mass']} AS is_mass0, "
             f"{audit['is_deleted']} AS is_deleted FROM range(1, {n + 1}) t(i)")
-    step2 = (f"SELECT *, {audit['modified_raw']} AS modified_raw, is_mass0 AND created < TIMESTAMP '{MASS_UPDATE_AT}' "
-             f"AS is_mass FROM ({base})")
+    step2 = (f"SELECT *, {audit['modified_raw']} AS modified_raw, is_mass0 AND NOT is_deleted "
+             f"AND created < TIMESTAMP '{MASS_UPDATE_AT}' AS is_mass FROM ({base})")
     step3 = f"SELECT *, {audit['lmd']} AS lmd FROM ({step2})"
     step4 = f"SELECT *, {audit['smod']} AS smod FROM ({step3})"
     eng._con.execute(f"INSERT INTO {q(obj.name.lower())} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM ({step4})")

@@ -28,7 +28,7 @@ from lht.salesforce import DeletedWindowError, SalesforceClient
 from lht.staging import ids_missing_since, staged_ids
 from lht.state import ObjectState, StateStore
 from lht.warehouse import Warehouse
-from lht.writer import new_batch_id, write_batch
+from lht.writer import append_session, new_batch_id, write_batch
 
 logger = logging.getLogger(__name__)
 
@@ -163,14 +163,15 @@ class _ObjectJob:
 
     def _write_all(self, batches, kind: str, fields: Sequence, expected: int | None) -> int:
         rows = 0
-        for batch in batches:
-            if self.ctx.stop.is_set():
-                raise LhtError("stopped: another object hit the API budget; this object will resume next run")
-            written = write_batch(self.wh, self.plan.object_name, batch, fields, kind=kind, extracted_at=self.started)
-            rows += written.rows
-            self.result.rows_written += written.rows
-            if self.ctx.progress:
-                self.ctx.progress(self.plan.object_name, self.result.rows_written, expected)
+        with append_session(self.wh):
+            for batch in batches:
+                if self.ctx.stop.is_set():
+                    raise LhtError("stopped: another object hit the API budget; this object will resume next run")
+                written = write_batch(self.wh, self.plan.object_name, batch, fields, kind=kind, extracted_at=self.started)
+                rows += written.rows
+                if self.ctx.progress:
+                    self.ctx.progress(self.plan.object_name, self.result.rows_written + rows, expected)
+        self.result.rows_written += rows  # counted once the session's batches are committed
         return rows
 
     # -- deletes -------------------------------------------------------------------------

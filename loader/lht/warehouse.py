@@ -26,6 +26,11 @@ __all__ = ["Target", "Warehouse", "connect", "load_target", "validate_name", "va
 
 log = logging.getLogger(__name__)
 
+#: DuckDB's memory limit in the loader (env LHT_DUCKDB_MEMORY_LIMIT). The loader only
+#: appends and runs small queries; past the limit DuckDB evicts or spills to disk, so a
+#: large extract keeps a flat footprint instead of caching the database in memory.
+DUCKDB_MEMORY_LIMIT = "256MB"
+
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # a name part, then optional "__namespace/suffix" parts: Account, my_obj__c, ns__Thing__c
 _OBJECT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*){0,2}$")
@@ -223,10 +228,12 @@ def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
         path = target.path or Path(":memory:")
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
+        limit = os.environ.get("LHT_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT
         try:
-            con = duckdb.connect(str(path))
+            con = duckdb.connect(str(path), config={"memory_limit": limit})
         except duckdb.Error as exc:
-            raise WarehouseError(f"Cannot open DuckDB database {path}: {exc}") from exc
+            raise WarehouseError(f"Cannot open DuckDB database {path} (memory_limit {limit!r} from "
+                                 f"LHT_DUCKDB_MEMORY_LIMIT): {exc}") from exc
         return DuckDBWarehouse(target, schema, con)
     if target.kind == "snowflake":
         from lht.snowflake_wh import connect_snowflake

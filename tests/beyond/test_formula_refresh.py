@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
 from e2e.conftest import METADATA, Workspace, normalize
 
 FORMULA = "tier__c"
@@ -30,7 +29,7 @@ def _main(ws: Workspace) -> dict[str, dict]:
 
 
 def _bulk_queries(ws: Workspace) -> list[str]:
-    return [job.query for job in ws.org.bulk._jobs.values()]  # noqa: SLF001 - the org's own job log
+    return [job.query for job in ws.org.bulk._jobs.values()]
 
 
 def test_refresh_formulas_merges_silently_changed_formula_values_and_nothing_else(workspace: Workspace) -> None:

@@ -3,9 +3,10 @@ with deletes closing the last version and an undelete opening a new one, built i
 
 from __future__ import annotations
 
-from lht.project import load_project
+from itertools import pairwise
 
 from e2e.conftest import Workspace
+from lht.project import load_project
 
 
 def _cycle(ws: Workspace) -> None:
@@ -46,7 +47,7 @@ def test_history_model_records_versions_a_delete_and_an_undelete(workspace: Work
         ("History v1", False), ("History v2", False), ("History v3", False), ("History v3", True), ("History v3", False)]
     assert [current for _, _, _, current, _, _ in rows] == [False, False, False, False, True]
     assert [open_ for _, _, open_, _, _, _ in rows] == [False, False, False, False, True]
-    for (_, _, _, _, _, valid_to), (_, next_from, _, _, _, _) in zip(rows, rows[1:]):
+    for (_, _, _, _, _, valid_to), (_, next_from, _, _, _, _) in pairwise(rows):
         assert valid_to == next_from, "a version must end where the next one starts"
 
     _, current = ws.query("select count(*), count(distinct Id) from salesforce.account_history where is_current")

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 
 import requests
-
-from lht.constants import API_VERSION
-
 from e2e.conftest import Workspace
+from lht.constants import API_VERSION
 
 
 def _create_job(ws: Workspace, soql: str) -> str:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
 from lht.prune import prune_object
 from lht.target import Target
 from lht.typemap import FieldSpec

@@ -51,9 +51,12 @@ def test_audit_stamps_are_ordered_and_in_the_past(eng):
         assert bad == 0, obj
 
 
-def test_a_mass_update_shares_one_system_modstamp_second(eng):
-    n = eng.cursor().execute('SELECT count(*) FROM account WHERE "SystemModstamp" = ?', [MASS_UPDATE_AT]).fetchone()[0]
-    assert n >= 3
+def test_the_newest_system_modstamp_second_is_shared_by_a_mass_update(eng):
+    for obj in ("Account", "Contact", "Invoice__c"):
+        newest, n = eng.cursor().execute(
+            f'SELECT max("SystemModstamp"), count(*) FILTER (WHERE "SystemModstamp" = ?) FROM {eng.table(obj)}',
+            [MASS_UPDATE_AT]).fetchone()
+        assert newest == MASS_UPDATE_AT and n >= 3, obj
 
 
 def test_some_records_are_already_in_the_recycle_bin(eng):

@@ -152,3 +152,11 @@ def test_null_comparisons_and_boolean_logic(eng):
     assert count("Type = null OR Type != null") == total
     assert count("(Type = 'Prospect' OR Type = 'Other') AND Id != null") == count("Type IN ('Prospect', 'Other')")
     assert count("Type NOT IN ('Prospect')") == total - count("Type = 'Prospect'")
+
+
+def test_not_keeps_rows_whose_field_is_null(eng):
+    def count(where: str) -> int:
+        return eng.execute(f"SELECT COUNT() FROM Account WHERE {where}", include_deleted=False).total_size
+    total = count("Id != null")
+    assert count("NOT (Type = 'Prospect')") == total - count("Type = 'Prospect'")
+    assert count("NOT (Type IN ('Prospect'))") == count("Type NOT IN ('Prospect')")

@@ -18,7 +18,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
 from e2e.conftest import Workspace, assert_main_table_matches_org
 from lht_devorg.seeddata import LONG_NOTES, NASTY_VALUES
 
@@ -33,8 +32,8 @@ TEXTS = [
 ]
 NUL_TEXT = "before\x00after"
 INVOICES = [
-    {"Amount__c": Decimal("99999999999999.99"), "Quantity__c": Decimal("999999999999999999")},
-    {"Amount__c": Decimal("-99999999999999.99"), "Quantity__c": Decimal("-999999999999999999")},
+    {"Amount__c": Decimal("99999999999999.99"), "Quantity__c": Decimal(999999999999999999)},
+    {"Amount__c": Decimal("-99999999999999.99"), "Quantity__c": Decimal(-999999999999999999)},
     {"Amount__c": Decimal("0.01"), "Tax_Rate__c": Decimal("999.99")},
     {"Amount__c": Decimal("-0.01"), "Tax_Rate__c": Decimal("-999.99")},
     {"Site__Latitude__s": Decimal("-89.999999999999999"), "Site__Longitude__s": Decimal("179.999999999999999")},

@@ -13,10 +13,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from e2e.conftest import BIN, Workspace
 
-from .conftest import FAST, assert_clean_failure, assert_no_secret_leaked, staging_tables, state_rows, sync_vv
+from .conftest import (
+    assert_clean_failure,
+    assert_no_secret_leaked,
+    staging_tables,
+    state_rows,
+    sync_vv,
+)
+
 
 def _assert_nothing_written(ws: Workspace) -> None:
     """No staging table of an object, no state row (lht's empty bookkeeping tables may exist)."""

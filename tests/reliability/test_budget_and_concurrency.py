@@ -79,11 +79,11 @@ def test_a_second_sync_on_the_same_target_refuses_or_waits_its_turn(ws: Workspac
     assert second.returncode == 3
     assert_clean_failure(second, "Another lht sync holds the lock", "--wait")
     waiting = _start_sync(ws, "Account", "--wait")
-    out_first, err_first = first.communicate(timeout=120)
-    out_wait, err_wait = waiting.communicate(timeout=120)
+    _, err_first = first.communicate(timeout=120)
+    _, err_wait = waiting.communicate(timeout=120)
     assert first.returncode == 0, err_first[-2000:]
     assert waiting.returncode == 0, err_wait[-2000:]
-    names, rows = ws.query("select lower(object_name), count(*) from salesforce_staging._lht_state group by 1")
+    _, rows = ws.query("select lower(object_name), count(*) from salesforce_staging._lht_state group by 1")
     assert all(count == 1 for _, count in rows), f"two state rows for one object: {rows}"
     ws.build("--select", "account")
     assert_main_table_matches_org(ws, "Account")

@@ -6,7 +6,6 @@ One retry policy with backoff for transient errors, none for permanent ones.
 from __future__ import annotations
 
 import pytest
-
 from e2e.conftest import Workspace, assert_main_table_matches_org
 
 from .conftest import assert_clean_failure, assert_no_secret_leaked, state_rows, sync_vv
@@ -14,7 +13,7 @@ from .conftest import assert_clean_failure, assert_no_secret_leaked, state_rows,
 #: Fast retries and a short read timeout, so a fault costs seconds, not minutes.
 FAST = {"LHT_RETRY_BACKOFF": "0.05", "LHT_MAX_RETRIES": "4", "LHT_HTTP_TIMEOUT": "5,3"}
 #: Force the Bulk API 2.0 path on a small org, with several result pages.
-BULK = {**FAST, "LHT_REST_MAX_ROWS": "10", "LHT_BULK_PAGE_RECORDS": "20", "LHT_DOWNLOAD_WORKERS": "1"}
+BULK = {**FAST, "LHT_REST_MAX_ROWS": "1", "LHT_BULK_PAGE_RECORDS": "2", "LHT_DOWNLOAD_WORKERS": "1"}
 
 
 def _baseline(ws: Workspace) -> dict:
