@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -95,16 +95,17 @@ def clean_csv_bytes(data: bytes) -> bytes:
     return data
 
 
-def csv_to_table(data: bytes, schema: pa.Schema, delimiter: str = ",") -> pa.Table:
+def csv_to_table(data: bytes | BinaryIO, schema: pa.Schema, delimiter: str = ",") -> pa.Table:
     """One Bulk API 2.0 CSV page (with its header row) -> a table with exactly ``schema``.
 
-    Columns are matched by name; a column the page lacks is a ValueError (the caller
-    treats the page as damaged).
+    ``data`` is the page's bytes, or a binary file positioned at its start whose content
+    is already cleaned (see :func:`clean_csv_bytes`). Columns are matched by name; a
+    column the page lacks is a ValueError (the caller treats the page as damaged).
     """
-    data = clean_csv_bytes(data)
+    source = io.BytesIO(clean_csv_bytes(data)) if isinstance(data, bytes) else data
     column_types = {f.name: (pa.string() if f.type == _TIME_TYPE else f.type) for f in schema}
     table = pacsv.read_csv(
-        io.BytesIO(data),
+        source,
         read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                          double_quote=True),

@@ -2,7 +2,7 @@
 
 Calls go through the client's session (simple-salesforce's ``call_salesforce``), so they
 share the transport's timeouts, retries, counting and budget, and re-login once on an
-expired session. Result pages are fetched as raw bytes by locator (or in parallel
+expired session. Result pages are streamed to temporary files by locator (or in parallel
 through ``resultPages`` when the org offers it) on background threads, bounded by a
 queue, while the caller parses and writes; each page's row count is checked against
 ``Sforce-NumberOfRecords`` and a damaged page is downloaded again.
@@ -13,22 +13,25 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
+import requests
 
-from lht.arrowconv import csv_to_table
+from lht.arrowconv import clean_csv_bytes, csv_to_table
 from lht.config import Settings
 from lht.errors import BulkJobError, LhtError, SalesforceError
-from lht.salesforce import SalesforceClient
+from lht.salesforce import SalesforceClient, translate
 
 logger = logging.getLogger(__name__)
 
 PAGE_ATTEMPTS = 3
+SPOOL_CHUNK = 1 << 20
 _CSV = {"Accept": "text/csv"}
 _DONE = object()
 
@@ -96,30 +99,79 @@ def delete_job(client: SalesforceClient, job_id: str) -> None:
         logger.warning("Could not delete Bulk job %s: %s", job_id, exc)
 
 
-def _fetch(client: SalesforceClient, url: str, params: dict[str, Any] | None,
-           job_id: str) -> tuple[bytes, int | None, str]:
-    """One results page: (raw bytes, Sforce-NumberOfRecords, next locator or '')."""
-    response = client.request("GET", url, what=f"Downloading Bulk job {job_id} results",
-                              params=params, headers=_CSV)
-    count = response.headers.get("Sforce-NumberOfRecords")
-    locator = response.headers.get("Sforce-Locator") or ""
-    return response.content, int(count) if count is not None else None, (
-        "" if locator == "null" else locator)
+class _Page:
+    """One downloaded results page: its CSV spooled to an unnamed temporary file (cleaned
+    of NUL bytes and a BOM), Sforce-NumberOfRecords, and the next locator ('' at the end).
+
+    Pages wait on disk, not in memory, while earlier ones are parsed and written: the
+    loader's footprint does not grow with the page size or the number of pages ahead.
+    """
+
+    def __init__(self, spool: BinaryIO, count: int | None, locator: str) -> None:
+        self.spool, self.count, self.locator = spool, count, locator
+
+    def close(self) -> None:
+        self.spool.close()
 
 
-def _parse_checked(fetched: tuple[bytes, int | None, str], schema: pa.Schema,
-                   refetch: Callable[[], tuple[bytes, int | None, str]], job_id: str) -> pa.Table:
+def _spool_body(response: requests.Response) -> BinaryIO:
+    spool = tempfile.TemporaryFile(prefix="lht-page-")
+    try:
+        head = b""
+        for chunk in response.iter_content(SPOOL_CHUNK):
+            if b"\x00" in chunk:
+                chunk = chunk.replace(b"\x00", b"")
+            if head is not None:  # the first bytes: drop a UTF-8 BOM
+                head += chunk
+                if len(head) < 3:
+                    continue
+                chunk, head = clean_csv_bytes(head), None
+            spool.write(chunk)
+        if head:
+            spool.write(clean_csv_bytes(head))
+        spool.seek(0)
+        return spool
+    except BaseException:
+        spool.close()
+        raise
+    finally:
+        response.close()
+
+
+def _fetch(client: SalesforceClient, url: str, params: dict[str, Any] | None, job_id: str) -> _Page:
+    """Download one results page to disk; a connection dropped mid-body is retried."""
+    what = f"Downloading Bulk job {job_id} results"
+    for attempt in range(1, PAGE_ATTEMPTS + 1):
+        response = client.request("GET", url, what=what, params=params, headers=_CSV, stream=True)
+        count = response.headers.get("Sforce-NumberOfRecords")
+        locator = response.headers.get("Sforce-Locator") or ""
+        try:
+            spool = _spool_body(response)
+        except requests.exceptions.RequestException as exc:
+            if attempt == PAGE_ATTEMPTS:
+                raise translate(exc, what) from None
+            logger.warning("Bulk job %s: results page cut short (%s); downloading it again",
+                           job_id, exc.__class__.__name__)
+            continue
+        return _Page(spool, int(count) if count is not None else None,
+                     "" if locator == "null" else locator)
+    raise AssertionError("unreachable")
+
+
+def _parse_checked(fetched: _Page, schema: pa.Schema, refetch: Callable[[], _Page],
+                   job_id: str) -> pa.Table:
     """Parse a page; re-download it while it is damaged (cut short or miscounted)."""
     for attempt in range(1, PAGE_ATTEMPTS + 1):
-        data, expected, _ = fetched
         problem = ""
         try:
-            table = csv_to_table(data, schema)
-            if expected is None or table.num_rows == expected:
+            table = csv_to_table(fetched.spool, schema)
+            if fetched.count is None or table.num_rows == fetched.count:
                 return table
-            problem = f"{table.num_rows} rows where Sforce-NumberOfRecords says {expected}"
+            problem = f"{table.num_rows} rows where Sforce-NumberOfRecords says {fetched.count}"
         except (pa.ArrowInvalid, ValueError, KeyError) as exc:
             problem = f"unreadable CSV ({str(exc).splitlines()[0][:200]})"
+        finally:
+            fetched.close()
         if attempt == PAGE_ATTEMPTS:
             raise BulkJobError(f"A results page of Bulk job {job_id} stayed damaged after "
                                f"{PAGE_ATTEMPTS} downloads: {problem}")
@@ -191,7 +243,7 @@ def _download_by_locator(client: SalesforceClient, job_id: str, schema: pa.Schem
                     params["locator"] = locator
                 fetched = _fetch(client, url, params, job_id)
                 put((params, fetched))
-                locator = fetched[2]
+                locator = fetched.locator
                 if not locator:
                     break
             put(_DONE)

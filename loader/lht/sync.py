@@ -47,8 +47,9 @@ def run_sync(
 ) -> RunReport:
     """Run one sync and return its report.
 
-    Configuration problems (project, credentials, profile, lock) raise before anything is
-    written; per-object failures are reported in the returned report, never raised.
+    Configuration problems (project, credentials, profile, login, lock) raise before anything
+    is written: Salesforce is logged in to before the warehouse is touched. Per-object
+    failures are reported in the returned report, never raised.
     """
     if request.threads < 1:
         raise ConfigError("--threads must be at least 1.")
@@ -58,10 +59,10 @@ def run_sync(
     credentials = credentials_from_env(env)
     target = load_target(project.project_dir, request.profiles_dir, request.target)
     report = RunReport(started_at=utcnow(), target=target.name)
+    client = connect_salesforce(credentials, settings)
     with run_lock(target, wait=request.wait_for_lock):
         warehouse = connect_warehouse(target)
         try:
-            client = connect_salesforce(credentials, settings)
             ctx = RunContext(client=client, warehouse=warehouse, settings=settings, progress=progress)
             ctx.describe_stale = _describe_stale(ctx, warehouse, names)
             report.results = _sync_all(ctx, project, names, request)

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 #: DuckDB's memory limit in the loader (env LHT_DUCKDB_MEMORY_LIMIT). The loader only
 #: appends and runs small queries; past the limit DuckDB evicts or spills to disk, so a
 #: large extract keeps a flat footprint instead of caching the database in memory.
-DUCKDB_MEMORY_LIMIT = "256MB"
+DUCKDB_MEMORY_LIMIT = "128MB"
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # a name part, then optional "__namespace/suffix" parts: Account, my_obj__c, ns__Thing__c

@@ -24,6 +24,14 @@ from .conftest import (
 )
 
 
+
+@pytest.fixture
+def engine_name() -> str:
+    """Bad input is refused before the warehouse is touched (lht logs in to Salesforce
+    before it connects to the warehouse), so the dialect does not matter: DuckDB only."""
+    return "duckdb"
+
+
 def _assert_nothing_written(ws: Workspace) -> None:
     """No staging table of an object, no state row (lht's empty bookkeeping tables may exist)."""
     tables = staging_tables(ws) - {"_lht_lock", "_lht_state", "_lht_describe"}

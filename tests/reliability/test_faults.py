@@ -16,6 +16,13 @@ FAST = {"LHT_RETRY_BACKOFF": "0.05", "LHT_MAX_RETRIES": "4", "LHT_HTTP_TIMEOUT":
 BULK = {**FAST, "LHT_REST_MAX_ROWS": "1", "LHT_BULK_PAGE_RECORDS": "2", "LHT_DOWNLOAD_WORKERS": "1"}
 
 
+@pytest.fixture
+def engine_name() -> str:
+    """Faults are Salesforce-side, so they run on DuckDB; what they write on the Snowflake
+    dialect is covered by the bad-data, budget, concurrency and crash tests."""
+    return "duckdb"
+
+
 def _baseline(ws: Workspace) -> dict:
     """A first successful sync of Account; then a few records change in the org.
     Returns Account's state row."""
