@@ -5,7 +5,7 @@
   the loader being measured, and the bench process only waits while one runs.
 * :class:`BenchWorkspace` is a copy of the dbt project with its own DuckDB file;
   :meth:`BenchWorkspace.sync` runs the real ``lht sync --json`` and returns its report,
-  wall time and the peak RSS of that one process (``os.wait4``'s rusage of the child).
+  wall time and the peak RSS of that one process (sampled with psutil).
 * :func:`bulk_csv_pages` downloads a Bulk 2.0 job's CSV pages as the org serves them,
   for floor measurements on the exact bytes ``lht`` reads.
 """
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 
 from lht_devorg import DevOrg
@@ -66,25 +67,30 @@ class SyncRun:
 
 def run_measured(argv: Sequence[str], env: dict[str, str], cwd: Path,
                  timeout: float = 3600) -> tuple[int, str, str, float, float]:
-    """Run ``argv``; (exit code, stdout, stderr, wall s, peak RSS MB of that process)."""
+    """Run ``argv``; (exit code, stdout, stderr, wall s, peak RSS MB of that process).
+
+    RSS is sampled with psutil every 20 ms (rusage's ru_maxrss would count the bench's
+    own memory, which the child carries between fork and exec).
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=out, stderr=err)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
+        watched = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                if argv[0] in watched.cmdline():  # exec'd: no longer a copy of the bench
+                    peak = max(peak, watched.memory_info().rss)
+            except psutil.Error:
+                pass
+            if time.perf_counter() - started > timeout:
                 proc.kill()
                 raise SystemExit(f"{' '.join(argv)} did not finish in {timeout:.0f}s")
             time.sleep(0.02)
         seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        rss_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
-        return proc.returncode, out.read().decode(), err.read().decode(), seconds, rss_mb
+        return proc.returncode, out.read().decode(), err.read().decode(), seconds, peak / 2**20
 
 
 class BenchWorkspace:

@@ -1,7 +1,7 @@
 """Benchmark: peak RSS of ``lht sync`` as an object grows (a full Bulk load into DuckDB).
 
 For each size, seeds a local org with that many Accounts and runs the real ``lht sync
-Account`` in a fresh process; its peak RSS comes from ``os.wait4``'s rusage of that
+Account`` in a fresh process; its peak RSS is sampled (psutil, every 20 ms) on that
 process alone. Streaming means the peak should stay flat as rows grow.
 
     python bench/sync_memory.py [--sizes 300000,1000000]      (about 3 minutes)
