@@ -168,8 +168,8 @@ def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path
         raw_path = str(rest.pop("path", None) or ":memory:")
         path = Path(raw_path)
         if raw_path != ":memory:" and not path.is_absolute():
-            # dbt runs from the project directory, so its relative paths start there
-            path = project_dir / path
+            # dbt-duckdb opens a relative path from the working directory: so does lht
+            path = Path.cwd() / path
         database = rest.pop("database", None)
         if database is None and raw_path != ":memory:":
             database = path.stem

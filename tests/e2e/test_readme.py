@@ -36,7 +36,9 @@ def readme_commands() -> list[str]:
 
 
 def _shell(ws: Workspace, command: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**ws.env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    # no LHT_DUCKDB_PATH: lht and dbt must agree on the profile's default file (./lht.duckdb)
+    env = {k: v for k, v in ws.env.items() if k != "LHT_DUCKDB_PATH"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     return subprocess.run(command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -48,6 +50,7 @@ def test_readme_shows_the_two_commands_first() -> None:
 
 def test_every_readme_command_runs_against_the_local_org(org, tmp_path: Path) -> None:
     ws = make_workspace("duckdb", tmp_path, org)
+    assert ws.env["LHT_DUCKDB_PATH"] == str(tmp_path / "lht.duckdb")  # where ws.query looks
     (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
     ran = []
     commands = readme_commands()

@@ -46,11 +46,13 @@ lht:
 """
 
 
-def test_duckdb_target_renders_env_var_defaults_relative_to_the_project(tmp_path: Path) -> None:
+def test_duckdb_target_renders_env_var_defaults_relative_to_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     proj = project(tmp_path, DUCK_PROFILES)
+    monkeypatch.chdir(tmp_path)  # dbt-duckdb opens a relative path from where dbt runs
     target = load_target(proj)
     assert (target.kind, target.name, target.profile) == ("duckdb", "dev", "lht")
-    assert target.path == proj / "data" / "lht.duckdb"
+    assert target.path == tmp_path / "data" / "lht.duckdb"
     assert target.database == "lht"
     with connect(target) as wh:
         assert wh.execute("SELECT 42") == [(42,)]
@@ -247,12 +249,14 @@ def test_a_thread_view_works_from_another_thread(wh: Warehouse) -> None:
 REPO_DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
-def test_the_projects_own_profiles_read_as_the_embedded_duckdb_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_projects_own_profiles_read_as_the_embedded_duckdb_default(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for var in ("LHT_TARGET", "LHT_DUCKDB_PATH"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
     target = load_target(REPO_DBT_PROJECT)
-    assert target.kind == "duckdb" and target.path is not None
-    assert target.path.parent == REPO_DBT_PROJECT
+    assert target.kind == "duckdb"
+    assert target.path == tmp_path / "lht.duckdb", "the same file dbt-duckdb opens when run from here"
 
 
 def test_the_projects_own_snowflake_profile_treats_empty_settings_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
