@@ -45,3 +45,14 @@
     {%- endfor -%}
     {{ return(none) }}
 {% endmacro %}
+
+
+{#- The Salesforce columns of an object's staging relation: all but lht's metadata. -#}
+{% macro lht_data_columns(staging) %}
+    {%- set metadata = ['_lht_batch_id', '_lht_extracted_at', '_lht_kind'] -%}
+    {%- set columns = [] -%}
+    {%- for column in lht_columns(staging, 'staging') if column.name | lower not in metadata -%}
+        {%- do columns.append(column) -%}
+    {%- endfor -%}
+    {{ return(columns) }}
+{% endmacro %}

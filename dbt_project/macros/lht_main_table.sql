@@ -17,11 +17,7 @@
     full_refresh=var('lht_allow_full_refresh'),
 ) }}
 {%- set staging = source('salesforce_staging', object_name | lower) -%}
-{%- set metadata = ['_lht_batch_id', '_lht_extracted_at', '_lht_kind'] -%}
-{%- set data_columns = [] -%}
-{%- for column in lht_columns(staging, 'staging') if column.name | lower not in metadata -%}
-    {%- do data_columns.append(column) -%}
-{%- endfor -%}
+{%- set data_columns = lht_data_columns(staging) -%}
 {%- set version_column = lht_version_column(data_columns) -%}
 {%- set is_deleted_column = lht_find_column(data_columns, 'IsDeleted') -%}
 {%- set formula_columns = lht_formula_columns(object_name, data_columns, staging) -%}
@@ -37,10 +33,7 @@ with
 
 staged as (
 
-    select * from {{ staging }}
-    {%- if incremental %}
-    where _lht_batch_id > (select coalesce(max(_lht_batch_id), '') from {{ this }})
-    {%- endif %}
+    {{ lht_unmerged_batches(staging) }}
 
 ),
 
