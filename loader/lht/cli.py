@@ -134,7 +134,9 @@ def _print_report(report: RunReport) -> None:
 @project_dir_option
 @_guard
 def add(objects: tuple[str, ...], history: bool, project_dir: Path | None) -> None:
-    """Register OBJECTS (standard or custom, e.g. Invoice__c) so lht loads them and dbt builds their main tables.
+    """Register OBJECTS so lht loads them and dbt builds their main tables.
+
+    OBJECTS are API names of standard or custom objects (Account, Invoice__c).
 
     Writes models/salesforce/<object>.sql and its entries in the sources and models YAML;
     with --history also <object>_history.sql (works for objects already registered too).
