@@ -67,7 +67,8 @@ def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = No
     if new:
         written.append(_append_entries(models_dir / SOURCES_FILE, new, _source_tables))
     if new or histories:
-        written.append(_append_models(models_dir / MODELS_FILE, new, histories))
+        written.append(_append_entries(models_dir / MODELS_FILE, new, _model_list,
+                                       extra=[_history_entry(name) for name in histories]))
     return written
 
 
@@ -88,22 +89,6 @@ def _history_entry(name: str) -> dict:
     }
 
 
-def _append_models(path: Path, new: list[str], histories: list[str]) -> Path:
-    """Append main-table entries like the existing ones, then history entries."""
-    yaml = _yaml()
-    if not path.is_file():
-        raise ConfigError(f"{path} is missing; lht add needs the project's {path.name} to register objects.")
-    document = yaml.load(path.read_text(encoding="utf-8"))
-    entries, default = _model_list(document, path)
-    for name in new:
-        entries.append(_entry_like(entries, default, name))
-    for name in histories:
-        entries.append(_history_entry(name))
-    with path.open("w", encoding="utf-8") as handle:
-        yaml.dump(document, handle)
-    return path
-
-
 def _yaml() -> YAML:
     yaml = YAML()
     yaml.preserve_quotes = True
@@ -112,7 +97,8 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _append_entries(path: Path, names: list[str], container) -> Path:
+def _append_entries(path: Path, names: list[str], container, extra: list | None = None) -> Path:
+    """Append an entry shaped like the existing ones per name, then the ``extra`` entries."""
     yaml = _yaml()
     if not path.is_file():
         raise ConfigError(f"{path} is missing; lht add needs the project's {path.name} to register objects.")
@@ -120,6 +106,7 @@ def _append_entries(path: Path, names: list[str], container) -> Path:
     entries, default = container(document, path)
     for name in names:
         entries.append(_entry_like(entries, default, name))
+    entries.extend(extra or [])
     with path.open("w", encoding="utf-8") as handle:
         yaml.dump(document, handle)
     return path
