@@ -1,10 +1,12 @@
 """Bulk API 2.0 query jobs: creation, state over time, result pages with locators.
 
-A job checks its SOQL at creation (the engine's planner, as ``execute(..., bulk=True)``
-would), so a bad query fails the POST with Salesforce's error. The query then runs
-and its CSV is rendered to a spool file in the background; the job moves
-UploadComplete -> InProgress -> JobComplete once ``job_seconds`` have passed and the
-spool is ready, so downloading a page is a file read.
+A job checks its SOQL at creation (the engine's planner), so a bad query fails the POST
+with Salesforce's error. In the background the query then streams once, as CSV text, from
+the object's table into the job's spool file (:mod:`.stream`, :mod:`.spool`): no copy of
+the result is kept in the database, and the rows are one snapshot of the org. The job moves
+UploadComplete -> InProgress -> JobComplete once ``job_seconds`` have passed and the spool
+is complete (Failed if the query or the rendering failed), so downloading a page of any
+size is a file read.
 """
 
 from __future__ import annotations
@@ -40,9 +42,16 @@ RESULT_PAGES_PER_RESPONSE = 5
 JOBS_PER_LIST_PAGE = 1000
 
 
+#: Values (rows x columns) per results page when the client gives no maxRecords; Salesforce
+#: picks its own size then (undocumented): large pages, each one call.
+DEFAULT_PAGE_CELLS = 16_000_000
+#: Rows per such page, at most.
+DEFAULT_PAGE_MAX_ROWS = 250_000
+
+
 def default_page_rows(columns: int, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:
     """Rows per page when the client gives no maxRecords: fewer for wider rows, whole chunks."""
-    rows = max(2000, min(100_000, 2_000_000 // max(1, columns)))
+    rows = max(2000, min(DEFAULT_PAGE_MAX_ROWS, DEFAULT_PAGE_CELLS // max(1, columns)))
     return max(chunk_rows, rows // chunk_rows * chunk_rows)
 
 
@@ -60,8 +69,7 @@ class Job:
     created: datetime
     started: float
     columns: list[str]
-    result: Any = None
-    spool: ResultSpool | None = None
+    spool: ResultSpool
     fail_message: str | None = None
     stuck: bool = False
     aborted_at: datetime | None = None
@@ -89,25 +97,23 @@ class BulkJobs:
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             for job in self._jobs.values():
-                if job.spool is not None:
-                    job.spool.close()
+                job.spool.close()
         if self._tmp is not None:
             self._tmp.cleanup()
 
     def _run(self, job: Job) -> None:
-        """Execute the query and render its spool (background)."""
+        """Stream the query's rows into the job's spool (background)."""
         try:
-            job.result = self.engine.execute(job.query, include_deleted=job.operation == "queryAll",
-                                             bulk=True)
+            with self.engine.stream_csv(job.query, include_deleted=job.operation == "queryAll",
+                                        chunk_rows=self.chunk_rows) as rows:
+                job.spool.fill(rows.columns, rows.tables)
         except OrgError as exc:
             job.fail_message = job.fail_message or f"{exc.error_code}: {exc.message}"
-            return
-        spool = ResultSpool(self.spool_dir / f"{job.id}.csv", job.result.total_size, self.chunk_rows)
-        job.spool = spool
-        spool.fill(lambda offset, limit: self._render(job, offset, limit),
-                   LINE_ENDINGS[job.line_ending])
-        if spool.error is not None:
+        except Exception as exc:  # noqa: BLE001 - reported as the job's failure
+            log.warning("rendering the results of bulk job %s failed: %s", job.id, exc)
             job.fail_message = job.fail_message or "InternalServerError: result rendering failed"
+        finally:
+            job.spool.done.set()
 
     # -- jobs -----------------------------------------------------------------
     def create(self, body: dict[str, Any], api_version: str, *, fail_message: str | None = None,
@@ -129,11 +135,14 @@ class BulkJobs:
             raise OrgError(400, "INVALIDJOB", "Only CSV is supported for query jobs")
         checked = plan(parse(query), self.engine.schema, include_deleted=operation == "queryAll",
                        bulk=True)
-        job = Job(id=make_id("750", next(self._serial)), operation=operation,
-                  object_name=checked.obj.name, query=query, column_delimiter=delimiter,
-                  line_ending=line_ending, api_version=api_version,
+        job_id = make_id("750", next(self._serial))
+        spool = ResultSpool(self.spool_dir / f"{job_id}.csv", DELIMITERS[delimiter],
+                            LINE_ENDINGS[line_ending])
+        job = Job(id=job_id, operation=operation, object_name=checked.obj.name, query=query,
+                  column_delimiter=delimiter, line_ending=line_ending, api_version=api_version,
                   created=datetime.now(timezone.utc), started=time.monotonic(),
-                  columns=list(checked.columns), fail_message=fail_message, stuck=stuck)
+                  columns=list(checked.columns), spool=spool, fail_message=fail_message,
+                  stuck=stuck)
         with self._lock:
             self._jobs[job.id] = job
         self._pool.submit(self._run, job)
@@ -155,7 +164,7 @@ class BulkJobs:
         elapsed = time.monotonic() - job.started
         if elapsed < self.job_seconds / 4 and not job.stuck:
             return "UploadComplete"
-        ready = job.spool is not None and job.spool.done.is_set()
+        ready = job.spool.done.is_set()
         if job.stuck or elapsed < self.job_seconds or not (ready or job.fail_message):
             return "InProgress"
         return "Failed" if job.fail_message else "JobComplete"
@@ -174,7 +183,7 @@ class BulkJobs:
             done = state == "JobComplete"
             info.update({
                 "jobType": "V2Query",
-                "numberRecordsProcessed": job.result.total_size if done else 0,
+                "numberRecordsProcessed": job.spool.total if done else 0,
                 "retries": 0,
                 "totalProcessingTime": int(self.job_seconds * 1000) if state in TERMINAL else 0,
                 "isPkChunkingSupported": True,
@@ -212,6 +221,7 @@ class BulkJobs:
         if state in TERMINAL:
             raise OrgError(400, "INVALIDJOBSTATE", f"Aborting already {state} job not allowed")
         job.aborted_at = datetime.now(timezone.utc)
+        job.spool.close()  # stops the rendering; an aborted job's results are never served
         return self._info(job)
 
     def delete(self, job_id: str) -> None:
@@ -221,10 +231,7 @@ class BulkJobs:
         if state not in TERMINAL:
             raise OrgError(400, "INVALIDJOBSTATE", f"Deleting a job in state {state} is not allowed")
         job.deleted = True
-        if job.spool is not None:
-            job.spool.close()
-        if job.result is not None:
-            self.engine.release(job.result)
+        job.spool.close()  # a rendering still running (Aborted, Failed) stops: its cursor closes
 
     # -- results --------------------------------------------------------------
     def _require_complete(self, job: Job, api_version: str) -> None:
@@ -239,17 +246,12 @@ class BulkJobs:
                            "can only download query results of successfully completed bulk job "
                            f"with status: JOB_COMPLETE. Current status: {shout}")
 
-    def _render(self, job: Job, offset: int, limit: int) -> bytes:
-        return self.engine.page_csv(job.result, offset, limit,
-                                    delimiter=DELIMITERS[job.column_delimiter],
-                                    line_ending=LINE_ENDINGS[job.line_ending])
-
     def results(self, job_id: str, api_version: str, locator: str | None,
                 max_records: str | None) -> tuple[bytes, int, str]:
         """One results page: (CSV bytes, records in it, next locator or ``"null"``)."""
         job = self.get(job_id)
         self._require_complete(job, api_version)
-        total = job.result.total_size
+        total = job.spool.total
         if max_records in (None, ""):
             limit = default_page_rows(len(job.columns), self.chunk_rows)
         else:
@@ -262,9 +264,7 @@ class BulkJobs:
         offset = decode_locator(locator) if locator else 0
         if offset > total:
             raise OrgError(400, "INVALID_QUERY_LOCATOR", f"Invalid locator: {locator}")
-        body = job.spool.page(offset, limit) if job.spool is not None else None
-        if body is None:
-            body = self._render(job, offset, limit)
+        body = job.spool.page(offset, limit)
         count = max(0, min(limit, total - offset))
         following = offset + count
         return body, count, encode_locator(following) if following < total else "null"
@@ -274,7 +274,7 @@ class BulkJobs:
         job = self.get(job_id)
         self._require_complete(job, api_version)
         size = default_page_rows(len(job.columns), self.chunk_rows)
-        total = job.result.total_size
+        total = job.spool.total
         pages = list(range(0, total, size)) or [0]
         start = decode_locator(locator) if locator else 0
         chosen = pages[start:start + RESULT_PAGES_PER_RESPONSE]

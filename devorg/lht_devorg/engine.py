@@ -1,9 +1,10 @@
 """OrgEngine: the local org's data and metadata in an embedded DuckDB database.
 
 The HTTPS server calls it from many threads: writes and DDL take one lock; reads run on
-per-call cursors. A query's rows are copied once, in result order, into a table of their own
-(schema ``_rs``); pages are rowid ranges of that copy, rendered on demand as REST JSON records
-or as Bulk CSV (DuckDB formats the values, pyarrow writes the CSV in C++).
+per-call cursors. A REST query's rows are copied once, in result order, into a table of their
+own (schema ``_rs``); pages are rowid ranges of that copy, rendered on demand as JSON records.
+A Bulk job's query is not copied: it streams once, as CSV text (DuckDB formats the values),
+straight from the object's table into the job's spool (:mod:`.stream`, :mod:`.spool`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import duckdb
 
-from . import ids, metachange, records, render
+from . import ids, metachange, records, render, stream
 from . import seed as seeding
 from .errors import OrgError
 from .planner import Plan, plan, q
@@ -45,6 +47,9 @@ class ResultSet:
     table: str | None = None
     fields: list[dict] = field(default_factory=list)
     layout: list[tuple[str, list[tuple[str, dict]]]] = field(default_factory=list)
+    #: REST results keep only their Ids (in result order); pages read the values from this.
+    source: str | None = None
+    select: str = "*"
 
 
 def _utc_now() -> dt.datetime:
@@ -72,6 +77,7 @@ class OrgEngine:
         self._meta_time: dict[str | None, dt.datetime] = {None: BASE_TIME}
         self._rs_counter = itertools.count(1)
         self._results: dict[str, ResultSet] = {}
+        self._streams: set[duckdb.DuckDBPyConnection] = set()  # cursors of open Bulk streams
         with self._lock:
             self._con.execute("CREATE SCHEMA IF NOT EXISTS _rs")
             self._con.execute("CREATE TABLE IF NOT EXISTS _org_deleted (obj VARCHAR, id VARCHAR, "
@@ -108,6 +114,8 @@ class OrgEngine:
         """Close the database (and remove it when it was a temp file)."""
         with self._lock:
             self._closed = True
+            for cur in self._streams:
+                cur.interrupt()
             self._con.close()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -162,20 +170,27 @@ class OrgEngine:
                 raise OrgError(503, "SERVER_UNAVAILABLE", "The local org is shutting down")
             p = plan(parse(soql), self.schema, include_deleted=include_deleted, bulk=bulk)
             rs_id = ids.make_id("01g", next(self._rs_counter))
-            base = f"FROM {q(p.obj.name.lower())} WHERE {p.where_sql}"
-            limit = f" LIMIT {int(p.limit)}" if p.limit is not None else ""
             if p.is_count:
-                total = self._con.execute(f"SELECT count(*) FROM (SELECT 1 {base}{limit})", p.params).fetchone()[0]
+                limit = f" LIMIT {int(p.limit)}" if p.limit is not None else ""
+                rows = f"SELECT 1 FROM {q(p.obj.name.lower())} WHERE {p.where_sql}{limit}"
+                total = self._con.execute(f"SELECT count(*) FROM ({rows})", p.params).fetchone()[0]
                 return ResultSet(rs_id, p.obj.name, [], int(total), True)
             rs = ResultSet(rs_id, p.obj.name, p.columns, 0, False, bulk, f'_rs."r_{rs_id}"', p.fields)
+            # preserve_insertion_order keeps the result order in the copy: pages are rowid ranges.
+            # A REST cursor copies only the Ids, as Salesforce answers the first page of a
+            # million-row query without preparing every row: its pages read the values then.
             exprs = self._select_exprs(p, rs)
-            # Tables keep Id order physically (Ids only grow), and preserve_insertion_order keeps
-            # it in the copy: the default order needs no sort. Pages are rowid ranges of the copy.
-            order = "" if p.order_sql == '"Id" ASC' else f" ORDER BY {p.order_sql}"
-            self._con.execute(f"CREATE TABLE {rs.table} AS SELECT {exprs} {base}{order}{limit}", p.params)
+            if not bulk:
+                rs.source, rs.select, exprs = q(p.obj.name.lower()), exprs, '"Id" AS "__rs_id"'
+            self._con.execute(f"CREATE TABLE {rs.table} AS {p.rows_sql(exprs)}", p.params)
             rs.total_size = int(self._con.execute(f"SELECT count(*) FROM {rs.table}").fetchone()[0])
             self._results[rs.id] = rs
             return rs
+
+    def stream_csv(self, soql: str, *, include_deleted: bool,
+                   chunk_rows: int) -> AbstractContextManager[stream.CsvStream]:
+        """A Bulk query's rows as CSV text, straight from its object's table (see :mod:`.stream`)."""
+        return stream.stream_csv(self, soql, include_deleted=include_deleted, chunk_rows=chunk_rows)
 
     def _select_exprs(self, p: Plan, rs: ResultSet) -> str:
         parts = [] if rs.bulk else ['"Id" AS "__id"']
@@ -195,15 +210,20 @@ class OrgEngine:
         if csv:
             cols = ", ".join(f"{render.csv_expr(f, q(f'c{i}'))} AS {q(f['name'])}" for i, f in enumerate(rs.fields))
         else:
-            cols = "*"
-        sql = f"SELECT {cols} FROM {rs.table} WHERE rowid >= ? AND rowid < ? ORDER BY rowid"
+            cols = rs.select
+        if rs.source:  # Ids in result order, values from the object's table
+            sql = (f"SELECT {cols} FROM (SELECT rowid AS __rs_pos, \"__rs_id\" FROM {rs.table} "
+                   f"WHERE rowid >= ? AND rowid < ?) AS page JOIN {rs.source} AS rec "
+                   f"ON rec.\"Id\" = page.\"__rs_id\" ORDER BY page.__rs_pos")
+        else:
+            sql = f"SELECT {cols} FROM {rs.table} WHERE rowid >= ? AND rowid < ? ORDER BY rowid"
         params = [int(offset), int(offset) + int(limit)]
         cur = self.cursor()
         try:
             if csv:
                 return cur.sql(sql, params=params).to_arrow_table()
             return cur.execute(sql, params).fetchall()
-        except duckdb.CatalogException:
+        except (duckdb.CatalogException, duckdb.BinderException):
             raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator") from None
         finally:
             cur.close()

@@ -48,6 +48,16 @@ class Plan:
     limit: int | None = None
     is_count: bool = False
 
+    def rows_sql(self, select: str) -> str:
+        """``SELECT select`` over the query's rows, in result order (bind :attr:`params`).
+
+        Tables keep Id order physically (Ids only grow) and the org preserves insertion
+        order, so the default order needs no sort.
+        """
+        order = "" if self.order_sql == '"Id" ASC' else f" ORDER BY {self.order_sql}"
+        limit = f" LIMIT {int(self.limit)}" if self.limit is not None else ""
+        return f"SELECT {select} FROM {q(self.obj.name.lower())} WHERE {self.where_sql}{order}{limit}"
+
 
 def plan(query: Query, schema: Schema, *, include_deleted: bool, bulk: bool) -> Plan:
     """Check ``query`` against ``schema`` and build its :class:`Plan` (OrgError 400 when invalid)."""

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .planner import q
+from .schema import duck_type
 
 
 def json_datetime(value: dt.datetime) -> str:
@@ -76,15 +77,44 @@ def csv_expr(f: dict, col: str | None = None) -> str:
     if t in ("int", "long"):
         return f"CAST({col} AS VARCHAR)"
     if t in ("double", "currency", "percent"):
-        text = f"CAST(CAST({col} AS DECIMAL(38,{min(max(f.get('scale') or 0, 0), 18)})) AS VARCHAR)"
-        return f"CASE WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END"
+        scale = min(max(f.get("scale") or 0, 0), 18)
+        # DECIMAL text has every digit of its scale (a '.' if the scale is above 0): a DECIMAL
+        # column of that scale prints as it is, anything else (DOUBLE) is rounded to it first.
+        stored = duck_type(f).startswith("DECIMAL") and (f.get("scale") or 0) == scale
+        text = f"CAST({col} AS VARCHAR)" if stored else f"CAST(CAST({col} AS DECIMAL(38,{scale})) AS VARCHAR)"
+        return text if scale == 0 else f"rtrim(rtrim({text}, '0'), '.')"
     return col
 
 
-def write_csv(table: pa.Table, delimiter: str, line_ending: str) -> bytes:
+def write_csv(table: pa.Table | pa.RecordBatch, delimiter: str, line_ending: str, *,
+              header: bool = True) -> bytes:
     """Bulk 2.0 CSV: quoted header, every non-null value quoted, NULL as an empty unquoted cell."""
     buf = io.BytesIO()
-    opts = pacsv.WriteOptions(include_header=True, delimiter=delimiter, quoting_style="all_valid",
+    opts = pacsv.WriteOptions(include_header=header, delimiter=delimiter, quoting_style="all_valid",
                               eol=line_ending)
     pacsv.write_csv(table, buf, opts)
     return buf.getvalue()
+
+
+def csv_header(columns: list[str], delimiter: str, line_ending: str) -> bytes:
+    """The header line :func:`write_csv` writes for ``columns``."""
+    return write_csv(pa.schema([(name, pa.string()) for name in columns]).empty_table(),
+                     delimiter, line_ending)
+
+
+def read_csv_rows(body: bytes, width: int, delimiter: str) -> pa.Table:
+    """Rows written by ``write_csv(..., header=False)`` read back as text, exactly.
+
+    Writing the table (or any slice of it) again gives the same bytes: a quoted cell is its
+    text (``""`` the empty string), an unquoted empty cell is NULL, a line of a one-column
+    row that is NULL is empty, and quoted cells may hold delimiters and line breaks.
+    """
+    names = [f"c{i}" for i in range(width)]
+    return pacsv.read_csv(
+        io.BytesIO(body),
+        read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                         ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                             null_values=[""], strings_can_be_null=True,
+                                             quoted_strings_can_be_null=False))

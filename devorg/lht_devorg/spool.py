@@ -1,80 +1,124 @@
-"""Result spools: a Bulk 2.0 job's CSV rendered once, in chunks, to a file on disk.
+"""Result spools: a Bulk 2.0 job's CSV rendered once, in one streaming pass, to a file on disk.
 
-Salesforce prepares a query job's results while the job is InProgress; the local org
-does the same, so serving a results page is a file read, not a query. The spool is
-rendered in chunks of ``chunk_rows`` rows; a page whose offset and size are whole
-chunks (the default page size, ``resultPages`` URLs, round ``maxRecords``) is served
-from it, any other page is rendered on demand.
+Salesforce prepares a query job's results while the job is InProgress; the local org does
+the same, so serving a results page is a file read, not a query. :meth:`ResultSpool.fill`
+takes the query's rows as they stream (tables of ``chunk_rows`` rows, see :mod:`.stream`;
+DuckDB computes the next rows while one is written), appends each table's CSV rows
+(pyarrow, in C++) to the file and records each chunk's byte offset, byte length and row
+count; the header is kept apart. A page is the header plus the chunks it covers, read from
+the file in one piece; a page that starts or ends inside a chunk re-slices that chunk: its
+rows are read back as text and written again with the same options, which gives exactly the
+bytes those rows had (:func:`render.read_csv_rows`), whatever the delimiter, line ending,
+quotes, line breaks or NULLs in them.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
+
+import pyarrow as pa
+
+from . import render
 
 log = logging.getLogger(__name__)
 
-#: Rows per rendered chunk.
+#: Rows per spooled chunk (pages of whole chunks are read from the file as they are).
 DEFAULT_CHUNK_ROWS = 5000
 
 
-class ResultSpool:
-    """One job's rendered CSV: a header and row chunks in one file."""
+class Chunk(NamedTuple):
+    """Where one chunk's rows are in the spool file."""
 
-    def __init__(self, path: Path, total: int, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+    offset: int
+    length: int
+    rows: int
+
+
+class ResultSpool:
+    """One job's rendered CSV: the header in memory, the rows in chunks in one file.
+
+    ``done`` is set by the job once the spool is complete (or the job failed); pages are
+    served only then. ``close`` stops a fill in progress and deletes the file.
+    """
+
+    def __init__(self, path: Path, delimiter: str, line_ending: str) -> None:
         self.path = path
-        self.total = total
-        self.chunk_rows = chunk_rows
+        self.delimiter = delimiter
+        self.line_ending = line_ending
+        self.columns: list[str] = []
         self.header = b""
-        self._chunks: list[tuple[int, int]] = []  # (byte offset, byte length) per chunk
+        self.total = 0
+        self._chunks: list[Chunk] = []
+        self._starts: list[int] = []  # the first row of each chunk
         self.done = threading.Event()
-        self.error: BaseException | None = None
         self._closed = False
 
-    def fill(self, render: Callable[[int, int], bytes], line_ending: str) -> None:
-        """Render every chunk with ``render(offset, limit)`` (CSV with header). Run in a thread."""
+    def fill(self, columns: list[str], tables: Iterable[pa.Table]) -> bool:
+        """Write the rows of ``tables`` (CSV text) in order; False when closed before the end."""
+        self.columns = list(columns)
+        self.header = render.csv_header(self.columns, self.delimiter, self.line_ending)
+        if self._closed:
+            return False
         try:
             with open(self.path, "wb") as out:
-                position = 0
-                for start in range(0, max(self.total, 1), self.chunk_rows):
+                for table in tables:
                     if self._closed:
-                        return
-                    data = render(start, self.chunk_rows)
-                    if not self.header:
-                        end = data.find(line_ending.encode())
-                        self.header = data[: end + len(line_ending)] if end >= 0 else data
-                    body = data[len(self.header):]
+                        return False
+                    body = render.write_csv(table, self.delimiter, self.line_ending, header=False)
+                    position = self._chunks[-1].offset + self._chunks[-1].length if self._chunks else 0
                     out.write(body)
-                    self._chunks.append((position, len(body)))
-                    position += len(body)
-        except BaseException as exc:  # noqa: BLE001 - reported as the job's failure
-            log.warning("rendering results to %s failed: %s", self.path, exc)
-            self.error = exc
+                    self._chunks.append(Chunk(position, len(body), table.num_rows))
+                    self._starts.append(self.total)
+                    self.total += table.num_rows
         finally:
-            self.done.set()
+            if self._closed:
+                self._unlink()  # closed while the file was being written
+        log.debug("spooled %d rows to %s", self.total, self.path)
+        return True
 
-    def page(self, offset: int, limit: int) -> bytes | None:
-        """Header plus rows ``offset``..``offset+limit``; None unless made of whole chunks."""
-        if not self.done.is_set() or self.error is not None or self._closed:
-            return None
-        if offset % self.chunk_rows or (limit % self.chunk_rows and offset + limit < self.total):
-            return None
-        first = offset // self.chunk_rows
-        last = min(len(self._chunks), -(-(offset + limit) // self.chunk_rows))
-        if first >= last:
+    def page(self, offset: int, limit: int) -> bytes:
+        """The header and rows ``offset``..``offset+limit`` (clipped to the total)."""
+        stop = min(offset + limit, self.total)
+        if offset >= stop:
             return self.header
-        start = self._chunks[first][0]
-        end = self._chunks[last - 1][0] + self._chunks[last - 1][1]
+        first = bisect.bisect_right(self._starts, offset) - 1
+        last = bisect.bisect_left(self._starts, stop)  # chunks first..last-1 hold the page
+        start = self._chunks[first].offset
+        end = self._chunks[last - 1].offset + self._chunks[last - 1].length
         with open(self.path, "rb") as spool:
             spool.seek(start)
-            return self.header + spool.read(end - start)
+            data = spool.read(end - start)
+        head, tail = offset - self._starts[first], stop - self._starts[last - 1]
+        if head == 0 and tail == self._chunks[last - 1].rows:
+            return self.header + data  # whole chunks
+        view = memoryview(data)
+        parts: list[bytes | memoryview] = [self.header]
+        for i in range(first, last):
+            chunk = self._chunks[i]
+            body = view[chunk.offset - start:chunk.offset - start + chunk.length]
+            lo = head if i == first else 0
+            hi = tail if i == last - 1 else chunk.rows
+            parts.append(body if (lo, hi) == (0, chunk.rows) else self._rows(body, lo, hi))
+        return b"".join(parts)
+
+    def _rows(self, body: memoryview, lo: int, hi: int) -> bytes:
+        """Rows ``lo``..``hi`` of one chunk, byte for byte as the chunk has them."""
+        rows = render.read_csv_rows(bytes(body), len(self.columns), self.delimiter)
+        return render.write_csv(rows.slice(lo, hi - lo), self.delimiter, self.line_ending,
+                                header=False)
 
     def close(self) -> None:
-        """Stop rendering and delete the file."""
+        """Stop filling and delete the file."""
         self._closed = True
+        self._unlink()
+
+    def _unlink(self) -> None:
         try:
             os.unlink(self.path)
         except OSError:

@@ -2,20 +2,22 @@
 
 Calls go through the client's session (simple-salesforce's ``call_salesforce``), so they
 share the transport's timeouts, retries, counting and budget, and re-login once on an
-expired session. Result pages are streamed to temporary files by locator (or in parallel
-through ``resultPages`` when the org offers it) on background threads, bounded by a
-queue, while the caller parses and writes; each page's row count is checked against
-``Sforce-NumberOfRecords`` and a damaged page is downloaded again.
+expired session. Result pages download to temporary files (in parallel through
+``resultPages`` when the org offers it, else one after the other by locator) while a
+parsing thread streams them through pyarrow in small blocks and the caller
+writes the tables already parsed: download, parsing and writing overlap, and memory holds
+a few blocks whatever the page size. Each page's row count is checked against
+``Sforce-NumberOfRecords``; a damaged page is downloaded again.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
-import queue
 import tempfile
-import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
@@ -23,17 +25,19 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import requests
 
-from lht.arrowconv import clean_csv_bytes, csv_to_table
+from lht.arrowconv import clean_csv_bytes, csv_batches
 from lht.config import Settings
 from lht.errors import BulkJobError, LhtError, SalesforceError
+from lht.pipeline import in_background
 from lht.salesforce import SalesforceClient, translate
 
 logger = logging.getLogger(__name__)
 
 PAGE_ATTEMPTS = 3
+#: Parsed tables (about 4 MB each) waiting for the writer.
+PARSED_AHEAD = 2
 SPOOL_CHUNK = 1 << 20
 _CSV = {"Accept": "text/csv"}
-_DONE = object()
 
 
 def _jobs_url(client: SalesforceClient, job_id: str = "") -> str:
@@ -52,9 +56,13 @@ def create_query_job(client: SalesforceClient, soql: str, *, include_deleted: bo
 
 
 def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float, *,
-                 first_wait: float = 0.2, factor: float = 1.5, max_wait: float = 5.0,
+                 first_wait: float = 0.5, factor: float = 1.3, max_wait: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Poll the job with backoff until JobComplete; the one polling loop of lht.
+
+    Each wait is 30% longer than the last (0.5 s, 0.65 s, ... up to 30 s): a job that
+    takes T seconds costs about log(1 + 0.6 T) / log(1.3) polls (4 for 3 s, 17 for two
+    minutes) and is noticed at most 30% of its run time late.
 
     Failed or Aborted jobs raise BulkJobError with Salesforce's errorMessage; a job still
     running at the deadline is aborted and raises BulkJobError saying so.
@@ -158,16 +166,24 @@ def _fetch(client: SalesforceClient, url: str, params: dict[str, Any] | None, jo
     raise AssertionError("unreachable")
 
 
-def _parse_checked(fetched: _Page, schema: pa.Schema, refetch: Callable[[], _Page],
-                   job_id: str) -> pa.Table:
-    """Parse a page; re-download it while it is damaged (cut short or miscounted)."""
+def _page_tables(fetched: _Page, refetch: Callable[[], _Page], schema: pa.Schema,
+                 job_id: str) -> Iterator[pa.Table]:
+    """Stream one page's rows as tables; a damaged page (unreadable, or a row count other
+    than Sforce-NumberOfRecords) is downloaded again and resumed after the rows already
+    yielded, which were whole rows: a page's content does not change between downloads."""
+    done = 0
     for attempt in range(1, PAGE_ATTEMPTS + 1):
-        problem = ""
+        already, rows, problem = done, 0, ""
         try:
-            table = csv_to_table(fetched.spool, schema)
-            if fetched.count is None or table.num_rows == fetched.count:
-                return table
-            problem = f"{table.num_rows} rows where Sforce-NumberOfRecords says {fetched.count}"
+            for table in csv_batches(fetched.spool, schema):
+                fresh = table.slice(min(table.num_rows, max(already - rows, 0)))
+                rows += table.num_rows
+                if fresh.num_rows:
+                    done += fresh.num_rows
+                    yield fresh
+            if fetched.count is None or rows == fetched.count:
+                return
+            problem = f"{rows} rows where Sforce-NumberOfRecords says {fetched.count}"
         except (pa.ArrowInvalid, ValueError, KeyError) as exc:
             problem = f"unreadable CSV ({str(exc).splitlines()[0][:200]})"
         finally:
@@ -178,7 +194,6 @@ def _parse_checked(fetched: _Page, schema: pa.Schema, refetch: Callable[[], _Pag
         logger.warning("Bulk job %s: damaged results page (%s); downloading it again",
                        job_id, problem)
         fetched = refetch()
-    raise AssertionError("unreachable")
 
 
 def _result_page_urls(client: SalesforceClient, job_id: str) -> list[str] | None:
@@ -198,73 +213,60 @@ def _result_page_urls(client: SalesforceClient, job_id: str) -> list[str] | None
     return urls
 
 
-def _download_parallel(client: SalesforceClient, job_id: str, urls: list[str],
-                       schema: pa.Schema, workers: int) -> Iterator[pa.Table]:
+_Fetched = tuple[_Page, Callable[[], _Page]]
+
+
+def _pages_parallel(client: SalesforceClient, job_id: str, urls: list[str],
+                    workers: int) -> Iterator[_Fetched]:
+    """The pages at ``urls`` in order, up to ``workers`` of them downloading at a time.
+
+    The first page downloads alone, so that parsing starts as early as it can; each page
+    taken then makes room for the next ones.
+    """
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lht-bulk") as pool:
-        pending: list[tuple[str, Future]] = []
+        pending: deque[tuple[str, Future]] = deque()
         todo = iter(urls)
-        for url in todo:
+        for url in itertools.islice(todo, 1):
             pending.append((url, pool.submit(_fetch, client, url, None, job_id)))
-            if len(pending) >= workers:
-                break
         try:
             while pending:
-                url, future = pending.pop(0)
-                nxt = next(todo, None)
-                if nxt is not None:
+                url, future = pending.popleft()
+                fetched = future.result()
+                for nxt in itertools.islice(todo, workers - len(pending)):
                     pending.append((nxt, pool.submit(_fetch, client, nxt, None, job_id)))
-                yield _parse_checked(future.result(), schema,
-                                     lambda u=url: _fetch(client, u, None, job_id), job_id)
+                yield fetched, (lambda u=url: _fetch(client, u, None, job_id))
         finally:
             for _, future in pending:
-                future.cancel()
+                if not future.cancel() and future.exception() is None:
+                    future.result().close()
 
 
-def _download_by_locator(client: SalesforceClient, job_id: str, schema: pa.Schema,
-                         settings: Settings) -> Iterator[pa.Table]:
+def _pages_by_locator(client: SalesforceClient, job_id: str, settings: Settings) -> Iterator[_Fetched]:
+    """The pages one after the other, each asked for with the previous page's locator."""
     url = _jobs_url(client, job_id) + "/results"
-    pages: queue.Queue = queue.Queue(maxsize=max(1, settings.download_workers))
-    stop = threading.Event()
+    locator = ""
+    while True:
+        params: dict[str, Any] = {"maxRecords": settings.bulk_page_records}
+        if locator:
+            params["locator"] = locator
+        fetched = _fetch(client, url, params, job_id)
+        locator = fetched.locator
+        yield fetched, (lambda p=params: _fetch(client, url, p, job_id))
+        if not locator:
+            return
 
-    def put(item: Any) -> None:
-        while not stop.is_set():
-            try:
-                pages.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
 
-    def producer() -> None:
-        locator = ""
-        try:
-            while not stop.is_set():
-                params = {"maxRecords": settings.bulk_page_records}
-                if locator:
-                    params["locator"] = locator
-                fetched = _fetch(client, url, params, job_id)
-                put((params, fetched))
-                locator = fetched.locator
-                if not locator:
-                    break
-            put(_DONE)
-        except BaseException as exc:  # handed to the consumer
-            put(exc)
+def _close(item: Any) -> None:
+    if isinstance(item, tuple) and item and isinstance(item[0], _Page):
+        item[0].close()
 
-    thread = threading.Thread(target=producer, name="lht-bulk-download", daemon=True)
-    thread.start()
+
+def _tables(pages: Iterator[_Fetched], schema: pa.Schema, job_id: str) -> Iterator[pa.Table]:
     try:
-        while True:
-            item = pages.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            params, fetched = item
-            yield _parse_checked(fetched, schema,
-                                 lambda p=params: _fetch(client, url, p, job_id), job_id)
+        for fetched, refetch in pages:
+            yield from _page_tables(fetched, refetch, schema, job_id)
     finally:
-        stop.set()
-        thread.join(timeout=5)
+        pages.close()  # type: ignore[attr-defined]  # stops the downloads when parsing stops
 
 
 def bulk_query(client: SalesforceClient, soql: str, schema: pa.Schema, settings: Settings, *,
@@ -281,8 +283,13 @@ def bulk_query(client: SalesforceClient, soql: str, schema: pa.Schema, settings:
         logger.info("Bulk job %s complete: %s records", job_id, info.get("numberRecordsProcessed"))
         urls = _result_page_urls(client, job_id) if settings.download_workers > 1 else None
         if urls:
-            yield from _download_parallel(client, job_id, urls, schema, settings.download_workers)
+            pages = _pages_parallel(client, job_id, urls, settings.download_workers)
         else:
-            yield from _download_by_locator(client, job_id, schema, settings)
+            pages = in_background(lambda: _pages_by_locator(client, job_id, settings),
+                                  ahead=max(1, settings.download_workers), name="lht-bulk-download",
+                                  discard=_close)
+        # parsing runs on its own thread too, so the caller's writes overlap it
+        yield from in_background(lambda: _tables(pages, schema, job_id), ahead=PARSED_AHEAD,
+                                 name="lht-bulk-parse")
     finally:
         delete_job(client, job_id)  # finished, failed or aborted: all deletable

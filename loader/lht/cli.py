@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
@@ -64,7 +65,23 @@ def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """lht's commands; ``devorg`` (the local org) is imported only when it is used or listed."""
+
+    _lazy = {"devorg": ("lht_devorg.cli", "devorg_command")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy:
+            module, attr = self._lazy[cmd_name]
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="lht")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
 def cli(verbose: int) -> None:
@@ -299,15 +316,8 @@ def jobs_delete(job_ids: tuple[str, ...], finished: bool, object_name: str | Non
         stdout.print("no finished jobs to delete")
 
 
-def _register_optional_commands() -> None:
-    from lht_devorg.cli import devorg_command
-
-    cli.add_command(devorg_command, name="devorg")
-
-
 def main() -> None:
     """Entry point of the ``lht`` console script."""
-    _register_optional_commands()
     cli(prog_name="lht")
 
 

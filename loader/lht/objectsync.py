@@ -245,7 +245,10 @@ class _ObjectJob:
         state = self.state
         state.watermark_field = self.plan.watermark_field
         if max_seen is not None and self.plan.watermark_field:
-            candidate = min(max_seen, self.started - self.overlap)
+            # the second after the newest record, once that second is older than the overlap
+            # (every commit in it was visible to this run); else the start of the overlap
+            settled = max_seen.replace(microsecond=0) + timedelta(seconds=1)
+            candidate = min(settled, self.started - self.overlap)
             state.watermark = max(candidate, state.watermark) if (state.watermark and not full) else candidate
         state.deleted_checked_until = covered
         state.last_success_at = self.started

@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 #: DuckDB's memory limit in the loader (env LHT_DUCKDB_MEMORY_LIMIT). The loader only
 #: appends and runs small queries; past the limit DuckDB evicts or spills to disk, so a
 #: large extract keeps a flat footprint instead of caching the database in memory.
-DUCKDB_MEMORY_LIMIT = "128MB"
+DUCKDB_MEMORY_LIMIT = "96MB"
+#: DuckDB's worker threads in the loader (env LHT_DUCKDB_THREADS). Appends are written by
+#: one thread while others download and parse: one DuckDB thread inserts faster than two
+#: competing for the same cores.
+DUCKDB_THREADS = "1"
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # a name part, then optional "__namespace/suffix" parts: Account, my_obj__c, ns__Thing__c
@@ -229,11 +233,13 @@ def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         limit = os.environ.get("LHT_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT
+        threads = os.environ.get("LHT_DUCKDB_THREADS") or DUCKDB_THREADS
         try:
-            con = duckdb.connect(str(path), config={"memory_limit": limit})
+            con = duckdb.connect(str(path), config={"memory_limit": limit, "threads": threads})
         except duckdb.Error as exc:
             raise WarehouseError(f"Cannot open DuckDB database {path} (memory_limit {limit!r} from "
-                                 f"LHT_DUCKDB_MEMORY_LIMIT): {exc}") from exc
+                                 f"LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} from "
+                                 f"LHT_DUCKDB_THREADS): {exc}") from exc
         return DuckDBWarehouse(target, schema, con)
     if target.kind == "snowflake":
         from lht.snowflake_wh import connect_snowflake

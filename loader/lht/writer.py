@@ -163,11 +163,11 @@ def write_batch(
     ensure_table(wh, object_name, fields)
     batch_id = new_batch_id(_stored_floor(wh, object_name, table))
     n = aligned.num_rows
-    stamped = aligned.append_column(BATCH_ID_COLUMN, pa.array([batch_id] * n, pa.string()))
+    stamped = aligned.append_column(BATCH_ID_COLUMN, pa.repeat(pa.scalar(batch_id, pa.string()), n))
     stamped = stamped.append_column(
-        EXTRACTED_AT_COLUMN, pa.array([extracted_at.astimezone(timezone.utc)] * n, TIMESTAMP_TYPE)
+        EXTRACTED_AT_COLUMN, pa.repeat(pa.scalar(extracted_at.astimezone(timezone.utc), TIMESTAMP_TYPE), n)
     )
-    stamped = stamped.append_column(KIND_COLUMN, pa.array([kind] * n, pa.string()))
+    stamped = stamped.append_column(KIND_COLUMN, pa.repeat(pa.scalar(kind, pa.string()), n))
     if wh.kind == "snowflake":
         _append_snowflake(wh, object_name, table, stamped)
     else:

@@ -7,7 +7,11 @@ import io
 import time
 
 import pytest
-from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
+from lht_devorg.errors import OrgError
+from simple_salesforce.exceptions import (
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+)
 
 
 def _create(api, soql: str, **extra) -> dict:
@@ -177,31 +181,98 @@ def test_general_error_for_412_in_simple_salesforce(org, sf):
     sf.bulk2.Account._client.abort_job(job["id"], True)
 
 
-def test_spooled_pages_equal_pages_rendered_on_demand(org):
-    from lht_devorg.bulk import BulkJobs
+TRICKY_NAMES = ['  Spaced out  ', 'Quote "this", please', "Multi\nline", "Windows\r\nline",
+                "tab\tinside", "pipe|semi;caret^", "ünïcødé – 日本 ✓", '"']
 
+
+@pytest.fixture(scope="module")
+def tricky_accounts(org) -> list[str]:
+    """A few Accounts whose names need quoting, escaping or multi-byte UTF-8."""
+    return [org.engine.create("Account", {"Name": name, "Phone": None}) for name in TRICKY_NAMES]
+
+
+def _rs_tables(org) -> int:
+    cur = org.engine.cursor()
+    try:
+        return cur.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = '_rs'").fetchone()[0]
+    finally:
+        cur.close()
+
+
+def _pages(jobs, job_id: str, max_records: str) -> list[tuple[bytes, int]]:
+    pages, locator = [], None
+    while locator != "null":
+        body, count, locator = jobs.results(job_id, "59.0", locator, max_records)
+        pages.append((body, count))
+    return pages
+
+
+@pytest.mark.parametrize(("delimiter", "line_ending", "order"),
+                         [("COMMA", "LF", ""), ("TAB", "CRLF", " ORDER BY Name DESC")])
+def test_pages_of_any_size_are_slices_of_the_one_full_page(org, sf, tricky_accounts, delimiter,
+                                                          line_ending, order):
+    from lht_devorg.bulk import BulkJobs
+    from lht_devorg.cursors import encode_locator
+
+    soql = f"SELECT Id, Name, Phone, Description FROM Account{order}"
+    sep, eol = {"COMMA": ",", "TAB": "\t"}[delimiter], {"LF": "\n", "CRLF": "\r\n"}[line_ending]
+    rest = [(r["Id"], r["Name"]) for r in sf.query_all(soql)["records"]]
+    tables_before = _rs_tables(org)
     jobs = BulkJobs(org.engine, job_seconds=0, chunk_rows=500)
     try:
-        job = jobs.create({"operation": "query", "query": "SELECT Id, Name, Phone FROM Account"},
-                          "59.0")
+        job = jobs.create({"operation": "query", "query": soql, "columnDelimiter": delimiter,
+                           "lineEnding": line_ending}, "59.0")
         deadline = time.monotonic() + 20
         while jobs.info(job["id"])["state"] != "JobComplete" and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert jobs.get(job["id"]).spool.page(0, 1000) is not None
-        assert jobs.get(job["id"]).spool.page(0, 700) is None
-        spooled, on_demand = [], []
-        locator = None
-        while locator != "null":
-            body, _, locator = jobs.results(job["id"], "59.0", locator, "1000")  # whole chunks
-            spooled.append(body)
-        locator = None
-        while locator != "null":
-            body, _, locator = jobs.results(job["id"], "59.0", locator, "700")   # not whole chunks
-            on_demand.append(body)
-        header = spooled[0].split(b"\n", 1)[0] + b"\n"
-        assert all(p.startswith(header) for p in spooled + on_demand)
-        assert b"".join(p[len(header):] for p in spooled) == \
-            b"".join(p[len(header):] for p in on_demand)
-        assert len(spooled) == -(-org.engine.count("Account") // 1000)
+        assert jobs.info(job["id"])["numberRecordsProcessed"] == len(rest) > 2000
+        assert _rs_tables(org) == tables_before  # streamed, not copied into a result table
+        [(full, count)] = _pages(jobs, job["id"], "100000")
+        header = f'"Id"{sep}"Name"{sep}"Phone"{sep}"Description"{eol}'.encode()
+        assert full.startswith(header) and count == len(rest)
+        rows = list(csv.reader(io.StringIO(full.decode(), newline=""), delimiter=sep))
+        assert [(r[0], r[1]) for r in rows[1:]] == rest  # same rows, same order as REST
+        assert {name for _, name in rest} >= set(TRICKY_NAMES)
+        for size in (500, 700, 1000, 1333):
+            pages = _pages(jobs, job["id"], str(size))
+            assert [c for _, c in pages[:-1]] == [size] * (len(pages) - 1)
+            assert all(body.startswith(header) for body, _ in pages)
+            assert header + b"".join(body[len(header):] for body, _ in pages) == full
+        total = len(rest)
+        for offset, limit in [(0, 1), (3, 9), (499, 2), (250, 500), (1999, 301), (total - 1, 5)]:
+            end = min(offset + limit, total)
+            cuts = [(0, offset), (offset, limit), (end, total - end)]
+            parts = [jobs.results(job["id"], "59.0", encode_locator(o) if o else None, str(n))[0]
+                     for o, n in cuts if n]
+            assert header + b"".join(p[len(header):] for p in parts) == full, (offset, limit)
+        spool_file = jobs.spool_dir / f"{job['id']}.csv"
+        assert spool_file.exists()
+        jobs.delete(job["id"])
+        assert not spool_file.exists()
+    finally:
+        jobs.close()
+
+
+def test_a_job_whose_rendering_fails_ends_failed(org, monkeypatch):
+    from lht_devorg import render
+    from lht_devorg.bulk import BulkJobs
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(render, "write_csv", broken)
+    jobs = BulkJobs(org.engine, job_seconds=0, chunk_rows=500)
+    try:
+        job = jobs.create({"operation": "query", "query": "SELECT Id FROM Account"}, "59.0")
+        deadline = time.monotonic() + 20
+        while jobs.info(job["id"])["state"] not in ("JobComplete", "Failed") \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)
+        info = jobs.info(job["id"])
+        assert info["state"] == "Failed"
+        assert info["errorMessage"] == "InternalServerError: result rendering failed"
+        with pytest.raises(OrgError) as failure:
+            jobs.results(job["id"], "59.0", None, None)
+        assert failure.value.status == 412
     finally:
         jobs.close()
