@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from datetime import timezone
 from pathlib import Path
 
 import duckdb
@@ -40,15 +41,15 @@ def main() -> None:
             ws = BenchWorkspace(org, root)
             ws.sync("Account")
             full = dbt_run(ws)
+            touched_at = org.engine.now().replace(tzinfo=timezone.utc)
             changed = touch_percent(org, "Account", args.percent)
             staged = ws.sync("Account").result("Account")["rows_written"]
             incremental = dbt_run(ws)
-            stamp = org.engine.now()
             total = org.engine.count("Account", include_deleted=True)
         with duckdb.connect(str(ws.database), read_only=True) as con:
             rows, moved = con.execute(
                 'select count(*), count(*) filter (where "SystemModstamp" >= ?) from salesforce.account',
-                [stamp.replace(second=0)]).fetchone()
+                [touched_at]).fetchone()
     if rows != total or moved < changed or staged < changed:
         raise SystemExit(f"unexpected: main table {rows:,} rows ({total:,} in the org), {moved:,} moved "
                          f"of {changed:,} changed, {staged:,} staged")
