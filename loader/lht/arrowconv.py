@@ -98,14 +98,22 @@ def clean_csv_bytes(data: bytes) -> bytes:
 #: Bytes of CSV pyarrow parses at a time. pyarrow's streaming reader reads a few dozen
 #: blocks ahead, so its memory grows with the block size: small blocks keep it flat.
 CSV_BLOCK_BYTES = 256 << 10
+#: The largest block to parse in: a row must fit in one. Salesforce rows stay far below it
+#: (an object's long text fields hold 1,638,400 characters in all).
+CSV_MAX_BLOCK_BYTES = 64 << 20
 #: Bytes of Arrow data per table handed on (about 7,000 rows of a 70-column object).
 CSV_TABLE_BYTES = 4 << 20
 
 
-def _csv_options(schema: pa.Schema, delimiter: str) -> dict[str, Any]:
+def block_too_small(exc: pa.ArrowInvalid) -> bool:
+    """True when pyarrow refused a row larger than its parsing block."""
+    return "straddl" in str(exc)
+
+
+def _csv_options(schema: pa.Schema, delimiter: str, block_bytes: int) -> dict[str, Any]:
     column_types = {f.name: (pa.string() if f.type == _TIME_TYPE else f.type) for f in schema}
     return {
-        "read_options": pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
+        "read_options": pacsv.ReadOptions(use_threads=False, block_size=block_bytes),
         "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                             double_quote=True),
         "convert_options": pacsv.ConvertOptions(
@@ -131,16 +139,19 @@ def _typed(data: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def csv_batches(source: BinaryIO, schema: pa.Schema, delimiter: str = ",") -> Iterator[pa.Table]:
+def csv_batches(source: BinaryIO, schema: pa.Schema, delimiter: str = ",", *,
+                block_bytes: int | None = None) -> Iterator[pa.Table]:
     """Stream one Bulk API 2.0 CSV page (a cleaned binary file at its start, header row
     first) as tables of about :data:`CSV_TABLE_BYTES` each, typed by ``schema``.
 
     Memory stays at a few tables whatever the page size: the parser works in blocks of
-    :data:`CSV_BLOCK_BYTES`, joined into contiguous tables (which DuckDB appends faster
-    than many small chunks). Columns are matched by name; a column the page lacks raises
-    ValueError or pyarrow's ArrowInvalid (the caller treats the page as damaged).
+    ``block_bytes`` (default :data:`CSV_BLOCK_BYTES`), joined into contiguous tables
+    (which DuckDB appends faster than many small chunks). A row larger than a block raises
+    ArrowInvalid (see :func:`block_too_small`). Columns are matched by name; a column the
+    page lacks raises ValueError or ArrowInvalid (the caller treats the page as damaged).
     """
-    reader = pacsv.open_csv(source, **_csv_options(schema, delimiter))
+    options = _csv_options(schema, delimiter, block_bytes or CSV_BLOCK_BYTES)
+    reader = pacsv.open_csv(source, **options)
     pending: list[pa.RecordBatch] = []
     size = 0
     for batch in reader:
@@ -162,4 +173,4 @@ def csv_to_table(data: bytes | BinaryIO, schema: pa.Schema, delimiter: str = ","
     column the page lacks is a ValueError (the caller treats the page as damaged).
     """
     source = io.BytesIO(clean_csv_bytes(data)) if isinstance(data, bytes) else data
-    return _typed(pacsv.read_csv(source, **_csv_options(schema, delimiter)), schema)
+    return _typed(pacsv.read_csv(source, **_csv_options(schema, delimiter, CSV_MAX_BLOCK_BYTES)), schema)

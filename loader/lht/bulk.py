@@ -18,14 +18,15 @@ import logging
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 import pyarrow as pa
 import requests
 
-from lht.arrowconv import clean_csv_bytes, csv_batches
+from lht import arrowconv
+from lht.arrowconv import block_too_small, clean_csv_bytes, csv_batches
 from lht.config import Settings
 from lht.errors import BulkJobError, LhtError, SalesforceError
 from lht.pipeline import in_background
@@ -166,34 +167,56 @@ def _fetch(client: SalesforceClient, url: str, params: dict[str, Any] | None, jo
     raise AssertionError("unreachable")
 
 
+def _parsed(page: _Page, schema: pa.Schema, handed: int) -> Generator[pa.Table, None, tuple[int, str]]:
+    """Yield the page's rows after the first ``handed``; return the rows handed on so far
+    and what is wrong with the page ("" when nothing is).
+
+    A row larger than a parsing block makes the page parse again in larger blocks, after
+    the rows already handed on.
+    """
+    block = arrowconv.CSV_BLOCK_BYTES
+    while True:
+        rows = 0
+        try:
+            for table in csv_batches(page.spool, schema, block_bytes=block):
+                fresh = table.slice(min(table.num_rows, max(handed - rows, 0)))
+                rows += table.num_rows
+                if fresh.num_rows:
+                    handed += fresh.num_rows
+                    yield fresh
+        except pa.ArrowInvalid as exc:
+            if block_too_small(exc) and block < arrowconv.CSV_MAX_BLOCK_BYTES:
+                block = min(block * 4, arrowconv.CSV_MAX_BLOCK_BYTES)
+                page.spool.seek(0)
+                continue
+            return handed, f"unreadable CSV ({str(exc).splitlines()[0][:200]})"
+        except (ValueError, KeyError) as exc:
+            return handed, f"unreadable CSV ({str(exc).splitlines()[0][:200]})"
+        if page.count is not None and rows != page.count:
+            return handed, f"{rows} rows where Sforce-NumberOfRecords says {page.count}"
+        return handed, ""
+
+
 def _page_tables(fetched: _Page, refetch: Callable[[], _Page], schema: pa.Schema,
                  job_id: str) -> Iterator[pa.Table]:
     """Stream one page's rows as tables; a damaged page (unreadable, or a row count other
     than Sforce-NumberOfRecords) is downloaded again and resumed after the rows already
     yielded, which were whole rows: a page's content does not change between downloads."""
-    done = 0
-    for attempt in range(1, PAGE_ATTEMPTS + 1):
-        already, rows, problem = done, 0, ""
-        try:
-            for table in csv_batches(fetched.spool, schema):
-                fresh = table.slice(min(table.num_rows, max(already - rows, 0)))
-                rows += table.num_rows
-                if fresh.num_rows:
-                    done += fresh.num_rows
-                    yield fresh
-            if fetched.count is None or rows == fetched.count:
+    handed = 0
+    try:
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            handed, problem = yield from _parsed(fetched, schema, handed)
+            if not problem:
                 return
-            problem = f"{rows} rows where Sforce-NumberOfRecords says {fetched.count}"
-        except (pa.ArrowInvalid, ValueError, KeyError) as exc:
-            problem = f"unreadable CSV ({str(exc).splitlines()[0][:200]})"
-        finally:
+            if attempt == PAGE_ATTEMPTS:
+                raise BulkJobError(f"A results page of Bulk job {job_id} stayed damaged after "
+                                   f"{PAGE_ATTEMPTS} downloads: {problem}")
+            logger.warning("Bulk job %s: damaged results page (%s); downloading it again",
+                           job_id, problem)
             fetched.close()
-        if attempt == PAGE_ATTEMPTS:
-            raise BulkJobError(f"A results page of Bulk job {job_id} stayed damaged after "
-                               f"{PAGE_ATTEMPTS} downloads: {problem}")
-        logger.warning("Bulk job %s: damaged results page (%s); downloading it again",
-                       job_id, problem)
-        fetched = refetch()
+            fetched = refetch()
+    finally:
+        fetched.close()
 
 
 def _result_page_urls(client: SalesforceClient, job_id: str) -> list[str] | None:

@@ -7,6 +7,7 @@ import re
 import time
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pytest
 
 from lht import bulk
@@ -71,6 +72,20 @@ def test_a_page_cut_short_after_some_blocks_resumes_without_repeating_rows(org, 
     expected = org.engine.count("Account", include_deleted=True)
     assert len(batches) > -(-expected // 100)  # pages were streamed in several blocks
     assert len(ids) == len(set(ids)) == expected
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_rows_larger_than_a_parsing_block_are_loaded_whole_and_once(org, workers, monkeypatch):
+    monkeypatch.setattr("lht.arrowconv.CSV_BLOCK_BYTES", 2048)  # the header fits, the big row does not
+    monkeypatch.setattr("lht.arrowconv.CSV_TABLE_BYTES", 1)
+    long_text = "東京 \"quoted\", line\n" * 1500  # ~40 KB of UTF-8 in one value
+    big = org.engine.create("Account", {"Name": "Big", "Description": long_text})
+    client = _client(org, bulk_page_records=100, download_workers=workers)
+    tables = list(extract(client, _account(client), client.settings, mode="bulk").batches)
+    rows = pa.concat_tables(tables)
+    ids = rows.column("Id").to_pylist()
+    assert len(ids) == len(set(ids)) == org.engine.count("Account", include_deleted=True)
+    assert rows.filter(pa.compute.equal(rows.column("Id"), big)).column("Description").to_pylist() == [long_text]
 
 
 def test_a_page_that_stays_damaged_fails_the_extract(org):
