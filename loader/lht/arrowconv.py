@@ -7,7 +7,6 @@ and only an empty unquoted CSV cell is NULL.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal
@@ -163,14 +162,3 @@ def csv_batches(source: BinaryIO, schema: pa.Schema, delimiter: str = ",", *,
             pending, size = [], 0
     if pending:
         yield _typed(pa.Table.from_batches(pending).combine_chunks(), schema)
-
-
-def csv_to_table(data: bytes | BinaryIO, schema: pa.Schema, delimiter: str = ",") -> pa.Table:
-    """One Bulk API 2.0 CSV page (with its header row) -> a table with exactly ``schema``.
-
-    ``data`` is the page's bytes, or a binary file positioned at its start whose content
-    is already cleaned (see :func:`clean_csv_bytes`). Columns are matched by name; a
-    column the page lacks is a ValueError (the caller treats the page as damaged).
-    """
-    source = io.BytesIO(clean_csv_bytes(data)) if isinstance(data, bytes) else data
-    return _typed(pacsv.read_csv(source, **_csv_options(schema, delimiter, CSV_MAX_BLOCK_BYTES)), schema)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
 import pyarrow as pa
 import pytest
 
-from lht.arrowconv import csv_to_table, records_to_table
+from lht.arrowconv import clean_csv_bytes, csv_batches, records_to_table
 
 SCHEMA = pa.schema([
     ("Id", pa.string()), ("Name", pa.string()), ("Stamp", pa.timestamp("ms", tz="UTC")),
@@ -17,6 +18,11 @@ SCHEMA = pa.schema([
 ])
 TRICKY = ["ACME – NORTH", "0012", "20", "1e5", "NA", "null", "nan", "None", "TRUE",
           "line1\r\nline2, \"quoted\"", "x" * 131_072, "東京 🚀 café"]
+
+
+def csv_to_table(data: bytes, schema: pa.Schema) -> pa.Table:
+    """A whole page parsed the way the loader streams it (cleaned, then in blocks)."""
+    return pa.concat_tables(list(csv_batches(io.BytesIO(clean_csv_bytes(data)), schema)))
 
 
 def _quote(value: str) -> str:
