@@ -1,8 +1,12 @@
-"""Shared helpers for the engine tests: a controllable clock and small seeded engines."""
+"""Shared helpers for the engine tests: a controllable clock, small seeded engines, and a
+query's whole result as REST records or as Bulk CSV."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+from lht_devorg.engine import OrgEngine
 
 UTC = dt.timezone.utc
 SMALL = {"User": 3, "Account": 40, "Contact": 30, "Lead": 10, "Opportunity": 20, "Case": 10,
@@ -21,3 +25,21 @@ class Clock:
     def tick(self, seconds: float = 1) -> dt.datetime:
         self.now += dt.timedelta(seconds=seconds)
         return self.now
+
+
+def rest_records(eng: OrgEngine, soql: str, *, include_deleted: bool) -> list[dict]:
+    """Every record ``soql`` returns, as REST shows them (API 59.0)."""
+    rs = eng.execute(soql, include_deleted=include_deleted)
+    try:
+        return eng.page_records(rs, 0, 100_000, api_version="59.0")
+    finally:
+        eng.release(rs)
+
+
+def bulk_csv(eng: OrgEngine, soql: str, *, include_deleted: bool = False, **kw: Any) -> bytes:
+    """The whole Bulk CSV of ``soql``, header included, from a materialized result."""
+    rs = eng.execute(soql, include_deleted=include_deleted, bulk=True)
+    try:
+        return eng.page_csv(rs, 0, 100_000, **kw)
+    finally:
+        eng.release(rs)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from functools import partial
 
 import pytest
-from engine_fixtures import SMALL
+from engine_fixtures import SMALL, bulk_csv, rest_records
 from lht_devorg.engine import OrgEngine
 from lht_devorg.errors import OrgError
 from lht_devorg.ids import make_id
@@ -21,20 +22,7 @@ def eng():
     engine.close()
 
 
-def rest(eng: OrgEngine, soql: str, *, include_deleted: bool = False) -> list[dict]:
-    rs = eng.execute(soql, include_deleted=include_deleted)
-    try:
-        return eng.page_records(rs, 0, 100_000, api_version="59.0")
-    finally:
-        eng.release(rs)
-
-
-def bulk_csv(eng: OrgEngine, soql: str, *, include_deleted: bool = False, **kw) -> bytes:
-    rs = eng.execute(soql, include_deleted=include_deleted, bulk=True)
-    try:
-        return eng.page_csv(rs, 0, 100_000, **kw)
-    finally:
-        eng.release(rs)
+rest = partial(rest_records, include_deleted=False)
 
 
 def test_rest_records_carry_attributes_then_fields_in_select_order(eng):

@@ -4,9 +4,10 @@ getDeleted/getUpdated, schema changes and formula values that change silently.""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
-from engine_fixtures import SMALL, UTC, Clock
+from engine_fixtures import SMALL, UTC, Clock, rest_records
 from lht_devorg.engine import OrgEngine
 from lht_devorg.errors import OrgError
 from lht_devorg.ids import make_id
@@ -25,12 +26,7 @@ def eng(clock):
     engine.close()
 
 
-def fetch(eng: OrgEngine, soql: str, *, include_deleted: bool = True) -> list[dict]:
-    rs = eng.execute(soql, include_deleted=include_deleted)
-    try:
-        return eng.page_records(rs, 0, 10_000, api_version="59.0")
-    finally:
-        eng.release(rs)
+fetch = partial(rest_records, include_deleted=True)
 
 
 def stamps(eng: OrgEngine, obj: str, record_id: str) -> dict:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
-from engine_fixtures import SMALL
+from engine_fixtures import SMALL, bulk_csv
 from lht_devorg import render
 from lht_devorg.engine import OrgEngine
 from lht_devorg.errors import OrgError
@@ -39,12 +39,6 @@ def _streamed(eng: OrgEngine, soql: str, *, include_deleted: bool = False, chunk
     return header + body, [t.num_rows for t in tables]
 
 
-def _materialized(eng: OrgEngine, soql: str, *, include_deleted: bool = False, **kw) -> bytes:
-    rs = eng.execute(soql, include_deleted=include_deleted, bulk=True)
-    try:
-        return eng.page_csv(rs, 0, 100_000, **kw)
-    finally:
-        eng.release(rs)
 
 
 @pytest.mark.parametrize("tail", ["", " WHERE Industry = 'Technology' OR Phone = null",
@@ -54,10 +48,10 @@ def test_streamed_csv_is_byte_for_byte_the_materialized_csv(eng, tail):
     soql = f"SELECT {_bulk_fields(eng)} FROM Account{tail}"
     for include_deleted in (False, True):
         streamed, sizes = _streamed(eng, soql, include_deleted=include_deleted)
-        assert streamed == _materialized(eng, soql, include_deleted=include_deleted)
+        assert streamed == bulk_csv(eng, soql, include_deleted=include_deleted)
         assert sizes[:-1] == [7] * (len(sizes) - 1) and 0 < sizes[-1] <= 7
     tab, _ = _streamed(eng, soql, delimiter="\t", line_ending="\r\n")
-    assert tab == _materialized(eng, soql, delimiter="\t", line_ending="\r\n")
+    assert tab == bulk_csv(eng, soql, delimiter="\t", line_ending="\r\n")
 
 
 def test_a_stream_is_one_snapshot_and_does_not_hold_up_writes(eng):
