@@ -1,5 +1,6 @@
 """The opt-in history model (`lht_history_table`): one row per version, deletes and
-undeletes as versions of their own, built incrementally on DuckDB and fakesnow."""
+undeletes as versions of their own (also when a delete marker ties with the deleted
+record), built incrementally on DuckDB and fakesnow."""
 
 from __future__ import annotations
 
@@ -73,3 +74,17 @@ def test_history_keeps_one_row_per_version_with_deletes_closing_them(env: DbtEnv
         ("A1", "back", t(5), None, True, False),
         ("A2", "only", t(1), None, True, False),
     ]
+
+
+# a delete marker and the recycle-bin record of the same deletion share their SystemModstamp
+# (getDeleted's deletedDate): the deleted version keeps the record's values
+def test_a_delete_marker_tied_with_the_deleted_record_keeps_the_last_values(env: DbtEnv) -> None:
+    env.add_model("account_history", "{{ lht_history_table('Account') }}")
+    env.write("Account", [{"Id": "A1", "Name": "v1", "SystemModstamp": t(1), "IsDeleted": False}], fields=FIELDS)
+    env.write("Account", [{"Id": "A1", "Name": "v1", "SystemModstamp": t(2), "IsDeleted": True}])
+    env.dbt("build", "--select", "account_history").check()
+    env.write("Account", [{"Id": "A1", "IsDeleted": True, "SystemModstamp": t(2)}], kind="deleted")
+    env.dbt("build", "--select", "account_history").check()
+    rows = env.query(f"select Name, _lht_is_deleted, is_current from {env.schema}.account_history "
+                     "order by valid_from")
+    assert [tuple(r) for r in rows] == [("v1", False, False), ("v1", True, True)]
