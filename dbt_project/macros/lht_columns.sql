@@ -29,6 +29,14 @@
 {% endmacro %}
 
 
+{#- The lower-case names of a relation's columns (see `lht_columns`). -#}
+{% macro lht_column_names(relation, role) %}
+    {%- set names = [] -%}
+    {%- for column in lht_columns(relation, role) -%}{%- do names.append(column.name | lower) -%}{%- endfor -%}
+    {{ return(names) }}
+{% endmacro %}
+
+
 {#- True for the fixture CTE a unit test puts in place of a source or of `this`. -#}
 {% macro lht_is_fixture(relation) %}
     {%- if relation is string -%}

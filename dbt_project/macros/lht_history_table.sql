@@ -9,14 +9,7 @@
     Ids found in new batches are read back and rewritten (docs/design.md, "History"). -#}
 {% macro lht_history_table(object_name) %}
 {%- set object_name = lht_object_name(object_name) -%}
-{{ config(
-    materialized='incremental',
-    unique_key='Id',
-    incremental_strategy='delete+insert',
-    on_schema_change='append_new_columns',
-    schema=var('lht_schema', env_var('LHT_SCHEMA', 'salesforce')),
-    full_refresh=var('lht_allow_full_refresh'),
-) }}
+{{ lht_incremental_config() }}
 {%- set staging = source('salesforce_staging', object_name | lower) -%}
 {%- set data_columns = lht_data_columns(staging) -%}
 {%- set version_column = lht_version_column(data_columns) -%}
@@ -27,10 +20,7 @@
 {%- endif -%}
 {%- set is_deleted_column = lht_find_column(data_columns, 'IsDeleted') -%}
 {%- set incremental = is_incremental() -%}
-{%- set history_names = [] -%}
-{%- if incremental -%}
-    {%- for column in lht_columns(this, 'main') -%}{%- do history_names.append(column.name | lower) -%}{%- endfor -%}
-{%- endif -%}
+{%- set history_names = lht_column_names(this, 'main') if incremental else [] -%}
 {%- set deleted_flag = 'coalesce(' ~ is_deleted_column.quoted ~ ', false)' if is_deleted_column is not none else 'false' -%}
 
 with

@@ -8,24 +8,14 @@
     main table, so the work grows with the change, not with the table. -#}
 {% macro lht_main_table(object_name) %}
 {%- set object_name = lht_object_name(object_name) -%}
-{{ config(
-    materialized='incremental',
-    unique_key='Id',
-    incremental_strategy='delete+insert',
-    on_schema_change='append_new_columns',
-    schema=var('lht_schema', env_var('LHT_SCHEMA', 'salesforce')),
-    full_refresh=var('lht_allow_full_refresh'),
-) }}
+{{ lht_incremental_config() }}
 {%- set staging = source('salesforce_staging', object_name | lower) -%}
 {%- set data_columns = lht_data_columns(staging) -%}
 {%- set version_column = lht_version_column(data_columns) -%}
 {%- set is_deleted_column = lht_find_column(data_columns, 'IsDeleted') -%}
 {%- set formula_columns = lht_formula_columns(object_name, data_columns, staging) -%}
 {%- set incremental = is_incremental() -%}
-{%- set main_names = [] -%}
-{%- if incremental -%}
-    {%- for column in lht_columns(this, 'main') -%}{%- do main_names.append(column.name | lower) -%}{%- endfor -%}
-{%- endif -%}
+{%- set main_names = lht_column_names(this, 'main') if incremental else [] -%}
 {%- set v_at = 'v.' ~ version_column.quoted if version_column is not none else none -%}
 {%- set d_at = 'd.deleted_at' if version_column is not none else none -%}
 
