@@ -6,7 +6,6 @@ Text comparisons are case-insensitive, as Salesforce's are.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -184,22 +183,11 @@ def _value(text: str, f: dict, lit: Literal) -> object:
         if lit.kind != "string":
             raise clash
         return lit.value
-    if t == "boolean":
-        if lit.kind != "boolean":
-            raise clash
-        return lit.value
     if t in NUMBER_TYPES:
         if lit.kind != "number":
             raise clash
         assert isinstance(lit.value, Decimal)
         return int(lit.value) if t in ("int", "long") and lit.value == lit.value.to_integral() else lit.value
-    if t == "date":
-        if lit.kind != "date":
-            raise clash
-        return lit.value
-    if t == "datetime":
-        if lit.kind != "datetime":
-            raise clash
-        assert isinstance(lit.value, dt.datetime)
+    if t in ("boolean", "date", "datetime") and lit.kind == t:  # literal kinds named like the types
         return lit.value
     raise clash
