@@ -86,14 +86,18 @@ def csv_expr(f: dict, col: str | None = None) -> str:
     return col
 
 
+def csv_write_options(delimiter: str, line_ending: str, *, header: bool) -> pacsv.WriteOptions:
+    """Bulk 2.0 CSV: quoted header, every non-null value quoted, NULL as an empty unquoted cell."""
+    return pacsv.WriteOptions(include_header=header, delimiter=delimiter, quoting_style="all_valid",
+                              eol=line_ending)
+
+
 def write_csv(table: pa.Table | pa.RecordBatch, delimiter: str, line_ending: str, *,
               header: bool = True) -> bytes:
-    """Bulk 2.0 CSV: quoted header, every non-null value quoted, NULL as an empty unquoted cell."""
-    buf = io.BytesIO()
-    opts = pacsv.WriteOptions(include_header=header, delimiter=delimiter, quoting_style="all_valid",
-                              eol=line_ending)
-    pacsv.write_csv(table, buf, opts)
-    return buf.getvalue()
+    """``table`` as Bulk 2.0 CSV text (see :func:`csv_write_options`)."""
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, csv_write_options(delimiter, line_ending, header=header))
+    return sink.getvalue().to_pybytes()
 
 
 def csv_header(columns: list[str], delimiter: str, line_ending: str) -> bytes:

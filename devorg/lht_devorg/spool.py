@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from . import render
 
@@ -66,16 +67,22 @@ class ResultSpool:
         if self._closed:
             return False
         try:
-            with open(self.path, "wb") as out:
+            # pyarrow writes the CSV straight into the file (no copy through Python bytes).
+            with pa.OSFile(str(self.path), "wb") as out:
+                writer = None
                 for table in tables:
                     if self._closed:
                         return False
-                    body = render.write_csv(table, self.delimiter, self.line_ending, header=False)
-                    position = self._chunks[-1].offset + self._chunks[-1].length if self._chunks else 0
-                    out.write(body)
-                    self._chunks.append(Chunk(position, len(body), table.num_rows))
+                    if writer is None:
+                        writer = pacsv.CSVWriter(out, table.schema, write_options=render.csv_write_options(
+                            self.delimiter, self.line_ending, header=False))
+                    position = out.tell()
+                    writer.write_table(table)
+                    self._chunks.append(Chunk(position, out.tell() - position, table.num_rows))
                     self._starts.append(self.total)
                     self.total += table.num_rows
+                if writer is not None:
+                    writer.close()
         finally:
             if self._closed:
                 self._unlink()  # closed while the file was being written
