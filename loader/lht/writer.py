@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -207,16 +206,18 @@ def _stored_floor(wh: Warehouse, object_name: str, table: str) -> str | None:
 def _append_duckdb(wh: Warehouse, table: str, data: pa.Table) -> None:
     import duckdb
 
-    view = f"lht_batch_{uuid.uuid4().hex}"
     cols = ", ".join(wh.quote(c) for c in data.column_names)
     con = wh.con  # type: ignore[attr-defined]
+    lht_arrow_batch = data  # read by name by the INSERT below (a DuckDB replacement scan)
     try:
         with wh.transaction():
-            # A relation, not a registered view: a view dropped inside an open transaction
-            # (see append_session) keeps its Arrow data alive until the transaction ends.
-            con.from_arrow(data).query(view, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {wh.quote(view)}")
+            # One statement per batch, reading the Arrow table in place: no view to create
+            # and drop, and nothing kept alive after the statement.
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM lht_arrow_batch")
     except (WarehouseError, duckdb.Error) as exc:
         raise WarehouseError(f"INSERT into {table} failed, nothing was written: {exc}") from exc
+    finally:
+        del lht_arrow_batch
 
 
 def _append_snowflake(wh: Warehouse, object_name: str, table: str, data: pa.Table) -> None:

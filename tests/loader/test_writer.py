@@ -8,9 +8,9 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from lht.errors import InvalidNameError, WarehouseError
+from lht.errors import ConfigError, InvalidNameError, WarehouseError
 from lht.typemap import FieldSpec, arrow_schema
-from lht.warehouse import Warehouse, connect
+from lht.warehouse import Target, Warehouse, connect
 from lht.writer import new_batch_id, write_batch
 
 UTC = timezone.utc
@@ -258,4 +258,34 @@ def test_the_staging_schema_comes_from_the_environment(tmp_path, monkeypatch) ->
         assert wh.execute("SELECT Id FROM raw_sf.account") == [("1",)]
     monkeypatch.setenv("LHT_STAGING_SCHEMA", "bad-name")
     with pytest.raises(InvalidNameError):
+        connect(target)
+
+
+@pytest.mark.parametrize(("setting", "compressed"), [(None, False), ("none", False), ("auto", True)])
+def test_duckdb_staging_text_is_stored_uncompressed_unless_asked(
+        tmp_path, monkeypatch, setting: str | None, compressed: bool) -> None:
+    if setting is None:
+        monkeypatch.delenv("LHT_DUCKDB_TEXT_COMPRESSION", raising=False)
+    else:
+        monkeypatch.setenv("LHT_DUCKDB_TEXT_COMPRESSION", setting)
+    target = Target(kind="duckdb", name="dev", profile="lht", profiles_file=tmp_path / "profiles.yml",
+                    path=tmp_path / "lht.duckdb", database="lht")
+    fields = [FieldSpec("Id", "id"), FieldSpec("Name", "string")]
+    rows = [{"Id": f"001{i:015d}", "Name": ["Acme", "Globex", "Initech"][i % 3]} for i in range(5000)]
+    wh = connect(target, staging_schema="salesforce_staging")
+    write_batch(wh, "Account", batch(rows, fields), fields, extracted_at=EXTRACTED)
+    wh.execute("CHECKPOINT")
+    kinds = {c for (c,) in wh.execute(
+        "SELECT DISTINCT compression FROM pragma_storage_info('salesforce_staging.account') "
+        "WHERE column_name = 'Name' AND segment_type = 'VARCHAR'")}
+    wh.close()
+    assert kinds, "no storage segments found for the text column"
+    assert (kinds != {"Uncompressed"}) is compressed, f"text column stored as {kinds}"
+
+
+def test_an_unknown_text_compression_setting_names_the_variable_and_the_choices(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("LHT_DUCKDB_TEXT_COMPRESSION", "fast")
+    target = Target(kind="duckdb", name="dev", profile="lht", profiles_file=tmp_path / "profiles.yml",
+                    path=tmp_path / "lht.duckdb", database="lht")
+    with pytest.raises(ConfigError, match="LHT_DUCKDB_TEXT_COMPRESSION='fast'.*none.*auto"):
         connect(target)
