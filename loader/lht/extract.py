@@ -1,8 +1,10 @@
 """Extraction: build the SOQL, choose REST or Bulk API 2.0, stream Arrow batches.
 
-In ``auto`` mode the REST ``queryAll`` is issued first: its first page says how many rows
-match (``totalSize``). Up to ``rest_max_rows`` the REST cursor is paged on (its first
-page is already useful); above, the query runs as a Bulk API 2.0 job. Objects or fields
+In ``auto`` mode an incremental extract issues the REST ``queryAll`` first: its first page
+says how many rows match (``totalSize``). Up to ``rest_max_rows`` the REST cursor is paged
+on (its first page is already useful); above, the query runs as a Bulk API 2.0 job. A full
+load, where large objects are likely, counts first (``SELECT COUNT()``, one small call) and
+goes straight to Bulk above ``rest_max_rows``, so no REST page is read and thrown away. Objects or fields
 Bulk cannot read always go through REST. Both paths stream with bounded memory.
 """
 
@@ -32,7 +34,7 @@ logger = logging.getLogger(__name__)
 REST_BATCH_ROWS = 50_000
 MODES = ("auto", "rest", "bulk")
 
-__all__ = ["Extraction", "FieldsChangedError", "build_soql", "extract", "validate_where"]
+__all__ = ["Extraction", "FieldsChangedError", "build_count_soql", "build_soql", "extract", "validate_where"]
 
 
 @dataclass
@@ -105,6 +107,15 @@ def build_soql(plan: ObjectPlan, *, fields: Sequence[str] | None = None,
     names = _select_fields(plan, fields)
     soql = format_soql("SELECT {names:literal} FROM {obj:literal}",
                        names=", ".join(names), obj=plan.object_name)
+    return soql + _conditions(plan, since, where)
+
+
+def build_count_soql(plan: ObjectPlan, *, since: datetime | None = None, where: str | None = None) -> str:
+    """``SELECT COUNT() FROM <object>`` with the conditions :func:`build_soql` would use."""
+    return format_soql("SELECT COUNT() FROM {obj:literal}", obj=plan.object_name) + _conditions(plan, since, where)
+
+
+def _conditions(plan: ObjectPlan, since: datetime | None, where: str | None) -> str:
     conditions: list[str] = []
     if where is not None and where.strip():
         conditions.append(format_soql("({where:literal})", where=validate_where(where)))
@@ -114,9 +125,7 @@ def build_soql(plan: ObjectPlan, *, fields: Sequence[str] | None = None,
                               "CreatedDate: it can only be extracted in full (since=None)")
         conditions.append(format_soql("{wm:literal} >= {since}", wm=plan.watermark_field,
                                       since=_utc(since).replace(microsecond=0)))
-    if conditions:
-        soql += " WHERE " + " AND ".join(conditions)
-    return soql
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
 
 
 def _tracked(extraction: Extraction, batches: Iterator[pa.Table],
@@ -180,12 +189,23 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
     if mode == "bulk" and not bulk_ok:
         logger.warning("%s cannot be read by Bulk API 2.0 (%s); using REST", plan.object_name,
                        ", ".join(sorted(set(names) & set(plan.rest_only))) or "object refused")
+    logger.debug("SOQL: %s", soql)
     job_id = None
     first: dict[str, Any] | None = None
+    counted: int | None = None
     if mode == "bulk" and bulk_ok:
         job_id, plan = _start_bulk(client, plan, soql, include_deleted)
-    if job_id is None:
-        logger.debug("SOQL: %s", soql)
+    elif mode == "auto" and bulk_ok and since is None:
+        # A full load counts first, so a large object goes straight to Bulk instead of
+        # paying for a REST page of records it would throw away.
+        count_soql = build_count_soql(plan, where=where)
+        counted = int(client.call(f"Counting {plan.object_name}", lambda: client.sf.query(
+            count_soql, include_deleted=include_deleted)).get("totalSize") or 0)
+        if counted > settings.rest_max_rows:
+            logger.info("%s: %d rows match (> %d): using Bulk API 2.0",
+                        plan.object_name, counted, settings.rest_max_rows)
+            job_id, plan = _start_bulk(client, plan, soql, include_deleted)
+    if job_id is None and counted is None:
         first = client.call(f"Querying {plan.object_name}",
                             lambda: client.sf.query(soql, include_deleted=include_deleted))
         total = int(first.get("totalSize") or 0)
@@ -195,7 +215,7 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
             job_id, plan = _start_bulk(client, plan, soql, include_deleted)
     if job_id is not None:
         extraction = Extraction(engine="bulk", batches=iter(()),
-                                total_size=None if first is None else int(first["totalSize"]))
+                                total_size=counted if first is None else int(first["totalSize"]))
         source = bulk.bulk_query(client, soql, schema, settings,
                                  include_deleted=include_deleted, job_id=job_id)
     else:

@@ -94,6 +94,43 @@ def test_total_size_decides_between_rest_and_bulk(org, rest_max_rows, engine):
     assert len({i for b in batches for i in b.column("Id").to_pylist()}) == expected
 
 
+def _queries_sent(org, since: int) -> list[str]:
+    """The SOQL of every REST query/queryAll the org received after request ``since``."""
+    from urllib.parse import parse_qs, urlsplit
+
+    sent = []
+    for _method, path in org.faults.requests()[since:]:
+        url = urlsplit(path)
+        if url.path.rstrip("/").endswith(("/query", "/queryAll")):
+            sent += parse_qs(url.query).get("q", [])
+    return sent
+
+
+@pytest.mark.parametrize("rest_max_rows,engine", [(1000, "rest"), (100, "bulk")])
+def test_a_full_load_counts_first_and_a_large_object_reads_no_rest_page(org, rest_max_rows, engine):
+    client = _client(org, rest_max_rows=rest_max_rows, bulk_page_records=200)
+    plan = plan_object(client.describe("Account"))
+    before = len(org.faults.requests())
+    extraction = extract(client, plan, client.settings, where="Name != null")
+    rows = sum(b.num_rows for b in extraction.batches)
+    queries = _queries_sent(org, before)
+    assert queries[0] == "SELECT COUNT() FROM Account WHERE (Name != null)"
+    record_queries = [q for q in queries if not q.startswith("SELECT COUNT()")]
+    assert len(record_queries) == (1 if engine == "rest" else 0), queries
+    assert extraction.engine == engine
+    assert extraction.total_size == rows == org.engine.count("Account", include_deleted=True)
+
+
+def test_an_incremental_extract_does_not_count_first(org):
+    client = _client(org)
+    plan = plan_object(client.describe("Account"))
+    before = len(org.faults.requests())
+    since = datetime.now(timezone.utc) - timedelta(days=3650)
+    list(extract(client, plan, client.settings, since=since).batches)
+    queries = _queries_sent(org, before)
+    assert len(queries) == 1 and not queries[0].startswith("SELECT COUNT()"), queries
+
+
 def test_compound_address_components_are_loaded_and_contact_name_kept(org):
     client = _client(org)
     account = plan_object(client.describe("Account"))
