@@ -39,19 +39,21 @@ def create_query_job(client: SalesforceClient, soql: str, *, include_deleted: bo
 
 
 def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float, *,
-                 first_wait: float = 0.5, factor: float = 1.3, max_wait: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """Poll the job with backoff until JobComplete; the one polling loop of lht.
+                 first_wait: float = 0.5, steady_polls: int = 5, factor: float = 1.3,
+                 max_wait: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Poll the job until JobComplete; the one polling loop of lht.
 
-    Each wait is 30% longer than the last (0.5 s, 0.65 s, ... up to 30 s): a job that
-    takes T seconds costs about log(1 + 0.6 T) / log(1.3) polls (4 for 3 s, 17 for two
-    minutes) and is noticed at most 30% of its run time late.
+    The first ``steady_polls`` waits are ``first_wait`` (0.5 s: a job done within 2.5 s is
+    seen at most half a second late), then each is 30% longer than the last, up to 30 s: a
+    job that takes T seconds past those costs about log(1 + 0.46 (T - 2.5)) / log(1.3)
+    more polls (about 20 in all for two minutes) and is noticed at most 30% of its run time late.
 
     Failed or Aborted jobs raise BulkJobError with Salesforce's errorMessage; a job still
     running at the deadline is aborted and raises BulkJobError saying so.
     """
     started = time.monotonic()
     wait = first_wait
+    polls = 0
     while True:
         info = client.request("GET", _jobs_url(client, job_id),
                               what=f"Polling Bulk job {job_id}").json()
@@ -69,7 +71,9 @@ def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float,
                 f"(LHT_BULK_DEADLINE_SECONDS={deadline_seconds:g}); lht aborted it. Raise the "
                 "deadline or narrow the query.")
         sleep(min(wait, max(deadline_seconds - elapsed, 0.0)))
-        wait = min(wait * factor, max_wait)
+        polls += 1
+        if polls >= steady_polls:
+            wait = min(wait * factor, max_wait)
 
 
 def abort_job(client: SalesforceClient, job_id: str) -> None:

@@ -123,16 +123,16 @@ def _recording_sleep(waits: list[float]):
     return sleep
 
 
-def test_polling_backs_off_from_half_a_second_by_thirty_percent(org):
+def test_polling_waits_half_a_second_five_times_then_backs_off_by_thirty_percent(org):
     client = _client(org)
     org.faults.add("bulk_stuck")
     job_id = bulk.create_query_job(client, build_soql(_account(client), fields=["Id"]))
     waits: list[float] = []
     with pytest.raises(BulkJobError, match="aborted"):
-        bulk.wait_for_job(client, job_id, 2.5, sleep=_recording_sleep(waits))
+        bulk.wait_for_job(client, job_id, 5.0, sleep=_recording_sleep(waits))
     bulk.delete_job(client, job_id)
-    assert waits[:3] == pytest.approx([0.5, 0.65, 0.845])
-    assert sum(waits) <= 2.5 + 1e-9  # the last wait stops at the deadline
+    assert waits[:7] == pytest.approx([0.5] * 5 + [0.65, 0.845])
+    assert sum(waits) <= 5.0 + 1e-9  # the last wait stops at the deadline
 
 
 def test_polling_waits_are_capped(org):
@@ -141,7 +141,7 @@ def test_polling_waits_are_capped(org):
     job_id = bulk.create_query_job(client, build_soql(_account(client), fields=["Id"]))
     waits: list[float] = []
     with pytest.raises(BulkJobError):
-        bulk.wait_for_job(client, job_id, 1.2, first_wait=0.05, factor=4, max_wait=0.3,
+        bulk.wait_for_job(client, job_id, 1.2, first_wait=0.05, steady_polls=1, factor=4, max_wait=0.3,
                           sleep=_recording_sleep(waits))
     bulk.delete_job(client, job_id)
     assert waits[:4] == pytest.approx([0.05, 0.2, 0.3, 0.3])
