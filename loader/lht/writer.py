@@ -217,7 +217,7 @@ def _append_duckdb(wh: Warehouse, table: str, data: pa.Table) -> None:
     except (WarehouseError, duckdb.Error) as exc:
         raise WarehouseError(f"INSERT into {table} failed, nothing was written: {exc}") from exc
     finally:
-        del lht_arrow_batch
+        del lht_arrow_batch  # a traceback of the error above must not keep the batch alive
 
 
 def _append_snowflake(wh: Warehouse, object_name: str, table: str, data: pa.Table) -> None:
