@@ -24,7 +24,16 @@ from lht import bulk
 from lht.arrowconv import records_to_table
 from lht.config import Settings
 from lht.describe import ObjectPlan, without_bulk
-from lht.errors import BulkUnsupportedError, ConfigError, FieldsChangedError, InvalidNameError
+from lht.errors import (
+    ApiLimitError,
+    AuthenticationError,
+    BulkUnsupportedError,
+    ConfigError,
+    FieldsChangedError,
+    InvalidNameError,
+    ObjectNotFoundError,
+    SalesforceError,
+)
 from lht.salesforce import SalesforceClient
 from lht.typemap import arrow_schema
 
@@ -172,6 +181,22 @@ def _start_bulk(client: SalesforceClient, plan: ObjectPlan, soql: str,
         return None, without_bulk(plan, str(exc))
 
 
+def _count(client: SalesforceClient, plan: ObjectPlan, where: str | None,
+           include_deleted: bool) -> int | None:
+    """How many rows a full read of ``plan`` matches, or None when the org refuses to count
+    them (the REST query then tells)."""
+    soql = build_count_soql(plan, where=where)
+    try:
+        return int(client.call(f"Counting {plan.object_name}", lambda: client.sf.query(
+            soql, include_deleted=include_deleted)).get("totalSize") or 0)
+    except (AuthenticationError, ApiLimitError, FieldsChangedError, ObjectNotFoundError):
+        raise  # the records query would fail the same way
+    except SalesforceError as exc:
+        logger.info("%s: the org refused SELECT COUNT() (%s); asking the REST query instead",
+                    plan.object_name, exc)
+        return None
+
+
 def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
             since: datetime | None = None, where: str | None = None, mode: str = "auto",
             fields: Sequence[str] | None = None, include_deleted: bool = True) -> Extraction:
@@ -198,10 +223,8 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
     elif mode == "auto" and bulk_ok and since is None:
         # A full load counts first, so a large object goes straight to Bulk instead of
         # paying for a REST page of records it would throw away.
-        count_soql = build_count_soql(plan, where=where)
-        counted = int(client.call(f"Counting {plan.object_name}", lambda: client.sf.query(
-            count_soql, include_deleted=include_deleted)).get("totalSize") or 0)
-        if counted > settings.rest_max_rows:
+        counted = _count(client, plan, where, include_deleted)
+        if counted is not None and counted > settings.rest_max_rows:
             logger.info("%s: %d rows match (> %d): using Bulk API 2.0",
                         plan.object_name, counted, settings.rest_max_rows)
             job_id, plan = _start_bulk(client, plan, soql, include_deleted)

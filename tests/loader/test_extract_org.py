@@ -121,6 +121,27 @@ def test_a_full_load_counts_first_and_a_large_object_reads_no_rest_page(org, res
     assert extraction.total_size == rows == org.engine.count("Account", include_deleted=True)
 
 
+@pytest.mark.parametrize("rest_max_rows,engine", [(1000, "rest"), (100, "bulk")])
+def test_a_count_the_org_refuses_falls_back_to_the_rest_query(org, monkeypatch, rest_max_rows, engine):
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    client = _client(org, rest_max_rows=rest_max_rows, bulk_page_records=200)
+    plan = plan_object(client.describe("Account"))
+    real_query = client.sf.query
+
+    def query(soql, **kwargs):
+        if soql.startswith("SELECT COUNT()"):
+            raise SalesforceMalformedRequest("query", 400, "query", [
+                {"errorCode": "MALFORMED_QUERY", "message": "COUNT() is not supported here"}])
+        return real_query(soql, **kwargs)
+
+    monkeypatch.setattr(client.sf, "query", query)
+    extraction = extract(client, plan, client.settings)
+    rows = sum(b.num_rows for b in extraction.batches)
+    assert extraction.engine == engine
+    assert extraction.total_size == rows == org.engine.count("Account", include_deleted=True)
+
+
 def test_an_incremental_extract_does_not_count_first(org):
     client = _client(org)
     plan = plan_object(client.describe("Account"))
