@@ -3,9 +3,10 @@
 In ``auto`` mode an incremental extract issues the REST ``queryAll`` first: its first page
 says how many rows match (``totalSize``). Up to ``rest_max_rows`` the REST cursor is paged
 on (its first page is already useful); above, the query runs as a Bulk API 2.0 job. A full
-load, where large objects are likely, counts first (``SELECT COUNT()``, one small call) and
-goes straight to Bulk above ``rest_max_rows``, so no REST page is read and thrown away. Objects or fields
-Bulk cannot read always go through REST. Both paths stream with bounded memory.
+load, where large objects are likely, counts first (``SELECT COUNT()``, one small call)
+and goes straight to Bulk above ``rest_max_rows``, so no REST page is read and thrown
+away. Objects or fields Bulk cannot read always go through REST. Both paths stream with
+bounded memory.
 """
 
 from __future__ import annotations
