@@ -119,8 +119,9 @@ def _align(data: pa.Table, fields: Sequence[FieldSpec], object_name: str) -> pa.
                 f"Column {col!r} of the {object_name} batch is not among its loadable fields: "
                 "pass its FieldSpec (from describe) or drop the column."
             )
+        column, wanted = data.column(col), arrow_type(f)
         try:
-            arrays.append(data.column(col).cast(arrow_type(f)))
+            arrays.append(column if column.type == wanted else column.cast(wanted))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise WarehouseError(
                 f"Field {object_name}.{f.name} cannot be stored as {arrow_type(f)}: {exc}; nothing was written."
