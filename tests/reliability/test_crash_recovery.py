@@ -96,7 +96,10 @@ def _change_the_org(org: DevOrg, rng: random.Random, ids: list[str], round_no: i
     ids.remove(victim)
 
 
-def _crash_sync(ws: Workspace, point: str, rng: random.Random) -> str:
+def _crash_sync(ws: Workspace, point: str, rng: random.Random, full_seconds: float) -> str:
+    """Start a sync and SIGKILL it at ``point``; the random moments are fractions of
+    ``full_seconds`` (how long a complete full sync takes here), so they fall inside a run
+    however fast the loader and the machine are."""
     path, method, full, extra = POINTS[point]
     org = ws.org
     org.faults.clear()
@@ -111,11 +114,11 @@ def _crash_sync(ws: Workspace, point: str, rng: random.Random) -> str:
         probe = org.faults.add("stall", path="/results", method="GET", times=1, seconds=0.0)
         proc = _start(ws, "lht", *_sync_args(ws, full), env=env)
         reached = _wait_for(lambda: probe.fired >= 1, proc)
-        delay = rng.uniform(0.1, 1.5)
+        delay = rng.uniform(0.02, 0.3) * full_seconds
         time.sleep(delay)
         where = f"{delay:.2f}s after the first results page was requested"
     else:
-        delay = rng.uniform(0.5, 5.0)
+        delay = rng.uniform(0.1, 0.9) * full_seconds
         proc = _start(ws, "lht", *_sync_args(ws, full), env=env)
         time.sleep(delay)
         reached = True
@@ -156,6 +159,10 @@ def test_kill_9_at_random_points_then_rerun_loses_and_duplicates_nothing(tmp_pat
             ids = [r["Id"] for r in org.engine.page_records(rs, 0, rs.total_size)]
         finally:
             org.engine.release(rs)
+        started = time.monotonic()
+        ws.sync("Account", extra_env=ENV)  # a complete full sync, timed: kill moments scale to it
+        full_seconds = time.monotonic() - started
+        _log(f"{'(a complete first run)':<24} took {full_seconds:.2f}s")
         points = list(POINTS)
         schedule = points + [rng.choice(points) for _ in range(KILLS - len(points))]
         rng.shuffle(schedule)
@@ -165,7 +172,7 @@ def test_kill_9_at_random_points_then_rerun_loses_and_duplicates_nothing(tmp_pat
             if not POINTS[point][2] and "account" not in state_rows(ws):
                 ws.sync("Account", extra_env=ENV)  # this point needs an incremental run
                 _log(f"{'(a complete first run)':<24} so that {point} has state to work from")
-            kills += _crash_sync(ws, point, rng) == "killed"
+            kills += _crash_sync(ws, point, rng, full_seconds) == "killed"
             if round_no % 6 == 0:  # now and then a run completes, so later kills hit incremental state
                 ws.sync("Account", extra_env=ENV)
                 _log(f"{'(a complete run)':<24} watermark {state_rows(ws)['account']['watermark']}")
