@@ -113,13 +113,12 @@ def _parsed(page: _Page, schema: pa.Schema, handed: int) -> Generator[pa.Table, 
                 if fresh.num_rows:
                     handed += fresh.num_rows
                     yield fresh
-        except pa.ArrowInvalid as exc:
-            if block_too_small(exc) and block < arrowconv.CSV_MAX_BLOCK_BYTES:
+        except (ValueError, KeyError) as exc:  # pa.ArrowInvalid is a ValueError
+            if (isinstance(exc, pa.ArrowInvalid) and block_too_small(exc)
+                    and block < arrowconv.CSV_MAX_BLOCK_BYTES):
                 block = min(block * 4, arrowconv.CSV_MAX_BLOCK_BYTES)
                 page.spool.seek(0)
                 continue
-            return handed, f"unreadable CSV ({str(exc).splitlines()[0][:200]})"
-        except (ValueError, KeyError) as exc:
             return handed, f"unreadable CSV ({str(exc).splitlines()[0][:200]})"
         if page.count is not None and rows != page.count:
             return handed, f"{rows} rows where Sforce-NumberOfRecords says {page.count}"
