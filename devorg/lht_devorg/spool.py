@@ -2,9 +2,9 @@
 
 Salesforce prepares a query job's results while the job is InProgress; the local org does
 the same, so serving a results page is a file read, not a query. :meth:`ResultSpool.fill`
-takes the query's rows as they stream (tables of ``chunk_rows`` rows, see :mod:`.stream`;
-DuckDB computes the next rows while one is written), appends each table's CSV rows
-(pyarrow, in C++) to the file and records each chunk's byte offset, byte length and row
+takes the query's rows as they stream (tables of ``chunk_rows`` rows, see :mod:`.stream`),
+has pyarrow's CSV writer append each table's rows to the file (in C++, with no copy
+through Python bytes) and records each chunk's byte offset, byte length and row
 count; the header is kept apart. A page is the header plus the chunks it covers, read from
 the file in one piece; a page that starts or ends inside a chunk re-slices that chunk: its
 rows are read back as text and written again with the same options, which gives exactly the
