@@ -1,16 +1,22 @@
-"""Benchmark: seed N Accounts, materialize a Bulk query and render every CSV page.
+"""Benchmark: seed N Accounts, then prepare a Bulk job's results as the local org does.
 
-Usage: python bench/devorg_engine_csv.py [N] [PAGE]   (defaults 1000000, 100000)
-Prints seed time, materialization time, and page_csv throughput (rows/s, MB/s).
+A Bulk query streams from the object's table as CSV text (``OrgEngine.stream_csv``) into a
+result spool (``ResultSpool.fill``): the work between a job's creation and JobComplete.
+
+Usage: python bench/devorg_engine_csv.py [N]   (default 1000000)
+Prints seed time, the spool's rows/s and MB/s, and peak RSS.
 """
 
 from __future__ import annotations
 
 import resource
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from lht_devorg.engine import OrgEngine
+from lht_devorg.spool import DEFAULT_CHUNK_ROWS, ResultSpool
 
 FIELDS = ("Id, Name, Type, BillingStreet, BillingCity, BillingState, BillingPostalCode, BillingCountry, "
           "Phone, Website, AnnualRevenue, NumberOfEmployees, Description, OwnerId, CreatedDate, "
@@ -19,22 +25,22 @@ FIELDS = ("Id, Name, Type, BillingStreet, BillingCity, BillingState, BillingPost
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    page = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
     engine = OrgEngine()
     try:
         t0 = time.perf_counter()
         engine.seed({"Account": n, "Contact": 0, "Task": 0})
         t1 = time.perf_counter()
-        rs = engine.execute(f"SELECT {FIELDS} FROM Account", include_deleted=True, bulk=True)
-        t2 = time.perf_counter()
-        size = 0
-        for offset in range(0, rs.total_size, page):
-            size += len(engine.page_csv(rs, offset, page))
-        t3 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="lht-bench-") as tmp:
+            spool = ResultSpool(Path(tmp) / "job.csv", ",", "\n")
+            with engine.stream_csv(f"SELECT {FIELDS} FROM Account", include_deleted=True,
+                                   chunk_rows=DEFAULT_CHUNK_ROWS) as rows:
+                spool.fill(rows.columns, rows.tables)
+            t2 = time.perf_counter()
+            size = spool.path.stat().st_size
+            spool.close()
         print(f"seed {n:,} Accounts: {t1 - t0:.1f}s")
-        print(f"materialize {rs.total_size:,} rows: {t2 - t1:.1f}s")
-        print(f"page_csv: {rs.total_size / (t3 - t2):,.0f} rows/s, {size / (t3 - t2) / 1e6:.1f} MB/s "
-              f"({size / 1e6:.0f} MB in pages of {page:,})")
+        print(f"Bulk job results spooled: {spool.total:,} rows in {t2 - t1:.1f}s = "
+              f"{spool.total / (t2 - t1):,.0f} rows/s, {size / (t2 - t1) / 1e6:.1f} MB/s ({size / 1e6:.0f} MB)")
         print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     finally:
         engine.close()
