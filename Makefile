@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m lht.demo
+	$(BIN)/python -m lht.commands.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 3 --durations=15 $(PYTEST_ARGS)

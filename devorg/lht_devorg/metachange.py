@@ -12,10 +12,10 @@ from .records import AUDIT_FIELDS, record_id18
 from .schema import COMPOUND_TYPES, duck_type
 
 if TYPE_CHECKING:
-    from .engine import OrgEngine
+    from .store import OrgStore
 
 
-def add_field(eng: OrgEngine, obj_name: str, field: dict) -> None:
+def add_field(eng: OrgStore, obj_name: str, field: dict) -> None:
     """Add a field and its column; bump the metadata time."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
@@ -29,7 +29,7 @@ def add_field(eng: OrgEngine, obj_name: str, field: dict) -> None:
         eng._touch_metadata(obj.name)
 
 
-def remove_field(eng: OrgEngine, obj_name: str, name: str) -> None:
+def remove_field(eng: OrgStore, obj_name: str, name: str) -> None:
     """Remove a field and its column; bump the metadata time."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
@@ -43,7 +43,7 @@ def remove_field(eng: OrgEngine, obj_name: str, name: str) -> None:
         eng._touch_metadata(obj.name)
 
 
-def change_formula_silently(eng: OrgEngine, obj_name: str, field: str, record_ids: Sequence[str] | None) -> None:
+def change_formula_silently(eng: OrgStore, obj_name: str, field: str, record_ids: Sequence[str] | None) -> None:
     """Give a formula field new values (its ``silent change`` SQL) without touching the audit stamps."""
     with eng._lock:
         obj = eng.schema.require(obj_name)

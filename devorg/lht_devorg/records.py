@@ -1,5 +1,5 @@
 """Record changes with Salesforce's semantics: audit stamps, recycle bin, purge, getDeleted /
-getUpdated, schema changes and silent formula changes. Used through :class:`OrgEngine`."""
+getUpdated, schema changes and silent formula changes. Used through :class:`~.engine.OrgEngine`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .schema import ObjectSchema
 from .seedrules import derived_sql
 
 if TYPE_CHECKING:
-    from .engine import OrgEngine
+    from .store import OrgStore
 
 #: The integration user every change is made by (the first seeded User).
 ADMIN_USER_ID = ids.make_id("005", 1)
@@ -101,13 +101,13 @@ def _writable(obj: ObjectSchema, values: dict, *, creating: bool) -> dict[str, o
     return out
 
 
-def _insert(eng: OrgEngine, obj: ObjectSchema, row: dict[str, object]) -> None:
+def _insert(eng: OrgStore, obj: ObjectSchema, row: dict[str, object]) -> None:
     cols = ", ".join(q(c) for c in row)
     marks = ", ".join("?" for _ in row)
     eng._con.execute(f"INSERT INTO {q(obj.name.lower())} ({cols}) VALUES ({marks})", list(row.values()))
 
 
-def next_number(eng: OrgEngine, obj: ObjectSchema) -> int:
+def next_number(eng: OrgStore, obj: ObjectSchema) -> int:
     """The next Id counter for ``obj`` (after every seeded row)."""
     cur = eng._con.execute("SELECT next_n FROM _org_counter WHERE obj = ?", [obj.name]).fetchone()
     n = int(cur[0]) if cur else 1
@@ -115,13 +115,13 @@ def next_number(eng: OrgEngine, obj: ObjectSchema) -> int:
     return n
 
 
-def recompute_formulas(eng: OrgEngine, obj: ObjectSchema, where: str = "TRUE", params: list | None = None) -> None:
+def recompute_formulas(eng: OrgStore, obj: ObjectSchema, where: str = "TRUE", params: list | None = None) -> None:
     """Recompute derived fields (person Name, forecast category, ...) and stored formula values."""
     for sql in derived_sql(obj, where):
         eng._con.execute(sql, params or [])
 
 
-def create(eng: OrgEngine, obj_name: str, values: dict) -> str:
+def create(eng: OrgStore, obj_name: str, values: dict) -> str:
     """Insert a record; see :meth:`OrgEngine.create`."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
@@ -160,7 +160,7 @@ def create(eng: OrgEngine, obj_name: str, values: dict) -> str:
         return record_id
 
 
-def _existing(eng: OrgEngine, obj: ObjectSchema, record_id: str) -> tuple[str, bool]:
+def _existing(eng: OrgStore, obj: ObjectSchema, record_id: str) -> tuple[str, bool]:
     rid = record_id18(record_id)
     has_deleted = obj.field("IsDeleted") is not None
     col = '"IsDeleted"' if has_deleted else "false"
@@ -170,7 +170,7 @@ def _existing(eng: OrgEngine, obj: ObjectSchema, record_id: str) -> tuple[str, b
     return rid, bool(row[0])
 
 
-def update(eng: OrgEngine, obj_name: str, record_id: str, values: dict) -> None:
+def update(eng: OrgStore, obj_name: str, record_id: str, values: dict) -> None:
     """Update a record; see :meth:`OrgEngine.update`."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
@@ -185,7 +185,7 @@ def update(eng: OrgEngine, obj_name: str, record_id: str, values: dict) -> None:
         recompute_formulas(eng, obj, '"Id" = ?', [rid])
 
 
-def delete(eng: OrgEngine, obj_name: str, record_id: str) -> None:
+def delete(eng: OrgStore, obj_name: str, record_id: str) -> None:
     """Soft delete; see :meth:`OrgEngine.delete`."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
@@ -198,7 +198,7 @@ def delete(eng: OrgEngine, obj_name: str, record_id: str) -> None:
         eng._con.execute("INSERT INTO _org_deleted VALUES (?, ?, ?)", [obj.name, rid, now])
 
 
-def undelete(eng: OrgEngine, obj_name: str, record_id: str) -> None:
+def undelete(eng: OrgStore, obj_name: str, record_id: str) -> None:
     """Restore from the recycle bin; see :meth:`OrgEngine.undelete`."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
@@ -210,7 +210,7 @@ def undelete(eng: OrgEngine, obj_name: str, record_id: str) -> None:
         eng._con.execute("DELETE FROM _org_deleted WHERE obj = ? AND id = ?", [obj.name, rid])
 
 
-def purge(eng: OrgEngine, obj_name: str, record_ids: Sequence[str]) -> None:
+def purge(eng: OrgStore, obj_name: str, record_ids: Sequence[str]) -> None:
     """Hard delete; see :meth:`OrgEngine.purge`. A record not yet in the recycle bin is hard-deleted now."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
@@ -222,12 +222,12 @@ def purge(eng: OrgEngine, obj_name: str, record_ids: Sequence[str]) -> None:
             eng._con.execute(f'DELETE FROM {q(obj.name.lower())} WHERE "Id" = ?', [rid])
 
 
-def _covered(eng: OrgEngine, end: dt.datetime) -> dt.datetime:
+def _covered(eng: OrgStore, end: dt.datetime) -> dt.datetime:
     """Salesforce covers whole minutes only: min(end, now) truncated to the minute."""
     return min(_utc_naive(end), eng.now()).replace(second=0, microsecond=0)
 
 
-def deleted(eng: OrgEngine, obj_name: str, start: dt.datetime, end: dt.datetime) -> dict:
+def deleted(eng: OrgStore, obj_name: str, start: dt.datetime, end: dt.datetime) -> dict:
     """getDeleted body: records deleted in [start, latestDateCovered)."""
     obj = eng.schema.require(obj_name)
     latest = _covered(eng, end)
@@ -240,7 +240,7 @@ def deleted(eng: OrgEngine, obj_name: str, start: dt.datetime, end: dt.datetime)
             "latestDateCovered": render.json_datetime(latest)}
 
 
-def updated(eng: OrgEngine, obj_name: str, start: dt.datetime, end: dt.datetime) -> dict:
+def updated(eng: OrgStore, obj_name: str, start: dt.datetime, end: dt.datetime) -> dict:
     """getUpdated body: live records whose SystemModstamp is in [start, latestDateCovered)."""
     obj = eng.schema.require(obj_name)
     latest = _covered(eng, end)
@@ -250,7 +250,7 @@ def updated(eng: OrgEngine, obj_name: str, start: dt.datetime, end: dt.datetime)
     return {"ids": [r[0] for r in rows], "latestDateCovered": render.json_datetime(latest)}
 
 
-def get_record(eng: OrgEngine, obj_name: str, record_id: str, fields: list[str] | None, *,
+def get_record(eng: OrgStore, obj_name: str, record_id: str, fields: list[str] | None, *,
                api_version: str) -> dict:
     """One record as REST returns it (all fields unless ``fields`` names some)."""
     obj = eng.schema.require(obj_name)

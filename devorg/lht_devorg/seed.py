@@ -30,7 +30,7 @@ from .seeddata import (
 from .seedrules import DERIVED, derived_sql
 
 if TYPE_CHECKING:
-    from .engine import OrgEngine
+    from .store import OrgStore
 
 __all__ = ["NASTY_VALUES", "DEFAULT_COUNTS", "seed", "resolve_counts", "MASS_UPDATE_AT"]
 
@@ -205,7 +205,7 @@ def _audit(g: _Gen, obj: ObjectSchema) -> dict[str, str]:
     return out
 
 
-def seed(eng: OrgEngine, counts: dict[str, int], seed_value: int) -> None:
+def seed(eng: OrgStore, counts: dict[str, int], seed_value: int) -> None:
     """Fill every object's table (called by :meth:`OrgEngine.seed` under its lock)."""
     con = eng._con
     for name in ORDER:
@@ -222,7 +222,7 @@ def seed(eng: OrgEngine, counts: dict[str, int], seed_value: int) -> None:
                         "WHERE \"IsDeleted\"", [name])
 
 
-def _fill(eng: OrgEngine, obj: ObjectSchema, n: int, g: _Gen) -> None:
+def _fill(eng: OrgStore, obj: ObjectSchema, n: int, g: _Gen) -> None:
     specs = _specs(g)
     audit = _audit(g, obj)
     cols, exprs = [], []
@@ -262,7 +262,7 @@ def _fill(eng: OrgEngine, obj: ObjectSchema, n: int, g: _Gen) -> None:
         eng._con.execute(sql)
 
 
-def _apply_nasty(eng: OrgEngine, counts: dict[str, int]) -> None:
+def _apply_nasty(eng: OrgStore, counts: dict[str, int]) -> None:
     for name, rows in NASTY_VALUES.items():
         obj = eng.schema.require(name)
         for number, values in enumerate(rows[: counts[name]], start=1):

@@ -9,7 +9,7 @@ Locking: the org's lock is held only while the query is planned and a transactio
 and pinned to the current snapshot, so the plan and the rows agree (no schema change can
 slip in between) and the result is the org as of that instant, whatever REST writes or the
 activity thread commit while it streams (one query, one snapshot). Rows are read without the
-lock, so those writes are not held up. ``OrgEngine.close`` interrupts streams still open.
+lock, so those writes are not held up. ``OrgStore.close`` interrupts streams still open.
 Used through :meth:`OrgEngine.stream_csv`.
 """
 
@@ -27,7 +27,7 @@ from .planner import plan, q
 from .soql import parse
 
 if TYPE_CHECKING:
-    from .engine import OrgEngine
+    from .store import OrgStore
 
 #: Rows DuckDB computes per fetch (about 70 MB of CSV text for a 70-column object).
 FETCH_ROWS = 100_000
@@ -42,7 +42,7 @@ class CsvStream:
 
 
 @contextmanager
-def stream_csv(eng: OrgEngine, soql: str, *, include_deleted: bool,
+def stream_csv(eng: OrgStore, soql: str, *, include_deleted: bool,
                chunk_rows: int) -> Iterator[CsvStream]:
     """Open ``soql`` (a Bulk query) for streaming; the cursor is closed on leaving the block.
 

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from lht import __version__
 from lht.errors import LhtError
-from lht.report import RunReport
+from lht.sync.report import RunReport
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -112,8 +112,8 @@ def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, t
 
     Exits 0 only when every object synced; otherwise non-zero, with a per-object summary.
     """
-    from lht.progress import progress_reporter
-    from lht.sync import SyncRequest, run_sync
+    from lht.commands.progress import progress_reporter
+    from lht.sync.run import SyncRequest, run_sync
 
     request = SyncRequest(objects=objects, full_refresh=full_refresh, refresh_formulas=refresh_formulas,
                           threads=threads, target=target, profiles_dir=profiles_dir,
@@ -158,7 +158,7 @@ def add(objects: tuple[str, ...], history: bool, project_dir: Path | None) -> No
     Writes models/salesforce/<object>.sql and its entries in the sources and models YAML;
     with --history also <object>_history.sql (works for objects already registered too).
     """
-    from lht.scaffold import add_objects
+    from lht.commands.scaffold import add_objects
 
     for path in add_objects(objects, project_dir, history=history):
         stdout.print(f"wrote {path}")
@@ -180,7 +180,7 @@ def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | No
            as_json: bool) -> None:
     """Show, per registered object, the last sync, watermark, main-table rows, unmerged staged rows,
     the last run's API calls and freshness. Reads the warehouse only (no Salesforce call)."""
-    from lht.status import collect_status
+    from lht.commands.status import collect_status
 
     report = collect_status(objects, project_dir=project_dir, profiles_dir=profiles_dir, target=target)
     if as_json:
@@ -221,7 +221,7 @@ def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_loc
     history model are refused.
     """
     from lht.project import parse_duration
-    from lht.prune import prune as run_prune
+    from lht.commands.prune import prune as run_prune
 
     results = run_prune(objects, older_than_seconds=parse_duration(older_than, "--older-than"), dry_run=dry_run,
                         project_dir=project_dir, profiles_dir=profiles_dir, target=target,
@@ -244,7 +244,7 @@ def jobs() -> None:
 
 def _salesforce():
     from lht.config import credentials_from_env, settings_from_env
-    from lht.salesforce import connect
+    from lht.salesforce.client import connect
 
     return connect(credentials_from_env(), settings_from_env())
 
@@ -256,7 +256,7 @@ def _salesforce():
 @_guard
 def jobs_list(state: str | None, object_name: str | None, as_json: bool) -> None:
     """List the query jobs the user can see."""
-    from lht.jobs import LIST_FIELDS, list_jobs
+    from lht.salesforce.jobs import LIST_FIELDS, list_jobs
 
     found = list_jobs(_salesforce(), state=state, object_name=object_name)
     if as_json:
@@ -275,7 +275,7 @@ def jobs_list(state: str | None, object_name: str | None, as_json: bool) -> None
 @_guard
 def jobs_show(job_id: str) -> None:
     """Print one job's full info as JSON."""
-    from lht.jobs import show_job
+    from lht.salesforce.jobs import show_job
 
     click.echo(json.dumps(show_job(_salesforce(), job_id), indent=2))
 
@@ -285,7 +285,7 @@ def jobs_show(job_id: str) -> None:
 @_guard
 def jobs_abort(job_ids: tuple[str, ...]) -> None:
     """Abort running jobs."""
-    from lht.jobs import abort_job
+    from lht.salesforce.jobs import abort_job
 
     client = _salesforce()
     for job_id in job_ids:
@@ -301,7 +301,7 @@ def jobs_abort(job_ids: tuple[str, ...]) -> None:
 def jobs_delete(job_ids: tuple[str, ...], finished: bool, object_name: str | None) -> None:
     """Delete finished jobs (by id, or all finished ones with --finished) and their results."""
     from lht.errors import ConfigError
-    from lht.jobs import delete_finished, delete_job
+    from lht.salesforce.jobs import delete_finished, delete_job
 
     if bool(job_ids) == finished:
         raise ConfigError("Name the jobs to delete, or pass --finished (not both).")

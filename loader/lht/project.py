@@ -173,7 +173,7 @@ def _checked_where(value: Any, what: str) -> str | None:
     """A where filter, refused at load time (before any connection) when it is unsafe."""
     if value is None:
         return None
-    from lht.extract import validate_where
+    from lht.salesforce.soql import validate_where
 
     try:
         return validate_where(str(value))

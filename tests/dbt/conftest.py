@@ -21,10 +21,10 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from lht.target import Target
+from lht.warehouse.target import Target
 from lht.typemap import FieldSpec, arrow_type, timestamp_sql_type
-from lht.warehouse import Warehouse, connect
-from lht.writer import ensure_table, new_batch_id, write_batch
+from lht.warehouse.connection import Warehouse, connect
+from lht.warehouse.writer import ensure_table, new_batch_id, write_batch
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -96,7 +96,7 @@ class DbtEnv:
         """Append ``rows`` to the staging table as one batch of ``kind``; return its batch id.
 
         ``fields`` (kept per object, new ones add columns) types the staging table the way
-        the loader does. DuckDB goes through ``lht.writer.write_batch``; on fakesnow the
+        the loader does. DuckDB goes through ``lht.warehouse.writer.write_batch``; on fakesnow the
         writer's DDL is used and the rows are inserted with bind parameters.
         """
         known = self._fields.setdefault(object_name, [])

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lht.state import StateStore
+from lht.warehouse.state import StateStore
 from lht.typemap import FieldSpec
 
 if TYPE_CHECKING:

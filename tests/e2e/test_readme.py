@@ -82,7 +82,7 @@ def test_make_demo_runs_twice_and_the_second_run_is_incremental(tmp_path: Path) 
                     ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "LHT_"))}
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    runs = [subprocess.run([sys.executable, "-m", "lht.demo"], cwd=tmp_path, env=env,
+    runs = [subprocess.run([sys.executable, "-m", "lht.commands.demo"], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=600) for _ in range(2)]
     for run in runs:
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

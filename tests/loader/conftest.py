@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lht.target import Target
-from lht.warehouse import Warehouse, connect
+from lht.warehouse.target import Target
+from lht.warehouse.connection import Warehouse, connect
 
 ENGINES = ["duckdb", "snowflake", "snowflake-patch"]
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from lht.arrowconv import clean_csv_bytes, csv_batches, records_to_table
+from lht.salesforce.arrowconv import clean_csv_bytes, csv_batches, records_to_table
 
 SCHEMA = pa.schema([
     ("Id", pa.string()), ("Name", pa.string()), ("Stamp", pa.timestamp("ms", tz="UTC")),

@@ -10,12 +10,13 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - pa.compute
 import pytest
 
-from lht import bulk
+from lht.salesforce import bulk
 from lht.config import credentials_from_env, settings_from_env
-from lht.describe import plan_object
+from lht.salesforce.describe import plan_object
 from lht.errors import BulkJobError, ObjectNotFoundError
-from lht.extract import build_soql, extract
-from lht.salesforce import connect
+from lht.salesforce.soql import build_soql
+from lht.sync.extract import extract
+from lht.salesforce.client import connect
 from lht.typemap import arrow_schema
 
 
@@ -41,7 +42,7 @@ def test_a_job_stuck_past_the_deadline_is_aborted(org, caplog):
     client = _client(org, bulk_deadline_seconds=1)
     org.faults.add("bulk_stuck")
     extraction = extract(client, _account(client), client.settings, mode="bulk")
-    with caplog.at_level(logging.WARNING, logger="lht.bulk"), \
+    with caplog.at_level(logging.WARNING, logger="lht.salesforce.bulk"), \
             pytest.raises(BulkJobError, match="aborted it") as err:
         list(extraction.batches)
     assert "LHT_BULK_DEADLINE_SECONDS" in str(err.value)
@@ -61,8 +62,8 @@ def test_a_truncated_page_is_downloaded_again(org, workers):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_page_cut_short_after_some_blocks_resumes_without_repeating_rows(org, workers, monkeypatch):
-    monkeypatch.setattr("lht.arrowconv.CSV_BLOCK_BYTES", 4096)  # a 100-row page is ~10 blocks
-    monkeypatch.setattr("lht.arrowconv.CSV_TABLE_BYTES", 1)  # each block its own table
+    monkeypatch.setattr("lht.salesforce.arrowconv.CSV_BLOCK_BYTES", 4096)  # a 100-row page is ~10 blocks
+    monkeypatch.setattr("lht.salesforce.arrowconv.CSV_TABLE_BYTES", 1)  # each block its own table
     client = _client(org, bulk_page_records=100, download_workers=workers)
     org.faults.add("truncate_results", times=2)
     extraction = extract(client, _account(client), client.settings, mode="bulk")
@@ -76,8 +77,8 @@ def test_a_page_cut_short_after_some_blocks_resumes_without_repeating_rows(org, 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_rows_larger_than_a_parsing_block_are_loaded_whole_and_once(org, workers, monkeypatch):
-    monkeypatch.setattr("lht.arrowconv.CSV_BLOCK_BYTES", 2048)  # the header fits, the big row does not
-    monkeypatch.setattr("lht.arrowconv.CSV_TABLE_BYTES", 1)
+    monkeypatch.setattr("lht.salesforce.arrowconv.CSV_BLOCK_BYTES", 2048)  # the header fits, the big row does not
+    monkeypatch.setattr("lht.salesforce.arrowconv.CSV_TABLE_BYTES", 1)
     long_text = "東京 \"quoted\", line\n" * 1500  # ~40 KB of UTF-8 in one value
     big = org.engine.create("Account", {"Name": "Big", "Description": long_text})
     client = _client(org, bulk_page_records=100, download_workers=workers)
@@ -98,7 +99,7 @@ def test_a_page_that_stays_damaged_fails_the_extract(org):
 
 def test_finished_jobs_are_deleted_after_download(org, caplog):
     client = _client(org)
-    with caplog.at_level(logging.INFO, logger="lht.bulk"):
+    with caplog.at_level(logging.INFO, logger="lht.salesforce.bulk"):
         extraction = extract(client, _account(client), client.settings, mode="bulk")
         assert sum(t.num_rows for t in extraction.batches) > 0
     job_id = re.search(r"Bulk job (\S+) created", caplog.text).group(1)

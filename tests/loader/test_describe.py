@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from lht.describe import drop_field, plan_object, without_bulk
+from lht.salesforce.describe import drop_field, plan_object, without_bulk
 from lht.errors import SalesforceError
 
 
@@ -76,7 +76,7 @@ def test_non_queryable_object_is_a_clear_error():
 
 def test_drop_field_logs_the_name_and_reason_and_records_it(caplog):
     plan = plan_object(_describe("Account"))
-    with caplog.at_level(logging.WARNING, logger="lht.describe"):
+    with caplog.at_level(logging.WARNING, logger="lht.salesforce.describe"):
         smaller = drop_field(plan, "description", "query rejects it")
     assert "Description" not in smaller.field_names
     assert smaller.skipped["Description"] == "query rejects it"

@@ -10,10 +10,10 @@ import pyarrow as pa
 import pytest
 
 from lht.config import credentials_from_env, settings_from_env
-from lht.describe import plan_object
+from lht.salesforce.describe import plan_object
 from lht.errors import FieldsChangedError
-from lht.extract import extract
-from lht.salesforce import connect
+from lht.sync.extract import extract
+from lht.salesforce.client import connect
 
 NASTY_TEXT = ["ACME – NORTH", "0012", "20", "1e5", "NA", "null", "nan", "None", "TRUE",
               "a,b \"quoted\"\r\nnext line\nlast", "東京 🚀 café", "x" * 131_072]
@@ -236,7 +236,7 @@ def test_an_object_bulk_refuses_is_read_through_rest(org, monkeypatch, mode, cap
     monkeypatch.setattr(planner, "BULK_UNSUPPORTED", {"Task"})
     client = _client(org, rest_max_rows=1)
     plan = plan_object(client.describe("Task"))
-    with caplog.at_level("WARNING", logger="lht.describe"):
+    with caplog.at_level("WARNING", logger="lht.salesforce.describe"):
         extraction = extract(client, plan, client.settings, mode=mode)
     assert extraction.engine == "rest"
     assert extraction.rows == 0 and sum(t.num_rows for t in extraction.batches) == \

@@ -8,9 +8,9 @@ from importlib import resources
 
 import pytest
 
-from lht.describe import plan_object
+from lht.salesforce.describe import plan_object
 from lht.errors import ConfigError, InvalidNameError
-from lht.extract import build_soql, validate_where
+from lht.salesforce.soql import build_soql, validate_where
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from lht.errors import ConcurrentRunError
-from lht.lock import LOCK_TABLE, run_lock
-from lht.warehouse import Warehouse
+from lht.warehouse.lock import LOCK_TABLE, run_lock
+from lht.warehouse.connection import Warehouse
 
 
 def hold_in_thread(wh: Warehouse, seconds: float) -> tuple[threading.Thread, threading.Event]:
@@ -82,7 +82,7 @@ def test_a_stale_snowflake_lock_is_taken_over_and_logged(snow_wh: Warehouse, cap
         f"INSERT INTO {table} ({q('lock_name')}, {q('token')}, {q('owner')}, {q('host')}, {q('pid')}, {q('acquired_at')}) "
         "VALUES ('lht sync', 'dead', 'ghost', 'gone-host', 4242, '2000-01-01T00:00:00+00:00')"
     )
-    caplog.set_level(logging.WARNING, logger="lht.lock")
+    caplog.set_level(logging.WARNING, logger="lht.warehouse.lock")
     with run_lock(snow_wh):
         owners = snow_wh.execute(f"SELECT {q('owner')} FROM {table}")
         assert owners != [("ghost",)] and len(owners) == 1

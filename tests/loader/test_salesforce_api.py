@@ -11,8 +11,8 @@ import pytest
 
 from lht.config import Settings, credentials_from_env, settings_from_env
 from lht.errors import DeletedWindowError
-from lht.salesforce import connect
-from lht.transport import ClientStats, RunBudget, make_session
+from lht.salesforce.client import connect
+from lht.salesforce.transport import ClientStats, RunBudget, make_session
 
 
 def _client(org, **overrides):

@@ -8,10 +8,10 @@ import socket
 import pytest
 
 from lht.config import credentials_from_env, settings_from_env
-from lht.describe import plan_object
+from lht.salesforce.describe import plan_object
 from lht.errors import AuthenticationError, SalesforceError
-from lht.extract import extract
-from lht.salesforce import connect
+from lht.sync.extract import extract
+from lht.salesforce.client import connect
 
 FLOWS = ["token", "password", "client_credentials", "jwt"]
 LOGIN_FLOWS = ["password", "client_credentials", "jwt"]
@@ -52,7 +52,7 @@ def test_rest_paging_relogs_in_after_the_session_expires_mid_extract(org, flow, 
     before = org.engine.count("Account", include_deleted=True)
     extraction = extract(client, plan, client.settings, mode="rest")
     org.expire_tokens()
-    with caplog.at_level(logging.INFO, logger="lht.salesforce"):
+    with caplog.at_level(logging.INFO, logger="lht.salesforce.client"):
         rows = sum(t.num_rows for t in extraction.batches)
     assert rows == before
     assert caplog.text.count("logging in again") == 1
@@ -66,7 +66,7 @@ def test_bulk_job_relogs_in_after_the_session_expires(org, flow, renew_token, ca
     extraction = extract(client, plan, client.settings, mode="bulk")
     org.expire_tokens()  # after the job is created, before it is polled
     assert extraction.engine == "bulk"
-    with caplog.at_level(logging.INFO, logger="lht.salesforce"):
+    with caplog.at_level(logging.INFO, logger="lht.salesforce.client"):
         rows = sum(t.num_rows for t in extraction.batches)
     assert rows == org.engine.count("Account", include_deleted=True)
     assert caplog.text.count("logging in again") == 1
@@ -123,7 +123,7 @@ def test_parallel_page_downloads_renew_an_expired_session_once(org, renew_token,
     batches = iter(extraction.batches)
     first = next(batches)
     org.expire_tokens()
-    with caplog.at_level(logging.INFO, logger="lht.salesforce"):
+    with caplog.at_level(logging.INFO, logger="lht.salesforce.client"):
         rest = sum(t.num_rows for t in batches)
     assert first.num_rows + rest == org.engine.count("Account", include_deleted=True)
     assert caplog.text.count("logging in again") <= 1

@@ -8,7 +8,7 @@ import pytest
 
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ApiLimitError, ObjectNotFoundError, SalesforceError
-from lht.salesforce import connect
+from lht.salesforce.client import connect
 
 DESCRIBE = "/sobjects/Account/describe"
 

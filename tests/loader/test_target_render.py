@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lht.target import render_plain
+from lht.warehouse.target import render_plain
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_PROFILE = yaml.safe_load((REPO / "dbt_project" / "profiles.yml").read_text())["lht"]
@@ -73,7 +73,7 @@ def test_the_snowflake_target_is_left_to_dbt() -> None:
 
 
 def test_loading_the_default_target_does_not_import_dbt(tmp_path: Path) -> None:
-    code = ("import sys; from pathlib import Path; from lht.target import load_target; "
+    code = ("import sys; from pathlib import Path; from lht.warehouse.target import load_target; "
             f"t = load_target(Path({str(REPO / 'dbt_project')!r})); "
             "print(t.kind, 'dbt' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

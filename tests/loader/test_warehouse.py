@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lht.errors import ConfigError, InvalidNameError, WarehouseError
-from lht.warehouse import Warehouse, connect, load_target
+from lht.warehouse.connection import Warehouse, connect, load_target
 
 PROJECT = "name: lht_test\nversion: '1.0'\nprofile: lht\n"
 

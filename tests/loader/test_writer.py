@@ -10,8 +10,8 @@ import pytest
 
 from lht.errors import ConfigError, InvalidNameError, WarehouseError
 from lht.typemap import FieldSpec, arrow_schema
-from lht.warehouse import Target, Warehouse, connect
-from lht.writer import new_batch_id, write_batch
+from lht.warehouse.connection import Target, Warehouse, connect
+from lht.warehouse.writer import new_batch_id, write_batch
 
 UTC = timezone.utc
 EXTRACTED = datetime(2024, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
@@ -249,7 +249,7 @@ def test_a_record_batch_is_accepted_and_names_are_matched_to_describe_casing(duc
 
 
 def test_the_staging_schema_comes_from_the_environment(tmp_path, monkeypatch) -> None:
-    from lht.target import Target
+    from lht.warehouse.target import Target
 
     monkeypatch.setenv("LHT_STAGING_SCHEMA", "raw_sf")
     target = Target(kind="duckdb", name="dev", profile="p", profiles_file=tmp_path / "p.yml", path=tmp_path / "x.duckdb")

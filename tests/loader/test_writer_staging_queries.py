@@ -1,4 +1,4 @@
-"""lht.staging: read-only queries on what write_batch staged, on every engine."""
+"""lht.warehouse.staging: read-only queries on what write_batch staged, on every engine."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from lht.staging import ids_missing_since, staged_ids, staged_rows_after
+from lht.warehouse.staging import ids_missing_since, staged_ids, staged_rows_after
 from lht.typemap import FieldSpec
-from lht.warehouse import Warehouse
-from lht.writer import write_batch
+from lht.warehouse.connection import Warehouse
+from lht.warehouse.writer import write_batch
 
 FIELDS = [FieldSpec("Id", "id"), FieldSpec("IsDeleted", "boolean"), FieldSpec("SystemModstamp", "datetime")]
 AT = datetime(2024, 5, 1, tzinfo=timezone.utc)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lht.constants import BATCH_ID_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_RECORD
-from lht.warehouse import Warehouse, validate_object_name
+from lht.warehouse.connection import Warehouse, validate_object_name
 
 
 def _exists(wh: Warehouse, object_name: str) -> bool:

@@ -2,7 +2,7 @@
 
 Calls go through the client's session (simple-salesforce's ``call_salesforce``), so they
 share the transport's timeouts, retries, counting and budget, and re-login once on an
-expired session. Reading a completed job's pages is :mod:`lht.bulk_results`.
+expired session. Reading a completed job's pages is :mod:`lht.salesforce.bulk_results`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from lht.bulk_results import result_tables
+from lht.salesforce.bulk_results import result_tables
 from lht.config import Settings
 from lht.errors import BulkJobError, LhtError
-from lht.salesforce import SalesforceClient
+from lht.salesforce.client import SalesforceClient
 
 logger = logging.getLogger(__name__)
 

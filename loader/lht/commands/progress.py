@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lht.objectsync import Progress as ProgressCallback
+from lht.sync.objectsync import Progress as ProgressCallback
 
 
 @contextmanager

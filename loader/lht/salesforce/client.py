@@ -25,7 +25,7 @@ from simple_salesforce.exceptions import SalesforceError as SfError
 from simple_salesforce.exceptions import SalesforceGeneralError
 from simple_salesforce.util import call_salesforce
 
-from lht import sfauth as _auth_flows
+from lht.salesforce import auth as _auth_flows
 from lht.config import Credentials, Settings
 from lht.constants import API_VERSION
 from lht.errors import (
@@ -34,7 +34,7 @@ from lht.errors import (
 )
 
 __all__ = ["DeletedWindowError", "SalesforceClient", "check_object_name", "connect", "translate"]
-from lht.transport import ClientStats, RunBudget, make_session
+from lht.salesforce.transport import ClientStats, RunBudget, make_session
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 from lht.constants import BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FORMULA, KIND_RECORD
 from lht.errors import InvalidNameError, WarehouseError
 from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
-from lht.warehouse import Warehouse, validate_name, validate_object_name
+from lht.warehouse.connection import Warehouse, validate_name, validate_object_name
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The Snowflake side of :mod:`lht.warehouse`: the session, identifiers upper-cased, and
+"""The Snowflake side of :mod:`lht.warehouse.connection`: the session, identifiers upper-cased, and
 credentials (password or key pair) taken from the dbt profile the way dbt-snowflake takes them.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 import pyarrow as pa
 
 from lht.errors import ConfigError, WarehouseError
-from lht.target import Target
-from lht.warehouse import Warehouse
+from lht.warehouse.target import Target
+from lht.warehouse.connection import Warehouse
 
 
 class SnowflakeWarehouse(Warehouse):

@@ -11,14 +11,14 @@ from pathlib import Path
 
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ConfigError
-from lht.lock import run_lock
-from lht.objectsync import Progress, RunContext, sync_object, utcnow
+from lht.warehouse.lock import run_lock
+from lht.sync.objectsync import Progress, RunContext, sync_object, utcnow
 from lht.project import Project, load_project
-from lht.report import SKIPPED, ObjectResult, RunReport
-from lht.salesforce import connect as connect_salesforce
-from lht.state import StateStore
-from lht.warehouse import Warehouse, load_target
-from lht.warehouse import connect as connect_warehouse
+from lht.sync.report import SKIPPED, ObjectResult, RunReport
+from lht.salesforce.client import connect as connect_salesforce
+from lht.warehouse.state import StateStore
+from lht.warehouse.connection import Warehouse, load_target
+from lht.warehouse.connection import connect as connect_warehouse
 
 logger = logging.getLogger(__name__)
 

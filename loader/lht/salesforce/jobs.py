@@ -1,6 +1,6 @@
 """`lht jobs`: list, show, abort and delete Bulk API 2.0 query jobs.
 
-lht deletes the jobs it runs as soon as their results are read (``lht.bulk.bulk_query``),
+lht deletes the jobs it runs as soon as their results are read (``lht.salesforce.bulk.bulk_query``),
 whether they succeeded or not; these commands are for jobs left behind by a run that was
 killed, or started by other tools. Unlike the best-effort helpers the sync uses, every
 call here raises when Salesforce refuses it, so the user sees why.
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lht.errors import JobNotFoundError, ObjectNotFoundError, SalesforceError
-from lht.salesforce import SalesforceClient
+from lht.salesforce.client import SalesforceClient
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ import yaml
 from lht.constants import BATCH_ID_COLUMN, DEFAULT_SCHEMA, STATE_TABLE
 from lht.errors import ConfigError
 from lht.project import Project, load_project
-from lht.staging import staged_rows_after
-from lht.state import ObjectState, StateStore
-from lht.warehouse import Warehouse, connect, load_target, validate_name
+from lht.warehouse.staging import staged_rows_after
+from lht.warehouse.state import ObjectState, StateStore
+from lht.warehouse.connection import Warehouse, connect, load_target, validate_name
 
 logger = logging.getLogger(__name__)
 

@@ -19,16 +19,16 @@ import pyarrow.compute as pc
 
 from lht.config import Settings
 from lht.constants import KIND_DELETED, KIND_FORMULA, KIND_RECORD
-from lht.describe import ObjectPlan, drop_field, plan_object
+from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
 from lht.errors import ApiLimitError, LhtError
-from lht.extract import FieldsChangedError, extract
+from lht.sync.extract import FieldsChangedError, extract
 from lht.project import ObjectOptions
-from lht.report import FAILED, OK, ObjectResult
-from lht.salesforce import DeletedWindowError, SalesforceClient
-from lht.staging import ids_missing_since, staged_ids
-from lht.state import ObjectState, StateStore
-from lht.warehouse import Warehouse
-from lht.writer import append_session, new_batch_id, write_batch
+from lht.sync.report import FAILED, OK, ObjectResult
+from lht.salesforce.client import DeletedWindowError, SalesforceClient
+from lht.warehouse.staging import ids_missing_since, staged_ids
+from lht.warehouse.state import ObjectState, StateStore
+from lht.warehouse.connection import Warehouse
+from lht.warehouse.writer import append_session, new_batch_id, write_batch
 
 logger = logging.getLogger(__name__)
 

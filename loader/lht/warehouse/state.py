@@ -15,7 +15,7 @@ from typing import Any
 
 from lht.constants import DESCRIBE_TABLE, STATE_TABLE
 from lht.typemap import timestamp_sql_type
-from lht.warehouse import Warehouse, validate_object_name
+from lht.warehouse.connection import Warehouse, validate_object_name
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The run lock: one ``lht sync`` at a time per target.
 
-DuckDB: an OS file lock beside the database file (``<db>.lht.lock``, via filelock), released
+DuckDB: an OS file lock beside the database file (``<db>.lht.warehouse.lock``, via filelock), released
 by the OS if the process dies; a JSON file beside it says who holds it. Snowflake: a row in
 ``<staging>._lht_lock`` claimed by one MERGE; a row older than the TTL (env
 ``LHT_LOCK_TTL_SECONDS``, default 12 h), or left by a process of this host that no longer
@@ -25,8 +25,8 @@ from typing import Any
 import filelock
 
 from lht.errors import ConcurrentRunError
-from lht.target import Target
-from lht.warehouse import Warehouse, connect
+from lht.warehouse.target import Target
+from lht.warehouse.connection import Warehouse, connect
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def _file_lock(target: Target, wait: bool, timeout: float | None) -> Iterator[No
     if target.path is None or str(target.path) == ":memory:":
         yield  # an in-memory database cannot be shared with another process
         return
-    path = Path(f"{target.path}.lht.lock")
+    path = Path(f"{target.path}.lht.warehouse.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     info_path = Path(f"{path}.json")
     lock = filelock.FileLock(str(path))

@@ -28,11 +28,11 @@ from typing import Any
 
 from lht.constants import BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_RECORD
 from lht.errors import PruneRefusedError
-from lht.lock import run_lock
+from lht.warehouse.lock import run_lock
 from lht.project import load_project
-from lht.status import main_schema, main_table_summary
+from lht.commands.status import main_schema, main_table_summary
 from lht.typemap import timestamp_sql_type
-from lht.warehouse import Warehouse, connect, load_target
+from lht.warehouse.connection import Warehouse, connect, load_target
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 One small interface (:class:`Warehouse`) hides the two engines' differences: identifier
 case (Snowflake stores API names upper-cased, see ``docs/design.md``), bind parameters
 (``?`` on both), transactions and thread use. :func:`connect` opens one from a
-:class:`~lht.target.Target` (see :func:`lht.target.load_target`).
+:class:`~lht.warehouse.target.Target` (see :func:`lht.warehouse.target.load_target`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from lht.constants import DEFAULT_STAGING_SCHEMA
 from lht.errors import ConfigError, InvalidNameError, WarehouseError
-from lht.target import Target, load_target
+from lht.warehouse.target import Target, load_target
 
 __all__ = ["Target", "Warehouse", "connect", "load_target", "validate_name", "validate_object_name"]
 
@@ -253,7 +253,7 @@ def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
                                  f"LHT_DUCKDB_THREADS): {exc}") from exc
         return DuckDBWarehouse(target, schema, con)
     if target.kind == "snowflake":
-        from lht.snowflake_wh import connect_snowflake
+        from lht.warehouse.snowflake import connect_snowflake
 
         return connect_snowflake(target, schema)
     raise ConfigError(f"Unsupported warehouse kind {target.kind!r} ({target.where}): use duckdb or snowflake.")

@@ -14,28 +14,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from simple_salesforce.format import format_soql
 
-from lht import bulk
-from lht.arrowconv import records_to_table
+from lht.salesforce import bulk
+from lht.salesforce.arrowconv import records_to_table
 from lht.config import Settings
-from lht.describe import ObjectPlan, without_bulk
+from lht.salesforce.describe import ObjectPlan, without_bulk
+from lht.salesforce.soql import build_count_soql, build_soql, select_fields
 from lht.errors import (
     ApiLimitError,
     AuthenticationError,
     BulkUnsupportedError,
     ConfigError,
     FieldsChangedError,
-    InvalidNameError,
     ObjectNotFoundError,
     SalesforceError,
 )
-from lht.salesforce import SalesforceClient
+from lht.salesforce.client import SalesforceClient
 from lht.typemap import arrow_schema
 
 logger = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ logger = logging.getLogger(__name__)
 REST_BATCH_ROWS = 50_000
 MODES = ("auto", "rest", "bulk")
 
-__all__ = ["Extraction", "FieldsChangedError", "build_count_soql", "build_soql", "extract", "validate_where"]
+__all__ = ["Extraction", "FieldsChangedError", "extract"]
 
 
 @dataclass
@@ -56,86 +55,6 @@ class Extraction:
     total_size: int | None = None
     max_watermark: datetime | None = None
     rows: int = 0
-
-
-def validate_where(where: str) -> str:
-    """Check a user's SOQL filter; ConfigError when it could escape its parentheses."""
-    text = where.strip()
-    depth = 0
-    quote: str | None = None
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in ("'", '"'):
-            quote = ch
-        elif ch == ";" or text.startswith(("--", "/*", "*/", "//"), i):
-            raise ConfigError(f"Unsafe SOQL filter {where!r}: ';' and comments are not allowed "
-                              "in a where filter; write a single condition")
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                break
-        i += 1
-    if quote or depth != 0:
-        raise ConfigError(f"Unsafe SOQL filter {where!r}: unbalanced quotes or parentheses; "
-                          "fix the filter in the project config")
-    return text
-
-
-def _select_fields(plan: ObjectPlan, fields: Sequence[str] | None) -> list[str]:
-    if fields is None:
-        return list(plan.field_names)
-    names: list[str] = []
-    for name in fields:
-        try:
-            canonical = plan.spec(name).name
-        except KeyError:
-            raise InvalidNameError(f"{plan.object_name}.{name} is not a loaded field of the "
-                                   "object's describe") from None
-        if canonical not in names:
-            names.append(canonical)
-    if not names:
-        raise InvalidNameError(f"No fields to select from {plan.object_name}")
-    return names
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
-def build_soql(plan: ObjectPlan, *, fields: Sequence[str] | None = None,
-               since: datetime | None = None, where: str | None = None) -> str:
-    """``SELECT <fields> FROM <object> [WHERE (<where>) AND <watermark> >= <since>]``."""
-    names = _select_fields(plan, fields)
-    soql = format_soql("SELECT {names:literal} FROM {obj:literal}",
-                       names=", ".join(names), obj=plan.object_name)
-    return soql + _conditions(plan, since, where)
-
-
-def build_count_soql(plan: ObjectPlan, *, since: datetime | None = None, where: str | None = None) -> str:
-    """``SELECT COUNT() FROM <object>`` with the conditions :func:`build_soql` would use."""
-    return format_soql("SELECT COUNT() FROM {obj:literal}", obj=plan.object_name) + _conditions(plan, since, where)
-
-
-def _conditions(plan: ObjectPlan, since: datetime | None, where: str | None) -> str:
-    conditions: list[str] = []
-    if where is not None and where.strip():
-        conditions.append(format_soql("({where:literal})", where=validate_where(where)))
-    if since is not None:
-        if plan.watermark_field is None:
-            raise ConfigError(f"{plan.object_name} has no SystemModstamp, LastModifiedDate or "
-                              "CreatedDate: it can only be extracted in full (since=None)")
-        conditions.append(format_soql("{wm:literal} >= {since}", wm=plan.watermark_field,
-                                      since=_utc(since).replace(microsecond=0)))
-    return " WHERE " + " AND ".join(conditions) if conditions else ""
 
 
 def _tracked(extraction: Extraction, batches: Iterator[pa.Table],
@@ -207,7 +126,7 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
     """
     if mode not in MODES:
         raise ConfigError(f"Unknown extract mode {mode!r}: use one of {', '.join(MODES)}")
-    names = _select_fields(plan, fields)
+    names = select_fields(plan, fields)
     schema = arrow_schema([plan.spec(n) for n in names])
     soql = build_soql(plan, fields=names, since=since, where=where)
     watermark = plan.watermark_field if plan.watermark_field in names else None

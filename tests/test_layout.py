@@ -1,0 +1,183 @@
+"""The loader's layout: each wing imports only what sits below it.
+
+Reads every module's imports with ``ast`` (function-level imports included), so a lazy
+import cannot hide a wrong direction. The ranks are those of docs/design.md, "Where things
+are": the shared ground, then the Salesforce and warehouse wings side by side (neither may
+import the other), then ``lht.project``, then the run wings (sync, push, merge, side by
+side), then the commands, then the CLI.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LOADER = ROOT / "loader" / "lht"
+DEVORG = ROOT / "devorg" / "lht_devorg"
+
+#: wing -> rank; a module may import its own wing or a wing of lower rank.
+RANKS = {
+    "base": 0,
+    "salesforce": 1, "warehouse": 1,
+    "project": 2,
+    "sync": 3, "push": 3, "merge": 3,
+    "commands": 4,
+    "cli": 5,
+}
+BASE_MODULES = {"__init__", "config", "constants", "errors", "typemap", "pipeline"}
+
+
+def wing_of(module: str) -> str:
+    """The wing of a dotted ``lht`` module name (``lht.salesforce.bulk`` -> ``salesforce``)."""
+    parts = module.split(".")
+    assert parts[0] == "lht", module
+    if len(parts) == 1:
+        return "base"
+    head = parts[1]
+    if head in RANKS and head not in ("base",):
+        return head
+    if head in BASE_MODULES:
+        return "base"
+    raise AssertionError(f"{module}: a top-level module outside the known wings; add it to "
+                         "RANKS or BASE_MODULES here and to docs/design.md")
+
+
+def module_name(path: Path, root: Path, package: str) -> str:
+    rel = path.relative_to(root).with_suffix("")
+    parts = [package, *rel.parts]
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path, module: str) -> set[str]:
+    """Every absolute module name ``path`` imports, relative imports resolved."""
+    tree = ast.parse(path.read_text(), str(path))
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")
+                base = base if is_package else base[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            found.add(target)
+            # ``from lht import bulk`` imports the module lht.bulk
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+    return found
+
+
+def loader_modules() -> list[tuple[str, Path]]:
+    return sorted((module_name(p, LOADER, "lht"), p) for p in LOADER.rglob("*.py"))
+
+
+def known_lht_modules() -> set[str]:
+    return {name for name, _ in loader_modules()}
+
+
+def lht_imports(path: Path, module: str) -> set[str]:
+    known = known_lht_modules()
+    return {name for name in imports_of(path, module) if name in known and name != module}
+
+
+def test_the_salesforce_and_warehouse_wings_never_import_each_other() -> None:
+    crossings = []
+    for module, path in loader_modules():
+        wing = wing_of(module)
+        if wing not in ("salesforce", "warehouse"):
+            continue
+        other = "warehouse" if wing == "salesforce" else "salesforce"
+        crossings += [f"{module} imports {name}" for name in lht_imports(path, module)
+                      if wing_of(name) == other]
+    assert not crossings, "\n".join(crossings)
+
+
+def test_nothing_imports_upward_or_sideways() -> None:
+    wrong = []
+    for module, path in loader_modules():
+        wing = wing_of(module)
+        for name in lht_imports(path, module):
+            target = wing_of(name)
+            if target != wing and RANKS[target] >= RANKS[wing]:
+                wrong.append(f"{module} ({wing}) imports {name} ({target})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_only_the_cli_and_the_commands_import_the_local_org() -> None:
+    wrong = [f"{module} imports the local org" for module, path in loader_modules()
+             if wing_of(module) not in ("cli", "commands")
+             and any(n == "lht_devorg" or n.startswith("lht_devorg.") for n in imports_of(path, module))]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_local_org_never_imports_the_loader() -> None:
+    wrong = [str(p.relative_to(ROOT)) for p in DEVORG.rglob("*.py")
+             if any(n == "lht" or n.startswith("lht.")
+                    for n in imports_of(p, module_name(p, DEVORG, "lht_devorg")))]
+    assert not wrong, wrong
+
+
+def _devorg_graph() -> dict[str, set[str]]:
+    modules = {module_name(p, DEVORG, "lht_devorg"): p for p in DEVORG.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        if name == "lht_devorg":
+            continue  # the package's front door imports what it offers
+        graph[name] = {n for n in imports_of(path, name) if n in modules and n not in (name, "lht_devorg")}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_local_org_modules_import_in_no_circle() -> None:
+    cycle = _cycle(_devorg_graph())
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_the_cycle_check_finds_a_circle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize("module", ["lht.salesforce.bulk", "lht.warehouse.writer"])
+def test_the_import_reader_sees_function_level_imports(tmp_path: Path, module: str) -> None:
+    source = tmp_path / "m.py"
+    source.write_text(f"def f():\n    from {module} import x\n")
+    assert module in imports_of(source, "lht.sync.m")
+
+
+def test_every_wing_says_what_it_does_and_must_not_import() -> None:
+    missing = []
+    for init in LOADER.glob("*/__init__.py"):
+        doc = " ".join((ast.get_docstring(ast.parse(init.read_text())) or "").split())
+        if "must not import" not in doc:
+            missing.append(str(init.relative_to(ROOT)))
+    assert not missing, missing
