@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
+from .columnmeta import column_metadata
 from .cursors import Cursors
 from .errors import OrgError, not_found
 from .ids import to18
@@ -157,6 +158,9 @@ class RestApi:
         soql = call.params.get("q")
         if not soql:
             raise OrgError(400, "MALFORMED_QUERY", "A query string is required (parameter q)")
+        if (call.params.get("columns") or "").lower() == "true":
+            checked = self.engine.plan(soql, include_deleted=include_deleted, bulk=False)
+            return Reply(200, column_metadata(checked))
         result = self.engine.execute(soql, include_deleted=include_deleted, bulk=False)
         batch = batch_size(call)
         if result.is_count or result.total_size <= batch:
