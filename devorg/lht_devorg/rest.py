@@ -25,6 +25,8 @@ JSON = "application/json;charset=UTF-8"
 COMPOSITE_MAX = 200
 #: Highest API version the org answers; versions below 20.0 are gone from Salesforce.
 MIN_VERSION, MAX_VERSION = 20, 62
+#: getDeleted / getUpdated answer for no more than this many days before the day of the call.
+REPLICATION_DAYS = 30
 
 
 @dataclass
@@ -195,15 +197,18 @@ class RestApi:
 
     # -- replication --------------------------------------------------------
     def _window(self, call: Call) -> tuple[datetime, datetime]:
+        """``start``/``end`` as documented: seconds ignored, start before end by at least a
+        minute, start no earlier than 30 days before the day of the call (UTC)."""
         start = parse_replication_date(call.params.get("start"), "start")
         end = parse_replication_date(call.params.get("end"), "end")
         now = self.engine.now().replace(tzinfo=timezone.utc)
         if start >= end:
             raise OrgError(400, "INVALID_REPLICATION_DATE",
                            "startDate must chronologically precede endDate by more than one minute")
-        if start < now - timedelta(days=30):
+        oldest = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=REPLICATION_DAYS)
+        if start < oldest:
             raise OrgError(400, "INVALID_REPLICATION_DATE",
-                           "startDate cannot be more than 30 days ago")
+                           f"startDate cannot be more than {REPLICATION_DAYS} days ago")
         return start, end
 
     def deleted(self, call: Call, name: str) -> Reply:
