@@ -282,3 +282,13 @@ def test_bulk_csv_flattens_relationship_columns(org, api):
                'LEFT JOIN "user" u ON u."Id" = a."OwnerId" WHERE a."Name" IS NOT NULL AND NOT c."IsDeleted" '
                'ORDER BY c."Id"')
     assert [tuple(r) for r in rows[1:]] == [tuple(w) for w in want]
+
+
+def test_relationship_query_pages_keep_order_and_nesting(org, sf):
+    first = sf.query("SELECT Id, Owner.Name FROM Account ORDER BY Name, Id")
+    assert first["done"] is False and first["nextRecordsUrl"]
+    body = sf.query_all("SELECT Id, Owner.Name FROM Account ORDER BY Name, Id")
+    want = sql(org, 'SELECT a."Id", u."Name" FROM account a LEFT JOIN "user" u ON u."Id" = a."OwnerId" '
+               'WHERE NOT a."IsDeleted" ORDER BY lower(a."Name") NULLS FIRST, a."Id"')
+    assert [(r["Id"], r["Owner"]["Name"]) for r in body["records"]] == [tuple(w) for w in want]
+    assert len(want) > 2000
