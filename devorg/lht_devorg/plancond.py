@@ -66,7 +66,7 @@ class Conditions:
         """The SQL of an aggregate function and the describe its values render by."""
         if func.arg is None:
             if func.name != "count":
-                raise error_at(self.text, func.token.pos, "MALFORMED_QUERY", f"unexpected token: ')'")
+                raise error_at(self.text, func.token.pos, "MALFORMED_QUERY", "unexpected token: ')'")
             return "count(*)", COUNT_FIELD
         r = self.scope.resolve(func.arg)
         f, col = r.field, self.scope.col(r)

@@ -124,8 +124,7 @@ class Plan:
 
 
 def plan(query: Query, schema: Schema, *, include_deleted: bool, bulk: bool,
-         now: dt.datetime | None = None, _aliases: itertools.count | None = None,
-         _child_of: ObjectSchema | None = None) -> Plan:
+         now: dt.datetime | None = None, _aliases: itertools.count | None = None) -> Plan:
     """Check ``query`` against ``schema`` and build its :class:`Plan` (OrgError 400 when invalid)."""
     text = query.text
     aliases = _aliases or itertools.count()
@@ -225,7 +224,7 @@ def _child(p: Plan, item: SubQuery, *, include_deleted: bool, aliases, now) -> C
     child_query = Query(sub.text, Token("ident", rel["childSObject"], sub.object.pos), sub.items, False,
                         sub.where, [], None, sub.order, sub.limit, sub.offset)
     child = plan(child_query, p.scope.schema, include_deleted=include_deleted, bulk=False, now=now,
-                 _aliases=aliases, _child_of=p.obj)
+                 _aliases=aliases)
     return Child(rel["relationshipName"], child, rel["field"])
 
 
