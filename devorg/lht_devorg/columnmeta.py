@@ -61,7 +61,7 @@ def _columns(p: Plan) -> list[dict]:
                 by_path[path] = rel
                 container.append(rel)
             container = rel["joinColumns"]
-        container.append(_field_entry(item.field, item.key if p.aggregate else None))
+        container.append(_field_entry(item.field, item.key if p.aggregate or item.alias else None))
     return out
 
 

@@ -49,6 +49,7 @@ class Column:
     func: str | None = None     # count, sum, ..., tolabel
     display: str = ""           # columnMetadata displayName
     comps: list[tuple[str, dict, str]] = field(default_factory=list)  # compound: (json key, field, expr)
+    alias: str | None = None    # toLabel(f) alias: the record key instead of the field's name
 
 
 @dataclass
@@ -181,15 +182,16 @@ def _record_output(p: Plan, query: Query, cond, *, bulk: bool, include_deleted: 
         if isinstance(item, SubQuery):
             p.output.append(_child(p, item, include_deleted=include_deleted, aliases=aliases, now=cond.now))
             continue
-        if (isinstance(item, FieldRef) and item.alias) or (isinstance(item, Func) and item.alias):
+        if isinstance(item, FieldRef) and item.alias:  # toLabel(f) may have one: f and its label
             raise error_at(text, item.token.pos, "MALFORMED_QUERY",
                            "Only aggregate expressions use field aliasing")
         ref, func = (item.arg, "tolabel") if isinstance(item, Func) else (item, None)
         assert ref is not None
         r = p.scope.resolve(ref)
-        if r.key.lower() in seen:
-            raise OrgError(400, "MALFORMED_QUERY", f"duplicate field selected: {r.key}")
-        seen.add(r.key.lower())
+        alias = item.alias if isinstance(item, Func) else None
+        if (alias or r.key).lower() in seen:
+            raise OrgError(400, "MALFORMED_QUERY", f"duplicate field selected: {alias or r.key}")
+        seen.add((alias or r.key).lower())
         f = r.field
         if bulk and f["type"] in COMPOUND_TYPES:
             raise OrgError(400, "API_ERROR", "Selecting compound data not supported in Bulk Query")
@@ -201,7 +203,7 @@ def _record_output(p: Plan, query: Query, cond, *, bulk: bool, include_deleted: 
                 raise error_at(text, ref.token.pos, "INVALID_FIELD",
                                f"toLabel() can only be used on picklist fields: {f['name']}")
             expr = cond.label_expr(expr, f, p.select_params)
-        column = Column(r.key, f, expr, r, func, f["name"])
+        column = Column(alias or r.key, f, expr, r, func, f["name"], alias=alias)
         if f["type"] in COMPOUND_TYPES:
             column.comps = [(compound_key(f, c), c, p.scope.col(r, c["name"])) for c in r.owner.components(f["name"])]
         p.output.append(column)

@@ -92,7 +92,7 @@ def records(cur: duckdb.DuckDBPyConnection, p: Plan, rows: list[tuple], lay: Lay
                 if container is None:
                     break
             if container is not None:
-                container[c.field["name"]] = _value(c, row, pos, hop_id, api_version)  # type: ignore[index]
+                container[c.alias or c.field["name"]] = _value(c, row, pos, hop_id, api_version)  # type: ignore[index]
         out.append(rec)
     return out
 

@@ -292,3 +292,9 @@ def test_relationship_query_pages_keep_order_and_nesting(org, sf):
                'WHERE NOT a."IsDeleted" ORDER BY lower(a."Name") NULLS FIRST, a."Id"')
     assert [(r["Id"], r["Owner"]["Name"]) for r in body["records"]] == [tuple(w) for w in want]
     assert len(want) > 2000
+
+
+def test_to_label_may_be_aliased_beside_the_value(sf):
+    rec = sf.query("SELECT Industry, toLabel(Industry) industryLabel FROM Account WHERE Industry != null LIMIT 1")["records"][0]
+    assert list(rec) == ["attributes", "Industry", "industryLabel"] and rec["industryLabel"] == rec["Industry"]
+    assert refused(sf, "SELECT Industry, toLabel(Industry) FROM Account")["message"] == "duplicate field selected: Industry"
