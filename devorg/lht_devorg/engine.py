@@ -74,6 +74,10 @@ class OrgEngine(OrgStore):
         """The getUpdated body for ``start``..``end``."""
         return records.updated(self, obj, start, end)
 
+    def add_objects(self, objects: Sequence[tuple[str, str]]) -> None:
+        """Add empty custom objects ``(name, key prefix)`` (audit fields and a Name), with tables."""
+        metachange.add_objects(self, objects)
+
     def add_field(self, obj: str, field: dict) -> None:
         """Add a field (describe-shaped dict, completed to 57 keys) and its column."""
         metachange.add_field(self, obj, field)
