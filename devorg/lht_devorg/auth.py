@@ -24,10 +24,10 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .ids import ADMIN_USER_ID, ORG_ID
 from .tls import write_private
 
-ORG_ID = "00D5g000004DEVORG"
-USER_ID = "0055g00000DEVUSRAA"
+USER_ID = ADMIN_USER_ID
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _PARTNER_NS = "urn:partner.soap.sforce.com"
 _SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
