@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 KEEP_ALIVE_SECONDS = 300
 #: Requests answered at once; more wait for a free worker.
 WORKERS = 64
+#: Bytes of a response body handed to the connection at once (its buffer stays small).
+SLICE = 1 << 20
+#: Seconds requests under way get to finish when the org stops.
+STOP_SECONDS = 2.0
 _TRANSPORT = "lht_devorg.transport"
 
 
@@ -124,7 +128,34 @@ class _Asgi:
             await send({"type": "http.response.body", "body": answer.body, "more_body": True})
             transport.close()  # after the buffered bytes are written
             return await _until_disconnected(receive)
-        await send({"type": "http.response.body", "body": answer.body})
+        body = answer.body
+        for start in range(0, len(body) - SLICE, SLICE):  # each waits while the client is behind
+            await send({"type": "http.response.body", "body": body[start:start + SLICE],
+                        "more_body": True})
+        tail = (len(body) - 1) // SLICE * SLICE if len(body) > SLICE else 0
+        await send({"type": "http.response.body", "body": body[tail:]})
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with a prompt stop: requests under way get ``STOP_SECONDS`` to finish,
+    then every connection is aborted (an idle TLS connection would otherwise wait for the
+    client's close_notify)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_SECONDS
+        while self.server_state.tasks and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        for task in list(self.server_state.tasks):
+            task.cancel()
 
 
 class OrgHTTPServer:
@@ -143,10 +174,10 @@ class OrgHTTPServer:
             _Asgi(self), http=_OrgHttpProtocol, ws="none", lifespan="off", loop="asyncio",
             log_config=None, access_log=False, server_header=False,
             headers=[("Server", "lht-devorg")], timeout_keep_alive=KEEP_ALIVE_SECONDS,
-            timeout_graceful_shutdown=2, backlog=128)
+            backlog=128)
         config.load()
         config.ssl = context  # our trustme context rather than certificate files
-        self._uvicorn = uvicorn.Server(config)
+        self._uvicorn = _Server(config)
         self._started, self._done = threading.Event(), threading.Event()
 
     def serve_forever(self, poll_interval: float = 0.2) -> None:

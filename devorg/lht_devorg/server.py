@@ -24,6 +24,7 @@ from .errors import OrgError, not_found
 from .faults import ACTION_KINDS, BULK_KINDS, HTTP_KINDS, RESULT_KINDS, FaultInjector
 from .identity import Identity
 from .limits import ApiLimits
+from .search import SearchApi
 from .rest import JSON, Call, Reply, RestApi, version_supported, versions_body
 
 __all__ = ["OrgApp", "OrgHTTPServer", "Router", "serve_in_thread"]
@@ -53,6 +54,7 @@ class Router:
         self.bulk = bulk
         self.faults = faults
         r, c = rest, composite
+        s = SearchApi(rest.engine)
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r""), r.resources),
             ("GET", re.compile(r"limits"), r.limits_resource),
@@ -80,6 +82,10 @@ class Router:
             ("DELETE", re.compile(r"jobs/query/(\w+)"), self._job_delete),
             ("GET", re.compile(r"jobs/query/(\w+)/results"), self._job_results),
             ("GET", re.compile(r"jobs/query/(\w+)/resultPages"), self._job_pages),
+            ("GET", re.compile(r"search"), s.search),
+            ("GET", re.compile(r"parameterizedSearch"), s.parameterized),
+            ("POST", re.compile(r"parameterizedSearch"), s.parameterized),
+            ("GET", re.compile(r"recent"), s.recent),
         ]
 
     def dispatch(self, call: Call) -> Reply:
@@ -141,6 +147,7 @@ class OrgApp:
         self.router = Router(self.rest, Composite(engine), bulk, faults)
         self.admin = Admin(self, admin_token)
         self.identity = Identity(auth, tokens)
+        self.rest.identity_url = self.identity.identity_url()
 
     def handle(self, req: Incoming) -> Outgoing:
         """Answer one request (an unexpected error is a 500 UNKNOWN_EXCEPTION, as Salesforce's)."""
