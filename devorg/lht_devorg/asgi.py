@@ -37,7 +37,7 @@ WORKERS = 64
 SLICE = 1 << 20
 #: Seconds requests under way get to finish when the org stops.
 STOP_SECONDS = 2.0
-_TRANSPORT = "lht_devorg.transport"
+_TRANSPORT, _TARGET = "lht_devorg.transport", "lht_devorg.target"
 
 
 @dataclass
@@ -72,11 +72,16 @@ class Handler(Protocol):
 
 
 class _OrgHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, with the connection's transport in each scope."""
+    """uvicorn's httptools protocol, with the connection's transport and the request
+    target exactly as sent in each scope (a URL parser reads ``//services/...`` as a host)."""
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope[_TRANSPORT] = self.transport  # type: ignore[literal-required]
+
+    def on_headers_complete(self) -> None:
+        self.scope[_TARGET] = self.url  # type: ignore[literal-required]
+        super().on_headers_complete()
 
 
 async def _until_disconnected(receive: Any) -> None:
@@ -108,9 +113,7 @@ class _Asgi:
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
                 break
-        target = scope["raw_path"].decode("latin-1")
-        if scope["query_string"]:
-            target += "?" + scope["query_string"].decode("latin-1")
+        target = scope[_TARGET].decode("latin-1")
         headers = HTTPMessage()
         for name, value in scope["headers"]:
             headers[name.decode("latin-1")] = value.decode("latin-1")

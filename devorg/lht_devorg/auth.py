@@ -24,7 +24,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .ids import ADMIN_USER_ID, ORG_ID
+from .ids import ADMIN_USER_ID, ADMIN_USERNAME, ORG_ID
 from .tls import write_private
 
 USER_ID = ADMIN_USER_ID
@@ -37,7 +37,7 @@ _SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 class Credentials:
     """The one user and connected app the local org knows."""
 
-    username: str = "admin@lht-devorg.local"
+    username: str = ADMIN_USERNAME
     password: str = field(default_factory=lambda: "Pw-" + secrets.token_urlsafe(12))
     security_token: str = field(default_factory=lambda: secrets.token_hex(12).upper())
     client_id: str = field(default_factory=lambda: "3MVG9lht" + secrets.token_urlsafe(24))

@@ -77,6 +77,8 @@ def sql_id_expr(key_prefix: str, n_sql: str) -> str:
             f"substr('{SUFFIX_CHARS}', {bits2} + 1, 1) || substr('{SUFFIX_CHARS}', {bits3} + 1, 1))")
 
 
-#: The org's Id (key prefix 00D) and the Id of the user every session belongs to (005).
+#: The org's Id (key prefix 00D) and the Id of the user every session belongs to (005),
+#: the first User record, whose Username is the one to log in with.
 ORG_ID = make_id("00D", 1)
 ADMIN_USER_ID = make_id("005", 1)
+ADMIN_USERNAME = "admin@lht-devorg.local"

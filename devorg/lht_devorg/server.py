@@ -36,6 +36,9 @@ LIMIT_EXCEEDED = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQ
 #: simple-salesforce builds login URLs as https://{domain}.salesforce.com/...; with
 #: domain="127.0.0.1:PORT/login" that is https://127.0.0.1:PORT/login.salesforce.com/...
 _DOMAIN_PREFIX = re.compile(r"^/[A-Za-z0-9_.-]+\.salesforce\.com(?=/services/)")
+#: ``https://host//services/data`` (an instance URL saved with a trailing slash) is served
+#: as ``/services/data``, as Salesforce's front end does.
+_SLASHES = re.compile(r"/{2,}")
 _DATA = re.compile(r"^/services/data/v(\d+\.\d+)(?:/(.*))?$")
 Handler = Callable[..., Reply]
 #: Salesforce refuses request URIs longer than 16,384 bytes (a long SOQL in ``?q=``).
@@ -164,7 +167,8 @@ class OrgApp:
 
     def _handle(self, req: Incoming) -> Outgoing:
         self.faults.log_request(req.method, req.target)
-        url = urlsplit(req.target)
+        raw_path, sep, query = req.target.partition("?")
+        url = urlsplit(_SLASHES.sub("/", raw_path) + sep + query)
         path = _DOMAIN_PREFIX.sub("", url.path)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         body, method = req.body, req.method

@@ -167,3 +167,17 @@ def test_simple_salesforce_reads_the_identity_it_logged_in_with(org, session, fl
     ident = sf.restful("")["identity"]
     body = session.get(ident, headers={"Authorization": f"Bearer {sf.session_id}"}, timeout=30).json()
     assert body["username"] == org.username
+
+
+def test_the_identity_user_is_the_user_record_a_query_shows(org, sf, session):
+    login = _password_login(org, session)
+    user_id = login["id"].rsplit("/", 1)[1]
+    record = sf.query(f"SELECT Id, Username, IsActive FROM User WHERE Id = '{user_id}'")["records"]
+    assert [(r["Username"], r["IsActive"]) for r in record] == [(org.username, True)]
+
+
+def test_an_instance_url_saved_with_a_trailing_slash_still_reaches_the_api(org, session):
+    response = session.get(f"{org.instance_url}//services/data/v59.0/limits", timeout=30,
+                           headers={"Authorization": f"Bearer {org.new_token()}"})
+    assert response.status_code == 200 and "DailyApiRequests" in response.json()
+    assert session.get(f"{org.instance_url}//services/data", timeout=30).status_code == 200
