@@ -24,10 +24,10 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .ids import ADMIN_USER_ID, ADMIN_USERNAME, ORG_ID
 from .tls import write_private
 
-ORG_ID = "00D5g000004DEVORG"
-USER_ID = "0055g00000DEVUSRAA"
+USER_ID = ADMIN_USER_ID
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _PARTNER_NS = "urn:partner.soap.sforce.com"
 _SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -37,7 +37,7 @@ _SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 class Credentials:
     """The one user and connected app the local org knows."""
 
-    username: str = "admin@lht-devorg.local"
+    username: str = ADMIN_USERNAME
     password: str = field(default_factory=lambda: "Pw-" + secrets.token_urlsafe(12))
     security_token: str = field(default_factory=lambda: secrets.token_hex(12).upper())
     client_id: str = field(default_factory=lambda: "3MVG9lht" + secrets.token_urlsafe(24))

@@ -25,7 +25,7 @@ from typing import Any
 
 from .cursors import decode_locator, encode_locator, sf_datetime
 from .errors import OrgError, not_found
-from .ids import make_id
+from .ids import ADMIN_USER_ID, make_id
 from .planner import plan
 from .soql import parse
 from .spool import DEFAULT_CHUNK_ROWS, ResultSpool
@@ -173,7 +173,7 @@ class BulkJobs:
         state = self.state(job)
         info: dict[str, Any] = {
             "id": job.id, "operation": job.operation, "object": job.object_name,
-            "createdById": "0055g00000DEVUSRAA", "createdDate": sf_datetime(job.created),
+            "createdById": ADMIN_USER_ID, "createdDate": sf_datetime(job.created),
             "systemModstamp": sf_datetime(job.aborted_at or job.created), "state": state,
             "concurrencyMode": "Parallel", "contentType": "CSV",
             "apiVersion": float(job.api_version), "lineEnding": job.line_ending,

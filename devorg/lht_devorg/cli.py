@@ -1,9 +1,10 @@
 """``lht devorg``: run the local org in the foreground until SIGINT/SIGTERM.
 
 Once ready it prints ``export ...`` lines (token flow, then the other flows'
-credentials) and, with ``--state-dir DIR``, writes them to ``DIR/env.sh`` (0600) and
-its process id to ``DIR/devorg.pid``, so a Makefile can start it in the background
-and ``source`` the file.
+credentials, then ``NODE_EXTRA_CA_CERTS`` for Node clients), on stderr how to point
+jsforce and the ``sf`` CLI at it, and, with ``--state-dir DIR``, writes the exports to
+``DIR/env.sh`` (0600) and its process id to ``DIR/devorg.pid``, so a Makefile can start
+it in the background and ``source`` the file.
 """
 
 from __future__ import annotations
@@ -40,8 +41,25 @@ def export_lines(org: object) -> list[str]:
         for key, value in org.env(flow).items():  # type: ignore[attr-defined]
             if not seen.get(key):
                 seen[key] = value
+    seen["NODE_EXTRA_CA_CERTS"] = org.ca_path  # type: ignore[attr-defined]  # jsforce, sf
     seen["LHT_DEVORG_ADMIN_TOKEN"] = org.admin_token  # type: ignore[attr-defined]
     return [f"export {key}={shlex.quote(value)}" for key, value in seen.items()]
+
+
+def client_hints(org: object) -> list[str]:
+    """Comment lines saying how to point jsforce and the ``sf`` CLI at the org."""
+    url, ca = org.instance_url, org.ca_path  # type: ignore[attr-defined]
+    return [
+        "# Node clients trust the org's CA through NODE_EXTRA_CA_CERTS (exported above):",
+        f"#   export NODE_EXTRA_CA_CERTS={shlex.quote(ca)}",
+        "# sf CLI (reads the token from SF_ACCESS_TOKEN):",
+        f"#   sf org login access-token --instance-url {url} --alias lht-devorg --no-prompt",
+        "#   sf org display --target-org lht-devorg",
+        "# jsforce:",
+        f"#   new jsforce.Connection({{instanceUrl: '{url}', accessToken: process.env.SF_ACCESS_TOKEN}})",
+        f"#   or log in: new jsforce.Connection({{loginUrl: '{url}'}}).login(SF_USERNAME, "
+        "SF_PASSWORD + SF_SECURITY_TOKEN)",
+    ]
 
 
 @click.command("devorg")
@@ -76,6 +94,7 @@ def devorg_command(port: int, counts: str | None, seed: int, db_path: str | None
             os.replace(partial, directory / "env.sh")
             (directory / "devorg.pid").write_text(f"{os.getpid()}\n")
         click.echo("\n".join(lines))
+        click.echo("\n".join(client_hints(org)), err=True)
         click.echo(f"# local org ready at {org.instance_url}; Ctrl-C stops it", err=True)
         import sys
         sys.stdout.flush()

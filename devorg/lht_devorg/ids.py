@@ -75,3 +75,10 @@ def sql_id_expr(key_prefix: str, n_sql: str) -> str:
     bits3 = "(" + " + ".join(f"{upper[4 + i]} * {1 << i}" for i in range(5)) + ")"
     return (f"('{head}' || " + " || ".join(digit) + f" || '{s1}' || "
             f"substr('{SUFFIX_CHARS}', {bits2} + 1, 1) || substr('{SUFFIX_CHARS}', {bits3} + 1, 1))")
+
+
+#: The org's Id (key prefix 00D) and the Id of the user every session belongs to (005),
+#: the first User record, whose Username is the one to log in with.
+ORG_ID = make_id("00D", 1)
+ADMIN_USER_ID = make_id("005", 1)
+ADMIN_USERNAME = "admin@lht-devorg.local"

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .store import OrgStore
 
 #: The integration user every change is made by (the first seeded User).
-ADMIN_USER_ID = ids.make_id("005", 1)
+ADMIN_USER_ID = ids.ADMIN_USER_ID
 AUDIT_FIELDS = {"Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
           "SystemModstamp"}
 

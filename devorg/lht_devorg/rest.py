@@ -24,7 +24,7 @@ JSON = "application/json;charset=UTF-8"
 #: Records per composite/sobjects request.
 COMPOSITE_MAX = 200
 #: Highest API version the org answers; versions below 20.0 are gone from Salesforce.
-MIN_VERSION, MAX_VERSION = 20, 62
+MIN_VERSION, MAX_VERSION = 20, 66
 #: getDeleted / getUpdated answer for no more than this many days before the day of the call.
 REPLICATION_DAYS = 30
 
@@ -121,6 +121,9 @@ def parse_replication_date(value: str | None, name: str) -> datetime:
 class RestApi:
     """The REST resources; ``engine`` is the org's OrgEngine."""
 
+    #: The identity URL of the org's user (the resource list's ``identity``); set by the app.
+    identity_url = ""
+
     def __init__(self, engine: Any, limits: Any) -> None:
         self.engine = engine
         self.limits = limits
@@ -149,8 +152,12 @@ class RestApi:
 
     def resources(self, call: Call) -> Reply:
         base = f"/services/data/v{call.version}"
-        names = ("sobjects", "query", "queryAll", "limits", "composite", "jobs")
-        return Reply(200, {n: f"{base}/{n}" for n in names})
+        names = ("sobjects", "query", "queryAll", "limits", "composite", "jobs", "search",
+                 "parameterizedSearch", "recent")
+        body = {n: f"{base}/{n}" for n in names}
+        if self.identity_url:
+            body["identity"] = self.identity_url  # an absolute URL, as Salesforce gives it
+        return Reply(200, body)
 
     def limits_resource(self, call: Call) -> Reply:
         return Reply(200, self.limits.limits_body())

@@ -131,7 +131,7 @@ def _specs(g: _Gen) -> dict[str, str]:
                            f"{pre}CountryCode": p(5), f"{pre}Latitude": f"CAST({p(7)} AS DECIMAL(18,15))",
                            f"{pre}Longitude": f"CAST({p(8)} AS DECIMAL(18,15))"}
     specs: dict[str, dict[str, str]] = {
-        "User": {"Username": "'user' || CAST(i AS VARCHAR) || '@lht-devorg.example.com'", "FirstName": first,
+        "User": {"Username": f"CASE WHEN i = 1 THEN {_lit(ids.ADMIN_USERNAME)} ELSE 'user' || CAST(i AS VARCHAR) || '@lht-devorg.example.com' END", "FirstName": first,
                  "LastName": last, "Email": email, "Alias": "'usr' || CAST(i AS VARCHAR)",
                  "CommunityNickname": "'user' || CAST(i AS VARCHAR)", "IsActive": "true",
                  "TimeZoneSidKey": "'America/Los_Angeles'", "LocaleSidKey": "'en_US'",

@@ -1,7 +1,8 @@
-"""The local org's HTTPS server: transport, authentication gate, limits, faults, routing.
+"""The local org's request handling: authentication gate, limits, faults, routing.
 
-A ``ThreadingHTTPServer`` speaking HTTP/1.1 (keep-alive) over TLS. The TLS handshake
-runs in the connection's own thread, so a slow client never blocks the others.
+``OrgApp.handle`` answers one request (``Incoming -> Outgoing``); the HTTPS transport
+(HTTP/1.1 framing, TLS, keep-alive) is uvicorn's, in :mod:`lht_devorg.asgi`, which this
+module re-exports (``OrgHTTPServer``, ``serve_in_thread``) for callers.
 """
 
 from __future__ import annotations
@@ -9,25 +10,25 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
-import ssl
-import struct
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .admin import Admin
+from .asgi import Incoming, OrgHTTPServer, Outgoing, serve_in_thread
 from .auth import Authenticator, TokenStore
 from .bulk import BulkJobs
 from .composite import Composite
 from .errors import OrgError, not_found
 from .faults import ACTION_KINDS, BULK_KINDS, HTTP_KINDS, RESULT_KINDS, ROUTE_KINDS, FaultInjector
+from .identity import Identity
 from .limits import ApiLimits
+from .search import SearchApi
 from .rest import JSON, Call, Reply, RestApi, version_supported, versions_body
 from .subrequests import CompositeRequests
+
+__all__ = ["OrgApp", "OrgHTTPServer", "Router", "serve_in_thread"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ LIMIT_EXCEEDED = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQ
 #: simple-salesforce builds login URLs as https://{domain}.salesforce.com/...; with
 #: domain="127.0.0.1:PORT/login" that is https://127.0.0.1:PORT/login.salesforce.com/...
 _DOMAIN_PREFIX = re.compile(r"^/[A-Za-z0-9_.-]+\.salesforce\.com(?=/services/)")
+#: ``https://host//services/data`` (an instance URL saved with a trailing slash) is served
+#: as ``/services/data``, as Salesforce's front end does.
+_SLASHES = re.compile(r"/{2,}")
 _DATA = re.compile(r"^/services/data/v(\d+\.\d+)(?:/(.*))?$")
 Handler = Callable[..., Reply]
 #: Salesforce refuses request URIs longer than 16,384 bytes (a long SOQL in ``?q=``).
@@ -54,7 +58,8 @@ class Router:
         self.bulk = bulk
         self.faults = faults
         r, c = rest, composite
-        s = CompositeRequests(self.dispatch, rest.engine)
+        s = SearchApi(rest.engine)
+        cr = CompositeRequests(self.dispatch, rest.engine)
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r""), r.resources),
             ("GET", re.compile(r"limits"), r.limits_resource),
@@ -72,8 +77,8 @@ class Router:
             ("GET", re.compile(r"queryAll"), lambda call: r.query(call, True)),
             ("GET", re.compile(r"(query|queryAll)/([\w-]+)"),
              lambda call, ep, loc: r.query_more(call, loc, ep)),
-            ("GET", re.compile(r"composite"), s.resources),
-            ("POST", re.compile(r"composite"), s.run),
+            ("GET", re.compile(r"composite"), cr.resources),
+            ("POST", re.compile(r"composite"), cr.run),
             ("POST", re.compile(r"composite/sobjects"), c.create),
             ("PATCH", re.compile(r"composite/sobjects"), c.update),
             ("DELETE", re.compile(r"composite/sobjects"), c.delete),
@@ -84,6 +89,10 @@ class Router:
             ("DELETE", re.compile(r"jobs/query/(\w+)"), self._job_delete),
             ("GET", re.compile(r"jobs/query/(\w+)/results"), self._job_results),
             ("GET", re.compile(r"jobs/query/(\w+)/resultPages"), self._job_pages),
+            ("GET", re.compile(r"search"), s.search),
+            ("GET", re.compile(r"parameterizedSearch"), s.parameterized),
+            ("POST", re.compile(r"parameterizedSearch"), s.parameterized),
+            ("GET", re.compile(r"recent"), s.recent),
         ]
 
     def dispatch(self, call: Call) -> Reply:
@@ -149,160 +158,107 @@ class OrgApp:
         self.rest = RestApi(engine, limits)
         self.router = Router(self.rest, Composite(engine), bulk, faults)
         self.admin = Admin(self, admin_token)
+        self.identity = Identity(auth, tokens)
+        self.rest.identity_url = self.identity.identity_url()
 
-    def handle(self, req: BaseHTTPRequestHandler) -> None:
-        """Answer one request on ``req``."""
-        self.faults.log_request(req.command, req.path)
-        url = urlsplit(req.path)
+    def handle(self, req: Incoming) -> Outgoing:
+        """Answer one request (an unexpected error is a 500 UNKNOWN_EXCEPTION, as Salesforce's)."""
+        try:
+            return self._handle(req)
+        except _Reset:
+            return Outgoing(0, reset=True)
+        except Exception:  # noqa: BLE001 - answer 500 like Salesforce, keep serving
+            log.exception("internal error answering %s %s", req.method, req.target)
+            answer = _send(Reply(500, [{"message": "An unexpected error occurred.",
+                                        "errorCode": "UNKNOWN_EXCEPTION"}]))
+            answer.headers.append(("Connection", "close"))
+            return answer
+
+    def _handle(self, req: Incoming) -> Outgoing:
+        self.faults.log_request(req.method, req.target)
+        raw_path, sep, query = req.target.partition("?")
+        url = urlsplit(_SLASHES.sub("/", raw_path) + sep + query)
         path = _DOMAIN_PREFIX.sub("", url.path)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
-        length = int(req.headers.get("Content-Length") or 0)
-        body = req.rfile.read(length) if length else b""
-        method = req.command
-        if len(req.path) > MAX_URI_LENGTH:
-            return _send(req, Reply(414, [{"message": f"URI length exceeds {MAX_URI_LENGTH} bytes",
-                                           "errorCode": "URI_TOO_LONG"}]))
+        body, method = req.body, req.method
+        if method == "HEAD":  # answered as GET; the transport sends no body
+            method = "GET"
+        if len(req.target) > MAX_URI_LENGTH:
+            return _send(Reply(414, [{"message": f"URI length exceeds {MAX_URI_LENGTH} bytes",
+                                      "errorCode": "URI_TOO_LONG"}]))
         if path.startswith("/__devorg/"):
             status, payload = self.admin.handle(method, path, req.headers, body)
-            return _send(req, Reply(status, payload))
+            return _send(Reply(status, payload))
         if method == "POST" and path.rstrip("/") == "/services/oauth2/token":
             answer = self.auth.oauth_token(body, req.headers.get("Authorization"))
-            return _send(req, Reply(answer.status, answer.body, answer.content_type))
+            return _send(Reply(answer.status, answer.body, answer.content_type))
         soap = re.fullmatch(r"/services/Soap/u/(\d+\.\d+)(?:/.*)?", path)
         if method == "POST" and soap:
             answer = self.auth.soap_login(body, soap.group(1))
-            return _send(req, Reply(answer.status, answer.body, answer.content_type))
+            return _send(Reply(answer.status, answer.body, answer.content_type))
+        identity = self.identity.answer(method, path, params, req.headers)
+        if identity is not None:
+            return _send(identity)
         if path.rstrip("/") == "/services/data":
-            return _send(req, Reply(200, versions_body()))
+            return _send(Reply(200, versions_body()))
         data = _DATA.match(path)
         if not data:
-            return _send(req, Reply(404, not_found().body()))
-        self._api(req, Call(method, (data.group(2) or "").strip("/"), data.group(1), params,
-                            req.headers, body))
+            return _send(Reply(404, not_found().body()))
+        return self._api(req, Call(method, (data.group(2) or "").strip("/"), data.group(1), params,
+                                   req.headers, body))
 
-    def _api(self, req: BaseHTTPRequestHandler, call: Call) -> None:
+    def _api(self, req: Incoming, call: Call) -> Outgoing:
         authz = req.headers.get("Authorization") or ""
         scheme, _, token = authz.partition(" ")
         if scheme.lower() not in ("bearer", "oauth") or not self.tokens.valid(token.strip()):
-            return _send(req, Reply(401, SESSION_INVALID))
-        full_path = req.path
+            return _send(Reply(401, SESSION_INVALID))
+        full_path = req.target
         fault = self.faults.take(HTTP_KINDS, call.method, full_path)
         if fault is not None:
             if fault.kind == "reset":
                 raise _Reset()
             if fault.kind == "expired_session":
-                return _send(req, Reply(401, SESSION_INVALID))
+                return _send(Reply(401, SESSION_INVALID))
             if fault.kind == "unavailable":
-                return _send(req, Reply(503, [{"message": "Server temporarily unavailable",
-                                               "errorCode": "SERVER_UNAVAILABLE"}]), self.limits)
+                return _send(Reply(503, [{"message": "Server temporarily unavailable",
+                                          "errorCode": "SERVER_UNAVAILABLE"}]), self.limits)
             if fault.kind == "limit_exceeded":
-                return _send(req, Reply(403, LIMIT_EXCEEDED), self.limits)
+                return _send(Reply(403, LIMIT_EXCEEDED), self.limits)
             time.sleep(fault.seconds)  # stall, then answer normally
         while (action := self.faults.take(ACTION_KINDS, call.method, full_path)) is not None:
             self.admin.apply_action(action.kind, action.params)
         if not version_supported(call.version):
-            return _send(req, Reply(404, not_found().body()), self.limits)
+            return _send(Reply(404, not_found().body()), self.limits)
         if not self.limits.consume():
-            return _send(req, Reply(403, LIMIT_EXCEEDED), self.limits)
+            return _send(Reply(403, LIMIT_EXCEEDED), self.limits)
         try:
             reply = self.router.dispatch(call)
         except OrgError as exc:
             reply = Reply(exc.status, exc.body())
-        _send(req, reply, self.limits)
+        return _send(reply, self.limits)
 
 
-def _send(req: BaseHTTPRequestHandler, reply: Reply, limits: ApiLimits | None = None) -> None:
+def _send(reply: Reply, limits: ApiLimits | None = None) -> Outgoing:
+    """The transport's answer for ``reply`` (JSON encoded, limits header, truncation)."""
     if isinstance(reply.body, (bytes, bytearray)):
         data = bytes(reply.body)
     elif reply.body is None or reply.status in (204, 304):
         data = b""
     else:
         data = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")).encode()
-    req.send_response(reply.status)
+    headers: list[tuple[str, str]] = []
     if limits is not None:
-        req.send_header("Sforce-Limit-Info", limits.header())
-    for key, value in reply.headers.items():
-        req.send_header(key, value)
+        headers.append(("Sforce-Limit-Info", limits.header()))
+    headers += reply.headers.items()
     if reply.status in (204, 304):
-        req.end_headers()
-        return
-    claimed = len(data)
+        return Outgoing(reply.status, headers)
+    claimed, drop = len(data), False
     if reply.truncate:
         data = data[: len(data) // 2]
         if reply.truncate == "short":
             claimed = len(data)
         else:
-            req.close_connection = True
-    req.send_header("Content-Type", reply.content_type if reply.body is not None else JSON)
-    req.send_header("Content-Length", str(claimed))
-    req.end_headers()
-    req.wfile.write(data)
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 300
-
-    def version_string(self) -> str:
-        return "lht-devorg"
-
-    def _run(self) -> None:
-        try:
-            self.server.app.handle(self)  # type: ignore[attr-defined]
-        except _Reset:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            self.close_connection = True
-        except Exception:  # noqa: BLE001 - answer 500 like Salesforce, keep serving
-            log.exception("internal error answering %s %s", self.command, self.path)
-            self.close_connection = True
-            try:
-                _send(self, Reply(500, [{"message": "An unexpected error occurred.",
-                                         "errorCode": "UNKNOWN_EXCEPTION"}]))
-            except OSError:
-                pass
-
-    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _run
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("%s - %s", self.address_string(), format % args)
-
-
-class OrgHTTPServer(ThreadingHTTPServer):
-    """HTTPS, threaded, one thread per connection."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], app: OrgApp, context: ssl.SSLContext) -> None:
-        super().__init__(address, _RequestHandler)
-        self.app = app
-        self.ssl_context = context
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        try:
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as exc:
-            log.debug("TLS handshake with %s failed: %s", client_address, exc)
-            return
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("connection from %s ended with an error", client_address, exc_info=True)
-
-
-def serve_in_thread(server: OrgHTTPServer) -> threading.Thread:
-    """Run ``server.serve_forever`` in a daemon thread; return the thread."""
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                              name="devorg-server", daemon=True)
-    thread.start()
-    return thread
+            drop = True
+    headers.append(("Content-Type", reply.content_type if reply.body is not None else JSON))
+    headers.append(("Content-Length", str(claimed)))
+    return Outgoing(reply.status, headers, data, drop=drop)

@@ -46,6 +46,10 @@ def test_devorg_command_prints_exports_writes_env_file_and_stops_on_sigterm(tmp_
         proc.wait(timeout=30)
     assert proc.returncode == 0
     assert not (state / "devorg.pid").exists()
+    assert env["NODE_EXTRA_CA_CERTS"] == env["REQUESTS_CA_BUNDLE"]
+    hints = proc.stderr.read()
+    assert f"sf org login access-token --instance-url {env['SF_INSTANCE_URL']}" in hints
+    assert f"instanceUrl: '{env['SF_INSTANCE_URL']}'" in hints
 
 
 def test_counts_option_rejects_malformed_values():

@@ -1,0 +1,210 @@
+"""The local org's HTTPS transport: uvicorn (httptools) over TLS, answers from a thread pool.
+
+HTTP/1.1 framing is uvicorn's: Content-Length and chunked request bodies, keep-alive,
+pipelining, ``Expect: 100-continue``. The TLS handshake runs on uvicorn's event loop, so a
+slow client never blocks the others. The org's engine is synchronous, so each request is
+answered by ``app.handle`` (``Incoming -> Outgoing``) in a worker thread.
+
+Two faults act on the connection itself, which ASGI does not expose: a *reset* (the TCP
+connection is reset, SO_LINGER 0) and a *drop* (the body is cut short of its
+Content-Length and the connection closed). For them, the protocol subclass below puts
+the connection's asyncio transport into the ASGI scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.client import HTTPMessage
+from typing import Any, Protocol
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger(__name__)
+
+#: Seconds an idle kept-alive connection stays open (Salesforce keeps them for minutes).
+KEEP_ALIVE_SECONDS = 300
+#: Requests answered at once; more wait for a free worker.
+WORKERS = 64
+#: Bytes of a response body handed to the connection at once (its buffer stays small).
+SLICE = 1 << 20
+#: Seconds requests under way get to finish when the org stops.
+STOP_SECONDS = 2.0
+_TRANSPORT, _TARGET = "lht_devorg.transport", "lht_devorg.target"
+
+
+@dataclass
+class Incoming:
+    """One request as received: method, target as sent (path and query), headers, body."""
+
+    method: str
+    target: str
+    headers: HTTPMessage
+    body: bytes = b""
+
+
+@dataclass
+class Outgoing:
+    """One answer: status, headers, body, and how the connection ends.
+
+    ``reset``: nothing is sent, the TCP connection is reset. ``drop``: ``body`` is sent
+    after headers that may announce more (Content-Length), then the connection closes.
+    """
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    reset: bool = False
+    drop: bool = False
+
+
+class Handler(Protocol):
+    """What the transport serves: a synchronous ``Incoming -> Outgoing``."""
+
+    def handle(self, request: Incoming) -> Outgoing: ...
+
+
+class _OrgHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with the connection's transport and the request
+    target exactly as sent in each scope (a URL parser reads ``//services/...`` as a host)."""
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope[_TRANSPORT] = self.transport  # type: ignore[literal-required]
+
+    def on_headers_complete(self) -> None:
+        self.scope[_TARGET] = self.url  # type: ignore[literal-required]
+        super().on_headers_complete()
+
+
+async def _until_disconnected(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _reset(transport: asyncio.Transport) -> None:
+    raw = transport.get_extra_info("socket")
+    if raw is not None:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+class _Asgi:
+    """The ASGI application: read the body, answer in a worker thread, send."""
+
+    def __init__(self, server: OrgHTTPServer) -> None:
+        self.server = server
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        target = scope[_TARGET].decode("latin-1")
+        headers = HTTPMessage()
+        for name, value in scope["headers"]:
+            headers[name.decode("latin-1")] = value.decode("latin-1")
+        request = Incoming(scope["method"], target, headers, b"".join(chunks))
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(self.server.pool, self.server.app.handle, request)
+        transport: asyncio.Transport = scope[_TRANSPORT]
+        if answer.reset:
+            _reset(transport)
+            return await _until_disconnected(receive)
+        await send({"type": "http.response.start", "status": answer.status,
+                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                                for k, v in answer.headers]})
+        if answer.drop:
+            await send({"type": "http.response.body", "body": answer.body, "more_body": True})
+            transport.close()  # after the buffered bytes are written
+            return await _until_disconnected(receive)
+        body = answer.body
+        for start in range(0, len(body) - SLICE, SLICE):  # each waits while the client is behind
+            await send({"type": "http.response.body", "body": body[start:start + SLICE],
+                        "more_body": True})
+        tail = (len(body) - 1) // SLICE * SLICE if len(body) > SLICE else 0
+        await send({"type": "http.response.body", "body": body[tail:]})
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with a prompt stop: requests under way get ``STOP_SECONDS`` to finish,
+    then every connection is aborted (an idle TLS connection would otherwise wait for the
+    client's close_notify)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_SECONDS
+        while self.server_state.tasks and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        for task in list(self.server_state.tasks):
+            task.cancel()
+
+
+class OrgHTTPServer:
+    """HTTPS on ``address`` (bound at construction, so the port is known) serving ``app``.
+
+    ``app`` may be set after construction, before :meth:`serve_forever`.
+    """
+
+    def __init__(self, address: tuple[str, int], app: Handler | None,
+                 context: ssl.SSLContext) -> None:
+        self.app = app
+        self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="devorg-worker")
+        self.socket = socket.create_server(address, backlog=128)
+        self.server_address: tuple[str, int] = self.socket.getsockname()[:2]
+        config = uvicorn.Config(
+            _Asgi(self), http=_OrgHttpProtocol, ws="none", lifespan="off", loop="asyncio",
+            log_config=None, access_log=False, server_header=False,
+            headers=[("Server", "lht-devorg")], timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            backlog=128)
+        config.load()
+        config.ssl = context  # our trustme context rather than certificate files
+        self._uvicorn = _Server(config)
+        self._started, self._done = threading.Event(), threading.Event()
+
+    def serve_forever(self, poll_interval: float = 0.2) -> None:
+        """Serve until :meth:`shutdown` (``poll_interval`` is kept for callers; unused)."""
+        self._started.set()
+        try:
+            self._uvicorn.run(sockets=[self.socket])
+        finally:
+            self._done.set()
+
+    def shutdown(self) -> None:
+        """Stop serving and wait until the server has stopped."""
+        self._uvicorn.should_exit = True
+        if self._started.is_set():
+            self._done.wait(30)
+
+    def server_close(self) -> None:
+        """Close the listening socket and let the workers go."""
+        self.socket.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def serve_in_thread(server: OrgHTTPServer) -> threading.Thread:
+    """Run ``server.serve_forever`` in a daemon thread; return the thread."""
+    thread = threading.Thread(target=server.serve_forever, name="devorg-server", daemon=True)
+    thread.start()
+    return thread
