@@ -5,16 +5,29 @@ Bulk API 2.0 ingest jobs write their rows through :func:`apply`: ``insert``, ``u
 values as the REST JSON path takes them (``None`` sets null; a key ``Account.External_Id__c``
 sets a lookup through the parent's external id); a row's problem is its own error, the other
 rows are written. The caller wraps a chunk of rows in one transaction.
+
+The checks are the single-record writes' (:mod:`.records`, :mod:`.validate`), but the
+database work is set-based: one query finds the records an update names, one the matches of
+an upsert's external ids, one each the holders of unique values and the parents of lookups;
+rows then go in with one INSERT or one UPDATE ... FROM an Arrow table per set of columns.
+Two rows of a chunk naming the same record are written in order, one after the other.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from . import ids, records, upsert, validate
+import pyarrow as pa
+
+from . import ids, records, validate
 from .errors import OrgError
+from .planner import q
+from .schema import ObjectSchema, duck_type
 
 if TYPE_CHECKING:
     from .store import OrgStore
@@ -44,19 +57,10 @@ def _record_id(values: dict) -> str:
     return ids.to18(str(value))
 
 
-def _one(eng: OrgStore, obj_name: str, operation: str, values: dict, ext_field: str | None) -> RowResult:
-    if operation == "insert":
-        return RowResult(records.create(eng, obj_name, values), True)
-    if operation == "upsert":
-        assert ext_field is not None
-        value = next((v for k, v in values.items() if k.lower() == ext_field.lower()), None)
-        record_id, created = upsert.upsert(eng, obj_name, ext_field, value, values)
-        return RowResult(record_id, created)
+def _delete_one(eng: OrgStore, obj_name: str, operation: str, values: dict) -> RowResult:
     record_id = _record_id(values)
     try:
-        if operation == "update":
-            records.update(eng, obj_name, record_id, {k: v for k, v in values.items() if k.lower() != "id"})
-        elif operation == "delete":
+        if operation == "delete":
             records.delete(eng, obj_name, record_id)
         else:
             records.purge(eng, obj_name, [record_id])
@@ -65,6 +69,125 @@ def _one(eng: OrgStore, obj_name: str, operation: str, values: dict, ext_field: 
             raise _deleted_error() from None
         raise
     return RowResult(record_id, False)
+
+
+_serial = itertools.count(1)
+
+
+def _text(value: object) -> str | None:
+    """A stored value as text DuckDB casts back to the column's type."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _cast(f: dict, expr: str) -> str:
+    kind = duck_type(f)
+    return expr if kind == "VARCHAR" else f"CAST({expr} AS {kind})"
+
+
+def _with_table(eng: OrgStore, table: pa.Table, run: Callable[[str], None]) -> None:
+    name = f"_batch_{next(_serial)}"
+    eng._con.register(name, table)
+    try:
+        run(name)
+    finally:
+        eng._con.unregister(name)
+
+
+def _update_group(eng: OrgStore, obj: ObjectSchema, cols: tuple[str, ...], group: list[tuple[str, dict]]) -> None:
+    data = {"Id": pa.array([rid for rid, _ in group], pa.string())}
+    for j, c in enumerate(cols):
+        data[f"c{j}"] = pa.array([_text(row[c]) for _, row in group], pa.string())
+    now = eng.now()
+    stamps = [(n, v) for n, v in (("LastModifiedDate", now), ("SystemModstamp", now),
+                                  ("LastModifiedById", records.ADMIN_USER_ID)) if obj.field(n)]
+    table = q(obj.name.lower())
+
+    def run(name: str) -> None:
+        sets = [f"{q(c)} = {_cast(obj.field(c), f's.c{j}')}" for j, c in enumerate(cols)]
+        sets += [f"{q(n)} = ?" for n, _ in stamps]
+        eng._con.execute(f'UPDATE {table} SET {", ".join(sets)} FROM {name} AS s WHERE {table}."Id" = s."Id"',
+                         [v for _, v in stamps])
+        records.recompute_formulas(eng, obj, f'"Id" IN (SELECT "Id" FROM {name})')
+
+    _with_table(eng, pa.table(data), run)
+
+
+def _write_updates(eng: OrgStore, obj: ObjectSchema, updates: list[tuple[str, dict]]) -> None:
+    rounds: list[dict[str, dict]] = []
+    for rid, row in updates:
+        target = next((r for r in rounds if rid not in r), None)
+        if target is None:
+            target = {}
+            rounds.append(target)
+        target[rid] = row
+    for by_id in rounds:
+        groups: dict[tuple[str, ...], list[tuple[str, dict]]] = {}
+        for rid, row in by_id.items():
+            groups.setdefault(tuple(row), []).append((rid, row))
+        for cols, group in groups.items():
+            _update_group(eng, obj, cols, group)
+
+
+def _write_inserts(eng: OrgStore, obj: ObjectSchema, rows: list[dict]) -> None:
+    present = set().union(*(row.keys() for row in rows))
+    cols = [f["name"] for f in obj.stored_fields() if f["name"] in present]
+    data = {f"c{j}": pa.array([_text(row.get(c)) for row in rows], pa.string()) for j, c in enumerate(cols)}
+
+    def run(name: str) -> None:
+        exprs = ", ".join(_cast(obj.field(c), f"s.c{j}") for j, c in enumerate(cols))
+        eng._con.execute(f"INSERT INTO {q(obj.name.lower())} ({', '.join(q(c) for c in cols)}) "
+                         f"SELECT {exprs} FROM {name} AS s")
+        recompute_ids = pa.table({"Id": pa.array([row["Id"] for row in rows], pa.string())})
+        _with_table(eng, recompute_ids, lambda ids_name: records.recompute_formulas(
+            eng, obj, f'"Id" IN (SELECT "Id" FROM {ids_name})'))
+
+    _with_table(eng, pa.table(data), run)
+
+
+def _reserve(eng: OrgStore, obj: ObjectSchema, count: int) -> int:
+    """The first of ``count`` new Id numbers of ``obj``."""
+    cur = eng._con.execute("SELECT next_n FROM _org_counter WHERE obj = ?", [obj.name]).fetchone()
+    first = int(cur[0]) if cur else 1
+    eng._con.execute("INSERT OR REPLACE INTO _org_counter VALUES (?, ?)", [obj.name, first + count])
+    return first
+
+
+def _existing(eng: OrgStore, obj: ObjectSchema, record_ids: list[str]) -> dict[str, bool]:
+    """Record Id -> in the recycle bin?, for those of ``record_ids`` that exist."""
+    col = '"IsDeleted"' if obj.field("IsDeleted") else "false"
+    rows = eng._con.execute(f'SELECT "Id", {col} FROM {q(obj.name.lower())} WHERE list_contains(?, "Id")',
+                            [sorted(set(record_ids))]).fetchall()
+    return {r[0]: bool(r[1]) for r in rows}
+
+
+def _fold(f: dict, value: object) -> str:
+    return str(value) if f["caseSensitive"] or f["type"] == "id" else str(value).lower()
+
+
+def _unique(eng: OrgStore, obj: ObjectSchema, writes: list[tuple[int, str, dict]], out: list[RowResult],
+            updating: set[int]) -> None:
+    """DUPLICATE_VALUE for rows whose unique values another record, or an earlier row, holds."""
+    fields = {f["name"]: f for _, _, row in writes for f in validate.unique_fields(obj, row)}
+    for name, f in fields.items():
+        holders = validate.find_ids_many(eng, obj, f, [row.get(name) for _, _, row in writes])
+        seen: dict[str, str] = {}
+        for i, rid, row in writes:
+            if row.get(name) is None or out[i].error is not None:
+                continue
+            key = _fold(f, row[name])
+            others = [x for x in holders.get(key, []) if x != rid]
+            first = seen.setdefault(key, rid)
+            if others or first != rid:
+                out[i] = RowResult(rid if i in updating else "", False,
+                                   validate.duplicate_value(f, others[0] if others else first))
 
 
 def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | OrgError],
@@ -77,21 +200,114 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
     """
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}")
-    out: list[RowResult] = []
-    for values in rows:
+    obj = eng.schema.require(obj_name)
+    out = [RowResult() for _ in rows]
+    live: list[int] = []
+    for i, values in enumerate(rows):
         if isinstance(values, OrgError):
-            out.append(RowResult(error=values))
+            out[i].error = values
             continue
         try:
             if before_row is not None:
                 before_row(values)
-            out.append(_one(eng, obj_name, operation, values, ext_field))
+            live.append(i)
         except OrgError as exc:
-            known = ""
-            if operation in ("update", "delete", "hardDelete"):
-                try:
-                    known = _record_id(values)
-                except OrgError:
-                    known = ""
-            out.append(RowResult(known, False, exc))
+            out[i] = RowResult(_known_id(operation, values), False, exc)
+    if operation in ("delete", "hardDelete"):
+        for i in live:
+            try:
+                out[i] = _delete_one(eng, obj.name, operation, rows[i])  # type: ignore[arg-type]
+            except OrgError as exc:
+                out[i] = RowResult(_known_id(operation, rows[i]), False, exc)  # type: ignore[arg-type]
+        return out
+    cache = validate.prefetch_lookups(eng, obj, [rows[i] for i in live])  # type: ignore[misc]
+    updates: list[tuple[int, str, dict]] = []
+    inserts: list[tuple[int, dict]] = []
+
+    def plan_update(i: int, rid: str, values: dict) -> None:
+        row = records.writable(eng, obj, values, creating=False, cache=cache)
+        validate.check_values(obj, row, rid)
+        updates.append((i, rid, row))
+        out[i] = RowResult(rid, False)
+
+    if operation == "update":
+        named: list[tuple[int, str]] = []
+        for i in live:
+            try:
+                named.append((i, _record_id(rows[i])))  # type: ignore[arg-type]
+            except OrgError as exc:
+                out[i] = RowResult("", False, exc)
+        existing = _existing(eng, obj, [rid for _, rid in named])
+        for i, rid in named:
+            try:
+                if existing.get(rid, True):
+                    raise _deleted_error()
+                plan_update(i, rid, {k: v for k, v in rows[i].items() if k.lower() != "id"})  # type: ignore[union-attr]
+            except OrgError as exc:
+                out[i] = RowResult(rid, False, exc)
+    elif operation == "insert":
+        for i in live:
+            try:
+                inserts.append((i, records.new_row(eng, obj, rows[i], cache)))  # type: ignore[arg-type]
+            except OrgError as exc:
+                out[i] = RowResult("", False, exc)
+    else:
+        _plan_upsert(eng, obj, ext_field, [(i, rows[i]) for i in live], out, plan_update, inserts, cache)  # type: ignore[misc]
+    if inserts:
+        first, now = _reserve(eng, obj, len(inserts)), eng.now()
+        for k, (i, row) in enumerate(inserts):
+            out[i] = RowResult(records.stamp_new(obj, row, first + k, now), True)
+    updating = {i for i, _, _ in updates}
+    _unique(eng, obj, sorted([*updates, *((i, row["Id"], row) for i, row in inserts)], key=lambda w: w[0]),
+            out, updating)
+    good_updates = [(rid, row) for i, rid, row in updates if out[i].error is None]
+    good_inserts = [row for i, row in inserts if out[i].error is None]
+    if good_updates:
+        _write_updates(eng, obj, good_updates)
+    if good_inserts:
+        _write_inserts(eng, obj, good_inserts)
     return out
+
+
+def _plan_upsert(eng: OrgStore, obj: ObjectSchema, ext_field: str | None, live: list[tuple[int, dict]],
+                 out: list[RowResult], plan_update: Callable[[int, str, dict], None],
+                 inserts: list[tuple[int, dict]], cache: validate.LookupCache) -> None:
+    f = validate.external_id_field(obj, ext_field or "")
+    keyed: list[tuple[int, dict, object]] = []
+    for i, values in live:
+        value = next((v for k, v in values.items() if k.lower() == f["name"].lower()), None)
+        if value in (None, ""):
+            out[i] = RowResult("", False, OrgError(400, "MISSING_ARGUMENT", f"{f['name']} not specified", [f["name"]]))
+        else:
+            keyed.append((i, values, value))
+    counts: dict[str, int] = {}
+    for _, _, value in keyed:
+        counts[_fold(f, value)] = counts.get(_fold(f, value), 0) + 1
+    matches = validate.find_ids_many(eng, obj, f, [v for _, _, v in keyed])
+    for i, values, value in keyed:
+        body = {k: v for k, v in values.items() if k.lower() not in (f["name"].lower(), "id")}
+        found = matches.get(_fold(f, value), [])
+        try:
+            if counts[_fold(f, value)] > 1:
+                raise OrgError(400, "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {value}", [f["name"]])
+            if len(found) > 1:
+                raise OrgError(400, "DUPLICATE_EXTERNAL_ID", f"{f['label']}: more than one record found for "
+                               f"external id field: {found}", [])
+            if found:
+                plan_update(i, found[0], body)
+            elif f["type"] == "id":
+                raise _deleted_error()
+            else:
+                body[f["name"]] = value
+                inserts.append((i, records.new_row(eng, obj, body, cache)))
+        except OrgError as exc:
+            out[i] = RowResult(found[0] if len(found) == 1 else "", False, exc)
+
+
+def _known_id(operation: str, values: dict) -> str:
+    if operation not in ("update", "delete", "hardDelete"):
+        return ""
+    try:
+        return _record_id(values)
+    except OrgError:
+        return ""

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import ids
+from . import batchwrite, ids
 from .errors import OrgError
 from .faults import ROW_KINDS, FaultInjector
 from .rest import COMPOSITE_MAX, Call, Reply
@@ -28,7 +28,6 @@ RETRIEVE_MAX = 2000
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                "message": "Record rolled back because not all records were valid and the "
                           "request was using AllOrNone header", "fields": []}
-_META_KEYS = ("attributes", "id", "Id")
 
 
 def _error(exc: OrgError) -> dict[str, Any]:
@@ -59,18 +58,6 @@ def _type_of(record: dict[str, Any], default: str | None = None) -> str:
     if default:
         return default
     raise OrgError(400, "INVALID_TYPE", "Each record needs attributes.type", [])
-
-
-def _values(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in _META_KEYS}
-
-
-def _check_id(record_id: Any) -> str:
-    if not record_id:
-        raise OrgError(400, "MISSING_ARGUMENT", "Id not specified in an update call", [])
-    if not ids.is_id(str(record_id)):
-        raise malformed_id({"label": "Record ID", "name": "Id"}, record_id)
-    return str(record_id)
 
 
 class Composite:
@@ -107,62 +94,67 @@ class Composite:
         return results
 
     # -- insert, update, upsert, delete ----------------------------------------
+    def _batched(self, call: Call, records: list[dict[str, Any]], all_or_none: bool, operation: str,
+                 ext_field: str | None = None, default_type: str | None = None) -> list[dict[str, Any]]:
+        """Write ``records`` through :func:`batchwrite.apply`, one batch per object type."""
+        results: list[dict[str, Any]] = [{} for _ in records]
+
+        def shaped(i: int, outcome: batchwrite.RowResult) -> dict[str, Any]:
+            given = records[i].get("id") or records[i].get("Id")
+            if outcome.error is not None:
+                body: dict[str, Any] = {"success": False, "errors": [_error(outcome.error)]}
+                return {"id": given, **body} if operation == "update" else body
+            body = {"id": outcome.record_id, "success": True, "errors": []}
+            return {**body, "created": outcome.created} if operation == "upsert" else body
+
+        def before_row(values: dict[str, Any]) -> None:
+            self._row_fault(call, values.get("id") or values.get("Id"))
+
+        def one_batch() -> None:
+            by_type: dict[str, list[int]] = {}
+            for i, record in enumerate(records):
+                try:
+                    name = _type_of(record, default_type)
+                    obj = self.engine.schema.get(name)
+                    if obj is None:
+                        raise OrgError(400, "INVALID_TYPE", f"sObject type '{name}' is not supported.", [])
+                    by_type.setdefault(obj.name, []).append(i)
+                except OrgError as exc:
+                    results[i] = shaped(i, batchwrite.RowResult(error=exc))
+            for name, positions in by_type.items():
+                rows = [{k: v for k, v in records[i].items() if k != "attributes"} for i in positions]
+                outcomes = batchwrite.apply(self.engine, name, operation, rows, ext_field, before_row)
+                for i, outcome in zip(positions, outcomes):
+                    results[i] = shaped(i, outcome)
+            if all_or_none and any(not r["success"] for r in results):
+                raise Rollback()
+
+        try:
+            with self.engine.transaction():
+                one_batch()
+        except Rollback:
+            results = [{**r, "success": False, "errors": [ROLLED_BACK]} if r["success"] else r
+                       for r in results]
+            for r in results:
+                r.pop("created", None)
+        return results
+
     def create(self, call: Call) -> Reply:
         """``POST composite/sobjects``."""
         records, all_or_none = _records(call)
-
-        def one(record: dict[str, Any]) -> dict[str, Any]:
-            name = _type_of(record)
-            if record.get("id") or record.get("Id"):
-                raise OrgError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-            self._row_fault(call, None)
-            return {"id": self.engine.create(name, _values(record)), "success": True, "errors": []}
-
-        return Reply(200, self._run(call, records, all_or_none, one,
-                                    lambda _r, exc: {"success": False, "errors": [_error(exc)]}))
+        return Reply(200, self._batched(call, records, all_or_none, "insert"))
 
     def update(self, call: Call) -> Reply:
         """``PATCH composite/sobjects``: each record carries its ``id``."""
         records, all_or_none = _records(call)
-
-        def one(record: dict[str, Any]) -> dict[str, Any]:
-            name = _type_of(record)
-            record_id = _check_id(record.get("id") or record.get("Id"))
-            self._row_fault(call, record_id)
-            try:
-                self.engine.update(name, record_id, _values(record))
-            except OrgError as exc:
-                if exc.status == 404:
-                    raise OrgError(400, "ENTITY_IS_DELETED", "entity is deleted", []) from None
-                raise
-            return {"id": ids.to18(record_id), "success": True, "errors": []}
-
-        return Reply(200, self._run(call, records, all_or_none, one, lambda r, exc: {
-            "id": r.get("id") or r.get("Id"), "success": False, "errors": [_error(exc)]}))
+        return Reply(200, self._batched(call, records, all_or_none, "update"))
 
     def upsert(self, call: Call, name: str, field: str) -> Reply:
         """``PATCH composite/sobjects/{Object}/{ExternalIdField}``: ``created`` per record."""
         records, all_or_none = _records(call)
         obj = self.engine.schema.require(name)
         f = external_id_field(obj, field)
-        keys = [next((v for k, v in r.items() if k.lower() == f["name"].lower()), None) for r in records]
-        seen: dict[str, int] = {}
-        for key in keys:
-            if key is not None:
-                seen[str(key).lower()] = seen.get(str(key).lower(), 0) + 1
-
-        def one(pair: tuple[dict[str, Any], Any]) -> dict[str, Any]:
-            record, key = pair
-            _type_of(record, obj.name)
-            if key is not None and seen[str(key).lower()] > 1:
-                raise OrgError(400, "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key}",
-                               [f["name"]])
-            self._row_fault(call, None)
-            record_id, created = self.engine.upsert(obj.name, f["name"], key, _values(record))
-            return {"id": record_id, "success": True, "errors": [], "created": created}
-
-        return Reply(200, self._run(call, list(zip(records, keys)), all_or_none, one,
-                                    lambda _p, exc: {"success": False, "errors": [_error(exc)]}))
+        return Reply(200, self._batched(call, records, all_or_none, "upsert", f["name"], obj.name))
 
     def _object_of_id(self, record_id: str) -> str:
         if not ids.is_id(record_id):

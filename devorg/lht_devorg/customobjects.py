@@ -69,7 +69,7 @@ def push_fields(obj: str) -> list[dict]:
     return [ext,
             make_field("Customer_Tier__c", "picklist", "Customer Tier", restrictedPicklist=True,
                        picklistValues=picklist(["Gold", "Silver", "Bronze"])),
-            make_field("Score__c", "double", "Score", precision=5, scale=2)]
+            make_field("Account_Score__c", "double", "Account Score", precision=5, scale=2)]
 
 
 def formula_field(obj: str, name: str) -> dict:

@@ -31,7 +31,7 @@ from .errors import OrgError
 log = logging.getLogger(__name__)
 
 #: Rows per transaction (the store's write lock is held for one chunk at a time).
-CHUNK_ROWS = 500
+CHUNK_ROWS = 2000
 RESULT_NAMES = ("successfulResults", "failedResults", "unprocessedrecords")
 
 

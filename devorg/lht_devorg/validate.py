@@ -5,8 +5,8 @@
   offset, booleans ``true``/``false``;
 - lookups set through a parent's external id (:func:`resolve_lookups`): a nested JSON object
   ``{"Account": {"External_Id__c": "X"}}`` or a CSV header ``Account.External_Id__c``;
-- rules on the converted row (:func:`check_row`): restricted picklists, unique fields
-  (DUPLICATE_VALUE), required fields cleared by an update;
+- rules on the converted row: restricted picklists and required fields cleared by an update
+  (:func:`check_values`), unique fields (:func:`check_unique`, DUPLICATE_VALUE);
 - errors as Bulk 2.0 writes them in ``sf__Error`` (:func:`bulk_error`).
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from . import ids
@@ -107,14 +108,34 @@ def find_ids(eng: OrgStore, obj: ObjectSchema, f: dict, value: object) -> list[s
     return [r[0] for r in rows]
 
 
+def find_ids_many(eng: OrgStore, obj: ObjectSchema, f: dict, values: list[object]) -> dict[str, list[str]]:
+    """Live records of ``obj`` by value of field ``f`` (lower-cased keys unless case-sensitive)."""
+    fold = not (f["caseSensitive"] or f["type"] == "id")
+    wanted = sorted({(str(v).lower() if fold else str(v)) for v in values if v is not None})
+    if not wanted:
+        return {}
+    alive = ' AND NOT "IsDeleted"' if obj.field("IsDeleted") else ""
+    col = f"lower({q(f['name'])})" if fold else q(f["name"])
+    rows = eng._con.execute(f'SELECT {col}, "Id" FROM {q(obj.name.lower())} WHERE list_contains(?, {col})'
+                            f'{alive} ORDER BY "Id"', [wanted]).fetchall()
+    out: dict[str, list[str]] = {}
+    for value, record_id in rows:
+        out.setdefault(value, []).append(record_id)
+    return out
+
+
 def _reference(obj: ObjectSchema, relationship: str) -> dict | None:
     rel = relationship.lower()
     return next((f for f in obj.describe["fields"] if f["type"] == "reference"
                  and (f["relationshipName"] or "").lower() == rel), None)
 
 
+#: Parent Ids found ahead for a batch: (target object, field) -> value (lower-cased) -> Ids.
+LookupCache = dict[tuple[str, str], dict[str, list[str]]]
+
+
 def _parent_id(eng: OrgStore, obj: ObjectSchema, relationship: str, target_type: str | None,
-               key: str, value: object) -> tuple[str, str | None]:
+               key: str, value: object, cache: LookupCache | None = None) -> tuple[str, str | None]:
     """(reference field name, parent Id or None) for a lookup through the parent's ``key``."""
     ref = _reference(obj, relationship)
     if ref is None:
@@ -129,7 +150,12 @@ def _parent_id(eng: OrgStore, obj: ObjectSchema, relationship: str, target_type:
                        f"{key} is not an external id or indexed field of {target.name}", [ref["name"]])
     if value is None or value == "":
         return ref["name"], None
-    found = find_ids(eng, target, f, value)
+    known = None if cache is None else cache.get((target.name, f["name"]))
+    if known is None:
+        found = find_ids(eng, target, f, value)
+    else:
+        fold = not (f["caseSensitive"] or f["type"] == "id")
+        found = known.get(str(value).lower() if fold else str(value), [])
     if not found:
         raise OrgError(400, "INVALID_FIELD", f"Foreign key external ID: {value} not found for field "
                        f"{f['name']} in entity {target.name}", [])
@@ -139,14 +165,8 @@ def _parent_id(eng: OrgStore, obj: ObjectSchema, relationship: str, target_type:
     return ref["name"], found[0]
 
 
-def resolve_lookups(eng: OrgStore, obj: ObjectSchema, values: dict) -> dict:
-    """``values`` with lookups through a parent's external id replaced by the parent's Id.
-
-    A key that names a relationship (``Account``) with a JSON object value, or a key
-    ``Account.External_Id__c`` (``Type:Relationship.Field`` for a polymorphic lookup), sets
-    the reference field (``AccountId``). Other keys pass through unchanged.
-    """
-    out: dict = {}
+def _lookups(obj: ObjectSchema, values: dict) -> Iterator[tuple[str, str | None, str, object]]:
+    """(relationship, target type or None, parent field, value) of each lookup key of ``values``."""
     for key, value in values.items():
         if isinstance(value, dict) and key != "attributes" and obj.field(key) is None:
             inner = {k: v for k, v in value.items() if k != "attributes"}
@@ -155,20 +175,57 @@ def resolve_lookups(eng: OrgStore, obj: ObjectSchema, values: dict) -> dict:
                                "id field", [])
             (field_name, field_value), = inner.items()
             attrs = value.get("attributes") if isinstance(value.get("attributes"), dict) else {}
-            name, parent = _parent_id(eng, obj, key, attrs.get("type"), field_name, field_value)
-            out[name] = parent
+            yield key, attrs.get("type"), field_name, field_value
         elif "." in key:
             rel, _, field_name = key.partition(".")
             target_type, _, rel = rel.rpartition(":")
-            name, parent = _parent_id(eng, obj, rel, target_type or None, field_name, value)
-            out[name] = parent
-        else:
-            out[key] = value
+            yield rel, target_type or None, field_name, value
+
+
+def prefetch_lookups(eng: OrgStore, obj: ObjectSchema, rows: list[dict]) -> LookupCache:
+    """The parent Ids every lookup of ``rows`` needs, found with one query per parent field."""
+    wanted: dict[tuple[str, str], list[object]] = {}
+    for values in rows:
+        try:
+            for rel, target_type, field_name, value in _lookups(obj, values):
+                ref = _reference(obj, rel)
+                if ref is None or value in (None, ""):
+                    continue
+                target = eng.schema.get(target_type or ref["referenceTo"][0])
+                f = target.field(field_name) if target else None
+                if target is not None and f is not None:
+                    wanted.setdefault((target.name, f["name"]), []).append(value)
+        except OrgError:
+            continue  # reported when the row is written
+    cache: LookupCache = {}
+    for (target_name, field_name), values in wanted.items():
+        target = eng.schema.require(target_name)
+        f = target.field(field_name)
+        assert f is not None
+        cache[(target_name, field_name)] = find_ids_many(eng, target, f, values)
+    return cache
+
+
+def resolve_lookups(eng: OrgStore, obj: ObjectSchema, values: dict,
+                    cache: LookupCache | None = None) -> dict:
+    """``values`` with lookups through a parent's external id replaced by the parent's Id.
+
+    A key that names a relationship (``Account``) with a JSON object value, or a key
+    ``Account.External_Id__c`` (``Type:Relationship.Field`` for a polymorphic lookup), sets
+    the reference field (``AccountId``). Other keys pass through unchanged.
+    """
+    if not any(isinstance(v, dict) or "." in k for k, v in values.items()):
+        return values
+    out = {k: v for k, v in values.items()
+           if not ((isinstance(v, dict) and k != "attributes" and obj.field(k) is None) or "." in k)}
+    for rel, target_type, field_name, value in _lookups(obj, values):
+        name, parent = _parent_id(eng, obj, rel, target_type, field_name, value, cache)
+        out[name] = parent
     return out
 
 
-def check_row(eng: OrgStore, obj: ObjectSchema, row: dict[str, object], record_id: str | None) -> None:
-    """Restricted picklists, unique values and (on update, ``record_id`` set) cleared required fields."""
+def check_values(obj: ObjectSchema, row: dict[str, object], record_id: str | None) -> None:
+    """Restricted picklists and (on update, ``record_id`` set) required fields set to null."""
     for name, value in row.items():
         f = obj.field(name)
         if f is None:
@@ -185,11 +242,30 @@ def check_row(eng: OrgStore, obj: ObjectSchema, row: dict[str, object], record_i
             if bad:
                 raise OrgError(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                                f"{f['label']}: bad value for restricted picklist field: {bad[0]}", [f["name"]])
-        if f["unique"] and f["type"] != "id":
-            others = [i for i in find_ids(eng, obj, f, value) if i != record_id]
-            if others:
-                raise OrgError(400, "DUPLICATE_VALUE", f"duplicate value found: {f['name']} duplicates value "
-                               f"on record with id: {others[0]}", [])
+
+
+def unique_fields(obj: ObjectSchema, row: dict[str, object]) -> list[dict]:
+    """The unique fields (other than Id) ``row`` sets to a value."""
+    out = []
+    for name, value in row.items():
+        f = obj.field(name)
+        if f is not None and value is not None and f["unique"] and f["type"] != "id":
+            out.append(f)
+    return out
+
+
+def duplicate_value(f: dict, other_id: str) -> OrgError:
+    """DUPLICATE_VALUE: a unique field's value is already held by ``other_id``."""
+    return OrgError(400, "DUPLICATE_VALUE", f"duplicate value found: {f['name']} duplicates value "
+                    f"on record with id: {other_id}", [])
+
+
+def check_unique(eng: OrgStore, obj: ObjectSchema, row: dict[str, object], record_id: str | None) -> None:
+    """DUPLICATE_VALUE when another live record holds a value of a unique field of ``row``."""
+    for f in unique_fields(obj, row):
+        others = [i for i in find_ids(eng, obj, f, row[f["name"]]) if i != record_id]
+        if others:
+            raise duplicate_value(f, others[0])
 
 
 def bulk_error(exc: OrgError) -> str:

@@ -65,10 +65,10 @@ def test_update_moves_system_modstamp_and_json_null_clears_a_field(sf, org_clock
     record_id = collections(sf, "POST", json={"records": [acct(Name=key(), Description="keep me")]})[0]["id"]
     before = stamp(sf, record_id)
     org_clock.advance(2)
-    results = collections(sf, "PATCH", json={"records": [acct(id=record_id, Description=None, Score__c=87.5)]})
+    results = collections(sf, "PATCH", json={"records": [acct(id=record_id, Description=None, Account_Score__c=87.5)]})
     assert results == [{"id": record_id, "success": True, "errors": []}]
     record = sf.Account.get(record_id)
-    assert record["Description"] is None and record["Score__c"] == 87.5
+    assert record["Description"] is None and record["Account_Score__c"] == 87.5
     assert stamp(sf, record_id) > before
 
 
@@ -150,13 +150,13 @@ def test_delete_reports_each_id_and_all_or_none_keeps_every_record(sf):
 
 
 def test_retrieve_by_ids_answers_in_input_order_with_null_for_missing(sf, api):
-    created = collections(sf, "POST", json={"records": [acct(Name="R1", Score__c=1), acct(Name="R2", Score__c=2)]})
+    created = collections(sf, "POST", json={"records": [acct(Name="R1", Account_Score__c=1), acct(Name="R2", Account_Score__c=2)]})
     ids = [r["id"] for r in created]
     missing = make_id("001", 9_999_999)
     posted = collections(sf, "POST", "composite/sobjects/Account",
-                         json={"ids": [ids[1], missing, ids[0]], "fields": ["Name", "Score__c"]})
+                         json={"ids": [ids[1], missing, ids[0]], "fields": ["Name", "Account_Score__c"]})
     assert [r and r["Name"] for r in posted] == ["R2", None, "R1"]
-    assert posted[0]["attributes"]["type"] == "Account" and posted[0]["Score__c"] == 2
+    assert posted[0]["attributes"]["type"] == "Account" and posted[0]["Account_Score__c"] == 2
     got = api("GET", "composite/sobjects/Account", params={"ids": ",".join(ids), "fields": "Name"}).json()
     assert [r["Name"] for r in got] == ["R1", "R2"]
 

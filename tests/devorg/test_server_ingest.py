@@ -79,10 +79,10 @@ def test_empty_cell_leaves_a_field_and_na_clears_it(sf, api, org_clock):
     record_id = rows(sf.bulk2.Account.get_successful_records(created[0]["job_id"]))[0]["sf__Id"]
     before = sf.Account.get(record_id)["SystemModstamp"]
     org_clock.advance(2)
-    info = run_job(api, "Account", "update", f"Id,Description,Phone,Score__c\n{record_id},,#N/A,42.5\n")
+    info = run_job(api, "Account", "update", f"Id,Description,Phone,Account_Score__c\n{record_id},,#N/A,42.5\n")
     assert (info["state"], info["numberRecordsProcessed"], info["numberRecordsFailed"]) == ("JobComplete", 1, 0)
     record = sf.Account.get(record_id)
-    assert (record["Description"], record["Phone"], record["Score__c"]) == ("keep", None, 42.5)
+    assert (record["Description"], record["Phone"], record["Account_Score__c"]) == ("keep", None, 42.5)
     assert record["SystemModstamp"] > before
 
 
