@@ -15,19 +15,13 @@ Two rows of a chunk naming the same record are written in order, one after the o
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
-from . import ids, records, validate
+from . import batchsql, ids, records, validate
 from .errors import OrgError
-from .planner import q
-from .schema import ObjectSchema, duck_type
+from .schema import ObjectSchema
 
 if TYPE_CHECKING:
     from .store import OrgStore
@@ -44,10 +38,6 @@ class RowResult:
     error: OrgError | None = None
 
 
-def _deleted_error() -> OrgError:
-    return OrgError(400, "ENTITY_IS_DELETED", "entity is deleted", [])
-
-
 def _record_id(values: dict) -> str:
     value = next((v for k, v in values.items() if k.lower() == "id"), None)
     if value in (None, ""):
@@ -55,117 +45,6 @@ def _record_id(values: dict) -> str:
     if not ids.is_id(str(value)):
         raise validate.malformed_id({"label": "Record ID", "name": "Id"}, value)
     return ids.to18(str(value))
-
-
-def _delete_one(eng: OrgStore, obj_name: str, operation: str, values: dict) -> RowResult:
-    record_id = _record_id(values)
-    try:
-        if operation == "delete":
-            records.delete(eng, obj_name, record_id)
-        else:
-            records.purge(eng, obj_name, [record_id])
-    except OrgError as exc:
-        if exc.status == 404:
-            raise _deleted_error() from None
-        raise
-    return RowResult(record_id, False)
-
-
-_serial = itertools.count(1)
-
-
-def _text(value: object) -> str | None:
-    """A stored value as text DuckDB casts back to the column's type."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return str(value)
-
-
-def _cast(f: dict, expr: str) -> str:
-    kind = duck_type(f)
-    return expr if kind == "VARCHAR" else f"CAST({expr} AS {kind})"
-
-
-def _with_table(eng: OrgStore, table: pa.Table, run: Callable[[str], None]) -> None:
-    name = f"_batch_{next(_serial)}"
-    eng._con.register(name, table)
-    try:
-        run(name)
-    finally:
-        eng._con.unregister(name)
-
-
-def _update_group(eng: OrgStore, obj: ObjectSchema, cols: tuple[str, ...], group: list[tuple[str, dict]]) -> None:
-    data = {"Id": pa.array([rid for rid, _ in group], pa.string())}
-    for j, c in enumerate(cols):
-        data[f"c{j}"] = pa.array([_text(row[c]) for _, row in group], pa.string())
-    now = eng.now()
-    stamps = [(n, v) for n, v in (("LastModifiedDate", now), ("SystemModstamp", now),
-                                  ("LastModifiedById", records.ADMIN_USER_ID)) if obj.field(n)]
-    table = q(obj.name.lower())
-
-    def run(name: str) -> None:
-        sets = [f"{q(c)} = {_cast(obj.field(c), f's.c{j}')}" for j, c in enumerate(cols)]
-        sets += [f"{q(n)} = ?" for n, _ in stamps]
-        eng._con.execute(f'UPDATE {table} SET {", ".join(sets)} FROM {name} AS s WHERE {table}."Id" = s."Id"',
-                         [v for _, v in stamps])
-        records.recompute_formulas(eng, obj, f'"Id" IN (SELECT "Id" FROM {name})')
-
-    _with_table(eng, pa.table(data), run)
-
-
-def _write_updates(eng: OrgStore, obj: ObjectSchema, updates: list[tuple[str, dict]]) -> None:
-    rounds: list[dict[str, dict]] = []
-    for rid, row in updates:
-        target = next((r for r in rounds if rid not in r), None)
-        if target is None:
-            target = {}
-            rounds.append(target)
-        target[rid] = row
-    for by_id in rounds:
-        groups: dict[tuple[str, ...], list[tuple[str, dict]]] = {}
-        for rid, row in by_id.items():
-            groups.setdefault(tuple(row), []).append((rid, row))
-        for cols, group in groups.items():
-            _update_group(eng, obj, cols, group)
-
-
-def _write_inserts(eng: OrgStore, obj: ObjectSchema, rows: list[dict]) -> None:
-    present = set().union(*(row.keys() for row in rows))
-    cols = [f["name"] for f in obj.stored_fields() if f["name"] in present]
-    data = {f"c{j}": pa.array([_text(row.get(c)) for row in rows], pa.string()) for j, c in enumerate(cols)}
-
-    def run(name: str) -> None:
-        exprs = ", ".join(_cast(obj.field(c), f"s.c{j}") for j, c in enumerate(cols))
-        eng._con.execute(f"INSERT INTO {q(obj.name.lower())} ({', '.join(q(c) for c in cols)}) "
-                         f"SELECT {exprs} FROM {name} AS s")
-        recompute_ids = pa.table({"Id": pa.array([row["Id"] for row in rows], pa.string())})
-        _with_table(eng, recompute_ids, lambda ids_name: records.recompute_formulas(
-            eng, obj, f'"Id" IN (SELECT "Id" FROM {ids_name})'))
-
-    _with_table(eng, pa.table(data), run)
-
-
-def _reserve(eng: OrgStore, obj: ObjectSchema, count: int) -> int:
-    """The first of ``count`` new Id numbers of ``obj``."""
-    cur = eng._con.execute("SELECT next_n FROM _org_counter WHERE obj = ?", [obj.name]).fetchone()
-    first = int(cur[0]) if cur else 1
-    eng._con.execute("INSERT OR REPLACE INTO _org_counter VALUES (?, ?)", [obj.name, first + count])
-    return first
-
-
-def _existing(eng: OrgStore, obj: ObjectSchema, record_ids: list[str]) -> dict[str, bool]:
-    """Record Id -> in the recycle bin?, for those of ``record_ids`` that exist."""
-    col = '"IsDeleted"' if obj.field("IsDeleted") else "false"
-    rows = eng._con.execute(f'SELECT "Id", {col} FROM {q(obj.name.lower())} WHERE list_contains(?, "Id")',
-                            [sorted(set(record_ids))]).fetchall()
-    return {r[0]: bool(r[1]) for r in rows}
 
 
 def _fold(f: dict, value: object) -> str:
@@ -214,11 +93,15 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
         except OrgError as exc:
             out[i] = RowResult(_known_id(operation, values), False, exc)
     if operation in ("delete", "hardDelete"):
+        named: list[tuple[int, str]] = []
         for i in live:
             try:
-                out[i] = _delete_one(eng, obj.name, operation, rows[i])  # type: ignore[arg-type]
+                named.append((i, _record_id(rows[i])))  # type: ignore[arg-type]
             except OrgError as exc:
-                out[i] = RowResult(_known_id(operation, rows[i]), False, exc)  # type: ignore[arg-type]
+                out[i] = RowResult("", False, exc)
+        errors = batchsql.delete(eng, obj, operation == "hardDelete", named)
+        for i, rid in named:
+            out[i] = RowResult(rid, False, errors.get(i))
         return out
     cache = validate.prefetch_lookups(eng, obj, [rows[i] for i in live])  # type: ignore[misc]
     updates: list[tuple[int, str, dict]] = []
@@ -237,11 +120,11 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
                 named.append((i, _record_id(rows[i])))  # type: ignore[arg-type]
             except OrgError as exc:
                 out[i] = RowResult("", False, exc)
-        existing = _existing(eng, obj, [rid for _, rid in named])
+        existing = batchsql.existing(eng, obj, [rid for _, rid in named])
         for i, rid in named:
             try:
                 if existing.get(rid, True):
-                    raise _deleted_error()
+                    raise batchsql.deleted_error()
                 plan_update(i, rid, {k: v for k, v in rows[i].items() if k.lower() != "id"})  # type: ignore[union-attr]
             except OrgError as exc:
                 out[i] = RowResult(rid, False, exc)
@@ -254,7 +137,7 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
     else:
         _plan_upsert(eng, obj, ext_field, [(i, rows[i]) for i in live], out, plan_update, inserts, cache)  # type: ignore[misc]
     if inserts:
-        first, now = _reserve(eng, obj, len(inserts)), eng.now()
+        first, now = batchsql.reserve(eng, obj, len(inserts)), eng.now()
         for k, (i, row) in enumerate(inserts):
             out[i] = RowResult(records.stamp_new(obj, row, first + k, now), True)
     updating = {i for i, _, _ in updates}
@@ -263,9 +146,9 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
     good_updates = [(rid, row) for i, rid, row in updates if out[i].error is None]
     good_inserts = [row for i, row in inserts if out[i].error is None]
     if good_updates:
-        _write_updates(eng, obj, good_updates)
+        batchsql.write_updates(eng, obj, good_updates)
     if good_inserts:
-        _write_inserts(eng, obj, good_inserts)
+        batchsql.write_inserts(eng, obj, good_inserts)
     return out
 
 
@@ -296,7 +179,7 @@ def _plan_upsert(eng: OrgStore, obj: ObjectSchema, ext_field: str | None, live: 
             if found:
                 plan_update(i, found[0], body)
             elif f["type"] == "id":
-                raise _deleted_error()
+                raise batchsql.deleted_error()
             else:
                 body[f["name"]] = value
                 inserts.append((i, records.new_row(eng, obj, body, cache)))
