@@ -13,6 +13,7 @@ matching calls fail with UNABLE_TO_LOCK_ROW.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from .rest import COMPOSITE_MAX, Call, Reply
 from .upsert import Rollback
 from .validate import external_id_field, malformed_id, row_lock
 
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?")
 #: Ids per retrieve call.
 RETRIEVE_MAX = 2000
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -208,6 +210,9 @@ class Composite:
         for record_id in record_ids:
             if not isinstance(record_id, str) or not ids.is_id(record_id):
                 raise malformed_id(None, record_id)
+        for name_ in fields:
+            if not isinstance(name_, str) or not _FIELD_NAME.fullmatch(name_):
+                raise OrgError(400, "INVALID_FIELD", f"No such column '{name_}' on sobject of type {name}")
         obj = self.engine.schema.require(name)
         wanted = sorted({ids.to18(i) for i in record_ids})
         id_list = ", ".join(f"'{i}'" for i in wanted)  # checked Ids: base-62 characters only

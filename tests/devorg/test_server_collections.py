@@ -159,6 +159,8 @@ def test_retrieve_by_ids_answers_in_input_order_with_null_for_missing(sf, api):
     assert posted[0]["attributes"]["type"] == "Account" and posted[0]["Account_Score__c"] == 2
     got = api("GET", "composite/sobjects/Account", params={"ids": ",".join(ids), "fields": "Name"}).json()
     assert [r["Name"] for r in got] == ["R1", "R2"]
+    sneaky = api("POST", "composite/sobjects/Account", json={"ids": ids, "fields": ["Name FROM Contact"]})
+    assert sneaky.status_code == 400 and sneaky.json()[0]["errorCode"] == "INVALID_FIELD"
 
 
 def test_lookup_set_through_the_parent_external_id(sf):
