@@ -131,6 +131,8 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
     elif operation == "insert":
         for i in live:
             try:
+                if any(k.lower() == "id" and v not in (None, "") for k, v in rows[i].items()):  # type: ignore[union-attr]
+                    raise OrgError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
                 inserts.append((i, records.new_row(eng, obj, rows[i], cache)))  # type: ignore[arg-type]
             except OrgError as exc:
                 out[i] = RowResult("", False, exc)

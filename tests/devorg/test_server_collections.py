@@ -116,6 +116,7 @@ def test_a_unique_external_id_refuses_a_duplicate_value(sf):
     ({"Name": "ok", "NoSuchField__c": 1}, "INVALID_FIELD", []),
     ({"Name": "ok", "ParentId": "not-an-id"}, "MALFORMED_ID", ["ParentId"]),
     ({"Description": "no name"}, "REQUIRED_FIELD_MISSING", ["Name"]),
+    ({"Name": "ok", "id": "001000000000001AAA"}, "INVALID_FIELD", ["Id"]),
 ])
 def test_each_rejected_record_carries_salesforce_error_code(sf, values, code, fields):
     result = collections(sf, "POST", json={"records": [acct(**values)]})[0]
