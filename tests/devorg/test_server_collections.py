@@ -217,3 +217,10 @@ def test_several_matches_answer_300_with_the_record_urls(api, org):
     assert reply.status_code == 300
     assert sorted(reply.json()) == sorted(f"/services/data/v59.0/sobjects/Contact/{i}" for i in ids)
     assert api("GET", f"sobjects/Contact/Email/{email}").status_code == 300
+
+
+def test_single_record_create_sets_a_lookup_through_the_parent_external_id(sf):
+    parent_key = key("rest-parent")
+    parent_id = sf.Account.create({"Name": "REST Parent", "External_Id__c": parent_key})["id"]
+    child = sf.Contact.create({"LastName": "REST Child", "Account": {"External_Id__c": parent_key}})
+    assert sf.Contact.get(child["id"])["AccountId"] == parent_id

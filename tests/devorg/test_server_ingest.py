@@ -227,3 +227,13 @@ def test_every_ingest_call_counts_and_the_list_pages(org, api):
     assert org.api_calls - before >= 5  # create, upload, close, poll, list
     limits = api("GET", "limits").json()
     assert limits["DailyBulkApiBatches"]["Remaining"] < limits["DailyBulkApiBatches"]["Max"]
+
+
+def test_polymorphic_lookup_column_names_the_parent_type(sf, api):
+    parent = key("what")
+    sf.Account.create({"Name": "What Parent", "External_Id__c": parent})
+    parent_id = sf.Account.get_by_custom_id("External_Id__c", parent)["Id"]
+    info = run_job(api, "Task", "insert", f"Subject,Account:What.External_Id__c\nCall,{parent}\n")
+    assert info["numberRecordsFailed"] == 0, results(api, info["id"], "failedResults")
+    task_id = results(api, info["id"], "successfulResults")[0]["sf__Id"]
+    assert sf.Task.get(task_id)["WhatId"] == parent_id
