@@ -118,6 +118,13 @@ class BenchWorkspace:
             raise SystemExit(f"lht sync {' '.join(args)} exited {code}:\n{out[-3000:]}\n{err[-3000:]}")
         return SyncRun(json.loads(out), seconds, rss)
 
+    def run(self, *args: str) -> None:
+        """``lht ARGS`` on this workspace's project (e.g. ``add``); SystemExit if it fails."""
+        argv = [str(BIN / "lht"), *args, "--project-dir", str(self.project)]
+        proc = subprocess.run(argv, env=self.env, cwd=self.root, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"lht {' '.join(args)} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+
     def dbt(self, *args: str) -> float:
         """Run ``dbt ARGS`` on this workspace; wall seconds."""
         argv = [str(BIN / "dbt"), *args, "--project-dir", str(self.project), "--profiles-dir", str(self.project)]

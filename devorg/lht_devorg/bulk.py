@@ -141,7 +141,7 @@ class BulkJobs:
         job = Job(id=job_id, operation=operation, object_name=checked.obj.name, query=query,
                   column_delimiter=delimiter, line_ending=line_ending, api_version=api_version,
                   created=datetime.now(timezone.utc), started=time.monotonic(),
-                  columns=list(checked.columns), spool=spool, fail_message=fail_message,
+                  columns=checked.csv_columns, spool=spool, fail_message=fail_message,
                   stuck=stuck)
         with self._lock:
             self._jobs[job.id] = job

@@ -190,3 +190,9 @@ def user_fields(trimmed: dict) -> list[dict]:
                          sortable=False, aggregatable=False)
         out.append(field)
     return out
+
+
+def plain_object_fields() -> list[dict]:
+    """Fields of a plain custom object: the audit fields and a text Name."""
+    name = make_field("Name", "string", "Name", length=80, nameField=True, idLookup=True)
+    return _audit_fields(["Group", "User"], name)

@@ -86,6 +86,10 @@ class OrgEngine(OrgStore):
         """One transaction (and the write lock) around several writes; rolled back on an exception."""
         return upsert.transaction(self)
 
+    def add_objects(self, objects: Sequence[tuple[str, str]]) -> None:
+        """Add empty custom objects ``(name, key prefix)`` (audit fields and a Name), with tables."""
+        metachange.add_objects(self, objects)
+
     def add_field(self, obj: str, field: dict) -> None:
         """Add a field (describe-shaped dict, completed to 57 keys) and its column."""
         metachange.add_field(self, obj, field)

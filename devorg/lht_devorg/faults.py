@@ -9,6 +9,8 @@ Kinds (``Fault.kind``):
 - Bulk faults, applied to the next matching Bulk 2.0 query job created:
   ``bulk_failed`` (the job ends Failed with ``message`` as errorMessage) and
   ``bulk_stuck`` (the job never leaves InProgress).
+- ``refuse``: the resource answers HTTP ``status`` (``params``; 404, 405, 501...) as an
+  org without it, or a proxy that blocks it, would (e.g. the Composite resource).
 - ``truncate_results``: the next matching results page is cut in half while the
   ``Sforce-NumberOfRecords`` header still claims the full page.
 - ``unable_to_lock_row``: the next ``times`` record writes of matching calls (an sObject
@@ -38,9 +40,10 @@ from typing import Any
 HTTP_KINDS = frozenset({"unavailable", "reset", "stall", "expired_session", "limit_exceeded"})
 BULK_KINDS = frozenset({"bulk_failed", "bulk_stuck"})
 RESULT_KINDS = frozenset({"truncate_results"})
+ROUTE_KINDS = frozenset({"refuse"})
 ACTION_KINDS = frozenset({"add_field", "remove_field", "change_formula"})
 ROW_KINDS = frozenset({"unable_to_lock_row"})
-KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS | ROW_KINDS
+KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS | ROUTE_KINDS | ROW_KINDS
 #: How many request lines the request log keeps (oldest dropped first).
 REQUEST_LOG_SIZE = 100_000
 
@@ -97,6 +100,8 @@ class FaultInjector:
             raise FaultSpecError("times must be at least 1")
         if kind in ACTION_KINDS and not {"object", "field"} <= params.keys():
             raise FaultSpecError(f"fault {kind!r} needs 'object' and 'field' parameters")
+        if kind in ROUTE_KINDS and not (isinstance(params.get("status"), int) and 400 <= params["status"] < 600):
+            raise FaultSpecError(f"fault {kind!r} needs a 'status' parameter between 400 and 599")
         fault = Fault(kind=kind, path=path, method=method, times=int(times),
                       seconds=float(seconds), params=dict(params))
         if message:

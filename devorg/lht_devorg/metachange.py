@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .errors import OrgError
+from .customobjects import plain_object_fields
 from .fieldspec import complete_field
 from .planner import q
 from .records import AUDIT_FIELDS, record_id18
@@ -59,3 +60,21 @@ def change_formula_silently(eng: OrgStore, obj_name: str, field: str, record_ids
         col = q(f["name"])  # toggles, so every call changes the value again
         eng._con.execute(f"UPDATE {q(obj.name.lower())} SET {col} = CASE WHEN {col} IS NOT DISTINCT FROM ({alt}) "
                          f"THEN ({normal}) ELSE ({alt}) END WHERE {where}", params)
+
+
+def add_objects(eng: OrgStore, objects: Sequence[tuple[str, str]]) -> None:
+    """Add plain custom objects (audit fields and a Name), empty, each with its table.
+
+    ``objects`` holds ``(api name, key prefix)`` pairs; the metadata changes once for all.
+    """
+    with eng._lock:
+        for name, key_prefix in objects:
+            if not name.endswith("__c"):
+                raise OrgError(400, "INVALID_TYPE", f"A custom object name ends in __c: {name}")
+            fields = [complete_field(f) for f in plain_object_fields()]
+            eng.schema.add_object(name, name[:-3].replace("_", " "), key_prefix, fields)
+            eng._create_table(name, replace=False)
+        if objects:
+            eng._touch_metadata(objects[0][0])
+            for name, _ in objects[1:]:
+                eng._meta_time[name] = eng._meta_time[objects[0][0]]

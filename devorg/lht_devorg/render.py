@@ -9,7 +9,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .planner import q
+from .planpaths import q
 from .schema import duck_type
 
 

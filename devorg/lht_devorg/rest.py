@@ -15,6 +15,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
 
+from .columnmeta import column_metadata
 from .cursors import Cursors
 from .errors import OrgError, not_found
 from .ids import to18
@@ -25,6 +26,8 @@ JSON = "application/json;charset=UTF-8"
 COMPOSITE_MAX = 200
 #: Highest API version the org answers; versions below 20.0 are gone from Salesforce.
 MIN_VERSION, MAX_VERSION = 20, 62
+#: getDeleted / getUpdated answer for no more than this many days before the day of the call.
+REPLICATION_DAYS = 30
 
 
 @dataclass
@@ -158,6 +161,9 @@ class RestApi:
         soql = call.params.get("q")
         if not soql:
             raise OrgError(400, "MALFORMED_QUERY", "A query string is required (parameter q)")
+        if (call.params.get("columns") or "").lower() == "true":
+            checked = self.engine.plan(soql, include_deleted=include_deleted, bulk=False)
+            return Reply(200, column_metadata(checked))
         result = self.engine.execute(soql, include_deleted=include_deleted, bulk=False)
         batch = batch_size(call)
         if result.is_count or result.total_size <= batch:
@@ -192,15 +198,18 @@ class RestApi:
 
     # -- replication --------------------------------------------------------
     def _window(self, call: Call) -> tuple[datetime, datetime]:
+        """``start``/``end`` as documented: seconds ignored, start before end by at least a
+        minute, start no earlier than 30 days before the day of the call (UTC)."""
         start = parse_replication_date(call.params.get("start"), "start")
         end = parse_replication_date(call.params.get("end"), "end")
         now = self.engine.now().replace(tzinfo=timezone.utc)
         if start >= end:
             raise OrgError(400, "INVALID_REPLICATION_DATE",
                            "startDate must chronologically precede endDate by more than one minute")
-        if start < now - timedelta(days=30):
+        oldest = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=REPLICATION_DAYS)
+        if start < oldest:
             raise OrgError(400, "INVALID_REPLICATION_DATE",
-                           "startDate cannot be more than 30 days ago")
+                           f"startDate cannot be more than {REPLICATION_DAYS} days ago")
         return start, end
 
     def deleted(self, call: Call, name: str) -> Reply:

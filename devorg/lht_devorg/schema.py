@@ -135,6 +135,24 @@ class Schema:
         self._objects = {name: ObjectSchema(name, d) for name, d in objs.items()}
         self._by_lower = {n.lower(): n for n in self._objects}
 
+    def add_object(self, name: str, label: str, key_prefix: str, fields: list[dict]) -> ObjectSchema:
+        """Add a custom object shaped like Invoice__c (describeGlobal entry and describe)."""
+        if self.get(name) is not None:
+            raise OrgError(400, "DUPLICATE_DEVELOPER_NAME", f"There is already an object named {name}.")
+        template = self._entries["Invoice__c"]
+        entry = copy.deepcopy(template)
+        entry.update(name=name, label=label, labelPlural=label, keyPrefix=key_prefix,
+                     urls={k: v.replace("/Invoice__c", f"/{name}") for k, v in template["urls"].items()})
+        self._entries[name] = entry
+        top = {**self._objects["Invoice__c"].describe, **{k: v for k, v in entry.items() if k in
+               self._objects["Invoice__c"].describe}}
+        obj = ObjectSchema(name, {**top, "name": name, "label": label, "labelPlural": label,
+                                  "keyPrefix": key_prefix, "fields": fields,
+                                  "childRelationships": [], "recordTypeInfos": []})
+        self._objects[name] = obj
+        self._by_lower[name.lower()] = name
+        return obj
+
     def objects(self) -> list[str]:
         """API names of every object, sorted as describeGlobal lists them."""
         return sorted(self._objects, key=str.lower)

@@ -24,11 +24,12 @@ from .auth import Authenticator, TokenStore
 from .bulk import BulkJobs
 from .composite import Composite
 from .errors import OrgError, not_found
-from .faults import ACTION_KINDS, BULK_KINDS, HTTP_KINDS, RESULT_KINDS, FaultInjector
+from .faults import ACTION_KINDS, BULK_KINDS, HTTP_KINDS, RESULT_KINDS, ROUTE_KINDS, FaultInjector
 from .ingest import IngestJobs
 from .ingestapi import IngestApi
 from .limits import ApiLimits
 from .rest import JSON, Call, Reply, RestApi, version_supported, versions_body
+from .subrequests import CompositeRequests
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Router:
         r, c = rest, composite
         i = ingest or IngestApi(IngestJobs(rest.engine, bulk.job_seconds, faults=faults, limits=rest.limits))
         self.ingest = i
+        s = CompositeRequests(self.dispatch, rest.engine)
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r""), r.resources),
             ("GET", re.compile(r"limits"), r.limits_resource),
@@ -76,6 +78,8 @@ class Router:
             ("GET", re.compile(r"queryAll"), lambda call: r.query(call, True)),
             ("GET", re.compile(r"(query|queryAll)/([\w-]+)"),
              lambda call, ep, loc: r.query_more(call, loc, ep)),
+            ("GET", re.compile(r"composite"), s.resources),
+            ("POST", re.compile(r"composite"), s.run),
             ("POST", re.compile(r"composite/sobjects"), c.create),
             ("PATCH", re.compile(r"composite/sobjects"), c.update),
             ("DELETE", re.compile(r"composite/sobjects"), c.delete),
@@ -100,6 +104,11 @@ class Router:
 
     def dispatch(self, call: Call) -> Reply:
         """Run the handler for ``call`` (OrgError 404 NOT_FOUND if there is none)."""
+        refused = self.faults.take(ROUTE_KINDS, call.method, f"/services/data/v{call.version}/{call.path}")
+        if refused is not None:
+            status = int(refused.params["status"])
+            return Reply(status, [{"errorCode": "NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED"
+                                   if status == 405 else "NOT_IMPLEMENTED", "message": refused.message}])
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(call.path)
             if match and method == call.method:

@@ -1,11 +1,14 @@
-"""SOQL parser: a tokenizer and a recursive-descent parser producing a small AST.
+"""SOQL parser: a recursive-descent parser over :mod:`.soqllex` tokens producing a small AST.
 
-Supported: ``SELECT field, ... | COUNT()``, ``FROM object``, ``WHERE`` with AND/OR/NOT and
-parentheses, comparisons (= != <> < <= > >=), IN / NOT IN, LIKE, ``ORDER BY f [ASC|DESC]
-[NULLS FIRST|LAST], ...``, ``LIMIT n``. Everything else SOQL has (relationship paths, GROUP BY,
-OFFSET, FIELDS(), TYPEOF, subqueries, date literals, functions) is refused with
-MALFORMED_QUERY rather than answered wrongly. Errors carry Salesforce's message shape: the
-query around the bad token, a caret line, ``ERROR at Row:r:Column:c`` and the reason.
+Supported: ``SELECT`` of fields and relationship paths (``Account.Owner.Name``), ``COUNT()``,
+aggregate functions with aliases (``COUNT(Id) n``, ``SUM``, ``AVG``, ``MIN``, ``MAX``,
+``COUNT_DISTINCT``), ``toLabel(f)``, ``FIELDS(ALL|STANDARD|CUSTOM)`` and parent-to-child
+subqueries ``(SELECT ... FROM Contacts ...)``; ``FROM object``; ``WHERE`` with AND/OR/NOT and
+parentheses, comparisons (= != <> < <= > >=), LIKE, IN / NOT IN lists and semi-/anti-join
+subqueries, INCLUDES / EXCLUDES, date literals (``TODAY``, ``LAST_N_DAYS:30``, ...);
+``GROUP BY``, ``HAVING``, ``ORDER BY f [ASC|DESC] [NULLS FIRST|LAST]``, ``LIMIT``, ``OFFSET``.
+TYPEOF, WITH, FOR and the rest are refused with MALFORMED_QUERY rather than answered wrongly.
+Errors carry Salesforce's message shape (see :func:`.soqllex.error_at`).
 """
 
 from __future__ import annotations
@@ -18,26 +21,77 @@ from decimal import Decimal
 from .errors import OrgError
 from .soqllex import Token, error_at, tokenize
 
-_CLAUSE_WORDS = {"group", "having", "offset", "with", "for", "update", "typeof", "using", "scope"}
+_CLAUSE_WORDS = {"with", "for", "update", "typeof", "using", "scope"}
+_RESERVED = {"select", "from", "where", "group", "having", "order", "limit", "offset", "and", "or",
+             "not", "in", "like", "includes", "excludes", "asc", "desc", "nulls", "by", "with", "for"}
+AGGREGATES = {"count", "count_distinct", "sum", "avg", "min", "max"}
+#: Date literals taking ``:n``, and those that do not.
+DATE_LITERALS_N = {"last_n_days", "next_n_days", "last_n_weeks", "next_n_weeks", "last_n_months",
+                   "next_n_months", "last_n_quarters", "next_n_quarters", "last_n_years", "next_n_years",
+                   "n_days_ago", "n_weeks_ago", "n_months_ago", "n_quarters_ago", "n_years_ago",
+                   "last_n_fiscal_quarters", "next_n_fiscal_quarters", "last_n_fiscal_years",
+                   "next_n_fiscal_years", "n_fiscal_quarters_ago", "n_fiscal_years_ago"}
+DATE_LITERALS = {"yesterday", "today", "tomorrow", "last_week", "this_week", "next_week", "last_month",
+                 "this_month", "next_month", "last_90_days", "next_90_days", "last_quarter", "this_quarter",
+                 "next_quarter", "last_year", "this_year", "next_year", "last_fiscal_quarter",
+                 "this_fiscal_quarter", "next_fiscal_quarter", "last_fiscal_year", "this_fiscal_year",
+                 "next_fiscal_year"}
+
 
 @dataclass
 class FieldRef:
-    name: str
+    """A field or relationship path: ``Name``, ``Account.Owner.Name``."""
+
+    parts: list[Token]
+    alias: str | None = None
+
+    @property
+    def token(self) -> Token:
+        return self.parts[0]
+
+    @property
+    def name(self) -> str:
+        return ".".join(t.text for t in self.parts)
+
+
+@dataclass
+class Func:
+    """``COUNT(Id)``, ``SUM(Amount)``, ``toLabel(Status)``... (``arg`` None for ``COUNT()``)."""
+
+    name: str  # lower-cased
+    arg: FieldRef | None
+    token: Token
+    alias: str | None = None
+
+
+@dataclass
+class FieldsMacro:
+    """``FIELDS(ALL)``, ``FIELDS(STANDARD)``, ``FIELDS(CUSTOM)``."""
+
+    kind: str  # all, standard, custom
+    token: Token
+
+
+@dataclass
+class SubQuery:
+    """A parenthesized ``SELECT``: a child relationship in SELECT, a semi-join in WHERE."""
+
+    query: Query
     token: Token
 
 
 @dataclass
 class Literal:
-    kind: str  # string, number, date, datetime, boolean, null
-    value: object
+    kind: str  # string, number, date, datetime, boolean, null, dateliteral
+    value: object  # for dateliteral: (name lower-cased, n or None)
     token: Token
 
 
 @dataclass
 class Comparison:
-    field: FieldRef
-    op: str  # = != < <= > >= like in notin
-    value: Literal | list[Literal]
+    field: FieldRef | Func
+    op: str  # = != < <= > >= like in notin includes excludes
+    value: Literal | list[Literal] | SubQuery
 
 
 @dataclass
@@ -48,7 +102,7 @@ class BoolOp:
 
 @dataclass
 class OrderItem:
-    field: FieldRef
+    field: FieldRef | Func
     descending: bool
     nulls_first: bool
 
@@ -56,12 +110,20 @@ class OrderItem:
 @dataclass
 class Query:
     text: str
-    object: Token
-    fields: list[FieldRef] = field(default_factory=list)
+    object: Token  # for a subquery: the child relationship name (last part of the path)
+    items: list = field(default_factory=list)  # FieldRef | Func | FieldsMacro | SubQuery
     is_count: bool = False
     where: object = None
+    group_by: list[FieldRef] = field(default_factory=list)
+    having: object = None
     order: list[OrderItem] = field(default_factory=list)
     limit: int | None = None
+    offset: int | None = None
+
+    @property
+    def fields(self) -> list[FieldRef]:
+        """The plain fields of the SELECT list."""
+        return [i for i in self.items if isinstance(i, FieldRef)]
 
 
 class _Parser:
@@ -74,12 +136,18 @@ class _Parser:
     def tok(self) -> Token:
         return self.toks[self.i]
 
+    def peek(self, k: int = 1) -> Token:
+        return self.toks[min(self.i + k, len(self.toks) - 1)]
+
     def fail(self, tok: Token | None = None, reason: str | None = None) -> OrgError:
         tok = tok or self.tok
         return error_at(self.q, tok.pos, "MALFORMED_QUERY", reason or f"unexpected token: '{tok.text}'")
 
     def is_word(self, *words: str) -> bool:
         return self.tok.kind == "ident" and self.tok.text.lower() in words
+
+    def is_punct(self, ch: str) -> bool:
+        return self.tok.kind == "punct" and self.tok.text == ch
 
     def take(self) -> Token:
         tok = self.tok
@@ -92,72 +160,145 @@ class _Parser:
         return self.take()
 
     def expect_punct(self, ch: str) -> Token:
-        if self.tok.kind != "punct" or self.tok.text != ch:
+        if not self.is_punct(ch):
             raise self.fail()
         return self.take()
 
-    def parse(self) -> Query:
+    def integer(self) -> int:
+        if self.tok.kind != "number" or not self.tok.text.isdigit():
+            raise self.fail()
+        return int(self.take().text)
+
+    # -- statement ----------------------------------------------------------------------------
+    def parse(self, *, sub: bool = False) -> Query:
         self.expect_word("select")
-        fields, is_count = self.select_list()
+        items, is_count = self.select_list()
         self.expect_word("from")
         if self.tok.kind != "ident":
             raise self.fail()
-        query = Query(self.q, self.take(), fields, is_count)
-        if self.tok.kind == "punct" and self.tok.text in (".", ","):
+        obj = self.take()
+        while sub and self.is_punct("."):  # FROM Account.Contacts
+            self.take()
+            if self.tok.kind != "ident":
+                raise self.fail()
+            obj = self.take()
+        query = Query(self.q, obj, items, is_count)
+        if self.is_punct(",") or self.is_punct("."):
             raise self.fail(reason="Only one sObject can be selected in the FROM clause" if self.tok.text == "," else None)
+        if self.tok.kind == "ident" and not self.is_word(*_RESERVED) and not self.is_word(*_CLAUSE_WORDS):
+            self.take()  # an alias of the object (SELECT a.Name FROM Account a) is not supported
+            raise self.fail(self.toks[self.i - 1], "object aliases are not supported by this org")
         if self.is_word("where"):
             self.take()
             query.where = self.or_expr()
-        if self.is_word(*_CLAUSE_WORDS):
-            raise self.fail(reason=f"{self.tok.text.upper()} is not supported by this org")
+        self.refuse_clause_words()
+        if self.is_word("group"):
+            self.take()
+            self.expect_word("by")
+            if self.is_word("rollup", "cube"):
+                raise self.fail(reason=f"GROUP BY {self.tok.text.upper()} is not supported by this org")
+            query.group_by = [self.field_ref()]
+            while self.is_punct(","):
+                self.take()
+                query.group_by.append(self.field_ref())
+            if self.is_word("having"):
+                self.take()
+                query.having = self.or_expr()
         if self.is_word("order"):
             self.take()
             self.expect_word("by")
             query.order = self.order_list()
         if self.is_word("limit"):
             self.take()
-            if self.tok.kind != "number" or not self.tok.text.isdigit():
-                raise self.fail()
-            query.limit = int(self.take().text)
-        if self.tok.kind != "eof":
-            if self.is_word(*_CLAUSE_WORDS):
-                raise self.fail(reason=f"{self.tok.text.upper()} is not supported by this org")
+            query.limit = self.integer()
+        if self.is_word("offset"):
+            self.take()
+            query.offset = self.integer()
+        self.refuse_clause_words()
+        if not (self.is_punct(")") if sub else self.tok.kind == "eof"):
             raise self.fail()
         return query
 
-    def select_list(self) -> tuple[list[FieldRef], bool]:
-        if self.is_word("count") and self.toks[self.i + 1].text == "(":
-            count_tok = self.take()
-            self.take()
-            if self.tok.text != ")":
-                raise self.fail(count_tok, "aggregate functions other than COUNT() are not supported by this org")
-            self.take()
-            return [], True
-        fields = [self.field_ref(in_select=True)]
-        while self.tok.kind == "punct" and self.tok.text == ",":
-            self.take()
-            fields.append(self.field_ref(in_select=True))
-        return fields, False
+    def refuse_clause_words(self) -> None:
+        if self.is_word(*_CLAUSE_WORDS):
+            raise self.fail(reason=f"{self.tok.text.upper()} is not supported by this org")
 
-    def field_ref(self, in_select: bool = False) -> FieldRef:
+    def select_list(self) -> tuple[list, bool]:
+        if self.is_word("count") and self.peek().text == "(" and self.peek(2).text == ")":
+            self.i += 3
+            return [], True
+        items = [self.select_item()]
+        while self.is_punct(","):
+            self.take()
+            items.append(self.select_item())
+        return items, False
+
+    def select_item(self) -> object:
         tok = self.tok
-        if tok.kind == "punct" and tok.text == "(" and in_select:
-            raise self.fail(reason="parent-to-child subqueries are not supported by this org")
+        if self.is_punct("("):
+            self.take()
+            if not self.is_word("select"):
+                raise self.fail()
+            inner = self.parse(sub=True)
+            self.expect_punct(")")
+            return SubQuery(inner, tok)
+        if self.is_word("typeof"):
+            raise self.fail(reason="TYPEOF is not supported by this org")
+        if tok.kind == "ident" and self.peek().text == "(":
+            name = tok.text.lower()
+            if name == "fields":
+                self.take()
+                self.take()
+                if not self.is_word("all", "standard", "custom"):
+                    raise self.fail()
+                kind = self.take().text.lower()
+                self.expect_punct(")")
+                return FieldsMacro(kind, tok)
+            func = self.function()
+            func.alias = self.alias()
+            return func
+        ref = self.field_ref()
+        ref.alias = self.alias()
+        return ref
+
+    def alias(self) -> str | None:
+        if self.tok.kind == "ident" and not self.is_word(*_RESERVED) and not self.is_word(*_CLAUSE_WORDS):
+            return self.take().text
+        return None
+
+    def function(self) -> Func:
+        tok = self.take()
+        name = tok.text.lower()
+        if name not in AGGREGATES and name != "tolabel":
+            raise self.fail(tok, f"function {tok.text.upper()}() is not supported by this org")
+        self.expect_punct("(")
+        arg = None
+        if not (name == "count" and self.is_punct(")")):
+            arg = self.field_ref()
+        self.expect_punct(")")
+        return Func(name, arg, tok)
+
+    def field_ref(self) -> FieldRef:
+        tok = self.tok
         if tok.kind != "ident" or tok.text.lower() in ("from", "where", "select"):
             raise self.fail()
-        self.take()
-        if self.tok.kind == "punct" and self.tok.text == "(":
+        parts = [self.take()]
+        while self.is_punct("."):
+            self.take()
+            if self.tok.kind != "ident":
+                raise self.fail()
+            parts.append(self.take())
+        if self.is_punct("("):
             raise self.fail(tok, f"function {tok.text.upper()}() is not supported by this org")
-        if self.tok.kind == "punct" and self.tok.text == ".":
-            raise self.fail(tok, "relationship fields (Parent.Field) are not supported by this org")
-        if tok.text.lower() == "typeof":
-            raise self.fail(tok, "TYPEOF is not supported by this org")
-        return FieldRef(tok.text, tok)
+        return FieldRef(parts)
 
     def order_list(self) -> list[OrderItem]:
         items = []
         while True:
-            ref = self.field_ref()
+            if self.tok.kind == "ident" and self.peek().text == "(":
+                ref: FieldRef | Func = self.function()
+            else:
+                ref = self.field_ref()
             desc = False
             if self.is_word("asc", "desc"):
                 desc = self.take().text.lower() == "desc"
@@ -168,10 +309,11 @@ class _Parser:
                     raise self.fail()
                 nulls_first = self.take().text.lower() == "first"
             items.append(OrderItem(ref, desc, nulls_first))
-            if not (self.tok.kind == "punct" and self.tok.text == ","):
+            if not self.is_punct(","):
                 return items
             self.take()
 
+    # -- conditions ---------------------------------------------------------------------------
     def or_expr(self) -> object:
         args = [self.and_expr()]
         while self.is_word("or"):
@@ -190,7 +332,7 @@ class _Parser:
         if self.is_word("not"):
             self.take()
             return BoolOp("not", [self.not_expr()])
-        if self.tok.kind == "punct" and self.tok.text == "(":
+        if self.is_punct("("):
             self.take()
             inner = self.or_expr()
             self.expect_punct(")")
@@ -198,7 +340,10 @@ class _Parser:
         return self.comparison()
 
     def comparison(self) -> Comparison:
-        ref = self.field_ref()
+        if self.tok.kind == "ident" and self.peek().text == "(":
+            ref: FieldRef | Func = self.function()
+        else:
+            ref = self.field_ref()
         if self.tok.kind == "op":
             op = {"<>": "!="}.get(self.tok.text, self.tok.text)
             self.take()
@@ -212,18 +357,25 @@ class _Parser:
             negate = True
         if self.is_word("in"):
             self.take()
-            self.expect_punct("(")
+            start = self.expect_punct("(")
             if self.is_word("select"):
-                raise self.fail(reason="semi-join subqueries are not supported by this org")
-            values = [self.literal()]
-            while self.tok.kind == "punct" and self.tok.text == ",":
-                self.take()
-                values.append(self.literal())
-            self.expect_punct(")")
-            return Comparison(ref, "notin" if negate else "in", values)
-        if self.is_word("includes", "excludes"):
-            raise self.fail(reason="INCLUDES/EXCLUDES are not supported by this org")
+                inner = self.parse(sub=True)
+                self.expect_punct(")")
+                return Comparison(ref, "notin" if negate else "in", SubQuery(inner, start))
+            return Comparison(ref, "notin" if negate else "in", self.literal_list())
+        if self.is_word("includes", "excludes") and not negate:
+            op = self.take().text.lower()
+            self.expect_punct("(")
+            return Comparison(ref, op, self.literal_list())
         raise self.fail()
+
+    def literal_list(self) -> list[Literal]:
+        values = [self.literal()]
+        while self.is_punct(","):
+            self.take()
+            values.append(self.literal())
+        self.expect_punct(")")
+        return values
 
     def literal(self) -> Literal:
         tok = self.tok
@@ -248,8 +400,17 @@ class _Parser:
         if tok.kind == "ident" and tok.text.lower() == "null":
             self.take()
             return Literal("null", None, tok)
-        if tok.kind == "ident":
-            raise self.fail(tok, f"date literals and bind variables such as {tok.text} are not supported by this org")
+        if tok.kind == "ident" and tok.text.lower() in DATE_LITERALS:
+            self.take()
+            return Literal("dateliteral", (tok.text.lower(), None), tok)
+        if tok.kind == "ident" and tok.text.lower() in DATE_LITERALS_N:
+            self.take()
+            if not self.is_punct(":"):
+                raise self.fail()
+            self.take()
+            if self.tok.kind != "number" or not self.tok.text.isdigit():
+                raise self.fail()
+            return Literal("dateliteral", (tok.text.lower(), int(self.take().text)), tok)
         raise self.fail()
 
 

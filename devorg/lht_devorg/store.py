@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from . import ids, render
+from . import ids, render, resultjson
 from .errors import OrgError
 from .planner import Plan, plan, q
-from .schema import COMPOUND_TYPES, Schema, duck_type
+from .schema import Schema, duck_type
 from .soql import parse
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,10 @@ class ResultSet:
     bulk: bool = False
     table: str | None = None
     fields: list[dict] = field(default_factory=list)
-    layout: list[tuple[str, list[tuple[str, dict]]]] = field(default_factory=list)
     #: REST results keep only their Ids (in result order); pages read the values from this.
     source: str | None = None
-    select: str = "*"
+    plan: Plan | None = None
+    api_version: str = "59.0"
 
 
 def _utc_now() -> dt.datetime:
@@ -155,61 +155,58 @@ class OrgStore:
         return any(self.count(name, include_deleted=True) for name in self.objects())
 
     # -- queries ----------------------------------------------------------------------------
+    def plan(self, soql: str, *, include_deleted: bool, bulk: bool) -> Plan:
+        """Parse and validate ``soql`` against the metadata (OrgError 400 when invalid)."""
+        return plan(parse(soql), self.schema, include_deleted=include_deleted, bulk=bulk, now=self.now())
+
     def execute(self, soql: str, *, include_deleted: bool, bulk: bool = False) -> ResultSet:
         """Validate and run a SOQL query; materialize its rows (OrgError 400 when invalid)."""
         with self._lock:
             if self._closed:
                 raise OrgError(503, "SERVER_UNAVAILABLE", "The local org is shutting down")
-            p = plan(parse(soql), self.schema, include_deleted=include_deleted, bulk=bulk)
+            p = self.plan(soql, include_deleted=include_deleted, bulk=bulk)
             rs_id = ids.make_id("01g", next(self._rs_counter))
             if p.is_count:
-                limit = f" LIMIT {int(p.limit)}" if p.limit is not None else ""
-                rows = f"SELECT 1 FROM {q(p.obj.name.lower())} WHERE {p.where_sql}{limit}"
-                total = self._con.execute(f"SELECT count(*) FROM ({rows})", p.params).fetchone()[0]
-                return ResultSet(rs_id, p.obj.name, [], int(total), True)
-            rs = ResultSet(rs_id, p.obj.name, p.columns, 0, False, bulk, f'_rs."r_{rs_id}"', p.fields)
+                total = self._con.execute(f"SELECT count(*) FROM ({p.rows_sql('1')})", p.all_params()).fetchone()[0]
+                return ResultSet(rs_id, p.obj.name, [], int(total), True, plan=p)
+            rs = ResultSet(rs_id, p.obj.name, p.csv_columns, 0, False, bulk, f'_rs."r_{rs_id}"',
+                           [c.field for c in p.columns], plan=p)
             # preserve_insertion_order keeps the result order in the copy: pages are rowid ranges.
             # A REST cursor copies only the Ids, as Salesforce answers the first page of a
             # million-row query without preparing every row: its pages read the values then.
-            exprs = self._select_exprs(p, rs)
-            if not bulk:
-                rs.source, rs.select, exprs = q(p.obj.name.lower()), exprs, '"Id" AS "__rs_id"'
-            self._con.execute(f"CREATE TABLE {rs.table} AS {p.rows_sql(exprs)}", p.params)
+            if bulk or p.aggregate:
+                exprs = ", ".join(f"{c.expr} AS {q(f'c{i}')}" for i, c in enumerate(p.columns))
+                self._con.execute(f"CREATE TABLE {rs.table} AS {p.rows_sql(exprs)}", p.all_params())
+            else:
+                rs.source = p.from_sql()
+                ids_only = p.rows_sql(f'{p.alias}."Id" AS "__rs_id"')
+                self._con.execute(f"CREATE TABLE {rs.table} AS {ids_only}", p.all_params(with_select=False))
             rs.total_size = int(self._con.execute(f"SELECT count(*) FROM {rs.table}").fetchone()[0])
             self._results[rs.id] = rs
             return rs
 
-    def _select_exprs(self, p: Plan, rs: ResultSet) -> str:
-        parts = [] if rs.bulk else ['"Id" AS "__id"']
-        for i, f in enumerate(p.fields):
-            if f["type"] in COMPOUND_TYPES:
-                comps = [(render.compound_key(f, c), c) for c in p.obj.components(f["name"])]
-                rs.layout.append((f["name"], comps))
-                parts += [f"{q(c['name'])} AS \"c{i}_{j}\"" for j, (_, c) in enumerate(comps)]
-            else:
-                rs.layout.append((f["name"], []))
-                parts.append(f"{q(f['name'])} AS \"c{i}\"")
-        return ", ".join(parts)
-
-    def _page(self, rs: ResultSet, offset: int, limit: int, *, csv: bool = False):
-        if rs.table is None:
+    def _page_rows(self, rs: ResultSet, offset: int, limit: int, *, csv: bool = False):
+        if rs.table is None or rs.plan is None:
             raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        if csv:
-            cols = ", ".join(f"{render.csv_expr(f, q(f'c{i}'))} AS {q(f['name'])}" for i, f in enumerate(rs.fields))
-        else:
-            cols = rs.select
-        if rs.source:  # Ids in result order, values from the object's table
-            sql = (f"SELECT {cols} FROM (SELECT rowid AS __rs_pos, \"__rs_id\" FROM {rs.table} "
-                   f"WHERE rowid >= ? AND rowid < ?) AS page JOIN {rs.source} AS rec "
-                   f"ON rec.\"Id\" = page.\"__rs_id\" ORDER BY page.__rs_pos")
-        else:
-            sql = f"SELECT {cols} FROM {rs.table} WHERE rowid >= ? AND rowid < ? ORDER BY rowid"
-        params = [int(offset), int(offset) + int(limit)]
+        p = rs.plan
+        bounds = [int(offset), int(offset) + int(limit)]
         cur = self.cursor()
         try:
             if csv:
-                return cur.sql(sql, params=params).to_arrow_table()
-            return cur.execute(sql, params).fetchall()
+                cols = ", ".join(f"{render.csv_expr(f, q(f'c{i}'))} AS {q(c)}"
+                                 for i, (f, c) in enumerate(zip(rs.fields, rs.columns)))
+                sql = f"SELECT {cols} FROM {rs.table} WHERE rowid >= ? AND rowid < ? ORDER BY rowid"
+                return cur.sql(sql, params=bounds).to_arrow_table()
+            if p.aggregate:
+                sql = f"SELECT * FROM {rs.table} WHERE rowid >= ? AND rowid < ? ORDER BY rowid"
+                return resultjson.aggregate_records(p, cur.execute(sql, bounds).fetchall(), rs.api_version)
+            lay = resultjson.layout(p)
+            # Ids in result order, values from the object's table and its parents'
+            sql = (f"SELECT {', '.join(lay.exprs)} FROM (SELECT rowid AS __rs_pos, \"__rs_id\" FROM {rs.table} "
+                   f"WHERE rowid >= ? AND rowid < ?) AS page JOIN {q(p.obj.name.lower())} AS {p.alias} "
+                   f"ON {p.alias}.\"Id\" = page.\"__rs_id\"{p.scope.joins_sql()} ORDER BY page.__rs_pos")
+            rows = cur.execute(sql, p.select_params + bounds).fetchall()
+            return resultjson.records(cur, p, rows, lay, rs.api_version)
         except (duckdb.CatalogException, duckdb.BinderException):
             raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator") from None
         finally:
@@ -219,32 +216,15 @@ class OrgStore:
         """REST records ``offset``..``offset+limit`` of ``rs`` with their ``attributes``."""
         if rs.is_count:
             return []
-        rows = self._page(rs, offset, limit)
-        obj = self.schema.require(rs.object_name)
-        out = []
-        for row in rows:
-            rid = row[0]
-            rec: dict = {"attributes": {"type": obj.name,
-                                        "url": f"/services/data/v{api_version}/sobjects/{obj.name}/{rid}"}}
-            pos = 1
-            for (name, comps), f in zip(rs.layout, rs.fields):
-                if comps:
-                    parts = {key: render.json_value(c, row[pos + j], record_id=rid, obj=obj.name,
-                                                    api_version=api_version) for j, (key, c) in enumerate(comps)}
-                    rec[name] = render.compound_value(f["type"], parts)
-                    pos += len(comps)
-                else:
-                    rec[name] = render.json_value(f, row[pos], record_id=rid, obj=obj.name, api_version=api_version)
-                    pos += 1
-            out.append(rec)
-        return out
+        rs.api_version = api_version
+        return self._page_rows(rs, offset, limit)
 
     def page_csv(self, rs: ResultSet, offset: int, limit: int, *, delimiter: str = ",",
                  line_ending: str = "\n") -> bytes:
         """Bulk 2.0 CSV of rows ``offset``..``offset+limit`` of ``rs`` (header row included)."""
         if not rs.bulk:
             raise ValueError("page_csv needs a ResultSet from execute(..., bulk=True)")
-        table = self._page(rs, offset, limit, csv=True)
+        table = self._page_rows(rs, offset, limit, csv=True)
         return render.write_csv(table, delimiter, line_ending)
 
     def release(self, rs: ResultSet) -> None:

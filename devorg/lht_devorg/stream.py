@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from . import render
-from .planner import plan, q
-from .soql import parse
+from .planner import q
 
 if TYPE_CHECKING:
     from .store import OrgStore
@@ -49,7 +48,7 @@ def stream_csv(eng: OrgStore, soql: str, *, include_deleted: bool,
     Raises OrgError 400 when the query is invalid, 503 when the org is shutting down.
     """
     with eng._lock:
-        p = plan(parse(soql), eng.schema, include_deleted=include_deleted, bulk=True)
+        p = eng.plan(soql, include_deleted=include_deleted, bulk=True)
         cur = eng.cursor()
         try:
             cur.execute("BEGIN TRANSACTION")
@@ -61,11 +60,11 @@ def stream_csv(eng: OrgStore, soql: str, *, include_deleted: bool,
         eng._streams.add(cur)
     reader = None
     try:
-        select = ", ".join(f"{render.csv_expr(f)} AS {q(f'c{i}')}" for i, f in enumerate(p.fields))
+        select = ", ".join(f"{render.csv_expr(c.field, c.expr)} AS {q(f'c{i}')}" for i, c in enumerate(p.columns))
         # DuckDB fills large batches on all its threads; small ones come out one at a time.
         fetch = max(chunk_rows, FETCH_ROWS)
-        reader = cur.sql(p.rows_sql(select), params=p.params).to_arrow_reader(fetch)
-        yield CsvStream(list(p.columns), _exact_chunks(reader, chunk_rows))
+        reader = cur.sql(p.rows_sql(select), params=p.all_params()).to_arrow_reader(fetch)
+        yield CsvStream(p.csv_columns, _exact_chunks(reader, chunk_rows))
     finally:
         if reader is not None:
             reader.close()

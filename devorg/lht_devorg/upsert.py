@@ -60,10 +60,15 @@ def upsert(eng: OrgStore, obj_name: str, field: str, value: object, values: dict
 def transaction(eng: OrgStore) -> Iterator[None]:
     """One database transaction around many record writes (rolled back on an exception).
 
-    Holds the store's write lock throughout, so keep each transaction short (a few hundred
-    records).
+    Holds the store's write lock throughout, so keep each transaction short (a few thousand
+    records). Inside a transaction already open on the store's connection (a ``/composite``
+    request with allOrNone), the writes join it: the outer transaction commits or rolls back.
     """
+    nested = eng._lock._is_owned()  # type: ignore[attr-defined]  # this thread is inside a write already
     with eng._lock:
+        if nested:
+            yield  # the open transaction (if any) commits or rolls back
+            return
         eng._con.execute("BEGIN TRANSACTION")
         try:
             yield

@@ -134,7 +134,7 @@ def _print_report(report: RunReport) -> None:
     for r in report.results:
         outcome = {"ok": "[green]ok[/]", "failed": "[red]failed[/]"}.get(r.status, f"[yellow]{r.status}[/]")
         table.add_row(r.object_name, outcome, r.mode, r.engine or "-", f"{r.rows_written:,}",
-                      f"{r.deleted_markers:,}", str(r.api_calls), f"{r.duration_seconds:.1f}")
+                      f"{r.deleted_markers:,}", f"{r.api_calls:g}", f"{r.duration_seconds:.1f}")
     stdout.print(table)
     usage = f"; org usage {report.api_usage[0]:,}/{report.api_usage[1]:,}" if report.api_usage else ""
     stdout.print(f"API calls this run: {report.api_calls}{usage}")

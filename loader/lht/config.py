@@ -151,6 +151,8 @@ class Settings:
     deleted_check_every_seconds: int = 0
     retry_backoff_seconds: float = 0.5
     retry_backoff_max_seconds: float = 30.0
+    #: group incremental change checks into Composite requests (LHT_COMPOSITE=0 turns it off)
+    composite: bool = True
 
 
 #: env variable -> Settings field
@@ -167,6 +169,7 @@ _ENV_NAMES: dict[str, str] = {
     "LHT_API_BUDGET_SHARE": "api_budget_share",
     "LHT_DELETED_CHECK_EVERY": "deleted_check_every_seconds",
     "LHT_RETRY_BACKOFF": "retry_backoff_seconds",
+    "LHT_COMPOSITE": "composite",
 }
 
 
@@ -190,6 +193,13 @@ def _parse(name: str, field_name: str, raw: Any) -> Any:
             if not 0 < value <= 1:
                 raise ValueError
             return value
+        if field_name == "composite":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError
+            return text in ("1", "true", "yes", "on")
         if field_name in ("retry_backoff_seconds", "retry_backoff_max_seconds"):
             value = float(raw)
             if value < 0:
@@ -205,6 +215,7 @@ def _parse(name: str, field_name: str, raw: Any) -> Any:
         hint = {
             "http_timeout": "seconds, or 'connect,read' seconds like 10,120",
             "api_budget_share": "a fraction between 0 and 1, like 0.2",
+            "composite": "1 (on, the default) or 0 (off)",
         }.get(field_name, "a non-negative whole number")
         raise ConfigError(f"{name}={raw!r} is not valid: expected {hint}") from None
 

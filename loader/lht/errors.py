@@ -32,7 +32,12 @@ class InvalidNameError(ConfigError):
 
 
 class SalesforceError(LhtError):
-    """Salesforce refused or failed a call in a way retrying will not fix."""
+    """Salesforce refused or failed a call in a way retrying will not fix.
+
+    ``http_status`` is the HTTP status of Salesforce's answer, when there was one.
+    """
+
+    http_status: int | None = None
 
 
 class AuthenticationError(SalesforceError):

@@ -11,7 +11,9 @@ from e2e.conftest import Workspace, assert_main_table_matches_org
 from .conftest import assert_clean_failure, assert_no_secret_leaked, state_rows, sync_vv
 
 #: Fast retries and a short read timeout, so a fault costs seconds, not minutes.
-FAST = {"LHT_RETRY_BACKOFF": "0.05", "LHT_MAX_RETRIES": "4", "LHT_HTTP_TIMEOUT": "5,3"}
+# These faults target single calls (/queryAll, /jobs/query/...): the checks are asked one by
+# one here (LHT_COMPOSITE=0); faults on a grouped Composite check: test_composite_faults.py.
+FAST = {"LHT_RETRY_BACKOFF": "0.05", "LHT_MAX_RETRIES": "4", "LHT_HTTP_TIMEOUT": "5,3", "LHT_COMPOSITE": "0"}
 #: Force the Bulk API 2.0 path on a small org, with several result pages.
 BULK = {**FAST, "LHT_REST_MAX_ROWS": "1", "LHT_BULK_PAGE_RECORDS": "2", "LHT_DOWNLOAD_WORKERS": "1"}
 

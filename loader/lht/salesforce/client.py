@@ -81,6 +81,13 @@ def translate(exc: BaseException, what: str, *, can_relogin: bool = True,
             "SF_INSTANCE_URL / SF_LOGIN_URL, the network and any proxy settings.")
     if not isinstance(exc, SfError):
         return SalesforceError(f"{what}: {exc.__class__.__name__}: {exc}")
+    error = _translate_sf(exc, what, can_relogin=can_relogin, scrub=scrub)
+    if isinstance(error, SalesforceError):
+        error.http_status = exc.status
+    return error
+
+
+def _translate_sf(exc: SfError, what: str, *, can_relogin: bool, scrub: tuple[str, ...]) -> LhtError:
     code, message = _first_error(exc.content)
     for secret in scrub:
         message = message.replace(secret, "***")
@@ -183,6 +190,11 @@ class SalesforceClient:
     def calls(self) -> int:
         """HTTP attempts this client spent (retries and logins included)."""
         return self.stats.calls
+
+    @property
+    def can_relogin(self) -> bool:
+        """True when the login flow can log in again after a session expires."""
+        return self._auth.can_relogin
 
     @property
     def total_calls(self) -> int:

@@ -35,6 +35,7 @@ from lht.errors import (
     SalesforceError,
 )
 from lht.salesforce.client import SalesforceClient
+from lht.sync.prefetch import Prefetched
 from lht.typemap import arrow_schema
 
 logger = logging.getLogger(__name__)
@@ -117,11 +118,23 @@ def _count(client: SalesforceClient, plan: ObjectPlan, where: str | None,
         return None
 
 
+def _first_page(client: SalesforceClient, plan: ObjectPlan, soql: str, include_deleted: bool,
+                prefetched: Prefetched | None) -> dict[str, Any]:
+    what = f"Querying {plan.object_name}"
+    answer = prefetched.take("query", (soql,)) if prefetched and include_deleted else None
+    if answer is not None:
+        return answer.body(what, can_relogin=client.can_relogin)
+    return client.call(what, lambda: client.sf.query(soql, include_deleted=include_deleted))
+
+
 def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
             since: datetime | None = None, where: str | None = None, mode: str = "auto",
-            fields: Sequence[str] | None = None, include_deleted: bool = True) -> Extraction:
+            fields: Sequence[str] | None = None, include_deleted: bool = True,
+            prefetched: Prefetched | None = None) -> Extraction:
     """Start extracting ``plan``'s object; the returned batches stream the rows.
 
+    ``prefetched``: the run's grouped change checks; when they hold this very query's first
+    page, it is used instead of asking again (:mod:`lht.sync.prefetch`).
     Raises FieldsChangedError (naming the field) when a queried field no longer exists.
     """
     if mode not in MODES:
@@ -149,8 +162,7 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
                         plan.object_name, counted, settings.rest_max_rows)
             job_id, plan = _start_bulk(client, plan, soql, include_deleted)
     if job_id is None and counted is None:
-        first = client.call(f"Querying {plan.object_name}",
-                            lambda: client.sf.query(soql, include_deleted=include_deleted))
+        first = _first_page(client, plan, soql, include_deleted, prefetched)
         total = int(first.get("totalSize") or 0)
         if mode == "auto" and bulk_ok and total > settings.rest_max_rows:
             logger.info("%s: %d rows match (> %d): switching to Bulk API 2.0",

@@ -22,6 +22,7 @@ from lht.constants import KIND_DELETED, KIND_FORMULA, KIND_RECORD
 from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
 from lht.errors import ApiLimitError, LhtError
 from lht.sync.extract import FieldsChangedError, extract
+from lht.sync.prefetch import Prefetched, Prefetcher
 from lht.project import ObjectOptions
 from lht.sync.report import FAILED, OK, ObjectResult
 from lht.salesforce.client import DeletedWindowError, SalesforceClient
@@ -54,6 +55,10 @@ class RunContext:
     describe_stale: bool = False
     progress: Progress | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    #: the run's grouped change checks (lht.sync.prefetch), when there are any
+    prefetcher: Prefetcher | None = None
+    #: why ``stop`` was set before any object started, when it was
+    stop_reason: str | None = None
 
 
 def sync_object(
@@ -68,6 +73,8 @@ def sync_object(
     result = ObjectResult(object_name=name)
     began = time.monotonic()
     client = ctx.client.for_object(name)
+    prefetched = ctx.prefetcher.take(name) if ctx.prefetcher else None
+    share = prefetched.call_share if prefetched else 0.0
     wh = ctx.warehouse.cursor_for_thread()
     try:
         store = StateStore(wh)
@@ -75,7 +82,7 @@ def sync_object(
         result.object_name = plan.object_name
         result.skipped_fields = dict(plan.skipped)
         state = store.get(plan.object_name) or ObjectState(object_name=plan.object_name)
-        job = _ObjectJob(ctx, client, wh, store, plan, options, state, result)
+        job = _ObjectJob(ctx, client, wh, store, plan, options, state, result, prefetched)
         job.run(full_refresh=full_refresh, refresh_formulas=refresh_formulas)
         result.status = OK
     except LhtError as exc:
@@ -87,7 +94,7 @@ def sync_object(
         logger.exception("%s: unexpected error", name)
         result.status, result.error = FAILED, f"unexpected error: {exc!r}"
     finally:
-        result.api_calls = client.calls
+        result.api_calls = round(client.calls + share, 3)
         result.duration_seconds = round(time.monotonic() - began, 3)
     return result
 
@@ -104,7 +111,8 @@ def _plan(client: SalesforceClient, store: StateStore, name: str, *, fresh: bool
 class _ObjectJob:
     """The steps of one object's sync, sharing its plan, state and report line."""
 
-    def __init__(self, ctx, client, wh, store, plan, options, state, result) -> None:
+    def __init__(self, ctx, client, wh, store, plan, options, state, result,
+                 prefetched: Prefetched | None = None) -> None:
         self.ctx: RunContext = ctx
         self.client: SalesforceClient = client
         self.wh: Warehouse = wh
@@ -114,7 +122,9 @@ class _ObjectJob:
         self.state: ObjectState = state
         self.result: ObjectResult = result
         self.settings: Settings = ctx.settings
-        self.started = utcnow()
+        self.prefetched = prefetched
+        # a prefetched check asked Salesforce before this job began: the run starts then
+        self.started = prefetched.taken_at if prefetched else utcnow()
         self.overlap = timedelta(seconds=self.settings.overlap_seconds)
 
     def run(self, *, full_refresh: bool, refresh_formulas: bool) -> None:
@@ -139,7 +149,8 @@ class _ObjectJob:
     def _extract_records(self, since: datetime | None) -> datetime | None:
         for attempt in range(1, MAX_SCHEMA_RETRIES + 1):
             try:
-                ex = extract(self.client, self.plan, self.settings, since=since, where=self.options.where)
+                ex = extract(self.client, self.plan, self.settings, since=since, where=self.options.where,
+                             prefetched=self.prefetched)
                 self.result.engine = ex.engine
                 rows = self._write_all(ex.batches, KIND_RECORD, self.plan.fields, ex.total_size)
                 self.result.rows_extracted = rows
@@ -177,14 +188,17 @@ class _ObjectJob:
     # -- deletes -------------------------------------------------------------------------
     def _check_deleted(self) -> tuple[int, datetime | None]:
         state = self.state
-        every = self.options.deleted_check_every
-        if every is None:
-            every = self.settings.deleted_check_every_seconds
-        if not self._due(state.deleted_checked_until, every):
+        window = deleted_window(state, self.options, self.settings, self.started)
+        if window is None:
             return 0, state.deleted_checked_until
-        start = (state.deleted_checked_until or state.last_success_at or self.started) - self.overlap
+        start, end = window
+        answer = self.prefetched.take("deleted", window) if self.prefetched else None
         try:
-            body = self.client.deleted(self.plan.object_name, start, self.started)
+            if answer is not None:
+                body = answer.body(f"Listing deleted {self.plan.object_name} records",
+                                   can_relogin=self.client.can_relogin)
+            else:
+                body = self.client.deleted(self.plan.object_name, start, end)
         except DeletedWindowError as exc:
             logger.info("%s: %s; reconciling Ids instead", self.plan.object_name, exc)
             return self._reconcile_ids(), self.started
@@ -257,9 +271,23 @@ class _ObjectJob:
         state.last_run_status = OK
         state.last_run_engine = self.result.engine
         state.last_run_rows = self.result.rows_written
-        state.last_run_api_calls = self.client.calls
+        state.last_run_api_calls = round(self.client.calls + (self.prefetched.call_share if self.prefetched else 0))
         self.store.save(state)
         self.result.watermark = state.watermark.isoformat() if state.watermark else None
+
+
+def deleted_window(state: ObjectState, options: ObjectOptions, settings: Settings,
+                   started: datetime) -> tuple[datetime, datetime] | None:
+    """The getDeleted window an incremental run starting at ``started`` asks for, or None
+    when the check is not due (``deleted_check_every``, ``LHT_DELETED_CHECK_EVERY``)."""
+    every = options.deleted_check_every
+    if every is None:
+        every = settings.deleted_check_every_seconds
+    last = state.deleted_checked_until
+    if last is not None and (started - last).total_seconds() < every:
+        return None
+    overlap = timedelta(seconds=settings.overlap_seconds)
+    return (last or state.last_success_at or started) - overlap, started
 
 
 def _parse_sf_datetime(value: str) -> datetime:

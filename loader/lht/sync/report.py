@@ -22,7 +22,8 @@ class ObjectResult:
     rows_extracted: int = 0
     rows_written: int = 0
     deleted_markers: int = 0
-    api_calls: int = 0
+    #: calls spent on this object; a Composite call shared by several objects is split among them
+    api_calls: float = 0
     duration_seconds: float = 0.0
     watermark: str | None = None
     skipped_fields: dict[str, str] = field(default_factory=dict)

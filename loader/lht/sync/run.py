@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lht.config import credentials_from_env, settings_from_env
-from lht.errors import ConfigError
+from lht.errors import ApiLimitError, ConfigError
 from lht.warehouse.lock import run_lock
-from lht.sync.objectsync import Progress, RunContext, sync_object, utcnow
+from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object, utcnow
+from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
 from lht.sync.report import SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
@@ -65,6 +66,7 @@ def run_sync(
         try:
             ctx = RunContext(client=client, warehouse=warehouse, settings=settings, progress=progress)
             ctx.describe_stale = _describe_stale(ctx, warehouse, names)
+            ctx.prefetcher = _prefetch(ctx, warehouse, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
             report.api_calls = client.total_calls
             report.api_usage = client.api_usage
@@ -102,10 +104,36 @@ def _describe_stale(ctx: RunContext, warehouse: Warehouse, names: Sequence[str])
     return changed
 
 
+def _prefetch(ctx: RunContext, warehouse: Warehouse, project: Project, names: Sequence[str],
+              request: SyncRequest) -> Prefetcher:
+    """Ask the change checks of every incremental object in grouped Composite calls."""
+    prefetcher = Prefetcher(ctx.client, enabled=ctx.settings.composite)
+    if not prefetcher.enabled or request.full_refresh:
+        return prefetcher
+    store = StateStore(warehouse)
+    taken_at = utcnow()
+    found = []
+    for name in names:
+        options = project.objects[name]
+        cand = candidate(store, name, options, describe_fresh=not ctx.describe_stale,
+                         max_age=ctx.settings.describe_max_age_seconds, now=taken_at,
+                         deleted_window=lambda state, opts: deleted_window(state, opts, ctx.settings, taken_at))
+        if cand is not None:
+            found.append(cand)
+    try:
+        prefetcher.run(found, taken_at)
+    except ApiLimitError as exc:
+        logger.error("%s", exc)
+        ctx.stop.set()  # no object starts: the budget or the org's quota is spent
+        ctx.stop_reason = str(exc)
+    return prefetcher
+
+
 def _sync_all(ctx: RunContext, project: Project, names: list[str], request: SyncRequest) -> list[ObjectResult]:
     def one(name: str) -> ObjectResult:
         if ctx.stop.is_set():
-            return ObjectResult(object_name=name, status=SKIPPED, error="not started: the API budget was reached")
+            return ObjectResult(object_name=name, status=SKIPPED,
+                                error=f"not started: {ctx.stop_reason or 'the API budget was reached'}")
         result = sync_object(
             ctx,
             name,
