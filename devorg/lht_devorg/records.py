@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from . import ids, render
+from . import ids, render, validate
 from .errors import OrgError, not_found
 from .planner import q
 from .schema import ObjectSchema
@@ -72,7 +72,10 @@ def coerce(f: dict, value: object) -> object:
         if t == "time":
             return dt.time.fromisoformat(str(value).rstrip("Z"))
         if t in ("id", "reference"):
-            return ids.to18(str(value))
+            try:
+                return ids.to18(str(value))
+            except ValueError:
+                raise validate.malformed_id(f, value) from None
     except (ValueError, TypeError, InvalidOperation):
         raise bad from None
     text = str(value).replace("\x00", "")
@@ -83,9 +86,16 @@ def coerce(f: dict, value: object) -> object:
     return text
 
 
-def _writable(obj: ObjectSchema, values: dict, *, creating: bool) -> dict[str, object]:
+def writable(eng: OrgStore, obj: ObjectSchema, values: dict, *, creating: bool,
+             cache: validate.LookupCache | None = None) -> dict[str, object]:
+    """``values`` converted for storage: lookups resolved, each field known and writable (400 if not)."""
+    return _writable(eng, obj, values, creating=creating, cache=cache)
+
+
+def _writable(eng: OrgStore, obj: ObjectSchema, values: dict, *, creating: bool,
+              cache: validate.LookupCache | None = None) -> dict[str, object]:
     out: dict[str, object] = {}
-    for key, value in values.items():
+    for key, value in validate.resolve_lookups(eng, obj, values, cache).items():
         if key == "attributes":
             continue
         f = obj.field(key)
@@ -121,40 +131,53 @@ def recompute_formulas(eng: OrgStore, obj: ObjectSchema, where: str = "TRUE", pa
         eng._con.execute(sql, params or [])
 
 
+def new_row(eng: OrgStore, obj: ObjectSchema, values: dict,
+            cache: validate.LookupCache | None = None) -> dict[str, object]:
+    """A record to insert: ``values`` checked and converted, defaults added (no Id, no stamps yet)."""
+    row = _writable(eng, obj, values, creating=True, cache=cache)
+    for f in obj.stored_fields():
+        n = f["name"]
+        if n not in row and f["defaultedOnCreate"] and f["type"] == "boolean":
+            row[n] = bool(f["defaultValue"])
+        elif n not in row and f["type"] == "picklist":
+            default = next((p["value"] for p in f["picklistValues"] if p["defaultValue"]), None)
+            if default is not None:
+                row[n] = default
+    missing = [f["name"] for f in obj.stored_fields() if not f["nillable"] and f["createable"]
+               and not f["defaultedOnCreate"] and row.get(f["name"]) is None]
+    if missing:
+        raise OrgError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+    validate.check_values(obj, row, None)
+    return row
+
+
+def stamp_new(obj: ObjectSchema, row: dict[str, object], number: int, now: dt.datetime) -> str:
+    """Give a new record (from :func:`new_row`) its Id, audit stamps and system values; its Id."""
+    record_id = ids.make_id(obj.key_prefix, number)
+    row["Id"] = record_id
+    for n, v in (("CreatedDate", now), ("LastModifiedDate", now), ("SystemModstamp", now),
+                 ("CreatedById", ADMIN_USER_ID), ("LastModifiedById", ADMIN_USER_ID), ("IsDeleted", False)):
+        if obj.field(n):
+            row[n] = v
+    if obj.field("OwnerId") and row.get("OwnerId") is None:
+        row["OwnerId"] = ADMIN_USER_ID
+    if obj.name == "Invoice__c":
+        row["Name"] = f"INV-{number:06d}"
+    if obj.name == "Case":
+        row["CaseNumber"] = f"{1000 + number:08d}"
+    if obj.name == "Attachment" and row.get("Body") is not None:
+        import base64
+        row["BodyLength"] = len(base64.b64decode(str(row["Body"])))
+    return record_id
+
+
 def create(eng: OrgStore, obj_name: str, values: dict) -> str:
     """Insert a record; see :meth:`OrgEngine.create`."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
-        row = _writable(obj, values, creating=True)
-        for f in obj.stored_fields():
-            n = f["name"]
-            if n not in row and f["defaultedOnCreate"] and f["type"] == "boolean":
-                row[n] = bool(f["defaultValue"])
-            elif n not in row and f["type"] == "picklist":
-                default = next((p["value"] for p in f["picklistValues"] if p["defaultValue"]), None)
-                if default is not None:
-                    row[n] = default
-        missing = [f["name"] for f in obj.stored_fields() if not f["nillable"] and f["createable"]
-                   and not f["defaultedOnCreate"] and row.get(f["name"]) is None]
-        if missing:
-            raise OrgError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
-        number = next_number(eng, obj)
-        record_id = ids.make_id(obj.key_prefix, number)
-        now = eng.now()
-        row.update({"Id": record_id})
-        for n, v in (("CreatedDate", now), ("LastModifiedDate", now), ("SystemModstamp", now),
-                     ("CreatedById", ADMIN_USER_ID), ("LastModifiedById", ADMIN_USER_ID), ("IsDeleted", False)):
-            if obj.field(n):
-                row[n] = v
-        if obj.field("OwnerId") and row.get("OwnerId") is None:
-            row["OwnerId"] = ADMIN_USER_ID
-        if obj.name == "Invoice__c":
-            row["Name"] = f"INV-{number:06d}"
-        if obj.name == "Case":
-            row["CaseNumber"] = f"{1000 + number:08d}"
-        if obj.name == "Attachment" and row.get("Body") is not None:
-            import base64
-            row["BodyLength"] = len(base64.b64decode(str(row["Body"])))
+        row = new_row(eng, obj, values)
+        validate.check_unique(eng, obj, row, None)
+        record_id = stamp_new(obj, row, next_number(eng, obj), eng.now())
         _insert(eng, obj, row)
         recompute_formulas(eng, obj, '"Id" = ?', [record_id])
         return record_id
@@ -177,7 +200,9 @@ def update(eng: OrgStore, obj_name: str, record_id: str, values: dict) -> None:
         rid, is_deleted = _existing(eng, obj, record_id)
         if is_deleted:
             raise OrgError(400, "ENTITY_IS_DELETED", "entity is deleted")
-        row = _writable(obj, values, creating=False)
+        row = _writable(eng, obj, values, creating=False)
+        validate.check_values(obj, row, rid)
+        validate.check_unique(eng, obj, row, rid)
         now = eng.now()
         row.update(LastModifiedDate=now, SystemModstamp=now, LastModifiedById=ADMIN_USER_ID)
         sets = ", ".join(f"{q(c)} = ?" for c in row)

@@ -23,6 +23,8 @@ from .composite import Composite
 from .errors import OrgError, not_found
 from .faults import ACTION_KINDS, BULK_KINDS, HTTP_KINDS, RESULT_KINDS, ROUTE_KINDS, FaultInjector
 from .identity import Identity
+from .ingest import IngestJobs
+from .ingestapi import IngestApi
 from .limits import ApiLimits
 from .search import SearchApi
 from .rest import JSON, Call, Reply, RestApi, version_supported, versions_body
@@ -54,12 +56,14 @@ class Router:
     """Dispatches ``/services/data/vNN.N/<path>`` calls to the REST and Bulk handlers."""
 
     def __init__(self, rest: RestApi, composite: Composite, bulk: BulkJobs,
-                 faults: FaultInjector) -> None:
+                 faults: FaultInjector, ingest: IngestApi | None = None) -> None:
         self.bulk = bulk
         self.faults = faults
         r, c = rest, composite
         s = SearchApi(rest.engine)
         cr = CompositeRequests(self.dispatch, rest.engine)
+        i = ingest or IngestApi(IngestJobs(rest.engine, bulk.job_seconds, faults=faults, limits=rest.limits))
+        self.ingest = i
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r""), r.resources),
             ("GET", re.compile(r"limits"), r.limits_resource),
@@ -72,7 +76,9 @@ class Router:
             ("GET", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})"), r.get_record),
             ("PATCH", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})"), r.update),
             ("DELETE", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})"), r.delete),
+            ("GET", re.compile(r"sobjects/(\w+)/(\w+)/([^/]+)"), r.get_by_external_id),
             ("GET", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})/(\w+)"), r.blob),
+            ("PATCH", re.compile(r"sobjects/(\w+)/(\w+)/([^/]+)"), r.upsert),
             ("GET", re.compile(r"query"), lambda call: r.query(call, False)),
             ("GET", re.compile(r"queryAll"), lambda call: r.query(call, True)),
             ("GET", re.compile(r"(query|queryAll)/([\w-]+)"),
@@ -82,6 +88,9 @@ class Router:
             ("POST", re.compile(r"composite/sobjects"), c.create),
             ("PATCH", re.compile(r"composite/sobjects"), c.update),
             ("DELETE", re.compile(r"composite/sobjects"), c.delete),
+            ("PATCH", re.compile(r"composite/sobjects/(\w+)/(\w+)"), c.upsert),
+            ("POST", re.compile(r"composite/sobjects/(\w+)"), c.retrieve),
+            ("GET", re.compile(r"composite/sobjects/(\w+)"), c.retrieve),
             ("POST", re.compile(r"jobs/query"), self._job_create),
             ("GET", re.compile(r"jobs/query"), self._job_list),
             ("GET", re.compile(r"jobs/query/(\w+)"), self._job_info),
@@ -93,6 +102,13 @@ class Router:
             ("GET", re.compile(r"parameterizedSearch"), s.parameterized),
             ("POST", re.compile(r"parameterizedSearch"), s.parameterized),
             ("GET", re.compile(r"recent"), s.recent),
+            ("POST", re.compile(r"jobs/ingest"), i.create),
+            ("GET", re.compile(r"jobs/ingest"), i.list),
+            ("GET", re.compile(r"jobs/ingest/(\w+)"), i.info),
+            ("PATCH", re.compile(r"jobs/ingest/(\w+)"), i.change_state),
+            ("DELETE", re.compile(r"jobs/ingest/(\w+)"), i.delete),
+            ("PUT", re.compile(r"jobs/ingest/(\w+)/batches"), i.upload),
+            ("GET", re.compile(r"jobs/ingest/(\w+)/(\w+)"), i.results),
         ]
 
     def dispatch(self, call: Call) -> Reply:
@@ -152,11 +168,13 @@ class OrgApp:
     """Everything one request needs: auth, limits, faults, the REST router, admin."""
 
     def __init__(self, engine: Any, auth: Authenticator, tokens: TokenStore, limits: ApiLimits,
-                 faults: FaultInjector, bulk: BulkJobs, admin_token: str) -> None:
+                 faults: FaultInjector, bulk: BulkJobs, admin_token: str,
+                 ingest: IngestJobs | None = None) -> None:
         self.engine, self.auth, self.tokens = engine, auth, tokens
         self.limits, self.faults = limits, faults
         self.rest = RestApi(engine, limits)
-        self.router = Router(self.rest, Composite(engine), bulk, faults)
+        self.ingest = ingest or IngestJobs(engine, bulk.job_seconds, faults=faults, limits=limits)
+        self.router = Router(self.rest, Composite(engine, faults), bulk, faults, IngestApi(self.ingest))
         self.admin = Admin(self, admin_token)
         self.identity = Identity(auth, tokens)
         self.rest.identity_url = self.identity.identity_url()

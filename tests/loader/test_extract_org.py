@@ -36,7 +36,8 @@ def nasty_invoices(sf_org):
     """Invoices whose values trip naive loaders, created once: Id -> values sent."""
     made = {}
     for i, text in enumerate(NASTY_TEXT):
-        values = {"Notes__c": text, "External_Ref__c": text[:50] if i < 11 else None,
+        # External_Ref__c is unique and the seed already holds some of these texts: make them distinct
+        values = {"Notes__c": text, "External_Ref__c": f"{text}~{i}"[:50] if i < 11 else None,
                   "Amount__c": ["99999999999999.99", "-99999999999999.99", "0.01"][i % 3],
                   "Tax_Rate__c": ["999.99", "-999.99", "0.00"][i % 3],
                   "Due_Date__c": ["1700-01-01", "4000-12-31", "2024-02-29"][i % 3],

@@ -1,0 +1,151 @@
+"""The set-based SQL of :mod:`.batchwrite`: rows in and out of Arrow tables registered on the
+store's connection, one statement per set of columns (called under the store's write lock)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from . import records
+from .errors import OrgError
+from .planner import q
+from .schema import ObjectSchema, duck_type
+
+if TYPE_CHECKING:
+    from .store import OrgStore
+
+
+def deleted_error() -> OrgError:
+    """ENTITY_IS_DELETED, for a record that is gone or in the recycle bin."""
+    return OrgError(400, "ENTITY_IS_DELETED", "entity is deleted", [])
+
+
+_serial = itertools.count(1)
+
+
+def _text(value: object) -> str | None:
+    """A stored value as text DuckDB casts back to the column's type."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _cast(f: dict, expr: str) -> str:
+    kind = duck_type(f)
+    return expr if kind == "VARCHAR" else f"CAST({expr} AS {kind})"
+
+
+def _with_table(eng: OrgStore, table: pa.Table, run: Callable[[str], None]) -> None:
+    name = f"_batch_{next(_serial)}"
+    eng._con.register(name, table)
+    try:
+        run(name)
+    finally:
+        eng._con.unregister(name)
+
+
+def _update_group(eng: OrgStore, obj: ObjectSchema, cols: tuple[str, ...], group: list[tuple[str, dict]]) -> None:
+    data = {"Id": pa.array([rid for rid, _ in group], pa.string())}
+    for j, c in enumerate(cols):
+        data[f"c{j}"] = pa.array([_text(row[c]) for _, row in group], pa.string())
+    now = eng.now()
+    stamps = [(n, v) for n, v in (("LastModifiedDate", now), ("SystemModstamp", now),
+                                  ("LastModifiedById", records.ADMIN_USER_ID)) if obj.field(n)]
+    table = q(obj.name.lower())
+
+    def run(name: str) -> None:
+        sets = [f"{q(c)} = {_cast(obj.field(c), f's.c{j}')}" for j, c in enumerate(cols)]
+        sets += [f"{q(n)} = ?" for n, _ in stamps]
+        eng._con.execute(f'UPDATE {table} SET {", ".join(sets)} FROM {name} AS s WHERE {table}."Id" = s."Id"',
+                         [v for _, v in stamps])
+        records.recompute_formulas(eng, obj, f'"Id" IN (SELECT "Id" FROM {name})')
+
+    _with_table(eng, pa.table(data), run)
+
+
+def write_updates(eng: OrgStore, obj: ObjectSchema, updates: list[tuple[str, dict]]) -> None:
+    rounds: list[dict[str, dict]] = []
+    for rid, row in updates:
+        target = next((r for r in rounds if rid not in r), None)
+        if target is None:
+            target = {}
+            rounds.append(target)
+        target[rid] = row
+    for by_id in rounds:
+        groups: dict[tuple[str, ...], list[tuple[str, dict]]] = {}
+        for rid, row in by_id.items():
+            groups.setdefault(tuple(row), []).append((rid, row))
+        for cols, group in groups.items():
+            _update_group(eng, obj, cols, group)
+
+
+def write_inserts(eng: OrgStore, obj: ObjectSchema, rows: list[dict]) -> None:
+    present = set().union(*(row.keys() for row in rows))
+    cols = [f["name"] for f in obj.stored_fields() if f["name"] in present]
+    data = {f"c{j}": pa.array([_text(row.get(c)) for row in rows], pa.string()) for j, c in enumerate(cols)}
+
+    def run(name: str) -> None:
+        exprs = ", ".join(_cast(obj.field(c), f"s.c{j}") for j, c in enumerate(cols))
+        eng._con.execute(f"INSERT INTO {q(obj.name.lower())} ({', '.join(q(c) for c in cols)}) "
+                         f"SELECT {exprs} FROM {name} AS s")
+        recompute_ids = pa.table({"Id": pa.array([row["Id"] for row in rows], pa.string())})
+        _with_table(eng, recompute_ids, lambda ids_name: records.recompute_formulas(
+            eng, obj, f'"Id" IN (SELECT "Id" FROM {ids_name})'))
+
+    _with_table(eng, pa.table(data), run)
+
+
+def reserve(eng: OrgStore, obj: ObjectSchema, count: int) -> int:
+    """The first of ``count`` new Id numbers of ``obj``."""
+    cur = eng._con.execute("SELECT next_n FROM _org_counter WHERE obj = ?", [obj.name]).fetchone()
+    first = int(cur[0]) if cur else 1
+    eng._con.execute("INSERT OR REPLACE INTO _org_counter VALUES (?, ?)", [obj.name, first + count])
+    return first
+
+
+def existing(eng: OrgStore, obj: ObjectSchema, record_ids: list[str]) -> dict[str, bool]:
+    """Record Id -> in the recycle bin?, for those of ``record_ids`` that exist."""
+    col = '"IsDeleted"' if obj.field("IsDeleted") else "false"
+    rows = eng._con.execute(f'SELECT "Id", {col} FROM {q(obj.name.lower())} WHERE list_contains(?, "Id")',
+                            [sorted(set(record_ids))]).fetchall()
+    return {r[0]: bool(r[1]) for r in rows}
+
+
+def delete(eng: OrgStore, obj: ObjectSchema, hard: bool, named: list[tuple[int, str]]) -> dict[int, OrgError]:
+    """Soft delete (to the recycle bin) or hard delete records, set-based; the rows' errors."""
+    found = existing(eng, obj, [rid for _, rid in named])
+    chosen: dict[str, bool] = {}  # record Id -> was in the recycle bin
+    errors: dict[int, OrgError] = {}
+    for i, rid in named:
+        in_bin = found.get(rid)
+        if in_bin is None or rid in chosen or (in_bin and not hard):
+            errors[i] = deleted_error()
+            continue
+        chosen[rid] = in_bin
+    if not chosen:
+        return errors
+    now, table = eng.now(), q(obj.name.lower())
+    data = pa.table({"Id": pa.array(list(chosen), pa.string()),
+                     "fresh": pa.array([not was for was in chosen.values()], pa.bool_())})
+
+    def run(name: str) -> None:
+        eng._con.execute(f'INSERT INTO _org_deleted SELECT ?, "Id", ? FROM {name} WHERE fresh', [obj.name, now])
+        if hard:
+            eng._con.execute(f'DELETE FROM {table} WHERE "Id" IN (SELECT "Id" FROM {name})')
+        else:
+            eng._con.execute(f'UPDATE {table} SET "IsDeleted" = true, "SystemModstamp" = ? '
+                             f'WHERE "Id" IN (SELECT "Id" FROM {name})', [now])
+
+    _with_table(eng, data, run)
+    return errors
