@@ -27,6 +27,7 @@ from .errors import OrgError, not_found
 from .faults import ACTION_KINDS, BULK_KINDS, HTTP_KINDS, RESULT_KINDS, FaultInjector
 from .limits import ApiLimits
 from .rest import JSON, Call, Reply, RestApi, version_supported, versions_body
+from .soapmerge import SoapMerge, operation
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ class OrgApp:
         self.rest = RestApi(engine, limits)
         self.router = Router(self.rest, Composite(engine), bulk, faults)
         self.admin = Admin(self, admin_token)
+        self.soap_merge = SoapMerge(engine, tokens, limits, faults)
 
     def handle(self, req: BaseHTTPRequestHandler) -> None:
         """Answer one request on ``req``."""
@@ -160,6 +162,8 @@ class OrgApp:
             answer = self.auth.oauth_token(body, req.headers.get("Authorization"))
             return _send(req, Reply(answer.status, answer.body, answer.content_type))
         soap = re.fullmatch(r"/services/Soap/u/(\d+\.\d+)(?:/.*)?", path)
+        if method == "POST" and soap and operation(body) == "merge":
+            return self._soap(req, Call(method, path, soap.group(1), params, req.headers, body))
         if method == "POST" and soap:
             answer = self.auth.soap_login(body, soap.group(1))
             return _send(req, Reply(answer.status, answer.body, answer.content_type))
@@ -200,6 +204,16 @@ class OrgApp:
         except OrgError as exc:
             reply = Reply(exc.status, exc.body())
         _send(req, reply, self.limits)
+
+
+    def _soap(self, req: BaseHTTPRequestHandler, call: Call) -> None:
+        """A SOAP API call (merge): the session is in the envelope; HTTP faults apply."""
+        fault = self.faults.take(HTTP_KINDS, call.method, req.path)
+        if fault is not None and fault.kind == "reset":
+            raise _Reset()
+        if fault is not None and fault.kind == "stall":
+            time.sleep(fault.seconds)
+        _send(req, self.soap_merge.handle(call))
 
 
 def _send(req: BaseHTTPRequestHandler, reply: Reply, limits: ApiLimits | None = None) -> None:
