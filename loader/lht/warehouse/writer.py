@@ -4,7 +4,8 @@
 (``<staging>.<lower(api name)>``), creating the table or adding columns first, and stamps
 every row with ``_lht_batch_id``, ``_lht_extracted_at`` and ``_lht_kind`` (see
 ``docs/design.md``). A batch lands whole or not at all. The same function writes the
-loader's own result tables (``lht push``'s ``_lht_push_results``, kind ``push_result``).
+loader's own result tables (``lht push``'s ``_lht_push_results``, kind ``push_result``;
+``lht merge``'s ``_lht_merge_results``, kind ``merge_result``).
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from datetime import datetime, timedelta, timezone
 import pyarrow as pa
 
 from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FORMULA,
-                           KIND_PUSH_RESULT, KIND_RECORD, WRITER_TABLES)
+                           KIND_MERGE_RESULT, KIND_PUSH_RESULT, KIND_RECORD, WRITER_TABLES)
 from lht.errors import InvalidNameError, WarehouseError
 from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
 from lht.warehouse.connection import Warehouse, validate_name, validate_object_name
 
 log = logging.getLogger(__name__)
 
-KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_PUSH_RESULT)
+KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_PUSH_RESULT, KIND_MERGE_RESULT)
 _BATCH_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 _id_lock = threading.Lock()
