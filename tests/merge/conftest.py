@@ -5,8 +5,10 @@ subprocess exactly as a user runs it."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,41 +19,24 @@ from lht_devorg import DevOrg
 MERGE_COUNTS = {"User": 5, "Account": 80, "Contact": 60, "Lead": 10, "Opportunity": 40, "Case": 20,
                 "Task": 60, "Invoice__c": 5, "Attachment": 0}
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_merge_section() -> str:
+    """The README's "Merge duplicates" section."""
+    text = README.read_text(encoding="utf-8")
+    return text.split("## Merge duplicates\n", 1)[1].split("\n## ", 1)[0]
+
+
+def readme_block(lang: str) -> str:
+    """The first ``lang`` code block of the README's merge section."""
+    match = re.search(rf"```{lang}\n(.*?)```", readme_merge_section(), re.S)
+    assert match, f"the README's merge section has no {lang} block"
+    return match.group(1)
+
+
 #: The README's example: live Accounts sharing Name, Website and Phone; the oldest survives.
-DEDUP_SQL = """
-{{ config(materialized='table', meta={'lht_merge': {'object': 'Account'}}) }}
-
-with
-
-accounts as (
-
-    select * from {{ ref('account') }}
-    where not _lht_is_deleted
-
-),
-
-ranked as (
-
-    select
-        Id,
-        first_value(Id) over (
-            partition by lower(Name), Website, Phone
-            order by CreatedDate, Id
-        ) as MasterId
-    from accounts
-
-),
-
-final as (
-
-    select MasterId, Id as LoserId
-    from ranked
-    where Id <> MasterId
-
-)
-
-select * from final
-"""
+DEDUP_SQL = readme_block("sql")
 
 
 @pytest.fixture
