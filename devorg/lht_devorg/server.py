@@ -27,7 +27,7 @@ from .errors import OrgError, not_found
 from .faults import ACTION_KINDS, BULK_KINDS, HTTP_KINDS, RESULT_KINDS, FaultInjector
 from .limits import ApiLimits
 from .rest import JSON, Call, Reply, RestApi, version_supported, versions_body
-from .soapmerge import SoapMerge, operation
+from .soapmerge import SoapMerge, operation, soap_session_fault
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,10 @@ class OrgApp:
             raise _Reset()
         if fault is not None and fault.kind == "stall":
             time.sleep(fault.seconds)
+        if fault is not None and fault.kind == "expired_session":
+            return _send(req, soap_session_fault())
+        if fault is not None and fault.kind == "unavailable":
+            return _send(req, Reply(503, b"Server temporarily unavailable", content_type="text/plain"))
         _send(req, self.soap_merge.handle(call))
 
 

@@ -130,6 +130,12 @@ def fault_reply(fault: SoapFault) -> Reply:
     return Reply(500, ET.tostring(env, encoding="utf-8", xml_declaration=True), content_type=XML)
 
 
+def soap_session_fault() -> Reply:
+    """The fault Salesforce answers for a missing, invalid or expired session."""
+    return fault_reply(SoapFault("sf:INVALID_SESSION_ID", "INVALID_SESSION_ID",
+                                 "Invalid Session ID found in SessionHeader: Illegal Session"))
+
+
 def _result(parent: ET.Element, outcome: dict[str, Any]) -> None:
     result = ET.SubElement(parent, f"{{{PARTNER_NS}}}result")
     for error in outcome.get("errors", []):
@@ -162,8 +168,7 @@ class SoapMerge:
             except (ET.ParseError, ValueError):
                 raise SoapFault("soapenv:Client", "INVALID_XML", "The request is not well-formed XML") from None
             if not self.tokens.valid((session_id(root) or "").strip()):
-                raise SoapFault("sf:INVALID_SESSION_ID", "INVALID_SESSION_ID",
-                                "Invalid Session ID found in SessionHeader: Illegal Session")
+                return soap_session_fault()
             requests = parse_requests(root)
             if not self.limits.consume():
                 raise SoapFault("sf:REQUEST_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED",

@@ -17,7 +17,7 @@ from e2e.conftest import BIN, make_workspace
 from lht_devorg import DevOrg
 from lht_devorg.seed import duplicate_account_ids
 
-from .conftest import DEDUP_SQL, add_merge_model, merge, model_report, org_row, soap_posts
+from .conftest import DEDUP_SQL, add_merge_model, literal_model, merge, model_report, org_row, soap_posts
 
 
 def test_a_partly_refused_merge_records_the_failures_goes_on_and_retries_them_next_run(
@@ -136,3 +136,20 @@ def test_a_merge_killed_between_two_calls_resends_only_what_salesforce_had_not_m
         results = ws.main_rows("lht_merge_results")
         assert len(results) == PAIRS and all(r["success"] for r in results)
         assert all(r["attempts"] == 1 for r in results), "a loser was sent twice"
+
+
+def test_a_session_rejected_by_merge_is_renewed_once_with_the_password_flow(merge_org: DevOrg, tmp_path) -> None:
+    ws = make_workspace("duckdb", tmp_path, merge_org, flow="password")
+    pairs = [(master, loser) for master, loser in duplicate_account_ids()]
+    add_merge_model(ws, "seeded", literal_model("Account", pairs))
+    ws.build("--select", "seeded")
+    env = {"LHT_MAX_RETRIES": "1", "LHT_RETRY_BACKOFF": "0.01"}
+    # every attempt the transport makes with the first session is refused; after the renewal
+    # the call goes through
+    rejected = merge_org.faults.add("expired_session", path="/services/Soap/u/", method="POST", times=2)
+    run = merge(ws, extra_env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert rejected.fired == 2
+    assert model_report(run, "seeded")["merged"] == len(pairs)
+    assert all(org_row(merge_org, "Account", loser, "MasterRecordId")["MasterRecordId"] == master
+               for master, loser in pairs)

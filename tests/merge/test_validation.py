@@ -107,3 +107,15 @@ def test_losers_are_grouped_by_master_two_per_request() -> None:
     assert [len(r.loser_ids) for r in requests] == [2, 2, 1]
     assert {r.master_id for r in requests} == {A1}
     assert sorted(i for r in requests for i in r.loser_ids) == sorted(to18(x[:15]) for x in losers)
+
+
+def test_a_held_run_lock_refuses_the_merge_with_exit_3(bad_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lht.warehouse.lock import run_lock
+    from lht.warehouse.target import load_target
+
+    monkeypatch.setenv("LHT_DUCKDB_PATH", bad_ws.env["LHT_DUCKDB_PATH"])
+    target = load_target(bad_ws.project, bad_ws.profiles)
+    with run_lock(target):
+        run = merge(bad_ws, "bad_prefix")
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert "lock" in run.stderr.lower()
