@@ -91,15 +91,14 @@ def _lookups_to(eng: OrgStore, target: str) -> list[tuple[ObjectSchema, str]]:
     return out
 
 
-def _touch_sql(obj: ObjectSchema) -> str:
-    sets = [f"{q(n)} = ?" for n in ("SystemModstamp", "LastModifiedDate") if obj.field(n)]
+def _touch(obj: ObjectSchema, now: object) -> tuple[str, list[object]]:
+    """SET clauses (and their parameters) moving the audit stamps of a record touched by a merge."""
+    names = [n for n in ("SystemModstamp", "LastModifiedDate") if obj.field(n)]
+    params: list[object] = [now] * len(names)
     if obj.field("LastModifiedById"):
-        sets.append(f"\"LastModifiedById\" = '{ADMIN_USER_ID}'")
-    return ", ".join(sets)
-
-
-def _stamps(obj: ObjectSchema, now: object) -> list[object]:
-    return [now for n in ("SystemModstamp", "LastModifiedDate") if obj.field(n)]
+        names.append("LastModifiedById")
+        params.append(ADMIN_USER_ID)
+    return ", ".join(f"{q(n)} = ?" for n in names), params
 
 
 def _reparent(eng: OrgStore, obj: ObjectSchema, master: str, losers: list[str], now: object) -> list[str]:
@@ -114,10 +113,10 @@ def _reparent(eng: OrgStore, obj: ObjectSchema, master: str, losers: list[str], 
         rows = eng._con.execute(f'SELECT "Id" FROM {table} WHERE {where}', [*losers, *skip]).fetchall()
         if not rows:
             continue
-        touch = _touch_sql(child)
+        touch, touch_params = _touch(child, now)
         sets = f"{q(column)} = ?" + (f", {touch}" if touch else "")
         eng._con.execute(f"UPDATE {table} SET {sets} WHERE {where}",
-                         [master, *_stamps(child, now), *losers, *skip])
+                         [master, *touch_params, *losers, *skip])
         moved += [r[0] for r in rows if r[0] not in moved]
     return moved
 
@@ -138,13 +137,13 @@ def merge(eng: OrgStore, obj_name: str, master_id: str, loser_ids: Sequence[str]
             moved = _reparent(eng, obj, master, losers, now)
             if values:
                 records.update(eng, obj.name, master, values)  # the values the master takes
-            eng._con.execute(f'UPDATE {table} SET {_touch_sql(obj)} WHERE "Id" = ?',
-                             [*_stamps(obj, now), master])
+            touch, touch_params = _touch(obj, now)
+            eng._con.execute(f'UPDATE {table} SET {touch} WHERE "Id" = ?', [*touch_params, master])
             marks = ", ".join("?" for _ in losers)
             master_col = ', "MasterRecordId" = ?' if obj.field("MasterRecordId") else ""
-            eng._con.execute(f'UPDATE {table} SET "IsDeleted" = true{master_col}, {_touch_sql(obj)} '
+            eng._con.execute(f'UPDATE {table} SET "IsDeleted" = true{master_col}, {touch} '
                              f'WHERE "Id" IN ({marks})',
-                             [*([master] if master_col else []), *_stamps(obj, now), *losers])
+                             [*([master] if master_col else []), *touch_params, *losers])
             for rid in losers:
                 eng._con.execute("INSERT INTO _org_deleted VALUES (?, ?, ?)", [obj.name, rid, now])
             recompute_formulas(eng, obj, '"Id" = ?', [master])
