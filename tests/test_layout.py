@@ -22,7 +22,7 @@ DEVORG = ROOT / "devorg" / "lht_devorg"
 RANKS = {
     "base": 0,
     "salesforce": 1, "warehouse": 1,
-    "project": 2,
+    "project": 2, "manifest": 2, "writeback": 2,
     "sync": 3, "push": 3, "merge": 3,
     "commands": 4,
     "cli": 5,

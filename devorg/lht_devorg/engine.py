@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 
-from . import metachange, records, stream, upsert
+from . import merging, metachange, records, stream, upsert
 from . import seed as seeding
 from .store import BASE_TIME, OrgStore, ResultSet
 
@@ -101,3 +101,9 @@ class OrgEngine(OrgStore):
     def change_formula_silently(self, obj: str, field: str, record_ids: Sequence[str] | None = None) -> None:
         """Change a formula field's values without moving SystemModstamp or LastModifiedDate."""
         metachange.change_formula_silently(self, obj, field, record_ids)
+
+    def merge(self, obj: str, master_id: str, loser_ids: Sequence[str],
+              values: dict | None = None) -> merging.MergeOutcome:
+        """SOAP merge(): losers into the master, children re-parented, losers recycled with
+        MasterRecordId set, in one transaction (OrgError with the MergeResult's status code)."""
+        return merging.merge(self, obj, master_id, loser_ids, values)

@@ -16,6 +16,9 @@ Kinds (``Fault.kind``):
 - ``unable_to_lock_row``: the next ``times`` record writes of matching calls (an sObject
   Collections call, a Bulk ingest job's upload ``PUT .../jobs/ingest/ID/batches``) fail
   with UNABLE_TO_LOCK_ROW, Salesforce's transient row-lock error; the other rows succeed.
+- ``merge_failed``: the next matching SOAP merge request fails with MERGE_FAILED and
+  ``message`` (what Salesforce answers for merges it cannot do, e.g. two accounts sharing a
+  related contact); ``path`` matches any of the request's Ids (15 or 18 characters).
 - Schema and data changes, run just before a matching call is handled (e.g. between
   a describe and the query that follows it): ``add_field`` (``params = {"object",
   "field": describe field dict}``), ``remove_field`` (``{"object", "field": name}``),
@@ -43,7 +46,8 @@ RESULT_KINDS = frozenset({"truncate_results"})
 ROUTE_KINDS = frozenset({"refuse"})
 ACTION_KINDS = frozenset({"add_field", "remove_field", "change_formula"})
 ROW_KINDS = frozenset({"unable_to_lock_row"})
-KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS | ROUTE_KINDS | ROW_KINDS
+MERGE_KINDS = frozenset({"merge_failed"})
+KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS | ROUTE_KINDS | ROW_KINDS | MERGE_KINDS
 #: How many request lines the request log keeps (oldest dropped first).
 REQUEST_LOG_SIZE = 100_000
 

@@ -32,7 +32,7 @@ from .seedrules import DERIVED, derived_sql
 if TYPE_CHECKING:
     from .store import OrgStore
 
-__all__ = ["NASTY_VALUES", "DEFAULT_COUNTS", "seed", "resolve_counts", "MASS_UPDATE_AT"]
+__all__ = ["NASTY_VALUES", "DEFAULT_COUNTS", "DUPLICATE_ACCOUNTS", "duplicate_account_ids", "seed", "resolve_counts", "MASS_UPDATE_AT"]
 
 DEFAULT_COUNTS = {"User": 10, "Account": 200, "Contact": 400, "Lead": 150, "Opportunity": 300,
                   "Case": 200, "Task": 400, "Invoice__c": 300, "Attachment": 20}
@@ -217,6 +217,7 @@ def seed(eng: OrgStore, counts: dict[str, int], seed_value: int) -> None:
             _fill(eng, obj, n, _Gen(name, seed_value, counts))
         con.execute("INSERT OR REPLACE INTO _org_counter VALUES (?, ?)", [name, n + 1])
     _apply_nasty(eng, counts)
+    _apply_duplicates(eng, counts)
     for name in ORDER:
         obj = eng.schema.require(name)
         if obj.field("IsDeleted"):
@@ -278,6 +279,30 @@ def _apply_nasty(eng: OrgStore, counts: dict[str, int]) -> None:
                              [*vals.values(), ids.make_id(obj.key_prefix, number)])
         for sql in derived_sql(obj):
             eng._con.execute(sql)
+
+
+#: Seeded duplicate Accounts, (master number, duplicate number): each duplicate copies its
+#: master's Name, Website, Phone and billing street and city, and both stay live, so a
+#: dedup model in the warehouse finds them (one master has two duplicates).
+DUPLICATE_ACCOUNTS = [(40, 41), (50, 51), (50, 52), (60, 61)]
+_DUPLICATED = ("Name", "Website", "Phone", "BillingStreet", "BillingCity")
+
+
+def _apply_duplicates(eng: OrgStore, counts: dict[str, int]) -> None:
+    table = q("account")
+    for master, duplicate in DUPLICATE_ACCOUNTS:
+        if duplicate > counts["Account"]:
+            continue
+        copies = ", ".join(f"{q(c)} = m.{q(c)}" for c in _DUPLICATED)
+        ids_ = [ids.make_id("001", master), ids.make_id("001", duplicate)]
+        eng._con.execute(f"UPDATE {table} SET {copies} FROM (SELECT * FROM {table} WHERE \"Id\" = ?) AS m "
+                         f"WHERE {table}.\"Id\" = ?", ids_)
+        eng._con.execute(f"UPDATE {table} SET \"IsDeleted\" = false WHERE \"Id\" IN (?, ?)", ids_)
+
+
+def duplicate_account_ids() -> list[tuple[str, str]]:
+    """(master Id, duplicate Id) of the seeded duplicate Accounts (default counts)."""
+    return [(ids.make_id("001", m), ids.make_id("001", d)) for m, d in DUPLICATE_ACCOUNTS]
 
 
 def nasty_id(obj_prefix: str, index: int) -> str:

@@ -28,6 +28,7 @@ from .ingestapi import IngestApi
 from .limits import ApiLimits
 from .search import SearchApi
 from .rest import JSON, Call, Reply, RestApi, version_supported, versions_body
+from .soapmerge import SoapMerge, operation, soap_session_fault
 from .subrequests import CompositeRequests
 
 __all__ = ["OrgApp", "OrgHTTPServer", "Router", "serve_in_thread"]
@@ -178,6 +179,7 @@ class OrgApp:
         self.admin = Admin(self, admin_token)
         self.identity = Identity(auth, tokens)
         self.rest.identity_url = self.identity.identity_url()
+        self.soap_merge = SoapMerge(engine, tokens, limits, faults)
 
     def handle(self, req: Incoming) -> Outgoing:
         """Answer one request (an unexpected error is a 500 UNKNOWN_EXCEPTION, as Salesforce's)."""
@@ -211,6 +213,8 @@ class OrgApp:
             answer = self.auth.oauth_token(body, req.headers.get("Authorization"))
             return _send(Reply(answer.status, answer.body, answer.content_type))
         soap = re.fullmatch(r"/services/Soap/u/(\d+\.\d+)(?:/.*)?", path)
+        if method == "POST" and soap and operation(body) == "merge":
+            return self._soap(req, Call(method, path, soap.group(1), params, req.headers, body))
         if method == "POST" and soap:
             answer = self.auth.soap_login(body, soap.group(1))
             return _send(Reply(answer.status, answer.body, answer.content_type))
@@ -254,6 +258,20 @@ class OrgApp:
         except OrgError as exc:
             reply = Reply(exc.status, exc.body())
         return _send(reply, self.limits)
+
+
+    def _soap(self, req: Incoming, call: Call) -> Outgoing:
+        """A SOAP API call (merge): the session is in the envelope; HTTP faults apply."""
+        fault = self.faults.take(HTTP_KINDS, call.method, req.target)
+        if fault is not None and fault.kind == "reset":
+            raise _Reset()
+        if fault is not None and fault.kind == "stall":
+            time.sleep(fault.seconds)
+        if fault is not None and fault.kind == "expired_session":
+            return _send(soap_session_fault())
+        if fault is not None and fault.kind == "unavailable":
+            return _send(Reply(503, b"Server temporarily unavailable", content_type="text/plain"))
+        return _send(self.soap_merge.handle(call))
 
 
 def _send(reply: Reply, limits: ApiLimits | None = None) -> Outgoing:

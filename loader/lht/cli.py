@@ -237,6 +237,50 @@ def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_loc
     _print_wide(table)
 
 
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--dry-run", is_flag=True, help="Validate and say what would be merged; send no merge.")
+@click.option("--wait", "wait_for_lock", is_flag=True, help="Wait for a running sync instead of refusing.")
+@target_option
+@profiles_dir_option
+@project_dir_option
+@json_option
+@_guard
+def merge(names: tuple[str, ...], dry_run: bool, wait_for_lock: bool, target: str | None,
+          profiles_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
+    """Merge duplicates inside Salesforce from the dbt merge models NAMES (default: all).
+
+    A merge model sets `config.meta.lht_merge: {object: Account}` (Account, Contact or Lead)
+    and returns MasterId and LoserId, one row per record to merge away; `dbt build` it first.
+    Exits 0 when everything merged, 1 when Salesforce refused some, 2 when the rows were
+    refused (nothing sent), 3 when another run holds the lock.
+    """
+    from lht.merge.run import MergeRequest, run_merge
+
+    report = run_merge(MergeRequest(names=names, dry_run=dry_run, target=target, profiles_dir=profiles_dir,
+                                    project_dir=project_dir, wait_for_lock=wait_for_lock))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_merge_report(report)
+    sys.exit(report.exit_code)
+
+
+def _print_merge_report(report: Any) -> None:
+    title = f"lht merge ({report.target})" + (" --dry-run (nothing sent)" if report.dry_run else "")
+    table = Table(title=title, title_justify="left")
+    for column in ("model", "object", "outcome", "rows", "already merged", "sent", "merged", "failed", "API calls"):
+        table.add_column(column, justify="left" if column in {"model", "object", "outcome"} else "right")
+    for r in report.results:
+        sent = str(r.would.get("merge", 0)) + " (would)" if report.dry_run and r.would else str(r.sent)
+        table.add_row(r.name, r.object_name, r.status, f"{r.considered:,}", f"{r.already_merged:,}", sent,
+                      f"{r.merged:,}", f"{r.failed:,}", str(r.api_calls))
+    _print_wide(table)
+    for r in report.results:
+        for line in [*r.refusals, *r.errors, *([r.error] if r.error else [])]:
+            stdout.print(f"[red]{r.name}:[/] {line}", highlight=False, soft_wrap=True)
+
+
 @cli.group()
 def jobs() -> None:
     """Bulk API 2.0 query jobs in the org (lht deletes its own as soon as it has read them)."""

@@ -20,7 +20,18 @@ KIND_COLUMN = "_lht_kind"
 KIND_RECORD = "record"
 KIND_DELETED = "deleted"
 KIND_FORMULA = "formula"
+#: ``_lht_kind`` of the rows of the push results table (one row per row sent by ``lht push``).
+KIND_PUSH_RESULT = "push_result"
+#: ``_lht_kind`` of the rows of the merge results table (one row per loser handled by ``lht merge``).
+KIND_MERGE_RESULT = "merge_result"
 
 #: Warehouse tables owned by the loader, in the staging schema.
 STATE_TABLE = "_lht_state"
 DESCRIBE_TABLE = "_lht_describe"
+
+#: Staging table of ``lht push``'s per-row results, written by the writer like an object's.
+PUSH_RESULTS_TABLE = "_lht_push_results"
+#: Staging table of ``lht merge``'s per-loser results.
+MERGE_RESULTS_TABLE = "_lht_merge_results"
+#: Tables the writer writes besides the objects' staging tables.
+WRITER_TABLES = frozenset({PUSH_RESULTS_TABLE, MERGE_RESULTS_TABLE})

@@ -93,3 +93,7 @@ class PruneRefusedError(ConfigError):
 
 class JobNotFoundError(SalesforceError):
     """No Bulk API 2.0 query job has this id (or it was already deleted)."""
+
+
+class MergeRefusedError(ConfigError):
+    """``lht merge`` refused a merge model's rows before any call (malformed or conflicting Ids)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest

@@ -181,6 +181,17 @@ class SalesforceClient:
     def _relogin(self) -> tuple[str, str]:
         return self._auth.refresh(self.session, self.sf.session_id)
 
+    @property
+    def can_relogin(self) -> bool:
+        """True when the credential flow can log in again (not a bare access token)."""
+        return self._auth.can_relogin
+
+    def renew_session(self, stale: str) -> None:
+        """Log in again unless another client already replaced the ``stale`` session id
+        (for calls outside REST, such as SOAP merge, that carry the session themselves)."""
+        self.sf.session_id, self.sf.sf_instance = self._auth.refresh(self.session, stale)
+        self.sf._generate_headers()  # noqa: SLF001
+
     def for_object(self, object_name: str) -> SalesforceClient:
         """A client for one object: same auth and budget, its own call counter."""
         check_object_name(object_name)
@@ -190,11 +201,6 @@ class SalesforceClient:
     def calls(self) -> int:
         """HTTP attempts this client spent (retries and logins included)."""
         return self.stats.calls
-
-    @property
-    def can_relogin(self) -> bool:
-        """True when the login flow can log in again after a session expires."""
-        return self._auth.can_relogin
 
     @property
     def total_calls(self) -> int:

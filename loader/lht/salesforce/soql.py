@@ -14,7 +14,7 @@ from simple_salesforce.format import format_soql
 from lht.errors import ConfigError, InvalidNameError
 from lht.salesforce.describe import ObjectPlan
 
-__all__ = ["build_count_soql", "build_soql", "select_fields", "validate_where"]
+__all__ = ["build_count_soql", "build_soql", "merge_state_soql", "select_fields", "validate_where"]
 
 
 def validate_where(where: str) -> str:
@@ -95,3 +95,9 @@ def _conditions(plan: ObjectPlan, since: datetime | None, where: str | None) -> 
         conditions.append(format_soql("{wm:literal} >= {since}", wm=plan.watermark_field,
                                       since=_utc(since).replace(microsecond=0)))
     return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def merge_state_soql(object_name: str, record_ids: Sequence[str]) -> str:
+    """The queryAll SOQL reading whether records are deleted and merged (``MasterRecordId``)."""
+    return format_soql("SELECT Id, IsDeleted, MasterRecordId FROM {:literal} WHERE Id IN {}",
+                       object_name, list(record_ids))

@@ -3,7 +3,9 @@
 :func:`write_batch` appends one Arrow batch to an object's staging table
 (``<staging>.<lower(api name)>``), creating the table or adding columns first, and stamps
 every row with ``_lht_batch_id``, ``_lht_extracted_at`` and ``_lht_kind`` (see
-``docs/design.md``). A batch lands whole or not at all.
+``docs/design.md``). A batch lands whole or not at all. The same function writes the
+loader's own result tables (``lht push``'s ``_lht_push_results``, kind ``push_result``;
+``lht merge``'s ``_lht_merge_results``, kind ``merge_result``).
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 
-from lht.constants import BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FORMULA, KIND_RECORD
+from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FORMULA,
+                           KIND_MERGE_RESULT, KIND_PUSH_RESULT, KIND_RECORD, WRITER_TABLES)
 from lht.errors import InvalidNameError, WarehouseError
 from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
 from lht.warehouse.connection import Warehouse, validate_name, validate_object_name
 
 log = logging.getLogger(__name__)
 
-KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA)
+KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_PUSH_RESULT, KIND_MERGE_RESULT)
 _BATCH_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 _id_lock = threading.Lock()
@@ -63,6 +66,13 @@ def new_batch_id(floor: str | None = None) -> str:
         return f"{now.strftime(_BATCH_FORMAT)}-{secrets.token_hex(4)}"
 
 
+def _table_of(wh: Warehouse, name: str) -> str:
+    """The staging table written for ``name``: an object's, or one of the loader's own."""
+    if name in WRITER_TABLES:
+        return wh.table(name)
+    return wh.staging_table(name)
+
+
 def _metadata_fields(wh: Warehouse) -> list[tuple[str, str]]:
     return [
         (BATCH_ID_COLUMN, "VARCHAR"),
@@ -76,7 +86,7 @@ def ensure_table(wh: Warehouse, object_name: str, fields: Sequence[FieldSpec]) -
 
     Columns are never dropped or retyped. Known columns are cached on ``wh``.
     """
-    table = wh.staging_table(object_name)
+    table = _table_of(wh, object_name)
     name = object_name.lower()
     wanted = [(f.name, sql_type(f, wh.kind)) for f in fields if f.loadable]  # type: ignore[arg-type]
     wanted += _metadata_fields(wh)
@@ -145,9 +155,10 @@ def write_batch(
 
     ``fields`` types the table (new fields add columns); every column of ``data`` must be
     one of them, and fields missing from ``data`` are NULL. ``kind`` is ``record``,
-    ``deleted`` or ``formula``; ``extracted_at`` is when the extract started (UTC).
+    ``deleted`` or ``formula`` (``push_result`` for ``_lht_push_results``); ``extracted_at`` is when the extract started (UTC).
     """
-    validate_object_name(object_name)
+    if object_name not in WRITER_TABLES:
+        validate_object_name(object_name)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     if extracted_at.tzinfo is None:
@@ -156,7 +167,7 @@ def write_batch(
         validate_name(f.name, f"field name of {object_name}")
     table_data = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
     aligned = _align(table_data, fields, object_name)
-    table = wh.staging_table(object_name)
+    table = _table_of(wh, object_name)
     if aligned.num_rows == 0:
         return WriteResult(object_name, table, "", 0)
 

@@ -1,0 +1,73 @@
+"""Per-row results of the write-back runs (``lht push``), appended through THE writer.
+
+Every row sent to Salesforce gets one result row in ``<staging>._lht_push_results``
+(append-only, kind ``push_result``). dbt builds ``salesforce.lht_push_results`` from it
+(one row per push and key), and the change-set macros read it to send only what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass, fields
+from datetime import datetime
+
+import pyarrow as pa
+
+from lht.constants import KIND_PUSH_RESULT, PUSH_RESULTS_TABLE
+from lht.typemap import FieldSpec, arrow_type
+from lht.warehouse.connection import Warehouse
+from lht.warehouse.writer import WriteResult, ensure_table, write_batch
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What Salesforce answered for one row sent (or settled) by a push."""
+
+    push_name: str
+    object_name: str
+    key_value: str
+    operation: str  # insert | update | upsert | delete | hard_delete
+    success: bool
+    salesforce_id: str | None = None
+    created: bool | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    values_hash: str | None = None  # the change set's hash of the values sent
+    job_id: str | None = None  # the Bulk ingest job, when the row went through Bulk
+    attempted_at: datetime | None = None
+
+
+#: The columns of ``_lht_push_results`` (besides the writer's metadata), typed by the type map.
+PUSH_RESULT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("push_name", "string"),
+    FieldSpec("object_name", "string"),
+    FieldSpec("key_value", "string"),
+    FieldSpec("operation", "string"),
+    FieldSpec("success", "boolean"),
+    FieldSpec("salesforce_id", "id"),
+    FieldSpec("created", "boolean"),
+    FieldSpec("error_code", "string"),
+    FieldSpec("error_message", "textarea"),
+    FieldSpec("values_hash", "string"),
+    FieldSpec("job_id", "string"),
+    FieldSpec("attempted_at", "datetime"),
+)
+_NAMES = [f.name for f in fields(PushResult)]
+assert _NAMES == [f.name for f in PUSH_RESULT_FIELDS]
+
+
+def ensure_push_results(wh: Warehouse) -> str:
+    """Create ``_lht_push_results`` if missing (the change-set SQL reads it); return its name."""
+    return ensure_table(wh, PUSH_RESULTS_TABLE, PUSH_RESULT_FIELDS)
+
+
+def write_push_results(wh: Warehouse, results: Sequence[PushResult], *, attempted_at: datetime) -> WriteResult:
+    """Append ``results`` as one batch; a result without ``attempted_at`` gets the batch's time."""
+    columns = list(zip(*(astuple(r) for r in results))) if results else [()] * len(_NAMES)
+    arrays = {}
+    for spec, values in zip(PUSH_RESULT_FIELDS, columns):
+        if spec.name == "attempted_at":
+            values = tuple(v or attempted_at for v in values)
+        arrays[spec.name] = pa.array(list(values), arrow_type(spec))
+    return write_batch(wh, PUSH_RESULTS_TABLE, pa.table(arrays), PUSH_RESULT_FIELDS,
+                       kind=KIND_PUSH_RESULT, extracted_at=attempted_at)
