@@ -59,7 +59,7 @@ def snow_wh(fakesnow_server: dict, snowflake_database: str, fakesnow_fixes: None
 
 
 @pytest.fixture
-def patched_snow_wh(tmp_path: Path) -> Iterator[Warehouse]:
+def patched_snow_wh(tmp_path: Path, fakesnow_fixes: None) -> Iterator[Warehouse]:
     """A warehouse on in-process fakesnow (``fakesnow.patch()``, write_pandas faked)."""
     fakesnow = pytest.importorskip("fakesnow")
     with fakesnow.patch():
