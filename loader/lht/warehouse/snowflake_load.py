@@ -8,11 +8,12 @@ Arrow (no pandas). A file rolled at :data:`FILE_MB` (env ``LHT_SNOWFLAKE_FILE_MB
 session ends without error, one ``COPY INTO`` per staging table loads every file of the
 session (``MATCH_BY_COLUMN_NAME``, ``PURGE = TRUE``); a COPY is one statement, so the
 extract lands whole or not at all. Statements per extract: one PUT per file, one COPY;
-per session and object, once: ``CREATE STAGE IF NOT EXISTS`` and one ``LIST`` (cleanup).
+once per Snowflake session (a run): ``CREATE SCHEMA``/``CREATE STAGE IF NOT EXISTS`` and
+one ``LIST`` of the stage (cleanup).
 
 Files live under ``@<staging>.LHT_LOAD/<object>/<load id>/``, the load id being
 ``<UTC time>-<host hash>-<pid>-<random>``. A failed session removes its prefix; a killed
-one leaves it, and the next session for that object removes the prefixes of loads whose
+one leaves it, and the next run's first session removes the prefixes of loads whose
 process is gone (same host) or that are older than the run lock's TTL (another host).
 A named stage, not a temporary one: a temporary stage outlives a killed client for as
 long as its Snowflake session (hours) and cannot be seen by the next run, while a named
@@ -64,7 +65,8 @@ _LOCAL_ROOT_NAME = "lht-snowflake-load"
 _registry_lock = threading.Lock()
 _active: weakref.WeakKeyDictionary[Warehouse, SnowflakeLoad] = weakref.WeakKeyDictionary()
 _live_loads: set[str] = set()
-_prepared: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()
+_prepare_lock = threading.Lock()
+_prepared: weakref.WeakKeyDictionary[object, bool] = weakref.WeakKeyDictionary()
 
 
 def file_bytes() -> int:
@@ -179,7 +181,6 @@ class SnowflakeLoad:
         self._raise_failed_uploads()
         files = self.tables.get(table)
         if files is None:
-            _prepare(self.wh, object_name)
             files = self.tables[table] = _TableFiles(object_name, table)
         if files.writer is not None and files.schema != data.schema:
             self._roll(files)
@@ -280,37 +281,35 @@ class SnowflakeLoad:
             _live_loads.discard(self.load_id)
 
 
-def _prepare(wh: Warehouse, object_name: str) -> None:
-    """Once per session: create the stage; once per object: remove abandoned loads' files."""
+def _prepare(wh: Warehouse) -> None:
+    """Once per Snowflake session: create the stage, then remove abandoned loads' files."""
     conn = getattr(wh, "conn", wh)
-    with _registry_lock:
-        done = _prepared.setdefault(conn, set())
-        first_stage, first_object = "" not in done, object_name.lower() not in done
-        done.update({"", object_name.lower()})
-    if first_stage:  # the staging schema exists: the writer created the table first
+    with _prepare_lock:  # other threads of the session wait until the stage exists
+        if conn in _prepared:
+            return
+        wh.ensure_schema()
         wh.execute(f"CREATE STAGE IF NOT EXISTS {wh.table(STAGE_NAME)}")
-    if first_object:
-        remove_abandoned(wh, object_name)
+        remove_abandoned(wh)
+        _prepared[conn] = True
 
 
-def remove_abandoned(wh: Warehouse, object_name: str) -> int:
-    """Remove the staged files of ``object_name``'s abandoned loads; return how many loads."""
-    prefix = f"{stage_ref(wh)}/{object_name.lower()}/"
-    rows = wh.execute(f"LIST {prefix}")
-    loads: set[str] = set()
-    for row in rows:
-        parts = str(row[0]).split("/")
-        if len(parts) >= 2:
-            loads.add(parts[-2])
+def remove_abandoned(wh: Warehouse) -> int:
+    """Remove the staged files of abandoned loads (any object); return how many loads."""
+    stage = stage_ref(wh)
+    loads: set[tuple[str, str]] = set()
+    for row in wh.execute(f"LIST {stage}/"):
+        parts = str(row[0]).split("/")  # lht_load/<object>/<load id>/<file>
+        if len(parts) >= 4:
+            loads.add((parts[-3], parts[-2]))
     removed = 0
-    for load_id in sorted(loads):
+    for object_dir, load_id in sorted(loads):
         verdict = is_abandoned(load_id)
         if verdict is None:
-            log.warning("Leaving %s%s/ alone: lht did not name it", prefix, load_id)
+            log.warning("Leaving %s/%s/%s/ alone: lht did not name it", stage, object_dir, load_id)
         elif verdict:
-            wh.execute(f"REMOVE {prefix}{load_id}/")
+            wh.execute(f"REMOVE {stage}/{object_dir}/{load_id}/")
             removed += 1
-            log.info("Removed the staged files of an abandoned load %s%s/", prefix, load_id)
+            log.info("Removed the staged files of an abandoned load %s/%s/%s/", stage, object_dir, load_id)
     return removed
 
 
@@ -322,6 +321,7 @@ def load_session(wh: Warehouse) -> Iterator[None]:
     if outer is not None:
         yield
         return
+    _prepare(wh)
     load = SnowflakeLoad(wh)
     with _registry_lock:
         _active[wh] = load
