@@ -11,7 +11,8 @@ so patching its modules fixes it for every client, including ``lht`` run as a su
   fakesnow only accepts an unquoted ``@stage`` there ("invalid URL prefix").
 
 With these, the connector's real ``write_pandas`` (temporary stage, PUT through the
-server's presigned URL, one COPY INTO) works against the server.
+server's presigned URL, one COPY INTO) works against the server (the loader used it before
+it wrote its own Parquet files; ``bench/snowflake_roundtrips.py`` still runs that loader).
 
 lht's loader (``lht.warehouse.snowflake_load``) issues Snowflake's stage statements as
 Snowflake documents them; :func:`add_stage_commands` fills in what fakesnow lacks, on the

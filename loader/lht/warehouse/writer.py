@@ -3,7 +3,9 @@
 :func:`write_batch` appends one Arrow batch to an object's staging table
 (``<staging>.<lower(api name)>``), creating the table or adding columns first, and stamps
 every row with ``_lht_batch_id``, ``_lht_extracted_at`` and ``_lht_kind`` (see
-``docs/design.md``). A batch lands whole or not at all.
+``docs/design.md``). A batch lands whole or not at all; the batches of an
+:func:`append_session` land together. On Snowflake the loading itself is
+:mod:`lht.warehouse.snowflake_load`, which only this module calls.
 """
 
 from __future__ import annotations
