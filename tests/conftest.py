@@ -13,7 +13,7 @@ def fakesnow_server() -> Iterator[dict]:
     """A fakesnow server (Snowflake's wire protocol on DuckDB) for the whole session.
 
     Yields the keyword arguments of ``snowflake.connector.connect``. The server carries the
-    fixes of :mod:`fakesnow_compat`, so the connector's real ``write_pandas`` runs against it.
+    fixes of :mod:`fakesnow_compat`, so the loader's PUT, LIST, REMOVE and COPY INTO run against it.
     """
     import fakesnow
     from fakesnow_compat import fix_fakesnow_server

@@ -1,4 +1,4 @@
-"""Fixes for three fakesnow 0.12 server bugs that lht's Snowflake path meets.
+"""Fixes for fakesnow 0.12 bugs and gaps that lht's Snowflake path meets (test-only).
 
 The fakesnow server runs inside the pytest process (``fakesnow.server()`` starts a thread),
 so patching its modules fixes it for every client, including ``lht`` run as a subprocess:
@@ -11,10 +11,27 @@ so patching its modules fixes it for every client, including ``lht`` run as a su
   fakesnow only accepts an unquoted ``@stage`` there ("invalid URL prefix").
 
 With these, the connector's real ``write_pandas`` (temporary stage, PUT through the
-server's presigned URL, one COPY INTO) works against the server.
+server's presigned URL, one COPY INTO) works against the server (the loader used it before
+it wrote its own Parquet files; ``bench/snowflake_roundtrips.py`` still runs that loader).
+
+lht's loader (``lht.warehouse.snowflake_load``) issues Snowflake's stage statements as
+Snowflake documents them; :func:`add_stage_commands` fills in what fakesnow lacks, on the
+server and in-process alike, so those exact statements run in tests:
+
+- ``REMOVE @stage/path/`` (not implemented): deletes the stage files under the path and
+  returns Snowflake's ``name``, ``result`` rows.
+- ``LIST @stage/path/`` (fakesnow lists only a whole stage): the files under the path.
+- ``COPY INTO`` loads file after file with no transaction of its own, so a bad value in
+  the third file leaves the first two loaded; in Snowflake a COPY is one statement that
+  loads all its files or none (``ON_ERROR = ABORT_STATEMENT``). The fix runs it in a
+  DuckDB transaction when none is open.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,6 +77,70 @@ def fix_fakesnow_server(mp: pytest.MonkeyPatch) -> None:
                 return table.this.name
         return original_from_source(expression)
 
+    add_stage_commands(mp)
     mp.setattr(transforms, "identifier", identifier)
     mp.setattr(copy_into, "_from_source", from_source)
     mp.setattr(fs_arrow, "timestamp_to_sf_struct", timestamp_to_sf_struct)
+
+
+_STAGE_PATH = re.compile(r"^\s*(REMOVE|RM|LIST|LS)\s+(@\S+?/\S*)\s*;?\s*$", re.IGNORECASE)
+
+
+def _sql_text(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def add_stage_commands(mp: pytest.MonkeyPatch) -> None:
+    """``REMOVE`` and ``LIST`` of a stage path, and atomic ``COPY INTO`` (see the module doc)."""
+    import duckdb
+    import fakesnow.cursor as fs_cursor
+    import fakesnow.transforms.stage as fs_stage
+
+    original_execute = fs_cursor.FakeSnowflakeCursor.execute
+    original_copy_into = fs_cursor.copy_into
+
+    def stage_files(cursor: Any, ref: str) -> tuple[str, list[Path]]:
+        var, _, path = ref[1:].partition("/")
+        conn = cursor._conn
+        catalog, schema, name = fs_stage.parts_from_var(var, conn.database, conn.schema)
+        root = Path(fs_stage.internal_dir(f"{catalog}.{schema}.{name}"))
+        files = sorted(p for p in root.rglob("*") if p.is_file() and p.relative_to(root).as_posix().startswith(path))
+        return name.lower(), [root, *files]
+
+    def execute(self: Any, command: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        match = _STAGE_PATH.match(command) if isinstance(command, str) else None
+        if not match:
+            return original_execute(self, command, params, *args, **kwargs)
+        verb, ref = match.group(1).upper(), match.group(2)
+        prefix, (root, *files) = stage_files(self, ref)
+        names = [f"{prefix}/{f.relative_to(root).as_posix()}" for f in files]
+        if verb in ("REMOVE", "RM"):
+            for f in files:
+                f.unlink()
+            rows = [f"({_sql_text(n)}, 'removed')" for n in names]
+            select = (f'select column1 as "name", column2 as "result" from (values {", ".join(rows)})' if rows
+                      else 'select cast(null as varchar) as "name", cast(null as varchar) as "result" where false')
+        else:
+            rows = [f"({_sql_text(n)}, {f.stat().st_size}, '', '')" for n, f in zip(names, files)]
+            select = ('select column1 as "name", column2 as "size", column3 as "md5", column4 as "last_modified" '
+                      f'from (values {", ".join(rows)})' if rows else
+                      'select cast(null as varchar) as "name", cast(null as bigint) as "size", '
+                      'cast(null as varchar) as "md5", cast(null as varchar) as "last_modified" where false')
+        return original_execute(self, select, None, *args, **kwargs)
+
+    def copy_into(duck_conn: Any, *args: Any, **kwargs: Any) -> str:
+        try:
+            duck_conn.begin()
+        except duckdb.TransactionException:  # inside the caller's transaction: it decides
+            return original_copy_into(duck_conn, *args, **kwargs)
+        try:
+            sql = original_copy_into(duck_conn, *args, **kwargs)
+        except BaseException:
+            duck_conn.rollback()
+            raise
+        duck_conn.commit()
+        duck_conn.execute(sql)  # the COPY's result rows, after the commit
+        return sql
+
+    mp.setattr(fs_cursor.FakeSnowflakeCursor, "execute", execute)
+    mp.setattr(fs_cursor, "copy_into", copy_into)

@@ -3,11 +3,11 @@
 Three engines:
 
 - ``duckdb``: a DuckDB file in a temporary directory.
-- ``snowflake``: the fakesnow server over HTTP, with the connector's real ``write_pandas``
-  (temporary stage, PUT through a presigned URL, one ``COPY INTO``). fakesnow 0.12 needs three
-  fixes for that path (``tests/fakesnow_compat.py``).
-- ``snowflake-patch``: fakesnow in-process (``fakesnow.patch()``), where ``write_pandas``
-  itself is faked.
+- ``snowflake``: the fakesnow server over HTTP: the loader's Parquet files PUT through a
+  presigned URL to its stage, one ``COPY INTO`` (``tests/fakesnow_compat.py`` fills in what
+  fakesnow 0.12 lacks: REMOVE, LIST of a path, atomic COPY).
+- ``snowflake-patch``: fakesnow in-process (``fakesnow.patch()``): the same statements, PUT
+  copying the file in-process.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def snow_wh(fakesnow_server: dict, snowflake_database: str, fakesnow_fixes: None
 
 
 @pytest.fixture
-def patched_snow_wh(tmp_path: Path) -> Iterator[Warehouse]:
-    """A warehouse on in-process fakesnow (``fakesnow.patch()``, write_pandas faked)."""
+def patched_snow_wh(tmp_path: Path, fakesnow_fixes: None) -> Iterator[Warehouse]:
+    """A warehouse on in-process fakesnow (``fakesnow.patch()``)."""
     fakesnow = pytest.importorskip("fakesnow")
     with fakesnow.patch():
         target = Target(kind="snowflake", name="test", profile="lht", profiles_file=tmp_path / "profiles.yml",

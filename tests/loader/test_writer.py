@@ -1,4 +1,4 @@
-"""write_batch on DuckDB, the fakesnow server (real write_pandas) and in-process fakesnow."""
+"""write_batch on DuckDB, the fakesnow server (PUT and COPY INTO over HTTP) and in-process fakesnow."""
 
 from __future__ import annotations
 

@@ -227,16 +227,18 @@ class _ObjectJob:
             return 0
         names = {f.name for f in self.plan.fields}
         total = 0
-        for offset in range(0, len(ids), MARKER_CHUNK):
-            chunk = ids.slice(offset, MARKER_CHUNK)
-            columns = {"Id": chunk}
-            if "IsDeleted" in names:
-                columns["IsDeleted"] = pa.array([True] * len(chunk), pa.bool_())
-            if self.plan.watermark_field:
-                when = stamps[offset : offset + len(chunk)] if stamps else [self.started] * len(chunk)
-                columns[self.plan.watermark_field] = pa.array(when, pa.timestamp("ms", tz="UTC"))
-            table = pa.table(columns)
-            total += write_batch(self.wh, self.plan.object_name, table, self.plan.fields, kind=KIND_DELETED, extracted_at=self.started).rows
+        with append_session(self.wh):  # the markers of one check land as one load
+            for offset in range(0, len(ids), MARKER_CHUNK):
+                chunk = ids.slice(offset, MARKER_CHUNK)
+                columns = {"Id": chunk}
+                if "IsDeleted" in names:
+                    columns["IsDeleted"] = pa.array([True] * len(chunk), pa.bool_())
+                if self.plan.watermark_field:
+                    when = stamps[offset : offset + len(chunk)] if stamps else [self.started] * len(chunk)
+                    columns[self.plan.watermark_field] = pa.array(when, pa.timestamp("ms", tz="UTC"))
+                table = pa.table(columns)
+                total += write_batch(self.wh, self.plan.object_name, table, self.plan.fields,
+                                     kind=KIND_DELETED, extracted_at=self.started).rows
         return total
 
     # -- formulas ------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 :func:`write_batch` appends one Arrow batch to an object's staging table
 (``<staging>.<lower(api name)>``), creating the table or adding columns first, and stamps
 every row with ``_lht_batch_id``, ``_lht_extracted_at`` and ``_lht_kind`` (see
-``docs/design.md``). A batch lands whole or not at all. The same function writes the
-loader's own result tables (``lht push``'s ``_lht_push_results``, kind ``push_result``;
-``lht merge``'s ``_lht_merge_results``, kind ``merge_result``).
+``docs/design.md``). A batch lands whole or not at all; the batches of an
+:func:`append_session` land together. On Snowflake the loading itself is
+:mod:`lht.warehouse.snowflake_load`, which only this module calls. The same function
+writes the loader's own result tables (``lht push``'s ``_lht_push_results``, kind
+``push_result``; ``lht merge``'s ``_lht_merge_results``, kind ``merge_result``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KI
                            KIND_MERGE_RESULT, KIND_PUSH_RESULT, KIND_RECORD, WRITER_TABLES)
 from lht.errors import InvalidNameError, WarehouseError
 from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
+from lht.warehouse import snowflake_load
 from lht.warehouse.connection import Warehouse, validate_name, validate_object_name
 
 log = logging.getLogger(__name__)
@@ -180,7 +183,7 @@ def write_batch(
     )
     stamped = stamped.append_column(KIND_COLUMN, pa.repeat(pa.scalar(kind, pa.string()), n))
     if wh.kind == "snowflake":
-        _append_snowflake(wh, object_name, table, stamped)
+        snowflake_load.append(wh, object_name, table, stamped)
     else:
         _append_duckdb(wh, table, stamped)
     log.debug("Wrote %d %s rows to %s as batch %s", n, kind, table, batch_id)
@@ -189,15 +192,20 @@ def write_batch(
 
 @contextmanager
 def append_session(wh: Warehouse) -> Iterator[None]:
-    """Group the :func:`write_batch` calls of one extract into one transaction on DuckDB.
+    """Group the :func:`write_batch` calls of one extract into one load: together or not at all.
 
-    DuckDB writes a transaction's appends straight into compressed row groups of the
-    database file once they fill one, instead of logging every batch to the WAL and
-    compressing it again at each checkpoint: several times faster for large extracts,
-    with memory bounded by DuckDB's ``memory_limit``. The extract's batches then land
-    together or not at all (state is saved after them either way). Other engines: a
-    no-op, each batch stays its own load.
+    DuckDB: one transaction. DuckDB writes a transaction's appends straight into compressed
+    row groups of the database file once they fill one, instead of logging every batch to
+    the WAL and compressing it again at each checkpoint: several times faster for large
+    extracts, with memory bounded by DuckDB's ``memory_limit``. Snowflake: the batches go
+    to Parquet files on disk, PUT to a stage while the extract goes on, and one ``COPY
+    INTO`` per table loads them when the session ends (:mod:`lht.warehouse.snowflake_load`).
+    Outside a session each batch is its own load. State is saved after the session.
     """
+    if wh.kind == "snowflake":
+        with snowflake_load.load_session(wh):
+            yield
+        return
     if wh.kind != "duckdb":
         yield
         return
@@ -230,29 +238,3 @@ def _append_duckdb(wh: Warehouse, table: str, data: pa.Table) -> None:
         raise WarehouseError(f"INSERT into {table} failed, nothing was written: {exc}") from exc
     finally:
         del lht_arrow_batch  # a traceback of the error above must not keep the batch alive
-
-
-def _append_snowflake(wh: Warehouse, object_name: str, table: str, data: pa.Table) -> None:
-    """One write_pandas call: parquet files PUT to a temporary stage, then ONE COPY INTO."""
-    import pandas as pd
-    from snowflake.connector import pandas_tools
-
-    # ArrowDtype columns keep every Arrow type (dates 0001/9999, ms timestamps, decimals,
-    # times, NULLs) exactly through write_pandas' parquet files.
-    df = data.rename_columns([wh.column_name(c) for c in data.column_names]).to_pandas(types_mapper=pd.ArrowDtype)
-    try:
-        with wh.session_guard():
-            ok, _, rows, _ = pandas_tools.write_pandas(
-                wh.conn,  # type: ignore[attr-defined]
-                df,
-                table_name=wh.column_name(object_name.lower()),
-                database=wh.database,
-                schema=wh.column_name(wh.staging_schema),
-                quote_identifiers=True,
-                auto_create_table=False,
-                use_logical_type=True,
-            )
-    except Exception as exc:
-        raise WarehouseError(f"COPY INTO {table} (write_pandas) failed, nothing was written: {exc}") from exc
-    if not ok or rows != data.num_rows:
-        raise WarehouseError(f"COPY INTO {table} loaded {rows} of {data.num_rows} rows (write_pandas reported failure)")

@@ -1,0 +1,266 @@
+"""The Snowflake load path of the writer on fakesnow (server and in-process): an append
+session's batches become Parquet files PUT to the loader's stage and one COPY INTO; a failed
+or killed load leaves no rows and, after the next load, no stage files.
+
+Statements are counted where fakesnow receives them, so the counts are what the loader sent.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from lht.errors import LhtError, WarehouseError
+from lht.typemap import FieldSpec
+from lht.warehouse import snowflake_load
+from lht.warehouse.connection import Warehouse, connect
+from lht.warehouse.writer import append_session, write_batch
+
+EXTRACTED = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
+FIELDS = [FieldSpec("Id", "id", length=18), FieldSpec("Name", "string", length=255),
+          FieldSpec("Amount__c", "currency", precision=5, scale=2)]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(params=["snowflake", "snowflake-patch"])
+def sf(request: pytest.FixtureRequest) -> Warehouse:
+    """The fakesnow server and in-process fakesnow."""
+    return request.getfixturevalue({"snowflake": "snow_wh", "snowflake-patch": "patched_snow_wh"}[request.param])
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement fakesnow receives during the test (either mode), in order."""
+    import fakesnow.cursor as fs_cursor
+
+    seen: list[str] = []
+    original = fs_cursor.FakeSnowflakeCursor.execute
+
+    def execute(self, command, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(" ".join(str(command).split()))
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(fs_cursor.FakeSnowflakeCursor, "execute", execute)
+    return seen
+
+
+def verbs(seen: list[str], verb: str) -> list[str]:
+    """The statements starting with ``verb``. A PUT counts once: fakesnow's server stages like
+    GCS, where the connector asks again for each file's presigned URL (``PUT 'file://<name>'``,
+    no folder); only the loader's own PUT names the local file by its absolute path."""
+    found = [s for s in seen if s.upper().startswith(verb)]
+    return [s for s in found if s.startswith("PUT 'file:///")] if verb.startswith("PUT") else found
+
+
+def rows_batch(start: int, n: int) -> pa.Table:
+    """``n`` rows of about 220 bytes that do not compress away (random hex names)."""
+    return pa.table({"Id": [f"a{i:017d}" for i in range(start, start + n)],
+                     "Name": [secrets.token_hex(100) for _ in range(n)]})
+
+
+def count(wh: Warehouse, object_name: str = "Account") -> int:
+    return wh.execute(f"SELECT count(*) FROM {wh.staging_table(object_name)}")[0][0]
+
+
+def stage_files(wh: Warehouse) -> list[str]:
+    return [str(r[0]) for r in wh.execute(f"LIST {snowflake_load.stage_ref(wh)}/")]
+
+
+def test_an_extract_of_thirty_batches_is_one_copy_and_puts_follow_file_size(
+        sf: Warehouse, statements: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.5")
+    with append_session(sf):
+        for b in range(30):
+            write_batch(sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
+    assert count(sf) == 30_000
+    assert len(verbs(statements, "COPY INTO")) == 1
+    puts = len(verbs(statements, "PUT "))
+    assert 1 < puts < 30  # rolled by size: 30 batches of ~0.2 MB into files of 0.5 MB
+    assert not verbs(statements, "REMOVE")
+    assert stage_files(sf) == []  # PURGE removed the loaded files
+
+
+def test_a_batch_written_outside_a_session_is_its_own_load(sf: Warehouse, statements: list[str]) -> None:
+    write_batch(sf, "Account", rows_batch(0, 3), FIELDS, extracted_at=EXTRACTED)
+    write_batch(sf, "Account", rows_batch(3, 2), FIELDS, extracted_at=EXTRACTED)
+    assert count(sf) == 5
+    assert len(verbs(statements, "COPY INTO")) == 2 and len(verbs(statements, "PUT ")) == 2
+    assert len(verbs(statements, "CREATE STAGE")) == 1 and len(verbs(statements, "LIST")) == 1
+
+
+def test_an_error_mid_extract_leaves_no_rows_and_no_stage_files(
+        sf: Warehouse, statements: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    write_batch(sf, "Account", rows_batch(0, 1), FIELDS, extracted_at=EXTRACTED)
+    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.1")
+    with pytest.raises(LhtError, match="stopped"):
+        with append_session(sf):
+            for b in range(5):
+                write_batch(sf, "Account", rows_batch(100 + b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
+            raise LhtError("stopped mid-extract")
+    assert len(verbs(statements, "PUT ")) >= 4  # files had reached the stage
+    assert count(sf) == 1
+    assert stage_files(sf) == []
+
+
+def test_a_bad_value_in_a_later_file_loads_none_of_the_files(
+        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, statements: list[str]) -> None:
+    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.000001")  # one file per batch
+    good = pa.table({"Id": ["o1", "o2"], "Amount__c": pa.array([1, 2], pa.decimal128(18, 2))})
+    bad = pa.table({"Id": ["o3"], "Amount__c": pa.array([10**10], pa.decimal128(18, 2))})  # > NUMBER(5,2)
+    wide = [FIELDS[0], FieldSpec("Amount__c", "currency", precision=18, scale=2)]
+    write_batch(sf, "Opportunity", good.slice(0, 1), FIELDS, extracted_at=EXTRACTED)  # creates NUMBER(5,2)
+    with pytest.raises(WarehouseError, match="(?i)COPY INTO .*opportunity"):
+        with append_session(sf):
+            write_batch(sf, "Opportunity", good, wide, extracted_at=EXTRACTED)
+            write_batch(sf, "Opportunity", good, wide, extracted_at=EXTRACTED)
+            write_batch(sf, "Opportunity", bad, wide, extracted_at=EXTRACTED)
+    assert count(sf, "Opportunity") == 1
+    assert stage_files(sf) == []
+
+
+def test_local_files_are_deleted_after_a_load_and_after_a_failure(
+        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    write_batch(sf, "Account", rows_batch(0, 10), FIELDS, extracted_at=EXTRACTED)
+    with pytest.raises(LhtError):
+        with append_session(sf):
+            write_batch(sf, "Account", rows_batch(10, 10), FIELDS, extracted_at=EXTRACTED)
+            raise LhtError("failed")
+    root = tmp_path / "lht-snowflake-load"
+    assert root.is_dir() and list(root.iterdir()) == []
+
+
+def _put_leftover(wh: Warehouse, load_id: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{load_id}.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"ID": ["left"]}), path)
+    wh.execute(f"PUT 'file://{path}' {snowflake_load.stage_ref(wh)}/account/{load_id}/ AUTO_COMPRESS = FALSE")
+
+
+def test_a_load_removes_what_dead_or_expired_loads_left_and_keeps_live_ones(
+        snow_wh: Warehouse, tmp_path: Path) -> None:
+    wh = snow_wh
+    write_batch(wh, "Contact", rows_batch(0, 1), FIELDS, extracted_at=EXTRACTED)  # creates the stage
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    now = datetime.now(timezone.utc)
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    old = (now - timedelta(hours=13)).strftime("%Y%m%dT%H%M%SZ")
+    host = snowflake_load._HOST
+    dead = f"{stamp}-{host}-{gone.pid}-0000dead"
+    alive_here = f"{stamp}-{host}-{os.getppid()}-0000live"
+    other_host = f"{stamp}-ffffffff-1-00000ther"
+    expired = f"{old}-ffffffff-1-000000old"
+    for load_id in (dead, alive_here, other_host, expired):
+        _put_leftover(wh, load_id, tmp_path)
+    fresh = connect(wh.target, staging_schema=wh.staging_schema)  # a later run: a new session
+    try:
+        write_batch(fresh, "Account", rows_batch(0, 5), FIELDS, extracted_at=EXTRACTED)
+        left = {name.split("/")[-2] for name in stage_files(fresh)}
+        assert left == {alive_here, other_host}
+        assert count(fresh) == 5
+    finally:
+        fresh.close()
+
+
+KILLED_LOAD = textwrap.dedent("""
+    import secrets, sys, time
+    from datetime import datetime, timezone
+    import pyarrow as pa
+    from lht.typemap import FieldSpec
+    from lht.warehouse.connection import connect
+    from lht.warehouse.target import Target
+    from lht.warehouse.writer import append_session, write_batch
+    host, port, database, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    target = Target(kind="snowflake", name="t", profile="lht", profiles_file=marker + ".yml",
+                    account="fakesnow", user="fake", password="snow", host=host, port=port,
+                    protocol="http", database=database, schema="PUBLIC")
+    wh = connect(target, staging_schema="salesforce_staging")
+    fields = [FieldSpec("Id", "id"), FieldSpec("Name", "string")]
+    at = datetime.now(timezone.utc)
+    with append_session(wh):
+        for b in range(8):
+            ids = [f"k{b:02d}{i:06d}" for i in range(2000)]
+            write_batch(wh, "Account", pa.table({"Id": ids, "Name": [secrets.token_hex(50) for _ in ids]}), fields, extracted_at=at)
+        time.sleep(1.5)  # the uploads finish
+        open(marker, "w").write("staged")
+        time.sleep(600)
+""")
+
+
+def test_a_load_killed_after_its_puts_leaves_no_rows_and_the_next_load_removes_its_files(
+        snow_wh: Warehouse, fakesnow_server: dict, snowflake_database: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    wh = snow_wh
+    marker = tmp_path / "staged"
+    env = {**os.environ, "LHT_SNOWFLAKE_FILE_MB": "0.2", "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, fakesnow_server["host"], str(fakesnow_server["port"]),
+                             snowflake_database, str(marker)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, f"the load ended early: {proc.stderr.read() if proc.stderr else ''}"
+            assert time.monotonic() < deadline, "the load never staged its files"
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        staged = stage_files(wh)
+        assert len(staged) >= 2 and all(f"-{proc.pid}-" in name for name in staged)
+        assert count(wh) == 0  # nothing half-loaded
+        local = tmp_path / "lht-snowflake-load"
+        assert [p.name.split("-")[0] for p in local.iterdir()] == [str(proc.pid)]
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        write_batch(wh, "Account", rows_batch(0, 3), FIELDS, extracted_at=EXTRACTED)  # the next run's load
+        assert stage_files(wh) == []
+        assert count(wh) == 3
+        assert list(local.iterdir()) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.fixture
+def recorded_load(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Sizes of the files the loader PUT."""
+    sizes: list[int] = []
+    original = snowflake_load.SnowflakeLoad._put
+
+    def put(self, path, location):  # type: ignore[no-untyped-def]
+        sizes.append(path.stat().st_size)
+        return original(self, path, location)
+
+    monkeypatch.setattr(snowflake_load.SnowflakeLoad, "_put", put)
+    yield sizes
+
+
+def test_every_file_but_the_last_reaches_the_roll_size(
+        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, recorded_load: list[int]) -> None:
+    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.25")
+    with append_session(sf):
+        for b in range(12):
+            write_batch(sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
+    assert len(recorded_load) >= 2
+    assert all(size >= 0.25 * 2**20 for size in recorded_load[:-1])
+    assert count(sf) == 12_000
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "big"])
+def test_an_invalid_file_size_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from lht.errors import ConfigError
+
+    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", value)
+    with pytest.raises(ConfigError, match="LHT_SNOWFLAKE_FILE_MB"):
+        snowflake_load.file_bytes()
