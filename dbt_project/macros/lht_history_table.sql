@@ -40,7 +40,7 @@ recorded as (
 
     -- the recorded history of the Ids the new batches touch, and no others
     select * from {{ this }}
-    where Id in (select Id from staged)
+    where Id in (select staged.Id from staged)
 
 ),
 

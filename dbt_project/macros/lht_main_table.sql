@@ -36,7 +36,7 @@ merged as (
 
     -- the main-table rows of the Ids the new batches touch, and no others
     select * from {{ this }}
-    where Id in (select Id from staged)
+    where Id in (select staged.Id from staged)
 
 ),
 
@@ -76,7 +76,9 @@ newest_values as (
     where _lht_kind <> 'formula'
     qualify row_number() over (
         partition by Id
-        order by case when _lht_kind = 'deleted' then 0 else 1 end desc, {{ lht.lht_newest_first(version_column) }}
+        order by
+            case when _lht_kind = 'deleted' then 0 else 1 end desc,
+            {{ lht.lht_newest_first(version_column) }}
     ) = 1
 
 ),
@@ -137,9 +139,9 @@ resolved as (
             and {{ lht.lht_is_newer(d_at, 'd.deleted_batch_id', v_at, 'v._lht_batch_id') }} as deleted_later,
         coalesce(f.formula_batch_id > v._lht_batch_id, false) as formula_later
     from newest_values as v
-    inner join batches as b on b.Id = v.Id
-    left join newest_deletions as d on d.Id = v.Id
-    left join newest_formulas as f on f.Id = v.Id
+    inner join batches as b on v.Id = b.Id
+    left join newest_deletions as d on v.Id = d.Id
+    left join newest_formulas as f on v.Id = f.Id
 
 ),
 
