@@ -115,6 +115,24 @@ def test_consumer_project_builds_lht_models_with_its_own_config_and_documents_ev
     own_columns = {name.lower(): c["comment"] for name, c in catalog["model.acme.crm_account"]["columns"].items()}
     assert own_columns["name"] == "What sales calls the account.", "a description in the project's YAML wins"
 
+    # a field is added in Salesforce and another relabelled: the next sync and build follow
+    changed = describe("Account")
+    changed["fields"][1]["label"] = "Company"
+    changed["fields"].append({"name": "Tier__c", "label": "Tier", "type": "picklist", "inlineHelpText": "Gold first."})
+    env.write("Account", [{"Id": "Acc2", "Name": "two", "SystemModstamp": datetime.now(timezone.utc), "Tier__c": "Gold"}],
+              fields=[*FIELDS, FieldSpec("Tier__c", "picklist")])
+    wh = env.warehouse()
+    try:
+        StateStore(wh).put_describe("Account", changed)
+    finally:
+        wh.close()
+    env.dbt("build", "--select", "account", project=acme).check()
+    env.dbt("docs", "generate", project=acme).check()
+    catalog = json.loads((acme / "target" / "catalog.json").read_text())["nodes"]
+    account_columns = {name.lower(): c["comment"] for name, c in catalog["model.lht.account"]["columns"].items()}
+    assert account_columns["tier__c"] == "ACME: Tier (Account.Tier__c: picklist). Gold first."
+    assert account_columns["name"] == "ACME: Company (Account.Name: string)."
+
 
 def test_consumer_project_compiles_on_the_snowflake_dialect(snowflake_env: DbtEnv, tmp_path: Path) -> None:
     env = snowflake_env
