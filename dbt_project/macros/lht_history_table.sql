@@ -1,5 +1,5 @@
 {#- The version history of one Salesforce object (opt-in: a model file
-    `<object>_history.sql` holding `{{ lht_history_table('Account') }}`).
+    `<object>_history.sql` holding `{{ lht.lht_history_table('Account') }}`).
 
     One row per version, like a dbt snapshot with `hard_deletes: new_record`: a version
     is valid from its SystemModstamp until the next version's (`valid_to`, null while

@@ -144,3 +144,14 @@ def test_consumer_project_compiles_on_the_snowflake_dialect(snowflake_env: DbtEn
     sql = (compiled / "acme" / "models" / "crm_account.sql").read_text()
     assert '"NOTE__C"' in sql and "qualify row_number()" in sql
     assert (compiled / "lht" / "models" / "salesforce" / "contact.sql").is_file()
+
+
+def test_an_incremental_model_not_keyed_on_id_is_refused_with_what_to_set(duckdb_env: DbtEnv) -> None:
+    env = duckdb_env
+    env.write("Account", [{"Id": "Acc1", "Name": "one", "SystemModstamp": datetime.now(timezone.utc)}], fields=FIELDS[:3])
+    # outside models/salesforce, so lht's dbt_project.yml defaults (unique_key: Id) do not apply
+    (env.project / "models" / "appended_account.sql").write_text(
+        "{{ config(materialized='incremental') }}\n{{ lht.lht_main_table('Account') }}\n")
+    run = env.dbt("run", "--select", "appended_account")
+    assert run.returncode != 0
+    assert "need unique_key 'Id'" in run.output, run.output[-3000:]
