@@ -9,6 +9,9 @@ so patching its modules fixes it for every client, including ``lht`` run as a su
   one identifier, so the PUT that follows finds no stage.
 - ``write_pandas`` copies with ``COPY INTO ... FROM (SELECT $1:"C" FROM '@"DB"."S"."STAGE"')``;
   fakesnow only accepts an unquoted ``@stage`` there ("invalid URL prefix").
+- ``COMMENT ON COLUMN ...`` runs, then the server describes its result by running
+  ``DESCRIBE COMMENT ON ...``, which DuckDB cannot parse: the statement fails although the
+  comment was written. Snowflake answers it like other DDL ("Statement executed successfully.").
 
 With these, the connector's real ``write_pandas`` (temporary stage, PUT through the
 server's presigned URL, one COPY INTO) works against the server (the loader used it before
@@ -37,8 +40,9 @@ import pytest
 
 
 def fix_fakesnow_server(mp: pytest.MonkeyPatch) -> None:
-    """Patch the three bugs through ``mp`` (undo it to restore fakesnow)."""
+    """Patch the four bugs through ``mp`` (undo it to restore fakesnow)."""
     import fakesnow.arrow as fs_arrow
+    import fakesnow.cursor as fs_cursor
     import fakesnow.copy_into as copy_into
     import fakesnow.transforms as transforms
     import pyarrow as pa
@@ -78,6 +82,20 @@ def fix_fakesnow_server(mp: pytest.MonkeyPatch) -> None:
         return original_from_source(expression)
 
     add_stage_commands(mp)
+
+    original_describe_last_sql = fs_cursor.FakeSnowflakeCursor._describe_last_sql
+
+    def describe_last_sql(self: fs_cursor.FakeSnowflakeCursor) -> list:
+        last = self._last_sql
+        if isinstance(last, str) and last.lstrip().upper().startswith("COMMENT"):
+            self._last_sql = fs_cursor.SQL_SUCCESS
+            try:
+                return original_describe_last_sql(self)
+            finally:
+                self._last_sql = last
+        return original_describe_last_sql(self)
+
+    mp.setattr(fs_cursor.FakeSnowflakeCursor, "_describe_last_sql", describe_last_sql)
     mp.setattr(transforms, "identifier", identifier)
     mp.setattr(copy_into, "_from_source", from_source)
     mp.setattr(fs_arrow, "timestamp_to_sf_struct", timestamp_to_sf_struct)

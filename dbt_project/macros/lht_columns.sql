@@ -6,7 +6,7 @@
     `lht_unit_test_columns` var override ({staging: [...], main: [...]}). -#}
 {% macro lht_columns(relation, role) %}
     {%- set columns = [] -%}
-    {%- if lht_is_fixture(relation) -%}
+    {%- if lht.lht_is_fixture(relation) -%}
         {%- set declared = var('lht_unit_test_columns', {}) -%}
         {%- if role not in declared -%}
             {{ exceptions.raise_compiler_error(
@@ -32,7 +32,7 @@
 {#- The lower-case names of a relation's columns (see `lht_columns`). -#}
 {% macro lht_column_names(relation, role) %}
     {%- set names = [] -%}
-    {%- for column in lht_columns(relation, role) -%}{%- do names.append(column.name | lower) -%}{%- endfor -%}
+    {%- for column in lht.lht_columns(relation, role) -%}{%- do names.append(column.name | lower) -%}{%- endfor -%}
     {{ return(names) }}
 {% endmacro %}
 
@@ -59,7 +59,7 @@
 {% macro lht_data_columns(staging) %}
     {%- set metadata = ['_lht_batch_id', '_lht_extracted_at', '_lht_kind'] -%}
     {%- set columns = [] -%}
-    {%- for column in lht_columns(staging, 'staging') if column.name | lower not in metadata -%}
+    {%- for column in lht.lht_columns(staging, 'staging') if column.name | lower not in metadata -%}
         {%- do columns.append(column) -%}
     {%- endfor -%}
     {{ return(columns) }}

@@ -12,12 +12,12 @@
         {%- set ns.found = true -%}
         {%- do names.extend(value) -%}
     {%- endfor -%}
-    {%- if not ns.found and execute and not lht_is_fixture(staging_relation) -%}
-        {%- do names.extend(lht_described_formula_fields(object_name, staging_relation)) -%}
+    {%- if not ns.found and execute and not lht.lht_is_fixture(staging_relation) -%}
+        {%- do names.extend(lht.lht_described_formula_fields(object_name, staging_relation)) -%}
     {%- endif -%}
     {%- set formula_columns = [] -%}
     {%- for name in names -%}
-        {%- set column = lht_find_column(data_columns, name) -%}
+        {%- set column = lht.lht_find_column(data_columns, name) -%}
         {%- if column is not none -%}{%- do formula_columns.append(column) -%}{%- endif -%}
     {%- endfor -%}
     {{ return(formula_columns) }}
@@ -26,19 +26,9 @@
 
 {#- Names of the calculated fields in the newest cached describe of `object_name`. -#}
 {% macro lht_described_formula_fields(object_name, staging_relation) %}
-    {%- set describe_relation = adapter.get_relation(
-        database=staging_relation.database, schema=staging_relation.schema, identifier='_lht_describe') -%}
-    {%- if describe_relation is none -%}{{ return([]) }}{%- endif -%}
-    {%- set query -%}
-        select describe_json from {{ describe_relation }}
-        where lower(object_name) = {{ dbt.string_literal(lht_object_name(object_name) | lower) }}
-        order by fetched_at desc
-        limit 1
-    {%- endset -%}
-    {%- set rows = run_query(query).rows -%}
-    {%- if rows | length == 0 -%}{{ return([]) }}{%- endif -%}
+    {%- set describe = lht.lht_cached_describe(object_name, staging_relation) or {} -%}
     {%- set names = [] -%}
-    {%- for field in fromjson(rows[0][0]).get('fields', []) if field.get('calculated') -%}
+    {%- for field in describe.get('fields', []) if field.get('calculated') -%}
         {%- do names.append(field['name']) -%}
     {%- endfor -%}
     {{ return(names) }}

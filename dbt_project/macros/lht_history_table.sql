@@ -1,5 +1,5 @@
 {#- The version history of one Salesforce object (opt-in: a model file
-    `<object>_history.sql` holding `{{ lht_history_table('Account') }}`).
+    `<object>_history.sql` holding `{{ lht.lht_history_table('Account') }}`).
 
     One row per version, like a dbt snapshot with `hard_deletes: new_record`: a version
     is valid from its SystemModstamp until the next version's (`valid_to`, null while
@@ -8,26 +8,30 @@
     opens a new version. A version re-extracted in several batches counts once. Only the
     Ids found in new batches are read back and rewritten (docs/design.md, "History"). -#}
 {% macro lht_history_table(object_name) %}
-{%- set object_name = lht_object_name(object_name) -%}
-{{ lht_incremental_config() }}
+    {{- return(adapter.dispatch('lht_history_table', 'lht')(object_name)) -}}
+{% endmacro %}
+
+{% macro default__lht_history_table(object_name) %}
+{%- set object_name = lht.lht_object_name(object_name) -%}
+{{ lht.lht_model_checks(object_name) }}
 {%- set staging = source('salesforce_staging', object_name | lower) -%}
-{%- set data_columns = lht_data_columns(staging) -%}
-{%- set version_column = lht_version_column(data_columns) -%}
+{%- set data_columns = lht.lht_data_columns(staging) -%}
+{%- set version_column = lht.lht_version_column(data_columns) -%}
 {%- if execute and version_column is none -%}
     {{ exceptions.raise_compiler_error(
         "lht: " ~ object_name ~ " has no SystemModstamp, LastModifiedDate or CreatedDate; "
         ~ "its versions cannot be dated, so it cannot have a history model.") }}
 {%- endif -%}
-{%- set is_deleted_column = lht_find_column(data_columns, 'IsDeleted') -%}
+{%- set is_deleted_column = lht.lht_find_column(data_columns, 'IsDeleted') -%}
 {%- set incremental = is_incremental() -%}
-{%- set history_names = lht_column_names(this, 'main') if incremental else [] -%}
+{%- set history_names = lht.lht_column_names(this, 'main') if incremental else [] -%}
 {%- set deleted_flag = 'coalesce(' ~ is_deleted_column.quoted ~ ', false)' if is_deleted_column is not none else 'false' -%}
 
 with
 
 staged as (
 
-    {{ lht_unmerged_batches(staging) }}
+    {{ lht.lht_unmerged_batches(staging) }}
 
 ),
 
@@ -36,7 +40,7 @@ recorded as (
 
     -- the recorded history of the Ids the new batches touch, and no others
     select * from {{ this }}
-    where Id in (select Id from staged)
+    where Id in (select staged.Id from staged)
 
 ),
 
@@ -109,7 +113,7 @@ final as (
         _lht_is_deleted,
         _lht_batch_id,
         _lht_extracted_at,
-        {{ lht_now() }} as _lht_synced_at
+        {{ lht.lht_now() }} as _lht_synced_at
     from state_changes
 
 )

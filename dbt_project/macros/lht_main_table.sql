@@ -7,15 +7,19 @@
     columns. Only the Ids found in the new batches are read from and rewritten in the
     main table, so the work grows with the change, not with the table. -#}
 {% macro lht_main_table(object_name) %}
-{%- set object_name = lht_object_name(object_name) -%}
-{{ lht_incremental_config() }}
+    {{- return(adapter.dispatch('lht_main_table', 'lht')(object_name)) -}}
+{% endmacro %}
+
+{% macro default__lht_main_table(object_name) %}
+{%- set object_name = lht.lht_object_name(object_name) -%}
+{{ lht.lht_model_checks(object_name) }}
 {%- set staging = source('salesforce_staging', object_name | lower) -%}
-{%- set data_columns = lht_data_columns(staging) -%}
-{%- set version_column = lht_version_column(data_columns) -%}
-{%- set is_deleted_column = lht_find_column(data_columns, 'IsDeleted') -%}
-{%- set formula_columns = lht_formula_columns(object_name, data_columns, staging) -%}
+{%- set data_columns = lht.lht_data_columns(staging) -%}
+{%- set version_column = lht.lht_version_column(data_columns) -%}
+{%- set is_deleted_column = lht.lht_find_column(data_columns, 'IsDeleted') -%}
+{%- set formula_columns = lht.lht_formula_columns(object_name, data_columns, staging) -%}
 {%- set incremental = is_incremental() -%}
-{%- set main_names = lht_column_names(this, 'main') if incremental else [] -%}
+{%- set main_names = lht.lht_column_names(this, 'main') if incremental else [] -%}
 {%- set v_at = 'v.' ~ version_column.quoted if version_column is not none else none -%}
 {%- set d_at = 'd.deleted_at' if version_column is not none else none -%}
 
@@ -23,7 +27,7 @@ with
 
 staged as (
 
-    {{ lht_unmerged_batches(staging) }}
+    {{ lht.lht_unmerged_batches(staging) }}
 
 ),
 
@@ -32,7 +36,7 @@ merged as (
 
     -- the main-table rows of the Ids the new batches touch, and no others
     select * from {{ this }}
-    where Id in (select Id from staged)
+    where Id in (select staged.Id from staged)
 
 ),
 
@@ -72,7 +76,9 @@ newest_values as (
     where _lht_kind <> 'formula'
     qualify row_number() over (
         partition by Id
-        order by case when _lht_kind = 'deleted' then 0 else 1 end desc, {{ lht_newest_first(version_column) }}
+        order by
+            case when _lht_kind = 'deleted' then 0 else 1 end desc,
+            {{ lht.lht_newest_first(version_column) }}
     ) = 1
 
 ),
@@ -87,7 +93,7 @@ newest_deletions as (
         _lht_batch_id as deleted_batch_id
     from events
     where _lht_kind = 'deleted'
-    qualify row_number() over (partition by Id order by {{ lht_newest_first(version_column) }}) = 1
+    qualify row_number() over (partition by Id order by {{ lht.lht_newest_first(version_column) }}) = 1
 
 ),
 
@@ -130,12 +136,12 @@ resolved as (
         b.last_batch_id,
         b.last_extracted_at,
         d.Id is not null and v._lht_kind <> 'deleted'
-            and {{ lht_is_newer(d_at, 'd.deleted_batch_id', v_at, 'v._lht_batch_id') }} as deleted_later,
+            and {{ lht.lht_is_newer(d_at, 'd.deleted_batch_id', v_at, 'v._lht_batch_id') }} as deleted_later,
         coalesce(f.formula_batch_id > v._lht_batch_id, false) as formula_later
     from newest_values as v
-    inner join batches as b on b.Id = v.Id
-    left join newest_deletions as d on d.Id = v.Id
-    left join newest_formulas as f on f.Id = v.Id
+    inner join batches as b on v.Id = b.Id
+    left join newest_deletions as d on v.Id = d.Id
+    left join newest_formulas as f on v.Id = f.Id
 
 ),
 
@@ -162,7 +168,7 @@ final as (
             when _lht_kind = 'deleted' then true
             else {{ 'coalesce(' ~ is_deleted_column.quoted ~ ', false)' if is_deleted_column is not none else 'false' }}
         end as _lht_is_deleted,
-        {{ lht_now() }} as _lht_synced_at
+        {{ lht.lht_now() }} as _lht_synced_at
     from resolved
 
 )

@@ -3,6 +3,8 @@
 {% macro lht_unmerged_batches(staging) %}
     select * from {{ staging }}
     {%- if is_incremental() %}
-    where _lht_batch_id > (select coalesce(max(_lht_batch_id), '') from {{ this }})
+    where _lht_batch_id > (
+        select coalesce(max(merged_rows._lht_batch_id), '') from {{ this }} as merged_rows
+    )
     {%- endif %}
 {% endmacro %}

@@ -4,7 +4,7 @@
     CreatedDate (the loader's watermark rule), else none (batch order only). -#}
 {% macro lht_version_column(data_columns) %}
     {%- for name in ['SystemModstamp', 'LastModifiedDate', 'CreatedDate'] -%}
-        {%- set column = lht_find_column(data_columns, name) -%}
+        {%- set column = lht.lht_find_column(data_columns, name) -%}
         {%- if column is not none -%}{{ return(column) }}{%- endif -%}
     {%- endfor -%}
     {{ return(none) }}

@@ -1,9 +1,9 @@
 """The dbt project as lht's registry: which objects are registered, and with which options.
 
 An object is registered when the dbt project has a main-table model for it, a model file
-whose whole body is ``{{ lht_main_table('Account') }}``. ``lht add`` writes that file and
+whose whole body is ``{{ lht.lht_main_table('Account') }}``. ``lht add`` writes that file and
 the matching entries of the sources and models YAML files. Its history is enabled when a
-model calls ``{{ lht_history_table('Account') }}`` (``lht add Account --history``).
+model calls ``{{ lht.lht_history_table('Account') }}`` (``lht add Account --history``).
 Per-object loader options live in ``dbt_project.yml`` under
 ``vars: lht_objects: {Account: {where: ...}}``.
 """

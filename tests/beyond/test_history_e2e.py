@@ -27,7 +27,7 @@ def test_history_model_records_versions_a_delete_and_an_undelete(workspace: Work
     assert "account_history.sql" in added.stdout
     assert load_project(ws.project).objects["Account"].history is True
     assert (ws.project / "models" / "salesforce" / "account_history.sql").read_text().strip() == \
-        "{{ lht_history_table('Account') }}"
+        "{{ lht.lht_history_table('Account') }}"
 
     engine = ws.org.engine
     record_id = engine.create("Account", {"Name": "History v1"})

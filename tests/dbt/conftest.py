@@ -62,17 +62,19 @@ class DbtEnv:
     _fields: dict[str, list[FieldSpec]] = field(default_factory=dict)
 
     # -- dbt ---------------------------------------------------------------------------
-    def dbt(self, *args: str, vars: dict[str, Any] | None = None) -> DbtResult:
-        """Run ``dbt ARGS`` on the copy of the project (no check of the outcome)."""
-        cmd = [*args, "--project-dir", str(self.project), "--profiles-dir", str(self.profiles)]
+    def dbt(self, *args: str, vars: dict[str, Any] | None = None, project: Path | None = None) -> DbtResult:
+        """Run ``dbt ARGS`` on the copy of the project, or on ``project`` (another dbt project
+        using the same profiles); no check of the outcome."""
+        project = project or self.project
+        cmd = [*args, "--project-dir", str(project), "--profiles-dir", str(self.profiles)]
         if self.engine == "snowflake" and args[0] == "build":
             # fakesnow refuses the `create temporary table <db>.<schema>.<name>` of dbt's unit
             # test materialization; the unit tests run on DuckDB (test_unit_tests_of_the_merge_pass)
             cmd += ["--exclude-resource-type", "unit_test"]
         if vars:
             cmd += ["--vars", json.dumps(vars)]
-        proc = subprocess.run([DBT, *cmd], cwd=self.project, capture_output=True, text=True, timeout=300)
-        return DbtResult(list(args), proc.returncode, proc.stdout + proc.stderr, self.project / "target")
+        proc = subprocess.run([DBT, *cmd], cwd=project, capture_output=True, text=True, timeout=300)
+        return DbtResult(list(args), proc.returncode, proc.stdout + proc.stderr, project / "target")
 
     def add_model(self, name: str, sql: str) -> None:
         """Add a model file to the copy of the project (e.g. an opt-in history model)."""

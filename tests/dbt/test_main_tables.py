@@ -120,8 +120,9 @@ def test_full_refresh_keeps_main_rows_that_staging_no_longer_holds(env: DbtEnv) 
         wh.execute(f"delete from {wh.staging_table('Account')} where {wh.quote('Id')} = 'A1'")
     finally:
         wh.close()
-    env.dbt("build", "--select", "account", "--full-refresh", vars=FORMULAS).check()
+    refused = env.dbt("build", "--select", "account", "--full-refresh", vars=FORMULAS).check()
     assert main_rows(env, "Id, Name") == [("A1", "one"), ("A2", "two")]
+    assert "account is not rebuilt by --full-refresh" in refused.output, "a refusal must say so"
 
     env.dbt("build", "--select", "account", "--full-refresh",
             vars={**FORMULAS, "lht_allow_full_refresh": True}).check()

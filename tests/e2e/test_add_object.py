@@ -11,7 +11,7 @@ def test_added_custom_and_base64_objects_are_loaded_and_built(workspace: Workspa
     ws = workspace
     added = ws.run("lht", "add", "Invoice__c", "Attachment", "--project-dir", str(ws.project)).check()
     assert "invoice__c.sql" in added.stdout
-    assert (ws.project / "models" / "salesforce" / "attachment.sql").read_text().strip() == "{{ lht_main_table('Attachment') }}"
+    assert (ws.project / "models" / "salesforce" / "attachment.sql").read_text().strip() == "{{ lht.lht_main_table('Attachment') }}"
 
     report = ws.sync("Invoice__c", "Attachment").report
     engines = {r["object_name"]: r["engine"] for r in report["results"]}

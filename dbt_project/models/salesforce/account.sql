@@ -1,1 +1,1 @@
-{{ lht_main_table('Account') }}
+{{ lht.lht_main_table('Account') }}

@@ -1,1 +1,1 @@
-{{ lht_main_table('Case') }}
+{{ lht.lht_main_table('Case') }}

@@ -1,1 +1,1 @@
-{{ lht_main_table('Contact') }}
+{{ lht.lht_main_table('Contact') }}

@@ -1,1 +1,1 @@
-{{ lht_main_table('Lead') }}
+{{ lht.lht_main_table('Lead') }}

@@ -1,1 +1,1 @@
-{{ lht_main_table('Opportunity') }}
+{{ lht.lht_main_table('Opportunity') }}

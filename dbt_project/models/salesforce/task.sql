@@ -1,1 +1,1 @@
-{{ lht_main_table('Task') }}
+{{ lht.lht_main_table('Task') }}

@@ -1,1 +1,1 @@
-{{ lht_main_table('User') }}
+{{ lht.lht_main_table('User') }}

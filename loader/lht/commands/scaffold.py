@@ -23,10 +23,16 @@ from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, find_project_dir
 
 logger = logging.getLogger(__name__)
 
-MODEL_TEMPLATE = "{{{{ lht_main_table('{name}') }}}}\n"
-HISTORY_TEMPLATE = "{{{{ lht_history_table('{name}') }}}}\n"
+MODEL_TEMPLATE = "{{{{ lht.lht_main_table('{name}') }}}}\n"
+HISTORY_TEMPLATE = "{{{{ lht.lht_history_table('{name}') }}}}\n"
 HISTORY_SUFFIX = "_history"
-DEFAULT_SOURCE_TABLE = {"name": None, "description": "Staged batches of {name}, appended by lht sync."}
+KIND_COLUMN = {
+    "name": "_lht_kind",
+    "description": "What the staged row is: record, deleted (a delete marker) or formula.",
+    "data_tests": [{"accepted_values": {"arguments": {"values": ["record", "deleted", "formula"]}}}],
+}
+DEFAULT_SOURCE_TABLE = {"name": None, "description": "Staged batches of {name}, appended by lht sync.",
+                        "columns": [KIND_COLUMN]}
 DEFAULT_MODEL = {
     "name": None,
     "description": "One row per {name} record; merged from staging by lht_main_table.",
@@ -86,6 +92,7 @@ def _history_entry(name: str) -> dict:
                        "built from staging by lht_history_table.",
         "columns": [{"name": "Id", "data_tests": ["not_null"]},
                     {"name": "valid_from", "data_tests": ["not_null"]}],
+        "data_tests": [{"lht_unique_combination": {"arguments": {"columns": ["Id", "valid_from"]}}}],
     }
 
 

@@ -1,0 +1,157 @@
+"""lht's dbt project installed as a package in another dbt project (`packages.yml` with
+`local:`): the consumer's own configuration wins, its models call `lht.lht_main_table`,
+a `dispatch` config overrides an lht macro, and `dbt docs generate` finds a description on
+every column of the main tables (from the cached describe), on DuckDB; the same project
+compiles on the Snowflake dialect (fakesnow)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import yaml
+
+from lht.typemap import FieldSpec
+from lht.warehouse.state import StateStore
+
+if TYPE_CHECKING:
+    from conftest import DbtEnv
+
+pytestmark = pytest.mark.slow
+
+OBJECTS = ["Account", "Contact", "Opportunity", "Lead", "Case", "User", "Task"]
+FIELDS = [FieldSpec("Id", "id"), FieldSpec("Name", "string"), FieldSpec("SystemModstamp", "datetime"),
+          FieldSpec("IsDeleted", "boolean"), FieldSpec("OwnerId", "reference"), FieldSpec("Note__c", "string")]
+HELP = "What the account team agreed with the customer."
+
+
+def describe(object_name: str) -> dict:
+    """A describe of the staged fields, as Salesforce shapes it (labels, types, help text)."""
+    fields = [
+        {"name": "Id", "label": f"{object_name} ID", "type": "id"},
+        {"name": "Name", "label": f"{object_name} Name", "type": "string"},
+        {"name": "SystemModstamp", "label": "System Modstamp", "type": "datetime"},
+        {"name": "IsDeleted", "label": "Deleted", "type": "boolean"},
+        {"name": "OwnerId", "label": "Owner ID", "type": "reference", "referenceTo": ["User"]},
+        {"name": "Note__c", "label": "Note", "type": "string", "inlineHelpText": HELP},
+    ]
+    return {"name": object_name, "fields": fields}
+
+
+def seed(env: DbtEnv) -> None:
+    """One record per object in staging, and its describe in the cache."""
+    when = datetime(2024, 1, 1, 10, tzinfo=timezone.utc)
+    for name in OBJECTS:
+        env.write(name, [{"Id": f"{name[:3]}1", "Name": f"{name} one", "SystemModstamp": when, "IsDeleted": False,
+                          "OwnerId": "005A", "Note__c": "n"}], fields=FIELDS)
+    wh = env.warehouse()
+    try:
+        store = StateStore(wh)
+        for name in OBJECTS:
+            store.put_describe(name, describe(name))
+    finally:
+        wh.close()
+
+
+def consumer_project(env: DbtEnv, tmp_path: Path) -> Path:
+    """A project of its own (`acme`) that installs lht from `env.project` with `local:`."""
+    root = tmp_path / "acme"
+    (root / "models").mkdir(parents=True)
+    (root / "macros").mkdir()
+    (root / "packages.yml").write_text(yaml.safe_dump({"packages": [{"local": str(env.project)}]}))
+    (root / "dbt_project.yml").write_text(yaml.safe_dump({
+        "name": "acme", "version": "1.0.0", "config-version": 2, "profile": "lht",
+        "dispatch": [{"macro_namespace": "lht", "search_order": ["acme", "lht"]}],
+        # its own schema and materialization for one of lht's models
+        "models": {"lht": {"salesforce": {"contact": {"+materialized": "table", "+schema": "crm"}}}},
+    }))
+    (root / "models" / "crm_account.sql").write_text(
+        "{{ config(materialized='incremental', unique_key='Id', on_schema_change='append_new_columns') }}\n"
+        "{{ lht.lht_main_table('Account') }}\n")
+    (root / "models" / "crm_account.yml").write_text(yaml.safe_dump({"version": 2, "models": [{
+        "name": "crm_account", "description": "Accounts, in our own schema.",
+        "columns": [{"name": "Name", "description": "What sales calls the account."},
+                    {"name": "Id", "data_tests": ["unique", "not_null"]}]}]}))
+    # the project's own wording of field descriptions, through `dispatch`
+    (root / "macros" / "field_description.sql").write_text(
+        "{% macro default__lht_field_description(object_name, field) %}\n"
+        "  {{ return('ACME: ' ~ lht.default__lht_field_description(object_name, field)) }}\n"
+        "{% endmacro %}\n")
+    return root
+
+
+def test_consumer_project_builds_lht_models_with_its_own_config_and_documents_every_column(
+        duckdb_env: DbtEnv, tmp_path: Path) -> None:
+    env = duckdb_env
+    seed(env)
+    acme = consumer_project(env, tmp_path)
+    env.dbt("deps", project=acme).check()
+    env.dbt("build", project=acme).check()
+
+    nodes = json.loads((acme / "target" / "manifest.json").read_text())["nodes"]
+    contact, account, own = (nodes["model.lht.contact"], nodes["model.lht.account"], nodes["model.acme.crm_account"])
+    assert (contact["config"]["materialized"], contact["schema"]) == ("table", "crm"), "the consumer's config must win"
+    assert (account["config"]["materialized"], account["config"]["unique_key"]) == ("incremental", "Id")
+    assert account["schema"] == "salesforce", "lht's default schema, named by lht's generate_schema_name"
+    assert own["schema"] == "main"
+    assert env.query("select Id, Name from crm.contact") == [("Con1", "Contact one")]
+    assert env.query("select Id, Name, _lht_is_deleted from main.crm_account") == [("Acc1", "Account one", False)]
+
+    env.dbt("docs", "generate", project=acme).check()
+    catalog = json.loads((acme / "target" / "catalog.json").read_text())["nodes"]
+    main_tables = [f"model.lht.{name.lower()}" for name in OBJECTS] + ["model.acme.crm_account"]
+    for unique_id in main_tables:
+        columns = catalog[unique_id]["columns"]
+        assert len(columns) == len(FIELDS) + 4, unique_id
+        missing = [name for name, column in columns.items() if not (column.get("comment") or "").strip()]
+        assert not missing, f"{unique_id}: columns without a description: {missing}"
+    account_columns = {name.lower(): c["comment"] for name, c in catalog["model.lht.account"]["columns"].items()}
+    assert account_columns["note__c"] == f"ACME: Note (Account.Note__c: string). {HELP}"
+    assert account_columns["ownerid"] == "ACME: Owner ID (Account.OwnerId: reference to User)."
+    assert account_columns["_lht_is_deleted"].startswith("lht: true when the record is deleted")
+    own_columns = {name.lower(): c["comment"] for name, c in catalog["model.acme.crm_account"]["columns"].items()}
+    assert own_columns["name"] == "What sales calls the account.", "a description in the project's YAML wins"
+
+    # a field is added in Salesforce and another relabelled: the next sync and build follow
+    changed = describe("Account")
+    changed["fields"][1]["label"] = "Company"
+    changed["fields"].append({"name": "Tier__c", "label": "Tier", "type": "picklist", "inlineHelpText": "Gold first."})
+    env.write("Account", [{"Id": "Acc2", "Name": "two", "SystemModstamp": datetime.now(timezone.utc), "Tier__c": "Gold"}],
+              fields=[*FIELDS, FieldSpec("Tier__c", "picklist")])
+    wh = env.warehouse()
+    try:
+        StateStore(wh).put_describe("Account", changed)
+    finally:
+        wh.close()
+    env.dbt("build", "--select", "account", project=acme).check()
+    env.dbt("docs", "generate", project=acme).check()
+    catalog = json.loads((acme / "target" / "catalog.json").read_text())["nodes"]
+    account_columns = {name.lower(): c["comment"] for name, c in catalog["model.lht.account"]["columns"].items()}
+    assert account_columns["tier__c"] == "ACME: Tier (Account.Tier__c: picklist). Gold first."
+    assert account_columns["name"] == "ACME: Company (Account.Name: string)."
+
+
+def test_consumer_project_compiles_on_the_snowflake_dialect(snowflake_env: DbtEnv, tmp_path: Path) -> None:
+    env = snowflake_env
+    seed(env)
+    acme = consumer_project(env, tmp_path)
+    env.dbt("deps", project=acme).check()
+    env.dbt("compile", project=acme).check()
+    compiled = acme / "target" / "compiled"
+    sql = (compiled / "acme" / "models" / "crm_account.sql").read_text()
+    assert '"NOTE__C"' in sql and "qualify row_number()" in sql
+    assert (compiled / "lht" / "models" / "salesforce" / "contact.sql").is_file()
+
+
+def test_an_incremental_model_not_keyed_on_id_is_refused_with_what_to_set(duckdb_env: DbtEnv) -> None:
+    env = duckdb_env
+    env.write("Account", [{"Id": "Acc1", "Name": "one", "SystemModstamp": datetime.now(timezone.utc)}], fields=FIELDS[:3])
+    # outside models/salesforce, so lht's dbt_project.yml defaults (unique_key: Id) do not apply
+    (env.project / "models" / "appended_account.sql").write_text(
+        "{{ config(materialized='incremental') }}\n{{ lht.lht_main_table('Account') }}\n")
+    run = env.dbt("run", "--select", "appended_account")
+    assert run.returncode != 0
+    assert "need unique_key 'Id'" in run.output, run.output[-3000:]
