@@ -9,6 +9,7 @@
 {% macro lht_main_table(object_name) %}
 {%- set object_name = lht_object_name(object_name) -%}
 {{ lht_incremental_config() }}
+{{ lht_follow_staging_types(object_name) }}
 {%- set staging = source('salesforce_staging', object_name | lower) -%}
 {%- set data_columns = lht_data_columns(staging) -%}
 {%- set version_column = lht_version_column(data_columns) -%}
