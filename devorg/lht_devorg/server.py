@@ -6,6 +6,8 @@ runs in the connection's own thread, so a slow client never blocks the others.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
 import logging
 import re
@@ -236,6 +238,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return "lht-devorg"
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header in the org's time (its engine clock), as Salesforce's own."""
+        if timestamp is None:
+            timestamp = self.server.app.engine.now().replace(tzinfo=dt.timezone.utc).timestamp()  # type: ignore[attr-defined]
+        return email.utils.formatdate(timestamp, usegmt=True)
 
     def _run(self) -> None:
         try:

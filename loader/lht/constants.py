@@ -20,6 +20,10 @@ KIND_COLUMN = "_lht_kind"
 KIND_RECORD = "record"
 KIND_DELETED = "deleted"
 KIND_FORMULA = "formula"
+#: A partial row backfilling fields lht had not loaded before (Id and those fields).
+KIND_FIELDS = "fields"
+#: A record that exists but no longer matches the object's `where` filter (Id and its date).
+KIND_FILTERED = "filtered"
 
 #: Warehouse tables owned by the loader, in the staging schema.
 STATE_TABLE = "_lht_state"

@@ -277,6 +277,11 @@ class SalesforceClient:
         return self.call(f"Listing deleted {object_name} records",
                          lambda: getattr(self.sf, object_name).deleted(start, end))
 
+    def server_now(self) -> datetime:
+        """Salesforce's time now, from the Date headers of this run's responses (this host's
+        clock until one arrives): every window and overlap is computed in it."""
+        return self.budget.server_now()
+
     def server_time(self) -> datetime | None:
         """Server time from the Date header of this client's last response."""
         return self.stats.last_date

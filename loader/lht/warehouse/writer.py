@@ -18,7 +18,9 @@ from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 
-from lht.constants import BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FORMULA, KIND_RECORD
+from lht.constants import (
+    BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FIELDS, KIND_FILTERED, KIND_FORMULA, KIND_RECORD,
+)
 from lht.errors import InvalidNameError, WarehouseError
 from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
 from lht.warehouse.connection import Warehouse, validate_name, validate_object_name
@@ -26,7 +28,7 @@ from lht.warehouse.retype import stored_fields
 
 log = logging.getLogger(__name__)
 
-KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA)
+KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_FIELDS, KIND_FILTERED)
 _BATCH_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 _id_lock = threading.Lock()
