@@ -11,6 +11,8 @@ For tests that run lht as a subprocess. Every call needs ``Authorization: Bearer
 - ``POST /__devorg/fields`` ``{object, add: field}``, ``{object, remove: name}``,
   ``{object, retype: name, changes: {type, precision, scale, length...}}`` (a type change),
   ``{object, hide: name}`` / ``{object, show: name}`` (field-level security, values kept).
+- ``POST /__devorg/object_flags`` ``{object, flags: {replicateable: false, ...}}``: describe
+  flags of a history/share/feed-like object; getDeleted/getUpdated then answer CANNOT_REPLICATE.
 - ``POST /__devorg/formula`` ``{object, field, ids?}``: change a formula's values
   without moving SystemModstamp.
 - ``POST /__devorg/expire_tokens``: every issued session id becomes invalid.
@@ -81,6 +83,9 @@ class Admin:
                 else:
                     self.apply_action("remove_field", {"object": spec["object"],
                                                        "field": spec["remove"]})
+                return 200, {"ok": True}
+            if route == ("POST", "/__devorg/object_flags"):
+                app.engine.set_object_flags(spec["object"], dict(spec["flags"]))
                 return 200, {"ok": True}
             if route == ("POST", "/__devorg/formula"):
                 self.apply_action("change_formula", spec)

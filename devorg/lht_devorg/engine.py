@@ -90,6 +90,10 @@ class OrgEngine(OrgStore):
         """Hide a field from the API user or show it again (values kept)."""
         metachange.set_field_visible(self, obj, name, visible)
 
+    def set_object_flags(self, obj: str, flags: dict) -> None:
+        """Set describe flags of an object (replicateable, deletable...); the API follows."""
+        metachange.set_object_flags(self, obj, flags)
+
     def change_formula_silently(self, obj: str, field: str, record_ids: Sequence[str] | None = None) -> None:
         """Change a formula field's values without moving SystemModstamp or LastModifiedDate."""
         metachange.change_formula_silently(self, obj, field, record_ids)

@@ -113,3 +113,20 @@ def set_field_visible(eng: OrgStore, obj_name: str, name: str, visible: bool) ->
             eng.hidden_fields[key] = f
         obj.reindex()
         eng._touch_metadata(obj.name)
+
+
+#: Object-level describe flags an admin situation may set (see set_object_flags).
+OBJECT_FLAGS = ("replicateable", "retrieveable", "deletable", "undeletable", "queryable",
+                "searchable", "triggerable")
+
+
+def set_object_flags(eng: OrgStore, obj_name: str, flags: dict) -> None:
+    """Give an object the describe flags of another kind of object (a history, share or feed
+    object is ``replicateable: false``, often ``deletable: false``); the API follows them."""
+    with eng._lock:
+        obj = eng.schema.require(obj_name)
+        unknown = set(flags) - set(OBJECT_FLAGS)
+        if unknown:
+            raise OrgError(400, "INVALID_INPUT", f"Unknown object flags {sorted(unknown)}; use {OBJECT_FLAGS}")
+        obj.describe.update({k: bool(v) for k, v in flags.items()})
+        eng._touch_metadata(obj.name)

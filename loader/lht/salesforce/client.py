@@ -110,6 +110,8 @@ def translate(exc: BaseException, what: str, *, can_relogin: bool = True,
         return ObjectNotFoundError(
             f"{what}: not found or not readable ({code or status}: {message}). Check the API "
             "name (custom objects end in __c) and that the user's profile can read it.")
+    if code == "CANNOT_REPLICATE":
+        return DeletedWindowError(f"{what}: {code}: {message} (the object is not replicateable)")
     if code in ("INVALID_REPLICATION_DATE", "EXCEEDED_ID_LIMIT"):
         return DeletedWindowError(f"{what}: {code}: {message} (getDeleted covers only about "
                                   "the last 15 days and 600,000 ids)")

@@ -180,6 +180,12 @@ class _ObjectJob:
             every = self.settings.deleted_check_every_seconds
         if not self._due(state.deleted_checked_until, every, now=self.sf_started):
             return 0, state.deleted_checked_until
+        if self.plan.delete_strategy == "none":
+            self.result.notes.append("not replicateable and its records cannot be deleted: no delete check")
+            return 0, self.sf_started
+        if self.plan.delete_strategy == "reconcile":
+            self.result.notes.append("not replicateable (no getDeleted): deletions found by Id reconciliation")
+            return self._reconcile_ids(), self.sf_started
         start = (state.deleted_checked_until or state.watermark or self.sf_started) - self.overlap
         try:
             body = self.client.deleted(self.plan.object_name, start, self.sf_started)

@@ -31,6 +31,8 @@ class ObjectResult:
     #: Fields describe no longer shows (access revoked or deleted): columns and last values kept.
     fields_removed: list[str] = field(default_factory=list)
     error: str | None = None
+    #: Things worth knowing that are not failures (e.g. how deletions are found).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
