@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from lht.config import Settings
 from lht.constants import KIND_DELETED, KIND_FIELDS, KIND_FILTERED, KIND_FORMULA, KIND_RECORD
 from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
-from lht.errors import ApiLimitError, LhtError
+from lht.errors import ApiLimitError, AuthenticationError, LhtError
 from lht.sync.extract import FieldsChangedError, extract
 from lht.sync.fieldchanges import plan_with_changes, utcnow
 from lht.project import ObjectOptions
@@ -83,6 +83,8 @@ def sync_object(
     except LhtError as exc:
         result.status, result.error = FAILED, str(exc)
         logger.error("%s: %s", name, exc)
+        if not isinstance(exc, (ApiLimitError, AuthenticationError)):
+            _forget_describe(wh, name)
         if isinstance(exc, ApiLimitError):
             ctx.stop.set()  # the quota is shared: stop the other objects cleanly too
     except Exception as exc:  # a bug or an unexpected library error: report it, never hide it
@@ -311,6 +313,15 @@ class _ObjectJob:
         state.last_run_api_calls = self.client.calls
         self.store.save(state)
         self.result.watermark = state.watermark.isoformat() if state.watermark else None
+
+
+def _forget_describe(wh: Warehouse, name: str) -> None:
+    """After a failure the next run describes the object again, so a type or field change
+    the describe cache did not show yet cannot fail it run after run."""
+    try:
+        StateStore(wh).forget_describe(name)
+    except LhtError as exc:
+        logger.warning("%s: could not drop the cached describe: %s", name, exc)
 
 
 def _parse_sf_datetime(value: str) -> datetime:
