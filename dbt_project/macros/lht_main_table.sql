@@ -142,6 +142,7 @@ newest_fields as (
 
 ),
 
+{% if gone_columns -%}
 kept_values as (
 
     -- per Id, the last non-null value of each field describe no longer lists
@@ -156,6 +157,8 @@ kept_values as (
     group by Id
 
 ),
+
+{% endif -%}
 
 batches as (
 
@@ -198,7 +201,9 @@ resolved as (
     left join newest_formulas as f on f.Id = v.Id
     left join newest_fields as nf on nf.Id = v.Id
     left join newest_filtered as x on x.Id = v.Id
+    {%- if gone_columns %}
     left join kept_values as k on k.Id = v.Id
+    {%- endif %}
 
 ),
 
