@@ -1,7 +1,7 @@
 {#- True when `relation` exists in the warehouse (always true for a unit test's fixture).
     Lets a model read a table the loader creates on first use, before it exists. -#}
 {% macro lht_relation_exists(relation) %}
-    {%- if lht_is_fixture(relation) -%}
+    {%- if lht.lht_is_fixture(relation) -%}
         {{ return(true) }}
     {%- endif -%}
     {%- if not execute -%}

@@ -8,7 +8,11 @@ For tests that run lht as a subprocess. Every call needs ``Authorization: Bearer
   message, params); ``GET`` lists faults with ``fired`` counts; ``DELETE`` clears them.
 - ``POST /__devorg/purge`` ``{object, ids}``: hard-delete records from the recycle bin.
 - ``POST /__devorg/undelete`` ``{object, ids}``: restore soft-deleted records.
-- ``POST /__devorg/fields`` ``{object, add: field}`` or ``{object, remove: name}``.
+- ``POST /__devorg/fields`` ``{object, add: field}``, ``{object, remove: name}``,
+  ``{object, retype: name, changes: {type, precision, scale, length...}}`` (a type change),
+  ``{object, hide: name}`` / ``{object, show: name}`` (field-level security, values kept).
+- ``POST /__devorg/object_flags`` ``{object, flags: {replicateable: false, ...}}``: describe
+  flags of a history/share/feed-like object; getDeleted/getUpdated then answer CANNOT_REPLICATE.
 - ``POST /__devorg/formula`` ``{object, field, ids?}``: change a formula's values
   without moving SystemModstamp.
 - ``POST /__devorg/expire_tokens``: every issued session id becomes invalid.
@@ -72,9 +76,16 @@ class Admin:
             if route == ("POST", "/__devorg/fields"):
                 if "add" in spec:
                     self.apply_action("add_field", {"object": spec["object"], "field": spec["add"]})
+                elif "retype" in spec:
+                    app.engine.change_field_type(spec["object"], spec["retype"], dict(spec["changes"]))
+                elif "hide" in spec or "show" in spec:
+                    app.engine.set_field_visible(spec["object"], spec.get("hide") or spec["show"], "show" in spec)
                 else:
                     self.apply_action("remove_field", {"object": spec["object"],
                                                        "field": spec["remove"]})
+                return 200, {"ok": True}
+            if route == ("POST", "/__devorg/object_flags"):
+                app.engine.set_object_flags(spec["object"], dict(spec["flags"]))
                 return 200, {"ok": True}
             if route == ("POST", "/__devorg/formula"):
                 self.apply_action("change_formula", spec)

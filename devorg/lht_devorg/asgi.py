@@ -175,7 +175,7 @@ class OrgHTTPServer:
         self.server_address: tuple[str, int] = self.socket.getsockname()[:2]
         config = uvicorn.Config(
             _Asgi(self), http=_OrgHttpProtocol, ws="none", lifespan="off", loop="asyncio",
-            log_config=None, access_log=False, server_header=False,
+            log_config=None, access_log=False, server_header=False, date_header=False,
             headers=[("Server", "lht-devorg")], timeout_keep_alive=KEEP_ALIVE_SECONDS,
             backlog=128)
         config.load()

@@ -98,6 +98,18 @@ class OrgEngine(OrgStore):
         """Remove a field and its column."""
         metachange.remove_field(self, obj, name)
 
+    def change_field_type(self, obj: str, name: str, changes: dict) -> None:
+        """Change a field's type (values converted, SystemModstamp unchanged)."""
+        metachange.change_field_type(self, obj, name, changes)
+
+    def set_field_visible(self, obj: str, name: str, visible: bool) -> None:
+        """Hide a field from the API user or show it again (values kept)."""
+        metachange.set_field_visible(self, obj, name, visible)
+
+    def set_object_flags(self, obj: str, flags: dict) -> None:
+        """Set describe flags of an object (replicateable, deletable...); the API follows."""
+        metachange.set_object_flags(self, obj, flags)
+
     def change_formula_silently(self, obj: str, field: str, record_ids: Sequence[str] | None = None) -> None:
         """Change a formula field's values without moving SystemModstamp or LastModifiedDate."""
         metachange.change_formula_silently(self, obj, field, record_ids)

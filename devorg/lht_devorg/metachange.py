@@ -1,4 +1,5 @@
-"""Schema changes (fields added or removed) and formula values that change silently."""
+"""Schema changes an admin makes (fields added, removed, retyped, hidden or shown again) and
+formula values that change silently."""
 
 from __future__ import annotations
 
@@ -78,3 +79,73 @@ def add_objects(eng: OrgStore, objects: Sequence[tuple[str, str]]) -> None:
             eng._touch_metadata(objects[0][0])
             for name, _ in objects[1:]:
                 eng._meta_time[name] = eng._meta_time[objects[0][0]]
+
+
+#: Describe attributes a type change may set.
+_TYPE_KEYS = ("type", "precision", "scale", "length", "digits", "referenceTo", "picklistValues",
+              "soapType", "relationshipName")
+
+
+def change_field_type(eng: OrgStore, obj_name: str, name: str, changes: dict) -> None:
+    """Change a field's type as Setup does (``changes``: type, precision, scale, length,
+    referenceTo...): the describe follows, stored values are converted (a value the new
+    type cannot hold becomes NULL, as Salesforce warns), SystemModstamp does not move."""
+    with eng._lock:
+        obj = eng.schema.require(obj_name)
+        f = obj.field(name)
+        if f is None or f["name"] in AUDIT_FIELDS or f["type"] in COMPOUND_TYPES or f["name"] == "Id":
+            raise OrgError(400, "INVALID_FIELD", f"No such changeable field '{name}' on {obj.name}")
+        unknown = set(changes) - set(_TYPE_KEYS)
+        if unknown:
+            raise OrgError(400, "INVALID_INPUT", f"Cannot change {sorted(unknown)} of a field's type")
+        base = {k: v for k, v in f.items() if k not in _TYPE_KEYS}
+        full = complete_field({**base, **changes, "name": f["name"]})
+        f.clear()
+        f.update(full)
+        obj.reindex()
+        col, new = q(f["name"]), duck_type(full)
+        eng._con.execute(f"ALTER TABLE {q(obj.name.lower())} ALTER COLUMN {col} SET DATA TYPE {new} "
+                         f"USING TRY_CAST({col} AS {new})")
+        eng._touch_metadata(obj.name)
+
+
+def set_field_visible(eng: OrgStore, obj_name: str, name: str, visible: bool) -> None:
+    """Hide a field from the API user (field-level security revoked) or show it again.
+
+    Hidden, it leaves the describe and queries naming it fail with INVALID_FIELD; its values
+    stay in the store, so once visible again every record has its old value, while no
+    record's SystemModstamp moved (as in Salesforce).
+    """
+    with eng._lock:
+        obj = eng.schema.require(obj_name)
+        key = (obj.name, name.lower())
+        if visible:
+            hidden = eng.hidden_fields.pop(key, None)
+            if hidden is None:
+                raise OrgError(400, "INVALID_FIELD", f"'{name}' is not a hidden field of {obj.name}")
+            obj.describe["fields"].append(hidden)
+        else:
+            f = obj.field(name)
+            if f is None or f["name"] in AUDIT_FIELDS or f["name"] == "Id" or f["type"] in COMPOUND_TYPES:
+                raise OrgError(400, "INVALID_FIELD", f"No such hideable field '{name}' on {obj.name}")
+            obj.describe["fields"] = [g for g in obj.describe["fields"] if g is not f]
+            eng.hidden_fields[key] = f
+        obj.reindex()
+        eng._touch_metadata(obj.name)
+
+
+#: Object-level describe flags an admin situation may set (see set_object_flags).
+OBJECT_FLAGS = ("replicateable", "retrieveable", "deletable", "undeletable", "queryable",
+                "searchable", "triggerable")
+
+
+def set_object_flags(eng: OrgStore, obj_name: str, flags: dict) -> None:
+    """Give an object the describe flags of another kind of object (a history, share or feed
+    object is ``replicateable: false``, often ``deletable: false``); the API follows them."""
+    with eng._lock:
+        obj = eng.schema.require(obj_name)
+        unknown = set(flags) - set(OBJECT_FLAGS)
+        if unknown:
+            raise OrgError(400, "INVALID_INPUT", f"Unknown object flags {sorted(unknown)}; use {OBJECT_FLAGS}")
+        obj.describe.update({k: bool(v) for k, v in flags.items()})
+        eng._touch_metadata(obj.name)

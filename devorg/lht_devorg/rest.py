@@ -219,13 +219,21 @@ class RestApi:
                            f"startDate cannot be more than {REPLICATION_DAYS} days ago")
         return start, end
 
+    def _replicable(self, name: str) -> str:
+        """The object's API name; 400 CANNOT_REPLICATE when describe says replicateable=false
+        (history, share, feed objects...), as Salesforce answers getDeleted/getUpdated."""
+        described = self.engine.describe(name)
+        if described.get("replicateable") is False:
+            raise OrgError(400, "CANNOT_REPLICATE", f"The {described['name']} object cannot be replicated")
+        return described["name"]
+
     def deleted(self, call: Call, name: str) -> Reply:
         start, end = self._window(call)
-        return Reply(200, self.engine.deleted(self.engine.describe(name)["name"], start, end))
+        return Reply(200, self.engine.deleted(self._replicable(name), start, end))
 
     def updated(self, call: Call, name: str) -> Reply:
         start, end = self._window(call)
-        return Reply(200, self.engine.updated(self.engine.describe(name)["name"], start, end))
+        return Reply(200, self.engine.updated(self._replicable(name), start, end))
 
     # -- records ------------------------------------------------------------
     def get_record(self, call: Call, name: str, record_id: str) -> Reply:

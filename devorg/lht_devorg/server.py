@@ -7,6 +7,8 @@ module re-exports (``OrgHTTPServer``, ``serve_in_thread``) for callers.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
 import logging
 import re
@@ -184,7 +186,11 @@ class OrgApp:
     def handle(self, req: Incoming) -> Outgoing:
         """Answer one request (an unexpected error is a 500 UNKNOWN_EXCEPTION, as Salesforce's)."""
         try:
-            return self._handle(req)
+            answer = self._handle(req)
+            # the Date header in the org's own time (its engine clock), as Salesforce's own
+            stamp = self.engine.now().replace(tzinfo=dt.timezone.utc).timestamp()
+            answer.headers.append(("Date", email.utils.formatdate(stamp, usegmt=True)))
+            return answer
         except _Reset:
             return Outgoing(0, reset=True)
         except Exception:  # noqa: BLE001 - answer 500 like Salesforce, keep serving

@@ -78,6 +78,9 @@ class OrgStore:
         self._con.execute("SET memory_limit = '1GB'")  # spill to disk rather than hog a shared machine
         self.schema = Schema()
         self._meta_time: dict[str | None, dt.datetime] = {None: BASE_TIME}
+        #: Fields hidden from the API user (field-level security), by (object, lower name):
+        #: their describe entry; their column and values stay (metachange.set_field_visible).
+        self.hidden_fields: dict[tuple[str, str], dict] = {}
         self._rs_counter = itertools.count(1)
         self._results: dict[str, ResultSet] = {}
         self._streams: set[duckdb.DuckDBPyConnection] = set()  # cursors of open Bulk streams

@@ -141,6 +141,13 @@ def _print_report(report: RunReport) -> None:
     for r in report.results:
         if r.error:
             stdout.print(f"[red]{r.object_name}:[/] {r.error}", highlight=False, soft_wrap=True)
+        if r.fields_added:
+            stdout.print(f"{r.object_name}: new fields backfilled: {', '.join(r.fields_added)}", highlight=False)
+        if r.fields_removed:
+            stdout.print(f"[yellow]{r.object_name}:[/] no longer in describe (columns and last values kept): "
+                         f"{', '.join(r.fields_removed)}", highlight=False, soft_wrap=True)
+        for note in r.notes:
+            stdout.print(f"{r.object_name}: {note}", highlight=False)
     if report.ok:
         stdout.print("Every object synced. Next: `dbt build` merges staging into the main tables.")
 

@@ -24,6 +24,10 @@ KIND_FORMULA = "formula"
 KIND_PUSH_RESULT = "push_result"
 #: ``_lht_kind`` of the rows of the merge results table (one row per loser handled by ``lht merge``).
 KIND_MERGE_RESULT = "merge_result"
+#: A partial row backfilling fields lht had not loaded before (Id and those fields).
+KIND_FIELDS = "fields"
+#: A record that exists but no longer matches the object's `where` filter (Id and its date).
+KIND_FILTERED = "filtered"
 
 #: Warehouse tables owned by the loader, in the staging schema.
 STATE_TABLE = "_lht_state"

@@ -88,3 +88,21 @@ def test_drop_field_logs_the_name_and_reason_and_records_it(caplog):
 def test_without_bulk_keeps_fields_but_routes_to_rest():
     plan = without_bulk(plan_object(_describe("Task")), "INVALIDENTITY")
     assert not plan.uses_bulk and plan.fields
+
+
+@pytest.mark.parametrize(("flags", "strategy"), [
+    ({}, "getdeleted"),
+    ({"replicateable": True, "deletable": False}, "getdeleted"),
+    ({"replicateable": False}, "reconcile"),
+    ({"replicateable": False, "deletable": True}, "reconcile"),
+    ({"replicateable": False, "deletable": False}, "none"),
+])
+def test_the_delete_strategy_follows_describes_flags(flags: dict, strategy: str) -> None:
+    describe = {"name": "AccountHistory", **flags, "fields": [
+        {"name": "Id", "type": "id"}, {"name": "CreatedDate", "type": "datetime"},
+        {"name": "Field", "type": "picklist"}]}
+    plan = plan_object(describe)
+    assert plan.delete_strategy == strategy
+    assert drop_field(plan, "Field", "test").delete_strategy == strategy
+    # an append-only history object has only CreatedDate: it is the watermark
+    assert plan.watermark_field == "CreatedDate"

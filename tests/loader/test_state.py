@@ -127,3 +127,12 @@ def test_saves_from_thread_views_all_land(wh: Warehouse) -> None:
         t.join(120)
     assert not errors
     assert len(StateStore(wh).all()) == 20
+
+
+def test_a_forgotten_describe_is_described_again(wh: Warehouse) -> None:
+    store = StateStore(wh)
+    store.put_describe("Account", {"name": "Account", "fields": []})
+    store.put_describe("Contact", {"name": "Contact", "fields": []})
+    store.forget_describe("ACCOUNT")
+    assert store.get_describe("Account") is None
+    assert store.get_describe("Contact") is not None

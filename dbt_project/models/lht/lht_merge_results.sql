@@ -21,8 +21,8 @@ with
 
 staged as (
 
-    {% if lht_relation_exists(staging) -%}
-    {{ lht_unmerged_batches(staging) }}
+    {% if lht.lht_relation_exists(staging) -%}
+    {{ lht.lht_unmerged_batches(staging) }}
     {%- else -%}
     -- no `lht merge` has run yet
     select
@@ -35,7 +35,7 @@ staged as (
         cast(null as {{ dbt.type_string() }}) as error_code,
         cast(null as {{ dbt.type_string() }}) as error_message,
         cast(null as {{ dbt.type_bigint() }}) as related_moved,
-        cast(null as {{ lht_type_timestamp_tz() }}) as attempted_at,
+        cast(null as {{ lht.lht_type_timestamp_tz() }}) as attempted_at,
         cast(null as {{ dbt.type_string() }}) as _lht_batch_id
     where 1 = 0
     {%- endif %}
@@ -132,7 +132,7 @@ final as (
         t.first_attempted_at,
         cast(t.attempts as {{ dbt.type_bigint() }}) as attempts,
         t.last_batch_id as _lht_batch_id,
-        {{ lht_now() }} as _lht_synced_at
+        {{ lht.lht_now() }} as _lht_synced_at
     from newest as n
     inner join totals as t on t.result_key = n.result_key
 

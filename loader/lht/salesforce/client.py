@@ -117,6 +117,8 @@ def _translate_sf(exc: SfError, what: str, *, can_relogin: bool, scrub: tuple[st
         return ObjectNotFoundError(
             f"{what}: not found or not readable ({code or status}: {message}). Check the API "
             "name (custom objects end in __c) and that the user's profile can read it.")
+    if code == "CANNOT_REPLICATE":
+        return DeletedWindowError(f"{what}: {code}: {message} (the object is not replicateable)")
     if code in ("INVALID_REPLICATION_DATE", "EXCEEDED_ID_LIMIT"):
         return DeletedWindowError(f"{what}: {code}: {message} (getDeleted covers only about "
                                   "the last 15 days and 600,000 ids)")
@@ -294,6 +296,11 @@ class SalesforceClient:
                       for d in (start, end))
         return self.call(f"Listing deleted {object_name} records",
                          lambda: getattr(self.sf, object_name).deleted(start, end))
+
+    def server_now(self) -> datetime:
+        """Salesforce's time now, from the Date headers of this run's responses (this host's
+        clock until one arrives): every window and overlap is computed in it."""
+        return self.budget.server_now()
 
     def server_time(self) -> datetime | None:
         """Server time from the Date header of this client's last response."""

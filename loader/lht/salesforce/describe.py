@@ -38,6 +38,8 @@ class ObjectPlan:
     bulk_supported: bool = True
     watermark_field: str | None = None
     formula_fields: tuple[str, ...] = ()
+    #: How deletions are found: ``getdeleted``, ``reconcile`` (Id reconciliation) or ``none``.
+    delete_strategy: str = "getdeleted"
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -104,11 +106,25 @@ def plan_object(describe: Mapping[str, Any]) -> ObjectPlan:
     if not any(s.name == "Id" for s in specs):
         raise SalesforceError(f"{name} has no Id field in its describe; lht loads only objects "
                               "with an Id")
-    plan = _derive(name, tuple(specs), skipped, bulk_supported=True)
+    plan = dataclasses.replace(_derive(name, tuple(specs), skipped, bulk_supported=True),
+                               delete_strategy=delete_strategy(describe))
     if plan.rest_only:
         logger.info("%s has fields Bulk API 2.0 cannot read (%s): it is read through REST",
                     name, ", ".join(plan.rest_only))
     return plan
+
+
+def delete_strategy(describe: Mapping[str, Any]) -> str:
+    """How lht finds an object's deletions, from describe's flags.
+
+    ``replicateable`` objects answer getDeleted (``getdeleted``). The others (history, share,
+    feed, knowledge objects...) refuse it: if their records can be deleted (``deletable``)
+    their Ids are reconciled (``reconcile``: a full Id read compared with staging); if they
+    cannot (append-only history), there is nothing to find (``none``).
+    """
+    if describe.get("replicateable", True) is not False:
+        return "getdeleted"
+    return "reconcile" if describe.get("deletable", True) is not False else "none"
 
 
 def drop_field(plan: ObjectPlan, name: str, reason: str) -> ObjectPlan:
@@ -119,7 +135,8 @@ def drop_field(plan: ObjectPlan, name: str, reason: str) -> ObjectPlan:
     logger.warning("%s.%s dropped from the load: %s", plan.object_name, spec.name, reason)
     skipped = {**plan.skipped, spec.name: reason}
     specs = tuple(s for s in plan.fields if s.name != spec.name)
-    return _derive(plan.object_name, specs, skipped, plan.bulk_supported)
+    return dataclasses.replace(_derive(plan.object_name, specs, skipped, plan.bulk_supported),
+                               delete_strategy=plan.delete_strategy)
 
 
 def without_bulk(plan: ObjectPlan, reason: str) -> ObjectPlan:

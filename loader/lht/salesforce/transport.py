@@ -18,7 +18,7 @@ import logging
 import math
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,6 +57,8 @@ class RunBudget:
         self.share = share
         self.share_cap: int | None = None
         self.usage: tuple[int, int] | None = None
+        #: Salesforce's clock minus this host's, from the responses' Date headers.
+        self.clock_offset: timedelta | None = None
 
     def before_call(self) -> None:
         """Count one attempt, or raise ApiLimitError when the budget is spent."""
@@ -73,6 +75,21 @@ class RunBudget:
                     "Raise LHT_API_BUDGET_SHARE or sync later."
                 )
             self.total += 1
+
+    def observe_date(self, server: datetime) -> None:
+        """Record Salesforce's clock (a response's ``Date``) against this host's.
+
+        ``Date`` is whole seconds, so each sample is up to a second behind the server; the
+        largest of the run's samples is the closest.
+        """
+        offset = server - datetime.now(timezone.utc)
+        with self._lock:
+            if self.clock_offset is None or offset > self.clock_offset:
+                self.clock_offset = offset
+
+    def server_now(self) -> datetime:
+        """The time in Salesforce now (this host's clock plus the observed offset), aware UTC."""
+        return datetime.now(timezone.utc) + (self.clock_offset or timedelta(0))
 
     def observe_usage(self, used: int, maximum: int) -> None:
         """Record the org's usage; the first sighting fixes the share cap for the run."""
@@ -201,6 +218,7 @@ class SalesforceAdapter(HTTPAdapter):
         if date:
             try:
                 self.stats.last_date = email.utils.parsedate_to_datetime(date)
+                self.budget.observe_date(self.stats.last_date)
             except (TypeError, ValueError):
                 pass
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))

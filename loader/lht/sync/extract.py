@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,12 +37,15 @@ from lht.errors import (
 )
 from lht.salesforce.client import SalesforceClient
 from lht.sync.prefetch import Prefetched
+from lht.constants import API_VERSION
 from lht.typemap import arrow_schema
 
 logger = logging.getLogger(__name__)
 
 #: REST pages are coalesced into Arrow tables of about this many rows.
 REST_BATCH_ROWS = 50_000
+#: Salesforce answers 414 URI Too Long past this many bytes of request line path and query.
+MAX_URI_BYTES = 16_384
 MODES = ("auto", "rest", "bulk")
 
 __all__ = ["Extraction", "FieldsChangedError", "extract"]
@@ -127,6 +131,12 @@ def _first_page(client: SalesforceClient, plan: ObjectPlan, soql: str, include_d
     return client.call(what, lambda: client.sf.query(soql, include_deleted=include_deleted))
 
 
+def rest_uri_bytes(soql: str, include_deleted: bool) -> int:
+    """Bytes of the REST query's request URI (path and encoded ``q``) for ``soql``."""
+    path = f"/services/data/v{API_VERSION}/{'queryAll' if include_deleted else 'query'}/?"
+    return len(path) + len(urlencode({"q": soql}))
+
+
 def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
             since: datetime | None = None, where: str | None = None, mode: str = "auto",
             fields: Sequence[str] | None = None, include_deleted: bool = True,
@@ -148,6 +158,18 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
         logger.warning("%s cannot be read by Bulk API 2.0 (%s); using REST", plan.object_name,
                        ", ".join(sorted(set(names) & set(plan.rest_only))) or "object refused")
     logger.debug("SOQL: %s", soql)
+    too_long = rest_uri_bytes(soql, include_deleted) > MAX_URI_BYTES
+    if too_long and not bulk_ok:
+        raise SalesforceError(
+            f"{plan.object_name}: the query of its {len(names)} fields is longer than the "
+            f"{MAX_URI_BYTES:,}-byte URI Salesforce accepts for REST, and Bulk API 2.0 cannot "
+            f"read it ({', '.join(sorted(set(names) & set(plan.rest_only))) or 'object refused'}). "
+            "Drop fields from the object (a `where` filter does not help) or ask for Bulk access.")
+    if too_long and mode != "rest":
+        # a wide object: the query goes in Bulk's POST body, whatever the row count
+        logger.info("%s: %d fields make the REST query URI too long: using Bulk API 2.0",
+                    plan.object_name, len(names))
+        mode = "bulk"
     job_id = None
     first: dict[str, Any] | None = None
     counted: int | None = None

@@ -18,10 +18,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lht.config import Settings
-from lht.constants import KIND_DELETED, KIND_FORMULA, KIND_RECORD
+from lht.constants import KIND_DELETED, KIND_FIELDS, KIND_FILTERED, KIND_FORMULA, KIND_RECORD
 from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
-from lht.errors import ApiLimitError, LhtError
+from lht.errors import ApiLimitError, AuthenticationError, LhtError
 from lht.sync.extract import FieldsChangedError, extract
+from lht.sync.fieldchanges import plan_with_changes, utcnow
 from lht.sync.prefetch import Prefetched, Prefetcher
 from lht.project import ObjectOptions
 from lht.sync.report import FAILED, OK, ObjectResult
@@ -38,11 +39,6 @@ Progress = Callable[[str, int, int | None], None]
 
 MARKER_CHUNK = 100_000
 MAX_SCHEMA_RETRIES = 3
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -78,16 +74,24 @@ def sync_object(
     wh = ctx.warehouse.cursor_for_thread()
     try:
         store = StateStore(wh)
-        plan = _plan(client, store, name, fresh=ctx.describe_stale, max_age=ctx.settings.describe_max_age_seconds)
+        plan, change = plan_with_changes(client, store, name, fresh=ctx.describe_stale, max_age=ctx.settings.describe_max_age_seconds)
         result.object_name = plan.object_name
+        result.fields_added, result.fields_removed = list(change.added), list(change.removed)
+        if change.removed:
+            logger.warning("%s: describe no longer shows %s (access revoked or field deleted): their columns "
+                           "and last values are kept", plan.object_name, ", ".join(change.removed))
         result.skipped_fields = dict(plan.skipped)
         state = store.get(plan.object_name) or ObjectState(object_name=plan.object_name)
         job = _ObjectJob(ctx, client, wh, store, plan, options, state, result, prefetched)
-        job.run(full_refresh=full_refresh, refresh_formulas=refresh_formulas)
+        job.run(full_refresh=full_refresh, refresh_formulas=refresh_formulas, added=change.added)
+        if change.pending is not None:  # cached only now that the new fields are backfilled
+            store.put_describe(change.pending["name"], change.pending)
         result.status = OK
     except LhtError as exc:
         result.status, result.error = FAILED, str(exc)
         logger.error("%s: %s", name, exc)
+        if not isinstance(exc, (ApiLimitError, AuthenticationError)):
+            _forget_describe(wh, name)
         if isinstance(exc, ApiLimitError):
             ctx.stop.set()  # the quota is shared: stop the other objects cleanly too
     except Exception as exc:  # a bug or an unexpected library error: report it, never hide it
@@ -97,15 +101,6 @@ def sync_object(
         result.api_calls = round(client.calls + share, 3)
         result.duration_seconds = round(time.monotonic() - began, 3)
     return result
-
-
-def _plan(client: SalesforceClient, store: StateStore, name: str, *, fresh: bool, max_age: int) -> ObjectPlan:
-    cached = None if fresh else store.get_describe(name)
-    if cached is not None and (utcnow() - cached[0]).total_seconds() < max_age:
-        return plan_object(cached[1])
-    describe = client.describe(name)
-    store.put_describe(describe["name"], describe)
-    return plan_object(describe)
 
 
 class _ObjectJob:
@@ -123,22 +118,27 @@ class _ObjectJob:
         self.result: ObjectResult = result
         self.settings: Settings = ctx.settings
         self.prefetched = prefetched
-        # a prefetched check asked Salesforce before this job began: the run starts then
-        self.started = prefetched.taken_at if prefetched else utcnow()
+        self.started = utcnow()  # this host's clock: _lht_extracted_at, cadences, last_success_at
+        #: Salesforce's clock at the start: watermarks, getDeleted windows, marker dates; a
+        #: grouped change check (lht.sync.prefetch) asked Salesforce before this job: its time
+        self.sf_started = prefetched.taken_at if prefetched else client.server_now()
         self.overlap = timedelta(seconds=self.settings.overlap_seconds)
 
-    def run(self, *, full_refresh: bool, refresh_formulas: bool) -> None:
+    def run(self, *, full_refresh: bool, refresh_formulas: bool, added: Sequence[str] = ()) -> None:
         state, plan = self.state, self.plan
         full = full_refresh or state.watermark is None or plan.watermark_field is None
         self.result.mode = "full" if full else "incremental"
         boundary = new_batch_id()  # every batch this run writes sorts after it
         max_seen = self._extract_records(since=None if full else state.watermark)
+        left = self._left_filter(since=None if full else state.watermark) if state.last_success_at else set()
         if full:
-            markers = self._markers_for_missing(boundary) if state.last_success_at else 0
-            covered = self.started
+            markers = self._markers_for_missing(boundary, left) if state.last_success_at else 0
+            covered = self.sf_started
         else:
             markers, covered = self._check_deleted()
         self.result.deleted_markers = markers
+        if added and not full:
+            self._backfill(added)
         formulas_due = refresh_formulas or self._due(state.last_formula_refresh_at, self.options.formula_refresh_every)
         if formulas_due and plan.formula_fields:
             self._refresh_formulas()
@@ -188,9 +188,15 @@ class _ObjectJob:
     # -- deletes -------------------------------------------------------------------------
     def _check_deleted(self) -> tuple[int, datetime | None]:
         state = self.state
-        window = deleted_window(state, self.options, self.settings, self.started)
+        window = deleted_window(state, self.options, self.settings, self.sf_started)
         if window is None:
             return 0, state.deleted_checked_until
+        if self.plan.delete_strategy == "none":
+            self.result.notes.append("not replicateable and its records cannot be deleted: no delete check")
+            return 0, self.sf_started
+        if self.plan.delete_strategy == "reconcile":
+            self.result.notes.append("not replicateable (no getDeleted): deletions found by Id reconciliation")
+            return self._reconcile_ids(), self.sf_started
         start, end = window
         answer = self.prefetched.take("deleted", window) if self.prefetched else None
         try:
@@ -201,13 +207,13 @@ class _ObjectJob:
                 body = self.client.deleted(self.plan.object_name, start, end)
         except DeletedWindowError as exc:
             logger.info("%s: %s; reconciling Ids instead", self.plan.object_name, exc)
-            return self._reconcile_ids(), self.started
+            return self._reconcile_ids(), self.sf_started
         records = body.get("deletedRecords") or []
         ids = [r["id"] for r in records]
         stamps = [_parse_sf_datetime(r["deletedDate"]) for r in records]
         written = self._write_markers(pa.array(ids, pa.string()), stamps)
         covered = body.get("latestDateCovered")
-        return written, _parse_sf_datetime(covered) if covered else self.started
+        return written, _parse_sf_datetime(covered) if covered else self.sf_started
 
     def _reconcile_ids(self) -> int:
         ex = extract(self.client, self.plan, self.settings, fields=["Id"], include_deleted=True)
@@ -218,9 +224,37 @@ class _ObjectJob:
         logger.info("%s: Id reconciliation found %d vanished record(s)", self.plan.object_name, len(vanished))
         return self._write_markers(vanished, None)
 
-    def _markers_for_missing(self, boundary: str) -> int:
+    def _markers_for_missing(self, boundary: str, left: set[str]) -> int:
         missing = ids_missing_since(self.wh, self.plan.object_name, boundary)
+        if left:  # they exist, outside the filter: `filtered` rows, not deletions
+            missing = missing.filter(pc.invert(pc.is_in(missing, value_set=pa.array(sorted(left), pa.string()))))
         return self._write_markers(missing, None)
+
+    def _left_filter(self, since: datetime | None) -> set[str]:
+        """Write a ``filtered`` row for each record lht holds that no longer matches the
+        object's ``where`` filter (changed since ``since``; every one on a full run); return
+        their Ids. The models then set ``_lht_in_filter = false`` and keep the last values
+        read while the record matched."""
+        where = self.options.where
+        if not where or not where.strip() or self.plan.watermark_field is None:
+            return set()
+        wm = self.plan.watermark_field
+        ex = extract(self.client, self.plan, self.settings, fields=["Id", wm], since=since,
+                     where=f"NOT ({where})")
+        known = staged_ids(self.wh, self.plan.object_name)
+        outside = (b.filter(pc.is_in(b.column("Id"), value_set=known)) for b in ex.batches)
+        ids: set[str] = set()
+
+        def tracked():
+            for batch in outside:
+                ids.update(batch.column("Id").to_pylist())
+                yield batch
+
+        specs = [f for f in self.plan.fields if f.name in {"Id", wm}]
+        rows = self._write_all(tracked(), KIND_FILTERED, specs, None)
+        if rows:
+            logger.info("%s: %d record(s) left the where filter", self.plan.object_name, rows)
+        return ids
 
     def _write_markers(self, ids: pa.Array, stamps: list[datetime] | None) -> int:
         if len(ids) == 0:
@@ -234,12 +268,30 @@ class _ObjectJob:
                 if "IsDeleted" in names:
                     columns["IsDeleted"] = pa.array([True] * len(chunk), pa.bool_())
                 if self.plan.watermark_field:
-                    when = stamps[offset : offset + len(chunk)] if stamps else [self.started] * len(chunk)
+                    when = stamps[offset : offset + len(chunk)] if stamps else [self.sf_started] * len(chunk)
                     columns[self.plan.watermark_field] = pa.array(when, pa.timestamp("ms", tz="UTC"))
                 table = pa.table(columns)
                 total += write_batch(self.wh, self.plan.object_name, table, self.plan.fields,
                                      kind=KIND_DELETED, extracted_at=self.started).rows
         return total
+
+    # -- newly visible fields ------------------------------------------------------------
+    def _backfill(self, added: Sequence[str]) -> None:
+        """Read Id plus the fields describe shows for the first time, for every record.
+
+        A field granted to the user, or added with a default, holds values although no
+        record's SystemModstamp moved; these partial rows (``_lht_kind = 'fields'``) give
+        every record its values without a full reload (the models merge them).
+        """
+        present = {f.name for f in self.plan.fields}
+        names = [n for n in added if n in present and n != "Id"]
+        if not names:
+            return
+        ex = extract(self.client, self.plan, self.settings, fields=["Id", *names], where=self.options.where)
+        specs = [f for f in self.plan.fields if f.name in {"Id", *names}]
+        rows = self._write_all(ex.batches, KIND_FIELDS, specs, ex.total_size)
+        logger.info("%s: backfilled %d new field(s) (%s) on %d row(s)", self.plan.object_name, len(names),
+                    ", ".join(names), rows)
 
     # -- formulas ------------------------------------------------------------------------
     def _refresh_formulas(self) -> None:
@@ -251,11 +303,12 @@ class _ObjectJob:
         logger.info("%s: refreshed %d formula field(s) on %d row(s)", self.plan.object_name, len(self.plan.formula_fields), rows)
 
     # -- state ---------------------------------------------------------------------------
-    def _due(self, last: datetime | None, every: int | None) -> bool:
-        """True when a periodic step configured ``every`` seconds is due (never if unconfigured)."""
+    def _due(self, last: datetime | None, every: int | None, now: datetime | None = None) -> bool:
+        """True when a periodic step configured ``every`` seconds is due (never if unconfigured);
+        ``now`` is the clock ``last`` was taken on (default this host's)."""
         if every is None:
             return False
-        return last is None or (self.started - last).total_seconds() >= every
+        return last is None or ((now or self.started) - last).total_seconds() >= every
 
     def _save_state(self, *, full: bool, max_seen: datetime | None, covered: datetime | None) -> None:
         state = self.state
@@ -264,7 +317,7 @@ class _ObjectJob:
             # the second after the newest record, once that second is older than the overlap
             # (every commit in it was visible to this run); else the start of the overlap
             settled = max_seen.replace(microsecond=0) + timedelta(seconds=1)
-            candidate = min(settled, self.started - self.overlap)
+            candidate = min(settled, self.sf_started - self.overlap)
             state.watermark = max(candidate, state.watermark) if (state.watermark and not full) else candidate
         state.deleted_checked_until = covered
         state.last_success_at = self.started
@@ -280,8 +333,9 @@ class _ObjectJob:
 
 def deleted_window(state: ObjectState, options: ObjectOptions, settings: Settings,
                    started: datetime) -> tuple[datetime, datetime] | None:
-    """The getDeleted window an incremental run starting at ``started`` asks for, or None
-    when the check is not due (``deleted_check_every``, ``LHT_DELETED_CHECK_EVERY``)."""
+    """The getDeleted window of an incremental run starting at ``started`` (Salesforce's
+    clock), or None when the check is not due (``deleted_check_every``,
+    ``LHT_DELETED_CHECK_EVERY``)."""
     every = options.deleted_check_every
     if every is None:
         every = settings.deleted_check_every_seconds
@@ -289,7 +343,16 @@ def deleted_window(state: ObjectState, options: ObjectOptions, settings: Setting
     if last is not None and (started - last).total_seconds() < every:
         return None
     overlap = timedelta(seconds=settings.overlap_seconds)
-    return (last or state.last_success_at or started) - overlap, started
+    return (last or state.watermark or started) - overlap, started
+
+
+def _forget_describe(wh: Warehouse, name: str) -> None:
+    """After a failure the next run describes the object again, so a type or field change
+    the describe cache did not show yet cannot fail it run after run."""
+    try:
+        StateStore(wh).forget_describe(name)
+    except LhtError as exc:
+        logger.warning("%s: could not drop the cached describe: %s", name, exc)
 
 
 def _parse_sf_datetime(value: str) -> datetime:

@@ -156,4 +156,5 @@ def candidate(store: StateStore, name: str, options: ObjectOptions, *, describe_
     if state is None or state.watermark is None or plan.watermark_field is None:
         return None
     soql = build_soql(plan, since=state.watermark, where=options.where)
-    return Candidate(name, plan, soql, deleted_window(state, options))
+    window = deleted_window(state, options) if plan.delete_strategy == "getdeleted" else None
+    return Candidate(name, plan, soql, window)

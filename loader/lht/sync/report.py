@@ -27,7 +27,13 @@ class ObjectResult:
     duration_seconds: float = 0.0
     watermark: str | None = None
     skipped_fields: dict[str, str] = field(default_factory=dict)
+    #: Fields describe shows for the first time (backfilled for every record this run).
+    fields_added: list[str] = field(default_factory=list)
+    #: Fields describe no longer shows (access revoked or deleted): columns and last values kept.
+    fields_removed: list[str] = field(default_factory=list)
     error: str | None = None
+    #: Things worth knowing that are not failures (e.g. how deletions are found).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

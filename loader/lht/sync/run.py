@@ -111,12 +111,12 @@ def _prefetch(ctx: RunContext, warehouse: Warehouse, project: Project, names: Se
     if not prefetcher.enabled or request.full_refresh:
         return prefetcher
     store = StateStore(warehouse)
-    taken_at = utcnow()
+    taken_at = ctx.client.server_now()  # Salesforce's clock: the objects' windows start here
     found = []
     for name in names:
         options = project.objects[name]
         cand = candidate(store, name, options, describe_fresh=not ctx.describe_stale,
-                         max_age=ctx.settings.describe_max_age_seconds, now=taken_at,
+                         max_age=ctx.settings.describe_max_age_seconds, now=utcnow(),
                          deleted_window=lambda state, opts: deleted_window(state, opts, ctx.settings, taken_at))
         if cand is not None:
             found.append(cand)

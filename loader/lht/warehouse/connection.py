@@ -79,6 +79,8 @@ class Warehouse:
         #: Writer caches for this connection: known columns per staging table, and the
         #: objects whose stored batch ids were already read.
         self.column_cache: dict[str, set[str]] = {}
+        #: Column types per staging table (``lht.warehouse.retype`` shapes).
+        self.type_cache: dict[str, dict[str, str]] = {}
         self.batch_floor_checked: set[str] = set()
 
     # -- names ---------------------------------------------------------------------------

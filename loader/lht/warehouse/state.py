@@ -142,6 +142,11 @@ class StateStore:
         assert fetched_at is not None
         return fetched_at, json.loads(rows[0][1])
 
+    def forget_describe(self, object_name: str) -> None:
+        """Drop the cached describe of ``object_name``: the next run describes it again."""
+        q = self.wh.quote
+        self.wh.execute(f"DELETE FROM {self.describe_table} WHERE lower({q('object_name')}) = lower(?)", [object_name])
+
     def put_describe(self, object_name: str, describe: dict, fetched_at: datetime | None = None) -> None:
         """Cache ``describe`` for ``object_name``, replacing any older copy."""
         validate_object_name(object_name)

@@ -22,16 +22,18 @@ from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 
-from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FORMULA,
-                           KIND_MERGE_RESULT, KIND_PUSH_RESULT, KIND_RECORD, WRITER_TABLES)
+from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FIELDS,
+                           KIND_FILTERED, KIND_FORMULA, KIND_MERGE_RESULT, KIND_PUSH_RESULT, KIND_RECORD,
+                           WRITER_TABLES)
 from lht.errors import InvalidNameError, WarehouseError
 from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
 from lht.warehouse import snowflake_load
 from lht.warehouse.connection import Warehouse, validate_name, validate_object_name
+from lht.warehouse.retype import stored_fields
 
 log = logging.getLogger(__name__)
 
-KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_PUSH_RESULT, KIND_MERGE_RESULT)
+KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_FIELDS, KIND_FILTERED, KIND_PUSH_RESULT, KIND_MERGE_RESULT)
 _BATCH_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 _id_lock = threading.Lock()
@@ -87,7 +89,8 @@ def _metadata_fields(wh: Warehouse) -> list[tuple[str, str]]:
 def ensure_table(wh: Warehouse, object_name: str, fields: Sequence[FieldSpec]) -> str:
     """Create the staging table of ``object_name`` or add the columns it lacks; return its name.
 
-    Columns are never dropped or retyped. Known columns are cached on ``wh``.
+    Columns are never dropped here; a field whose type changed is retyped by
+    :func:`lht.warehouse.retype.stored_fields`. Known columns are cached on ``wh``.
     """
     table = _table_of(wh, object_name)
     name = object_name.lower()
@@ -110,6 +113,8 @@ def ensure_table(wh: Warehouse, object_name: str, fields: Sequence[FieldSpec]) -
                 _ddl(wh, table, "ALTER TABLE ADD COLUMN",
                      f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {wh.quote(c)} {t}")
             log.info("Added columns %s to %s", ", ".join(c for c, _ in missing), table)
+        if missing or not known:
+            wh.type_cache.pop(name, None)
         cache[name] = known | {c.lower() for c, _ in wanted}
     return table
 
@@ -169,12 +174,14 @@ def write_batch(
     for f in fields:
         validate_name(f.name, f"field name of {object_name}")
     table_data = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
-    aligned = _align(table_data, fields, object_name)
+    _align(table_data.slice(0, 0), fields, object_name)  # names checked even for an empty batch
     table = _table_of(wh, object_name)
-    if aligned.num_rows == 0:
+    if table_data.num_rows == 0:
         return WriteResult(object_name, table, "", 0)
 
     ensure_table(wh, object_name, fields)
+    # a field whose type changed is cast to its (retyped) staging column's type
+    aligned = _align(table_data, stored_fields(wh, object_name, fields), object_name)
     batch_id = new_batch_id(_stored_floor(wh, object_name, table))
     n = aligned.num_rows
     stamped = aligned.append_column(BATCH_ID_COLUMN, pa.repeat(pa.scalar(batch_id, pa.string()), n))
