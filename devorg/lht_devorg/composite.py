@@ -1,23 +1,43 @@
-"""``composite/sobjects``: create, update and delete up to 200 records in one call.
+"""sObject Collections (``composite/sobjects``): insert, update, upsert on an external id,
+delete and retrieve, up to 200 records a call (2,000 Ids to retrieve).
 
-``allOrNone=true`` rolls back the records already changed when any record fails,
-and every record reports ALL_OR_NONE_OPERATION_ROLLED_BACK or its own error.
+Results come one per record, in input order, with Salesforce's error shape
+``{statusCode, message, fields}``. ``allOrNone=true`` rolls every change of the call back
+when any record fails; the others report ALL_OR_NONE_OPERATION_ROLLED_BACK. Problems of the
+request itself (an unknown field, a value JSON cannot turn into the field's type, too many
+records) fail the whole call with 400. A call's writes run in one transaction.
+
+Row faults (``unable_to_lock_row``, see :mod:`.faults`) make the next N record writes of
+matching calls fail with UNABLE_TO_LOCK_ROW.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from . import ids
 from .errors import OrgError
+from .faults import ROW_KINDS, FaultInjector
 from .rest import COMPOSITE_MAX, Call, Reply
+from .upsert import Rollback
+from .validate import external_id_field, malformed_id, row_lock
 
+#: Ids per retrieve call.
+RETRIEVE_MAX = 2000
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                "message": "Record rolled back because not all records were valid and the "
                           "request was using AllOrNone header", "fields": []}
+_META_KEYS = ("attributes", "id", "Id")
 
 
 def _error(exc: OrgError) -> dict[str, Any]:
     return {"statusCode": exc.error_code, "message": exc.message, "fields": list(exc.fields or [])}
+
+
+def _too_many() -> OrgError:
+    return OrgError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
+                    f"{COMPOSITE_MAX} records into this call")
 
 
 def _records(call: Call) -> tuple[list[dict[str, Any]], bool]:
@@ -26,96 +46,191 @@ def _records(call: Call) -> tuple[list[dict[str, Any]], bool]:
         raise OrgError(400, "JSON_PARSER_ERROR", "The request body needs a 'records' array")
     records = body["records"]
     if len(records) > COMPOSITE_MAX:
-        raise OrgError(400, "EXCEEDED_ID_LIMIT", f"Maximum number of records is {COMPOSITE_MAX}")
+        raise _too_many()
+    if not all(isinstance(r, dict) for r in records):
+        raise OrgError(400, "JSON_PARSER_ERROR", "Each record must be a JSON object")
     return records, bool(body.get("allOrNone", False))
 
 
-def _type_of(record: Any) -> str:
-    attributes = record.get("attributes") if isinstance(record, dict) else None
-    if not isinstance(attributes, dict) or not attributes.get("type"):
-        raise OrgError(400, "INVALID_TYPE", "Each record needs attributes.type")
-    return str(attributes["type"])
+def _type_of(record: dict[str, Any], default: str | None = None) -> str:
+    attributes = record.get("attributes")
+    if isinstance(attributes, dict) and attributes.get("type"):
+        return str(attributes["type"])
+    if default:
+        return default
+    raise OrgError(400, "INVALID_TYPE", "Each record needs attributes.type", [])
+
+
+def _values(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in _META_KEYS}
+
+
+def _check_id(record_id: Any) -> str:
+    if not record_id:
+        raise OrgError(400, "MISSING_ARGUMENT", "Id not specified in an update call", [])
+    if not ids.is_id(str(record_id)):
+        raise malformed_id({"label": "Record ID", "name": "Id"}, record_id)
+    return str(record_id)
 
 
 class Composite:
     """The composite/sobjects resource over an OrgEngine."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, faults: FaultInjector | None = None) -> None:
         self.engine = engine
+        self.faults = faults or FaultInjector()
+
+    # -- shared ---------------------------------------------------------------
+    def _row_fault(self, call: Call, record_id: str | None) -> None:
+        if self.faults.take(ROW_KINDS, call.method, f"/services/data/v{call.version}/{call.path}"):
+            raise row_lock(record_id)
+
+    def _run(self, call: Call, items: list[Any], all_or_none: bool,
+             one: Callable[[Any], dict[str, Any]], failed: Callable[[Any, OrgError], dict[str, Any]]
+             ) -> list[dict[str, Any]]:
+        """Apply ``one`` to every item in one transaction; roll back if allOrNone and any fails."""
+        results: list[dict[str, Any]] = []
+        try:
+            with self.engine.transaction():
+                for item in items:
+                    try:
+                        results.append(one(item))
+                    except OrgError as exc:
+                        results.append(failed(item, exc))
+                if all_or_none and any(not r["success"] for r in results):
+                    raise Rollback()
+        except Rollback:
+            results = [{**r, "success": False, "errors": [ROLLED_BACK]} if r["success"] else r
+                       for r in results]
+            for r in results:
+                r.pop("created", None)
+        return results
+
+    # -- insert, update, upsert, delete ----------------------------------------
+    def create(self, call: Call) -> Reply:
+        """``POST composite/sobjects``."""
+        records, all_or_none = _records(call)
+
+        def one(record: dict[str, Any]) -> dict[str, Any]:
+            name = _type_of(record)
+            if record.get("id") or record.get("Id"):
+                raise OrgError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+            self._row_fault(call, None)
+            return {"id": self.engine.create(name, _values(record)), "success": True, "errors": []}
+
+        return Reply(200, self._run(call, records, all_or_none, one,
+                                    lambda _r, exc: {"success": False, "errors": [_error(exc)]}))
+
+    def update(self, call: Call) -> Reply:
+        """``PATCH composite/sobjects``: each record carries its ``id``."""
+        records, all_or_none = _records(call)
+
+        def one(record: dict[str, Any]) -> dict[str, Any]:
+            name = _type_of(record)
+            record_id = _check_id(record.get("id") or record.get("Id"))
+            self._row_fault(call, record_id)
+            try:
+                self.engine.update(name, record_id, _values(record))
+            except OrgError as exc:
+                if exc.status == 404:
+                    raise OrgError(400, "ENTITY_IS_DELETED", "entity is deleted", []) from None
+                raise
+            return {"id": ids.to18(record_id), "success": True, "errors": []}
+
+        return Reply(200, self._run(call, records, all_or_none, one, lambda r, exc: {
+            "id": r.get("id") or r.get("Id"), "success": False, "errors": [_error(exc)]}))
+
+    def upsert(self, call: Call, name: str, field: str) -> Reply:
+        """``PATCH composite/sobjects/{Object}/{ExternalIdField}``: ``created`` per record."""
+        records, all_or_none = _records(call)
+        obj = self.engine.schema.require(name)
+        f = external_id_field(obj, field)
+        keys = [next((v for k, v in r.items() if k.lower() == f["name"].lower()), None) for r in records]
+        seen: dict[str, int] = {}
+        for key in keys:
+            if key is not None:
+                seen[str(key).lower()] = seen.get(str(key).lower(), 0) + 1
+
+        def one(pair: tuple[dict[str, Any], Any]) -> dict[str, Any]:
+            record, key = pair
+            _type_of(record, obj.name)
+            if key is not None and seen[str(key).lower()] > 1:
+                raise OrgError(400, "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key}",
+                               [f["name"]])
+            self._row_fault(call, None)
+            record_id, created = self.engine.upsert(obj.name, f["name"], key, _values(record))
+            return {"id": record_id, "success": True, "errors": [], "created": created}
+
+        return Reply(200, self._run(call, list(zip(records, keys)), all_or_none, one,
+                                    lambda _p, exc: {"success": False, "errors": [_error(exc)]}))
 
     def _object_of_id(self, record_id: str) -> str:
+        if not ids.is_id(record_id):
+            raise malformed_id(None, record_id)
         prefix = record_id[:3]
         for entry in self.engine.describe_global()["sobjects"]:
             if entry.get("keyPrefix") == prefix:
                 return entry["name"]
-        raise OrgError(400, "MALFORMED_ID", f"malformed id {record_id}")
-
-    def create(self, call: Call) -> Reply:
-        records, all_or_none = _records(call)
-        results: list[dict[str, Any]] = []
-        created: list[tuple[str, str]] = []
-        for record in records:
-            try:
-                name = _type_of(record)
-                values = {k: v for k, v in record.items() if k != "attributes"}
-                new_id = self.engine.create(name, values)
-                created.append((name, new_id))
-                results.append({"id": new_id, "success": True, "errors": []})
-            except OrgError as exc:
-                results.append({"success": False, "errors": [_error(exc)]})
-        if all_or_none and any(not r["success"] for r in results):
-            for name, new_id in created:
-                self.engine.delete(name, new_id)
-                self.engine.purge(name, [new_id])
-            results = [{"success": False, "errors": [ROLLED_BACK]} if r["success"] else r
-                       for r in results]
-        return Reply(200, results)
-
-    def update(self, call: Call) -> Reply:
-        records, all_or_none = _records(call)
-        results: list[dict[str, Any]] = []
-        before: list[tuple[str, str, dict[str, Any]]] = []
-        for record in records:
-            record_id = record.get("id") or record.get("Id") if isinstance(record, dict) else None
-            try:
-                name = _type_of(record)
-                if not record_id:
-                    raise OrgError(400, "MISSING_ARGUMENT", "Id not specified in an update call")
-                values = {k: v for k, v in record.items() if k not in ("attributes", "id", "Id")}
-                if all_or_none:
-                    old = self.engine.get_record(name, record_id, fields=list(values))
-                    before.append((name, record_id, {k: old.get(k) for k in values}))
-                self.engine.update(name, record_id, values)
-                results.append({"id": record_id, "success": True, "errors": []})
-            except OrgError as exc:
-                results.append({"id": record_id, "success": False, "errors": [_error(exc)]})
-        if all_or_none and any(not r["success"] for r in results):
-            for name, record_id, old_values in before:
-                self.engine.update(name, record_id, old_values)
-            results = [{"id": r["id"], "success": False, "errors": [ROLLED_BACK]}
-                       if r["success"] else r for r in results]
-        return Reply(200, results)
+        raise malformed_id(None, record_id)
 
     def delete(self, call: Call) -> Reply:
-        ids = [i for i in (call.params.get("ids") or "").split(",") if i]
-        if not ids:
+        """``DELETE composite/sobjects?ids=...&allOrNone=``."""
+        record_ids = [i for i in (call.params.get("ids") or "").split(",") if i]
+        if not record_ids:
             raise OrgError(400, "MISSING_ARGUMENT", "Specify the ids parameter")
-        if len(ids) > COMPOSITE_MAX:
-            raise OrgError(400, "EXCEEDED_ID_LIMIT", f"Maximum number of records is {COMPOSITE_MAX}")
+        if len(record_ids) > COMPOSITE_MAX:
+            raise _too_many()
         all_or_none = (call.params.get("allOrNone") or "false").lower() == "true"
-        results: list[dict[str, Any]] = []
-        deleted: list[tuple[str, str]] = []
-        for record_id in ids:
+
+        def one(record_id: str) -> dict[str, Any]:
+            name = self._object_of_id(record_id)
+            self._row_fault(call, record_id)
             try:
-                name = self._object_of_id(record_id)
                 self.engine.delete(name, record_id)
-                deleted.append((name, record_id))
-                results.append({"id": record_id, "success": True, "errors": []})
             except OrgError as exc:
-                results.append({"id": record_id, "success": False, "errors": [_error(exc)]})
-        if all_or_none and any(not r["success"] for r in results):
-            for name, record_id in deleted:
-                self.engine.undelete(name, record_id)
-            results = [{"id": r["id"], "success": False, "errors": [ROLLED_BACK]}
-                       if r["success"] else r for r in results]
-        return Reply(200, results)
+                if exc.status == 404:
+                    raise OrgError(400, "ENTITY_IS_DELETED", "entity is deleted", []) from None
+                raise
+            return {"id": ids.to18(record_id), "success": True, "errors": []}
+
+        return Reply(200, self._run(call, record_ids, all_or_none, one, lambda i, exc: {
+            "id": i, "success": False, "errors": [_error(exc)]}))
+
+    # -- retrieve -------------------------------------------------------------
+    def retrieve(self, call: Call, name: str) -> Reply:
+        """``POST composite/sobjects/{Object}`` ``{ids, fields}`` or ``GET ...?ids=&fields=``."""
+        if call.method == "POST":
+            body = call.json()
+            if not isinstance(body, dict):
+                raise OrgError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+            record_ids, fields = body.get("ids"), body.get("fields")
+        else:
+            record_ids = [i for i in (call.params.get("ids") or "").split(",") if i]
+            fields = [f for f in (call.params.get("fields") or "").split(",") if f]
+        if not isinstance(record_ids, list) or not record_ids:
+            raise OrgError(400, "MISSING_ARGUMENT", "Specify the ids to retrieve")
+        if not isinstance(fields, list) or not fields:
+            raise OrgError(400, "MISSING_ARGUMENT", "Specify the fields to retrieve")
+        if len(record_ids) > RETRIEVE_MAX:
+            raise OrgError(400, "EXCEEDED_ID_LIMIT", f"cannot retrieve more than {RETRIEVE_MAX} records")
+        for record_id in record_ids:
+            if not isinstance(record_id, str) or not ids.is_id(record_id):
+                raise malformed_id(None, record_id)
+        obj = self.engine.schema.require(name)
+        wanted = sorted({ids.to18(i) for i in record_ids})
+        id_list = ", ".join(f"'{i}'" for i in wanted)  # checked Ids: base-62 characters only
+        select = ", ".join(dict.fromkeys(["Id", *fields]))
+        rs = self.engine.execute(f"SELECT {select} FROM {obj.name} WHERE Id IN ({id_list})",
+                                 include_deleted=False)
+        try:
+            found = self.engine.page_records(rs, 0, len(wanted), api_version=call.version)
+        finally:
+            self.engine.release(rs)
+        by_id = {r["Id"]: r for r in found}
+        names = {f.lower() for f in fields}
+        out = []
+        for record_id in record_ids:
+            rec = by_id.get(ids.to18(record_id))
+            out.append(None if rec is None else
+                       {k: v for k, v in rec.items() if k == "attributes" or k.lower() in names})
+        return Reply(200, out)

@@ -57,6 +57,21 @@ FORMULAS: dict[str, dict[str, tuple[dict[str, Any], str, str]]] = {
 }
 
 
+def push_fields(obj: str) -> list[dict]:
+    """Custom fields a push (reverse ETL) writes: an external id on Account and Contact, a
+    restricted picklist and a score on Account (so the demo can push to them)."""
+    ext = make_field("External_Id__c", "string", "External Id", length=64, externalId=True, unique=True,
+                     idLookup=True)
+    if obj == "Contact":
+        return [ext]
+    if obj != "Account":
+        return []
+    return [ext,
+            make_field("Customer_Tier__c", "picklist", "Customer Tier", restrictedPicklist=True,
+                       picklistValues=picklist(["Gold", "Silver", "Bronze"])),
+            make_field("Score__c", "double", "Score", precision=5, scale=2)]
+
+
 def formula_field(obj: str, name: str) -> dict:
     """The describe dict of a formula field of :data:`FORMULAS`."""
     spec = dict(FORMULAS[obj][name][0])

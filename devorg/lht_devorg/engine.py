@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 
-from . import metachange, records, stream
+from . import metachange, records, stream, upsert
 from . import seed as seeding
 from .store import BASE_TIME, OrgStore, ResultSet
 
@@ -73,6 +73,18 @@ class OrgEngine(OrgStore):
     def updated(self, obj: str, start: dt.datetime, end: dt.datetime) -> dict:
         """The getUpdated body for ``start``..``end``."""
         return records.updated(self, obj, start, end)
+
+    def upsert(self, obj: str, field: str, value: object, values: dict) -> tuple[str, bool]:
+        """Insert or update the record whose external-id ``field`` is ``value``: (Id, created?)."""
+        return upsert.upsert(self, obj, field, value, values)
+
+    def matching_ids(self, obj: str, field: str, value: object) -> list[str]:
+        """Ids of the live records whose external-id (or idLookup) ``field`` equals ``value``."""
+        return upsert.matching_ids(self, obj, field, value)
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One transaction (and the write lock) around several writes; rolled back on an exception."""
+        return upsert.transaction(self)
 
     def add_field(self, obj: str, field: dict) -> None:
         """Add a field (describe-shaped dict, completed to 57 keys) and its column."""

@@ -11,6 +11,9 @@ Kinds (``Fault.kind``):
   ``bulk_stuck`` (the job never leaves InProgress).
 - ``truncate_results``: the next matching results page is cut in half while the
   ``Sforce-NumberOfRecords`` header still claims the full page.
+- ``unable_to_lock_row``: the next ``times`` record writes of matching calls (an sObject
+  Collections call, a Bulk ingest job's upload ``PUT .../jobs/ingest/ID/batches``) fail
+  with UNABLE_TO_LOCK_ROW, Salesforce's transient row-lock error; the other rows succeed.
 - Schema and data changes, run just before a matching call is handled (e.g. between
   a describe and the query that follows it): ``add_field`` (``params = {"object",
   "field": describe field dict}``), ``remove_field`` (``{"object", "field": name}``),
@@ -36,7 +39,8 @@ HTTP_KINDS = frozenset({"unavailable", "reset", "stall", "expired_session", "lim
 BULK_KINDS = frozenset({"bulk_failed", "bulk_stuck"})
 RESULT_KINDS = frozenset({"truncate_results"})
 ACTION_KINDS = frozenset({"add_field", "remove_field", "change_formula"})
-KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS
+ROW_KINDS = frozenset({"unable_to_lock_row"})
+KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS | ROW_KINDS
 #: How many request lines the request log keeps (oldest dropped first).
 REQUEST_LOG_SIZE = 100_000
 

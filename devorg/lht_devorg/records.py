@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from . import ids, render
+from . import ids, render, validate
 from .errors import OrgError, not_found
 from .planner import q
 from .schema import ObjectSchema
@@ -72,7 +72,10 @@ def coerce(f: dict, value: object) -> object:
         if t == "time":
             return dt.time.fromisoformat(str(value).rstrip("Z"))
         if t in ("id", "reference"):
-            return ids.to18(str(value))
+            try:
+                return ids.to18(str(value))
+            except ValueError:
+                raise validate.malformed_id(f, value) from None
     except (ValueError, TypeError, InvalidOperation):
         raise bad from None
     text = str(value).replace("\x00", "")
@@ -83,9 +86,9 @@ def coerce(f: dict, value: object) -> object:
     return text
 
 
-def _writable(obj: ObjectSchema, values: dict, *, creating: bool) -> dict[str, object]:
+def _writable(eng: OrgStore, obj: ObjectSchema, values: dict, *, creating: bool) -> dict[str, object]:
     out: dict[str, object] = {}
-    for key, value in values.items():
+    for key, value in validate.resolve_lookups(eng, obj, values).items():
         if key == "attributes":
             continue
         f = obj.field(key)
@@ -125,7 +128,7 @@ def create(eng: OrgStore, obj_name: str, values: dict) -> str:
     """Insert a record; see :meth:`OrgEngine.create`."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
-        row = _writable(obj, values, creating=True)
+        row = _writable(eng, obj, values, creating=True)
         for f in obj.stored_fields():
             n = f["name"]
             if n not in row and f["defaultedOnCreate"] and f["type"] == "boolean":
@@ -138,6 +141,7 @@ def create(eng: OrgStore, obj_name: str, values: dict) -> str:
                    and not f["defaultedOnCreate"] and row.get(f["name"]) is None]
         if missing:
             raise OrgError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+        validate.check_row(eng, obj, row, None)
         number = next_number(eng, obj)
         record_id = ids.make_id(obj.key_prefix, number)
         now = eng.now()
@@ -177,7 +181,8 @@ def update(eng: OrgStore, obj_name: str, record_id: str, values: dict) -> None:
         rid, is_deleted = _existing(eng, obj, record_id)
         if is_deleted:
             raise OrgError(400, "ENTITY_IS_DELETED", "entity is deleted")
-        row = _writable(obj, values, creating=False)
+        row = _writable(eng, obj, values, creating=False)
+        validate.check_row(eng, obj, row, rid)
         now = eng.now()
         row.update(LastModifiedDate=now, SystemModstamp=now, LastModifiedById=ADMIN_USER_ID)
         sets = ", ".join(f"{q(c)} = ?" for c in row)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from urllib.parse import unquote
 
 from .cursors import Cursors
 from .errors import OrgError, not_found
@@ -236,6 +237,44 @@ class RestApi:
     def delete(self, call: Call, name: str, record_id: str) -> Reply:
         self.engine.delete(name, record_id)
         return Reply(204)
+
+    # -- external ids -------------------------------------------------------
+    def _external_matches(self, call: Call, name: str, field_name: str, value: str) -> list[str]:
+        found = self.engine.matching_ids(name, field_name, unquote(value))
+        if not found:
+            raise not_found()
+        return found
+
+    def _choices(self, call: Call, name: str, found: list[str]) -> Reply:
+        obj = self.engine.schema.require(name).name
+        return Reply(300, [f"/services/data/v{call.version}/sobjects/{obj}/{i}" for i in found])
+
+    def get_by_external_id(self, call: Call, name: str, field_name: str, value: str) -> Reply:
+        """``GET sobjects/NAME/FIELD/VALUE`` (or a base64 field's bytes, ``sobjects/NAME/ID/FIELD``)."""
+        obj = self.engine.schema.require(name)
+        if obj.field(field_name) is None and len(field_name) in (15, 18):
+            return self.blob(call, name, field_name, value)
+        found = self._external_matches(call, name, field_name, value)
+        if len(found) > 1:
+            return self._choices(call, name, found)
+        return self.get_record(call, name, found[0])
+
+    def upsert(self, call: Call, name: str, field_name: str, value: str) -> Reply:
+        """``PATCH sobjects/NAME/FIELD/VALUE``: 201 created; updated: 200 (v46+) or 204; 300 if several."""
+        values = call.json()
+        if not isinstance(values, dict):
+            raise OrgError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+        values.pop("attributes", None)
+        try:
+            record_id, created = self.engine.upsert(name, field_name, unquote(value), values)
+        except OrgError as exc:
+            if exc.status == 300:
+                return self._choices(call, name, list(getattr(exc, "record_ids", [])))
+            raise
+        body = {"id": record_id, "success": True, "errors": [], "created": created}
+        if created:
+            return Reply(201, body)
+        return Reply(200, body) if float(call.version) >= 46 else Reply(204)
 
     def blob(self, call: Call, name: str, record_id: str, field_name: str) -> Reply:
         """``GET sobjects/NAME/ID/FIELD`` of a base64 field (Attachment Body): the bytes."""

@@ -125,6 +125,8 @@ class Schema:
                                         "quickActions", "listviews", "approvalLayouts")})
         entries["Invoice__c"] = inv_entry
         objs["Invoice__c"] = {**_object_top(account, inv_entry), "fields": customobjects.invoice_fields()}
+        for obj in ("Account", "Contact"):
+            objs[obj]["fields"].extend(customobjects.push_fields(obj))
         for obj, formulas in customobjects.FORMULAS.items():
             for fname in formulas:
                 if not any(f["name"] == fname for f in objs[obj]["fields"]):

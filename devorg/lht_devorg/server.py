@@ -65,7 +65,9 @@ class Router:
             ("GET", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})"), r.get_record),
             ("PATCH", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})"), r.update),
             ("DELETE", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})"), r.delete),
+            ("GET", re.compile(r"sobjects/(\w+)/(\w+)/([^/]+)"), r.get_by_external_id),
             ("GET", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})/(\w+)"), r.blob),
+            ("PATCH", re.compile(r"sobjects/(\w+)/(\w+)/([^/]+)"), r.upsert),
             ("GET", re.compile(r"query"), lambda call: r.query(call, False)),
             ("GET", re.compile(r"queryAll"), lambda call: r.query(call, True)),
             ("GET", re.compile(r"(query|queryAll)/([\w-]+)"),
@@ -73,6 +75,9 @@ class Router:
             ("POST", re.compile(r"composite/sobjects"), c.create),
             ("PATCH", re.compile(r"composite/sobjects"), c.update),
             ("DELETE", re.compile(r"composite/sobjects"), c.delete),
+            ("PATCH", re.compile(r"composite/sobjects/(\w+)/(\w+)"), c.upsert),
+            ("POST", re.compile(r"composite/sobjects/(\w+)"), c.retrieve),
+            ("GET", re.compile(r"composite/sobjects/(\w+)"), c.retrieve),
             ("POST", re.compile(r"jobs/query"), self._job_create),
             ("GET", re.compile(r"jobs/query"), self._job_list),
             ("GET", re.compile(r"jobs/query/(\w+)"), self._job_info),
@@ -138,7 +143,7 @@ class OrgApp:
         self.engine, self.auth, self.tokens = engine, auth, tokens
         self.limits, self.faults = limits, faults
         self.rest = RestApi(engine, limits)
-        self.router = Router(self.rest, Composite(engine), bulk, faults)
+        self.router = Router(self.rest, Composite(engine, faults), bulk, faults)
         self.admin = Admin(self, admin_token)
 
     def handle(self, req: BaseHTTPRequestHandler) -> None:
