@@ -95,3 +95,10 @@ def _conditions(plan: ObjectPlan, since: datetime | None, where: str | None) -> 
         conditions.append(format_soql("{wm:literal} >= {since}", wm=plan.watermark_field,
                                       since=_utc(since).replace(microsecond=0)))
     return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def records_by_field_soql(object_name: str, field: str, values: list[str]) -> str:
+    """``SELECT Id, <field> FROM <object> WHERE <field> IN (...)``: which records carry these values
+    (a push checks, after a crash, which of its inserts Salesforce already created)."""
+    return format_soql("SELECT Id, {field:literal} FROM {obj:literal} WHERE {field:literal} IN {values}",
+                       field=field, obj=object_name, values=values)
