@@ -20,6 +20,7 @@ from typing import Any
 from .auth import Authenticator, Credentials, TokenStore, make_jwt_key
 from .bulk import BulkJobs
 from .faults import FaultInjector
+from .ingest import IngestJobs
 from .limits import ApiLimits
 from .server import OrgApp, OrgHTTPServer, serve_in_thread
 from .tls import make_tls
@@ -84,8 +85,10 @@ class DevOrg:
         self.instance_url = f"https://127.0.0.1:{self.port}"
         self.login_url = self.instance_url
         auth = Authenticator(self.credentials, self.tokens, self.instance_url)
+        self.ingest = IngestJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "ingest",
+                                 faults=self.faults, limits=self.limits)
         server.app = OrgApp(self.engine, auth, self.tokens, self.limits, self.faults, self.bulk,
-                            self.admin_token)
+                            self.admin_token, ingest=self.ingest)
         self._server = server
         serve_in_thread(server)
         self.access_token = self.tokens.issue()
@@ -99,7 +102,9 @@ class DevOrg:
             self._server.server_close()
             self._server = None
             self.bulk.close()
+            self.ingest.close()
             shutil.rmtree(self.state_dir / "bulk", ignore_errors=True)
+            shutil.rmtree(self.state_dir / "ingest", ignore_errors=True)
             self.engine.close()
         if self._own_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)

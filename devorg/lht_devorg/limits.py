@@ -32,11 +32,12 @@ class ApiLimits:
         self._day: date = clock().date()
         self._used = 0
         self._bulk_jobs = 0
+        self._bulk_batches = 0
 
     def _roll(self) -> None:
         today = self._clock().date()
         if today != self._day:
-            self._day, self._used, self._bulk_jobs = today, 0, 0
+            self._day, self._used, self._bulk_jobs, self._bulk_batches = today, 0, 0, 0
 
     def consume(self) -> bool:
         """Count one API request. False (and nothing counted) once the day's allowance is spent."""
@@ -52,6 +53,12 @@ class ApiLimits:
         with self._lock:
             self._roll()
             self._bulk_jobs += 1
+
+    def count_bulk_batches(self, n: int) -> None:
+        """Count ``n`` Bulk batches (an ingest job's rows, 10,000 a batch)."""
+        with self._lock:
+            self._roll()
+            self._bulk_batches += n
 
     def set_used(self, used: int) -> None:
         """Set today's request count (for tests that need a nearly spent allowance)."""
@@ -89,7 +96,7 @@ class ApiLimits:
             "ConcurrentSyncReportRuns": pair(20),
             "DailyApiRequests": pair(self.daily_max, max(0, self.daily_max - used)),
             "DailyAsyncApexExecutions": pair(250000),
-            "DailyBulkApiBatches": pair(15000),
+            "DailyBulkApiBatches": pair(15000, max(0, 15000 - self._bulk_batches)),
             "DailyBulkV2QueryFileStorageMB": pair(1048576),
             "DailyBulkV2QueryJobs": pair(self.bulk_jobs_max, max(0, self.bulk_jobs_max - jobs)),
             "DailyDurableStreamingApiEvents": pair(10000),

@@ -25,6 +25,8 @@ from .bulk import BulkJobs
 from .composite import Composite
 from .errors import OrgError, not_found
 from .faults import ACTION_KINDS, BULK_KINDS, HTTP_KINDS, RESULT_KINDS, FaultInjector
+from .ingest import IngestJobs
+from .ingestapi import IngestApi
 from .limits import ApiLimits
 from .rest import JSON, Call, Reply, RestApi, version_supported, versions_body
 
@@ -49,10 +51,12 @@ class Router:
     """Dispatches ``/services/data/vNN.N/<path>`` calls to the REST and Bulk handlers."""
 
     def __init__(self, rest: RestApi, composite: Composite, bulk: BulkJobs,
-                 faults: FaultInjector) -> None:
+                 faults: FaultInjector, ingest: IngestApi | None = None) -> None:
         self.bulk = bulk
         self.faults = faults
         r, c = rest, composite
+        i = ingest or IngestApi(IngestJobs(rest.engine, bulk.job_seconds, faults=faults, limits=rest.limits))
+        self.ingest = i
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r""), r.resources),
             ("GET", re.compile(r"limits"), r.limits_resource),
@@ -85,6 +89,13 @@ class Router:
             ("DELETE", re.compile(r"jobs/query/(\w+)"), self._job_delete),
             ("GET", re.compile(r"jobs/query/(\w+)/results"), self._job_results),
             ("GET", re.compile(r"jobs/query/(\w+)/resultPages"), self._job_pages),
+            ("POST", re.compile(r"jobs/ingest"), i.create),
+            ("GET", re.compile(r"jobs/ingest"), i.list),
+            ("GET", re.compile(r"jobs/ingest/(\w+)"), i.info),
+            ("PATCH", re.compile(r"jobs/ingest/(\w+)"), i.change_state),
+            ("DELETE", re.compile(r"jobs/ingest/(\w+)"), i.delete),
+            ("PUT", re.compile(r"jobs/ingest/(\w+)/batches"), i.upload),
+            ("GET", re.compile(r"jobs/ingest/(\w+)/(\w+)"), i.results),
         ]
 
     def dispatch(self, call: Call) -> Reply:
@@ -139,11 +150,13 @@ class OrgApp:
     """Everything one request needs: auth, limits, faults, the REST router, admin."""
 
     def __init__(self, engine: Any, auth: Authenticator, tokens: TokenStore, limits: ApiLimits,
-                 faults: FaultInjector, bulk: BulkJobs, admin_token: str) -> None:
+                 faults: FaultInjector, bulk: BulkJobs, admin_token: str,
+                 ingest: IngestJobs | None = None) -> None:
         self.engine, self.auth, self.tokens = engine, auth, tokens
         self.limits, self.faults = limits, faults
         self.rest = RestApi(engine, limits)
-        self.router = Router(self.rest, Composite(engine, faults), bulk, faults)
+        self.ingest = ingest or IngestJobs(engine, bulk.job_seconds, faults=faults, limits=limits)
+        self.router = Router(self.rest, Composite(engine, faults), bulk, faults, IngestApi(self.ingest))
         self.admin = Admin(self, admin_token)
 
     def handle(self, req: BaseHTTPRequestHandler) -> None:
