@@ -41,8 +41,7 @@ def iter_jobs(client: SalesforceClient, kinds: tuple[str, ...] = KINDS) -> Itera
         while url:
             body = client.request("GET", url, what=f"Listing Bulk API 2.0 {kind} jobs").json()
             for job in body.get("records") or []:
-                yield {**job, "jobType": job.get("jobType") or ("V2Query" if kind == "query" else "V2Ingest"),
-                       "_kind": kind}
+                yield {**job, "jobType": job.get("jobType") or ("V2Query" if kind == "query" else "V2Ingest")}
             url = None if body.get("done", True) else body.get("nextRecordsUrl")
 
 

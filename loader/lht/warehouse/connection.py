@@ -230,7 +230,7 @@ class DuckDBWarehouse(Warehouse):
     def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
         cursor = self.con.cursor()
         try:
-            reader = cursor.execute(sql, list(params) if params is not None else None).fetch_record_batch(batch_rows)
+            reader = cursor.sql(sql, params=list(params) if params is not None else None).to_arrow_reader(batch_rows)
             yield from reader
         finally:
             cursor.close()
