@@ -78,6 +78,8 @@ def compile_sql(project_dir: Path, target: Target, manifest: Manifest,
         pass
     argv = [_dbt_executable(), "compile", "--quiet", "--output", "json", "--inline", "{{ lht.lht_push_sql() }}",
             "--vars", json.dumps({"lht_push_specs": list(specs)}), "--project-dir", str(project_dir),
+            # a target directory of its own: the user's manifest (lht's registry) stays as dbt build left it
+            "--target-path", str(target_dir(project_dir) / "lht_push"),
             "--profiles-dir", str(target.profiles_file.parent), "--target", target.name]
     logger.info("Rendering the change-set SQL of %d push(es) with dbt", len(specs))
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=project_dir, env=os.environ.copy(), timeout=600)
