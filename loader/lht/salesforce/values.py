@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -48,11 +48,11 @@ def _text(array: pa.Array, column: OutColumn) -> pa.Array:
     if pa.types.is_boolean(t):
         return pc.if_else(array, pa.scalar("true"), pa.scalar("false"))
     if pa.types.is_decimal(t) and column.scale is not None:
-        rounded = pc.round(array, ndigits=column.scale)
+        rounded = pc.round(array, ndigits=column.scale, round_mode="half_towards_infinity")
         precision = min(38, max(t.precision - t.scale, 1) + column.scale)
         return rounded.cast(pa.decimal128(precision, column.scale), safe=False).cast(pa.string())
     if pa.types.is_floating(t) and column.scale is not None:
-        return pc.round(array, ndigits=column.scale).cast(pa.string())
+        return pc.round(array, ndigits=column.scale, round_mode="half_towards_infinity").cast(pa.string())
     return array.cast(pa.string())
 
 
@@ -71,8 +71,8 @@ def _json_value(value: Any, array_type: pa.DataType, column: OutColumn) -> Any:
     if isinstance(value, bool) or isinstance(value, int):
         return value
     if isinstance(value, Decimal):
-        if column.scale is not None:
-            value = round(value, column.scale)
+        if column.scale is not None:  # half away from zero, as Salesforce rounds
+            value = value.quantize(Decimal(1).scaleb(-column.scale), rounding=ROUND_HALF_UP)
         number = float(value)
         return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else number
     if isinstance(value, float):
