@@ -13,6 +13,9 @@ from e2e.conftest import BIN
 
 from .conftest import BULK, PushWorkspace
 
+#: end to end (sync, dbt build, pushes as subprocesses): slow on a loaded machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
 ROWS = 30
 INSERTS = f"""select 'CRASH-' || cast(i as varchar) as External_Id__c, 'Crash ' || cast(i as varchar) as Name
 from range(0, {ROWS}) as t(i)"""

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import BULK, ENGINES, PushWorkspace
+from .conftest import ENGINES, PushWorkspace
+
+#: end to end (sync, dbt build, pushes as subprocesses): slow on a loaded machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 NEW_ACCOUNTS = """select 'PUSH-' || cast(i as varchar) as External_Id__c, 'Pushed ' || cast(i as varchar) as Name,
     cast(i as double) + 0.125 as Score__c

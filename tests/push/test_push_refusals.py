@@ -3,7 +3,11 @@ push sends nothing and writes no result row, exits 2, and the other pushes still
 
 from __future__ import annotations
 
+import pytest
 from .conftest import PushWorkspace
+
+#: end to end (sync, dbt build, pushes as subprocesses): slow on a loaded machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 GOOD = "select Id, 2.5 as Score__c from {{ ref('account') }} where not _lht_is_deleted"
 ONE = "(select Id from {{ ref('account') }} where not _lht_is_deleted order by Id limit 1)"

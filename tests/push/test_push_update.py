@@ -7,6 +7,9 @@ import pytest
 
 from .conftest import ENGINES, PushWorkspace
 
+#: end to end (sync, dbt build, pushes as subprocesses): slow on a loaded machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
 SCORES = """select Id, cast(length(Name) as double) / 4 as Score__c, 'Gold' as Customer_Tier__c, Name as _note
 from {{ ref('account') }} where not _lht_is_deleted"""
 
