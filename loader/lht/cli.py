@@ -246,6 +246,63 @@ def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_loc
 
 @cli.command()
 @click.argument("names", nargs=-1)
+@click.option("--dry-run", is_flag=True, help="Count what would be sent; send nothing (no write call).")
+@click.option("--full", is_flag=True, help="Send every row of the models, not only the changes.")
+@click.option("--wait", "wait_for_lock", is_flag=True, help="Wait for another running lht run on this target instead of refusing.")
+@target_option
+@profiles_dir_option
+@project_dir_option
+@json_option
+@_guard
+def push(names: tuple[str, ...], dry_run: bool, full: bool, wait_for_lock: bool, target: str | None,
+         profiles_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
+    """Write dbt models back to Salesforce (run after `dbt build`): only the rows that changed.
+
+    NAMES are push models (models with `meta: lht_push:`); default: every one, in the dbt
+    DAG's order. Results land in salesforce.lht_push_results after the next `dbt build`.
+    Exits 0 when every row was accepted, 1 when rows or a push failed, 2 when a push was
+    refused (nothing of it was sent), 3 when another run holds the lock.
+    """
+    from lht.push.run import PushRequest, run_push
+
+    report = run_push(PushRequest(names=names, dry_run=dry_run, full=full, target=target,
+                                  profiles_dir=profiles_dir, project_dir=project_dir,
+                                  wait_for_lock=wait_for_lock))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_push(report)
+    sys.exit(report.exit_code)
+
+
+def _print_push(report: Any) -> None:
+    title = f"lht push ({report.target})" + (" --dry-run: nothing sent" if report.dry_run else "")
+    table = Table(title=title, title_justify="left")
+    numbers = ("considered", "sent", "created", "updated", "deleted", "failed", "unchanged", "API calls", "seconds")
+    if report.dry_run:
+        numbers = ("considered", "would insert", "would update", "would delete", "unchanged", "API calls", "seconds")
+    for column in ("push", "object", "outcome", "engine", *numbers):
+        table.add_column(column, justify="right" if column in numbers else "left")
+    colours = {"ok": "green", "failed": "red", "refused": "yellow"}
+    for r in report.results:
+        if report.dry_run:
+            counts = [r.considered, r.would.get("insert", 0), r.would.get("update", 0), r.would.get("delete", 0),
+                      r.unchanged]
+        else:
+            counts = [r.considered, r.sent, r.created, r.updated, r.deleted, r.failed, r.unchanged]
+        table.add_row(r.name, r.object_name, f"[{colours.get(r.status, 'dim')}]{r.status}[/]", r.engine or "-",
+                      *(f"{n:,}" for n in counts), str(r.api_calls), f"{r.seconds:.1f}")
+    _print_wide(table)
+    stdout.print(f"API calls this run: {report.api_calls}")
+    for r in report.results:
+        for line in [*r.refusals, *([r.error] if r.error else []), *r.errors]:
+            stdout.print(f"[red]{r.name}:[/] {line}", highlight=False, soft_wrap=True)
+    if report.ok and not report.dry_run:
+        stdout.print("Every row was accepted. `dbt build` brings the results into salesforce.lht_push_results.")
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
 @click.option("--dry-run", is_flag=True, help="Validate and say what would be merged; send no merge.")
 @click.option("--wait", "wait_for_lock", is_flag=True, help="Wait for a running sync instead of refusing.")
 @target_option
@@ -290,7 +347,7 @@ def _print_merge_report(report: Any) -> None:
 
 @cli.group()
 def jobs() -> None:
-    """Bulk API 2.0 query jobs in the org (lht deletes its own as soon as it has read them)."""
+    """Bulk API 2.0 query and ingest jobs in the org (lht deletes its own once it has read them)."""
 
 
 def _salesforce():
@@ -306,14 +363,14 @@ def _salesforce():
 @json_option
 @_guard
 def jobs_list(state: str | None, object_name: str | None, as_json: bool) -> None:
-    """List the query jobs the user can see."""
+    """List the query and ingest jobs the user can see."""
     from lht.salesforce.jobs import LIST_FIELDS, list_jobs
 
     found = list_jobs(_salesforce(), state=state, object_name=object_name)
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
-    table = Table(title=f"Bulk API 2.0 query jobs ({len(found)})", title_justify="left")
+    table = Table(title=f"Bulk API 2.0 jobs ({len(found)})", title_justify="left")
     for column in LIST_FIELDS:
         table.add_column(column)
     for job in found:
@@ -329,6 +386,22 @@ def jobs_show(job_id: str) -> None:
     from lht.salesforce.jobs import show_job
 
     click.echo(json.dumps(show_job(_salesforce(), job_id), indent=2))
+
+
+@jobs.command("results")
+@click.argument("job_id")
+@click.option("--successful", "which", flag_value="successful", default=True, help="The rows Salesforce accepted (default).")
+@click.option("--failed", "which", flag_value="failed", help="The rows it rejected, with sf__Error.")
+@click.option("--unprocessed", "which", flag_value="unprocessed", help="The rows it never processed (aborted or failed job).")
+@_guard
+def jobs_results(job_id: str, which: str) -> None:
+    """Print an ingest job's result CSV on stdout."""
+    from lht.salesforce.jobs import job_results
+
+    out = sys.stdout.buffer
+    for chunk in job_results(_salesforce(), job_id, which):
+        out.write(chunk)
+    out.flush()
 
 
 @jobs.command("abort")

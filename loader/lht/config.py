@@ -153,6 +153,10 @@ class Settings:
     retry_backoff_max_seconds: float = 30.0
     #: group incremental change checks into Composite requests (LHT_COMPOSITE=0 turns it off)
     composite: bool = True
+    #: lht push: change sets of at least this many rows go through Bulk API 2.0 ingest
+    push_bulk_min_rows: int = 2000
+    #: lht push: the largest CSV uploaded to one ingest job (bytes)
+    push_bulk_max_bytes: int = 100_000_000
 
 
 #: env variable -> Settings field
@@ -170,6 +174,8 @@ _ENV_NAMES: dict[str, str] = {
     "LHT_DELETED_CHECK_EVERY": "deleted_check_every_seconds",
     "LHT_RETRY_BACKOFF": "retry_backoff_seconds",
     "LHT_COMPOSITE": "composite",
+    "LHT_PUSH_BULK_MIN_ROWS": "push_bulk_min_rows",
+    "LHT_PUSH_BULK_MAX_BYTES": "push_bulk_max_bytes",
 }
 
 
@@ -207,7 +213,7 @@ def _parse(name: str, field_name: str, raw: Any) -> Any:
             return value
         value = int(raw)
         minimum = 1 if field_name in ("rest_max_rows", "bulk_page_records", "download_workers",
-                                      "bulk_deadline_seconds", "api_budget_calls") else 0
+                                      "bulk_deadline_seconds", "api_budget_calls", "push_bulk_max_bytes") else 0
         if value < minimum:
             raise ValueError
         return value

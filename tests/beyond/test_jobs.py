@@ -56,4 +56,4 @@ def test_sync_leaves_no_bulk_job_behind_and_jobs_commands_manage_the_others(work
     assert _jobs(ws) == []
 
     missing = ws.run("lht", "jobs", "show", stuck)
-    assert missing.returncode != 0 and "No Bulk API 2.0 query job" in missing.stderr
+    assert missing.returncode != 0 and "No Bulk API 2.0 query or ingest job" in missing.stderr

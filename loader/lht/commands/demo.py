@@ -2,7 +2,10 @@
 
 Starts the local Salesforce-compatible org (its data kept in ``.lht/`` so a second demo
 finds the same org, with some fresh user activity), runs ``lht sync`` then ``dbt build``
-on DuckDB exactly as a user or scheduler would, stops the org, and says what happened.
+on DuckDB exactly as a user or scheduler would, then a push: the demo model
+``push_account_scores`` scores the accounts and ``lht push`` writes the scores back to
+Account.Score__c (only the changed ones on a second demo), and a second ``lht sync``
+reads them back. Stops the org and says what happened.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ STATE_DIR = ROOT / ".lht"
 PROJECT_DIR = ROOT / "dbt_project"
 WAREHOUSE = ROOT / "lht.duckdb"
 BIN = Path(sys.executable).parent
+#: Enables the demo's push model (models/demo/push_account_scores.sql).
+DEMO_VARS = {"lht_demo_push": True}
 
 
 def _run(argv: list[str], env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess:
@@ -57,13 +62,49 @@ def main() -> int:
             console.print("[red]lht sync failed[/]; see the messages above.")
             return sync.returncode or 1
         _print_sync(report)
-        build = _run([str(BIN / "dbt"), "build", "--project-dir", str(PROJECT_DIR),
-                      "--profiles-dir", str(PROJECT_DIR)], env)
-        if build.returncode != 0:
-            console.print("[red]dbt build failed[/]; see dbt's output above.")
-            return build.returncode
+        if not _build(env):
+            return 1
+        if not _push_and_read_back(env):
+            return 1
     _print_summary(report, time.monotonic() - began, second_run)
     return 0
+
+
+def _build(env: dict[str, str], *select: str) -> bool:
+    argv = [str(BIN / "dbt"), "build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+            "--vars", json.dumps(DEMO_VARS)]
+    build = _run([*argv, *(["--select", *select] if select else [])], env)
+    if build.returncode != 0:
+        console.print("[red]dbt build failed[/]; see dbt's output above.")
+    return build.returncode == 0
+
+
+def _push_and_read_back(env: dict[str, str]) -> bool:
+    """Push the demo's account scores to Salesforce, then sync Account to read them back."""
+    console.print("\n[bold]Push[/]: the model push_account_scores scores each account; lht push writes "
+                  "the changed scores back to Account.Score__c.")
+    push = _run([str(BIN / "lht"), "push", "push_account_scores", "--project-dir", str(PROJECT_DIR),
+                 "--profiles-dir", str(PROJECT_DIR), "--json"], env, capture=True)
+    report = json.loads(push.stdout) if push.stdout.strip().startswith("{") else None
+    if report is None or push.returncode != 0:
+        console.print(push.stdout + push.stderr)
+        console.print("[red]lht push failed[/]; see the messages above.")
+        return False
+    for r in report["results"]:
+        console.print(f"  {r['name']:<20} {r['status']:<7} {r['engine'] or '-':<11} {r['sent']:>6,} sent "
+                      f"{r['updated']:>6,} updated {r['unchanged']:>6,} unchanged {r['failed']:>4,} failed "
+                      f"{r['api_calls']:>3} API calls")
+    back = _run([str(BIN / "lht"), "sync", "Account", "--project-dir", str(PROJECT_DIR),
+                 "--profiles-dir", str(PROJECT_DIR), "--json"], env, capture=True)
+    if back.returncode != 0:
+        console.print(back.stdout + back.stderr)
+        return False
+    if not _build(env, "account", "lht_push_results"):
+        return False
+    console.print("Read back: the next `lht sync` brought the pushed scores into salesforce.account "
+                  "(select Name, Score__c from salesforce.account); what was sent is in "
+                  "salesforce.lht_push_results.")
+    return True
 
 
 def _print_sync(report: dict) -> None:

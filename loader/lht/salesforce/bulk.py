@@ -1,4 +1,4 @@
-"""Bulk API 2.0 query jobs: create, wait (THE polling helper), read, delete.
+"""Bulk API 2.0 query jobs: create, wait (THE polling helper, for ingest jobs too), read, delete.
 
 Calls go through the client's session (simple-salesforce's ``call_salesforce``), so they
 share the transport's timeouts, retries, counting and budget, and re-login once on an
@@ -23,8 +23,9 @@ from lht.salesforce.client import SalesforceClient
 logger = logging.getLogger(__name__)
 
 
-def _jobs_url(client: SalesforceClient, job_id: str = "") -> str:
-    return client.base_url + "jobs/query" + (f"/{job_id}" if job_id else "")
+def _jobs_url(client: SalesforceClient, job_id: str = "", kind: str = "query") -> str:
+    """``.../jobs/query[/id]`` or ``.../jobs/ingest[/id]``."""
+    return client.base_url + f"jobs/{kind}" + (f"/{job_id}" if job_id else "")
 
 
 def create_query_job(client: SalesforceClient, soql: str, *, include_deleted: bool = True) -> str:
@@ -40,32 +41,34 @@ def create_query_job(client: SalesforceClient, soql: str, *, include_deleted: bo
 
 def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float, *,
                  first_wait: float = 0.5, steady_polls: int = 5, factor: float = 1.3,
-                 max_wait: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """Poll the job until JobComplete; the one polling loop of lht.
+                 max_wait: float = 30.0, sleep: Callable[[float], None] = time.sleep,
+                 kind: str = "query", fail: bool = True) -> dict[str, Any]:
+    """Poll the job until JobComplete; the one polling loop of lht (``kind`` query or ingest).
 
     The first ``steady_polls`` waits are ``first_wait`` (0.5 s: a job done within 2.5 s is
     seen at most half a second late), then each is 30% longer than the last, up to 30 s: a
     job that takes T seconds past those costs about log(1 + 0.46 (T - 2.5)) / log(1.3)
     more polls (about 20 in all for two minutes) and is noticed at most 30% of its run time late.
 
-    Failed or Aborted jobs raise BulkJobError with Salesforce's errorMessage; a job still
-    running at the deadline is aborted and raises BulkJobError saying so.
+    Failed or Aborted jobs raise BulkJobError with Salesforce's errorMessage (with
+    ``fail=False`` their info is returned instead: an ingest job's unprocessed rows are
+    read from it); a job still running at the deadline is aborted and raises BulkJobError.
     """
     started = time.monotonic()
     wait = first_wait
     polls = 0
     while True:
-        info = client.request("GET", _jobs_url(client, job_id),
+        info = client.request("GET", _jobs_url(client, job_id, kind),
                               what=f"Polling Bulk job {job_id}").json()
         state = info.get("state")
-        if state == "JobComplete":
+        if state == "JobComplete" or (state in ("Failed", "Aborted") and not fail):
             return info
         if state in ("Failed", "Aborted"):
             raise BulkJobError(f"Bulk job {job_id} ended {state}: "
                                f"{info.get('errorMessage') or 'Salesforce gave no reason'}")
         elapsed = time.monotonic() - started
         if elapsed >= deadline_seconds:
-            abort_job(client, job_id)
+            abort_job(client, job_id, kind)
             raise BulkJobError(
                 f"Bulk job {job_id} was still {state} after {elapsed:.0f}s "
                 f"(LHT_BULK_DEADLINE_SECONDS={deadline_seconds:g}); lht aborted it. Raise the "
@@ -76,20 +79,20 @@ def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float,
             wait = min(wait * factor, max_wait)
 
 
-def abort_job(client: SalesforceClient, job_id: str) -> None:
+def abort_job(client: SalesforceClient, job_id: str, kind: str = "query") -> None:
     """Ask Salesforce to abort the job (best effort: failures are logged)."""
     try:
-        client.request("PATCH", _jobs_url(client, job_id), what=f"Aborting Bulk job {job_id}",
+        client.request("PATCH", _jobs_url(client, job_id, kind), what=f"Aborting Bulk job {job_id}",
                        data=json.dumps({"state": "Aborted"}))
         logger.warning("Bulk job %s aborted", job_id)
     except LhtError as exc:
         logger.warning("Could not abort Bulk job %s: %s", job_id, exc)
 
 
-def delete_job(client: SalesforceClient, job_id: str) -> None:
+def delete_job(client: SalesforceClient, job_id: str, kind: str = "query") -> None:
     """Delete a finished job and its stored results (best effort: failures are logged)."""
     try:
-        client.request("DELETE", _jobs_url(client, job_id), what=f"Deleting Bulk job {job_id}")
+        client.request("DELETE", _jobs_url(client, job_id, kind), what=f"Deleting Bulk job {job_id}")
     except LhtError as exc:
         logger.warning("Could not delete Bulk job %s: %s", job_id, exc)
 

@@ -101,3 +101,10 @@ def merge_state_soql(object_name: str, record_ids: Sequence[str]) -> str:
     """The queryAll SOQL reading whether records are deleted and merged (``MasterRecordId``)."""
     return format_soql("SELECT Id, IsDeleted, MasterRecordId FROM {:literal} WHERE Id IN {}",
                        object_name, list(record_ids))
+
+
+def records_by_field_soql(object_name: str, field: str, values: list[str]) -> str:
+    """``SELECT Id, <field> FROM <object> WHERE <field> IN (...)``: which records carry these values
+    (a push checks, after a crash, which of its inserts Salesforce already created)."""
+    return format_soql("SELECT Id, {field:literal} FROM {obj:literal} WHERE {field:literal} IN {values}",
+                       field=field, obj=object_name, values=values)

@@ -201,6 +201,8 @@ class SalesforceAdapter(HTTPAdapter):
                  verify: Any, cert: Any, proxies: Any) -> requests.Response:
         self.budget.before_call()
         self.stats.count()
+        if hasattr(request.body, "seek"):
+            request.body.seek(0)  # a file body (a Bulk upload) is sent whole on every attempt
         response = super().send(request, stream=stream, timeout=timeout, verify=verify,
                                 cert=cert, proxies=proxies)
         try:

@@ -123,6 +123,24 @@ class Warehouse:
             verb = " ".join(sql.split()[:2]).upper()
             raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
 
+    def stream_arrow(self, sql: str, params: Sequence[Any] | None = None,
+                     batch_rows: int = 50_000) -> Iterator[pa.RecordBatch]:
+        """Run a query and yield its result in Arrow batches (memory stays flat).
+
+        The query runs on a cursor of its own, so statements issued while it streams
+        (result rows written through the writer) do not cut it short.
+        """
+        try:
+            yield from self._stream_arrow(sql, params, batch_rows)
+        except Exception as exc:
+            if not self._is_engine_error(exc):
+                raise
+            verb = " ".join(sql.split()[:2]).upper()
+            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
+
+    def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError
+
     def ensure_schema(self, schema: str | None = None) -> None:
         """Create ``schema`` (default: staging) if missing."""
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema_ref(schema or self.staging_schema)}")
@@ -210,6 +228,14 @@ class DuckDBWarehouse(Warehouse):
 
     def _fetch_arrow(self, sql: str, params: Sequence[Any] | None) -> pa.Table:
         return self.con.sql(sql, params=list(params) if params is not None else None).to_arrow_table()
+
+    def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        cursor = self.con.cursor()
+        try:
+            reader = cursor.sql(sql, params=list(params) if params is not None else None).to_arrow_reader(batch_rows)
+            yield from reader
+        finally:
+            cursor.close()
 
     def _is_engine_error(self, exc: Exception) -> bool:
         import duckdb

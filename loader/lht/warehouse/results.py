@@ -35,6 +35,7 @@ class PushResult:
     values_hash: str | None = None  # the change set's hash of the values sent
     job_id: str | None = None  # the Bulk ingest job, when the row went through Bulk
     attempted_at: datetime | None = None
+    row_digest: str | None = None  # digest of the CSV cells uploaded (matches a Bulk result row without its key)
 
 
 #: The columns of ``_lht_push_results`` (besides the writer's metadata), typed by the type map.
@@ -51,6 +52,7 @@ PUSH_RESULT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("values_hash", "string"),
     FieldSpec("job_id", "string"),
     FieldSpec("attempted_at", "datetime"),
+    FieldSpec("row_digest", "string"),
 )
 _NAMES = [f.name for f in fields(PushResult)]
 assert _NAMES == [f.name for f in PUSH_RESULT_FIELDS]

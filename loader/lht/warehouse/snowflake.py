@@ -5,7 +5,7 @@ credentials (password or key pair) taken from the dbt profile the way dbt-snowfl
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -57,6 +57,16 @@ class SnowflakeWarehouse(Warehouse):
                 rows = cur.fetchall()
                 table = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
             return table
+
+    def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        cur = self.conn.cursor()
+        try:
+            with self._lock:
+                cur.execute(sql, list(params) if params is not None else None)
+            for table in cur.fetch_arrow_batches():
+                yield from table.to_batches(max_chunksize=batch_rows)
+        finally:
+            cur.close()
 
     def _is_engine_error(self, exc: Exception) -> bool:
         import snowflake.connector

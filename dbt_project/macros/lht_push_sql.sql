@@ -1,0 +1,21 @@
+{#- The SQL of every push of one `lht push` run, as JSON, for the loader to run in the
+    warehouse (`dbt compile --inline "{{ lht.lht_push_sql() }}"`). The var `lht_push_specs`
+    lists the pushes: name, relation, results table, operation, key, columns, full, mirror.
+    Gives `{name: {change_set, mirror_deletes, key_problems}}`. -#}
+{% macro lht_push_sql() %}
+    {{- return(adapter.dispatch('lht_push_sql', 'lht')()) -}}
+{% endmacro %}
+
+{% macro default__lht_push_sql() %}
+    {%- set compiled = {} -%}
+    {%- for spec in var('lht_push_specs', []) -%}
+        {%- do compiled.update({spec.name: {
+            'change_set': lht.lht_push_change_set(spec.relation, spec.results, spec.name, spec.operation,
+                                                  spec.key, spec.columns, spec.full),
+            'mirror_deletes': lht.lht_push_mirror_deletes(spec.relation, spec.results, spec.name, spec.key)
+                              if spec.mirror else none,
+            'key_problems': lht.lht_push_key_problems(spec.relation, spec.key),
+        }}) -%}
+    {%- endfor -%}
+    {{- return(tojson(compiled)) -}}
+{% endmacro %}

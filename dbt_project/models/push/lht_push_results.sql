@@ -1,0 +1,1 @@
+{{ lht.lht_push_results_table() }}

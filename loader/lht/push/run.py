@@ -1,0 +1,201 @@
+"""`lht push`: every push model (or the named ones), in the dbt DAG's order, under the run lock.
+
+The change sets are computed in the warehouse first; Salesforce is logged in to only when
+some push has rows to send (or work left by a killed run to settle), so a push right
+after a successful one makes no Salesforce call at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from lht.config import Settings, credentials_from_env, settings_from_env
+from lht.constants import PUSH_RESULTS_TABLE
+from lht.errors import ApiLimitError, ConfigError, LhtError
+from lht.manifest import load_manifest
+from lht.project import find_project_dir
+from lht.push import changeset
+from lht.push.recover import recover
+from lht.push.send import PushRun, send_bulk, send_collections
+from lht.push.spec import PushRefused, PushSpec, push_spec
+from lht.push.validate import SendPlan, check, model_columns
+from lht.salesforce.client import SalesforceClient, connect
+from lht.warehouse.connection import Warehouse, connect as connect_warehouse, load_target
+from lht.warehouse.lock import run_lock
+from lht.warehouse.pushstate import PushStateStore
+from lht.warehouse.results import ensure_push_results
+from lht.warehouse.state import StateStore
+from lht.writeback import FAILED, OK, REFUSED, ModelReport, WritebackReport
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """What the user asked ``lht push`` to do."""
+
+    names: Sequence[str] = ()
+    dry_run: bool = False
+    full: bool = False
+    target: str | None = None
+    profiles_dir: Path | None = None
+    project_dir: Path | None = None
+    wait_for_lock: bool = False
+
+
+class _LazyClient:
+    """The run's Salesforce client, logged in to at its first use only."""
+
+    def __init__(self, env: Mapping[str, str], settings: Settings) -> None:
+        self.env, self.settings = env, settings
+        self.client: SalesforceClient | None = None
+
+    def __call__(self) -> SalesforceClient:
+        if self.client is None:
+            self.client = connect(credentials_from_env(self.env), self.settings)
+        return self.client
+
+    @property
+    def calls(self) -> int:
+        return self.client.total_calls if self.client else 0
+
+
+def run_push(request: PushRequest, *, env: Mapping[str, str] = os.environ) -> WritebackReport:
+    """Run the pushes and return the report; configuration problems of the run raise."""
+    project_dir = find_project_dir(request.project_dir)
+    manifest = load_manifest(project_dir)
+    nodes = manifest.select(manifest.models_with_meta("lht_push"), request.names, "push")
+    if not nodes:
+        raise ConfigError(f"No push models in {manifest.path}: give a model `config: meta: lht_push:` "
+                          "(object, operation, key), then run `dbt build`.")
+    settings = settings_from_env(env)
+    target = load_target(project_dir, request.profiles_dir, request.target)
+    report = WritebackReport(command="push", started_at=datetime.now(timezone.utc), target=target.name,
+                             dry_run=request.dry_run)
+    client = _LazyClient(env, settings)
+    with run_lock(target, wait=request.wait_for_lock):
+        specs: dict[str, PushSpec] = {}
+        columns: dict[str, list[str]] = {}
+        wh = connect_warehouse(target)
+        try:
+            ensure_push_results(wh)
+            PushStateStore(wh)
+            for node in nodes:
+                item = ModelReport(node.name, str(node.options.get("object") or ""),
+                                   str(node.options.get("operation") or ""))
+                report.results.append(item)
+                try:
+                    specs[node.name] = push_spec(node)
+                    columns[node.name] = _stored_columns(wh, node.relation, node.name)
+                except PushRefused as exc:
+                    item.status, item.refusals = REFUSED, [str(exc)]
+            sql_specs = [_sql_spec(wh, specs[n], columns[n], request.full) for n in specs]
+        finally:
+            wh.close()  # dbt (DuckDB) may open the file while the SQL is rendered
+        sql = changeset.compile_sql(project_dir, target, manifest, sql_specs) if sql_specs else {}
+        wh = connect_warehouse(target)
+        try:
+            stop: str | None = None
+            for item in report.results:
+                if item.name not in specs:
+                    continue
+                if stop:
+                    item.status, item.error = FAILED, f"not started: {stop}"
+                    continue
+                started, calls = time.monotonic(), client.calls
+                try:
+                    _push_one(wh, client, settings, specs[item.name], columns[item.name], sql[item.name],
+                              item, request)
+                except PushRefused as exc:
+                    item.status, item.refusals = REFUSED, item.refusals or [str(exc)]
+                except ApiLimitError as exc:
+                    item.status, item.error, stop = FAILED, str(exc), "the API budget was reached"
+                except LhtError as exc:
+                    logger.error("push %s failed: %s", item.name, exc)
+                    item.status, item.error = FAILED, str(exc)
+                item.api_calls = client.calls - calls
+                item.seconds = round(time.monotonic() - started, 3)
+        finally:
+            wh.close()
+            report.api_calls = client.calls
+            report.finished_at = datetime.now(timezone.utc)
+    return report
+
+
+def _stored_columns(wh: Warehouse, relation: str, name: str) -> list[str]:
+    try:
+        return list(wh.fetch_arrow(f"select * from {relation} where 1 = 0").schema.names)
+    except LhtError as exc:
+        raise PushRefused(f"{name}: its relation {relation} cannot be read ({exc}); run `dbt build`.") from None
+
+
+def _sql_spec(wh: Warehouse, spec: PushSpec, stored: list[str], full: bool) -> dict[str, Any]:
+    key = next((c for c in stored if c.lower() == spec.key.lower()), spec.key)
+    sent = [key] if spec.deletes else model_columns(stored)
+    return {"name": spec.name, "relation": spec.relation, "results": wh.table(PUSH_RESULTS_TABLE),
+            "operation": spec.operation, "key": key, "columns": sent, "full": full, "mirror": spec.mirror}
+
+
+def _describe(wh: Warehouse, client: _LazyClient | None, settings: Settings, object_name: str) -> dict | None:
+    """The object's describe: the cached one while fresh, else fetched (when ``client``) and cached."""
+    store = StateStore(wh)
+    cached = store.get_describe(object_name)
+    if cached and (datetime.now(timezone.utc) - cached[0]).total_seconds() < settings.describe_max_age_seconds:
+        return cached[1]
+    if client is None:
+        return None
+    describe = client().describe(object_name)
+    store.put_describe(object_name, describe)
+    return describe
+
+
+def _plan(wh: Warehouse, client: _LazyClient | None, settings: Settings, spec: PushSpec,
+          stored: list[str]) -> SendPlan | None:
+    describe = _describe(wh, client, settings, spec.object_name)
+    if describe is None:
+        return None
+    plan, refusals = check(spec, stored, describe)
+    if refusals:
+        raise PushRefused("; ".join(refusals))
+    return plan
+
+
+def _push_one(wh: Warehouse, client: _LazyClient, settings: Settings, spec: PushSpec, stored: list[str],
+              sql: changeset.PushSql, item: ModelReport, request: PushRequest) -> None:
+    problems = changeset.key_problems(wh, sql)
+    if problems:
+        item.refusals = [f"{spec.name}: key {spec.key} is NULL on {n} row(s)" if k is None
+                         else f"{spec.name}: key {spec.key} = {k!r} is on {n} rows" for k, n in problems]
+        raise PushRefused("; ".join(item.refusals))
+    pending = PushStateStore(wh).pending(spec.name)
+    if pending and not request.dry_run:
+        plan = _plan(wh, client, settings, spec, stored)
+        assert plan is not None
+        recover(PushRun(wh, client, settings, spec, plan, sql, item), pending)
+    counts = changeset.counts(wh, sql)
+    to_send = sum(n for (action, _), n in counts.items() if action != "none")
+    item.considered = sum(n for (_, change), n in counts.items() if change != "gone")
+    item.unchanged = sum(n for (action, _), n in counts.items() if action == "none")
+    if to_send == 0:
+        _plan(wh, None, settings, spec, stored)  # a cached describe still catches a bad column
+        return
+    plan = _plan(wh, client, settings, spec, stored)
+    assert plan is not None
+    if request.dry_run:
+        inserts = sum(n for (a, c), n in counts.items() if a == "insert" or (a == "upsert" and c == "new"))
+        deletes = sum(n for (a, _), n in counts.items() if a in ("delete", "hard_delete"))
+        item.would = {"insert": inserts, "update": to_send - inserts - deletes, "delete": deletes,
+                      "unchanged": item.unchanged, "refused": 0}
+        return
+    run = PushRun(wh, client, settings, spec, plan, sql, item)
+    bulk = (to_send >= settings.push_bulk_min_rows or spec.operation == "hard_delete"
+            or (spec.operation == "insert" and plan.key_header is None))
+    (send_bulk if bulk else send_collections)(run)
+    item.status = FAILED if item.failed else OK

@@ -1,0 +1,131 @@
+"""Bulk API 2.0 ingest jobs: create, upload (checked: 201), close (checked), wait, results.
+
+One job per upload (at most ``LHT_PUSH_BULK_MAX_BYTES`` of CSV, 100 MB by default,
+under Salesforce's 150 MB base64 limit); Salesforce splits it into its own batches. The
+job is polled with THE polling helper (:func:`lht.salesforce.bulk.wait_for_job`).
+``JobComplete`` does not mean every row succeeded: the caller reads the successful,
+failed and unprocessed result CSVs (:func:`download_results`), which come back in no
+particular order and are matched to rows by their key column, never by position.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from lht.errors import BulkJobError
+from lht.salesforce.bulk import _jobs_url, abort_job, delete_job, wait_for_job
+from lht.salesforce.client import SalesforceClient, check_object_name
+
+logger = logging.getLogger(__name__)
+
+#: lht's operation names -> Bulk API 2.0's.
+OPERATIONS = {"insert": "insert", "update": "update", "upsert": "upsert", "delete": "delete",
+              "hard_delete": "hardDelete"}
+#: Result files of an ingest job: lht's name -> the resource.
+RESULTS = {"successful": "successfulResults", "failed": "failedResults", "unprocessed": "unprocessedrecords"}
+#: Default largest CSV upload per job (bytes).
+MAX_UPLOAD_BYTES = 100_000_000
+
+__all__ = ["OPERATIONS", "RESULTS", "abort_ingest_job", "close_job", "create_ingest_job", "delete_ingest_job",
+           "download_results", "ingest_job_info", "read_result_csv", "stream_results", "upload_csv",
+           "wait_for_ingest_job"]
+
+
+def create_ingest_job(client: SalesforceClient, object_name: str, operation: str, *,
+                      external_id_field: str | None = None) -> str:
+    """Create an ingest job (state Open) and return its id."""
+    check_object_name(object_name)
+    body: dict[str, Any] = {"object": object_name, "operation": OPERATIONS[operation], "contentType": "CSV",
+                            "lineEnding": "LF", "columnDelimiter": "COMMA"}
+    if operation == "upsert":
+        body["externalIdFieldName"] = external_id_field
+    info = client.request("POST", _jobs_url(client, kind="ingest"), data=json.dumps(body),
+                          what=f"Creating a Bulk API 2.0 {operation} job on {object_name}").json()
+    logger.info("Bulk ingest job %s created (%s %s)", info["id"], operation, object_name)
+    return str(info["id"])
+
+
+def upload_csv(client: SalesforceClient, job_id: str, path: Path) -> None:
+    """Upload the job's one CSV file; BulkJobError unless Salesforce answers 201 Created."""
+    with path.open("rb") as body:
+        response = client.request("PUT", _jobs_url(client, job_id, "ingest") + "/batches", data=body,
+                                  headers={"Content-Type": "text/csv"},
+                                  what=f"Uploading the rows of Bulk job {job_id}")
+    if response.status_code != 201:
+        raise BulkJobError(f"Uploading the rows of Bulk job {job_id}: Salesforce answered HTTP "
+                           f"{response.status_code}, not 201 Created; the job is aborted and its rows "
+                           "are sent again next run.")
+
+
+def close_job(client: SalesforceClient, job_id: str) -> dict[str, Any]:
+    """Mark the upload complete (Salesforce starts processing); checked like the upload."""
+    response = client.request("PATCH", _jobs_url(client, job_id, "ingest"), data=json.dumps({"state": "UploadComplete"}),
+                              what=f"Closing Bulk job {job_id}")
+    info = response.json() if response.content else {}
+    if response.status_code != 200 or info.get("state") not in ("UploadComplete", "InProgress", "JobComplete"):
+        raise BulkJobError(f"Closing Bulk job {job_id}: Salesforce answered HTTP {response.status_code} "
+                           f"with state {info.get('state')!r}, not UploadComplete.")
+    return info
+
+
+def ingest_job_info(client: SalesforceClient, job_id: str) -> dict[str, Any]:
+    """The job's info (state, numberRecordsProcessed, numberRecordsFailed, errorMessage)."""
+    return client.request("GET", _jobs_url(client, job_id, "ingest"), what=f"Reading Bulk job {job_id}").json()
+
+
+def wait_for_ingest_job(client: SalesforceClient, job_id: str, deadline_seconds: float) -> dict[str, Any]:
+    """Poll until the job ends (JobComplete, Failed or Aborted) and return its info."""
+    return wait_for_job(client, job_id, deadline_seconds, kind="ingest", fail=False)
+
+
+def stream_results(client: SalesforceClient, job_id: str, which: str) -> Iterator[bytes]:
+    """The bytes of one result CSV (``successful``, ``failed`` or ``unprocessed``), streamed."""
+    url = _jobs_url(client, job_id, "ingest") + f"/{RESULTS[which]}/"
+    response = client.request("GET", url, what=f"Reading the {which} results of Bulk job {job_id}",
+                              headers={"Accept": "text/csv"}, stream=True)
+    try:
+        yield from response.iter_content(chunk_size=1 << 20)
+    finally:
+        response.close()
+
+
+def download_results(client: SalesforceClient, job_id: str, which: str, dest: Path) -> Path:
+    """Save one result CSV to ``dest`` (memory stays flat whatever its size)."""
+    with dest.open("wb") as out:
+        for chunk in stream_results(client, job_id, which):
+            out.write(chunk)
+    return dest
+
+
+def read_result_csv(path: Path) -> Iterator[pa.RecordBatch]:
+    """A result CSV as batches of text columns (multi-line values intact; empty file: nothing)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        header = next(csv.reader(f), None)
+    if not header:
+        return
+    reader = pcsv.open_csv(
+        path,
+        read_options=pcsv.ReadOptions(block_size=1 << 22),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(column_types={name: pa.string() for name in header},
+                                            strings_can_be_null=False, null_values=[]),
+    )
+    yield from reader
+
+
+def abort_ingest_job(client: SalesforceClient, job_id: str) -> None:
+    """Abort an ingest job (best effort)."""
+    abort_job(client, job_id, "ingest")
+
+
+def delete_ingest_job(client: SalesforceClient, job_id: str) -> None:
+    """Delete a finished ingest job and its results (best effort)."""
+    delete_job(client, job_id, "ingest")

@@ -1,0 +1,50 @@
+"""`lht jobs` lists and shows ingest jobs too, and `lht jobs results JOB_ID` prints a job's result CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import requests
+from e2e.conftest import make_workspace
+from lht.constants import API_VERSION
+from lht_devorg import DevOrg
+
+
+def _ingest_job(org: DevOrg, ids: list[str]) -> str:
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = org.ca_path
+    session.headers["Authorization"] = f"Bearer {org.access_token}"
+    base = f"{org.instance_url}/services/data/v{API_VERSION}/jobs/ingest"
+    job = session.post(base, json={"object": "Account", "operation": "update"}).json()["id"]
+    body = "Id,Customer_Tier__c\n" + "\n".join(f"{i},{'Gold' if n else 'Platinum'}" for n, i in enumerate(ids)) + "\n"
+    assert session.put(f"{base}/{job}/batches", data=body.encode(), headers={"Content-Type": "text/csv"}).status_code == 201
+    session.patch(f"{base}/{job}", json={"state": "UploadComplete"}).raise_for_status()
+    for _ in range(200):
+        if session.get(f"{base}/{job}").json()["state"] == "JobComplete":
+            return job
+        time.sleep(0.05)
+    raise AssertionError("the ingest job did not complete")
+
+
+def test_jobs_list_show_and_results_cover_ingest_jobs(tmp_path: Path) -> None:
+    with DevOrg(counts={"User": 2, "Account": 5, "Contact": 0, "Lead": 0, "Opportunity": 0, "Case": 0, "Task": 0,
+                        "Invoice__c": 0, "Attachment": 0}, bulk_job_seconds=0.05) as org:
+        ws = make_workspace("duckdb", tmp_path, org)
+        ids = [r[0] for r in org.engine.cursor().execute(
+            f'select "Id" from {org.engine.table("Account")} order by "Id" limit 3').fetchall()]
+        job = _ingest_job(org, ids)
+        listed = json.loads(ws.run("lht", "jobs", "list", "--json").check().stdout)
+        assert [(j["id"], j["jobType"], j["operation"]) for j in listed] == [(job, "V2Ingest", "update")]
+        assert json.loads(ws.run("lht", "jobs", "show", job).check().stdout)["numberRecordsFailed"] == 1
+        ok = list(csv.DictReader(io.StringIO(ws.run("lht", "jobs", "results", job).check().stdout)))
+        assert sorted(r["sf__Id"] for r in ok) == sorted(ids[1:])
+        failed = list(csv.DictReader(io.StringIO(ws.run("lht", "jobs", "results", job, "--failed").check().stdout)))
+        assert [r["Id"] for r in failed] == [ids[0]] and "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in failed[0]["sf__Error"]
+        unprocessed = ws.run("lht", "jobs", "results", job, "--unprocessed").check().stdout
+        assert list(csv.reader(io.StringIO(unprocessed))) == [["Id", "Customer_Tier__c"]]
+        assert job in ws.run("lht", "jobs", "delete", job).check().stdout
