@@ -13,8 +13,8 @@
 
 {% macro default__lht_history_table(object_name) %}
 {%- set object_name = lht.lht_object_name(object_name) -%}
-{{ lht.lht_model_checks(object_name) }}
-{{ lht.lht_follow_staging_types(object_name) }}
+{{- lht.lht_model_checks(object_name) -}}
+{{- lht.lht_follow_staging_types(object_name) -}}
 {%- set staging = source('salesforce_staging', object_name | lower) -%}
 {%- set data_columns = lht.lht_data_columns(staging) -%}
 {%- set version_column = lht.lht_version_column(data_columns) -%}

@@ -13,8 +13,8 @@
 
 {% macro default__lht_main_table(object_name) %}
 {%- set object_name = lht.lht_object_name(object_name) -%}
-{{ lht.lht_model_checks(object_name) }}
-{{ lht.lht_follow_staging_types(object_name) }}
+{{- lht.lht_model_checks(object_name) -}}
+{{- lht.lht_follow_staging_types(object_name) -}}
 {%- set staging = source('salesforce_staging', object_name | lower) -%}
 {%- set data_columns = lht.lht_data_columns(staging) -%}
 {%- set version_column = lht.lht_version_column(data_columns) -%}
@@ -142,7 +142,7 @@ newest_fields as (
         {%- endfor %}
         max(e._lht_batch_id) as fields_batch_id
     from events as e
-    inner join newest_values as v on v.Id = e.Id
+    inner join newest_values as v on e.Id = v.Id
     where e._lht_kind = 'fields' and e._lht_batch_id > v._lht_batch_id
     group by e.Id
 
@@ -202,13 +202,13 @@ resolved as (
         x.Id is not null
             and {{ lht.lht_is_newer('x.filtered_at' if version_column is not none else none, 'x.filtered_batch_id', v_at, 'v._lht_batch_id') }} as filtered_later
     from newest_values as v
-    inner join batches as b on b.Id = v.Id
-    left join newest_deletions as d on d.Id = v.Id
-    left join newest_formulas as f on f.Id = v.Id
-    left join newest_fields as nf on nf.Id = v.Id
-    left join newest_filtered as x on x.Id = v.Id
+    inner join batches as b on v.Id = b.Id
+    left join newest_deletions as d on v.Id = d.Id
+    left join newest_formulas as f on v.Id = f.Id
+    left join newest_fields as nf on v.Id = nf.Id
+    left join newest_filtered as x on v.Id = x.Id
     {%- if gone_columns %}
-    left join kept_values as k on k.Id = v.Id
+    left join kept_values as k on v.Id = k.Id
     {%- endif %}
 
 ),

@@ -105,7 +105,7 @@ def test_consumer_project_builds_lht_models_with_its_own_config_and_documents_ev
     main_tables = [f"model.lht.{name.lower()}" for name in OBJECTS] + ["model.acme.crm_account"]
     for unique_id in main_tables:
         columns = catalog[unique_id]["columns"]
-        assert len(columns) == len(FIELDS) + 4, unique_id
+        assert len(columns) == len(FIELDS) + 5, unique_id  # + the five _lht_ columns
         missing = [name for name, column in columns.items() if not (column.get("comment") or "").strip()]
         assert not missing, f"{unique_id}: columns without a description: {missing}"
     account_columns = {name.lower(): c["comment"] for name, c in catalog["model.lht.account"]["columns"].items()}

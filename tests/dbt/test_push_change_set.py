@@ -26,7 +26,7 @@ NAMES = ("scores", "scores_full", "scores_insert")
 def _spec(env: DbtEnv, wh, name: str, operation: str = "update", full: bool = False) -> dict:
     relation = f"{wh.quote('marts')}.{wh.quote('push_model')}"
     key = "ID" if env.engine == "snowflake" else "Id"
-    columns = ["ID", "SCORE__C"] if env.engine == "snowflake" else ["Id", "Score__c"]
+    columns = ["ID", "SCORE__C"] if env.engine == "snowflake" else ["Id", "Account_Score__c"]
     return {"name": name, "relation": relation, "results": wh.table(PUSH_RESULTS_TABLE), "operation": operation,
             "key": key, "columns": columns, "full": full, "mirror": False}
 
@@ -51,7 +51,7 @@ def test_the_change_set_sends_new_failed_and_changed_rows_only(env: DbtEnv) -> N
     try:
         model = f"{wh.quote('marts')}.{wh.quote('push_model')}"
         wh.execute(f"create schema if not exists {wh.quote('marts')}")
-        wh.execute(f"create table {model} (Id varchar, Score__c double, _note varchar)")
+        wh.execute(f"create table {model} (Id varchar, Account_Score__c double, _note varchar)")
         wh.execute(f"insert into {model} values ('A5', 5.0, 'x'), ('A1', 1.0, 'x'), ('A3', 3.0, null), "
                    "('A2', 2.0, 'x'), ('A4', null, 'x')")
         ensure_push_results(wh)
@@ -79,7 +79,7 @@ def test_the_change_set_sends_new_failed_and_changed_rows_only(env: DbtEnv) -> N
         later = T0 + timedelta(hours=1)
         _write(wh, [PushResult("scores", "Account", "A2", "update", False, error_code="X", error_message="no",
                                attempted_at=later)], later)
-        wh.execute(f"update {model} set Score__c = 30.0 where Id = 'A3'")
+        wh.execute(f"update {model} set Account_Score__c = 30.0 where Id = 'A3'")
         assert _changes(wh, sql) == [("A2", "update", "retry"), ("A3", "update", "changed")]
         assert len(_changes(wh, full)) == 5
         assert _changes(wh, once) == []  # an insert accepted once is never sent again, even after a failure

@@ -120,7 +120,9 @@ def test_a_bad_value_in_a_later_file_loads_none_of_the_files(
     good = pa.table({"Id": ["o1", "o2"], "Amount__c": pa.array([1, 2], pa.decimal128(18, 2))})
     bad = pa.table({"Id": ["o3"], "Amount__c": pa.array([10**10], pa.decimal128(18, 2))})  # > NUMBER(5,2)
     wide = [FIELDS[0], FieldSpec("Amount__c", "currency", precision=18, scale=2)]
-    write_batch(sf, "Opportunity", good.slice(0, 1), FIELDS, extracted_at=EXTRACTED)  # creates NUMBER(5,2)
+    write_batch(sf, "Opportunity", good.slice(0, 1), wide, extracted_at=EXTRACTED)  # creates NUMBER(18,2)
+    # narrowed behind lht's back (its type cache still says 18,2), so a later file cannot load
+    sf.execute(f'alter table {sf.staging_table("Opportunity")} alter column "AMOUNT__C" set data type number(5,2)')
     with pytest.raises(WarehouseError, match="(?i)COPY INTO .*opportunity"):
         with append_session(sf):
             write_batch(sf, "Opportunity", good, wide, extracted_at=EXTRACTED)

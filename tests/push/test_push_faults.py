@@ -10,7 +10,7 @@ from .conftest import BULK, PushWorkspace
 #: end to end (sync, dbt build, pushes as subprocesses): slow on a loaded machine
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-SCORES = "select Id, 7.5 as Score__c from {{ ref('account') }} where not _lht_is_deleted"
+SCORES = "select Id, 7.5 as Account_Score__c from {{ ref('account') }} where not _lht_is_deleted"
 
 
 def test_locked_rows_are_sent_again_within_the_run(pws: PushWorkspace) -> None:
@@ -20,7 +20,7 @@ def test_locked_rows_are_sent_again_within_the_run(pws: PushWorkspace) -> None:
     lock = p.org.faults.add("unable_to_lock_row", path="/composite/sobjects", times=3)
     run = p.result(p.push(), "push_scores")
     assert lock.fired >= 1 and run["failed"] == 0 and run["updated"] == run["sent"]
-    assert {s for (s,) in p.accounts("Score__c", where='not "IsDeleted"')} == {7.5}
+    assert {s for (s,) in p.accounts("Account_Score__c", where='not "IsDeleted"')} == {7.5}
 
 
 def test_a_budget_reached_mid_bulk_push_is_settled_by_the_next_push(pws: PushWorkspace) -> None:

@@ -12,7 +12,7 @@ from .conftest import ENGINES, PushWorkspace
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 NEW_ACCOUNTS = """select 'PUSH-' || cast(i as varchar) as External_Id__c, 'Pushed ' || cast(i as varchar) as Name,
-    cast(i as double) + 0.125 as Score__c
+    cast(i as double) + 0.125 as Account_Score__c
 from range(1, {n}) as t(i)"""
 
 
@@ -31,7 +31,7 @@ from range(1, 6) as t(i)
     assert [r["name"] for r in run.report["results"]] == ["push_new_accounts", "push_contacts"]  # DAG order
     assert (accounts["created"], accounts["updated"], contacts["created"]) == (5, 0, 5)
     org = {ext: (name, float(score)) for ext, name, score in p.accounts(
-        "External_Id__c", "Name", "Score__c", where="\"External_Id__c\" like 'PUSH-%'")}
+        "External_Id__c", "Name", "Account_Score__c", where="\"External_Id__c\" like 'PUSH-%'")}
     assert org == {f"PUSH-{i}": (f"Pushed {i}", i + 0.13) for i in range(1, 6)} or \
         org == {f"PUSH-{i}": (f"Pushed {i}", i + 0.12) for i in range(1, 6)}
     linked = p.org.engine.cursor().execute(
@@ -79,16 +79,16 @@ def test_insert_keyed_by_its_own_column_with_mirror_then_delete(pws: PushWorkspa
 def test_null_leaves_a_field_unless_clear_nulls(pws: PushWorkspace, engine_env: dict) -> None:
     p = pws
     target = p.accounts("Id", where='not "IsDeleted"')[0][0]
-    p.org.engine.update("Account", target, {"Score__c": 42, "Description": "keep me"})
-    sql = f"select '{target}' as Id, cast(null as double) as Score__c, cast(null as varchar) as Description, 'x' as _pad"
+    p.org.engine.update("Account", target, {"Account_Score__c": 42, "Description": "keep me"})
+    sql = f"select '{target}' as Id, cast(null as double) as Account_Score__c, cast(null as varchar) as Description, 'x' as _pad"
     p.model("push_nulls", sql, object="Account", operation="update")
     p.build()
     p.push(env=engine_env)
-    assert p.accounts("Score__c", "Description", where=f"\"Id\" = '{target}'") == [(42, "keep me")]
+    assert p.accounts("Account_Score__c", "Description", where=f"\"Id\" = '{target}'") == [(42, "keep me")]
     p.model("push_nulls", sql, object="Account", operation="update", clear_nulls=True)
     p.build("push_nulls")
     p.push("--full", env=engine_env)
-    assert p.accounts("Score__c", "Description", where=f"\"Id\" = '{target}'") == [(None, None)]
+    assert p.accounts("Account_Score__c", "Description", where=f"\"Id\" = '{target}'") == [(None, None)]
 
 
 @pytest.mark.parametrize("engine_env", ENGINES)
@@ -118,7 +118,7 @@ def test_rejected_rows_are_recorded_and_sent_again_once_the_model_is_fixed(pws: 
 def test_dry_run_counts_without_a_write_call(pws: PushWorkspace) -> None:
     p = pws
     p.model("push_new_accounts", NEW_ACCOUNTS.format(n=4), object="Account", operation="upsert", key="External_Id__c")
-    p.model("push_scores", "select Id, 1.5 as Score__c from {{ ref('account') }} where not _lht_is_deleted",
+    p.model("push_scores", "select Id, 1.5 as Account_Score__c from {{ ref('account') }} where not _lht_is_deleted",
             object="Account", operation="update")
     p.build()
     writes = len(p.writes())

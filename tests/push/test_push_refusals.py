@@ -9,7 +9,7 @@ from .conftest import PushWorkspace
 #: end to end (sync, dbt build, pushes as subprocesses): slow on a loaded machine
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-GOOD = "select Id, 2.5 as Score__c from {{ ref('account') }} where not _lht_is_deleted"
+GOOD = "select Id, 2.5 as Account_Score__c from {{ ref('account') }} where not _lht_is_deleted"
 ONE = "(select Id from {{ ref('account') }} where not _lht_is_deleted order by Id limit 1)"
 
 REFUSALS = {
@@ -18,9 +18,9 @@ REFUSALS = {
     "not-createable": ("select 'X1' as External_Id__c, 'n' as Name, current_timestamp as SystemModstamp",
                        {"operation": "upsert", "key": "External_Id__c"}, "SystemModstamp"),
     "key-not-external-id": ("select 'n' as Name", {"operation": "upsert", "key": "Name"}, "external id"),
-    "duplicate-keys": (f"select Id, 1.0 as Score__c from {ONE} union all select Id, 2.0 from {ONE}",
+    "duplicate-keys": (f"select Id, 1.0 as Account_Score__c from {ONE} union all select Id, 2.0 from {ONE}",
                        {"operation": "update"}, "is on 2 rows"),
-    "null-key": ("select cast(null as varchar) as Id, 1.0 as Score__c", {"operation": "update"}, "NULL"),
+    "null-key": ("select cast(null as varchar) as Id, 1.0 as Account_Score__c", {"operation": "update"}, "NULL"),
     "bad-operation": (f"select Id from {ONE}", {"operation": "merge"}, "operation must be one of"),
     "bad-lookup": ("select 'X2' as External_Id__c, 'n' as Name, 'p' as \"Nope.External_Id__c\"",
                    {"operation": "upsert", "key": "External_Id__c"}, "Nope.External_Id__c"),

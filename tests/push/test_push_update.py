@@ -10,7 +10,7 @@ from .conftest import ENGINES, PushWorkspace
 #: end to end (sync, dbt build, pushes as subprocesses): slow on a loaded machine
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-SCORES = """select Id, cast(length(Name) as double) / 4 as Score__c, 'Gold' as Customer_Tier__c, Name as _note
+SCORES = """select Id, cast(length(Name) as double) / 4 as Account_Score__c, 'Gold' as Customer_Tier__c, Name as _note
 from {{ ref('account') }} where not _lht_is_deleted"""
 
 
@@ -22,7 +22,7 @@ def test_an_update_push_sends_each_row_once_then_nothing(pws_any: PushWorkspace,
     first = p.push(env=engine_env)
     r = p.result(first, "push_scores")
     engine = "bulk" if engine_env else "collections"
-    org_rows = p.accounts("Name", "Score__c", "Customer_Tier__c", where='not "IsDeleted"')
+    org_rows = p.accounts("Name", "Account_Score__c", "Customer_Tier__c", where='not "IsDeleted"')
     n = len(org_rows)
     assert (r["status"], r["engine"], r["sent"], r["updated"], r["failed"]) == ("ok", engine, n, n, 0)
     assert all(float(score) == round(len(name) / 4, 2) and tier == "Gold" for name, score, tier in org_rows)
@@ -42,7 +42,7 @@ def test_an_update_push_sends_each_row_once_then_nothing(pws_any: PushWorkspace,
     # the next sync brings the pushed values back (the org moved SystemModstamp)
     p.ws.sync("Account")
     p.ws.build("--select", "account")
-    _, synced = p.ws.query("select Name, Score__c from salesforce.account where not _lht_is_deleted")
+    _, synced = p.ws.query("select Name, Account_Score__c from salesforce.account where not _lht_is_deleted")
     assert all(float(score) == round(len(name) / 4, 2) for name, score in synced)
 
 

@@ -115,8 +115,10 @@ def test_a_sync_killed_after_its_copy_before_its_state_duplicates_nothing(
     _, (first,) = ws.query("select id from salesforce_staging.account order by id limit 1")
     small_org.engine.update("Account", first[0], {"Description": "changed before the killed run"})
     stall = small_org.faults.add("stall", path="/deleted/", method="GET", times=1, seconds=STALL)
-    proc = subprocess.Popen([str(BIN / "lht"), *_sync_args(ws, False)], env=ws.env, cwd=ws.root,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # separate calls: the getDeleted check then comes after the records' COPY (grouped into a
+    # Composite request it would come before the extract)
+    proc = subprocess.Popen([str(BIN / "lht"), *_sync_args(ws, False)], env={**ws.env, "LHT_COMPOSITE": "0"},
+                            cwd=ws.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert _wait_for(lambda: stall.fired >= 1, proc), "the sync never reached its deleted check"
     assert _kill(proc)
     small_org.faults.clear()

@@ -1,5 +1,5 @@
 {#- The demo's push (`make demo`): score every live account from its revenue and head count,
-    and write the score back to Account.Score__c. Enabled only with the var `lht_demo_push`
+    and write the score back to Account.Account_Score__c. Enabled only with the var `lht_demo_push`
     (the demo sets it), so a project built from this one carries no push by default. -#}
 {{ config(
     materialized='table',
@@ -25,7 +25,7 @@ scored as (
             least(60, ln(1 + coalesce(AnnualRevenue, 0)) * 3)
             + least(40, ln(1 + coalesce(NumberOfEmployees, 0)) * 5),
             2
-        ) as Score__c
+        ) as Account_Score__c
     from accounts
 
 )

@@ -4,7 +4,7 @@ Starts the local Salesforce-compatible org (its data kept in ``.lht/`` so a seco
 finds the same org, with some fresh user activity), runs ``lht sync`` then ``dbt build``
 on DuckDB exactly as a user or scheduler would, then a push: the demo model
 ``push_account_scores`` scores the accounts and ``lht push`` writes the scores back to
-Account.Score__c (only the changed ones on a second demo), and a second ``lht sync``
+Account.Account_Score__c (only the changed ones on a second demo), and a second ``lht sync``
 reads them back. Stops the org and says what happened.
 """
 
@@ -82,7 +82,7 @@ def _build(env: dict[str, str], *select: str) -> bool:
 def _push_and_read_back(env: dict[str, str]) -> bool:
     """Push the demo's account scores to Salesforce, then sync Account to read them back."""
     console.print("\n[bold]Push[/]: the model push_account_scores scores each account; lht push writes "
-                  "the changed scores back to Account.Score__c.")
+                  "the changed scores back to Account.Account_Score__c.")
     push = _run([str(BIN / "lht"), "push", "push_account_scores", "--project-dir", str(PROJECT_DIR),
                  "--profiles-dir", str(PROJECT_DIR), "--json"], env, capture=True)
     report = json.loads(push.stdout) if push.stdout.strip().startswith("{") else None
@@ -102,7 +102,7 @@ def _push_and_read_back(env: dict[str, str]) -> bool:
     if not _build(env, "account", "lht_push_results"):
         return False
     console.print("Read back: the next `lht sync` brought the pushed scores into salesforce.account "
-                  "(select Name, Score__c from salesforce.account); what was sent is in "
+                  "(select Name, Account_Score__c from salesforce.account); what was sent is in "
                   "salesforce.lht_push_results.")
     return True
 

@@ -29,7 +29,7 @@ HISTORY_SUFFIX = "_history"
 KIND_COLUMN = {
     "name": "_lht_kind",
     "description": "What the staged row is: record, deleted (a delete marker) or formula.",
-    "data_tests": [{"accepted_values": {"arguments": {"values": ["record", "deleted", "formula"]}}}],
+    "data_tests": [{"accepted_values": {"arguments": {"values": ["record", "deleted", "formula", "fields", "filtered"]}}}],
 }
 DEFAULT_SOURCE_TABLE = {"name": None, "description": "Staged batches of {name}, appended by lht sync.",
                         "columns": [KIND_COLUMN]}
