@@ -7,8 +7,8 @@
     Only text and exact-number differences are followed; a table that does not exist yet
     is left alone (its first build takes staging's types). -#}
 {% macro lht_follow_staging_types(object_name) %}
-{{ config(pre_hook=["{{ lht.lht_align_column_types(source('salesforce_staging', '"
-                    ~ (object_name | lower) ~ "'), this) }}"]) }}
+    {{- config(pre_hook=["{{ lht.lht_align_column_types(source('salesforce_staging', '"
+                         ~ (object_name | lower) ~ "'), this) }}"]) -}}
 {% endmacro %}
 
 
