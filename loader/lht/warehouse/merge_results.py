@@ -9,15 +9,15 @@ the newest attempt).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 
-import pyarrow as pa
 
 from lht.constants import KIND_MERGE_RESULT, MERGE_RESULTS_TABLE
-from lht.typemap import FieldSpec, arrow_type
+from lht.typemap import FieldSpec
 from lht.warehouse.connection import Warehouse
-from lht.warehouse.writer import WriteResult, write_batch
+from lht.warehouse.results import write_result_rows
+from lht.warehouse.writer import WriteResult
 
 #: ``outcome`` values.
 MERGED = "merged"
@@ -59,14 +59,8 @@ assert [f.name for f in fields(MergeResultRow)] == [f.name for f in MERGE_RESULT
 
 def write_merge_results(wh: Warehouse, rows: Sequence[MergeResultRow], *, attempted_at: datetime) -> WriteResult:
     """Append ``rows`` as one batch; a row without ``attempted_at`` gets the batch's time."""
-    columns = list(zip(*(astuple(r) for r in rows))) if rows else [()] * len(MERGE_RESULT_FIELDS)
-    arrays = {}
-    for spec, values in zip(MERGE_RESULT_FIELDS, columns):
-        if spec.name == "attempted_at":
-            values = tuple(v or attempted_at for v in values)
-        arrays[spec.name] = pa.array(list(values), arrow_type(spec))
-    return write_batch(wh, MERGE_RESULTS_TABLE, pa.table(arrays), MERGE_RESULT_FIELDS,
-                       kind=KIND_MERGE_RESULT, extracted_at=attempted_at)
+    return write_result_rows(wh, MERGE_RESULTS_TABLE, KIND_MERGE_RESULT, MERGE_RESULT_FIELDS, rows,
+                             attempted_at=attempted_at)
 
 
 def recorded_successes(wh: Warehouse, merge_name: str) -> set[str]:

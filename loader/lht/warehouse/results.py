@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -63,13 +64,20 @@ def ensure_push_results(wh: Warehouse) -> str:
     return ensure_table(wh, PUSH_RESULTS_TABLE, PUSH_RESULT_FIELDS)
 
 
-def write_push_results(wh: Warehouse, results: Sequence[PushResult], *, attempted_at: datetime) -> WriteResult:
-    """Append ``results`` as one batch; a result without ``attempted_at`` gets the batch's time."""
-    columns = list(zip(*(astuple(r) for r in results))) if results else [()] * len(_NAMES)
+def write_result_rows(wh: Warehouse, table: str, kind: str, specs: Sequence[FieldSpec],
+                      rows: Sequence[Any], *, attempted_at: datetime) -> WriteResult:
+    """Append dataclass ``rows`` (fields in ``specs``' order) to the loader table ``table`` as
+    one batch, through the one writer; a row without ``attempted_at`` gets the batch's time."""
+    columns = list(zip(*(astuple(r) for r in rows))) if rows else [()] * len(specs)
     arrays = {}
-    for spec, values in zip(PUSH_RESULT_FIELDS, columns):
+    for spec, values in zip(specs, columns):
         if spec.name == "attempted_at":
             values = tuple(v or attempted_at for v in values)
         arrays[spec.name] = pa.array(list(values), arrow_type(spec))
-    return write_batch(wh, PUSH_RESULTS_TABLE, pa.table(arrays), PUSH_RESULT_FIELDS,
-                       kind=KIND_PUSH_RESULT, extracted_at=attempted_at)
+    return write_batch(wh, table, pa.table(arrays), specs, kind=kind, extracted_at=attempted_at)
+
+
+def write_push_results(wh: Warehouse, results: Sequence[PushResult], *, attempted_at: datetime) -> WriteResult:
+    """Append ``results`` as one batch; a result without ``attempted_at`` gets the batch's time."""
+    return write_result_rows(wh, PUSH_RESULTS_TABLE, KIND_PUSH_RESULT, PUSH_RESULT_FIELDS, results,
+                             attempted_at=attempted_at)
