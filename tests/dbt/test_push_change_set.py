@@ -26,7 +26,7 @@ NAMES = ("scores", "scores_full", "scores_insert")
 def _spec(env: DbtEnv, wh, name: str, operation: str = "update", full: bool = False) -> dict:
     relation = f"{wh.quote('marts')}.{wh.quote('push_model')}"
     key = "ID" if env.engine == "snowflake" else "Id"
-    columns = ["ID", "SCORE__C"] if env.engine == "snowflake" else ["Id", "Account_Score__c"]
+    columns = ["ID", "ACCOUNT_SCORE__C"] if env.engine == "snowflake" else ["Id", "Account_Score__c"]
     return {"name": name, "relation": relation, "results": wh.table(PUSH_RESULTS_TABLE), "operation": operation,
             "key": key, "columns": columns, "full": full, "mirror": False}
 
