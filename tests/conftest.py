@@ -27,6 +27,13 @@ def fakesnow_server() -> Iterator[dict]:
         mp.undo()
 
 
+@pytest.fixture(scope="session")
+def fakesnow_fixes(fakesnow_server: dict) -> Iterator[None]:
+    """The fixes of :mod:`fakesnow_compat` for in-process fakesnow too (the shared server
+    applies them for the whole session), whichever test a worker runs first."""
+    yield
+
+
 @pytest.fixture
 def snowflake_database(fakesnow_server: dict) -> str:
     """A fresh, uniquely named database on the fakesnow server."""

@@ -37,7 +37,9 @@ def wh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
                          protocol=server["protocol"], database=database, schema="PUBLIC")
         warehouse = connect(target, staging_schema="salesforce_staging")
     else:
-        fakesnow = pytest.importorskip("fakesnow")
+        import fakesnow
+
+        request.getfixturevalue("fakesnow_fixes")
         patcher = fakesnow.patch()
         patcher.__enter__()
         request.addfinalizer(lambda: patcher.__exit__(None, None, None))

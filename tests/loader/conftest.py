@@ -23,12 +23,6 @@ from lht.warehouse.connection import Warehouse, connect
 ENGINES = ["duckdb", "snowflake", "snowflake-patch"]
 
 
-@pytest.fixture(scope="session")
-def fakesnow_fixes(fakesnow_server: dict) -> Iterator[None]:
-    """The fakesnow server fixes of :mod:`fakesnow_compat` (the shared server applies them)."""
-    yield
-
-
 def snowflake_target(server: dict, database: str, tmp: Path) -> Target:
     """A Snowflake target pointing at the fakesnow server."""
     return Target(
