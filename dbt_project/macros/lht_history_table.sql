@@ -30,22 +30,7 @@
 
 with
 
-staged as (
-
-    {{ lht.lht_unmerged_batches(staging) }}
-
-),
-
-{% if incremental -%}
-recorded as (
-
-    -- the recorded history of the Ids the new batches touch, and no others
-    select * from {{ this }}
-    where Id in (select staged.Id from staged)
-
-),
-
-{% endif -%}
+{{ lht.lht_staged_ctes(staging, 'recorded') -}}
 events as (
 
     select

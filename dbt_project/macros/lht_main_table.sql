@@ -29,22 +29,7 @@
 
 with
 
-staged as (
-
-    {{ lht.lht_unmerged_batches(staging) }}
-
-),
-
-{% if incremental -%}
-merged as (
-
-    -- the main-table rows of the Ids the new batches touch, and no others
-    select * from {{ this }}
-    where Id in (select staged.Id from staged)
-
-),
-
-{% endif -%}
+{{ lht.lht_staged_ctes(staging, 'merged') -}}
 events as (
 
     select
@@ -91,15 +76,7 @@ newest_values as (
 
 newest_deletions as (
 
-    select
-        Id,
-        {% if version_column is not none -%}
-        {{ version_column.quoted }} as deleted_at,
-        {% endif -%}
-        _lht_batch_id as deleted_batch_id
-    from events
-    where _lht_kind = 'deleted'
-    qualify row_number() over (partition by Id order by {{ lht.lht_newest_first(version_column) }}) = 1
+    {{ lht.lht_newest_of_kind('events', 'deleted', version_column, 'deleted_at', 'deleted_batch_id') }}
 
 ),
 
@@ -120,15 +97,7 @@ newest_formulas as (
 newest_filtered as (
 
     -- the newest sighting of each Id outside the object's `where` filter
-    select
-        Id,
-        {% if version_column is not none -%}
-        {{ version_column.quoted }} as filtered_at,
-        {% endif -%}
-        _lht_batch_id as filtered_batch_id
-    from events
-    where _lht_kind = 'filtered'
-    qualify row_number() over (partition by Id order by {{ lht.lht_newest_first(version_column) }}) = 1
+    {{ lht.lht_newest_of_kind('events', 'filtered', version_column, 'filtered_at', 'filtered_batch_id') }}
 
 ),
 

@@ -20,20 +20,10 @@
     last non-null value. No cached describe: none. -#}
 {% macro lht_gone_columns(object_name, data_columns, staging_relation) %}
     {%- set gone = [] -%}
-    {%- if not execute or lht.lht_is_fixture(staging_relation) -%}{{ return(gone) }}{%- endif -%}
-    {%- set describe_relation = adapter.get_relation(
-        database=staging_relation.database, schema=staging_relation.schema, identifier='_lht_describe') -%}
-    {%- if describe_relation is none -%}{{ return(gone) }}{%- endif -%}
-    {%- set query -%}
-        select describe_json from {{ describe_relation }}
-        where lower(object_name) = {{ dbt.string_literal(lht.lht_object_name(object_name) | lower) }}
-        order by fetched_at desc
-        limit 1
-    {%- endset -%}
-    {%- set rows = run_query(query).rows -%}
-    {%- if rows | length == 0 -%}{{ return(gone) }}{%- endif -%}
+    {%- set describe = lht.lht_cached_describe(object_name, staging_relation) -%}
+    {%- if describe is none -%}{{ return(gone) }}{%- endif -%}
     {%- set listed = [] -%}
-    {%- for field in fromjson(rows[0][0]).get('fields', []) -%}
+    {%- for field in describe.get('fields', []) -%}
         {%- do listed.append(field['name'] | lower) -%}
     {%- endfor -%}
     {%- for column in data_columns if column.name | lower not in listed -%}

@@ -32,3 +32,18 @@
             false)
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Per Id, the newest row of `relation` whose `_lht_kind` is `kind`: its Id, its version
+    (as `at_name`, when the object has a version column) and its batch (as `batch_name`). -#}
+{% macro lht_newest_of_kind(relation, kind, version_column, at_name, batch_name) -%}
+    select
+        Id,
+        {% if version_column is not none -%}
+        {{ version_column.quoted }} as {{ at_name }},
+        {% endif -%}
+        _lht_batch_id as {{ batch_name }}
+    from {{ relation }}
+    where _lht_kind = {{ dbt.string_literal(kind) }}
+    qualify row_number() over (partition by Id order by {{ lht.lht_newest_first(version_column) }}) = 1
+{%- endmacro %}
