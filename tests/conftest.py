@@ -38,3 +38,20 @@ def fakesnow_fixes(fakesnow_server: dict) -> Iterator[None]:
 def snowflake_database(fakesnow_server: dict) -> str:
     """A fresh, uniquely named database on the fakesnow server."""
     return f"LHT_TEST_{uuid.uuid4().hex[:10].upper()}"
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement fakesnow receives during the test (server or in-process), in order,
+    whitespace collapsed."""
+    import fakesnow.cursor as fs_cursor
+
+    seen: list[str] = []
+    original = fs_cursor.FakeSnowflakeCursor.execute
+
+    def execute(self, command, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(" ".join(str(command).split()))
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(fs_cursor.FakeSnowflakeCursor, "execute", execute)
+    return seen

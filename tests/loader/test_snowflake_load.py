@@ -40,22 +40,6 @@ def sf(request: pytest.FixtureRequest) -> Warehouse:
     return request.getfixturevalue({"snowflake": "snow_wh", "snowflake-patch": "patched_snow_wh"}[request.param])
 
 
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every statement fakesnow receives during the test (either mode), in order."""
-    import fakesnow.cursor as fs_cursor
-
-    seen: list[str] = []
-    original = fs_cursor.FakeSnowflakeCursor.execute
-
-    def execute(self, command, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(" ".join(str(command).split()))
-        return original(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(fs_cursor.FakeSnowflakeCursor, "execute", execute)
-    return seen
-
-
 def verbs(seen: list[str], verb: str) -> list[str]:
     """The statements starting with ``verb``. A PUT counts once: fakesnow's server stages like
     GCS, where the connector asks again for each file's presigned URL (``PUT 'file://<name>'``,

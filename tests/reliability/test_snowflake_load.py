@@ -30,22 +30,6 @@ FILE_MB = "16"
 STALL = 60.0
 
 
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every statement the fakesnow server receives during the test."""
-    import fakesnow.cursor as fs_cursor
-
-    seen: list[str] = []
-    original = fs_cursor.FakeSnowflakeCursor.execute
-
-    def execute(self, command, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(" ".join(str(command).split()))
-        return original(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(fs_cursor.FakeSnowflakeCursor, "execute", execute)
-    return seen
-
-
 def loader_puts(seen: list[str]) -> list[str]:
     """The loader's PUTs (fakesnow stages like GCS: the connector asks again for each file's
     presigned URL with ``PUT 'file://<name>'``; the loader's PUT names the file's full path)."""
