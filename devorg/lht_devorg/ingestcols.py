@@ -89,27 +89,24 @@ class _Column:
 
     def _convert(self, cells: list[str]) -> None:
         f, t = self.f, self.f["type"]
-        updateable = bool(f["updateable"])
-        length = int(f.get("length") or 0) if t in TEXT_TYPES else 0
-        fast = (_number_re(f) if t in _NUMBER_TYPES else _INT_RE if t == "int" else None)
-        for i, cell in enumerate(cells):
-            if cell == "":
-                continue
-            if cell == validate.NULL_CELL:
+        updateable, null = bool(f["updateable"]), validate.NULL_CELL
+        fast = _number_re(f) if t in _NUMBER_TYPES else _INT_RE if t == "int" else None
+        if updateable and t in TEXT_TYPES:  # a text cell is its stored value
+            length = int(f.get("length") or 0) or 1 << 62
+            self.values = list(cells)
+            odd = [i for i, c in enumerate(cells) if len(c) > length or c == null or "\x00" in c]
+        elif updateable and fast is not None:  # so is a number needing no rounding, within range
+            self.values, match = list(cells), fast.fullmatch
+            odd = [i for i, c in enumerate(cells) if c and not match(c)]
+        else:
+            odd = [i for i, c in enumerate(cells) if c]
+        for i in odd:
+            self.values[i] = None
+            if cells[i] == null:
                 if not updateable:
                     self.write_errors[i] = _not_updateable(f)
                 continue
-            if t in TEXT_TYPES and updateable and "\x00" not in cell:
-                if length and len(cell) > length:
-                    self.write_errors[i] = OrgError(400, "STRING_TOO_LONG", f"{f['label']}: data value too "
-                                                    f"large: {cell[:40]} (max length={length})", [f["name"]])
-                else:
-                    self.values[i] = cell
-                continue
-            if fast is not None and updateable and fast.fullmatch(cell):
-                self.values[i] = cell
-                continue
-            stored, type_error, write_error = _slow(f, cell, updateable)
+            stored, type_error, write_error = _slow(f, cells[i], updateable)
             if type_error is not None:
                 self.type_errors[i] = type_error
             elif write_error is not None:

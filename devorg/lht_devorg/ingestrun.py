@@ -33,7 +33,7 @@ from .errors import OrgError
 log = logging.getLogger(__name__)
 
 #: Rows per transaction (the store's write lock is held for one chunk at a time).
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 5000
 RESULT_NAMES = ("successfulResults", "failedResults", "unprocessedrecords")
 
 
