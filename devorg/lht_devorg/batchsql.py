@@ -123,10 +123,14 @@ def reserve(eng: OrgStore, obj: ObjectSchema, count: int) -> int:
 
 def existing(eng: OrgStore, obj: ObjectSchema, record_ids: list[str]) -> dict[str, bool]:
     """Record Id -> in the recycle bin?, for those of ``record_ids`` that exist."""
-    col = '"IsDeleted"' if obj.field("IsDeleted") else "false"
-    rows = eng._con.execute(f'SELECT "Id", {col} FROM {q(obj.name.lower())} WHERE list_contains(?, "Id")',
-                            [sorted(set(record_ids))]).fetchall()
-    return {r[0]: bool(r[1]) for r in rows}
+    col = 't."IsDeleted"' if obj.field("IsDeleted") else "false"
+    if not record_ids:
+        return {}
+    found: list[tuple] = []
+    wanted = pa.table({"Id": pa.array(sorted(set(record_ids)), pa.string())})
+    _with_table(eng, wanted, lambda name: found.extend(eng._con.execute(  # a hash join, not a list scan
+        f'SELECT t."Id", {col} FROM {q(obj.name.lower())} AS t JOIN {name} AS w ON t."Id" = w."Id"').fetchall()))
+    return {r[0]: bool(r[1]) for r in found}
 
 
 def delete(eng: OrgStore, obj: ObjectSchema, hard: bool, named: list[tuple[int, str]]) -> dict[int, OrgError]:

@@ -164,6 +164,8 @@ def apply_update(eng: OrgStore, obj: ObjectSchema, header: list[str], fields: li
             if not failed[i]:
                 fail(i, error)
     record_ids: list[str] = [""] * n
+    # a cell that is a stored Id is its own 18-character form: only the others need the checksum
+    found = batchsql.existing(eng, obj, [row[at] for i, row in enumerate(rows) if not failed[i]])
     for i, row in enumerate(rows):
         if failed[i]:
             continue
@@ -171,16 +173,18 @@ def apply_update(eng: OrgStore, obj: ObjectSchema, header: list[str], fields: li
         try:
             before_row({"Id": cell} if cell != "" else {})
         except OrgError as exc:
-            fail(i, exc, _id18(cell) or "")
+            fail(i, exc, cell if cell in found else _id18(cell) or "")
             continue
-        rid = _id18(cell)
+        rid = cell if cell in found else _id18(cell)
         if cell == "":
             fail(i, OrgError(400, "MISSING_ARGUMENT", "Id not specified in an update call", []))
         elif rid is None:
             fail(i, validate.malformed_id({"label": "Record ID", "name": "Id"}, cell))
         else:
             record_ids[i] = rid
-    found = batchsql.existing(eng, obj, [r for i, r in enumerate(record_ids) if not failed[i]])
+    others = [r for i, r in enumerate(record_ids) if not failed[i] and r not in found]
+    if others:
+        found.update(batchsql.existing(eng, obj, others))
     for i, rid in enumerate(record_ids):
         if not failed[i] and found.get(rid, True):
             fail(i, batchsql.deleted_error(), rid)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import itertools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,11 @@ class ResultFiles:
 
     def success(self, record_id: str, created: bool, row: list[str]) -> None:
         self._writers["successfulResults"].writerow([record_id, "true" if created else "false", *row])
+
+    def successes(self, rows: Iterable[tuple[str, bool, list[str]]]) -> None:
+        """Many successful rows (record Id, created?, the uploaded cells) at once."""
+        self._writers["successfulResults"].writerows(
+            [record_id, "true" if created else "false", *row] for record_id, created, row in rows)
 
     def failure(self, record_id: str, error: str, row: list[str]) -> None:
         self._writers["failedResults"].writerow([record_id, error, *row])
@@ -197,10 +202,10 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
                 log.warning("ingest job %s failed while writing: %s", job.id, exc)
                 _rest_unprocessed(itertools.chain.from_iterable(chunks), files, chunk)
                 raise JobFailed("InternalServerError : the rows could not be written") from exc
+            files.successes((result.record_id, result.created, row) for row, result in zip(chunk, results)
+                            if result.error is None)
             for row, result in zip(chunk, results):
-                if result.error is None:
-                    files.success(result.record_id, result.created, row)
-                else:
+                if result.error is not None:
                     failed += 1
                     files.failure(result.record_id, validate.bulk_error(result.error), row)
             processed += len(chunk)
