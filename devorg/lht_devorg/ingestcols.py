@@ -13,7 +13,7 @@ through :func:`.batchwrite.apply`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -78,7 +78,7 @@ def _not_updateable(f: dict) -> OrgError:
 class _Column:
     """One uploaded column's stored values and per-row errors (sparse: row index -> error)."""
 
-    def __init__(self, f: dict, cells: list[str]) -> None:
+    def __init__(self, f: dict, cells: Sequence[str]) -> None:
         self.f = f
         self.present = [c != "" for c in cells]
         self.values: list[str | None] = [None] * len(cells)
@@ -87,7 +87,7 @@ class _Column:
         self.rule_errors: dict[int, OrgError] = {}
         self._convert(cells)
 
-    def _convert(self, cells: list[str]) -> None:
+    def _convert(self, cells: Sequence[str]) -> None:
         f, t = self.f, self.f["type"]
         updateable, null = bool(f["updateable"]), validate.NULL_CELL
         fast = _number_re(f) if t in _NUMBER_TYPES else _INT_RE if t == "int" else None
@@ -115,7 +115,7 @@ class _Column:
                 self.values[i] = stored
         self._rules(cells)
 
-    def _rules(self, cells: list[str]) -> None:
+    def _rules(self, cells: Sequence[str]) -> None:
         """validate.check_values on an update: required fields cleared, restricted picklists."""
         f = self.f
         required = not f["nillable"] and f["updateable"] and not f["defaultedOnCreate"]
@@ -153,7 +153,11 @@ def apply_update(eng: OrgStore, obj: ObjectSchema, header: list[str], fields: li
                 400, "INVALID_FIELD", f"The row has {len(row)} values; the header has {len(header)}", [])), True
     at = next(j for j, f in enumerate(fields) if f is not None and f["name"] == "Id")
     width = len(header)
-    columns = [(j, _Column(f, [row[j] if len(row) == width else "" for row in rows]))  # type: ignore[arg-type]
+    if not rows:
+        return out
+    shaped = rows if not any(failed) else [row if len(row) == width else [""] * width for row in rows]
+    by_column = list(zip(*shaped))  # the chunk's cells column by column
+    columns = [(j, _Column(f, by_column[j]))  # type: ignore[arg-type]
                for j, f in enumerate(fields) if j != at]
 
     def fail(i: int, error: OrgError, record_id: str = "") -> None:
