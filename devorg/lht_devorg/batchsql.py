@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -58,7 +58,14 @@ def _with_table(eng: OrgStore, table: pa.Table, run: Callable[[str], None]) -> N
 def _update_group(eng: OrgStore, obj: ObjectSchema, cols: tuple[str, ...], group: list[tuple[str, dict]]) -> None:
     data = {"Id": pa.array([rid for rid, _ in group], pa.string())}
     for j, c in enumerate(cols):
-        data[f"c{j}"] = pa.array([_text(row[c]) for _, row in group], pa.string())
+        data[f"c{j}"] = pa.array([v if type(v) is str else _text(v) for v in (row[c] for _, row in group)],
+                                 pa.string())
+    update_table(eng, obj, cols, pa.table(data))
+
+
+def update_table(eng: OrgStore, obj: ObjectSchema, cols: Sequence[str], data: pa.Table) -> None:
+    """One UPDATE of the records named by ``data``'s ``Id`` column: field ``cols[j]`` set from
+    the text column ``c{j}`` (stored values as text, NULL clears), with the audit stamps."""
     now = eng.now()
     stamps = [(n, v) for n, v in (("LastModifiedDate", now), ("SystemModstamp", now),
                                   ("LastModifiedById", records.ADMIN_USER_ID)) if obj.field(n)]
@@ -71,7 +78,7 @@ def _update_group(eng: OrgStore, obj: ObjectSchema, cols: tuple[str, ...], group
                          [v for _, v in stamps])
         records.recompute_formulas(eng, obj, f'"Id" IN (SELECT "Id" FROM {name})')
 
-    _with_table(eng, pa.table(data), run)
+    _with_table(eng, data, run)
 
 
 def write_updates(eng: OrgStore, obj: ObjectSchema, updates: list[tuple[str, dict]]) -> None:
@@ -116,10 +123,14 @@ def reserve(eng: OrgStore, obj: ObjectSchema, count: int) -> int:
 
 def existing(eng: OrgStore, obj: ObjectSchema, record_ids: list[str]) -> dict[str, bool]:
     """Record Id -> in the recycle bin?, for those of ``record_ids`` that exist."""
-    col = '"IsDeleted"' if obj.field("IsDeleted") else "false"
-    rows = eng._con.execute(f'SELECT "Id", {col} FROM {q(obj.name.lower())} WHERE list_contains(?, "Id")',
-                            [sorted(set(record_ids))]).fetchall()
-    return {r[0]: bool(r[1]) for r in rows}
+    col = 't."IsDeleted"' if obj.field("IsDeleted") else "false"
+    if not record_ids:
+        return {}
+    found: list[tuple] = []
+    wanted = pa.table({"Id": pa.array(sorted(set(record_ids)), pa.string())})
+    _with_table(eng, wanted, lambda name: found.extend(eng._con.execute(  # a hash join, not a list scan
+        f'SELECT t."Id", {col} FROM {q(obj.name.lower())} AS t JOIN {name} AS w ON t."Id" = w."Id"').fetchall()))
+    return {r[0]: bool(r[1]) for r in found}
 
 
 def delete(eng: OrgStore, obj: ObjectSchema, hard: bool, named: list[tuple[int, str]]) -> dict[int, OrgError]:

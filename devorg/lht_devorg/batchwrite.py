@@ -54,7 +54,15 @@ def _fold(f: dict, value: object) -> str:
 def _unique(eng: OrgStore, obj: ObjectSchema, writes: list[tuple[int, str, dict]], out: list[RowResult],
             updating: set[int]) -> None:
     """DUPLICATE_VALUE for rows whose unique values another record, or an earlier row, holds."""
-    fields = {f["name"]: f for _, _, row in writes for f in validate.unique_fields(obj, row)}
+    present = set().union(*(row.keys() for _, _, row in writes)) if writes else set()
+    unique = {f["name"]: f for f in (obj.field(n) for n in present)
+              if f is not None and f["unique"] and f["type"] != "id"}
+    fields: dict[str, dict] = {}  # in the order the rows first set them, as validate.unique_fields
+    if unique:
+        for _, _, row in writes:
+            for name, value in row.items():
+                if value is not None and name in unique:
+                    fields.setdefault(name, unique[name])
     for name, f in fields.items():
         holders = validate.find_ids_many(eng, obj, f, [row.get(name) for _, _, row in writes])
         seen: dict[str, str] = {}

@@ -7,6 +7,7 @@ Id, a 5-bit number whose bit *i* is set when character *i* is an upper-case lett
 
 from __future__ import annotations
 
+import functools
 import re
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -19,16 +20,19 @@ COUNTER_DIGITS = 9
 _ID_RE = re.compile(r"^[0-9A-Za-z]{15}([0-9A-Za-z]{3})?$")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _chunk_char(chunk: str) -> str:
+    """The suffix character of one 5-character chunk of an Id (chunks repeat across Ids)."""
+    bits = 0
+    for i, ch in enumerate(chunk):
+        if "A" <= ch <= "Z":
+            bits |= 1 << i
+    return SUFFIX_CHARS[bits]
+
+
 def suffix(id15: str) -> str:
     """The 3-character case-safe suffix of a 15-character Id."""
-    out = []
-    for chunk in range(3):
-        bits = 0
-        for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        out.append(SUFFIX_CHARS[bits])
-    return "".join(out)
+    return _chunk_char(id15[0:5]) + _chunk_char(id15[5:10]) + _chunk_char(id15[10:15])
 
 
 def to18(value: str) -> str:

@@ -4,7 +4,9 @@ result files.
 The CSV is read with the ``csv`` module, row by row (quoted multi-line text intact), in
 chunks of :data:`CHUNK_ROWS` rows, each chunk written in one transaction. Cells follow
 Bulk 2.0's rules: an empty cell leaves the field as it is, ``#N/A`` sets it to null, a header
-``Account.External_Id__c`` sets a lookup through the parent's external id.
+``Account.External_Id__c`` sets a lookup through the parent's external id. An update chunk
+without lookup or unique-field columns is checked and written column by column
+(:mod:`.ingestcols`, the same results); other chunks row by row (:mod:`.batchwrite`).
 
 Result files, in the job's delimiter and line ending, every value quoted:
 
@@ -21,17 +23,17 @@ from __future__ import annotations
 import csv
 import itertools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import batchwrite, validate
+from . import batchwrite, ingestcols, validate
 from .errors import OrgError
 
 log = logging.getLogger(__name__)
 
 #: Rows per transaction (the store's write lock is held for one chunk at a time).
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 5000
 RESULT_NAMES = ("successfulResults", "failedResults", "unprocessedrecords")
 
 
@@ -58,6 +60,11 @@ class ResultFiles:
 
     def success(self, record_id: str, created: bool, row: list[str]) -> None:
         self._writers["successfulResults"].writerow([record_id, "true" if created else "false", *row])
+
+    def successes(self, rows: Iterable[tuple[str, bool, list[str]]]) -> None:
+        """Many successful rows (record Id, created?, the uploaded cells) at once."""
+        self._writers["successfulResults"].writerows(
+            [record_id, "true" if created else "false", *row] for record_id, created, row in rows)
 
     def failure(self, record_id: str, error: str, row: list[str]) -> None:
         self._writers["failedResults"].writerow([record_id, error, *row])
@@ -106,6 +113,11 @@ def _columns(schema: Any, obj_name: str, header: list[str], operation: str,
     return out
 
 
+#: Field types whose CSV cell is the value (no conversion, no type check).
+_AS_TEXT = frozenset({"string", "textarea", "phone", "url", "email", "picklist", "multipicklist",
+                      "encryptedstring", "combobox", "id", "reference"})
+
+
 def _values(header: list[str], fields: list[dict | None], row: list[str]) -> dict | OrgError:
     """One CSV row as write values: empty cells left out, ``#N/A`` null (or the row's error)."""
     if len(row) != len(header):
@@ -115,8 +127,12 @@ def _values(header: list[str], fields: list[dict | None], row: list[str]) -> dic
         for name, f, cell in zip(header, fields, row):
             if cell == "":
                 continue
-            if f is None:
-                values[name] = None if cell == validate.NULL_CELL else cell
+            if cell == validate.NULL_CELL:
+                values[name if f is None else f["name"]] = None
+            elif f is None:
+                values[name] = cell
+            elif f["type"] in _AS_TEXT:
+                values[f["name"]] = cell  # csv_value returns these cells as they are
             else:
                 values[f["name"]] = validate.csv_value(f, cell)
     except OrgError as exc:
@@ -172,19 +188,24 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
             if stopped():
                 _rest_unprocessed(itertools.chain.from_iterable(chunks), files, chunk)
                 return
-            rows = [_values(header, fields, row) for row in chunk]
+            columnwise = ingestcols.applies(job.operation, header, fields, chunk)
+            rows = [] if columnwise else [_values(header, fields, row) for row in chunk]
             try:
                 with engine.transaction():
-                    results = batchwrite.apply(engine, job.object_name, job.operation, rows,
-                                               job.external_id_field, before_row)
+                    if columnwise:
+                        results = ingestcols.apply_update(engine, engine.schema.require(job.object_name),
+                                                          header, fields, chunk, before_row)
+                    else:
+                        results = batchwrite.apply(engine, job.object_name, job.operation, rows,
+                                                   job.external_id_field, before_row)
             except Exception as exc:  # noqa: BLE001 - the job fails, its rows stay unprocessed
                 log.warning("ingest job %s failed while writing: %s", job.id, exc)
                 _rest_unprocessed(itertools.chain.from_iterable(chunks), files, chunk)
                 raise JobFailed("InternalServerError : the rows could not be written") from exc
+            files.successes((result.record_id, result.created, row) for row, result in zip(chunk, results)
+                            if result.error is None)
             for row, result in zip(chunk, results):
-                if result.error is None:
-                    files.success(result.record_id, result.created, row)
-                else:
+                if result.error is not None:
                     failed += 1
                     files.failure(result.record_id, validate.bulk_error(result.error), row)
             processed += len(chunk)

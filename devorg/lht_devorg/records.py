@@ -37,17 +37,28 @@ def record_id18(record_id: str) -> str:
         raise not_found() from None
 
 
+#: Field types stored as the text sent (a length check only).
+_TEXT_TYPES = frozenset({"string", "textarea", "phone", "url", "email", "picklist", "multipicklist",
+                         "encryptedstring", "combobox"})
+
+
 def coerce(f: dict, value: object) -> object:
     """A REST JSON value converted for storage in field ``f`` (400 on a bad value)."""
     if value is None or value == "":
         return None  # Salesforce stores no empty strings
     t, name = f["type"], f["name"]
-    bad = OrgError(400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of {t} from value {value!r} "
-                   f"for field {name}", [name])
+    if t in _TEXT_TYPES and type(value) is str:  # the common case, without the checks below
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        length = f.get("length") or 0
+        if length and len(value) > length:
+            raise OrgError(400, "STRING_TOO_LONG", f"{f['label']}: data value too large: {value[:40]} "
+                           f"(max length={length})", [name])
+        return value
     try:
         if t == "boolean":
             if not isinstance(value, bool):
-                raise bad
+                raise TypeError(value)
             return value
         if t in ("int", "long"):
             return int(value)  # type: ignore[call-overload]
@@ -77,7 +88,8 @@ def coerce(f: dict, value: object) -> object:
             except ValueError:
                 raise validate.malformed_id(f, value) from None
     except (ValueError, TypeError, InvalidOperation):
-        raise bad from None
+        raise OrgError(400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of {t} from value {value!r} "
+                       f"for field {name}", [name]) from None
     text = str(value).replace("\x00", "")
     length = f.get("length") or 0
     if length and len(text) > length and t != "base64":

@@ -61,6 +61,7 @@ class ObjectSchema:
     def reindex(self) -> None:
         """Rebuild the name lookups after the field list changed."""
         self.fields = {f["name"].lower(): f for f in self.describe["fields"]}
+        self._exact = {f["name"]: f for f in self.describe["fields"]}
 
     @property
     def key_prefix(self) -> str:
@@ -68,7 +69,7 @@ class ObjectSchema:
 
     def field(self, name: str) -> dict | None:
         """The field named ``name`` (case-insensitive), or None."""
-        return self.fields.get(name.lower())
+        return self._exact.get(name) or self.fields.get(name.lower())
 
     def stored_fields(self) -> list[dict]:
         """Fields with a column in the store (all but compound parents), in describe order."""

@@ -26,7 +26,7 @@ POINTS = {
     "bulk-upload": (BULK, "/batches", "PUT"),
     "bulk-close": (BULK, "/jobs/ingest/", "PATCH"),
     "bulk-poll": (BULK, "/jobs/ingest/", "GET"),
-    "bulk-results": (BULK, "/failedResults", "GET"),
+    "bulk-results": (BULK, "/successfulResults", "GET"),  # the failed file is read only when a row failed
     "collections-call": ({}, "/composite/sobjects", "POST"),
 }
 

@@ -221,20 +221,37 @@ def _finish(run: PushRun, upload: _Upload) -> None:
         run.state.settle(run.spec.name, job_id)  # aborted: its rows stay pending and go again
         raise
     upload.path.unlink(missing_ok=True)
-    settle_job(run, job_id, upload.by_key, upload.by_digest)
+    settle_job(run, job_id, upload.by_key, upload.by_digest, rows=upload.rows)
+
+
+def result_files(info: dict, rows: int | None) -> list[str]:
+    """The result files that can hold rows, by the final job's counters: a JobComplete job
+    with no failed record has an empty failed file, and one that processed every uploaded
+    row (``rows``, when known) an empty unprocessed file; those are not downloaded."""
+    complete = info.get("state") == "JobComplete"
+    out = ["successful"]
+    if not (complete and int(info.get("numberRecordsFailed") or 0) == 0):
+        out.append("failed")
+    if not (complete and rows is not None and int(info.get("numberRecordsProcessed") or 0) == rows):
+        out.append("unprocessed")
+    return out
 
 
 def settle_job(run: PushRun, job_id: str, by_key: dict[str, str | None],
-               by_digest: dict[str, list[tuple[str, str | None]]]) -> None:
-    """Wait for the job, match its three result files to keys, write results, forget the job."""
+               by_digest: dict[str, list[tuple[str, str | None]]], rows: int | None = None) -> None:
+    """Wait for the job, match its result files to keys, write results, forget the job.
+
+    ``rows`` (the rows uploaded, when known) paces the polls and spares downloading result
+    files the job's counters say are empty (:func:`result_files`).
+    """
     client = run.client()
-    info = ingest.wait_for_ingest_job(client, job_id, run.settings.bulk_deadline_seconds)
+    info = ingest.wait_for_ingest_job(client, job_id, run.settings.bulk_deadline_seconds, rows)
     logger.info("Bulk job %s %s: %s processed, %s failed", job_id, info.get("state"),
                 info.get("numberRecordsProcessed"), info.get("numberRecordsFailed"))
     if info.get("state") != "JobComplete" and info.get("errorMessage"):
         run.report.errors.append(f"Bulk job {job_id} ended {info.get('state')}: {info.get('errorMessage')}")
     with tempfile.TemporaryDirectory(prefix="lht-results-") as tmp:
-        for which in ("successful", "failed", "unprocessed"):
+        for which in result_files(info, rows):
             path = ingest.download_results(client, job_id, which, Path(tmp) / f"{which}.csv")
             for batch in ingest.read_result_csv(path):
                 run.record(list(_match(run, job_id, which, batch, by_key, by_digest)))

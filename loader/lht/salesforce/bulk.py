@@ -39,16 +39,35 @@ def create_query_job(client: SalesforceClient, soql: str, *, include_deleted: bo
     return job_id
 
 
+def paced_wait(scheduled: float, elapsed: float, processed: int, expected: int | None, *,
+               first_wait: float = 0.5, max_wait: float = 30.0) -> float:
+    """The next wait of a job whose size is known: the time its progress so far says it needs.
+
+    An ingest job of ``expected`` rows that processed ``processed`` in ``elapsed`` seconds
+    needs about ``elapsed * (expected - processed) / processed`` more (kept between
+    ``first_wait`` and ``max_wait``): one poll at the predicted end instead of the backoff's
+    several, and no more lateness than the backoff. Without progress (or a size) the
+    ``scheduled`` backoff wait stands.
+    """
+    if not expected or processed <= 0 or elapsed <= 0:
+        return scheduled
+    remaining = elapsed * max(expected - processed, 0) / processed
+    return min(max(remaining, first_wait), max_wait)
+
+
 def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float, *,
                  first_wait: float = 0.5, steady_polls: int = 5, factor: float = 1.3,
                  max_wait: float = 30.0, sleep: Callable[[float], None] = time.sleep,
-                 kind: str = "query", fail: bool = True) -> dict[str, Any]:
+                 kind: str = "query", fail: bool = True, expected_records: int | None = None) -> dict[str, Any]:
     """Poll the job until JobComplete; the one polling loop of lht (``kind`` query or ingest).
 
     The first ``steady_polls`` waits are ``first_wait`` (0.5 s: a job done within 2.5 s is
     seen at most half a second late), then each is 30% longer than the last, up to 30 s: a
     job that takes T seconds past those costs about log(1 + 0.46 (T - 2.5)) / log(1.3)
     more polls (about 20 in all for two minutes) and is noticed at most 30% of its run time late.
+
+    With ``expected_records`` (an ingest job's uploaded rows), once the job reports progress
+    each wait is :func:`paced_wait`'s estimate of the time left instead.
 
     Failed or Aborted jobs raise BulkJobError with Salesforce's errorMessage (with
     ``fail=False`` their info is returned instead: an ingest job's unprocessed rows are
@@ -73,7 +92,9 @@ def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float,
                 f"Bulk job {job_id} was still {state} after {elapsed:.0f}s "
                 f"(LHT_BULK_DEADLINE_SECONDS={deadline_seconds:g}); lht aborted it. Raise the "
                 "deadline or narrow the query.")
-        sleep(min(wait, max(deadline_seconds - elapsed, 0.0)))
+        paced = paced_wait(wait, elapsed, int(info.get("numberRecordsProcessed") or 0), expected_records,
+                           first_wait=first_wait, max_wait=max_wait)
+        sleep(min(paced, max(deadline_seconds - elapsed, 0.0)))
         polls += 1
         if polls >= steady_polls:
             wait = min(wait * factor, max_wait)

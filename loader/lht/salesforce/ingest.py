@@ -81,9 +81,13 @@ def ingest_job_info(client: SalesforceClient, job_id: str) -> dict[str, Any]:
     return client.request("GET", _jobs_url(client, job_id, "ingest"), what=f"Reading Bulk job {job_id}").json()
 
 
-def wait_for_ingest_job(client: SalesforceClient, job_id: str, deadline_seconds: float) -> dict[str, Any]:
-    """Poll until the job ends (JobComplete, Failed or Aborted) and return its info."""
-    return wait_for_job(client, job_id, deadline_seconds, kind="ingest", fail=False)
+def wait_for_ingest_job(client: SalesforceClient, job_id: str, deadline_seconds: float,
+                        rows: int | None = None) -> dict[str, Any]:
+    """Poll until the job ends (JobComplete, Failed or Aborted) and return its info.
+
+    ``rows`` (the rows uploaded, when known) paces the polls by the job's progress.
+    """
+    return wait_for_job(client, job_id, deadline_seconds, kind="ingest", fail=False, expected_records=rows)
 
 
 def stream_results(client: SalesforceClient, job_id: str, which: str) -> Iterator[bytes]:

@@ -8,7 +8,7 @@ Every row sent to Salesforce gets one result row in ``<staging>._lht_push_result
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -68,7 +68,9 @@ def write_result_rows(wh: Warehouse, table: str, kind: str, specs: Sequence[Fiel
                       rows: Sequence[Any], *, attempted_at: datetime) -> WriteResult:
     """Append dataclass ``rows`` (fields in ``specs``' order) to the loader table ``table`` as
     one batch, through the one writer; a row without ``attempted_at`` gets the batch's time."""
-    columns = list(zip(*(astuple(r) for r in rows))) if rows else [()] * len(specs)
+    # attribute by attribute, not dataclasses.astuple: that deep-copies every value of every row
+    names = [f.name for f in fields(rows[0])] if rows else []
+    columns = [[getattr(r, n) for r in rows] for n in names] if rows else [()] * len(specs)
     arrays = {}
     for spec, values in zip(specs, columns):
         if spec.name == "attempted_at":

@@ -1,0 +1,36 @@
+"""How lht waits for an ingest job and which result files it reads: polls paced by the job's
+own progress once it reports some, and result files the final counters say are empty left
+unread (a JobComplete job with no failed row has no failed or unprocessed rows)."""
+
+from __future__ import annotations
+
+import pytest
+from lht.push.send import result_files
+from lht.salesforce.bulk import paced_wait
+
+
+def test_a_job_with_progress_is_polled_when_its_rate_says_it_ends() -> None:
+    # 20,000 of 100,000 rows in 2 s: 8 s to go, whatever the backoff had scheduled
+    assert paced_wait(0.5, 2.0, 20_000, 100_000) == pytest.approx(8.0)
+    assert paced_wait(30.0, 2.0, 20_000, 100_000) == pytest.approx(8.0)
+
+
+def test_paced_waits_stay_between_the_first_wait_and_the_cap() -> None:
+    assert paced_wait(0.5, 2.0, 99_990, 100_000) == 0.5  # nearly done: the shortest wait
+    assert paced_wait(0.5, 2.0, 100_000, 100_000) == 0.5  # all counted, not yet final
+    assert paced_wait(0.5, 60.0, 1_000, 100_000) == 30.0  # slow: never longer than the cap
+
+
+def test_without_progress_or_a_size_the_backoff_wait_stands() -> None:
+    assert paced_wait(0.65, 2.0, 0, 100_000) == 0.65
+    assert paced_wait(0.65, 2.0, 500, None) == 0.65
+
+
+def test_result_files_the_final_counters_say_are_empty_are_not_read() -> None:
+    done = {"state": "JobComplete", "numberRecordsProcessed": 10, "numberRecordsFailed": 0}
+    assert result_files(done, 10) == ["successful"]
+    assert result_files({**done, "numberRecordsFailed": 2}, 10) == ["successful", "failed"]
+    assert result_files(done, None) == ["successful", "unprocessed"]  # rows not known: read it
+    assert result_files({**done, "numberRecordsProcessed": 8}, 10) == ["successful", "unprocessed"]
+    failed = {"state": "Failed", "numberRecordsProcessed": 0, "numberRecordsFailed": 0}
+    assert result_files(failed, 10) == ["successful", "failed", "unprocessed"]
