@@ -212,7 +212,6 @@ def _finish(run: PushRun, upload: _Upload) -> None:
         return  # an empty change set starts no job
     upload.writer.close()
     client, job_id = run.client(), upload.job_id
-    run.report.sent += upload.rows
     try:
         ingest.upload_csv(client, job_id, upload.path)
         ingest.close_job(client, job_id)
@@ -220,6 +219,7 @@ def _finish(run: PushRun, upload: _Upload) -> None:
         ingest.abort_ingest_job(client, job_id)
         run.state.settle(run.spec.name, job_id)  # aborted: its rows stay pending and go again
         raise
+    run.report.sent += upload.rows  # only once Salesforce took the upload and the close
     upload.path.unlink(missing_ok=True)
     settle_job(run, job_id, upload.by_key, upload.by_digest)
 
