@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from lht.config import Settings
+from lht.errors import SalesforceError
 from lht.push.changeset import HASH, KEY, SF_ID, PushSql, column_of, stream_changes, stream_mirror_deletes
 from lht.push.spec import PushSpec
 from lht.push.validate import SendPlan
@@ -132,8 +133,18 @@ def _collection_call(run: PushRun, operation: str, keys: list[str], hashes: list
                     for k, h in zip(keys, hashes)])
         run.state.start(unit)
     run.report.sent += len(records)
-    answers = collections.send(run.client(), run.spec.object_name, operation, records,
-                               external_id_field=run.plan.external_id_field)
+    try:
+        answers = collections.send(run.client(), run.spec.object_name, operation, records,
+                                   external_id_field=run.plan.external_id_field)
+    except SalesforceError as exc:
+        if unit is None or (exc.http_status is not None and exc.http_status < 500):
+            raise  # repeatable, or refused whole: nothing was created
+        # the transport does not repeat an insert Salesforce may have applied: its outcome is
+        # unknown, its keys stay pending, and the next push looks them up before sending again
+        raise SalesforceError(
+            f"An insert of {len(records)} {run.spec.object_name} rows got no answer from Salesforce ({exc}). "
+            "Salesforce may have created them, so they are not sent again blindly: the next `lht push` looks "
+            f"their keys up by {run.plan.key_header} and sends only the rows not found.") from exc
     run.record([outcome(run, k, operation, a, h) for k, h, a in zip(keys, hashes, answers)])
     if unit is not None:
         run.state.settle(unit.push_name, unit.unit_id)
