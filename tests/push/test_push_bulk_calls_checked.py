@@ -46,3 +46,19 @@ def test_a_refused_upload_or_close_aborts_the_job_and_the_rows_go_again(pws: Pus
     again = p.result(p.push(env=BULK), "push_scores")
     assert again["failed"] == 0 and again["updated"] == live == again["sent"], again
     assert len(p.accounts("Id", where='"Account_Score__c" = 7.5')) == live
+
+
+def test_a_close_whose_answer_was_lost_reads_the_job_instead_of_aborting_it(pws: PushWorkspace) -> None:
+    p = pws
+    rows = 30
+    p.model("push_new", f"select 'CLOSE-' || cast(i as varchar) as External_Id__c, 'Close ' || cast(i as varchar) "
+            f"as Name from range(0, {rows}) as t(i)", object="Account", operation="insert", key="External_Id__c")
+    p.build()
+    lost = p.org.faults.add("drop_response", path="/jobs/ingest/", method="PATCH")  # the close
+    run = p.result(p.push(env=BULK), "push_new")
+    assert lost.fired == 1 and (run["created"], run["failed"]) == (rows, 0), run
+    created = p.org.engine.cursor().execute(
+        f'select count(*), count(distinct "External_Id__c") from {p.org.engine.table("Account")} '
+        "where \"External_Id__c\" like 'CLOSE-%'").fetchone()
+    assert created == (rows, rows)
+    assert p.result(p.push(env=BULK), "push_new")["sent"] == 0

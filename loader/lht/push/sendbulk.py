@@ -95,14 +95,8 @@ def _finish(run: PushRun, upload: _Upload) -> None:
     if upload.writer is None or upload.job_id is None or upload.rows == 0:
         return  # an empty change set starts no job
     upload.writer.close()
-    client, job_id = run.client(), upload.job_id
-    try:
-        ingest.upload_csv(client, job_id, upload.path)
-        ingest.close_job(client, job_id)
-    except Exception:
-        ingest.abort_ingest_job(client, job_id)
-        run.state.settle(run.spec.name, job_id)  # aborted: its rows stay pending and go again
-        raise
+    job_id = upload.job_id
+    _upload_and_close(run, job_id, upload.path)
     run.report.sent += upload.rows  # only once Salesforce took the upload and the close
     upload.path.unlink(missing_ok=True)
     settle_job(run, job_id, upload.by_key, upload.by_digest)
@@ -169,14 +163,24 @@ def _send_locked_again(run: PushRun, locked: _Locked, tmp: Path, attempt: int) -
     table = pa.table({name: pa.array([row[i] for row in locked.rows], pa.string())
                       for i, name in enumerate(locked.header)})
     pcsv.write_csv(table, path)
+    _upload_and_close(run, job_id, path)
+    settle_job(run, job_id, by_key, by_digest, attempt)
+
+
+def _upload_and_close(run: PushRun, job_id: str, path: Path) -> None:
+    """Upload the job's CSV (201 checked) and close it (checked); a refused one aborts the job."""
+    client = run.client()
     try:
         ingest.upload_csv(client, job_id, path)
         ingest.close_job(client, job_id)
     except Exception:
-        ingest.abort_ingest_job(client, job_id)
-        run.state.settle(run.spec.name, job_id)
-        raise
-    settle_job(run, job_id, by_key, by_digest, attempt)
+        # a close whose answer was lost, repeated, is refused although the job was closed:
+        # a closed job is processing, so it is settled as usual (a rerun does, if this fails)
+        if ingest.ingest_job_info(client, job_id).get("state") == "Open":
+            ingest.abort_ingest_job(client, job_id)
+            run.state.settle(run.spec.name, job_id)  # aborted: its rows stay pending and go again
+            raise
+        logger.warning("Bulk job %s was closed although the close call failed; reading its results", job_id)
 
 
 def _match(run: PushRun, job_id: str, which: str, batch: pa.RecordBatch, by_key: dict[str, str | None],
