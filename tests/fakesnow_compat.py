@@ -28,6 +28,9 @@ server and in-process alike, so those exact statements run in tests:
   the third file leaves the first two loaded; in Snowflake a COPY is one statement that
   loads all its files or none (``ON_ERROR = ABORT_STATEMENT``). The fix runs it in a
   DuckDB transaction when none is open.
+- ``CREATE [OR REPLACE] TEMPORARY TABLE db.schema.name`` (what dbt's unit tests run):
+  DuckDB keeps temporary tables in its own catalog and refuses the qualified name; the
+  table is created as a plain one instead (a test database is thrown away anyway).
 """
 
 from __future__ import annotations
@@ -101,6 +104,8 @@ def fix_fakesnow_server(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(fs_arrow, "timestamp_to_sf_struct", timestamp_to_sf_struct)
 
 
+_QUALIFIED_TEMP_TABLE = re.compile(r"^(\s*create\s+(?:or\s+replace\s+)?)temporary\s+(table\s+[^\s(]+\.[^\s(]+\.)",
+                                   re.IGNORECASE)
 _STAGE_PATH = re.compile(r"^\s*(REMOVE|RM|LIST|LS)\s+(@\S+?/\S*)\s*;?\s*$", re.IGNORECASE)
 
 
@@ -126,6 +131,8 @@ def add_stage_commands(mp: pytest.MonkeyPatch) -> None:
         return name.lower(), [root, *files]
 
     def execute(self: Any, command: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(command, str):
+            command = _QUALIFIED_TEMP_TABLE.sub(r"\1\2", command)
         match = _STAGE_PATH.match(command) if isinstance(command, str) else None
         if not match:
             return original_execute(self, command, params, *args, **kwargs)

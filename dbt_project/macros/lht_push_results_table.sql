@@ -12,10 +12,9 @@
     on_schema_change='append_new_columns',
     schema=var('lht_schema', env_var('LHT_SCHEMA', 'salesforce')),
 ) }}
-{%- set staging_schema = var('lht_staging_schema', env_var('LHT_STAGING_SCHEMA', 'salesforce_staging')) -%}
-{%- set results = adapter.get_relation(database=target.database, schema=staging_schema, identifier='_lht_push_results') if execute else none -%}
+{%- set results = source('lht_results', '_lht_push_results') -%}
 {%- set incremental = is_incremental() -%}
-{%- if results is none %}
+{%- if not lht.lht_relation_exists(results) %}
 {{ lht.lht_push_results_empty() }}
 {%- else %}
 with

@@ -10,7 +10,11 @@ Kinds (``Fault.kind``):
   ``bulk_failed`` (the job ends Failed with ``message`` as errorMessage) and
   ``bulk_stuck`` (the job never leaves InProgress).
 - ``refuse``: the resource answers HTTP ``status`` (``params``; 404, 405, 501...) as an
-  org without it, or a proxy that blocks it, would (e.g. the Composite resource).
+  org without it, or a proxy that blocks it, would (e.g. the Composite resource), with
+  ``error_code`` (``params``) as the error's code when given. Nothing is processed. With
+  ``skip`` it fails the Nth matching call (e.g. a Bulk upload's ``PUT`` answered 400 or 500).
+- ``drop_response``: the call is processed (the write applied), then the TCP connection is
+  reset instead of answering: the client cannot know what happened.
 - ``truncate_results``: the next matching results page is cut in half while the
   ``Sforce-NumberOfRecords`` header still claims the full page.
 - ``unable_to_lock_row``: the next ``times`` record writes of matching calls (an sObject
@@ -25,8 +29,9 @@ Kinds (``Fault.kind``):
   ``change_formula`` (``{"object", "field", "ids"?}``).
 
 A fault matches a call when ``path`` (if set) is a substring of the request path and
-``method`` (if set) equals the HTTP method. Each fault fires at most ``times`` times;
-``fired`` counts how often it did.
+``method`` (if set) equals the HTTP method. The first ``skip`` matching calls (0 unless
+given) pass untouched; then the fault fires at most ``times`` times; ``fired`` counts how
+often it did.
 
 The injector also keeps a log of the request lines the org received (method and path
 with query string, never headers or bodies), so tests can check what travelled in URLs.
@@ -46,8 +51,9 @@ RESULT_KINDS = frozenset({"truncate_results"})
 ROUTE_KINDS = frozenset({"refuse"})
 ACTION_KINDS = frozenset({"add_field", "remove_field", "change_formula"})
 ROW_KINDS = frozenset({"unable_to_lock_row"})
+AFTER_KINDS = frozenset({"drop_response"})
 MERGE_KINDS = frozenset({"merge_failed"})
-KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS | ROUTE_KINDS | ROW_KINDS | MERGE_KINDS
+KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS | ROUTE_KINDS | ROW_KINDS | MERGE_KINDS | AFTER_KINDS
 #: How many request lines the request log keeps (oldest dropped first).
 REQUEST_LOG_SIZE = 100_000
 
@@ -64,11 +70,13 @@ class Fault:
     path: str | None = None
     method: str | None = None
     times: int = 1
+    skip: int = 0
     seconds: float = 0.0
     message: str = "Simulated failure injected by the local org"
     params: dict[str, Any] = field(default_factory=dict)
     id: int = 0
     fired: int = 0
+    skipped: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         """True if this fault applies to ``method path`` and has firings left."""
@@ -95,18 +103,20 @@ class FaultInjector:
         self._requests: deque[tuple[str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
 
     def add(self, kind: str, *, path: str | None = None, method: str | None = None,
-            times: int = 1, seconds: float = 0.0, message: str | None = None,
+            times: int = 1, skip: int = 0, seconds: float = 0.0, message: str | None = None,
             **params: Any) -> Fault:
         """Arm a fault; see the module docstring for kinds and parameters."""
         if kind not in KINDS:
             raise FaultSpecError(f"unknown fault kind {kind!r}; use one of {sorted(KINDS)}")
         if int(times) < 1:
             raise FaultSpecError("times must be at least 1")
+        if int(skip) < 0:
+            raise FaultSpecError("skip must be 0 or more")
         if kind in ACTION_KINDS and not {"object", "field"} <= params.keys():
             raise FaultSpecError(f"fault {kind!r} needs 'object' and 'field' parameters")
         if kind in ROUTE_KINDS and not (isinstance(params.get("status"), int) and 400 <= params["status"] < 600):
             raise FaultSpecError(f"fault {kind!r} needs a 'status' parameter between 400 and 599")
-        fault = Fault(kind=kind, path=path, method=method, times=int(times),
+        fault = Fault(kind=kind, path=path, method=method, times=int(times), skip=int(skip),
                       seconds=float(seconds), params=dict(params))
         if message:
             fault.message = message
@@ -120,7 +130,7 @@ class FaultInjector:
         spec = dict(spec)
         kind = spec.pop("kind", None)
         params = spec.pop("params", {}) or {}
-        known = {k: spec.pop(k) for k in ("path", "method", "times", "seconds", "message")
+        known = {k: spec.pop(k) for k in ("path", "method", "times", "skip", "seconds", "message")
                  if k in spec}
         if not isinstance(kind, str):
             raise FaultSpecError("the fault needs a 'kind'")
@@ -131,6 +141,9 @@ class FaultInjector:
         with self._lock:
             for fault in self._faults:
                 if fault.kind in kinds and fault.matches(method, path):
+                    if fault.skipped < fault.skip:
+                        fault.skipped += 1
+                        continue
                     fault.fired += 1
                     return fault
         return None

@@ -23,7 +23,7 @@ from .auth import Authenticator, TokenStore
 from .bulk import BulkJobs
 from .composite import Composite
 from .errors import OrgError, not_found
-from .faults import ACTION_KINDS, BULK_KINDS, HTTP_KINDS, RESULT_KINDS, ROUTE_KINDS, FaultInjector
+from .faults import ACTION_KINDS, AFTER_KINDS, BULK_KINDS, HTTP_KINDS, RESULT_KINDS, ROUTE_KINDS, FaultInjector
 from .identity import Identity
 from .ingest import IngestJobs
 from .ingestapi import IngestApi
@@ -119,8 +119,9 @@ class Router:
         refused = self.faults.take(ROUTE_KINDS, call.method, f"/services/data/v{call.version}/{call.path}")
         if refused is not None:
             status = int(refused.params["status"])
-            return Reply(status, [{"errorCode": "NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED"
-                                   if status == 405 else "NOT_IMPLEMENTED", "message": refused.message}])
+            code = refused.params.get("error_code") or ("NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED"
+                                                        if status == 405 else "NOT_IMPLEMENTED")
+            return Reply(status, [{"errorCode": str(code), "message": refused.message}])
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(call.path)
             if match and method == call.method:
@@ -259,10 +260,13 @@ class OrgApp:
             return _send(Reply(404, not_found().body()), self.limits)
         if not self.limits.consume():
             return _send(Reply(403, LIMIT_EXCEEDED), self.limits)
+        drop = self.faults.take(AFTER_KINDS, call.method, full_path)
         try:
             reply = self.router.dispatch(call)
         except OrgError as exc:
             reply = Reply(exc.status, exc.body())
+        if drop is not None:
+            raise _Reset()  # processed, the answer lost
         return _send(reply, self.limits)
 
 

@@ -95,3 +95,17 @@ def test_the_change_set_sends_new_failed_and_changed_rows_only(env: DbtEnv) -> N
         "from salesforce.lht_push_results where push_name = 'scores' order by key_value")}
     assert results["A2"] == (False, "X", True, True)  # the failure after a success keeps when it last succeeded
     assert results["A1"] == (True, None, True, True) and len(results) == 5
+
+
+PUSH_UNIT_TESTS = {
+    "lht_push_results_first_build_keeps_the_newest_attempt_and_the_last_accepted_values",
+    "lht_push_results_incremental_reads_new_batches_and_keeps_what_was_accepted_before",
+    "lht_push_change_set_sends_new_failed_and_changed_rows_only",
+    "lht_push_change_set_of_an_insert_never_sends_an_accepted_key_again",
+}
+
+
+def test_unit_tests_of_the_push_models_pass(env: DbtEnv) -> None:
+    result = env.dbt("test", "--select", "test_type:unit,lht_push_results", "test_type:unit,lht_push_change_set_example")
+    outcomes = {r["unique_id"].split(".")[-1]: r["status"] for r in result.results()}
+    assert set(outcomes) == PUSH_UNIT_TESTS and set(outcomes.values()) == {"pass"}, (outcomes, result.output[-3000:])

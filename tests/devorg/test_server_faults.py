@@ -160,3 +160,19 @@ def test_request_log_lists_what_clients_sent(org, api):
     sent = org.faults.requests()
     assert sent[-1] == ("GET", "/services/data/v59.0/limits/")
     assert sent[-2][0] == "GET" and sent[-2][1].startswith("/services/data/v59.0/query/?q=SELECT")
+
+
+def test_skip_lets_the_first_matching_calls_through_then_refuses_with_the_error_code(org, api):
+    fault = org.faults.add("refuse", path="/limits", skip=2, status=400, error_code="INVALIDJOBSTATE")
+    assert [api("GET", "limits/").status_code for _ in range(2)] == [200, 200]
+    refused = api("GET", "limits/")
+    assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+    assert api("GET", "limits/").status_code == 200 and fault.fired == 1
+
+
+def test_drop_response_applies_the_write_then_resets_the_connection(org, api):
+    org.faults.add("drop_response", path="/sobjects/Account", method="POST")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api("POST", "sobjects/Account/", json={"Name": "Applied, answer lost"})
+    found = api("GET", "query/", params={"q": "SELECT Id FROM Account WHERE Name = 'Applied, answer lost'"})
+    assert found.json()["totalSize"] == 1

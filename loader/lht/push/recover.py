@@ -3,7 +3,9 @@
 * A Bulk job saved in ``_lht_push_state``: still Open (killed before or during its upload,
   nothing processed) it is aborted and its rows go again; closed, lht waits for it and
   reads its three result files, matched to the job's pending rows by key (or by the digest
-  of their cells when the key is not sent). Its rows are not sent a second time.
+  of their cells when the key is not sent). Its rows are not sent a second time; those it
+  failed with UNABLE_TO_LOCK_ROW are recorded as failed (the interrupted run's follow-up
+  job for them, if any, is settled after it, and its newer answer wins).
 * An sObject Collections insert whose answer was lost: the keys are looked up in
   Salesforce by the key field (an external id); found records are recorded as created,
   the others go again. Only inserts need this: updates, upserts and deletes are safe to
@@ -16,8 +18,9 @@ from __future__ import annotations
 import logging
 
 from lht.errors import JobNotFoundError, ObjectNotFoundError
-from lht.push.send import PENDING, PushRun, settle_job
-from lht.salesforce import ingest
+from lht.push.send import PENDING, PushRun
+from lht.push.sendbulk import settle_job
+from lht.salesforce import collections, ingest
 from lht.salesforce.soql import records_by_field_soql
 from lht.warehouse.pushstate import PendingUnit
 
@@ -63,7 +66,9 @@ def _recover_job(run: PushRun, job_id: str) -> None:
             by_digest.setdefault(digest, []).append((key, values_hash))
         else:
             by_key[key] = values_hash
-    settle_job(run, job_id, by_key, by_digest)
+    # no lock retries here: a follow-up job of the interrupted run may hold those rows (it is
+    # settled after this one and its answer, newer, wins); otherwise they go in the change set
+    settle_job(run, job_id, by_key, by_digest, attempt=collections.LOCK_RETRIES)
 
 
 def _recover_insert(run: PushRun, unit: PendingUnit) -> None:

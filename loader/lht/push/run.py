@@ -23,7 +23,8 @@ from lht.manifest import load_manifest
 from lht.project import find_project_dir
 from lht.push import changeset
 from lht.push.recover import recover
-from lht.push.send import PushRun, send_bulk, send_collections
+from lht.push.send import PushRun, send_collections
+from lht.push.sendbulk import send_bulk
 from lht.push.spec import PushRefused, PushSpec, push_spec
 from lht.push.validate import SendPlan, check, model_columns
 from lht.salesforce.client import SalesforceClient, connect

@@ -6,6 +6,15 @@ One ``requests.Session`` per client, mounted with :class:`SalesforceAdapter`, wh
 * is THE retry policy of the project (tenacity): connection errors and resets, read
   timeouts and 500/502/503/504 are retried with exponential backoff and jitter,
   honouring ``Retry-After``; permanent errors (4xx) are never retried;
+* knows which calls are safe to repeat (:func:`repeatable`). Reads, updates by Id,
+  upserts on an external id, deletes, a Bulk upload or close are: sent twice they leave
+  Salesforce as sent once. A call that *creates* (an sObject Collections insert, a record
+  create, a composite tree, a Bulk ingest job) is not: after a reset, a read timeout or
+  a 5xx Salesforce may have applied it, and a second attempt would create it again. Such
+  a call is retried only when it never reached Salesforce (the connection could not be
+  opened); otherwise its error goes to the caller, whose outcome is unknown (``lht push``
+  keeps the keys of an insert pending and looks them up before sending again). A SOAP
+  ``merge`` is retried: a repeat of an applied merge fails, it merges nothing twice;
 * counts every attempt (a retry is a call spent), per client and for the whole run;
 * enforces the run's API budget before each attempt, and turns Salesforce's
   ``REQUEST_LIMIT_EXCEEDED`` into :class:`~lht.errors.ApiLimitError`.
@@ -24,6 +33,7 @@ from urllib.parse import urlsplit
 
 import requests
 import tenacity
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from lht.config import Settings
@@ -38,6 +48,9 @@ TRANSIENT_ERRORS = (
     requests.exceptions.ChunkedEncodingError,  # body cut short
 )
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+#: POST resources that create something each time they are called.
+_CREATES = re.compile(r"/services/data/v\d+\.\d+/(?:composite/sobjects|composite/tree/[^/]+|sobjects/[^/]+"
+                      r"|jobs/ingest)/?$")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -45,6 +58,21 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, requests.exceptions.SSLError):
         return "certificate" not in str(exc).lower()
     return isinstance(exc, TRANSIENT_ERRORS)
+
+
+def repeatable(method: str, url: str) -> bool:
+    """True when sending the call twice leaves Salesforce as sending it once (see above)."""
+    return method.upper() != "POST" or not _CREATES.search(urlsplit(url).path)
+
+
+def never_sent(exc: BaseException) -> bool:
+    """A failure before the request reached Salesforce: the connection could not be opened."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
+        reason = getattr(exc.args[0], "reason", None)
+        return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+    return False
 
 
 class RunBudget:
@@ -187,11 +215,15 @@ class SalesforceAdapter(HTTPAdapter):
         """Send with the default timeout, retrying transient failures."""
         if timeout is None:
             timeout = self.default_timeout
+        if repeatable(request.method or "GET", request.url or ""):
+            retry = (tenacity.retry_if_exception(is_transient)
+                     | tenacity.retry_if_result(lambda r: r.status_code in TRANSIENT_STATUS))
+        else:
+            retry = tenacity.retry_if_exception(lambda exc: is_transient(exc) and never_sent(exc))
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.attempts),
             wait=self._wait,
-            retry=(tenacity.retry_if_exception(is_transient)
-                   | tenacity.retry_if_result(lambda r: r.status_code in TRANSIENT_STATUS)),
+            retry=retry,
             before_sleep=self._log_retry,
             retry_error_callback=lambda state: state.outcome.result(),
         )
