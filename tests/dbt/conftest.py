@@ -67,11 +67,11 @@ class DbtEnv:
         using the same profiles); no check of the outcome."""
         project = project or self.project
         cmd = [*args, "--project-dir", str(project), "--profiles-dir", str(self.profiles)]
-        if self.engine == "snowflake" and args[0] == "build":
-            # the unit tests run in the tests that select them: the merge's and main tables' on
-            # DuckDB (test_unit_tests_of_the_merge_pass), the push models' on both dialects
-            # (test_unit_tests_of_the_push_models_pass; fakesnow_compat makes dbt's qualified
-            # temporary table a plain one)
+        if args[0] == "build":
+            # the unit tests read only their fixtures; they run in the tests that select them:
+            # the merge's and main tables' on DuckDB (test_unit_tests_of_the_merge_pass), the
+            # push models' on both dialects (test_unit_tests_of_the_push_models_pass;
+            # fakesnow_compat makes dbt's qualified temporary table a plain one)
             cmd += ["--exclude-resource-type", "unit_test"]
         if vars:
             cmd += ["--vars", json.dumps(vars)]

@@ -72,10 +72,12 @@ class Workspace:
         return run.check() if check else run
 
     def build(self, *args: str, check: bool = True) -> Run:
-        """``dbt build`` on this workspace (dbt unit tests run on DuckDB only: fakesnow cannot
-        create the temporary tables dbt's unit-test materialization uses)."""
-        extra = ["--exclude-resource-type", "unit_test"] if self.engine == "snowflake" else []
-        run = self.run("dbt", "build", "--project-dir", str(self.project), "--profiles-dir", str(self.profiles), *extra, *args)
+        """``dbt build`` on this workspace, without dbt's unit tests: they read only their
+        fixtures, so tests/dbt runs them once (test_unit_tests_of_the_merge_pass,
+        test_unit_tests_of_the_push_models_pass) and the README test and the demo run them as a
+        user's `dbt build` does, instead of every end-to-end build repeating them."""
+        run = self.run("dbt", "build", "--project-dir", str(self.project), "--profiles-dir", str(self.profiles),
+                       "--exclude-resource-type", "unit_test", *args)
         return run.check() if check else run
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
