@@ -16,8 +16,7 @@ import click
 from lht import __version__
 from lht.cli.jobs import jobs
 from lht.cli.output import (
-    configure_logging, emit, guard, json_option, print_wide, profiles_dir_option, project_dir_option, stderr,
-    stdout, target_option,
+    configure_logging, emit, guard, print_wide, project_dir_option, stderr, stdout, target_options, wait_option,
 )
 from lht.commands import tables
 
@@ -56,11 +55,8 @@ def cli(verbose: int) -> None:
 @click.option("--full-refresh", is_flag=True, help="Re-extract everything; records gone from Salesforce get delete markers.")
 @click.option("--refresh-formulas", is_flag=True, help="Also re-read formula fields (they change without SystemModstamp moving).")
 @click.option("--threads", type=click.IntRange(1, 32), default=4, show_default=True, help="Objects synced in parallel.")
-@click.option("--wait", "wait_for_lock", is_flag=True, help="Wait for another running sync on this target instead of refusing.")
-@target_option
-@profiles_dir_option
-@project_dir_option
-@json_option
+@wait_option
+@target_options
 @guard
 def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, threads: int,
          wait_for_lock: bool, target: str | None, profiles_dir: Path | None, project_dir: Path | None,
@@ -101,10 +97,7 @@ def add(objects: tuple[str, ...], history: bool, project_dir: Path | None) -> No
 
 @cli.command()
 @click.argument("objects", nargs=-1)
-@target_option
-@profiles_dir_option
-@project_dir_option
-@json_option
+@target_options
 @guard
 def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | None, project_dir: Path | None,
            as_json: bool) -> None:
@@ -124,11 +117,8 @@ def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | No
 @click.option("--older-than", required=True, metavar="AGE",
               help="Only rows extracted longer ago than this (e.g. 30d, 12h, 2w).")
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
-@click.option("--wait", "wait_for_lock", is_flag=True, help="Wait for a running sync instead of refusing.")
-@target_option
-@profiles_dir_option
-@project_dir_option
-@json_option
+@wait_option
+@target_options
 @guard
 def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_lock: bool, target: str | None,
           profiles_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
@@ -153,11 +143,8 @@ def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_loc
 @click.argument("names", nargs=-1)
 @click.option("--dry-run", is_flag=True, help="Count what would be sent; send nothing (no write call).")
 @click.option("--full", is_flag=True, help="Send every row of the models, not only the changes.")
-@click.option("--wait", "wait_for_lock", is_flag=True, help="Wait for another running lht run on this target instead of refusing.")
-@target_option
-@profiles_dir_option
-@project_dir_option
-@json_option
+@wait_option
+@target_options
 @guard
 def push(names: tuple[str, ...], dry_run: bool, full: bool, wait_for_lock: bool, target: str | None,
          profiles_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
@@ -179,11 +166,8 @@ def push(names: tuple[str, ...], dry_run: bool, full: bool, wait_for_lock: bool,
 @cli.command()
 @click.argument("names", nargs=-1)
 @click.option("--dry-run", is_flag=True, help="Validate and say what would be merged; send no merge.")
-@click.option("--wait", "wait_for_lock", is_flag=True, help="Wait for a running sync instead of refusing.")
-@target_option
-@profiles_dir_option
-@project_dir_option
-@json_option
+@wait_option
+@target_options
 @guard
 def merge(names: tuple[str, ...], dry_run: bool, wait_for_lock: bool, target: str | None,
           profiles_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:

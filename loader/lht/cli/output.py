@@ -31,6 +31,16 @@ profiles_dir_option = click.option(
 )
 target_option = click.option("--target", default=None, help="The dbt profile target (default: the profile's own).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+wait_option = click.option("--wait", "wait_for_lock", is_flag=True,
+                           help="Wait for another lht run on this target to finish instead of refusing.")
+
+
+def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--target``, ``--profiles-dir``, ``--project-dir`` and ``--json``, in that order: the
+    options of every command that reads the dbt profile's warehouse."""
+    for option in (json_option, project_dir_option, profiles_dir_option, target_option):
+        func = option(func)
+    return func
 
 
 def configure_logging(verbosity: int) -> None:
