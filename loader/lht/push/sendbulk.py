@@ -14,7 +14,7 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,24 +62,13 @@ def _add(run: PushRun, upload: _Upload, batch: pa.RecordBatch, tmp: Path) -> _Up
     if batch.num_rows == 0:
         return upload
     if upload.job_id is None:
-        upload.job_id = ingest.create_ingest_job(run.client(), run.spec.object_name, run.spec.operation,
-                                                 external_id_field=run.plan.external_id_field)
-        run.state.start(PendingUnit(run.spec.name, upload.job_id, "bulk", upload.job_id, (), utcnow()))
+        upload.job_id = _start_job(run)
     cells = csv_table(batch, run.plan.columns, clear_nulls=run.spec.clear_nulls)
     keys = batch.column(column_of(batch, KEY)).to_pylist()
     hashes = batch.column(column_of(batch, HASH)).to_pylist()
-    rows = cells.to_pylist() if run.plan.key_header is None else None
-    pending = []
-    for i, (key, values_hash) in enumerate(zip(keys, hashes)):
-        digest = row_digest(list(rows[i].values())) if rows is not None else None
-        if digest is not None:
-            upload.by_digest.setdefault(digest, []).append((key, values_hash))
-        else:
-            upload.by_key[key] = values_hash
-        pending.append(run.result(key, run.spec.operation, False, error_code=PENDING, values_hash=values_hash,
-                                  row_digest=digest, job_id=upload.job_id,
-                                  error_message="sent through Bulk API 2.0; the job's results were not read"))
-    run.record(pending)  # before the upload: a rerun knows every row of the job
+    rows = [list(r.values()) for r in cells.to_pylist()] if run.plan.key_header is None else None
+    _record_pending(run, upload.job_id, zip(keys, hashes), rows, upload.by_key, upload.by_digest,
+                    "sent through Bulk API 2.0; the job's results were not read")
     if upload.writer is None:
         upload.writer = pcsv.CSVWriter(str(upload.path), cells.schema)
     upload.writer.write_table(cells)
@@ -88,6 +77,32 @@ def _add(run: PushRun, upload: _Upload, batch: pa.RecordBatch, tmp: Path) -> _Up
         _finish(run, upload)
         return _Upload(tmp / f"job-{uuid.uuid4().hex[:8]}.csv")
     return upload
+
+
+def _start_job(run: PushRun) -> str:
+    """Create the push's ingest job and save its id before anything is uploaded."""
+    job_id = ingest.create_ingest_job(run.client(), run.spec.object_name, run.spec.operation,
+                                      external_id_field=run.plan.external_id_field)
+    run.state.start(PendingUnit(run.spec.name, job_id, "bulk", job_id, (), utcnow()))
+    return job_id
+
+
+def _record_pending(run: PushRun, job_id: str, keyed: Iterable[tuple[str, str | None]],
+                    cells: Sequence[Sequence[str | None]] | None, by_key: dict[str, str | None],
+                    by_digest: dict[str, list[tuple[str, str | None]]], message: str) -> None:
+    """Record a pending result per row before its upload (a rerun knows every row of the job),
+    and note how its result row will be matched: by key, or, when the key is not sent
+    (``cells`` given), by the digest of the row's cells."""
+    pending = []
+    for i, (key, values_hash) in enumerate(keyed):
+        digest = row_digest(list(cells[i])) if cells is not None else None
+        if digest is not None:
+            by_digest.setdefault(digest, []).append((key, values_hash))
+        else:
+            by_key[key] = values_hash
+        pending.append(run.result(key, run.spec.operation, False, error_code=PENDING, values_hash=values_hash,
+                                  row_digest=digest, job_id=job_id, error_message=message))
+    run.record(pending)
 
 
 def _finish(run: PushRun, upload: _Upload) -> None:
@@ -157,24 +172,12 @@ def _send_locked_again(run: PushRun, locked: _Locked, tmp: Path, attempt: int) -
     logger.info("%d %s rows were locked; sending them again in one Bulk job (attempt %d)", len(locked.rows),
                 run.spec.object_name, attempt + 1)
     time.sleep(0.5 * attempt)
-    client = run.client()
-    job_id = ingest.create_ingest_job(client, run.spec.object_name, run.spec.operation,
-                                      external_id_field=run.plan.external_id_field)
-    run.state.start(PendingUnit(run.spec.name, job_id, "bulk", job_id, (), utcnow()))
+    job_id = _start_job(run)
     by_key: dict[str, str | None] = {}
     by_digest: dict[str, list[tuple[str, str | None]]] = {}
-    pending = []
-    for cells, (key, values_hash) in zip(locked.rows, locked.keys):
-        digest = row_digest(list(cells)) if run.plan.key_header is None else None
-        if digest is None:
-            by_key[key] = values_hash
-        else:
-            by_digest.setdefault(digest, []).append((key, values_hash))
-        pending.append(run.result(key, run.spec.operation, False, error_code=PENDING, values_hash=values_hash,
-                                  row_digest=digest, job_id=job_id,
-                                  error_message="sent again through Bulk API 2.0 after UNABLE_TO_LOCK_ROW; "
-                                                "the job's results were not read"))
-    run.record(pending)
+    _record_pending(run, job_id, locked.keys, locked.rows if run.plan.key_header is None else None,
+                    by_key, by_digest,
+                    "sent again through Bulk API 2.0 after UNABLE_TO_LOCK_ROW; the job's results were not read")
     path = tmp / f"locked-{attempt}.csv"
     table = pa.table({name: pa.array([row[i] for row in locked.rows], pa.string())
                       for i, name in enumerate(locked.header)})
