@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import logging
 
+import pyarrow as pa
+
 from lht.errors import JobNotFoundError, ObjectNotFoundError
+from lht.push.bulkmatch import SentRows
 from lht.push.send import PENDING, PushRun
 from lht.push.sendbulk import settle_job
 from lht.salesforce import collections, ingest
@@ -59,16 +62,17 @@ def _recover_job(run: PushRun, job_id: str) -> None:
         ingest.delete_ingest_job(client, job_id)
         return
     logger.warning("Reading the results of Bulk job %s, left by an interrupted push %s", job_id, run.spec.name)
-    by_key: dict[str, str | None] = {}
-    by_digest: dict[str, list[tuple[str, str | None]]] = {}
+    sent = SentRows()
+    keyed: list[tuple[str, str | None]] = []
     for key, values_hash, digest in _pending_rows(run, f"and {run.wh.quote('job_id')} = ?", [job_id]):
         if digest:
-            by_digest.setdefault(digest, []).append((key, values_hash))
+            sent.add_digest(digest, key, values_hash)
         else:
-            by_key[key] = values_hash
+            keyed.append((key, values_hash))
+    sent.add_keyed(pa.array([k for k, _ in keyed], pa.string()), pa.array([h for _, h in keyed], pa.string()))
     # no lock retries here: a follow-up job of the interrupted run may hold those rows (it is
     # settled after this one and its answer, newer, wins); otherwise they go in the change set
-    settle_job(run, job_id, by_key, by_digest, attempt=collections.LOCK_RETRIES)
+    settle_job(run, job_id, sent, attempt=collections.LOCK_RETRIES)
 
 
 def _recover_insert(run: PushRun, unit: PendingUnit) -> None:

@@ -19,6 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from lht.config import Settings
 from lht.errors import SalesforceError
 from lht.push.changeset import HASH, KEY, SF_ID, PushSql, column_of, stream_changes, stream_mirror_deletes
@@ -29,7 +32,7 @@ from lht.salesforce.client import SalesforceClient
 from lht.salesforce.values import json_records
 from lht.warehouse.connection import Warehouse
 from lht.warehouse.pushstate import PendingUnit, PushStateStore
-from lht.warehouse.results import PushResult, write_push_results
+from lht.warehouse.results import PushResult, write_push_result_table, write_push_results
 from lht.writeback import ModelReport
 
 logger = logging.getLogger(__name__)
@@ -86,6 +89,43 @@ class PushRun:
                 self.report.created += 1
             else:
                 self.report.updated += 1
+
+    def record_table(self, table: pa.Table, *, successes: bool) -> None:
+        """Write result rows given as Arrow columns: successes (counted in the report) or
+        pending rows (not counted)."""
+        if table.num_rows == 0:
+            return
+        write_push_result_table(self.wh, table, attempted_at=utcnow())
+        if not successes:
+            return
+        if self.spec.operation in ("delete", "hard_delete"):
+            self.report.deleted += table.num_rows
+            return
+        created = pc.sum(table["created"]).as_py() or 0
+        self.report.created += created
+        self.report.updated += table.num_rows - created
+
+
+@dataclass
+class TableBuffer:
+    """Result rows given as Arrow tables, written as one batch (one commit) at :meth:`flush`
+    or once they reach ``limit`` rows: memory stays bounded, commits few."""
+
+    run: PushRun
+    successes: bool
+    limit: int = 250_000
+    tables: list[pa.Table] = field(default_factory=list)
+
+    def add(self, table: pa.Table) -> None:
+        self.tables.append(table)
+        if sum(t.num_rows for t in self.tables) >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is held (nothing when empty)."""
+        if self.tables:
+            tables, self.tables = self.tables, []
+            self.run.record_table(pa.concat_tables(tables), successes=self.successes)
 
 
 def outcome(run: PushRun, key: str, operation: str, answer: collections.RowResult, values_hash: str | None,

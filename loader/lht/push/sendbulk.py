@@ -14,16 +14,16 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
+from lht.push.bulkmatch import Locked, SentRows, match_rows, successes_by_key
 from lht.push.changeset import HASH, KEY, column_of, stream_changes
-from lht.push.send import PENDING, UNPROCESSED, PushRun, mirror, outcome, row_digest, utcnow
-from lht.warehouse.results import PushResult
+from lht.push.send import PENDING, PushRun, TableBuffer, mirror, row_digest, utcnow
 from lht.salesforce import collections, ingest
 from lht.salesforce.values import csv_table
 from lht.warehouse.pushstate import PendingUnit
@@ -42,8 +42,8 @@ class _Upload:
     job_id: str | None = None
     writer: pcsv.CSVWriter | None = None
     rows: int = 0
-    by_key: dict[str, str | None] = field(default_factory=dict)  # key -> values hash
-    by_digest: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    sent: SentRows = field(default_factory=SentRows)
+    pending: list[pa.Table] = field(default_factory=list)  # written at once, before the upload
 
 
 def send_bulk(run: PushRun) -> None:
@@ -64,11 +64,10 @@ def _add(run: PushRun, upload: _Upload, batch: pa.RecordBatch, tmp: Path) -> _Up
     if upload.job_id is None:
         upload.job_id = _start_job(run)
     cells = csv_table(batch, run.plan.columns, clear_nulls=run.spec.clear_nulls)
-    keys = batch.column(column_of(batch, KEY)).to_pylist()
-    hashes = batch.column(column_of(batch, HASH)).to_pylist()
+    keys, hashes = batch.column(column_of(batch, KEY)), batch.column(column_of(batch, HASH))
     rows = [list(r.values()) for r in cells.to_pylist()] if run.plan.key_header is None else None
-    _record_pending(run, upload.job_id, zip(keys, hashes), rows, upload.by_key, upload.by_digest,
-                    "sent through Bulk API 2.0; the job's results were not read")
+    upload.pending.append(_pending(run, upload.job_id, keys, hashes, rows, upload.sent,
+                                   "sent through Bulk API 2.0; the job's results were not read"))
     if upload.writer is None:
         upload.writer = pcsv.CSVWriter(str(upload.path), cells.schema)
     upload.writer.write_table(cells)
@@ -87,22 +86,31 @@ def _start_job(run: PushRun) -> str:
     return job_id
 
 
-def _record_pending(run: PushRun, job_id: str, keyed: Iterable[tuple[str, str | None]],
-                    cells: Sequence[Sequence[str | None]] | None, by_key: dict[str, str | None],
-                    by_digest: dict[str, list[tuple[str, str | None]]], message: str) -> None:
-    """Record a pending result per row before its upload (a rerun knows every row of the job),
-    and note how its result row will be matched: by key, or, when the key is not sent
-    (``cells`` given), by the digest of the row's cells."""
-    pending = []
-    for i, (key, values_hash) in enumerate(keyed):
-        digest = row_digest(list(cells[i])) if cells is not None else None
-        if digest is not None:
-            by_digest.setdefault(digest, []).append((key, values_hash))
-        else:
-            by_key[key] = values_hash
-        pending.append(run.result(key, run.spec.operation, False, error_code=PENDING, values_hash=values_hash,
-                                  row_digest=digest, job_id=job_id, error_message=message))
-    run.record(pending)
+def _pending(run: PushRun, job_id: str, keys: pa.Array, hashes: pa.Array,
+             cells: Sequence[Sequence[str | None]] | None, sent: SentRows, message: str) -> pa.Table:
+    """The pending result rows of rows about to be uploaded (written before the upload, so a
+    rerun knows every row of the job), noting in ``sent`` how each result row will be
+    matched: by key, or, when the key is not sent (``cells`` given), by the digest of its cells."""
+    n = len(keys)
+    digests: list[str | None] = [None] * n
+    if cells is None:
+        sent.add_keyed(keys, hashes)
+    else:
+        for i, (key, values_hash) in enumerate(zip(keys.to_pylist(), hashes.to_pylist())):
+            digests[i] = row_digest(list(cells[i]))
+            sent.add_digest(digests[i], key, values_hash)
+    return pa.table({
+        "push_name": pa.repeat(pa.scalar(run.spec.name), n),
+        "object_name": pa.repeat(pa.scalar(run.spec.object_name), n),
+        "key_value": keys.cast(pa.string()),
+        "operation": pa.repeat(pa.scalar(run.spec.operation), n),
+        "success": pa.repeat(pa.scalar(False), n),
+        "error_code": pa.repeat(pa.scalar(PENDING), n),
+        "error_message": pa.repeat(pa.scalar(message), n),
+        "values_hash": hashes.cast(pa.string()),
+        "job_id": pa.repeat(pa.scalar(job_id), n),
+        "row_digest": pa.array(digests, pa.string()),
+    })
 
 
 def _finish(run: PushRun, upload: _Upload) -> None:
@@ -111,10 +119,12 @@ def _finish(run: PushRun, upload: _Upload) -> None:
         return  # an empty change set starts no job
     upload.writer.close()
     job_id = upload.job_id
+    run.record_table(pa.concat_tables(upload.pending), successes=False)
+    upload.pending.clear()
     _upload_and_close(run, job_id, upload.path)
     run.report.sent += upload.rows  # only once Salesforce took the upload and the close
     upload.path.unlink(missing_ok=True)
-    settle_job(run, job_id, upload.by_key, upload.by_digest, rows=upload.rows)
+    settle_job(run, job_id, upload.sent, rows=upload.rows)
 
 
 def result_files(info: dict, rows: int | None) -> list[str]:
@@ -130,9 +140,7 @@ def result_files(info: dict, rows: int | None) -> list[str]:
     return out
 
 
-def settle_job(run: PushRun, job_id: str, by_key: dict[str, str | None],
-               by_digest: dict[str, list[tuple[str, str | None]]], attempt: int = 0,
-               rows: int | None = None) -> None:
+def settle_job(run: PushRun, job_id: str, sent: SentRows, attempt: int = 0, rows: int | None = None) -> None:
     """Wait for the job, match its result files to keys, write results, forget the job.
 
     Rows the job failed with a transient error (UNABLE_TO_LOCK_ROW) go again in one small
@@ -146,44 +154,43 @@ def settle_job(run: PushRun, job_id: str, by_key: dict[str, str | None],
                 info.get("numberRecordsProcessed"), info.get("numberRecordsFailed"))
     if info.get("state") != "JobComplete" and info.get("errorMessage"):
         run.report.errors.append(f"Bulk job {job_id} ended {info.get('state')}: {info.get('errorMessage')}")
-    locked: _Locked | None = _Locked() if attempt < collections.LOCK_RETRIES else None
+    locked: Locked | None = Locked() if attempt < collections.LOCK_RETRIES else None
+    key_header = run.plan.key_header
+    successes = TableBuffer(run, successes=True)
     with tempfile.TemporaryDirectory(prefix="lht-results-") as tmp:
         for which in result_files(info, rows):
             path = ingest.download_results(client, job_id, which, Path(tmp) / f"{which}.csv")
-            for batch in ingest.read_result_csv(path):
-                run.record(list(_match(run, job_id, which, batch, by_key, by_digest, locked)))
+            by_key = which == "successful" and key_header is not None
+            for batch in ingest.read_result_csv(path, ["sf__Id", "sf__Created", key_header] if by_key else None):
+                if by_key:
+                    successes.add(successes_by_key(run, job_id, batch, sent, str(key_header)))
+                else:
+                    run.record(list(match_rows(run, job_id, which, batch, sent, locked)))
+            successes.flush()
         if locked is not None and locked.rows:
             _send_locked_again(run, locked, Path(tmp), attempt + 1)
     run.state.settle(run.spec.name, job_id)
     ingest.delete_ingest_job(client, job_id)
 
 
-@dataclass
-class _Locked:
-    """Rows a job failed with a transient error: their cells as uploaded, keys and hashes."""
-
-    header: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
-    keys: list[tuple[str, str | None]] = field(default_factory=list)
-
-
-def _send_locked_again(run: PushRun, locked: _Locked, tmp: Path, attempt: int) -> None:
+def _send_locked_again(run: PushRun, locked: Locked, tmp: Path, attempt: int) -> None:
     """One follow-up ingest job for the locked rows (saved, recorded pending, then uploaded)."""
     logger.info("%d %s rows were locked; sending them again in one Bulk job (attempt %d)", len(locked.rows),
                 run.spec.object_name, attempt + 1)
     time.sleep(0.5 * attempt)
     job_id = _start_job(run)
-    by_key: dict[str, str | None] = {}
-    by_digest: dict[str, list[tuple[str, str | None]]] = {}
-    _record_pending(run, job_id, locked.keys, locked.rows if run.plan.key_header is None else None,
-                    by_key, by_digest,
-                    "sent again through Bulk API 2.0 after UNABLE_TO_LOCK_ROW; the job's results were not read")
+    sent = SentRows()
+    keys = pa.array([k for k, _ in locked.keys], pa.string())
+    hashes = pa.array([h for _, h in locked.keys], pa.string())
+    run.record_table(_pending(run, job_id, keys, hashes, locked.rows if run.plan.key_header is None else None,
+                              sent, "sent again through Bulk API 2.0 after UNABLE_TO_LOCK_ROW; the job's "
+                              "results were not read"), successes=False)
     path = tmp / f"locked-{attempt}.csv"
     table = pa.table({name: pa.array([row[i] for row in locked.rows], pa.string())
                       for i, name in enumerate(locked.header)})
     pcsv.write_csv(table, path)
     _upload_and_close(run, job_id, path)
-    settle_job(run, job_id, by_key, by_digest, attempt, rows=len(locked.rows))
+    settle_job(run, job_id, sent, attempt, rows=len(locked.rows))
 
 
 def _upload_and_close(run: PushRun, job_id: str, path: Path) -> None:
@@ -200,40 +207,3 @@ def _upload_and_close(run: PushRun, job_id: str, path: Path) -> None:
             run.state.settle(run.spec.name, job_id)  # aborted: its rows stay pending and go again
             raise
         logger.warning("Bulk job %s was closed although the close call failed; reading its results", job_id)
-
-
-def _match(run: PushRun, job_id: str, which: str, batch: pa.RecordBatch, by_key: dict[str, str | None],
-           by_digest: dict[str, list[tuple[str, str | None]]], locked: _Locked | None = None) -> Iterator[PushResult]:
-    names = batch.schema.names
-    data = [n for n in names if not n.startswith("sf__")]
-    rows = batch.to_pylist()
-    operation = run.spec.operation
-    key_header = run.plan.key_header
-    for row in rows:
-        if key_header is not None:
-            key = row.get(key_header)
-            if key not in by_key:
-                logger.warning("Bulk job %s: a %s result row has key %r, which lht did not send", job_id, which, key)
-                continue
-            values_hash = by_key[key]
-        else:
-            found = by_digest.get(row_digest([row.get(n) for n in data])) or []
-            if not found:
-                logger.warning("Bulk job %s: a %s result row matches no row lht sent", job_id, which)
-                continue
-            key, values_hash = found.pop(0)
-        if which == "successful":
-            answer = collections.RowResult(True, row.get("sf__Id") or None,
-                                           str(row.get("sf__Created", "")).lower() == "true")
-        elif which == "failed":
-            code, _, message = str(row.get("sf__Error") or "UNKNOWN_ERROR:").partition(":")
-            if locked is not None and code in collections.TRANSIENT_ROW_ERRORS:
-                locked.header = data
-                locked.rows.append([row.get(n) or "" for n in data])
-                locked.keys.append((key, values_hash))
-                continue
-            answer = collections.RowResult(False, row.get("sf__Id") or None, None, code, message.strip())
-        else:
-            answer = collections.RowResult(False, None, None, UNPROCESSED,
-                                           f"not processed: Bulk job {job_id} ended before this row")
-        yield outcome(run, key, operation, answer, values_hash, job_id)

@@ -40,19 +40,25 @@ def create_query_job(client: SalesforceClient, soql: str, *, include_deleted: bo
 
 
 def paced_wait(scheduled: float, elapsed: float, processed: int, expected: int | None, *,
-               first_wait: float = 0.5, max_wait: float = 30.0) -> float:
-    """The next wait of a job whose size is known: the time its progress so far says it needs.
+               anchor: tuple[float, int] | None = None, first_wait: float = 0.5,
+               max_wait: float = 30.0) -> float:
+    """The next wait of a job whose size is known: the time its progress says it still needs.
 
-    An ingest job of ``expected`` rows that processed ``processed`` in ``elapsed`` seconds
-    needs about ``elapsed * (expected - processed) / processed`` more (kept between
-    ``first_wait`` and ``max_wait``): one poll at the predicted end instead of the backoff's
-    several, and no more lateness than the backoff. Without progress (or a size) the
-    ``scheduled`` backoff wait stands.
+    An ingest job of ``expected`` rows that processed ``processed`` by ``elapsed`` seconds runs
+    at the rate seen since ``anchor`` (the ``(elapsed, processed)`` of the first poll that saw
+    progress; without it, since the start), so its start-up (queueing, reading the upload
+    before the first row) does not count as slowness. The wait is the time left at that
+    rate, kept between ``first_wait`` and ``max_wait`` and never longer than the time
+    elapsed so far: one poll near the predicted end instead of the backoff's several, and an
+    estimate that is wrong costs at most the time already spent. Without progress (or a
+    size) the ``scheduled`` backoff wait stands.
     """
     if not expected or processed <= 0 or elapsed <= 0:
         return scheduled
-    remaining = elapsed * max(expected - processed, 0) / processed
-    return min(max(remaining, first_wait), max_wait)
+    since, done = anchor if anchor and anchor[1] < processed and anchor[0] < elapsed else (0.0, 0)
+    rate = (processed - done) / (elapsed - since)
+    remaining = max(expected - processed, 0) / rate
+    return min(max(min(remaining, elapsed), first_wait), max_wait)
 
 
 def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float, *,
@@ -76,6 +82,7 @@ def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float,
     started = time.monotonic()
     wait = first_wait
     polls = 0
+    anchor: tuple[float, int] | None = None  # the first poll that saw progress
     while True:
         info = client.request("GET", _jobs_url(client, job_id, kind),
                               what=f"Polling Bulk job {job_id}").json()
@@ -92,8 +99,11 @@ def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float,
                 f"Bulk job {job_id} was still {state} after {elapsed:.0f}s "
                 f"(LHT_BULK_DEADLINE_SECONDS={deadline_seconds:g}); lht aborted it. Raise the "
                 "deadline or narrow the query.")
-        paced = paced_wait(wait, elapsed, int(info.get("numberRecordsProcessed") or 0), expected_records,
+        processed = int(info.get("numberRecordsProcessed") or 0)
+        paced = paced_wait(wait, elapsed, processed, expected_records, anchor=anchor,
                            first_wait=first_wait, max_wait=max_wait)
+        if anchor is None and processed > 0:
+            anchor = (elapsed, processed)
         sleep(min(paced, max(deadline_seconds - elapsed, 0.0)))
         polls += 1
         if polls >= steady_polls:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,18 +109,20 @@ def download_results(client: SalesforceClient, job_id: str, which: str, dest: Pa
     return dest
 
 
-def read_result_csv(path: Path) -> Iterator[pa.RecordBatch]:
-    """A result CSV as batches of text columns (multi-line values intact; empty file: nothing)."""
+def read_result_csv(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """A result CSV as batches of text columns (multi-line values intact; empty file: nothing);
+    only ``columns`` (those of them the file has) when given."""
     with path.open(encoding="utf-8", newline="") as f:
         header = next(csv.reader(f), None)
     if not header:
         return
+    wanted = [name for name in header if columns is None or name in columns]
     reader = pcsv.open_csv(
         path,
         read_options=pcsv.ReadOptions(block_size=1 << 22),
         parse_options=pcsv.ParseOptions(newlines_in_values=True),
         convert_options=pcsv.ConvertOptions(column_types={name: pa.string() for name in header},
-                                            strings_can_be_null=False, null_values=[]),
+                                            include_columns=wanted, strings_can_be_null=False, null_values=[]),
     )
     yield from reader
 

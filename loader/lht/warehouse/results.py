@@ -79,6 +79,18 @@ def write_result_rows(wh: Warehouse, table: str, kind: str, specs: Sequence[Fiel
     return write_batch(wh, table, pa.table(arrays), specs, kind=kind, extracted_at=attempted_at)
 
 
+def write_push_result_table(wh: Warehouse, data: pa.Table, *, attempted_at: datetime) -> WriteResult:
+    """Append result rows given as Arrow columns (any of ``PushResult``'s; the others NULL) as
+    one batch, without a Python object per row; ``attempted_at`` is the batch's time."""
+    types = {f.name: arrow_type(f) for f in PUSH_RESULT_FIELDS}
+    if "attempted_at" not in data.schema.names:
+        data = data.append_column("attempted_at", pa.repeat(pa.scalar(attempted_at, types["attempted_at"]),
+                                                            data.num_rows))
+    data = pa.table({name: data[name].cast(types[name]) for name in data.schema.names})
+    return write_batch(wh, PUSH_RESULTS_TABLE, data, PUSH_RESULT_FIELDS, kind=KIND_PUSH_RESULT,
+                       extracted_at=attempted_at)
+
+
 def write_push_results(wh: Warehouse, results: Sequence[PushResult], *, attempted_at: datetime) -> WriteResult:
     """Append ``results`` as one batch; a result without ``attempted_at`` gets the batch's time."""
     return write_result_rows(wh, PUSH_RESULTS_TABLE, KIND_PUSH_RESULT, PUSH_RESULT_FIELDS, results,
