@@ -4,8 +4,10 @@ One job per ``LHT_PUSH_BULK_MAX_BYTES`` of CSV; its id is saved and its rows rec
 pending before the upload (see :mod:`lht.push.send`). The upload and the close are
 checked; a refused one aborts the job and its rows go again next run. The three result
 files are matched to keys by the key column (or the digest of the cells when the key is
-not sent), never by position. Rows failed with UNABLE_TO_LOCK_ROW go again in one small
-follow-up job, a bounded number of times.
+not sent), never by position (:mod:`lht.push.bulkmatch`). Rows failed with
+UNABLE_TO_LOCK_ROW go again in one small follow-up job, a bounded number of times. A job's
+pending rows are written in one batch just before its upload, its successes in one batch
+per result file (at most :class:`~lht.push.send.TableBuffer`'s limit at a time).
 """
 
 from __future__ import annotations
