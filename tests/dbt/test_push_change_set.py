@@ -21,6 +21,11 @@ T0 = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 
 
 NAMES = ("scores", "scores_full", "scores_insert")
+#: Rows whose values differ only in ways a careless fingerprint confuses (separators, NULL
+#: and empty text, text that looks like an encoding's own marks): each must hash apart.
+HASH_PROBES = [("H1", "a,b", "c"), ("H2", "a", "b,c"), ("H3", None, ""), ("H4", "", None), ("H5", "~", None),
+               ("H6", None, "~"), ("H7", "null", None), ("H8", None, None), ("H9", "1:a", None), ("H10", '["a"]', None),
+               ("H11", "a\",\"b", None), ("H12", "a", "\",\"b")]
 
 
 def _spec(env: DbtEnv, wh, name: str, operation: str = "update", full: bool = False) -> dict:
@@ -45,7 +50,7 @@ def _write(wh, results: list[PushResult], at: datetime) -> None:
     write_push_results(wh, [PushResult(**{**vars(r), "push_name": n}) for n in NAMES for r in results], attempted_at=at)
 
 
-def test_the_change_set_sends_new_failed_and_changed_rows_only(env: DbtEnv) -> None:
+def test_the_change_set_sends_new_failed_and_changed_rows_only_and_tells_rows_apart(env: DbtEnv) -> None:
     wh = env.warehouse()
     model = None
     try:
@@ -57,6 +62,13 @@ def test_the_change_set_sends_new_failed_and_changed_rows_only(env: DbtEnv) -> N
         ensure_push_results(wh)
         specs = [_spec(env, wh, "scores"), _spec(env, wh, "scores_full", full=True),
                  _spec(env, wh, "scores_insert", operation="insert")]
+        probe = f"{wh.quote('marts')}.{wh.quote('hash_probe')}"
+        wh.execute(f"create table {probe} (Id varchar, a varchar, b varchar)")
+        for row in HASH_PROBES:
+            wh.execute(f"insert into {probe} values (?, ?, ?)", list(row))
+        upper = env.engine == "snowflake"
+        specs.append({**_spec(env, wh, "hash_probe"), "relation": probe,
+                      "columns": ["A", "B"] if upper else ["a", "b"]})
     finally:
         wh.close()  # dbt opens the DuckDB file to render the macros
     manifest = Manifest(path=env.project / "target" / "manifest.json", nodes={})
@@ -64,6 +76,12 @@ def test_the_change_set_sends_new_failed_and_changed_rows_only(env: DbtEnv) -> N
     sql, full, once = (compiled[n] for n in NAMES)
     wh = env.warehouse()
     try:
+        probes = {}
+        for batch in stream_changes(wh, compiled["hash_probe"], batch_rows=100):
+            probes.update(zip(batch.column(column_of(batch, "_lht_key")).to_pylist(),
+                              batch.column(column_of(batch, "_lht_values_hash")).to_pylist()))
+        assert len(probes) == len(HASH_PROBES) and len(set(probes.values())) == len(HASH_PROBES), probes
+
         assert key_problems(wh, sql) == []
         first = _changes(wh, sql)
         assert first == [(f"A{i}", "update", "new") for i in range(1, 6)]  # key order, each once, across batches
