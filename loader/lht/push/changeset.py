@@ -107,14 +107,20 @@ def key_problems(wh: Warehouse, sql: PushSql, limit: int = 5) -> list[tuple[str 
     return [(r[0], int(r[1])) for r in rows]
 
 
-def counts(wh: Warehouse, sql: PushSql) -> dict[tuple[str, str], int]:
-    """Rows per (action, change) of the change set, mirror deletions included."""
-    found = {(str(a), str(c)): int(n) for a, c, n in wh.execute(
+def counts(wh: Warehouse, sql: PushSql, *, mirror_only: bool = False) -> dict[tuple[str, str], int]:
+    """Rows per (action, change) of the change set, mirror deletions included (only those
+    with ``mirror_only``)."""
+    found = {} if mirror_only else {(str(a), str(c)): int(n) for a, c, n in wh.execute(
         f"select {ACTION}, {CHANGE}, count(*) from ({sql.change_set}) as changes group by 1, 2")}
     if sql.mirror_deletes:
         for a, c, n in wh.execute(f"select {ACTION}, {CHANGE}, count(*) from ({sql.mirror_deletes}) as gone group by 1, 2"):
             found[(str(a), str(c))] = found.get((str(a), str(c)), 0) + int(n)
     return found
+
+
+def model_rows(wh: Warehouse, relation: str) -> int:
+    """The push model's rows (each is in the change set, sent or not)."""
+    return int(wh.execute(f"select count(*) from {relation}")[0][0])
 
 
 def stream_changes(wh: Warehouse, sql: PushSql, batch_rows: int) -> Iterator[pa.RecordBatch]:

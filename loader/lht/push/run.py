@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from lht.config import Settings, credentials_from_env, settings_from_env
 from lht.constants import PUSH_RESULTS_TABLE
@@ -24,7 +26,7 @@ from lht.project import find_project_dir
 from lht.push import changeset
 from lht.push.recover import recover
 from lht.push.send import PushRun, send_collections
-from lht.push.sendbulk import send_bulk
+from lht.push.sendbulk import BULK_BATCH_ROWS, send_bulk
 from lht.push.spec import PushRefused, PushSpec, push_spec
 from lht.push.validate import SendPlan, check, model_columns
 from lht.salesforce.client import SalesforceClient, connect
@@ -175,11 +177,63 @@ def _push_one(wh: Warehouse, client: _LazyClient, settings: Settings, spec: Push
         item.refusals = [f"{spec.name}: key {spec.key} is NULL on {n} row(s)" if k is None
                          else f"{spec.name}: key {spec.key} = {k!r} is on {n} rows" for k, n in problems]
         raise PushRefused("; ".join(item.refusals))
+    if request.dry_run:
+        _dry_run(wh, client, settings, spec, stored, sql, item)
+        return
     pending = PushStateStore(wh).pending(spec.name)
-    if pending and not request.dry_run:
+    if pending:
         plan = _plan(wh, client, settings, spec, stored)
         assert plan is not None
         recover(PushRun(wh, client, settings, spec, plan, sql, item), pending)
+    item.considered = changeset.model_rows(wh, spec.relation)
+    # the change set is computed once: its first rows tell the engine, then it streams on
+    changes = changeset.stream_changes(wh, sql, BULK_BATCH_ROWS)
+    streamed = _Counted()
+    try:
+        head = streamed.peek(changes, settings.push_bulk_min_rows)
+        if not head and not changeset.counts(wh, sql, mirror_only=True):
+            item.unchanged = item.considered
+            _plan(wh, None, settings, spec, stored)  # a cached describe still catches a bad column
+            return
+        plan = _plan(wh, client, settings, spec, stored)
+        assert plan is not None
+        run = PushRun(wh, client, settings, spec, plan, sql, item)
+        bulk = (streamed.rows >= settings.push_bulk_min_rows or spec.operation == "hard_delete"
+                or (spec.operation == "insert" and plan.key_header is None))
+        (send_bulk if bulk else send_collections)(run, streamed.rest(head, changes))
+    finally:
+        changes.close()
+        item.unchanged = item.considered - streamed.rows
+    item.status = FAILED if item.failed else OK
+
+
+class _Counted:
+    """The change set's batches as they stream, counted; the first ones read ahead."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def peek(self, batches: Iterator[pa.RecordBatch], rows: int) -> list[pa.RecordBatch]:
+        """The first batches, until they hold ``rows`` rows or the change set ends."""
+        head: list[pa.RecordBatch] = []
+        for batch in batches:
+            head.append(batch)
+            self.rows += batch.num_rows
+            if self.rows >= rows:
+                break
+        return head
+
+    def rest(self, head: list[pa.RecordBatch], batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """The batches read ahead, then the others (counted as they come)."""
+        yield from head
+        for batch in batches:
+            self.rows += batch.num_rows
+            yield batch
+
+
+def _dry_run(wh: Warehouse, client: _LazyClient, settings: Settings, spec: PushSpec, stored: list[str],
+             sql: changeset.PushSql, item: ModelReport) -> None:
+    """The counts a push would send, with the describe check; no write call."""
     counts = changeset.counts(wh, sql)
     to_send = sum(n for (action, _), n in counts.items() if action != "none")
     item.considered = sum(n for (_, change), n in counts.items() if change != "gone")
@@ -187,16 +241,8 @@ def _push_one(wh: Warehouse, client: _LazyClient, settings: Settings, spec: Push
     if to_send == 0:
         _plan(wh, None, settings, spec, stored)  # a cached describe still catches a bad column
         return
-    plan = _plan(wh, client, settings, spec, stored)
-    assert plan is not None
-    if request.dry_run:
-        inserts = sum(n for (a, c), n in counts.items() if a == "insert" or (a == "upsert" and c == "new"))
-        deletes = sum(n for (a, _), n in counts.items() if a in ("delete", "hard_delete"))
-        item.would = {"insert": inserts, "update": to_send - inserts - deletes, "delete": deletes,
-                      "unchanged": item.unchanged, "refused": 0}
-        return
-    run = PushRun(wh, client, settings, spec, plan, sql, item)
-    bulk = (to_send >= settings.push_bulk_min_rows or spec.operation == "hard_delete"
-            or (spec.operation == "insert" and plan.key_header is None))
-    (send_bulk if bulk else send_collections)(run)
-    item.status = FAILED if item.failed else OK
+    _plan(wh, client, settings, spec, stored)
+    inserts = sum(n for (a, c), n in counts.items() if a == "insert" or (a == "upsert" and c == "new"))
+    deletes = sum(n for (a, _), n in counts.items() if a in ("delete", "hard_delete"))
+    item.would = {"insert": inserts, "update": to_send - inserts - deletes, "delete": deletes,
+                  "unchanged": item.unchanged, "refused": 0}

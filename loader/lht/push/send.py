@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from lht.config import Settings
 from lht.errors import SalesforceError
-from lht.push.changeset import HASH, KEY, SF_ID, PushSql, column_of, stream_changes, stream_mirror_deletes
+from lht.push.changeset import HASH, KEY, SF_ID, PushSql, column_of, stream_mirror_deletes
 from lht.push.spec import PushSpec
 from lht.push.validate import SendPlan
 from lht.salesforce import collections
@@ -141,11 +141,11 @@ def outcome(run: PushRun, key: str, operation: str, answer: collections.RowResul
 
 
 # -- collections -----------------------------------------------------------------------
-def send_collections(run: PushRun) -> None:
-    """Every change of the push, 200 rows a call."""
+def send_collections(run: PushRun, changes: Iterable[pa.RecordBatch]) -> None:
+    """Every change of the push (the change set's batches), 200 rows a call."""
     run.report.engine = "collections"
     spec, plan = run.spec, run.plan
-    for batch in stream_changes(run.wh, run.sql, collections.COLLECTION_SIZE):
+    for batch in _slices(changes, collections.COLLECTION_SIZE):
         keys = batch.column(column_of(batch, KEY)).to_pylist()
         hashes = batch.column(column_of(batch, HASH)).to_pylist()
         if spec.deletes:
@@ -154,6 +154,12 @@ def send_collections(run: PushRun) -> None:
             records = json_records(batch, plan.columns, clear_nulls=spec.clear_nulls)
         _collection_call(run, spec.operation, keys, hashes, records)
     mirror(run)
+
+
+def _slices(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        for start in range(0, batch.num_rows, size):
+            yield batch.slice(start, size)
 
 
 def _collection_call(run: PushRun, operation: str, keys: list[str], hashes: list[str | None],

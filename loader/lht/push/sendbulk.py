@@ -16,7 +16,7 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from lht.push.bulkmatch import Locked, SentRows, match_rows, successes_by_key
-from lht.push.changeset import HASH, KEY, column_of, stream_changes
+from lht.push.changeset import HASH, KEY, column_of
 from lht.push.send import PENDING, PushRun, TableBuffer, mirror, row_digest, utcnow
 from lht.salesforce import collections, ingest
 from lht.salesforce.values import csv_table
@@ -48,12 +48,13 @@ class _Upload:
     pending: list[pa.Table] = field(default_factory=list)  # written at once, before the upload
 
 
-def send_bulk(run: PushRun) -> None:
-    """Every change of the push through ingest jobs, one per ``LHT_PUSH_BULK_MAX_BYTES`` of CSV."""
+def send_bulk(run: PushRun, changes: Iterable[pa.RecordBatch]) -> None:
+    """Every change of the push (the change set's batches) through ingest jobs, one per
+    ``LHT_PUSH_BULK_MAX_BYTES`` of CSV."""
     run.report.engine = "bulk"
     with tempfile.TemporaryDirectory(prefix="lht-push-") as tmp:
         upload = _Upload(Path(tmp) / "job-0.csv")
-        for batch in stream_changes(run.wh, run.sql, BULK_BATCH_ROWS):
+        for batch in changes:
             upload = _add(run, upload, batch, Path(tmp))
         _finish(run, upload)
     mirror(run)
