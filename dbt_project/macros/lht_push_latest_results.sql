@@ -40,3 +40,51 @@ created_keys as (
 
 )
 {%- endmacro %}
+
+{#- DuckDB: the newest row per key as `arg_max_null` aggregates (a NULL at the newest row stays NULL) over (attempted_at, batch id), one
+    hash aggregation each instead of a window's sort of every result row (faster, and it
+    spills to disk when the results outgrow the loader's memory limit). -#}
+{% macro duckdb__lht_push_latest_results(results, push_name) -%}
+{%- set newest = "{'attempted_at': attempted_at, 'batch': _lht_batch_id}" -%}
+push_results as (
+
+    select * from {{ results }}
+    where push_name = {{ dbt.string_literal(push_name) }}
+
+),
+
+last_attempts as (
+
+    select
+        key_value,
+        arg_max_null(success, {{ newest }}) as success,
+        arg_max_null(operation, {{ newest }}) as operation
+    from push_results
+    group by key_value
+
+),
+
+last_successes as (
+
+    select
+        key_value,
+        arg_max_null(values_hash, {{ newest }}) as values_hash,
+        arg_max_null(salesforce_id, {{ newest }}) as salesforce_id,
+        arg_max_null(operation, {{ newest }}) as operation,
+        arg_max_null(created, {{ newest }}) as created
+    from push_results
+    where success
+    group by key_value
+
+),
+
+created_keys as (
+
+    -- keys whose record this push created (insert, or an upsert that created)
+    select key_value
+    from push_results
+    where success and created
+    group by key_value
+
+)
+{%- endmacro %}
