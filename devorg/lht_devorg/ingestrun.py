@@ -8,7 +8,8 @@ internal batch size), each chunk written in one transaction. Cells follow
 Bulk 2.0's rules: an empty cell leaves the field as it is, ``#N/A`` sets it to null, a header
 ``Account.External_Id__c`` sets a lookup through the parent's external id. An update chunk
 without lookup or unique-field columns is checked and written column by column
-(:mod:`.ingestcols`, the same results); other chunks row by row (:mod:`.batchwrite`).
+(:mod:`.ingestcols`, the same results), so are an upsert's rows that match one record each
+(:mod:`.ingestupsert`); other chunks row by row (:mod:`.batchwrite`).
 
 A problem with the whole upload (an unknown column, a missing Id or external-id column, the
 wrong line ending) fails the job with ``errorMessage``; every row is then unprocessed.
@@ -25,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import batchwrite, ingestcols, ingestparse, validate
+from . import batchwrite, ingestcols, ingestparse, ingestupsert, validate
 from .errors import OrgError
 from .ingestresults import RESULT_NAMES, ResultFiles
 
@@ -181,6 +182,17 @@ def _write_chunk(engine: Any, job: Any, header: list[str], fields: list[dict | N
     if chunk and isinstance(chunk[0], pa.Array):
         if ingestcols.applies_columns(job.operation, fields, chunk):
             return ingestcols.apply_update_columns(engine, obj, fields, chunk, before_row)
+        if job.operation == "upsert" and before_row is None:
+            columns = chunk
+
+            def rest(indices: list[int]) -> list[batchwrite.RowResult]:
+                taken = pa.array(indices, pa.int64())
+                rows = [_values(header, fields, row) for row in ingestparse.as_rows([c.take(taken) for c in columns])]
+                return batchwrite.apply(engine, job.object_name, "upsert", rows, job.external_id_field)
+
+            results = ingestupsert.apply(engine, obj, fields, columns, job.external_id_field, rest)
+            if results is not None:
+                return results
         chunk = ingestparse.as_rows(chunk)
     elif ingestcols.applies(job.operation, header, fields, chunk):
         return ingestcols.apply_update(engine, obj, header, fields, chunk, before_row)

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pytest
 from engine_fixtures import SMALL, Clock
-from lht_devorg import batchwrite, ingestparse, ingestrun, validate
+from lht_devorg import batchwrite, ingestcols, ingestparse, ingestrun, validate
 from lht_devorg.engine import OrgEngine
 from lht_devorg.faults import ROW_KINDS, FaultInjector
 from lht_devorg.ids import make_id
@@ -40,13 +40,14 @@ def _job(folder: Path, data: bytes, operation: str, delimiter: str = ",", line_e
                            folder=folder)
 
 
-def _process(eng: OrgEngine, job: SimpleNamespace, before_row=lambda values: None) -> tuple[dict[str, str], list]:
-    """(result file texts, progress calls) of one job processed in-process."""
+def _process(eng: OrgEngine, job: SimpleNamespace, before_row=lambda values: None,
+             row_faults=lambda: False) -> tuple[dict[str, str], list]:
+    """(result file texts, progress calls) of one job processed in-process (no row fault armed)."""
     files = ResultFiles(job.folder, job.delimiter_char, job.line_ending_chars)
     calls: list[tuple[int, int]] = []
     try:
         ingestrun.process(eng, job, files, stopped=lambda: False, before_row=before_row,
-                          progress=lambda p, f: calls.append((p, f)))
+                          progress=lambda p, f: calls.append((p, f)), row_faults=row_faults)
     finally:
         files.close()
     return {name: path.read_text(encoding="utf-8") for name, path in files.paths.items()}, calls
@@ -215,7 +216,32 @@ def test_the_row_lock_hook_runs_only_while_a_row_fault_is_armed(tmp_path):
         if faults.take(ROW_KINDS, "PUT", url):
             raise validate.row_lock(values.get("Id"))
 
-    got, _ = _process(eng, _job(tmp_path / "armed", data, "update"), before_row)
+    got, _ = _process(eng, _job(tmp_path / "armed", data, "update"), before_row, row_faults=None)
     assert len(seen) == 3 and got["failedResults"].count("UNABLE_TO_LOCK_ROW") == 1
     assert not faults.armed(ROW_KINDS, "PUT", url)  # fired its one time
+    eng.close()
+
+
+def test_an_upsert_chunk_writes_the_rows_matching_one_record_as_updates_by_id(tmp_path, monkeypatch):
+    header = ["External_Id__c", "Name", "Account_Score__c"]
+    rows = [["ACC-00000001", "A", "1"], ["acc-00000002", "B", "abc"], ["NEW-1", "C", ""], ["ACC-00000003", "D", ""],
+            ["ACC-00000003", "E", ""], ["ACC-00000004", "#N/A", ""], ["", "F", ""]]
+    expected, expected_records = _one_row_writes(tmp_path, header, rows[:3] + rows[5:], "upsert", "External_Id__c")
+    by_id: list[int] = []
+    write = ingestcols.apply_update_columns
+    monkeypatch.setattr(ingestcols, "apply_update_columns",
+                        lambda eng, obj, fields, columns, *a: by_id.append(len(columns[0])) or write(
+                            eng, obj, fields, columns, *a))
+    eng = _engine()
+    got, _ = _process(eng, _job(tmp_path / "all", _csv(header, rows), "upsert", ext="External_Id__c"))
+    assert by_id == [3]  # ACC-00000001, acc-00000002 (case-insensitive), ACC-00000004; not the repeated one
+    failed = list(csv.DictReader(io.StringIO(got["failedResults"])))
+    assert [(r["External_Id__c"], r["sf__Error"].split(":")[0]) for r in failed] == [
+        ("acc-00000002", "INVALID_TYPE_ON_FIELD_IN_RECORD"), ("ACC-00000003", "DUPLICATE_EXTERNAL_ID"),
+        ("ACC-00000003", "DUPLICATE_EXTERNAL_ID"), ("ACC-00000004", "REQUIRED_FIELD_MISSING"),
+        ("", "MISSING_ARGUMENT")]
+    for name in ("successfulResults", "failedResults"):
+        kept = [line for line in got[name].splitlines(True) if '"ACC-00000003"' not in line]
+        assert "".join(kept) == expected[name]
+    assert _records(eng, header) == expected_records  # the repeated rows wrote nothing
     eng.close()
