@@ -146,8 +146,8 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
             except OrgError as exc:
                 out[i] = RowResult("", False, exc)
     else:
-        _plan_upsert(eng, obj, ext_field, [(i, rows[i]) for i in live], out, plan_update, inserts, cache,  # type: ignore[misc]
-                     plan)
+        keyed = [(i, rows[i]) for i in live]
+        _plan_upsert(eng, obj, ext_field, keyed, out, plan_update, inserts, cache, plan)  # type: ignore[arg-type]
     if inserts:
         first, now = batchsql.reserve(eng, obj, len(inserts)), eng.now()
         for k, (i, row) in enumerate(inserts):

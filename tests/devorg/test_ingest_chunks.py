@@ -1,7 +1,8 @@
 """A Bulk ingest job's processing in chunks gives, row for row, the results of writing each row
-alone through the record-by-record path: errors in every chunk, uploads pyarrow reads and uploads only the csv module reads
-(then the same rows, or the same refusal), result files byte for byte as csv.QUOTE_ALL writes
-them, and the row-lock hook only while a row fault is armed."""
+alone through the record-by-record path: errors in every chunk, upsert rows split off as
+updates by Id, uploads pyarrow reads and uploads only the csv module reads (then the same
+rows, or the same refusal), result files byte for byte as csv.QUOTE_ALL writes them, and the
+row-lock hook only while a row fault is armed."""
 
 from __future__ import annotations
 
