@@ -112,6 +112,7 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
             out[i] = RowResult(rid, False, errors.get(i))
         return out
     cache = validate.prefetch_lookups(eng, obj, [rows[i] for i in live])  # type: ignore[misc]
+    plan = records.create_plan(obj)
     updates: list[tuple[int, str, dict]] = []
     inserts: list[tuple[int, dict]] = []
 
@@ -141,11 +142,12 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
             try:
                 if any(k.lower() == "id" and v not in (None, "") for k, v in rows[i].items()):  # type: ignore[union-attr]
                     raise OrgError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-                inserts.append((i, records.new_row(eng, obj, rows[i], cache)))  # type: ignore[arg-type]
+                inserts.append((i, records.new_row(eng, obj, rows[i], cache, plan)))  # type: ignore[arg-type]
             except OrgError as exc:
                 out[i] = RowResult("", False, exc)
     else:
-        _plan_upsert(eng, obj, ext_field, [(i, rows[i]) for i in live], out, plan_update, inserts, cache)  # type: ignore[misc]
+        keyed = [(i, rows[i]) for i in live]
+        _plan_upsert(eng, obj, ext_field, keyed, out, plan_update, inserts, cache, plan)  # type: ignore[arg-type]
     if inserts:
         first, now = batchsql.reserve(eng, obj, len(inserts)), eng.now()
         for k, (i, row) in enumerate(inserts):
@@ -164,7 +166,7 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
 
 def _plan_upsert(eng: OrgStore, obj: ObjectSchema, ext_field: str | None, live: list[tuple[int, dict]],
                  out: list[RowResult], plan_update: Callable[[int, str, dict], None],
-                 inserts: list[tuple[int, dict]], cache: validate.LookupCache) -> None:
+                 inserts: list[tuple[int, dict]], cache: validate.LookupCache, plan: records.CreatePlan) -> None:
     f = validate.external_id_field(obj, ext_field or "")
     keyed: list[tuple[int, dict, object]] = []
     for i, values in live:
@@ -192,7 +194,7 @@ def _plan_upsert(eng: OrgStore, obj: ObjectSchema, ext_field: str | None, live: 
                 raise batchsql.deleted_error()
             else:
                 body[f["name"]] = value
-                inserts.append((i, records.new_row(eng, obj, body, cache)))
+                inserts.append((i, records.new_row(eng, obj, body, cache, plan)))
         except OrgError as exc:
             out[i] = RowResult(found[0] if len(found) == 1 else "", False, exc)
 

@@ -148,6 +148,11 @@ class FaultInjector:
                     return fault
         return None
 
+    def armed(self, kinds: frozenset[str], method: str, path: str) -> bool:
+        """True if a fault of ``kinds`` could still fire on this call (nothing fires)."""
+        with self._lock:
+            return any(f.kind in kinds and f.matches(method, path) for f in self._faults)
+
     def fired(self, kind: str | None = None) -> int:
         """How many faults (of ``kind``, or of any kind) fired so far."""
         with self._lock:

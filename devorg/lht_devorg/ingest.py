@@ -262,7 +262,8 @@ class IngestJobs:
 
         try:
             ingestrun.process(self.engine, job, files, stopped=lambda: job.aborted_at is not None,
-                              before_row=before_row, progress=progress)
+                              before_row=before_row, progress=progress,
+                              row_faults=lambda: self.faults.armed(ROW_KINDS, "PUT", job.upload_url))
         except ingestrun.JobFailed as exc:
             job.fail_message = str(exc)
         except Exception as exc:  # noqa: BLE001 - reported as the job's failure

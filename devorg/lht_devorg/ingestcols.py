@@ -1,22 +1,23 @@
 """The column-wise path of a Bulk 2.0 ``update`` chunk: cells checked and converted one column
-at a time, then one UPDATE per set of columns the rows set.
+at a time with Arrow compute kernels, then one UPDATE per set of columns the rows set.
 
 It gives exactly the results of :func:`.batchwrite.apply` on the chunk's rows (same error
 per row, chosen in the same order: the row's shape, the cells' types, the row-lock fault,
 the Id, a deleted record, each field's write rules and value, then required fields and
-restricted picklists), but most cells cost a type test instead of a pass through the
-generic single-record conversion. :func:`applies` says when a chunk can take it: an update
-without lookup or unique-field columns and naming each record once; other chunks go
-through :func:`.batchwrite.apply`.
+restricted picklists). A kernel splits each column into cells that certainly need no
+conversion (text within its length, a number needing no rounding) and the others, which go
+one by one through the generic single-record conversion, the reference for every error.
+:func:`applies` says when a chunk can take it: an update without lookup or unique-field
+columns and naming each record once; other chunks go through :func:`.batchwrite.apply`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import batchsql, ids, records, validate
 from .batchwrite import RowResult
@@ -30,27 +31,44 @@ if TYPE_CHECKING:
 TEXT_TYPES = frozenset({"string", "textarea", "phone", "url", "email", "picklist", "multipicklist",
                         "encryptedstring", "combobox"})
 _NUMBER_TYPES = frozenset({"double", "currency", "percent"})
-_INT_RE = re.compile(r"-?\d{1,9}")
+_INT_RE = "-?[0-9]{1,9}"
+
+
+def _eligible(operation: str, fields: list[dict | None]) -> bool:
+    if operation != "update" or any(f is None or f["unique"] and f["type"] != "id" for f in fields):
+        return False
+    return sum(1 for f in fields if f is not None and f["name"] == "Id") == 1
+
+
+def id_position(fields: list[dict | None]) -> int:
+    """The index of the Id column."""
+    return next(j for j, f in enumerate(fields) if f is not None and f["name"] == "Id")
 
 
 def applies(operation: str, header: list[str], fields: list[dict | None], rows: list[list[str]]) -> bool:
-    """True when the chunk can be written column-wise (see the module docstring)."""
-    if operation != "update" or any(f is None or f["unique"] and f["type"] != "id" for f in fields):
+    """True when the chunk's rows can be written column-wise (see the module docstring)."""
+    if not _eligible(operation, fields):
         return False
-    if sum(1 for f in fields if f is not None and f["name"] == "Id") != 1:
-        return False
-    at = next(j for j, f in enumerate(fields) if f is not None and f["name"] == "Id")
+    at = id_position(fields)
     named = [row[at][:15] for row in rows if len(row) == len(header)]
     return len(set(named)) == len(named)
 
 
-def _number_re(f: dict) -> re.Pattern[str] | None:
+def applies_columns(operation: str, fields: list[dict | None], columns: Sequence[pa.Array]) -> bool:
+    """:func:`applies` for a chunk given as columns (every row of the right shape)."""
+    if not _eligible(operation, fields):
+        return False
+    named = pc.utf8_slice_codeunits(columns[id_position(fields)], 0, 15)
+    return pc.count_distinct(named).as_py() == len(named)
+
+
+def _number_re(f: dict) -> str | None:
     """Number cells that need no rounding and are within range: their text is their value."""
     p, s = int(f.get("precision") or 0), int(f.get("scale") or 0)
     if p and p - s < 1:
         return None
-    whole = f"\\d{{1,{p - s}}}" if p else r"\d+"
-    return re.compile(f"-?{whole}" + (f"(\\.\\d{{1,{s}}})?" if s else ""))
+    whole = f"[0-9]{{1,{p - s}}}" if p else "[0-9]+"
+    return f"-?{whole}" + (f"(\\.[0-9]{{1,{s}}})?" if s else "")
 
 
 def _slow(f: dict, cell: str, updateable: bool) -> tuple[str | None, OrgError | None, OrgError | None]:
@@ -75,110 +93,132 @@ def _not_updateable(f: dict) -> OrgError:
                     [f["name"]])
 
 
-class _Column:
-    """One uploaded column's stored values and per-row errors (sparse: row index -> error)."""
+def _indices(mask: pa.Array) -> list[int]:
+    return pc.indices_nonzero(mask).to_pylist()
 
-    def __init__(self, f: dict, cells: Sequence[str]) -> None:
+
+class _Column:
+    """One uploaded column's stored values (text, null clears) and per-row errors (sparse)."""
+
+    def __init__(self, f: dict, cells: pa.Array) -> None:
         self.f = f
-        self.present = [c != "" for c in cells]
-        self.values: list[str | None] = [None] * len(cells)
+        self.present = pc.not_equal(cells, "")
         self.type_errors: dict[int, OrgError] = {}
         self.write_errors: dict[int, OrgError] = {}
         self.rule_errors: dict[int, OrgError] = {}
-        self._convert(cells)
+        self.values = self._convert(cells)
+        self._rules(cells)
 
-    def _convert(self, cells: Sequence[str]) -> None:
+    def _convert(self, cells: pa.Array) -> pa.Array:
         f, t = self.f, self.f["type"]
         updateable, null = bool(f["updateable"]), validate.NULL_CELL
         fast = _number_re(f) if t in _NUMBER_TYPES else _INT_RE if t == "int" else None
         if updateable and t in TEXT_TYPES:  # a text cell is its stored value
-            length = int(f.get("length") or 0) or 1 << 62
-            self.values = list(cells)
-            odd = [i for i, c in enumerate(cells) if len(c) > length or c == null or "\x00" in c]
+            odd = pc.or_(pc.equal(cells, null), pc.match_substring(cells, "\x00"))
+            if f.get("length"):
+                odd = pc.or_(odd, pc.greater(pc.utf8_length(cells), int(f["length"])))
         elif updateable and fast is not None:  # so is a number needing no rounding, within range
-            self.values, match = list(cells), fast.fullmatch
-            odd = [i for i, c in enumerate(cells) if c and not match(c)]
+            odd = pc.and_(self.present, pc.invert(pc.match_substring_regex(cells, f"^(?:{fast})$")))
         else:
-            odd = [i for i, c in enumerate(cells) if c]
-        for i in odd:
-            self.values[i] = None
-            if cells[i] == null:
+            odd = self.present
+        at = _indices(odd)
+        if not at:
+            return cells
+        stored: list[str | None] = []
+        for i in at:
+            cell = cells[i].as_py()
+            stored.append(None)
+            if cell == null:
                 if not updateable:
                     self.write_errors[i] = _not_updateable(f)
                 continue
-            stored, type_error, write_error = _slow(f, cells[i], updateable)
+            value, type_error, write_error = _slow(f, cell, updateable)
             if type_error is not None:
                 self.type_errors[i] = type_error
             elif write_error is not None:
                 self.write_errors[i] = write_error
             else:
-                self.values[i] = stored
-        self._rules(cells)
+                stored[-1] = value
+        return pc.replace_with_mask(cells, odd, pa.array(stored, pa.string()))
 
-    def _rules(self, cells: Sequence[str]) -> None:
+    def _rules(self, cells: pa.Array) -> None:
         """validate.check_values on an update: required fields cleared, restricted picklists."""
         f = self.f
         required = not f["nillable"] and f["updateable"] and not f["defaultedOnCreate"]
         restricted = f["type"] in ("picklist", "multipicklist") and f["restrictedPicklist"]
         if not (required or restricted):
             return
-        allowed = {p["value"] for p in f["picklistValues"] if p["active"]} if restricted else set()
-        for i, cell in enumerate(cells):
-            if cell == "" or i in self.type_errors or i in self.write_errors:
-                continue
-            value = self.values[i]
-            if value is None:
-                if required:
+        failed = self.type_errors.keys() | self.write_errors.keys()
+        if required:
+            for i in _indices(pc.and_(self.present, pc.is_null(self.values))):
+                if i not in failed:
                     self.rule_errors[i] = OrgError(400, "REQUIRED_FIELD_MISSING",
                                                    f"Required fields are missing: [{f['name']}]", [f["name"]])
+        if not restricted:
+            return
+        allowed = {p["value"] for p in f["picklistValues"] if p["active"]}
+        candidates = pc.and_(self.present, pc.is_valid(self.values))
+        if f["type"] == "picklist":
+            candidates = pc.and_(candidates, pc.invert(pc.is_in(self.values, pa.array(sorted(allowed), pa.string()))))
+        for i in _indices(candidates):
+            if i in failed:
                 continue
-            if restricted:
-                chosen = value.split(";") if f["type"] == "multipicklist" else [value]
-                bad = [v for v in chosen if v not in allowed]
-                if bad:
-                    self.rule_errors[i] = OrgError(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                                                   f"{f['label']}: bad value for restricted picklist "
-                                                   f"field: {bad[0]}", [f["name"]])
+            value = self.values[i].as_py()
+            chosen = value.split(";") if f["type"] == "multipicklist" else [value]
+            bad = [v for v in chosen if v not in allowed]
+            if bad:
+                self.rule_errors[i] = OrgError(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                               f"{f['label']}: bad value for restricted picklist "
+                                               f"field: {bad[0]}", [f["name"]])
 
 
 def apply_update(eng: OrgStore, obj: ObjectSchema, header: list[str], fields: list[dict | None],
-                 rows: list[list[str]], before_row: Callable[[dict], None]) -> list[RowResult]:
-    """Write an update chunk that :func:`applies`; one result per row, in order."""
-    n = len(rows)
-    out = [RowResult() for _ in rows]
-    failed = [False] * n
-    for i, row in enumerate(rows):
-        if len(row) != len(header):
-            out[i], failed[i] = RowResult("", False, OrgError(
-                400, "INVALID_FIELD", f"The row has {len(row)} values; the header has {len(header)}", [])), True
-    at = next(j for j, f in enumerate(fields) if f is not None and f["name"] == "Id")
+                 rows: list[list[str]], before_row: Callable[[dict], None] | None) -> list[RowResult]:
+    """Write an update chunk of rows that :func:`applies`; one result per row, in order."""
     width = len(header)
-    if not rows:
-        return out
-    shaped = rows if not any(failed) else [row if len(row) == width else [""] * width for row in rows]
-    by_column = list(zip(*shaped))  # the chunk's cells column by column
-    columns = [(j, _Column(f, by_column[j]))  # type: ignore[arg-type]
-               for j, f in enumerate(fields) if j != at]
+    shape_errors = {i: OrgError(400, "INVALID_FIELD", f"The row has {len(row)} values; the header has {width}", [])
+                    for i, row in enumerate(rows) if len(row) != width}
+    shaped = rows if not shape_errors else [row if len(row) == width else [""] * width for row in rows]
+    by_column = list(zip(*shaped)) if rows else [() for _ in header]
+    columns = [pa.array(cells, pa.string()) for cells in by_column]
+    return apply_update_columns(eng, obj, fields, columns, before_row, shape_errors)
+
+
+def apply_update_columns(eng: OrgStore, obj: ObjectSchema, fields: list[dict | None], cells: Sequence[pa.Array],
+                         before_row: Callable[[dict], None] | None,
+                         shape_errors: dict[int, OrgError] | None = None) -> list[RowResult]:
+    """:func:`apply_update` on a chunk given as string columns (``shape_errors``: rows that
+    already failed for their number of cells). ``before_row`` None: no row fault is armed."""
+    n = len(cells[0]) if cells else 0
+    out = [RowResult() for _ in range(n)]
+    failed = [False] * n
 
     def fail(i: int, error: OrgError, record_id: str = "") -> None:
         out[i], failed[i] = RowResult(record_id, False, error), True
 
+    for i, error in (shape_errors or {}).items():
+        fail(i, error)
+    if not n:
+        return out
+    at = id_position(fields)
+    columns = [(j, _Column(f, cells[j])) for j, f in enumerate(fields) if j != at]  # type: ignore[arg-type]
     for _, col in columns:  # the cells' types, the first in header order (validate.csv_value)
         for i, error in col.type_errors.items():
             if not failed[i]:
                 fail(i, error)
+    id_cells: list[str] = cells[at].to_pylist()
     record_ids: list[str] = [""] * n
     # a cell that is a stored Id is its own 18-character form: only the others need the checksum
-    found = batchsql.existing(eng, obj, [row[at] for i, row in enumerate(rows) if not failed[i]])
-    for i, row in enumerate(rows):
+    found = batchsql.existing(eng, obj, [c for i, c in enumerate(id_cells) if not failed[i]])
+    for i, cell in enumerate(id_cells):
         if failed[i]:
             continue
-        cell = row[at]
-        try:
-            before_row({"Id": cell} if cell != "" else {})
-        except OrgError as exc:
-            fail(i, exc, cell if cell in found else _id18(cell) or "")
-            continue
+        if before_row is not None:
+            try:
+                before_row({"Id": cell} if cell != "" else {})
+            except OrgError as exc:
+                fail(i, exc, cell if cell in found else _id18(cell) or "")
+                continue
         rid = cell if cell in found else _id18(cell)
         if cell == "":
             fail(i, OrgError(400, "MISSING_ARGUMENT", "Id not specified in an update call", []))
@@ -197,7 +237,7 @@ def apply_update(eng: OrgStore, obj: ObjectSchema, header: list[str], fields: li
             for i, error in getattr(col, kind).items():
                 if not failed[i]:
                     fail(i, error, record_ids[i])
-    _write(eng, obj, columns, record_ids, failed)
+    _write(eng, obj, [col for _, col in columns], record_ids, failed)
     for i in range(n):
         if not failed[i]:
             out[i] = RowResult(record_ids[i], False)
@@ -211,18 +251,29 @@ def _id18(cell: str) -> str | None:
     return cell[:15] + ids.suffix(cell[:15])
 
 
-def _write(eng: OrgStore, obj: ObjectSchema, columns: list[tuple[int, _Column]], record_ids: list[str],
+def _write(eng: OrgStore, obj: ObjectSchema, columns: list[_Column], record_ids: list[str],
            failed: list[bool]) -> None:
-    """One UPDATE per set of columns the good rows set (empty cells leave a field as it is)."""
-    groups: dict[tuple[bool, ...], list[int]] = {}
-    shapes = zip(*(col.present for _, col in columns)) if columns else (() for _ in record_ids)
-    for i, shape in enumerate(shapes):
-        if not failed[i]:
-            groups.setdefault(shape, []).append(i)
-    for shape, rows in groups.items():
-        chosen = [col for (_, col), on in zip(columns, shape) if on]
-        data = {"Id": pa.array([record_ids[i] for i in rows], pa.string())}
+    """One UPDATE per set of columns the good rows set (empty cells leave a field as it is),
+    the sets in the order of their first row."""
+    good = pa.array([not x for x in failed], pa.bool_())
+    id_array = pa.array(record_ids, pa.string())
+    if len(columns) <= 62:
+        key = pa.array([0] * len(record_ids), pa.int64())
+        for j, col in enumerate(columns):
+            key = pc.add(key, pc.multiply(pc.cast(col.present, pa.int64()), 1 << j))
+        key = pc.if_else(good, key, -1)
+        shapes = [(k, pc.equal(key, k)) for k in pc.unique(key).to_pylist() if k != -1]
+        groups = [(tuple(bool(k >> j & 1) for j in range(len(columns))), mask) for k, mask in shapes]
+    else:
+        by_shape: dict[tuple[bool, ...], list[bool]] = {}
+        present = [col.present.to_pylist() for col in columns]
+        for i, shape in enumerate(zip(*present)):
+            if not failed[i]:
+                by_shape.setdefault(shape, [False] * len(record_ids))[i] = True
+        groups = [(shape, pa.array(mask, pa.bool_())) for shape, mask in by_shape.items()]
+    for shape, mask in groups:
+        chosen = [col for col, on in zip(columns, shape) if on]
+        data = {"Id": id_array.filter(mask)}
         for j, col in enumerate(chosen):
-            values = col.values
-            data[f"c{j}"] = pa.array([values[i] for i in rows], pa.string())
+            data[f"c{j}"] = col.values.filter(mask)
         batchsql.update_table(eng, obj, [col.f["name"] for col in chosen], pa.table(data))

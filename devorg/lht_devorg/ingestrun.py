@@ -1,18 +1,15 @@
 """One Bulk API 2.0 ingest job's processing: the uploaded CSV parsed, written, and the three
-result files.
+result files (:mod:`.ingestresults`).
 
-The CSV is read with the ``csv`` module, row by row (quoted multi-line text intact), in
-chunks of :data:`CHUNK_ROWS` rows, each chunk written in one transaction. Cells follow
+The CSV is read into Arrow string columns by pyarrow when that gives exactly the ``csv``
+module's rows (:mod:`.ingestparse`), else with the ``csv`` module, row by row (quoted
+multi-line text intact either way), in chunks of :data:`CHUNK_ROWS` rows (Salesforce's
+internal batch size), each chunk written in one transaction. Cells follow
 Bulk 2.0's rules: an empty cell leaves the field as it is, ``#N/A`` sets it to null, a header
 ``Account.External_Id__c`` sets a lookup through the parent's external id. An update chunk
 without lookup or unique-field columns is checked and written column by column
-(:mod:`.ingestcols`, the same results); other chunks row by row (:mod:`.batchwrite`).
-
-Result files, in the job's delimiter and line ending, every value quoted:
-
-- successfulResults: ``sf__Id``, ``sf__Created``, then the uploaded columns;
-- failedResults: ``sf__Id``, ``sf__Error`` (``CODE:message:fields --``), then the columns;
-- unprocessedrecords: the uploaded columns (rows never reached: an aborted or failed job).
+(:mod:`.ingestcols`, the same results), so are an upsert's rows that match one record each
+(:mod:`.ingestupsert`); other chunks row by row (:mod:`.batchwrite`).
 
 A problem with the whole upload (an unknown column, a missing Id or external-id column, the
 wrong line ending) fails the job with ``errorMessage``; every row is then unprocessed.
@@ -23,58 +20,27 @@ from __future__ import annotations
 import csv
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import batchwrite, ingestcols, validate
+import pyarrow as pa
+
+from . import batchwrite, ingestcols, ingestparse, ingestupsert, validate
 from .errors import OrgError
+from .ingestresults import RESULT_NAMES, ResultFiles
+
+__all__ = ["CHUNK_ROWS", "RESULT_NAMES", "JobFailed", "ResultFiles", "process"]
 
 log = logging.getLogger(__name__)
 
-#: Rows per transaction (the store's write lock is held for one chunk at a time).
-CHUNK_ROWS = 5000
-RESULT_NAMES = ("successfulResults", "failedResults", "unprocessedrecords")
+#: Rows per transaction (the store's write lock is held for one chunk at a time), as
+#: Salesforce's internal batches of a Bulk 2.0 job.
+CHUNK_ROWS = 10_000
 
 
 class JobFailed(Exception):
     """The upload as a whole cannot be processed; the message is the job's errorMessage."""
-
-
-class ResultFiles:
-    """The three result CSVs of one job, written as rows are processed."""
-
-    def __init__(self, folder: Path, delimiter: str, line_ending: str) -> None:
-        self.paths = {name: folder / f"{name}.csv" for name in RESULT_NAMES}
-        self._files = {name: open(path, "w", newline="", encoding="utf-8") for name, path in self.paths.items()}
-        self._writers = {name: csv.writer(f, delimiter=delimiter, lineterminator=line_ending,
-                                          quoting=csv.QUOTE_ALL) for name, f in self._files.items()}
-        self.header: list[str] | None = None
-
-    def start(self, header: list[str]) -> None:
-        """Write the three header rows."""
-        self.header = header
-        self._writers["successfulResults"].writerow(["sf__Id", "sf__Created", *header])
-        self._writers["failedResults"].writerow(["sf__Id", "sf__Error", *header])
-        self._writers["unprocessedrecords"].writerow(header)
-
-    def success(self, record_id: str, created: bool, row: list[str]) -> None:
-        self._writers["successfulResults"].writerow([record_id, "true" if created else "false", *row])
-
-    def successes(self, rows: Iterable[tuple[str, bool, list[str]]]) -> None:
-        """Many successful rows (record Id, created?, the uploaded cells) at once."""
-        self._writers["successfulResults"].writerows(
-            [record_id, "true" if created else "false", *row] for record_id, created, row in rows)
-
-    def failure(self, record_id: str, error: str, row: list[str]) -> None:
-        self._writers["failedResults"].writerow([record_id, error, *row])
-
-    def unprocessed(self, row: list[str]) -> None:
-        self._writers["unprocessedrecords"].writerow(row)
-
-    def close(self) -> None:
-        for f in self._files.values():
-            f.close()
 
 
 def _check_line_ending(path: Path, line_ending: str) -> None:
@@ -154,11 +120,13 @@ def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]
 
 
 def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], bool],
-            before_row: Callable[[dict], None], progress: Callable[[int, int], None]) -> None:
+            before_row: Callable[[dict], None], progress: Callable[[int, int], None],
+            row_faults: Callable[[], bool] | None = None) -> None:
     """Write the job's uploaded rows; raise JobFailed when the upload as a whole is refused.
 
     ``stopped()`` is checked between chunks (an aborted job); ``progress(processed, failed)``
-    is called after each chunk.
+    is called after each chunk. ``before_row`` runs before each row's write (the row-lock
+    fault); when ``row_faults()`` says no such fault is armed, a chunk skips it.
     """
     delimiter, line_ending = job.delimiter_char, job.line_ending_chars
     processed = failed = 0
@@ -175,9 +143,11 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
             _check_line_ending(job.upload_path, line_ending)
             fields = _columns(engine.schema, job.object_name, header, job.operation, job.external_id_field)
         except JobFailed:
-            _rest_unprocessed(reader, files, [])
+            _rest_unprocessed(([row] for row in reader), files, [])
             raise
-        chunks = _chunks(reader, CHUNK_ROWS)
+        table = ingestparse.read_columns(job.upload_path, delimiter, header)
+        chunks: Iterator[Any] = _chunks(reader, CHUNK_ROWS) if table is None else \
+            ingestparse.chunks(table, CHUNK_ROWS)
         while True:
             try:
                 chunk = next(chunks)
@@ -186,39 +156,71 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
             except csv.Error as exc:
                 raise JobFailed(f"InvalidBatch : Failed to parse the CSV: {exc}") from None
             if stopped():
-                _rest_unprocessed(itertools.chain.from_iterable(chunks), files, chunk)
+                _rest_unprocessed(chunks, files, chunk)
                 return
-            columnwise = ingestcols.applies(job.operation, header, fields, chunk)
-            rows = [] if columnwise else [_values(header, fields, row) for row in chunk]
+            hook = before_row if row_faults is None or row_faults() else None
             try:
                 with engine.transaction():
-                    if columnwise:
-                        results = ingestcols.apply_update(engine, engine.schema.require(job.object_name),
-                                                          header, fields, chunk, before_row)
-                    else:
-                        results = batchwrite.apply(engine, job.object_name, job.operation, rows,
-                                                   job.external_id_field, before_row)
+                    results = _write_chunk(engine, job, header, fields, chunk, hook)
             except Exception as exc:  # noqa: BLE001 - the job fails, its rows stay unprocessed
                 log.warning("ingest job %s failed while writing: %s", job.id, exc)
-                _rest_unprocessed(itertools.chain.from_iterable(chunks), files, chunk)
+                _rest_unprocessed(chunks, files, chunk)
                 raise JobFailed("InternalServerError : the rows could not be written") from exc
-            files.successes((result.record_id, result.created, row) for row, result in zip(chunk, results)
-                            if result.error is None)
-            for row, result in zip(chunk, results):
-                if result.error is not None:
-                    failed += 1
-                    files.failure(result.record_id, validate.bulk_error(result.error), row)
-            processed += len(chunk)
+            if table is None:
+                failed += _rows_results(files, chunk, results)
+                processed += len(chunk)
+            else:
+                failed += files.chunk(chunk, results)
+                processed += len(chunk[0])
             progress(processed, failed)
 
 
-def _rest_unprocessed(rest: Iterator[list[str]], files: ResultFiles, pending: list[list[str]]) -> None:
-    """``pending`` and every row left in ``rest`` into unprocessedrecords."""
-    for row in pending:
-        files.unprocessed(row)
+def _write_chunk(engine: Any, job: Any, header: list[str], fields: list[dict | None], chunk: list,
+                 before_row: Callable[[dict], None] | None) -> list[batchwrite.RowResult]:
+    """One chunk (rows, or Arrow columns) written: column-wise when it can be, else row by row."""
+    obj = engine.schema.require(job.object_name)
+    if chunk and isinstance(chunk[0], pa.Array):
+        if ingestcols.applies_columns(job.operation, fields, chunk):
+            return ingestcols.apply_update_columns(engine, obj, fields, chunk, before_row)
+        if job.operation == "upsert" and before_row is None:
+            columns = chunk
+
+            def rest(indices: list[int]) -> list[batchwrite.RowResult]:
+                taken = pa.array(indices, pa.int64())
+                rows = [_values(header, fields, row) for row in ingestparse.as_rows([c.take(taken) for c in columns])]
+                return batchwrite.apply(engine, job.object_name, "upsert", rows, job.external_id_field)
+
+            results = ingestupsert.apply(engine, obj, fields, columns, job.external_id_field, rest)
+            if results is not None:
+                return results
+        chunk = ingestparse.as_rows(chunk)
+    elif ingestcols.applies(job.operation, header, fields, chunk):
+        return ingestcols.apply_update(engine, obj, header, fields, chunk, before_row)
+    rows = [_values(header, fields, row) for row in chunk]
+    return batchwrite.apply(engine, job.object_name, job.operation, rows, job.external_id_field, before_row)
+
+
+def _rows_results(files: ResultFiles, chunk: list[list[str]], results: list[batchwrite.RowResult]) -> int:
+    """A chunk of ``csv`` rows' results into the files; the number of failed rows."""
+    files.successes((result.record_id, result.created, row) for row, result in zip(chunk, results)
+                    if result.error is None)
+    failed = 0
+    for row, result in zip(chunk, results):
+        if result.error is not None:
+            failed += 1
+            files.failure(result.record_id, validate.bulk_error(result.error), row)
+    return failed
+
+
+def _rest_unprocessed(rest: Iterator[Any], files: ResultFiles, pending: list) -> None:
+    """``pending`` and every chunk left in ``rest`` (rows, or Arrow columns) into unprocessedrecords."""
     try:
-        for row in rest:
-            if row:
-                files.unprocessed(row)
+        for item in itertools.chain([pending], rest):
+            if item and isinstance(item[0], pa.Array):
+                files.unprocessed_columns(item)
+                continue
+            for row in item:
+                if row:
+                    files.unprocessed(row)
     except csv.Error:
         return

@@ -143,20 +143,33 @@ def recompute_formulas(eng: OrgStore, obj: ObjectSchema, where: str = "TRUE", pa
         eng._con.execute(sql, params or [])
 
 
-def new_row(eng: OrgStore, obj: ObjectSchema, values: dict,
-            cache: validate.LookupCache | None = None) -> dict[str, object]:
-    """A record to insert: ``values`` checked and converted, defaults added (no Id, no stamps yet)."""
-    row = _writable(eng, obj, values, creating=True, cache=cache)
+CreatePlan = tuple[list[tuple[str, object]], list[str]]
+
+
+def create_plan(obj: ObjectSchema) -> CreatePlan:
+    """What every insert of ``obj`` adds and needs: (field, default) pairs, required fields."""
+    defaults: list[tuple[str, object]] = []
     for f in obj.stored_fields():
-        n = f["name"]
-        if n not in row and f["defaultedOnCreate"] and f["type"] == "boolean":
-            row[n] = bool(f["defaultValue"])
-        elif n not in row and f["type"] == "picklist":
+        if f["defaultedOnCreate"] and f["type"] == "boolean":
+            defaults.append((f["name"], bool(f["defaultValue"])))
+        elif f["type"] == "picklist":
             default = next((p["value"] for p in f["picklistValues"] if p["defaultValue"]), None)
             if default is not None:
-                row[n] = default
-    missing = [f["name"] for f in obj.stored_fields() if not f["nillable"] and f["createable"]
-               and not f["defaultedOnCreate"] and row.get(f["name"]) is None]
+                defaults.append((f["name"], default))
+    return defaults, [f["name"] for f in obj.stored_fields()
+                      if not f["nillable"] and f["createable"] and not f["defaultedOnCreate"]]
+
+
+def new_row(eng: OrgStore, obj: ObjectSchema, values: dict, cache: validate.LookupCache | None = None,
+            plan: CreatePlan | None = None) -> dict[str, object]:
+    """A record to insert: ``values`` checked and converted, defaults added (no Id, no stamps yet).
+    ``plan``: :func:`create_plan` of ``obj``, when many rows are inserted at once."""
+    row = _writable(eng, obj, values, creating=True, cache=cache)
+    defaults, required = plan or create_plan(obj)
+    for n, value in defaults:
+        if n not in row:
+            row[n] = value
+    missing = [n for n in required if row.get(n) is None]
     if missing:
         raise OrgError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
     validate.check_values(obj, row, None)
