@@ -86,7 +86,7 @@ def run_push(request: PushRequest, *, env: Mapping[str, str] = os.environ) -> Wr
     with run_lock(target, wait=request.wait_for_lock):
         specs: dict[str, PushSpec] = {}
         columns: dict[str, list[str]] = {}
-        wh = connect_warehouse(target, query_threads=True)
+        wh = connect_warehouse(target)
         try:
             ensure_push_results(wh)
             PushStateStore(wh)
@@ -103,7 +103,7 @@ def run_push(request: PushRequest, *, env: Mapping[str, str] = os.environ) -> Wr
         finally:
             wh.close()  # dbt (DuckDB) may open the file while the SQL is rendered
         sql = changeset.compile_sql(project_dir, target, manifest, sql_specs) if sql_specs else {}
-        wh = connect_warehouse(target, query_threads=True)
+        wh = connect_warehouse(target)
         try:
             stop: str | None = None
             for item in report.results:

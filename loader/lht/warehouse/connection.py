@@ -257,12 +257,8 @@ class DuckDBWarehouse(Warehouse):
         self.con.close()
 
 
-def connect(target: Target, staging_schema: str | None = None, *, query_threads: bool = False) -> Warehouse:
-    """Open the warehouse of ``target``. Staging schema: argument, env LHT_STAGING_SCHEMA, or the default.
-
-    ``query_threads``: the run's work is queries, not appends (``lht push``'s change sets):
-    DuckDB gets a thread per core unless LHT_DUCKDB_THREADS says otherwise.
-    """
+def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
+    """Open the warehouse of ``target``. Staging schema: argument, env LHT_STAGING_SCHEMA, or the default."""
     schema = staging_schema or os.environ.get("LHT_STAGING_SCHEMA") or DEFAULT_STAGING_SCHEMA
     validate_name(schema, "staging schema")
     if target.kind == "duckdb":
@@ -272,8 +268,7 @@ def connect(target: Target, staging_schema: str | None = None, *, query_threads:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         limit = os.environ.get("LHT_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT
-        threads = os.environ.get("LHT_DUCKDB_THREADS") or (str(os.cpu_count() or 1) if query_threads
-                                                           else DUCKDB_THREADS)
+        threads = os.environ.get("LHT_DUCKDB_THREADS") or DUCKDB_THREADS
         text = (os.environ.get("LHT_DUCKDB_TEXT_COMPRESSION") or "none").strip().lower()
         if text not in TEXT_COMPRESSION:
             raise ConfigError(f"LHT_DUCKDB_TEXT_COMPRESSION={text!r} is not valid: use none (the default) or auto.")
