@@ -113,7 +113,7 @@ class TableBuffer:
 
     run: PushRun
     successes: bool
-    limit: int = 50_000
+    limit: int = 100_000
     tables: list[pa.Table] = field(default_factory=list)
 
     def add(self, table: pa.Table) -> None:
