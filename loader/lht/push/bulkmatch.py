@@ -68,8 +68,9 @@ class Locked:
     keys: list[tuple[str, str | None]] = field(default_factory=list)
 
 
-def successes_by_key(run: PushRun, job_id: str, batch: pa.RecordBatch, sent: SentRows, key_header: str) -> pa.Table:
-    """A successful-results batch as result rows, matched to the keys sent with Arrow."""
+def successes_by_key(run: PushRun, job_id: str, batch: pa.Table, sent: SentRows, key_header: str) -> pa.Table:
+    """Successful result rows (``sf__Id``, ``sf__Created``, the key) as result rows, matched to
+    the keys sent with one Arrow lookup."""
     keyed = sent.keyed()
     keys = batch.column(key_header)
     index = pc.index_in(keys, value_set=keyed["key"])

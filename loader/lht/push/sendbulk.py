@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 #: Rows read from the warehouse per batch for Bulk ingest.
 BULK_BATCH_ROWS = 20_000
+#: Successful result rows matched to the keys sent at a time (a few MB of three columns).
+MATCH_ROWS = 100_000
 
 
 @dataclass
@@ -124,6 +126,7 @@ def _finish(run: PushRun, upload: _Upload) -> None:
     job_id = upload.job_id
     run.record_table(pa.concat_tables(upload.pending), successes=False)
     upload.pending.clear()
+    pa.default_memory_pool().release_unused()  # the CSV's conversion buffers, before the job's results
     _upload_and_close(run, job_id, upload.path)
     run.report.sent += upload.rows  # only once Salesforce took the upload and the close
     upload.path.unlink(missing_ok=True)
@@ -163,11 +166,18 @@ def settle_job(run: PushRun, job_id: str, sent: SentRows, attempt: int = 0, rows
     with tempfile.TemporaryDirectory(prefix="lht-results-") as tmp:
         for which in result_files(info, rows):
             path = ingest.download_results(client, job_id, which, Path(tmp) / f"{which}.csv")
-            by_key = which == "successful" and key_header is not None
-            for batch in ingest.read_result_csv(path, ["sf__Id", "sf__Created", key_header] if by_key else None):
-                if by_key:
-                    successes.add(successes_by_key(run, job_id, batch, sent, str(key_header)))
-                else:
+            if which == "successful" and key_header is not None:
+                # three narrow columns, gathered so that each lookup of the keys sent serves many rows
+                held: list[pa.RecordBatch] = []
+                for batch in ingest.read_result_csv(path, ["sf__Id", "sf__Created", key_header]):
+                    held.append(batch)
+                    if sum(b.num_rows for b in held) >= MATCH_ROWS:
+                        successes.add(successes_by_key(run, job_id, pa.Table.from_batches(held), sent, key_header))
+                        held = []
+                if held:
+                    successes.add(successes_by_key(run, job_id, pa.Table.from_batches(held), sent, key_header))
+            else:
+                for batch in ingest.read_result_csv(path):
                     run.record(list(match_rows(run, job_id, which, batch, sent, locked)))
             successes.flush()
         if locked is not None and locked.rows:

@@ -119,9 +119,8 @@ def read_result_csv(path: Path, columns: Sequence[str] | None = None) -> Iterato
     wanted = [name for name in header if columns is None or name in columns]
     reader = pcsv.open_csv(
         path,
-        # one 16 MB block at a time, on one thread: a few batches per job (each is matched to
-        # the keys sent in one lookup) and no read-ahead buffers held while the push settles
-        read_options=pcsv.ReadOptions(block_size=1 << 24, use_threads=False),
+        # one 1 MB block at a time, on one thread: no read-ahead buffers held while a push settles
+        read_options=pcsv.ReadOptions(block_size=1 << 20, use_threads=False),
         parse_options=pcsv.ParseOptions(newlines_in_values=True),
         convert_options=pcsv.ConvertOptions(column_types={name: pa.string() for name in header},
                                             include_columns=wanted, strings_can_be_null=False, null_values=[]),
