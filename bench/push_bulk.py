@@ -48,7 +48,7 @@ def _expression(f: dict, salt: str) -> str:
     if f["type"] in TEXT_TYPES:
         return f"'{salt} ' || cast(i % 997 as varchar) || ' {f['name'][:8]}'"
     if f["type"] == "int":
-        return f"cast(i % 1000 as integer)"
+        return "cast(i % 1000 as integer)"
     digits = max(int(f.get("precision") or 10) - int(f.get("scale") or 0) - 1, 1)
     return f"cast((i % {10 ** min(digits, 6)}) as double) + 0.5"
 
