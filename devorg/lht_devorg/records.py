@@ -61,7 +61,12 @@ def coerce(f: dict, value: object) -> object:
                 raise TypeError(value)
             return value
         if t in ("int", "long"):
-            return int(value)  # type: ignore[call-overload]
+            whole = int(value)  # type: ignore[call-overload]
+            digits = f.get("digits") or (9 if t == "int" else 18)
+            if abs(whole) >= 10 ** digits:
+                raise OrgError(400, "NUMBER_OUTSIDE_VALID_RANGE",
+                               f"{f['label']}: value outside of valid range on numeric field: {value}", [name])
+            return whole
         if t in ("double", "currency", "percent"):
             number = Decimal(str(value))
             p, s = f.get("precision") or 0, f.get("scale") or 0

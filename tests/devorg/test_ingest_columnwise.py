@@ -79,6 +79,7 @@ CHUNK = [
     [make_id("001", 13), "M", "", "1,5", "", "x", "", ""],                   # two type errors: the first
     [make_id("001", 14), "N", "", "", "#N/A", "#N/A", "", "#N/A"],           # nulls on nillable fields
     [make_id("001", 15), "O", "", "", "Platinum", "", "", ""],               # restricted picklist
+    [make_id("001", 16), "P", "", "", "", "3000000000", "", ""],             # an int past its digits
 ]
 
 
@@ -92,7 +93,7 @@ def test_update_chunk_has_the_row_by_row_results_and_values(eng):
                      "REQUIRED_FIELD_MISSING", "STRING_TOO_LONG", "UNABLE_TO_LOCK_ROW",
                      "NUMBER_OUTSIDE_VALID_RANGE", "ENTITY_IS_DELETED", "MALFORMED_ID", "MISSING_ARGUMENT",
                      "INVALID_FIELD", None, None, "INVALID_TYPE_ON_FIELD_IN_RECORD", None,
-                     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"]
+                     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "NUMBER_OUTSIDE_VALID_RANGE"]
 
 
 def test_a_column_that_is_not_updateable_fails_only_the_rows_that_set_it(eng):
