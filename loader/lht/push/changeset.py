@@ -63,18 +63,31 @@ def _lht_macros(manifest: Manifest) -> str:
                    or ".default__lht_push" in uid or ".snowflake__lht_push" in uid or ".duckdb__lht_push" in uid)
 
 
-def compile_sql(project_dir: Path, target: Target, manifest: Manifest,
-                specs: Sequence[dict[str, Any]]) -> dict[str, PushSql]:
-    """The SQL of every push in ``specs`` (cached; dbt runs only when something changed)."""
-    key = hashlib.sha256(json.dumps([target.kind, target.name, list(specs), _lht_macros(manifest)],
-                                    sort_keys=True).encode()).hexdigest()
-    cache = target_dir(project_dir) / CACHE_FILE
+def _cache_key(target: Target, manifest: Manifest, specs: Sequence[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps([target.kind, target.name, list(specs), _lht_macros(manifest)],
+                                     sort_keys=True).encode()).hexdigest()
+
+
+def cached_sql(project_dir: Path, target: Target, manifest: Manifest,
+               specs: Sequence[dict[str, Any]]) -> dict[str, PushSql] | None:
+    """The cached SQL of every push in ``specs``, or None when something changed since."""
     try:
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-        if cached.get("key") == key:
+        cached = json.loads((target_dir(project_dir) / CACHE_FILE).read_text(encoding="utf-8"))
+        if cached.get("key") == _cache_key(target, manifest, specs):
             return {name: PushSql(**sql) for name, sql in cached["sql"].items()}
     except (OSError, ValueError, TypeError, KeyError):
         pass
+    return None
+
+
+def compile_sql(project_dir: Path, target: Target, manifest: Manifest,
+                specs: Sequence[dict[str, Any]]) -> dict[str, PushSql]:
+    """The SQL of every push in ``specs`` (cached; dbt runs only when something changed)."""
+    found = cached_sql(project_dir, target, manifest, specs)
+    if found is not None:
+        return found
+    key = _cache_key(target, manifest, specs)
+    cache = target_dir(project_dir) / CACHE_FILE
     argv = [_dbt_executable(), "compile", "--quiet", "--output", "json", "--inline", "{{ lht.lht_push_sql() }}",
             "--vars", json.dumps({"lht_push_specs": list(specs)}), "--project-dir", str(project_dir),
             # a target directory of its own: the user's manifest (lht's registry) stays as dbt build left it

@@ -100,10 +100,14 @@ def run_push(request: PushRequest, *, env: Mapping[str, str] = os.environ) -> Wr
                 except PushRefused as exc:
                     item.status, item.refusals = REFUSED, [str(exc)]
             sql_specs = [_sql_spec(wh, specs[n], columns[n], request.full) for n in specs]
-        finally:
-            wh.close()  # dbt (DuckDB) may open the file while the SQL is rendered
-        sql = changeset.compile_sql(project_dir, target, manifest, sql_specs) if sql_specs else {}
-        wh = connect_warehouse(target)
+            sql = changeset.cached_sql(project_dir, target, manifest, sql_specs) if sql_specs else {}
+        except BaseException:
+            wh.close()
+            raise
+        if sql is None:
+            wh.close()  # dbt (DuckDB) opens the file while it renders the SQL
+            sql = changeset.compile_sql(project_dir, target, manifest, sql_specs)
+            wh = connect_warehouse(target)
         try:
             stop: str | None = None
             for item in report.results:
