@@ -1,11 +1,8 @@
-{#- Two CTEs over a push's result rows: `last_attempts` (the newest attempt per key) and
-    `last_successes` (the newest accepted one: the values Salesforce holds from this push).
-    Ties on `attempted_at` are broken by the writer's batch id (write order). -#}
-{% macro lht_push_latest_results(results, push_name) %}
-    {{- return(adapter.dispatch('lht_push_latest_results', 'lht')(results, push_name)) -}}
-{% endmacro %}
-
-{% macro default__lht_push_latest_results(results, push_name) -%}
+{#- The CTEs over a push's result rows: `push_results` (this push's), `last_attempts` (the
+    newest attempt per key), `last_successes` (the newest accepted one: the values Salesforce
+    holds from this push) and `created_keys` (keys whose record this push created). Ties on
+    `attempted_at` are broken by the writer's batch id (write order). -#}
+{% macro lht_push_latest_results(results, push_name) -%}
 push_results as (
 
     select * from {{ results }}
@@ -13,6 +10,25 @@ push_results as (
 
 ),
 
+{{ lht.lht_push_newest_per_key() }},
+
+created_keys as (
+
+    -- keys whose record this push created (insert, or an upsert that created)
+    select key_value
+    from push_results
+    where success and created
+    group by key_value
+
+)
+{%- endmacro %}
+
+{#- `last_attempts` and `last_successes` over the CTE `push_results`. -#}
+{% macro lht_push_newest_per_key() %}
+    {{- return(adapter.dispatch('lht_push_newest_per_key', 'lht')()) -}}
+{% endmacro %}
+
+{% macro default__lht_push_newest_per_key() -%}
 last_attempts as (
 
     select key_value, success, operation
@@ -28,31 +44,15 @@ last_successes as (
     where success
     qualify row_number() over (partition by key_value order by attempted_at desc, _lht_batch_id desc) = 1
 
-),
-
-created_keys as (
-
-    -- keys whose record this push created (insert, or an upsert that created)
-    select key_value
-    from push_results
-    where success and created
-    group by key_value
-
 )
 {%- endmacro %}
 
-{#- DuckDB: the newest row per key as `arg_max_null` aggregates (a NULL at the newest row stays NULL) over (attempted_at, batch id), one
-    hash aggregation each instead of a window's sort of every result row (faster, and it
-    spills to disk when the results outgrow the loader's memory limit). -#}
-{% macro duckdb__lht_push_latest_results(results, push_name) -%}
+{#- DuckDB: the newest row per key as `arg_max_null` aggregates (a NULL at the newest row stays
+    NULL) over (attempted_at, batch id), one hash aggregation each instead of a window's sort
+    of every result row (faster, and it spills to disk when the results outgrow the loader's
+    memory limit). -#}
+{% macro duckdb__lht_push_newest_per_key() -%}
 {%- set newest = "{'attempted_at': attempted_at, 'batch': _lht_batch_id}" -%}
-push_results as (
-
-    select * from {{ results }}
-    where push_name = {{ dbt.string_literal(push_name) }}
-
-),
-
 last_attempts as (
 
     select
@@ -74,16 +74,6 @@ last_successes as (
         arg_max_null(created, {{ newest }}) as created
     from push_results
     where success
-    group by key_value
-
-),
-
-created_keys as (
-
-    -- keys whose record this push created (insert, or an upsert that created)
-    select key_value
-    from push_results
-    where success and created
     group by key_value
 
 )
