@@ -82,18 +82,11 @@ def successes_by_key(run: PushRun, job_id: str, batch: pa.Table, sent: SentRows,
         keys = batch.column(key_header)
     n = len(keys)
     ids = batch.column("sf__Id")
-    return pa.table({
-        "push_name": pa.repeat(pa.scalar(run.spec.name), n),
-        "object_name": pa.repeat(pa.scalar(run.spec.object_name), n),
-        "key_value": keys,
-        "operation": pa.repeat(pa.scalar(run.spec.operation), n),
-        "success": pa.repeat(pa.scalar(True), n),
-        "salesforce_id": pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids),
-        "created": pc.equal(pc.utf8_lower(batch.column("sf__Created")), "true")
-        if "sf__Created" in batch.schema.names else pa.repeat(pa.scalar(False), n),
-        "values_hash": keyed["hash"].take(index),
-        "job_id": pa.repeat(pa.scalar(job_id), n),
-    })
+    created = (pc.equal(pc.utf8_lower(batch.column("sf__Created")), "true")
+               if "sf__Created" in batch.schema.names else False)
+    return run.result_table(n, key_value=keys, success=True,
+                            salesforce_id=pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids),
+                            created=created, values_hash=keyed["hash"].take(index), job_id=job_id)
 
 
 def match_rows(run: PushRun, job_id: str, which: str, batch: pa.RecordBatch, sent: SentRows,

@@ -90,6 +90,14 @@ class PushRun:
             else:
                 self.report.updated += 1
 
+    def result_table(self, n: int, **columns: object) -> pa.Table:
+        """``n`` result rows of this push as Arrow columns: push_name, object_name and operation
+        filled in, each of ``columns`` an Arrow array or one value repeated on every row."""
+        values = {"push_name": self.spec.name, "object_name": self.spec.object_name,
+                  "operation": self.spec.operation, **columns}
+        return pa.table({name: value if isinstance(value, (pa.Array, pa.ChunkedArray))
+                         else pa.repeat(pa.scalar(value), n) for name, value in values.items()})
+
     def record_table(self, table: pa.Table, *, successes: bool) -> None:
         """Write result rows given as Arrow columns: successes (counted in the report) or
         pending rows (not counted)."""

@@ -104,18 +104,9 @@ def _pending(run: PushRun, job_id: str, keys: pa.Array, hashes: pa.Array,
         for i, (key, values_hash) in enumerate(zip(keys.to_pylist(), hashes.to_pylist())):
             digests[i] = row_digest(list(cells[i]))
             sent.add_digest(digests[i], key, values_hash)
-    return pa.table({
-        "push_name": pa.repeat(pa.scalar(run.spec.name), n),
-        "object_name": pa.repeat(pa.scalar(run.spec.object_name), n),
-        "key_value": keys.cast(pa.string()),
-        "operation": pa.repeat(pa.scalar(run.spec.operation), n),
-        "success": pa.repeat(pa.scalar(False), n),
-        "error_code": pa.repeat(pa.scalar(PENDING), n),
-        "error_message": pa.repeat(pa.scalar(message), n),
-        "values_hash": hashes.cast(pa.string()),
-        "job_id": pa.repeat(pa.scalar(job_id), n),
-        "row_digest": pa.array(digests, pa.string()),
-    })
+    return run.result_table(n, key_value=keys.cast(pa.string()), success=False, error_code=PENDING,
+                            error_message=message, values_hash=hashes.cast(pa.string()), job_id=job_id,
+                            row_digest=pa.array(digests, pa.string()))
 
 
 def _finish(run: PushRun, upload: _Upload) -> None:
