@@ -6,8 +6,9 @@ checked; a refused one aborts the job and its rows go again next run. The three 
 files are matched to keys by the key column (or the digest of the cells when the key is
 not sent), never by position (:mod:`lht.push.bulkmatch`). Rows failed with
 UNABLE_TO_LOCK_ROW go again in one small follow-up job, a bounded number of times. A job's
-pending rows are written in one batch just before its upload, its successes in one batch
-per result file (at most :class:`~lht.push.send.TableBuffer`'s limit at a time).
+pending rows are written in one batch, its successes in one batch
+per result file (at most :class:`~lht.push.send.TableBuffer`'s limit at a time); the pending
+rows are written while the CSV uploads, and the job is closed only once they are.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import logging
 import tempfile
 import time
 import uuid
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,10 +118,11 @@ def _finish(run: PushRun, upload: _Upload) -> None:
         return  # an empty change set starts no job
     upload.writer.close()
     job_id = upload.job_id
-    run.record_table(pa.concat_tables(upload.pending), successes=False)
+    pending = pa.concat_tables(upload.pending)
     upload.pending.clear()
+    _upload_and_close(run, job_id, upload.path, pending)
+    del pending
     pa.default_memory_pool().release_unused()  # the CSV's conversion buffers, before the job's results
-    _upload_and_close(run, job_id, upload.path)
     run.report.sent += upload.rows  # only once Salesforce took the upload and the close
     upload.path.unlink(missing_ok=True)
     settle_job(run, job_id, upload.sent, rows=upload.rows)
@@ -186,22 +190,31 @@ def _send_locked_again(run: PushRun, locked: Locked, tmp: Path, attempt: int) ->
     sent = SentRows()
     keys = pa.array([k for k, _ in locked.keys], pa.string())
     hashes = pa.array([h for _, h in locked.keys], pa.string())
-    run.record_table(_pending(run, job_id, keys, hashes, locked.rows if run.plan.key_header is None else None,
-                              sent, "sent again through Bulk API 2.0 after UNABLE_TO_LOCK_ROW; the job's "
-                              "results were not read"), successes=False)
+    pending = _pending(run, job_id, keys, hashes, locked.rows if run.plan.key_header is None else None,
+                       sent, "sent again through Bulk API 2.0 after UNABLE_TO_LOCK_ROW; the job's "
+                       "results were not read")
     path = tmp / f"locked-{attempt}.csv"
     table = pa.table({name: pa.array([row[i] for row in locked.rows], pa.string())
                       for i, name in enumerate(locked.header)})
     pcsv.write_csv(table, path)
-    _upload_and_close(run, job_id, path)
+    _upload_and_close(run, job_id, path, pending)
     settle_job(run, job_id, sent, attempt, rows=len(locked.rows))
 
 
-def _upload_and_close(run: PushRun, job_id: str, path: Path) -> None:
-    """Upload the job's CSV (201 checked) and close it (checked); a refused one aborts the job."""
+def _upload_and_close(run: PushRun, job_id: str, path: Path, pending: pa.Table) -> None:
+    """Upload the job's CSV (201 checked) while its ``pending`` result rows are written, then
+    close it (checked) once both are done: Salesforce processes no row before the close, so
+    a rerun after a crash finds every processed row recorded. A refused upload or close, or
+    a failed write, aborts the job."""
     client = run.client()
     try:
-        ingest.upload_csv(client, job_id, path)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lht-pending") as pool:
+            written = pool.submit(run.record_table, pending, successes=False)  # its own DuckDB work, GIL released
+            try:
+                ingest.upload_csv(client, job_id, path)
+            finally:
+                futures.wait([written])
+        written.result()
         ingest.close_job(client, job_id)
     except Exception:
         # a close whose answer was lost, repeated, is refused although the job was closed:

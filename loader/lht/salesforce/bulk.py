@@ -23,6 +23,10 @@ from lht.salesforce.client import SalesforceClient
 logger = logging.getLogger(__name__)
 
 
+#: The shortest wait between two polls of a job whose progress paces them (seconds).
+MIN_PACED_WAIT = 0.1
+
+
 def _jobs_url(client: SalesforceClient, job_id: str = "", kind: str = "query") -> str:
     """``.../jobs/query[/id]`` or ``.../jobs/ingest[/id]``."""
     return client.base_url + f"jobs/{kind}" + (f"/{job_id}" if job_id else "")
@@ -48,17 +52,19 @@ def paced_wait(scheduled: float, elapsed: float, processed: int, expected: int |
     at the rate seen since ``anchor`` (the ``(elapsed, processed)`` of the first poll that saw
     progress; without it, since the start), so its start-up (queueing, reading the upload
     before the first row) does not count as slowness. The wait is the time left at that
-    rate, kept between ``first_wait`` and ``max_wait`` and never longer than the time
-    elapsed so far: one poll near the predicted end instead of the backoff's several, and an
-    estimate that is wrong costs at most the time already spent. Without progress (or a
-    size) the ``scheduled`` backoff wait stands.
+    rate, never longer than the time elapsed so far nor than ``max_wait``, and never shorter
+    than a tenth of the time elapsed (between 0.1 s and ``first_wait``): one poll near the
+    predicted end instead of the backoff's several, an estimate that is wrong costs at most
+    the time already spent, and a job that is nearly done is seen at most a tenth of its run
+    time late. Without progress (or a size) the ``scheduled`` backoff wait stands.
     """
     if not expected or processed <= 0 or elapsed <= 0:
         return scheduled
     since, done = anchor if anchor and anchor[1] < processed and anchor[0] < elapsed else (0.0, 0)
     rate = (processed - done) / (elapsed - since)
     remaining = max(expected - processed, 0) / rate
-    return min(max(min(remaining, elapsed), first_wait), max_wait)
+    shortest = min(max(elapsed / 10, MIN_PACED_WAIT), first_wait)
+    return min(max(min(remaining, elapsed), shortest), max_wait)
 
 
 def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float, *,
