@@ -22,3 +22,19 @@
     md5({{ parts[0] if parts else "''" }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- DuckDB: its `concat` skips NULL arguments, so each column is `<length>:` (or `~` when
+    NULL) followed by its text as a separate argument: the same text as the default, with
+    one intermediate string per column fewer (a quarter cheaper). -#}
+{% macro duckdb__lht_push_values_hash(columns) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- set text = 'cast(' ~ adapter.quote(column) ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+        {%- if not loop.first -%}
+            {%- do parts.append("','") -%}
+        {%- endif -%}
+        {%- do parts.append("coalesce(cast(length(" ~ text ~ ") as " ~ dbt.type_string() ~ ") || ':', '~')") -%}
+        {%- do parts.append(text) -%}
+    {%- endfor -%}
+    md5({{ "concat(" ~ parts | join(", ") ~ ")" if parts else "''" }})
+{%- endmacro %}

@@ -3,6 +3,7 @@ Snowflake dialect (fakesnow): what is sent, what is left alone, in key order, ea
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,9 @@ def test_the_change_set_sends_new_failed_and_changed_rows_only_and_tells_rows_ap
             probes.update(zip(batch.column(column_of(batch, "_lht_key")).to_pylist(),
                               batch.column(column_of(batch, "_lht_values_hash")).to_pylist()))
         assert len(probes) == len(HASH_PROBES) and len(set(probes.values())) == len(HASH_PROBES), probes
+        # the documented text on every engine: `<length>:<text>` or `~` for NULL, comma-separated
+        assert probes == {key: hashlib.md5(",".join("~" if v is None else f"{len(v)}:{v}" for v in values)
+                                           .encode()).hexdigest() for key, *values in HASH_PROBES}
 
         assert key_problems(wh, sql) == []
         first = _changes(wh, sql)
