@@ -52,11 +52,12 @@ def paced_wait(scheduled: float, elapsed: float, processed: int, expected: int |
     at the rate seen since ``anchor`` (the ``(elapsed, processed)`` of the first poll that saw
     progress; without it, since the start), so its start-up (queueing, reading the upload
     before the first row) does not count as slowness. The wait is the time left at that
-    rate, never longer than the time elapsed so far nor than ``max_wait``, and never shorter
-    than a tenth of the time elapsed (between 0.1 s and ``first_wait``): one poll near the
-    predicted end instead of the backoff's several, an estimate that is wrong costs at most
-    the time already spent, and a job that is nearly done is seen at most a tenth of its run
-    time late. Without progress (or a size) the ``scheduled`` backoff wait stands.
+    rate, never longer than half the time elapsed so far nor than ``max_wait``, and never
+    shorter than a tenth of the time elapsed (between 0.1 s and ``first_wait``): a poll near
+    the predicted end instead of the backoff's several, an estimate that is wrong (progress
+    reported in bursts, as Salesforce's parallel batches do) costs at most half the time
+    already spent, and a job that is nearly done is seen at most a tenth of its run time
+    late. Without progress (or a size) the ``scheduled`` backoff wait stands.
     """
     if not expected or processed <= 0 or elapsed <= 0:
         return scheduled
@@ -64,7 +65,7 @@ def paced_wait(scheduled: float, elapsed: float, processed: int, expected: int |
     rate = (processed - done) / (elapsed - since)
     remaining = max(expected - processed, 0) / rate
     shortest = min(max(elapsed / 10, MIN_PACED_WAIT), first_wait)
-    return min(max(min(remaining, elapsed), shortest), max_wait)
+    return min(max(min(remaining, elapsed / 2), shortest), max_wait)
 
 
 def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float, *,
