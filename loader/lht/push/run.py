@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -85,24 +84,9 @@ def run_push(request: PushRequest, *, env: Mapping[str, str] = os.environ) -> Wr
     report = WritebackReport(command="push", started_at=datetime.now(timezone.utc), target=target.name,
                              dry_run=request.dry_run)
     client = _LazyClient(env, settings)
-    warm = threading.Thread(target=_import_pandas, name="lht-import-pandas", daemon=True)
-    warm.start()
-    try:
-        with run_lock(target, wait=request.wait_for_lock):
-            _run_pushes(request, project_dir, manifest, nodes, settings, target, report, client)
-    finally:
-        warm.join()
+    with run_lock(target, wait=request.wait_for_lock):
+        _run_pushes(request, project_dir, manifest, nodes, settings, target, report, client)
     return report
-
-
-def _import_pandas() -> None:
-    """Import pandas, which pyarrow imports at its first conversion of Python values (a
-    quarter of a second of start-up): on a thread started with the run, it is imported while
-    the warehouse computes the change sets instead of after."""
-    try:
-        import pandas  # noqa: F401
-    except ImportError:  # pyarrow then converts without it
-        pass
 
 
 def _run_pushes(request: PushRequest, project_dir: Path, manifest: Manifest, nodes: Sequence[ModelNode],
