@@ -103,6 +103,13 @@ def test_the_change_set_sends_new_failed_and_changed_rows_only_and_tells_rows_ap
                                attempted_at=later)], later)
         wh.execute(f"update {model} set Account_Score__c = 30.0 where Id = 'A3'")
         assert _changes(wh, sql) == [("A2", "update", "retry"), ("A3", "update", "changed")]
+        # a tie on attempted_at goes to the later batch: A2 accepted at the failure's time, then failed again
+        _write(wh, [PushResult("scores", "Account", "A2", "update", True, salesforce_id="A2", created=False,
+                               values_hash=hashes["A2"], attempted_at=later)], later)
+        assert _changes(wh, sql) == [("A3", "update", "changed")]
+        _write(wh, [PushResult("scores", "Account", "A2", "update", False, error_code="X", error_message="no",
+                               attempted_at=later)], later)
+        assert _changes(wh, sql) == [("A2", "update", "retry"), ("A3", "update", "changed")]
         assert len(_changes(wh, full)) == 5
         assert _changes(wh, once) == []  # an insert accepted once is never sent again, even after a failure
 
