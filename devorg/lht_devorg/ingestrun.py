@@ -119,6 +119,25 @@ def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]
         yield chunk
 
 
+def _parsed_chunks(reader: Iterator[list[str]], path: Path, delimiter: str,
+                   header: list[str]) -> Iterator[list[pa.Array] | list[list[str]]]:
+    """The upload's chunks: Arrow columns while pyarrow reads them as ``csv`` would, then
+    (:class:`.ingestparse.NotVouched`) the rest as rows of the ``csv`` module's ``reader``."""
+    done = 0
+    try:
+        for columns in ingestparse.column_chunks(path, delimiter, header, CHUNK_ROWS):
+            yield columns
+            done += len(columns[0])
+        return
+    except ingestparse.NotVouched:
+        pass
+    for row in reader:  # the rows already written, as the csv module reads them
+        if done <= 0:
+            yield from _chunks(itertools.chain([row], reader), CHUNK_ROWS)
+            return
+        done -= bool(row)
+
+
 def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], bool],
             before_row: Callable[[dict], None], progress: Callable[[int, int], None],
             row_faults: Callable[[], bool] | None = None) -> None:
@@ -145,9 +164,7 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
         except JobFailed:
             _rest_unprocessed(([row] for row in reader), files, [])
             raise
-        table = ingestparse.read_columns(job.upload_path, delimiter, header)
-        chunks: Iterator[Any] = _chunks(reader, CHUNK_ROWS) if table is None else \
-            ingestparse.chunks(table, CHUNK_ROWS)
+        chunks = _parsed_chunks(reader, job.upload_path, delimiter, header)
         while True:
             try:
                 chunk = next(chunks)
@@ -166,12 +183,12 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
                 log.warning("ingest job %s failed while writing: %s", job.id, exc)
                 _rest_unprocessed(chunks, files, chunk)
                 raise JobFailed("InternalServerError : the rows could not be written") from exc
-            if table is None:
-                failed += _rows_results(files, chunk, results)
-                processed += len(chunk)
-            else:
+            if isinstance(chunk[0], pa.Array):
                 failed += files.chunk(chunk, results)
                 processed += len(chunk[0])
+            else:
+                failed += _rows_results(files, chunk, results)
+                processed += len(chunk)
             progress(processed, failed)
 
 
