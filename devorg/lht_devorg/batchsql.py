@@ -64,23 +64,29 @@ def _update_group(eng: OrgStore, obj: ObjectSchema, cols: tuple[str, ...], group
     update_table(eng, obj, cols, pa.table(data))
 
 
-def update_table(eng: OrgStore, obj: ObjectSchema, cols: Sequence[str], data: pa.Table) -> None:
+def update_table(eng: OrgStore, obj: ObjectSchema, cols: Sequence[str], data: pa.Table, *,
+                 live_only: bool = False) -> int:
     """One UPDATE of the records named by ``data``'s ``Id`` column: field ``cols[j]`` set from
-    the text column ``c{j}`` (stored values as text, NULL clears), with the audit stamps."""
+    the text column ``c{j}`` (stored values as text, NULL clears), with the audit stamps; the
+    number of records written (``live_only``: none in the recycle bin)."""
     now = eng.now()
     stamps = [(n, v) for n, v in (("LastModifiedDate", now), ("SystemModstamp", now),
                                   ("LastModifiedById", records.ADMIN_USER_ID)) if obj.field(n)]
     table = q(obj.name.lower())
+    live = f' AND NOT {table}."IsDeleted"' if live_only and obj.field("IsDeleted") else ""
+    written: list[int] = []
 
     def run(name: str) -> None:
         sets = [f"{q(c)} = {_cast(obj.field(c), f's.c{j}')}" for j, c in enumerate(cols)]
         sets += [f"{q(n)} = ?" for n, _ in stamps]
-        eng._con.execute(f'UPDATE {table} SET {", ".join(sets)} FROM {name} AS s WHERE {table}."Id" = s."Id"',
-                         [v for _, v in stamps])
+        row = eng._con.execute(f'UPDATE {table} SET {", ".join(sets)} FROM {name} AS s '
+                               f'WHERE {table}."Id" = s."Id"{live}', [v for _, v in stamps]).fetchone()
+        written.append(int(row[0]) if row else 0)
         records.recompute_formulas(eng, obj, f'"Id" IN (SELECT "Id" FROM {name})',
                                    written=[*cols, *(n for n, _ in stamps)])
 
     _with_table(eng, data, run)
+    return written[0]
 
 
 def write_updates(eng: OrgStore, obj: ObjectSchema, updates: list[tuple[str, dict]]) -> None:

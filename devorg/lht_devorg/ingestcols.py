@@ -116,8 +116,12 @@ class _Column:
         updateable, null = bool(f["updateable"]), validate.NULL_CELL
         fast = _number_re(f) if t in _NUMBER_TYPES else _INT_RE if t == "int" else None
         if updateable and t in TEXT_TYPES:  # a text cell is its stored value
-            odd = pc.or_(pc.equal(cells, null), pc.match_substring(cells, "\x00"))
-            if f.get("length"):
+            odd = pc.equal(cells, null)
+            data = cells.buffers()[2]
+            if data is not None and data.to_pybytes().find(b"\x00") >= 0:  # the kernel only when needed
+                odd = pc.or_(odd, pc.match_substring(cells, "\x00"))
+            longest = pc.max(pc.binary_length(cells)).as_py() or 0  # bytes: never fewer than characters
+            if f.get("length") and longest > int(f["length"]):
                 odd = pc.or_(odd, pc.greater(pc.utf8_length(cells), int(f["length"])))
         elif updateable and fast is not None:  # so is a number needing no rounding, within range
             odd = pc.and_(self.present, pc.invert(pc.match_substring_regex(cells, f"^(?:{fast})$")))
@@ -191,10 +195,24 @@ def apply_update_columns(eng: OrgStore, obj: ObjectSchema, fields: list[dict | N
                          shape_errors: dict[int, OrgError] | None = None) -> ChunkResults:
     """:func:`apply_update` on a chunk given as string columns (``shape_errors``: rows that
     already failed for their number of cells). ``before_row`` None: no row fault is armed."""
+    results, writes = check_update_columns(eng, obj, fields, cells, before_row, shape_errors)
+    for cols, data in writes:
+        batchsql.update_table(eng, obj, cols, data)
+    return results
+
+
+#: One UPDATE to run: the fields set, and the Ids with the text of each (``Id``, ``c0``, ...).
+Write = tuple[tuple[str, ...], pa.Table]
+
+
+def check_update_columns(eng: OrgStore, obj: ObjectSchema, fields: list[dict | None], cells: Sequence[pa.Array],
+                         before_row: Callable[[dict], None] | None,
+                         shape_errors: dict[int, OrgError] | None = None) -> tuple[ChunkResults, list[Write]]:
+    """:func:`apply_update_columns`'s results and the UPDATEs that write them, not yet run."""
     n = len(cells[0]) if cells else 0
     failures: ingestids.Failures = {i: ("", error) for i, error in (shape_errors or {}).items()}
     if not n:
-        return ChunkResults(pa.array([], pa.string()), {})
+        return ChunkResults(pa.array([], pa.string()), {}), []
     at = id_position(fields)
     columns = [_Column(f, cells[j]) for j, f in enumerate(fields) if j != at]  # type: ignore[arg-type]
     for col in columns:  # the cells' types, the first in header order (validate.csv_value)
@@ -209,13 +227,12 @@ def apply_update_columns(eng: OrgStore, obj: ObjectSchema, fields: list[dict | N
                     failures[i] = (record_ids[i].as_py(), error)
     good = np.ones(n, np.bool_)
     good[list(failures)] = False
-    _write(eng, obj, columns, record_ids, good)
     reported = ingestids.replaced(record_ids, {i: rid for i, (rid, _) in failures.items()})
-    return ChunkResults(reported, {i: error for i, (_, error) in failures.items()})
+    return ChunkResults(reported, {i: error for i, (_, error) in failures.items()}), \
+        _writes(columns, record_ids, good)
 
 
-def _write(eng: OrgStore, obj: ObjectSchema, columns: list[_Column], record_ids: pa.Array,
-           good: np.ndarray) -> None:
+def _writes(columns: list[_Column], record_ids: pa.Array, good: np.ndarray) -> list[Write]:
     """One UPDATE per set of columns the good rows set (empty cells leave a field as it is),
     the sets in the order of their first row."""
     present = [col.present.to_numpy(zero_copy_only=False) for col in columns]
@@ -232,10 +249,12 @@ def _write(eng: OrgStore, obj: ObjectSchema, columns: list[_Column], record_ids:
             if good[i]:
                 by_shape.setdefault(shape, np.zeros(len(good), np.bool_))[i] = True
         groups = list(by_shape.items())
+    out: list[Write] = []
     for shape, mask in groups:
         chosen = [col for col, on in zip(columns, shape) if on]
         taken = pa.array(mask)
         data = {"Id": record_ids.filter(taken)}
         for j, col in enumerate(chosen):
             data[f"c{j}"] = col.values.filter(taken)
-        batchsql.update_table(eng, obj, [col.f["name"] for col in chosen], pa.table(data))
+        out.append((tuple(col.f["name"] for col in chosen), pa.table(data)))
+    return out

@@ -26,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import batchwrite, ingestcols, ingestparse, ingestupsert, validate
+from . import batchwrite, ingestcols, ingestgroup, ingestparse, ingestupsert, validate
 from .errors import OrgError
 from .ingestresults import RESULT_NAMES, ResultFiles
 
@@ -148,7 +148,6 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
     fault); when ``row_faults()`` says no such fault is armed, a chunk skips it.
     """
     delimiter, line_ending = job.delimiter_char, job.line_ending_chars
-    processed = failed = 0
     with open(job.upload_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
         try:
@@ -165,31 +164,66 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
             _rest_unprocessed(([row] for row in reader), files, [])
             raise
         chunks = _parsed_chunks(reader, job.upload_path, delimiter, header)
-        while True:
-            try:
-                chunk = next(chunks)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise JobFailed(f"InvalidBatch : Failed to parse the CSV: {exc}") from None
-            if stopped():
-                _rest_unprocessed(chunks, files, chunk)
-                return
-            hook = before_row if row_faults is None or row_faults() else None
-            try:
-                with engine.transaction():
-                    results = _write_chunk(engine, job, header, fields, chunk, hook)
-            except Exception as exc:  # noqa: BLE001 - the job fails, its rows stay unprocessed
-                log.warning("ingest job %s failed while writing: %s", job.id, exc)
-                _rest_unprocessed(chunks, files, chunk)
-                raise JobFailed("InternalServerError : the rows could not be written") from exc
-            if isinstance(chunk[0], pa.Array):
-                failed += files.chunk(chunk, results)
-                processed += len(chunk[0])
-            else:
-                failed += _rows_results(files, chunk, results)
-                processed += len(chunk)
-            progress(processed, failed)
+        _write_all(engine, job, header, fields, chunks, files, stopped=stopped, before_row=before_row,
+                   progress=progress, row_faults=row_faults)
+
+
+def _write_all(engine: Any, job: Any, header: list[str], fields: list[dict | None], chunks: Iterator[Any],
+               files: ResultFiles, *, stopped: Callable[[], bool], before_row: Callable[[dict], None],
+               progress: Callable[[int, int], None], row_faults: Callable[[], bool] | None) -> None:
+    """Every chunk written in order (column-wise update chunks a group at a time,
+    :mod:`.ingestgroup`), its results into the files and the progress moved after it."""
+    group = ingestgroup.UpdateGroup(engine, engine.schema.require(job.object_name), fields)
+    counts = [0, 0]  # processed, failed
+
+    def report(chunk: list, results: Any) -> None:
+        if isinstance(chunk[0], pa.Array):
+            counts[1] += files.chunk(chunk, results)
+            counts[0] += len(chunk[0])
+        else:
+            counts[1] += _rows_results(files, chunk, results)
+            counts[0] += len(chunk)
+        progress(counts[0], counts[1])
+
+    def failed(exc: Exception, chunk: list | None) -> JobFailed:
+        log.warning("ingest job %s failed while writing: %s", job.id, exc)
+        pending = group.chunks()
+        if chunk is not None and not any(c is chunk for c in pending):
+            pending.append(chunk)
+        _rest_unprocessed(chunks, files, pending)
+        return JobFailed("InternalServerError : the rows could not be written")
+
+    def flush() -> None:
+        try:
+            group.write(report)
+        except Exception as exc:  # noqa: BLE001 - the job fails, its rows stay unprocessed
+            raise failed(exc, None) from exc
+
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            flush()
+            raise JobFailed(f"InvalidBatch : Failed to parse the CSV: {exc}") from None
+        if stopped():
+            flush()
+            _rest_unprocessed(chunks, files, [chunk])
+            return
+        hook = before_row if row_faults is None or row_faults() else None
+        try:
+            if hook is None and group.takes(job.operation, chunk):
+                if group.add(chunk):
+                    group.write(report)
+                continue
+            group.write(report)
+            with engine.transaction():
+                results = _write_chunk(engine, job, header, fields, chunk, hook)
+        except Exception as exc:  # noqa: BLE001 - the job fails, its rows stay unprocessed
+            raise failed(exc, chunk) from exc
+        report(chunk, results)
+    flush()
 
 
 def _write_chunk(engine: Any, job: Any, header: list[str], fields: list[dict | None], chunk: list,
@@ -230,9 +264,10 @@ def _rows_results(files: ResultFiles, chunk: list[list[str]], results: list[batc
 
 
 def _rest_unprocessed(rest: Iterator[Any], files: ResultFiles, pending: list) -> None:
-    """``pending`` and every chunk left in ``rest`` (rows, or Arrow columns) into unprocessedrecords."""
+    """The ``pending`` chunks and every chunk left in ``rest`` (rows, or Arrow columns) into
+    unprocessedrecords."""
     try:
-        for item in itertools.chain([pending], rest):
+        for item in itertools.chain(pending, rest):
             if item and isinstance(item[0], pa.Array):
                 files.unprocessed_columns(item)
                 continue
