@@ -1,15 +1,16 @@
 """One Bulk API 2.0 ingest job's processing: the uploaded CSV parsed, written, and the three
 result files (:mod:`.ingestresults`).
 
-The CSV is read into Arrow string columns by pyarrow when that gives exactly the ``csv``
-module's rows (:mod:`.ingestparse`), else with the ``csv`` module, row by row (quoted
-multi-line text intact either way), in chunks of :data:`CHUNK_ROWS` rows (Salesforce's
-internal batch size), each chunk written in one transaction. Cells follow
-Bulk 2.0's rules: an empty cell leaves the field as it is, ``#N/A`` sets it to null, a header
-``Account.External_Id__c`` sets a lookup through the parent's external id. An update chunk
-without lookup or unique-field columns is checked and written column by column
-(:mod:`.ingestcols`, the same results), so are an upsert's rows that match one record each
-(:mod:`.ingestupsert`); other chunks row by row (:mod:`.batchwrite`).
+The CSV is read into Arrow string columns by pyarrow, a segment at a time, for as long as that
+gives exactly the ``csv`` module's rows (:mod:`.ingestparse`), the rest with the ``csv``
+module, row by row (quoted multi-line text intact either way), in chunks of
+:data:`CHUNK_ROWS` rows (Salesforce's internal batch size); the job's progress moves a chunk
+at a time. Cells follow Bulk 2.0's rules: an empty cell leaves the field as it is, ``#N/A``
+sets it to null, a header ``Account.External_Id__c`` sets a lookup through the parent's
+external id. An update chunk without lookup or unique-field columns is checked and written
+column by column (:mod:`.ingestcols`, the same results), a few chunks per transaction
+(:mod:`.ingestgroup`); so are an upsert's rows that match one record each
+(:mod:`.ingestupsert`); other chunks row by row (:mod:`.batchwrite`), one per transaction.
 
 A problem with the whole upload (an unknown column, a missing Id or external-id column, the
 wrong line ending) fails the job with ``errorMessage``; every row is then unprocessed.
@@ -34,7 +35,7 @@ __all__ = ["CHUNK_ROWS", "RESULT_NAMES", "JobFailed", "ResultFiles", "process"]
 
 log = logging.getLogger(__name__)
 
-#: Rows per transaction (the store's write lock is held for one chunk at a time), as
+#: Rows per chunk (checked, and reported in the job's progress, one chunk at a time), as
 #: Salesforce's internal batches of a Bulk 2.0 job.
 CHUNK_ROWS = 10_000
 
