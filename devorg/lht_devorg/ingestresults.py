@@ -83,7 +83,9 @@ class ResultFiles:
             return
         sink = pa.BufferOutputStream()
         pcsv.write_csv(pa.table({f"c{j}": c for j, c in enumerate(columns)}), sink, self._options)
-        self._files[name].write(sink.getvalue().to_pybytes().decode("utf-8"))
+        handle = self._files[name]
+        handle.flush()  # the rows the csv module wrote before these, then the UTF-8 bytes as they are
+        handle.buffer.write(sink.getvalue())
 
     def chunk(self, columns: Sequence[pa.Array], results: Sequence[RowResult] | ChunkResults) -> int:
         """A chunk's results, its cells given as columns; the number of failed rows."""
