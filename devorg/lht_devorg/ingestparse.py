@@ -10,15 +10,19 @@ one pass) and parses it; at the first segment it cannot vouch for (a quote out o
 unterminated quoted value, a row of the wrong width, text that is not UTF-8) it raises
 :class:`NotVouched`: the rows from there on are read with the ``csv`` module. So is a whole
 upload with a NUL byte or a single column. The first chunk is thus ready once its own rows are
-parsed, not the whole upload. Cells stay text; an empty cell is ``""`` (never null); blank
-lines are skipped, as ``csv`` rows that are empty are.
+parsed, not the whole upload; :func:`ahead` parses the next ones while it is written. Cells
+stay text; an empty cell is ``""`` (never null); blank lines are skipped, as ``csv`` rows that
+are empty are.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -135,6 +139,49 @@ def column_chunks(path: Path, delimiter: str, header: list[str], size: int) -> I
     if held:
         whole = pa.concat_tables(pending)
         yield [whole.column(j).combine_chunks() for j in range(whole.num_columns)]
+
+
+T = TypeVar("T")
+_END = object()
+
+
+def ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """``items`` as they are, made by a thread of their own up to ``depth`` ahead of the
+    caller (pyarrow parses while the caller's database work runs); their exception raised here.
+    The thread stops soon after the caller stops asking."""
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            put((_END, exc))
+            return
+        put((_END, None))
+
+    threading.Thread(target=run, name="devorg-ingest-parse", daemon=True).start()
+    try:
+        while True:
+            item, exc = out.get()
+            if item is _END:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 def read_columns(path: Path, delimiter: str, header: list[str]) -> pa.Table | None:

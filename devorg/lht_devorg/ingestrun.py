@@ -126,7 +126,7 @@ def _parsed_chunks(reader: Iterator[list[str]], path: Path, delimiter: str,
     (:class:`.ingestparse.NotVouched`) the rest as rows of the ``csv`` module's ``reader``."""
     done = 0
     try:
-        for columns in ingestparse.column_chunks(path, delimiter, header, CHUNK_ROWS):
+        for columns in ingestparse.ahead(ingestparse.column_chunks(path, delimiter, header, CHUNK_ROWS)):
             yield columns
             done += len(columns[0])
         return

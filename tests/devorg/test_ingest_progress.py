@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 import pyarrow as pa
 import pytest
 from engine_fixtures import Clock
@@ -135,3 +136,34 @@ def test_a_formula_is_recomputed_only_when_a_field_it_reads_is_written(eng, tmp_
     revenue = [[i, "5000000"] for i in changed]
     _process(eng, _job(tmp_path / "revenue", _csv(["Id", "AnnualRevenue"], revenue), "update"))
     assert {i: tiers()[i] for i in changed} == {i: "Mid-Market" for i in changed}
+
+
+def test_chunks_parsed_ahead_come_in_order_then_the_parsers_exception():
+    def items():
+        yield 1
+        yield 2
+        raise ingestparse.NotVouched
+
+    got = []
+    with pytest.raises(ingestparse.NotVouched):
+        for item in ingestparse.ahead(items()):
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_the_parsing_thread_stops_soon_after_the_job_stops_asking():
+    made: list[int] = []
+
+    def items():
+        for n in range(1000):
+            made.append(n)
+            yield n
+
+    before = set(threading.enumerate())
+    chunks = ingestparse.ahead(items(), depth=2)
+    assert next(chunks) == 0
+    mine = [t for t in threading.enumerate() if t not in before and t.name == "devorg-ingest-parse"]
+    assert len(mine) == 1
+    chunks.close()  # an aborted or failed job
+    mine[0].join(5)
+    assert not mine[0].is_alive() and len(made) <= 5
