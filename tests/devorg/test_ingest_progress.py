@@ -1,8 +1,8 @@
 """A Bulk ingest update job's chunks written a group at a time: the first chunk written and its
 progress reported before the rest of the upload is parsed, progress a chunk at a time, a
 record named in two chunks of a group written in order, a record deleted between a chunk's
-check and its write reported deleted, and formulas recomputed only when a field they read is
-written."""
+check and its write reported deleted, formulas recomputed only when a field they read is
+written, and the next chunks parsed ahead by a thread that stops with the job."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import threading
+
 import pyarrow as pa
 import pytest
 from engine_fixtures import Clock
