@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 
 from . import records
@@ -63,22 +64,29 @@ def _update_group(eng: OrgStore, obj: ObjectSchema, cols: tuple[str, ...], group
     update_table(eng, obj, cols, pa.table(data))
 
 
-def update_table(eng: OrgStore, obj: ObjectSchema, cols: Sequence[str], data: pa.Table) -> None:
+def update_table(eng: OrgStore, obj: ObjectSchema, cols: Sequence[str], data: pa.Table, *,
+                 live_only: bool = False) -> int:
     """One UPDATE of the records named by ``data``'s ``Id`` column: field ``cols[j]`` set from
-    the text column ``c{j}`` (stored values as text, NULL clears), with the audit stamps."""
+    the text column ``c{j}`` (stored values as text, NULL clears), with the audit stamps; the
+    number of records written (``live_only``: none in the recycle bin)."""
     now = eng.now()
     stamps = [(n, v) for n, v in (("LastModifiedDate", now), ("SystemModstamp", now),
                                   ("LastModifiedById", records.ADMIN_USER_ID)) if obj.field(n)]
     table = q(obj.name.lower())
+    live = f' AND NOT {table}."IsDeleted"' if live_only and obj.field("IsDeleted") else ""
+    written: list[int] = []
 
     def run(name: str) -> None:
         sets = [f"{q(c)} = {_cast(obj.field(c), f's.c{j}')}" for j, c in enumerate(cols)]
         sets += [f"{q(n)} = ?" for n, _ in stamps]
-        eng._con.execute(f'UPDATE {table} SET {", ".join(sets)} FROM {name} AS s WHERE {table}."Id" = s."Id"',
-                         [v for _, v in stamps])
-        records.recompute_formulas(eng, obj, f'"Id" IN (SELECT "Id" FROM {name})')
+        row = eng._con.execute(f'UPDATE {table} SET {", ".join(sets)} FROM {name} AS s '
+                               f'WHERE {table}."Id" = s."Id"{live}', [v for _, v in stamps]).fetchone()
+        written.append(int(row[0]) if row else 0)
+        records.recompute_formulas(eng, obj, f'"Id" IN (SELECT "Id" FROM {name})',
+                                   written=[*cols, *(n for n, _ in stamps)])
 
     _with_table(eng, data, run)
+    return written[0]
 
 
 def write_updates(eng: OrgStore, obj: ObjectSchema, updates: list[tuple[str, dict]]) -> None:
@@ -131,6 +139,20 @@ def existing(eng: OrgStore, obj: ObjectSchema, record_ids: list[str]) -> dict[st
     _with_table(eng, wanted, lambda name: found.extend(eng._con.execute(  # a hash join, not a list scan
         f'SELECT t."Id", {col} FROM {q(obj.name.lower())} AS t JOIN {name} AS w ON t."Id" = w."Id"').fetchall()))
     return {r[0]: bool(r[1]) for r in found}
+
+
+def existing_at(eng: OrgStore, obj: ObjectSchema, record_ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(positions in ``record_ids`` of the Ids that exist, in the recycle bin? of each) of a
+    string array of Ids naming each record at most once: one hash join, answered as Arrow."""
+    col = 't."IsDeleted"' if obj.field("IsDeleted") else "false"
+    wanted = pa.table({"i": pa.array(np.arange(len(record_ids), dtype=np.int64)), "Id": record_ids})
+    found: list[pa.Table] = []
+    _with_table(eng, wanted, lambda name: found.append(eng._con.sql(
+        f'SELECT w.i, {col} AS d FROM {name} AS w JOIN {q(obj.name.lower())} AS t ON t."Id" = w."Id"')
+        .to_arrow_table()))
+    table = found[0]
+    return (table.column("i").to_numpy().astype(np.int64, copy=False),
+            table.column("d").to_numpy(zero_copy_only=False).astype(np.bool_, copy=False))
 
 
 def delete(eng: OrgStore, obj: ObjectSchema, hard: bool, named: list[tuple[int, str]]) -> dict[int, OrgError]:

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import batchsql, ids, records, validate
-from .batchwrite import RowResult
+from . import batchsql, ingestids, records, validate
 from .errors import OrgError
+from .batchwrite import RowResult
+from .ingestresults import ChunkResults
 from .schema import ObjectSchema
 
 if TYPE_CHECKING:
@@ -114,8 +116,12 @@ class _Column:
         updateable, null = bool(f["updateable"]), validate.NULL_CELL
         fast = _number_re(f) if t in _NUMBER_TYPES else _INT_RE if t == "int" else None
         if updateable and t in TEXT_TYPES:  # a text cell is its stored value
-            odd = pc.or_(pc.equal(cells, null), pc.match_substring(cells, "\x00"))
-            if f.get("length"):
+            odd = pc.equal(cells, null)
+            data = cells.buffers()[2]
+            if data is not None and data.to_pybytes().find(b"\x00") >= 0:  # the kernel only when needed
+                odd = pc.or_(odd, pc.match_substring(cells, "\x00"))
+            longest = pc.max(pc.binary_length(cells)).as_py() or 0  # bytes: never fewer than characters
+            if f.get("length") and longest > int(f["length"]):
                 odd = pc.or_(odd, pc.greater(pc.utf8_length(cells), int(f["length"])))
         elif updateable and fast is not None:  # so is a number needing no rounding, within range
             odd = pc.and_(self.present, pc.invert(pc.match_substring_regex(cells, f"^(?:{fast})$")))
@@ -181,99 +187,74 @@ def apply_update(eng: OrgStore, obj: ObjectSchema, header: list[str], fields: li
     shaped = rows if not shape_errors else [row if len(row) == width else [""] * width for row in rows]
     by_column = list(zip(*shaped)) if rows else [() for _ in header]
     columns = [pa.array(cells, pa.string()) for cells in by_column]
-    return apply_update_columns(eng, obj, fields, columns, before_row, shape_errors)
+    return apply_update_columns(eng, obj, fields, columns, before_row, shape_errors).rows()
 
 
 def apply_update_columns(eng: OrgStore, obj: ObjectSchema, fields: list[dict | None], cells: Sequence[pa.Array],
                          before_row: Callable[[dict], None] | None,
-                         shape_errors: dict[int, OrgError] | None = None) -> list[RowResult]:
+                         shape_errors: dict[int, OrgError] | None = None) -> ChunkResults:
     """:func:`apply_update` on a chunk given as string columns (``shape_errors``: rows that
     already failed for their number of cells). ``before_row`` None: no row fault is armed."""
+    results, writes = check_update_columns(eng, obj, fields, cells, before_row, shape_errors)
+    for cols, data in writes:
+        batchsql.update_table(eng, obj, cols, data)
+    return results
+
+
+#: One UPDATE to run: the fields set, and the Ids with the text of each (``Id``, ``c0``, ...).
+Write = tuple[tuple[str, ...], pa.Table]
+
+
+def check_update_columns(eng: OrgStore, obj: ObjectSchema, fields: list[dict | None], cells: Sequence[pa.Array],
+                         before_row: Callable[[dict], None] | None,
+                         shape_errors: dict[int, OrgError] | None = None) -> tuple[ChunkResults, list[Write]]:
+    """:func:`apply_update_columns`'s results and the UPDATEs that write them, not yet run."""
     n = len(cells[0]) if cells else 0
-    out = [RowResult() for _ in range(n)]
-    failed = [False] * n
-
-    def fail(i: int, error: OrgError, record_id: str = "") -> None:
-        out[i], failed[i] = RowResult(record_id, False, error), True
-
-    for i, error in (shape_errors or {}).items():
-        fail(i, error)
+    failures: ingestids.Failures = {i: ("", error) for i, error in (shape_errors or {}).items()}
     if not n:
-        return out
+        return ChunkResults(pa.array([], pa.string()), {}), []
     at = id_position(fields)
-    columns = [(j, _Column(f, cells[j])) for j, f in enumerate(fields) if j != at]  # type: ignore[arg-type]
-    for _, col in columns:  # the cells' types, the first in header order (validate.csv_value)
+    columns = [_Column(f, cells[j]) for j, f in enumerate(fields) if j != at]  # type: ignore[arg-type]
+    for col in columns:  # the cells' types, the first in header order (validate.csv_value)
         for i, error in col.type_errors.items():
-            if not failed[i]:
-                fail(i, error)
-    id_cells: list[str] = cells[at].to_pylist()
-    record_ids: list[str] = [""] * n
-    # a cell that is a stored Id is its own 18-character form: only the others need the checksum
-    found = batchsql.existing(eng, obj, [c for i, c in enumerate(id_cells) if not failed[i]])
-    for i, cell in enumerate(id_cells):
-        if failed[i]:
-            continue
-        if before_row is not None:
-            try:
-                before_row({"Id": cell} if cell != "" else {})
-            except OrgError as exc:
-                fail(i, exc, cell if cell in found else _id18(cell) or "")
-                continue
-        rid = cell if cell in found else _id18(cell)
-        if cell == "":
-            fail(i, OrgError(400, "MISSING_ARGUMENT", "Id not specified in an update call", []))
-        elif rid is None:
-            fail(i, validate.malformed_id({"label": "Record ID", "name": "Id"}, cell))
-        else:
-            record_ids[i] = rid
-    others = [r for i, r in enumerate(record_ids) if not failed[i] and r not in found]
-    if others:
-        found.update(batchsql.existing(eng, obj, others))
-    for i, rid in enumerate(record_ids):
-        if not failed[i] and found.get(rid, True):
-            fail(i, batchsql.deleted_error(), rid)
+            if i not in failures:
+                failures[i] = ("", error)
+    record_ids = ingestids.resolve(eng, obj, cells[at], failures, before_row)
     for kind in ("write_errors", "rule_errors"):  # records.writable, then validate.check_values
-        for _, col in columns:  # the first in header order
+        for col in columns:  # the first in header order
             for i, error in getattr(col, kind).items():
-                if not failed[i]:
-                    fail(i, error, record_ids[i])
-    _write(eng, obj, [col for _, col in columns], record_ids, failed)
-    for i in range(n):
-        if not failed[i]:
-            out[i] = RowResult(record_ids[i], False)
-    return out
+                if i not in failures:
+                    failures[i] = (record_ids[i].as_py(), error)
+    good = np.ones(n, np.bool_)
+    good[list(failures)] = False
+    reported = ingestids.replaced(record_ids, {i: rid for i, (rid, _) in failures.items()})
+    return ChunkResults(reported, {i: error for i, (_, error) in failures.items()}), \
+        _writes(columns, record_ids, good)
 
 
-def _id18(cell: str) -> str | None:
-    """The 18-character form of an Id cell, or None when it is not an Id (as batchwrite._record_id)."""
-    if not ids.is_id(cell):
-        return None
-    return cell[:15] + ids.suffix(cell[:15])
-
-
-def _write(eng: OrgStore, obj: ObjectSchema, columns: list[_Column], record_ids: list[str],
-           failed: list[bool]) -> None:
+def _writes(columns: list[_Column], record_ids: pa.Array, good: np.ndarray) -> list[Write]:
     """One UPDATE per set of columns the good rows set (empty cells leave a field as it is),
     the sets in the order of their first row."""
-    good = pa.array([not x for x in failed], pa.bool_())
-    id_array = pa.array(record_ids, pa.string())
+    present = [col.present.to_numpy(zero_copy_only=False) for col in columns]
     if len(columns) <= 62:
-        key = pa.array([0] * len(record_ids), pa.int64())
-        for j, col in enumerate(columns):
-            key = pc.add(key, pc.multiply(pc.cast(col.present, pa.int64()), 1 << j))
-        key = pc.if_else(good, key, -1)
-        shapes = [(k, pc.equal(key, k)) for k in pc.unique(key).to_pylist() if k != -1]
-        groups = [(tuple(bool(k >> j & 1) for j in range(len(columns))), mask) for k, mask in shapes]
+        key = np.zeros(len(good), np.int64)
+        for j, p in enumerate(present):
+            key |= p.astype(np.int64) << j
+        keys, first = np.unique(key[good], return_index=True)
+        chosen_keys = keys[np.argsort(first)].tolist()
+        groups = [(tuple(bool(k >> j & 1) for j in range(len(columns))), good & (key == k)) for k in chosen_keys]
     else:
-        by_shape: dict[tuple[bool, ...], list[bool]] = {}
-        present = [col.present.to_pylist() for col in columns]
-        for i, shape in enumerate(zip(*present)):
-            if not failed[i]:
-                by_shape.setdefault(shape, [False] * len(record_ids))[i] = True
-        groups = [(shape, pa.array(mask, pa.bool_())) for shape, mask in by_shape.items()]
+        by_shape: dict[tuple[bool, ...], np.ndarray] = {}
+        for i, shape in enumerate(zip(*(p.tolist() for p in present))):
+            if good[i]:
+                by_shape.setdefault(shape, np.zeros(len(good), np.bool_))[i] = True
+        groups = list(by_shape.items())
+    out: list[Write] = []
     for shape, mask in groups:
         chosen = [col for col, on in zip(columns, shape) if on]
-        data = {"Id": id_array.filter(mask)}
+        taken = pa.array(mask)
+        data = {"Id": record_ids.filter(taken)}
         for j, col in enumerate(chosen):
-            data[f"c{j}"] = col.values.filter(mask)
-        batchsql.update_table(eng, obj, [col.f["name"] for col in chosen], pa.table(data))
+            data[f"c{j}"] = col.values.filter(taken)
+        out.append((tuple(col.f["name"] for col in chosen), pa.table(data)))
+    return out

@@ -14,16 +14,35 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from . import validate
 from .batchwrite import RowResult
+from .errors import OrgError
 
 RESULT_NAMES = ("successfulResults", "failedResults", "unprocessedrecords")
+
+
+@dataclass
+class ChunkResults:
+    """A chunk's update results as columns: each row's ``sf__Id`` ("" when none; no row is
+    created) and the failed rows' errors by position."""
+
+    record_ids: pa.Array
+    errors: dict[int, OrgError]
+
+    def __len__(self) -> int:
+        return len(self.record_ids)
+
+    def rows(self) -> list[RowResult]:
+        """The same results as one :class:`RowResult` per row."""
+        return [RowResult(rid, False, self.errors.get(i)) for i, rid in enumerate(self.record_ids.to_pylist())]
 
 
 class ResultFiles:
@@ -64,10 +83,14 @@ class ResultFiles:
             return
         sink = pa.BufferOutputStream()
         pcsv.write_csv(pa.table({f"c{j}": c for j, c in enumerate(columns)}), sink, self._options)
-        self._files[name].write(sink.getvalue().to_pybytes().decode("utf-8"))
+        handle = self._files[name]
+        handle.flush()  # the rows the csv module wrote before these, then the UTF-8 bytes as they are
+        handle.buffer.write(sink.getvalue())
 
-    def chunk(self, columns: Sequence[pa.Array], results: Sequence[RowResult]) -> int:
+    def chunk(self, columns: Sequence[pa.Array], results: Sequence[RowResult] | ChunkResults) -> int:
         """A chunk's results, its cells given as columns; the number of failed rows."""
+        if isinstance(results, ChunkResults):
+            return self._chunk_columns(columns, results)
         good = pa.array([r.error is None for r in results], pa.bool_())
         record_ids = pa.array([r.record_id for r in results], pa.string())
         created = pa.array(["true" if r.created else "false" for r in results], pa.string())
@@ -79,6 +102,21 @@ class ResultFiles:
             self._table("failedResults", [record_ids.filter(bad), pa.array(errors, pa.string()),
                                           *(c.filter(bad) for c in columns)])
         return len(errors)
+
+    def _chunk_columns(self, columns: Sequence[pa.Array], results: ChunkResults) -> int:
+        failed = sorted(results.errors)
+        mask = np.ones(len(results), np.bool_)
+        mask[failed] = False
+        good = pa.array(mask)
+        record_ids = results.record_ids
+        kept = len(results) - len(failed)
+        self._table("successfulResults", [record_ids.filter(good), pa.array(["false"] * kept, pa.string()),
+                                          *(c.filter(good) for c in columns)])
+        if failed:
+            bad = pc.invert(good)
+            errors = pa.array([validate.bulk_error(results.errors[i]) for i in failed], pa.string())
+            self._table("failedResults", [record_ids.filter(bad), errors, *(c.filter(bad) for c in columns)])
+        return len(failed)
 
     def unprocessed_columns(self, columns: Sequence[pa.Array]) -> None:
         """A chunk's rows, given as columns, into unprocessedrecords."""

@@ -1,15 +1,16 @@
 """One Bulk API 2.0 ingest job's processing: the uploaded CSV parsed, written, and the three
 result files (:mod:`.ingestresults`).
 
-The CSV is read into Arrow string columns by pyarrow when that gives exactly the ``csv``
-module's rows (:mod:`.ingestparse`), else with the ``csv`` module, row by row (quoted
-multi-line text intact either way), in chunks of :data:`CHUNK_ROWS` rows (Salesforce's
-internal batch size), each chunk written in one transaction. Cells follow
-Bulk 2.0's rules: an empty cell leaves the field as it is, ``#N/A`` sets it to null, a header
-``Account.External_Id__c`` sets a lookup through the parent's external id. An update chunk
-without lookup or unique-field columns is checked and written column by column
-(:mod:`.ingestcols`, the same results), so are an upsert's rows that match one record each
-(:mod:`.ingestupsert`); other chunks row by row (:mod:`.batchwrite`).
+The CSV is read into Arrow string columns by pyarrow, a segment at a time, for as long as that
+gives exactly the ``csv`` module's rows (:mod:`.ingestparse`), the rest with the ``csv``
+module, row by row (quoted multi-line text intact either way), in chunks of
+:data:`CHUNK_ROWS` rows (Salesforce's internal batch size); the job's progress moves a chunk
+at a time. Cells follow Bulk 2.0's rules: an empty cell leaves the field as it is, ``#N/A``
+sets it to null, a header ``Account.External_Id__c`` sets a lookup through the parent's
+external id. An update chunk without lookup or unique-field columns is checked and written
+column by column (:mod:`.ingestcols`, the same results), a few chunks per transaction
+(:mod:`.ingestgroup`); so are an upsert's rows that match one record each
+(:mod:`.ingestupsert`); other chunks row by row (:mod:`.batchwrite`), one per transaction.
 
 A problem with the whole upload (an unknown column, a missing Id or external-id column, the
 wrong line ending) fails the job with ``errorMessage``; every row is then unprocessed.
@@ -26,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import batchwrite, ingestcols, ingestparse, ingestupsert, validate
+from . import batchwrite, ingestcols, ingestgroup, ingestparse, ingestupsert, validate
 from .errors import OrgError
 from .ingestresults import RESULT_NAMES, ResultFiles
 
@@ -34,7 +35,7 @@ __all__ = ["CHUNK_ROWS", "RESULT_NAMES", "JobFailed", "ResultFiles", "process"]
 
 log = logging.getLogger(__name__)
 
-#: Rows per transaction (the store's write lock is held for one chunk at a time), as
+#: Rows per chunk (checked, and reported in the job's progress, one chunk at a time), as
 #: Salesforce's internal batches of a Bulk 2.0 job.
 CHUNK_ROWS = 10_000
 
@@ -119,6 +120,25 @@ def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]
         yield chunk
 
 
+def _parsed_chunks(reader: Iterator[list[str]], path: Path, delimiter: str,
+                   header: list[str]) -> Iterator[list[pa.Array] | list[list[str]]]:
+    """The upload's chunks: Arrow columns while pyarrow reads them as ``csv`` would, then
+    (:class:`.ingestparse.NotVouched`) the rest as rows of the ``csv`` module's ``reader``."""
+    done = 0
+    try:
+        for columns in ingestparse.ahead(ingestparse.column_chunks(path, delimiter, header, CHUNK_ROWS)):
+            yield columns
+            done += len(columns[0])
+        return
+    except ingestparse.NotVouched:
+        pass
+    for row in reader:  # the rows already written, as the csv module reads them
+        if done <= 0:
+            yield from _chunks(itertools.chain([row], reader), CHUNK_ROWS)
+            return
+        done -= bool(row)
+
+
 def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], bool],
             before_row: Callable[[dict], None], progress: Callable[[int, int], None],
             row_faults: Callable[[], bool] | None = None) -> None:
@@ -129,7 +149,6 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
     fault); when ``row_faults()`` says no such fault is armed, a chunk skips it.
     """
     delimiter, line_ending = job.delimiter_char, job.line_ending_chars
-    processed = failed = 0
     with open(job.upload_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
         try:
@@ -145,34 +164,67 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
         except JobFailed:
             _rest_unprocessed(([row] for row in reader), files, [])
             raise
-        table = ingestparse.read_columns(job.upload_path, delimiter, header)
-        chunks: Iterator[Any] = _chunks(reader, CHUNK_ROWS) if table is None else \
-            ingestparse.chunks(table, CHUNK_ROWS)
-        while True:
-            try:
-                chunk = next(chunks)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise JobFailed(f"InvalidBatch : Failed to parse the CSV: {exc}") from None
-            if stopped():
-                _rest_unprocessed(chunks, files, chunk)
-                return
-            hook = before_row if row_faults is None or row_faults() else None
-            try:
-                with engine.transaction():
-                    results = _write_chunk(engine, job, header, fields, chunk, hook)
-            except Exception as exc:  # noqa: BLE001 - the job fails, its rows stay unprocessed
-                log.warning("ingest job %s failed while writing: %s", job.id, exc)
-                _rest_unprocessed(chunks, files, chunk)
-                raise JobFailed("InternalServerError : the rows could not be written") from exc
-            if table is None:
-                failed += _rows_results(files, chunk, results)
-                processed += len(chunk)
-            else:
-                failed += files.chunk(chunk, results)
-                processed += len(chunk[0])
-            progress(processed, failed)
+        chunks = _parsed_chunks(reader, job.upload_path, delimiter, header)
+        _write_all(engine, job, header, fields, chunks, files, stopped=stopped, before_row=before_row,
+                   progress=progress, row_faults=row_faults)
+
+
+def _write_all(engine: Any, job: Any, header: list[str], fields: list[dict | None], chunks: Iterator[Any],
+               files: ResultFiles, *, stopped: Callable[[], bool], before_row: Callable[[dict], None],
+               progress: Callable[[int, int], None], row_faults: Callable[[], bool] | None) -> None:
+    """Every chunk written in order (column-wise update chunks a group at a time,
+    :mod:`.ingestgroup`), its results into the files and the progress moved after it."""
+    group = ingestgroup.UpdateGroup(engine, engine.schema.require(job.object_name), fields)
+    counts = [0, 0]  # processed, failed
+
+    def report(chunk: list, results: Any) -> None:
+        if isinstance(chunk[0], pa.Array):
+            counts[1] += files.chunk(chunk, results)
+            counts[0] += len(chunk[0])
+        else:
+            counts[1] += _rows_results(files, chunk, results)
+            counts[0] += len(chunk)
+        progress(counts[0], counts[1])
+
+    def failed(exc: Exception, chunk: list | None) -> JobFailed:
+        log.warning("ingest job %s failed while writing: %s", job.id, exc)
+        pending = group.chunks()
+        if chunk is not None and not any(c is chunk for c in pending):
+            pending.append(chunk)
+        _rest_unprocessed(chunks, files, pending)
+        return JobFailed("InternalServerError : the rows could not be written")
+
+    def flush() -> None:
+        try:
+            group.write(report)
+        except Exception as exc:  # noqa: BLE001 - the job fails, its rows stay unprocessed
+            raise failed(exc, None) from exc
+
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            flush()
+            raise JobFailed(f"InvalidBatch : Failed to parse the CSV: {exc}") from None
+        if stopped():
+            flush()
+            _rest_unprocessed(chunks, files, [chunk])
+            return
+        hook = before_row if row_faults is None or row_faults() else None
+        try:
+            if hook is None and group.takes(job.operation, chunk):
+                if group.add(chunk):
+                    group.write(report)
+                continue
+            group.write(report)
+            with engine.transaction():
+                results = _write_chunk(engine, job, header, fields, chunk, hook)
+        except Exception as exc:  # noqa: BLE001 - the job fails, its rows stay unprocessed
+            raise failed(exc, chunk) from exc
+        report(chunk, results)
+    flush()
 
 
 def _write_chunk(engine: Any, job: Any, header: list[str], fields: list[dict | None], chunk: list,
@@ -213,9 +265,10 @@ def _rows_results(files: ResultFiles, chunk: list[list[str]], results: list[batc
 
 
 def _rest_unprocessed(rest: Iterator[Any], files: ResultFiles, pending: list) -> None:
-    """``pending`` and every chunk left in ``rest`` (rows, or Arrow columns) into unprocessedrecords."""
+    """The ``pending`` chunks and every chunk left in ``rest`` (rows, or Arrow columns) into
+    unprocessedrecords."""
     try:
-        for item in itertools.chain([pending], rest):
+        for item in itertools.chain(pending, rest):
             if item and isinstance(item[0], pa.Array):
                 files.unprocessed_columns(item)
                 continue

@@ -64,7 +64,7 @@ def apply(eng: Any, obj: ObjectSchema, fields: list[dict | None], columns: list[
     sub_fields = [id_field, *(g for j, g in enumerate(fields) if j != at)]
     sub_columns = [pa.array([matches[keys[i]][0] for i in plain], pa.string()),
                    *(c.take(chosen) for j, c in enumerate(columns) if j != at)]
-    updated = ingestcols.apply_update_columns(eng, obj, sub_fields, sub_columns, None)
+    updated = ingestcols.apply_update_columns(eng, obj, sub_fields, sub_columns, None).rows()
     taken = set(plain)
     others = [i for i in range(len(cells)) if i not in taken]
     out: list[RowResult] = [RowResult() for _ in cells]

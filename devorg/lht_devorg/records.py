@@ -4,7 +4,7 @@ getUpdated, schema changes and silent formula changes. Used through :class:`~.en
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -12,7 +12,7 @@ from . import ids, render, validate
 from .errors import OrgError, not_found
 from .planner import q
 from .schema import ObjectSchema
-from .seedrules import derived_sql
+from .seedrules import derived_reads, derived_sql
 
 if TYPE_CHECKING:
     from .store import OrgStore
@@ -142,8 +142,12 @@ def next_number(eng: OrgStore, obj: ObjectSchema) -> int:
     return n
 
 
-def recompute_formulas(eng: OrgStore, obj: ObjectSchema, where: str = "TRUE", params: list | None = None) -> None:
-    """Recompute derived fields (person Name, forecast category, ...) and stored formula values."""
+def recompute_formulas(eng: OrgStore, obj: ObjectSchema, where: str = "TRUE", params: list | None = None,
+                       written: Iterable[str] | None = None) -> None:
+    """Recompute derived fields (person Name, forecast category, ...) and stored formula values;
+    given the fields just ``written``, only when some derived value reads one of them."""
+    if written is not None and derived_reads(obj).isdisjoint(n.lower() for n in written):
+        return
     for sql in derived_sql(obj, where):
         eng._con.execute(sql, params or [])
 

@@ -4,6 +4,8 @@ formula fields, as SQL UPDATEs run after a record is written."""
 
 from __future__ import annotations
 
+import re
+
 from .planner import q
 from .schema import ObjectSchema
 
@@ -55,3 +57,11 @@ def derived_sql(obj: ObjectSchema, where: str = "TRUE") -> list[str]:
         sets = ", ".join(f"{q(n)} = {sql}" for n, (sql, _) in formulas.items())
         out.append(f"UPDATE {table} SET {sets} WHERE {where}")
     return out
+
+
+def derived_reads(obj: ObjectSchema) -> frozenset[str]:
+    """The fields (lower-cased) that the derived and formula SQL of ``obj`` reads: a write that
+    sets none of them leaves every derived value as it is."""
+    sqls = [sql for name, sql in DERIVED.get(obj.name, []) if obj.field(name)]
+    sqls += [sql for sql, _ in obj.formulas().values()]
+    return frozenset(name.lower() for sql in sqls for name in re.findall(r'"([^"]+)"', sql))
