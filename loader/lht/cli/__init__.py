@@ -1,6 +1,7 @@
 """The ``lht`` command line: the only wing that prints or chooses exit codes.
 
-``lht.cli.output`` holds what the commands share, ``lht.cli.jobs`` the ``lht jobs`` group.
+``lht.cli.output`` holds what the commands share, ``lht.cli.jobs`` the ``lht jobs`` group,
+``lht.cli.startup`` the console script's process set-up.
 May import every wing; it must not import the local org at start-up (`lht devorg` loads it
 when used), and nothing imports it.
 """
@@ -18,6 +19,7 @@ from lht.cli.jobs import jobs
 from lht.cli.output import (
     configure_logging, emit, guard, print_wide, project_dir_option, stderr, stdout, target_options, wait_option,
 )
+from lht.cli.startup import arrow_without_pandas
 from lht.commands import tables
 
 
@@ -190,6 +192,7 @@ cli.add_command(jobs)
 
 def main() -> None:
     """Entry point of the ``lht`` console script."""
+    arrow_without_pandas()
     cli(prog_name="lht")
 
 
