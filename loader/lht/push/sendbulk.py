@@ -6,9 +6,9 @@ checked; a refused one aborts the job and its rows go again next run. The three 
 files are matched to keys by the key column (or the digest of the cells when the key is
 not sent), never by position (:mod:`lht.push.bulkmatch`). Rows failed with
 UNABLE_TO_LOCK_ROW go again in one small follow-up job, a bounded number of times. A job's
-pending rows are written in one batch, its successes in one batch
-per result file (at most :class:`~lht.push.send.TableBuffer`'s limit at a time); the pending
-rows are written while the CSV uploads, and the job is closed only once they are.
+pending rows are written in one batch while its CSV uploads (the job is closed only once
+they are), its successes in one batch per result file (at most
+:class:`~lht.push.send.TableBuffer`'s limit at a time).
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import logging
 import tempfile
 import time
 import uuid
-from concurrent import futures
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,7 +212,7 @@ def _upload_and_close(run: PushRun, job_id: str, path: Path, pending: pa.Table) 
             try:
                 ingest.upload_csv(client, job_id, path)
             finally:
-                futures.wait([written])
+                wait([written])
         written.result()
         ingest.close_job(client, job_id)
     except Exception:
