@@ -68,26 +68,30 @@ def _cache_key(target: Target, manifest: Manifest, specs: Sequence[dict[str, Any
                                      sort_keys=True).encode()).hexdigest()
 
 
-def cached_sql(project_dir: Path, target: Target, manifest: Manifest,
-               specs: Sequence[dict[str, Any]]) -> dict[str, PushSql] | None:
-    """The cached SQL of every push in ``specs``, or None when something changed since."""
+def _read_cache(cache: Path, key: str) -> dict[str, PushSql] | None:
     try:
-        cached = json.loads((target_dir(project_dir) / CACHE_FILE).read_text(encoding="utf-8"))
-        if cached.get("key") == _cache_key(target, manifest, specs):
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
             return {name: PushSql(**sql) for name, sql in cached["sql"].items()}
     except (OSError, ValueError, TypeError, KeyError):
         pass
     return None
 
 
+def cached_sql(project_dir: Path, target: Target, manifest: Manifest,
+               specs: Sequence[dict[str, Any]]) -> dict[str, PushSql] | None:
+    """The cached SQL of every push in ``specs``, or None when something changed since."""
+    return _read_cache(target_dir(project_dir) / CACHE_FILE, _cache_key(target, manifest, specs))
+
+
 def compile_sql(project_dir: Path, target: Target, manifest: Manifest,
                 specs: Sequence[dict[str, Any]]) -> dict[str, PushSql]:
     """The SQL of every push in ``specs`` (cached; dbt runs only when something changed)."""
-    found = cached_sql(project_dir, target, manifest, specs)
-    if found is not None:
-        return found
     key = _cache_key(target, manifest, specs)
     cache = target_dir(project_dir) / CACHE_FILE
+    found = _read_cache(cache, key)
+    if found is not None:
+        return found
     argv = [_dbt_executable(), "compile", "--quiet", "--output", "json", "--inline", "{{ lht.lht_push_sql() }}",
             "--vars", json.dumps({"lht_push_specs": list(specs)}), "--project-dir", str(project_dir),
             # a target directory of its own: the user's manifest (lht's registry) stays as dbt build left it
