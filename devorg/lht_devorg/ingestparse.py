@@ -184,19 +184,6 @@ def ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         stop.set()
 
 
-def read_columns(path: Path, delimiter: str, header: list[str]) -> pa.Table | None:
-    """The data rows of the whole upload as a table of string columns, or None when some of it
-    must be read with the ``csv`` module."""
-    try:
-        chunks = list(column_chunks(path, delimiter, header, 1 << 62))
-    except NotVouched:
-        return None
-    names = [f"c{j}" for j in range(len(header))]
-    if not chunks:
-        return pa.table({n: pa.array([], pa.string()) for n in names})
-    return pa.table(dict(zip(names, chunks[0])))
-
-
 def as_rows(columns: list[pa.Array]) -> list[list[str]]:
     """A chunk's cells row by row (as the ``csv`` module gives them)."""
     return [list(row) for row in zip(*(c.to_pylist() for c in columns))]
