@@ -131,14 +131,11 @@ def reserve(eng: OrgStore, obj: ObjectSchema, count: int) -> int:
 
 def existing(eng: OrgStore, obj: ObjectSchema, record_ids: list[str]) -> dict[str, bool]:
     """Record Id -> in the recycle bin?, for those of ``record_ids`` that exist."""
-    col = 't."IsDeleted"' if obj.field("IsDeleted") else "false"
     if not record_ids:
         return {}
-    found: list[tuple] = []
-    wanted = pa.table({"Id": pa.array(sorted(set(record_ids)), pa.string())})
-    _with_table(eng, wanted, lambda name: found.extend(eng._con.execute(  # a hash join, not a list scan
-        f'SELECT t."Id", {col} FROM {q(obj.name.lower())} AS t JOIN {name} AS w ON t."Id" = w."Id"').fetchall()))
-    return {r[0]: bool(r[1]) for r in found}
+    wanted = sorted(set(record_ids))
+    at, deleted = existing_at(eng, obj, pa.array(wanted, pa.string()))
+    return {wanted[i]: bool(d) for i, d in zip(at.tolist(), deleted.tolist())}
 
 
 def existing_at(eng: OrgStore, obj: ObjectSchema, record_ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:

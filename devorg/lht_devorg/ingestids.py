@@ -39,9 +39,7 @@ def _malformed(cell: str) -> OrgError:
 
 def id18(cell: str) -> str | None:
     """The 18-character form of an Id cell, or None when it is not an Id (as batchwrite._record_id)."""
-    if not ids.is_id(cell):
-        return None
-    return cell[:15] + ids.suffix(cell[:15])
+    return ids.to18(cell) if ids.is_id(cell) else None
 
 
 def replaced(cells: pa.Array, values: dict[int, str]) -> pa.Array:
