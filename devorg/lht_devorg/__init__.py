@@ -19,13 +19,14 @@ from typing import Any
 
 from .auth import Authenticator, Credentials, TokenStore, make_jwt_key
 from .bulk import BulkJobs
+from .clock import ShiftedClock
 from .faults import FaultInjector
 from .ingest import IngestJobs
 from .limits import ApiLimits
 from .server import OrgApp, OrgHTTPServer, serve_in_thread
 from .tls import make_tls
 
-__all__ = ["DevOrg", "FLOWS"]
+__all__ = ["DevOrg", "FLOWS", "ShiftedClock"]
 
 log = logging.getLogger(__name__)
 

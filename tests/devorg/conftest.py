@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 from simple_salesforce import Salesforce
 
-from lht_devorg import DevOrg
+from lht_devorg import DevOrg, ShiftedClock
 
 #: Small but multi-page: 2,300 Accounts = two REST pages of 2,000, several Bulk pages.
 COUNTS = {"Account": 2300, "Contact": 40, "Opportunity": 10, "Lead": 10, "Case": 10,
           "Task": 10, "Invoice__c": 10, "Attachment": 3}
-
-
-class ShiftedClock:
-    """The real UTC time plus an offset tests can only move forward."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += timedelta(seconds=seconds)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lht_devorg import DevOrg
+from lht_devorg import DevOrg, ShiftedClock
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO / "dbt_project"
@@ -138,8 +138,9 @@ def make_workspace(engine: str, root: Path, org: DevOrg, fakesnow: dict | None =
 
 @pytest.fixture
 def org() -> Iterator[DevOrg]:
-    """A fresh local org (default seed) for one test."""
-    with DevOrg(bulk_job_seconds=0.1) as running:
+    """A fresh local org (default seed) for one test, on a clock tests can move forward
+    (``org.clock.advance``): getDeleted covers whole minutes, and a test need not sleep."""
+    with DevOrg(bulk_job_seconds=0.1, clock=ShiftedClock()) as running:
         yield running
 
 

@@ -5,42 +5,32 @@ lost and nothing is delayed. The local org runs on a clock offset from this host
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from lht_devorg import DevOrg
+from lht_devorg import DevOrg, ShiftedClock
 
 from .conftest import Workspace, make_workspace
 
 OBJ = "Account"
 
 
-class OffsetClock:
-    """This host's UTC time plus an offset that tests can move."""
-
-    def __init__(self, seconds: float) -> None:
-        self.offset = timedelta(seconds=seconds)
-
-    def __call__(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
-
-
-def _workspace(tmp_path: Path, offset: float) -> Iterator[tuple[Workspace, OffsetClock]]:
-    clock = OffsetClock(offset)
+def _workspace(tmp_path: Path, offset: float) -> Iterator[tuple[Workspace, ShiftedClock]]:
+    clock = ShiftedClock(offset)
     with DevOrg(counts={"Account": 20}, bulk_job_seconds=0.1, clock=clock) as org:
         yield make_workspace("duckdb", tmp_path, org), clock
 
 
 @pytest.fixture
-def behind(tmp_path: Path) -> Iterator[tuple[Workspace, OffsetClock]]:
+def behind(tmp_path: Path) -> Iterator[tuple[Workspace, ShiftedClock]]:
     """Salesforce 10 minutes behind this host."""
     yield from _workspace(tmp_path, -600)
 
 
 @pytest.fixture
-def ahead(tmp_path: Path) -> Iterator[tuple[Workspace, OffsetClock]]:
+def ahead(tmp_path: Path) -> Iterator[tuple[Workspace, ShiftedClock]]:
     """Salesforce 4 minutes ahead of this host."""
     yield from _workspace(tmp_path, 240)
 
@@ -56,7 +46,7 @@ def _main(ws: Workspace) -> dict[str, dict]:
     return {r["id"]: r for r in ws.main_rows("account")}
 
 
-def test_a_record_committed_late_is_loaded_when_salesforce_runs_behind(behind: tuple[Workspace, OffsetClock]) -> None:
+def test_a_record_committed_late_is_loaded_when_salesforce_runs_behind(behind: tuple[Workspace, ShiftedClock]) -> None:
     ws, _ = behind
     eng = ws.org.engine
     eng.create(OBJ, {"Name": "newest before the first sync"})
@@ -71,12 +61,12 @@ def test_a_record_committed_late_is_loaded_when_salesforce_runs_behind(behind: t
     assert _main(ws)[late]["name"] == "committed late"
 
 
-def test_a_hard_delete_is_seen_by_the_next_sync_when_salesforce_runs_ahead(ahead: tuple[Workspace, OffsetClock]) -> None:
+def test_a_hard_delete_is_seen_by_the_next_sync_when_salesforce_runs_ahead(ahead: tuple[Workspace, ShiftedClock]) -> None:
     ws, clock = ahead
     eng = ws.org.engine
     _sync(ws)
     victim = sorted(_main(ws))[0]
     eng.purge(OBJ, [victim])
-    clock.offset += timedelta(seconds=61)  # getDeleted covers whole minutes: let this one end
+    clock.advance(61)  # getDeleted covers whole minutes: let this one end
     assert _sync(ws)["deleted_markers"] == 1
     assert _main(ws)[victim]["_lht_is_deleted"] is True

@@ -5,7 +5,6 @@ org value for value, with no Id twice. On DuckDB and on the Snowflake dialect.
 
 from __future__ import annotations
 
-import time
 
 import requests
 from simple_salesforce import Salesforce
@@ -26,10 +25,10 @@ def _salesforce(ws: Workspace) -> Salesforce:
                       session=session, version=API_VERSION)
 
 
-def _wait_for_next_minute() -> None:
+def _let_the_minute_end(ws: Workspace) -> None:
     """Salesforce's getDeleted covers whole minutes (latestDateCovered is a minute boundary):
     a record deleted in the current minute is reported once that minute is over."""
-    time.sleep(61 - time.time() % 60)
+    ws.org.clock.advance(61)
 
 
 def _sync_and_build(ws: Workspace, *args: str) -> dict:
@@ -83,7 +82,7 @@ def test_record_lifecycle_keeps_every_main_table_equal_to_the_org(workspace: Wor
     for record_id in purged:
         sf.Account.delete(record_id)
     ws.org.engine.purge("Account", purged)
-    _wait_for_next_minute()
+    _let_the_minute_end(ws)
     report = _sync_and_build(ws)
     account = next(r for r in report["results"] if r["object_name"] == "Account")
     assert account["deleted_markers"] >= len(purged)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 from defusedxml import ElementTree as SafeET
-from lht_devorg import DevOrg
+from lht_devorg import DevOrg, ShiftedClock
 from lht_devorg.ids import make_id
 
 from .conftest import org_row
@@ -23,23 +23,13 @@ S = "urn:sobject.partner.soap.sforce.com"
 SF = "urn:fault.partner.soap.sforce.com"
 
 
-class Clock:
-    """The real time plus an offset the tests move forward."""
-
-    def __init__(self) -> None:
-        self.offset = dt.timedelta(0)
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc) + self.offset
+@pytest.fixture(scope="module")
+def clock() -> ShiftedClock:
+    return ShiftedClock()
 
 
 @pytest.fixture(scope="module")
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture(scope="module")
-def org(clock: Clock) -> Iterator[DevOrg]:
+def org(clock: ShiftedClock) -> Iterator[DevOrg]:
     counts = {"User": 3, "Account": 60, "Contact": 80, "Lead": 20, "Opportunity": 60, "Case": 40,
               "Task": 120, "Invoice__c": 0, "Attachment": 0}
     with DevOrg(counts=counts, clock=clock) as running:
@@ -106,14 +96,14 @@ def fresh(org: DevOrg, obj: str, n: int) -> list[str]:
     return picked
 
 
-def test_a_merge_moves_children_recycles_losers_and_moves_systemmodstamp(org: DevOrg, post, clock: Clock) -> None:
+def test_a_merge_moves_children_recycles_losers_and_moves_systemmodstamp(org: DevOrg, post, clock: ShiftedClock) -> None:
     master, l1, l2 = fresh(org, "Account", 3)
     contact = org.engine.create("Contact", {"LastName": "Kid", "AccountId": l1})
     opp = org.engine.create("Opportunity", {"Name": "Deal", "AccountId": l2, "StageName": "Prospecting",
                                             "CloseDate": "2026-01-01"})
     case = org.engine.create("Case", {"Subject": "Help", "AccountId": l1, "ContactId": contact})
     task = org.engine.create("Task", {"Subject": "Call", "WhatId": l2, "WhoId": contact})
-    clock.offset += dt.timedelta(seconds=5)
+    clock.advance(5)
     before = org.engine.now()
     status, root = post(envelope(org.new_token(), [("Account", master, [l1, l2[:15]])],
                                  {"Description": "kept <&> escaped"}))
@@ -131,7 +121,7 @@ def test_a_merge_moves_children_recycles_losers_and_moves_systemmodstamp(org: De
                                    ("Case", case, "AccountId"), ("Task", task, "WhatId")):
         row = org_row(org, obj, record_id, column, "SystemModstamp")
         assert row[column] == master and row["SystemModstamp"] >= before, obj
-    clock.offset += dt.timedelta(minutes=2)  # getDeleted covers whole minutes only
+    clock.advance(120)  # getDeleted covers whole minutes only
     deleted = org.engine.deleted("Account", before - dt.timedelta(minutes=1), before + dt.timedelta(minutes=5))
     assert {l1, l2} <= {d["id"] for d in deleted["deletedRecords"]}
 
