@@ -138,3 +138,32 @@ def test_unit_tests_of_the_push_models_pass(env: DbtEnv) -> None:
     result = env.dbt("test", "--select", "test_type:unit,lht_push_results", "test_type:unit,lht_push_change_set_example")
     outcomes = {r["unique_id"].split(".")[-1]: r["status"] for r in result.results()}
     assert set(outcomes) == PUSH_UNIT_TESTS and set(outcomes.values()) == {"pass"}, (outcomes, result.output[-3000:])
+
+
+def test_rendering_the_push_sql_reuses_dbts_partial_parse_unless_the_pushes_need_vars(
+        duckdb_env: DbtEnv, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lht.push import changeset
+
+    env = duckdb_env
+    env.dbt("parse").check()  # as `dbt build` leaves it: target/partial_parse.msgpack
+    wh = env.warehouse()
+    try:
+        spec = _spec(env, wh, "scores")
+    finally:
+        wh.close()
+    manifest = Manifest(path=env.project / "target" / "manifest.json", nodes={})
+
+    def render(logs: str) -> tuple[dict, str]:
+        (env.project / "target" / changeset.CACHE_FILE).unlink(missing_ok=True)
+        monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / logs))
+        compiled = compile_sql(env.project, env.target, manifest, [spec])
+        return compiled, (tmp_path / logs / "dbt.log").read_text()
+
+    reused, log = render("reused")
+    assert "Partial parsing enabled, no changes found, skipping parsing" in log
+    assert "Unable to do partial parsing" not in log
+
+    monkeypatch.setattr(changeset, "SPECS_ENV_MAX", 10)  # pushes too large for the environment
+    through_vars, log = render("vars")
+    assert "Unable to do partial parsing" in log, "--vars changed, so dbt parsed the project again"
+    assert through_vars == reused

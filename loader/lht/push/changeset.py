@@ -1,9 +1,11 @@
 """The change set of each push, computed in the warehouse by the ``lht_push_*`` macros.
 
-dbt renders the macros (``dbt compile --inline "{{ lht.lht_push_sql() }}"``, one call for
-every push of a run, no warehouse query); the SQL is cached beside dbt's manifest, keyed
+dbt renders the macros (``dbt compile --inline "{{ lht.lht_push_sql(specs) }}"``, one call
+for every push of a run, no warehouse query); the SQL is cached beside dbt's manifest, keyed
 by the pushes, their columns and the lht macros' text, so a run whose pushes did not
-change runs no dbt at all. The loader then runs it: the key problems (refusals), the
+change runs no dbt at all. The compile reuses the partial parse of the user's last dbt
+command (the pushes reach the macro through an environment variable, not ``--vars``, and
+``--target`` is passed only when the user named one), so it does not parse the project again. The loader then runs it: the key problems (refusals), the
 counts per action, and the rows to send, streamed in Arrow batches ordered by key.
 """
 
@@ -31,6 +33,13 @@ from lht.warehouse.target import Target
 logger = logging.getLogger(__name__)
 
 CACHE_FILE = "lht_push_sql.json"
+#: dbt's partial-parse state, in the target directory.
+PARTIAL_PARSE = "partial_parse.msgpack"
+#: The environment variable the pushes reach the macro through.
+SPECS_ENV = "LHT_PUSH_SPECS_JSON"
+#: Above this size (bytes of JSON) the pushes go through ``--vars`` instead: an environment
+#: string is limited to 128 KiB on Linux. dbt then parses the whole project again.
+SPECS_ENV_MAX = 100_000
 #: Columns the change set adds in front of the model's own.
 ACTION, CHANGE, KEY, HASH, SF_ID = "_lht_action", "_lht_change", "_lht_key", "_lht_values_hash", "_lht_salesforce_id"
 
@@ -84,6 +93,43 @@ def cached_sql(project_dir: Path, target: Target, manifest: Manifest,
     return _read_cache(target_dir(project_dir) / CACHE_FILE, _cache_key(target, manifest, specs))
 
 
+def _reuse_partial_parse(source: Path, own_target: Path) -> None:
+    """Copy dbt's partial-parse state into the compile's target directory (atomically), so
+    the compile starts from the project as the user's last dbt command parsed it."""
+    state = source / PARTIAL_PARSE
+    if not state.is_file():
+        return
+    try:
+        own_target.mkdir(parents=True, exist_ok=True)
+        partial = own_target / f".{PARTIAL_PARSE}.{os.getpid()}"
+        shutil.copyfile(state, partial)
+        os.replace(partial, own_target / PARTIAL_PARSE)
+    except OSError as exc:
+        logger.info("dbt will parse the project again: could not copy %s (%s)", state, exc)
+
+
+def _compile_command(project_dir: Path, target: Target, specs: Sequence[dict[str, Any]],
+                     own_target: Path) -> tuple[list[str], dict[str, str]]:
+    """The ``dbt compile --inline`` command line and environment for ``specs``."""
+    env = os.environ.copy()
+    payload = json.dumps(list(specs))
+    argv = [_dbt_executable(), "compile", "--quiet", "--output", "json"]
+    if len(payload.encode()) <= SPECS_ENV_MAX:
+        env[SPECS_ENV] = payload
+        argv += ["--inline", f"{{{{ lht.lht_push_sql(fromjson(env_var('{SPECS_ENV}'))) }}}}"]
+    else:
+        logger.info("The pushes' JSON is %d bytes: passing it through --vars (dbt parses the project again)",
+                    len(payload.encode()))
+        argv += ["--inline", "{{ lht.lht_push_sql() }}", "--vars", json.dumps({"lht_push_specs": list(specs)})]
+    argv += ["--project-dir", str(project_dir), "--target-path", str(own_target),
+             "--profiles-dir", str(target.profiles_file.parent)]
+    if target.named or env.get("DBT_TARGET"):
+        # dbt keys its partial parse on the target it was given (flag or DBT_TARGET), not on
+        # the profile's default: name it only when the user's dbt commands see one named too
+        argv += ["--target", target.name]
+    return argv, env
+
+
 def compile_sql(project_dir: Path, target: Target, manifest: Manifest,
                 specs: Sequence[dict[str, Any]]) -> dict[str, PushSql]:
     """The SQL of every push in ``specs`` (cached; dbt runs only when something changed)."""
@@ -92,13 +138,12 @@ def compile_sql(project_dir: Path, target: Target, manifest: Manifest,
     found = _read_cache(cache, key)
     if found is not None:
         return found
-    argv = [_dbt_executable(), "compile", "--quiet", "--output", "json", "--inline", "{{ lht.lht_push_sql() }}",
-            "--vars", json.dumps({"lht_push_specs": list(specs)}), "--project-dir", str(project_dir),
-            # a target directory of its own: the user's manifest (lht's registry) stays as dbt build left it
-            "--target-path", str(target_dir(project_dir) / "lht_push"),
-            "--profiles-dir", str(target.profiles_file.parent), "--target", target.name]
+    # a target directory of its own: the user's manifest (lht's registry) stays as dbt build left it
+    own_target = target_dir(project_dir) / "lht_push"
+    _reuse_partial_parse(target_dir(project_dir), own_target)
+    argv, env = _compile_command(project_dir, target, specs, own_target)
     logger.info("Rendering the change-set SQL of %d push(es) with dbt", len(specs))
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=project_dir, env=os.environ.copy(), timeout=600)
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=project_dir, env=env, timeout=600)
     try:
         start = proc.stdout.index("{")
         compiled = json.loads(json.loads(proc.stdout[start:])["compiled"])
