@@ -1,5 +1,6 @@
 """Fixtures for the dbt project's tests: a private copy of the project, a warehouse with
-staging tables written the loader's way, and `dbt` run as a subprocess against it.
+staging tables written the loader's way, and `dbt` run against it as a process of its own
+(forked from one that has imported dbt, see :mod:`forkrun`).
 
 Two engines: a DuckDB file (target type duckdb) and the fakesnow server through
 dbt-snowflake (target type snowflake).
@@ -8,8 +9,8 @@ dbt-snowflake (target type snowflake).
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import yaml
+from forkrun import run_dbt
 
 from lht.warehouse.target import Target
 from lht.typemap import FieldSpec, arrow_type, timestamp_sql_type
@@ -75,7 +77,7 @@ class DbtEnv:
             cmd += ["--exclude-resource-type", "unit_test"]
         if vars:
             cmd += ["--vars", json.dumps(vars)]
-        proc = subprocess.run([DBT, *cmd], cwd=project, capture_output=True, text=True, timeout=300)
+        proc = run_dbt([DBT, *cmd], env=os.environ, cwd=project, timeout=300)
         return DbtResult(list(args), proc.returncode, proc.stdout + proc.stderr, project / "target")
 
     def add_model(self, name: str, sql: str) -> None:

@@ -1,5 +1,6 @@
-"""End-to-end fixtures: the local org over HTTPS, `lht` and `dbt` run as subprocesses exactly
-as a user or scheduler runs them, on DuckDB and on the Snowflake dialect (fakesnow server).
+"""End-to-end fixtures: the local org over HTTPS, `lht` and `dbt` run as processes of their
+own as a user or scheduler runs them (`dbt` forked from a process that has imported it, see
+:mod:`forkrun`), on DuckDB and on the Snowflake dialect (fakesnow server).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from forkrun import run_dbt
 
 from lht_devorg import DevOrg, ShiftedClock
 
@@ -61,8 +63,11 @@ class Workspace:
     def run(self, tool: str, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 600) -> Run:
         """Run ``tool ARGS`` (``lht`` or ``dbt``) with the workspace's environment."""
         argv = [str(BIN / tool), *args]
-        proc = subprocess.run(argv, env={**self.env, **(extra_env or {})}, cwd=self.root,
-                              capture_output=True, text=True, timeout=timeout)
+        env = {**self.env, **(extra_env or {})}
+        if tool == "dbt":  # forked from a process that has imported dbt: see forkrun
+            proc = run_dbt(argv, env=env, cwd=self.root, timeout=timeout)
+        else:
+            proc = subprocess.run(argv, env=env, cwd=self.root, capture_output=True, text=True, timeout=timeout)
         return Run(argv, proc.returncode, proc.stdout, proc.stderr)
 
     def sync(self, *args: str, extra_env: dict[str, str] | None = None, check: bool = True) -> Run:
