@@ -5,8 +5,9 @@ for every push of a run, no warehouse query); the SQL is cached beside dbt's man
 by the pushes, their columns and the lht macros' text, so a run whose pushes did not
 change runs no dbt at all. The compile reuses the partial parse of the user's last dbt
 command (the pushes reach the macro through an environment variable, not ``--vars``, and
-``--target`` is passed only when the user named one), so it does not parse the project again. The loader then runs it: the key problems (refusals), the
-counts per action, and the rows to send, streamed in Arrow batches ordered by key.
+``--target`` is passed only when the user named one), so it does not parse the project
+again. The loader then runs it: the key problems (refusals), the counts per action, and
+the rows to send, streamed in Arrow batches ordered by key.
 """
 
 from __future__ import annotations
