@@ -114,13 +114,13 @@ def _compile_command(project_dir: Path, target: Target, specs: Sequence[dict[str
     """The ``dbt compile --inline`` command line and environment for ``specs``."""
     env = os.environ.copy()
     payload = json.dumps(list(specs))
+    size = len(payload.encode())
     argv = [_dbt_executable(), "compile", "--quiet", "--output", "json"]
-    if len(payload.encode()) <= SPECS_ENV_MAX:
+    if size <= SPECS_ENV_MAX:
         env[SPECS_ENV] = payload
         argv += ["--inline", f"{{{{ lht.lht_push_sql(fromjson(env_var('{SPECS_ENV}'))) }}}}"]
     else:
-        logger.info("The pushes' JSON is %d bytes: passing it through --vars (dbt parses the project again)",
-                    len(payload.encode()))
+        logger.info("The pushes' JSON is %d bytes: passing it through --vars (dbt parses the project again)", size)
         argv += ["--inline", "{{ lht.lht_push_sql() }}", "--vars", json.dumps({"lht_push_specs": list(specs)})]
     argv += ["--project-dir", str(project_dir), "--target-path", str(own_target),
              "--profiles-dir", str(target.profiles_file.parent)]
@@ -135,13 +135,14 @@ def compile_sql(project_dir: Path, target: Target, manifest: Manifest,
                 specs: Sequence[dict[str, Any]]) -> dict[str, PushSql]:
     """The SQL of every push in ``specs`` (cached; dbt runs only when something changed)."""
     key = _cache_key(target, manifest, specs)
-    cache = target_dir(project_dir) / CACHE_FILE
+    dbt_target = target_dir(project_dir)
+    cache = dbt_target / CACHE_FILE
     found = _read_cache(cache, key)
     if found is not None:
         return found
     # a target directory of its own: the user's manifest (lht's registry) stays as dbt build left it
-    own_target = target_dir(project_dir) / "lht_push"
-    _reuse_partial_parse(target_dir(project_dir), own_target)
+    own_target = dbt_target / "lht_push"
+    _reuse_partial_parse(dbt_target, own_target)
     argv, env = _compile_command(project_dir, target, specs, own_target)
     logger.info("Rendering the change-set SQL of %d push(es) with dbt", len(specs))
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=project_dir, env=env, timeout=600)
