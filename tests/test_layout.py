@@ -27,7 +27,7 @@ RANKS = {
     "commands": 4,
     "cli": 5,
 }
-BASE_MODULES = {"__init__", "config", "constants", "errors", "typemap", "pipeline"}
+BASE_MODULES = {"__init__", "config", "constants", "errors", "names", "typemap", "pipeline"}
 
 
 def wing_of(module: str) -> str:

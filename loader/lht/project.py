@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from lht.errors import ConfigError, InvalidNameError, ObjectNotRegisteredError
+from lht.names import check_object_name
 
 logger = logging.getLogger(__name__)
 
@@ -29,25 +30,10 @@ SOURCES_FILE = "_salesforce__sources.yml"
 MODELS_FILE = "_salesforce__models.yml"
 SOURCE_NAME = "salesforce_staging"
 
-_OBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*){0,2}$")
 _MODEL_CALL = re.compile(r"lht_main_table\(\s*['\"]([A-Za-z0-9_]+)['\"]")
 _HISTORY_CALL = re.compile(r"lht_history_table\(\s*['\"]([A-Za-z0-9_]+)['\"]")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def validate_object_name(name: str) -> str:
-    """Return ``name`` if it is a well-formed Salesforce object API name, else raise.
-
-    Accepts ``Account``, ``Invoice__c``, ``ns__Thing__c``, ``My_Obj__c``; rejects anything that
-    could smuggle SQL or SOQL (spaces, quotes, semicolons, dots, leading digits).
-    """
-    if not isinstance(name, str) or len(name) > 80 or not _OBJECT_NAME.match(name):
-        raise InvalidNameError(
-            f"'{name}' is not a valid Salesforce object API name. Use the API name shown in "
-            "Setup > Object Manager (letters, digits and underscores, e.g. Account or Invoice__c)."
-        )
-    return name
 
 
 def parse_duration(value: Any, what: str) -> int:
@@ -87,7 +73,7 @@ class Project:
         by_lower = {name.lower(): name for name in self.objects}
         resolved: list[str] = []
         for name in names:
-            validate_object_name(name)
+            check_object_name(name)
             registered = by_lower.get(name.lower())
             if registered is None:
                 known = ", ".join(sorted(self.objects)) or "none yet"
@@ -125,11 +111,11 @@ def load_project(project_dir: str | os.PathLike | None = None) -> Project:
         text = path.read_text(encoding="utf-8")
         match = _MODEL_CALL.search(text)
         if match:
-            name = validate_object_name(match.group(1))
+            name = check_object_name(match.group(1))
             objects[name] = options.get(name.lower(), ObjectOptions())
         history = _HISTORY_CALL.search(text)
         if history:
-            histories.add(validate_object_name(history.group(1)).lower())
+            histories.add(check_object_name(history.group(1)).lower())
     for name, opts in objects.items():
         if name.lower() in histories:
             objects[name] = replace(opts, history=True)
@@ -151,7 +137,7 @@ def _object_options(root: Path) -> dict[str, ObjectOptions]:
         raise ConfigError("dbt_project.yml: vars.lht_objects must map object names to options.")
     options: dict[str, ObjectOptions] = {}
     for name, opts in raw.items():
-        validate_object_name(str(name))
+        check_object_name(str(name))
         opts = opts or {}
         allowed = {"where", "formula_refresh_every", "deleted_check_every"}
         extra = set(opts) - allowed

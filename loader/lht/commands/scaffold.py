@@ -19,7 +19,8 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from lht.errors import ConfigError
-from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, find_project_dir, load_project, validate_object_name
+from lht.names import check_object_name
+from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, find_project_dir, load_project
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = No
     new: list[str] = []
     histories: list[str] = []
     for name in names:
-        validate_object_name(name)
+        check_object_name(name)
         if name.lower() not in registered:
             registered[name.lower()] = name
             new.append(name)

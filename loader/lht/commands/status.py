@@ -24,7 +24,8 @@ from lht.errors import ConfigError
 from lht.project import Project, load_project
 from lht.warehouse.staging import staged_rows_after
 from lht.warehouse.state import ObjectState, StateStore
-from lht.warehouse.connection import Warehouse, connect, load_target, validate_name
+from lht.names import check_identifier
+from lht.warehouse.connection import Warehouse, connect, load_target
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def freshness_thresholds(project: Project) -> tuple[float, float]:
 
 def main_schema(env: Mapping[str, str] = os.environ) -> str:
     """The schema of the main tables: env ``LHT_SCHEMA``, else ``salesforce``."""
-    return validate_name(env.get("LHT_SCHEMA") or DEFAULT_SCHEMA, "main schema")
+    return check_identifier(env.get("LHT_SCHEMA") or DEFAULT_SCHEMA, "main schema")
 
 
 def main_table_summary(wh: Warehouse, object_name: str, schema: str) -> tuple[int, str | None] | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from lht.errors import ConfigError
 from lht.manifest import ModelNode
-from lht.project import validate_object_name
+from lht.names import check_object_name
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hard_delete")
 OPTIONS = frozenset({"object", "operation", "key", "clear_nulls", "mirror"})
@@ -52,7 +52,7 @@ def push_spec(node: ModelNode) -> PushSpec:
     if not object_name:
         raise PushRefused(f"{model}: meta.lht_push.object is missing (the Salesforce object, e.g. Account).")
     try:
-        validate_object_name(str(object_name))
+        check_object_name(str(object_name))
     except ConfigError as exc:
         raise PushRefused(f"{model}: meta.lht_push.object: {exc}") from None
     operation = str(options.get("operation") or "")

@@ -33,23 +33,13 @@ from lht.errors import (
     FieldsChangedError, InvalidNameError, LhtError, ObjectNotFoundError, SalesforceError,
 )
 
-__all__ = ["DeletedWindowError", "SalesforceClient", "check_object_name", "connect", "translate"]
+__all__ = ["DeletedWindowError", "SalesforceClient", "connect", "translate"]
+from lht.names import check_object_name
 from lht.salesforce.transport import ClientStats, RunBudget, make_session
 
 logger = logging.getLogger(__name__)
 
-_OBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _NO_SUCH_COLUMN = re.compile(r"No such column '([^']+)' on entity '([^']+)'")
-
-
-def check_object_name(name: str) -> str:
-    """Return ``name`` if it is a valid Salesforce API name, else raise InvalidNameError."""
-    if not isinstance(name, str) or not _OBJECT_NAME.match(name) or "___" in name:
-        raise InvalidNameError(
-            f"{name!r} is not a Salesforce object API name (letters, digits and underscores, "
-            "starting with a letter, like Account or Invoice__c)"
-        )
-    return name
 
 
 def _first_error(content: Any) -> tuple[str, str]:

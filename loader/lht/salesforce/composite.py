@@ -27,7 +27,8 @@ from simple_salesforce.util import date_to_iso8601, exception_handler
 
 from lht.constants import API_VERSION
 from lht.errors import LhtError, SalesforceError
-from lht.salesforce.client import SalesforceClient, check_object_name, translate
+from lht.names import check_object_name
+from lht.salesforce.client import SalesforceClient, translate
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from defusedxml import ElementTree as SafeET
 
 from lht.constants import API_VERSION
 from lht.errors import ApiLimitError, AuthenticationError, SalesforceError
-from lht.salesforce.client import SalesforceClient, check_object_name, translate
+from lht.names import check_object_name
+from lht.salesforce.client import SalesforceClient, translate
 from lht.salesforce.soql import merge_state_soql
 
 logger = logging.getLogger(__name__)

@@ -20,9 +20,10 @@ import pyarrow as pa
 
 from lht.constants import DEFAULT_STAGING_SCHEMA
 from lht.errors import ConfigError, InvalidNameError, WarehouseError
+from lht.names import check_identifier, table_name
 from lht.warehouse.target import Target, load_target
 
-__all__ = ["Target", "Warehouse", "connect", "load_target", "validate_name", "validate_object_name"]
+__all__ = ["Target", "Warehouse", "connect", "load_target"]
 
 log = logging.getLogger(__name__)
 
@@ -42,30 +43,6 @@ DUCKDB_THREADS = "1"
 #: DuckDB's default, for a smaller file at a slower load.
 TEXT_COMPRESSION = {"none": "dict_fsst,fsst,dictionary", "auto": ""}
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# a name part, then optional "__namespace/suffix" parts: Account, my_obj__c, ns__Thing__c
-_OBJECT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*){0,2}$")
-
-
-def validate_name(name: str, what: str = "name") -> str:
-    """Return ``name`` if it is a plain SQL identifier (schema, column), else raise InvalidNameError."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > 255:
-        raise InvalidNameError(
-            f"Invalid {what} {name!r}: use letters, digits and underscores, starting with a letter or underscore."
-        )
-    return name
-
-
-def validate_object_name(name: str) -> str:
-    """Return ``name`` if it is a valid Salesforce object API name, else raise InvalidNameError."""
-    if not isinstance(name, str) or not _OBJECT_RE.match(name) or len(name) > 255:
-        raise InvalidNameError(
-            f"Invalid Salesforce object name {name!r}: expected an API name such as "
-            "'Account', 'my_obj__c' or 'ns__Thing__c'."
-        )
-    return name
-
-
 class Warehouse:
     """An open warehouse connection (base class; see :func:`connect`)."""
 
@@ -73,7 +50,7 @@ class Warehouse:
 
     def __init__(self, target: Target, staging_schema: str, database: str | None) -> None:
         self.target = target
-        self.staging_schema = validate_name(staging_schema, "staging schema")
+        self.staging_schema = check_identifier(staging_schema, "staging schema")
         self.database = database
         self._depth = 0
         #: Writer caches for this connection: known columns per staging table, and the
@@ -98,7 +75,7 @@ class Warehouse:
 
     def staging_table(self, object_name: str) -> str:
         """Qualified name of an object's staging table (lower-cased API name)."""
-        return self.table(validate_object_name(object_name).lower())
+        return self.table(table_name(object_name))
 
     # -- statements ----------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
@@ -260,7 +237,7 @@ class DuckDBWarehouse(Warehouse):
 def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
     """Open the warehouse of ``target``. Staging schema: argument, env LHT_STAGING_SCHEMA, or the default."""
     schema = staging_schema or os.environ.get("LHT_STAGING_SCHEMA") or DEFAULT_STAGING_SCHEMA
-    validate_name(schema, "staging schema")
+    check_identifier(schema, "staging schema")
     if target.kind == "duckdb":
         import duckdb
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from lht.constants import DESCRIBE_TABLE, STATE_TABLE
 from lht.typemap import timestamp_sql_type
-from lht.warehouse.connection import Warehouse, validate_object_name
+from lht.names import check_object_name
+from lht.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class StateStore:
 
     def save(self, state: ObjectState) -> None:
         """Replace the row of ``state.object_name`` (any case) atomically."""
-        validate_object_name(state.object_name)
+        check_object_name(state.object_name)
         q = self.wh.quote
         marks = ", ".join(f"CAST(? AS {self._ts})" if c in _TIME_COLUMNS else "?" for c in _COLUMNS)
         values = [_bind_time(getattr(state, c)) if c in _TIME_COLUMNS else getattr(state, c) for c in _COLUMNS]
@@ -149,7 +150,7 @@ class StateStore:
 
     def put_describe(self, object_name: str, describe: dict, fetched_at: datetime | None = None) -> None:
         """Cache ``describe`` for ``object_name``, replacing any older copy."""
-        validate_object_name(object_name)
+        check_object_name(object_name)
         q = self.wh.quote
         when = fetched_at or datetime.now(timezone.utc)
         with self.wh.transaction():

@@ -28,7 +28,8 @@ from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KI
 from lht.errors import InvalidNameError, WarehouseError
 from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
 from lht.warehouse import snowflake_load
-from lht.warehouse.connection import Warehouse, validate_name, validate_object_name
+from lht.names import check_identifier, check_object_name
+from lht.warehouse.connection import Warehouse
 from lht.warehouse.retype import stored_fields
 
 log = logging.getLogger(__name__)
@@ -166,13 +167,13 @@ def write_batch(
     ``deleted`` or ``formula`` (``push_result`` for ``_lht_push_results``); ``extracted_at`` is when the extract started (UTC).
     """
     if object_name not in WRITER_TABLES:
-        validate_object_name(object_name)
+        check_object_name(object_name)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     if extracted_at.tzinfo is None:
         raise ValueError("extracted_at must be timezone-aware (UTC)")
     for f in fields:
-        validate_name(f.name, f"field name of {object_name}")
+        check_identifier(f.name, f"field name of {object_name}")
     table_data = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
     _align(table_data.slice(0, 0), fields, object_name)  # names checked even for an empty batch
     table = _table_of(wh, object_name)
