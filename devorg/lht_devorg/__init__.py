@@ -2,7 +2,13 @@
 
 ``DevOrg`` starts the engine (data, describes, SOQL) and an HTTPS server on
 127.0.0.1 that answers what simple-salesforce sends, Salesforce's odd behaviours
-included. ``lht devorg`` runs one in the foreground.
+included. ``lht devorg`` (:mod:`.cli`) runs one in the foreground.
+
+Packages, each importing only those listed before it: the shared ground (``errors``,
+``ids``, ``clock``, ``faults``, ``cursors``), ``meta`` (describes), ``soql`` (parser,
+planner, rendering), ``core`` (the engine: records, writes, seed), ``bulk`` (query jobs),
+``ingest`` (ingest jobs), ``http`` (transport, auth, routing, handlers); this module and
+``cli`` sit on top.
 """
 
 from __future__ import annotations
@@ -17,14 +23,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .auth import Authenticator, Credentials, TokenStore, make_jwt_key
-from .bulk import BulkJobs
+from .bulk.query import BulkJobs
 from .clock import ShiftedClock
 from .faults import FaultInjector
-from .ingest import IngestJobs
-from .limits import ApiLimits
-from .server import OrgApp, OrgHTTPServer, serve_in_thread
-from .tls import make_tls
+from .http.auth import Authenticator, Credentials, TokenStore, make_jwt_key
+from .http.limits import ApiLimits
+from .http.server import OrgApp, OrgHTTPServer, serve_in_thread
+from .http.tls import make_tls
+from .ingest.jobs import IngestJobs
 
 __all__ = ["DevOrg", "FLOWS", "ShiftedClock"]
 
@@ -63,7 +69,7 @@ class DevOrg:
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> DevOrg:
         """Seed the engine, make TLS material and keys, start serving."""
-        from .engine import OrgEngine
+        from .core.engine import OrgEngine
 
         if self._state_dir_arg is None:
             self.state_dir = Path(tempfile.mkdtemp(prefix="lht-devorg-"))

@@ -20,7 +20,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 from simple_salesforce.login import SalesforceLogin, token_login
 
-from lht_devorg.auth import TokenStore
+from lht_devorg.http.auth import TokenStore
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 

@@ -39,7 +39,7 @@ def _run(argv: list[str], env: dict[str, str], capture: bool = False) -> subproc
 def main() -> int:
     """Run the demo; return the process exit code."""
     from lht_devorg import DevOrg
-    from lht_devorg.activity import simulate_activity
+    from lht_devorg.core.activity import simulate_activity
 
     STATE_DIR.mkdir(exist_ok=True)
     org_db = STATE_DIR / "devorg.duckdb"
