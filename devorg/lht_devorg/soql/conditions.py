@@ -17,7 +17,7 @@ from .. import ids
 from ..meta.schema import COMPOUND_TYPES
 from .dates import date_range
 from .lexer import error_at
-from .parser import BoolOp, Comparison, FieldRef, Func, Literal, Query, SubQuery
+from .nodes import BoolOp, Comparison, FieldRef, Func, Literal, Query, SubQuery
 from .paths import Scope
 
 TEXT_TYPES = {"id", "reference", "string", "textarea", "picklist", "multipicklist", "combobox",

@@ -1,4 +1,5 @@
-"""SOQL tokenizer, and Salesforce's error-message shape pointing at a position in the query."""
+"""SOQL tokenizer, SOQL's words, and Salesforce's error-message shape pointing at a position
+in the query."""
 
 from __future__ import annotations
 
@@ -17,6 +18,24 @@ _ESCAPES = {"n": "\n", "N": "\n", "r": "\r", "R": "\r", "t": "\t", "T": "\t", "b
             "f": "\f", "F": "\f", '"': '"', "'": "'", "\\": "\\"}
 #: Escapes kept as written because LIKE gives them meaning (``\%``, ``\_``).
 _LIKE_ESCAPES = {"%", "_"}
+
+#: Words the parser reads as SOQL's own: clauses it refuses, reserved words (never an alias),
+#: aggregate functions, date literals.
+CLAUSE_WORDS = {"with", "for", "update", "typeof", "using", "scope"}
+RESERVED = {"select", "from", "where", "group", "having", "order", "limit", "offset", "and", "or",
+            "not", "in", "like", "includes", "excludes", "asc", "desc", "nulls", "by", "with", "for"}
+AGGREGATES = {"count", "count_distinct", "sum", "avg", "min", "max"}
+#: Date literals taking ``:n``, and those that do not.
+DATE_LITERALS_N = {"last_n_days", "next_n_days", "last_n_weeks", "next_n_weeks", "last_n_months",
+                   "next_n_months", "last_n_quarters", "next_n_quarters", "last_n_years", "next_n_years",
+                   "n_days_ago", "n_weeks_ago", "n_months_ago", "n_quarters_ago", "n_years_ago",
+                   "last_n_fiscal_quarters", "next_n_fiscal_quarters", "last_n_fiscal_years",
+                   "next_n_fiscal_years", "n_fiscal_quarters_ago", "n_fiscal_years_ago"}
+DATE_LITERALS = {"yesterday", "today", "tomorrow", "last_week", "this_week", "next_week", "last_month",
+                 "this_month", "next_month", "last_90_days", "next_90_days", "last_quarter", "this_quarter",
+                 "next_quarter", "last_year", "this_year", "next_year", "last_fiscal_quarter",
+                 "this_fiscal_quarter", "next_fiscal_quarter", "last_fiscal_year", "this_fiscal_year",
+                 "next_fiscal_year"}
 
 
 @dataclass

@@ -8,123 +8,38 @@ parentheses, comparisons (= != <> < <= > >=), LIKE, IN / NOT IN lists and semi-/
 subqueries, INCLUDES / EXCLUDES, date literals (``TODAY``, ``LAST_N_DAYS:30``, ...);
 ``GROUP BY``, ``HAVING``, ``ORDER BY f [ASC|DESC] [NULLS FIRST|LAST]``, ``LIMIT``, ``OFFSET``.
 TYPEOF, WITH, FOR and the rest are refused with MALFORMED_QUERY rather than answered wrongly.
-Errors carry Salesforce's message shape (see :func:`.lexer.error_at`).
+Errors carry Salesforce's message shape (see :func:`.lexer.error_at`); the tree's nodes are
+in :mod:`.nodes`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..errors import OrgError
-from .lexer import Token, error_at, tokenize
-
-_CLAUSE_WORDS = {"with", "for", "update", "typeof", "using", "scope"}
-_RESERVED = {"select", "from", "where", "group", "having", "order", "limit", "offset", "and", "or",
-             "not", "in", "like", "includes", "excludes", "asc", "desc", "nulls", "by", "with", "for"}
-AGGREGATES = {"count", "count_distinct", "sum", "avg", "min", "max"}
-#: Date literals taking ``:n``, and those that do not.
-DATE_LITERALS_N = {"last_n_days", "next_n_days", "last_n_weeks", "next_n_weeks", "last_n_months",
-                   "next_n_months", "last_n_quarters", "next_n_quarters", "last_n_years", "next_n_years",
-                   "n_days_ago", "n_weeks_ago", "n_months_ago", "n_quarters_ago", "n_years_ago",
-                   "last_n_fiscal_quarters", "next_n_fiscal_quarters", "last_n_fiscal_years",
-                   "next_n_fiscal_years", "n_fiscal_quarters_ago", "n_fiscal_years_ago"}
-DATE_LITERALS = {"yesterday", "today", "tomorrow", "last_week", "this_week", "next_week", "last_month",
-                 "this_month", "next_month", "last_90_days", "next_90_days", "last_quarter", "this_quarter",
-                 "next_quarter", "last_year", "this_year", "next_year", "last_fiscal_quarter",
-                 "this_fiscal_quarter", "next_fiscal_quarter", "last_fiscal_year", "this_fiscal_year",
-                 "next_fiscal_year"}
-
-
-@dataclass
-class FieldRef:
-    """A field or relationship path: ``Name``, ``Account.Owner.Name``."""
-
-    parts: list[Token]
-    alias: str | None = None
-
-    @property
-    def token(self) -> Token:
-        return self.parts[0]
-
-    @property
-    def name(self) -> str:
-        return ".".join(t.text for t in self.parts)
-
-
-@dataclass
-class Func:
-    """``COUNT(Id)``, ``SUM(Amount)``, ``toLabel(Status)``... (``arg`` None for ``COUNT()``)."""
-
-    name: str  # lower-cased
-    arg: FieldRef | None
-    token: Token
-    alias: str | None = None
-
-
-@dataclass
-class FieldsMacro:
-    """``FIELDS(ALL)``, ``FIELDS(STANDARD)``, ``FIELDS(CUSTOM)``."""
-
-    kind: str  # all, standard, custom
-    token: Token
-
-
-@dataclass
-class SubQuery:
-    """A parenthesized ``SELECT``: a child relationship in SELECT, a semi-join in WHERE."""
-
-    query: Query
-    token: Token
-
-
-@dataclass
-class Literal:
-    kind: str  # string, number, date, datetime, boolean, null, dateliteral
-    value: object  # for dateliteral: (name lower-cased, n or None)
-    token: Token
-
-
-@dataclass
-class Comparison:
-    field: FieldRef | Func
-    op: str  # = != < <= > >= like in notin includes excludes
-    value: Literal | list[Literal] | SubQuery
-
-
-@dataclass
-class BoolOp:
-    op: str  # and, or, not
-    args: list
-
-
-@dataclass
-class OrderItem:
-    field: FieldRef | Func
-    descending: bool
-    nulls_first: bool
-
-
-@dataclass
-class Query:
-    text: str
-    object: Token  # for a subquery: the child relationship name (last part of the path)
-    items: list = field(default_factory=list)  # FieldRef | Func | FieldsMacro | SubQuery
-    is_count: bool = False
-    where: object = None
-    group_by: list[FieldRef] = field(default_factory=list)
-    having: object = None
-    order: list[OrderItem] = field(default_factory=list)
-    limit: int | None = None
-    offset: int | None = None
-
-    @property
-    def fields(self) -> list[FieldRef]:
-        """The plain fields of the SELECT list."""
-        return [i for i in self.items if isinstance(i, FieldRef)]
-
+from .lexer import (
+    AGGREGATES,
+    CLAUSE_WORDS,
+    DATE_LITERALS,
+    DATE_LITERALS_N,
+    RESERVED,
+    Token,
+    error_at,
+    tokenize,
+)
+from .nodes import (
+    BoolOp,
+    Comparison,
+    FieldRef,
+    FieldsMacro,
+    Func,
+    Literal,
+    OrderItem,
+    Query,
+    SubQuery,
+)
 
 class _Parser:
     def __init__(self, query: str):
@@ -185,7 +100,7 @@ class _Parser:
         query = Query(self.q, obj, items, is_count)
         if self.is_punct(",") or self.is_punct("."):
             raise self.fail(reason="Only one sObject can be selected in the FROM clause" if self.tok.text == "," else None)
-        if self.tok.kind == "ident" and not self.is_word(*_RESERVED) and not self.is_word(*_CLAUSE_WORDS):
+        if self.tok.kind == "ident" and not self.is_word(*RESERVED) and not self.is_word(*CLAUSE_WORDS):
             self.take()  # an alias of the object (SELECT a.Name FROM Account a) is not supported
             raise self.fail(self.toks[self.i - 1], "object aliases are not supported by this org")
         if self.is_word("where"):
@@ -220,7 +135,7 @@ class _Parser:
         return query
 
     def refuse_clause_words(self) -> None:
-        if self.is_word(*_CLAUSE_WORDS):
+        if self.is_word(*CLAUSE_WORDS):
             raise self.fail(reason=f"{self.tok.text.upper()} is not supported by this org")
 
     def select_list(self) -> tuple[list, bool]:
@@ -262,7 +177,7 @@ class _Parser:
         return ref
 
     def alias(self) -> str | None:
-        if self.tok.kind == "ident" and not self.is_word(*_RESERVED) and not self.is_word(*_CLAUSE_WORDS):
+        if self.tok.kind == "ident" and not self.is_word(*RESERVED) and not self.is_word(*CLAUSE_WORDS):
             return self.take().text
         return None
 

@@ -16,7 +16,7 @@ from ..errors import OrgError
 from ..meta.fieldspec import make_field
 from ..meta.schema import ObjectSchema, Schema
 from .lexer import error_at
-from .parser import FieldRef
+from .nodes import FieldRef
 
 #: Relationship hops a path may follow from the root object (Salesforce: five levels).
 MAX_HOPS = 5

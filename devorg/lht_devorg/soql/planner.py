@@ -17,7 +17,7 @@ from ..errors import OrgError
 from ..meta.schema import COMPOUND_TYPES, ObjectSchema, Schema
 from . import conditions
 from .lexer import Token, error_at
-from .parser import FieldRef, FieldsMacro, Func, Query, SubQuery
+from .nodes import FieldRef, FieldsMacro, Func, Query, SubQuery
 from .paths import Resolved, Scope, q
 from .render import compound_key
 
