@@ -11,36 +11,26 @@ size is a file read.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import secrets
-import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..cursors import decode_locator, encode_locator, sf_datetime
-from ..errors import OrgError, not_found
-from ..ids import ADMIN_USER_ID, make_id
+from ..errors import OrgError
+from ..ids import ADMIN_USER_ID
 from ..soql.parser import parse
 from ..soql.planner import plan
+from .registry import DELIMITERS, LINE_ENDINGS, JobRegistry, csv_format
 from .spool import DEFAULT_CHUNK_ROWS, ResultSpool
 
 log = logging.getLogger(__name__)
 
-DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
-              "BACKQUOTE": "`"}
-LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 TERMINAL = frozenset({"JobComplete", "Failed", "Aborted"})
 #: Result pages listed per ``resultPages`` response (Salesforce: up to five).
 RESULT_PAGES_PER_RESPONSE = 5
-#: Jobs listed per ``GET jobs/query`` page.
-JOBS_PER_LIST_PAGE = 1000
-
 
 #: Values (rows x columns) per results page when the client gives no maxRecords; Salesforce
 #: picks its own size then (undocumented): large pages, each one call.
@@ -84,22 +74,12 @@ class BulkJobs:
         self.engine = engine
         self.job_seconds = job_seconds
         self.chunk_rows = chunk_rows
-        self._tmp = None if spool_dir else tempfile.TemporaryDirectory(prefix="lht-devorg-bulk-")
-        self.spool_dir = Path(spool_dir or self._tmp.name)  # type: ignore[union-attr]
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        self._serial = itertools.count(secrets.randbelow(10**6) * 1000)
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="devorg-bulk")
+        self.registry: JobRegistry[Job] = JobRegistry("query", "V2Query", spool_dir)
+        self.spool_dir = self.registry.spool_dir
 
     def close(self) -> None:
         """Stop the background work and delete every spool."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        with self._lock:
-            for job in self._jobs.values():
-                job.spool.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        self.registry.close(lambda job: job.spool.close())
 
     def _run(self, job: Job) -> None:
         """Stream the query's rows into the job's spool (background)."""
@@ -125,17 +105,10 @@ class BulkJobs:
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
             raise OrgError(400, "INVALIDJOB", "The query is required")
-        delimiter = body.get("columnDelimiter") or "COMMA"
-        line_ending = body.get("lineEnding") or "LF"
-        if delimiter not in DELIMITERS:
-            raise OrgError(400, "INVALIDJOB", f"Invalid column delimiter: {delimiter}")
-        if line_ending not in LINE_ENDINGS:
-            raise OrgError(400, "INVALIDJOB", f"Invalid line ending: {line_ending}")
-        if body.get("contentType", "CSV") != "CSV":
-            raise OrgError(400, "INVALIDJOB", "Only CSV is supported for query jobs")
+        delimiter, line_ending = csv_format(body, "query")
         checked = plan(parse(query), self.engine.schema, include_deleted=operation == "queryAll",
                        bulk=True)
-        job_id = make_id("750", next(self._serial))
+        job_id = self.registry.new_id()
         spool = ResultSpool(self.spool_dir / f"{job_id}.csv", DELIMITERS[delimiter],
                             LINE_ENDINGS[line_ending])
         job = Job(id=job_id, operation=operation, object_name=checked.obj.name, query=query,
@@ -143,19 +116,14 @@ class BulkJobs:
                   created=datetime.now(timezone.utc), started=time.monotonic(),
                   columns=checked.csv_columns, spool=spool, fail_message=fail_message,
                   stuck=stuck)
-        with self._lock:
-            self._jobs[job.id] = job
-        self._pool.submit(self._run, job)
+        self.registry.add(job)
+        self.registry.submit(self._run, job)
         log.debug("bulk job %s created for %s", job.id, job.object_name)
         return self._info(job, detailed=False)
 
     def get(self, job_id: str) -> Job:
         """The job with this id (OrgError 404 if unknown or deleted)."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is None or job.deleted:
-            raise not_found()
-        return job
+        return self.registry.get(job_id)
 
     def state(self, job: Job) -> str:
         """The job's state now."""
@@ -198,19 +166,7 @@ class BulkJobs:
 
     def list(self, api_version: str, locator: str | None = None) -> dict[str, Any]:
         """``GET jobs/query``: ``{done, records, nextRecordsUrl}``, 1000 jobs a page."""
-        offset = decode_locator(locator) if locator else 0
-        with self._lock:
-            jobs = [j for j in self._jobs.values() if not j.deleted]
-        page = jobs[offset:offset + JOBS_PER_LIST_PAGE]
-        more = offset + JOBS_PER_LIST_PAGE < len(jobs)
-        records = []
-        for job in page:
-            info = self._info(job, detailed=False)
-            info["jobType"] = "V2Query"
-            records.append(info)
-        next_url = (f"/services/data/v{api_version}/jobs/query?queryLocator="
-                    f"{encode_locator(offset + JOBS_PER_LIST_PAGE)}") if more else None
-        return {"done": not more, "records": records, "nextRecordsUrl": next_url}
+        return self.registry.list_page(api_version, locator, lambda job: self._info(job, detailed=False))
 
     def abort(self, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """``PATCH jobs/query/ID`` with ``{"state": "Aborted"}``."""

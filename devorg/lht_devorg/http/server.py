@@ -1,4 +1,5 @@
-"""The local org's request handling: authentication gate, limits, faults, routing.
+"""The local org's request handling: authentication gate, limits, faults; then the
+:class:`~.router.Router` for the API's own paths.
 
 ``OrgApp.handle`` answers one request (``Incoming -> Outgoing``); the HTTPS transport
 (HTTP/1.1 framing, TLS, keep-alive) is uvicorn's, in :mod:`.asgi`, which this
@@ -13,21 +14,12 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..bulk.query import BulkJobs
 from ..errors import OrgError, not_found
-from ..faults import (
-    ACTION_KINDS,
-    AFTER_KINDS,
-    BULK_KINDS,
-    HTTP_KINDS,
-    RESULT_KINDS,
-    ROUTE_KINDS,
-    FaultInjector,
-)
+from ..faults import ACTION_KINDS, AFTER_KINDS, HTTP_KINDS, FaultInjector
 from ..ingest.jobs import IngestJobs
 from .admin import Admin
 from .asgi import Incoming, OrgHTTPServer, Outgoing, serve_in_thread
@@ -37,9 +29,8 @@ from .identity import Identity
 from .ingestapi import IngestApi
 from .limits import ApiLimits
 from .rest import JSON, Call, Reply, RestApi, version_supported, versions_body
-from .search import SearchApi
+from .router import Router
 from .soapmerge import SoapMerge, operation, soap_session_fault
-from .subrequests import CompositeRequests
 
 __all__ = ["OrgApp", "OrgHTTPServer", "Router", "serve_in_thread"]
 
@@ -54,126 +45,12 @@ _DOMAIN_PREFIX = re.compile(r"^/[A-Za-z0-9_.-]+\.salesforce\.com(?=/services/)")
 #: as ``/services/data``, as Salesforce's front end does.
 _SLASHES = re.compile(r"/{2,}")
 _DATA = re.compile(r"^/services/data/v(\d+\.\d+)(?:/(.*))?$")
-Handler = Callable[..., Reply]
 #: Salesforce refuses request URIs longer than 16,384 bytes (a long SOQL in ``?q=``).
 MAX_URI_LENGTH = 16_384
 
 
 class _Reset(Exception):
     """Abort the request by resetting the TCP connection."""
-
-
-class Router:
-    """Dispatches ``/services/data/vNN.N/<path>`` calls to the REST and Bulk handlers."""
-
-    def __init__(self, rest: RestApi, composite: Composite, bulk: BulkJobs,
-                 faults: FaultInjector, ingest: IngestApi | None = None) -> None:
-        self.bulk = bulk
-        self.faults = faults
-        r, c = rest, composite
-        s = SearchApi(rest.engine)
-        cr = CompositeRequests(self.dispatch, rest.engine)
-        i = ingest or IngestApi(IngestJobs(rest.engine, bulk.job_seconds, faults=faults, limits=rest.limits))
-        self.ingest = i
-        self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
-            ("GET", re.compile(r""), r.resources),
-            ("GET", re.compile(r"limits"), r.limits_resource),
-            ("GET", re.compile(r"sobjects"), r.describe_global),
-            ("GET", re.compile(r"sobjects/(\w+)"), r.sobject_basic),
-            ("POST", re.compile(r"sobjects/(\w+)"), r.create),
-            ("GET", re.compile(r"sobjects/(\w+)/describe"), r.describe),
-            ("GET", re.compile(r"sobjects/(\w+)/deleted"), r.deleted),
-            ("GET", re.compile(r"sobjects/(\w+)/updated"), r.updated),
-            ("GET", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})"), r.get_record),
-            ("PATCH", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})"), r.update),
-            ("DELETE", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})"), r.delete),
-            ("GET", re.compile(r"sobjects/(\w+)/(\w+)/([^/]+)"), r.get_by_external_id),
-            ("GET", re.compile(r"sobjects/(\w+)/(\w{15}|\w{18})/(\w+)"), r.blob),
-            ("PATCH", re.compile(r"sobjects/(\w+)/(\w+)/([^/]+)"), r.upsert),
-            ("GET", re.compile(r"query"), lambda call: r.query(call, False)),
-            ("GET", re.compile(r"queryAll"), lambda call: r.query(call, True)),
-            ("GET", re.compile(r"(query|queryAll)/([\w-]+)"),
-             lambda call, ep, loc: r.query_more(call, loc, ep)),
-            ("GET", re.compile(r"composite"), cr.resources),
-            ("POST", re.compile(r"composite"), cr.run),
-            ("POST", re.compile(r"composite/sobjects"), c.create),
-            ("PATCH", re.compile(r"composite/sobjects"), c.update),
-            ("DELETE", re.compile(r"composite/sobjects"), c.delete),
-            ("PATCH", re.compile(r"composite/sobjects/(\w+)/(\w+)"), c.upsert),
-            ("POST", re.compile(r"composite/sobjects/(\w+)"), c.retrieve),
-            ("GET", re.compile(r"composite/sobjects/(\w+)"), c.retrieve),
-            ("POST", re.compile(r"jobs/query"), self._job_create),
-            ("GET", re.compile(r"jobs/query"), self._job_list),
-            ("GET", re.compile(r"jobs/query/(\w+)"), self._job_info),
-            ("PATCH", re.compile(r"jobs/query/(\w+)"), self._job_abort),
-            ("DELETE", re.compile(r"jobs/query/(\w+)"), self._job_delete),
-            ("GET", re.compile(r"jobs/query/(\w+)/results"), self._job_results),
-            ("GET", re.compile(r"jobs/query/(\w+)/resultPages"), self._job_pages),
-            ("GET", re.compile(r"search"), s.search),
-            ("GET", re.compile(r"parameterizedSearch"), s.parameterized),
-            ("POST", re.compile(r"parameterizedSearch"), s.parameterized),
-            ("GET", re.compile(r"recent"), s.recent),
-            ("POST", re.compile(r"jobs/ingest"), i.create),
-            ("GET", re.compile(r"jobs/ingest"), i.list),
-            ("GET", re.compile(r"jobs/ingest/(\w+)"), i.info),
-            ("PATCH", re.compile(r"jobs/ingest/(\w+)"), i.change_state),
-            ("DELETE", re.compile(r"jobs/ingest/(\w+)"), i.delete),
-            ("PUT", re.compile(r"jobs/ingest/(\w+)/batches"), i.upload),
-            ("GET", re.compile(r"jobs/ingest/(\w+)/(\w+)"), i.results),
-        ]
-
-    def dispatch(self, call: Call) -> Reply:
-        """Run the handler for ``call`` (OrgError 404 NOT_FOUND if there is none)."""
-        refused = self.faults.take(ROUTE_KINDS, call.method, f"/services/data/v{call.version}/{call.path}")
-        if refused is not None:
-            status = int(refused.params["status"])
-            code = refused.params.get("error_code") or ("NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED"
-                                                        if status == 405 else "NOT_IMPLEMENTED")
-            return Reply(status, [{"errorCode": str(code), "message": refused.message}])
-        for method, pattern, handler in self.routes:
-            match = pattern.fullmatch(call.path)
-            if match and method == call.method:
-                return handler(call, *match.groups())
-        raise not_found()
-
-    def _job_create(self, call: Call) -> Reply:
-        body = call.json()
-        if not isinstance(body, dict):
-            raise OrgError(400, "INVALIDJOB", "The request body must be a JSON object")
-        full = f"/services/data/v{call.version}/jobs/query"
-        fault = self.faults.take(BULK_KINDS, call.method, full)
-        info = self.bulk.create(
-            body, call.version,
-            fail_message=fault.message if fault and fault.kind == "bulk_failed" else None,
-            stuck=bool(fault and fault.kind == "bulk_stuck"))
-        return Reply(200, info)
-
-    def _job_list(self, call: Call) -> Reply:
-        return Reply(200, self.bulk.list(call.version, call.params.get("queryLocator")))
-
-    def _job_info(self, call: Call, job_id: str) -> Reply:
-        return Reply(200, self.bulk.info(job_id))
-
-    def _job_abort(self, call: Call, job_id: str) -> Reply:
-        body = call.json()
-        return Reply(200, self.bulk.abort(job_id, body if isinstance(body, dict) else {}))
-
-    def _job_delete(self, call: Call, job_id: str) -> Reply:
-        self.bulk.delete(job_id)
-        return Reply(204)
-
-    def _job_results(self, call: Call, job_id: str) -> Reply:
-        data, count, locator = self.bulk.results(job_id, call.version, call.params.get("locator"),
-                                                 call.params.get("maxRecords"))
-        reply = Reply(200, data, content_type="text/csv",
-                      headers={"Sforce-NumberOfRecords": str(count), "Sforce-Locator": locator})
-        fault = self.faults.take(RESULT_KINDS, "GET", f"/services/data/v{call.version}/{call.path}")
-        if fault is not None:
-            reply.truncate = str(fault.params.get("mode", "short"))
-        return reply
-
-    def _job_pages(self, call: Call, job_id: str) -> Reply:
-        return Reply(200, self.bulk.result_pages(job_id, call.version, call.params.get("locator")))
 
 
 class OrgApp:

@@ -11,26 +11,21 @@ Aborted or Failed.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import secrets
 import shutil
-import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..bulk.query import DELIMITERS, JOBS_PER_LIST_PAGE, LINE_ENDINGS
+from ..bulk.registry import DELIMITERS, LINE_ENDINGS, JobRegistry, csv_format
 from ..core import batchwrite
 from ..core.validate import external_id_field, row_lock
-from ..cursors import decode_locator, encode_locator, sf_datetime
-from ..errors import OrgError, not_found
+from ..cursors import sf_datetime
+from ..errors import OrgError
 from ..faults import ROW_KINDS, FaultInjector
-from ..ids import make_id
 from . import runner
 
 log = logging.getLogger(__name__)
@@ -89,19 +84,12 @@ class IngestJobs:
         self.faults = faults or FaultInjector()
         self.limits = limits
         self.max_upload_bytes = max_upload_bytes
-        self._tmp = None if spool_dir else tempfile.TemporaryDirectory(prefix="lht-devorg-ingest-")
-        self.spool_dir = Path(spool_dir or self._tmp.name)  # type: ignore[union-attr]
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        self._jobs: dict[str, IngestJob] = {}
-        self._lock = threading.Lock()
-        self._serial = itertools.count(secrets.randbelow(10**6) * 1000 + 500)
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="devorg-ingest")
+        self.registry: JobRegistry[IngestJob] = JobRegistry("ingest", "V2Ingest", spool_dir, serial_offset=500)
+        self.spool_dir = self.registry.spool_dir
 
     def close(self) -> None:
         """Stop the background work and delete every job's files."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        self.registry.close()
 
     # -- jobs -----------------------------------------------------------------
     def create(self, body: dict[str, Any], api_version: str) -> dict[str, Any]:
@@ -114,14 +102,7 @@ class IngestJobs:
         obj = self.engine.schema.get(body["object"])
         if obj is None:
             raise OrgError(400, "INVALIDJOB", f"Entity '{body['object']}' is not supported by the Bulk API.")
-        delimiter = body.get("columnDelimiter") or "COMMA"
-        line_ending = body.get("lineEnding") or "LF"
-        if delimiter not in DELIMITERS:
-            raise OrgError(400, "INVALIDJOB", f"Invalid column delimiter: {delimiter}")
-        if line_ending not in LINE_ENDINGS:
-            raise OrgError(400, "INVALIDJOB", f"Invalid line ending: {line_ending}")
-        if body.get("contentType", "CSV") != "CSV":
-            raise OrgError(400, "INVALIDJOB", "Only CSV is supported for ingest jobs")
+        delimiter, line_ending = csv_format(body, "ingest")
         ext = body.get("externalIdFieldName")
         if operation == "upsert":
             if not ext:
@@ -133,24 +114,19 @@ class IngestJobs:
                                f"External ID, Salesforce Id, or indexed field for {obj.name}") from None
         else:
             ext = None
-        job_id = make_id("750", next(self._serial))
+        job_id = self.registry.new_id()
         folder = self.spool_dir / job_id
         folder.mkdir(parents=True, exist_ok=True)
         now = datetime.now(timezone.utc)
         job = IngestJob(id=job_id, object_name=obj.name, operation=operation, external_id_field=ext,
                         column_delimiter=delimiter, line_ending=line_ending, api_version=api_version,
                         created=now, folder=folder, modified=now)
-        with self._lock:
-            self._jobs[job_id] = job
+        self.registry.add(job)
         return self._info(job, detailed=False)
 
     def get(self, job_id: str) -> IngestJob:
         """The job with this id (404 NOT_FOUND if unknown or deleted)."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is None or job.deleted:
-            raise not_found()
-        return job
+        return self.registry.get(job_id)
 
     def state(self, job: IngestJob) -> str:
         """The job's state now."""
@@ -193,15 +169,7 @@ class IngestJobs:
 
     def list(self, api_version: str, locator: str | None = None) -> dict[str, Any]:
         """``GET jobs/ingest``: ``{done, records, nextRecordsUrl}``, 1000 jobs a page."""
-        offset = decode_locator(locator) if locator else 0
-        with self._lock:
-            jobs = [j for j in self._jobs.values() if not j.deleted]
-        page = jobs[offset:offset + JOBS_PER_LIST_PAGE]
-        more = offset + JOBS_PER_LIST_PAGE < len(jobs)
-        records = [{**self._info(j, detailed=False), "jobType": "V2Ingest"} for j in page]
-        next_url = (f"/services/data/v{api_version}/jobs/ingest?queryLocator="
-                    f"{encode_locator(offset + JOBS_PER_LIST_PAGE)}") if more else None
-        return {"done": not more, "records": records, "nextRecordsUrl": next_url}
+        return self.registry.list_page(api_version, locator, lambda job: self._info(job, detailed=False))
 
     def upload(self, job_id: str, data: bytes) -> None:
         """``PUT jobs/ingest/ID/batches``: the job's one CSV upload."""
@@ -249,7 +217,7 @@ class IngestJobs:
 
     def _start(self, job: IngestJob) -> None:
         job.started = True
-        self._pool.submit(self._run, job)
+        self.registry.submit(self._run, job)
 
     def _run(self, job: IngestJob) -> None:
         files = runner.ResultFiles(job.folder, job.delimiter_char, job.line_ending_chars)
