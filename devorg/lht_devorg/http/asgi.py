@@ -9,6 +9,11 @@ Two faults act on the connection itself, which ASGI does not expose: a *reset* (
 connection is reset, SO_LINGER 0) and a *drop* (the body is cut short of its
 Content-Length and the connection closed). For them, the protocol subclass below puts
 the connection's asyncio transport into the ASGI scope.
+
+Stopping goes through uvicorn's public controls (``should_exit``, then ``force_exit``,
+``timeout_graceful_shutdown`` as a backstop): requests under way get ``STOP_SECONDS`` to
+finish, then the connections still open are aborted (an idle TLS connection would
+otherwise wait for the client's close_notify), so ``stop()`` is prompt.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.client import HTTPMessage
@@ -73,7 +79,19 @@ class Handler(Protocol):
 
 class _OrgHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, with the connection's transport and the request
-    target exactly as sent in each scope (a URL parser reads ``//services/...`` as a host)."""
+    target exactly as sent in each scope (a URL parser reads ``//services/...`` as a host),
+    and each open connection's transport in ``open_transports`` (one set per server: see
+    :func:`_protocol_class`)."""
+
+    open_transports: set[asyncio.Transport]
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self.open_transports.add(transport)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.open_transports.discard(self.transport)
+        super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -82,6 +100,11 @@ class _OrgHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self.scope[_TARGET] = self.url  # type: ignore[literal-required]
         super().on_headers_complete()
+
+
+def _protocol_class(open_transports: set[asyncio.Transport]) -> type[_OrgHttpProtocol]:
+    """The protocol class of one server, keeping its connections' transports in ``open_transports``."""
+    return type("OrgHttpProtocol", (_OrgHttpProtocol,), {"open_transports": open_transports})
 
 
 async def _until_disconnected(receive: Any) -> None:
@@ -101,10 +124,19 @@ class _Asgi:
 
     def __init__(self, server: OrgHTTPServer) -> None:
         self.server = server
+        #: Requests under way (read, answered or being sent); read from the stopping thread.
+        self.busy = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        self.busy += 1
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self.busy -= 1
+
+    async def _answer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         chunks = []
         while True:
             message = await receive()
@@ -139,28 +171,6 @@ class _Asgi:
         await send({"type": "http.response.body", "body": body[tail:]})
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server with a prompt stop: requests under way get ``STOP_SECONDS`` to finish,
-    then every connection is aborted (an idle TLS connection would otherwise wait for the
-    client's close_notify)."""
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for server in self.servers:
-            server.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + STOP_SECONDS
-        while self.server_state.tasks and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        for connection in list(self.server_state.connections):
-            transport = getattr(connection, "transport", None)
-            if transport is not None:
-                transport.abort()
-        for task in list(self.server_state.tasks):
-            task.cancel()
-
-
 class OrgHTTPServer:
     """HTTPS on ``address`` (bound at construction, so the port is known) serving ``app``.
 
@@ -173,29 +183,58 @@ class OrgHTTPServer:
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="devorg-worker")
         self.socket = socket.create_server(address, backlog=128)
         self.server_address: tuple[str, int] = self.socket.getsockname()[:2]
+        self._asgi = _Asgi(self)
+        self._transports: set[asyncio.Transport] = set()
         config = uvicorn.Config(
-            _Asgi(self), http=_OrgHttpProtocol, ws="none", lifespan="off", loop="asyncio",
-            log_config=None, access_log=False, server_header=False, date_header=False,
-            headers=[("Server", "lht-devorg")], timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            self._asgi, http=_protocol_class(self._transports), ws="none", lifespan="off",
+            loop="asyncio", log_config=None, access_log=False, server_header=False,
+            date_header=False, headers=[("Server", "lht-devorg")],
+            timeout_keep_alive=KEEP_ALIVE_SECONDS, timeout_graceful_shutdown=STOP_SECONDS,
             backlog=128)
         config.load()
         config.ssl = context  # our trustme context rather than certificate files
-        self._uvicorn = _Server(config)
+        self._uvicorn = uvicorn.Server(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._started, self._done = threading.Event(), threading.Event()
 
     def serve_forever(self, poll_interval: float = 0.2) -> None:
         """Serve until :meth:`shutdown` (``poll_interval`` is kept for callers; unused)."""
         self._started.set()
         try:
-            self._uvicorn.run(sockets=[self.socket])
+            asyncio.run(self._serve())
         finally:
             self._done.set()
 
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        try:
+            await self._uvicorn.serve(sockets=[self.socket])
+        finally:
+            self._abort_connections()
+
+    def _abort_connections(self) -> None:
+        """Abort every connection still open (on the server's loop)."""
+        for transport in list(self._transports):
+            transport.abort()
+
     def shutdown(self) -> None:
-        """Stop serving and wait until the server has stopped."""
-        self._uvicorn.should_exit = True
-        if self._started.is_set():
-            self._done.wait(30)
+        """Stop serving and wait until the server has stopped: requests under way get
+        ``STOP_SECONDS`` to finish, then the connections still open are aborted."""
+        self._uvicorn.should_exit = True  # uvicorn stops accepting and closes idle connections
+        if not self._started.is_set():
+            return
+        deadline = time.monotonic() + STOP_SECONDS
+        while (self._asgi.busy or self.socket.fileno() != -1) and time.monotonic() < deadline \
+                and not self._done.is_set():
+            time.sleep(0.01)
+        loop = self._loop
+        if loop is not None and not self._done.is_set():
+            try:
+                loop.call_soon_threadsafe(self._abort_connections)
+            except RuntimeError:  # the loop closed meanwhile: nothing is left to abort
+                pass
+        self._uvicorn.force_exit = True  # no more waiting for connections or requests
+        self._done.wait(30)
 
     def server_close(self) -> None:
         """Close the listening socket and let the workers go."""
