@@ -26,6 +26,7 @@ from typing import Any
 from .bulk.query import BulkJobs
 from .clock import ShiftedClock
 from .faults import FaultInjector
+from .http.asgi import MAX_BODY_BYTES
 from .http.auth import Authenticator, Credentials, TokenStore, make_jwt_key
 from .http.limits import ApiLimits
 from .http.server import OrgApp, OrgHTTPServer, serve_in_thread
@@ -46,6 +47,7 @@ class DevOrg:
     ``clock`` (aware UTC datetimes) is the engine's time: record stamps, and the
     minute boundary of getDeleted/getUpdated coverage; tests can move it forward.
     ``keep_data`` reuses the records already in ``db_path`` instead of seeding afresh.
+    ``max_body_bytes``: request bodies over this are refused (413) unread.
     """
 
     def __init__(self, counts: dict[str, int] | None = None, seed: int = 1,
@@ -53,13 +55,15 @@ class DevOrg:
                  bulk_job_seconds: float = 0.3, api_daily_max: int = 15000,
                  token_ttl_seconds: float | None = None,
                  state_dir: str | Path | None = None,
-                 clock: Callable[[], datetime] | None = None, keep_data: bool = False) -> None:
+                 clock: Callable[[], datetime] | None = None, keep_data: bool = False,
+                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.counts, self.seed, self.db_path, self.port = counts, seed, db_path, port
         self.bulk_job_seconds = bulk_job_seconds
         self.api_daily_max = api_daily_max
         self.token_ttl_seconds = token_ttl_seconds
         self.clock = clock
         self.keep_data = keep_data
+        self.max_body_bytes = max_body_bytes
         self._state_dir_arg = Path(state_dir) if state_dir else None
         self._own_dir = False
         self._server: OrgHTTPServer | None = None
@@ -87,7 +91,8 @@ class DevOrg:
         self.limits = ApiLimits(daily_max=self.api_daily_max)
         self.tokens = TokenStore(self.token_ttl_seconds)
         self.bulk = BulkJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "bulk")
-        server = OrgHTTPServer(("127.0.0.1", self.port), None, tls.context)  # type: ignore[arg-type]
+        server = OrgHTTPServer(("127.0.0.1", self.port), None, tls.context,  # type: ignore[arg-type]
+                               max_body_bytes=self.max_body_bytes)
         self.port = server.server_address[1]
         self.instance_url = f"https://127.0.0.1:{self.port}"
         self.login_url = self.instance_url

@@ -1,7 +1,9 @@
 """The local org's HTTPS transport: uvicorn (httptools) over TLS, answers from a thread pool.
 
 HTTP/1.1 framing is uvicorn's: Content-Length and chunked request bodies, keep-alive,
-pipelining, ``Expect: 100-continue``. The TLS handshake runs on uvicorn's event loop, so a
+pipelining, ``Expect: 100-continue``. A body over ``max_body_bytes`` is not read: a declared
+Content-Length over it is refused at once, a chunked body once it passes it (the app answers
+413 and the connection closes), so no request can make the org hold more than that. The TLS handshake runs on uvicorn's event loop, so a
 slow client never blocks the others. The org's engine is synchronous, so each request is
 answered by ``app.handle`` (``Incoming -> Outgoing``) in a worker thread.
 
@@ -43,17 +45,24 @@ WORKERS = 64
 SLICE = 1 << 20
 #: Seconds requests under way get to finish when the org stops.
 STOP_SECONDS = 2.0
+#: Request bodies over this are refused (413) before they are read: Bulk API 2.0's upload
+#: maximum (150 MB, measured after base64 encoding), so no body Salesforce takes is refused.
+MAX_BODY_BYTES = 150_000_000
 _TRANSPORT, _TARGET = "lht_devorg.transport", "lht_devorg.target"
 
 
 @dataclass
 class Incoming:
-    """One request as received: method, target as sent (path and query), headers, body."""
+    """One request as received: method, target as sent (path and query), headers, body.
+
+    ``body_over_limit``: the limit the body passed, unread (``body`` is empty); None when read.
+    """
 
     method: str
     target: str
     headers: HTTPMessage
     body: bytes = b""
+    body_over_limit: int | None = None
 
 
 @dataclass
@@ -137,19 +146,27 @@ class _Asgi:
             self.busy -= 1
 
     async def _answer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        target = scope[_TARGET].decode("latin-1")
         headers = HTTPMessage()
         for name, value in scope["headers"]:
             headers[name.decode("latin-1")] = value.decode("latin-1")
-        request = Incoming(scope["method"], target, headers, b"".join(chunks))
+        limit = self.server.max_body_bytes
+        declared = headers.get("Content-Length", "")
+        too_large = declared.strip().isdigit() and int(declared) > limit
+        chunks, size = [], 0
+        while not too_large:  # a body over the limit is never read, nor its rest
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            too_large = size > limit
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        target = scope[_TARGET].decode("latin-1")
+        request = (Incoming(scope["method"], target, headers, body_over_limit=limit) if too_large
+                   else Incoming(scope["method"], target, headers, b"".join(chunks)))
+        chunks.clear()
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(self.server.pool, self.server.app.handle, request)
         transport: asyncio.Transport = scope[_TRANSPORT]
@@ -178,8 +195,9 @@ class OrgHTTPServer:
     """
 
     def __init__(self, address: tuple[str, int], app: Handler | None,
-                 context: ssl.SSLContext) -> None:
+                 context: ssl.SSLContext, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="devorg-worker")
         self.socket = socket.create_server(address, backlog=128)
         self.server_address: tuple[str, int] = self.socket.getsockname()[:2]

@@ -98,6 +98,12 @@ class OrgApp:
         if len(req.target) > MAX_URI_LENGTH:
             return _send(Reply(414, [{"message": f"URI length exceeds {MAX_URI_LENGTH} bytes",
                                       "errorCode": "URI_TOO_LONG"}]))
+        if req.body_over_limit is not None:  # unread; the connection closes after the answer
+            answer = _send(Reply(413, [{"message": f"The request body exceeds the limit of "
+                                                   f"{req.body_over_limit:,} bytes",
+                                        "errorCode": "EXCEEDED_MAX_SIZE_REQUEST"}]))
+            answer.headers.append(("Connection", "close"))
+            return answer
         if path.startswith("/__devorg/"):
             status, payload = self.admin.handle(method, path, req.headers, body)
             return _send(Reply(status, payload))
