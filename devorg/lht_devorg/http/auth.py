@@ -138,9 +138,14 @@ class Authenticator:
         return Answer(200, "application/json;charset=UTF-8", json.dumps(body).encode())
 
     def oauth_token(self, form_body: bytes, authorization: str | None) -> Answer:
-        """Answer ``POST /services/oauth2/token`` (form-encoded body)."""
-        form = {k: v[0] for k, v in parse_qs(form_body.decode("utf-8"),
-                                             keep_blank_values=True).items()}
+        """Answer ``POST /services/oauth2/token`` (form-encoded body); a body that is not
+        UTF-8 form data gets OAuth's 400 ``invalid_request``."""
+        try:
+            text = form_body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _oauth_error("invalid_request", "the request body must be UTF-8 form data "
+                                "(application/x-www-form-urlencoded)")
+        form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
         grant = form.get("grant_type")
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
         if authorization and authorization.lower().startswith("basic "):
