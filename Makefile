@@ -17,8 +17,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+# The local org (devorg/, distribution lht-devorg) first, so lht's `devorg` extra finds it here.
+$(STAMP): pyproject.toml devorg/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ./devorg
+	$(BIN)/python -m pip install --quiet -e ".[dev,devorg]"
 	@touch $(STAMP)
 
 install: $(STAMP)

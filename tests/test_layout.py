@@ -1,10 +1,12 @@
-"""The loader's layout: each wing imports only what sits below it.
+"""The layout of the loader and of the local org: each wing imports only what sits below it.
 
 Reads every module's imports with ``ast`` (function-level imports included), so a lazy
 import cannot hide a wrong direction. The ranks are those of docs/design.md, "Where things
-are": the shared ground, then the Salesforce and warehouse wings side by side (neither may
-import the other), then ``lht.project``, then the run wings (sync, push, merge, side by
-side), then the commands, then the CLI.
+are". The loader: the shared ground, then the Salesforce and warehouse wings side by side
+(neither may import the other), then ``lht.project``, then the run wings (sync, push, merge,
+side by side), then the commands, then the CLI. The local org: its shared ground, then
+``meta``, ``soql``, ``core``, ``bulk``, ``ingest``, ``http``, then its front door
+(``DevOrg``) and ``lht devorg``.
 """
 
 from __future__ import annotations
@@ -123,6 +125,68 @@ def test_the_local_org_never_imports_the_loader() -> None:
              if any(n == "lht" or n.startswith("lht.")
                     for n in imports_of(p, module_name(p, DEVORG, "lht_devorg")))]
     assert not wrong, wrong
+
+
+#: the local org's packages -> rank; a module may import its own package or one of lower rank.
+DEVORG_RANKS = {"ground": 0, "meta": 1, "soql": 2, "core": 3, "bulk": 4, "ingest": 5, "http": 6,
+                "front": 7}
+DEVORG_GROUND = {"errors", "ids", "clock", "faults", "cursors"}
+DEVORG_FRONT = {"cli"}
+
+
+def devorg_part(module: str) -> str:
+    """The package of a dotted ``lht_devorg`` module (``lht_devorg.soql.planner`` -> ``soql``)."""
+    parts = module.split(".")
+    assert parts[0] == "lht_devorg", module
+    if len(parts) == 1 or parts[1] in DEVORG_FRONT:
+        return "front"
+    if parts[1] in DEVORG_GROUND:
+        return "ground"
+    if (DEVORG / parts[1]).is_dir():
+        if parts[1] not in DEVORG_RANKS:
+            raise AssertionError(f"{module}: a package of the local org outside the known ones; "
+                                 "add it to DEVORG_RANKS here and to docs/design.md")
+        return parts[1]
+    raise AssertionError(f"{module}: a top-level module of the local org outside the known ones; "
+                         "add it to DEVORG_GROUND or DEVORG_FRONT here and to docs/design.md")
+
+
+def devorg_modules() -> list[tuple[str, Path]]:
+    return sorted((module_name(p, DEVORG, "lht_devorg"), p) for p in DEVORG.rglob("*.py"))
+
+
+def test_the_local_org_imports_only_downward() -> None:
+    known = {name for name, _ in devorg_modules()}
+    wrong = []
+    for module, path in devorg_modules():
+        part = devorg_part(module)
+        for name in imports_of(path, module):
+            # ``from .. import ids`` names the package itself too; the module it imports counts
+            if name not in known or name in (module, "lht_devorg"):
+                continue
+            target = devorg_part(name)
+            if target != part and DEVORG_RANKS[target] >= DEVORG_RANKS[part]:
+                wrong.append(f"{module} ({part}) imports {name} ({target})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_local_org_part_of_a_module_is_known() -> None:
+    assert devorg_part("lht_devorg") == "front"
+    assert devorg_part("lht_devorg.cli") == "front"
+    assert devorg_part("lht_devorg.errors") == "ground"
+    assert devorg_part("lht_devorg.soql.planner") == "soql"
+    assert devorg_part("lht_devorg.http") == "http"
+    with pytest.raises(AssertionError, match="outside the known"):
+        devorg_part("lht_devorg.newthing")
+
+
+def test_every_local_org_package_says_what_it_does_and_must_not_import() -> None:
+    missing = []
+    for init in DEVORG.glob("*/__init__.py"):
+        doc = " ".join((ast.get_docstring(ast.parse(init.read_text())) or "").split())
+        if "must not import" not in doc:
+            missing.append(str(init.relative_to(ROOT)))
+    assert not missing, missing
 
 
 def _devorg_graph() -> dict[str, set[str]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from .tls import write_private
+from .http.tls import write_private
 
 
 def parse_counts(value: str | None) -> dict[str, int] | None:

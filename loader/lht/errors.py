@@ -97,3 +97,7 @@ class JobNotFoundError(SalesforceError):
 
 class MergeRefusedError(ConfigError):
     """``lht merge`` refused a merge model's rows before any call (malformed or conflicting Ids)."""
+
+
+class LocalOrgMissingError(ConfigError):
+    """The local org (the distribution ``lht-devorg``) or one of its dependencies is not installed."""

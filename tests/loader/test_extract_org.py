@@ -232,7 +232,7 @@ def test_a_field_removed_after_describe_raises_fields_changed_naming_it(org, mod
 
 @pytest.mark.parametrize("mode", ["auto", "bulk"])
 def test_an_object_bulk_refuses_is_read_through_rest(org, monkeypatch, mode, caplog):
-    from lht_devorg import planner
+    from lht_devorg.soql import planner
 
     monkeypatch.setattr(planner, "BULK_UNSUPPORTED", {"Task"})
     client = _client(org, rest_max_rows=1)

@@ -7,9 +7,17 @@ from __future__ import annotations
 import pytest
 from e2e.conftest import Workspace, make_workspace
 from lht_devorg import DevOrg
-from lht_devorg.seed import duplicate_account_ids
+from lht_devorg.core.seed import duplicate_account_ids
 
-from .conftest import DEDUP_SQL, add_merge_model, merge, model_report, org_row, report_of, soap_posts
+from .conftest import (
+    DEDUP_SQL,
+    add_merge_model,
+    merge,
+    model_report,
+    org_row,
+    report_of,
+    soap_posts,
+)
 
 
 @pytest.fixture(params=["duckdb", pytest.param("snowflake", marks=pytest.mark.snowflake)])

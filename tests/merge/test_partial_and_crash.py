@@ -15,9 +15,17 @@ import time
 
 from e2e.conftest import BIN, make_workspace
 from lht_devorg import DevOrg
-from lht_devorg.seed import duplicate_account_ids
+from lht_devorg.core.seed import duplicate_account_ids
 
-from .conftest import DEDUP_SQL, add_merge_model, literal_model, merge, model_report, org_row, soap_posts
+from .conftest import (
+    DEDUP_SQL,
+    add_merge_model,
+    literal_model,
+    merge,
+    model_report,
+    org_row,
+    soap_posts,
+)
 
 
 def test_a_partly_refused_merge_records_the_failures_goes_on_and_retries_them_next_run(

@@ -8,7 +8,6 @@ when used), and nothing imports it.
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
@@ -17,10 +16,13 @@ import click
 from lht import __version__
 from lht.cli.jobs import jobs
 from lht.cli.output import (
-    configure_logging, emit, guard, print_wide, project_dir_option, stderr, stdout, target_options, wait_option,
+    configure_logging, emit, fail, guard, print_wide, project_dir_option, stderr, stdout, target_options,
+    wait_option,
 )
 from lht.cli.startup import arrow_without_pandas
 from lht.commands import tables
+from lht.commands.localorg import INSTALL, import_local_org
+from lht.errors import LocalOrgMissingError
 
 
 class _Commands(click.Group):
@@ -34,8 +36,18 @@ class _Commands(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self._lazy:
             module, attr = self._lazy[cmd_name]
-            return getattr(importlib.import_module(module), attr)
+            try:
+                return getattr(import_local_org(module), attr)
+            except LocalOrgMissingError as exc:
+                return _missing(cmd_name, exc)
         return super().get_command(ctx, cmd_name)
+
+
+def _missing(name: str, exc: LocalOrgMissingError) -> click.Command:
+    """A stand-in for a command of the local org when it is not installed: says so, exit 2."""
+    return click.Command(name, callback=lambda **_: fail(exc), add_help_option=False,
+                         help=f"Run the local Salesforce-compatible org (not installed: {INSTALL}).",
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 
 
 @click.group(cls=_Commands,

@@ -13,6 +13,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from lht.errors import LhtError
@@ -54,7 +55,7 @@ def configure_logging(verbosity: int) -> None:
 def fail(exc: BaseException) -> None:
     """Print a user-facing error (no traceback for LhtError) and exit with its code."""
     if isinstance(exc, LhtError):
-        stderr.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     raise exc
 

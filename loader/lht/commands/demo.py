@@ -19,8 +19,13 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
+
+from lht.commands.localorg import import_local_org
+from lht.errors import LocalOrgMissingError
 
 console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 ROOT = Path.cwd()
 STATE_DIR = ROOT / ".lht"
@@ -38,8 +43,13 @@ def _run(argv: list[str], env: dict[str, str], capture: bool = False) -> subproc
 
 def main() -> int:
     """Run the demo; return the process exit code."""
+    try:
+        import_local_org()  # when it is missing, say how to install it
+    except LocalOrgMissingError as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        return exc.exit_code
     from lht_devorg import DevOrg
-    from lht_devorg.activity import simulate_activity
+    from lht_devorg.core.activity import simulate_activity
 
     STATE_DIR.mkdir(exist_ok=True)
     org_db = STATE_DIR / "devorg.duckdb"
