@@ -27,7 +27,7 @@ RANKS = {
     "commands": 4,
     "cli": 5,
 }
-BASE_MODULES = {"__init__", "config", "constants", "errors", "names", "typemap", "pipeline"}
+BASE_MODULES = {"__init__", "clock", "config", "constants", "errors", "names", "typemap", "pipeline"}
 
 
 def wing_of(module: str) -> str:
@@ -181,3 +181,24 @@ def test_every_wing_says_what_it_does_and_must_not_import() -> None:
         if "must not import" not in doc:
             missing.append(str(init.relative_to(ROOT)))
     assert not missing, missing
+
+
+def _logger_names(tree: ast.AST) -> list[str]:
+    """Names bound to ``logging.getLogger(...)`` at module level."""
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            if isinstance(func, ast.Attribute) and func.attr == "getLogger":
+                names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return names
+
+
+def test_every_module_logs_through_a_logger_named_logger() -> None:
+    wrong = [f"{module}: {name}" for module, path in loader_modules()
+             for name in _logger_names(ast.parse(path.read_text())) if name != "logger"]
+    assert not wrong, wrong
+
+
+def test_the_logger_check_sees_another_name() -> None:
+    assert _logger_names(ast.parse("import logging\nlog = logging.getLogger(__name__)\n")) == ["log"]

@@ -13,12 +13,13 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from lht.clock import utcnow
 from lht.constants import BATCH_ID_COLUMN, DEFAULT_SCHEMA, STATE_TABLE
 from lht.errors import ConfigError
 from lht.project import Project, load_project
@@ -136,7 +137,7 @@ def collect_status(objects: Sequence[str] = (), *, project_dir: Path | None = No
     warn_hours, error_hours = freshness_thresholds(project)
     schema = main_schema(env)
     where = load_target(project.project_dir, profiles_dir, target)
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     report = StatusReport(target=where.name, checked_at=now, warn_after_hours=warn_hours,
                           error_after_hours=error_hours)
     wh = connect(where, env.get("LHT_STAGING_SCHEMA") or None)

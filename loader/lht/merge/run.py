@@ -18,9 +18,9 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
+from lht.clock import utcnow
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ConfigError, LhtError, MergeRefusedError, WarehouseError
 from lht.manifest import ModelNode, load_manifest
@@ -64,10 +64,6 @@ class MergeModelReport(ModelReport):
     calls: int = 0
     merged: int = 0
     already_merged: int = 0
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _object_of(model: ModelNode) -> str:

@@ -10,7 +10,7 @@ private key, ``aud`` = the login URL). Secrets travel in request bodies only.
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -18,6 +18,7 @@ import jwt
 import requests
 from simple_salesforce.login import SalesforceLogin, token_login
 
+from lht.clock import utcnow
 from lht.config import Credentials
 from lht.constants import API_VERSION
 from lht.errors import CredentialsError
@@ -121,7 +122,7 @@ def _jwt(creds: Credentials, session: requests.Session, domain: str | None) -> t
         sid, inst = SalesforceLogin(username=creds.username, consumer_key=creds.client_id,
                                     privatekey=key.decode(), domain=domain, session=session)
         return sid, _instance(inst)
-    expires = datetime.now(timezone.utc) + timedelta(minutes=3)
+    expires = utcnow() + timedelta(minutes=3)
     claims = {"iss": creds.client_id, "sub": creds.username, "aud": creds.login_url,
               "exp": int(expires.timestamp())}
     try:

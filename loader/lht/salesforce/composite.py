@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +25,7 @@ import requests
 from simple_salesforce.exceptions import SalesforceError as SfError
 from simple_salesforce.util import date_to_iso8601, exception_handler
 
+from lht.clock import as_utc
 from lht.constants import API_VERSION
 from lht.errors import LhtError, SalesforceError
 from lht.names import check_object_name
@@ -89,8 +90,7 @@ def query_subrequest(reference: str, soql: str, *, include_deleted: bool) -> Sub
 def deleted_subrequest(reference: str, object_name: str, start: datetime, end: datetime) -> Subrequest:
     """A getDeleted check for ``[start, end]`` as a subrequest (as simple-salesforce words it)."""
     check_object_name(object_name)
-    start, end = (d.astimezone(timezone.utc) if d.tzinfo else d.replace(tzinfo=timezone.utc)
-                  for d in (start, end))
+    start, end = as_utc(start), as_utc(end)
     return Subrequest(reference, f"/services/data/v{API_VERSION}/sobjects/{object_name}/deleted/"
                       f"?start={date_to_iso8601(start)}&end={date_to_iso8601(end)}", is_query=False)
 

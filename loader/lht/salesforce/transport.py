@@ -27,7 +27,7 @@ import logging
 import math
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +36,7 @@ import tenacity
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
+from lht.clock import utcnow
 from lht.config import Settings
 from lht.errors import ApiLimitError
 
@@ -110,14 +111,14 @@ class RunBudget:
         ``Date`` is whole seconds, so each sample is up to a second behind the server; the
         largest of the run's samples is the closest.
         """
-        offset = server - datetime.now(timezone.utc)
+        offset = server - utcnow()
         with self._lock:
             if self.clock_offset is None or offset > self.clock_offset:
                 self.clock_offset = offset
 
     def server_now(self) -> datetime:
         """The time in Salesforce now (this host's clock plus the observed offset), aware UTC."""
-        return datetime.now(timezone.utc) + (self.clock_offset or timedelta(0))
+        return utcnow() + (self.clock_offset or timedelta(0))
 
     def observe_usage(self, used: int, maximum: int) -> None:
         """Record the org's usage; the first sighting fixes the share cap for the run."""
@@ -163,7 +164,7 @@ def _retry_after(response: requests.Response | None) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+        return max((when - utcnow()).total_seconds(), 0.0)
 
 
 def _describe_target(request: requests.PreparedRequest) -> str:

@@ -10,16 +10,11 @@ stay). See docs/design.md, "Fields that appear or disappear".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from lht.clock import utcnow
 from lht.salesforce.client import SalesforceClient
 from lht.salesforce.describe import ObjectPlan, plan_object
 from lht.warehouse.state import StateStore
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lht.clock import utcnow
 from lht.config import Settings
 from lht.constants import KIND_DELETED, KIND_FIELDS, KIND_FILTERED, KIND_FORMULA, KIND_RECORD
 from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
 from lht.errors import ApiLimitError, AuthenticationError, LhtError
 from lht.sync.extract import FieldsChangedError, extract
-from lht.sync.fieldchanges import plan_with_changes, utcnow
+from lht.sync.fieldchanges import plan_with_changes
 from lht.sync.prefetch import Prefetched, Prefetcher
 from lht.project import ObjectOptions
 from lht.sync.report import FAILED, OK, ObjectResult

@@ -12,7 +12,8 @@ from pathlib import Path
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ApiLimitError, ConfigError
 from lht.warehouse.lock import run_lock
-from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object, utcnow
+from lht.clock import utcnow
+from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object
 from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
 from lht.sync.report import SKIPPED, ObjectResult, RunReport

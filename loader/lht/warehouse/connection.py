@@ -25,7 +25,7 @@ from lht.warehouse.target import Target, load_target
 
 __all__ = ["Target", "Warehouse", "connect", "load_target"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: DuckDB's memory limit in the loader (env LHT_DUCKDB_MEMORY_LIMIT). The loader only
 #: appends and runs small queries; past the limit DuckDB evicts or spills to disk, so a
@@ -154,7 +154,7 @@ class Warehouse:
             try:
                 self.execute("ROLLBACK")
             except WarehouseError as exc:  # keep the original error
-                log.warning("ROLLBACK failed: %s", exc)
+                logger.warning("ROLLBACK failed: %s", exc)
             raise
         self._depth = 0
         self.execute("COMMIT")

@@ -28,7 +28,7 @@ from lht.errors import ConcurrentRunError
 from lht.warehouse.target import Target
 from lht.warehouse.connection import Warehouse, connect
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 LOCK_TABLE = "_lht_lock"
 LOCK_NAME = "lht sync"
@@ -135,7 +135,7 @@ def _try_claim(wh: Warehouse, table: str, token: str, me: dict[str, Any]) -> dic
     holder = dict(zip(cols, rows[0])) if rows else None
     if holder and holder["token"] == token:
         if before:
-            log.warning("Took over a stale lht run lock (older than %d s) held by %s",
+            logger.warning("Took over a stale lht run lock (older than %d s) held by %s",
                         int(_ttl()), _describe(dict(zip(cols, before[0]))))
         return None
     return holder or {}
@@ -173,7 +173,7 @@ def _row_lock(wh: Warehouse, wait: bool, timeout: float | None) -> Iterator[None
             break
         if _is_dead_local_holder(holder):
             # a run killed on this machine (kill -9, a crash) left its row: take it over now
-            log.warning("Took over the lht run lock of a run that is no longer running: %s", _describe(holder))
+            logger.warning("Took over the lht run lock of a run that is no longer running: %s", _describe(holder))
             wh.execute(f"DELETE FROM {table} WHERE {q('lock_name')} = ? AND {q('token')} = ?",
                        [LOCK_NAME, holder.get("token")])
             continue

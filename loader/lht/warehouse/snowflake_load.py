@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 from lht.errors import ConfigError, WarehouseError
 from lht.warehouse.connection import Warehouse
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: The stage of the loader's files, in the staging schema.
 STAGE_NAME = "LHT_LOAD"
@@ -136,7 +136,7 @@ def _clean_local_leftovers(root: Path) -> None:
         pid_text = child.name.split("-")[0]
         if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
             shutil.rmtree(child, ignore_errors=True)
-            log.info("Removed the local load files %s of a process that no longer runs", child)
+            logger.info("Removed the local load files %s of a process that no longer runs", child)
 
 
 @dataclass
@@ -255,7 +255,7 @@ class SnowflakeLoad:
         if loaded != files.rows:
             raise WarehouseError(f"COPY INTO {files.table} loaded {loaded} of {files.rows} rows: {rows}")
         files.staged = False  # PURGE removed the files
-        log.debug("Loaded %d rows from %d file(s) into %s", loaded, files.files, files.table)
+        logger.debug("Loaded %d rows from %d file(s) into %s", loaded, files.files, files.table)
 
     def discard(self) -> None:
         """Drop what this load staged: pending uploads are waited for, then the prefix removed."""
@@ -271,7 +271,7 @@ class SnowflakeLoad:
                 try:
                     self.wh.execute(f"REMOVE {self.location(files.object_name)}")
                 except WarehouseError as exc:
-                    log.warning("Could not remove the staged files of a failed load (the next run will): %s", exc)
+                    logger.warning("Could not remove the staged files of a failed load (the next run will): %s", exc)
 
     def close(self) -> None:
         """Stop the upload thread and delete the local files."""
@@ -305,11 +305,11 @@ def remove_abandoned(wh: Warehouse) -> int:
     for object_dir, load_id in sorted(loads):
         verdict = is_abandoned(load_id)
         if verdict is None:
-            log.warning("Leaving %s/%s/%s/ alone: lht did not name it", stage, object_dir, load_id)
+            logger.warning("Leaving %s/%s/%s/ alone: lht did not name it", stage, object_dir, load_id)
         elif verdict:
             wh.execute(f"REMOVE {stage}/{object_dir}/{load_id}/")
             removed += 1
-            log.info("Removed the staged files of an abandoned load %s/%s/%s/", stage, object_dir, load_id)
+            logger.info("Removed the staged files of an abandoned load %s/%s/%s/", stage, object_dir, load_id)
     return removed
 
 

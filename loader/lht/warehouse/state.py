@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from lht.clock import as_utc, utcnow
 from lht.constants import DESCRIBE_TABLE, STATE_TABLE
 from lht.typemap import timestamp_sql_type
 from lht.names import check_object_name
 from lht.warehouse.connection import Warehouse
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,9 +51,7 @@ def _utc(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    return as_utc(value)
 
 
 def _bind_time(value: datetime | None) -> str | None:
@@ -60,7 +59,7 @@ def _bind_time(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError(f"State times must be timezone-aware (UTC), got {value!r}")
-    return value.astimezone(timezone.utc).isoformat(sep=" ", timespec="microseconds")
+    return as_utc(value).isoformat(sep=" ", timespec="microseconds")
 
 
 class StateStore:
@@ -108,8 +107,8 @@ class StateStore:
             f"{self._select()} WHERE lower({self.wh.quote('object_name')}) = lower(?)", [object_name]
         )
         if len(rows) > 1:
-            log.warning("%d state rows match %s; using the newest success", len(rows), object_name)
-            rows.sort(key=lambda r: _utc(r[_COLUMNS.index("last_success_at")]) or datetime.min.replace(tzinfo=timezone.utc))
+            logger.warning("%d state rows match %s; using the newest success", len(rows), object_name)
+            rows.sort(key=lambda r: _utc(r[_COLUMNS.index("last_success_at")]) or as_utc(datetime.min))
         return self._row(rows[-1]) if rows else None
 
     def all(self) -> list[ObjectState]:
@@ -152,7 +151,7 @@ class StateStore:
         """Cache ``describe`` for ``object_name``, replacing any older copy."""
         check_object_name(object_name)
         q = self.wh.quote
-        when = fetched_at or datetime.now(timezone.utc)
+        when = fetched_at or utcnow()
         with self.wh.transaction():
             self.wh.execute(
                 f"DELETE FROM {self.describe_table} WHERE lower({q('object_name')}) = lower(?)", [object_name]
