@@ -202,3 +202,39 @@ def test_every_module_logs_through_a_logger_named_logger() -> None:
 
 def test_the_logger_check_sees_another_name() -> None:
     assert _logger_names(ast.parse("import logging\nlog = logging.getLogger(__name__)\n")) == ["log"]
+
+
+#: The one module that reads the environment (docs/design.md, "Settings").
+SETTINGS_MODULE = "lht.config"
+_ENVIRONMENT = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+
+
+def environment_reads(tree: ast.AST) -> list[str]:
+    """Every read of the process environment in ``tree``: ``os.environ``, ``os.getenv``
+    (``os`` under any alias) and ``from os import environ``."""
+    aliases = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+               for alias in node.names if alias.name == "os"}
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr in _ENVIRONMENT
+                and isinstance(node.value, ast.Name) and node.value.id in aliases):
+            found.append(f"os.{node.attr} on line {node.lineno}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            found += [f"from os import {a.name} on line {node.lineno}" for a in node.names if a.name in _ENVIRONMENT]
+    return found
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    wrong = [f"{module}: {read}" for module, path in loader_modules() if module != SETTINGS_MODULE
+             for read in environment_reads(ast.parse(path.read_text()))]
+    assert not wrong, "read the environment through lht.config's settings instead:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("source", ["import os\nx = os.environ.get('A')\n", "import os as o\no.getenv('A')\n",
+                                    "from os import environ\n", "import os\ndef f(env=os.environ): pass\n"])
+def test_the_environment_check_sees_every_form(source: str) -> None:
+    assert environment_reads(ast.parse(source))
+
+
+def test_the_settings_module_does_read_the_environment() -> None:
+    assert environment_reads(ast.parse((LOADER / "config.py").read_text()))

@@ -39,6 +39,8 @@ def _run(argv: list[str], env: dict[str, str], capture: bool = False) -> subproc
 def main() -> int:
     """Run the demo; return the process exit code."""
     from lht_devorg import DevOrg
+
+    from lht.config import environment
     from lht_devorg.activity import simulate_activity
 
     STATE_DIR.mkdir(exist_ok=True)
@@ -49,7 +51,7 @@ def main() -> int:
         if second_run:
             changed = simulate_activity(org.engine)
             console.print(f"The local org saw some user activity since the last demo: {changed}.")
-        env = {**os.environ, **org.env("token"), "LHT_DUCKDB_PATH": str(WAREHOUSE),
+        env = {**environment(), **org.env("token"), "LHT_DUCKDB_PATH": str(WAREHOUSE),
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         console.print(f"Local Salesforce org at {org.instance_url} ({'incremental' if second_run else 'first'} run)")
         sync = _run([str(BIN / "lht"), "sync", "--project-dir", str(PROJECT_DIR),

@@ -15,7 +15,6 @@ on, and the next run sends them again.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,23 +90,23 @@ def _read_rows(wh: Warehouse, model: ModelNode) -> list[tuple[object, object]]:
     return list(zip(masters, losers))
 
 
-def run_merge(request: MergeRequest, *, env: Mapping[str, str] = os.environ) -> WritebackReport:
+def run_merge(request: MergeRequest, *, env: Mapping[str, str] | None = None) -> WritebackReport:
     """Run one ``lht merge`` and return its report (exit code in ``report.exit_code``).
 
     Configuration problems (manifest, profile, credentials, lock) raise; a refused model
     makes the report refused, with nothing sent for any model.
     """
     project_dir = find_project_dir(request.project_dir)
-    manifest = load_manifest(project_dir)
+    settings = settings_from_env(env)
+    manifest = load_manifest(project_dir, settings)
     models = manifest.select(manifest.models_with_meta(META_KEY), request.names, "merge")
     if not models:
         raise ConfigError(f"No merge models in {manifest.path}: a merge model sets "
                           f"`config.meta.{META_KEY}: {{object: Account}}` and returns MasterId, LoserId; "
                           "add one, run `dbt build`, then `lht merge`.")
     objects = [_object_of(m) for m in models]
-    settings = settings_from_env(env)
-    credentials = credentials_from_env(env)
-    target = load_target(project_dir, request.profiles_dir, request.target)
+    credentials = credentials_from_env(settings.environ)
+    target = load_target(project_dir, request.profiles_dir, request.target, settings)
     report = WritebackReport("merge", started_at=utcnow(), target=target.name, dry_run=request.dry_run)
     with run_lock(target, wait=request.wait_for_lock):
         warehouse = connect_warehouse(target)

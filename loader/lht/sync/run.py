@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,10 +43,11 @@ class SyncRequest:
 def run_sync(
     request: SyncRequest,
     *,
-    env: Mapping[str, str] = os.environ,
+    env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> RunReport:
-    """Run one sync and return its report.
+    """Run one sync and return its report. Every setting, credential and profile
+    ``env_var()`` is read from ``env`` (default: the process environment).
 
     Configuration problems (project, credentials, profile, login, lock) raise before anything
     is written: Salesforce is logged in to before the warehouse is touched. Per-object
@@ -58,8 +58,8 @@ def run_sync(
     project = load_project(request.project_dir)
     names = _objects_to_sync(project, request.objects)
     settings = settings_from_env(env)
-    credentials = credentials_from_env(env)
-    target = load_target(project.project_dir, request.profiles_dir, request.target)
+    credentials = credentials_from_env(settings.environ)
+    target = load_target(project.project_dir, request.profiles_dir, request.target, settings)
     report = RunReport(started_at=utcnow(), target=target.name)
     client = connect_salesforce(credentials, settings)
     with run_lock(target, wait=request.wait_for_lock):

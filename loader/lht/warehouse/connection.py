@@ -9,8 +9,6 @@ case (Snowflake stores API names upper-cased, see ``docs/design.md``), bind para
 from __future__ import annotations
 
 import logging
-import os
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -18,8 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lht.constants import DEFAULT_STAGING_SCHEMA
-from lht.errors import ConfigError, InvalidNameError, WarehouseError
+from lht.errors import ConfigError, WarehouseError
 from lht.names import check_identifier, table_name
 from lht.warehouse.target import Target, load_target
 
@@ -27,20 +24,13 @@ __all__ = ["Target", "Warehouse", "connect", "load_target"]
 
 logger = logging.getLogger(__name__)
 
-#: DuckDB's memory limit in the loader (env LHT_DUCKDB_MEMORY_LIMIT). The loader only
-#: appends and runs small queries; past the limit DuckDB evicts or spills to disk, so a
-#: large extract keeps a flat footprint instead of caching the database in memory.
-DUCKDB_MEMORY_LIMIT = "96MB"
-#: DuckDB's worker threads in the loader (env LHT_DUCKDB_THREADS). Appends are written by
-#: one thread while others download and parse: one DuckDB thread inserts faster than two
-#: competing for the same cores.
-DUCKDB_THREADS = "1"
-#: How the loader's DuckDB connection compresses text (env LHT_DUCKDB_TEXT_COMPRESSION).
-#: ``none`` (default): staging text is stored as it is (numbers stay compressed). DuckDB's
-#: dictionary and FSST analysis takes about a fifth of a large load's time and makes the
-#: text about five times smaller: staging is a landing zone that ``lht prune`` trims, and
-#: the main tables, which dbt writes on its own connection, stay compressed. ``auto``:
-#: DuckDB's default, for a smaller file at a slower load.
+#: The compression methods the loader's DuckDB connection turns off, by
+#: ``Settings.duckdb_text_compression`` (``LHT_DUCKDB_TEXT_COMPRESSION``). ``none`` (default):
+#: staging text is stored as it is (numbers stay compressed). DuckDB's dictionary and FSST
+#: analysis takes about a fifth of a large load's time and makes the text about five times
+#: smaller: staging is a landing zone that ``lht prune`` trims, and the main tables, which
+#: dbt writes on its own connection, stay compressed. ``auto``: DuckDB's default, for a
+#: smaller file at a slower load.
 TEXT_COMPRESSION = {"none": "dict_fsst,fsst,dictionary", "auto": ""}
 
 class Warehouse:
@@ -50,6 +40,8 @@ class Warehouse:
 
     def __init__(self, target: Target, staging_schema: str, database: str | None) -> None:
         self.target = target
+        #: the run's settings (the writer's load files, the run lock's TTL)
+        self.settings = target.settings
         self.staging_schema = check_identifier(staging_schema, "staging schema")
         self.database = database
         self._depth = 0
@@ -235,23 +227,22 @@ class DuckDBWarehouse(Warehouse):
 
 
 def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
-    """Open the warehouse of ``target``. Staging schema: argument, env LHT_STAGING_SCHEMA, or the default."""
-    schema = staging_schema or os.environ.get("LHT_STAGING_SCHEMA") or DEFAULT_STAGING_SCHEMA
-    check_identifier(schema, "staging schema")
+    """Open the warehouse of ``target``, with its settings (``target.settings``). Staging
+    schema: the argument, else the settings' (``LHT_STAGING_SCHEMA``, default
+    ``salesforce_staging``)."""
+    settings = target.settings
+    schema = check_identifier(staging_schema or settings.staging_schema, "staging schema")
     if target.kind == "duckdb":
         import duckdb
 
         path = target.path or Path(":memory:")
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        limit = os.environ.get("LHT_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT
-        threads = os.environ.get("LHT_DUCKDB_THREADS") or DUCKDB_THREADS
-        text = (os.environ.get("LHT_DUCKDB_TEXT_COMPRESSION") or "none").strip().lower()
-        if text not in TEXT_COMPRESSION:
-            raise ConfigError(f"LHT_DUCKDB_TEXT_COMPRESSION={text!r} is not valid: use none (the default) or auto.")
+        limit, threads = settings.duckdb_memory_limit, settings.duckdb_threads
         try:
             con = duckdb.connect(str(path), config={"memory_limit": limit, "threads": threads})
-            con.execute("SET disabled_compression_methods = ?", [TEXT_COMPRESSION[text]])
+            con.execute("SET disabled_compression_methods = ?",
+                        [TEXT_COMPRESSION[settings.duckdb_text_compression]])
         except duckdb.Error as exc:
             raise WarehouseError(f"Cannot open DuckDB database {path} (memory_limit {limit!r} from "
                                  f"LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} from "
