@@ -22,12 +22,12 @@ DEVORG = ROOT / "devorg" / "lht_devorg"
 RANKS = {
     "base": 0,
     "salesforce": 1, "warehouse": 1,
-    "project": 2, "manifest": 2, "writeback": 2,
+    "project": 2, "manifest": 2, "writeback": 2, "catalog": 2,
     "sync": 3, "push": 3, "merge": 3,
     "commands": 4,
     "cli": 5,
 }
-BASE_MODULES = {"__init__", "clock", "config", "constants", "errors", "names", "typemap", "pipeline"}
+BASE_MODULES = {"__init__", "clock", "config", "constants", "dbtfiles", "errors", "names", "typemap", "pipeline"}
 
 
 def wing_of(module: str) -> str:
@@ -238,3 +238,22 @@ def test_the_environment_check_sees_every_form(source: str) -> None:
 
 def test_the_settings_module_does_read_the_environment() -> None:
     assert environment_reads(ast.parse((LOADER / "config.py").read_text()))
+
+
+def private_attributes(tree: ast.AST) -> list[str]:
+    """``x._name`` accesses on anything but ``self`` and ``cls``: another object's private
+    attributes (simple-salesforce's login hook, requests' ``_content``)."""
+    return [f"{ast.unparse(node)} on line {node.lineno}" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))]
+
+
+def test_no_module_touches_another_objects_private_attributes() -> None:
+    wrong = [f"{module}: {found}" for module, path in loader_modules()
+             for found in private_attributes(ast.parse(path.read_text()))]
+    assert not wrong, "use the library's public API (or subclass it, documented):\n" + "\n".join(wrong)
+
+
+def test_the_private_attribute_check_sees_a_patched_hook() -> None:
+    assert private_attributes(ast.parse("sf._salesforce_login_partial = f\n"))
+    assert not private_attributes(ast.parse("self._lock = 1\nx.__class__\n"))

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lht.catalog import Catalog
 from lht.config import Settings, credentials_from_env, settings_from_env
 from lht.constants import PUSH_RESULTS_TABLE
 from lht.errors import ApiLimitError, ConfigError, LhtError
@@ -165,16 +166,11 @@ def _sql_spec(wh: Warehouse, spec: PushSpec, stored: list[str], full: bool) -> d
 
 
 def _describe(wh: Warehouse, client: _LazyClient | None, settings: Settings, object_name: str) -> dict | None:
-    """The object's describe: the cached one while fresh, else fetched (when ``client``) and cached."""
+    """The object's describe: the cached one while fresh (the catalog's rule), else fetched
+    (when ``client``) and cached."""
     store = StateStore(wh)
-    cached = store.get_describe(object_name)
-    if cached and (datetime.now(timezone.utc) - cached[0]).total_seconds() < settings.describe_max_age_seconds:
-        return cached[1]
-    if client is None:
-        return None
-    describe = client().describe(object_name)
-    store.put_describe(object_name, describe)
-    return describe
+    fetch = (lambda: client().describe(object_name)) if client is not None else None
+    return Catalog.load(store, [object_name], settings).describe(object_name, store, fetch)
 
 
 def _plan(wh: Warehouse, client: _LazyClient | None, settings: Settings, spec: PushSpec,

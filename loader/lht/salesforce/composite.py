@@ -12,6 +12,7 @@ When the org or a proxy refuses the resource itself (404, 405, 501),
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Sequence
@@ -72,7 +73,7 @@ class SubResponse:
         response = requests.Response()
         response.status_code = self.status
         response.url = self.url
-        response._content = json.dumps(self.body).encode()  # noqa: SLF001 - a reply in hand
+        response.raw = io.BytesIO(json.dumps(self.body).encode())  # the reply in hand, as a body
         try:
             exception_handler(response)
         except SfError as exc:
@@ -145,7 +146,7 @@ def send(client: SalesforceClient, subrequests: Sequence[Subrequest]) -> dict[st
         ref = answer.get("referenceId")
         if ref in by_reference:
             results[ref] = SubResponse(int(answer.get("httpStatusCode") or 0), answer.get("body"),
-                                       f"https://{client.sf.sf_instance}{by_reference[ref].url}")
+                                       f"https://{client.instance}{by_reference[ref].url}")
     missing = [ref for ref in by_reference if ref not in results]
     if missing:
         raise SalesforceError(f"{what}: the reply lacks subrequest(s) {', '.join(missing)}")

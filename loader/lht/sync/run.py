@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from lht.catalog import Catalog
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ApiLimitError, ConfigError
 from lht.warehouse.lock import run_lock
@@ -18,7 +19,7 @@ from lht.project import Project, load_project
 from lht.sync.report import SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
 from lht.warehouse.state import StateStore
-from lht.warehouse.connection import Warehouse, load_target
+from lht.warehouse.connection import load_target
 from lht.warehouse.connection import connect as connect_warehouse
 
 logger = logging.getLogger(__name__)
@@ -65,9 +66,12 @@ def run_sync(
     with run_lock(target, wait=request.wait_for_lock):
         warehouse = connect_warehouse(target)
         try:
-            ctx = RunContext(client=client, warehouse=warehouse, settings=settings, progress=progress)
-            ctx.describe_stale = _describe_stale(ctx, warehouse, names)
-            ctx.prefetcher = _prefetch(ctx, warehouse, project, names, request)
+            store = StateStore(warehouse)
+            catalog = Catalog.load(store, names, settings, now=report.started_at)
+            catalog.check_metadata(client, names)
+            ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
+                             progress=progress)
+            ctx.prefetcher = _prefetch(ctx, store, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
             report.api_calls = client.total_calls
             report.api_usage = client.api_usage
@@ -88,36 +92,17 @@ def _objects_to_sync(project: Project, requested: Sequence[str]) -> list[str]:
     return list(project.objects)
 
 
-def _describe_stale(ctx: RunContext, warehouse: Warehouse, names: Sequence[str]) -> bool:
-    """One describeGlobal If-Modified-Since call tells whether cached describes are stale.
-
-    Skipped (no call spent) when some object has no cached describe yet: it will be described
-    anyway, and the others' cache ages still apply.
-    """
-    store = StateStore(warehouse)
-    fetched = [store.get_describe(name) for name in names]
-    if any(entry is None for entry in fetched):
-        return False
-    oldest = min(entry[0] for entry in fetched if entry is not None)
-    changed = ctx.client.describe_global_changed_since(oldest)
-    if changed:
-        logger.info("Salesforce metadata changed since %s: re-describing", oldest.isoformat())
-    return changed
-
-
-def _prefetch(ctx: RunContext, warehouse: Warehouse, project: Project, names: Sequence[str],
+def _prefetch(ctx: RunContext, store: StateStore, project: Project, names: Sequence[str],
               request: SyncRequest) -> Prefetcher:
     """Ask the change checks of every incremental object in grouped Composite calls."""
     prefetcher = Prefetcher(ctx.client, enabled=ctx.settings.composite)
     if not prefetcher.enabled or request.full_refresh:
         return prefetcher
-    store = StateStore(warehouse)
     taken_at = ctx.client.server_now()  # Salesforce's clock: the objects' windows start here
     found = []
     for name in names:
         options = project.objects[name]
-        cand = candidate(store, name, options, describe_fresh=not ctx.describe_stale,
-                         max_age=ctx.settings.describe_max_age_seconds, now=utcnow(),
+        cand = candidate(ctx.catalog, store, name, options,
                          deleted_window=lambda state, opts: deleted_window(state, opts, ctx.settings, taken_at))
         if cand is not None:
             found.append(cand)

@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from lht.clock import as_utc, utcnow
@@ -128,19 +129,29 @@ class StateStore:
                 f"INSERT INTO {self.table} ({', '.join(q(c) for c in _COLUMNS)}) VALUES ({marks})", values
             )
 
-    def get_describe(self, object_name: str) -> tuple[datetime, dict] | None:
-        """``(fetched_at, describe)`` cached for ``object_name`` (any case), or None."""
+    def get_describes(self, object_names: Iterable[str]) -> dict[str, tuple[datetime, dict]]:
+        """``{lower-case name: (fetched_at, describe)}`` cached for ``object_names`` (any case),
+        in one query; names without a cached describe are absent. Read through
+        :class:`lht.catalog.Catalog`, once per run."""
+        names = sorted({check_object_name(name).lower() for name in object_names})
+        if not names:
+            return {}
         q = self.wh.quote
         rows = self.wh.execute(
-            f"SELECT {q('fetched_at')}, {q('describe_json')} FROM {self.describe_table} "
-            f"WHERE lower({q('object_name')}) = lower(?) ORDER BY {q('fetched_at')} DESC",
-            [object_name],
+            f"SELECT {q('object_name')}, {q('fetched_at')}, {q('describe_json')} FROM {self.describe_table} "
+            f"WHERE lower({q('object_name')}) IN ({', '.join('?' for _ in names)}) ORDER BY {q('fetched_at')}",
+            names,
         )
-        if not rows:
-            return None
-        fetched_at = _utc(rows[0][0])
-        assert fetched_at is not None
-        return fetched_at, json.loads(rows[0][1])
+        found: dict[str, tuple[datetime, dict]] = {}
+        for name, fetched, text in rows:  # the newest copy wins
+            fetched_at = _utc(fetched)
+            assert fetched_at is not None
+            found[str(name).lower()] = (fetched_at, json.loads(text))
+        return found
+
+    def get_describe(self, object_name: str) -> tuple[datetime, dict] | None:
+        """``(fetched_at, describe)`` cached for ``object_name`` (any case), or None."""
+        return self.get_describes([object_name]).get(object_name.lower())
 
     def forget_describe(self, object_name: str) -> None:
         """Drop the cached describe of ``object_name``: the next run describes it again."""
