@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lht.config import Settings, settings_from_env
+from lht.dbtfiles import project_config
 from lht.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -115,11 +114,7 @@ def target_dir(project_dir: Path, settings: Settings | None = None) -> Path:
     environment's), else the project's ``target-path``."""
     configured = (settings if settings is not None else settings_from_env()).dbt_target_path
     if not configured:
-        try:
-            config = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            config = {}
-        configured = str(config.get("target-path") or "target")
+        configured = str(project_config(project_dir).get("target-path") or "target")
     path = Path(configured)
     return path if path.is_absolute() else project_dir / path
 

@@ -16,11 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lht.clock import utcnow
 from lht.config import settings_from_env
 from lht.constants import BATCH_ID_COLUMN, STATE_TABLE
+from lht.dbtfiles import project_vars
 from lht.errors import ConfigError
 from lht.project import Project, load_project
 from lht.warehouse.staging import staged_rows_after
@@ -75,11 +74,7 @@ class StatusReport:
 
 def freshness_thresholds(project: Project) -> tuple[float, float]:
     """(warn, error) hours from the dbt project's vars, else 12 and 24 as shipped."""
-    try:
-        config = yaml.safe_load((project.project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{project.project_dir / 'dbt_project.yml'} is not valid YAML: {exc}") from None
-    variables = config.get("vars") or {}
+    variables = project_vars(project.project_dir)
 
     def hours(name: str, default: float) -> float:
         value = variables.get(name, default)

@@ -226,6 +226,21 @@ class DuckDBWarehouse(Warehouse):
         self.con.close()
 
 
+def duckdb_directory(target: Target) -> None:
+    """Create the directory of the target's DuckDB file (nothing for ``:memory:``);
+    ConfigError naming the profile's ``path`` when it cannot be created."""
+    path = target.path
+    if path is None or str(path) == ":memory:":
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"{target.profiles_file}: `path` of profile {target.profile!r}, target {target.name!r} is {path}, "
+            f"in a directory that cannot be created ({exc.strerror}: {exc.filename}). Point `path` at a "
+            "writable directory (the shipped profile reads it from LHT_DUCKDB_PATH).") from None
+
+
 def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
     """Open the warehouse of ``target``, with its settings (``target.settings``). Staging
     schema: the argument, else the settings' (``LHT_STAGING_SCHEMA``, default
@@ -236,8 +251,7 @@ def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
         import duckdb
 
         path = target.path or Path(":memory:")
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+        duckdb_directory(target)
         limit, threads = settings.duckdb_memory_limit, settings.duckdb_threads
         try:
             con = duckdb.connect(str(path), config={"memory_limit": limit, "threads": threads})

@@ -27,7 +27,7 @@ import filelock
 from lht.clock import utcnow
 from lht.errors import ConcurrentRunError
 from lht.warehouse.target import Target
-from lht.warehouse.connection import Warehouse, connect
+from lht.warehouse.connection import Warehouse, connect, duckdb_directory
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +87,8 @@ def _file_lock(target: Target, wait: bool, timeout: float | None) -> Iterator[No
     if target.path is None or str(target.path) == ":memory:":
         yield  # an in-memory database cannot be shared with another process
         return
+    duckdb_directory(target)
     path = Path(f"{target.path}.lht.warehouse.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
     info_path = Path(f"{path}.json")
     lock = filelock.FileLock(str(path))
     try:

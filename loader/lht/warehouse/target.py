@@ -18,9 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lht.config import Settings, settings_from_env
+from lht.dbtfiles import PROJECT_FILE, mapping, project_config, read_yaml
 from lht.errors import ConfigError
 
 #: Adapter types lht can write to.
@@ -86,18 +85,6 @@ def _profiles_dir(project_dir: Path, profiles_dir: Path | None, settings: Settin
     if (project_dir / "profiles.yml").is_file():
         return project_dir
     return Path.home() / ".dbt"
-
-
-def _read_yaml(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"{what} not found: {path}. Create it or point lht at the right directory.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} is empty or not a mapping; see dbt's documentation for its format.")
-    return data
 
 
 #: dbt's own test for a value holding Jinja; values without it render as themselves.
@@ -202,20 +189,24 @@ def load_target(project_dir: Path, profiles_dir: Path | None = None, target: str
     """
     settings = settings if settings is not None else settings_from_env()
     project_dir = Path(project_dir)
-    project = _read_yaml(project_dir / "dbt_project.yml", "dbt project file")
-    profile = project.get("profile")
+    profile = project_config(project_dir).get("profile")
     if not profile or not isinstance(profile, str):
         raise ConfigError(
-            f"{project_dir / 'dbt_project.yml'} has no 'profile:' key: name the profile to use there."
+            f"{project_dir / PROJECT_FILE} has no 'profile:' key: name the profile to use there."
         )
     profiles_file = _profiles_dir(project_dir, profiles_dir, settings) / "profiles.yml"
-    profiles = _read_yaml(profiles_file, "dbt profiles file")
+    profiles = read_yaml(profiles_file, "dbt profiles file", shape="profile names to their targets")
     raw = profiles.get(profile)
-    if not isinstance(raw, dict):
+    if raw is None:
         raise ConfigError(
             f"Profile {profile!r} (named in dbt_project.yml) is not defined in {profiles_file}: "
             "add it, or set DBT_PROFILES_DIR to the directory holding the right profiles.yml."
         )
+    raw = dict(mapping(raw, profiles_file, profile, "target: and outputs:"))
+    outputs = mapping(raw.get("outputs"), profiles_file, f"{profile}.outputs",
+                      "target names to their connection settings")
+    for name, output in outputs.items():
+        mapping(output, profiles_file, f"{profile}.outputs.{name}", "connection settings (type:, ...)")
     target_name, out = _render(raw, profile, target, profiles_file, settings.environ)
     return replace(_to_target(out, profile, str(target_name), profiles_file, project_dir),
                    named=target is not None, settings=settings)
