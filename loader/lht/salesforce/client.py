@@ -149,7 +149,7 @@ class _Auth:
         except LhtError:
             raise
         except Exception as exc:  # login helpers raise many kinds
-            raise translate(exc, f"Logging in to {self.creds.login_url}",
+            raise translate(exc, f"Logging in to {_auth_flows.shown_url(self.creds.login_url)}",
                             scrub=self.creds.secrets()) from None
 
     def refresh(self, session: requests.Session, stale: str) -> tuple[str, str]:

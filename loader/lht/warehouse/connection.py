@@ -70,10 +70,11 @@ class Warehouse:
         return self.table(table_name(object_name))
 
     # -- statements ----------------------------------------------------------------------
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
-        """Run one statement with ``?`` bind parameters; return its rows ([] when none)."""
+    @contextmanager
+    def _refusals(self, sql: str) -> Iterator[None]:
+        """The engine's own errors inside the block, as WarehouseError naming the statement."""
         try:
-            return self._execute(sql, params)
+            yield
         except WarehouseError:
             raise
         except Exception as exc:  # each engine's own error hierarchy
@@ -82,15 +83,15 @@ class Warehouse:
             verb = " ".join(sql.split()[:2]).upper()
             raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
 
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        """Run one statement with ``?`` bind parameters; return its rows ([] when none)."""
+        with self._refusals(sql):
+            return self._execute(sql, params)
+
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a query and return its result as an Arrow table (column names as the engine gives them)."""
-        try:
+        with self._refusals(sql):
             return self._fetch_arrow(sql, params)
-        except Exception as exc:
-            if not self._is_engine_error(exc):
-                raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
 
     def stream_arrow(self, sql: str, params: Sequence[Any] | None = None,
                      batch_rows: int = 50_000) -> Iterator[pa.RecordBatch]:
@@ -99,13 +100,8 @@ class Warehouse:
         The query runs on a cursor of its own, so statements issued while it streams
         (result rows written through the writer) do not cut it short.
         """
-        try:
+        with self._refusals(sql):
             yield from self._stream_arrow(sql, params, batch_rows)
-        except Exception as exc:
-            if not self._is_engine_error(exc):
-                raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
 
     def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
         raise NotImplementedError
