@@ -24,12 +24,12 @@ DEVORG = ROOT / "devorg" / "lht_devorg"
 RANKS = {
     "base": 0,
     "salesforce": 1, "warehouse": 1,
-    "project": 2, "manifest": 2, "writeback": 2,
+    "project": 2, "manifest": 2, "writeback": 2, "catalog": 2,
     "sync": 3, "push": 3, "merge": 3,
     "commands": 4,
     "cli": 5,
 }
-BASE_MODULES = {"__init__", "config", "constants", "errors", "names", "typemap", "pipeline"}
+BASE_MODULES = {"__init__", "clock", "config", "constants", "dbtfiles", "errors", "names", "typemap", "pipeline"}
 
 
 def wing_of(module: str) -> str:
@@ -245,3 +245,79 @@ def test_every_wing_says_what_it_does_and_must_not_import() -> None:
         if "must not import" not in doc:
             missing.append(str(init.relative_to(ROOT)))
     assert not missing, missing
+
+
+def _logger_names(tree: ast.AST) -> list[str]:
+    """Names bound to ``logging.getLogger(...)`` at module level."""
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            if isinstance(func, ast.Attribute) and func.attr == "getLogger":
+                names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return names
+
+
+def test_every_module_logs_through_a_logger_named_logger() -> None:
+    wrong = [f"{module}: {name}" for module, path in loader_modules()
+             for name in _logger_names(ast.parse(path.read_text())) if name != "logger"]
+    assert not wrong, wrong
+
+
+def test_the_logger_check_sees_another_name() -> None:
+    assert _logger_names(ast.parse("import logging\nlog = logging.getLogger(__name__)\n")) == ["log"]
+
+
+#: The one module that reads the environment (docs/design.md, "Settings").
+SETTINGS_MODULE = "lht.config"
+_ENVIRONMENT = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+
+
+def environment_reads(tree: ast.AST) -> list[str]:
+    """Every read of the process environment in ``tree``: ``os.environ``, ``os.getenv``
+    (``os`` under any alias) and ``from os import environ``."""
+    aliases = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+               for alias in node.names if alias.name == "os"}
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr in _ENVIRONMENT
+                and isinstance(node.value, ast.Name) and node.value.id in aliases):
+            found.append(f"os.{node.attr} on line {node.lineno}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            found += [f"from os import {a.name} on line {node.lineno}" for a in node.names if a.name in _ENVIRONMENT]
+    return found
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    wrong = [f"{module}: {read}" for module, path in loader_modules() if module != SETTINGS_MODULE
+             for read in environment_reads(ast.parse(path.read_text()))]
+    assert not wrong, "read the environment through lht.config's settings instead:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("source", ["import os\nx = os.environ.get('A')\n", "import os as o\no.getenv('A')\n",
+                                    "from os import environ\n", "import os\ndef f(env=os.environ): pass\n"])
+def test_the_environment_check_sees_every_form(source: str) -> None:
+    assert environment_reads(ast.parse(source))
+
+
+def test_the_settings_module_does_read_the_environment() -> None:
+    assert environment_reads(ast.parse((LOADER / "config.py").read_text()))
+
+
+def private_attributes(tree: ast.AST) -> list[str]:
+    """``x._name`` accesses on anything but ``self`` and ``cls``: another object's private
+    attributes (simple-salesforce's login hook, requests' ``_content``)."""
+    return [f"{ast.unparse(node)} on line {node.lineno}" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))]
+
+
+def test_no_module_touches_another_objects_private_attributes() -> None:
+    wrong = [f"{module}: {found}" for module, path in loader_modules()
+             for found in private_attributes(ast.parse(path.read_text()))]
+    assert not wrong, "use the library's public API (or subclass it, documented):\n" + "\n".join(wrong)
+
+
+def test_the_private_attribute_check_sees_a_patched_hook() -> None:
+    assert private_attributes(ast.parse("sf._salesforce_login_partial = f\n"))
+    assert not private_attributes(ast.parse("self._lock = 1\nx.__class__\n"))

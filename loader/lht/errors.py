@@ -44,6 +44,11 @@ class AuthenticationError(SalesforceError):
     """Login failed or the session cannot be renewed."""
 
 
+class LoginRefusedError(AuthenticationError):
+    """Salesforce refused the credentials (SOAP ``INVALID_LOGIN``, OAuth ``invalid_grant`` or
+    ``invalid_client``): lht does not log in again within the run."""
+
+
 class ApiLimitError(SalesforceError):
     """The org's API quota (REQUEST_LIMIT_EXCEEDED) or lht's own call budget is spent."""
 

@@ -27,6 +27,8 @@ MAX_IDENTIFIER = 255
 _SEGMENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
 _OBJECT_NAME = re.compile(rf"{_SEGMENT}(?:__{_SEGMENT}){{0,2}}")
 _FIELD_NAME = re.compile(rf"{_SEGMENT}(?:__{_SEGMENT}){{0,3}}")
+#: The object rule as text, for the dbt macro ``lht_object_name`` that repeats it.
+OBJECT_NAME_PATTERN = _OBJECT_NAME.pattern
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ID = re.compile(r"[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?")
 _SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"

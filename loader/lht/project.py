@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lht.errors import ConfigError, InvalidNameError, ObjectNotRegisteredError
+from lht.dbtfiles import PROJECT_FILE, mapping, project_vars, read_text
+from lht.errors import ConfigError, ObjectNotRegisteredError
 from lht.names import check_object_name
 
 logger = logging.getLogger(__name__)
@@ -108,7 +107,7 @@ def load_project(project_dir: str | os.PathLike | None = None) -> Project:
     histories: set[str] = set()
     models = root / MODELS_SUBDIR
     for path in sorted(models.glob("*.sql")) if models.is_dir() else []:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, "dbt model file")
         match = _MODEL_CALL.search(text)
         if match:
             name = check_object_name(match.group(1))
@@ -127,45 +126,47 @@ def load_project(project_dir: str | os.PathLike | None = None) -> Project:
     return Project(project_dir=root, objects=objects)
 
 
+#: The options of ``vars: lht_objects: <Object>:``.
+OPTIONS = ("where", "formula_refresh_every", "deleted_check_every")
+
+
 def _object_options(root: Path) -> dict[str, ObjectOptions]:
-    try:
-        config = yaml.safe_load((root / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{root / 'dbt_project.yml'} is not valid YAML: {exc}") from None
-    raw = ((config.get("vars") or {}).get("lht_objects")) or {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("dbt_project.yml: vars.lht_objects must map object names to options.")
+    path = root / PROJECT_FILE
+    raw = mapping(project_vars(root).get("lht_objects"), path, "vars.lht_objects",
+                  "object names to their options")
     options: dict[str, ObjectOptions] = {}
     for name, opts in raw.items():
         check_object_name(str(name))
-        opts = opts or {}
-        allowed = {"where", "formula_refresh_every", "deleted_check_every"}
-        extra = set(opts) - allowed
+        key = f"vars.lht_objects.{name}"
+        opts = mapping(opts, path, key, f"options ({', '.join(OPTIONS)}) to values, like "
+                       f"`{name}: {{where: \"Industry != null\"}}`")
+        extra = set(opts) - set(OPTIONS)
         if extra:
-            raise ConfigError(
-                f"dbt_project.yml: vars.lht_objects.{name} has unknown option(s) {sorted(extra)}; "
-                f"allowed: {sorted(allowed)}."
-            )
-        where_ = f"vars.lht_objects.{name}"
+            raise ConfigError(f"{path}: `{key}` has unknown option(s) {sorted(map(str, extra))}; "
+                              f"allowed: {list(OPTIONS)}.")
         options[str(name).lower()] = ObjectOptions(
-            where=_checked_where(opts.get("where"), f"{where_}.where"),
-            formula_refresh_every=_optional_duration(opts.get("formula_refresh_every"), f"{where_}.formula_refresh_every"),
-            deleted_check_every=_optional_duration(opts.get("deleted_check_every"), f"{where_}.deleted_check_every"),
+            where=_checked_where(opts.get("where"), path, f"{key}.where"),
+            formula_refresh_every=_optional_duration(opts.get("formula_refresh_every"), f"{key}.formula_refresh_every"),
+            deleted_check_every=_optional_duration(opts.get("deleted_check_every"), f"{key}.deleted_check_every"),
         )
     return options
 
 
-def _checked_where(value: Any, what: str) -> str | None:
-    """A where filter, refused at load time (before any connection) when it is unsafe."""
+def _checked_where(value: Any, path: Path, key: str) -> str | None:
+    """A where filter, refused at load time (before any connection) when it is not one
+    SOQL condition as text, or is unsafe."""
     if value is None:
         return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: `{key}` must be one SOQL condition as text (like \"Industry != null\"), "
+                          f"not {value!r}.")
     from lht.salesforce.soql import validate_where
 
     try:
-        return validate_where(str(value))
+        return validate_where(value)
     except ConfigError as exc:
-        raise ConfigError(f"dbt_project.yml: {what}: {exc}") from None
+        raise ConfigError(f"dbt_project.yml: {key}: {exc}") from None
 
 
 def _optional_duration(value: Any, what: str) -> int | None:
-    return None if value is None else parse_duration(value, what)
+    return None if value is None else parse_duration(value, f"dbt_project.yml: {what}")

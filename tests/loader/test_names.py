@@ -84,3 +84,18 @@ def test_an_id_of_another_object_is_named_by_its_key_prefix() -> None:
     assert id_problem("0015000000Gv7qJAAR", "003", "Contact") == (
         "'0015000000Gv7qJAAR' is not a Contact Id (those start with 003)")
     assert "an Account Id" in (id_problem("0035000000Gv7qJ", "001", "Account") or "")
+
+
+def test_the_dbt_macro_checks_object_names_by_the_same_rule() -> None:
+    """dbt cannot call lht.names, so lht_object_name.sql repeats the rule: the same pattern
+    and the same longest name."""
+    import re
+    from pathlib import Path
+
+    from lht.names import MAX_API_NAME, OBJECT_NAME_PATTERN
+
+    macro = (Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "lht_object_name.sql").read_text()
+    pattern = re.search(r"set pattern = '([^']+)'", macro)
+    length = re.search(r"set max_length = (\d+)", macro)
+    assert pattern and pattern.group(1) == OBJECT_NAME_PATTERN
+    assert length and int(length.group(1)) == MAX_API_NAME

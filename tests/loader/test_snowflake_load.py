@@ -16,12 +16,14 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
+from lht.config import settings_from_env
 from lht.errors import LhtError, WarehouseError
 from lht.typemap import FieldSpec
 from lht.warehouse import snowflake_load
@@ -54,6 +56,11 @@ def rows_batch(start: int, n: int) -> pa.Table:
                      "Name": [secrets.token_hex(100) for _ in range(n)]})
 
 
+def use_file_mb(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, mb: float) -> None:
+    """The warehouse's settings with Parquet files rolled at ``mb`` megabytes (LHT_SNOWFLAKE_FILE_MB)."""
+    monkeypatch.setattr(wh, "settings", replace(wh.settings, snowflake_file_mb=mb))
+
+
 def count(wh: Warehouse, object_name: str = "Account") -> int:
     return wh.execute(f"SELECT count(*) FROM {wh.staging_table(object_name)}")[0][0]
 
@@ -64,7 +71,7 @@ def stage_files(wh: Warehouse) -> list[str]:
 
 def test_an_extract_of_thirty_batches_is_one_copy_and_puts_follow_file_size(
         sf: Warehouse, statements: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.5")
+    use_file_mb(sf, monkeypatch, 0.5)
     with append_session(sf):
         for b in range(30):
             write_batch(sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
@@ -87,7 +94,7 @@ def test_a_batch_written_outside_a_session_is_its_own_load(sf: Warehouse, statem
 def test_an_error_mid_extract_leaves_no_rows_and_no_stage_files(
         sf: Warehouse, statements: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     write_batch(sf, "Account", rows_batch(0, 1), FIELDS, extracted_at=EXTRACTED)
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.1")
+    use_file_mb(sf, monkeypatch, 0.1)
     with pytest.raises(LhtError, match="stopped"):
         with append_session(sf):
             for b in range(5):
@@ -100,7 +107,7 @@ def test_an_error_mid_extract_leaves_no_rows_and_no_stage_files(
 
 def test_a_bad_value_in_a_later_file_loads_none_of_the_files(
         sf: Warehouse, monkeypatch: pytest.MonkeyPatch, statements: list[str]) -> None:
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.000001")  # one file per batch
+    use_file_mb(sf, monkeypatch, 0.000001)  # one file per batch
     good = pa.table({"Id": ["o1", "o2"], "Amount__c": pa.array([1, 2], pa.decimal128(18, 2))})
     bad = pa.table({"Id": ["o3"], "Amount__c": pa.array([10**10], pa.decimal128(18, 2))})  # > NUMBER(5,2)
     wide = [FIELDS[0], FieldSpec("Amount__c", "currency", precision=18, scale=2)]
@@ -234,7 +241,7 @@ def recorded_load(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 def test_every_file_but_the_last_reaches_the_roll_size(
         sf: Warehouse, monkeypatch: pytest.MonkeyPatch, recorded_load: list[int]) -> None:
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.25")
+    use_file_mb(sf, monkeypatch, 0.25)
     with append_session(sf):
         for b in range(12):
             write_batch(sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
@@ -247,6 +254,5 @@ def test_every_file_but_the_last_reaches_the_roll_size(
 def test_an_invalid_file_size_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     from lht.errors import ConfigError
 
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", value)
     with pytest.raises(ConfigError, match="LHT_SNOWFLAKE_FILE_MB"):
-        snowflake_load.file_bytes()
+        settings_from_env({"LHT_SNOWFLAKE_FILE_MB": value})

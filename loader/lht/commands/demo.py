@@ -49,6 +49,8 @@ def main() -> int:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return exc.exit_code
     from lht_devorg import DevOrg
+
+    from lht.config import environment
     from lht_devorg.core.activity import simulate_activity
 
     STATE_DIR.mkdir(exist_ok=True)
@@ -59,7 +61,7 @@ def main() -> int:
         if second_run:
             changed = simulate_activity(org.engine)
             console.print(f"The local org saw some user activity since the last demo: {changed}.")
-        env = {**os.environ, **org.env("token"), "LHT_DUCKDB_PATH": str(WAREHOUSE),
+        env = {**environment(), **org.env("token"), "LHT_DUCKDB_PATH": str(WAREHOUSE),
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         console.print(f"Local Salesforce org at {org.instance_url} ({'incremental' if second_run else 'first'} run)")
         sync = _run([str(BIN / "lht"), "sync", "--project-dir", str(PROJECT_DIR),

@@ -10,21 +10,20 @@ source freshness thresholds of the dbt project (vars ``lht_freshness_warn_hours`
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lht.constants import BATCH_ID_COLUMN, DEFAULT_SCHEMA, STATE_TABLE
+from lht.clock import utcnow
+from lht.config import settings_from_env
+from lht.constants import BATCH_ID_COLUMN, STATE_TABLE
+from lht.dbtfiles import project_vars
 from lht.errors import ConfigError
 from lht.project import Project, load_project
 from lht.warehouse.staging import staged_rows_after
 from lht.warehouse.state import ObjectState, StateStore
-from lht.names import check_identifier
 from lht.warehouse.connection import Warehouse, connect, load_target
 
 logger = logging.getLogger(__name__)
@@ -75,11 +74,7 @@ class StatusReport:
 
 def freshness_thresholds(project: Project) -> tuple[float, float]:
     """(warn, error) hours from the dbt project's vars, else 12 and 24 as shipped."""
-    try:
-        config = yaml.safe_load((project.project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{project.project_dir / 'dbt_project.yml'} is not valid YAML: {exc}") from None
-    variables = config.get("vars") or {}
+    variables = project_vars(project.project_dir)
 
     def hours(name: str, default: float) -> float:
         value = variables.get(name, default)
@@ -89,11 +84,6 @@ def freshness_thresholds(project: Project) -> tuple[float, float]:
             raise ConfigError(f"dbt_project.yml: vars.{name} must be a number of hours, not {value!r}.") from None
 
     return hours("lht_freshness_warn_hours", DEFAULT_WARN_HOURS), hours("lht_freshness_error_hours", DEFAULT_ERROR_HOURS)
-
-
-def main_schema(env: Mapping[str, str] = os.environ) -> str:
-    """The schema of the main tables: env ``LHT_SCHEMA``, else ``salesforce``."""
-    return check_identifier(env.get("LHT_SCHEMA") or DEFAULT_SCHEMA, "main schema")
 
 
 def main_table_summary(wh: Warehouse, object_name: str, schema: str) -> tuple[int, str | None] | None:
@@ -129,17 +119,18 @@ def object_status(wh: Warehouse, name: str, state: ObjectState | None, schema: s
 
 def collect_status(objects: Sequence[str] = (), *, project_dir: Path | None = None,
                    profiles_dir: Path | None = None, target: str | None = None,
-                   env: Mapping[str, str] = os.environ, now: datetime | None = None) -> StatusReport:
+                   env: Mapping[str, str] | None = None, now: datetime | None = None) -> StatusReport:
     """The status of the registered objects (or of ``objects``) on the profile's target."""
     project = load_project(project_dir)
     names = project.resolve(objects) if objects else list(project.objects)
     warn_hours, error_hours = freshness_thresholds(project)
-    schema = main_schema(env)
-    where = load_target(project.project_dir, profiles_dir, target)
-    now = now or datetime.now(UTC)
+    settings = settings_from_env(env)
+    schema = settings.schema
+    where = load_target(project.project_dir, profiles_dir, target, settings)
+    now = now or utcnow()
     report = StatusReport(target=where.name, checked_at=now, warn_after_hours=warn_hours,
                           error_after_hours=error_hours)
-    wh = connect(where, env.get("LHT_STAGING_SCHEMA") or None)
+    wh = connect(where)
     try:
         states = _states(wh)
         for name in names:

@@ -15,12 +15,11 @@ on, and the next run sends them again.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
+from lht.clock import utcnow
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ConfigError, LhtError, MergeRefusedError, WarehouseError
 from lht.manifest import ModelNode, load_manifest
@@ -66,10 +65,6 @@ class MergeModelReport(ModelReport):
     already_merged: int = 0
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _object_of(model: ModelNode) -> str:
     wanted = model.options.get("object")
     by_lower = {name.lower(): name for name in KEY_PREFIXES}
@@ -95,23 +90,23 @@ def _read_rows(wh: Warehouse, model: ModelNode) -> list[tuple[object, object]]:
     return list(zip(masters, losers))
 
 
-def run_merge(request: MergeRequest, *, env: Mapping[str, str] = os.environ) -> WritebackReport:
+def run_merge(request: MergeRequest, *, env: Mapping[str, str] | None = None) -> WritebackReport:
     """Run one ``lht merge`` and return its report (exit code in ``report.exit_code``).
 
     Configuration problems (manifest, profile, credentials, lock) raise; a refused model
     makes the report refused, with nothing sent for any model.
     """
     project_dir = find_project_dir(request.project_dir)
-    manifest = load_manifest(project_dir)
+    settings = settings_from_env(env)
+    manifest = load_manifest(project_dir, settings)
     models = manifest.select(manifest.models_with_meta(META_KEY), request.names, "merge")
     if not models:
         raise ConfigError(f"No merge models in {manifest.path}: a merge model sets "
                           f"`config.meta.{META_KEY}: {{object: Account}}` and returns MasterId, LoserId; "
                           "add one, run `dbt build`, then `lht merge`.")
     objects = [_object_of(m) for m in models]
-    settings = settings_from_env(env)
-    credentials = credentials_from_env(env)
-    target = load_target(project_dir, request.profiles_dir, request.target)
+    credentials = credentials_from_env(settings.environ)
+    target = load_target(project_dir, request.profiles_dir, request.target, settings)
     report = WritebackReport("merge", started_at=utcnow(), target=target.name, dry_run=request.dry_run)
     with run_lock(target, wait=request.wait_for_lock):
         warehouse = connect_warehouse(target)

@@ -91,7 +91,7 @@ def _read_cache(cache: Path, key: str) -> dict[str, PushSql] | None:
 def cached_sql(project_dir: Path, target: Target, manifest: Manifest,
                specs: Sequence[dict[str, Any]]) -> dict[str, PushSql] | None:
     """The cached SQL of every push in ``specs``, or None when something changed since."""
-    return _read_cache(target_dir(project_dir) / CACHE_FILE, _cache_key(target, manifest, specs))
+    return _read_cache(target_dir(project_dir, target.settings) / CACHE_FILE, _cache_key(target, manifest, specs))
 
 
 def _reuse_partial_parse(source: Path, own_target: Path) -> None:
@@ -112,7 +112,7 @@ def _reuse_partial_parse(source: Path, own_target: Path) -> None:
 def _compile_command(project_dir: Path, target: Target, specs: Sequence[dict[str, Any]],
                      own_target: Path) -> tuple[list[str], dict[str, str]]:
     """The ``dbt compile --inline`` command line and environment for ``specs``."""
-    env = os.environ.copy()
+    env = dict(target.settings.environ)
     payload = json.dumps(list(specs))
     size = len(payload.encode())
     argv = [_dbt_executable(), "compile", "--quiet", "--output", "json"]
@@ -124,7 +124,7 @@ def _compile_command(project_dir: Path, target: Target, specs: Sequence[dict[str
         argv += ["--inline", "{{ lht.lht_push_sql() }}", "--vars", json.dumps({"lht_push_specs": list(specs)})]
     argv += ["--project-dir", str(project_dir), "--target-path", str(own_target),
              "--profiles-dir", str(target.profiles_file.parent)]
-    if target.named or env.get("DBT_TARGET"):
+    if target.named or target.settings.dbt_target:
         # dbt keys its partial parse on the target it was given (flag or DBT_TARGET), not on
         # the profile's default: name it only when the user's dbt commands see one named too
         argv += ["--target", target.name]
@@ -135,7 +135,7 @@ def compile_sql(project_dir: Path, target: Target, manifest: Manifest,
                 specs: Sequence[dict[str, Any]]) -> dict[str, PushSql]:
     """The SQL of every push in ``specs`` (cached; dbt runs only when something changed)."""
     key = _cache_key(target, manifest, specs)
-    dbt_target = target_dir(project_dir)
+    dbt_target = target_dir(project_dir, target.settings)
     cache = dbt_target / CACHE_FILE
     found = _read_cache(cache, key)
     if found is not None:

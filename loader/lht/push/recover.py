@@ -85,7 +85,7 @@ def _recover_insert(run: PushRun, unit: PendingUnit) -> None:
     keys = list(unit.keys)
     for start in range(0, len(keys), 200):
         soql = records_by_field_soql(run.spec.object_name, header, keys[start:start + 200])
-        for record in client.call("Checking an interrupted insert", lambda s=soql: client.sf.query_all(s))["records"]:
+        for record in client.query_all(soql, what="Checking an interrupted insert")["records"]:
             value = record.get(header)
             if value is not None:
                 found[str(value)] = record["Id"]

@@ -8,7 +8,6 @@ after a successful one makes no Salesforce call at all.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lht.catalog import Catalog
 from lht.config import Settings, credentials_from_env, settings_from_env
 from lht.constants import PUSH_RESULTS_TABLE
 from lht.errors import ApiLimitError, ConfigError, LhtError
@@ -55,15 +55,23 @@ class PushRequest:
 
 
 class _LazyClient:
-    """The run's Salesforce client, logged in to at its first use only."""
+    """The run's Salesforce client, logged in to at its first use only; a failed login is
+    not attempted again within the run (every push that needs the client fails with it)."""
 
-    def __init__(self, env: Mapping[str, str], settings: Settings) -> None:
-        self.env, self.settings = env, settings
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.client: SalesforceClient | None = None
+        self._failed: LhtError | None = None
 
     def __call__(self) -> SalesforceClient:
+        if self._failed is not None:
+            raise self._failed
         if self.client is None:
-            self.client = connect(credentials_from_env(self.env), self.settings)
+            try:
+                self.client = connect(credentials_from_env(self.settings.environ), self.settings)
+            except LhtError as exc:
+                self._failed = exc
+                raise
         return self.client
 
     @property
@@ -71,19 +79,19 @@ class _LazyClient:
         return self.client.total_calls if self.client else 0
 
 
-def run_push(request: PushRequest, *, env: Mapping[str, str] = os.environ) -> WritebackReport:
+def run_push(request: PushRequest, *, env: Mapping[str, str] | None = None) -> WritebackReport:
     """Run the pushes and return the report; configuration problems of the run raise."""
     project_dir = find_project_dir(request.project_dir)
-    manifest = load_manifest(project_dir)
+    settings = settings_from_env(env)
+    manifest = load_manifest(project_dir, settings)
     nodes = manifest.select(manifest.models_with_meta("lht_push"), request.names, "push")
     if not nodes:
         raise ConfigError(f"No push models in {manifest.path}: give a model `config: meta: lht_push:` "
                           "(object, operation, key), then run `dbt build`.")
-    settings = settings_from_env(env)
-    target = load_target(project_dir, request.profiles_dir, request.target)
+    target = load_target(project_dir, request.profiles_dir, request.target, settings)
     report = WritebackReport(command="push", started_at=datetime.now(timezone.utc), target=target.name,
                              dry_run=request.dry_run)
-    client = _LazyClient(env, settings)
+    client = _LazyClient(settings)
     with run_lock(target, wait=request.wait_for_lock):
         _run_pushes(request, project_dir, manifest, nodes, settings, target, report, client)
     return report
@@ -158,16 +166,11 @@ def _sql_spec(wh: Warehouse, spec: PushSpec, stored: list[str], full: bool) -> d
 
 
 def _describe(wh: Warehouse, client: _LazyClient | None, settings: Settings, object_name: str) -> dict | None:
-    """The object's describe: the cached one while fresh, else fetched (when ``client``) and cached."""
+    """The object's describe: the cached one while fresh (the catalog's rule), else fetched
+    (when ``client``) and cached."""
     store = StateStore(wh)
-    cached = store.get_describe(object_name)
-    if cached and (datetime.now(timezone.utc) - cached[0]).total_seconds() < settings.describe_max_age_seconds:
-        return cached[1]
-    if client is None:
-        return None
-    describe = client().describe(object_name)
-    store.put_describe(object_name, describe)
-    return describe
+    fetch = (lambda: client().describe(object_name)) if client is not None else None
+    return Catalog.load(store, [object_name], settings).describe(object_name, store, fetch)
 
 
 def _plan(wh: Warehouse, client: _LazyClient | None, settings: Settings, spec: PushSpec,

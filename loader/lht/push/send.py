@@ -17,11 +17,11 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lht.clock import utcnow
 from lht.config import Settings
 from lht.errors import SalesforceError
 from lht.push.changeset import HASH, KEY, SF_ID, PushSql, column_of, stream_mirror_deletes
@@ -39,10 +39,6 @@ logger = logging.getLogger(__name__)
 
 PENDING = "LHT_PENDING"
 UNPROCESSED = "LHT_UNPROCESSED"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def row_digest(cells: list[str | None]) -> str:

@@ -17,12 +17,13 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lht.clock import utcnow
+from lht.catalog import Catalog
 from lht.config import Settings
 from lht.constants import KIND_DELETED, KIND_FIELDS, KIND_FILTERED, KIND_FORMULA, KIND_RECORD
 from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
 from lht.errors import ApiLimitError, AuthenticationError, LhtError
-from lht.sync.extract import FieldsChangedError, extract
-from lht.sync.fieldchanges import plan_with_changes, utcnow
+from lht.salesforce.extract import FieldsChangedError, extract
 from lht.sync.prefetch import Prefetched, Prefetcher
 from lht.project import ObjectOptions
 from lht.sync.report import FAILED, OK, ObjectResult
@@ -48,7 +49,8 @@ class RunContext:
     client: SalesforceClient
     warehouse: Warehouse
     settings: Settings
-    describe_stale: bool = False
+    #: the run's describes (read once, one freshness rule)
+    catalog: Catalog
     progress: Progress | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     #: the run's grouped change checks (lht.sync.prefetch), when there are any
@@ -74,7 +76,7 @@ def sync_object(
     wh = ctx.warehouse.cursor_for_thread()
     try:
         store = StateStore(wh)
-        plan, change = plan_with_changes(client, store, name, fresh=ctx.describe_stale, max_age=ctx.settings.describe_max_age_seconds)
+        plan, change = ctx.catalog.plan(name, client, store)
         result.object_name = plan.object_name
         result.fields_added, result.fields_removed = list(change.added), list(change.removed)
         if change.removed:
@@ -85,13 +87,13 @@ def sync_object(
         job = _ObjectJob(ctx, client, wh, store, plan, options, state, result, prefetched)
         job.run(full_refresh=full_refresh, refresh_formulas=refresh_formulas, added=change.added)
         if change.pending is not None:  # cached only now that the new fields are backfilled
-            store.put_describe(change.pending["name"], change.pending)
+            ctx.catalog.put(store, change.pending["name"], change.pending)
         result.status = OK
     except LhtError as exc:
         result.status, result.error = FAILED, str(exc)
         logger.error("%s: %s", name, exc)
         if not isinstance(exc, (ApiLimitError, AuthenticationError)):
-            _forget_describe(wh, name)
+            _forget_describe(ctx.catalog, wh, name)
         if isinstance(exc, ApiLimitError):
             ctx.stop.set()  # the quota is shared: stop the other objects cleanly too
     except Exception as exc:  # a bug or an unexpected library error: report it, never hide it
@@ -150,7 +152,7 @@ class _ObjectJob:
         for attempt in range(1, MAX_SCHEMA_RETRIES + 1):
             try:
                 ex = extract(self.client, self.plan, self.settings, since=since, where=self.options.where,
-                             prefetched=self.prefetched)
+                             first_page=self._prefetched_page)
                 self.result.engine = ex.engine
                 rows = self._write_all(ex.batches, KIND_RECORD, self.plan.fields, ex.total_size)
                 self.result.rows_extracted = rows
@@ -161,9 +163,16 @@ class _ObjectJob:
                 self._replan_after(exc)
         return None  # pragma: no cover - the loop returns or raises
 
+    def _prefetched_page(self, soql: str) -> dict | None:
+        """The first page of ``soql`` if the run's grouped change checks asked it (once)."""
+        answer = self.prefetched.take("query", (soql,)) if self.prefetched else None
+        if answer is None:
+            return None
+        return answer.body(f"Querying {self.plan.object_name}", can_relogin=self.client.can_relogin)
+
     def _replan_after(self, exc: FieldsChangedError) -> None:
         describe = self.client.describe(self.plan.object_name)
-        self.store.put_describe(describe["name"], describe)
+        self.ctx.catalog.put(self.store, describe["name"], describe)
         plan = plan_object(describe)
         if exc.field and any(f.name.lower() == exc.field.lower() for f in plan.fields):
             plan = drop_field(plan, exc.field, "describe lists it but the query rejects it (INVALID_FIELD)")
@@ -346,11 +355,11 @@ def deleted_window(state: ObjectState, options: ObjectOptions, settings: Setting
     return (last or state.watermark or started) - overlap, started
 
 
-def _forget_describe(wh: Warehouse, name: str) -> None:
+def _forget_describe(catalog: Catalog, wh: Warehouse, name: str) -> None:
     """After a failure the next run describes the object again, so a type or field change
     the describe cache did not show yet cannot fail it run after run."""
     try:
-        StateStore(wh).forget_describe(name)
+        catalog.forget(StateStore(wh), name)
     except LhtError as exc:
         logger.warning("%s: could not drop the cached describe: %s", name, exc)
 

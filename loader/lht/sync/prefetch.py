@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from lht.catalog import Catalog
 from lht.errors import ApiLimitError, LhtError
 from lht.project import ObjectOptions
 from lht.salesforce import composite
 from lht.salesforce.client import SalesforceClient
-from lht.salesforce.describe import ObjectPlan, plan_object
+from lht.salesforce.describe import ObjectPlan
 from lht.salesforce.soql import build_soql
 from lht.warehouse.state import ObjectState, StateStore
 
@@ -142,16 +143,13 @@ class Prefetcher:
         return True
 
 
-def candidate(store: StateStore, name: str, options: ObjectOptions, *, describe_fresh: bool,
-              max_age: int, now: datetime, deleted_window: Any) -> Candidate | None:
+def candidate(catalog: Catalog, store: StateStore, name: str, options: ObjectOptions, *,
+              deleted_window: Any) -> Candidate | None:
     """The questions ``name``'s incremental sync will ask, or None when it will not run
     incrementally from a fresh cached describe (it then asks on its own)."""
-    if not describe_fresh:
+    plan = catalog.fresh_plan(name)
+    if plan is None:
         return None
-    cached = store.get_describe(name)
-    if cached is None or (now - cached[0]).total_seconds() >= max_age:
-        return None
-    plan = plan_object(cached[1])
     state: ObjectState | None = store.get(plan.object_name)
     if state is None or state.watermark is None or plan.watermark_field is None:
         return None

@@ -9,8 +9,6 @@ case (Snowflake stores API names upper-cased, see ``docs/design.md``), bind para
 from __future__ import annotations
 
 import logging
-import os
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -18,29 +16,21 @@ from typing import Any
 
 import pyarrow as pa
 
-from lht.constants import DEFAULT_STAGING_SCHEMA
-from lht.errors import ConfigError, InvalidNameError, WarehouseError
+from lht.errors import ConfigError, WarehouseError
 from lht.names import check_identifier, table_name
 from lht.warehouse.target import Target, load_target
 
 __all__ = ["Target", "Warehouse", "connect", "load_target"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
-#: DuckDB's memory limit in the loader (env LHT_DUCKDB_MEMORY_LIMIT). The loader only
-#: appends and runs small queries; past the limit DuckDB evicts or spills to disk, so a
-#: large extract keeps a flat footprint instead of caching the database in memory.
-DUCKDB_MEMORY_LIMIT = "96MB"
-#: DuckDB's worker threads in the loader (env LHT_DUCKDB_THREADS). Appends are written by
-#: one thread while others download and parse: one DuckDB thread inserts faster than two
-#: competing for the same cores.
-DUCKDB_THREADS = "1"
-#: How the loader's DuckDB connection compresses text (env LHT_DUCKDB_TEXT_COMPRESSION).
-#: ``none`` (default): staging text is stored as it is (numbers stay compressed). DuckDB's
-#: dictionary and FSST analysis takes about a fifth of a large load's time and makes the
-#: text about five times smaller: staging is a landing zone that ``lht prune`` trims, and
-#: the main tables, which dbt writes on its own connection, stay compressed. ``auto``:
-#: DuckDB's default, for a smaller file at a slower load.
+#: The compression methods the loader's DuckDB connection turns off, by
+#: ``Settings.duckdb_text_compression`` (``LHT_DUCKDB_TEXT_COMPRESSION``). ``none`` (default):
+#: staging text is stored as it is (numbers stay compressed). DuckDB's dictionary and FSST
+#: analysis takes about a fifth of a large load's time and makes the text about five times
+#: smaller: staging is a landing zone that ``lht prune`` trims, and the main tables, which
+#: dbt writes on its own connection, stay compressed. ``auto``: DuckDB's default, for a
+#: smaller file at a slower load.
 TEXT_COMPRESSION = {"none": "dict_fsst,fsst,dictionary", "auto": ""}
 
 class Warehouse:
@@ -50,6 +40,8 @@ class Warehouse:
 
     def __init__(self, target: Target, staging_schema: str, database: str | None) -> None:
         self.target = target
+        #: the run's settings (the writer's load files, the run lock's TTL)
+        self.settings = target.settings
         self.staging_schema = check_identifier(staging_schema, "staging schema")
         self.database = database
         self._depth = 0
@@ -78,10 +70,11 @@ class Warehouse:
         return self.table(table_name(object_name))
 
     # -- statements ----------------------------------------------------------------------
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
-        """Run one statement with ``?`` bind parameters; return its rows ([] when none)."""
+    @contextmanager
+    def _refusals(self, sql: str) -> Iterator[None]:
+        """The engine's own errors inside the block, as WarehouseError naming the statement."""
         try:
-            return self._execute(sql, params)
+            yield
         except WarehouseError:
             raise
         except Exception as exc:  # each engine's own error hierarchy
@@ -90,15 +83,15 @@ class Warehouse:
             verb = " ".join(sql.split()[:2]).upper()
             raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
 
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        """Run one statement with ``?`` bind parameters; return its rows ([] when none)."""
+        with self._refusals(sql):
+            return self._execute(sql, params)
+
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a query and return its result as an Arrow table (column names as the engine gives them)."""
-        try:
+        with self._refusals(sql):
             return self._fetch_arrow(sql, params)
-        except Exception as exc:
-            if not self._is_engine_error(exc):
-                raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
 
     def stream_arrow(self, sql: str, params: Sequence[Any] | None = None,
                      batch_rows: int = 50_000) -> Iterator[pa.RecordBatch]:
@@ -107,13 +100,8 @@ class Warehouse:
         The query runs on a cursor of its own, so statements issued while it streams
         (result rows written through the writer) do not cut it short.
         """
-        try:
+        with self._refusals(sql):
             yield from self._stream_arrow(sql, params, batch_rows)
-        except Exception as exc:
-            if not self._is_engine_error(exc):
-                raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
 
     def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
         raise NotImplementedError
@@ -154,7 +142,7 @@ class Warehouse:
             try:
                 self.execute("ROLLBACK")
             except WarehouseError as exc:  # keep the original error
-                log.warning("ROLLBACK failed: %s", exc)
+                logger.warning("ROLLBACK failed: %s", exc)
             raise
         self._depth = 0
         self.execute("COMMIT")
@@ -234,24 +222,37 @@ class DuckDBWarehouse(Warehouse):
         self.con.close()
 
 
+def duckdb_directory(target: Target) -> None:
+    """Create the directory of the target's DuckDB file (nothing for ``:memory:``);
+    ConfigError naming the profile's ``path`` when it cannot be created."""
+    path = target.path
+    if path is None or str(path) == ":memory:":
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"{target.profiles_file}: `path` of profile {target.profile!r}, target {target.name!r} is {path}, "
+            f"in a directory that cannot be created ({exc.strerror}: {exc.filename}). Point `path` at a "
+            "writable directory (the shipped profile reads it from LHT_DUCKDB_PATH).") from None
+
+
 def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
-    """Open the warehouse of ``target``. Staging schema: argument, env LHT_STAGING_SCHEMA, or the default."""
-    schema = staging_schema or os.environ.get("LHT_STAGING_SCHEMA") or DEFAULT_STAGING_SCHEMA
-    check_identifier(schema, "staging schema")
+    """Open the warehouse of ``target``, with its settings (``target.settings``). Staging
+    schema: the argument, else the settings' (``LHT_STAGING_SCHEMA``, default
+    ``salesforce_staging``)."""
+    settings = target.settings
+    schema = check_identifier(staging_schema or settings.staging_schema, "staging schema")
     if target.kind == "duckdb":
         import duckdb
 
         path = target.path or Path(":memory:")
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        limit = os.environ.get("LHT_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT
-        threads = os.environ.get("LHT_DUCKDB_THREADS") or DUCKDB_THREADS
-        text = (os.environ.get("LHT_DUCKDB_TEXT_COMPRESSION") or "none").strip().lower()
-        if text not in TEXT_COMPRESSION:
-            raise ConfigError(f"LHT_DUCKDB_TEXT_COMPRESSION={text!r} is not valid: use none (the default) or auto.")
+        duckdb_directory(target)
+        limit, threads = settings.duckdb_memory_limit, settings.duckdb_threads
         try:
             con = duckdb.connect(str(path), config={"memory_limit": limit, "threads": threads})
-            con.execute("SET disabled_compression_methods = ?", [TEXT_COMPRESSION[text]])
+            con.execute("SET disabled_compression_methods = ?",
+                        [TEXT_COMPRESSION[settings.duckdb_text_compression]])
         except duckdb.Error as exc:
             raise WarehouseError(f"Cannot open DuckDB database {path} (memory_limit {limit!r} from "
                                  f"LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} from "

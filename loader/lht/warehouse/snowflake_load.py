@@ -2,7 +2,8 @@
 
 :func:`load_session` (entered by :func:`lht.warehouse.writer.append_session`) collects the
 batches :func:`append` receives into Parquet files on local disk, written straight from
-Arrow (no pandas). A file rolled at :data:`FILE_MB` (env ``LHT_SNOWFLAKE_FILE_MB``) is
+Arrow (no pandas). A file rolled at ``Settings.snowflake_file_mb`` (``LHT_SNOWFLAKE_FILE_MB``,
+128 MB) is
 ``PUT`` to the stage on a background thread while the extract goes on (PUT's own
 ``PARALLEL`` threads, ``AUTO_COMPRESS = FALSE``: Parquet is compressed already). When the
 session ends without error, one ``COPY INTO`` per staging table loads every file of the
@@ -14,7 +15,8 @@ one ``LIST`` of the stage (cleanup).
 Files live under ``@<staging>.LHT_LOAD/<object>/<load id>/``, the load id being
 ``<UTC time>-<host hash>-<pid>-<random>``. A failed session removes its prefix; a killed
 one leaves it, and the next run's first session removes the prefixes of loads whose
-process is gone (same host) or that are older than the run lock's TTL (another host).
+process is gone (same host) or that are older than the run lock's TTL
+(``Settings.lock_ttl_seconds``; another host).
 A named stage, not a temporary one: a temporary stage outlives a killed client for as
 long as its Snowflake session (hours) and cannot be seen by the next run, while a named
 stage's leftovers are listed and removed by that run.
@@ -41,22 +43,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lht.errors import ConfigError, WarehouseError
+from lht.clock import utcnow
+from lht.config import Settings
+from lht.errors import WarehouseError
 from lht.warehouse.connection import Warehouse
+from lht.warehouse.lock import pid_alive
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: The stage of the loader's files, in the staging schema.
 STAGE_NAME = "LHT_LOAD"
-#: Size at which a Parquet file is closed and PUT (env LHT_SNOWFLAKE_FILE_MB). Snowflake
-#: advises files of about 100-250 MB compressed for loading.
-FILE_MB = 128
 #: PUT's PARALLEL: threads uploading the chunks of one file.
 PUT_PARALLEL = 4
 #: Files closed but not yet PUT before the extract waits for the uploads (disk, not memory).
 MAX_PENDING_PUTS = 2
-#: A load of another host is taken as abandoned after this long (the run lock's TTL).
-DEFAULT_ABANDONED_SECONDS = 12 * 3600
 
 _TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 _HOST = format(zlib.crc32(socket.gethostname().encode()), "08x")
@@ -69,16 +69,9 @@ _prepare_lock = threading.Lock()
 _prepared: weakref.WeakKeyDictionary[object, bool] = weakref.WeakKeyDictionary()
 
 
-def file_bytes() -> int:
-    """The roll size of a Parquet file in bytes (env LHT_SNOWFLAKE_FILE_MB, default :data:`FILE_MB`)."""
-    raw = os.environ.get("LHT_SNOWFLAKE_FILE_MB") or str(FILE_MB)
-    try:
-        mb = float(raw)
-    except ValueError:
-        mb = -1
-    if mb <= 0:
-        raise ConfigError(f"LHT_SNOWFLAKE_FILE_MB={raw!r} is not valid: use a positive number of megabytes.")
-    return int(mb * 2**20)
+def file_bytes(settings: Settings) -> int:
+    """The roll size of a Parquet file in bytes (``LHT_SNOWFLAKE_FILE_MB``)."""
+    return max(int(settings.snowflake_file_mb * 2**20), 1)
 
 
 def stage_ref(wh: Warehouse) -> str:
@@ -87,12 +80,13 @@ def stage_ref(wh: Warehouse) -> str:
 
 
 def _new_load_id() -> str:
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     return f"{now.strftime(_TIME_FORMAT)}-{_HOST}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
-def is_abandoned(load_id: str, now: datetime | None = None) -> bool | None:
-    """True if the load ``load_id`` can no longer be running; None for a name lht did not make."""
+def is_abandoned(load_id: str, ttl_seconds: float, now: datetime | None = None) -> bool | None:
+    """True if the load ``load_id`` can no longer be running (its process is gone, or it is
+    older than ``ttl_seconds``); None for a name lht did not make."""
     parts = load_id.split("-")
     if len(parts) != 4:
         return None
@@ -102,26 +96,15 @@ def is_abandoned(load_id: str, now: datetime | None = None) -> bool | None:
         pid = int(pid_text)
     except ValueError:
         return None
-    now = now or datetime.now(timezone.utc)
-    ttl = float(os.environ.get("LHT_LOCK_TTL_SECONDS") or DEFAULT_ABANDONED_SECONDS)
-    if now - started > timedelta(seconds=ttl):
+    now = now or utcnow()
+    if now - started > timedelta(seconds=ttl_seconds):
         return True
     if host != _HOST:
         return False
     if pid == os.getpid():
         with _registry_lock:
             return load_id not in _live_loads
-    return not _pid_alive(pid)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+    return not pid_alive(pid)
 
 
 def _local_root() -> Path:
@@ -134,9 +117,9 @@ def _clean_local_leftovers(root: Path) -> None:
         return
     for child in root.iterdir():
         pid_text = child.name.split("-")[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not pid_alive(int(pid_text)):
             shutil.rmtree(child, ignore_errors=True)
-            log.info("Removed the local load files %s of a process that no longer runs", child)
+            logger.info("Removed the local load files %s of a process that no longer runs", child)
 
 
 @dataclass
@@ -160,7 +143,7 @@ class SnowflakeLoad:
     def __init__(self, wh: Warehouse) -> None:
         self.wh = wh
         self.load_id = _new_load_id()
-        self.limit = file_bytes()
+        self.limit = file_bytes(wh.settings)
         root = _local_root()
         _clean_local_leftovers(root)
         self.dir = root / f"{os.getpid()}-{secrets.token_hex(6)}"
@@ -255,7 +238,7 @@ class SnowflakeLoad:
         if loaded != files.rows:
             raise WarehouseError(f"COPY INTO {files.table} loaded {loaded} of {files.rows} rows: {rows}")
         files.staged = False  # PURGE removed the files
-        log.debug("Loaded %d rows from %d file(s) into %s", loaded, files.files, files.table)
+        logger.debug("Loaded %d rows from %d file(s) into %s", loaded, files.files, files.table)
 
     def discard(self) -> None:
         """Drop what this load staged: pending uploads are waited for, then the prefix removed."""
@@ -271,7 +254,7 @@ class SnowflakeLoad:
                 try:
                     self.wh.execute(f"REMOVE {self.location(files.object_name)}")
                 except WarehouseError as exc:
-                    log.warning("Could not remove the staged files of a failed load (the next run will): %s", exc)
+                    logger.warning("Could not remove the staged files of a failed load (the next run will): %s", exc)
 
     def close(self) -> None:
         """Stop the upload thread and delete the local files."""
@@ -303,13 +286,13 @@ def remove_abandoned(wh: Warehouse) -> int:
             loads.add((parts[-3], parts[-2]))
     removed = 0
     for object_dir, load_id in sorted(loads):
-        verdict = is_abandoned(load_id)
+        verdict = is_abandoned(load_id, wh.settings.lock_ttl_seconds)
         if verdict is None:
-            log.warning("Leaving %s/%s/%s/ alone: lht did not name it", stage, object_dir, load_id)
+            logger.warning("Leaving %s/%s/%s/ alone: lht did not name it", stage, object_dir, load_id)
         elif verdict:
             wh.execute(f"REMOVE {stage}/{object_dir}/{load_id}/")
             removed += 1
-            log.info("Removed the staged files of an abandoned load %s/%s/%s/", stage, object_dir, load_id)
+            logger.info("Removed the staged files of an abandoned load %s/%s/%s/", stage, object_dir, load_id)
     return removed
 
 

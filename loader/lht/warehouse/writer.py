@@ -18,10 +18,11 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 
+from lht.clock import as_utc, utcnow
 from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FIELDS,
                            KIND_FILTERED, KIND_FORMULA, KIND_MERGE_RESULT, KIND_PUSH_RESULT, KIND_RECORD,
                            WRITER_TABLES)
@@ -32,7 +33,7 @@ from lht.names import check_identifier, check_object_name
 from lht.warehouse.connection import Warehouse
 from lht.warehouse.retype import stored_fields
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_FIELDS, KIND_FILTERED, KIND_PUSH_RESULT, KIND_MERGE_RESULT)
 _BATCH_FORMAT = "%Y%m%dT%H%M%S%fZ"
@@ -60,12 +61,12 @@ def new_batch_id(floor: str | None = None) -> str:
     """
     global _last_batch_time
     with _id_lock:
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = utcnow().replace(tzinfo=None)
         if floor:
             try:
                 now = max(now, datetime.strptime(floor.split("-")[0], _BATCH_FORMAT) + timedelta(microseconds=1))
             except ValueError:
-                log.warning("Ignoring a malformed stored batch id %r", floor)
+                logger.warning("Ignoring a malformed stored batch id %r", floor)
         if _last_batch_time is not None and now <= _last_batch_time:
             now = _last_batch_time + timedelta(microseconds=1)
         _last_batch_time = now
@@ -107,13 +108,13 @@ def ensure_table(wh: Warehouse, object_name: str, fields: Sequence[FieldSpec]) -
             cols = ", ".join(f"{wh.quote(c)} {t}" for c, t in wanted)
             _ddl(wh, table, "CREATE TABLE", f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
             known = set(wh.columns(name))  # another process may have created it first
-            log.info("Created staging table %s with %d columns", table, len(wanted))
+            logger.info("Created staging table %s with %d columns", table, len(wanted))
         missing = [(c, t) for c, t in wanted if c.lower() not in known]
         if missing:
             for c, t in missing:
                 _ddl(wh, table, "ALTER TABLE ADD COLUMN",
                      f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {wh.quote(c)} {t}")
-            log.info("Added columns %s to %s", ", ".join(c for c, _ in missing), table)
+            logger.info("Added columns %s to %s", ", ".join(c for c, _ in missing), table)
         if missing or not known:
             wh.type_cache.pop(name, None)
         cache[name] = known | {c.lower() for c, _ in wanted}
@@ -187,14 +188,14 @@ def write_batch(
     n = aligned.num_rows
     stamped = aligned.append_column(BATCH_ID_COLUMN, pa.repeat(pa.scalar(batch_id, pa.string()), n))
     stamped = stamped.append_column(
-        EXTRACTED_AT_COLUMN, pa.repeat(pa.scalar(extracted_at.astimezone(timezone.utc), TIMESTAMP_TYPE), n)
+        EXTRACTED_AT_COLUMN, pa.repeat(pa.scalar(as_utc(extracted_at), TIMESTAMP_TYPE), n)
     )
     stamped = stamped.append_column(KIND_COLUMN, pa.repeat(pa.scalar(kind, pa.string()), n))
     if wh.kind == "snowflake":
         snowflake_load.append(wh, object_name, table, stamped)
     else:
         _append_duckdb(wh, table, stamped)
-    log.debug("Wrote %d %s rows to %s as batch %s", n, kind, table, batch_id)
+    logger.debug("Wrote %d %s rows to %s as batch %s", n, kind, table, batch_id)
     return WriteResult(object_name, table, batch_id, n)
 
 

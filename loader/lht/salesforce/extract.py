@@ -1,5 +1,9 @@
 """Extraction: build the SOQL, choose REST or Bulk API 2.0, stream Arrow batches.
 
+The one place lht chooses between REST and Bulk API 2.0 for a query; every REST call goes
+through the client (:class:`~lht.salesforce.client.SalesforceClient`), every Bulk job
+through :mod:`lht.salesforce.bulk`.
+
 In ``auto`` mode an incremental extract issues the REST ``queryAll`` first: its first page
 says how many rows match (``totalSize``). Up to ``rest_max_rows`` the REST cursor is paged
 on (its first page is already useful); above, the query runs as a Bulk API 2.0 job. A full
@@ -12,7 +16,7 @@ bounded memory.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,7 +40,6 @@ from lht.errors import (
     SalesforceError,
 )
 from lht.salesforce.client import SalesforceClient
-from lht.sync.prefetch import Prefetched
 from lht.constants import API_VERSION
 from lht.typemap import arrow_schema
 
@@ -92,9 +95,8 @@ def _rest_batches(client: SalesforceClient, first: dict[str, Any], schema: pa.Sc
         if pending_rows >= REST_BATCH_ROWS or (next_url is None and pending):
             yield pa.concat_tables(pending).combine_chunks()
             pending, pending_rows = [], 0
-        page = None if next_url is None else client.call(
-            f"Querying {object_name} (next page)",
-            lambda url=next_url: client.sf.query_more(url, identifier_is_url=True))
+        page = None if next_url is None else client.query_more(
+            next_url, what=f"Querying {object_name} (next page)")
 
 
 def _start_bulk(client: SalesforceClient, plan: ObjectPlan, soql: str,
@@ -112,8 +114,8 @@ def _count(client: SalesforceClient, plan: ObjectPlan, where: str | None,
     them (the REST query then tells)."""
     soql = build_count_soql(plan, where=where)
     try:
-        return int(client.call(f"Counting {plan.object_name}", lambda: client.sf.query(
-            soql, include_deleted=include_deleted)).get("totalSize") or 0)
+        return int(client.query(soql, include_deleted=include_deleted,
+                                what=f"Counting {plan.object_name}").get("totalSize") or 0)
     except (AuthenticationError, ApiLimitError, FieldsChangedError, ObjectNotFoundError):
         raise  # the records query would fail the same way
     except SalesforceError as exc:
@@ -122,13 +124,17 @@ def _count(client: SalesforceClient, plan: ObjectPlan, where: str | None,
         return None
 
 
+#: A first page already asked for (a grouped change check), by its SOQL: the page, None when
+#: that query was not asked, or the error the call would have raised.
+FirstPage = Callable[[str], "dict[str, Any] | None"]
+
+
 def _first_page(client: SalesforceClient, plan: ObjectPlan, soql: str, include_deleted: bool,
-                prefetched: Prefetched | None) -> dict[str, Any]:
-    what = f"Querying {plan.object_name}"
-    answer = prefetched.take("query", (soql,)) if prefetched and include_deleted else None
+                asked: FirstPage | None) -> dict[str, Any]:
+    answer = asked(soql) if asked is not None and include_deleted else None
     if answer is not None:
-        return answer.body(what, can_relogin=client.can_relogin)
-    return client.call(what, lambda: client.sf.query(soql, include_deleted=include_deleted))
+        return answer
+    return client.query(soql, include_deleted=include_deleted, what=f"Querying {plan.object_name}")
 
 
 def rest_uri_bytes(soql: str, include_deleted: bool) -> int:
@@ -140,11 +146,11 @@ def rest_uri_bytes(soql: str, include_deleted: bool) -> int:
 def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
             since: datetime | None = None, where: str | None = None, mode: str = "auto",
             fields: Sequence[str] | None = None, include_deleted: bool = True,
-            prefetched: Prefetched | None = None) -> Extraction:
+            first_page: FirstPage | None = None) -> Extraction:
     """Start extracting ``plan``'s object; the returned batches stream the rows.
 
-    ``prefetched``: the run's grouped change checks; when they hold this very query's first
-    page, it is used instead of asking again (:mod:`lht.sync.prefetch`).
+    ``first_page``: when it holds this very query's first page (a grouped change check of
+    ``lht sync``, :mod:`lht.sync.prefetch`), that page is used instead of asking again.
     Raises FieldsChangedError (naming the field) when a queried field no longer exists.
     """
     if mode not in MODES:
@@ -184,7 +190,7 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
                         plan.object_name, counted, settings.rest_max_rows)
             job_id, plan = _start_bulk(client, plan, soql, include_deleted)
     if job_id is None and counted is None:
-        first = _first_page(client, plan, soql, include_deleted, prefetched)
+        first = _first_page(client, plan, soql, include_deleted, first_page)
         total = int(first.get("totalSize") or 0)
         if mode == "auto" and bulk_ok and total > settings.rest_max_rows:
             logger.info("%s: %d rows match (> %d): switching to Bulk API 2.0",
@@ -197,8 +203,7 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
                                  include_deleted=include_deleted, job_id=job_id)
     else:
         if first is None:
-            first = client.call(f"Querying {plan.object_name}",
-                                lambda: client.sf.query(soql, include_deleted=include_deleted))
+            first = client.query(soql, include_deleted=include_deleted, what=f"Querying {plan.object_name}")
         extraction = Extraction(engine="rest", batches=iter(()),
                                 total_size=int(first.get("totalSize") or 0))
         source = _rest_batches(client, first, schema, plan.object_name)
