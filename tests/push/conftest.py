@@ -26,11 +26,14 @@ class PushWorkspace:
         self.models = ws.project / "models" / "push_tests"
         self.models.mkdir(parents=True, exist_ok=True)
 
-    def model(self, name: str, sql: str, **push: Any) -> None:
-        """Write a push model (table materialization) with ``meta.lht_push = push``."""
+    def model(self, name: str, sql: str, *, changes: bool = True, **push: Any) -> None:
+        """Write a push model (table materialization) with ``meta.lht_push = push`` and, unless
+        ``changes`` is false, its change-set view as the README writes it."""
         meta = json.dumps({"lht_push": push}) if push else "{}"
         (self.models / f"{name}.sql").write_text(
             f"{{{{ config(materialized='table', meta={meta}) }}}}\n{sql}\n")
+        if changes:
+            (self.models / f"{name}__lht_changes.sql").write_text(f"{{{{ lht.lht_push_changes('{name}') }}}}\n")
 
     def build(self, *select: str) -> Run:
         return self.ws.build("--select", "account", "lht_push_results", *(select or ("push_tests",)))

@@ -17,6 +17,7 @@ from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
 from lht.sync.report import SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
+from lht.warehouse.results import ensure_push_results
 from lht.warehouse.state import StateStore
 from lht.warehouse.connection import Warehouse, load_target
 from lht.warehouse.connection import connect as connect_warehouse
@@ -64,6 +65,8 @@ def run_sync(
     with run_lock(target, wait=request.wait_for_lock):
         warehouse = connect_warehouse(target)
         try:
+            # the push change-set views read it live: it exists before the first `dbt build`
+            ensure_push_results(warehouse)
             ctx = RunContext(client=client, warehouse=warehouse, settings=settings, progress=progress)
             ctx.describe_stale = _describe_stale(ctx, warehouse, names)
             ctx.prefetcher = _prefetch(ctx, warehouse, project, names, request)
