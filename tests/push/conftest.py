@@ -35,8 +35,8 @@ class PushWorkspace:
         if changes:
             (self.models / f"{name}__lht_changes.sql").write_text(f"{{{{ lht.lht_push_changes('{name}') }}}}\n")
 
-    def build(self, *select: str) -> Run:
-        return self.ws.build("--select", "account", "lht_push_results", *(select or ("push_tests",)))
+    def build(self, *select: str, check: bool = True) -> Run:
+        return self.ws.build("--select", "account", "lht_push_results", *(select or ("push_tests",)), check=check)
 
     def push(self, *args: str, env: dict[str, str] | None = None, code: int | None = 0) -> Run:
         run = self.ws.run("lht", "push", "--json", "--project-dir", str(self.ws.project),

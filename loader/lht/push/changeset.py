@@ -37,6 +37,22 @@ CHANGES_SQL = "{{{{ lht.lht_push_changes('{name}') }}}}\n"
 ACTION, FULL_ACTION, CHANGE, KEY, KEY_ROWS = "_lht_action", "_lht_full_action", "_lht_change", "_lht_key", "_lht_key_rows"
 HASH, SF_ID, SPEC = "_lht_values_hash", "_lht_salesforce_id", "_lht_spec"
 LHT_COLUMNS = (ACTION, FULL_ACTION, CHANGE, KEY, KEY_ROWS, HASH, "_lht_accepted_hash", SF_ID, "_lht_last_success", SPEC)
+#: What each column the change set adds means (the YAML ``lht add --push`` writes).
+COLUMN_DESCRIPTIONS = {
+    ACTION: "The operation lht push sends for the row (the push's operation), or none.",
+    FULL_ACTION: "The operation `lht push --full` sends: every row, but an insert never creates a key's record twice.",
+    CHANGE: "Why: new (never accepted), retry (the last attempt failed), changed (values differ from those "
+            "Salesforce last accepted), unchanged, or gone (a record this push created whose key left the model: "
+            "deleted, with mirror: true).",
+    KEY: "The row's key, as text.",
+    KEY_ROWS: "Rows of the push model with this key; lht push refuses the push when it is above 1 or the key is NULL.",
+    HASH: "Fingerprint (md5) of the row's values now.",
+    "_lht_accepted_hash": "Fingerprint of the values Salesforce last accepted for the key (NULL if never).",
+    SF_ID: "The Salesforce Id last accepted for the key.",
+    "_lht_last_success": "Whether the key's newest attempt succeeded (NULL if never attempted).",
+    SPEC: "The options the view was built with (JSON: operation, key, mirror, results_live); lht push refuses "
+          "a view built with other options than the model has now.",
+}
 #: How many problem keys a refusal names.
 PROBLEM_KEYS = 5
 
