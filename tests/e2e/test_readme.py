@@ -5,7 +5,8 @@ Blocks are read with pytest-codeblocks' parser. A block the test cannot run here
 CLI, the suite itself) carries ``<!-- pytest.mark.skip(reason="...") -->`` before its fence,
 with the reason; any other shell block runs with ``bash -e`` and fails the test when it exits
 non-zero. ``<!--pytest-codeblocks:expected-output-->`` before a ``text`` block documents output:
-each of its lines must appear in what the block before it printed (``...`` stands for any text).
+each of its lines must appear in what the block before it printed (``...`` stands for any text,
+spaces for any whitespace).
 The commands the README's Python scheduler snippets run are run too.
 """
 
@@ -46,9 +47,12 @@ def skip_reason(block) -> str | None:
 
 
 def expected_lines(block) -> list[re.Pattern[str]]:
-    """The documented output of a block, one pattern per line (``...`` matches any text)."""
-    return [re.compile(".*".join(re.escape(part) for part in line.strip().split("...")))
-            for line in (block.expected_output or "").splitlines() if line.strip()]
+    """The documented output of a block, one pattern per line: ``...`` matches any text, a run
+    of spaces any run of whitespace (tables are aligned to their content)."""
+    def pattern(line: str) -> re.Pattern[str]:
+        parts = [r"\s+".join(re.escape(word) for word in part.split()) for part in line.strip().split("...")]
+        return re.compile(".*".join(parts))
+    return [pattern(line) for line in (block.expected_output or "").splitlines() if line.strip()]
 
 
 def _fresh_copy(dest: Path) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from pathlib import Path
 
 import click
@@ -101,7 +102,8 @@ def add(objects: tuple[str, ...], history: bool, push: bool, project_dir: Path |
             raise click.UsageError("--history and --push do not go together.")
         written = add_push_views(objects, project_dir)
         for path in written:
-            stdout.print(f"wrote {path}")
+            shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+            stdout.print(f"wrote {shown}", highlight=False, soft_wrap=True)
         if not written:
             stdout.print("nothing to write: the change-set views are there")
         return

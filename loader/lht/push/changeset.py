@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from lht.constants import PUSH_RESULTS_TABLE
 from lht.errors import LhtError
 from lht.manifest import Manifest, ModelNode
 from lht.push.spec import PushRefused, PushSpec
@@ -138,7 +139,6 @@ def check_spec(wh: Warehouse, changes: ChangeSet, spec: PushSpec, built: str | N
             or options.get("mirror") is not spec.mirror):
         raise PushRefused(rebuild.format(f"for other meta.lht_push options ({options})"))
     if options.get("results_live") is False:
-        from lht.constants import PUSH_RESULTS_TABLE
         found = wh.execute(f"select count(*) from {wh.table(PUSH_RESULTS_TABLE)} where {wh.quote('push_name')} = ?",
                            [spec.name])
         if found and int(found[0][0]):

@@ -35,7 +35,7 @@ class PushSpec:
         return self.operation in ("delete", "hard_delete")
 
 
-def _flag(options: Mapping[str, Any], name: str, model: str) -> bool:
+def _flag(options: Mapping[str, Any], name: str) -> bool:
     value = options.get(name, False)
     if not isinstance(value, bool):
         raise PushRefused(f"meta.lht_push.{name} must be true or false, not {value!r}.")
@@ -58,7 +58,7 @@ def push_spec(node: ModelNode) -> PushSpec:
         raise PushRefused(f"meta.lht_push has unknown option(s) {unknown}; allowed: {sorted(OPTIONS)}.")
     object_name = options.get("object")
     if not object_name:
-        raise PushRefused(f"meta.lht_push.object is missing (the Salesforce object, e.g. Account).")
+        raise PushRefused("meta.lht_push.object is missing (the Salesforce object, e.g. Account).")
     try:
         check_object_name(str(object_name))
     except ConfigError as exc:
@@ -69,7 +69,7 @@ def push_spec(node: ModelNode) -> PushSpec:
                           f"not {operation or 'missing'!r}.")
     key = options.get("key") or ("Id" if operation in ("update", "delete", "hard_delete") else None)
     if not key or not isinstance(key, str):
-        raise PushRefused(f"meta.lht_push.key is missing: name the column that identifies a row "
+        raise PushRefused("meta.lht_push.key is missing: name the column that identifies a row "
                           "(an external-id field for upsert, any unique column for insert).")
     try:
         check_push_column(key, "meta.lht_push.key")
@@ -78,11 +78,11 @@ def push_spec(node: ModelNode) -> PushSpec:
     if operation in ("update", "delete", "hard_delete") and key.lower() != "id":
         raise PushRefused(f"an {operation} push is keyed by Id, not {key!r}; use upsert to match "
                           "records by an external id.")
-    mirror = _flag(options, "mirror", model)
+    mirror = _flag(options, "mirror")
     if mirror and operation not in ("insert", "upsert"):
-        raise PushRefused(f"meta.lht_push.mirror applies to insert and upsert pushes only.")
+        raise PushRefused("meta.lht_push.mirror applies to insert and upsert pushes only.")
     return PushSpec(name=model, relation=node.relation, object_name=str(object_name), operation=operation,
-                    key=key, clear_nulls=_flag(options, "clear_nulls", model), mirror=mirror)
+                    key=key, clear_nulls=_flag(options, "clear_nulls"), mirror=mirror)
 
 
 def check_columns(columns: Sequence[str]) -> None:

@@ -98,7 +98,7 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
                             "external id field; an upsert matches records by an external id (or Id).")
         external_id = key_field["name"] if key_field is not None else None
     if spec.operation == "insert" and key_is_field and key_column.lower() == "id":
-        refusals.append(f"an insert cannot be keyed by Id (Salesforce assigns it); key it by an "
+        refusals.append("an insert cannot be keyed by Id (Salesforce assigns it); key it by an "
                         "external id or a column of the model's own such as `_key`.")
     if refusals:
         return None, refusals

@@ -13,7 +13,7 @@ import contextvars
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,6 @@ class Target:
     protocol: str | None = None
     #: Every other key of the output (threads, settings, extensions, ...), rendered.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
-    #: True when the caller named the target (``--target``), False for the profile's default.
-    named: bool = False
 
     @property
     def where(self) -> str:
@@ -209,7 +207,7 @@ def load_target(project_dir: Path, profiles_dir: Path | None = None, target: str
             "add it, or set DBT_PROFILES_DIR to the directory holding the right profiles.yml."
         )
     target_name, out = _render(raw, profile, target, profiles_file)
-    return replace(_to_target(out, profile, str(target_name), profiles_file, project_dir), named=target is not None)
+    return _to_target(out, profile, str(target_name), profiles_file, project_dir)
 
 
 def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path, project_dir: Path) -> Target:
