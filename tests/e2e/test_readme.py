@@ -89,6 +89,7 @@ def test_every_readme_shell_block_is_run_or_marked_with_a_reason() -> None:
     assert pushes and any("lht_push_changes" in b.code or "lht add --push" in b.code for b in blocks)
 
 
+@pytest.mark.timeout(2400)  # every README command, one after the other, on a shared machine
 def test_every_readme_shell_block_runs_verbatim_from_a_fresh_copy(org, tmp_path: Path) -> None:
     root = _fresh_copy(tmp_path / "lht")
     base = {k: v for k, v in os.environ.items()
