@@ -165,3 +165,30 @@ def test_the_macros_check_names_with_the_loaders_rules() -> None:
     assert f"'identifier': '{PATTERNS['identifier']}'" in text
     assert "'push_column': field ~ '(?:\\\\.' ~ field ~ ')?|_[A-Za-z0-9_]*'" in text
     assert PATTERNS["push_column"] == f"{field}(?:\\.{field})?|_[A-Za-z0-9_]*"
+
+
+def test_a_view_built_before_any_push_result_existed_is_refused_once_results_exist(duckdb_env: DbtEnv) -> None:
+    from lht.push.changeset import check_spec, spec_of
+    from lht.push.spec import PushRefused, PushSpec
+
+    env = duckdb_env
+    env.query("create schema if not exists marts")
+    env.query("create table marts.push_source as select 'A1' as Id, 1.0 as Account_Score__c")
+    _push_model(env, "scores", "marts.push_source", operation="update", key="Id")
+    env.dbt("build", "--select", "push_tests").check()  # no lht sync yet: no results table
+    views = change_views(load_manifest(env.project))
+    changes = ChangeSet("scores", views["scores"].relation)
+    spec = PushSpec("scores", "marts.push_source", "Account", "update", "Id")
+    wh = env.warehouse()
+    try:
+        built = spec_of(next(stream_changes(wh, changes, 10)))
+        assert json.loads(built)["results_live"] is False
+        ensure_push_results(wh)
+        check_spec(wh, changes, spec, built)  # no results yet: the stand-in is right
+        write_push_results(wh, [PushResult("scores", "Account", "A1", "update", True, values_hash="h")], attempted_at=T0)
+        with pytest.raises(PushRefused, match="run `dbt build`"):
+            check_spec(wh, changes, spec, built)
+        with pytest.raises(PushRefused, match="other meta.lht_push options"):
+            check_spec(wh, changes, PushSpec("scores", "marts.push_source", "Account", "upsert", "Id"), built)
+    finally:
+        wh.close()
