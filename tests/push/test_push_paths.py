@@ -79,6 +79,9 @@ def test_push_takes_any_path_form_from_any_directory(pws: PushWorkspace, tmp_pat
             assert run.returncode == 0, f"{form} {dry}: exit {run.returncode}\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}"
             sent += json.loads(run.stdout)["results"][0]["sent"]
     assert sent > 0 and sent == len(p.accounts("Id", where='not "IsDeleted"')), "sent once, by the first push"
+    # as a person reads it: a push that sent nothing does not say every row was accepted
+    quiet = _lht(p, ["push", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"], root, env)
+    assert quiet.returncode == 0 and "Nothing to send" in quiet.stdout and "Every row" not in quiet.stdout
 
 
 @pytest.mark.parametrize("engine_env", [{}, {"LHT_PUSH_BULK_MIN_ROWS": "1"}], ids=["collections", "bulk"])
