@@ -36,7 +36,10 @@ class PushWorkspace:
             (self.models / f"{name}__lht_changes.sql").write_text(f"{{{{ lht.lht_push_changes('{name}') }}}}\n")
 
     def build(self, *select: str, check: bool = True) -> Run:
-        return self.ws.build("--select", "account", "lht_push_results", *(select or ("push_tests",)), check=check)
+        """``dbt build`` of the named push models and their change-set views (``name+``), or of
+        every push model; with Account and lht_push_results."""
+        chosen = [f"{name}+" for name in select] or ["push_tests"]
+        return self.ws.build("--select", "account", "lht_push_results", *chosen, check=check)
 
     def push(self, *args: str, env: dict[str, str] | None = None, code: int | None = 0) -> Run:
         run = self.ws.run("lht", "push", "--json", "--project-dir", str(self.ws.project),
