@@ -117,11 +117,12 @@ def open_change_set(wh: Warehouse, spec: PushSpec, node: ModelNode, view: ModelN
                           "then run `dbt build`.")
     columns = _columns(wh, view.relation)
     if columns is None:
-        raise PushRefused(f"its change-set view {view.name} ({view.relation}) is not built: run `dbt build`.")
+        raise PushRefused(f"its change-set view {view.name} ({view.relation}) is not built: run `dbt build` "
+                          f"(`dbt build --select {node.name}+` builds the model and its view).")
     own = [c for c in columns if c.lower() not in LHT_COLUMNS]
     if [c.lower() for c in own] != [c.lower() for c in stored] or SPEC not in {c.lower() for c in columns}:
         raise PushRefused(f"its change-set view {view.name} was built for other columns than the model has now: "
-                          "run `dbt build` (it builds the view again after the model).")
+                          f"run `dbt build --select {node.name}+` (the model, then its view).")
     return ChangeSet(spec.name, view.relation, full)
 
 
@@ -134,7 +135,8 @@ def check_spec(wh: Warehouse, changes: ChangeSet, spec: PushSpec, built: str | N
         options: Mapping[str, object] = json.loads(built)
     except ValueError:
         options = {}
-    rebuild = f"its change-set view was built {{}}: run `dbt build` (it builds {changes.push_name}'s view again)."
+    rebuild = (f"its change-set view was built {{}}: run `dbt build` (`dbt build --select {changes.push_name}+` "
+               "builds the model and its view).")
     if (options.get("operation") != spec.operation or str(options.get("key", "")).lower() != spec.key.lower()
             or options.get("mirror") is not spec.mirror):
         raise PushRefused(rebuild.format(f"for other meta.lht_push options ({options})"))
