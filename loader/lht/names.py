@@ -28,10 +28,21 @@ _SEGMENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
 _OBJECT_NAME = re.compile(rf"{_SEGMENT}(?:__{_SEGMENT}){{0,2}}")
 _FIELD_NAME = re.compile(rf"{_SEGMENT}(?:__{_SEGMENT}){{0,3}}")
 #: The object rule as text, for the dbt macro ``lht_object_name`` that repeats it.
-OBJECT_NAME_PATTERN = _OBJECT_NAME.pattern
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A push model's column: a field (Name, Score__c), a lookup written through its parent's
+# external id (Account.External_Id__c: a relationship name, then a field), or a column of
+# the model's own that is not sent (`_note`).
+_PUSH_COLUMN = re.compile(rf"{_SEGMENT}(?:__{_SEGMENT}){{0,3}}(?:\.{_SEGMENT}(?:__{_SEGMENT}){{0,3}})?|_[A-Za-z0-9_]*")
+# A part of a relation dbt built (database, schema, table): what the engines take unquoted,
+# plus `-` (a DuckDB database is named after its file).
+_RELATION_PART = re.compile(r"[A-Za-z0-9_$][A-Za-z0-9_$-]*")
 _ID = re.compile(r"[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?")
 _SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+#: The patterns, by kind, that the dbt macros check the same names against
+#: (``lht_name_patterns`` in ``dbt_project/macros/lht_names.sql``; a test keeps them equal).
+PATTERNS = {"object": _OBJECT_NAME.pattern, "field": _FIELD_NAME.pattern, "identifier": _IDENTIFIER.pattern,
+            "push_column": _PUSH_COLUMN.pattern}
 
 
 def _matches(pattern: re.Pattern[str], name: object) -> bool:
@@ -76,6 +87,25 @@ def check_identifier(name: object, what: str = "name") -> str:
         raise InvalidNameError(
             f"Invalid {what} {name!r}: use letters, digits and underscores, starting with a letter "
             "or an underscore.")
+    return name
+
+
+def check_push_column(name: object, what: str = "column") -> str:
+    """``name`` if it can be a push model's column: a field API name, ``Relationship.Field`` (a
+    lookup through its parent's external id) or a column starting with ``_`` (not sent), else
+    raise :class:`InvalidNameError` naming ``what`` it was meant to be."""
+    if not isinstance(name, str) or len(name) > 2 * MAX_API_NAME + 1 or _PUSH_COLUMN.fullmatch(name) is None:
+        raise InvalidNameError(
+            f"{what} {name!r} is not a field API name (Name, Score__c), a lookup through a parent's external id "
+            "(Account.External_Id__c) or a column starting with `_` (not sent): rename it in the model.")
+    return name
+
+
+def check_relation_part(name: object, what: str = "relation") -> str:
+    """``name`` if it is a database, schema or table name dbt can have built (letters, digits,
+    ``_``, ``$`` and ``-``), else raise :class:`InvalidNameError`."""
+    if not isinstance(name, str) or len(name) > MAX_IDENTIFIER or _RELATION_PART.fullmatch(name) is None:
+        raise InvalidNameError(f"Invalid {what} name {name!r}: use letters, digits and underscores.")
     return name
 
 

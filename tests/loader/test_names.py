@@ -9,7 +9,9 @@ import pytest
 
 from lht.errors import InvalidNameError
 from lht.merge.validate import id_problem as merge_id_problem
-from lht.names import check_field_name, check_identifier, check_object_name, id_problem, table_name, to18
+from lht.names import (
+    check_field_name, check_identifier, check_object_name, check_push_column, id_problem, table_name, to18,
+)
 from lht.commands.scaffold import add_objects
 from lht.project import Project
 
@@ -86,16 +88,14 @@ def test_an_id_of_another_object_is_named_by_its_key_prefix() -> None:
     assert "an Account Id" in (id_problem("0035000000Gv7qJ", "001", "Account") or "")
 
 
-def test_the_dbt_macro_checks_object_names_by_the_same_rule() -> None:
-    """dbt cannot call lht.names, so lht_object_name.sql repeats the rule: the same pattern
-    and the same longest name."""
-    import re
-    from pathlib import Path
+@pytest.mark.parametrize("name", ["Name", "Account_Score__c", "ACCOUNT_SCORE__C", "Account.External_Id__c",
+                                  "ns__Parent__r.ns__Key__c", "_note", "_", "_key_2"])
+def test_a_push_column_is_a_field_a_lookup_through_a_parent_or_a_column_of_the_models_own(name: str) -> None:
+    assert check_push_column(name) == name
 
-    from lht.names import MAX_API_NAME, OBJECT_NAME_PATTERN
 
-    macro = (Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "lht_object_name.sql").read_text()
-    pattern = re.search(r"set pattern = '([^']+)'", macro)
-    length = re.search(r"set max_length = (\d+)", macro)
-    assert pattern and pattern.group(1) == OBJECT_NAME_PATTERN
-    assert length and int(length.group(1)) == MAX_API_NAME
+@pytest.mark.parametrize("name", ['Name"; drop table x; --', 'External_Id__c" as TEXT) ...; DROP TABLE t',
+                                  "Name\n", "a b", "1abc", "Account.Parent.Name", "Name.", ".Name", "Na-me", ""])
+def test_anything_else_is_refused_as_a_push_column(name: str) -> None:
+    with pytest.raises(InvalidNameError, match="is not a field API name"):
+        check_push_column(name)

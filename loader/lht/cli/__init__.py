@@ -9,6 +9,7 @@ when used), and nothing imports it.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -93,16 +94,31 @@ def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, t
 @cli.command()
 @click.argument("objects", nargs=-1, required=True)
 @click.option("--history", is_flag=True, help="Also build <object>_history: one row per version (valid_from, valid_to).")
+@click.option("--push", is_flag=True, help="The names are push models: write each one's change-set view beside it.")
 @project_dir_option
 @guard
-def add(objects: tuple[str, ...], history: bool, project_dir: Path | None) -> None:
+def add(objects: tuple[str, ...], history: bool, push: bool, project_dir: Path | None) -> None:
     """Register OBJECTS so lht loads them and dbt builds their main tables.
 
     OBJECTS are API names of standard or custom objects (Account, Invoice__c).
 
     Writes models/salesforce/<object>.sql and its entries in the sources and models YAML;
     with --history also <object>_history.sql (works for objects already registered too).
+    With --push, OBJECTS are push models instead: writes <model>__lht_changes.sql (the
+    change set lht push reads) and its YAML beside each model.
     """
+    if push:
+        from lht.commands.push_view import add_push_views
+
+        if history:
+            raise click.UsageError("--history and --push do not go together.")
+        written = add_push_views(objects, project_dir)
+        for path in written:
+            shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+            stdout.print(f"wrote {shown}", highlight=False, soft_wrap=True)
+        if not written:
+            stdout.print("nothing to write: the change-set views are there")
+        return
     from lht.commands.scaffold import add_objects
 
     for path in add_objects(objects, project_dir, history=history):

@@ -3,7 +3,7 @@
 Starts the local Salesforce-compatible org (its data kept in ``.lht/`` so a second demo
 finds the same org, with some fresh user activity), runs ``lht sync`` then ``dbt build``
 on DuckDB exactly as a user or scheduler would, then a push: the demo model
-``push_account_scores`` scores the accounts and ``lht push`` writes the scores back to
+``lht_demo_account_scores`` scores the accounts and ``lht push`` writes the scores back to
 Account.Account_Score__c (only the changed ones on a second demo), and a second ``lht sync``
 reads them back. Stops the org and says what happened.
 """
@@ -32,7 +32,7 @@ STATE_DIR = ROOT / ".lht"
 PROJECT_DIR = ROOT / "dbt_project"
 WAREHOUSE = ROOT / "lht.duckdb"
 BIN = Path(sys.executable).parent
-#: Enables the demo's push model (models/demo/push_account_scores.sql).
+#: Enables the demo's push model (models/demo/lht_demo_account_scores.sql).
 DEMO_VARS = {"lht_demo_push": True}
 
 
@@ -93,9 +93,9 @@ def _build(env: dict[str, str], *select: str) -> bool:
 
 def _push_and_read_back(env: dict[str, str]) -> bool:
     """Push the demo's account scores to Salesforce, then sync Account to read them back."""
-    console.print("\n[bold]Push[/]: the model push_account_scores scores each account; lht push writes "
+    console.print("\n[bold]Push[/]: the model lht_demo_account_scores scores each account; lht push writes "
                   "the changed scores back to Account.Account_Score__c.")
-    push = _run([str(BIN / "lht"), "push", "push_account_scores", "--project-dir", str(PROJECT_DIR),
+    push = _run([str(BIN / "lht"), "push", "lht_demo_account_scores", "--project-dir", str(PROJECT_DIR),
                  "--profiles-dir", str(PROJECT_DIR), "--json"], env, capture=True)
     report = json.loads(push.stdout) if push.stdout.strip().startswith("{") else None
     if report is None or push.returncode != 0:

@@ -113,8 +113,12 @@ def push_table(report: Any) -> Table:
 def push_lines(report: Any) -> list[str]:
     """The run's API calls, every refusal and error, then the next step."""
     lines = [f"API calls this run: {report.api_calls}", *_error_lines(report.results)]
-    if report.ok and not report.dry_run:
-        lines.append("Every row was accepted. `dbt build` brings the results into salesforce.lht_push_results.")
+    sent = sum(r.sent for r in report.results)
+    if report.ok and not report.dry_run and sent:
+        lines.append(f"Every row sent ({sent:,}) was accepted. `dbt build` brings the results into "
+                     "salesforce.lht_push_results.")
+    elif report.ok and not report.dry_run:
+        lines.append("Nothing to send: every row is as Salesforce last accepted it.")
     return lines
 
 

@@ -59,7 +59,6 @@ def _recover_job(run: PushRun, job_id: str) -> None:
         logger.warning("Bulk job %s of push %s was never closed; aborting it, its rows are sent again",
                        job_id, run.spec.name)
         ingest.abort_ingest_job(client, job_id)
-        ingest.delete_ingest_job(client, job_id)
         return
     logger.warning("Reading the results of Bulk job %s, left by an interrupted push %s", job_id, run.spec.name)
     sent = SentRows()

@@ -18,6 +18,7 @@ from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
 from lht.sync.report import SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
+from lht.warehouse.results import ensure_push_results
 from lht.warehouse.state import StateStore
 from lht.warehouse.connection import load_target
 from lht.warehouse.connection import connect as connect_warehouse
@@ -66,6 +67,8 @@ def run_sync(
     with run_lock(target, wait=request.wait_for_lock):
         warehouse = connect_warehouse(target)
         try:
+            # the push change-set views read it live: it exists before the first `dbt build`
+            ensure_push_results(warehouse)
             store = StateStore(warehouse)
             catalog = Catalog.load(store, names, settings, now=report.started_at)
             catalog.check_metadata(client, names)

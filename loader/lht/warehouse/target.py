@@ -65,8 +65,6 @@ class Target:
     protocol: str | None = None
     #: Every other key of the output (threads, settings, extensions, ...), rendered.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
-    #: True when the caller named the target (``--target``), False for the profile's default.
-    named: bool = False
     #: The run's settings (staging schema, DuckDB limits, load files, lock TTL, the
     #: environment): :func:`load_target`'s, else read from the process environment.
     settings: Settings = field(default_factory=settings_from_env, repr=False, compare=False)
@@ -209,7 +207,7 @@ def load_target(project_dir: Path, profiles_dir: Path | None = None, target: str
         mapping(output, profiles_file, f"{profile}.outputs.{name}", "connection settings (type:, ...)")
     target_name, out = _render(raw, profile, target, profiles_file, settings.environ)
     return replace(_to_target(out, profile, str(target_name), profiles_file, project_dir),
-                   named=target is not None, settings=settings)
+                   settings=settings)
 
 
 def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path, project_dir: Path) -> Target:

@@ -1,29 +1,6 @@
-{#- The CTEs over a push's result rows: `push_results` (this push's), `last_attempts` (the
-    newest attempt per key), `last_successes` (the newest accepted one: the values Salesforce
-    holds from this push) and `created_keys` (keys whose record this push created). Ties on
-    `attempted_at` are broken by the writer's batch id (write order). -#}
-{% macro lht_push_latest_results(results, push_name) -%}
-push_results as (
-
-    select * from {{ results }}
-    where push_name = {{ dbt.string_literal(push_name) }}
-
-),
-
-{{ lht.lht_push_newest_per_key() }},
-
-created_keys as (
-
-    -- keys whose record this push created (insert, or an upsert that created)
-    select key_value
-    from push_results
-    where success and created
-    group by key_value
-
-)
-{%- endmacro %}
-
-{#- `last_attempts` and `last_successes` over the CTE `push_results`. -#}
+{#- `last_attempts` (the newest attempt per key) and `last_successes` (the newest accepted one:
+    the values Salesforce holds from this push) over the CTE `push_results`, one push's result
+    rows. Ties on `attempted_at` are broken by the writer's batch id (write order). -#}
 {% macro lht_push_newest_per_key() %}
     {{- return(adapter.dispatch('lht_push_newest_per_key', 'lht')()) -}}
 {% endmacro %}
