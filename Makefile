@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lht-installed
+DEV    := $(VENV)/.lht-dev-installed
 
 .PHONY: demo test bench install clean help
 
@@ -17,19 +18,24 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# the demo installs what it runs; the tests and benchmarks add the dev extras
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(DEV)
+
+install: $(DEV)
 
 demo: $(STAMP)
 	$(BIN)/python -m lht.commands.demo
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python -m pytest -q -n 3 --durations=15 $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python bench/run_all.py
 
 clean:
