@@ -17,6 +17,7 @@ from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
 from lht.sync.report import SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
+from lht.warehouse.snapshot import SnapshotKeeper
 from lht.warehouse.state import StateStore
 from lht.warehouse.connection import Warehouse, load_target
 from lht.warehouse.connection import connect as connect_warehouse
@@ -63,14 +64,16 @@ def run_sync(
     client = connect_salesforce(credentials, settings)
     with run_lock(target, wait=request.wait_for_lock):
         warehouse = connect_warehouse(target)
+        keeper = SnapshotKeeper(warehouse, project.objects, env)  # `lht status` reads it while the file is busy
         try:
-            ctx = RunContext(client=client, warehouse=warehouse, settings=settings, progress=progress)
+            ctx = RunContext(client=client, warehouse=warehouse, settings=settings, progress=keeper.watch(progress))
             ctx.describe_stale = _describe_stale(ctx, warehouse, names)
             ctx.prefetcher = _prefetch(ctx, warehouse, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
             report.api_calls = client.total_calls
             report.api_usage = client.api_usage
         finally:
+            keeper.close()
             warehouse.close()
             report.finished_at = utcnow()
     return report

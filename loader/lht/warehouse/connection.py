@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from lht.constants import DEFAULT_STAGING_SCHEMA
-from lht.errors import ConfigError, InvalidNameError, WarehouseError
+from lht.errors import ConfigError, InvalidNameError, WarehouseBusyError, WarehouseError, WarehouseMissingError
 from lht.names import check_identifier, table_name
 from lht.warehouse.target import Target, load_target
 
@@ -234,15 +234,24 @@ class DuckDBWarehouse(Warehouse):
         self.con.close()
 
 
-def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
-    """Open the warehouse of ``target``. Staging schema: argument, env LHT_STAGING_SCHEMA, or the default."""
+def connect(target: Target, staging_schema: str | None = None, *, read_only: bool = False) -> Warehouse:
+    """Open the warehouse of ``target``. Staging schema: argument, env LHT_STAGING_SCHEMA, or the default.
+
+    ``read_only`` (commands that only read; see :mod:`lht.warehouse.reader`): a DuckDB file
+    is opened read-only and never created (WarehouseMissingError when it does not exist,
+    WarehouseBusyError while another process writes it); Snowflake is opened as usual.
+    """
     schema = staging_schema or os.environ.get("LHT_STAGING_SCHEMA") or DEFAULT_STAGING_SCHEMA
     check_identifier(schema, "staging schema")
     if target.kind == "duckdb":
         import duckdb
 
         path = target.path or Path(":memory:")
-        if str(path) != ":memory:":
+        if read_only and not path.is_file():
+            raise WarehouseMissingError(
+                f"No warehouse at {path} yet (profile {target.profile!r}, target {target.name!r}): "
+                "run `lht sync` first, from the directory you run dbt in.")
+        if str(path) != ":memory:" and not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         limit = os.environ.get("LHT_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT
         threads = os.environ.get("LHT_DUCKDB_THREADS") or DUCKDB_THREADS
@@ -250,8 +259,14 @@ def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
         if text not in TEXT_COMPRESSION:
             raise ConfigError(f"LHT_DUCKDB_TEXT_COMPRESSION={text!r} is not valid: use none (the default) or auto.")
         try:
-            con = duckdb.connect(str(path), config={"memory_limit": limit, "threads": threads})
+            con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit, "threads": threads})
             con.execute("SET disabled_compression_methods = ?", [TEXT_COMPRESSION[text]])
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise WarehouseError(f"Cannot open DuckDB database {path}: {exc}") from exc
+            raise WarehouseBusyError(
+                f"{path} is open in another process (an lht sync or a dbt build): DuckDB lets one "
+                "process write a file and nobody else open it meanwhile. Wait for it to finish.") from None
         except duckdb.Error as exc:
             raise WarehouseError(f"Cannot open DuckDB database {path} (memory_limit {limit!r} from "
                                  f"LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} from "
