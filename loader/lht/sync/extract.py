@@ -12,7 +12,7 @@ bounded memory.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -140,8 +140,11 @@ def rest_uri_bytes(soql: str, include_deleted: bool) -> int:
 def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
             since: datetime | None = None, where: str | None = None, mode: str = "auto",
             fields: Sequence[str] | None = None, include_deleted: bool = True,
-            prefetched: Prefetched | None = None) -> Extraction:
+            prefetched: Prefetched | None = None,
+            on_job: Callable[[dict[str, Any]], None] | None = None) -> Extraction:
     """Start extracting ``plan``'s object; the returned batches stream the rows.
+
+    ``on_job`` sees a Bulk job's info at each poll (state, rows processed so far).
 
     ``prefetched``: the run's grouped change checks; when they hold this very query's first
     page, it is used instead of asking again (:mod:`lht.sync.prefetch`).
@@ -194,7 +197,7 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
         extraction = Extraction(engine="bulk", batches=iter(()),
                                 total_size=counted if first is None else int(first["totalSize"]))
         source = bulk.bulk_query(client, soql, schema, settings,
-                                 include_deleted=include_deleted, job_id=job_id)
+                                 include_deleted=include_deleted, job_id=job_id, on_poll=on_job)
     else:
         if first is None:
             first = client.call(f"Querying {plan.object_name}",
