@@ -16,6 +16,9 @@
 {{- lht.lht_model_checks(object_name) -}}
 {{- lht.lht_follow_staging_types(object_name) -}}
 {%- set staging = source('salesforce_staging', object_name | lower) -%}
+{%- if execute and not lht.lht_staging_exists(staging) -%}
+    {{- return(lht.lht_not_synced_yet(object_name, 'main')) -}}
+{%- endif -%}
 {%- set data_columns = lht.lht_data_columns(staging) -%}
 {%- set version_column = lht.lht_version_column(data_columns) -%}
 {%- set is_deleted_column = lht.lht_find_column(data_columns, 'IsDeleted') -%}
