@@ -82,9 +82,16 @@ def accept_verbose_everywhere(group: click.Group) -> None:
 
 
 def configure_logging(verbosity: int) -> None:
+    """Log on stderr: through Rich on a terminal; one plain line per message otherwise (cron and
+    CI logs: no wrapping at 80 columns, no padding), with the time from -vv."""
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    handler = RichHandler(console=stderr, show_path=False, show_time=verbosity > 1, markup=False)
-    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    if stderr.is_terminal:
+        handler: logging.Handler = RichHandler(console=stderr, show_path=False, show_time=verbosity > 1, markup=False)
+        layout = "%(message)s"
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        layout = ("%(asctime)s " if verbosity > 1 else "") + "%(levelname)-8s %(message)s"
+    logging.basicConfig(level=level, handlers=[handler], format=layout, force=True)
     for noisy in ("snowflake.connector", "urllib3", "botocore", "filelock"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 

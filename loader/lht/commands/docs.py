@@ -194,7 +194,12 @@ def apply_docs(entry: CommentedMap, docs: ModelDocs) -> bool:
             node = yamlfile.block({"name": name})
             _describe(node, text)
             _mark(node)
-            new.append(node)
+            lht_at = next((i for i, c in enumerate(columns)
+                           if isinstance(c, Mapping) and str(c.get("name")).lower() in LHT_COLUMNS), None)
+            if name.lower() in LHT_COLUMNS or lht_at is None:
+                new.append(node)
+            else:
+                columns.insert(lht_at, node)  # a new field goes before lht's own columns
         elif _owned(node, docs, name) and node.get("description") != text:
             _describe(node, text)
             if not _marked(node):
