@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,41 +211,7 @@ def apply_docs(entry: CommentedMap, docs: ModelDocs) -> bool:
     return changed
 
 
-@dataclass
-class YamlEntry:
-    """A model's entry in one of the project's YAML files."""
-
-    path: Path
-    document: Any
-    entry: CommentedMap
-
-
-def model_entries(models_dir: Path) -> dict[str, YamlEntry]:
-    """Every model entry of the YAML files in ``models_dir``, by lower-case model name."""
-    found: dict[str, YamlEntry] = {}
-    for path in sorted([*models_dir.glob("*.yml"), *models_dir.glob("*.yaml")]):
-        document = yamlfile.load(path)
-        if not isinstance(document, CommentedMap) or not isinstance(document.get("models"), CommentedSeq):
-            continue
-        for entry in document["models"]:
-            if isinstance(entry, CommentedMap) and entry.get("name"):
-                found.setdefault(str(entry["name"]).lower(), YamlEntry(path, document, entry))
-    return found
-
-
-def changed_files(entries: Iterable[YamlEntry], before: Mapping[Path, str]) -> dict[Path, str]:
-    """The new text of each file whose document differs from ``before`` (its text when read)."""
-    out: dict[Path, str] = {}
-    for item in entries:
-        if item.path in out:
-            continue
-        text = yamlfile.dumps(item.document)
-        if text != before.get(item.path):
-            out[item.path] = text
-    return out
-
-
-def document(entries: Mapping[str, YamlEntry], all_docs: Sequence[ModelDocs]) -> list[str]:
+def document(entries: Mapping[str, yamlfile.YamlEntry], all_docs: Sequence[ModelDocs]) -> list[str]:
     """Apply each model's docs to its entry; the names of the models whose entry changed
     (models without an entry are skipped: ``lht add`` writes entries)."""
     return [docs.model for docs in all_docs
@@ -289,13 +255,13 @@ def refresh_docs(objects: Sequence[str] = (), *, project_dir: Path | None = None
                 all_docs.append(model_docs(name, entry[1], history=True))
         except LhtError as exc:
             report.notes.append(f"{name}: {exc}")
-    entries = model_entries(project.models_dir)
+    entries = yamlfile.model_entries(project.models_dir)
     for docs in all_docs:
         if docs.model not in entries:
             report.notes.append(f"{docs.model}: no entry in the YAML of {project.models_dir}; `lht add` writes one.")
     before = {item.path: item.path.read_text(encoding="utf-8") for item in entries.values()}
     report.models = document(entries, all_docs)
-    changed = changed_files(entries.values(), before)
+    changed = yamlfile.changed_files(entries.values(), before)
     report.files = sorted(changed)
     if not check:
         for path, text in changed.items():

@@ -86,7 +86,9 @@ def prune(objects: Sequence[str] = (), *, older_than_seconds: int, dry_run: bool
             "(models/salesforce/<object>_history.sql) to prune, or leave these objects out.")
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than_seconds)
     schema = main_schema(env)
-    wh = connect(load_target(project.project_dir, profiles_dir, target), env.get("LHT_STAGING_SCHEMA") or None)
+    # a dry run only reads: it neither creates nor writes the warehouse
+    wh = connect(load_target(project.project_dir, profiles_dir, target), env.get("LHT_STAGING_SCHEMA") or None,
+                 read_only=dry_run)
     results: list[PruneResult] = []
     try:
         with run_lock(wh, wait=wait_for_lock):

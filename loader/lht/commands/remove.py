@@ -23,7 +23,7 @@ from lht.commands import yamlfile
 from lht.commands.docs import HISTORY_SUFFIX
 from lht.constants import DEFAULT_STAGING_SCHEMA, DESCRIBE_TABLE, STATE_TABLE
 from lht.errors import ConfigError
-from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, load_project
+from lht.project import SOURCE_NAME, SOURCES_FILE, load_project
 from lht.warehouse.snapshot import main_schema
 
 OPTION_VARS = ("lht_objects", "lht_formula_columns")

@@ -32,7 +32,7 @@ from lht.commands.docs import HISTORY_SUFFIX, ModelDocs, apply_docs, model_docs,
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ConfigError, CredentialsError, LhtError, SalesforceError
 from lht.names import check_object_name
-from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, Project, find_project_dir, load_project
+from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, find_project_dir, load_project
 from lht.salesforce.catalog import Catalog, describe_global
 from lht.salesforce.client import SalesforceClient, connect
 
@@ -66,23 +66,25 @@ def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = No
     the org unless ``offline``; nothing is written when any name is refused."""
     root = find_project_dir(project_dir)
     project = load_project(root)
-    names = [check_object_name(name) for name in names]
+    names = list(dict.fromkeys(check_object_name(name) for name in names))
     result = Added()
-    client = None if offline else _org_client(names, env)
-    if client is not None:
-        names = _checked_against_org(client, names, project)
     registered = {name.lower(): name for name in project.objects}
-    new = [name for name in dict.fromkeys(names) if name.lower() not in registered]
+    new = [name for name in names if name.lower() not in registered]
     for name in names:
         if name.lower() in registered and not history:
             result.notes.append(f"{registered[name.lower()]} is already registered; nothing to do.")
     with_history = {name.lower() for name, opts in project.objects.items() if opts.history}
     histories = []
-    for name in dict.fromkeys(registered.get(n.lower(), n) for n in names) if history else ():
+    for name in (registered.get(n.lower(), n) for n in names) if history else ():
         if name.lower() in with_history:
             result.notes.append(f"{name} already has a history model; nothing to do.")
         else:
             histories.append(name)
+    client = None if offline or not (new or histories) else _org_client([*new, *histories], env)
+    if client is not None and new:
+        spelled = dict(zip(new, _checked_against_org(client, new)))  # as the org spells them
+        new = list(spelled.values())
+        histories = [spelled.get(name, name) for name in histories]
     models_dir = project.models_dir
     files = {models_dir / f"{n.lower()}.sql": MODEL_TEMPLATE.format(name=n) for n in new}
     files.update({models_dir / f"{n.lower()}{HISTORY_SUFFIX}.sql": HISTORY_TEMPLATE.format(name=n) for n in histories})
@@ -119,7 +121,7 @@ def _org_client(names: list[str], env: Mapping[str, str]) -> SalesforceClient:
                         "Fix that, or pass --offline to register without checking.") from None
 
 
-def _checked_against_org(client: SalesforceClient, names: list[str], project: Project) -> list[str]:
+def _checked_against_org(client: SalesforceClient, names: list[str]) -> list[str]:
     """The names as the org spells them; ConfigError (nothing written) naming every name refused."""
     catalog = Catalog(describe_global(client))
     problems, spelled = [], []

@@ -12,7 +12,8 @@ the file's author put it: above what follows the list. An inline comment stays o
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -138,4 +139,38 @@ def block(mapping: dict[str, Any]) -> CommentedMap:
                 items.fa.set_flow_style()
             value = items
         out[key] = value
+    return out
+
+
+@dataclass
+class YamlEntry:
+    """A model's entry in one of the project's YAML files."""
+
+    path: Path
+    document: Any
+    entry: CommentedMap
+
+
+def model_entries(models_dir: Path) -> dict[str, YamlEntry]:
+    """Every model entry of the YAML files in ``models_dir``, by lower-case model name."""
+    found: dict[str, YamlEntry] = {}
+    for path in sorted([*models_dir.glob("*.yml"), *models_dir.glob("*.yaml")]):
+        document = load(path)
+        if not isinstance(document, CommentedMap) or not isinstance(document.get("models"), CommentedSeq):
+            continue
+        for entry in document["models"]:
+            if isinstance(entry, CommentedMap) and entry.get("name"):
+                found.setdefault(str(entry["name"]).lower(), YamlEntry(path, document, entry))
+    return found
+
+
+def changed_files(entries: Iterable[YamlEntry], before: Mapping[Path, str]) -> dict[Path, str]:
+    """The new text of each file whose document differs from ``before`` (its text when read)."""
+    out: dict[Path, str] = {}
+    for item in entries:
+        if item.path in out:
+            continue
+        text = dumps(item.document)
+        if text != before.get(item.path):
+            out[item.path] = text
     return out

@@ -140,7 +140,7 @@ def run_merge(request: MergeRequest, *, env: Mapping[str, str] = os.environ) -> 
     target = load_target(project_dir, request.profiles_dir, request.target)
     report = MergeReport("merge", started_at=utcnow(), target=target.name, dry_run=request.dry_run)
     with run_lock(target, wait=request.wait_for_lock):
-        warehouse = connect_warehouse(target)
+        warehouse = connect_warehouse(target, read_only=request.dry_run)  # a dry run writes nothing
         try:
             plans = _validate_all(warehouse, models, objects, report)
             if plans:
