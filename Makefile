@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lht-installed
+DEV    := $(VENV)/.lht-dev-installed
 
 .PHONY: demo test bench install clean help
 
@@ -17,21 +18,26 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The local org (devorg/, distribution lht-devorg) first, so lht's `devorg` extra finds it here.
+# the demo installs what it runs: lht and the local org (devorg/, distribution lht-devorg,
+# first, so lht's `devorg` extra finds it here); the tests and benchmarks add the dev extras
 $(STAMP): pyproject.toml devorg/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ./devorg
-	$(BIN)/python -m pip install --quiet -e ".[dev,devorg]"
+	$(BIN)/python -m pip install --quiet -e ".[devorg]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,devorg]"
+	@touch $(DEV)
+
+install: $(DEV)
 
 demo: $(STAMP)
 	$(BIN)/python -m lht.commands.demo
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python -m pytest -q -n 3 --durations=15 $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -13,6 +13,9 @@
 
 {% macro default__lht_main_table(object_name) %}
 {%- set inputs = lht.lht_model_inputs(object_name) -%}
+{%- if inputs.not_synced -%}
+    {{- return(lht.lht_not_synced_yet(inputs.object_name, 'main')) -}}
+{%- endif -%}
 {%- set object_name, staging, data_columns = inputs.object_name, inputs.staging, inputs.data_columns -%}
 {%- set version_column, is_deleted_column = inputs.version_column, inputs.is_deleted_column -%}
 {%- set incremental, main_names = inputs.incremental, inputs.existing_names -%}

@@ -86,6 +86,15 @@ class WarehouseError(LhtError):
     """The warehouse refused a statement or could not be reached."""
 
 
+class WarehouseBusyError(WarehouseError):
+    """Another process has the DuckDB file open for writing (an ``lht sync``, a ``dbt build``),
+    so it cannot be read now."""
+
+
+class WarehouseMissingError(ConfigError):
+    """A command that only reads found no warehouse file (nothing has been synced there yet)."""
+
+
 class ConcurrentRunError(LhtError):
     """Another ``lht sync`` holds the lock on this target."""
 

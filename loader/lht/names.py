@@ -10,7 +10,9 @@ This module imports nothing from lht but the errors.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable, Mapping
 
 from lht.errors import InvalidNameError
 
@@ -142,3 +144,24 @@ def id_problem(value: object, key_prefix: str | None = None, label: str = "") ->
 def to18(value: str) -> str:
     """The 18-character form of a valid 15- or 18-character Id."""
     return value[:15] + id_suffix(value[:15])
+
+
+def close_names(name: str, known: Iterable[str], labels: Mapping[str, str] | None = None,
+                limit: int = 3) -> list[str]:
+    """The names of ``known`` closest to a mistyped ``name`` (case-insensitive, best first);
+    with ``labels`` ({api name: label}) a name whose label is close counts too
+    (``Invoices`` finds ``Invoice__c`` labelled Invoice)."""
+    by_lower: dict[str, str] = {}
+    for candidate in known:
+        by_lower.setdefault(candidate.lower(), candidate)
+    typed = name.lower()
+    bare = re.sub(r"__c$", "", typed)
+    found = [by_lower[m] for m in difflib.get_close_matches(typed, list(by_lower), n=limit, cutoff=0.75)]
+    if labels:
+        by_label: dict[str, str] = {}
+        for api, label in labels.items():
+            by_label.setdefault(str(label).lower(), api)
+        for match in difflib.get_close_matches(bare, list(by_label), n=limit, cutoff=0.8):
+            if by_label[match] not in found:
+                found.append(by_label[match])
+    return found[:limit]

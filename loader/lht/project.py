@@ -20,7 +20,7 @@ from typing import Any
 
 from lht.dbtfiles import PROJECT_FILE, mapping, project_vars, read_text
 from lht.errors import ConfigError, ObjectNotRegisteredError
-from lht.names import check_object_name
+from lht.names import check_object_name, close_names
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ class Project:
 
     project_dir: Path
     objects: dict[str, ObjectOptions] = field(default_factory=dict)
+    #: lower-case object name -> the model files calling lht_main_table or lht_history_table for it
+    model_files: dict[str, list[Path]] = field(default_factory=dict)
 
     @property
     def models_dir(self) -> Path:
@@ -75,15 +77,24 @@ class Project:
             check_object_name(name)
             registered = by_lower.get(name.lower())
             if registered is None:
-                known = ", ".join(sorted(self.objects)) or "none yet"
-                raise ObjectNotRegisteredError(
-                    f"{name} is not registered in {self.project_dir}. Register it with "
-                    f"`lht add {name}` (it writes the dbt model), then run `lht sync {name}`. "
-                    f"Registered objects: {known}."
-                )
+                raise ObjectNotRegisteredError(self._not_registered(name))
             if registered not in resolved:
                 resolved.append(registered)
         return resolved
+
+
+    def _not_registered(self, name: str) -> str:
+        """Why ``name`` cannot be used, with the registered names it may have meant."""
+        known = ", ".join(sorted(self.objects)) or "none yet"
+        close = close_names(name, self.objects)
+        if close:
+            meant = " or ".join(close)
+            return (f"{name} is not registered in {self.project_dir}: did you mean {meant}? "
+                    f"Registered objects: {known}. To load another object, register it first with "
+                    "`lht add <Object>` (it checks the name against the org).")
+        return (f"{name} is not registered in {self.project_dir}. Register it with `lht add {name}` "
+                f"(it checks the name against the org and writes the dbt model), then run `lht sync {name}`. "
+                f"Registered objects: {known}.")
 
 
 def find_project_dir(project_dir: str | os.PathLike | None = None) -> Path:
@@ -92,10 +103,10 @@ def find_project_dir(project_dir: str | os.PathLike | None = None) -> Path:
     for candidate in candidates:
         if (candidate / "dbt_project.yml").is_file():
             return candidate.resolve()
-    where = candidates[0]
+    where = " nor in ".join(str(c) for c in candidates)
     raise ConfigError(
-        f"No dbt_project.yml found in {where}. Run lht from your dbt project (or its parent "
-        "holding dbt_project/), or pass --project-dir DIR."
+        f"No dbt_project.yml in {where}: this is not an lht project. Run lht from your dbt project "
+        "(or its parent holding dbt_project/), or pass --project-dir DIR."
     )
 
 
@@ -105,6 +116,7 @@ def load_project(project_dir: str | os.PathLike | None = None) -> Project:
     options = _object_options(root)
     objects: dict[str, ObjectOptions] = {}
     histories: set[str] = set()
+    files: dict[str, list[Path]] = {}
     models = root / MODELS_SUBDIR
     for path in sorted(models.glob("*.sql")) if models.is_dir() else []:
         text = read_text(path, "dbt model file")
@@ -112,9 +124,11 @@ def load_project(project_dir: str | os.PathLike | None = None) -> Project:
         if match:
             name = check_object_name(match.group(1))
             objects[name] = options.get(name.lower(), ObjectOptions())
+            files.setdefault(name.lower(), []).append(path)
         history = _HISTORY_CALL.search(text)
         if history:
             histories.add(check_object_name(history.group(1)).lower())
+            files.setdefault(history.group(1).lower(), []).append(path)
     for name, opts in objects.items():
         if name.lower() in histories:
             objects[name] = replace(opts, history=True)
@@ -123,7 +137,7 @@ def load_project(project_dir: str | os.PathLike | None = None) -> Project:
     unknown = set(options) - {name.lower() for name in objects}
     for name in sorted(unknown):
         logger.warning("vars.lht_objects names %s, which has no main-table model; ignored", name)
-    return Project(project_dir=root, objects=objects)
+    return Project(project_dir=root, objects=objects, model_files=files)
 
 
 #: The options of ``vars: lht_objects: <Object>:``.

@@ -7,12 +7,15 @@ compiles on the Snowflake dialect (fakesnow)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import yaml
+from docs_coverage import docs_coverage
 
 from lht.typemap import FieldSpec
 from lht.warehouse.state import StateStore
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
+BIN = Path(sys.executable).parent
 OBJECTS = ["Account", "Contact", "Opportunity", "Lead", "Case", "User", "Task"]
 FIELDS = [FieldSpec("Id", "id"), FieldSpec("Name", "string"), FieldSpec("SystemModstamp", "datetime"),
           FieldSpec("IsDeleted", "boolean"), FieldSpec("OwnerId", "reference"), FieldSpec("Note__c", "string")]
@@ -206,3 +210,27 @@ def n_is_object_model(nodes: dict, name: str) -> bool:
     """lht's main-table models are named after their Salesforce object (models/salesforce/)."""
     node = nodes[f"model.lht.{name}"]
     return node["original_file_path"].startswith("models/salesforce/")
+
+
+def test_lht_docs_gives_a_consumer_projects_docs_page_a_description_for_every_column(
+        duckdb_env: DbtEnv, tmp_path: Path) -> None:
+    env = duckdb_env
+    seed(env)
+    acme = consumer_project(env, tmp_path)
+
+    def docs_page() -> tuple[int, int, list[str]]:
+        env.dbt("deps", project=acme).check()
+        env.dbt("build", project=acme).check()
+        env.dbt("docs", "generate", project=acme).check()
+        return docs_coverage(acme / "target")
+
+    described, total, missing = docs_page()
+    assert described / total < 0.95, "the fields of this org are not in the shipped YAML yet"
+    # the user documents their copy of lht's project as they sync it: from its parent, as written
+    run = subprocess.run([str(BIN / "lht"), "docs", "--project-dir", "dbt_project", "--profiles-dir", "profiles"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    described, total, missing = docs_page()
+    assert total >= len(OBJECTS) * (len(FIELDS) + 5) and described / total >= 0.95, missing
+    manifest = json.loads((acme / "target" / "manifest.json").read_text())["nodes"]
+    assert manifest["model.lht.account"]["columns"]["Note__c"]["description"] == f"Note (Account.Note__c: string). {HELP}"

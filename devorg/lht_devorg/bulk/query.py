@@ -148,10 +148,10 @@ class BulkJobs:
             "columnDelimiter": job.column_delimiter,
         }
         if detailed:
-            done = state == "JobComplete"
             info.update({
                 "jobType": "V2Query",
-                "numberRecordsProcessed": job.spool.total if done else 0,
+                # rows the query has produced so far, as Salesforce counts them while a job runs
+                "numberRecordsProcessed": job.spool.total if state in ("InProgress", "JobComplete") else 0,
                 "retries": 0,
                 "totalProcessingTime": int(self.job_seconds * 1000) if state in TERMINAL else 0,
                 "isPkChunkingSupported": True,

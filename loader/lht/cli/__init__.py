@@ -9,7 +9,6 @@ when used), and nothing imports it.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -17,9 +16,10 @@ import click
 from lht import __version__
 from lht.cli.jobs import jobs
 from lht.cli.output import (
-    configure_logging, emit, fail, guard, print_wide, project_dir_option, stderr, stdout, target_options,
-    wait_option,
+    accept_verbose_everywhere, configure_logging, emit, fail, guard, print_wide,
+    share_group_options, stderr, stdout, target_options, wait_option,
 )
+from lht.cli.registry import COMMANDS as REGISTRY_COMMANDS
 from lht.cli.startup import arrow_without_pandas
 from lht.commands import tables
 from lht.commands.localorg import INSTALL, import_local_org
@@ -55,14 +55,20 @@ def _missing(name: str, exc: LocalOrgMissingError) -> click.Command:
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="lht")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
-def cli(verbose: int) -> None:
+@target_options
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, **shared: object) -> None:
     """lht keeps a warehouse in step with a Salesforce org, the dbt way.
 
     `lht sync` extracts Salesforce records into append-only staging tables; `dbt build`
     then merges staging into one main table per object. Salesforce credentials come from
     SF_* environment variables; the warehouse from the dbt profile.
+
+    The options above are accepted before the command too (`lht -v sync`,
+    `lht --project-dir dbt_project status`); after it they win.
     """
     configure_logging(verbose)
+    share_group_options(ctx, shared)
 
 
 @cli.command()
@@ -92,47 +98,14 @@ def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, t
 
 
 @cli.command()
-@click.argument("objects", nargs=-1, required=True)
-@click.option("--history", is_flag=True, help="Also build <object>_history: one row per version (valid_from, valid_to).")
-@click.option("--push", is_flag=True, help="The names are push models: write each one's change-set view beside it.")
-@project_dir_option
-@guard
-def add(objects: tuple[str, ...], history: bool, push: bool, project_dir: Path | None) -> None:
-    """Register OBJECTS so lht loads them and dbt builds their main tables.
-
-    OBJECTS are API names of standard or custom objects (Account, Invoice__c).
-
-    Writes models/salesforce/<object>.sql and its entries in the sources and models YAML;
-    with --history also <object>_history.sql (works for objects already registered too).
-    With --push, OBJECTS are push models instead: writes <model>__lht_changes.sql (the
-    change set lht push reads) and its YAML beside each model.
-    """
-    if push:
-        from lht.commands.push_view import add_push_views
-
-        if history:
-            raise click.UsageError("--history and --push do not go together.")
-        written = add_push_views(objects, project_dir)
-        for path in written:
-            shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
-            stdout.print(f"wrote {shown}", highlight=False, soft_wrap=True)
-        if not written:
-            stdout.print("nothing to write: the change-set views are there")
-        return
-    from lht.commands.scaffold import add_objects
-
-    for path in add_objects(objects, project_dir, history=history):
-        stdout.print(f"wrote {path}")
-
-
-@cli.command()
 @click.argument("objects", nargs=-1)
 @target_options
 @guard
 def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | None, project_dir: Path | None,
            as_json: bool) -> None:
     """Show, per registered object, the last sync, watermark, main-table rows, unmerged staged rows,
-    the last run's API calls and freshness. Reads the warehouse only (no Salesforce call)."""
+    the last run's API calls and freshness. Reads the warehouse only (no Salesforce call) and
+    writes nothing; while a sync runs, shows it and the state it keeps beside the DuckDB file."""
     from lht.commands.status import collect_status
 
     report = collect_status(objects, project_dir=project_dir, profiles_dir=profiles_dir, target=target)
@@ -140,12 +113,14 @@ def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | No
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
     print_wide(tables.status_table(report))
+    for line in tables.status_lines(report):
+        stdout.print(line, highlight=False, soft_wrap=True)
 
 
 @cli.command()
 @click.argument("objects", nargs=-1)
 @click.option("--older-than", required=True, metavar="AGE",
-              help="Only rows extracted longer ago than this (e.g. 30d, 12h, 2w).")
+              help="Only rows extracted longer ago than this, with its unit: 30d, 12h, 2w (s, m, h, d, w).")
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
 @wait_option
 @target_options
@@ -157,10 +132,9 @@ def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_loc
     Never touches unmerged batches and keeps every Id's newest staged rows; objects with a
     history model are refused.
     """
-    from lht.project import parse_duration
-    from lht.commands.prune import prune as run_prune
+    from lht.commands.prune import parse_age, prune as run_prune
 
-    results = run_prune(objects, older_than_seconds=parse_duration(older_than, "--older-than"), dry_run=dry_run,
+    results = run_prune(objects, older_than_seconds=parse_age(older_than), dry_run=dry_run,
                         project_dir=project_dir, profiles_dir=profiles_dir, target=target,
                         wait_for_lock=wait_for_lock)
     if as_json:
@@ -215,7 +189,10 @@ def merge(names: tuple[str, ...], dry_run: bool, wait_for_lock: bool, target: st
     emit(report, as_json, tables.merge_table, tables.merge_lines, report.exit_code)
 
 
+for command in REGISTRY_COMMANDS:
+    cli.add_command(command)
 cli.add_command(jobs)
+accept_verbose_everywhere(cli)
 
 
 def main() -> None:

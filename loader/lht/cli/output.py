@@ -44,30 +44,81 @@ def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+#: Options of the ``lht`` group that every subcommand having them takes as its default.
+SHARED_OPTIONS = ("project_dir", "profiles_dir", "target", "as_json")
+
+
+def share_group_options(ctx: click.Context, values: dict[str, Any]) -> None:
+    """Options given before the subcommand (``lht --project-dir D status``) become the
+    defaults of the subcommand's own (``lht status --project-dir D``), through click's
+    ``default_map``; an option given after the subcommand wins."""
+    given = {k: v for k, v in values.items() if v not in (None, False)}
+    if not given or not isinstance(ctx.command, click.Group):
+        return
+
+    def defaults(command: click.Command) -> dict[str, Any]:
+        if isinstance(command, click.Group):
+            return {name: defaults(sub) for name, sub in command.commands.items()}
+        names = {p.name for p in command.params}
+        return {k: v for k, v in given.items() if k in names}
+
+    ctx.default_map = {name: defaults(command) for name, command in ctx.command.commands.items()}
+
+
+def _more_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        configure_logging((ctx.find_root().params.get("verbose") or 0) + value)
+
+
+def accept_verbose_everywhere(group: click.Group) -> None:
+    """Give every subcommand (and those of subgroups) ``-v``, as the group has it: ``lht sync -v``
+    works like ``lht -v sync`` (the counts add up)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            accept_verbose_everywhere(command)
+        elif not any(p.name == "verbose" for p in command.params):
+            command.params.append(click.Option(
+                ["-v", "--verbose"], count=True, expose_value=False, callback=_more_verbose,
+                help="More log output on stderr (-v info, -vv debug); also before the command."))
+
+
 def configure_logging(verbosity: int) -> None:
+    """Log on stderr: through Rich on a terminal; one plain line per message otherwise (cron and
+    CI logs: no wrapping at 80 columns, no padding), with the time from -vv."""
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    handler = RichHandler(console=stderr, show_path=False, show_time=verbosity > 1, markup=False)
-    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    if stderr.is_terminal:
+        handler: logging.Handler = RichHandler(console=stderr, show_path=False, show_time=verbosity > 1, markup=False)
+        layout = "%(message)s"
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        layout = ("%(asctime)s " if verbosity > 1 else "") + "%(levelname)-8s %(message)s"
+    logging.basicConfig(level=level, handlers=[handler], format=layout, force=True)
     for noisy in ("snowflake.connector", "urllib3", "botocore", "filelock"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
-def fail(exc: BaseException) -> None:
-    """Print a user-facing error (no traceback for LhtError) and exit with its code."""
+def fail(exc: BaseException, command: str | None = None, as_json: bool = False) -> None:
+    """Print a user-facing error (no traceback for LhtError) and exit with its code; with
+    ``as_json`` also a JSON object on stdout (``ok``, ``command``, ``error``, ``error_type``,
+    ``exit_code``), so a scheduler reading stdout learns why."""
     if isinstance(exc, LhtError):
+        if as_json:
+            click.echo(json.dumps({"ok": False, "command": command, "error": str(exc),
+                                   "error_type": type(exc).__name__, "exit_code": exc.exit_code}, indent=2))
         stderr.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     raise exc
 
 
 def guard(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn LhtError into a one-paragraph message and its exit code."""
+    """Turn LhtError into a one-paragraph message and its exit code (and, under ``--json``,
+    a JSON error object on stdout)."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except LhtError as exc:
-            fail(exc)
+            fail(exc, func.__name__.removeprefix("jobs_"), bool(kwargs.get("as_json")))
 
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__

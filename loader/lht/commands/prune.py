@@ -28,12 +28,12 @@ from typing import Any
 from lht.clock import as_utc, utcnow
 from lht.config import settings_from_env
 from lht.constants import BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_RECORD
-from lht.errors import PruneRefusedError
+from lht.errors import ConfigError, PruneRefusedError
 from lht.warehouse.lock import run_lock
-from lht.project import load_project
-from lht.commands.status import main_table_summary
+from lht.project import load_project, parse_duration
 from lht.typemap import timestamp_sql_type
 from lht.warehouse.connection import Warehouse, connect, load_target
+from lht.warehouse.snapshot import main_table_summary
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,16 @@ class PruneResult:
         return asdict(self)
 
 
+def parse_age(value: str) -> int:
+    """``--older-than`` in seconds: a number with its unit (30d, 12h, 2w). A bare number is
+    refused rather than read as seconds: `--older-than 30` meant 30 days would prune nearly
+    everything already merged."""
+    if value.strip().isdigit():
+        raise ConfigError(f"--older-than {value.strip()}: give the unit, e.g. --older-than {value.strip()}d "
+                          f"for {value.strip()} days (s, m, h, d or w); a bare number is ambiguous. Nothing was pruned.")
+    return parse_duration(value, "--older-than")
+
+
 def prune(objects: Sequence[str] = (), *, older_than_seconds: int, dry_run: bool = False,
           project_dir: Path | None = None, profiles_dir: Path | None = None, target: str | None = None,
           env: Mapping[str, str] | None = None, now: datetime | None = None,
@@ -78,7 +88,8 @@ def prune(objects: Sequence[str] = (), *, older_than_seconds: int, dry_run: bool
     cutoff = (now or utcnow()) - timedelta(seconds=older_than_seconds)
     settings = settings_from_env(env)
     schema = settings.schema
-    wh = connect(load_target(project.project_dir, profiles_dir, target, settings))
+    # a dry run only reads: it neither creates nor writes the warehouse
+    wh = connect(load_target(project.project_dir, profiles_dir, target, settings), read_only=dry_run)
     results: list[PruneResult] = []
     try:
         with run_lock(wh, wait=wait_for_lock):

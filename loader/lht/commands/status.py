@@ -4,7 +4,12 @@ Per object: the last successful sync and its watermark (``_lht_state``), the row
 main table, the staged rows not merged yet (batch id after the main table's newest), the
 last run's API calls, and freshness: the age of the last successful sync against the
 source freshness thresholds of the dbt project (vars ``lht_freshness_warn_hours`` and
-``lht_freshness_error_hours``). No Salesforce call is made.
+``lht_freshness_error_hours``). No Salesforce call is made, and nothing is written: a
+DuckDB file is opened read-only, found as :mod:`lht.warehouse.reader` says, never created.
+
+While a sync (or a ``dbt build``) has the DuckDB file open, it cannot be read: the report
+then comes from the snapshot the sync keeps beside it (:mod:`lht.warehouse.snapshot`),
+saying who runs since when and what each object is doing.
 """
 
 from __future__ import annotations
@@ -18,20 +23,22 @@ from typing import Any
 
 from lht.clock import utcnow
 from lht.config import settings_from_env
-from lht.constants import BATCH_ID_COLUMN, STATE_TABLE
 from lht.dbtfiles import project_vars
-from lht.errors import ConfigError
+from lht.errors import ConfigError, WarehouseBusyError
 from lht.project import Project, load_project
-from lht.warehouse.staging import staged_rows_after
-from lht.warehouse.state import ObjectState, StateStore
-from lht.warehouse.connection import Warehouse, connect, load_target
+from lht.warehouse.connection import load_target
+from lht.warehouse.lock import lock_holder
+from lht.warehouse.reader import open_for_reading, reader_target
+from lht.warehouse.snapshot import TableSummary, main_table_summary, read_snapshot, summarize
+
+__all__ = ["ObjectStatus", "StatusReport", "collect_status", "main_table_summary"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WARN_HOURS = 12.0
 DEFAULT_ERROR_HOURS = 24.0
 
-FRESH, WARN, ERROR, NEVER = "pass", "warn", "error", "never synced"
+FRESH, WARN, ERROR, NEVER, UNKNOWN = "pass", "warn", "error", "never synced", "unknown"
 
 
 @dataclass
@@ -50,17 +57,27 @@ class ObjectStatus:
     last_run_api_calls: int | None = None
     age_hours: float | None = None
     freshness: str = NEVER
+    #: while a sync runs: what this object is doing (rows written so far, a Bulk job's state)
+    activity: str | None = None
 
 
 @dataclass
 class StatusReport:
-    """``lht status`` for one target."""
+    """``lht status`` for one target.
+
+    ``as_of`` is None when the warehouse was read now; else the time of the snapshot the
+    report comes from (the warehouse was busy), and ``busy`` says with what: ``running`` is
+    the sync holding the run lock (owner, host, pid, acquired_at), when one does.
+    """
 
     target: str
     checked_at: datetime
     warn_after_hours: float
     error_after_hours: float
     objects: list[ObjectStatus] = field(default_factory=list)
+    as_of: datetime | None = None
+    busy: str | None = None
+    running: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO-8601 UTC strings)."""
@@ -86,25 +103,11 @@ def freshness_thresholds(project: Project) -> tuple[float, float]:
     return hours("lht_freshness_warn_hours", DEFAULT_WARN_HOURS), hours("lht_freshness_error_hours", DEFAULT_ERROR_HOURS)
 
 
-def main_table_summary(wh: Warehouse, object_name: str, schema: str) -> tuple[int, str | None] | None:
-    """(rows, newest merged batch id) of an object's main table, or None when it is not built."""
-    table = object_name.lower()
-    if not wh.columns(table, schema):
-        return None
-    rows = wh.execute(f"SELECT count(*), max({wh.quote(BATCH_ID_COLUMN)}) FROM {wh.table(table, schema)}")
-    count, newest = rows[0]
-    return int(count), (str(newest) if newest is not None else None)
-
-
-def object_status(wh: Warehouse, name: str, state: ObjectState | None, schema: str, *,
-                  now: datetime, warn_hours: float, error_hours: float) -> ObjectStatus:
-    """The status line of one object."""
-    status = ObjectStatus(object_name=name)
-    summary = main_table_summary(wh, name, schema)
-    newest_merged = None
-    if summary is not None:
-        status.main_rows, newest_merged = summary
-    status.unmerged_rows = staged_rows_after(wh, name, newest_merged)
+def object_status(summary: TableSummary, *, now: datetime, warn_hours: float, error_hours: float) -> ObjectStatus:
+    """The status line of one object, from its summary."""
+    status = ObjectStatus(object_name=summary.object_name, main_rows=summary.main_rows,
+                          unmerged_rows=summary.unmerged_rows)
+    state = summary.state
     if state is not None:
         status.last_success_at = state.last_success_at
         status.watermark_field, status.watermark = state.watermark_field, state.watermark
@@ -120,31 +123,52 @@ def object_status(wh: Warehouse, name: str, state: ObjectState | None, schema: s
 def collect_status(objects: Sequence[str] = (), *, project_dir: Path | None = None,
                    profiles_dir: Path | None = None, target: str | None = None,
                    env: Mapping[str, str] | None = None, now: datetime | None = None) -> StatusReport:
-    """The status of the registered objects (or of ``objects``) on the profile's target."""
+    """The status of the registered objects (or of ``objects``) on the profile's target.
+
+    Raises WarehouseMissingError (exit 2) when there is no warehouse to read yet.
+    """
     project = load_project(project_dir)
     names = project.resolve(objects) if objects else list(project.objects)
+    if not names:
+        raise ConfigError(f"No objects are registered in {project.project_dir}: is it lht's dbt project? "
+                          "Register one with `lht add Account`, or point --project-dir at lht's project.")
     warn_hours, error_hours = freshness_thresholds(project)
     settings = settings_from_env(env)
-    schema = settings.schema
-    where = load_target(project.project_dir, profiles_dir, target, settings)
+    where = reader_target(load_target(project.project_dir, profiles_dir, target, settings), project.project_dir)
     now = now or utcnow()
     report = StatusReport(target=where.name, checked_at=now, warn_after_hours=warn_hours,
                           error_after_hours=error_hours)
-    wh = connect(where)
+    activity: dict[str, str] = {}
     try:
-        states = _states(wh)
-        for name in names:
-            line = object_status(wh, name, states.get(name.lower()), schema, now=now,
-                                 warn_hours=warn_hours, error_hours=error_hours)
-            line.history = project.objects[name].history
-            report.objects.append(line)
-    finally:
-        wh.close()
+        wh = open_for_reading(where)
+    except WarehouseBusyError as exc:
+        summaries, activity = _from_snapshot(report, where, names, str(exc))
+    else:
+        try:
+            summaries = summarize(wh, names, settings.schema)
+        finally:
+            wh.close()
+    for name in names:
+        known = summaries.get(name.lower())
+        summary = known or TableSummary(object_name=name)
+        summary.object_name = name
+        line = object_status(summary, now=now, warn_hours=warn_hours, error_hours=error_hours)
+        line.history = project.objects[name].history
+        line.activity = activity.get(name.lower())
+        if known is None and report.busy:
+            line.freshness = UNKNOWN  # the warehouse is busy and no snapshot knows this object
+        report.objects.append(line)
     return report
 
 
-def _states(wh: Warehouse) -> dict[str, ObjectState]:
-    """Every object's saved state by lower-case name; nothing (and nothing created) on a new warehouse."""
-    if not wh.columns(STATE_TABLE):
-        return {}
-    return {s.object_name.lower(): s for s in StateStore(wh).all()}
+def _from_snapshot(report: StatusReport, where: Any, names: Sequence[str],
+                   busy: str) -> tuple[dict[str, TableSummary], dict[str, str]]:
+    """The summaries and activity of the snapshot a running sync keeps (the warehouse is busy)."""
+    report.running = lock_holder(where)
+    report.busy = busy
+    snapshot = read_snapshot(where)
+    if snapshot is None:
+        logger.warning("%s; no status snapshot beside it yet, so only what is running is known.", busy)
+        return {}, {}
+    report.as_of = snapshot.taken_at
+    return snapshot.objects, (snapshot.activity if report.running else {})

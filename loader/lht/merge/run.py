@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lht.clock import utcnow
 from lht.config import credentials_from_env, settings_from_env
@@ -55,14 +56,39 @@ class MergeRequest:
     wait_for_lock: bool = False
 
 
+#: The fields of a merge model's report (push's counts, engine and operation are not merge's).
+MERGE_FIELDS = ("name", "object_name", "status", "considered", "already_merged", "sent", "merged", "failed",
+                "requests", "api_calls", "seconds", "refusals", "errors", "error")
+
+
 @dataclass
 class MergeModelReport(ModelReport):
-    """One merge model's outcome: ``sent`` losers, ``merged``, ``failed``, ``already_merged``."""
+    """One merge model's outcome: ``sent`` losers, ``merged``, ``failed``, ``already_merged``;
+    ``requests`` merge() requests sent (or, dry, to send); ``api_calls`` every call spent on
+    the model (state reads and merges); ``pairs`` (dry run) the master/loser pairs it would send."""
 
     requests: int = 0
-    calls: int = 0
     merged: int = 0
     already_merged: int = 0
+    pairs: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of merge's fields (``pairs`` in a dry run)."""
+        data = {name: getattr(self, name) for name in MERGE_FIELDS}
+        if self.status == DRY_RUN:
+            data["to_merge"] = len(self.pairs)
+            data["pairs"] = list(self.pairs)
+        return data
+
+
+@dataclass
+class MergeReport(WritebackReport):
+    """A whole ``lht merge`` run."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["results"] = [r.to_dict() for r in self.results]  # type: ignore[attr-defined]
+        return data
 
 
 def _object_of(model: ModelNode) -> str:
@@ -107,9 +133,9 @@ def run_merge(request: MergeRequest, *, env: Mapping[str, str] | None = None) ->
     objects = [_object_of(m) for m in models]
     credentials = credentials_from_env(settings.environ)
     target = load_target(project_dir, request.profiles_dir, request.target, settings)
-    report = WritebackReport("merge", started_at=utcnow(), target=target.name, dry_run=request.dry_run)
+    report = MergeReport("merge", started_at=utcnow(), target=target.name, dry_run=request.dry_run)
     with run_lock(target, wait=request.wait_for_lock):
-        warehouse = connect_warehouse(target)
+        warehouse = connect_warehouse(target, read_only=request.dry_run)  # a dry run writes nothing
         try:
             plans = _validate_all(warehouse, models, objects, report)
             if plans:
@@ -157,8 +183,7 @@ def _merge_model(client: SalesforceClient, wh: Warehouse, model: ModelNode, mr: 
         mr.requests = len(requests)
         if dry_run:
             mr.status = DRY_RUN
-            mr.would = {"merge": len(todo), "requests": len(requests), "calls": -(-len(requests) // MAX_REQUESTS_PER_CALL),
-                        "already_merged": len(done)}
+            mr.pairs = [{"master_id": r.master_id, "loser_id": loser} for r in requests for loser in r.loser_ids]
             return
         mr.engine = "soap"
         recorded = recorded_successes(wh, model.name)
@@ -169,7 +194,6 @@ def _merge_model(client: SalesforceClient, wh: Warehouse, model: ModelNode, mr: 
         for start in range(0, len(requests), MAX_REQUESTS_PER_CALL):
             chunk = requests[start:start + MAX_REQUESTS_PER_CALL]
             results = _confirm_deleted(client, merge(client, chunk))
-            mr.calls += 1
             rows = [row for result in results for row in _rows(model.name, result)]
             write_merge_results(wh, rows, attempted_at=utcnow())
             for row in rows:

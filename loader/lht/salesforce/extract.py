@@ -146,8 +146,11 @@ def rest_uri_bytes(soql: str, include_deleted: bool) -> int:
 def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
             since: datetime | None = None, where: str | None = None, mode: str = "auto",
             fields: Sequence[str] | None = None, include_deleted: bool = True,
-            first_page: FirstPage | None = None) -> Extraction:
+            first_page: FirstPage | None = None,
+            on_job: Callable[[dict[str, Any]], None] | None = None) -> Extraction:
     """Start extracting ``plan``'s object; the returned batches stream the rows.
+
+    ``on_job`` sees a Bulk job's info at each poll (state, rows processed so far).
 
     ``first_page``: when it holds this very query's first page (a grouped change check of
     ``lht sync``, :mod:`lht.sync.prefetch`), that page is used instead of asking again.
@@ -200,7 +203,7 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
         extraction = Extraction(engine="bulk", batches=iter(()),
                                 total_size=counted if first is None else int(first["totalSize"]))
         source = bulk.bulk_query(client, soql, schema, settings,
-                                 include_deleted=include_deleted, job_id=job_id)
+                                 include_deleted=include_deleted, job_id=job_id, on_poll=on_job)
     else:
         if first is None:
             first = client.query(soql, include_deleted=include_deleted, what=f"Querying {plan.object_name}")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,8 +36,11 @@ from lht.warehouse.writer import append_session, new_batch_id, write_batch
 
 logger = logging.getLogger(__name__)
 
-#: Progress callback: (object name, rows written so far, rows expected or None).
-Progress = Callable[[str, int, int | None], None]
+class Progress(Protocol):
+    """Progress callback: object name, rows written so far, rows expected (or None), and what
+    the object is doing (``describing``, a Bulk job's state and rows processed, ...)."""
+
+    def __call__(self, name: str, rows: int, expected: int | None, phase: str | None = None) -> None: ...
 
 MARKER_CHUNK = 100_000
 MAX_SCHEMA_RETRIES = 3
@@ -74,6 +78,8 @@ def sync_object(
     prefetched = ctx.prefetcher.take(name) if ctx.prefetcher else None
     share = prefetched.call_share if prefetched else 0.0
     wh = ctx.warehouse.cursor_for_thread()
+    if ctx.progress:
+        ctx.progress(name, 0, None, "describing")
     try:
         store = StateStore(wh)
         plan, change = ctx.catalog.plan(name, client, store)
@@ -125,6 +131,17 @@ class _ObjectJob:
         #: grouped change check (lht.sync.prefetch) asked Salesforce before this job: its time
         self.sf_started = prefetched.taken_at if prefetched else client.server_now()
         self.overlap = timedelta(seconds=self.settings.overlap_seconds)
+        self._expected: int | None = None  # rows the running extract expects (progress)
+
+    def _report(self, rows: int, expected: int | None, phase: str | None) -> None:
+        if self.ctx.progress:
+            self.ctx.progress(self.plan.object_name, rows, expected, phase)
+
+    def _job_polled(self, info: dict[str, Any]) -> None:
+        """A Bulk job's state and rows processed so far, while lht waits for it."""
+        processed = int(info.get("numberRecordsProcessed") or 0)
+        self._report(self.result.rows_written, self._expected,
+                     f"Bulk job {info.get('state', '?')}, {processed:,} rows processed")
 
     def run(self, *, full_refresh: bool, refresh_formulas: bool, added: Sequence[str] = ()) -> None:
         state, plan = self.state, self.plan
@@ -151,9 +168,11 @@ class _ObjectJob:
     def _extract_records(self, since: datetime | None) -> datetime | None:
         for attempt in range(1, MAX_SCHEMA_RETRIES + 1):
             try:
+                self._report(self.result.rows_written, None, "querying")
                 ex = extract(self.client, self.plan, self.settings, since=since, where=self.options.where,
-                             first_page=self._prefetched_page)
+                             first_page=self._prefetched_page, on_job=self._job_polled)
                 self.result.engine = ex.engine
+                self._expected = ex.total_size
                 rows = self._write_all(ex.batches, KIND_RECORD, self.plan.fields, ex.total_size)
                 self.result.rows_extracted = rows
                 return ex.max_watermark
@@ -189,8 +208,7 @@ class _ObjectJob:
                     raise LhtError("stopped: another object hit the API budget; this object will resume next run")
                 written = write_batch(self.wh, self.plan.object_name, batch, fields, kind=kind, extracted_at=self.started)
                 rows += written.rows
-                if self.ctx.progress:
-                    self.ctx.progress(self.plan.object_name, self.result.rows_written + rows, expected)
+                self._report(self.result.rows_written + rows, expected, f"writing {kind} rows")
         self.result.rows_written += rows  # counted once the session's batches are committed
         return rows
 

@@ -19,6 +19,7 @@ from lht.project import Project, load_project
 from lht.sync.report import SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
 from lht.warehouse.results import ensure_push_results
+from lht.warehouse.snapshot import SnapshotKeeper
 from lht.warehouse.state import StateStore
 from lht.warehouse.connection import load_target
 from lht.warehouse.connection import connect as connect_warehouse
@@ -66,6 +67,7 @@ def run_sync(
     client = connect_salesforce(credentials, settings)
     with run_lock(target, wait=request.wait_for_lock):
         warehouse = connect_warehouse(target)
+        keeper = SnapshotKeeper(warehouse, project.objects)  # `lht status` reads it while the file is busy
         try:
             # the push change-set views read it live: it exists before the first `dbt build`
             ensure_push_results(warehouse)
@@ -73,12 +75,13 @@ def run_sync(
             catalog = Catalog.load(store, names, settings, now=report.started_at)
             catalog.check_metadata(client, names)
             ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
-                             progress=progress)
+                             progress=keeper.watch(progress))
             ctx.prefetcher = _prefetch(ctx, store, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
             report.api_calls = client.total_calls
             report.api_usage = client.api_usage
         finally:
+            keeper.close()
             warehouse.close()
             report.finished_at = utcnow()
     return report

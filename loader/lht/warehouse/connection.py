@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lht.errors import ConfigError, WarehouseError
+from lht.errors import ConfigError, WarehouseBusyError, WarehouseError, WarehouseMissingError
 from lht.names import check_identifier, table_name
 from lht.warehouse.target import Target, load_target
 
@@ -237,22 +237,38 @@ def duckdb_directory(target: Target) -> None:
             "writable directory (the shipped profile reads it from LHT_DUCKDB_PATH).") from None
 
 
-def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
+def connect(target: Target, staging_schema: str | None = None, *, read_only: bool = False) -> Warehouse:
     """Open the warehouse of ``target``, with its settings (``target.settings``). Staging
     schema: the argument, else the settings' (``LHT_STAGING_SCHEMA``, default
-    ``salesforce_staging``)."""
+    ``salesforce_staging``).
+
+    ``read_only`` (commands that only read; see :mod:`lht.warehouse.reader`): a DuckDB file
+    is opened read-only and never created (WarehouseMissingError when it does not exist,
+    WarehouseBusyError while another process writes it); Snowflake is opened as usual.
+    """
     settings = target.settings
     schema = check_identifier(staging_schema or settings.staging_schema, "staging schema")
     if target.kind == "duckdb":
         import duckdb
 
         path = target.path or Path(":memory:")
-        duckdb_directory(target)
+        if read_only and not path.is_file():
+            raise WarehouseMissingError(
+                f"No warehouse at {path} yet (profile {target.profile!r}, target {target.name!r}): "
+                "run `lht sync` first, from the directory you run dbt in.")
+        if not read_only:
+            duckdb_directory(target)
         limit, threads = settings.duckdb_memory_limit, settings.duckdb_threads
         try:
-            con = duckdb.connect(str(path), config={"memory_limit": limit, "threads": threads})
+            con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit, "threads": threads})
             con.execute("SET disabled_compression_methods = ?",
                         [TEXT_COMPRESSION[settings.duckdb_text_compression]])
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise WarehouseError(f"Cannot open DuckDB database {path}: {exc}") from exc
+            raise WarehouseBusyError(
+                f"{path} is open in another process (an lht sync or a dbt build): DuckDB lets one "
+                "process write a file and nobody else open it meanwhile. Wait for it to finish.") from None
         except duckdb.Error as exc:
             raise WarehouseError(f"Cannot open DuckDB database {path} (memory_limit {limit!r} from "
                                  f"LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} from "

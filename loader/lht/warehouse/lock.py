@@ -110,6 +110,21 @@ def _file_lock(target: Target, wait: bool, timeout: float | None) -> Iterator[No
         lock.release()
 
 
+def lock_holder(target: Target) -> dict[str, Any] | None:
+    """Who holds the run lock of a DuckDB target (owner, host, pid, acquired_at), read from
+    the file beside the lock without taking it; None when nobody does (or on Snowflake,
+    whose lock row readers need not consult: they are never blocked there)."""
+    if target.kind != "duckdb" or target.path is None or str(target.path) == ":memory:":
+        return None
+    try:
+        info = json.loads(Path(f"{target.path}.lht.warehouse.lock.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or _is_dead_local_holder(info):
+        return None  # a run killed before it could remove the file
+    return info
+
+
 def _ensure_lock_table(wh: Warehouse) -> str:
     table = wh.table(LOCK_TABLE)
     q = wh.quote

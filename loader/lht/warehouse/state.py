@@ -64,14 +64,20 @@ def _bind_time(value: datetime | None) -> str | None:
 
 
 class StateStore:
-    """Read and write ``_lht_state`` and ``_lht_describe`` (both created if missing)."""
+    """Read and write ``_lht_state`` and ``_lht_describe`` (both created if missing, unless
+    ``create`` is False: a reader on a read-only connection checks :meth:`exists` first)."""
 
-    def __init__(self, wh: Warehouse) -> None:
+    def __init__(self, wh: Warehouse, *, create: bool = True) -> None:
         self.wh = wh
         self.table = wh.table(STATE_TABLE)
         self.describe_table = wh.table(DESCRIBE_TABLE)
         self._ts = timestamp_sql_type(wh.kind)  # type: ignore[arg-type]
-        self._create()
+        if create:
+            self._create()
+
+    def exists(self) -> tuple[bool, bool]:
+        """Whether ``_lht_state`` and ``_lht_describe`` exist (a warehouse never synced has neither)."""
+        return bool(self.wh.columns(STATE_TABLE)), bool(self.wh.columns(DESCRIBE_TABLE))
 
     def _create(self) -> None:
         def sql_type(col: str) -> str:

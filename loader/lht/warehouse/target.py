@@ -46,6 +46,8 @@ class Target:
     profiles_file: Path
     # duckdb
     path: Path | None = None
+    #: the profile's ``path`` as written (relative paths are read from the working directory)
+    configured_path: str | None = None
     # both
     database: str | None = None
     schema: str | None = None
@@ -229,7 +231,7 @@ def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path
         if database is None and raw_path != ":memory:":
             database = path.stem
         schema = rest.pop("schema", None)
-        return Target(kind, name, profile, profiles_file, path=path,
+        return Target(kind, name, profile, profiles_file, path=path, configured_path=raw_path,
                       database=database and str(database), schema=schema and str(schema), extra=rest)
     # an empty value (env_var('X', '')) means "not set", as it does for dbt-snowflake
     values = {k: (None if rest.get(k) == "" else rest.get(k)) for k in _SNOWFLAKE_KEYS}
