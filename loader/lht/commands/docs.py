@@ -14,7 +14,6 @@ the table). New columns are appended in describe order.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from lht.config import settings_from_env
 from lht.commands import yamlfile
 from lht.errors import LhtError
 from lht.project import load_project
@@ -230,13 +230,14 @@ class DocsReport:
 
 def refresh_docs(objects: Sequence[str] = (), *, project_dir: Path | None = None, profiles_dir: Path | None = None,
                  target: str | None = None, check: bool = False,
-                 env: Mapping[str, str] = os.environ) -> DocsReport:
+                 env: Mapping[str, str] | None = None) -> DocsReport:
     """Describe the models of ``objects`` (default: every registered object) in their YAML, from
     the describes ``lht sync`` cached; with ``check`` write nothing, only say what would change."""
     project = load_project(project_dir)
     names = project.resolve(objects) if objects else list(project.objects)
-    where = reader_target(load_target(project.project_dir, profiles_dir, target), project.project_dir)
-    wh = open_for_reading(where, env.get("LHT_STAGING_SCHEMA") or None)
+    settings = settings_from_env(env)
+    where = reader_target(load_target(project.project_dir, profiles_dir, target, settings), project.project_dir)
+    wh = open_for_reading(where)
     try:
         store = StateStore(wh, create=False)
         cached = {name: store.get_describe(name) for name in names} if store.exists()[1] else {}

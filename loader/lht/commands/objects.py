@@ -9,7 +9,6 @@ is unknown.
 from __future__ import annotations
 
 import fnmatch
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ class ObjectsReport:
 
 
 def list_objects(pattern: str | None = None, *, project_dir: Path | None = None, queryable_only: bool = False,
-                 env: Mapping[str, str] = os.environ) -> ObjectsReport:
+                 env: Mapping[str, str] | None = None) -> ObjectsReport:
     """The org's objects whose name or label matches ``pattern`` (a glob, any case), by name."""
     report = ObjectsReport()
     try:
@@ -51,7 +50,8 @@ def list_objects(pattern: str | None = None, *, project_dir: Path | None = None,
     else:
         report.registered = {name.lower() for name in project.objects}
         report.project_dir = project.project_dir
-    client = connect(credentials_from_env(env), settings_from_env(env))
+    settings = settings_from_env(env)
+    client = connect(credentials_from_env(settings.environ), settings)
     wanted = (pattern or "*").lower()
     for obj in describe_global(client):
         if queryable_only and not obj.queryable:

@@ -61,7 +61,7 @@ class Added:
 
 def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = None, *,
                 history: bool = False, offline: bool = False,
-                env: Mapping[str, str] = os.environ) -> Added:
+                env: Mapping[str, str] | None = None) -> Added:
     """Register each object (and with ``history``, enable its history model). Checked against
     the org unless ``offline``; nothing is written when any name is refused."""
     root = find_project_dir(project_dir)
@@ -107,15 +107,16 @@ def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = No
     return result
 
 
-def _org_client(names: list[str], env: Mapping[str, str]) -> SalesforceClient:
+def _org_client(names: list[str], env: Mapping[str, str] | None) -> SalesforceClient:
     """A client of the org, or ConfigError saying how to register without one."""
+    settings = settings_from_env(env)
     try:
-        credentials = credentials_from_env(env)
+        credentials = credentials_from_env(settings.environ)
     except CredentialsError as exc:
         raise ConfigError(f"lht add checks {', '.join(names)} against the org, but: {exc} "
                           "Or pass --offline to register without checking.") from None
     try:
-        return connect(credentials, settings_from_env(env))
+        return connect(credentials, settings)
     except LhtError as exc:
         raise type(exc)(f"lht add could not reach the org to check {', '.join(names)}: {exc} "
                         "Fix that, or pass --offline to register without checking.") from None
