@@ -111,7 +111,7 @@ def _print_sync(report: dict) -> None:
     for r in report["results"]:
         console.print(
             f"  {r['object_name']:<14} {r['status']:<7} {r['mode']:<11} {r['engine'] or '-':<5} "
-            f"{r['rows_written']:>8,} rows  {r['deleted_markers']:>5,} deleted  {r['api_calls']:>3} API calls"
+            f"{r['rows_written']:>8,} rows  {r['delete_markers']:>5,} delete markers  {r['api_calls']:>3} API calls"
         )
 
 

@@ -4,7 +4,8 @@ Per object: the last successful sync and its watermark (``_lht_state``), the row
 main table, the staged rows not merged yet (batch id after the main table's newest), the
 last run's API calls, and freshness: the age of the last successful sync against the
 source freshness thresholds of the dbt project (vars ``lht_freshness_warn_hours`` and
-``lht_freshness_error_hours``). No Salesforce call is made.
+``lht_freshness_error_hours``). Then the last runs of sync, push and merge, from the run
+history (``_lht_runs``). No Salesforce call is made.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any
 import yaml
 
 from lht.constants import BATCH_ID_COLUMN, DEFAULT_SCHEMA, STATE_TABLE
+from lht.commands.history import RunSummary, summarize
 from lht.errors import ConfigError
 from lht.project import Project, load_project
+from lht.warehouse.runs import read_runs
 from lht.warehouse.staging import staged_rows_after
 from lht.warehouse.state import ObjectState, StateStore
 from lht.names import check_identifier
@@ -33,6 +36,8 @@ DEFAULT_WARN_HOURS = 12.0
 DEFAULT_ERROR_HOURS = 24.0
 
 FRESH, WARN, ERROR, NEVER = "pass", "warn", "error", "never synced"
+#: Runs shown under "last runs".
+LAST_RUNS = 10
 
 
 @dataclass
@@ -62,14 +67,17 @@ class StatusReport:
     warn_after_hours: float
     error_after_hours: float
     objects: list[ObjectStatus] = field(default_factory=list)
+    #: the newest runs of lht sync, push and merge on this target (``_lht_runs``), newest first
+    last_runs: list[RunSummary] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO-8601 UTC strings)."""
         def clean(value: Any) -> Any:
             return value.isoformat() if isinstance(value, datetime) else value
 
-        data = {k: clean(v) for k, v in asdict(self).items() if k != "objects"}
+        data = {k: clean(v) for k, v in asdict(self).items() if k not in ("objects", "last_runs")}
         data["objects"] = [{k: clean(v) for k, v in asdict(o).items()} for o in self.objects]
+        data["last_runs"] = [run.to_dict() for run in self.last_runs]
         return data
 
 
@@ -147,6 +155,7 @@ def collect_status(objects: Sequence[str] = (), *, project_dir: Path | None = No
                                  warn_hours=warn_hours, error_hours=error_hours)
             line.history = project.objects[name].history
             report.objects.append(line)
+        report.last_runs = summarize(read_runs(wh, last=LAST_RUNS))
     finally:
         wh.close()
     return report

@@ -12,6 +12,7 @@ from pathlib import Path
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ApiLimitError, ConfigError
 from lht.warehouse.lock import run_lock
+from lht.warehouse.runs import record_run
 from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object, utcnow
 from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
@@ -68,11 +69,11 @@ def run_sync(
             ctx.describe_stale = _describe_stale(ctx, warehouse, names)
             ctx.prefetcher = _prefetch(ctx, warehouse, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
-            report.api_calls = client.total_calls
-            report.api_usage = client.api_usage
+            report.finish(client.total_calls, client.api_usage, utcnow())
+            record_run(warehouse, report.run_rows())  # the run history (_lht_runs)
         finally:
             warehouse.close()
-            report.finished_at = utcnow()
+            report.finished_at = report.finished_at or utcnow()
     return report
 
 
