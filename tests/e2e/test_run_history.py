@@ -104,3 +104,58 @@ def test_a_dry_run_writes_no_run_row(small_org: DevOrg, tmp_path: Path) -> None:
            "--profiles-dir", str(ws.profiles)).check()
     names, rows = ws.query("select distinct command from salesforce_staging._lht_runs")
     assert [r[0] for r in rows] == ["sync"], "a dry run changed the run history"
+
+
+def _refusals(ws: Workspace) -> list[dict[str, Any]]:
+    names, rows = ws.query("select * from salesforce_staging._lht_runs where outcome = 'refused'")
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def test_a_run_refused_before_it_starts_writes_its_run_row_alone(workspace: Workspace,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from lht.warehouse.lock import run_lock
+    from lht.warehouse.target import load_target
+
+    ws = workspace
+    for name in ("LHT_DUCKDB_PATH",):  # the target as the workspace's runs see it
+        if name in ws.env:
+            monkeypatch.setenv(name, ws.env[name])
+    ws.sync("Account")
+    bad = ws.sync("Account", extra_env={"LHT_API_BUDGET": "lots"}, check=False)
+    assert bad.returncode == 2
+    (refused,) = _refusals(ws)
+    assert (refused["command"], refused["object_name"], refused["exit_code"]) == ("sync", None, 2)
+    assert "LHT_API_BUDGET" in refused["error_message"]
+
+    with run_lock(load_target(ws.project, ws.profiles)):  # another run holds the target
+        locked = ws.run("lht", "push", "--json", "--project-dir", str(ws.project), "--profiles-dir",
+                        str(ws.profiles))
+        assert locked.returncode == 2, "no push model: refused before the lock"
+        ws.build("--select", "account", "--vars", DEMO_VARS)
+        held = ws.sync("Account", check=False)
+        assert held.returncode == 3
+    later = ws.sync("Account").report  # on DuckDB the held file kept the refusal aside until now
+    if ws.engine == "duckdb":
+        assert not list(Path(ws.env["LHT_DUCKDB_PATH"]).parent.glob("*runs-pending*")), "the spool was left"
+    refusals = sorted(_refusals(ws), key=lambda r: r["started_at"])
+    assert [(r["command"], r["exit_code"]) for r in refusals] == [("sync", 2), ("push", 2), ("sync", 3)]
+    assert "holds the lock" in refusals[-1]["error_message"]
+    names, rows = ws.query("select run_id, count(*) from salesforce_staging._lht_runs group by run_id")
+    counts = dict(rows)
+    assert all(counts[r["run_id"]] == 1 for r in refusals), "a refused run has its run row alone"
+    assert counts[later["run_id"]] == 2
+
+    status = ws.run("lht", "status", "--json", "--project-dir", str(ws.project), "--profiles-dir",
+                    str(ws.profiles)).check().report
+    last = status["last_runs"]
+    assert [r["run_id"] for r in last][:1] == [later["run_id"]]
+    assert [(r["command"], r["outcome"]) for r in last[1:4]] == [("sync", "refused"), ("push", "refused"),
+                                                               ("sync", "refused")]
+    table = ws.run("lht", "status", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles)).check()
+    assert "last runs" in table.stdout and "holds the lock" in table.stdout
+
+
+def test_a_refusal_creates_no_warehouse(small_org: DevOrg, tmp_path: Path) -> None:
+    ws = make_workspace("duckdb", tmp_path, small_org)
+    assert ws.sync(extra_env={"LHT_API_BUDGET": "lots"}, check=False).returncode == 2
+    assert not Path(ws.env["LHT_DUCKDB_PATH"]).exists()

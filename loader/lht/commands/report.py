@@ -52,12 +52,15 @@ def collect_report(*, project_dir: Path | None = None, profiles_dir: Path | None
     where = load_target(project.project_dir, profiles_dir, target)
     now = now or datetime.now(timezone.utc)
     since = now - timedelta(days=days)
-    wh = connect(where, env.get("LHT_STAGING_SCHEMA") or None)
-    try:
-        rows = read_runs(wh, since=since)
-        synced = last_successes(wh)
-    finally:
-        wh.close()
+    rows: list[dict[str, Any]] = []
+    synced: dict[str, datetime] = {}
+    if where.kind != "duckdb" or (where.path is not None and where.path.is_file()):  # never create one
+        wh = connect(where, env.get("LHT_STAGING_SCHEMA") or None)
+        try:
+            rows = read_runs(wh, since=since)
+            synced = last_successes(wh)
+        finally:
+            wh.close()
     by_lower = {name.lower(): when for name, when in synced.items()}
     last_success: dict[str, datetime | None] = {name: by_lower.pop(name.lower(), None) for name in project.objects}
     last_success.update({name: when for name, when in synced.items() if name.lower() in by_lower})

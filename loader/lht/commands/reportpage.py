@@ -107,7 +107,7 @@ def api_chart(rows: list[dict[str, Any]]) -> Chart:
     fig.add_trace(go.Scatter(x=x, y=[d["peak_used"] for d in days], name="org's usage (peak seen)",
                              mode="lines+markers", line={"color": "#ef6c00"}, connectgaps=True))
     fig.add_trace(go.Scatter(x=x, y=[d["daily_limit"] for d in days], name="org's daily limit",
-                             mode="lines", line={"color": _RED, "dash": "dash"}, connectgaps=True))
+                             mode="lines+markers", line={"color": _RED, "dash": "dash"}, connectgaps=True))
     fig.update_xaxes(type="category")
     fig.update_yaxes(title_text="API requests", rangemode="tozero")
     return Chart(title, _div(fig, "lht-api-usage"))
@@ -176,7 +176,7 @@ def render(data: ReportData) -> str:
 
     freshness, never = freshness_chart(data)
     charts = [*sync_charts(data.rows), api_chart(data.rows), writeback_chart(data.rows), freshness]
-    runs = [{"when": _when(r.started_at), "command": r.command, "outcome": r.outcome, "items": r.items,
+    runs = [{"when": _when(r.started_at), "command": r.command, "outcome": r.outcome, "count": r.items,
              "rows": f"{r.rows_written:,}", "calls": r.api_calls,
              "seconds": "-" if r.seconds is None else f"{r.seconds:.1f}",
              "problem": one_line(r.error) if r.error else ", ".join(r.failed)} for r in data.runs[:RUNS_SHOWN]]
@@ -241,7 +241,7 @@ _PAGE = """<!DOCTYPE html>
 <th>API calls</th><th>seconds</th><th>what failed</th></tr>
 {% for r in runs %}
 <tr><td>{{ r.when }}</td><td>{{ r.command }}</td><td class="{{ r.outcome }}">{{ r.outcome }}</td>
-<td class="num">{{ r.items }}</td><td class="num">{{ r.rows }}</td><td class="num">{{ r.calls }}</td>
+<td class="num">{{ r.count }}</td><td class="num">{{ r.rows }}</td><td class="num">{{ r.calls }}</td>
 <td class="num">{{ r.seconds }}</td><td>{{ r.problem }}</td></tr>
 {% endfor %}
 </table>

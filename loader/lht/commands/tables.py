@@ -59,7 +59,8 @@ def sync_lines(report: RunReport) -> list[str]:
              f"({marked:,} marked deleted), {markers:,} delete markers, {report.api_calls} API calls, "
              f"{report.seconds:.1f} s."]
     shared = sum(r.api_calls_shared for r in results)
-    usage = f"; org usage {report.api_usage[0]:,}/{report.api_usage[1]:,} today" if report.api_usage else ""
+    usage = (f"; the org has used {report.api_usage[0]:,} of its {report.api_usage[1]:,} daily API requests"
+             if report.api_usage else "")
     split = f"{report.api_calls - report.run_api_calls} by the objects + {report.run_api_calls} by the run itself"
     grouped = (f"; {shared} Composite change check{'s' if shared != 1 else ''} each counted on the first "
                "object it served" if shared else "")
