@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from lht.constants import KIND_RUN, RUNS_TABLE
 from lht.errors import ConcurrentRunError, LhtError, WarehouseError
-from lht.typemap import FieldSpec
+from lht.typemap import FieldSpec, timestamp_sql_type
 from lht.warehouse.connection import Target, Warehouse, connect
 from lht.warehouse.lock import run_lock
 from lht.warehouse.results import write_result_rows
@@ -217,8 +217,9 @@ def read_runs(wh: Warehouse, *, last: int | None = None, since: datetime | None 
     cols = ", ".join(q(c) for c in COLUMNS)
     params: list[Any] = []
     where = ""
-    if since is not None:
-        where, params = f"where {q('started_at')} >= ?", [since.astimezone(timezone.utc)]
+    if since is not None:  # bound as UTC text and cast: one form both connectors bind alike
+        where = f"where {q('started_at')} >= cast(? as {timestamp_sql_type(wh.kind)})"  # type: ignore[arg-type]
+        params = [since.astimezone(timezone.utc).isoformat(sep=" ", timespec="microseconds")]
     runs = f"select {q('run_id')} from {table} {where} group by {q('run_id')}"
     if last is not None:
         runs = (f"select {q('run_id')} from {table} {where} group by {q('run_id')} "
