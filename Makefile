@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lht-installed
 DEV    := $(VENV)/.lht-dev-installed
 
-.PHONY: demo test bench install clean help
+.PHONY: demo test bench install browser clean help
 
 help:
 	@echo "make demo   run lht against the bundled local Salesforce org into DuckDB"
@@ -34,11 +34,18 @@ install: $(DEV)
 demo: $(STAMP)
 	$(BIN)/python -m lht.commands.demo
 
-test: $(DEV)
+# Debian's chromium: the test of `lht report` opens the page in a real (headless) browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the report's browser test (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || { \
+	  echo "make test needs Debian's chromium: apt-get install chromium (as root)" >&2; exit 1; }
+
+test: $(DEV) browser
 	$(BIN)/python -m pytest -q -n 3 --durations=15 $(PYTEST_ARGS)
 
 bench: $(DEV)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf .lht lht.duckdb dbt_project/target dbt_project/logs logs
+	rm -rf .lht lht.duckdb lht-report.html dbt_project/target dbt_project/logs logs

@@ -144,3 +144,6 @@ def test_make_demo_runs_twice_and_the_second_run_is_incremental(tmp_path: Path) 
     assert "this run was incremental" in runs[1].stdout
     assert str(tmp_path / "lht.duckdb") in runs[1].stdout
     assert "dbt show" in runs[1].stdout
+    report = tmp_path / "lht-report.html"
+    assert runs[1].stdout.rstrip().splitlines()[-1].startswith(f"Run history: {report}"), "the demo ends with the report"
+    assert report.stat().st_size > 1_000_000 and "lht-sync-rows" in report.read_text(encoding="utf-8")

@@ -1,7 +1,7 @@
 """The ``lht`` command line: the only wing that prints or chooses exit codes.
 
 ``lht.cli.output`` holds what the commands share, ``lht.cli.jobs`` the ``lht jobs`` group,
-``lht.cli.startup`` the console script's process set-up.
+``lht.cli.report`` ``lht report``, ``lht.cli.startup`` the console script's process set-up.
 May import every wing; it must not import the local org at start-up (`lht devorg` loads it
 when used), and nothing imports it.
 """
@@ -15,6 +15,7 @@ import click
 
 from lht import __version__
 from lht.cli.jobs import jobs
+from lht.cli.report import report
 from lht.cli.output import (
     accept_verbose_everywhere, configure_logging, emit, fail, guard, print_wide,
     share_group_options, stderr, stdout, target_options, wait_option,
@@ -87,14 +88,16 @@ def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, t
     Exits 0 only when every object synced; otherwise non-zero, with a per-object summary.
     """
     from lht.commands.progress import progress_reporter
+    from lht.commands.runlog import refusals_recorded
     from lht.sync.run import SyncRequest, run_sync
 
     request = SyncRequest(objects=objects, full_refresh=full_refresh, refresh_formulas=refresh_formulas,
                           threads=threads, target=target, profiles_dir=profiles_dir,
                           project_dir=project_dir, wait_for_lock=wait_for_lock)
-    with progress_reporter(stderr, enabled=not as_json) as progress:
+    with refusals_recorded("sync", project_dir=project_dir, profiles_dir=profiles_dir, target=target), \
+            progress_reporter(stderr, enabled=not as_json) as progress:
         report = run_sync(request, progress=progress)
-    emit(report, as_json, tables.sync_table, tables.sync_lines, 0 if report.ok else 1)
+    emit(report, as_json, tables.sync_table, tables.sync_lines, report.exit_code)
 
 
 @cli.command()
@@ -115,6 +118,8 @@ def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | No
     print_wide(tables.status_table(report))
     for line in tables.status_lines(report):
         stdout.print(line, highlight=False, soft_wrap=True)
+    if report.last_runs:
+        print_wide(tables.last_runs_table(report.last_runs))
 
 
 @cli.command()
@@ -159,11 +164,13 @@ def push(names: tuple[str, ...], dry_run: bool, full: bool, wait_for_lock: bool,
     Exits 0 when every row was accepted, 1 when rows or a push failed, 2 when a push was
     refused (nothing of it was sent), 3 when another run holds the lock.
     """
+    from lht.commands.runlog import refusals_recorded
     from lht.push.run import PushRequest, run_push
 
-    report = run_push(PushRequest(names=names, dry_run=dry_run, full=full, target=target,
-                                  profiles_dir=profiles_dir, project_dir=project_dir,
-                                  wait_for_lock=wait_for_lock))
+    with refusals_recorded("push", project_dir=project_dir, profiles_dir=profiles_dir, target=target):
+        report = run_push(PushRequest(names=names, dry_run=dry_run, full=full, target=target,
+                                      profiles_dir=profiles_dir, project_dir=project_dir,
+                                      wait_for_lock=wait_for_lock))
     emit(report, as_json, tables.push_table, tables.push_lines, report.exit_code)
 
 
@@ -182,16 +189,19 @@ def merge(names: tuple[str, ...], dry_run: bool, wait_for_lock: bool, target: st
     Exits 0 when everything merged, 1 when Salesforce refused some, 2 when the rows were
     refused (nothing sent), 3 when another run holds the lock.
     """
+    from lht.commands.runlog import refusals_recorded
     from lht.merge.run import MergeRequest, run_merge
 
-    report = run_merge(MergeRequest(names=names, dry_run=dry_run, target=target, profiles_dir=profiles_dir,
-                                    project_dir=project_dir, wait_for_lock=wait_for_lock))
+    with refusals_recorded("merge", project_dir=project_dir, profiles_dir=profiles_dir, target=target):
+        report = run_merge(MergeRequest(names=names, dry_run=dry_run, target=target, profiles_dir=profiles_dir,
+                                        project_dir=project_dir, wait_for_lock=wait_for_lock))
     emit(report, as_json, tables.merge_table, tables.merge_lines, report.exit_code)
 
 
 for command in REGISTRY_COMMANDS:
     cli.add_command(command)
 cli.add_command(jobs)
+cli.add_command(report)
 accept_verbose_everywhere(cli)
 
 

@@ -5,7 +5,8 @@ finds the same org, with some fresh user activity), runs ``lht sync`` then ``dbt
 on DuckDB exactly as a user or scheduler would, then a push: the demo model
 ``lht_demo_account_scores`` scores the accounts and ``lht push`` writes the scores back to
 Account.Account_Score__c (only the changed ones on a second demo), and a second ``lht sync``
-reads them back. Stops the org and says what happened.
+reads them back. Stops the org, says what happened, and ends by writing the run history as
+a page (``lht report``) and saying where it is.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ ROOT = Path.cwd()
 STATE_DIR = ROOT / ".lht"
 PROJECT_DIR = ROOT / "dbt_project"
 WAREHOUSE = ROOT / "lht.duckdb"
+REPORT = ROOT / "lht-report.html"
 BIN = Path(sys.executable).parent
 #: Enables the demo's push model (models/demo/lht_demo_account_scores.sql).
 DEMO_VARS = {"lht_demo_push": True}
@@ -79,7 +81,7 @@ def main() -> int:
         if not _push_and_read_back(env):
             return 1
     _print_summary(report, time.monotonic() - began, second_run)
-    return 0
+    return _report(env)
 
 
 def _build(env: dict[str, str], *select: str) -> bool:
@@ -119,11 +121,26 @@ def _push_and_read_back(env: dict[str, str]) -> bool:
     return True
 
 
+def _report(env: dict[str, str]) -> int:
+    """``lht report``: the demo's runs as one HTML page; say where it is."""
+    console.print()
+    page = _run([str(BIN / "lht"), "report", "--output", os.path.relpath(REPORT, ROOT), "--project-dir",
+                 os.path.relpath(PROJECT_DIR, ROOT), "--profiles-dir", os.path.relpath(PROJECT_DIR, ROOT)],
+                env, capture=True)
+    if page.returncode != 0:
+        console.print(page.stdout + page.stderr)
+        console.print("[red]lht report failed[/]; see the messages above.")
+        return page.returncode
+    console.print(f"Run history: {REPORT} (open it in a browser; it needs no network). "
+                  "`lht status` lists the last runs; `dbt test --select tag:lht_alerts` runs the alerts.")
+    return 0
+
+
 def _print_sync(report: dict) -> None:
     for r in report["results"]:
         console.print(
             f"  {r['object_name']:<14} {r['status']:<7} {r['mode']:<11} {r['engine'] or '-':<5} "
-            f"{r['rows_written']:>8,} rows  {r['deleted_markers']:>5,} deleted  {r['api_calls']:>3} API calls"
+            f"{r['rows_written']:>8,} rows  {r['delete_markers']:>5,} delete markers  {r['api_calls']:>3} API calls"
         )
 
 

@@ -5,7 +5,8 @@ main table, the staged rows not merged yet (batch id after the main table's newe
 last run's API calls, and freshness: the age of the last successful sync against the
 source freshness thresholds of the dbt project (vars ``lht_freshness_warn_hours`` and
 ``lht_freshness_error_hours``). No Salesforce call is made, and nothing is written: a
-DuckDB file is opened read-only, found as :mod:`lht.warehouse.reader` says, never created.
+DuckDB file is opened read-only, found as :mod:`lht.warehouse.reader` says, never created. Then the last runs of sync, push
+and merge, from the run history (``_lht_runs``).
 
 While a sync (or a ``dbt build``) has the DuckDB file open, it cannot be read: the report
 then comes from the snapshot the sync keeps beside it (:mod:`lht.warehouse.snapshot`),
@@ -23,12 +24,15 @@ from typing import Any
 
 from lht.clock import utcnow
 from lht.config import settings_from_env
+from lht.commands.history import RunSummary
+from lht.commands.history import summarize as summarize_runs
 from lht.dbtfiles import project_vars
 from lht.errors import ConfigError, WarehouseBusyError
 from lht.project import Project, load_project
 from lht.warehouse.connection import load_target
 from lht.warehouse.lock import lock_holder
 from lht.warehouse.reader import open_for_reading, reader_target
+from lht.warehouse.runs import read_runs
 from lht.warehouse.snapshot import TableSummary, main_table_summary, read_snapshot, summarize
 
 __all__ = ["ObjectStatus", "StatusReport", "collect_status", "main_table_summary"]
@@ -39,6 +43,8 @@ DEFAULT_WARN_HOURS = 12.0
 DEFAULT_ERROR_HOURS = 24.0
 
 FRESH, WARN, ERROR, NEVER, UNKNOWN = "pass", "warn", "error", "never synced", "unknown"
+#: Runs shown under "last runs".
+LAST_RUNS = 10
 
 
 @dataclass
@@ -78,14 +84,17 @@ class StatusReport:
     as_of: datetime | None = None
     busy: str | None = None
     running: dict[str, Any] | None = None
+    #: the newest runs of lht sync, push and merge on this target (``_lht_runs``), newest first
+    last_runs: list[RunSummary] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO-8601 UTC strings)."""
         def clean(value: Any) -> Any:
             return value.isoformat() if isinstance(value, datetime) else value
 
-        data = {k: clean(v) for k, v in asdict(self).items() if k != "objects"}
+        data = {k: clean(v) for k, v in asdict(self).items() if k not in ("objects", "last_runs")}
         data["objects"] = [{k: clean(v) for k, v in asdict(o).items()} for o in self.objects]
+        data["last_runs"] = [run.to_dict() for run in self.last_runs]
         return data
 
 
@@ -146,6 +155,7 @@ def collect_status(objects: Sequence[str] = (), *, project_dir: Path | None = No
     else:
         try:
             summaries = summarize(wh, names, settings.schema)
+            report.last_runs = summarize_runs(read_runs(wh, last=LAST_RUNS))
         finally:
             wh.close()
     for name in names:

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
+from lht.commands.history import one_line
 from lht.sync.report import RunReport
 
 _STATUS_COLOURS = {"ok": "green", "pass": "green", "failed": "red", "error": "red",
@@ -39,17 +40,31 @@ def _error_lines(results: Iterable[Any]) -> list[str]:
 
 
 def sync_table(report: RunReport) -> Table:
-    """Per object: outcome, mode, engine, rows, delete markers, API calls, seconds."""
-    numbers = ("rows", "deleted", "API calls", "seconds")
+    """Per object: outcome, mode, engine, rows staged, of them records marked deleted
+    (IsDeleted), delete markers (records gone from Salesforce), whole API calls, seconds."""
+    numbers = ("rows staged", "marked deleted", "delete markers", "API calls", "seconds")
     rows = [(r.object_name, _coloured(r.status, "yellow"), r.mode, r.engine or "-", f"{r.rows_written:,}",
-             f"{r.deleted_markers:,}", f"{r.api_calls:g}", f"{r.duration_seconds:.1f}") for r in report.results]
+             f"{r.records_marked_deleted:,}", f"{r.delete_markers:,}", str(r.api_calls),
+             f"{r.duration_seconds:.1f}") for r in report.results]
     return _table(f"lht sync ({report.target})", ("object", "outcome", "mode", "engine", *numbers), numbers, rows)
 
 
 def sync_lines(report: RunReport) -> list[str]:
-    """The run's API usage, each object's error, field changes and notes, then the next step."""
-    usage = f"; org usage {report.api_usage[0]:,}/{report.api_usage[1]:,}" if report.api_usage else ""
-    lines = [f"API calls this run: {report.api_calls}{usage}"]
+    """The run's totals and API calls, each object's error, field changes and notes, then the next step."""
+    results = report.results
+    rows = sum(r.rows_written for r in results)
+    marked = sum(r.records_marked_deleted for r in results)
+    markers = sum(r.delete_markers for r in results)
+    lines = [f"Total: {len(results)} object{'s' if len(results) != 1 else ''}, {rows:,} rows staged "
+             f"({marked:,} marked deleted), {markers:,} delete markers, {report.api_calls} API calls, "
+             f"{report.seconds:.1f} s."]
+    shared = sum(r.api_calls_shared for r in results)
+    usage = (f"; the org has used {report.api_usage[0]:,} of its {report.api_usage[1]:,} daily API requests"
+             if report.api_usage else "")
+    split = f"{report.api_calls - report.run_api_calls} by the objects + {report.run_api_calls} by the run itself"
+    grouped = (f"; {shared} Composite change check{'s' if shared != 1 else ''} each counted on the first "
+               "object it served" if shared else "")
+    lines.append(f"API calls: {split}{grouped}{usage}.")
     for r in report.results:
         if r.error:
             lines.append(f"[red]{r.object_name}:[/] {r.error}")
@@ -126,6 +141,22 @@ def docs_lines(report: Any) -> list[str]:
     if report.check and report.files:
         lines.append("[red]Not up to date[/]: run `lht docs` to write the descriptions.")
     return lines
+
+
+def last_runs_table(runs: Sequence[Any]) -> Table:
+    """The newest runs (``lht status``): when, command, outcome, objects or models, rows,
+    API calls, seconds, and what failed."""
+    numbers = ("objects/models", "rows written", "API calls", "seconds")
+    rows = []
+    for run in runs:
+        problem = ", ".join(run.failed) if run.failed else ""
+        if run.error:
+            problem = one_line(run.error, 100) if not problem else f"{problem}: {one_line(run.error, 80)}"
+        rows.append((run.started_at.strftime("%Y-%m-%d %H:%M:%S"), run.command, _coloured(run.outcome, "yellow"),
+                     f"{run.items:,}", f"{run.rows_written:,}", str(run.api_calls),
+                     "-" if run.seconds is None else f"{run.seconds:.1f}", problem or "-"))
+    columns = ("started (UTC)", "command", "outcome", *numbers, "failed")
+    return _table("last runs", columns, numbers, rows)
 
 
 def prune_table(results: Sequence[Any], dry_run: bool) -> Table:

@@ -32,6 +32,7 @@ from lht.salesforce.merge_soap import MAX_REQUESTS_PER_CALL, MergeResult, merge,
 from lht.warehouse.connection import Warehouse, load_target
 from lht.warehouse.connection import connect as connect_warehouse
 from lht.warehouse.lock import run_lock
+from lht.warehouse.runs import record_run
 from lht.warehouse.merge_results import (
     ALREADY_MERGED, FAILED as RESULT_FAILED, MERGED, MergeResultRow, recorded_successes, write_merge_results,
 )
@@ -79,6 +80,17 @@ class MergeModelReport(ModelReport):
             data["to_merge"] = len(self.pairs)
             data["pairs"] = list(self.pairs)
         return data
+
+    @property
+    def rows_written(self) -> int:
+        """Losers merged by this run."""
+        return self.merged
+
+    def run_counts(self) -> dict[str, object]:
+        """This model's columns of its ``_lht_runs`` row."""
+        return {"engine": self.engine, "rows_considered": self.considered, "rows_sent": self.sent,
+                "rows_merged": self.merged, "rows_already_merged": self.already_merged, "rows_failed": self.failed,
+                "merge_requests": self.requests}
 
 
 @dataclass
@@ -138,14 +150,18 @@ def run_merge(request: MergeRequest, *, env: Mapping[str, str] | None = None) ->
         warehouse = connect_warehouse(target, read_only=request.dry_run)  # a dry run writes nothing
         try:
             plans = _validate_all(warehouse, models, objects, report)
+            calls, usage = 0, None
             if plans:
                 client = connect_salesforce(credentials, settings)
                 for model, mr, pairs in plans:
                     _merge_model(client, warehouse, model, mr, pairs, request.dry_run)
-                report.api_calls = client.total_calls
+                calls, usage = client.total_calls, client.api_usage
+            report.finish(calls, usage, utcnow())
+            if not request.dry_run:
+                record_run(warehouse, report.run_rows())  # the run history (_lht_runs)
         finally:
             warehouse.close()
-            report.finished_at = utcnow()
+            report.finished_at = report.finished_at or utcnow()
     return report
 
 

@@ -33,6 +33,7 @@ from lht.warehouse.connection import Warehouse, connect as connect_warehouse, lo
 from lht.warehouse.lock import run_lock
 from lht.warehouse.pushstate import PushStateStore
 from lht.warehouse.results import ensure_push_results
+from lht.warehouse.runs import record_run
 from lht.warehouse.state import StateStore
 from lht.warehouse.target import Target
 from lht.writeback import FAILED, OK, REFUSED, ModelReport, WritebackReport
@@ -76,6 +77,10 @@ class _LazyClient:
     @property
     def calls(self) -> int:
         return self.client.total_calls if self.client else 0
+
+    @property
+    def usage(self) -> tuple[int, int] | None:
+        return self.client.api_usage if self.client else None
 
 
 def run_push(request: PushRequest, *, env: Mapping[str, str] | None = None) -> WritebackReport:
@@ -129,10 +134,13 @@ def _run_pushes(request: PushRequest, manifest: Manifest, nodes: Sequence[ModelN
                 item.status, item.error = FAILED, str(exc)
             item.api_calls = client.calls - calls
             item.seconds = round(time.monotonic() - started, 3)
+        report.finish(client.calls, client.usage, datetime.now(timezone.utc))
+        if not request.dry_run:
+            record_run(wh, report.run_rows())  # the run history (_lht_runs)
     finally:
         wh.close()
         report.api_calls = client.calls
-        report.finished_at = datetime.now(timezone.utc)
+        report.finished_at = report.finished_at or datetime.now(timezone.utc)
 
 
 def _describe(wh: Warehouse, client: _LazyClient | None, settings: Settings, object_name: str) -> dict | None:

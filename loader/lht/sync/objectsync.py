@@ -76,7 +76,7 @@ def sync_object(
     began = time.monotonic()
     client = ctx.client.for_object(name)
     prefetched = ctx.prefetcher.take(name) if ctx.prefetcher else None
-    share = prefetched.call_share if prefetched else 0.0
+    shared = prefetched.shared_calls if prefetched else 0
     wh = ctx.warehouse.cursor_for_thread()
     if ctx.progress:
         ctx.progress(name, 0, None, "describing")
@@ -106,7 +106,7 @@ def sync_object(
         logger.exception("%s: unexpected error", name)
         result.status, result.error = FAILED, f"unexpected error: {exc!r}"
     finally:
-        result.api_calls = round(client.calls + share, 3)
+        result.api_calls, result.api_calls_shared = client.calls + shared, shared
         result.duration_seconds = round(time.monotonic() - began, 3)
     return result
 
@@ -155,7 +155,7 @@ class _ObjectJob:
             covered = self.sf_started
         else:
             markers, covered = self._check_deleted()
-        self.result.deleted_markers = markers
+        self.result.delete_markers = markers
         if added and not full:
             self._backfill(added)
         formulas_due = refresh_formulas or self._due(state.last_formula_refresh_at, self.options.formula_refresh_every)
@@ -201,15 +201,18 @@ class _ObjectJob:
         self.result.skipped_fields = dict(plan.skipped)
 
     def _write_all(self, batches, kind: str, fields: Sequence, expected: int | None) -> int:
-        rows = 0
+        rows = marked = 0
         with append_session(self.wh):
             for batch in batches:
                 if self.ctx.stop.is_set():
                     raise LhtError("stopped: another object hit the API budget; this object will resume next run")
                 written = write_batch(self.wh, self.plan.object_name, batch, fields, kind=kind, extracted_at=self.started)
                 rows += written.rows
+                if kind == KIND_RECORD:
+                    marked += _marked_deleted(batch)
                 self._report(self.result.rows_written + rows, expected, f"writing {kind} rows")
         self.result.rows_written += rows  # counted once the session's batches are committed
+        self.result.records_marked_deleted += marked
         return rows
 
     # -- deletes -------------------------------------------------------------------------
@@ -353,7 +356,7 @@ class _ObjectJob:
         state.last_run_status = OK
         state.last_run_engine = self.result.engine
         state.last_run_rows = self.result.rows_written
-        state.last_run_api_calls = round(self.client.calls + (self.prefetched.call_share if self.prefetched else 0))
+        state.last_run_api_calls = self.client.calls + (self.prefetched.shared_calls if self.prefetched else 0)
         self.store.save(state)
         self.result.watermark = state.watermark.isoformat() if state.watermark else None
 
@@ -371,6 +374,14 @@ def deleted_window(state: ObjectState, options: ObjectOptions, settings: Setting
         return None
     overlap = timedelta(seconds=settings.overlap_seconds)
     return (last or state.watermark or started) - overlap, started
+
+
+def _marked_deleted(batch: pa.Table | pa.RecordBatch) -> int:
+    """Rows of a records batch that Salesforce returned with ``IsDeleted`` true."""
+    names = {n.lower(): n for n in batch.schema.names}
+    if "isdeleted" not in names:
+        return 0
+    return int(pc.sum(batch.column(names["isdeleted"]).cast(pa.bool_())).as_py() or 0)
 
 
 def _forget_describe(catalog: Catalog, wh: Warehouse, name: str) -> None:

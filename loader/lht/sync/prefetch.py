@@ -54,11 +54,12 @@ class Answer:
 
 @dataclass
 class Prefetched:
-    """One object's prefetched answers, and its share of the composite calls spent."""
+    """One object's prefetched answers, and the Composite calls counted on it (each call
+    counts once, on the first object it served)."""
 
     taken_at: datetime
     answers: dict[str, Answer] = field(default_factory=dict)
-    call_share: float = 0.0
+    shared_calls: int = 0
 
     def take(self, kind: str, key: tuple[Any, ...]) -> Answer | None:
         """The answer to ``kind`` asked with ``key``, once; None if not asked that way."""
@@ -137,8 +138,8 @@ class Prefetcher:
                 cand, kind, key = owners[i]
                 entry = self._by_object.setdefault(cand.name.lower(), Prefetched(taken_at=taken_at))
                 entry.answers[kind] = Answer(key, answers[subrequests[i].reference])
-            for name in objects:  # one API call, split evenly among the objects it served
-                self._by_object[name].call_share += 1 / len(objects)
+            # one API call, counted whole on the first object it served (the report says so)
+            self._by_object[owners[group[0]][0].name.lower()].shared_calls += 1
         logger.debug("Composite change check for %s: 1 API call", ", ".join(sorted(objects)))
         return True
 

@@ -14,6 +14,7 @@ from lht.errors import ApiLimitError, ConfigError
 from lht.warehouse.lock import run_lock
 from lht.clock import utcnow
 from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object
+from lht.warehouse.runs import record_run
 from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
 from lht.sync.report import SKIPPED, ObjectResult, RunReport
@@ -78,12 +79,12 @@ def run_sync(
                              progress=keeper.watch(progress))
             ctx.prefetcher = _prefetch(ctx, store, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
-            report.api_calls = client.total_calls
-            report.api_usage = client.api_usage
+            report.finish(client.total_calls, client.api_usage, utcnow())
+            record_run(warehouse, report.run_rows())  # the run history (_lht_runs)
         finally:
             keeper.close()
             warehouse.close()
-            report.finished_at = utcnow()
+            report.finished_at = report.finished_at or utcnow()
     return report
 
 

@@ -7,7 +7,8 @@ every row with ``_lht_batch_id``, ``_lht_extracted_at`` and ``_lht_kind`` (see
 :func:`append_session` land together. On Snowflake the loading itself is
 :mod:`lht.warehouse.snowflake_load`, which only this module calls. The same function
 writes the loader's own result tables (``lht push``'s ``_lht_push_results``, kind
-``push_result``; ``lht merge``'s ``_lht_merge_results``, kind ``merge_result``).
+``push_result``; ``lht merge``'s ``_lht_merge_results``, kind ``merge_result``) and the run
+history (``_lht_runs``, kind ``run``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pyarrow as pa
 from lht.clock import as_utc, utcnow
 from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FIELDS,
                            KIND_FILTERED, KIND_FORMULA, KIND_MERGE_RESULT, KIND_PUSH_RESULT, KIND_RECORD,
-                           WRITER_TABLES)
+                           KIND_RUN, WRITER_TABLES)
 from lht.errors import InvalidNameError, WarehouseError
 from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
 from lht.warehouse import snowflake_load
@@ -35,7 +36,8 @@ from lht.warehouse.retype import stored_fields
 
 logger = logging.getLogger(__name__)
 
-KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_FIELDS, KIND_FILTERED, KIND_PUSH_RESULT, KIND_MERGE_RESULT)
+KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_FIELDS, KIND_FILTERED, KIND_PUSH_RESULT, KIND_MERGE_RESULT,
+         KIND_RUN)
 _BATCH_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 _id_lock = threading.Lock()
