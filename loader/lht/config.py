@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from lht.errors import ConfigError, CredentialsError
+from lht.errors import ConfigError, CredentialsError, redact_url
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 
@@ -50,8 +50,8 @@ class Credentials:
     client_secret: str | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
-        who = self.username or self.client_id or self.instance_url or "?"
-        return f"Salesforce credentials ({self.flow} flow, {who} at {self.login_url})"
+        who = self.username or self.client_id or (redact_url(self.instance_url) if self.instance_url else "?")
+        return f"Salesforce credentials ({self.flow} flow, {who} at {redact_url(self.login_url)})"
 
     def secrets(self) -> tuple[str, ...]:
         """The secret values held, for scrubbing them out of error texts."""
@@ -63,7 +63,7 @@ def _https_url(name: str, value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme != "https" or not parsed.hostname:
         raise CredentialsError(
-            f"{name}={value!r} is not an https URL; set it like https://login.salesforce.com "
+            f"{name}={redact_url(value)!r} is not an https URL; set it like https://login.salesforce.com "
             "or https://mydomain.my.salesforce.com"
         )
     return value.rstrip("/")
@@ -157,6 +157,8 @@ class Settings:
     push_bulk_min_rows: int = 2000
     #: lht push: the largest CSV uploaded to one ingest job (bytes)
     push_bulk_max_bytes: int = 100_000_000
+    #: --wait: how long to wait for another program (dbt, a notebook) to close the DuckDB file
+    warehouse_wait_seconds: int = 3600
 
 
 #: env variable -> Settings field
@@ -176,6 +178,7 @@ _ENV_NAMES: dict[str, str] = {
     "LHT_COMPOSITE": "composite",
     "LHT_PUSH_BULK_MIN_ROWS": "push_bulk_min_rows",
     "LHT_PUSH_BULK_MAX_BYTES": "push_bulk_max_bytes",
+    "LHT_WAREHOUSE_WAIT_SECONDS": "warehouse_wait_seconds",
 }
 
 

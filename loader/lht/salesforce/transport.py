@@ -37,7 +37,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from lht.config import Settings
-from lht.errors import ApiLimitError
+from lht.errors import ApiLimitError, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def _retry_after(response: requests.Response | None) -> float | None:
 def _describe_target(request: requests.PreparedRequest) -> str:
     """Method and path of a request, for logs (no query string: it may be long)."""
     parts = urlsplit(request.url or "")
-    return f"{request.method} {parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{request.method} {redact_url(f'{parts.scheme}://{parts.netloc}{parts.path}')}"
 
 
 class SalesforceAdapter(HTTPAdapter):
