@@ -19,8 +19,9 @@ from typing import Any
 import pyarrow as pa
 
 from lht.constants import DEFAULT_STAGING_SCHEMA
-from lht.errors import ConfigError, InvalidNameError, WarehouseError
+from lht.errors import ConfigError, DiskFullError, InvalidNameError, LhtError, WarehouseError
 from lht.names import check_identifier, table_name
+from lht.warehouse.duckfile import disk_full, open_database
 from lht.warehouse.target import Target, load_target
 
 __all__ = ["Target", "Warehouse", "connect", "load_target"]
@@ -82,13 +83,22 @@ class Warehouse:
         """Run one statement with ``?`` bind parameters; return its rows ([] when none)."""
         try:
             return self._execute(sql, params)
-        except WarehouseError:
+        except LhtError:
             raise
         except Exception as exc:  # each engine's own error hierarchy
             if not self._is_engine_error(exc):
                 raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
+            raise self.engine_error(exc, sql) from exc
+
+    def engine_error(self, exc: Exception, sql: str) -> LhtError:
+        """The typed error for an engine's refusal of ``sql``: disk full, else a refusal."""
+        verb = " ".join(sql.split()[:2]).upper()
+        return self.no_room_error(exc, f"Writing the warehouse ({verb})") or WarehouseError(
+            f"{self.kind} refused a {verb} statement: {exc}")
+
+    def no_room_error(self, exc: BaseException, what: str) -> DiskFullError | None:
+        """A :class:`DiskFullError` if ``exc`` is a write that found no room on this engine's disk."""
+        return None
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a query and return its result as an Arrow table (column names as the engine gives them)."""
@@ -97,8 +107,7 @@ class Warehouse:
         except Exception as exc:
             if not self._is_engine_error(exc):
                 raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
+            raise self.engine_error(exc, sql) from exc
 
     def stream_arrow(self, sql: str, params: Sequence[Any] | None = None,
                      batch_rows: int = 50_000) -> Iterator[pa.RecordBatch]:
@@ -112,8 +121,7 @@ class Warehouse:
         except Exception as exc:
             if not self._is_engine_error(exc):
                 raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
+            raise self.engine_error(exc, sql) from exc
 
     def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
         raise NotImplementedError
@@ -195,9 +203,14 @@ class DuckDBWarehouse(Warehouse):
 
     kind = "duckdb"
 
-    def __init__(self, target: Target, staging_schema: str, con: Any) -> None:
+    def __init__(self, target: Target, staging_schema: str, con: Any, temp_dir: str | None = None) -> None:
         super().__init__(target, staging_schema, target.database)
         self.con = con
+        #: Where DuckDB spills (``temp_directory``), for the disk-full message.
+        self.temp_dir = temp_dir
+
+    def no_room_error(self, exc: BaseException, what: str) -> DiskFullError | None:
+        return disk_full(exc, self.target.path, self.temp_dir, what)
 
     def _execute(self, sql: str, params: Sequence[Any] | None) -> list[tuple]:
         cur = self.con.execute(sql, list(params) if params is not None else None)
@@ -228,7 +241,7 @@ class DuckDBWarehouse(Warehouse):
         )
 
     def cursor_for_thread(self) -> DuckDBWarehouse:
-        return DuckDBWarehouse(self.target, self.staging_schema, self.con.cursor())
+        return DuckDBWarehouse(self.target, self.staging_schema, self.con.cursor(), self.temp_dir)
 
     def close(self) -> None:
         self.con.close()
@@ -239,24 +252,23 @@ def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
     schema = staging_schema or os.environ.get("LHT_STAGING_SCHEMA") or DEFAULT_STAGING_SCHEMA
     check_identifier(schema, "staging schema")
     if target.kind == "duckdb":
-        import duckdb
-
         path = target.path or Path(":memory:")
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
         limit = os.environ.get("LHT_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT
         threads = os.environ.get("LHT_DUCKDB_THREADS") or DUCKDB_THREADS
         text = (os.environ.get("LHT_DUCKDB_TEXT_COMPRESSION") or "none").strip().lower()
         if text not in TEXT_COMPRESSION:
             raise ConfigError(f"LHT_DUCKDB_TEXT_COMPRESSION={text!r} is not valid: use none (the default) or auto.")
+        con = open_database(path, {"memory_limit": limit, "threads": threads},
+                            f"memory_limit {limit!r} from LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} "
+                            "from LHT_DUCKDB_THREADS")
+        wh = DuckDBWarehouse(target, schema, con)
         try:
-            con = duckdb.connect(str(path), config={"memory_limit": limit, "threads": threads})
-            con.execute("SET disabled_compression_methods = ?", [TEXT_COMPRESSION[text]])
-        except duckdb.Error as exc:
-            raise WarehouseError(f"Cannot open DuckDB database {path} (memory_limit {limit!r} from "
-                                 f"LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} from "
-                                 f"LHT_DUCKDB_THREADS): {exc}") from exc
-        return DuckDBWarehouse(target, schema, con)
+            wh.execute("SET disabled_compression_methods = ?", [TEXT_COMPRESSION[text]])
+            wh.temp_dir = str(wh.execute("SELECT current_setting('temp_directory')")[0][0] or "") or None
+        except BaseException:
+            con.close()
+            raise
+        return wh
     if target.kind == "snowflake":
         from lht.warehouse.snowflake import connect_snowflake
 
