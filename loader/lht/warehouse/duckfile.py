@@ -69,8 +69,8 @@ def busy_error(exc: BaseException, path: Path) -> WarehouseBusyError | None:
     who = f"{holder} (pid {pid})" if pid else holder
     return WarehouseBusyError(
         f"The DuckDB database {found['path']} is open in another program: {who}. DuckDB lets one "
-        "program at a time write a database file. Let it finish (or close it) and rerun, or rerun "
-        "with --wait to wait for it (up to LHT_WAREHOUSE_WAIT_SECONDS).",
+        "program at a time write a database file. Let it finish (or close it) and rerun; sync, push, "
+        "merge and prune wait for it with --wait (up to LHT_WAREHOUSE_WAIT_SECONDS).",
         path=found["path"], pid=pid, holder=holder)
 
 
