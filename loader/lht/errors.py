@@ -1,6 +1,8 @@
 """Typed exceptions. Each message says what went wrong and what the user can do about it.
 
-Library code raises these; only the CLI turns them into output and exit codes.
+Library code raises these; only the CLI turns them into output and exit codes. Also what
+those messages share: a write that found no room (:func:`no_room`, :func:`free_space`) and
+the one way a URL is shown, without its userinfo (:func:`redact_url`, :func:`redact_urls`).
 """
 
 from __future__ import annotations

@@ -9,8 +9,13 @@ with ``duckdb.connect`` and keeps it open until its stdin closes.
 
 from __future__ import annotations
 
+import os
+import pty
+import re
+import select
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +104,39 @@ def test_sync_with_wait_waits_for_the_holder_then_syncs(typed_ws: Workspace, hol
     assert "Every object synced" in out
     typed_ws.env["LHT_DUCKDB_PATH"] = str(typed_ws.root / "lht.duckdb")  # for the check below only
     assert staged_count(typed_ws, "account") == 60
+
+
+def test_on_a_terminal_the_wait_shows_a_live_status_with_the_seconds_waited(
+        typed_ws: Workspace, holder: Holder) -> None:
+    master, slave = pty.openpty()
+    env = {**typed_ws.env, "TERM": "xterm-256color", "COLUMNS": "200", "LINES": "40"}
+    proc = subprocess.Popen([str(BIN / "lht"), "sync", "--wait", *AS_TYPED], stdin=slave, stdout=slave,
+                            stderr=slave, env=env, cwd=typed_ws.root, close_fds=True)
+    os.close(slave)
+    release = threading.Timer(2.5, holder.release)  # started once lht says it waits
+    output = bytearray()
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                output.extend(chunk)
+                if not release.is_alive() and not release.finished.is_set() and b"waiting for" in output:
+                    release.start()
+            elif proc.poll() is not None:
+                break
+    finally:
+        os.close(master)
+        release.cancel()
+    text = output.decode("utf-8", "replace")
+    assert proc.wait(timeout=300) == 0, text[-3000:]
+    assert f"pid {holder.pid}" in text and re.search(r"lht\.duckdb \(up to \d+ s more\): [12] s", text), text[-3000:]
+    assert "Every object synced" in text
 
 
 def test_the_wait_is_bounded_by_LHT_WAREHOUSE_WAIT_SECONDS(typed_ws: Workspace, holder: Holder) -> None:
