@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from lht.constants import DEFAULT_SCHEMA, DEFAULT_STAGING_SCHEMA
-from lht.errors import ConfigError, CredentialsError, InvalidNameError
+from lht.errors import ConfigError, CredentialsError, InvalidNameError, redact_url
 from lht.names import check_identifier
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
@@ -62,8 +62,8 @@ class Credentials:
     client_secret: str | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
-        who = self.username or self.client_id or self.instance_url or "?"
-        return f"Salesforce credentials ({self.flow} flow, {who} at {self.login_url})"
+        who = self.username or self.client_id or (redact_url(self.instance_url) if self.instance_url else "?")
+        return f"Salesforce credentials ({self.flow} flow, {who} at {redact_url(self.login_url)})"
 
     def secrets(self) -> tuple[str, ...]:
         """The secret values held, for scrubbing them out of error texts."""
@@ -135,7 +135,7 @@ def _https_url(name: str, value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme != "https" or not parsed.hostname:
         raise CredentialsError(
-            f"{name}={value!r} is not an https URL; set it like https://login.salesforce.com "
+            f"{name}={redact_url(value)!r} is not an https URL; set it like https://login.salesforce.com "
             "or https://mydomain.my.salesforce.com"
         )
     return value.rstrip("/")
@@ -211,11 +211,14 @@ class Settings:
     #: ``none``: staging text stored uncompressed (a fifth faster to load; prune trims
     #: staging, dbt's main tables stay compressed); ``auto``: DuckDB's default
     duckdb_text_compression: str = "none"
-    #: a Snowflake load's Parquet file is closed and PUT at this size (Snowflake advises
-    #: 100-250 MB compressed)
-    snowflake_file_mb: float = 128.0
+    #: a Snowflake load's Parquet file is closed and PUT at this size: Snowflake advises
+    #: 100-250 MB compressed, but the connector's PUT holds a file whole in memory on some
+    #: clouds, so 64 MB keeps a load's peak memory flat (docs/design.md "Memory")
+    snowflake_file_mb: float = 64.0
     #: a run lock (and a Snowflake load) older than this is taken as abandoned
     lock_ttl_seconds: float = 12 * 3600.0
+    #: --wait: how long to wait for another program (dbt, a notebook) to close the DuckDB file
+    warehouse_wait_seconds: int = 3600
     # -- dbt ---------------------------------------------------------------------------------
     #: where profiles.yml is, when ``--profiles-dir`` is not given
     dbt_profiles_dir: str | None = None
@@ -251,6 +254,7 @@ VARIABLES: dict[str, str] = {
     "LHT_DUCKDB_TEXT_COMPRESSION": "duckdb_text_compression",
     "LHT_SNOWFLAKE_FILE_MB": "snowflake_file_mb",
     "LHT_LOCK_TTL_SECONDS": "lock_ttl_seconds",
+    "LHT_WAREHOUSE_WAIT_SECONDS": "warehouse_wait_seconds",
     "DBT_PROFILES_DIR": "dbt_profiles_dir",
     "DBT_TARGET_PATH": "dbt_target_path",
     "DBT_TARGET": "dbt_target",

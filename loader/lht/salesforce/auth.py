@@ -34,7 +34,7 @@ from simple_salesforce.login import SalesforceLogin, token_login
 from lht.clock import utcnow
 from lht.config import Credentials
 from lht.constants import API_VERSION
-from lht.errors import ApiLimitError, CredentialsError, LhtError, LoginRefusedError, SalesforceError
+from lht.errors import ApiLimitError, CredentialsError, LhtError, LoginRefusedError, SalesforceError, redact_url
 
 _SF_SUFFIX = ".salesforce.com"
 _JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -56,13 +56,6 @@ def salesforce_domain(login_url: str) -> str | None:
     if host.endswith(_SF_SUFFIX) and parsed.port in (None, 443):
         return host[: -len(_SF_SUFFIX)]
     return None
-
-
-def shown_url(url: str) -> str:
-    """``scheme://host[:port]`` of ``url``, for messages (no user info, path or query)."""
-    parsed = urlparse(url)
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{parsed.hostname or ''}{port}"
 
 
 def describe_flow(creds: Credentials) -> str:
@@ -103,7 +96,7 @@ def login_failed(creds: Credentials, code: object, message: str) -> LhtError:
     for secret in creds.secrets():
         message = message.replace(secret, "***")
     message = " ".join(message.split())[:300].rstrip(".")
-    where = f"{describe_flow(creds)} at {shown_url(creds.login_url)}"
+    where = f"{describe_flow(creds)} at {redact_url(creds.login_url)}"
     status = code if isinstance(code, int) else int(str(code)) if str(code).isdigit() else None
     if str(code) == "REQUEST_LIMIT_EXCEEDED":
         return ApiLimitError(f"Logging in ({where}): the org's API request limit is exceeded ({message}).")

@@ -28,7 +28,7 @@ from lht.config import Credentials, Settings
 from lht.constants import API_VERSION
 from lht.errors import (
     ApiLimitError, AuthenticationError, BulkUnsupportedError, DeletedWindowError,
-    FieldsChangedError, LhtError, LoginRefusedError, ObjectNotFoundError, SalesforceError,
+    FieldsChangedError, LhtError, LoginRefusedError, ObjectNotFoundError, SalesforceError, redact_url,
 )
 from lht.names import check_object_name
 from lht.salesforce import auth as _auth_flows
@@ -66,7 +66,7 @@ def translate(exc: BaseException, what: str, *, can_relogin: bool = True,
             "private CA, set REQUESTS_CA_BUNDLE to its PEM bundle.")
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         url = getattr(exc.request, "url", None) or "the Salesforce host"
-        host = re.sub(r"(https?://[^/]+).*", r"\1", url)
+        host = redact_url(re.sub(r"(https?://[^/]+).*", r"\1", url))
         return SalesforceError(
             f"{what}: could not reach {host} ({exc.__class__.__name__}) after retrying. Check "
             "SF_INSTANCE_URL / SF_LOGIN_URL, the network and any proxy settings.")
@@ -149,7 +149,7 @@ class _Auth:
         except LhtError:
             raise
         except Exception as exc:  # login helpers raise many kinds
-            raise translate(exc, f"Logging in to {_auth_flows.shown_url(self.creds.login_url)}",
+            raise translate(exc, f"Logging in to {redact_url(self.creds.login_url)}",
                             scrub=self.creds.secrets()) from None
 
     def refresh(self, session: requests.Session, stale: str) -> tuple[str, str]:

@@ -40,7 +40,7 @@ from requests.adapters import HTTPAdapter
 
 from lht.clock import utcnow
 from lht.config import Settings
-from lht.errors import ApiLimitError
+from lht.errors import ApiLimitError, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def _retry_after(response: requests.Response | None) -> float | None:
 def _describe_target(request: requests.PreparedRequest) -> str:
     """Method and path of a request, for logs (no query string: it may be long)."""
     parts = urlsplit(request.url or "")
-    return f"{request.method} {parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{request.method} {redact_url(f'{parts.scheme}://{parts.netloc}{parts.path}')}"
 
 
 class SalesforceAdapter(HTTPAdapter):

@@ -16,8 +16,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from lht.errors import ConfigError, WarehouseBusyError, WarehouseError, WarehouseMissingError
+from lht.errors import ConfigError, DiskFullError, LhtError, WarehouseError, WarehouseMissingError, no_room
 from lht.names import check_identifier, table_name
+from lht.warehouse.duckfile import disk_full, open_database
 from lht.warehouse.target import Target, load_target
 
 __all__ = ["Target", "Warehouse", "connect", "load_target"]
@@ -75,13 +76,22 @@ class Warehouse:
         """The engine's own errors inside the block, as WarehouseError naming the statement."""
         try:
             yield
-        except WarehouseError:
+        except LhtError:
             raise
         except Exception as exc:  # each engine's own error hierarchy
             if not self._is_engine_error(exc):
                 raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
+            raise self.engine_error(exc, sql) from exc
+
+    def engine_error(self, exc: Exception, sql: str) -> LhtError:
+        """The typed error for an engine's refusal of ``sql``: disk full, else a refusal."""
+        verb = " ".join(sql.split()[:2]).upper()
+        return self.no_room_error(exc, f"Writing the warehouse ({verb})") or WarehouseError(
+            f"{self.kind} refused a {verb} statement: {exc}")
+
+    def no_room_error(self, exc: BaseException, what: str) -> DiskFullError | None:
+        """A :class:`DiskFullError` if ``exc`` is a write that found no room on this engine's disk."""
+        return None
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         """Run one statement with ``?`` bind parameters; return its rows ([] when none)."""
@@ -183,9 +193,14 @@ class DuckDBWarehouse(Warehouse):
 
     kind = "duckdb"
 
-    def __init__(self, target: Target, staging_schema: str, con: Any) -> None:
+    def __init__(self, target: Target, staging_schema: str, con: Any, temp_dir: str | None = None) -> None:
         super().__init__(target, staging_schema, target.database)
         self.con = con
+        #: Where DuckDB spills (``temp_directory``), for the disk-full message.
+        self.temp_dir = temp_dir
+
+    def no_room_error(self, exc: BaseException, what: str) -> DiskFullError | None:
+        return disk_full(exc, self.target.path, self.temp_dir, what)
 
     def _execute(self, sql: str, params: Sequence[Any] | None) -> list[tuple]:
         cur = self.con.execute(sql, list(params) if params is not None else None)
@@ -216,7 +231,7 @@ class DuckDBWarehouse(Warehouse):
         )
 
     def cursor_for_thread(self) -> DuckDBWarehouse:
-        return DuckDBWarehouse(self.target, self.staging_schema, self.con.cursor())
+        return DuckDBWarehouse(self.target, self.staging_schema, self.con.cursor(), self.temp_dir)
 
     def close(self) -> None:
         self.con.close()
@@ -231,6 +246,9 @@ def duckdb_directory(target: Target) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        reason = no_room(exc)
+        if reason:
+            raise DiskFullError.at(path.parent, "Creating the DuckDB database's folder", reason) from None
         raise ConfigError(
             f"{target.profiles_file}: `path` of profile {target.profile!r}, target {target.name!r} is {path}, "
             f"in a directory that cannot be created ({exc.strerror}: {exc.filename}). Point `path` at a "
@@ -249,8 +267,6 @@ def connect(target: Target, staging_schema: str | None = None, *, read_only: boo
     settings = target.settings
     schema = check_identifier(staging_schema or settings.staging_schema, "staging schema")
     if target.kind == "duckdb":
-        import duckdb
-
         path = target.path or Path(":memory:")
         if read_only and not path.is_file():
             raise WarehouseMissingError(
@@ -259,21 +275,18 @@ def connect(target: Target, staging_schema: str | None = None, *, read_only: boo
         if not read_only:
             duckdb_directory(target)
         limit, threads = settings.duckdb_memory_limit, settings.duckdb_threads
+        con = open_database(path, {"memory_limit": limit, "threads": threads},
+                            f"memory_limit {limit!r} from LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} "
+                            "from LHT_DUCKDB_THREADS", read_only=read_only)
+        wh = DuckDBWarehouse(target, schema, con)
         try:
-            con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit, "threads": threads})
-            con.execute("SET disabled_compression_methods = ?",
-                        [TEXT_COMPRESSION[settings.duckdb_text_compression]])
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise WarehouseError(f"Cannot open DuckDB database {path}: {exc}") from exc
-            raise WarehouseBusyError(
-                f"{path} is open in another process (an lht sync or a dbt build): DuckDB lets one "
-                "process write a file and nobody else open it meanwhile. Wait for it to finish.") from None
-        except duckdb.Error as exc:
-            raise WarehouseError(f"Cannot open DuckDB database {path} (memory_limit {limit!r} from "
-                                 f"LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} from "
-                                 f"LHT_DUCKDB_THREADS): {exc}") from exc
-        return DuckDBWarehouse(target, schema, con)
+            wh.execute("SET disabled_compression_methods = ?",
+                       [TEXT_COMPRESSION[settings.duckdb_text_compression]])
+            wh.temp_dir = str(wh.execute("SELECT current_setting('temp_directory')")[0][0] or "") or None
+        except BaseException:
+            con.close()
+            raise
+        return wh
     if target.kind == "snowflake":
         from lht.warehouse.snowflake import connect_snowflake
 

@@ -3,7 +3,7 @@
 :func:`load_session` (entered by :func:`lht.warehouse.writer.append_session`) collects the
 batches :func:`append` receives into Parquet files on local disk, written straight from
 Arrow (no pandas). A file rolled at ``Settings.snowflake_file_mb`` (``LHT_SNOWFLAKE_FILE_MB``,
-128 MB) is
+64 MB) is
 ``PUT`` to the stage on a background thread while the extract goes on (PUT's own
 ``PARALLEL`` threads, ``AUTO_COMPRESS = FALSE``: Parquet is compressed already). When the
 session ends without error, one ``COPY INTO`` per staging table loads every file of the
@@ -11,6 +11,16 @@ session (``MATCH_BY_COLUMN_NAME``, ``PURGE = TRUE``); a COPY is one statement, s
 extract lands whole or not at all. Statements per extract: one PUT per file, one COPY;
 once per Snowflake session (a run): ``CREATE SCHEMA``/``CREATE STAGE IF NOT EXISTS`` and
 one ``LIST`` of the stage (cleanup).
+
+Memory: the connector's PUT reads a file whole into memory before sending it (always on
+GCS accounts, and below its 64 MB multipart threshold on AWS and Azure), so the file size
+bounds what an upload adds. And the Arrow pool's freed memory is handed back to the system
+every :data:`RELEASE_MB` of batches and before each PUT: otherwise the allocator keeps what
+the Parquet writer churned through. With glibc's (pyarrow's pool in any process started by
+one that imported snowflake-connector-python, which sets ``ARROW_DEFAULT_MEMORY_POOL=system``
+in its environment) RSS grew with the rows, about 180 MB over a 1M-row extract.
+
+Local files live in a private folder per load, removed when it ends (:mod:`lht.warehouse.loadfiles`).
 
 Files live under ``@<staging>.LHT_LOAD/<object>/<load id>/``, the load id being
 ``<UTC time>-<host hash>-<pid>-<random>``. A failed session removes its prefix; a killed
@@ -29,7 +39,6 @@ import os
 import secrets
 import shutil
 import socket
-import tempfile
 import threading
 import weakref
 import zlib
@@ -47,12 +56,19 @@ from lht.clock import utcnow
 from lht.config import Settings
 from lht.errors import WarehouseError
 from lht.warehouse.connection import Warehouse
-from lht.warehouse.lock import pid_alive
+from lht.warehouse.loadfiles import local_error, new_folder, open_parquet, pid_alive
 
 logger = logging.getLogger(__name__)
 
 #: The stage of the loader's files, in the staging schema.
 STAGE_NAME = "LHT_LOAD"
+#: Why a Parquet file is closed and PUT at 64 MB (settings.snowflake_file_mb). Snowflake
+#: advises files of about 100-250 MB compressed so that a COPY's per-file overhead stays
+#: small; the connector's PUT holds a file whole in memory on GCS accounts (and below 64 MB
+#: on AWS and Azure), so 64 MB files keep that cost bounded, at the price of twice the
+#: files (a COPY loads them in parallel, one per warehouse thread).
+#: Batches (Arrow bytes) written between two releases of the Arrow pool's unused memory.
+RELEASE_MB = 16
 #: PUT's PARALLEL: threads uploading the chunks of one file.
 PUT_PARALLEL = 4
 #: Files closed but not yet PUT before the extract waits for the uploads (disk, not memory).
@@ -60,7 +76,6 @@ MAX_PENDING_PUTS = 2
 
 _TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 _HOST = format(zlib.crc32(socket.gethostname().encode()), "08x")
-_LOCAL_ROOT_NAME = "lht-snowflake-load"
 
 _registry_lock = threading.Lock()
 _active: weakref.WeakKeyDictionary[Warehouse, SnowflakeLoad] = weakref.WeakKeyDictionary()
@@ -107,19 +122,9 @@ def is_abandoned(load_id: str, ttl_seconds: float, now: datetime | None = None) 
     return not pid_alive(pid)
 
 
-def _local_root() -> Path:
-    return Path(tempfile.gettempdir()) / _LOCAL_ROOT_NAME
-
-
-def _clean_local_leftovers(root: Path) -> None:
-    """Remove the local file folders of loads whose process is gone (killed runs)."""
-    if not root.is_dir():
-        return
-    for child in root.iterdir():
-        pid_text = child.name.split("-")[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not pid_alive(int(pid_text)):
-            shutil.rmtree(child, ignore_errors=True)
-            logger.info("Removed the local load files %s of a process that no longer runs", child)
+def release_unused_memory() -> None:
+    """Hand the Arrow pool's freed memory back to the system (glibc, jemalloc or mimalloc)."""
+    pa.default_memory_pool().release_unused()
 
 
 @dataclass
@@ -144,10 +149,8 @@ class SnowflakeLoad:
         self.wh = wh
         self.load_id = _new_load_id()
         self.limit = file_bytes(wh.settings)
-        root = _local_root()
-        _clean_local_leftovers(root)
-        self.dir = root / f"{os.getpid()}-{secrets.token_hex(6)}"
-        self.dir.mkdir(parents=True)
+        self.dir = new_folder()
+        self.unreleased = 0
         self.tables: dict[str, _TableFiles] = {}
         self.uploads: list[Future] = []
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lht-put")
@@ -170,19 +173,29 @@ class SnowflakeLoad:
         if files.writer is None:
             files.files += 1
             files.path = self.dir / f"{object_name.lower()}-{files.files:05d}.parquet"
-            files.sink = pa.OSFile(str(files.path), "wb")
-            files.writer = pq.ParquetWriter(files.sink, data.schema, compression="snappy")
+            files.sink, files.writer = open_parquet(files.path, data.schema)
             files.schema = data.schema
-        files.writer.write_table(data)
+        try:
+            files.writer.write_table(data)
+        except OSError as exc:
+            raise local_error(exc, files.path, f"Writing the load file of {table}") from exc
         files.rows += data.num_rows
+        self.unreleased += data.nbytes
+        if self.unreleased >= RELEASE_MB * 2**20:
+            self.unreleased = 0
+            release_unused_memory()
         if files.sink is not None and files.sink.tell() >= self.limit:
             self._roll(files)
 
     def _roll(self, files: _TableFiles) -> None:
         """Close the table's open file and PUT it in the background."""
         assert files.writer is not None and files.sink is not None and files.path is not None
-        files.writer.close()
-        files.sink.close()
+        try:
+            files.writer.close()
+            files.sink.close()
+        except OSError as exc:
+            raise local_error(exc, files.path, f"Writing the load file of {files.table}") from exc
+        release_unused_memory()  # before the PUT reads the file into memory
         path, files.writer, files.sink, files.path, files.schema = files.path, None, None, None, None
         while True:
             waiting = [f for f in self.uploads if not f.done()]
@@ -246,10 +259,12 @@ class SnowflakeLoad:
             future.cancel()
         self.pool.shutdown(wait=True)
         for files in self.tables.values():
-            if files.writer is not None:
-                files.writer.close()
-            if files.sink is not None:
-                files.sink.close()
+            for closing in (files.writer, files.sink):
+                try:
+                    if closing is not None:
+                        closing.close()
+                except OSError as exc:  # the file is deleted with the folder: keep the first error
+                    logger.debug("Closing a discarded load file failed: %s", exc)
             if files.staged:
                 try:
                     self.wh.execute(f"REMOVE {self.location(files.object_name)}")

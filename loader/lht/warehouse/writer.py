@@ -246,6 +246,9 @@ def _append_duckdb(wh: Warehouse, table: str, data: pa.Table) -> None:
             # and drop, and nothing kept alive after the statement.
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM lht_arrow_batch")
     except (WarehouseError, duckdb.Error) as exc:
+        full = wh.no_room_error(exc, f"Writing a batch into {table}")
+        if full is not None:
+            raise full from exc
         raise WarehouseError(f"INSERT into {table} failed, nothing was written: {exc}") from exc
     finally:
         del lht_arrow_batch  # a traceback of the error above must not keep the batch alive
