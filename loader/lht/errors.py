@@ -189,7 +189,7 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+    return urlunsplit((parts.scheme, "***@" + parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
 
 
 def redact_urls(text: str) -> str:

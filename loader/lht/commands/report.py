@@ -8,13 +8,14 @@ no network when it is opened: its charts are drawn by plotly.js, embedded whole.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from lht.clock import utcnow
+from lht.config import settings_from_env
 from lht.commands.history import RunSummary, summarize
 from lht.commands.status import freshness_thresholds
 from lht.errors import ConfigError
@@ -42,20 +43,20 @@ class ReportData:
 
 
 def collect_report(*, project_dir: Path | None = None, profiles_dir: Path | None = None, target: str | None = None,
-                   days: int = DEFAULT_DAYS, env: Mapping[str, str] = os.environ,
+                   days: int = DEFAULT_DAYS, env: Mapping[str, str] | None = None,
                    now: datetime | None = None) -> ReportData:
     """The run history of the profile's target over the last ``days`` days."""
     if days < 1:
         raise ConfigError(f"--days must be at least 1, not {days}.")
     project = load_project(project_dir)
     warn_hours, error_hours = freshness_thresholds(project)
-    where = load_target(project.project_dir, profiles_dir, target)
-    now = now or datetime.now(timezone.utc)
+    where = load_target(project.project_dir, profiles_dir, target, settings_from_env(env))
+    now = now or utcnow()
     since = now - timedelta(days=days)
     rows: list[dict[str, Any]] = []
     synced: dict[str, datetime] = {}
     if where.kind != "duckdb" or (where.path is not None and where.path.is_file()):  # never create one
-        wh = connect(where, env.get("LHT_STAGING_SCHEMA") or None)
+        wh = connect(where, read_only=True)
         try:
             rows = read_runs(wh, since=since)
             synced = last_successes(wh)

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from lht.errors import DiskFullError, LhtError, WarehouseError, no_room
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: Name of a load's folder in the temporary directory: ``lht-load-<pid>-<random>``.
 PREFIX = "lht-load-"
@@ -73,7 +73,7 @@ def remove_dead_folders(root: Path) -> int:
             continue  # a symlink, a file, or another user's: not ours to remove
         shutil.rmtree(entry.path, ignore_errors=True)  # does not follow symlinks inside
         removed += 1
-        log.info("Removed the local load files %s of a process that no longer runs", entry.path)
+        logger.info("Removed the local load files %s of a process that no longer runs", entry.path)
     return removed
 
 
