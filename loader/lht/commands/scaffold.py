@@ -130,7 +130,7 @@ def _checked_against_org(client: SalesforceClient, names: list[str]) -> list[str
         found = catalog.find(name)
         if found is None:
             close = catalog.suggest(name)
-            hint = f"did you mean {' or '.join(close)}?" if close else "no object there has a similar name."
+            hint = f"did you mean {' or '.join(close)}?" if close else "no object there has a similar name"
             problems.append(f"{name} is not an object of the org ({hint})")
         elif not found.queryable:
             problems.append(f"{found.name} exists but this user cannot query it (queryable=false), so lht cannot "
