@@ -7,8 +7,8 @@ included. ``lht devorg`` (:mod:`.cli`) runs one in the foreground.
 Packages, each importing only those listed before it: the shared ground (``errors``,
 ``ids``, ``clock``, ``faults``, ``cursors``), ``meta`` (describes), ``soql`` (parser,
 planner, rendering), ``core`` (the engine: records, writes, seed), ``bulk`` (query jobs),
-``ingest`` (ingest jobs), ``http`` (transport, auth, routing, handlers); this module and
-``cli`` sit on top.
+``ingest`` (ingest jobs), ``bulk1`` (Bulk API 1.0 jobs), ``http`` (transport, auth,
+routing, handlers); this module and ``cli`` sit on top.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from .bulk.query import BulkJobs
+from .bulk1.jobs import Bulk1Jobs
 from .clock import ShiftedClock
 from .faults import FaultInjector
 from .http.asgi import MAX_BODY_BYTES
@@ -99,8 +100,10 @@ class DevOrg:
         auth = Authenticator(self.credentials, self.tokens, self.instance_url)
         self.ingest = IngestJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "ingest",
                                  faults=self.faults, limits=self.limits)
+        self.bulk1 = Bulk1Jobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "bulk1",
+                               limits=self.limits)
         server.app = OrgApp(self.engine, auth, self.tokens, self.limits, self.faults, self.bulk,
-                            self.admin_token, ingest=self.ingest)
+                            self.admin_token, ingest=self.ingest, bulk1=self.bulk1)
         self._server = server
         serve_in_thread(server)
         self.access_token = self.tokens.issue()
@@ -115,8 +118,9 @@ class DevOrg:
             self._server = None
             self.bulk.close()
             self.ingest.close()
-            shutil.rmtree(self.state_dir / "bulk", ignore_errors=True)
-            shutil.rmtree(self.state_dir / "ingest", ignore_errors=True)
+            self.bulk1.close()
+            for kind in ("bulk", "ingest", "bulk1"):
+                shutil.rmtree(self.state_dir / kind, ignore_errors=True)
             self.engine.close()
         if self._own_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)

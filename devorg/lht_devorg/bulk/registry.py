@@ -1,7 +1,7 @@
-"""The job registry both kinds of Bulk API 2.0 job share (query jobs here, ingest jobs in
-:mod:`lht_devorg.ingest`): Ids, lookup (404 once deleted), the ``GET jobs/KIND`` list pages,
-the CSV format options a job is created with, the background workers and the job files'
-folder."""
+"""The job registry every kind of Bulk job shares (Bulk API 2.0 query jobs here, ingest jobs
+in :mod:`lht_devorg.ingest`, Bulk API 1.0 jobs in :mod:`lht_devorg.bulk1`): Ids, lookup
+(404 once deleted), the ``GET jobs/KIND`` list pages, the CSV format options a job is
+created with, the background workers and the job files' folder."""
 
 from __future__ import annotations
 

@@ -18,10 +18,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..bulk.query import BulkJobs
+from ..bulk1.jobs import Bulk1Jobs
 from ..errors import OrgError, not_found
 from ..faults import ACTION_KINDS, AFTER_KINDS, HTTP_KINDS, FaultInjector
 from ..ingest.jobs import IngestJobs
 from .admin import Admin
+from .asyncapi import AsyncApi
 from .asgi import Incoming, OrgHTTPServer, Outgoing, serve_in_thread
 from .auth import Authenticator, TokenStore
 from .composite import Composite
@@ -45,6 +47,8 @@ _DOMAIN_PREFIX = re.compile(r"^/[A-Za-z0-9_.-]+\.salesforce\.com(?=/services/)")
 #: as ``/services/data``, as Salesforce's front end does.
 _SLASHES = re.compile(r"/{2,}")
 _DATA = re.compile(r"^/services/data/v(\d+\.\d+)(?:/(.*))?$")
+#: Bulk API 1.0: ``/services/async/NN.N/job...``
+_ASYNC = re.compile(r"^/services/async/(\d+\.\d+)/(.*)$")
 #: Salesforce refuses request URIs longer than 16,384 bytes (a long SOQL in ``?q=``).
 MAX_URI_LENGTH = 16_384
 
@@ -58,7 +62,7 @@ class OrgApp:
 
     def __init__(self, engine: Any, auth: Authenticator, tokens: TokenStore, limits: ApiLimits,
                  faults: FaultInjector, bulk: BulkJobs, admin_token: str,
-                 ingest: IngestJobs | None = None) -> None:
+                 ingest: IngestJobs | None = None, bulk1: Bulk1Jobs | None = None) -> None:
         self.engine, self.auth, self.tokens = engine, auth, tokens
         self.limits, self.faults = limits, faults
         self.rest = RestApi(engine, limits)
@@ -68,6 +72,8 @@ class OrgApp:
         self.identity = Identity(auth, tokens)
         self.rest.identity_url = self.identity.identity_url()
         self.soap_merge = SoapMerge(engine, tokens, limits, faults)
+        self.bulk1 = bulk1 or Bulk1Jobs(engine, bulk.job_seconds, limits=limits)
+        self.async_api = AsyncApi(self.bulk1, tokens, limits)
 
     def handle(self, req: Incoming) -> Outgoing:
         """Answer one request (an unexpected error is a 500 UNKNOWN_EXCEPTION, as Salesforce's)."""
@@ -121,6 +127,10 @@ class OrgApp:
             return _send(identity)
         if path.rstrip("/") == "/services/data":
             return _send(Reply(200, versions_body()))
+        bulk1 = _ASYNC.match(path)
+        if bulk1:
+            call = Call(method, bulk1.group(2).strip("/"), bulk1.group(1), params, req.headers, body)
+            return _send(self.async_api.handle(call), self.limits)
         data = _DATA.match(path)
         if not data:
             return _send(Reply(404, not_found().body()))

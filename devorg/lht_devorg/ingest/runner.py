@@ -278,3 +278,9 @@ def _rest_unprocessed(rest: Iterator[Any], files: ResultFiles, pending: list) ->
                     files.unprocessed(row)
     except csv.Error:
         return
+
+
+#: The header check and the cell rules under public names, for Bulk API 1.0 batches
+#: (:mod:`lht_devorg.bulk1`), which follow the same rules.
+header_fields = _columns
+row_values = _values
