@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from datetime import datetime
 
 import pytest
 from simple_salesforce import Salesforce
@@ -115,9 +116,8 @@ def test_bulk_query_returns_records_with_datetimes_as_epoch_milliseconds(sf):
     records = sf.bulk.Account.query("SELECT Id, Name, CreatedDate FROM Account ORDER BY Id LIMIT 3", wait=0.1)
     assert [r["Id"] for r in records] == [r["Id"] for r in rest]
     assert records[0]["attributes"]["type"] == "Account"
-    created = rest[0]["CreatedDate"]  # 2024-01-15T10:30:00.000+0000
-    expected = time.mktime(time.strptime(created[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
-    assert records[0]["CreatedDate"] == int(expected) * 1000 + int(created[20:23])
+    created = datetime.strptime(rest[0]["CreatedDate"], "%Y-%m-%dT%H:%M:%S.%f%z")  # ...000+0000
+    assert records[0]["CreatedDate"] == round(created.timestamp() * 1000)
 
 
 def test_bulk_query_all_includes_deleted_records(sf):
