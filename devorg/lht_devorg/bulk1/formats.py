@@ -30,12 +30,12 @@ CONTENT_TYPES = {"CSV": "text/csv; charset=UTF-8", "JSON": JSON_TYPE, "XML": XML
 ET.register_namespace("xsi", XSI_NS)
 
 
-class BadRequest(Exception):
-    """A request document that cannot be read: ``code`` is the exceptionCode."""
+class Bulk1Error(Exception):
+    """A Bulk API 1.0 error: exceptionCode, exceptionMessage, HTTP status (400 unless told)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(f"{code}: {message}")
-        self.code, self.message = code, message
+        self.code, self.message, self.status = code, message, status
 
 
 def _local(tag: str) -> str:
@@ -50,7 +50,7 @@ def _parse_xml(body: bytes) -> ET.Element:
     try:
         return SafeET.fromstring(body)
     except (ET.ParseError, ValueError) as exc:
-        raise BadRequest("InvalidXML", f"Failed to parse XML: {exc}") from None
+        raise Bulk1Error("InvalidXML", f"Failed to parse XML: {exc}") from None
 
 
 def stamp(moment: datetime, json_format: bool) -> str:
@@ -72,13 +72,13 @@ def parse_job_request(body: bytes, json_format: bool) -> dict[str, Any]:
         try:
             parsed = json.loads(body or b"null")
         except ValueError as exc:
-            raise BadRequest("InvalidJob", f"Failed to parse the JSON request: {exc}") from None
+            raise Bulk1Error("InvalidJob", f"Failed to parse the JSON request: {exc}") from None
         if not isinstance(parsed, dict):
-            raise BadRequest("InvalidJob", "The request body must be a JSON object")
+            raise Bulk1Error("InvalidJob", "The request body must be a JSON object")
         return parsed
     root = _parse_xml(body)
     if _local(root.tag) != "jobInfo":
-        raise BadRequest("InvalidXML", f"Expected a jobInfo element, found {_local(root.tag)}")
+        raise Bulk1Error("InvalidXML", f"Expected a jobInfo element, found {_local(root.tag)}")
     return {_local(child.tag): (child.text or "").strip() for child in root}
 
 
@@ -165,9 +165,9 @@ def csv_rows(body: bytes) -> tuple[list[str], list[list[str]]]:
         header = next(reader, None)
         rows = [row for row in reader if row]
     except (csv.Error, UnicodeDecodeError) as exc:
-        raise BadRequest("InvalidBatch", f"Failed to parse the CSV: {exc}") from None
+        raise Bulk1Error("InvalidBatch", f"Failed to parse the CSV: {exc}") from None
     if not header:
-        raise BadRequest("InvalidBatch", "The batch holds no header row")
+        raise Bulk1Error("InvalidBatch", "The batch holds no header row")
     return header, rows
 
 
@@ -177,9 +177,9 @@ def json_rows(body: bytes) -> list[dict[str, Any]]:
     try:
         parsed = json.loads(body)
     except ValueError as exc:
-        raise BadRequest("InvalidBatch", f"Failed to parse the JSON batch: {exc}") from None
+        raise Bulk1Error("InvalidBatch", f"Failed to parse the JSON batch: {exc}") from None
     if not isinstance(parsed, list) or not all(isinstance(r, dict) for r in parsed):
-        raise BadRequest("InvalidBatch", "A JSON batch is an array of record objects")
+        raise Bulk1Error("InvalidBatch", "A JSON batch is an array of record objects")
     rows = []
     for record in parsed:
         row: dict[str, Any] = {}
@@ -201,7 +201,7 @@ def xml_rows(body: bytes) -> list[tuple[list[str], list[str]]]:
     ``xsi:nil`` as ``#N/A``, a nested relationship element as ``Rel.Field``."""
     root = _parse_xml(body)
     if _local(root.tag) != "sObjects":
-        raise BadRequest("InvalidBatch", f"Expected an sObjects element, found {_local(root.tag)}")
+        raise Bulk1Error("InvalidBatch", f"Expected an sObjects element, found {_local(root.tag)}")
     out = []
     for record in root:
         header, cells = [], []

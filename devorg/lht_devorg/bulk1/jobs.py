@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,10 @@ from typing import Any
 from ..bulk.registry import JobRegistry
 from ..core import batchwrite
 from ..core.validate import external_id_field
+from ..errors import OrgError
 from ..ids import ADMIN_USER_ID, make_id
 from . import process
-from .formats import CONTENT_TYPES, stamp
+from .formats import CONTENT_TYPES, Bulk1Error, stamp
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +43,6 @@ CONCURRENCY = {"Parallel": "Parallel", "Serial": "Serial", "0": "Parallel", "1":
 MAX_BATCH_RECORDS = 10_000
 #: Bytes per batch request, at most (10 MB).
 MAX_BATCH_BYTES = 10_000_000
-
-
-class Bulk1Error(Exception):
-    """A Bulk API 1.0 error: HTTP status, exceptionCode, exceptionMessage."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message, self.status = code, message, status
 
 
 @dataclass
@@ -135,7 +129,7 @@ class Bulk1Jobs:
                 raise Bulk1Error("InvalidJob", "External ID was blank for upsert")
             try:
                 ext = external_id_field(obj, str(ext))["name"]
-            except Exception:  # noqa: BLE001 - the engine's OrgError, told as Bulk 1.0 tells it
+            except OrgError:  # told as Bulk 1.0 tells it
                 raise Bulk1Error("InvalidJob", f"Field name provided, {ext} does not match an External ID, "
                                  f"Salesforce Id, or indexed field for {obj.name}") from None
         else:
@@ -155,7 +149,7 @@ class Bulk1Jobs:
         """The job with this id (InvalidJob if unknown)."""
         try:
             return self.registry.get(job_id)
-        except Exception:  # noqa: BLE001 - the registry's 404, told as Bulk 1.0 tells it
+        except OrgError:  # the registry's 404, told as Bulk 1.0 tells it
             raise Bulk1Error("InvalidJob", f"Unable to find object: {job_id}") from None
 
     def change_state(self, job_id: str, wanted: str) -> Job:
@@ -221,10 +215,10 @@ class Bulk1Jobs:
                 job.draining = True
             else:
                 start = False
-                self.registry.submit(lambda b: self._run(job, b), batch)  # type: ignore[arg-type]
+                self.registry.submit(partial(self._run, job), batch)  # type: ignore[arg-type]
         if start:
             self.registry.submit(self._drain, job)
-        if self.limits is not None and hasattr(self.limits, "count_bulk_batches"):
+        if self.limits is not None:
             self.limits.count_bulk_batches(1)
         return batch
 

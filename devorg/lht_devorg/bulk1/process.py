@@ -49,7 +49,7 @@ def run(engine: Any, job: Any, request_path: Path, max_records: int, result_id: 
                       request_path.with_suffix(""), result_id)
     try:
         rows = _rows(engine, job, body)
-    except formats.BadRequest as exc:
+    except formats.Bulk1Error as exc:
         raise BatchFailed(f"{exc.code} : {exc.message}") from None
     except runner.JobFailed as exc:
         raise BatchFailed(str(exc)) from None

@@ -14,7 +14,8 @@ import re
 from collections.abc import Callable
 
 from ..bulk1 import formats
-from ..bulk1.jobs import QUERY_OPERATIONS, Bulk1Error, Bulk1Jobs, Job
+from ..bulk1.formats import Bulk1Error
+from ..bulk1.jobs import QUERY_OPERATIONS, Bulk1Jobs, Job
 from .auth import TokenStore
 from .limits import ApiLimits
 from .rest import Call, Reply, version_supported
@@ -75,8 +76,6 @@ class AsyncApi:
         except Bulk1Error as exc:
             job = self._job_of(call)
             return _doc(formats.error(exc.code, exc.message, _json_format(call, job)), exc.status)
-        except formats.BadRequest as exc:
-            return _doc(formats.error(exc.code, exc.message, _json_format(call)), 400)
 
     def _job_of(self, call: Call) -> Job | None:
         match = re.match(r"job/(\w+)", call.path)
