@@ -33,10 +33,13 @@ def engine_name() -> str:
 
 
 def _assert_nothing_written(ws: Workspace) -> None:
-    """No staging table of an object, no state row (lht's empty bookkeeping tables may exist)."""
-    tables = staging_tables(ws) - {"_lht_lock", "_lht_state", "_lht_describe"}
+    """No staging table of an object, no state row, no push result (lht's empty bookkeeping
+    tables may exist, and the run history records the failed run)."""
+    tables = staging_tables(ws) - {"_lht_lock", "_lht_state", "_lht_describe", "_lht_runs", "_lht_push_results"}
     assert not tables, f"a failed run wrote to the warehouse: {sorted(tables)}"
     assert not state_rows(ws), "a failed run saved state"
+    if "_lht_push_results" in staging_tables(ws):
+        assert ws.query("select count(*) from salesforce_staging._lht_push_results")[1][0][0] == 0
 
 
 @pytest.mark.parametrize("name", ["Account; DROP TABLE x", "Acc'ount", "../Account", "Account--", "1Account",
