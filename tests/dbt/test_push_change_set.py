@@ -192,3 +192,13 @@ def test_a_view_built_before_any_push_result_existed_is_refused_once_results_exi
             check_spec(wh, changes, PushSpec("scores", "marts.push_source", "Account", "upsert", "Id"), built)
     finally:
         wh.close()
+
+
+def test_lht_quote_doubles_an_embedded_quote_so_a_name_cannot_leave_its_identifier(env: DbtEnv) -> None:
+    """The second line of defence behind the name checks: dbt's ``adapter.quote`` leaves an
+    embedded ``"`` as it is; ``lht_quote`` doubles it, and the engine reads back the name whole."""
+    name = 'Name"; drop table x; --'
+    shown = env.dbt("show", "--inline", f"select 1 as {{{{ lht.lht_quote('{name}') }}}}", "--output", "json").check()
+    start = shown.output.index('{\n  "show"')
+    rows = json.JSONDecoder().raw_decode(shown.output[start:])[0]["show"]
+    assert rows == [{name: 1}], shown.output[-2000:]

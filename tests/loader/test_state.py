@@ -26,6 +26,7 @@ def full_state(name: str) -> ObjectState:
         last_run_engine="bulk2",
         last_run_rows=123456,
         last_run_api_calls=7,
+        where_filter="Industry != null",
     )
 
 
@@ -136,3 +137,31 @@ def test_a_forgotten_describe_is_described_again(wh: Warehouse) -> None:
     store.forget_describe("ACCOUNT")
     assert store.get_describe("Account") is None
     assert store.get_describe("Contact") is not None
+
+
+def test_a_state_table_from_before_the_filter_was_kept_is_read_and_then_completed(wh: Warehouse) -> None:
+    """A warehouse synced by an lht that kept no filter: a reader that creates nothing sees
+    NULL (the object re-reads its filter once), a writer adds the column."""
+    table = wh.table("_lht_state")
+    StateStore(wh)
+    wh.execute(f"ALTER TABLE {table} DROP COLUMN {wh.quote('where_filter')}")
+    wh.execute(f"INSERT INTO {table} ({wh.quote('object_name')}, {wh.quote('last_run_rows')}) VALUES ('Account', 5)")
+    assert "where_filter" not in wh.columns("_lht_state")
+    old = StateStore(wh, create=False).get("Account")
+    assert old is not None and (old.last_run_rows, old.where_filter) == (5, None)
+    store = StateStore(wh)
+    assert "where_filter" in wh.columns("_lht_state")
+    store.save(full_state("Account"))
+    assert StateStore(wh).get("Account") == full_state("Account")
+
+
+def test_a_changed_filter_is_one_the_last_successful_sync_did_not_use() -> None:
+    never = ObjectState("Account")
+    assert not never.filter_changed("Industry != null"), "a first sync reads in full anyway"
+    synced = full_state("Account")
+    assert not synced.filter_changed("Industry != null")
+    assert synced.filter_changed("Industry = 'Banking'")
+    assert synced.filter_changed(None) and synced.filter_changed("")
+    unfiltered = ObjectState("Account", last_success_at=synced.last_success_at)
+    assert not unfiltered.filter_changed(None) and not unfiltered.filter_changed("")
+    assert unfiltered.filter_changed("Industry != null")

@@ -1,5 +1,5 @@
 """`lht merge` refuses a model's rows before any call, naming them: malformed Ids (length,
-checksum, key prefix, empty), a record merged into itself (15 and 18-character forms of one
+checksum, key prefix, empty, a trailing newline), a record merged into itself (15 and 18-character forms of one
 Id are the same record), a loser listed twice, a record both master and loser. Exit 2,
 nothing sent, nothing written; a dry run refuses the same way."""
 
@@ -24,6 +24,9 @@ BAD_MODELS: dict[str, tuple[list[tuple[str | None, str | None]], str, str]] = {
     "bad_length": ([(A1, "0018d00000000"), (A3, A4)], "is not a Salesforce Id",
                    f"(MasterId='{A1}', LoserId='0018d00000000')"),
     "bad_checksum": ([(A1, "0018d0000000002AAB")], "wrong checksum", "LoserId='0018d0000000002AAB'"),
+    # a trailing newline once passed the Id check and skipped the checksum
+    "trailing_newline": ([(A1, "0018d0000000002AAB\n"), (A3, A4)], "is not a Salesforce Id",
+                         "LoserId='0018d0000000002AAB\\n'"),
     "bad_prefix": ([(A1, CONTACT)], "is not an Account Id", f"LoserId='{CONTACT}'"),
     "empty_id": ([(None, A2), (A3, A4)], "MasterId is empty", f"(MasterId=None, LoserId='{A2}')"),
     "into_itself": ([(A1, A1[:15]), (A3, A4)], "merged into themselves", f"LoserId='{A1[:15]}'"),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2e.conftest import BIN, Workspace
+from e2e.conftest import BIN, Run, Workspace
 
 from .conftest import (
     assert_clean_failure,
@@ -33,10 +33,13 @@ def engine_name() -> str:
 
 
 def _assert_nothing_written(ws: Workspace) -> None:
-    """No staging table of an object, no state row (lht's empty bookkeeping tables may exist)."""
-    tables = staging_tables(ws) - {"_lht_lock", "_lht_state", "_lht_describe"}
+    """No staging table of an object, no state row, no push result (lht's empty bookkeeping
+    tables may exist, and the run history records the failed run)."""
+    tables = staging_tables(ws) - {"_lht_lock", "_lht_state", "_lht_describe", "_lht_runs", "_lht_push_results"}
     assert not tables, f"a failed run wrote to the warehouse: {sorted(tables)}"
     assert not state_rows(ws), "a failed run saved state"
+    if "_lht_push_results" in staging_tables(ws):
+        assert ws.query("select count(*) from salesforce_staging._lht_push_results")[1][0][0] == 0
 
 
 @pytest.mark.parametrize("name", ["Account; DROP TABLE x", "Acc'ount", "../Account", "Account--", "1Account",
@@ -165,3 +168,18 @@ def test_files_holding_credentials_are_readable_by_their_owner_only(small_org, t
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_lht_add_of_a_name_with_a_trailing_newline_is_refused_and_the_project_still_parses(ws: Workspace) -> None:
+    """``lht add $'Foo__c\\n'`` once wrote ``foo__c\\n.sql``, and ``dbt parse`` of the whole
+    project failed; the name is refused whole (exit 2) before anything is written or asked."""
+    models = ws.project / "models" / "salesforce"
+    before = sorted(p.name for p in models.iterdir())
+    argv = [str(BIN / "lht"), "add", "Foo__c\n", "--project-dir", "dbt_project"]
+    proc = subprocess.run(argv, env=ws.env, cwd=ws.root, capture_output=True, text=True, timeout=300, check=False)
+    run = Run(argv, proc.returncode, proc.stdout, proc.stderr)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert_clean_failure(run, "'Foo__c\\n'", "not a valid salesforce object api name")
+    assert sorted(p.name for p in models.iterdir()) == before
+    assert not ws.org.faults.requests(), "a malformed name reached Salesforce"
+    ws.run("dbt", "parse", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles)).check()

@@ -160,7 +160,7 @@ select Id, 1.0 as Account_Score__c from {{ ref('account') }} where false
 
 
 @pytest.mark.slow
-def test_push_merge_prune_and_status_exit_3_naming_the_holder_and_prune_waits(typed_ws: Workspace) -> None:
+def test_push_merge_and_prune_exit_3_naming_the_holder_status_shows_the_snapshot_and_prune_waits(typed_ws: Workspace) -> None:
     for name, sql in MODELS.items():
         (typed_ws.project / "models" / name).parent.mkdir(exist_ok=True)
         (typed_ws.project / "models" / name).write_text(sql)
@@ -168,11 +168,15 @@ def test_push_merge_prune_and_status_exit_3_naming_the_holder_and_prune_waits(ty
     typed_ws.build()
     held = Holder(typed_ws.root)
     try:
-        for command in (["push", "--dry-run"], ["merge", "--dry-run"], ["prune", "--older-than", "30d", "--dry-run"],
-                        ["status"]):
+        for command in (["push", "--dry-run"], ["merge", "--dry-run"], ["prune", "--older-than", "30d", "--dry-run"]):
             run = lht(typed_ws, *command, *AS_TYPED)
             assert run.returncode == 3, (command, run.stdout[-2000:], run.stderr[-2000:])
             assert_clean_failure(run, "is open in another program", f"pid {held.pid}", "lht.duckdb")
+        # lht status does not refuse: it shows the snapshot the sync keeps beside the file
+        status = lht(typed_ws, "status", *AS_TYPED)
+        assert status.returncode == 0, (status.stdout[-2000:], status.stderr[-2000:])
+        shown = " ".join(status.stdout.split())
+        assert f"pid {held.pid}" in shown and "from the snapshot lht sync keeps beside the file" in shown, shown
         waiting = subprocess.Popen([str(BIN / "lht"), "prune", "--older-than", "30d", "--wait", *AS_TYPED],
                                    env=typed_ws.env, cwd=typed_ws.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True)

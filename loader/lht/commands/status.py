@@ -83,6 +83,8 @@ class StatusReport:
     objects: list[ObjectStatus] = field(default_factory=list)
     as_of: datetime | None = None
     busy: str | None = None
+    #: the program holding the DuckDB file and its pid, when DuckDB says (``dbt build ... (pid 123)``)
+    holder: str | None = None
     running: dict[str, Any] | None = None
     #: the newest runs of lht sync, push and merge on this target (``_lht_runs``), newest first
     last_runs: list[RunSummary] = field(default_factory=list)
@@ -151,6 +153,7 @@ def collect_status(objects: Sequence[str] = (), *, project_dir: Path | None = No
     try:
         wh = open_for_reading(where)
     except WarehouseBusyError as exc:
+        report.holder = f"{exc.holder} (pid {exc.pid})" if exc.holder and exc.pid else exc.holder
         summaries, activity = _from_snapshot(report, where, names, str(exc))
     else:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from lht.commands.history import one_line
@@ -112,7 +113,8 @@ def status_lines(report: Any) -> list[str]:
         who = (f"[bold]lht sync is running[/]: {running.get('owner')}@{running.get('host')} "
                f"(pid {running.get('pid')}) since {running.get('acquired_at')}.")
     else:
-        who = "[bold]The warehouse is busy[/]: another process (a dbt build?) has the DuckDB file open."
+        holder = escape(report.holder) if report.holder else "another process (a dbt build?)"
+        who = f"[bold]The warehouse is busy[/]: {holder} has the DuckDB file open."
     source = (f"Figures as of {report.as_of.strftime('%Y-%m-%d %H:%M:%S')} UTC, from the snapshot lht sync keeps "
               "beside the file." if report.as_of else "No snapshot of the warehouse is known yet.")
     return [who, source]

@@ -147,9 +147,23 @@ class _ObjectJob:
         state, plan = self.state, self.plan
         full = full_refresh or state.watermark is None or plan.watermark_field is None
         self.result.mode = "full" if full else "incremental"
+        where = self.options.where or None
+        # a changed filter: what the new one admits is read whatever its age (the models
+        # deduplicate the records held already); not the whole object, only its filter
+        self.result.filter_changed = state.filter_changed(where)
+        refresh = self.result.filter_changed and not full
         boundary = new_batch_id()  # every batch this run writes sorts after it
-        max_seen = self._extract_records(since=None if full else state.watermark)
-        left = self._left_filter(since=None if full else state.watermark) if state.last_success_at else set()
+        max_seen = self._extract_records(since=None if full or refresh else state.watermark)
+        if self.result.filter_changed:
+            self.result.notes.append(f"filter changed: re-read {self.result.rows_extracted:,} records "
+                                     "matching the new filter")
+        left: set[str] = set()
+        if state.last_success_at:
+            held_unfiltered = refresh and state.where_filter is None  # everything held may be outside it
+            left = self._left_filter(since=None if full or held_unfiltered else state.watermark)
+            if refresh and state.where_filter is not None and where is not None:
+                # records the old filter admitted that the new one does not, whatever their age
+                left |= self._left_filter(since=None, within=state.where_filter)
         if full:
             markers = self._markers_for_missing(boundary, left) if state.last_success_at else 0
             covered = self.sf_started
@@ -260,23 +274,25 @@ class _ObjectJob:
             missing = missing.filter(pc.invert(pc.is_in(missing, value_set=pa.array(sorted(left), pa.string()))))
         return self._write_markers(missing, None)
 
-    def _left_filter(self, since: datetime | None) -> set[str]:
+    def _left_filter(self, since: datetime | None, within: str | None = None) -> set[str]:
         """Write a ``filtered`` row for each record lht holds that no longer matches the
-        object's ``where`` filter (changed since ``since``; every one on a full run); return
-        their Ids. The models then set ``_lht_in_filter = false`` and keep the last values
-        read while the record matched."""
+        object's ``where`` filter (changed since ``since``; every one on a full run; only
+        those matching ``within``, the filter before a change, when given); return their
+        Ids. The models then set ``_lht_in_filter = false`` and keep the last values read
+        while the record matched. SOQL's logic is two-valued (a comparison with a null is
+        false), so ``NOT (filter)`` selects exactly the records the filter does not."""
         where = self.options.where
         if not where or not where.strip() or self.plan.watermark_field is None:
             return set()
         wm = self.plan.watermark_field
-        ex = extract(self.client, self.plan, self.settings, fields=["Id", wm], since=since,
-                     where=f"NOT ({where})")
+        outside = f"NOT ({where})" if within is None else f"({within}) AND NOT ({where})"
+        ex = extract(self.client, self.plan, self.settings, fields=["Id", wm], since=since, where=outside)
         known = staged_ids(self.wh, self.plan.object_name)
-        outside = (b.filter(pc.is_in(b.column("Id"), value_set=known)) for b in ex.batches)
+        held = (b.filter(pc.is_in(b.column("Id"), value_set=known)) for b in ex.batches)
         ids: set[str] = set()
 
         def tracked():
-            for batch in outside:
+            for batch in held:
                 ids.update(batch.column("Id").to_pylist())
                 yield batch
 
@@ -354,6 +370,7 @@ class _ObjectJob:
         if full:
             state.last_full_refresh_at = self.started
         state.last_run_status = OK
+        state.where_filter = self.options.where or None
         state.last_run_engine = self.result.engine
         state.last_run_rows = self.result.rows_written
         state.last_run_api_calls = self.client.calls + (self.prefetched.shared_calls if self.prefetched else 0)

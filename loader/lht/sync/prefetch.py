@@ -154,6 +154,8 @@ def candidate(catalog: Catalog, store: StateStore, name: str, options: ObjectOpt
     state: ObjectState | None = store.get(plan.object_name)
     if state is None or state.watermark is None or plan.watermark_field is None:
         return None
+    if state.filter_changed(options.where or None):  # it reads without the watermark: no change check
+        return None
     soql = build_soql(plan, since=state.watermark, where=options.where)
     window = deleted_window(state, options) if plan.delete_strategy == "getdeleted" else None
     return Candidate(name, plan, soql, window)

@@ -49,6 +49,9 @@ class ObjectResult:
     #: Fields describe no longer shows (access revoked or deleted): columns and last values kept.
     fields_removed: list[str] = field(default_factory=list)
     error: str | None = None
+    #: True when the object's ``where`` filter is not the one of its last successful sync:
+    #: the records the new filter admits were read whatever their age (see ``notes``)
+    filter_changed: bool = False
     #: Things worth knowing that are not failures (e.g. how deletions are found).
     notes: list[str] = field(default_factory=list)
 

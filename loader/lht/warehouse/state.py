@@ -38,6 +38,15 @@ class ObjectState:
     last_run_engine: str | None = None
     last_run_rows: int | None = None
     last_run_api_calls: int | None = None
+    #: the ``where`` filter of the last successful sync (None: no filter); a run whose filter
+    #: differs re-reads what the new one admits (``lht.sync.objectsync``)
+    where_filter: str | None = None
+
+    def filter_changed(self, where: str | None) -> bool:
+        """True when ``where`` (the object's filter now, stripped; None or empty: no filter)
+        is not the filter of the last successful sync. A state saved before lht kept the
+        filter holds None: a filtered object then re-reads once what its filter admits."""
+        return self.last_success_at is not None and (where or None) != self.where_filter
 
 
 _TIME_COLUMNS = frozenset(
@@ -45,6 +54,8 @@ _TIME_COLUMNS = frozenset(
 )
 _INT_COLUMNS = frozenset({"last_run_rows", "last_run_api_calls"})
 _COLUMNS = [f.name for f in fields(ObjectState)]
+#: columns added after the first release of the state table
+_ADDED_COLUMNS = ("where_filter",)
 
 
 def _utc(value: Any) -> datetime | None:
@@ -72,6 +83,7 @@ class StateStore:
         self.table = wh.table(STATE_TABLE)
         self.describe_table = wh.table(DESCRIBE_TABLE)
         self._ts = timestamp_sql_type(wh.kind)  # type: ignore[arg-type]
+        self._present: frozenset[str] | None = None
         if create:
             self._create()
 
@@ -88,6 +100,9 @@ class StateStore:
         self.wh.ensure_schema()
         cols = ", ".join(f"{self.wh.quote(c)} {sql_type(c)}" for c in _COLUMNS)
         self.wh.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({cols})")
+        for col in _ADDED_COLUMNS:  # a state table written before these columns existed
+            self.wh.execute(f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {self.wh.quote(col)} {sql_type(col)}")
+        self._present = frozenset(_COLUMNS)
         q = self.wh.quote
         self.wh.execute(
             f"CREATE TABLE IF NOT EXISTS {self.describe_table} "
@@ -95,7 +110,16 @@ class StateStore:
         )
 
     def _select(self) -> str:
-        return "SELECT " + ", ".join(self.wh.quote(c) for c in _COLUMNS) + f" FROM {self.table}"
+        present = self._present_columns()
+        cols = (self.wh.quote(c) if c in present else f"NULL AS {self.wh.quote(c)}" for c in _COLUMNS)
+        return "SELECT " + ", ".join(cols) + f" FROM {self.table}"
+
+    def _present_columns(self) -> frozenset[str]:
+        """The state table's columns: all of them once :meth:`_create` ran; a reader that
+        creates nothing may meet a table written before a column was added."""
+        if self._present is None:
+            self._present = frozenset(self.wh.columns(STATE_TABLE))
+        return self._present
 
     @staticmethod
     def _row(row: tuple) -> ObjectState:
