@@ -63,7 +63,7 @@ def test_a_refused_login_is_made_once_and_named_as_such(make_ws, small_org: DevO
     ws = make_ws(small_org, flow=flow)
     extra_env = {name: getattr(small_org, attr) for attr, name in extra.items()}
     run = sync_vv(ws, extra_env={**extra_env, **wrong})
-    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.returncode == 2, run.stdout + run.stderr  # configuration to fix, like every refusal
     assert_clean_failure(run, "Salesforce refused the login", *named, "SF_LOGIN_URL", "does not try again")
     assert logins(small_org) == 1, [r for r in small_org.faults.requests() if is_login(*r)]
     assert "after logging in again" not in run.stderr
