@@ -96,8 +96,11 @@ def test_lht_login_stores_a_private_login_that_sync_uses_and_logout_revokes(smal
     assert again.returncode == 0 and "nothing to do" in again.stdout
 
     # the revoked refresh token, set by hand: one refused login, exit 2, naming what to do
+    before = len(small_org.faults.requests())
     revoked = ws.sync("Account", extra_env={"SF_REFRESH_TOKEN": refresh_token}, check=False)
     assert revoked.returncode == 2, revoked.stdout + revoked.stderr
+    tried = [p for m, p in small_org.faults.requests()[before:] if p.startswith("/services/oauth2/token")]
+    assert len(tried) == 1, tried  # refused once, not tried again
     for said in ("Salesforce refused the login", "refresh_token flow", "invalid_grant",
                  "expired access/refresh token", "SF_CLIENT_ID, SF_REFRESH_TOKEN", "lht login"):
         assert said in revoked.stderr, said
