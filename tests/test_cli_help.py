@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 LHT = str(Path(sys.executable).parent / "lht")
-COMMANDS = ["sync", "add", "status", "jobs", "prune", "devorg", "report"]
+COMMANDS = ["sync", "add", "status", "jobs", "prune", "devorg", "report", "login", "logout"]
 
 
 def _help(*args: str) -> str:

@@ -39,7 +39,7 @@ __all__ = ["DevOrg", "FLOWS", "ShiftedClock"]
 log = logging.getLogger(__name__)
 
 #: Credential flows ``DevOrg.env`` can describe.
-FLOWS = ("token", "password", "client_credentials", "jwt")
+FLOWS = ("token", "password", "client_credentials", "jwt", "refresh_token", "auth_url")
 
 
 class DevOrg:
@@ -49,6 +49,8 @@ class DevOrg:
     minute boundary of getDeleted/getUpdated coverage; tests can move it forward.
     ``keep_data`` reuses the records already in ``db_path`` instead of seeding afresh.
     ``max_body_bytes``: request bodies over this are refused (413) unread.
+    ``soap_login=False``: the org acts as a new org, where SOAP ``login()`` is disabled
+    (settable while it runs: ``org.soap_login = False``).
     """
 
     def __init__(self, counts: dict[str, int] | None = None, seed: int = 1,
@@ -57,7 +59,7 @@ class DevOrg:
                  token_ttl_seconds: float | None = None,
                  state_dir: str | Path | None = None,
                  clock: Callable[[], datetime] | None = None, keep_data: bool = False,
-                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+                 max_body_bytes: int = MAX_BODY_BYTES, soap_login: bool = True) -> None:
         self.counts, self.seed, self.db_path, self.port = counts, seed, db_path, port
         self.bulk_job_seconds = bulk_job_seconds
         self.api_daily_max = api_daily_max
@@ -65,6 +67,9 @@ class DevOrg:
         self.clock = clock
         self.keep_data = keep_data
         self.max_body_bytes = max_body_bytes
+        self._soap_login = soap_login
+        self._auth: Authenticator | None = None
+        self._refresh_token: str | None = None
         self._state_dir_arg = Path(state_dir) if state_dir else None
         self._own_dir = False
         self._server: OrgHTTPServer | None = None
@@ -97,7 +102,9 @@ class DevOrg:
         self.port = server.server_address[1]
         self.instance_url = f"https://127.0.0.1:{self.port}"
         self.login_url = self.instance_url
-        auth = Authenticator(self.credentials, self.tokens, self.instance_url)
+        auth = Authenticator(self.credentials, self.tokens, self.instance_url,
+                             soap_login_enabled=self._soap_login)
+        self._auth = auth
         self.ingest = IngestJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "ingest",
                                  faults=self.faults, limits=self.limits)
         self.bulk1 = Bulk1Jobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "bulk1",
@@ -165,9 +172,38 @@ class DevOrg:
         """API requests counted today."""
         return self.limits.used
 
+    @property
+    def soap_login(self) -> bool:
+        """Whether SOAP ``login()`` is enabled (False: answered ``INVALID_OPERATION``)."""
+        return self._auth.soap_login_enabled if self._auth is not None else self._soap_login
+
+    @soap_login.setter
+    def soap_login(self, enabled: bool) -> None:
+        self._soap_login = enabled
+        if self._auth is not None:
+            self._auth.soap_login_enabled = enabled
+
     def new_token(self) -> str:
         """Issue one more valid session id."""
         return self.tokens.issue()
+
+    def new_refresh_token(self) -> str:
+        """Issue a refresh token of the org's app, as the web server flow would after the
+        user approved it in a browser."""
+        assert self._auth is not None, "the org is not started"
+        return self._auth.web.new_refresh_token()
+
+    @property
+    def refresh_token(self) -> str:
+        """The refresh token ``env("refresh_token")`` and ``env("auth_url")`` use (issued once)."""
+        if self._refresh_token is None:
+            self._refresh_token = self.new_refresh_token()
+        return self._refresh_token
+
+    def auth_url(self, refresh_token: str | None = None) -> str:
+        """The SFDX auth URL of the org's app: ``force://id:secret:refresh token@host:port``."""
+        return (f"force://{self.client_id}:{self.client_secret}:{refresh_token or self.refresh_token}"
+                f"@127.0.0.1:{self.port}")
 
     def expire_tokens(self) -> None:
         """Every session id issued so far becomes invalid (401 INVALID_SESSION_ID)."""
@@ -186,9 +222,14 @@ class DevOrg:
         elif flow == "client_credentials":
             env.update(SF_CLIENT_ID=self.client_id, SF_CLIENT_SECRET=self.client_secret,
                        SF_LOGIN_URL=self.login_url)
-        else:
+        elif flow == "jwt":
             env.update(SF_CLIENT_ID=self.client_id, SF_USERNAME=self.username,
                        SF_PRIVATE_KEY_FILE=self.private_key_path, SF_LOGIN_URL=self.login_url)
+        elif flow == "refresh_token":
+            env.update(SF_CLIENT_ID=self.client_id, SF_CLIENT_SECRET=self.client_secret,
+                       SF_REFRESH_TOKEN=self.refresh_token, SF_LOGIN_URL=self.login_url)
+        else:
+            env.update(SF_AUTH_URL=self.auth_url())
         return env
 
     def admin_headers(self) -> dict[str, str]:

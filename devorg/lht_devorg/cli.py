@@ -45,7 +45,7 @@ def export_lines(org: object) -> list[str]:
               "NODE_EXTRA_CA_CERTS": org.ca_path,  # type: ignore[attr-defined]  # jsforce, sf
               "LHT_DEVORG_ADMIN_TOKEN": org.admin_token}  # type: ignore[attr-defined]
     lines = [f"export {key}={shlex.quote(value)}" for key, value in active.items()]
-    for flow in ("password", "client_credentials", "jwt"):
+    for flow in ("auth_url", "refresh_token", "password", "client_credentials", "jwt"):
         own = {k: v for k, v in org.env(flow).items() if k not in active}  # type: ignore[attr-defined]
         lines.append(f"# {flow.replace('_', ' ')} flow: `unset SF_INSTANCE_URL SF_ACCESS_TOKEN`, then:")
         lines.extend(f"#   export {key}={shlex.quote(value)}" for key, value in own.items())
@@ -80,8 +80,13 @@ def client_hints(org: object) -> list[str]:
               help="Daily API request allowance.")
 @click.option("--state-dir", type=click.Path(file_okay=False), default=None,
               help="Write env.sh (0600) and devorg.pid here; keep the CA and key here.")
+@click.option("--soap-login/--no-soap-login", default=True, show_default=True,
+              envvar="LHT_DEVORG_SOAP_LOGIN", show_envvar=True,
+              help="Whether SOAP login() is enabled; off, the org acts as a new org, where it is "
+                   "disabled (INVALID_OPERATION).")
 def devorg_command(port: int, counts: str | None, seed: int, db_path: str | None,
-                   bulk_job_seconds: float, api_daily_max: int, state_dir: str | None) -> None:
+                   bulk_job_seconds: float, api_daily_max: int, state_dir: str | None,
+                   soap_login: bool) -> None:
     """Run a local Salesforce-compatible org over HTTPS until interrupted."""
     from . import DevOrg
 
@@ -91,7 +96,7 @@ def devorg_command(port: int, counts: str | None, seed: int, db_path: str | None
         signal.signal(signum, lambda *_: stop.set())
     with DevOrg(counts=parsed, seed=seed, db_path=db_path, port=port,
                 bulk_job_seconds=bulk_job_seconds, api_daily_max=api_daily_max,
-                state_dir=state_dir) as org:
+                state_dir=state_dir, soap_login=soap_login) as org:
         lines = export_lines(org)
         if state_dir:
             directory = Path(state_dir)

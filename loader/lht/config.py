@@ -4,7 +4,8 @@ A run reads its environment once, here, from one mapping (``env=``, by default a
 the process environment), and passes what it read down:
 
 - :class:`Credentials`: the one complete set of ``SF_*`` variables, one set per login flow
-  (:data:`FLOWS`);
+  (:data:`FLOWS`), or, when no ``SF_*`` login variable is set, the login ``lht login``
+  stored (:func:`login_file`, :mod:`lht.loginfile`);
 - :class:`Settings`: every ``LHT_*`` tunable, of the Salesforce side and of the warehouse
   (schemas, DuckDB limits, Snowflake load files, the run lock's TTL), the variables of
   dbt's that lht honours (``DBT_PROFILES_DIR``, ``DBT_TARGET_PATH``, ``DBT_TARGET``), and
@@ -22,13 +23,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import platformdirs
+
 from lht.constants import DEFAULT_SCHEMA, DEFAULT_STAGING_SCHEMA
 from lht.errors import ConfigError, CredentialsError, InvalidNameError, redact_url
+from lht.loginfile import read_login
 from lht.names import check_identifier
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
@@ -44,10 +50,12 @@ def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
 class Credentials:
     """One complete set of Salesforce credentials.
 
-    ``flow`` names an entry of :data:`FLOWS` (``token``, ``password``,
-    ``client_credentials``, ``jwt``). The password flow logs in through SOAP (username,
+    ``flow`` names an entry of :data:`FLOWS` (``auth_url``, ``refresh_token``, ``jwt``,
+    ``client_credentials``, ``token``, ``password``) or is ``stored``: the login ``lht
+    login`` stored at ``stored_at``. The password flow logs in through SOAP (username,
     password + security token), or through the OAuth password grant when a client id and
-    secret are given as well.
+    secret are given as well. The ``auth_url``, ``refresh_token`` and ``stored`` flows log in
+    with the OAuth refresh token grant at ``login_url``.
     """
 
     flow: str
@@ -60,6 +68,9 @@ class Credentials:
     password: str | None = field(default=None, repr=False)
     security_token: str | None = field(default=None, repr=False)
     client_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    #: the stored flow: the file ``lht login`` wrote
+    stored_at: str | None = None
 
     def __str__(self) -> str:
         who = self.username or self.client_id or (redact_url(self.instance_url) if self.instance_url else "?")
@@ -67,16 +78,19 @@ class Credentials:
 
     def secrets(self) -> tuple[str, ...]:
         """The secret values held, for scrubbing them out of error texts."""
-        values = (self.access_token, self.password, self.security_token, self.client_secret)
+        values = (self.access_token, self.password, self.security_token, self.client_secret,
+                  self.refresh_token)
         return tuple(v for v in values if v)
 
     @property
     def variables(self) -> tuple[str, ...]:
         """The environment variables this set was read from, for messages (no values)."""
+        if self.flow == "stored":
+            return (f"the login `lht login` stored in {self.stored_at}",)
         names = FLOWS[self.flow].variables
-        if self.flow == "password" and self.client_id:
-            names += FLOWS["client_credentials"].variables
-        return (*names, "SF_LOGIN_URL") if self.flow != "token" else names
+        if self.flow in ("password", "refresh_token") and self.client_secret:
+            names += tuple(v for v in FLOWS["client_credentials"].variables if v not in names)
+        return (*names, "SF_LOGIN_URL") if self.flow not in ("token", "auth_url") else names
 
 
 @dataclass(frozen=True)
@@ -107,6 +121,34 @@ def _client_credentials(env: Mapping[str, str], login_url: str) -> Credentials:
                        client_secret=env["SF_CLIENT_SECRET"])
 
 
+def _refresh_token(env: Mapping[str, str], login_url: str) -> Credentials:
+    return Credentials(flow="refresh_token", login_url=login_url, client_id=env["SF_CLIENT_ID"],
+                       client_secret=env.get("SF_CLIENT_SECRET") or None,
+                       refresh_token=env["SF_REFRESH_TOKEN"])
+
+
+#: The SFDX auth URL, by the ``sf`` CLI's rules (``AuthInfo.parseSfdxAuthUrl``): client id,
+#: client secret (maybe empty), refresh token, each ``[A-Za-z0-9._-]`` with up to two ``=``
+#: of padding, and the instance host (with its port) without ``https://``; what follows the
+#: host is ignored, as the sf CLI does.
+_SFDX_AUTH_URL = re.compile(r"force://([a-zA-Z0-9._-]+={0,2}):([a-zA-Z0-9._-]*={0,2}):"
+                            r"([a-zA-Z0-9._-]+={0,2})@([a-zA-Z0-9:._-]+)")
+
+
+def _auth_url(env: Mapping[str, str], login_url: str) -> Credentials:
+    found = _SFDX_AUTH_URL.match(env["SF_AUTH_URL"].strip())
+    if not found:
+        raise CredentialsError(
+            "SF_AUTH_URL is not an SFDX auth URL (its value is not shown: it holds a secret). "
+            "Expected force://<clientId>:<clientSecret>:<refreshToken>@<instance host>, as "
+            "`sf org display --target-org ALIAS --verbose --json` prints in sfdxAuthUrl (the "
+            "client secret may be empty; the host has no https://)")
+    client_id, client_secret, refresh_token, host = found.groups()
+    return Credentials(flow="auth_url", login_url=_https_url("SF_AUTH_URL's instance", f"https://{host}"),
+                       client_id=client_id, client_secret=client_secret or None,
+                       refresh_token=refresh_token)
+
+
 def _jwt(env: Mapping[str, str], login_url: str) -> Credentials:
     key_file = env["SF_PRIVATE_KEY_FILE"]
     if not os.path.isfile(key_file):
@@ -117,16 +159,24 @@ def _jwt(env: Mapping[str, str], login_url: str) -> Credentials:
                        username=env["SF_USERNAME"], private_key_file=key_file)
 
 
-#: The login flows, in the order a user is told about them. A new flow is one entry here
-#: (its variables and reader) and one in ``lht.salesforce.auth.LOGINS`` (how it logs in).
+#: The login flows, in the order a user is told about them (OAuth first; the password flow's
+#: SOAP login() ends with Summer '27). A new flow is one entry here (its variables and
+#: reader) and one in ``lht.salesforce.auth.LOGINS`` (how it logs in). When none is set,
+#: the login ``lht login`` stored is used (the ``stored`` flow, :func:`credentials_from_env`).
 FLOWS: dict[str, Flow] = {
+    "auth_url": Flow(("SF_AUTH_URL",), _auth_url),
+    # SF_CLIENT_SECRET, when the app has one, is the client_credentials flow's variable
+    "refresh_token": Flow(("SF_CLIENT_ID", "SF_REFRESH_TOKEN"), _refresh_token,
+                          absorbs=("client_credentials",)),
+    "jwt": Flow(("SF_CLIENT_ID", "SF_USERNAME", "SF_PRIVATE_KEY_FILE"), _jwt),
+    "client_credentials": Flow(("SF_CLIENT_ID", "SF_CLIENT_SECRET"), _client_credentials),
     "token": Flow(("SF_INSTANCE_URL", "SF_ACCESS_TOKEN"), _token),
     # the OAuth username-password grant uses the client id + secret of client_credentials
     "password": Flow(("SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN"), _password,
                      absorbs=("client_credentials",)),
-    "client_credentials": Flow(("SF_CLIENT_ID", "SF_CLIENT_SECRET"), _client_credentials),
-    "jwt": Flow(("SF_CLIENT_ID", "SF_USERNAME", "SF_PRIVATE_KEY_FILE"), _jwt),
 }
+#: Variables ``lht login`` reads too: set alone, they leave the stored login in use.
+LOGIN_COMMAND_VARIABLES = frozenset({"SF_CLIENT_ID", "SF_CLIENT_SECRET"})
 #: The variables of each flow (kept for callers that only name them).
 FLOW_VARIABLES: dict[str, tuple[str, ...]] = {name: flow.variables for name, flow in FLOWS.items()}
 
@@ -141,9 +191,24 @@ def _https_url(name: str, value: str) -> str:
     return value.rstrip("/")
 
 
+def login_file(env: Mapping[str, str] | None = None) -> Path:
+    """Where ``lht login`` stores its login: ``LHT_LOGIN_FILE``, else ``login.json`` in the
+    user's configuration directory (``~/.config/lht`` on Linux, as platformdirs says)."""
+    env = environment(env)
+    if env.get("LHT_LOGIN_FILE", "").strip():
+        return Path(env["LHT_LOGIN_FILE"].strip()).expanduser()
+    return platformdirs.user_config_path("lht") / "login.json"
+
+
 def credentials_from_env(env: Mapping[str, str] | None = None) -> Credentials:
     """Pick the one complete credential set in ``env`` (default: the process environment);
-    raise CredentialsError otherwise."""
+    with none and no other ``SF_*`` login variable set, the login ``lht login`` stored;
+    raise CredentialsError otherwise.
+
+    Precedence: one complete set of ``SF_*`` variables wins (two are a conflict, refused);
+    the stored login is used only when no set is complete and the variables present are at
+    most those ``lht login`` reads (``SF_CLIENT_ID``, ``SF_CLIENT_SECRET``).
+    """
     env = environment(env)
     every = sorted({v for flow in FLOWS.values() for v in flow.variables})
     present = {name for name in every if env.get(name)}
@@ -154,12 +219,24 @@ def credentials_from_env(env: Mapping[str, str] | None = None) -> Credentials:
     for name in list(complete):
         complete = [c for c in complete if c not in FLOWS[name].absorbs]
     if not complete:
+        stored_at = login_file(env)
+        if present <= LOGIN_COMMAND_VARIABLES:
+            stored = read_login(stored_at)
+            if stored is not None:
+                return Credentials(flow="stored", login_url=_https_url("the stored login's instance",
+                                                                       stored.instance_url),
+                                   client_id=stored.client_id, client_secret=stored.client_secret,
+                                   refresh_token=stored.refresh_token, stored_at=str(stored_at))
         raise CredentialsError(
             "No complete set of Salesforce credentials in the environment"
             + (f" (set: {', '.join(sorted(present))})" if present else "")
             + ". Set one of: "
             + "; ".join(f"{name}: {' + '.join(flow.variables)}" for name, flow in FLOWS.items())
-            + ". SF_LOGIN_URL chooses the login host (default https://login.salesforce.com)."
+            + ". SF_LOGIN_URL chooses the login host (default https://login.salesforce.com). "
+            + ("Or run `lht login` (a browser login; later runs use it while no SF_* login "
+               "variable is set)." if present <= LOGIN_COMMAND_VARIABLES else
+               f"A login stored by `lht login` is not used while {', '.join(sorted(present - LOGIN_COMMAND_VARIABLES))} "
+               "is set.")
         )
     if len(complete) > 1:
         sets = "; ".join(f"{name} ({' + '.join(FLOWS[name].variables)})" for name in complete)
@@ -169,6 +246,34 @@ def credentials_from_env(env: Mapping[str, str] | None = None) -> Credentials:
         )
     login_url = _https_url("SF_LOGIN_URL", env.get("SF_LOGIN_URL") or DEFAULT_LOGIN_URL)
     return FLOWS[complete[0]].read(env, login_url)
+
+
+@dataclass(frozen=True)
+class WebLogin:
+    """What ``lht login`` needs: where to log in, the app's client id (and secret, when it
+    has one), and where to store the login."""
+
+    login_url: str
+    client_id: str
+    login_file: Path
+    client_secret: str | None = field(default=None, repr=False)
+
+
+def web_login_from_env(env: Mapping[str, str] | None = None, *, login_url: str | None = None,
+                       client_id: str | None = None) -> WebLogin:
+    """``lht login``'s settings: the options given, else ``SF_LOGIN_URL``, ``SF_CLIENT_ID``
+    and ``SF_CLIENT_SECRET``; the login file (:func:`login_file`)."""
+    env = environment(env)
+    client_id = client_id or env.get("SF_CLIENT_ID")
+    if not client_id:
+        raise CredentialsError(
+            "lht login needs the client id (consumer key) of your External Client App or connected "
+            "app: set SF_CLIENT_ID or pass --client-id. The app needs the OAuth web server flow with "
+            "PKCE, the callback URL http://127.0.0.1:1717/OauthRedirect (or the port of --port) and "
+            "the scopes api and refresh_token.")
+    url = _https_url("--login-url" if login_url else "SF_LOGIN_URL",
+                     login_url or env.get("SF_LOGIN_URL") or DEFAULT_LOGIN_URL)
+    return WebLogin(url, client_id, login_file(env), env.get("SF_CLIENT_SECRET") or None)
 
 
 # -- settings ------------------------------------------------------------------------------

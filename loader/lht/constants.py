@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-#: The one Salesforce API version lht speaks (simple-salesforce's ``version=``).
-API_VERSION = "59.0"
+#: The one Salesforce API version lht speaks (simple-salesforce's ``version=``, REST, Bulk
+#: API 2.0 and SOAP): Summer '25, the last version with SOAP ``login()`` (the password flow
+#: without a connected app; absent from 65.0), whose partner API has ``merge()`` as every
+#: version does. Raising it past 64.0 ends the password flow's SOAP login.
+API_VERSION = "64.0"
 
 #: Default schema of the append-only staging tables (env ``LHT_STAGING_SCHEMA``).
 DEFAULT_STAGING_SCHEMA = "salesforce_staging"

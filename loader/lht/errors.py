@@ -55,7 +55,10 @@ class AuthenticationError(SalesforceError):
 
 class LoginRefusedError(AuthenticationError):
     """Salesforce refused the credentials (SOAP ``INVALID_LOGIN``, OAuth ``invalid_grant`` or
-    ``invalid_client``): lht does not log in again within the run."""
+    ``invalid_client``): lht does not log in again within the run. Configuration to fix:
+    exit 2, like every refusal."""
+
+    exit_code = 2
 
 
 class ApiLimitError(SalesforceError):

@@ -209,11 +209,12 @@ def test_json_runs_print_a_json_error_when_they_cannot_start(ws: Workspace, case
     env = {**base, **ws.org.env("password"), "SF_PASSWORD": "not-the-password", "LHT_MAX_RETRIES": "0"}
     if case == "unreachable org":
         env["SF_LOGIN_URL"] = "https://127.0.0.1:9"  # nothing listens there
+    code = 2 if case == "wrong password" else 1  # a refused login is configuration to fix
     for command in (f"lht sync --json {PROJECT}", "lht objects --json --project-dir dbt_project"):
         proc = typed(ws, command, env=env)
-        assert proc.returncode == 1, proc.stderr
+        assert proc.returncode == code, proc.stderr
         error = json.loads(proc.stdout)
-        assert error["ok"] is False and error["exit_code"] == 1 and error["error"]
+        assert error["ok"] is False and error["exit_code"] == code and error["error"]
         assert "not-the-password" not in proc.stdout + proc.stderr
     merge = typed(ws, f"lht merge --json {PROJECT}", env=env)  # no manifest yet: refused
     assert merge.returncode == 2 and json.loads(merge.stdout)["error_type"] == "ConfigError"

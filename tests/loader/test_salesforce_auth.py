@@ -13,8 +13,8 @@ from lht.errors import AuthenticationError, SalesforceError
 from lht.salesforce.extract import extract
 from lht.salesforce.client import connect
 
-FLOWS = ["token", "password", "client_credentials", "jwt"]
-LOGIN_FLOWS = ["password", "client_credentials", "jwt"]
+FLOWS = ["token", "password", "client_credentials", "jwt", "refresh_token", "auth_url"]
+LOGIN_FLOWS = ["password", "client_credentials", "jwt", "refresh_token", "auth_url"]
 
 
 def _settings(**overrides):

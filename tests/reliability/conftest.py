@@ -114,7 +114,8 @@ def staged_count(ws: Workspace, table: str) -> int:
 def secrets_of(org: DevOrg, ws: Workspace | None = None) -> list[str]:
     """Every secret a run could leak: the org's credentials, tokens issued, the key file, and
     the warehouse password."""
-    values = [org.password, org.security_token, org.client_secret, org.access_token, org.admin_token]
+    values = [org.password, org.security_token, org.client_secret, org.access_token, org.admin_token,
+              org.refresh_token]
     values += list(getattr(org, "issued_tokens", []))
     key = Path(org.private_key_path).read_text()
     values += [line for line in key.splitlines() if line and not line.startswith("-----")][:3]

@@ -54,6 +54,12 @@ REFUSED = {
                            ["client_credentials flow", "invalid_client", "SF_CLIENT_ID, SF_CLIENT_SECRET"]),
     "jwt (unknown user)": ("jwt", {}, {"SF_USERNAME": "nobody@example.com"},
                            ["jwt flow, OAuth JWT bearer grant", "invalid_grant", "SF_USERNAME", "SF_PRIVATE_KEY_FILE"]),
+    "refresh_token (unknown token)": ("refresh_token", {}, {"SF_REFRESH_TOKEN": "5Aep861Wr0ng-refresh-token"},
+                                      ["refresh_token flow, OAuth refresh token grant", "invalid_grant",
+                                       "SF_CLIENT_ID, SF_REFRESH_TOKEN, SF_CLIENT_SECRET", "lht login"]),
+    "auth_url (wrong secret)": ("auth_url", {}, {"SF_AUTH_URL": "force://{client_id}:Wr0ngSecret:5Aep861tok@{host}"},
+                                ["auth_url flow (SFDX auth URL), OAuth refresh token grant", "invalid_client",
+                                 "Check SF_AUTH_URL"]),
 }
 
 
@@ -62,9 +68,12 @@ def test_a_refused_login_is_made_once_and_named_as_such(make_ws, small_org: DevO
     flow, extra, wrong, named = REFUSED[case]
     ws = make_ws(small_org, flow=flow)
     extra_env = {name: getattr(small_org, attr) for attr, name in extra.items()}
+    wrong = {name: value.format(client_id=small_org.client_id, host=f"127.0.0.1:{small_org.port}")
+             for name, value in wrong.items()}
     run = sync_vv(ws, extra_env={**extra_env, **wrong})
-    assert run.returncode == 1, run.stdout + run.stderr
-    assert_clean_failure(run, "Salesforce refused the login", *named, "SF_LOGIN_URL", "does not try again")
+    assert run.returncode == 2, run.stdout + run.stderr  # configuration to fix, like every refusal
+    login_url = ("SF_LOGIN_URL",) if flow != "auth_url" else ()  # an SFDX auth URL names its instance
+    assert_clean_failure(run, "Salesforce refused the login", *named, *login_url, "does not try again")
     assert logins(small_org) == 1, [r for r in small_org.faults.requests() if is_login(*r)]
     assert "after logging in again" not in run.stderr
     assert not state_rows(ws)

@@ -2,7 +2,13 @@
 
 Supports what simple-salesforce sends: the OAuth ``password``, ``client_credentials``
 and JWT bearer grants on ``POST /services/oauth2/token`` and the partner SOAP ``login``
-on ``POST /services/Soap/u/NN.N``. Answers and failures have Salesforce's shapes.
+on ``POST /services/Soap/u/NN.N``; and the web server flow's ``authorization_code`` (with
+PKCE) and ``refresh_token`` grants, ``/services/oauth2/authorize`` and
+``/services/oauth2/revoke`` (:mod:`.webflow`). Answers and failures have Salesforce's shapes.
+
+SOAP ``login()`` is not in API 65.0 and later, and an org can have it turned off
+(``soap_login_enabled``, as new orgs have by default): both are answered with Salesforce's
+``INVALID_OPERATION`` fault.
 """
 
 from __future__ import annotations
@@ -26,9 +32,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..ids import ADMIN_USERNAME, ADMIN_USER_ID, ORG_ID
 from .tls import write_private
+from .webflow import Redirect, Refusal, WebFlow
 
 USER_ID = ADMIN_USER_ID
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#: The first API version without SOAP ``login()``.
+NO_SOAP_LOGIN_FROM = 65
+SOAP_LOGIN_DISABLED = ("SOAP API login() is disabled by default in this org. Contact the org "
+                       "administrator to enable SOAP API login().")
 _PARTNER_NS = "urn:partner.soap.sforce.com"
 _SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -85,6 +96,11 @@ class TokenStore:
         with self._lock:
             self._issued.clear()
 
+    def revoke(self, token: str) -> bool:
+        """Invalidate one token; False when it was not a valid one."""
+        with self._lock:
+            return self._issued.pop(token, None) is not None
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -103,10 +119,13 @@ def _oauth_error(error: str, description: str) -> Answer:
 class Authenticator:
     """Checks credentials and issues tokens for the OAuth and SOAP login endpoints."""
 
-    def __init__(self, creds: Credentials, tokens: TokenStore, base_url: str) -> None:
+    def __init__(self, creds: Credentials, tokens: TokenStore, base_url: str,
+                 soap_login_enabled: bool = True) -> None:
         self.creds = creds
         self.tokens = tokens
         self.base_url = base_url  # https://127.0.0.1:PORT, instance and login URL alike
+        self.soap_login_enabled = soap_login_enabled
+        self.web = WebFlow(creds.client_id, creds.client_secret)
 
     def _password_ok(self, username: str | None, password: str | None) -> bool:
         expected = self.creds.password + self.creds.security_token
@@ -125,8 +144,10 @@ class Authenticator:
         return any(isinstance(a, str) and (a in self.accepted_audiences() or local.match(a))
                    for a in auds)
 
-    def _token_answer(self) -> Answer:
+    def _token_answer(self, refresh_token: str | None = None, *, new_refresh: bool = False) -> Answer:
         token = self.tokens.issue()
+        if refresh_token:
+            self.web.issued(refresh_token, token)
         issued_at = str(int(time.time() * 1000))
         ident = f"{self.base_url}/id/{ORG_ID}/{USER_ID}"
         signature = base64.b64encode(hmac.new(
@@ -135,6 +156,8 @@ class Authenticator:
         body = {"access_token": token, "instance_url": self.base_url, "id": ident,
                 "token_type": "Bearer", "issued_at": issued_at, "signature": signature,
                 "scope": "api"}
+        if refresh_token and new_refresh:
+            body = {**body, "refresh_token": refresh_token, "scope": "refresh_token api"}
         return Answer(200, "application/json;charset=UTF-8", json.dumps(body).encode())
 
     def oauth_token(self, form_body: bytes, authorization: str | None) -> Answer:
@@ -170,7 +193,34 @@ class Authenticator:
             return self._token_answer()
         if grant == JWT_GRANT:
             return self._jwt_grant(form.get("assertion") or "")
+        if grant == "authorization_code":
+            refresh = self.web.exchange_code(form, client_id, client_secret)
+            if isinstance(refresh, Refusal):
+                return _oauth_error(refresh.error, refresh.description)
+            return self._token_answer(refresh, new_refresh=True)
+        if grant == "refresh_token":
+            refused = self.web.refresh(form, client_id, client_secret)
+            if refused:
+                return _oauth_error(refused.error, refused.description)
+            return self._token_answer(form["refresh_token"])
         return _oauth_error("unsupported_grant_type", "grant type not supported")
+
+    def authorize(self, params: dict[str, str]) -> Redirect:
+        """Answer ``GET /services/oauth2/authorize`` (see :mod:`.webflow`)."""
+        return self.web.authorize(params)
+
+    def revoke(self, form_body: bytes, params: dict[str, str]) -> Answer:
+        """Answer ``/services/oauth2/revoke``: ``token=`` in the form body or the query."""
+        form = {k: v[0] for k, v in parse_qs(form_body.decode("utf-8", "replace")).items()}
+        token = form.get("token") or params.get("token") or ""
+        sessions = self.web.revoke(token)
+        if sessions is not None:
+            for session in sessions:
+                self.tokens.revoke(session)
+            return Answer(200, "text/plain;charset=UTF-8", b"")
+        if self.tokens.revoke(token):
+            return Answer(200, "text/plain;charset=UTF-8", b"")
+        return _oauth_error("unsupported_token_type", "this token type is not supported")
 
     def _jwt_grant(self, assertion: str) -> Answer:
         try:
@@ -194,6 +244,13 @@ class Authenticator:
             root = ET.fromstring(body)
         except ET.ParseError:
             return _soap_fault("soapenv:Client", "INVALID_LOGIN", "Malformed login request")
+        if not self.soap_login_enabled:
+            return _soap_fault("sf:INVALID_OPERATION", "INVALID_OPERATION", SOAP_LOGIN_DISABLED)
+        if int(api_version.split(".")[0]) >= NO_SOAP_LOGIN_FROM:
+            # Salesforce's exact text for this case is not documented
+            return _soap_fault("sf:INVALID_OPERATION", "INVALID_OPERATION",
+                               f"SOAP API login() is not available in API version {api_version}; "
+                               "it was removed in 65.0")
         username = root.findtext(f".//{{{_PARTNER_NS}}}username")
         password = root.findtext(f".//{{{_PARTNER_NS}}}password")
         if not self._password_ok(username, password):

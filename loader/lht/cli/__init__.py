@@ -1,7 +1,7 @@
 """The ``lht`` command line: the only wing that prints or chooses exit codes.
 
 ``lht.cli.output`` holds what the commands share, ``lht.cli.jobs`` the ``lht jobs`` group,
-``lht.cli.report`` ``lht report``, ``lht.cli.startup`` the console script's process set-up.
+``lht.cli.login`` ``lht login`` and ``lht logout``, ``lht.cli.report`` ``lht report``, ``lht.cli.startup`` the console script's process set-up.
 May import every wing; it must not import the local org at start-up (`lht devorg` loads it
 when used), and nothing imports it.
 """
@@ -15,6 +15,7 @@ import click
 
 from lht import __version__
 from lht.cli.jobs import jobs
+from lht.cli.login import login, logout
 from lht.cli.report import report
 from lht.cli.output import (
     accept_verbose_everywhere, configure_logging, emit, fail, guard, print_wide,
@@ -201,6 +202,8 @@ def merge(names: tuple[str, ...], dry_run: bool, wait_for_lock: bool, target: st
 for command in REGISTRY_COMMANDS:
     cli.add_command(command)
 cli.add_command(jobs)
+cli.add_command(login)
+cli.add_command(logout)
 cli.add_command(report)
 accept_verbose_everywhere(cli)
 

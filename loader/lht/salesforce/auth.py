@@ -13,6 +13,12 @@ the variables to check, never their values; the transport does not retry it (a S
 client does not log in again within the run. A login that fails for the server's sake
 (connection reset, 503) is retried by the transport like any call.
 
+The ``auth_url`` (SFDX auth URL), ``refresh_token`` and ``stored`` (``lht login``) flows
+use the OAuth refresh token grant at their login URL (the SFDX auth URL's instance). The
+password flow without a client id is SOAP ``login()``, which Salesforce retires with
+Summer '27 (:data:`SOAP_LOGIN_RETIRING`, warned once per run by the client); an org where
+it is disabled answers ``INVALID_OPERATION``, and the refusal names the OAuth flows to use.
+
 A new flow adds its login function to :data:`LOGINS` (and its variables to
 ``lht.config.FLOWS``).
 """
@@ -58,13 +64,32 @@ def salesforce_domain(login_url: str) -> str | None:
     return None
 
 
+#: The OAuth flows that replace SOAP login(), as messages name them.
+OAUTH_REPLACEMENTS = ("SF_AUTH_URL (the sfdxAuthUrl of `sf org display --verbose --json`), `lht login` "
+                      "(a browser login, stored for later runs) or SF_REFRESH_TOKEN with SF_CLIENT_ID; "
+                      "unattended, also JWT (SF_PRIVATE_KEY_FILE) or client credentials")
+#: The warning of a run that logs in with SOAP login().
+SOAP_LOGIN_RETIRING = (
+    "The password flow logs in with SOAP login(), which Salesforce retires with Summer '27 "
+    "(it is already absent from API 65.0 and disabled in new orgs). Move to an OAuth flow: "
+    + OAUTH_REPLACEMENTS + ".")
+
+
+def uses_soap_login(creds: Credentials) -> bool:
+    """True for the password flow without a connected app: SOAP ``login()``."""
+    return creds.flow == "password" and not (creds.client_id and creds.client_secret)
+
+
 def describe_flow(creds: Credentials) -> str:
     """The flow and protocol of a login, for messages: ``password flow, SOAP login``."""
     if creds.flow == "password":
-        grant = "OAuth username-password grant" if creds.client_id and creds.client_secret else "SOAP login"
+        grant = "SOAP login" if uses_soap_login(creds) else "OAuth username-password grant"
         return f"password flow, {grant}"
     return {"client_credentials": "client_credentials flow, OAuth client credentials grant",
-            "jwt": "jwt flow, OAuth JWT bearer grant"}.get(creds.flow, f"{creds.flow} flow")
+            "jwt": "jwt flow, OAuth JWT bearer grant",
+            "auth_url": "auth_url flow (SFDX auth URL), OAuth refresh token grant",
+            "refresh_token": "refresh_token flow, OAuth refresh token grant",
+            "stored": "`lht login` flow, OAuth refresh token grant"}.get(creds.flow, f"{creds.flow} flow")
 
 
 def login(creds: Credentials, session: requests.Session) -> tuple[str, str]:
@@ -106,6 +131,13 @@ def login_failed(creds: Credentials, code: object, message: str) -> LhtError:
             "after retrying. Try again later; check Salesforce's status page if it persists.")
     hint = (" The user must be pre-authorized for the connected app (its policy: admin approved "
             "users, with the user's profile or permission set)." if "approved" in message else "")
+    if str(code) == "INVALID_OPERATION" and "login()" in message:
+        hint = (" This org does not allow SOAP login() (new orgs have it disabled; Salesforce retires "
+                f"it with Summer '27): use an OAuth flow instead: {OAUTH_REPLACEMENTS}.")
+    elif creds.flow in ("auth_url", "refresh_token", "stored") and str(code) == "invalid_grant":
+        hint = (" A refresh token stops working when it is revoked (`lht logout`, or in Setup under "
+                "the app's OAuth usage) or expires by the app's refresh token policy: log in again "
+                "with `lht login`, or take a new sfdxAuthUrl from `sf org display --verbose --json`.")
     return LoginRefusedError(
         f"Salesforce refused the login ({where}): {code}: {message or 'no detail'}. Check "
         f"{', '.join(creds.variables)}.{hint} lht logged in once and does not try again in this run "
@@ -191,9 +223,23 @@ def _jwt(creds: Credentials, session: requests.Session, domain: str | None) -> t
     return sid, _instance(inst)
 
 
+def _refresh(creds: Credentials, session: requests.Session, domain: str | None) -> tuple[str, str]:
+    """The OAuth refresh token grant (no new refresh token comes back; the one held stays)."""
+    form = {"grant_type": "refresh_token", "refresh_token": creds.refresh_token or "",
+            "client_id": creds.client_id or ""}
+    if creds.client_secret:
+        form["client_secret"] = creds.client_secret
+    sid, inst = token_login(_token_url(creds), form, domain or creds.login_url, creds.client_id or "",
+                            None, None, session)
+    return sid, _instance(inst)
+
+
 #: flow -> its login: (credentials, session, salesforce_domain or None) -> (session id, instance)
 LOGINS: dict[str, Callable[[Credentials, requests.Session, str | None], tuple[str, str]]] = {
-    "password": _password,
-    "client_credentials": _client_credentials,
+    "auth_url": _refresh,
+    "refresh_token": _refresh,
+    "stored": _refresh,
     "jwt": _jwt,
+    "client_credentials": _client_credentials,
+    "password": _password,
 }

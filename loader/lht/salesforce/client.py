@@ -116,7 +116,7 @@ def session_rejected(what: str, detail: str, *, can_relogin: bool) -> Authentica
         return AuthenticationError(
             f"{what}: the access token was rejected ({detail}); it has expired or was revoked. "
             "Get a new one (e.g. `sf org display`) and set SF_ACCESS_TOKEN, or use a flow that "
-            "can log in again (password, client_credentials or jwt).")
+            "can log in again (SF_AUTH_URL, `lht login`, SF_REFRESH_TOKEN, jwt or client_credentials).")
     return AuthenticationError(f"{what}: Salesforce rejected the session even after logging in "
                                f"again ({detail}).")
 
@@ -126,7 +126,8 @@ class _Auth:
 
     A login Salesforce refuses (wrong credentials, an unknown or unapproved connected app) is
     made once per run: the refusal is remembered and raised again instead of logging in
-    again, since Salesforce locks a user out after a few failed logins.
+    again, since Salesforce locks a user out after a few failed logins. The first SOAP
+    ``login()`` of a run logs the Summer '27 retirement warning; logging in again does not.
     """
 
     def __init__(self, creds: Credentials) -> None:
@@ -137,12 +138,16 @@ class _Auth:
         self.can_relogin = creds.flow != "token"
         self._recent: list[float] = []
         self._refused: AuthenticationError | None = None
+        self._warned = False
 
     def login(self, session: requests.Session) -> None:
         if self._refused is not None:
             raise self._refused
         try:
             self.session_id, self.instance = _auth_flows.login(self.creds, session)
+            if _auth_flows.uses_soap_login(self.creds) and not self._warned:
+                self._warned = True
+                logger.warning("%s", _auth_flows.SOAP_LOGIN_RETIRING)
         except LoginRefusedError as exc:
             self._refused = exc
             raise
