@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+# A login stored by `lht login` on the machine running the tests must never be used by them:
+# every process the suite starts looks for it at a path where nothing is.
+os.environ.setdefault(
+    "LHT_LOGIN_FILE", str(Path(tempfile.mkdtemp(prefix="lht-tests-")) / "no-login.json")
+)
 
 
 @pytest.fixture(scope="session")
