@@ -7,7 +7,9 @@ spaces) those of another live Account is refused with ``DUPLICATES_DETECTED`` an
 records it matched (the ``duplicateResult`` of Salesforce's REST error), unless the request
 carries ``Sforce-Duplicate-Rule-Header: allowSave=true``. Records written in the same
 request are not compared with each other (as Salesforce does for a batch). Bulk API 2.0 has
-no such header: its rows fail.
+no such header: its rows fail. Simplifications: the rule runs on the writes that set Name or
+Website, and a Bulk job runs it only when it sends Website (other jobs take the column-wise
+paths, which do not run it).
 
 Assignment rules: REST runs the object's active rule unless ``Sforce-Auto-Assign: FALSE``
 (the header's default is TRUE); a rule Id runs that rule; Bulk API 2.0 runs the rule named

@@ -174,8 +174,10 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
         chunks = _parsed_chunks(reader, job.upload_path, delimiter, header)
         rules = _Rules(WriteRules(getattr(job, "assignment_rule_id", None)),
                        locks.locked_rows(job.upload_path, delimiter, fields, batch_rows, parallel))
+        # Account's duplicate rule matches on Name and Website: a job sending Website goes row by
+        # row (the column-wise paths do not run the rule; a job changing Name alone is not checked)
         rules.generic = bool(rules.locked or rules.write.assignment_rule_id or (
-            job.object_name == "Account" and {"name", "website"} & {h.lower() for h in header}))
+            job.object_name == "Account" and "website" in {h.lower() for h in header}))
         _write_all(engine, job, header, fields, chunks, files, stopped=stopped, before_row=before_row,
                    progress=progress, row_faults=row_faults, rules=rules)
 

@@ -128,7 +128,7 @@ def open_change_set(wh: Warehouse, spec: PushSpec, node: ModelNode, view: ModelN
         raise PushRefused(f"its change-set view {view.name} ({view.relation}) is not built: run `dbt build` "
                           f"(`dbt build --select {node.name}+` builds the model and its view).")
     own = [c for c in columns if c.lower() not in LHT_COLUMNS]
-    if [c.lower() for c in own] != [c.lower() for c in stored] or SPEC not in {c.lower() for c in columns}:
+    if [c.lower() for c in own] != [c.lower() for c in stored] or not {SPEC, MATCH} <= {c.lower() for c in columns}:
         raise PushRefused(f"its change-set view {view.name} was built for other columns than the model has now: "
                           f"run `dbt build --select {node.name}+` (the model, then its view).")
     return ChangeSet(spec.name, view.relation, full)
