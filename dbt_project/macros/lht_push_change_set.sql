@@ -13,17 +13,25 @@
     right after another sees what the other had accepted, with or without a `dbt build`
     between. `results_live` is false when that table did not exist when the view was built
     (an empty stand-in is read then); `_lht_spec` carries it and the options the view was
-    built with, so lht push can tell a view that needs `dbt build` again. -#}
-{% macro lht_push_change_set(relation, results, push_name, operation, key, columns, mirror=false, results_live=true) %}
-    {{- return(adapter.dispatch('lht_push_change_set', 'lht')(relation, results, push_name, operation, key, columns, mirror, results_live)) -}}
+    built with, so lht push can tell a view that needs `dbt build` again.
+
+    `match` (with `match_on`: {relation, id, field} from `lht_push_match_table`) resolves
+    each row's record from lht's main table of the object, in SQL: the key (the match
+    field's value) is compared case-insensitively with the live (not deleted) records'
+    values; `_lht_match` is `found` (one record: `_lht_match_id` is its Id), `not_found`
+    or `ambiguous` (several), and NULL without `match_on`. -#}
+{% macro lht_push_change_set(relation, results, push_name, operation, key, columns, mirror=false, results_live=true, match=none) %}
+    {{- return(adapter.dispatch('lht_push_change_set', 'lht')(relation, results, push_name, operation, key, columns, mirror, results_live, match)) -}}
 {% endmacro %}
 
-{% macro default__lht_push_change_set(relation, results, push_name, operation, key, columns, mirror, results_live) -%}
+{% macro default__lht_push_change_set(relation, results, push_name, operation, key, columns, mirror, results_live, match) -%}
 {%- set deletes = operation in ('delete', 'hard_delete') -%}
 {%- set hashed = [key] if deletes else [] -%}
 {%- for column in columns if not deletes and not column.startswith('_') -%}{%- do hashed.append(column) -%}{%- endfor -%}
 {%- set text = dbt.type_string() -%}
-{%- set spec = tojson({'operation': operation, 'key': key, 'mirror': mirror, 'results_live': results_live}) -%}
+{%- set options = {'operation': operation, 'key': key, 'mirror': mirror, 'results_live': results_live} -%}
+{%- if match -%}{%- do options.update({'match_on': key}) -%}{%- endif -%}
+{%- set spec = tojson(options) -%}
 {%- set quoted = [] -%}
 {%- for column in columns -%}{%- do quoted.append(lht.lht_quote(column)) -%}{%- endfor -%}
 with
@@ -64,6 +72,21 @@ push_results as (
 
 {{ lht.lht_push_newest_per_key() }},
 
+{% if match -%}
+live_records as (
+
+    -- the object's records as lht last synced them, by the match field's value
+    select
+        lower(cast({{ match.field }} as {{ text }})) as match_value,
+        count(*) as match_count,
+        min(cast({{ match.id }} as {{ text }})) as match_id
+    from {{ match.relation }}
+    where not coalesce(_lht_is_deleted, false) and {{ match.field }} is not null
+    group by 1
+
+),
+
+{% endif -%}
 rows_now as (
 
     select
@@ -74,17 +97,39 @@ rows_now as (
 
 ),
 
-compared as (
+matched as (
 
     select
         rows_now.*,
-        count(*) over (partition by rows_now._lht_key) as _lht_key_rows,
+        {%- if match %}
+        case
+            when live_records.match_count = 1 then 'found'
+            when live_records.match_count > 1 then 'ambiguous'
+            else 'not_found'
+        end as _lht_match,
+        case when live_records.match_count = 1 then live_records.match_id end as _lht_match_id
+        {%- else %}
+        cast(null as {{ text }}) as _lht_match,
+        cast(null as {{ text }}) as _lht_match_id
+        {%- endif %}
+    from rows_now
+    {%- if match %}
+    left join live_records on live_records.match_value = lower(rows_now._lht_key)
+    {%- endif %}
+
+),
+
+compared as (
+
+    select
+        matched.*,
+        count(*) over (partition by matched._lht_key) as _lht_key_rows,
         accepted.values_hash as _lht_accepted_hash,
         accepted.salesforce_id as _lht_salesforce_id,
         attempted.success as _lht_last_success
-    from rows_now
-    left join last_successes as accepted on accepted.key_value = rows_now._lht_key
-    left join last_attempts as attempted on attempted.key_value = rows_now._lht_key
+    from matched
+    left join last_successes as accepted on accepted.key_value = matched._lht_key
+    left join last_attempts as attempted on attempted.key_value = matched._lht_key
 
 ),
 
@@ -166,6 +211,8 @@ final as (
         _lht_salesforce_id,
         _lht_last_success,
         {{ dbt.string_literal(spec) }} as _lht_spec,
+        _lht_match,
+        _lht_match_id,
         {{ quoted | join(', ') }}
     from classified
     {%- if mirror %}
@@ -183,6 +230,8 @@ final as (
         gone._lht_salesforce_id,
         cast(null as {{ dbt.type_boolean() }}) as _lht_last_success,
         {{ dbt.string_literal(spec) }} as _lht_spec,
+        cast(null as {{ text }}) as _lht_match,
+        cast(null as {{ text }}) as _lht_match_id,
         {%- for column in quoted %}
         no_model_row.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}

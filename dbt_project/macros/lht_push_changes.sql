@@ -1,10 +1,11 @@
 {#- The change-set view of the push model `push_model`: the whole SQL of a file
     `<push_model>__lht_changes.sql` beside it (`lht add --push <push_model>` writes it).
 
-    Reads the push model's `meta.lht_push` (operation, key, mirror) from dbt's graph and its
+    Reads the push model's `meta.lht_push` (operation, key, mirror, match_on) from dbt's graph and its
     columns from the warehouse when the view is built, checks every name (`lht_check_name`:
     object, key and each column; nothing is rendered otherwise) and selects from the push
-    model and the results staging table, live (`lht_push_change_set`). `lht push` only reads
+    model and the results staging table, live (`lht_push_change_set`); with `match_on`, also
+    lht's main table of the object (`lht_push_match_table`). `lht push` only reads
     this view. Outside execution (`dbt parse`) it renders a placeholder. -#}
 {% macro lht_push_changes(push_model) %}
     {{- return(adapter.dispatch('lht_push_changes', 'lht')(push_model)) -}}
@@ -37,13 +38,14 @@ select 1 as _lht_placeholder
 {%- if ns.key is none -%}
     {{- exceptions.raise_compiler_error(push_model ~ ': the key column ' ~ options.key ~ ' is not a column of the model.') -}}
 {%- endif -%}
+{%- set match = lht.lht_push_match_table(push_model, options, columns) if options.match_on else none -%}
 {{ lht.lht_push_change_set(relation, results, push_model, options.operation, ns.key, columns,
-                           mirror=options.mirror, results_live=lht.lht_relation_exists(results)) }}
+                           mirror=options.mirror, results_live=lht.lht_relation_exists(results), match=match) }}
 {%- endif -%}
 {%- endmacro %}
 
 {#- The `meta.lht_push` options of the push model `push_model` that its change set needs,
-    checked: {operation, key, mirror}. Found among the nodes the calling model depends on. -#}
+    checked: {operation, key, mirror, match_on, object}. Found among the nodes the calling model depends on. -#}
 {% macro lht_push_options(push_model) %}
     {%- set ns = namespace(node=none) -%}
     {%- for uid in model.depends_on.nodes if uid in graph.nodes and graph.nodes[uid].name == push_model -%}
@@ -61,11 +63,54 @@ select 1 as _lht_placeholder
             ~ ' upsert, delete, hard_delete, not ' ~ tojson(operation) ~ '.') -}}
     {%- endif -%}
     {%- do lht.lht_check_name(push.get('object'), 'object', push_model ~ ': meta.lht_push.object') -%}
-    {%- set key = push.get('key') or ('Id' if operation in ('update', 'delete', 'hard_delete') else none) -%}
+    {%- set match_on = push.get('match_on') -%}
+    {%- if match_on is not none -%}
+        {%- do lht.lht_check_name(match_on, 'field', push_model ~ ': meta.lht_push.match_on') -%}
+        {%- if operation not in ('update', 'delete') -%}
+            {{- exceptions.raise_compiler_error(push_model ~ ': meta.lht_push.match_on applies to update and delete'
+                ~ ' pushes only.') -}}
+        {%- endif -%}
+    {%- endif -%}
+    {%- set key = push.get('key') or match_on or ('Id' if operation in ('update', 'delete', 'hard_delete') else none) -%}
     {%- do lht.lht_check_name(key, 'push_column', push_model ~ ': meta.lht_push.key') -%}
     {%- set mirror = push.get('mirror', false) -%}
     {%- if mirror is not boolean -%}
         {{- exceptions.raise_compiler_error(push_model ~ ': meta.lht_push.mirror must be true or false.') -}}
     {%- endif -%}
-    {{- return({'operation': operation, 'key': key, 'mirror': mirror}) -}}
+    {{- return({'operation': operation, 'key': key, 'mirror': mirror, 'match_on': match_on,
+                'object': push.get('object')}) -}}
+{% endmacro %}
+
+{#- With `match_on`: lht's main table of the push's object (the model calling
+    `lht_main_table('<object>')`), and the stored names of its Id and match field, quoted:
+    {relation, id, field}. A compilation error naming the fix when the object is not synced
+    by lht or its main table lacks the field. The model's own columns must not include Id. -#}
+{% macro lht_push_match_table(push_model, options, columns) %}
+    {%- set object_name = options.object -%}
+    {%- for column in columns if column | lower == 'id' -%}
+        {{- exceptions.raise_compiler_error(push_model ~ ': with meta.lht_push.match_on the model selects '
+            ~ options.match_on ~ ', not Id (lht finds the Id): drop the Id column.') -}}
+    {%- endfor -%}
+    {%- set call = "lht_main_table\\(\\s*['\"]" ~ object_name ~ "['\"]\\s*\\)" -%}
+    {%- set ns = namespace(node=none) -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and ns.node is none -%}
+        {%- if modules.re.search(call, node.raw_code or '', modules.re.IGNORECASE) -%}{%- set ns.node = node -%}{%- endif -%}
+    {%- endfor -%}
+    {%- set fix = ' run `lht add ' ~ object_name ~ '`, `lht sync ' ~ object_name ~ '` and `dbt build`.' -%}
+    {%- set main = none if ns.node is none else adapter.get_relation(
+        database=ns.node.database, schema=ns.node.schema, identifier=ns.node.alias or ns.node.name) -%}
+    {%- if main is none -%}
+        {{- exceptions.raise_compiler_error(push_model ~ ': meta.lht_push.match_on needs lht\'s main table of '
+            ~ object_name ~ ', which is not synced:' ~ fix) -}}
+    {%- endif -%}
+    {%- set found = {} -%}
+    {%- for column in adapter.get_columns_in_relation(main) -%}
+        {%- do found.update({column.name | lower: column.name}) -%}
+    {%- endfor -%}
+    {%- if options.match_on | lower not in found or 'id' not in found -%}
+        {{- exceptions.raise_compiler_error(push_model ~ ': meta.lht_push.match_on ' ~ options.match_on
+            ~ ' is not a column of ' ~ main ~ ' (a field lht does not sync, or misspelt).') -}}
+    {%- endif -%}
+    {{- return({'relation': main, 'id': lht.lht_quote(found['id']),
+                'field': lht.lht_quote(found[options.match_on | lower])}) -}}
 {% endmacro %}

@@ -51,6 +51,8 @@ class DevOrg:
     ``max_body_bytes``: request bodies over this are refused (413) unread.
     ``soap_login=False``: the org acts as a new org, where SOAP ``login()`` is disabled
     (settable while it runs: ``org.soap_login = False``).
+    ``ingest_batch_rows`` and ``ingest_parallel_batches``: how an ingest job is cut into
+    batches processed at once, which lock each other's parents (:mod:`.ingest.locks`).
     """
 
     def __init__(self, counts: dict[str, int] | None = None, seed: int = 1,
@@ -59,8 +61,10 @@ class DevOrg:
                  token_ttl_seconds: float | None = None,
                  state_dir: str | Path | None = None,
                  clock: Callable[[], datetime] | None = None, keep_data: bool = False,
-                 max_body_bytes: int = MAX_BODY_BYTES, soap_login: bool = True) -> None:
+                 max_body_bytes: int = MAX_BODY_BYTES, soap_login: bool = True,
+                 ingest_batch_rows: int = 10_000, ingest_parallel_batches: int = 4) -> None:
         self.counts, self.seed, self.db_path, self.port = counts, seed, db_path, port
+        self.ingest_batch_rows, self.ingest_parallel_batches = ingest_batch_rows, ingest_parallel_batches
         self.bulk_job_seconds = bulk_job_seconds
         self.api_daily_max = api_daily_max
         self.token_ttl_seconds = token_ttl_seconds
@@ -106,7 +110,8 @@ class DevOrg:
                              soap_login_enabled=self._soap_login)
         self._auth = auth
         self.ingest = IngestJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "ingest",
-                                 faults=self.faults, limits=self.limits)
+                                 faults=self.faults, limits=self.limits, batch_rows=self.ingest_batch_rows,
+                                 parallel=self.ingest_parallel_batches)
         self.bulk1 = Bulk1Jobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "bulk1",
                                limits=self.limits)
         server.app = OrgApp(self.engine, auth, self.tokens, self.limits, self.faults, self.bulk,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,18 @@ class Manifest:
                                    columns=tuple((node.get("columns") or {}).keys()),
                                    path=node.get("original_file_path") or ""))
         return found
+
+    def main_table(self, object_name: str) -> str | None:
+        """The relation of lht's main table of ``object_name`` (the model whose SQL calls
+        ``lht_main_table('<object>')``), or None when the project has none."""
+        call = re.compile(r"lht_main_table\(\s*['\"]" + re.escape(object_name) + r"['\"]\s*\)", re.IGNORECASE)
+        for uid in sorted(self.nodes):
+            node = self.nodes[uid]
+            if node.get("resource_type") == "model" and call.search(node.get("raw_code") or ""):
+                identifier = node.get("alias") or node["name"]
+                return node.get("relation_name") or ".".join(
+                    f'"{p}"' for p in (node.get("database"), node.get("schema"), identifier) if p)
+        return None
 
     def select(self, models: Sequence[ModelNode], names: Iterable[str], what: str) -> list[ModelNode]:
         """``models`` named in ``names`` (case-insensitive), kept in their run order; all when none."""

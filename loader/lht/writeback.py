@@ -44,6 +44,10 @@ class ModelReport:
     would: dict[str, int] = field(default_factory=dict)
     refusals: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # the first row errors, for people
+    #: Bulk API batches the push used (Salesforce counts 10,000 records of an ingest job as one)
+    bulk_batches: int = 0
+    #: how the push was sent when it differs from the usual (e.g. by collections instead of Bulk)
+    notes: list[str] = field(default_factory=list)
     error: str | None = None  # why the model failed as a whole
 
     @property

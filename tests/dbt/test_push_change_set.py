@@ -100,7 +100,7 @@ def test_the_change_set_view_sends_new_failed_and_changed_rows_only_and_tells_ro
         # the results are read live: no dbt build between a push and the next
         _write(wh, [PushResult("scores", "Account", k, "update", True, salesforce_id=k, created=True, values_hash=h,
                                attempted_at=T0) for k, h in hashes.items()], T0)
-        assert _changes(wh, sql) == [] and counts(wh, sql) == ({("none", "unchanged"): 5}, [], json.dumps(spec))
+        assert _changes(wh, sql) == [] and counts(wh, sql)[:3] == ({("none", "unchanged"): 5}, [], json.dumps(spec))
 
         later = T0 + timedelta(hours=1)
         _write(wh, [PushResult("scores", "Account", "A2", "update", False, error_code="X", error_message="no",

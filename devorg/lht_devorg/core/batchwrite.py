@@ -23,6 +23,7 @@ from .. import ids
 from ..errors import OrgError
 from ..meta.schema import ObjectSchema
 from . import batchsql, records, validate
+from .rules import WriteRules, assign, duplicate_errors
 
 if TYPE_CHECKING:
     from .store import OrgStore
@@ -80,11 +81,13 @@ def _unique(eng: OrgStore, obj: ObjectSchema, writes: list[tuple[int, str, dict]
 
 def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | OrgError],
           ext_field: str | None = None,
-          before_row: Callable[[dict], None] | None = None) -> list[RowResult]:
+          before_row: Callable[[dict], None] | None = None,
+          rules: WriteRules | None = None) -> list[RowResult]:
     """Write ``rows`` (an OrgError stands for a row that already failed); one result per row.
 
     ``before_row`` runs before each row's write and may raise an OrgError for that row (the
-    row-lock fault).
+    row-lock fault). ``rules``: the request's assignment rule and duplicate-rule override
+    (:mod:`.rules`; Account's duplicate rule runs on every write path).
     """
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}")
@@ -156,6 +159,7 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
     updating = {i for i, _, _ in updates}
     _unique(eng, obj, sorted([*updates, *((i, row["Id"], row) for i, row in inserts)], key=lambda w: w[0]),
             out, updating)
+    _rules(eng, obj, rules, updates, inserts, out)
     good_updates = [(rid, row) for i, rid, row in updates if out[i].error is None]
     good_inserts = [row for i, row in inserts if out[i].error is None]
     if good_updates:
@@ -163,6 +167,19 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
     if good_inserts:
         batchsql.write_inserts(eng, obj, good_inserts)
     return out
+
+
+def _rules(eng: OrgStore, obj: ObjectSchema, rules: WriteRules | None, updates: list[tuple[int, str, dict]],
+           inserts: list[tuple[int, dict]], out: list[RowResult]) -> None:
+    """The duplicate rule's refusals, then the assignment rule's owner on the rows still good."""
+    pending = sorted([*((i, rid, row, False) for i, rid, row in updates if out[i].error is None),
+                      *((i, row["Id"], row, True) for i, row in inserts if out[i].error is None)],
+                     key=lambda w: w[0])
+    blocked = duplicate_errors(eng, obj, rules, [(rid, row, creating) for _, rid, row, creating in pending])
+    for k, error in blocked.items():
+        i, rid, _, creating = pending[k]
+        out[i] = RowResult("" if creating else rid, False, error)
+    assign(eng, obj, rules, [row for i, _, row, _ in pending if out[i].error is None])
 
 
 def _plan_upsert(eng: OrgStore, obj: ObjectSchema, ext_field: str | None, live: list[tuple[int, dict]],

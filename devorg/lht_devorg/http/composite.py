@@ -7,6 +7,10 @@ when any record fails; the others report ALL_OR_NONE_OPERATION_ROLLED_BACK. Prob
 request itself (an unknown field, a value JSON cannot turn into the field's type, too many
 records) fail the whole call with 400. A call's writes run in one transaction.
 
+The request's ``Sforce-Auto-Assign`` and ``Sforce-Duplicate-Rule-Header`` apply
+(:mod:`..core.rules`): a record Account's duplicate rule blocks fails with
+DUPLICATES_DETECTED and its ``duplicateResult``.
+
 Row faults (``unable_to_lock_row``, see :mod:`..faults`) make the next N record writes of
 matching calls fail with UNABLE_TO_LOCK_ROW.
 """
@@ -18,7 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import ids
-from ..core import batchwrite
+from ..core import batchwrite, rules
+from ..core.rules import DuplicateError
 from ..core.upsert import Rollback
 from ..core.validate import external_id_field, malformed_id, row_lock
 from ..errors import OrgError
@@ -33,8 +38,11 @@ ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                           "request was using AllOrNone header", "fields": []}
 
 
-def _error(exc: OrgError) -> dict[str, Any]:
-    return {"statusCode": exc.error_code, "message": exc.message, "fields": list(exc.fields or [])}
+def _error(exc: OrgError, version: str = "62.0") -> dict[str, Any]:
+    error = {"statusCode": exc.error_code, "message": exc.message, "fields": list(exc.fields or [])}
+    if isinstance(exc, DuplicateError):
+        error["duplicateResult"] = exc.duplicate_result(version)
+    return error
 
 
 def _too_many() -> OrgError:
@@ -105,7 +113,7 @@ class Composite:
         def shaped(i: int, outcome: batchwrite.RowResult) -> dict[str, Any]:
             given = records[i].get("id") or records[i].get("Id")
             if outcome.error is not None:
-                body: dict[str, Any] = {"success": False, "errors": [_error(outcome.error)]}
+                body: dict[str, Any] = {"success": False, "errors": [_error(outcome.error, call.version)]}
                 return {"id": given, **body} if operation == "update" else body
             body = {"id": outcome.record_id, "success": True, "errors": []}
             return {**body, "created": outcome.created} if operation == "upsert" else body
@@ -126,7 +134,8 @@ class Composite:
                     results[i] = shaped(i, batchwrite.RowResult(error=exc))
             for name, positions in by_type.items():
                 rows = [{k: v for k, v in records[i].items() if k != "attributes"} for i in positions]
-                outcomes = batchwrite.apply(self.engine, name, operation, rows, ext_field, before_row)
+                outcomes = batchwrite.apply(self.engine, name, operation, rows, ext_field, before_row,
+                                            rules.from_headers(call.headers, name))
                 for i, outcome in zip(positions, outcomes):
                     results[i] = shaped(i, outcome)
             if all_or_none and any(not r["success"] for r in results):

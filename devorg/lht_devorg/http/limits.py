@@ -60,6 +60,12 @@ class ApiLimits:
             self._roll()
             self._bulk_batches += n
 
+    def set_bulk_batches(self, used: int) -> None:
+        """Set today's Bulk batch count (for tests that need a nearly spent ingest allowance)."""
+        with self._lock:
+            self._roll()
+            self._bulk_batches = max(0, used)
+
     def set_used(self, used: int) -> None:
         """Set today's request count (for tests that need a nearly spent allowance)."""
         with self._lock:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bulk.registry import DELIMITERS, LINE_ENDINGS, JobRegistry, csv_format
-from ..core import batchwrite
+from ..core import batchwrite, rules
 from ..core.validate import external_id_field, row_lock
 from ..cursors import sf_datetime
 from ..errors import OrgError
@@ -59,6 +59,7 @@ class IngestJob:
     done: threading.Event = field(default_factory=threading.Event)
     started: bool = False
     modified: datetime | None = None
+    assignment_rule_id: str | None = None
 
     @property
     def delimiter_char(self) -> str:
@@ -78,8 +79,9 @@ class IngestJobs:
 
     def __init__(self, engine: Any, job_seconds: float = 0.3, spool_dir: Path | None = None,
                  faults: FaultInjector | None = None, limits: Any = None,
-                 max_upload_bytes: int = MAX_UPLOAD_BYTES) -> None:
+                 max_upload_bytes: int = MAX_UPLOAD_BYTES, batch_rows: int = 10_000, parallel: int = 4) -> None:
         self.engine = engine
+        self.batch_rows, self.parallel = batch_rows, parallel
         self.job_seconds = job_seconds
         self.faults = faults or FaultInjector()
         self.limits = limits
@@ -114,13 +116,21 @@ class IngestJobs:
                                f"External ID, Salesforce Id, or indexed field for {obj.name}") from None
         else:
             ext = None
+        rule = body.get("assignmentRuleId")
+        if rule is not None:
+            if operation not in ("insert", "update", "upsert") or obj.name not in rules.ASSIGNMENT_RULES:
+                raise OrgError(400, "INVALIDJOB", f"assignmentRuleId is not supported for {operation} of {obj.name}")
+            try:
+                rule = rules.rule_for(obj.name, str(rule))
+            except OrgError:
+                raise OrgError(400, "INVALIDJOB", f"Invalid assignmentRuleId: {rule}") from None
         job_id = self.registry.new_id()
         folder = self.spool_dir / job_id
         folder.mkdir(parents=True, exist_ok=True)
         now = datetime.now(timezone.utc)
         job = IngestJob(id=job_id, object_name=obj.name, operation=operation, external_id_field=ext,
                         column_delimiter=delimiter, line_ending=line_ending, api_version=api_version,
-                        created=now, folder=folder, modified=now)
+                        created=now, folder=folder, modified=now, assignment_rule_id=rule)
         self.registry.add(job)
         return self._info(job, detailed=False)
 
@@ -152,6 +162,8 @@ class IngestJobs:
             "contentUrl": job.upload_url.lstrip("/"), "lineEnding": job.line_ending,
             "columnDelimiter": job.column_delimiter,
         }
+        if job.assignment_rule_id:
+            info["assignmentRuleId"] = job.assignment_rule_id
         if detailed:
             info.update({
                 "jobType": "V2Ingest", "numberRecordsProcessed": job.processed,
@@ -232,7 +244,8 @@ class IngestJobs:
         try:
             runner.process(self.engine, job, files, stopped=lambda: job.aborted_at is not None,
                               before_row=before_row, progress=progress,
-                              row_faults=lambda: self.faults.armed(ROW_KINDS, "PUT", job.upload_url))
+                              row_faults=lambda: self.faults.armed(ROW_KINDS, "PUT", job.upload_url),
+                              batch_rows=self.batch_rows, parallel=self.parallel)
         except runner.JobFailed as exc:
             job.fail_message = str(exc)
         except Exception as exc:  # noqa: BLE001 - reported as the job's failure

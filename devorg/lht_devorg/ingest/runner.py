@@ -22,14 +22,16 @@ import csv
 import itertools
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from ..core import batchwrite, validate
+from ..core.rules import WriteRules
 from ..errors import OrgError
-from . import colwise, csvparse, updategroup, upsertcols
+from . import colwise, csvparse, locks, updategroup, upsertcols
 from .results import RESULT_NAMES, ResultFiles
 
 __all__ = ["CHUNK_ROWS", "RESULT_NAMES", "JobFailed", "ResultFiles", "process"]
@@ -142,12 +144,16 @@ def _parsed_chunks(reader: Iterator[list[str]], path: Path, delimiter: str,
 
 def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], bool],
             before_row: Callable[[dict], None], progress: Callable[[int, int], None],
-            row_faults: Callable[[], bool] | None = None) -> None:
+            row_faults: Callable[[], bool] | None = None, batch_rows: int = CHUNK_ROWS,
+            parallel: int = 1) -> None:
     """Write the job's uploaded rows; raise JobFailed when the upload as a whole is refused.
 
     ``stopped()`` is checked between chunks (an aborted job); ``progress(processed, failed)``
     is called after each chunk. ``before_row`` runs before each row's write (the row-lock
-    fault); when ``row_faults()`` says no such fault is armed, a chunk skips it.
+    fault); when ``row_faults()`` says no such fault is armed, a chunk skips it. Rows of
+    batches of ``batch_rows`` processed ``parallel`` at a time fail with UNABLE_TO_LOCK_ROW
+    when another of those batches holds their parent (:mod:`.locks`). The job's assignment
+    rule and Account's duplicate rule apply (:mod:`..core.rules`).
     """
     delimiter, line_ending = job.delimiter_char, job.line_ending_chars
     with open(job.upload_path, newline="", encoding="utf-8-sig") as handle:
@@ -166,13 +172,31 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
             _rest_unprocessed(([row] for row in reader), files, [])
             raise
         chunks = _parsed_chunks(reader, job.upload_path, delimiter, header)
+        rules = _Rules(WriteRules(getattr(job, "assignment_rule_id", None)),
+                       locks.locked_rows(job.upload_path, delimiter, fields, batch_rows, parallel))
+        # Account's duplicate rule matches on Name and Website: a job sending Website goes row by
+        # row (the column-wise paths do not run the rule; a job changing Name alone is not checked)
+        rules.generic = bool(rules.locked or rules.write.assignment_rule_id or (
+            job.object_name == "Account" and "website" in {h.lower() for h in header}))
         _write_all(engine, job, header, fields, chunks, files, stopped=stopped, before_row=before_row,
-                   progress=progress, row_faults=row_faults)
+                   progress=progress, row_faults=row_faults, rules=rules)
+
+
+@dataclass
+class _Rules:
+    """What a job's rows meet besides their own checks: the write rules, the rows that find
+    their parent locked, and whether that sends every chunk through the row-by-row path."""
+
+    write: WriteRules
+    locked: set[int] = field(default_factory=set)
+    generic: bool = False
+    offset: int = 0  # rows of the job before the chunk being written
 
 
 def _write_all(engine: Any, job: Any, header: list[str], fields: list[dict | None], chunks: Iterator[Any],
                files: ResultFiles, *, stopped: Callable[[], bool], before_row: Callable[[dict], None],
-               progress: Callable[[int, int], None], row_faults: Callable[[], bool] | None) -> None:
+               progress: Callable[[int, int], None], row_faults: Callable[[], bool] | None,
+               rules: _Rules) -> None:
     """Every chunk written in order (column-wise update chunks a group at a time,
     :mod:`.updategroup`), its results into the files and the progress moved after it."""
     group = updategroup.UpdateGroup(engine, engine.schema.require(job.object_name), fields)
@@ -215,23 +239,33 @@ def _write_all(engine: Any, job: Any, header: list[str], fields: list[dict | Non
             return
         hook = before_row if row_faults is None or row_faults() else None
         try:
-            if hook is None and group.takes(job.operation, chunk):
+            if hook is None and not rules.generic and group.takes(job.operation, chunk):
                 if group.add(chunk):
                     group.write(report)
                 continue
             group.write(report)
             with engine.transaction():
-                results = _write_chunk(engine, job, header, fields, chunk, hook)
+                results = _write_chunk(engine, job, header, fields, chunk, hook, rules)
         except Exception as exc:  # noqa: BLE001 - the job fails, its rows stay unprocessed
             raise failed(exc, chunk) from exc
+        rules.offset += len(chunk[0]) if isinstance(chunk[0], pa.Array) else len(chunk)
         report(chunk, results)
     flush()
 
 
 def _write_chunk(engine: Any, job: Any, header: list[str], fields: list[dict | None], chunk: list,
-                 before_row: Callable[[dict], None] | None) -> list[batchwrite.RowResult]:
+                 before_row: Callable[[dict], None] | None, rules: _Rules) -> list[batchwrite.RowResult]:
     """One chunk (rows, or Arrow columns) written: column-wise when it can be, else row by row."""
     obj = engine.schema.require(job.object_name)
+    if rules.generic:
+        rows = [_values(header, fields, row) for row in (
+            csvparse.as_rows(chunk) if chunk and isinstance(chunk[0], pa.Array) else chunk)]
+        for i in range(len(rows)):
+            if rules.offset + i in rules.locked and not isinstance(rows[i], OrgError):
+                values = rows[i]
+                rows[i] = validate.row_lock(str(values.get("Id") or "") or None)  # type: ignore[union-attr]
+        return batchwrite.apply(engine, job.object_name, job.operation, rows, job.external_id_field, before_row,
+                                rules.write)
     if chunk and isinstance(chunk[0], pa.Array):
         if colwise.applies_columns(job.operation, fields, chunk):
             return colwise.apply_update_columns(engine, obj, fields, chunk, before_row)

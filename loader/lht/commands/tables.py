@@ -192,6 +192,10 @@ def push_table(report: Any) -> Table:
 def push_lines(report: Any) -> list[str]:
     """The run's API calls, every refusal and error, then the next step."""
     lines = [f"API calls this run: {report.api_calls}", *_error_lines(report.results)]
+    lines += [f"{r.name}: {note}" for r in report.results for note in r.notes]
+    batches = sum(r.bulk_batches for r in report.results)
+    if batches:
+        lines.append(f"Bulk API batches used: {batches:,} (of the org's daily 15,000).")
     sent = sum(r.sent for r in report.results)
     if report.ok and not report.dry_run and sent:
         lines.append(f"Every row sent ({sent:,}) was accepted. `dbt build` brings the results into "

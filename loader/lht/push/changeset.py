@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -37,7 +38,11 @@ CHANGES_SQL = "{{{{ lht.lht_push_changes('{name}') }}}}\n"
 #: Columns the change set adds in front of the model's own.
 ACTION, FULL_ACTION, CHANGE, KEY, KEY_ROWS = "_lht_action", "_lht_full_action", "_lht_change", "_lht_key", "_lht_key_rows"
 HASH, SF_ID, SPEC = "_lht_values_hash", "_lht_salesforce_id", "_lht_spec"
-LHT_COLUMNS = (ACTION, FULL_ACTION, CHANGE, KEY, KEY_ROWS, HASH, "_lht_accepted_hash", SF_ID, "_lht_last_success", SPEC)
+MATCH, MATCH_ID = "_lht_match", "_lht_match_id"
+LHT_COLUMNS = (ACTION, FULL_ACTION, CHANGE, KEY, KEY_ROWS, HASH, "_lht_accepted_hash", SF_ID, "_lht_last_success", SPEC,
+               MATCH, MATCH_ID)
+#: ``_lht_match`` values of rows whose record was not found once (each a row result, never sent).
+UNMATCHED = {"not_found": "NOT_FOUND", "ambiguous": "AMBIGUOUS_MATCH"}
 #: What each column the change set adds means (the YAML ``lht add --push`` writes).
 COLUMN_DESCRIPTIONS = {
     ACTION: "The operation lht push sends for the row (the push's operation), or none.",
@@ -51,8 +56,11 @@ COLUMN_DESCRIPTIONS = {
     "_lht_accepted_hash": "Fingerprint of the values Salesforce last accepted for the key (NULL if never).",
     SF_ID: "The Salesforce Id last accepted for the key.",
     "_lht_last_success": "Whether the key's newest attempt succeeded (NULL if never attempted).",
-    SPEC: "The options the view was built with (JSON: operation, key, mirror, results_live); lht push refuses "
-          "a view built with other options than the model has now.",
+    SPEC: "The options the view was built with (JSON: operation, key, mirror, results_live, match_on); lht push "
+          "refuses a view built with other options than the model has now.",
+    MATCH: "The record match_on found: found (one live record of lht's main table has the key), not_found, "
+           "ambiguous (several), or NULL without match_on.",
+    MATCH_ID: "With match_on: the Id of the one live record whose match field equals the key (NULL otherwise).",
 }
 #: How many problem keys a refusal names.
 PROBLEM_KEYS = 5
@@ -120,10 +128,27 @@ def open_change_set(wh: Warehouse, spec: PushSpec, node: ModelNode, view: ModelN
         raise PushRefused(f"its change-set view {view.name} ({view.relation}) is not built: run `dbt build` "
                           f"(`dbt build --select {node.name}+` builds the model and its view).")
     own = [c for c in columns if c.lower() not in LHT_COLUMNS]
-    if [c.lower() for c in own] != [c.lower() for c in stored] or SPEC not in {c.lower() for c in columns}:
+    if [c.lower() for c in own] != [c.lower() for c in stored] or not {SPEC, MATCH} <= {c.lower() for c in columns}:
         raise PushRefused(f"its change-set view {view.name} was built for other columns than the model has now: "
                           f"run `dbt build --select {node.name}+` (the model, then its view).")
     return ChangeSet(spec.name, view.relation, full)
+
+
+def check_match_table(wh: Warehouse, spec: PushSpec, relation: str | None) -> None:
+    """PushRefused, naming the fix, when ``match_on`` cannot be resolved: the object has no
+    main table in the project (``relation`` None) or it was never built from a sync."""
+    fix = (f"`match_on` finds records in lht's synced {spec.object_name} table: run `lht add {spec.object_name}`, "
+           f"`lht sync {spec.object_name}` and `dbt build`, then push again.")
+    if relation is None:
+        raise PushRefused(f"{spec.object_name} is not synced by lht (no model calls "
+                          f"lht_main_table('{spec.object_name}')): {fix}")
+    columns = _columns(wh, relation)
+    fields = [c for c in columns or () if c.lower() != "id" and not c.lower().startswith("_lht_")]
+    if not fields:  # not built, or built before the object's first sync (Id and lht's columns only)
+        raise PushRefused(f"{spec.object_name} is not synced by lht ({relation} has no synced records): {fix}")
+    if spec.match_on and spec.match_on.lower() not in {c.lower() for c in fields}:
+        raise PushRefused(f"meta.lht_push.match_on {spec.match_on!r} is not a column of {relation} (a field "
+                          f"lht does not sync, or misspelt): name a synced field of {spec.object_name}.")
 
 
 def check_spec(wh: Warehouse, changes: ChangeSet, spec: PushSpec, built: str | None) -> None:
@@ -138,7 +163,8 @@ def check_spec(wh: Warehouse, changes: ChangeSet, spec: PushSpec, built: str | N
     rebuild = (f"its change-set view was built {{}}: run `dbt build` (`dbt build --select {changes.push_name}+` "
                "builds the model and its view).")
     if (options.get("operation") != spec.operation or str(options.get("key", "")).lower() != spec.key.lower()
-            or options.get("mirror") is not spec.mirror):
+            or options.get("mirror") is not spec.mirror
+            or str(options.get("match_on") or "").lower() != (spec.match_on or "").lower()):
         raise PushRefused(rebuild.format(f"for other meta.lht_push options ({options})"))
     if options.get("results_live") is False:
         found = wh.execute(f"select count(*) from {wh.table(PUSH_RESULTS_TABLE)} where {wh.quote('push_name')} = ?",
@@ -163,23 +189,37 @@ def problem_keys(batch: pa.RecordBatch) -> list[tuple[str | None, int]]:
     return list(problems.items())
 
 
-def counts(wh: Warehouse, changes: ChangeSet) -> tuple[dict[tuple[str, str], int], list[tuple[str | None, int]], str | None]:
-    """Rows per (action, change) of the change set, mirror deletions included; the NULL and
-    duplicate keys (:func:`problem_keys`); the view's ``_lht_spec``."""
+class Counts(NamedTuple):
+    """The dry run's view of a change set: rows per (action, change), mirror deletions
+    included; the NULL and duplicate keys (:func:`problem_keys`); the view's ``_lht_spec``;
+    with ``match_on``, the rows to send whose record was not found once (by ``_lht_match``)."""
+
+    rows: dict[tuple[str, str], int]
+    problems: list[tuple[str | None, int]]
+    spec: str | None
+    unmatched: dict[str, int]
+
+
+def counts(wh: Warehouse, changes: ChangeSet) -> Counts:
+    """The counts of the change set (:class:`Counts`), in one query (two with key problems)."""
     found: dict[tuple[str, str], int] = {}
+    unmatched: dict[str, int] = {}
     spec = None
     problems = False
-    for action, change, problem, built, n in wh.execute(
-            f"select {changes.action}, {CHANGE}, ({KEY} is null or {KEY_ROWS} > 1), min({SPEC}), count(*) "
-            f"from {changes.relation} group by 1, 2, 3"):
+    for action, change, problem, match, built, n in wh.execute(
+            f"select {changes.action}, {CHANGE}, ({KEY} is null or {KEY_ROWS} > 1), {MATCH}, min({SPEC}), count(*) "
+            f"from {changes.relation} group by 1, 2, 3, 4"):
         found[(str(action), str(change))] = found.get((str(action), str(change)), 0) + int(n)
+        if match in UNMATCHED and action != "none":
+            unmatched[str(match)] = unmatched.get(str(match), 0) + int(n)
         spec = spec or built
         problems = problems or bool(problem)
     if not problems:
-        return found, [], spec
+        return Counts(found, [], spec, unmatched)
     head = wh.fetch_arrow(f"select {KEY}, {KEY_ROWS} from {changes.relation} where {KEY} is null or {KEY_ROWS} > 1 "
                           f"order by {KEY} nulls first limit {PROBLEM_KEYS * 10_000}")
-    return found, problem_keys(head.combine_chunks().to_batches()[0]) if head.num_rows else [], spec
+    return Counts(found, problem_keys(head.combine_chunks().to_batches()[0]) if head.num_rows else [], spec,
+                  unmatched)
 
 
 def model_rows(wh: Warehouse, relation: str) -> int:
@@ -187,14 +227,24 @@ def model_rows(wh: Warehouse, relation: str) -> int:
     return int(wh.execute(f"select count(*) from {relation}")[0][0])
 
 
-def stream_changes(wh: Warehouse, changes: ChangeSet, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def rows_to_send(wh: Warehouse, changes: ChangeSet) -> int:
+    """The rows the push would send (mirror deletions aside): one count over the view."""
+    return int(wh.execute(f"select count(*) from {changes.relation} where {CHANGE} <> 'gone' "
+                          f"and {changes.action} <> 'none'")[0][0])
+
+
+def stream_changes(wh: Warehouse, changes: ChangeSet, batch_rows: int,
+                   parents: Sequence[str] = ()) -> Iterator[pa.RecordBatch]:
     """The rows to send, ordered by key (a stable order; nothing is paged by LIMIT/OFFSET),
     rows with key problems first (NULL keys, then duplicates): when the first row has one,
-    the push is refused."""
+    the push is refused. ``parents`` (the model's lookup columns, as stored) order the rows
+    by parent before the key, so one parent's children go out together (one Bulk batch, one
+    collections call) and parallel batches do not wait on each other's parent locks."""
     problem = f"({KEY} is null or {KEY_ROWS} > 1)"
+    by_parent = "".join(f'"{column.replace(chr(34), chr(34) * 2)}" nulls first, ' for column in parents)
     yield from wh.stream_arrow(
         f"select * from {changes.relation} where {CHANGE} <> 'gone' and ({changes.action} <> 'none' or {problem}) "
-        f"order by {problem} desc, {KEY} nulls first", batch_rows=batch_rows)
+        f"order by {problem} desc, {by_parent}{KEY} nulls first", batch_rows=batch_rows)
 
 
 def stream_mirror_deletes(wh: Warehouse, changes: ChangeSet, batch_rows: int) -> Iterator[pa.RecordBatch]:

@@ -25,9 +25,10 @@ from lht.project import find_project_dir
 from lht.push import changeset
 from lht.push.recover import recover
 from lht.push.send import PushRun, mirror, send_collections
+from lht.push.allowance import choose_bulk
 from lht.push.sendbulk import BULK_BATCH_ROWS, send_bulk
 from lht.push.spec import PushRefused, PushSpec, check_columns, push_spec
-from lht.push.validate import SendPlan, check
+from lht.push.validate import SendPlan, check, parent_columns
 from lht.salesforce.client import SalesforceClient, connect
 from lht.warehouse.connection import Warehouse, connect as connect_warehouse, load_target
 from lht.warehouse.lock import run_lock
@@ -120,6 +121,8 @@ def _run_pushes(request: PushRequest, manifest: Manifest, nodes: Sequence[ModelN
             started, calls = time.monotonic(), client.calls
             try:
                 spec = push_spec(node)
+                if spec.match_on:
+                    changeset.check_match_table(wh, spec, manifest.main_table(spec.object_name))
                 stored = changeset.model_columns_as_built(wh, spec)
                 check_columns(stored)
                 changes = changeset.open_change_set(wh, spec, node, views.get(node.name.lower()), stored,
@@ -181,7 +184,8 @@ def _push_one(wh: Warehouse, client: _LazyClient, settings: Settings, spec: Push
         recover(PushRun(wh, client, settings, spec, plan, changes, item), pending)
     item.considered = changeset.model_rows(wh, spec.relation)
     # the change set is computed once: its first rows tell the key problems and the engine, then it streams on
-    stream = changeset.stream_changes(wh, changes, BULK_BATCH_ROWS)
+    parents = parent_columns(stored, _describe(wh, None, settings, spec.object_name), spec)
+    stream = changeset.stream_changes(wh, changes, BULK_BATCH_ROWS, parents)
     streamed = _Counted()
     try:
         head = streamed.peek(stream, settings.push_bulk_min_rows)
@@ -199,6 +203,8 @@ def _push_one(wh: Warehouse, client: _LazyClient, settings: Settings, spec: Push
         run = PushRun(wh, client, settings, spec, plan, changes, item)
         bulk = (streamed.rows >= settings.push_bulk_min_rows or spec.operation == "hard_delete"
                 or (spec.operation == "insert" and plan.key_header is None))
+        if head and bulk:
+            bulk = choose_bulk(run, streamed.rows >= settings.push_bulk_min_rows)
         if head:
             (send_bulk if bulk else send_collections)(run, streamed.rest(head, stream))
         else:
@@ -236,7 +242,7 @@ class _Counted:
 def _dry_run(wh: Warehouse, client: _LazyClient, settings: Settings, spec: PushSpec, stored: list[str],
              changes: changeset.ChangeSet, item: ModelReport) -> None:
     """The counts a push would send, with the describe check; no write call."""
-    counts, problems, built = changeset.counts(wh, changes)
+    counts, problems, built, unmatched = changeset.counts(wh, changes)
     _refuse_problems(spec, problems, item)
     changeset.check_spec(wh, changes, spec, built)
     to_send = sum(n for (action, _), n in counts.items() if action != "none")
@@ -248,5 +254,13 @@ def _dry_run(wh: Warehouse, client: _LazyClient, settings: Settings, spec: PushS
     _plan(wh, client, settings, spec, stored)
     inserts = sum(n for (a, c), n in counts.items() if a == "insert" or (a == "upsert" and c == "new"))
     deletes = sum(n for (a, _), n in counts.items() if a in ("delete", "hard_delete"))
-    item.would = {"insert": inserts, "update": to_send - inserts - deletes, "delete": deletes,
-                  "unchanged": item.unchanged, "refused": 0}
+    not_found, ambiguous = unmatched.get("not_found", 0), unmatched.get("ambiguous", 0)
+    if spec.deletes:
+        deletes -= not_found + ambiguous
+    item.would = {"insert": inserts, "update": to_send - inserts - deletes - not_found - ambiguous,
+                  "delete": deletes, "unchanged": item.unchanged, "refused": 0,
+                  "not_found": not_found, "ambiguous_match": ambiguous}
+    if not_found or ambiguous:
+        item.notes.append(f"match_on {spec.match_on}: {not_found:,} row(s) would be recorded NOT_FOUND and "
+                          f"{ambiguous:,} AMBIGUOUS_MATCH (no record, or several, of lht's {spec.object_name} "
+                          "table has the value); they are not sent.")

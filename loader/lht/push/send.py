@@ -16,7 +16,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,12 +24,12 @@ import pyarrow.compute as pc
 from lht.clock import utcnow
 from lht.config import Settings
 from lht.errors import SalesforceError
-from lht.push.changeset import HASH, KEY, SF_ID, ChangeSet, column_of, stream_mirror_deletes
+from lht.push.changeset import HASH, KEY, MATCH, MATCH_ID, SF_ID, UNMATCHED, ChangeSet, column_of, stream_mirror_deletes
 from lht.push.spec import PushSpec
 from lht.push.validate import SendPlan
 from lht.salesforce import collections
 from lht.salesforce.client import SalesforceClient
-from lht.salesforce.values import json_records
+from lht.salesforce.values import OutColumn, json_records
 from lht.warehouse.connection import Warehouse
 from lht.warehouse.pushstate import PendingUnit, PushStateStore
 from lht.warehouse.results import PushResult, write_push_result_table, write_push_results
@@ -39,6 +39,13 @@ logger = logging.getLogger(__name__)
 
 PENDING = "LHT_PENDING"
 UNPROCESSED = "LHT_UNPROCESSED"
+
+
+def _unmatched_message(spec: PushSpec, match: str, key: str) -> str:
+    what = "no live record" if match == "not_found" else "several live records"
+    return (f"{what} of lht's {spec.object_name} table (as last synced) has {spec.match_on} = {key!r}; the row "
+            f"was not sent (match_on never guesses). Fix the data or the model; `lht sync {spec.object_name}` "
+            "then `dbt build` refresh what is matched.")
 
 
 def row_digest(cells: list[str | None]) -> str:
@@ -61,6 +68,27 @@ class PushRun:
 
     def __post_init__(self) -> None:
         self.state = PushStateStore(self.wh)
+
+    # -- rows -----------------------------------------------------------------------
+    def out_columns(self, batch: pa.RecordBatch) -> list[OutColumn]:
+        """The plan's columns, the change set's own (``_lht_match_id``) named as the batch has it."""
+        return [replace(c, column=column_of(batch, c.column)) if c.column == MATCH_ID else c
+                for c in self.plan.columns]
+
+    def matched(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """With ``match_on``: the rows whose record was found once; the others are recorded as
+        failed (NOT_FOUND, AMBIGUOUS_MATCH) and not sent. Without: ``batch``."""
+        if not self.spec.match_on or batch.num_rows == 0:
+            return batch
+        match = batch.column(column_of(batch, MATCH))
+        found = pc.fill_null(pc.equal(match, "found"), False)
+        missed = batch.filter(pc.invert(found))
+        if missed.num_rows:
+            keys = missed.column(column_of(missed, KEY)).to_pylist()
+            self.record([self.result(k, self.spec.operation, False, error_code=UNMATCHED[str(m)],
+                                     error_message=_unmatched_message(self.spec, str(m), k))
+                         for k, m in zip(keys, missed.column(column_of(missed, MATCH)).to_pylist())])
+        return batch.filter(found)
 
     # -- results -------------------------------------------------------------------
     def result(self, key: str, operation: str, success: bool, **kw: object) -> PushResult:
@@ -150,12 +178,15 @@ def send_collections(run: PushRun, changes: Iterable[pa.RecordBatch]) -> None:
     run.report.engine = "collections"
     spec, plan = run.spec, run.plan
     for batch in _slices(changes, collections.COLLECTION_SIZE):
+        batch = run.matched(batch)
+        if batch.num_rows == 0:
+            continue
         keys = batch.column(column_of(batch, KEY)).to_pylist()
         hashes = batch.column(column_of(batch, HASH)).to_pylist()
-        if spec.deletes:
+        if spec.deletes and not spec.match_on:
             records = [{"Id": k} for k in keys]
         else:
-            records = json_records(batch, plan.columns, clear_nulls=spec.clear_nulls)
+            records = json_records(batch, run.out_columns(batch), clear_nulls=spec.clear_nulls)
         _collection_call(run, spec.operation, keys, hashes, records)
     mirror(run)
 
@@ -179,7 +210,10 @@ def _collection_call(run: PushRun, operation: str, keys: list[str], hashes: list
     run.report.sent += len(records)
     try:
         answers = collections.send(run.client(), run.spec.object_name, operation, records,
-                                   external_id_field=run.plan.external_id_field)
+                                   external_id_field=run.plan.external_id_field,
+                                   headers=collections.write_headers(run.spec.object_name,
+                                                                     assignment_rule_id=run.spec.assignment_rule_id,
+                                                                     allow_duplicates=run.spec.allow_duplicates))
     except SalesforceError as exc:
         if unit is None or (exc.http_status is not None and exc.http_status < 500):
             raise  # repeatable, or refused whole: nothing was created

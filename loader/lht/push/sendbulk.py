@@ -66,11 +66,12 @@ def send_bulk(run: PushRun, changes: Iterable[pa.RecordBatch]) -> None:
 
 def _add(run: PushRun, upload: _Upload, batch: pa.RecordBatch, tmp: Path) -> _Upload:
     """Append a batch to the job's CSV; the job is created (and its id saved) at its first row."""
+    batch = run.matched(batch)
     if batch.num_rows == 0:
         return upload
     if upload.job_id is None:
         upload.job_id = _start_job(run)
-    cells = csv_table(batch, run.plan.columns, clear_nulls=run.spec.clear_nulls)
+    cells = csv_table(batch, run.out_columns(batch), clear_nulls=run.spec.clear_nulls)
     keys, hashes = batch.column(column_of(batch, KEY)), batch.column(column_of(batch, HASH))
     rows = [list(r.values()) for r in cells.to_pylist()] if run.plan.key_header is None else None
     upload.pending.append(_pending(run, upload.job_id, keys, hashes, rows, upload.sent,
@@ -88,7 +89,8 @@ def _add(run: PushRun, upload: _Upload, batch: pa.RecordBatch, tmp: Path) -> _Up
 def _start_job(run: PushRun) -> str:
     """Create the push's ingest job and save its id before anything is uploaded."""
     job_id = ingest.create_ingest_job(run.client(), run.spec.object_name, run.spec.operation,
-                                      external_id_field=run.plan.external_id_field)
+                                      external_id_field=run.plan.external_id_field,
+                                      assignment_rule_id=run.spec.assignment_rule_id)
     run.state.start(PendingUnit(run.spec.name, job_id, "bulk", job_id, (), utcnow()))
     return job_id
 
@@ -123,6 +125,7 @@ def _finish(run: PushRun, upload: _Upload) -> None:
     del pending
     pa.default_memory_pool().release_unused()  # the CSV's conversion buffers, before the job's results
     run.report.sent += upload.rows  # only once Salesforce took the upload and the close
+    run.report.bulk_batches += ingest.bulk_batches(upload.rows)
     upload.path.unlink(missing_ok=True)
     settle_job(run, job_id, upload.sent, rows=upload.rows)
 
@@ -199,6 +202,7 @@ def _send_locked_again(run: PushRun, locked: Locked, tmp: Path, attempt: int) ->
                       for i, name in enumerate(locked.header)})
     pcsv.write_csv(table, path)
     _upload_and_close(run, job_id, path, pending)
+    run.report.bulk_batches += ingest.bulk_batches(len(locked.rows))
     settle_job(run, job_id, sent, attempt, rows=len(locked.rows))
 
 

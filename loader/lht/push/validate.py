@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lht.push.changeset import MATCH_ID
 from lht.push.spec import PushSpec
 from lht.salesforce.values import OutColumn
 
@@ -45,10 +46,18 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
     if key_column is None:
         return None, [f"the key column {spec.key!r} is not a column of the model."]
     key_is_field = not key_column.startswith("_")
+    if spec.match_on:
+        if "id" in by_lower:
+            return None, [f"with match_on the model selects {spec.match_on}, not Id (lht finds the Id): drop the "
+                          f"column {by_lower['id']!r}."]
+        if spec.match_on.lower() not in fields:
+            return None, [f"match_on {spec.match_on!r} is not a field of {spec.object_name}."]
     if not key_is_field and spec.operation != "insert":
         refusals.append(f"key {key_column!r} starts with `_` (not sent); only an insert push may "
                         "be keyed by a column of its own.")
-    if spec.deletes:
+    if spec.match_on:  # the match field finds the record (its Id is sent); it is not written
+        sent = [] if spec.deletes else [c for c in model_columns(stored_columns) if c != key_column]
+    elif spec.deletes:
         sent = [key_column]
     else:
         sent = model_columns(stored_columns)
@@ -103,4 +112,28 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
     if refusals:
         return None, refusals
     key_header = next((c.header for c in columns if c.column == key_column), None) if key_is_field else None
+    if spec.match_on:
+        columns.insert(0, OutColumn(MATCH_ID, "Id", "id"))
     return SendPlan(tuple(columns), key_column, key_header, external_id), []
+
+
+def parent_columns(stored_columns: Sequence[str], describe: Mapping[str, Any] | None, spec: PushSpec) -> list[str]:
+    """The model's columns that name a record's parent, by which its rows are sent ordered:
+    lookups (reference fields other than Id, by ``describe`` when cached, else the columns
+    whose name ends in ``Id``) and lookups written through a parent's external id
+    (``Account.External_Id__c``). None for a delete."""
+    if spec.deletes:
+        return []
+    references = None
+    if describe is not None:
+        references = {str(f["name"]).lower() for f in describe.get("fields") or []
+                      if f.get("type") == "reference" and f.get("name") != "Id"}
+    found = []
+    for column in model_columns(stored_columns):
+        if "." in column:
+            found.append(column)
+        elif references is not None and column.lower() in references:
+            found.append(column)
+        elif references is None and len(column) > 2 and column.endswith("Id"):
+            found.append(column)
+    return found

@@ -41,6 +41,33 @@ class RowResult:
     error_message: str | None = None
 
 
+#: Objects whose writes run assignment rules (REST runs the active one unless told not to).
+ASSIGNABLE = frozenset({"lead", "case", "account"})
+
+
+def write_headers(object_name: str, *, assignment_rule_id: str | None = None,
+                  allow_duplicates: bool = False) -> dict[str, str]:
+    """The REST headers of a write's rules: ``Sforce-Auto-Assign`` (``TRUE`` for the active
+    assignment rule, ``default``, or an AssignmentRule Id; ``FALSE`` otherwise, as REST runs
+    the active rule when the header is missing) and ``Sforce-Duplicate-Rule-Header:
+    allowSave=true`` (save despite a duplicate rule's alert)."""
+    headers: dict[str, str] = {}
+    if assignment_rule_id:
+        headers["Sforce-Auto-Assign"] = "TRUE" if assignment_rule_id == "default" else assignment_rule_id
+    elif object_name.lower() in ASSIGNABLE:
+        headers["Sforce-Auto-Assign"] = "FALSE"
+    if allow_duplicates:
+        headers["Sforce-Duplicate-Rule-Header"] = "allowSave=true"
+    return headers
+
+
+def _duplicates(error: dict[str, Any]) -> str:
+    """A duplicate rule's findings on a rejected record, as Salesforce gave them (the
+    ``duplicateResult`` JSON), or nothing."""
+    found = error.get("duplicateResult")
+    return f" duplicateResult: {json.dumps(found, sort_keys=True)}" if found else ""
+
+
 def _row_result(answer: dict[str, Any], operation: str) -> RowResult:
     errors = answer.get("errors") or []
     if answer.get("success"):
@@ -53,27 +80,30 @@ def _row_result(answer: dict[str, Any], operation: str) -> RowResult:
     fields = sorted({f for e in errors for f in (e.get("fields") or [])})
     if fields:
         message += f" (fields: {', '.join(fields)})"
+    message += "".join(_duplicates(e) for e in errors)
     return RowResult(False, answer.get("id"), None, str(first.get("statusCode") or "UNKNOWN_ERROR"), message)
 
 
 def _call(client: SalesforceClient, object_name: str, operation: str, records: Sequence[dict[str, Any]],
-          external_id_field: str | None) -> list[dict[str, Any]]:
+          external_id_field: str | None, headers: dict[str, str]) -> list[dict[str, Any]]:
     base = client.base_url + "composite/sobjects"
     what = f"{operation.capitalize()} of {len(records)} {object_name} records (sObject Collections)"
     if operation == "delete":
         ids = ",".join(str(r["Id"]) for r in records)
-        response = client.request("DELETE", base, what=what, params={"ids": ids, "allOrNone": "false"})
+        response = client.request("DELETE", base, what=what, params={"ids": ids, "allOrNone": "false"},
+                                  headers=headers)
     else:
         body = json.dumps({"allOrNone": False,
                            "records": [{"attributes": {"type": object_name}, **r} for r in records]})
         if operation == "insert":
-            response = client.request("POST", base, what=what, data=body)
+            response = client.request("POST", base, what=what, data=body, headers=headers)
         elif operation == "update":
-            response = client.request("PATCH", base, what=what, data=body)
+            response = client.request("PATCH", base, what=what, data=body, headers=headers)
         else:
             if not external_id_field:
                 raise ValueError("an upsert needs its external id field")
-            response = client.request("PATCH", f"{base}/{object_name}/{external_id_field}", what=what, data=body)
+            response = client.request("PATCH", f"{base}/{object_name}/{external_id_field}", what=what, data=body,
+                                      headers=headers)
     answers = response.json()
     if not isinstance(answers, list) or len(answers) != len(records):
         raise SalesforceError(f"{what}: Salesforce answered {len(answers) if isinstance(answers, list) else 'no'} "
@@ -82,10 +112,13 @@ def _call(client: SalesforceClient, object_name: str, operation: str, records: S
 
 
 def send(client: SalesforceClient, object_name: str, operation: str, records: Sequence[dict[str, Any]], *,
-         external_id_field: str | None = None, sleep: Callable[[float], None] = time.sleep) -> list[RowResult]:
+         external_id_field: str | None = None, sleep: Callable[[float], None] = time.sleep,
+         headers: dict[str, str] | None = None) -> list[RowResult]:
     """Send at most 200 ``records`` in one call (plus lock retries); one result each, in order.
 
-    ``records`` carry field API names; an update or delete record carries ``Id``.
+    ``records`` carry field API names; an update or delete record carries ``Id``. ``headers``:
+    the write's rules (:func:`write_headers`). A record a duplicate rule blocked fails with
+    DUPLICATES_DETECTED, its message carrying the duplicates Salesforce found.
     """
     check_object_name(object_name)
     if operation not in OPERATIONS:
@@ -101,7 +134,8 @@ def send(client: SalesforceClient, object_name: str, operation: str, records: Se
             logger.info("%d %s records were locked; sending them again (attempt %d)", len(todo), object_name,
                         attempt + 1)
             sleep(0.5 * attempt)
-        answers = _call(client, object_name, operation, [records[i] for i in todo], external_id_field)
+        answers = _call(client, object_name, operation, [records[i] for i in todo], external_id_field,
+                        headers or {})
         retry = []
         for i, answer in zip(todo, answers):
             result = _row_result(answer, operation)

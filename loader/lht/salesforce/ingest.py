@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
+from simple_salesforce.format import format_soql
 
 from lht.errors import BulkJobError
 from lht.salesforce.bulk import _jobs_url, abort_job, delete_job, wait_for_job
@@ -34,20 +35,46 @@ OPERATIONS = {"insert": "insert", "update": "update", "upsert": "upsert", "delet
 RESULTS = {"successful": "successfulResults", "failed": "failedResults", "unprocessed": "unprocessedrecords"}
 #: Default largest CSV upload per job (bytes).
 MAX_UPLOAD_BYTES = 100_000_000
+#: Records Salesforce counts as one batch of an ingest job (against DailyBulkApiBatches).
+INGEST_BATCH_RECORDS = 10_000
 
-__all__ = ["OPERATIONS", "RESULTS", "abort_ingest_job", "close_job", "create_ingest_job", "delete_ingest_job",
+__all__ = ["INGEST_BATCH_RECORDS", "OPERATIONS", "RESULTS", "abort_ingest_job", "active_assignment_rule",
+           "bulk_batches", "close_job", "create_ingest_job", "delete_ingest_job",
            "download_results", "ingest_job_info", "read_result_csv", "stream_results", "upload_csv",
            "wait_for_ingest_job"]
 
 
+def bulk_batches(rows: int) -> int:
+    """The Bulk API batches an ingest job of ``rows`` records uses of the org's daily
+    allowance (DailyBulkApiBatches): Salesforce counts each 10,000 records as one."""
+    return max(1, -(-rows // INGEST_BATCH_RECORDS))
+
+
+def active_assignment_rule(client: SalesforceClient, object_name: str) -> str:
+    """The Id of ``object_name``'s active assignment rule (the job property takes an Id, not
+    "default"); BulkJobError naming the fix when the object has none."""
+    soql = format_soql("SELECT Id FROM AssignmentRule WHERE SobjectType = {} AND Active = true LIMIT 1",
+                       object_name)
+    records = client.query(soql, what=f"Finding the active assignment rule of {object_name}").get("records") or []
+    if not records:
+        raise BulkJobError(f"{object_name} has no active assignment rule: activate one in Setup, or set "
+                           "meta.lht_push.assignment_rule_id to the Id of the rule to run.")
+    return str(records[0]["Id"])
+
+
 def create_ingest_job(client: SalesforceClient, object_name: str, operation: str, *,
-                      external_id_field: str | None = None) -> str:
-    """Create an ingest job (state Open) and return its id."""
+                      external_id_field: str | None = None, assignment_rule_id: str | None = None) -> str:
+    """Create an ingest job (state Open) and return its id. ``assignment_rule_id``: an
+    AssignmentRule Id, or ``default`` (the object's active rule), for the job property
+    ``assignmentRuleId`` (Lead, Case)."""
     check_object_name(object_name)
     body: dict[str, Any] = {"object": object_name, "operation": OPERATIONS[operation], "contentType": "CSV",
                             "lineEnding": "LF", "columnDelimiter": "COMMA"}
     if operation == "upsert":
         body["externalIdFieldName"] = external_id_field
+    if assignment_rule_id:
+        body["assignmentRuleId"] = (active_assignment_rule(client, object_name)
+                                    if assignment_rule_id == "default" else assignment_rule_id)
     info = client.request("POST", _jobs_url(client, kind="ingest"), data=json.dumps(body),
                           what=f"Creating a Bulk API 2.0 {operation} job on {object_name}").json()
     logger.info("Bulk ingest job %s created (%s %s)", info["id"], operation, object_name)
