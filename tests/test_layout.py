@@ -29,7 +29,7 @@ RANKS = {
     "commands": 4,
     "cli": 5,
 }
-BASE_MODULES = {"__init__", "clock", "config", "constants", "dbtfiles", "errors", "names", "typemap", "pipeline"}
+BASE_MODULES = {"__init__", "clock", "config", "constants", "dbtfiles", "errors", "lazy", "names", "typemap", "pipeline"}
 
 
 def wing_of(module: str) -> str:

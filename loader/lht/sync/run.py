@@ -10,7 +10,8 @@ from pathlib import Path
 
 from lht.catalog import Catalog
 from lht.config import credentials_from_env, settings_from_env
-from lht.errors import ApiLimitError, ConfigError
+from lht.constants import PUSH_RESULTS_TABLE, RUNS_TABLE
+from lht.errors import ApiLimitError, ConfigError, WarehouseError
 from lht.warehouse.lock import run_lock
 from lht.clock import utcnow
 from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object
@@ -21,8 +22,8 @@ from lht.sync.report import SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
 from lht.warehouse.results import ensure_push_results
 from lht.warehouse.snapshot import SnapshotKeeper
-from lht.warehouse.state import StateStore
-from lht.warehouse.connection import load_target
+from lht.warehouse.state import Loaded, StateStore
+from lht.warehouse.connection import Warehouse, load_target
 from lht.warehouse.connection import connect as connect_warehouse
 
 logger = logging.getLogger(__name__)
@@ -70,17 +71,18 @@ def run_sync(
         warehouse = connect_warehouse(target)
         keeper = SnapshotKeeper(warehouse, project.objects)  # `lht status` reads it while the file is busy
         try:
-            # the push change-set views read it live: it exists before the first `dbt build`
-            ensure_push_results(warehouse)
-            store = StateStore(warehouse)
-            catalog = Catalog.load(store, names, settings, now=report.started_at)
+            store = StateStore(warehouse, create=False)
+            loaded = _load_state(warehouse, store, names)
+            catalog = Catalog(loaded.describes, settings.describe_max_age_seconds, report.started_at)
             catalog.check_metadata(client, names)
             ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
-                             progress=keeper.watch(progress))
-            ctx.prefetcher = _prefetch(ctx, store, project, names, request)
+                             progress=keeper.watch(progress), states=loaded.states)
+            ctx.prefetcher = _prefetch(ctx, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
+            store.save_all(ctx.settled)  # the objects that wrote nothing, in one statement
             report.finish(client.total_calls, client.api_usage, utcnow())
-            record_run(warehouse, report.run_rows())  # the run history (_lht_runs)
+            record_run(warehouse, report.run_rows(),  # the run history (_lht_runs)
+                       **({"newest_batch": loaded.newest_batch[RUNS_TABLE]} if RUNS_TABLE in loaded.newest_batch else {}))
         finally:
             keeper.close()
             warehouse.close()
@@ -99,7 +101,21 @@ def _objects_to_sync(project: Project, requested: Sequence[str]) -> list[str]:
     return list(project.objects)
 
 
-def _prefetch(ctx: RunContext, store: StateStore, project: Project, names: Sequence[str],
+def _load_state(warehouse: Warehouse, store: StateStore, names: Sequence[str]) -> Loaded:
+    """Every object's state, the cached describes of ``names`` and the run history's newest
+    batch in one statement, which also finds the push results table; on a warehouse that
+    lacks one of the loader's tables (a first run), create them and read again."""
+    try:
+        return store.load(names, newest_batch_of=[RUNS_TABLE], require=[PUSH_RESULTS_TABLE])
+    except WarehouseError as exc:
+        logger.debug("Creating the loader's tables (%s)", exc)
+    # the push change-set views read it live: it exists before the first `dbt build`
+    ensure_push_results(warehouse)
+    store.create()
+    return store.load(names)
+
+
+def _prefetch(ctx: RunContext, project: Project, names: Sequence[str],
               request: SyncRequest) -> Prefetcher:
     """Ask the change checks of every incremental object in grouped Composite calls."""
     prefetcher = Prefetcher(ctx.client, enabled=ctx.settings.composite)
@@ -109,7 +125,7 @@ def _prefetch(ctx: RunContext, store: StateStore, project: Project, names: Seque
     found = []
     for name in names:
         options = project.objects[name]
-        cand = candidate(ctx.catalog, store, name, options,
+        cand = candidate(ctx.catalog, ctx.states, name, options,
                          deleted_window=lambda state, opts: deleted_window(state, opts, ctx.settings, taken_at))
         if cand is not None:
             found.append(cand)
