@@ -11,14 +11,14 @@ from pathlib import Path
 from lht.catalog import Catalog
 from lht.config import credentials_from_env, settings_from_env
 from lht.constants import PUSH_RESULTS_TABLE, RUNS_TABLE
-from lht.errors import ApiLimitError, ConfigError, WarehouseError
+from lht.errors import ApiLimitError, ConfigError, LhtError, WarehouseError
 from lht.warehouse.lock import run_lock
 from lht.clock import utcnow
 from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object
 from lht.warehouse.runs import record_run
 from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
-from lht.sync.report import SKIPPED, ObjectResult, RunReport
+from lht.sync.report import FAILED, SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
 from lht.warehouse.results import ensure_push_results
 from lht.warehouse.snapshot import SnapshotKeeper
@@ -79,7 +79,7 @@ def run_sync(
                              progress=keeper.watch(progress), states=loaded.states)
             ctx.prefetcher = _prefetch(ctx, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
-            store.save_all(ctx.settled)  # the objects that wrote nothing, in one statement
+            _save_settled(store, ctx, report.results)
             report.finish(client.total_calls, client.api_usage, utcnow())
             record_run(warehouse, report.run_rows(),  # the run history (_lht_runs)
                        **({"newest_batch": loaded.newest_batch[RUNS_TABLE]} if RUNS_TABLE in loaded.newest_batch else {}))
@@ -99,6 +99,19 @@ def _objects_to_sync(project: Project, requested: Sequence[str]) -> list[str]:
             "`lht add Account` (it writes the dbt model), then run `lht sync`."
         )
     return list(project.objects)
+
+
+def _save_settled(store: StateStore, ctx: RunContext, results: list[ObjectResult]) -> None:
+    """Save the states of the objects that wrote nothing, in one statement; if the warehouse
+    refuses, those objects failed (their next run checks the same window again)."""
+    try:
+        store.save_all(ctx.settled)
+    except LhtError as exc:
+        logger.error("Saving the state of %d object(s) failed: %s", len(ctx.settled), exc)
+        names = {state.object_name.lower() for state in ctx.settled}
+        for result in results:
+            if result.object_name.lower() in names:
+                result.status, result.error = FAILED, f"saving its state failed: {exc}"
 
 
 def _load_state(warehouse: Warehouse, store: StateStore, names: Sequence[str]) -> Loaded:
