@@ -67,26 +67,34 @@ def run_sync(
     target = load_target(project.project_dir, request.profiles_dir, request.target, settings)
     report = RunReport(started_at=utcnow(), target=target.name)
     client = connect_salesforce(credentials, settings)
-    with run_lock(target, wait=request.wait_for_lock):
-        warehouse = connect_warehouse(target)
-        keeper = SnapshotKeeper(warehouse, project.objects)  # `lht status` reads it while the file is busy
-        try:
-            store = StateStore(warehouse, create=False)
-            loaded = _load_state(warehouse, store, names)
-            catalog = Catalog(loaded.describes, settings.describe_max_age_seconds, report.started_at)
-            catalog.check_metadata(client, names)
-            ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
-                             progress=keeper.watch(progress), states=loaded.states)
-            ctx.prefetcher = _prefetch(ctx, project, names, request)
-            report.results = _sync_all(ctx, project, names, request)
-            _save_settled(store, ctx, report.results)
-            report.finish(client.total_calls, client.api_usage, utcnow())
-            record_run(warehouse, report.run_rows(),  # the run history (_lht_runs)
-                       **({"newest_batch": loaded.newest_batch[RUNS_TABLE]} if RUNS_TABLE in loaded.newest_batch else {}))
-        finally:
-            keeper.close()
-            warehouse.close()
-            report.finished_at = report.finished_at or utcnow()
+    # Snowflake: the run lock is a row claimed on the run's own session (one login, not two);
+    # DuckDB: the lock file is taken before the database file is opened.
+    shared = connect_warehouse(target) if target.kind == "snowflake" else None
+    try:
+        with run_lock(shared or target, wait=request.wait_for_lock):
+            warehouse = shared or connect_warehouse(target)
+            keeper = SnapshotKeeper(warehouse, project.objects)  # `lht status` reads it while the file is busy
+            try:
+                store = StateStore(warehouse, create=False)
+                loaded = _load_state(warehouse, store, names)
+                catalog = Catalog(loaded.describes, settings.describe_max_age_seconds, report.started_at)
+                catalog.check_metadata(client, names)
+                ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
+                                 progress=keeper.watch(progress), states=loaded.states)
+                ctx.prefetcher = _prefetch(ctx, project, names, request)
+                report.results = _sync_all(ctx, project, names, request)
+                _save_settled(store, ctx, report.results)
+                report.finish(client.total_calls, client.api_usage, utcnow())
+                newest = {"newest_batch": loaded.newest_batch[RUNS_TABLE]} if RUNS_TABLE in loaded.newest_batch else {}
+                record_run(warehouse, report.run_rows(), **newest)  # the run history (_lht_runs)
+            finally:
+                keeper.close()
+                if shared is None:
+                    warehouse.close()
+                report.finished_at = report.finished_at or utcnow()
+    finally:
+        if shared is not None:
+            shared.close()
     return report
 
 
