@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lht.catalog import Catalog
 from lht.config import credentials_from_env, settings_from_env
-from lht.constants import PUSH_RESULTS_TABLE, RUNS_TABLE
+from lht.constants import DESCRIBE_TABLE, PUSH_RESULTS_TABLE, RUNS_TABLE, STATE_TABLE
 from lht.errors import ApiLimitError, ConfigError, LhtError, WarehouseError
 from lht.warehouse.lock import run_lock
 from lht.clock import utcnow
@@ -130,10 +130,13 @@ def _load_state(warehouse: Warehouse, store: StateStore, names: Sequence[str]) -
         return store.load(names, newest_batch_of=[RUNS_TABLE], require=[PUSH_RESULTS_TABLE])
     except WarehouseError as exc:
         logger.debug("Creating the loader's tables (%s)", exc)
+    present = {table for _, table in warehouse.table_names([warehouse.staging_schema])}
     # the push change-set views read it live: it exists before the first `dbt build`
     ensure_push_results(warehouse)
     store.create()
-    return store.load(names)
+    if STATE_TABLE in present or DESCRIBE_TABLE in present:
+        return store.load(names)
+    return Loaded()  # tables just created: nothing to read
 
 
 def _prefetch(ctx: RunContext, project: Project, names: Sequence[str],
