@@ -148,7 +148,7 @@ def full_load(rows_wanted: int, root: Path, loaders: list[Loader], repeat: int) 
         from lht.typemap import FieldSpec, arrow_schema
 
         schema = arrow_schema([FieldSpec.from_describe(f) for f in fields])
-        pages, _ = bulk_csv_pages(org, soql)
+        pages, prepared = bulk_csv_pages(org, soql)
         floors: list[float] = []
         runs: dict[str, list[tuple[float, float]]] = {loader.label: [] for loader in loaders}
         for n in range(repeat):
@@ -165,11 +165,12 @@ def full_load(rows_wanted: int, root: Path, loaders: list[Loader], repeat: int) 
                 ws.database.unlink()
         del pages
     floor = median(floors)
-    table = [[f"floor: pyarrow parse + DuckDB insert ({rows_wanted:,} rows)", f"{floor:.2f}", "1.00", ""]]
+    table = [[f"floor: pyarrow parse + DuckDB insert ({rows_wanted:,} rows)", f"{floor:.2f}", "1.00", "", ""],
+             ["org: Bulk job preparation (inside lht's time, not the floor's)", f"{prepared:.2f}", "", "", ""]]
     for label, found in runs.items():
         wall = median([s for s, _ in found])
         table.append([f"lht sync Account, full ({label})", f"{wall:.2f}", f"{wall / floor:.2f}",
-                      f"{median([r for _, r in found]):.0f}"])
+                      f"{(wall - prepared) / floor:.2f}", f"{median([r for _, r in found]):.0f}"])
     return table
 
 
@@ -195,11 +196,10 @@ def main() -> None:
                 ["what", "wall s", "x floor", "peak RSS MB", "API calls"], quiet)
     print_table("No-change run on the Snowflake dialect (fakesnow): statements through the connector",
                 ["loader", "statements", "changed objects", "target", "wall s"], statements)
-    print_table(f"Full Bulk sync of {args.rows:,} Accounts, target <= 1.50x the floor",
-                ["what", "wall s", "x floor", "peak RSS MB"], full)
+    columns = ["what", "wall s", "x floor", "x floor without the org's preparation", "peak RSS MB"]
+    print_table(f"Full Bulk sync of {args.rows:,} Accounts, target <= 1.50x the floor", columns, full)
     if million:
-        print_table("Full Bulk sync of 1,000,000 Accounts (one round): nothing slower",
-                    ["what", "wall s", "x floor", "peak RSS MB"], million)
+        print_table("Full Bulk sync of 1,000,000 Accounts (one round): nothing slower", columns, million)
 
 
 if __name__ == "__main__":
