@@ -5,6 +5,7 @@
 PYTHONPATH, nothing else changed; "after" is this checkout. Both run as fresh processes
 (``python -c "from lht.cli import main; ..."``, what the console script does), interleaved,
 so the machine's noise falls on both alike; each figure is the median of ``--repeat`` runs.
+Both versions are byte-compiled first, as an installed package is.
 
 1. No-change run: the 8 objects of the demo project (its 7 plus ``Invoice__c``, the local
    org's default data) synced once, then ``lht sync --json`` with nothing changed, against
@@ -24,6 +25,7 @@ so the machine's noise falls on both alike; each figure is the median of ``--rep
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -185,6 +187,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lht-bench-") as tmp:
         root = Path(tmp)
         loaders = [Loader("before", before_source(args.before_ref, root / "before-src")), Loader("after", None)]
+        for source in (root / "before-src", BENCH.parent / "loader"):
+            # as an installed package is: byte-compiled (a PYTHONDONTWRITEBYTECODE environment
+            # would otherwise compile every module from source on every run, both versions alike)
+            compileall.compile_dir(source, quiet=1)
         with running_org({}, root / "org") as (org, _):
             quiet = no_change(org, root, loaders, args.repeat)
             statements = snowflake_statements(org, root, loaders)
