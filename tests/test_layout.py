@@ -29,8 +29,8 @@ RANKS = {
     "commands": 4,
     "cli": 5,
 }
-BASE_MODULES = {"__init__", "clock", "config", "constants", "dbtfiles", "errors", "loginfile", "names", "typemap",
-                "pipeline"}
+BASE_MODULES = {"__init__", "clock", "config", "constants", "dbtfiles", "errors", "lazy", "loginfile", "names",
+                "typemap", "pipeline"}
 
 
 def wing_of(module: str) -> str:

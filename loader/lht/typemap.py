@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pyarrow as pa
+from lht.lazy import pa
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,11 @@ KNOWN_TYPES = TEXT_TYPES | NUMBER_TYPES | INTEGER_TYPES | COMPOUND_TYPES | {
 #: Largest decimal precision both engines store (DuckDB DECIMAL and Snowflake NUMBER).
 MAX_PRECISION = 38
 
-#: Arrow type of datetimes and of ``_lht_extracted_at``.
-TIMESTAMP_TYPE = pa.timestamp("ms", tz="UTC")
+
+
+def timestamp_type() -> pa.DataType:
+    """Arrow type of datetimes and of ``_lht_extracted_at`` (UTC, milliseconds)."""
+    return pa.timestamp("ms", tz="UTC")
 
 _warned_unknown: set[str] = set()
 
@@ -117,7 +120,7 @@ def arrow_type(field: FieldSpec) -> pa.DataType:
     if kind == "date":
         return pa.date32()
     if kind == "datetime":
-        return TIMESTAMP_TYPE
+        return timestamp_type()
     if kind == "time":
         return pa.time32("ms")
     return pa.string()

@@ -124,7 +124,7 @@ def _recording_sleep(waits: list[float]):
     return sleep
 
 
-def test_polling_waits_half_a_second_five_times_then_backs_off_by_thirty_percent(org):
+def test_query_job_polling_looks_after_a_tenth_of_a_second_then_backs_off_by_half(org):
     client = _client(org)
     org.faults.add("bulk_stuck")
     job_id = bulk.create_query_job(client, build_soql(_account(client), fields=["Id"]))
@@ -132,8 +132,19 @@ def test_polling_waits_half_a_second_five_times_then_backs_off_by_thirty_percent
     with pytest.raises(BulkJobError, match="aborted"):
         bulk.wait_for_job(client, job_id, 5.0, sleep=_recording_sleep(waits))
     bulk.delete_job(client, job_id)
-    assert waits[:7] == pytest.approx([0.5] * 5 + [0.65, 0.845])
+    assert waits[:7] == pytest.approx([0.1 * 1.5 ** n for n in range(7)])
     assert sum(waits) <= 5.0 + 1e-9  # the last wait stops at the deadline
+
+
+def test_ingest_job_polling_waits_half_a_second_five_times_then_backs_off_by_thirty_percent(org):
+    client = _client(org)
+    org.faults.add("bulk_stuck")
+    job_id = bulk.create_query_job(client, build_soql(_account(client), fields=["Id"]))
+    waits: list[float] = []
+    with pytest.raises(BulkJobError, match="aborted"):
+        bulk.wait_for_job(client, job_id, 5.0, sleep=_recording_sleep(waits), **bulk.INGEST_POLLS)
+    bulk.delete_job(client, job_id)
+    assert waits[:7] == pytest.approx([0.5] * 5 + [0.65, 0.845])
 
 
 def test_polling_waits_are_capped(org):

@@ -165,3 +165,55 @@ def test_a_changed_filter_is_one_the_last_successful_sync_did_not_use() -> None:
     unfiltered = ObjectState("Account", last_success_at=synced.last_success_at)
     assert not unfiltered.filter_changed(None) and not unfiltered.filter_changed("")
     assert unfiltered.filter_changed("Industry != null")
+
+
+def _counting(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements ``wh`` runs from now on."""
+    seen: list[str] = []
+    original = wh._execute  # noqa: SLF001 - counting the engine calls of one object
+
+    def execute(sql, params):  # type: ignore[no-untyped-def]
+        seen.append(sql)
+        return original(sql, params)
+
+    monkeypatch.setattr(wh, "_execute", execute)
+    return seen
+
+
+def test_one_statement_reads_every_state_the_describes_asked_for_and_the_newest_batch(
+        wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = StateStore(wh)
+    store.save(full_state("Account"))
+    store.save(ObjectState(object_name="Contact", watermark_field="SystemModstamp"))
+    store.put_describe("Account", {"name": "Account", "v": 1}, datetime(2024, 1, 1, tzinfo=UTC))
+    store.put_describe("Lead", {"name": "Lead"}, datetime(2024, 1, 2, tzinfo=UTC))
+    wh.execute(f"CREATE TABLE {wh.table('_lht_runs')} ({wh.quote('_lht_batch_id')} VARCHAR)")
+    wh.execute(f"INSERT INTO {wh.table('_lht_runs')} VALUES ('20240101T000000000000Z-a'), ('20240102T000000000000Z-b')")
+    seen = _counting(wh, monkeypatch)
+    loaded = StateStore(wh, create=False).load(["account", "Contact"], newest_batch_of=["_lht_runs"],
+                                                require=["_lht_describe"])
+    assert len(seen) == 1
+    assert loaded.states == {"account": full_state("Account"),
+                             "contact": ObjectState(object_name="Contact", watermark_field="SystemModstamp")}
+    assert loaded.describes == {"account": (datetime(2024, 1, 1, tzinfo=UTC), {"name": "Account", "v": 1})}
+    assert loaded.newest_batch == {"_lht_runs": "20240102T000000000000Z-b"}
+
+
+def test_the_one_read_fails_when_a_required_table_is_missing(wh: Warehouse) -> None:
+    store = StateStore(wh)
+    with pytest.raises(WarehouseError):
+        store.load(["Account"], require=["_lht_push_results"])
+
+
+def test_save_all_replaces_every_row_in_one_statement_on_snowflake_and_one_transaction_on_duckdb(
+        wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = StateStore(wh)
+    store.save(ObjectState(object_name="ACCOUNT", last_run_rows=1))
+    store.save(ObjectState(object_name="Lead", last_run_rows=2))
+    seen = _counting(wh, monkeypatch)
+    store.save_all([full_state("Account"), ObjectState(object_name="Case", last_run_rows=3)])
+    writes = [s for s in seen if s.split()[0].upper() not in ("BEGIN", "COMMIT")]
+    assert len(writes) == (1 if wh.kind == "snowflake" else 2), seen
+    assert {s.object_name.lower(): s for s in store.all()} == {
+        "account": full_state("Account"), "case": ObjectState(object_name="Case", last_run_rows=3),
+        "lead": ObjectState(object_name="Lead", last_run_rows=2)}

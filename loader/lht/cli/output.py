@@ -1,7 +1,10 @@
 """What every ``lht`` command shares: the consoles, the common options, logging, the error
 guard (a typed error becomes one paragraph and its exit code; with ``--wait``, a DuckDB file
 another program holds is waited for) and report printing. Every message and log line shows
-URLs without their userinfo (:func:`lht.errors.redact_urls`)."""
+URLs without their userinfo (:func:`lht.errors.redact_urls`).
+
+Rich is imported when something is printed through it (a table, an error, a log line, a
+progress bar): ``lht sync --json`` with nothing to report never loads it."""
 
 from __future__ import annotations
 
@@ -11,18 +14,52 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.markup import escape
-from rich.table import Table
 
 from lht.errors import LhtError, WarehouseBusyError, redact_urls
 
-stdout = Console()
-stderr = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+
+class _LazyConsole:
+    """A rich ``Console`` made at its first use (rich's import is a tenth of a second)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        """The console itself."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+    def __enter__(self) -> Console:  # rich's Live and Progress enter the console
+        return self.console.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.console.__exit__(*exc)
+
+
+stdout: Console = _LazyConsole()  # type: ignore[assignment]
+stderr: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 PATH = click.Path(file_okay=False, path_type=Path)
 project_dir_option = click.option(
@@ -96,18 +133,40 @@ class _RedactUrls(logging.Filter):
         return True
 
 
+class _FirstRecordHandler(logging.Handler):
+    """Chooses the real handler (:func:`_stderr_handler`) at the first record: a run that
+    logs nothing never asks whether stderr is a terminal (which loads rich)."""
+
+    def __init__(self, verbosity: int) -> None:
+        super().__init__()
+        self.verbosity = verbosity
+        self.chosen: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.chosen is None:
+            self.chosen = _stderr_handler(self.verbosity)
+        self.chosen.handle(record)
+
+
+def _stderr_handler(verbosity: int) -> logging.Handler:
+    if stderr.is_terminal:
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=stderr, show_path=False, show_time=verbosity > 1, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(("%(asctime)s " if verbosity > 1 else "") + "%(levelname)-8s %(message)s"))
+    return handler
+
+
 def configure_logging(verbosity: int) -> None:
     """Log on stderr: through Rich on a terminal; one plain line per message otherwise (cron and
     CI logs: no wrapping at 80 columns, no padding), with the time from -vv."""
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    if stderr.is_terminal:
-        handler: logging.Handler = RichHandler(console=stderr, show_path=False, show_time=verbosity > 1, markup=False)
-        layout = "%(message)s"
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        layout = ("%(asctime)s " if verbosity > 1 else "") + "%(levelname)-8s %(message)s"
+    handler = _FirstRecordHandler(verbosity)
     handler.addFilter(_RedactUrls())
-    logging.basicConfig(level=level, handlers=[handler], format=layout, force=True)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     for noisy in ("snowflake.connector", "urllib3", "botocore", "filelock"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
@@ -184,6 +243,8 @@ def _wait_for_warehouse(busy: WarehouseBusyError, deadline: float) -> None:
 
 def print_wide(table: Table) -> None:
     """A table at the terminal's width, or unwrapped when piped (logs, grep)."""
+    from rich.console import Console
+
     (stdout if stdout.is_terminal else Console(width=200)).print(table)
 
 

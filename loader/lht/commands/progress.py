@@ -9,10 +9,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING
 
 from lht.sync.objectsync import Progress as ProgressCallback
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @contextmanager
@@ -21,6 +23,8 @@ def progress_reporter(console: Console, *, enabled: bool = True) -> Iterator[Pro
     if not (enabled and console.is_terminal):
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     lock = threading.Lock()
     tasks: dict[str, int] = {}
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from lht.commands.history import one_line
 from lht.sync.report import RunReport
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 _STATUS_COLOURS = {"ok": "green", "pass": "green", "failed": "red", "error": "red",
                    "refused": "yellow", "warn": "yellow"}
@@ -26,6 +28,8 @@ def _coloured(status: str, default: str = "dim") -> str:
 def _table(title: str, columns: Sequence[str], numeric: Iterable[str], rows: Iterable[Sequence[str]]) -> Table:
     """A left-titled table whose ``numeric`` columns are right-aligned."""
     right = set(numeric)
+    from rich.table import Table  # at the first table printed: `--json` runs never load rich
+
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, justify="right" if column in right else "left")

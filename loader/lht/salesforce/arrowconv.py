@@ -12,12 +12,14 @@ from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any, BinaryIO
 
-import pyarrow as pa
-import pyarrow.compute as pc
-from pyarrow import csv as pacsv
+from lht.lazy import pa, pc, pacsv
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-_TIME_TYPE = pa.time32("ms")
+
+
+def _time_type() -> pa.DataType:
+    """Arrow type of Salesforce ``time`` fields."""
+    return pa.time32("ms")
 
 
 def _times(strings: pa.Array) -> pa.Array:
@@ -25,7 +27,7 @@ def _times(strings: pa.Array) -> pa.Array:
     trimmed = pc.replace_substring_regex(strings, r"(Z|[+-]00:?00)$", "")
     stamped = pc.binary_join_element_wise("1970-01-01T", trimmed, "")
     millis = pc.cast(stamped, pa.timestamp("ms")).cast(pa.int64())
-    return pc.cast(millis.cast(pa.int32()), _TIME_TYPE)
+    return pc.cast(millis.cast(pa.int32()), _time_type())
 
 
 def _text(value: Any) -> str | None:
@@ -74,7 +76,7 @@ def _column(values: list[Any], dtype: pa.DataType) -> pa.Array:
     if pa.types.is_floating(dtype):
         return pa.array([None if v is None else float(v) for v in values], type=dtype)
     strings = pa.array([_text(v) for v in values], type=pa.string())
-    if dtype == _TIME_TYPE:
+    if dtype == _time_type():
         return _times(strings)
     return strings.cast(dtype)  # date32, timestamp[ms, UTC] (ISO 8601 with +0000 or Z)
 
@@ -112,7 +114,7 @@ def block_too_small(exc: pa.ArrowInvalid) -> bool:
 
 
 def _csv_options(schema: pa.Schema, delimiter: str, block_bytes: int) -> dict[str, Any]:
-    column_types = {f.name: (pa.string() if f.type == _TIME_TYPE else f.type) for f in schema}
+    column_types = {f.name: (pa.string() if f.type == _time_type() else f.type) for f in schema}
     return {
         "read_options": pacsv.ReadOptions(use_threads=False, block_size=block_bytes),
         "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
@@ -134,7 +136,7 @@ def _typed(data: pa.Table, schema: pa.Schema) -> pa.Table:
     columns = []
     for f in schema:
         column = data.column(f.name)
-        if f.type == _TIME_TYPE:
+        if f.type == _time_type():
             column = _times(column.combine_chunks())
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=schema)

@@ -32,10 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-import jwt
 import requests
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed
-from simple_salesforce.login import SalesforceLogin, token_login
 
 from lht.clock import utcnow
 from lht.config import Credentials
@@ -98,6 +95,8 @@ def login(creds: Credentials, session: requests.Session) -> tuple[str, str]:
     Raises LoginRefusedError when Salesforce refuses the credentials, SalesforceError when
     its login service keeps failing (after the transport's retries).
     """
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed  # logins only: see sfparts
+
     log_in = LOGINS.get(creds.flow)
     if log_in is None:
         raise CredentialsError(f"The {creds.flow} flow cannot log in; it needs no login")
@@ -155,6 +154,7 @@ def _instance(value: str) -> str:
 
 def _password(creds: Credentials, session: requests.Session,
               domain: str | None) -> tuple[str, str]:
+    from simple_salesforce.login import SalesforceLogin, token_login
     password = creds.password or ""
     token = creds.security_token or ""
     if creds.client_id and creds.client_secret:
@@ -181,6 +181,7 @@ def _password(creds: Credentials, session: requests.Session,
 
 def _client_credentials(creds: Credentials, session: requests.Session,
                         domain: str | None) -> tuple[str, str]:
+    from simple_salesforce.login import SalesforceLogin, token_login
     if domain is not None:
         if domain in ("login", "test"):
             raise CredentialsError(
@@ -198,6 +199,9 @@ def _client_credentials(creds: Credentials, session: requests.Session,
 
 
 def _jwt(creds: Credentials, session: requests.Session, domain: str | None) -> tuple[str, str]:
+    import jwt
+    from simple_salesforce.login import SalesforceLogin, token_login
+
     key_path = Path(creds.private_key_file or "")
     try:
         key = key_path.read_bytes()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
-import pyarrow as pa
+from lht.lazy import pa
 import requests
 
 from lht.salesforce import arrowconv

@@ -3,7 +3,10 @@
 Logins use simple-salesforce's own login code (:mod:`lht.salesforce.auth`). Every call,
 REST through simple-salesforce's public API or raw (Bulk 2.0, Composite, SOAP), goes
 through :meth:`SalesforceClient.with_session`: a session that expires mid-run is renewed
-there, once, for every flow that can log in again.
+there, once, for every flow that can log in again. simple-salesforce's ``Salesforce``
+object (whose package import loads its SOAP, Bulk and Metadata clients) is built at the
+first call that needs it; raw calls use its ``call_salesforce`` only
+(:mod:`lht.salesforce.sfparts`).
 """
 
 from __future__ import annotations
@@ -15,13 +18,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import requests
-from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceError as SfError
-from simple_salesforce.exceptions import SalesforceExpiredSession
-from simple_salesforce.util import call_salesforce
 
 from lht.clock import as_utc
 from lht.config import Credentials, Settings
@@ -32,7 +31,11 @@ from lht.errors import (
 )
 from lht.names import check_object_name
 from lht.salesforce import auth as _auth_flows
+from lht.salesforce.sfparts import SalesforceExpiredSession, SfError, call_salesforce
 from lht.salesforce.transport import ClientStats, RunBudget, make_session
+
+if TYPE_CHECKING:
+    from simple_salesforce import Salesforce
 
 __all__ = ["DeletedWindowError", "SalesforceClient", "SessionExpired", "connect", "translate"]
 
@@ -173,6 +176,14 @@ class _Auth:
             return self.session_id, self.instance
 
 
+class _Session(NamedTuple):
+    """What a raw call needs of the session: its id and ``host[:port]`` (as
+    simple-salesforce's ``Salesforce`` names them)."""
+
+    session_id: str
+    sf_instance: str
+
+
 class SessionExpired(Exception):
     """Raised inside :meth:`SalesforceClient.with_session` by a call that carries the
     session itself (SOAP) when Salesforce answers that the session is invalid."""
@@ -199,12 +210,22 @@ class SalesforceClient:
         self.query_headers: dict[str, str] = {}
         if not auth.session_id:
             auth.login(self.session)
-        self._api = self._salesforce(auth.session_id, auth.instance)
+        self._current = _Session(auth.session_id, auth.instance)
+        self._built: Salesforce | None = None
 
-    def _salesforce(self, session_id: str, instance: str) -> Salesforce:
-        # Decimal keeps currency/percent digits exact; plain dicts are enough for records.
-        return Salesforce(session_id=session_id, instance_url=f"https://{instance}", version=API_VERSION,
-                          session=self.session, parse_float=Decimal, object_pairs_hook=dict)
+    @property
+    def _api(self) -> Salesforce:
+        """simple-salesforce's API object on the current session, built when first used."""
+        built, current = self._built, self._current
+        if built is None or (built.session_id, built.sf_instance) != current:
+            from simple_salesforce import Salesforce
+
+            # Decimal keeps currency/percent digits exact; plain dicts are enough for records.
+            built = Salesforce(session_id=current.session_id, instance_url=f"https://{current.sf_instance}",
+                               version=API_VERSION, session=self.session, parse_float=Decimal,
+                               object_pairs_hook=dict)
+            self._built = built
+        return built
 
     @property
     def can_relogin(self) -> bool:
@@ -214,23 +235,22 @@ class SalesforceClient:
     @property
     def session_id(self) -> str:
         """The session id this client's calls carry."""
-        return self._api.session_id
+        return self._current.session_id
 
     @property
     def instance(self) -> str:
         """``host[:port]`` of the org's instance."""
-        return self._api.sf_instance
+        return self._current.sf_instance
 
     @property
     def base_url(self) -> str:
-        """``https://host/services/data/vNN.N/``."""
-        return self._api.base_url
+        """``https://host/services/data/vNN.N/`` (as simple-salesforce builds it)."""
+        return f"https://{self._current.sf_instance}/services/data/v{API_VERSION}/"
 
     def renew_session(self, stale: str) -> None:
         """Log in again unless another client already replaced the ``stale`` session id."""
         session_id, instance = self._auth.refresh(self.session, stale)
-        if (session_id, instance) != (self._api.session_id, self._api.sf_instance):
-            self._api = self._salesforce(session_id, instance)
+        self._current = _Session(session_id, instance)
 
     def for_object(self, object_name: str) -> SalesforceClient:
         """A client for one object: same auth and budget, its own call counter."""
@@ -255,13 +275,14 @@ class SalesforceClient:
         return self.budget.usage
 
     # -- the one call path ------------------------------------------------------------------
-    def with_session(self, what: str, call: Callable[[Salesforce], T]) -> T:
-        """Run ``call`` with the current simple-salesforce API object; when Salesforce says
-        the session expired (401 ``INVALID_SESSION_ID``, or :class:`SessionExpired` from a
-        call carrying the session itself), log in again once and run it again. Failures
-        become lht's typed errors, saying ``what`` was attempted."""
+    def with_session(self, what: str, call: Callable[[Any], T], *, raw: bool = False) -> T:
+        """Run ``call`` with the current simple-salesforce API object (``raw``: with only
+        the session's ``session_id`` and ``sf_instance``); when Salesforce says the session
+        expired (401 ``INVALID_SESSION_ID``, or :class:`SessionExpired` from a call carrying
+        the session itself), log in again once and run it again. Failures become lht's
+        typed errors, saying ``what`` was attempted."""
         for attempt in (1, 2):
-            api = self._api
+            api = self._current if raw else self._api
             try:
                 return call(api)
             except LhtError:
@@ -286,13 +307,13 @@ class SalesforceClient:
         ``url`` may be a path on the instance (``/services/...``)."""
         headers = dict(kwargs.pop("headers", None) or {})
 
-        def call(api: Salesforce) -> requests.Response:
+        def call(api: _Session) -> requests.Response:
             full = f"https://{api.sf_instance}{url}" if url.startswith("/") else url
             base = {"Authorization": f"Bearer {api.session_id}", "X-PrettyPrint": "1",
                     "Content-Type": "application/json"}
             return call_salesforce(full, method, self.session, {**base, **headers}, **kwargs)
 
-        return self.with_session(what, call)
+        return self.with_session(what, call, raw=True)
 
     # -- REST ---------------------------------------------------------------------------------
     def query(self, soql: str, *, include_deleted: bool = False, what: str = "Querying") -> dict:
@@ -321,7 +342,8 @@ class SalesforceClient:
             return True
         stamp = as_utc(since).strftime("%a, %d %b %Y %H:%M:%S GMT")
         try:
-            self.with_session("describeGlobal", lambda api: api.describe(headers={"If-Modified-Since": stamp}))
+            self.request("GET", f"{self.base_url}sobjects", what="describeGlobal",
+                         headers={"If-Modified-Since": stamp})
         except SalesforceError as exc:
             if exc.http_status == 304:
                 return False

@@ -23,13 +23,12 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from simple_salesforce.exceptions import SalesforceError as SfError
-from simple_salesforce.util import date_to_iso8601, exception_handler
 
 from lht.clock import as_utc
 from lht.constants import API_VERSION
 from lht.errors import LhtError, SalesforceError
 from lht.names import check_object_name
+from lht.salesforce.sfparts import SfError, date_to_iso8601, exception_handler
 from lht.salesforce.client import SalesforceClient, translate
 
 logger = logging.getLogger(__name__)

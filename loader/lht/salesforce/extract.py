@@ -22,8 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from lht.lazy import pa, pc
 
 from lht.salesforce import bulk
 from lht.salesforce.arrowconv import records_to_table
@@ -41,7 +40,7 @@ from lht.errors import (
 )
 from lht.salesforce.client import SalesforceClient
 from lht.constants import API_VERSION
-from lht.typemap import arrow_schema
+from lht.typemap import FieldSpec, arrow_schema
 
 logger = logging.getLogger(__name__)
 
@@ -80,15 +79,18 @@ def _tracked(extraction: Extraction, batches: Iterator[pa.Table],
         yield table
 
 
-def _rest_batches(client: SalesforceClient, first: dict[str, Any], schema: pa.Schema,
+def _rest_batches(client: SalesforceClient, first: dict[str, Any], specs: Sequence[FieldSpec],
                   object_name: str) -> Iterator[pa.Table]:
-    """Page a REST query cursor, coalescing pages into tables of ~REST_BATCH_ROWS rows."""
+    """Page a REST query cursor, coalescing pages into tables of ~REST_BATCH_ROWS rows (the
+    Arrow schema is built at the first record: a query that finds none needs no pyarrow)."""
     page: dict[str, Any] | None = first
+    schema: pa.Schema | None = None
     pending: list[pa.Table] = []
     pending_rows = 0
     while page is not None:
         records = page.get("records") or []
         if records:
+            schema = schema or arrow_schema(specs)
             pending.append(records_to_table(records, schema))
             pending_rows += len(records)
         next_url = None if page.get("done", True) else page.get("nextRecordsUrl")
@@ -159,7 +161,7 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
     if mode not in MODES:
         raise ConfigError(f"Unknown extract mode {mode!r}: use one of {', '.join(MODES)}")
     names = select_fields(plan, fields)
-    schema = arrow_schema([plan.spec(n) for n in names])
+    specs = [plan.spec(n) for n in names]
     soql = build_soql(plan, fields=names, since=since, where=where)
     watermark = plan.watermark_field if plan.watermark_field in names else None
     bulk_ok = plan.bulk_supported and not set(names) & set(plan.rest_only)
@@ -202,14 +204,14 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
     if job_id is not None:
         extraction = Extraction(engine="bulk", batches=iter(()),
                                 total_size=counted if first is None else int(first["totalSize"]))
-        source = bulk.bulk_query(client, soql, schema, settings,
+        source = bulk.bulk_query(client, soql, arrow_schema(specs), settings,
                                  include_deleted=include_deleted, job_id=job_id, on_poll=on_job)
     else:
         if first is None:
             first = client.query(soql, include_deleted=include_deleted, what=f"Querying {plan.object_name}")
         extraction = Extraction(engine="rest", batches=iter(()),
                                 total_size=int(first.get("totalSize") or 0))
-        source = _rest_batches(client, first, schema, plan.object_name)
+        source = _rest_batches(client, first, specs, plan.object_name)
     extraction.batches = _tracked(extraction, source, watermark)
     logger.info("%s: extracting through %s (%s rows expected)", plan.object_name,
                 extraction.engine, extraction.total_size if extraction.total_size is not None

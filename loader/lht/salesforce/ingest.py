@@ -17,12 +17,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.csv as pcsv
-from simple_salesforce.format import format_soql
+from lht.lazy import pa, pacsv as pcsv
+from lht.salesforce.sfparts import format_soql
 
 from lht.errors import BulkJobError
-from lht.salesforce.bulk import _jobs_url, abort_job, delete_job, wait_for_job
+from lht.salesforce.bulk import INGEST_POLLS, _jobs_url, abort_job, delete_job, wait_for_job
 from lht.names import check_object_name
 from lht.salesforce.client import SalesforceClient
 
@@ -115,7 +114,8 @@ def wait_for_ingest_job(client: SalesforceClient, job_id: str, deadline_seconds:
 
     ``rows`` (the rows uploaded, when known) paces the polls by the job's progress.
     """
-    return wait_for_job(client, job_id, deadline_seconds, kind="ingest", fail=False, expected_records=rows)
+    return wait_for_job(client, job_id, deadline_seconds, kind="ingest", fail=False, expected_records=rows,
+                        **INGEST_POLLS)  # type: ignore[arg-type]
 
 
 def stream_results(client: SalesforceClient, job_id: str, which: str) -> Iterator[bytes]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from simple_salesforce.format import format_soql
-
 from lht.clock import as_utc
 from lht.errors import ConfigError, InvalidNameError
+from lht.salesforce.sfparts import format_soql
 from lht.salesforce.describe import ObjectPlan
 
 __all__ = ["build_count_soql", "build_soql", "merge_state_soql", "select_fields", "validate_where"]

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from lht.lazy import pa, pc
 
 #: The Bulk API 2.0 cell that sets a field to null.
 BULK_NULL = "#N/A"

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from lht.lazy import pa, pc
 
 from lht.clock import utcnow
 from lht.catalog import Catalog
@@ -61,6 +60,12 @@ class RunContext:
     prefetcher: Prefetcher | None = None
     #: why ``stop`` was set before any object started, when it was
     stop_reason: str | None = None
+    #: every object's saved state as the run found it (lower-case names), read in one statement
+    states: dict[str, ObjectState] = field(default_factory=dict)
+    #: states of objects that wrote nothing, saved together when the objects are done
+    #: (:meth:`StateStore.save_all`); an object that wrote rows saves its own at once
+    settled: list[ObjectState] = field(default_factory=list)
+    settled_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def sync_object(
@@ -81,7 +86,7 @@ def sync_object(
     if ctx.progress:
         ctx.progress(name, 0, None, "describing")
     try:
-        store = StateStore(wh)
+        store = StateStore(wh, create=False)  # the run created the tables and read every state
         plan, change = ctx.catalog.plan(name, client, store)
         result.object_name = plan.object_name
         result.fields_added, result.fields_removed = list(change.added), list(change.removed)
@@ -89,7 +94,7 @@ def sync_object(
             logger.warning("%s: describe no longer shows %s (access revoked or field deleted): their columns "
                            "and last values are kept", plan.object_name, ", ".join(change.removed))
         result.skipped_fields = dict(plan.skipped)
-        state = store.get(plan.object_name) or ObjectState(object_name=plan.object_name)
+        state = ctx.states.get(plan.object_name.lower()) or ObjectState(object_name=plan.object_name)
         job = _ObjectJob(ctx, client, wh, store, plan, options, state, result, prefetched)
         job.run(full_refresh=full_refresh, refresh_formulas=refresh_formulas, added=change.added)
         if change.pending is not None:  # cached only now that the new fields are backfilled
@@ -255,7 +260,7 @@ class _ObjectJob:
         records = body.get("deletedRecords") or []
         ids = [r["id"] for r in records]
         stamps = [_parse_sf_datetime(r["deletedDate"]) for r in records]
-        written = self._write_markers(pa.array(ids, pa.string()), stamps)
+        written = self._write_markers(pa.array(ids, pa.string()), stamps) if ids else 0
         covered = body.get("latestDateCovered")
         return written, _parse_sf_datetime(covered) if covered else self.sf_started
 
@@ -374,7 +379,11 @@ class _ObjectJob:
         state.last_run_engine = self.result.engine
         state.last_run_rows = self.result.rows_written
         state.last_run_api_calls = self.client.calls + (self.prefetched.shared_calls if self.prefetched else 0)
-        self.store.save(state)
+        if self.result.rows_written or self.result.delete_markers:
+            self.store.save(state)  # now: the rows it covers are in staging
+        else:
+            with self.ctx.settled_lock:
+                self.ctx.settled.append(state)
         self.result.watermark = state.watermark.isoformat() if state.watermark else None
 
 

@@ -33,7 +33,7 @@ from lht.salesforce import composite
 from lht.salesforce.client import SalesforceClient
 from lht.salesforce.describe import ObjectPlan
 from lht.salesforce.soql import build_soql
-from lht.warehouse.state import ObjectState, StateStore
+from lht.warehouse.state import ObjectState
 
 logger = logging.getLogger(__name__)
 
@@ -144,14 +144,14 @@ class Prefetcher:
         return True
 
 
-def candidate(catalog: Catalog, store: StateStore, name: str, options: ObjectOptions, *,
+def candidate(catalog: Catalog, states: dict[str, ObjectState], name: str, options: ObjectOptions, *,
               deleted_window: Any) -> Candidate | None:
     """The questions ``name``'s incremental sync will ask, or None when it will not run
     incrementally from a fresh cached describe (it then asks on its own)."""
     plan = catalog.fresh_plan(name)
     if plan is None:
         return None
-    state: ObjectState | None = store.get(plan.object_name)
+    state: ObjectState | None = states.get(plan.object_name.lower())
     if state is None or state.watermark is None or plan.watermark_field is None:
         return None
     if state.filter_changed(options.where or None):  # it reads without the watermark: no change check

@@ -10,19 +10,20 @@ from pathlib import Path
 
 from lht.catalog import Catalog
 from lht.config import credentials_from_env, settings_from_env
-from lht.errors import ApiLimitError, ConfigError
+from lht.constants import DESCRIBE_TABLE, PUSH_RESULTS_TABLE, RUNS_TABLE, STATE_TABLE
+from lht.errors import ApiLimitError, ConfigError, LhtError, WarehouseError
 from lht.warehouse.lock import run_lock
 from lht.clock import utcnow
 from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object
 from lht.warehouse.runs import record_run
 from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
-from lht.sync.report import SKIPPED, ObjectResult, RunReport
+from lht.sync.report import FAILED, SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
 from lht.warehouse.results import ensure_push_results
 from lht.warehouse.snapshot import SnapshotKeeper
-from lht.warehouse.state import StateStore
-from lht.warehouse.connection import load_target
+from lht.warehouse.state import Loaded, StateStore
+from lht.warehouse.connection import Warehouse, load_target
 from lht.warehouse.connection import connect as connect_warehouse
 
 logger = logging.getLogger(__name__)
@@ -66,25 +67,34 @@ def run_sync(
     target = load_target(project.project_dir, request.profiles_dir, request.target, settings)
     report = RunReport(started_at=utcnow(), target=target.name)
     client = connect_salesforce(credentials, settings)
-    with run_lock(target, wait=request.wait_for_lock):
-        warehouse = connect_warehouse(target)
-        keeper = SnapshotKeeper(warehouse, project.objects)  # `lht status` reads it while the file is busy
-        try:
-            # the push change-set views read it live: it exists before the first `dbt build`
-            ensure_push_results(warehouse)
-            store = StateStore(warehouse)
-            catalog = Catalog.load(store, names, settings, now=report.started_at)
-            catalog.check_metadata(client, names)
-            ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
-                             progress=keeper.watch(progress))
-            ctx.prefetcher = _prefetch(ctx, store, project, names, request)
-            report.results = _sync_all(ctx, project, names, request)
-            report.finish(client.total_calls, client.api_usage, utcnow())
-            record_run(warehouse, report.run_rows())  # the run history (_lht_runs)
-        finally:
-            keeper.close()
-            warehouse.close()
-            report.finished_at = report.finished_at or utcnow()
+    # Snowflake: the run lock is a row claimed on the run's own session (one login, not two);
+    # DuckDB: the lock file is taken before the database file is opened.
+    shared = connect_warehouse(target) if target.kind == "snowflake" else None
+    try:
+        with run_lock(shared or target, wait=request.wait_for_lock):
+            warehouse = shared or connect_warehouse(target)
+            keeper = SnapshotKeeper(warehouse, project.objects)  # `lht status` reads it while the file is busy
+            try:
+                store = StateStore(warehouse, create=False)
+                loaded = _load_state(warehouse, store, names)
+                catalog = Catalog(loaded.describes, settings.describe_max_age_seconds, report.started_at)
+                catalog.check_metadata(client, names)
+                ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
+                                 progress=keeper.watch(progress), states=loaded.states)
+                ctx.prefetcher = _prefetch(ctx, project, names, request)
+                report.results = _sync_all(ctx, project, names, request)
+                _save_settled(store, ctx, report.results)
+                report.finish(client.total_calls, client.api_usage, utcnow())
+                newest = {"newest_batch": loaded.newest_batch[RUNS_TABLE]} if RUNS_TABLE in loaded.newest_batch else {}
+                record_run(warehouse, report.run_rows(), **newest)  # the run history (_lht_runs)
+            finally:
+                keeper.close()
+                if shared is None:
+                    warehouse.close()
+                report.finished_at = report.finished_at or utcnow()
+    finally:
+        if shared is not None:
+            shared.close()
     return report
 
 
@@ -99,7 +109,37 @@ def _objects_to_sync(project: Project, requested: Sequence[str]) -> list[str]:
     return list(project.objects)
 
 
-def _prefetch(ctx: RunContext, store: StateStore, project: Project, names: Sequence[str],
+def _save_settled(store: StateStore, ctx: RunContext, results: list[ObjectResult]) -> None:
+    """Save the states of the objects that wrote nothing, in one statement; if the warehouse
+    refuses, those objects failed (their next run checks the same window again)."""
+    try:
+        store.save_all(ctx.settled)
+    except LhtError as exc:
+        logger.error("Saving the state of %d object(s) failed: %s", len(ctx.settled), exc)
+        names = {state.object_name.lower() for state in ctx.settled}
+        for result in results:
+            if result.object_name.lower() in names:
+                result.status, result.error = FAILED, f"saving its state failed: {exc}"
+
+
+def _load_state(warehouse: Warehouse, store: StateStore, names: Sequence[str]) -> Loaded:
+    """Every object's state, the cached describes of ``names`` and the run history's newest
+    batch in one statement, which also finds the push results table; on a warehouse that
+    lacks one of the loader's tables (a first run), create them and read again."""
+    try:
+        return store.load(names, newest_batch_of=[RUNS_TABLE], require=[PUSH_RESULTS_TABLE])
+    except WarehouseError as exc:
+        logger.debug("Creating the loader's tables (%s)", exc)
+    present = {table for _, table in warehouse.table_names([warehouse.staging_schema])}
+    # the push change-set views read it live: it exists before the first `dbt build`
+    ensure_push_results(warehouse)
+    store.create()
+    if STATE_TABLE in present or DESCRIBE_TABLE in present:
+        return store.load(names)
+    return Loaded()  # tables just created: nothing to read
+
+
+def _prefetch(ctx: RunContext, project: Project, names: Sequence[str],
               request: SyncRequest) -> Prefetcher:
     """Ask the change checks of every incremental object in grouped Composite calls."""
     prefetcher = Prefetcher(ctx.client, enabled=ctx.settings.composite)
@@ -109,7 +149,7 @@ def _prefetch(ctx: RunContext, store: StateStore, project: Project, names: Seque
     found = []
     for name in names:
         options = project.objects[name]
-        cand = candidate(ctx.catalog, store, name, options,
+        cand = candidate(ctx.catalog, ctx.states, name, options,
                          deleted_window=lambda state, opts: deleted_window(state, opts, ctx.settings, taken_at))
         if cand is not None:
             found.append(cand)

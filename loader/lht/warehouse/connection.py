@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
+from lht.lazy import pa
 
 from lht.errors import ConfigError, DiskFullError, LhtError, WarehouseError, WarehouseMissingError, no_room
 from lht.names import check_identifier, table_name
@@ -125,6 +125,14 @@ class Warehouse:
         rows = self._columns(self.column_name(table), self.column_name(schema or self.staging_schema))
         return {str(n).lower(): str(t) for n, t in rows}
 
+    def table_names(self, schemas: Sequence[str]) -> set[tuple[str, str]]:
+        """``{(lower-case schema, lower-case table)}`` of the tables in ``schemas``, in one query."""
+        rows = self._tables([self.column_name(s) for s in schemas])
+        return {(str(s).lower(), str(t).lower()) for s, t in rows}
+
+    def _tables(self, schemas: Sequence[str]) -> list[tuple]:
+        raise NotImplementedError
+
     def session_guard(self) -> AbstractContextManager[Any]:
         """Held while a statement or transaction uses a session shared between threads."""
         return nullcontext()
@@ -229,6 +237,11 @@ class DuckDBWarehouse(Warehouse):
             "AND lower(table_name) = lower(?) ORDER BY ordinal_position",
             [schema, table],
         )
+
+    def _tables(self, schemas: Sequence[str]) -> list[tuple]:
+        return self.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+            f"AND lower(table_schema) IN ({', '.join('lower(?)' for _ in schemas)})", list(schemas))
 
     def cursor_for_thread(self) -> DuckDBWarehouse:
         return DuckDBWarehouse(self.target, self.staging_schema, self.con.cursor(), self.temp_dir)

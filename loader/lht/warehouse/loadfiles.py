@@ -19,8 +19,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from lht.lazy import pa, pq
 
 from lht.errors import DiskFullError, LhtError, WarehouseError, no_room
 

@@ -25,7 +25,7 @@ from typing import Any
 import filelock
 
 from lht.clock import utcnow
-from lht.errors import ConcurrentRunError
+from lht.errors import ConcurrentRunError, WarehouseError
 from lht.warehouse.target import Target
 from lht.warehouse.connection import Warehouse, connect, duckdb_directory
 
@@ -137,31 +137,45 @@ def _ensure_lock_table(wh: Warehouse) -> str:
 
 
 def _try_claim(wh: Warehouse, table: str, token: str, me: dict[str, Any]) -> dict[str, Any] | None:
-    """Claim the lock row in one MERGE; return the holder's row if someone else has it."""
+    """Claim the lock row; return the holder's row if someone else has it.
+
+    A free lock (no row: the last run deleted it) costs one statement, a MERGE that inserts
+    the row only when there is none (its answer says whether it did). A row older than the
+    TTL is then taken over by an UPDATE of that very row (its token), so that of two runs
+    taking it over one wins, and the log names the run it belonged to.
+    """
     q = wh.quote
     ttl = wh.settings.lock_ttl_seconds
-    stale_before = (utcnow() - timedelta(seconds=ttl)).isoformat(timespec="seconds")
     cols = ["lock_name", "token", "owner", "host", "pid", "acquired_at"]
     values = [LOCK_NAME, token, me["owner"], me["host"], me["pid"], me["acquired_at"]]
     select = f"SELECT {', '.join(q(c) for c in cols)} FROM {table} WHERE {q('lock_name')} = ?"
-    before = wh.execute(select, [LOCK_NAME])
-    source = ", ".join(f"? AS {q(c)}" for c in [*cols, "stale_before"])
-    sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in cols[1:])
-    wh.execute(
-        f"MERGE INTO {table} t USING (SELECT {source}) s ON t.{q('lock_name')} = s.{q('lock_name')} "
-        f"WHEN MATCHED AND t.{q('acquired_at')} < s.{q('stale_before')} THEN UPDATE SET {sets} "
-        f"WHEN NOT MATCHED THEN INSERT ({', '.join(q(c) for c in cols)}) "
-        f"VALUES ({', '.join(f's.{q(c)}' for c in cols)})",
-        values + [stale_before],
-    )
-    rows = wh.execute(select, [LOCK_NAME])
-    holder = dict(zip(cols, rows[0])) if rows else None
-    if holder and holder["token"] == token:
-        if before:
-            logger.warning("Took over a stale lht run lock (older than %d s) held by %s",
-                        int(ttl), _describe(dict(zip(cols, before[0]))))
-        return None
+    source = ", ".join(f"? AS {q(c)}" for c in cols)
+    claim = (f"MERGE INTO {table} t USING (SELECT {source}) s ON t.{q('lock_name')} = s.{q('lock_name')} "
+             f"WHEN NOT MATCHED THEN INSERT ({', '.join(q(c) for c in cols)}) "
+             f"VALUES ({', '.join(f's.{q(c)}' for c in cols)})")
+    holder: dict[str, Any] | None = None
+    for _ in range(3):  # the row may go (a run ends) or change hands between two statements
+        if _count(wh.execute(claim, values)):
+            return None
+        rows = wh.execute(select, [LOCK_NAME])
+        if not rows:
+            continue
+        holder = dict(zip(cols, rows[0]))
+        stale_before = (utcnow() - timedelta(seconds=ttl)).isoformat(timespec="seconds")
+        if str(holder["acquired_at"]) >= stale_before:
+            return holder
+        sets = ", ".join(f"{q(c)} = ?" for c in cols[1:])
+        taken = wh.execute(f"UPDATE {table} SET {sets} WHERE {q('lock_name')} = ? AND {q('token')} = ?",
+                           values[1:] + [LOCK_NAME, holder["token"]])
+        if _count(taken):
+            logger.warning("Took over a stale lht run lock (older than %d s) held by %s", int(ttl), _describe(holder))
+            return None
     return holder or {}
+
+
+def _count(rows: list[tuple]) -> int:
+    """Rows a MERGE inserted (or an UPDATE updated), from its answer's first column."""
+    return int(rows[0][0] or 0) if rows and rows[0] else 0
 
 
 def _is_dead_local_holder(holder: dict[str, Any]) -> bool:
@@ -177,13 +191,17 @@ def _is_dead_local_holder(holder: dict[str, Any]) -> bool:
 
 @contextmanager
 def _row_lock(wh: Warehouse, wait: bool, timeout: float | None) -> Iterator[None]:
-    table = _ensure_lock_table(wh)
+    table = wh.table(LOCK_TABLE)
     q = wh.quote
     token = uuid.uuid4().hex
     me = _holder()
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        holder = _try_claim(wh, table, token, me)
+        try:
+            holder = _try_claim(wh, table, token, me)
+        except WarehouseError:  # no lock table yet (a first run): create it and claim again
+            _ensure_lock_table(wh)
+            holder = _try_claim(wh, table, token, me)
         if holder is None:
             break
         if _is_dead_local_holder(holder):

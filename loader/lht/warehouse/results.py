@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-import pyarrow as pa
+from lht.lazy import pa
 
 from lht.constants import KIND_PUSH_RESULT, PUSH_RESULTS_TABLE
 from lht.typemap import FieldSpec, arrow_type

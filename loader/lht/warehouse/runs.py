@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
+from lht.lazy import pa
 
 from lht.constants import KIND_RUN, RUNS_TABLE
 from lht.errors import ConcurrentRunError, LhtError, WarehouseError
@@ -30,7 +30,7 @@ from lht.typemap import FieldSpec, timestamp_sql_type
 from lht.warehouse.connection import Target, Warehouse, connect
 from lht.warehouse.lock import run_lock
 from lht.warehouse.results import write_result_rows
-from lht.warehouse.writer import WriteResult
+from lht.warehouse.writer import WriteResult, insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -107,18 +107,40 @@ def write_runs(wh: Warehouse, rows: Sequence[RunRow]) -> WriteResult:
     return write_result_rows(wh, RUNS_TABLE, KIND_RUN, RUN_FIELDS, rows, attempted_at=finished)
 
 
-def record_run(wh: Warehouse, rows: Sequence[RunRow]) -> bool:
+_UNREAD = object()
+
+
+def record_run(wh: Warehouse, rows: Sequence[RunRow], *, newest_batch: Any = _UNREAD) -> bool:
     """Write a finished run's rows, with the refusals waiting in the DuckDB spool, as one
     batch; a warehouse that refuses is logged, never fails the run (its work is done; the
-    missing rows are the sign). True when written."""
+    missing rows are the sign). True when written.
+
+    ``newest_batch``: the table's largest batch id (None: empty), when the caller read it
+    with the run's state (:meth:`lht.warehouse.state.StateStore.load`): the rows then go in
+    one INSERT (:func:`lht.warehouse.writer.insert_rows`), else, or when that finds the
+    table without a column, through :func:`write_runs`."""
     taken = _take_spool(wh.target)
+    every = [*taken.rows, *rows]
     try:
-        write_runs(wh, [*taken.rows, *rows])
+        if newest_batch is _UNREAD or not _inserted(wh, every, newest_batch):
+            write_runs(wh, every)
     except LhtError as exc:
         taken.give_back()
         logger.error("The run history (%s) was not written: %s", RUNS_TABLE, exc)
         return False
     taken.done()
+    return True
+
+
+def _inserted(wh: Warehouse, rows: Sequence[RunRow], newest_batch: str | None) -> bool:
+    """The rows written by one INSERT; False (nothing written) when the table lacks a column."""
+    finished = max((r.finished_at for r in rows), default=datetime.now(timezone.utc))
+    try:
+        insert_rows(wh, RUNS_TABLE, RUN_FIELDS, [[getattr(r, c) for c in COLUMNS] for r in rows],
+                    kind=KIND_RUN, extracted_at=finished, newest_batch=newest_batch)
+    except WarehouseError as exc:
+        logger.info("Run history by one INSERT refused (%s); writing it as a load", exc)
+        return False
     return True
 
 

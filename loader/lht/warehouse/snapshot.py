@@ -30,7 +30,7 @@ from typing import Any
 from lht.constants import BATCH_ID_COLUMN, STATE_TABLE
 from lht.errors import LhtError
 from lht.warehouse.connection import Warehouse
-from lht.warehouse.staging import staged_rows_after
+from lht.names import table_name
 from lht.warehouse.state import ObjectState, StateStore
 from lht.warehouse.target import Target
 
@@ -63,17 +63,35 @@ class TableSummary:
 
 
 def summarize(wh: Warehouse, names: Iterable[str], schema: str) -> dict[str, TableSummary]:
-    """Each object's summary, keyed by lower-case name; creates nothing."""
+    """Each object's summary, keyed by lower-case name; creates nothing. Three statements
+    whatever the number of objects: the tables that exist, the states, the counts."""
+    names = list(names)
+    staging = wh.staging_schema
+    present = wh.table_names([schema, staging])
     store = StateStore(wh, create=False)
-    states = {s.object_name.lower(): s for s in store.all()} if wh.columns(STATE_TABLE) else {}
-    out: dict[str, TableSummary] = {}
+    states = {s.object_name.lower(): s for s in store.all()} if (staging.lower(), STATE_TABLE) in present else {}
+    out = {name.lower(): TableSummary(object_name=name, state=states.get(name.lower())) for name in names}
+    arms, params = [], []
+    q, batch = wh.quote, wh.quote(BATCH_ID_COLUMN)
     for name in names:
-        summary = TableSummary(object_name=name, state=states.get(name.lower()))
-        built = main_table_summary(wh, name, schema)
-        if built is not None:
-            summary.main_rows, summary.merged_through = built
-        summary.unmerged_rows = staged_rows_after(wh, name, summary.merged_through)
-        out[name.lower()] = summary
+        table = table_name(name)
+        main = (schema.lower(), table) in present
+        staged = (staging.lower(), table) in present
+        if not main and not staged:
+            continue
+        merged = f"(SELECT max({batch}) FROM {wh.table(table, schema)})" if main else "CAST(NULL AS VARCHAR)"
+        unmerged = (f"(SELECT count(*) FROM {wh.staging_table(name)} s WHERE {merged} IS NULL "
+                    f"OR s.{batch} > {merged})") if staged else "0"
+        rows = f"(SELECT count(*) FROM {wh.table(table, schema)})" if main else "NULL"
+        arms.append(f"SELECT ? AS {q('name')}, {rows} AS {q('main_rows')}, {merged} AS {q('merged_through')}, "
+                    f"{unmerged} AS {q('unmerged_rows')}")
+        params.append(name.lower())
+    if arms:
+        for key, main_rows, merged_through, unmerged_rows in wh.execute(" UNION ALL ".join(arms), params):
+            summary = out[str(key)]
+            summary.main_rows = int(main_rows) if main_rows is not None else None
+            summary.merged_through = str(merged_through) if merged_through is not None else None
+            summary.unmerged_rows = int(unmerged_rows or 0)
     return out
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-import pyarrow as pa
+from lht.lazy import pa
 
 from lht.errors import ConfigError, WarehouseError
 from lht.warehouse.target import Target
@@ -80,6 +80,11 @@ class SnowflakeWarehouse(Warehouse):
             "ORDER BY ordinal_position",
             [schema, table],
         )
+
+    def _tables(self, schemas: Sequence[str]) -> list[tuple]:
+        info = f"{self.quote(self.database)}.information_schema.tables" if self.database else "information_schema.tables"
+        return self.execute(f"SELECT table_schema, table_name FROM {info} WHERE table_schema IN "
+                            f"({', '.join('?' for _ in schemas)})", list(schemas))
 
     def cursor_for_thread(self) -> SnowflakeWarehouse:
         """A view sharing this session (the connector is thread-safe); statements and

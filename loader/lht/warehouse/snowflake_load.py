@@ -9,7 +9,7 @@ Arrow (no pandas). A file rolled at ``Settings.snowflake_file_mb`` (``LHT_SNOWFL
 session ends without error, one ``COPY INTO`` per staging table loads every file of the
 session (``MATCH_BY_COLUMN_NAME``, ``PURGE = TRUE``); a COPY is one statement, so the
 extract lands whole or not at all. Statements per extract: one PUT per file, one COPY;
-once per Snowflake session (a run): ``CREATE SCHEMA``/``CREATE STAGE IF NOT EXISTS`` and
+once per Snowflake session (a run), at its first batch: ``CREATE SCHEMA``/``CREATE STAGE IF NOT EXISTS`` and
 one ``LIST`` of the stage (cleanup).
 
 Memory: the connector's PUT reads a file whole into memory before sending it (always on
@@ -49,8 +49,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from lht.lazy import pa, pq
 
 from lht.clock import utcnow
 from lht.config import Settings
@@ -165,6 +164,7 @@ class SnowflakeLoad:
     def add(self, object_name: str, table: str, data: pa.Table) -> None:
         """Append ``data`` (stamped, engine column names) to the table's current file."""
         self._raise_failed_uploads()
+        _prepare(self.wh)  # at the first batch: a session that writes nothing sends nothing
         files = self.tables.get(table)
         if files is None:
             files = self.tables[table] = _TableFiles(object_name, table)
@@ -319,7 +319,6 @@ def load_session(wh: Warehouse) -> Iterator[None]:
     if outer is not None:
         yield
         return
-    _prepare(wh)
     load = SnowflakeLoad(wh)
     with _registry_lock:
         _active[wh] = load

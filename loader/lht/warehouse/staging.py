@@ -6,8 +6,7 @@ table that does not exist yet reads as empty.
 
 from __future__ import annotations
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from lht.lazy import pa, pc
 
 from lht.constants import BATCH_ID_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_RECORD
 from lht.names import table_name

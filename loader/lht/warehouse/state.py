@@ -3,19 +3,23 @@ describe cache in ``<staging>._lht_describe`` (see ``docs/design.md``).
 
 Objects are looked up case-insensitively (``Account`` finds ``ACCOUNT``); a save replaces
 the object's row in one transaction.
+
+A run reads every object's state and the describes it needs in one statement
+(:meth:`StateStore.load`) and writes the states of the objects that wrote nothing in one
+more (:meth:`StateStore.save_all`): on Snowflake each statement is a round trip.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from lht.clock import as_utc, utcnow
-from lht.constants import DESCRIBE_TABLE, STATE_TABLE
+from lht.constants import BATCH_ID_COLUMN, DESCRIBE_TABLE, STATE_TABLE
 from lht.typemap import timestamp_sql_type
 from lht.names import check_object_name
 from lht.warehouse.connection import Warehouse
@@ -47,6 +51,17 @@ class ObjectState:
         is not the filter of the last successful sync. A state saved before lht kept the
         filter holds None: a filtered object then re-reads once what its filter admits."""
         return self.last_success_at is not None and (where or None) != self.where_filter
+
+
+@dataclass
+class Loaded:
+    """What :meth:`StateStore.load` read: every object's state and the cached describes
+    asked for (keys: lower-case names), and the newest batch id of each table asked for
+    (None when empty)."""
+
+    states: dict[str, ObjectState] = field(default_factory=dict)
+    describes: dict[str, tuple[datetime, dict]] = field(default_factory=dict)
+    newest_batch: dict[str, str | None] = field(default_factory=dict)
 
 
 _TIME_COLUMNS = frozenset(
@@ -90,6 +105,10 @@ class StateStore:
     def exists(self) -> tuple[bool, bool]:
         """Whether ``_lht_state`` and ``_lht_describe`` exist (a warehouse never synced has neither)."""
         return bool(self.wh.columns(STATE_TABLE)), bool(self.wh.columns(DESCRIBE_TABLE))
+
+    def create(self) -> None:
+        """Create ``_lht_state`` and ``_lht_describe`` if missing (and the staging schema)."""
+        self._create()
 
     def _create(self) -> None:
         def sql_type(col: str) -> str:
@@ -158,6 +177,82 @@ class StateStore:
             self.wh.execute(
                 f"INSERT INTO {self.table} ({', '.join(q(c) for c in _COLUMNS)}) VALUES ({marks})", values
             )
+
+    def load(self, describe_names: Iterable[str], *, newest_batch_of: Iterable[str] = (),
+             require: Iterable[str] = ()) -> Loaded:
+        """Every object's state, the cached describes of ``describe_names`` (newest copy) and
+        the largest ``_lht_batch_id`` of each table in ``newest_batch_of``, in ONE statement;
+        the tables named in ``require`` (staging tables of the loader) are read too, so the
+        statement fails (WarehouseError) unless every one of them exists."""
+        q, ts = self.wh.quote, self._ts
+        names = sorted({check_object_name(name).lower() for name in describe_names})
+        state_cols = _COLUMNS[1:]
+        none_state = ", ".join(f"CAST(NULL AS {ts if c in _TIME_COLUMNS else 'BIGINT' if c in _INT_COLUMNS else 'VARCHAR'})"
+                               for c in state_cols)
+        arms = [f"SELECT 'state' AS {q('lht_part')}, {q('object_name')}, "
+                + ", ".join(q(c) for c in state_cols)
+                + f", CAST(NULL AS {ts}) AS {q('fetched_at')}, CAST(NULL AS VARCHAR) AS {q('describe_json')} "
+                f"FROM {self.table}"]
+        params: list[Any] = []
+        if names:
+            arms.append(f"SELECT 'describe', {q('object_name')}, {none_state}, {q('fetched_at')}, {q('describe_json')} "
+                        f"FROM {self.describe_table} WHERE lower({q('object_name')}) IN ({', '.join('?' for _ in names)})")
+            params += names
+        newest = list(newest_batch_of)
+        for n, table in enumerate(newest):
+            arms.append(f"SELECT 'batch{n}', max({q(BATCH_ID_COLUMN)}), {none_state}, NULL, NULL FROM {self.wh.table(table)}")
+        for table in require:
+            arms.append(f"SELECT 'require', NULL, {none_state}, NULL, NULL FROM {self.wh.table(table)} WHERE 1 = 0")
+        loaded = Loaded(newest_batch={table: None for table in newest})
+        states: dict[str, list[ObjectState]] = {}
+        for row in self.wh.execute(" UNION ALL ".join(arms), params):
+            part, name = str(row[0]), row[1]
+            if part == "state":
+                state = self._row(row[1:-2])
+                states.setdefault(state.object_name.lower(), []).append(state)
+            elif part == "describe":
+                fetched_at = _utc(row[-2])
+                assert fetched_at is not None
+                old = loaded.describes.get(str(name).lower())
+                if old is None or old[0] <= fetched_at:  # the newest copy wins
+                    loaded.describes[str(name).lower()] = (fetched_at, json.loads(row[-1]))
+            elif part.startswith("batch"):
+                loaded.newest_batch[newest[int(part[5:])]] = str(name) if name is not None else None
+        for key, found in states.items():
+            if len(found) > 1:
+                logger.warning("%d state rows match %s; using the newest success", len(found), key)
+                found.sort(key=lambda s: s.last_success_at or as_utc(datetime.min))
+            loaded.states[key] = found[-1]
+        return loaded
+
+    def save_all(self, states: Sequence[ObjectState]) -> None:
+        """Replace the rows of every state in ``states`` (any case) in ONE statement on
+        Snowflake (a MERGE), one transaction on DuckDB; nothing when empty."""
+        by_name = {check_object_name(s.object_name).lower(): s for s in states}
+        if not by_name:
+            return
+        q = self.wh.quote
+        cols = ", ".join(q(c) for c in _COLUMNS)
+        marks = ", ".join(f"CAST(? AS {self._ts})" if c in _TIME_COLUMNS else "?" for c in _COLUMNS)
+        values = [_bind_time(getattr(s, c)) if c in _TIME_COLUMNS else getattr(s, c)
+                  for s in by_name.values() for c in _COLUMNS]
+        if self.wh.kind == "snowflake":
+            first = ", ".join(f"CAST(? AS {self._ts}) AS {q(c)}" if c in _TIME_COLUMNS else f"? AS {q(c)}"
+                              for c in _COLUMNS)
+            source = " UNION ALL ".join([f"SELECT {first}"] + [f"SELECT {marks}"] * (len(by_name) - 1))
+            sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in _COLUMNS)
+            self.wh.execute(
+                f"MERGE INTO {self.table} t USING ({source}) s "
+                f"ON lower(t.{q('object_name')}) = lower(s.{q('object_name')}) "
+                f"WHEN MATCHED THEN UPDATE SET {sets} "
+                f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({', '.join(f's.{q(c)}' for c in _COLUMNS)})",
+                values)
+            return
+        with self.wh.transaction():
+            self.wh.execute(f"DELETE FROM {self.table} WHERE lower({q('object_name')}) IN "
+                            f"({', '.join('?' for _ in by_name)})", list(by_name))
+            self.wh.execute(f"INSERT INTO {self.table} ({cols}) VALUES "
+                            + ", ".join(f"({marks})" for _ in by_name), values)
 
     def get_describes(self, object_names: Iterable[str]) -> dict[str, tuple[datetime, dict]]:
         """``{lower-case name: (fetched_at, describe)}`` cached for ``object_names`` (any case),

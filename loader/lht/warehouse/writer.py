@@ -8,7 +8,9 @@ every row with ``_lht_batch_id``, ``_lht_extracted_at`` and ``_lht_kind`` (see
 :mod:`lht.warehouse.snowflake_load`, which only this module calls. The same function
 writes the loader's own result tables (``lht push``'s ``_lht_push_results``, kind
 ``push_result``; ``lht merge``'s ``_lht_merge_results``, kind ``merge_result``) and the run
-history (``_lht_runs``, kind ``run``).
+history (``_lht_runs``, kind ``run``). :func:`insert_rows` writes a handful of rows of one of
+the loader's own tables whose columns exist in ONE statement (a run's history at its end:
+on Snowflake a load would cost a stage, a PUT and a COPY).
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import pyarrow as pa
+from lht.lazy import pa
 
 from lht.clock import as_utc, utcnow
 from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FIELDS,
                            KIND_FILTERED, KIND_FORMULA, KIND_MERGE_RESULT, KIND_PUSH_RESULT, KIND_RECORD,
                            KIND_RUN, WRITER_TABLES)
 from lht.errors import InvalidNameError, WarehouseError
-from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
+from lht.typemap import FieldSpec, arrow_type, sql_type, timestamp_sql_type, timestamp_type
 from lht.warehouse import snowflake_load
 from lht.names import check_identifier, check_object_name
 from lht.warehouse.connection import Warehouse
@@ -190,7 +192,7 @@ def write_batch(
     n = aligned.num_rows
     stamped = aligned.append_column(BATCH_ID_COLUMN, pa.repeat(pa.scalar(batch_id, pa.string()), n))
     stamped = stamped.append_column(
-        EXTRACTED_AT_COLUMN, pa.repeat(pa.scalar(as_utc(extracted_at), TIMESTAMP_TYPE), n)
+        EXTRACTED_AT_COLUMN, pa.repeat(pa.scalar(as_utc(extracted_at), timestamp_type()), n)
     )
     stamped = stamped.append_column(KIND_COLUMN, pa.repeat(pa.scalar(kind, pa.string()), n))
     if wh.kind == "snowflake":
@@ -199,6 +201,40 @@ def write_batch(
         _append_duckdb(wh, table, stamped)
     logger.debug("Wrote %d %s rows to %s as batch %s", n, kind, table, batch_id)
     return WriteResult(object_name, table, batch_id, n)
+
+
+def insert_rows(wh: Warehouse, name: str, fields: Sequence[FieldSpec], rows: Sequence[Sequence[object]], *,
+                kind: str, extracted_at: datetime, newest_batch: str | None) -> WriteResult:
+    """Append ``rows`` (Python values in ``fields``' order) to the loader's own table ``name``
+    as one batch, in one INSERT with bind parameters, stamped as :func:`write_batch` stamps
+    (datetimes to the millisecond, as Arrow stores them). ``newest_batch`` is the largest
+    batch id the table holds, read by the caller. The table and its columns must exist:
+    otherwise WarehouseError and nothing is written (:func:`write_batch` then creates them).
+    """
+    if name not in WRITER_TABLES:
+        raise ValueError(f"insert_rows writes the loader's own tables ({', '.join(WRITER_TABLES)}), not {name!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    table = _table_of(wh, name)
+    if not rows:
+        return WriteResult(name, table, "", 0)
+    ts = timestamp_sql_type(wh.kind)  # type: ignore[arg-type]
+
+    def bind(value: object) -> object:
+        if isinstance(value, datetime):
+            stamp = as_utc(value)
+            return stamp.replace(microsecond=stamp.microsecond // 1000 * 1000).isoformat(sep=" ")
+        return value
+
+    stamps = [f.sf_type == "datetime" for f in fields]
+    batch_id = new_batch_id(newest_batch)
+    marks = ", ".join([*(f"CAST(? AS {ts})" if s else "?" for s in stamps), "?", f"CAST(? AS {ts})", "?"])
+    cols = ", ".join(wh.quote(c) for c in [*(f.name for f in fields), BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN,
+                                            KIND_COLUMN])
+    values = [v for row in rows for v in [*(bind(x) for x in row), batch_id, bind(extracted_at), kind]]
+    wh.execute(f"INSERT INTO {table} ({cols}) VALUES " + ", ".join(f"({marks})" for _ in rows), values)
+    logger.debug("Wrote %d %s rows to %s as batch %s", len(rows), kind, table, batch_id)
+    return WriteResult(name, table, batch_id, len(rows))
 
 
 @contextmanager
