@@ -229,6 +229,8 @@ def _jwt(creds: Credentials, session: requests.Session, domain: str | None) -> t
 
 def _refresh(creds: Credentials, session: requests.Session, domain: str | None) -> tuple[str, str]:
     """The OAuth refresh token grant (no new refresh token comes back; the one held stays)."""
+    from simple_salesforce.login import token_login
+
     form = {"grant_type": "refresh_token", "refresh_token": creds.refresh_token or "",
             "client_id": creds.client_id or ""}
     if creds.client_secret:
