@@ -19,6 +19,7 @@ from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
 from lht.sync.report import SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
+from lht.warehouse.bulkjobs import BulkJobStore
 from lht.warehouse.results import ensure_push_results
 from lht.warehouse.snapshot import SnapshotKeeper
 from lht.warehouse.state import StateStore
@@ -60,7 +61,7 @@ def run_sync(
     if request.threads < 1:
         raise ConfigError("--threads must be at least 1.")
     project = load_project(request.project_dir)
-    names = _objects_to_sync(project, request.objects)
+    names = objects_to_sync(project, request.objects)
     settings = settings_from_env(env)
     credentials = credentials_from_env(settings.environ)
     target = load_target(project.project_dir, request.profiles_dir, request.target, settings)
@@ -72,11 +73,12 @@ def run_sync(
         try:
             # the push change-set views read it live: it exists before the first `dbt build`
             ensure_push_results(warehouse)
+            BulkJobStore(warehouse)  # the Bulk jobs the objects start, for a run after a crash
             store = StateStore(warehouse)
             catalog = Catalog.load(store, names, settings, now=report.started_at)
             catalog.check_metadata(client, names)
             ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
-                             progress=keeper.watch(progress))
+                             progress=keeper.watch(progress), run_id=report.run_id)
             ctx.prefetcher = _prefetch(ctx, store, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
             report.finish(client.total_calls, client.api_usage, utcnow())
@@ -88,7 +90,8 @@ def run_sync(
     return report
 
 
-def _objects_to_sync(project: Project, requested: Sequence[str]) -> list[str]:
+def objects_to_sync(project: Project, requested: Sequence[str]) -> list[str]:
+    """The objects a run syncs: those ``requested`` (resolved), else every registered one."""
     if requested:
         return project.resolve(requested)
     if not project.objects:
