@@ -66,6 +66,8 @@ class RunContext:
     stop_reason: str | None = None
     #: the run's id (the run history's), recorded with the Bulk jobs it starts or reuses
     run_id: str | None = None
+    #: objects with an open Bulk job (``_lht_bulk_jobs``) when the run started
+    open_bulk_jobs: set[str] = field(default_factory=set)
 
 
 def sync_object(
@@ -177,7 +179,7 @@ class _ObjectJob:
                 self._report(self.result.rows_written, None, "querying")
                 ex = extract(self.client, self.plan, self.settings, since=since, where=self.options.where,
                              first_page=self._prefetched_page, on_job=self._job_polled,
-                             ledger=WarehouseJobLedger(self.jobs))
+                             ledger=WarehouseJobLedger(self.jobs, self.ctx.open_bulk_jobs))
                 self.result.engine = ex.engine
                 self._expected = ex.total_size
                 self._took_up(ex)
@@ -381,7 +383,8 @@ class _ObjectJob:
         state.last_run_api_calls = self.client.calls + (self.prefetched.shared_calls if self.prefetched else 0)
         # the object's Bulk jobs are done with (closed first: a kill between the two costs a
         # new job next run, never a stale one taken up after the state moved on)
-        finished = self.jobs.close_object(self.plan.object_name)
+        had_jobs = self.result.bulk_job_id is not None or self.plan.object_name.lower() in self.ctx.open_bulk_jobs
+        finished = self.jobs.close_object(self.plan.object_name) if had_jobs else []
         self.store.save(state)
         self.result.watermark = state.watermark.isoformat() if state.watermark else None
         for job_id in finished:

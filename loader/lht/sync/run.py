@@ -73,12 +73,14 @@ def run_sync(
         try:
             # the push change-set views read it live: it exists before the first `dbt build`
             ensure_push_results(warehouse)
-            BulkJobStore(warehouse)  # the Bulk jobs the objects start, for a run after a crash
+            # the Bulk jobs the objects start, and those a killed run left open for this one
+            open_bulk_jobs = BulkJobStore(warehouse).objects_with_open_jobs()
             store = StateStore(warehouse)
             catalog = Catalog.load(store, names, settings, now=report.started_at)
             catalog.check_metadata(client, names)
             ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
-                             progress=keeper.watch(progress), run_id=report.run_id)
+                             progress=keeper.watch(progress), run_id=report.run_id,
+                             open_bulk_jobs=open_bulk_jobs)
             ctx.prefetcher = _prefetch(ctx, store, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
             report.finish(client.total_calls, client.api_usage, utcnow())

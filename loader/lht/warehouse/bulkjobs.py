@@ -81,6 +81,13 @@ class BulkJobStore:
         return bool(self.wh.columns(BULK_JOBS_TABLE))
 
     # -- the ledger ---------------------------------------------------------------------
+    def objects_with_open_jobs(self) -> set[str]:
+        """Lower-cased names of the objects with an open job (read once per run)."""
+        q = self.wh.quote
+        rows = self.wh.execute(f"SELECT DISTINCT lower({q('object_name')}) FROM {self.table} WHERE {q('status')} = ?",
+                               [OPEN])
+        return {str(r[0]) for r in rows}
+
     def open_jobs(self, object_name: str, operation: str, soql_digest: str) -> list[JobRow]:
         """The open jobs of this object, operation and SOQL, newest first."""
         q = self.wh.quote
