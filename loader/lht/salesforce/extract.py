@@ -13,8 +13,9 @@ away. Objects or fields Bulk cannot read always go through REST. Both paths stre
 bounded memory.
 
 With a ledger (:mod:`lht.salesforce.queryjobs`; the sync passes one for an object's records)
-an open job of this very query, left by a run that did not finish, is taken up before
-anything else is asked, and every job created is recorded before its results are read.
+a query that goes to Bulk takes up an open job of this very query, left by a run that did
+not finish, instead of creating one; every job created is recorded before its results are
+read. The choice of REST or Bulk is the same either way.
 
 When Salesforce refuses a Bulk job for the org's daily allowance (``ExceededQuota``), the
 query is read by REST in the same run, paged, if this run's API budget covers its pages
@@ -125,14 +126,21 @@ class _Start:
 
     plan: ObjectPlan
     job_id: str | None = None
+    #: the open job of this query a run that did not finish left, taken up instead
+    reused: queryjobs.Reused | None = None
     #: Salesforce refused the job for the org's daily Bulk allowance
     refused: str | None = None
 
 
 def _start_bulk(client: SalesforceClient, plan: ObjectPlan, soql: str, include_deleted: bool,
                 ledger: queryjobs.JobLedger | None) -> _Start:
-    """Create the Bulk job now (so its errors surface here), recorded in ``ledger``; no job
-    if Bulk refuses the object (the plan then says so) or the org's allowance is spent."""
+    """The Bulk job of the query: an open one of the same query from a run that did not
+    finish (``ledger``), else one created now (so its errors surface here) and recorded; no
+    job if Bulk refuses the object (the plan then says so) or the org's allowance is spent."""
+    if ledger is not None:
+        reused = queryjobs.reusable_job(client, ledger, plan.object_name, soql, include_deleted)
+        if reused is not None:
+            return _Start(plan, job_id=reused.job_id, reused=reused)
     refused = client.budget.bulk_refused
     if refused is not None:
         return _Start(plan, refused=refused)
@@ -246,18 +254,13 @@ def extract(client: SalesforceClient, plan: ObjectPlan, settings: Settings, *,
     refused: str | None = None
     first: dict[str, Any] | None = None
     counted: int | None = None
-    if ledger is not None and bulk_ok and mode != "rest":
-        reused = queryjobs.reusable_job(client, ledger, plan.object_name, soql, include_deleted)
-        job_id = reused.job_id if reused else None
 
     def start() -> None:
-        nonlocal job_id, plan, refused
+        nonlocal job_id, plan, refused, reused
         started = _start_bulk(client, plan, soql, include_deleted, ledger)
-        job_id, plan, refused = started.job_id, started.plan, started.refused
+        job_id, plan, refused, reused = started.job_id, started.plan, started.refused, started.reused
 
-    if job_id is not None:
-        pass
-    elif mode == "bulk" and bulk_ok:
+    if mode == "bulk" and bulk_ok:
         start()
     elif mode == "auto" and bulk_ok and since is None:
         # A full load counts first, so a large object goes straight to Bulk instead of
