@@ -98,6 +98,13 @@ class Catalog:
         fetched_at, describe = entry
         return describe if (self.now - fetched_at).total_seconds() < self.max_age_seconds else None
 
+    def cached(self, name: str) -> dict | None:
+        """The describe cached for ``name`` when the run started, whatever its age (the fields
+        loaded at the last sync), or None."""
+        with self._lock:
+            entry = self._cached.get(name.lower())
+        return entry[1] if entry else None
+
     def fresh_plan(self, name: str) -> ObjectPlan | None:
         """The plan of ``name`` from its fresh cached describe, or None."""
         describe = self.fresh(name)

@@ -37,6 +37,8 @@ KIND_FILTERED = "filtered"
 #: Warehouse tables owned by the loader, in the staging schema.
 STATE_TABLE = "_lht_state"
 DESCRIBE_TABLE = "_lht_describe"
+#: the Bulk query jobs of the syncs, open until their rows are written (lht.warehouse.bulkjobs)
+BULK_JOBS_TABLE = "_lht_bulk_jobs"
 
 #: Staging table of ``lht push``'s per-row results, written by the writer like an object's.
 PUSH_RESULTS_TABLE = "_lht_push_results"

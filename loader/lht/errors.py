@@ -94,6 +94,11 @@ class BulkUnsupportedError(BulkJobError):
     """Bulk API 2.0 refuses this object or query (INVALIDENTITY, compound fields): use REST."""
 
 
+class BulkQuotaError(BulkJobError):
+    """Salesforce refused a Bulk API 2.0 query job for the org's daily allowance (Bulk API
+    2.0's ``ExceededQuota``; also ``LIMIT_EXCEEDED``): REST can still read the object."""
+
+
 class WarehouseError(LhtError):
     """The warehouse refused a statement or could not be reached."""
 

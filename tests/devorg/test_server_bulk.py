@@ -276,3 +276,19 @@ def test_a_job_whose_rendering_fails_ends_failed(org, monkeypatch):
         assert failure.value.status == 412
     finally:
         jobs.close()
+
+
+def test_a_query_job_over_the_daily_allowance_is_refused_while_rest_still_answers(org, api):
+    before = api("GET", "limits/").json()["DailyBulkV2QueryJobs"]
+    _create(api, "SELECT Id FROM Account")
+    assert api("GET", "limits/").json()["DailyBulkV2QueryJobs"]["Remaining"] == before["Remaining"] - 1
+    org.limits.set_bulk_jobs(maximum=org.limits.bulk_jobs)
+    try:
+        refused = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"})
+        assert refused.status_code == 400
+        assert refused.json()[0]["errorCode"] == "EXCEEDEDQUOTA"
+        assert "24-hour" in refused.json()[0]["message"]
+        assert api("GET", "limits/").json()["DailyBulkV2QueryJobs"]["Remaining"] == 0
+        assert api("GET", "query/", params={"q": "SELECT Id FROM Account LIMIT 1"}).status_code == 200
+    finally:
+        org.limits.set_bulk_jobs(maximum=before["Max"])

@@ -39,7 +39,9 @@ POINTS: dict[str, tuple[str | None, str | None, bool, dict[str, str]]] = {
     "describe": ("/describe", "GET", False, {}),
     "rest-query": ("/queryAll/?q=", "GET", False, {}),
     "rest-paging": ("-8000", "GET", True, {"LHT_REST_MAX_ROWS": "100000"}),
-    "bulk-create": ("/jobs/query", "POST", True, {}),
+    # the job's creation, or (when a killed full run left its job open) the check of that job
+    # by the run that reuses it instead of creating one
+    "bulk-create": ("/jobs/query", None, True, {}),
     "bulk-polling": ("/jobs/query/", "GET", True, {}),
     "mid-download": (f"locator={encode_locator(15000)}", "GET", True, {}),
     "mid-write": (None, None, True, {}),

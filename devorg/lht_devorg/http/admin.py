@@ -17,6 +17,8 @@ For tests that run lht as a subprocess. Every call needs ``Authorization: Bearer
   without moving SystemModstamp.
 - ``POST /__devorg/expire_tokens``: every issued session id becomes invalid.
 - ``POST /__devorg/api_usage`` ``{used}``: set today's API request count.
+- ``POST /__devorg/bulk_query_jobs`` ``{used?, max?}``: set today's Bulk 2.0 query job count
+  and the daily maximum; at the maximum, creating a query job answers 400 EXCEEDEDQUOTA.
 - ``GET /__devorg/state``: API calls used, faults fired.
 """
 
@@ -96,9 +98,13 @@ class Admin:
             if route == ("POST", "/__devorg/api_usage"):
                 app.limits.set_used(int(spec["used"]))
                 return 200, {"used": app.limits.used}
+            if route == ("POST", "/__devorg/bulk_query_jobs"):
+                app.limits.set_bulk_jobs(None if spec.get("used") is None else int(spec["used"]),
+                                         None if spec.get("max") is None else int(spec["max"]))
+                return 200, {"used": app.limits.bulk_jobs, "max": app.limits.bulk_jobs_max}
             if route == ("GET", "/__devorg/state"):
                 return 200, {"api_calls": app.limits.used, "api_max": app.limits.daily_max,
-                             "faults_fired": app.faults.fired()}
+                             "bulk_query_jobs": app.limits.bulk_jobs, "faults_fired": app.faults.fired()}
         except OrgError as exc:
             return exc.status, exc.body()
         except (KeyError, TypeError, ValueError, FaultSpecError) as exc:

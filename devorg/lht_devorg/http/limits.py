@@ -2,8 +2,12 @@
 
 Salesforce counts every authenticated API request against a 24-hour allowance and
 reports it in the ``Sforce-Limit-Info: api-usage=USED/MAX`` response header; once the
-allowance is spent, calls fail with 403 REQUEST_LIMIT_EXCEEDED. The local org resets
-its counters at midnight UTC.
+allowance is spent, calls fail with 403 REQUEST_LIMIT_EXCEEDED. Bulk API 2.0 query jobs
+have an allowance of their own (10,000 per 24 hours, ``DailyBulkV2QueryJobs`` in
+``limits/``); once it is spent, creating a query job fails with ``ExceededQuota`` ("the
+job or batch you tried to create exceeds the allowed number for the past 24-hour
+period", Bulk API 2.0's error list) while every other call still works. The local org
+resets its counters at midnight UTC.
 """
 
 from __future__ import annotations
@@ -48,11 +52,24 @@ class ApiLimits:
             self._used += 1
             return True
 
-    def count_bulk_job(self) -> None:
-        """Count one Bulk 2.0 query job created."""
+    def take_bulk_job(self) -> bool:
+        """Count one Bulk 2.0 query job about to be created. False (nothing counted) once the
+        day's query jobs are spent."""
         with self._lock:
             self._roll()
+            if self._bulk_jobs >= self.bulk_jobs_max:
+                return False
             self._bulk_jobs += 1
+            return True
+
+    def set_bulk_jobs(self, used: int | None = None, maximum: int | None = None) -> None:
+        """Set today's Bulk 2.0 query job count and/or the daily maximum (tests, the demo)."""
+        with self._lock:
+            self._roll()
+            if used is not None:
+                self._bulk_jobs = max(0, used)
+            if maximum is not None:
+                self.bulk_jobs_max = max(0, maximum)
 
     def count_bulk_batches(self, n: int) -> None:
         """Count ``n`` Bulk batches (an ingest job's rows, 10,000 a batch)."""

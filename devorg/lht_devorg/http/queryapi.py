@@ -5,21 +5,34 @@ from __future__ import annotations
 from ..bulk.query import BulkJobs
 from ..errors import OrgError
 from ..faults import BULK_KINDS, RESULT_KINDS, FaultInjector
+from .limits import ApiLimits
 from .rest import Call, Reply
+
+#: Bulk API 2.0's answer to a query job over the org's daily allowance (its error list:
+#: ExceededQuota, "The job or batch you tried to create exceeds the allowed number for the
+#: past 24-hour period"; Bulk API 2.0 spells error codes in capitals, as INVALIDJOB).
+EXCEEDED_QUOTA = "EXCEEDEDQUOTA"
 
 
 class QueryApi:
     """Handlers taking a :class:`Call` and returning a :class:`Reply`; the bulk faults
-    (a job failing or stuck, a results page cut short) apply here."""
+    (a job failing or stuck, a results page cut short) and the daily allowance of query
+    jobs (``limits``) apply here."""
 
-    def __init__(self, jobs: BulkJobs, faults: FaultInjector) -> None:
+    def __init__(self, jobs: BulkJobs, faults: FaultInjector, limits: ApiLimits | None = None) -> None:
         self.jobs = jobs
         self.faults = faults
+        self.limits = limits
 
     def create(self, call: Call) -> Reply:
         body = call.json()
         if not isinstance(body, dict):
             raise OrgError(400, "INVALIDJOB", "The request body must be a JSON object")
+        if self.limits is not None and not self.limits.take_bulk_job():
+            raise OrgError(400, EXCEEDED_QUOTA,
+                           "ExceededQuota : The job you tried to create exceeds the allowed number of "
+                           f"Bulk API 2.0 query jobs for the past 24-hour period "
+                           f"({self.limits.bulk_jobs_max:,}; DailyBulkV2QueryJobs in limits/)")
         full = f"/services/data/v{call.version}/jobs/query"
         fault = self.faults.take(BULK_KINDS, call.method, full)
         info = self.jobs.create(

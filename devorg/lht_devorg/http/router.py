@@ -27,7 +27,7 @@ class Router:
                  faults: FaultInjector, ingest: IngestApi | None = None) -> None:
         self.bulk = bulk
         self.faults = faults
-        r, c, q = rest, composite, QueryApi(bulk, faults)
+        r, c, q = rest, composite, QueryApi(bulk, faults, rest.limits)
         s = SearchApi(rest.engine)
         cr = CompositeRequests(self.dispatch, rest.engine)
         i = ingest or IngestApi(IngestJobs(rest.engine, bulk.job_seconds, faults=faults, limits=rest.limits))

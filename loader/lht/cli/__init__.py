@@ -78,10 +78,13 @@ def cli(ctx: click.Context, verbose: int, **shared: object) -> None:
 @click.option("--full-refresh", is_flag=True, help="Re-extract everything; records gone from Salesforce get delete markers.")
 @click.option("--refresh-formulas", is_flag=True, help="Also re-read formula fields (they change without SystemModstamp moving).")
 @click.option("--threads", type=click.IntRange(1, 32), default=4, show_default=True, help="Objects synced in parallel.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the plan per object (full or incremental, REST or Bulk, fields added or removed, "
+                   "the calls expected); only describe, count and limits calls; write nothing.")
 @wait_option
 @target_options
 @guard
-def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, threads: int,
+def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, threads: int, dry_run: bool,
          wait_for_lock: bool, target: str | None, profiles_dir: Path | None, project_dir: Path | None,
          as_json: bool) -> None:
     """Extract OBJECTS (default: every registered object) from Salesforce into staging.
@@ -95,6 +98,11 @@ def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, t
     request = SyncRequest(objects=objects, full_refresh=full_refresh, refresh_formulas=refresh_formulas,
                           threads=threads, target=target, profiles_dir=profiles_dir,
                           project_dir=project_dir, wait_for_lock=wait_for_lock)
+    if dry_run:
+        from lht.sync.dryrun import dry_run as plan_sync
+
+        plan = plan_sync(request)
+        emit(plan, as_json, tables.dry_run_table, tables.dry_run_lines, plan.exit_code)
     with refusals_recorded("sync", project_dir=project_dir, profiles_dir=profiles_dir, target=target), \
             progress_reporter(stderr, enabled=not as_json) as progress:
         report = run_sync(request, progress=progress)

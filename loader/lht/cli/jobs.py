@@ -7,15 +7,16 @@ import sys
 
 import click
 
-from lht.cli.output import guard, json_option, print_wide, stdout
+from lht.cli.output import guard, json_option, print_wide, stdout, target_options
 from lht.commands import tables
 
 
 @click.group()
 def jobs() -> None:
-    """Bulk API 2.0 query and ingest jobs in the org. lht deletes its query jobs once it has read
-    them; its push ingest jobs stay until Salesforce removes them (7 days), so `lht jobs results`
-    reads the job ids that lht_push_results records."""
+    """Bulk API 2.0 query and ingest jobs in the org. lht deletes its query jobs once their rows
+    are written (a job a killed sync left is reused by the next sync: `lht jobs history`); its
+    push ingest jobs stay until Salesforce removes them (7 days), so `lht jobs results` reads
+    the job ids that lht_push_results records."""
 
 
 def _salesforce():
@@ -39,6 +40,28 @@ def jobs_list(state: str | None, object_name: str | None, as_json: bool) -> None
         click.echo(json.dumps(found, indent=2))
         return
     print_wide(tables.jobs_table(found, LIST_FIELDS))
+
+
+@jobs.command("history")
+@click.option("--object", "object_name", default=None, help="Only jobs on this object.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="The newest N jobs.")
+@target_options
+@guard
+def jobs_history(object_name: str | None, limit: int, target: str | None, profiles_dir, project_dir,
+                 as_json: bool) -> None:
+    """The Bulk query jobs lht's syncs started, and which runs reused them after a crash.
+
+    Read from the warehouse (no Salesforce call): a job stays `open` until its rows are
+    written; a run killed mid-download leaves it open and the next run reuses it.
+    """
+    from lht.commands.jobhistory import job_history
+
+    rows = job_history(object_name, limit=limit, project_dir=project_dir, profiles_dir=profiles_dir,
+                       target=target)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+        return
+    print_wide(tables.job_history_table(rows))
 
 
 @jobs.command("show")

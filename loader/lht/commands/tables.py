@@ -245,6 +245,47 @@ def merge_lines(report: Any) -> list[str]:
     return lines
 
 
+def dry_run_table(report: Any) -> Table:
+    """``lht sync --dry-run``: one row per object."""
+    def fields(names: Sequence[str]) -> str:
+        return ", ".join(names) if names else ""
+
+    rows = [[o.object_name, o.mode, o.engine or "", "" if o.rows is None else f"{o.rows:,}",
+             "" if o.expected_calls is None else f"{o.expected_calls:,}", fields(o.fields_added),
+             fields(o.fields_removed)] for o in report.objects]
+    return _table("lht sync --dry-run: the plan (nothing extracted or written)",
+                  ("object", "mode", "engine", "rows", "expected calls", "fields added", "fields removed"),
+                  ("rows", "expected calls"), rows)
+
+
+def dry_run_lines(report: Any) -> list[str]:
+    """Each object's calls by kind, notes and errors, then what the plan cost."""
+    lines = []
+    for o in report.objects:
+        if o.error:
+            lines.append(f"[red]{o.object_name}:[/] {o.error}")
+            continue
+        if o.calls:
+            lines.append(f"{o.object_name}: calls " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in o.calls.items()))
+        lines.extend(f"{o.object_name}: {note}" for note in o.notes)
+    total = sum(o.expected_calls or 0 for o in report.objects)
+    lines.append(f"Expected about {total:,} API calls. This plan spent {report.api_calls:,} "
+                 "(describe, count, limits); nothing was written.")
+    return lines
+
+
+def job_history_table(rows: Sequence[Any]) -> Table:
+    """The syncs' Bulk query jobs (``lht jobs history``): who started each, who reused it."""
+    def when(value: Any) -> str:
+        return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+    body = [[r.job_id, r.object_name, r.operation, when(r.created_at), r.run_id or "", r.reused_by or "",
+             _coloured(r.status, "yellow" if r.status == "open" else "dim"), r.note or ""] for r in rows]
+    return _table(f"Bulk query jobs of the syncs ({len(rows)})",
+                  ("id", "object", "operation", "created (UTC)", "started by run", "reused by run", "status", "note"),
+                  (), body)
+
+
 def jobs_table(found: Sequence[dict[str, Any]], fields: Sequence[str]) -> Table:
     """Bulk API 2.0 jobs, one row each, with ``fields`` as columns."""
     rows = [[str(job.get(c, "")) for c in fields] for job in found]

@@ -34,13 +34,22 @@ def _jobs_url(client: SalesforceClient, job_id: str = "", kind: str = "query") -
 
 def create_query_job(client: SalesforceClient, soql: str, *, include_deleted: bool = True) -> str:
     """Create a query (or queryAll) job and return its id."""
+    return str(create_query_job_info(client, soql, include_deleted=include_deleted)["id"])
+
+
+def create_query_job_info(client: SalesforceClient, soql: str, *, include_deleted: bool = True) -> dict[str, Any]:
+    """Create a query (or queryAll) job and return Salesforce's job info (id, createdDate...).
+
+    A job refused for the org's daily Bulk allowance raises
+    :class:`~lht.errors.BulkQuotaError` (REST can still read the object).
+    """
     body = {"operation": "queryAll" if include_deleted else "query", "query": soql,
             "columnDelimiter": "COMMA", "lineEnding": "LF"}
     response = client.request("POST", _jobs_url(client), what="Creating a Bulk API 2.0 query job",
                               data=json.dumps(body))
-    job_id = str(response.json()["id"])
-    logger.info("Bulk job %s created", job_id)
-    return job_id
+    info = response.json()
+    logger.info("Bulk job %s created", info["id"])
+    return info
 
 
 def paced_wait(scheduled: float, elapsed: float, processed: int, expected: int | None, *,
@@ -153,18 +162,28 @@ def delete_job(client: SalesforceClient, job_id: str, kind: str = "query") -> No
 
 def bulk_query(client: SalesforceClient, soql: str, schema: pa.Schema, settings: Settings, *,
                include_deleted: bool = True, job_id: str | None = None,
-               on_poll: Callable[[dict[str, Any]], None] | None = None) -> Iterator[pa.Table]:
+               on_poll: Callable[[dict[str, Any]], None] | None = None,
+               keep: bool = False) -> Iterator[pa.Table]:
     """Run ``soql`` as a Bulk API 2.0 job and yield its pages as Arrow tables.
 
-    Pass ``job_id`` when the job was already created (to surface creation errors early).
-    The job is deleted afterwards, whether it succeeded, failed or was aborted. ``on_poll``:
-    see :func:`wait_for_job`.
+    Pass ``job_id`` when the job was already created (to surface creation errors early), or
+    is taken up again. The job is deleted afterwards, whether it succeeded, failed or was
+    aborted; with ``keep`` only when it failed or was aborted: a job whose rows were read
+    stays for its caller to delete once they are written, and one whose reading stopped
+    (the writer failed, the run was interrupted) stays for a later run to take up again
+    (:mod:`lht.salesforce.queryjobs`). ``on_poll``: see :func:`wait_for_job`.
     """
     if job_id is None:
         job_id = create_query_job(client, soql, include_deleted=include_deleted)
+    dead = False
     try:
-        info = wait_for_job(client, job_id, settings.bulk_deadline_seconds, on_poll=on_poll)
+        try:
+            info = wait_for_job(client, job_id, settings.bulk_deadline_seconds, on_poll=on_poll)
+        except BulkJobError:
+            dead = True  # Failed, Aborted, or aborted at the deadline: no results to keep
+            raise
         logger.info("Bulk job %s complete: %s records", job_id, info.get("numberRecordsProcessed"))
         yield from result_tables(client, _jobs_url(client, job_id), job_id, schema, settings)
     finally:
-        delete_job(client, job_id)  # finished, failed or aborted: all deletable
+        if dead or not keep:
+            delete_job(client, job_id)  # finished, failed or aborted: all deletable

@@ -26,7 +26,7 @@ from lht.clock import as_utc
 from lht.config import Credentials, Settings
 from lht.constants import API_VERSION
 from lht.errors import (
-    ApiLimitError, AuthenticationError, BulkUnsupportedError, DeletedWindowError,
+    ApiLimitError, AuthenticationError, BulkQuotaError, BulkUnsupportedError, DeletedWindowError,
     FieldsChangedError, LhtError, LoginRefusedError, ObjectNotFoundError, SalesforceError, redact_url,
 )
 from lht.names import check_object_name
@@ -44,6 +44,9 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 _NO_SUCH_COLUMN = re.compile(r"No such column '([^']+)' on entity '([^']+)'")
+#: Error codes of a Bulk job refused for the org's daily allowance, without underscores, in
+#: capitals: Bulk API 2.0's documented ``ExceededQuota``, and ``LIMIT_EXCEEDED``.
+_BULK_QUOTA_CODES = frozenset({"EXCEEDEDQUOTA", "LIMITEXCEEDED"})
 
 
 def _first_error(content: Any) -> tuple[str, str]:
@@ -88,6 +91,9 @@ def _translate_sf(exc: SfError, what: str, *, can_relogin: bool, scrub: tuple[st
     status = exc.status
     if code == "REQUEST_LIMIT_EXCEEDED":
         return ApiLimitError(f"{what}: the org's API request limit is exceeded ({message}).")
+    if code.replace("_", "").upper() in _BULK_QUOTA_CODES:
+        return BulkQuotaError(f"{what}: Salesforce refused it for the org's daily Bulk allowance "
+                              f"({code}: {message})")
     if status == 401 or code == "INVALID_SESSION_ID":
         return session_rejected(what, f"{code or status}: {message}", can_relogin=can_relogin)
     if code == "INVALID_FIELD":

@@ -102,6 +102,16 @@ class RunBudget:
         self.usage: tuple[int, int] | None = None
         #: Salesforce's clock minus this host's, from the responses' Date headers.
         self.clock_offset: timedelta | None = None
+        #: Why Salesforce refused a Bulk query job for the org's daily allowance this run (the
+        #: other objects then read by REST without asking again), or None.
+        self.bulk_refused: str | None = None
+
+    def remaining(self) -> int | None:
+        """Calls this run may still spend (``LHT_API_BUDGET``, ``LHT_API_BUDGET_SHARE``), or
+        None when neither caps it."""
+        with self._lock:
+            caps = [c - self.total for c in (self.max_calls, self.share_cap) if c is not None]
+        return max(min(caps), 0) if caps else None
 
     def before_call(self) -> None:
         """Count one attempt, or raise ApiLimitError when the budget is spent."""

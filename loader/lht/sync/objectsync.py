@@ -17,17 +17,20 @@ from typing import Any, Protocol
 
 from lht.lazy import pa, pc
 
-from lht.clock import utcnow
+from lht.clock import parse_sf_datetime, utcnow
 from lht.catalog import Catalog
 from lht.config import Settings
 from lht.constants import KIND_DELETED, KIND_FIELDS, KIND_FILTERED, KIND_FORMULA, KIND_RECORD
 from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
 from lht.errors import ApiLimitError, AuthenticationError, LhtError
-from lht.salesforce.extract import FieldsChangedError, extract
+from lht.salesforce.extract import Extraction, FieldsChangedError, extract
 from lht.sync.prefetch import Prefetched, Prefetcher
 from lht.project import ObjectOptions
 from lht.sync.report import FAILED, OK, ObjectResult
+from lht.salesforce.bulk import delete_job
 from lht.salesforce.client import DeletedWindowError, SalesforceClient
+from lht.sync.jobledger import WarehouseJobLedger
+from lht.warehouse.bulkjobs import BulkJobStore
 from lht.warehouse.staging import ids_missing_since, staged_ids
 from lht.warehouse.state import ObjectState, StateStore
 from lht.warehouse.connection import Warehouse
@@ -66,6 +69,10 @@ class RunContext:
     #: (:meth:`StateStore.save_all`); an object that wrote rows saves its own at once
     settled: list[ObjectState] = field(default_factory=list)
     settled_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the run's id (the run history's), recorded with the Bulk jobs it starts or reuses
+    run_id: str | None = None
+    #: objects with an open Bulk job (``_lht_bulk_jobs``) when the run started
+    open_bulk_jobs: set[str] = field(default_factory=set)
 
 
 def sync_object(
@@ -137,6 +144,7 @@ class _ObjectJob:
         self.sf_started = prefetched.taken_at if prefetched else client.server_now()
         self.overlap = timedelta(seconds=self.settings.overlap_seconds)
         self._expected: int | None = None  # rows the running extract expects (progress)
+        self.jobs = BulkJobStore(wh, ctx.run_id, create=False)  # run_sync creates the table
 
     def _report(self, rows: int, expected: int | None, phase: str | None) -> None:
         if self.ctx.progress:
@@ -189,9 +197,11 @@ class _ObjectJob:
             try:
                 self._report(self.result.rows_written, None, "querying")
                 ex = extract(self.client, self.plan, self.settings, since=since, where=self.options.where,
-                             first_page=self._prefetched_page, on_job=self._job_polled)
+                             first_page=self._prefetched_page, on_job=self._job_polled,
+                             ledger=WarehouseJobLedger(self.jobs, self.ctx.open_bulk_jobs))
                 self.result.engine = ex.engine
                 self._expected = ex.total_size
+                self._took_up(ex)
                 rows = self._write_all(ex.batches, KIND_RECORD, self.plan.fields, ex.total_size)
                 self.result.rows_extracted = rows
                 return ex.max_watermark
@@ -200,6 +210,20 @@ class _ObjectJob:
                     raise
                 self._replan_after(exc)
         return None  # pragma: no cover - the loop returns or raises
+
+    def _took_up(self, ex: Extraction) -> None:
+        """Report the extract's Bulk job and notes; a job taken up again dates the sync from
+        the job's creation (Salesforce's clock): its rows are the org as it was then, so the
+        watermark, the getDeleted window and a full run's coverage start there."""
+        self.result.bulk_job_id = ex.job_id
+        self.result.notes.extend(ex.notes)
+        if ex.reused is None:
+            return
+        self.result.bulk_job_reused = True
+        self.sf_started = min(self.sf_started, ex.reused.created_at)
+        self.result.notes.append(
+            f"reused Bulk job {ex.reused.job_id} (created {ex.reused.created_at.isoformat(timespec='seconds')} "
+            "by a run that did not finish): no new query job")
 
     def _prefetched_page(self, soql: str) -> dict | None:
         """The first page of ``soql`` if the run's grouped change checks asked it (once)."""
@@ -259,10 +283,10 @@ class _ObjectJob:
             return self._reconcile_ids(), self.sf_started
         records = body.get("deletedRecords") or []
         ids = [r["id"] for r in records]
-        stamps = [_parse_sf_datetime(r["deletedDate"]) for r in records]
+        stamps = [parse_sf_datetime(r["deletedDate"]) for r in records]
         written = self._write_markers(pa.array(ids, pa.string()), stamps) if ids else 0
         covered = body.get("latestDateCovered")
-        return written, _parse_sf_datetime(covered) if covered else self.sf_started
+        return written, parse_sf_datetime(covered) if covered else self.sf_started
 
     def _reconcile_ids(self) -> int:
         ex = extract(self.client, self.plan, self.settings, fields=["Id"], include_deleted=True)
@@ -379,12 +403,18 @@ class _ObjectJob:
         state.last_run_engine = self.result.engine
         state.last_run_rows = self.result.rows_written
         state.last_run_api_calls = self.client.calls + (self.prefetched.shared_calls if self.prefetched else 0)
+        # the object's Bulk jobs are done with (closed first: a kill between the two costs a
+        # new job next run, never a stale one taken up after the state moved on)
+        had_jobs = self.result.bulk_job_id is not None or self.plan.object_name.lower() in self.ctx.open_bulk_jobs
+        finished = self.jobs.close_object(self.plan.object_name) if had_jobs else []
         if self.result.rows_written or self.result.delete_markers:
             self.store.save(state)  # now: the rows it covers are in staging
         else:
             with self.ctx.settled_lock:
                 self.ctx.settled.append(state)
         self.result.watermark = state.watermark.isoformat() if state.watermark else None
+        for job_id in finished:
+            delete_job(self.client, job_id)
 
 
 def deleted_window(state: ObjectState, options: ObjectOptions, settings: Settings,
@@ -418,11 +448,4 @@ def _forget_describe(catalog: Catalog, wh: Warehouse, name: str) -> None:
     except LhtError as exc:
         logger.warning("%s: could not drop the cached describe: %s", name, exc)
 
-
-def _parse_sf_datetime(value: str) -> datetime:
-    """Parse Salesforce's ``2024-01-15T10:30:00.000+0000`` / ``...Z`` into an aware UTC datetime."""
-    text = value.replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
-        text = f"{text[:-2]}:{text[-2:]}"
-    return datetime.fromisoformat(text).astimezone(UTC)
 

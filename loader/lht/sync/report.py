@@ -30,6 +30,10 @@ class ObjectResult:
     status: str = SKIPPED
     mode: str = "incremental"  # incremental | full | formulas
     engine: str | None = None  # rest | bulk
+    #: the Bulk job the records were read from, and whether it was taken up from a run
+    #: that did not finish (no new query job)
+    bulk_job_id: str | None = None
+    bulk_job_reused: bool = False
     rows_extracted: int = 0
     #: rows written to staging: records, and partial rows (formulas, new fields, left the filter)
     rows_written: int = 0

@@ -20,6 +20,7 @@ from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
 from lht.sync.report import FAILED, SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
+from lht.warehouse.bulkjobs import BulkJobStore
 from lht.warehouse.results import ensure_push_results
 from lht.warehouse.snapshot import SnapshotKeeper
 from lht.warehouse.state import Loaded, StateStore
@@ -61,7 +62,7 @@ def run_sync(
     if request.threads < 1:
         raise ConfigError("--threads must be at least 1.")
     project = load_project(request.project_dir)
-    names = _objects_to_sync(project, request.objects)
+    names = objects_to_sync(project, request.objects)
     settings = settings_from_env(env)
     credentials = credentials_from_env(settings.environ)
     target = load_target(project.project_dir, request.profiles_dir, request.target, settings)
@@ -80,7 +81,8 @@ def run_sync(
                 catalog = Catalog(loaded.describes, settings.describe_max_age_seconds, report.started_at)
                 catalog.check_metadata(client, names)
                 ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
-                                 progress=keeper.watch(progress), states=loaded.states)
+                                 progress=keeper.watch(progress), states=loaded.states,
+                                 run_id=report.run_id, open_bulk_jobs=loaded.open_bulk_jobs)
                 ctx.prefetcher = _prefetch(ctx, project, names, request)
                 report.results = _sync_all(ctx, project, names, request)
                 _save_settled(store, ctx, report.results)
@@ -98,7 +100,8 @@ def run_sync(
     return report
 
 
-def _objects_to_sync(project: Project, requested: Sequence[str]) -> list[str]:
+def objects_to_sync(project: Project, requested: Sequence[str]) -> list[str]:
+    """The objects a run syncs: those ``requested`` (resolved), else every registered one."""
     if requested:
         return project.resolve(requested)
     if not project.objects:
@@ -123,16 +126,19 @@ def _save_settled(store: StateStore, ctx: RunContext, results: list[ObjectResult
 
 
 def _load_state(warehouse: Warehouse, store: StateStore, names: Sequence[str]) -> Loaded:
-    """Every object's state, the cached describes of ``names`` and the run history's newest
-    batch in one statement, which also finds the push results table; on a warehouse that
+    """Every object's state, the cached describes of ``names``, the run history's newest
+    batch and the objects with Bulk jobs a killed run left open, in one statement, which also
+    finds the push results table; on a warehouse that
     lacks one of the loader's tables (a first run), create them and read again."""
     try:
-        return store.load(names, newest_batch_of=[RUNS_TABLE], require=[PUSH_RESULTS_TABLE])
+        return store.load(names, newest_batch_of=[RUNS_TABLE], require=[PUSH_RESULTS_TABLE],
+                          open_bulk_jobs=True)
     except WarehouseError as exc:
         logger.debug("Creating the loader's tables (%s)", exc)
     present = {table for _, table in warehouse.table_names([warehouse.staging_schema])}
     # the push change-set views read it live: it exists before the first `dbt build`
     ensure_push_results(warehouse)
+    BulkJobStore(warehouse)  # the Bulk jobs the objects start, which a killed run leaves open
     store.create()
     if STATE_TABLE in present or DESCRIBE_TABLE in present:
         return store.load(names)

@@ -19,9 +19,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from lht.clock import as_utc, utcnow
-from lht.constants import BATCH_ID_COLUMN, DESCRIBE_TABLE, STATE_TABLE
+from lht.constants import BATCH_ID_COLUMN, BULK_JOBS_TABLE, DESCRIBE_TABLE, STATE_TABLE
 from lht.typemap import timestamp_sql_type
 from lht.names import check_object_name
+from lht.warehouse.bulkjobs import OPEN
 from lht.warehouse.connection import Warehouse
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Loaded:
     states: dict[str, ObjectState] = field(default_factory=dict)
     describes: dict[str, tuple[datetime, dict]] = field(default_factory=dict)
     newest_batch: dict[str, str | None] = field(default_factory=dict)
+    open_bulk_jobs: set[str] = field(default_factory=set)
 
 
 _TIME_COLUMNS = frozenset(
@@ -179,11 +181,13 @@ class StateStore:
             )
 
     def load(self, describe_names: Iterable[str], *, newest_batch_of: Iterable[str] = (),
-             require: Iterable[str] = ()) -> Loaded:
+             require: Iterable[str] = (), open_bulk_jobs: bool = False) -> Loaded:
         """Every object's state, the cached describes of ``describe_names`` (newest copy) and
         the largest ``_lht_batch_id`` of each table in ``newest_batch_of``, in ONE statement;
         the tables named in ``require`` (staging tables of the loader) are read too, so the
-        statement fails (WarehouseError) unless every one of them exists."""
+        statement fails (WarehouseError) unless every one of them exists. ``open_bulk_jobs``:
+        also the (lower-case) objects whose Bulk query jobs a killed run left open, from
+        ``_lht_bulk_jobs``, which must then exist."""
         q, ts = self.wh.quote, self._ts
         names = sorted({check_object_name(name).lower() for name in describe_names})
         state_cols = _COLUMNS[1:]
@@ -201,6 +205,10 @@ class StateStore:
         newest = list(newest_batch_of)
         for n, table in enumerate(newest):
             arms.append(f"SELECT 'batch{n}', max({q(BATCH_ID_COLUMN)}), {none_state}, NULL, NULL FROM {self.wh.table(table)}")
+        if open_bulk_jobs:
+            arms.append(f"SELECT DISTINCT 'open_job', lower({q('object_name')}), {none_state}, NULL, NULL "
+                        f"FROM {self.wh.table(BULK_JOBS_TABLE)} WHERE {q('status')} = ?")
+            params.append(OPEN)
         for table in require:
             arms.append(f"SELECT 'require', NULL, {none_state}, NULL, NULL FROM {self.wh.table(table)} WHERE 1 = 0")
         loaded = Loaded(newest_batch={table: None for table in newest})
@@ -216,6 +224,8 @@ class StateStore:
                 old = loaded.describes.get(str(name).lower())
                 if old is None or old[0] <= fetched_at:  # the newest copy wins
                     loaded.describes[str(name).lower()] = (fetched_at, json.loads(row[-1]))
+            elif part == "open_job":
+                loaded.open_bulk_jobs.add(str(name))
             elif part.startswith("batch"):
                 loaded.newest_batch[newest[int(part[5:])]] = str(name) if name is not None else None
         for key, found in states.items():
