@@ -141,7 +141,7 @@ def _load_state(warehouse: Warehouse, store: StateStore, names: Sequence[str]) -
     BulkJobStore(warehouse)  # the Bulk jobs the objects start, which a killed run leaves open
     store.create()
     if STATE_TABLE in present or DESCRIBE_TABLE in present:
-        return store.load(names)
+        return store.load(names, open_bulk_jobs=True)
     return Loaded()  # tables just created: nothing to read
 
 
