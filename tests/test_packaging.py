@@ -22,10 +22,11 @@ def _dry_make(target: str, tmp_path: Path) -> str:
 
 def test_make_demo_installs_what_it_runs_and_make_test_adds_the_dev_extras(tmp_path: Path) -> None:
     demo = _dry_make("demo", tmp_path)
-    assert "pip install --quiet -e .\n" in demo and "[dev]" not in demo
+    assert "pip install --quiet -e ./devorg\n" in demo, "the local org, its own distribution"
+    assert 'pip install --quiet -e ".[devorg]"\n' in demo and "dev," not in demo and "[dev]" not in demo
     assert "lht.commands.demo" in demo
     test = _dry_make("test", tmp_path)
-    assert 'pip install --quiet -e ".[dev]"' in test and "pytest" in test
+    assert 'pip install --quiet -e ".[dev,devorg]"' in test and "pytest" in test
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
     assert any(e.startswith(("pytest", "fakesnow", "sqlfluff")) for e in extras)
 

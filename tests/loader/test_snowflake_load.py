@@ -145,7 +145,7 @@ def test_local_files_are_deleted_after_a_load_and_after_a_failure(
 def test_load_files_live_in_a_private_folder_0700_with_files_0600_whatever_the_umask(
         sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.1")
+    use_file_mb(sf, monkeypatch, 0.1)
     seen: list[tuple[Path, int, int]] = []
     original = snowflake_load.SnowflakeLoad._put
 
@@ -353,16 +353,16 @@ def test_every_file_but_the_last_reaches_the_roll_size(
     assert count(sf) == 12_000
 
 
-def test_files_roll_at_64_mb_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_files_roll_at_64_mb_by_default() -> None:
     """The connector's PUT reads a whole file into memory (GCS; AWS and Azure under 64 MB):
     the default roll size is what bounds it."""
-    monkeypatch.delenv("LHT_SNOWFLAKE_FILE_MB", raising=False)
-    assert snowflake_load.file_bytes() == 64 * 2**20
+    assert snowflake_load.file_bytes(settings_from_env({})) == 64 * 2**20
+    assert snowflake_load.file_bytes(settings_from_env({"LHT_SNOWFLAKE_FILE_MB": "1"})) == 2**20
 
 
 def test_a_load_hands_freed_arrow_memory_back_as_it_goes_and_before_each_put(
         sf: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "1")
+    use_file_mb(sf, monkeypatch, 1)
     monkeypatch.setattr(snowflake_load, "RELEASE_MB", 0.5)
     events: list[str] = []
     release, put = snowflake_load.release_unused_memory, snowflake_load.SnowflakeLoad._put
