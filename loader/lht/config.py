@@ -473,15 +473,21 @@ def _parse(name: str, field_name: str, raw: Any) -> Any:
         raise ConfigError(f"{name}={raw!r} is not valid: expected {hint}") from None
 
 
-def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+def settings_from_env(env: Mapping[str, str] | None = None, *, skip_invalid: bool = False,
+                      **overrides: Any) -> Settings:
     """Build Settings from ``env`` (default: the process environment), then keyword
-    overrides; ConfigError naming the variable on a bad value."""
+    overrides; ConfigError naming the variable on a bad value, or, with ``skip_invalid``
+    (recording a refusal that a bad value caused), that setting's default."""
     env = environment(env)
     values: dict[str, Any] = {"environ": env}
     for env_name, field_name in VARIABLES.items():
         raw = env.get(env_name)
         if raw is not None and raw.strip() != "":
-            values[field_name] = _parse(env_name, field_name, raw.strip())
+            try:
+                values[field_name] = _parse(env_name, field_name, raw.strip())
+            except ConfigError:
+                if not skip_invalid:
+                    raise
     known = {f.name for f in dataclasses.fields(Settings)} - {"environ"}
     for key, raw in overrides.items():
         if key not in known:

@@ -187,7 +187,7 @@ def test_remove_undoes_add_and_says_what_it_left(ws: Workspace) -> None:
     ok(typed(ws, f"dbt build {PROJECT} --select salesforce --exclude-resource-type unit_test"))
 
     message = refused(typed(ws, "lht remove Account --project-dir dbt_project"))
-    assert "push_account_scores" in message and "Nothing was changed" in message
+    assert "lht_demo_account_scores" in message and "Nothing was changed" in message
 
 
 # -- 8 -----------------------------------------------------------------------------------------

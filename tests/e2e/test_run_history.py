@@ -66,7 +66,7 @@ def test_two_syncs_a_push_and_a_merge_add_up_in_lht_runs(workspace: Workspace) -
     ws.org.engine.create("Account", {"Name": "History probe"})
     second = ws.sync().report
     assert second["rows_written"] > 0 and second["run_api_calls"] >= 1, "describeGlobal is the run's own call"
-    push = ws.run("lht", "push", "push_account_scores", "--json", "--project-dir", str(ws.project),
+    push = ws.run("lht", "push", "lht_demo_account_scores", "--json", "--project-dir", str(ws.project),
                   "--profiles-dir", str(ws.profiles)).check().report
     merge = ws.run("lht", "merge", "dedup_accounts", "--json", "--project-dir", str(ws.project),
                    "--profiles-dir", str(ws.profiles)).check().report
@@ -81,7 +81,7 @@ def test_two_syncs_a_push_and_a_merge_add_up_in_lht_runs(workspace: Workspace) -
         _check_adds_up(runs[run_id], report, command, key)
     account = next(r for r in runs[second["run_id"]] if r["object_name"] == "Account")
     assert (account["mode"], account["engine"], account["rows_written"]) == ("incremental", "rest", 1)
-    pushed = next(r for r in runs[push["run_id"]] if r["object_name"] == "push_account_scores")
+    pushed = next(r for r in runs[push["run_id"]] if r["object_name"] == "lht_demo_account_scores")
     assert (pushed["mode"], pushed["rows_sent"], pushed["rows_failed"]) == ("update", push["results"][0]["sent"], 0)
     merged = next(r for r in runs[merge["run_id"]] if r["object_name"] == "dedup_accounts")
     assert (merged["engine"], merged["rows_merged"]) == ("soap", merge["results"][0]["merged"])

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from lht.config import settings_from_env
 from lht.errors import LhtError
 from lht.project import find_project_dir
 from lht.warehouse.runs import FAILED, REFUSED, RunRow, new_run_id, record_refusal
@@ -40,7 +41,9 @@ def refusals_recorded(command: str, *, project_dir: Path | None, profiles_dir: P
 def _record(command: str, exc: LhtError, started: datetime, project_dir: Path | None,
             profiles_dir: Path | None, target: str | None) -> None:
     try:
-        where = load_target(find_project_dir(project_dir), profiles_dir, target)
+        # a refusal may come from a bad setting: the target is found with that one at its default
+        where = load_target(find_project_dir(project_dir), profiles_dir, target,
+                            settings_from_env(skip_invalid=True))
     except LhtError as why:
         logger.info("The refusal was not recorded in the run history: %s", why)
         return

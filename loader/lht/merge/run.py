@@ -76,6 +76,7 @@ class MergeModelReport(ModelReport):
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of merge's fields (``pairs`` in a dry run)."""
         data = {name: getattr(self, name) for name in MERGE_FIELDS}
+        data["rows_written"] = self.rows_written  # as every report of the run history says it
         if self.status == DRY_RUN:
             data["to_merge"] = len(self.pairs)
             data["pairs"] = list(self.pairs)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextvars
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -208,11 +208,11 @@ def load_target(project_dir: Path, profiles_dir: Path | None = None, target: str
     for name, output in outputs.items():
         mapping(output, profiles_file, f"{profile}.outputs.{name}", "connection settings (type:, ...)")
     target_name, out = _render(raw, profile, target, profiles_file, settings.environ)
-    return replace(_to_target(out, profile, str(target_name), profiles_file, project_dir),
-                   settings=settings)
+    return _to_target(out, profile, str(target_name), profiles_file, project_dir, settings)
 
 
-def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path, project_dir: Path) -> Target:
+def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path, project_dir: Path,
+               settings: Settings) -> Target:
     kind = str(out.get("type") or "")
     where = f"profile {profile!r}, target {name!r} in {profiles_file}"
     if kind not in SUPPORTED_TYPES:
@@ -232,7 +232,8 @@ def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path
             database = path.stem
         schema = rest.pop("schema", None)
         return Target(kind, name, profile, profiles_file, path=path, configured_path=raw_path,
-                      database=database and str(database), schema=schema and str(schema), extra=rest)
+                      database=database and str(database), schema=schema and str(schema), extra=rest,
+                      settings=settings)
     # an empty value (env_var('X', '')) means "not set", as it does for dbt-snowflake
     values = {k: (None if rest.get(k) == "" else rest.get(k)) for k in _SNOWFLAKE_KEYS}
     for k in _SNOWFLAKE_KEYS:
@@ -242,4 +243,4 @@ def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path
     if values["port"] is not None:
         values["port"] = int(values["port"])
     text = {k: (None if v is None else str(v)) for k, v in values.items() if k != "port"}
-    return Target(kind, name, profile, profiles_file, port=values["port"], extra=rest, **text)
+    return Target(kind, name, profile, profiles_file, port=values["port"], extra=rest, settings=settings, **text)
