@@ -50,7 +50,7 @@ def test_readme_shows_the_two_commands_first() -> None:
 
 def test_every_readme_command_runs_against_the_local_org(org, tmp_path: Path) -> None:
     ws = make_workspace("duckdb", tmp_path, org)
-    assert ws.env["LHT_DUCKDB_PATH"] == str(tmp_path / "lht.duckdb")  # where ws.query looks
+    assert ws.duckdb_path == tmp_path / "lht.duckdb"  # the profile's default file, where ws.query looks
     (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
     ran = []
     commands = readme_commands()

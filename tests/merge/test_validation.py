@@ -113,7 +113,7 @@ def test_a_held_run_lock_refuses_the_merge_with_exit_3(bad_ws: Workspace, monkey
     from lht.warehouse.lock import run_lock
     from lht.warehouse.target import load_target
 
-    monkeypatch.setenv("LHT_DUCKDB_PATH", bad_ws.env["LHT_DUCKDB_PATH"])
+    monkeypatch.setenv("LHT_DUCKDB_PATH", str(bad_ws.duckdb_path))
     target = load_target(bad_ws.project, bad_ws.profiles)
     with run_lock(target):
         run = merge(bad_ws, "bad_prefix")
