@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from lht_devorg.engine import OrgEngine
-from lht_devorg.spool import DEFAULT_CHUNK_ROWS, ResultSpool
+from lht_devorg.bulk.spool import DEFAULT_CHUNK_ROWS, ResultSpool
+from lht_devorg.core.engine import OrgEngine
 
 FIELDS = ("Id, Name, Type, BillingStreet, BillingCity, BillingState, BillingPostalCode, BillingCountry, "
           "Phone, Website, AnnualRevenue, NumberOfEmployees, Description, OwnerId, CreatedDate, "

@@ -16,8 +16,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: In this order: the loader's figures first, then dbt, then the local org's own speed.
-SCRIPTS = ("sync_floor", "sync_memory", "api_calls", "snowflake_roundtrips", "dbt_incremental", "devorg_bulk_download",
-           "devorg_engine_csv")
+SCRIPTS = ("sync_floor", "sync_memory", "api_calls", "snowflake_roundtrips", "snowflake_memory", "dbt_incremental",
+           "devorg_bulk_download", "devorg_engine_csv")
 
 
 def main() -> int:

@@ -14,7 +14,7 @@ from lht.cli import cli
 
 LHT = str(Path(sys.executable).parent / "lht")
 #: The commands the README documents: one missing from `lht --help` fails here.
-COMMANDS = {"add", "devorg", "jobs", "merge", "prune", "push", "status", "sync"}
+COMMANDS = {"add", "devorg", "docs", "jobs", "merge", "objects", "prune", "push", "remove", "report", "status", "sync"}
 JOBS_COMMANDS = {"abort", "delete", "list", "results", "show"}
 
 

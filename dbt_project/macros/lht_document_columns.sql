@@ -1,11 +1,13 @@
 {#- Writes a description on every column of an lht model into the warehouse (run as the
     model's post-hook), so `dbt docs generate` finds them in the catalog and any SQL
     client shows them. A column's description is, first found:
-    1. the column's description in the project's properties YAML (the user's word wins);
+    1. the column's description in the project's properties YAML, unless lht wrote it
+       (`lht docs`, marked `meta: {lht_generated: true}`): the user's word wins;
     2. for a Salesforce field, `lht.lht_field_description` of the field in the newest
        describe cached in <staging>._lht_describe (label, type, inline help text);
-    3. for an lht column (`_lht_batch_id`, `valid_from`, ...), its meaning;
-    4. a sentence saying the field is not in the cached describe.
+    3. the description lht wrote in the YAML (a field the cached describe no longer lists);
+    4. for an lht column (`_lht_batch_id`, `valid_from`, ...), its meaning;
+    5. a sentence saying the field is not in the cached describe.
     Each build writes them again, so they follow the fields as they change. The var
     `lht_document_columns: false` turns it off; views are left alone. -#}
 {% macro lht_document_columns(object_name) %}
@@ -23,8 +25,10 @@
         {%- do described.update({field['name'] | lower: field}) -%}
     {%- endfor -%}
     {%- set documented = {} -%}
+    {%- set generated = {} -%}
     {%- for name, column in model.columns.items() if column.description -%}
-        {%- do documented.update({name | lower: column.description}) -%}
+        {%- set meta = column.meta or (column.config.meta if column.config is defined else {}) or {} -%}
+        {%- do (generated if meta.get('lht_generated') else documented).update({name | lower: column.description}) -%}
     {%- endfor -%}
     {%- set meanings = lht.lht_column_meanings() -%}
     {#- a table (views were left above): `this` has no type, which Snowflake's alter needs -#}
@@ -36,6 +40,8 @@
             {%- set text = documented[key] -%}
         {%- elif key in described -%}
             {%- set text = lht.lht_field_description(object_name, described[key]) -%}
+        {%- elif key in generated -%}
+            {%- set text = generated[key] -%}
         {%- elif key in meanings -%}
             {%- set text = meanings[key] -%}
         {%- else -%}

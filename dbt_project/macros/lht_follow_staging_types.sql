@@ -22,7 +22,7 @@
     {%- if not execute or lht.lht_is_fixture(staging) or lht.lht_is_fixture(target) -%}{{ return('') }}{%- endif -%}
     {%- set existing = adapter.get_relation(database=target.database, schema=target.schema,
                                             identifier=target.identifier) -%}
-    {%- if existing is none -%}{{ return('') }}{%- endif -%}
+    {%- if existing is none or not lht.lht_relation_exists(staging) -%}{{ return('') }}{%- endif -%}
     {%- set main = {} -%}
     {%- for column in adapter.get_columns_in_relation(existing) -%}
         {%- do main.update({column.name | lower: column}) -%}

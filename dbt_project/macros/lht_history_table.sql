@@ -12,20 +12,18 @@
 {% endmacro %}
 
 {% macro default__lht_history_table(object_name) %}
-{%- set object_name = lht.lht_object_name(object_name) -%}
-{{- lht.lht_model_checks(object_name) -}}
-{{- lht.lht_follow_staging_types(object_name) -}}
-{%- set staging = source('salesforce_staging', object_name | lower) -%}
-{%- set data_columns = lht.lht_data_columns(staging) -%}
-{%- set version_column = lht.lht_version_column(data_columns) -%}
+{%- set inputs = lht.lht_model_inputs(object_name) -%}
+{%- if inputs.not_synced -%}
+    {{- return(lht.lht_not_synced_yet(inputs.object_name, 'history')) -}}
+{%- endif -%}
+{%- set object_name, staging, data_columns = inputs.object_name, inputs.staging, inputs.data_columns -%}
+{%- set version_column, is_deleted_column = inputs.version_column, inputs.is_deleted_column -%}
+{%- set incremental, history_names = inputs.incremental, inputs.existing_names -%}
 {%- if execute and version_column is none -%}
     {{ exceptions.raise_compiler_error(
         "lht: " ~ object_name ~ " has no SystemModstamp, LastModifiedDate or CreatedDate; "
         ~ "its versions cannot be dated, so it cannot have a history model.") }}
 {%- endif -%}
-{%- set is_deleted_column = lht.lht_find_column(data_columns, 'IsDeleted') -%}
-{%- set incremental = is_incremental() -%}
-{%- set history_names = lht.lht_column_names(this, 'main') if incremental else [] -%}
 {%- set deleted_flag = 'coalesce(' ~ is_deleted_column.quoted ~ ', false)' if is_deleted_column is not none else 'false' -%}
 
 with

@@ -12,18 +12,16 @@
 {% endmacro %}
 
 {% macro default__lht_main_table(object_name) %}
-{%- set object_name = lht.lht_object_name(object_name) -%}
-{{- lht.lht_model_checks(object_name) -}}
-{{- lht.lht_follow_staging_types(object_name) -}}
-{%- set staging = source('salesforce_staging', object_name | lower) -%}
-{%- set data_columns = lht.lht_data_columns(staging) -%}
-{%- set version_column = lht.lht_version_column(data_columns) -%}
-{%- set is_deleted_column = lht.lht_find_column(data_columns, 'IsDeleted') -%}
+{%- set inputs = lht.lht_model_inputs(object_name) -%}
+{%- if inputs.not_synced -%}
+    {{- return(lht.lht_not_synced_yet(inputs.object_name, 'main')) -}}
+{%- endif -%}
+{%- set object_name, staging, data_columns = inputs.object_name, inputs.staging, inputs.data_columns -%}
+{%- set version_column, is_deleted_column = inputs.version_column, inputs.is_deleted_column -%}
+{%- set incremental, main_names = inputs.incremental, inputs.existing_names -%}
 {%- set formula_columns = lht.lht_formula_columns(object_name, data_columns, staging) -%}
 {%- set fill_columns = lht.lht_fill_columns(data_columns, version_column, is_deleted_column) -%}
 {%- set gone_columns = lht.lht_gone_columns(object_name, data_columns, staging) -%}
-{%- set incremental = is_incremental() -%}
-{%- set main_names = lht.lht_column_names(this, 'main') if incremental else [] -%}
 {%- set v_at = 'v.' ~ version_column.quoted if version_column is not none else none -%}
 {%- set d_at = 'd.deleted_at' if version_column is not none else none -%}
 

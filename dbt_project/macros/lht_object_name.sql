@@ -1,9 +1,6 @@
-{#- An object API name checked against docs/design.md's rule before it reaches any SQL. -#}
+{#- An object API name checked against docs/design.md's rule before it reaches any SQL: the
+    loader's rule (`lht_check_name(..., 'object', ...)`, the patterns of lht_names.sql that a
+    test keeps equal to lht.names). -#}
 {% macro lht_object_name(object_name) -%}
-    {%- if not modules.re.fullmatch('[A-Za-z][A-Za-z0-9_]*', object_name | string) -%}
-        {{ exceptions.raise_compiler_error(
-            "lht: '" ~ object_name ~ "' is not a Salesforce API name; "
-            ~ "use letters, digits and underscores, starting with a letter (e.g. Account, Invoice__c).") }}
-    {%- endif -%}
-    {{ return(object_name | string) }}
+    {{ return(lht.lht_check_name(object_name | string, 'object', 'lht: Salesforce object')) }}
 {%- endmacro %}

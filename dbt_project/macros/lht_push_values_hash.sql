@@ -24,7 +24,7 @@
 {% macro lht_push_hash_of(columns, concat_skips_nulls) -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
-        {%- set text = 'cast(' ~ adapter.quote(column) ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+        {%- set text = 'cast(' ~ lht.lht_quote(column) ~ ' as ' ~ dbt.type_string() ~ ')' -%}
         {%- set length = 'cast(length(' ~ text ~ ') as ' ~ dbt.type_string() ~ ')' -%}
         {%- if not loop.first -%}
             {%- do parts.append("','") -%}

@@ -2,7 +2,13 @@
 
 ``DevOrg`` starts the engine (data, describes, SOQL) and an HTTPS server on
 127.0.0.1 that answers what simple-salesforce sends, Salesforce's odd behaviours
-included. ``lht devorg`` runs one in the foreground.
+included. ``lht devorg`` (:mod:`.cli`) runs one in the foreground.
+
+Packages, each importing only those listed before it: the shared ground (``errors``,
+``ids``, ``clock``, ``faults``, ``cursors``), ``meta`` (describes), ``soql`` (parser,
+planner, rendering), ``core`` (the engine: records, writes, seed), ``bulk`` (query jobs),
+``ingest`` (ingest jobs), ``http`` (transport, auth, routing, handlers); this module and
+``cli`` sit on top.
 """
 
 from __future__ import annotations
@@ -17,14 +23,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .auth import Authenticator, Credentials, TokenStore, make_jwt_key
-from .bulk import BulkJobs
+from .bulk.query import BulkJobs
 from .clock import ShiftedClock
 from .faults import FaultInjector
-from .ingest import IngestJobs
-from .limits import ApiLimits
-from .server import OrgApp, OrgHTTPServer, serve_in_thread
-from .tls import make_tls
+from .http.asgi import MAX_BODY_BYTES
+from .http.auth import Authenticator, Credentials, TokenStore, make_jwt_key
+from .http.limits import ApiLimits
+from .http.server import OrgApp, OrgHTTPServer, serve_in_thread
+from .http.tls import make_tls
+from .ingest.jobs import IngestJobs
 
 __all__ = ["DevOrg", "FLOWS", "ShiftedClock"]
 
@@ -40,6 +47,7 @@ class DevOrg:
     ``clock`` (aware UTC datetimes) is the engine's time: record stamps, and the
     minute boundary of getDeleted/getUpdated coverage; tests can move it forward.
     ``keep_data`` reuses the records already in ``db_path`` instead of seeding afresh.
+    ``max_body_bytes``: request bodies over this are refused (413) unread.
     """
 
     def __init__(self, counts: dict[str, int] | None = None, seed: int = 1,
@@ -47,13 +55,15 @@ class DevOrg:
                  bulk_job_seconds: float = 0.3, api_daily_max: int = 15000,
                  token_ttl_seconds: float | None = None,
                  state_dir: str | Path | None = None,
-                 clock: Callable[[], datetime] | None = None, keep_data: bool = False) -> None:
+                 clock: Callable[[], datetime] | None = None, keep_data: bool = False,
+                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.counts, self.seed, self.db_path, self.port = counts, seed, db_path, port
         self.bulk_job_seconds = bulk_job_seconds
         self.api_daily_max = api_daily_max
         self.token_ttl_seconds = token_ttl_seconds
         self.clock = clock
         self.keep_data = keep_data
+        self.max_body_bytes = max_body_bytes
         self._state_dir_arg = Path(state_dir) if state_dir else None
         self._own_dir = False
         self._server: OrgHTTPServer | None = None
@@ -63,7 +73,7 @@ class DevOrg:
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> DevOrg:
         """Seed the engine, make TLS material and keys, start serving."""
-        from .engine import OrgEngine
+        from .core.engine import OrgEngine
 
         if self._state_dir_arg is None:
             self.state_dir = Path(tempfile.mkdtemp(prefix="lht-devorg-"))
@@ -81,7 +91,8 @@ class DevOrg:
         self.limits = ApiLimits(daily_max=self.api_daily_max)
         self.tokens = TokenStore(self.token_ttl_seconds)
         self.bulk = BulkJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "bulk")
-        server = OrgHTTPServer(("127.0.0.1", self.port), None, tls.context)  # type: ignore[arg-type]
+        server = OrgHTTPServer(("127.0.0.1", self.port), None, tls.context,  # type: ignore[arg-type]
+                               max_body_bytes=self.max_body_bytes)
         self.port = server.server_address[1]
         self.instance_url = f"https://127.0.0.1:{self.port}"
         self.login_url = self.instance_url

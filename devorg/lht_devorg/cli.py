@@ -1,7 +1,7 @@
 """``lht devorg``: run the local org in the foreground until SIGINT/SIGTERM.
 
-Once ready it prints ``export ...`` lines (token flow, then the other flows'
-credentials, then ``NODE_EXTRA_CA_CERTS`` for Node clients), on stderr how to point
+Once ready it prints ``export ...`` lines (the token flow, ``NODE_EXTRA_CA_CERTS`` for
+Node clients, then the other flows' credentials commented out), on stderr how to point
 jsforce and the ``sf`` CLI at it, and, with ``--state-dir DIR``, writes the exports to
 ``DIR/env.sh`` (0600) and its process id to ``DIR/devorg.pid``, so a Makefile can start
 it in the background and ``source`` the file.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from .tls import write_private
+from .http.tls import write_private
 
 
 def parse_counts(value: str | None) -> dict[str, int] | None:
@@ -34,16 +34,22 @@ def parse_counts(value: str | None) -> dict[str, int] | None:
 
 
 def export_lines(org: object) -> list[str]:
-    """``export`` lines for every flow, the token flow first, then the admin token."""
-    seen: dict[str, str] = {"SF_INSTANCE_URL": "", "SF_ACCESS_TOKEN": "",
-                            "REQUESTS_CA_BUNDLE": "", "SF_LOGIN_URL": ""}
-    for flow in ("token", "password", "client_credentials", "jwt"):
-        for key, value in org.env(flow).items():  # type: ignore[attr-defined]
-            if not seen.get(key):
-                seen[key] = value
-    seen["NODE_EXTRA_CA_CERTS"] = org.ca_path  # type: ignore[attr-defined]  # jsforce, sf
-    seen["LHT_DEVORG_ADMIN_TOKEN"] = org.admin_token  # type: ignore[attr-defined]
-    return [f"export {key}={shlex.quote(value)}" for key, value in seen.items()]
+    """``export`` lines of one complete login flow (the token flow), the CA, the login URL
+    and the admin token, then each other flow's variables commented out: lht (like any
+    client reading ``SF_*``) refuses two complete sets, so the file works as sourced, and
+    shows how to switch."""
+    token = org.env("token")  # type: ignore[attr-defined]
+    active = {"SF_INSTANCE_URL": token["SF_INSTANCE_URL"], "SF_ACCESS_TOKEN": token["SF_ACCESS_TOKEN"],
+              "REQUESTS_CA_BUNDLE": token["REQUESTS_CA_BUNDLE"],
+              "SF_LOGIN_URL": org.env("password")["SF_LOGIN_URL"],  # type: ignore[attr-defined]
+              "NODE_EXTRA_CA_CERTS": org.ca_path,  # type: ignore[attr-defined]  # jsforce, sf
+              "LHT_DEVORG_ADMIN_TOKEN": org.admin_token}  # type: ignore[attr-defined]
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in active.items()]
+    for flow in ("password", "client_credentials", "jwt"):
+        own = {k: v for k, v in org.env(flow).items() if k not in active}  # type: ignore[attr-defined]
+        lines.append(f"# {flow.replace('_', ' ')} flow: `unset SF_INSTANCE_URL SF_ACCESS_TOKEN`, then:")
+        lines.extend(f"#   export {key}={shlex.quote(value)}" for key, value in own.items())
+    return lines
 
 
 def client_hints(org: object) -> list[str]:

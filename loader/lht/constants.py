@@ -24,6 +24,8 @@ KIND_FORMULA = "formula"
 KIND_PUSH_RESULT = "push_result"
 #: ``_lht_kind`` of the rows of the merge results table (one row per loser handled by ``lht merge``).
 KIND_MERGE_RESULT = "merge_result"
+#: ``_lht_kind`` of the rows of the run history (one row per run and object or model, and one per run).
+KIND_RUN = "run"
 #: A partial row backfilling fields lht had not loaded before (Id and those fields).
 KIND_FIELDS = "fields"
 #: A record that exists but no longer matches the object's `where` filter (Id and its date).
@@ -37,5 +39,7 @@ DESCRIBE_TABLE = "_lht_describe"
 PUSH_RESULTS_TABLE = "_lht_push_results"
 #: Staging table of ``lht merge``'s per-loser results.
 MERGE_RESULTS_TABLE = "_lht_merge_results"
+#: Staging table of the run history: what every ``lht sync``, ``lht push`` and ``lht merge`` did.
+RUNS_TABLE = "_lht_runs"
 #: Tables the writer writes besides the objects' staging tables.
-WRITER_TABLES = frozenset({PUSH_RESULTS_TABLE, MERGE_RESULTS_TABLE})
+WRITER_TABLES = frozenset({PUSH_RESULTS_TABLE, MERGE_RESULTS_TABLE, RUNS_TABLE})

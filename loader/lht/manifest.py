@@ -12,14 +12,13 @@ from __future__ import annotations
 import heapq
 import json
 import logging
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from lht.config import Settings, settings_from_env
+from lht.dbtfiles import project_config
 from lht.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -110,22 +109,19 @@ class Manifest:
         return [m for m in models if m.name.lower() in chosen]
 
 
-def target_dir(project_dir: Path) -> Path:
-    """The dbt target directory: env ``DBT_TARGET_PATH``, else the project's ``target-path``."""
-    configured = os.environ.get("DBT_TARGET_PATH")
+def target_dir(project_dir: Path, settings: Settings | None = None) -> Path:
+    """The dbt target directory: ``DBT_TARGET_PATH`` (of ``settings``, default the process
+    environment's), else the project's ``target-path``."""
+    configured = (settings if settings is not None else settings_from_env()).dbt_target_path
     if not configured:
-        try:
-            config = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            config = {}
-        configured = str(config.get("target-path") or "target")
+        configured = str(project_config(project_dir).get("target-path") or "target")
     path = Path(configured)
     return path if path.is_absolute() else project_dir / path
 
 
-def load_manifest(project_dir: Path) -> Manifest:
+def load_manifest(project_dir: Path, settings: Settings | None = None) -> Manifest:
     """Read ``target/manifest.json``; ConfigError saying to run ``dbt build`` when it is missing."""
-    path = target_dir(project_dir) / MANIFEST_FILE
+    path = target_dir(project_dir, settings) / MANIFEST_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lht.errors import ConfigError, InvalidNameError, ObjectNotRegisteredError
+from lht.dbtfiles import PROJECT_FILE, mapping, project_vars, read_text
+from lht.errors import ConfigError, ObjectNotRegisteredError
+from lht.names import check_object_name, close_names
 
 logger = logging.getLogger(__name__)
 
@@ -29,25 +29,10 @@ SOURCES_FILE = "_salesforce__sources.yml"
 MODELS_FILE = "_salesforce__models.yml"
 SOURCE_NAME = "salesforce_staging"
 
-_OBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*){0,2}$")
 _MODEL_CALL = re.compile(r"lht_main_table\(\s*['\"]([A-Za-z0-9_]+)['\"]")
 _HISTORY_CALL = re.compile(r"lht_history_table\(\s*['\"]([A-Za-z0-9_]+)['\"]")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def validate_object_name(name: str) -> str:
-    """Return ``name`` if it is a well-formed Salesforce object API name, else raise.
-
-    Accepts ``Account``, ``Invoice__c``, ``ns__Thing__c``, ``My_Obj__c``; rejects anything that
-    could smuggle SQL or SOQL (spaces, quotes, semicolons, dots, leading digits).
-    """
-    if not isinstance(name, str) or len(name) > 80 or not _OBJECT_NAME.match(name):
-        raise InvalidNameError(
-            f"'{name}' is not a valid Salesforce object API name. Use the API name shown in "
-            "Setup > Object Manager (letters, digits and underscores, e.g. Account or Invoice__c)."
-        )
-    return name
 
 
 def parse_duration(value: Any, what: str) -> int:
@@ -77,6 +62,8 @@ class Project:
 
     project_dir: Path
     objects: dict[str, ObjectOptions] = field(default_factory=dict)
+    #: lower-case object name -> the model files calling lht_main_table or lht_history_table for it
+    model_files: dict[str, list[Path]] = field(default_factory=dict)
 
     @property
     def models_dir(self) -> Path:
@@ -87,18 +74,27 @@ class Project:
         by_lower = {name.lower(): name for name in self.objects}
         resolved: list[str] = []
         for name in names:
-            validate_object_name(name)
+            check_object_name(name)
             registered = by_lower.get(name.lower())
             if registered is None:
-                known = ", ".join(sorted(self.objects)) or "none yet"
-                raise ObjectNotRegisteredError(
-                    f"{name} is not registered in {self.project_dir}. Register it with "
-                    f"`lht add {name}` (it writes the dbt model), then run `lht sync {name}`. "
-                    f"Registered objects: {known}."
-                )
+                raise ObjectNotRegisteredError(self._not_registered(name))
             if registered not in resolved:
                 resolved.append(registered)
         return resolved
+
+
+    def _not_registered(self, name: str) -> str:
+        """Why ``name`` cannot be used, with the registered names it may have meant."""
+        known = ", ".join(sorted(self.objects)) or "none yet"
+        close = close_names(name, self.objects)
+        if close:
+            meant = " or ".join(close)
+            return (f"{name} is not registered in {self.project_dir}: did you mean {meant}? "
+                    f"Registered objects: {known}. To load another object, register it first with "
+                    "`lht add <Object>` (it checks the name against the org).")
+        return (f"{name} is not registered in {self.project_dir}. Register it with `lht add {name}` "
+                f"(it checks the name against the org and writes the dbt model), then run `lht sync {name}`. "
+                f"Registered objects: {known}.")
 
 
 def find_project_dir(project_dir: str | os.PathLike | None = None) -> Path:
@@ -107,10 +103,10 @@ def find_project_dir(project_dir: str | os.PathLike | None = None) -> Path:
     for candidate in candidates:
         if (candidate / "dbt_project.yml").is_file():
             return candidate.resolve()
-    where = candidates[0]
+    where = " nor in ".join(str(c) for c in candidates)
     raise ConfigError(
-        f"No dbt_project.yml found in {where}. Run lht from your dbt project (or its parent "
-        "holding dbt_project/), or pass --project-dir DIR."
+        f"No dbt_project.yml in {where}: this is not an lht project. Run lht from your dbt project "
+        "(or its parent holding dbt_project/), or pass --project-dir DIR."
     )
 
 
@@ -120,16 +116,19 @@ def load_project(project_dir: str | os.PathLike | None = None) -> Project:
     options = _object_options(root)
     objects: dict[str, ObjectOptions] = {}
     histories: set[str] = set()
+    files: dict[str, list[Path]] = {}
     models = root / MODELS_SUBDIR
     for path in sorted(models.glob("*.sql")) if models.is_dir() else []:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, "dbt model file")
         match = _MODEL_CALL.search(text)
         if match:
-            name = validate_object_name(match.group(1))
+            name = check_object_name(match.group(1))
             objects[name] = options.get(name.lower(), ObjectOptions())
+            files.setdefault(name.lower(), []).append(path)
         history = _HISTORY_CALL.search(text)
         if history:
-            histories.add(validate_object_name(history.group(1)).lower())
+            histories.add(check_object_name(history.group(1)).lower())
+            files.setdefault(history.group(1).lower(), []).append(path)
     for name, opts in objects.items():
         if name.lower() in histories:
             objects[name] = replace(opts, history=True)
@@ -138,48 +137,50 @@ def load_project(project_dir: str | os.PathLike | None = None) -> Project:
     unknown = set(options) - {name.lower() for name in objects}
     for name in sorted(unknown):
         logger.warning("vars.lht_objects names %s, which has no main-table model; ignored", name)
-    return Project(project_dir=root, objects=objects)
+    return Project(project_dir=root, objects=objects, model_files=files)
+
+
+#: The options of ``vars: lht_objects: <Object>:``.
+OPTIONS = ("where", "formula_refresh_every", "deleted_check_every")
 
 
 def _object_options(root: Path) -> dict[str, ObjectOptions]:
-    try:
-        config = yaml.safe_load((root / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{root / 'dbt_project.yml'} is not valid YAML: {exc}") from None
-    raw = ((config.get("vars") or {}).get("lht_objects")) or {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("dbt_project.yml: vars.lht_objects must map object names to options.")
+    path = root / PROJECT_FILE
+    raw = mapping(project_vars(root).get("lht_objects"), path, "vars.lht_objects",
+                  "object names to their options")
     options: dict[str, ObjectOptions] = {}
     for name, opts in raw.items():
-        validate_object_name(str(name))
-        opts = opts or {}
-        allowed = {"where", "formula_refresh_every", "deleted_check_every"}
-        extra = set(opts) - allowed
+        check_object_name(str(name))
+        key = f"vars.lht_objects.{name}"
+        opts = mapping(opts, path, key, f"options ({', '.join(OPTIONS)}) to values, like "
+                       f"`{name}: {{where: \"Industry != null\"}}`")
+        extra = set(opts) - set(OPTIONS)
         if extra:
-            raise ConfigError(
-                f"dbt_project.yml: vars.lht_objects.{name} has unknown option(s) {sorted(extra)}; "
-                f"allowed: {sorted(allowed)}."
-            )
-        where_ = f"vars.lht_objects.{name}"
+            raise ConfigError(f"{path}: `{key}` has unknown option(s) {sorted(map(str, extra))}; "
+                              f"allowed: {list(OPTIONS)}.")
         options[str(name).lower()] = ObjectOptions(
-            where=_checked_where(opts.get("where"), f"{where_}.where"),
-            formula_refresh_every=_optional_duration(opts.get("formula_refresh_every"), f"{where_}.formula_refresh_every"),
-            deleted_check_every=_optional_duration(opts.get("deleted_check_every"), f"{where_}.deleted_check_every"),
+            where=_checked_where(opts.get("where"), path, f"{key}.where"),
+            formula_refresh_every=_optional_duration(opts.get("formula_refresh_every"), f"{key}.formula_refresh_every"),
+            deleted_check_every=_optional_duration(opts.get("deleted_check_every"), f"{key}.deleted_check_every"),
         )
     return options
 
 
-def _checked_where(value: Any, what: str) -> str | None:
-    """A where filter, refused at load time (before any connection) when it is unsafe."""
+def _checked_where(value: Any, path: Path, key: str) -> str | None:
+    """A where filter, refused at load time (before any connection) when it is not one
+    SOQL condition as text, or is unsafe."""
     if value is None:
         return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: `{key}` must be one SOQL condition as text (like \"Industry != null\"), "
+                          f"not {value!r}.")
     from lht.salesforce.soql import validate_where
 
     try:
-        return validate_where(str(value))
+        return validate_where(value)
     except ConfigError as exc:
-        raise ConfigError(f"dbt_project.yml: {what}: {exc}") from None
+        raise ConfigError(f"dbt_project.yml: {key}: {exc}") from None
 
 
 def _optional_duration(value: Any, what: str) -> int | None:
-    return None if value is None else parse_duration(value, what)
+    return None if value is None else parse_duration(value, f"dbt_project.yml: {what}")

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Dialect = Literal["duckdb", "snowflake"]
 
@@ -83,7 +83,7 @@ def _normalise(sf_type: str) -> str:
     if t not in KNOWN_TYPES:
         if t not in _warned_unknown:
             _warned_unknown.add(t)
-            log.warning("Unknown Salesforce field type %r: storing it as text", sf_type)
+            logger.warning("Unknown Salesforce field type %r: storing it as text", sf_type)
         return "string"
     return t
 

@@ -30,7 +30,7 @@ def _main(ws: Workspace) -> dict[str, dict]:
 
 
 def _bulk_queries(ws: Workspace) -> list[str]:
-    return [job.query for job in ws.org.bulk._jobs.values()]
+    return [job.query for job in ws.org.bulk.registry.created()]
 
 
 def test_refresh_formulas_merges_silently_changed_formula_values_and_nothing_else(workspace: Workspace) -> None:

@@ -10,7 +10,8 @@ import select
 import subprocess
 import time
 
-from e2e.conftest import BIN, Workspace
+from e2e.conftest import BIN, Workspace, make_workspace
+from lht_devorg import DevOrg
 
 HIDE_CURSOR = "\x1b[?25l"  # a live display starting
 ROWS_OF_TOTAL = re.compile(r"Account\s.*?\d+/\d+")
@@ -20,9 +21,10 @@ def _sync_args(ws: Workspace) -> list[str]:
     return [str(BIN / "lht"), "sync", "Account", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles)]
 
 
-def _run_in_pty(ws: Workspace, argv: list[str], timeout: float = 300) -> tuple[int, str]:
+def _run_in_pty(ws: Workspace, argv: list[str], timeout: float = 300,
+                extra_env: dict[str, str] | None = None) -> tuple[int, str]:
     master, slave = pty.openpty()
-    env = {**ws.env, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
+    env = {**ws.env, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", **(extra_env or {})}
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ws.root, close_fds=True)
     os.close(slave)
     output = bytearray()
@@ -57,3 +59,18 @@ def test_sync_prints_no_progress_when_output_is_not_a_terminal(workspace: Worksp
     assert "\x1b[" not in run.stderr and "\x1b[" not in run.stdout
     assert not ROWS_OF_TOTAL.search(run.stderr), run.stderr[-3000:]
     assert "Account" in run.stdout, "the run report is still printed"
+
+
+def test_a_bulk_sync_shows_progress_from_its_first_second(tmp_path) -> None:
+    # a Bulk job that takes 3 s: the line shows the object at once, then the job's state and
+    # the rows it has processed while lht polls it, before any row is written
+    with DevOrg(counts={"Account": 300}, bulk_job_seconds=3.0) as org:
+        ws = make_workspace("duckdb", tmp_path, org)
+        code, output = _run_in_pty(ws, _sync_args(ws), extra_env={"LHT_REST_MAX_ROWS": "10", "COLUMNS": "220"})
+    assert code == 0, output[-3000:]
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output)
+    first_rows = re.search(r"\b[1-9][\d,]*/[\d,]+", plain)  # the first count of rows written
+    waiting = plain.find("Bulk job InProgress")
+    assert plain.find("describing") >= 0 and 0 <= waiting, plain[-3000:]
+    assert "rows processed" in plain[waiting:waiting + 200]
+    assert first_rows and waiting < first_rows.start(), "the job's state is shown before the first rows land"

@@ -58,7 +58,7 @@ def test_prune_deletes_only_merged_superseded_rows_and_models_stay_equal_to_the_
     ws.build("--select", "account")
     assert_main_table_matches_org(ws, "Account")
     report = ws.sync("Account", "--full-refresh").report
-    assert report["results"][0]["deleted_markers"] == 0, "a full refresh after prune invented deletions"
+    assert report["results"][0]["delete_markers"] == 0, "a full refresh after prune invented deletions"
     ws.build("--select", "account")
     assert_main_table_matches_org(ws, "Account")
 

@@ -7,12 +7,15 @@ compiles on the Snowflake dialect (fakesnow)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import yaml
+from docs_coverage import docs_coverage
 
 from lht.typemap import FieldSpec
 from lht.warehouse.state import StateStore
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
+BIN = Path(sys.executable).parent
 OBJECTS = ["Account", "Contact", "Opportunity", "Lead", "Case", "User", "Task"]
 FIELDS = [FieldSpec("Id", "id"), FieldSpec("Name", "string"), FieldSpec("SystemModstamp", "datetime"),
           FieldSpec("IsDeleted", "boolean"), FieldSpec("OwnerId", "reference"), FieldSpec("Note__c", "string")]
@@ -155,3 +159,78 @@ def test_an_incremental_model_not_keyed_on_id_is_refused_with_what_to_set(duckdb
     run = env.dbt("run", "--select", "appended_account")
     assert run.returncode != 0
     assert "need unique_key 'Id'" in run.output, run.output[-3000:]
+
+
+def test_a_push_in_the_consumer_project_uses_lhts_macro_and_lht_push_reads_its_view(
+        duckdb_env: DbtEnv, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = duckdb_env
+    seed(env)
+    wh = env.warehouse()
+    try:  # a describe in which Name is updateable: the dry run then needs no Salesforce call
+        fields = describe("Account")["fields"]
+        for field in fields:
+            field["updateable"] = field["createable"] = field["name"] == "Name"
+        StateStore(wh).put_describe("Account", {"name": "Account", "fields": fields})
+    finally:
+        wh.close()
+    acme = consumer_project(env, tmp_path)
+    (acme / "models" / "acme_account_names.sql").write_text(
+        "{{ config(materialized='table', meta={'lht_push': {'object': 'Account', 'operation': 'update', "
+        "'key': 'Id'}}) }}\nselect Id, upper(Name) as Name from {{ ref('account') }}\n")
+    lht = Path(sys.executable).with_name("lht")
+    added = subprocess.run([str(lht), "add", "--push", "acme_account_names", "--project-dir", "acme"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert added.returncode == 0, added.stderr
+    assert (acme / "models" / "acme_account_names__lht_changes.sql").read_text() == \
+        "{{ lht.lht_push_changes('acme_account_names') }}\n"
+    env.dbt("deps", project=acme).check()
+    env.dbt("build", project=acme).check()
+
+    nodes = json.loads((acme / "target" / "manifest.json").read_text())["nodes"]
+    view = nodes["model.acme.acme_account_names__lht_changes"]
+    assert view["config"]["materialized"] == "view" and "macro.lht.lht_push_changes" in view["depends_on"]["macros"]
+    assert "model.acme.acme_account_names" in view["depends_on"]["nodes"]
+    shipped = [n["name"] for uid, n in nodes.items() if uid.startswith("model.lht.")]
+    assert all(name.startswith("lht_") or n_is_object_model(nodes, name) for name in shipped), shipped
+
+    user_env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "DBT_TARGET_PATH"))}
+    run = subprocess.run([str(lht), "push", "--dry-run", "--json", "--project-dir", "acme", "--profiles-dir",
+                          os.path.relpath(env.profiles, tmp_path)], cwd=tmp_path, env=user_env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    result = json.loads(run.stdout)["results"][0]
+    assert (result["name"], result["would"]["update"], result["api_calls"]) == ("acme_account_names", 1, 0)
+
+
+def n_is_object_model(nodes: dict, name: str) -> bool:
+    """lht's main-table models are named after their Salesforce object (models/salesforce/)."""
+    node = nodes[f"model.lht.{name}"]
+    return node["original_file_path"].startswith("models/salesforce/")
+
+
+def test_lht_docs_gives_a_consumer_projects_docs_page_a_description_for_every_column(
+        duckdb_env: DbtEnv, tmp_path: Path) -> None:
+    env = duckdb_env
+    seed(env)
+    acme = consumer_project(env, tmp_path)
+
+    def docs_page() -> tuple[int, int, list[str]]:
+        env.dbt("deps", project=acme).check()
+        env.dbt("build", project=acme).check()
+        env.dbt("docs", "generate", project=acme).check()
+        return docs_coverage(acme / "target")
+
+    described, total, missing = docs_page()
+    assert described / total < 0.95, "the fields of this org are not in the shipped YAML yet"
+    # the user documents their copy of lht's project as they sync it: from its parent, as written
+    run = subprocess.run([str(BIN / "lht"), "docs", "--project-dir", "dbt_project", "--profiles-dir", "profiles"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    described, total, missing = docs_page()
+    assert total >= len(OBJECTS) * (len(FIELDS) + 5) and described / total >= 0.95, missing
+    manifest = json.loads((acme / "target" / "manifest.json").read_text())["nodes"]
+    assert manifest["model.lht.account"]["columns"]["Note__c"]["description"] == f"Note (Account.Note__c: string). {HELP}"

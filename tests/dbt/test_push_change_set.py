@@ -1,17 +1,19 @@
-"""The push change set (lht_push_* macros) and the lht_push_results model, on DuckDB and on the
-Snowflake dialect (fakesnow): what is sent, what is left alone, in key order, each key once."""
+"""The push change-set views (lht_push_changes) and the lht_push_results model, on DuckDB and on
+the Snowflake dialect (fakesnow): dbt builds the view, the loader only reads it. What is sent,
+what is left alone, in key order, each key once, the NULL and duplicate keys first; a push
+right after another sees its results without a build between."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
 
-from lht.constants import PUSH_RESULTS_TABLE
-from lht.manifest import Manifest
-from lht.push.changeset import column_of, compile_sql, counts, key_problems, stream_changes
+from lht.manifest import load_manifest
+from lht.push.changeset import ChangeSet, change_views, column_of, counts, problem_keys, stream_changes
 from lht.warehouse.results import PushResult, ensure_push_results, write_push_results
 
 if TYPE_CHECKING:
@@ -20,8 +22,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 T0 = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 
-
-NAMES = ("scores", "scores_full", "scores_insert")
+NAMES = ("scores", "scores_insert")
 #: Rows whose values differ only in ways a careless fingerprint confuses (separators, NULL
 #: and empty text, text that looks like an encoding's own marks): each must hash apart.
 HASH_PROBES = [("H1", "a,b", "c"), ("H2", "a", "b,c"), ("H3", None, ""), ("H4", "", None), ("H5", "~", None),
@@ -29,79 +30,82 @@ HASH_PROBES = [("H1", "a,b", "c"), ("H2", "a", "b,c"), ("H3", None, ""), ("H4", 
                ("H11", "a\",\"b", None), ("H12", "a", "\",\"b")]
 
 
-def _spec(env: DbtEnv, wh, name: str, operation: str = "update", full: bool = False) -> dict:
-    relation = f"{wh.quote('marts')}.{wh.quote('push_model')}"
-    key = "ID" if env.engine == "snowflake" else "Id"
-    columns = ["ID", "ACCOUNT_SCORE__C"] if env.engine == "snowflake" else ["Id", "Account_Score__c"]
-    return {"name": name, "relation": relation, "results": wh.table(PUSH_RESULTS_TABLE), "operation": operation,
-            "key": key, "columns": columns, "full": full, "mirror": False}
+def _push_model(env: DbtEnv, name: str, source: str, **push: str) -> None:
+    """A push model (a view over a table the test changes) and its change-set view, as the README writes them."""
+    folder = env.project / "models" / "push_tests"
+    folder.mkdir(exist_ok=True)
+    meta = json.dumps({"lht_push": {"object": "Account", **push}})
+    (folder / f"{name}.sql").write_text(f"{{{{ config(materialized='view', meta={meta}) }}}}\nselect * from {source}\n")
+    (folder / f"{name}__lht_changes.sql").write_text(f"{{{{ lht.lht_push_changes('{name}') }}}}\n")
 
 
-def _changes(wh, sql) -> list[tuple[str, str, str]]:
+def _changes(wh, changes: ChangeSet) -> list[tuple[str, str, str]]:
     out = []
-    for batch in stream_changes(wh, sql, batch_rows=2):
-        rows = batch.to_pylist()
-        key, action, change = (column_of(batch, c) for c in ("_lht_key", "_lht_action", "_lht_change"))
-        out += [(r[key], r[action], r[change]) for r in rows]
+    for batch in stream_changes(wh, changes, batch_rows=2):
+        key, action, change = (column_of(batch, c) for c in ("_lht_key", changes.action, "_lht_change"))
+        out += [(r[key], r[action], r[change]) for r in batch.to_pylist()]
     return out
 
 
 def _write(wh, results: list[PushResult], at: datetime) -> None:
-    """The same results for the three pushes (they read their own names)."""
+    """The same results for both pushes (they read their own names)."""
     write_push_results(wh, [PushResult(**{**vars(r), "push_name": n}) for n in NAMES for r in results], attempted_at=at)
 
 
-def test_the_change_set_sends_new_failed_and_changed_rows_only_and_tells_rows_apart(env: DbtEnv) -> None:
+def test_the_change_set_view_sends_new_failed_and_changed_rows_only_and_tells_rows_apart(env: DbtEnv) -> None:
     wh = env.warehouse()
-    model = None
     try:
-        model = f"{wh.quote('marts')}.{wh.quote('push_model')}"
+        source = f"{wh.quote('marts')}.{wh.quote('push_source')}"
         wh.execute(f"create schema if not exists {wh.quote('marts')}")
-        wh.execute(f"create table {model} (Id varchar, Account_Score__c double, _note varchar)")
-        wh.execute(f"insert into {model} values ('A5', 5.0, 'x'), ('A1', 1.0, 'x'), ('A3', 3.0, null), "
+        wh.execute(f"create table {source} (Id varchar, Account_Score__c double, _note varchar)")
+        wh.execute(f"insert into {source} values ('A5', 5.0, 'x'), ('A1', 1.0, 'x'), ('A3', 3.0, null), "
                    "('A2', 2.0, 'x'), ('A4', null, 'x')")
-        ensure_push_results(wh)
-        specs = [_spec(env, wh, "scores"), _spec(env, wh, "scores_full", full=True),
-                 _spec(env, wh, "scores_insert", operation="insert")]
         probe = f"{wh.quote('marts')}.{wh.quote('hash_probe')}"
         wh.execute(f"create table {probe} (Id varchar, a varchar, b varchar)")
         for row in HASH_PROBES:
             wh.execute(f"insert into {probe} values (?, ?, ?)", list(row))
-        upper = env.engine == "snowflake"
-        specs.append({**_spec(env, wh, "hash_probe"), "relation": probe,
-                      "columns": ["A", "B"] if upper else ["a", "b"]})
+        ensure_push_results(wh)  # as `lht sync` leaves it before the first build
     finally:
-        wh.close()  # dbt opens the DuckDB file to render the macros
-    manifest = Manifest(path=env.project / "target" / "manifest.json", nodes={})
-    compiled = compile_sql(env.project, env.target, manifest, specs)
-    sql, full, once = (compiled[n] for n in NAMES)
+        wh.close()  # DuckDB: one process per file
+    _push_model(env, "scores", "marts.push_source", operation="update", key="Id")
+    _push_model(env, "scores_insert", "marts.push_source", operation="insert", key="Id")
+    _push_model(env, "hash_probe", "marts.hash_probe", operation="update", key="Id")
+    env.dbt("build", "--select", "push_tests").check()
+    views = change_views(load_manifest(env.project))
+    sql, once, probes_view = (ChangeSet(n, views[n].relation) for n in ("scores", "scores_insert", "hash_probe"))
+    full = ChangeSet("scores", views["scores"].relation, full=True)
     wh = env.warehouse()
     try:
         probes = {}
-        for batch in stream_changes(wh, compiled["hash_probe"], batch_rows=100):
+        for batch in stream_changes(wh, probes_view, batch_rows=100):
             probes.update(zip(batch.column(column_of(batch, "_lht_key")).to_pylist(),
                               batch.column(column_of(batch, "_lht_values_hash")).to_pylist()))
         assert len(probes) == len(HASH_PROBES) and len(set(probes.values())) == len(HASH_PROBES), probes
         # the documented text on every engine: `<length>:<text>` or `~` for NULL, comma-separated
-        assert probes == {key: hashlib.md5(",".join("~" if v is None else f"{len(v)}:{v}" for v in values)
-                                           .encode()).hexdigest() for key, *values in HASH_PROBES}
+        # (over every column sent: the key Id too)
+        assert probes == {row[0]: hashlib.md5(",".join("~" if v is None else f"{len(v)}:{v}" for v in row)
+                                              .encode()).hexdigest() for row in HASH_PROBES}
 
-        assert key_problems(wh, sql) == []
         first = _changes(wh, sql)
         assert first == [(f"A{i}", "update", "new") for i in range(1, 6)]  # key order, each once, across batches
+        head = next(stream_changes(wh, sql, 10))
+        spec = json.loads(head.column(column_of(head, "_lht_spec"))[0].as_py())
+        assert spec == {"operation": "update", "key": "ID" if env.engine == "snowflake" else "Id", "mirror": False,
+                        "results_live": True}
 
         hashes = {}
         for batch in stream_changes(wh, sql, batch_rows=100):
             hashes.update(zip(batch.column(column_of(batch, "_lht_key")).to_pylist(),
                               batch.column(column_of(batch, "_lht_values_hash")).to_pylist()))
-        _write(wh, [PushResult("scores", "Account", k, "update", True, salesforce_id=k, created=False, values_hash=h,
+        # the results are read live: no dbt build between a push and the next
+        _write(wh, [PushResult("scores", "Account", k, "update", True, salesforce_id=k, created=True, values_hash=h,
                                attempted_at=T0) for k, h in hashes.items()], T0)
-        assert _changes(wh, sql) == [] and counts(wh, sql) == {("none", "unchanged"): 5}
+        assert _changes(wh, sql) == [] and counts(wh, sql) == ({("none", "unchanged"): 5}, [], json.dumps(spec))
 
         later = T0 + timedelta(hours=1)
         _write(wh, [PushResult("scores", "Account", "A2", "update", False, error_code="X", error_message="no",
                                attempted_at=later)], later)
-        wh.execute(f"update {model} set Account_Score__c = 30.0 where Id = 'A3'")
+        wh.execute(f"update {source} set Account_Score__c = 30.0 where Id = 'A3'")
         assert _changes(wh, sql) == [("A2", "update", "retry"), ("A3", "update", "changed")]
         # a tie on attempted_at goes to the later batch: A2 accepted at the failure's time, then failed again
         _write(wh, [PushResult("scores", "Account", "A2", "update", True, salesforce_id="A2", created=False,
@@ -113,8 +117,11 @@ def test_the_change_set_sends_new_failed_and_changed_rows_only_and_tells_rows_ap
         assert len(_changes(wh, full)) == 5
         assert _changes(wh, once) == []  # an insert accepted once is never sent again, even after a failure
 
-        wh.execute(f"insert into {model} values ('A1', 9.0, 'x'), (null, 1.0, 'x')")
-        assert key_problems(wh, sql) == [(None, 1), ("A1", 2)]
+        # NULL and duplicate keys sort first, so the first batch tells the push to refuse
+        wh.execute(f"insert into {source} values ('A1', 9.0, 'x'), (null, 1.0, 'x')")
+        head = next(stream_changes(wh, sql, batch_rows=100))
+        assert problem_keys(head) == [(None, 1), ("A1", 2)]
+        assert counts(wh, sql)[1] == [(None, 1), ("A1", 2)]
     finally:
         wh.close()
 
@@ -131,39 +138,57 @@ PUSH_UNIT_TESTS = {
     "lht_push_results_incremental_reads_new_batches_and_keeps_what_was_accepted_before",
     "lht_push_change_set_sends_new_failed_and_changed_rows_only",
     "lht_push_change_set_of_an_insert_never_sends_an_accepted_key_again",
+    "lht_push_change_set_counts_the_rows_of_each_key",
+    "lht_push_change_set_with_mirror_deletes_what_the_push_created_and_left_the_model",
 }
 
 
 def test_unit_tests_of_the_push_models_pass(env: DbtEnv) -> None:
-    result = env.dbt("test", "--select", "test_type:unit,lht_push_results", "test_type:unit,lht_push_change_set_example")
+    result = env.dbt("test", "--select", "test_type:unit,lht_push_results", "test_type:unit,lht_push_changes_example")
     outcomes = {r["unique_id"].split(".")[-1]: r["status"] for r in result.results()}
     assert set(outcomes) == PUSH_UNIT_TESTS and set(outcomes.values()) == {"pass"}, (outcomes, result.output[-3000:])
 
 
-def test_rendering_the_push_sql_reuses_dbts_partial_parse_unless_the_pushes_need_vars(
-        duckdb_env: DbtEnv, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lht.push import changeset
+def test_the_macros_check_names_with_the_loaders_rules() -> None:
+    """lht_names.sql spells lht.names.PATTERNS again (Jinja cannot import Python): same strings."""
+    import re
+
+    from pathlib import Path
+
+    from lht.names import PATTERNS
+
+    text = (Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "lht_names.sql").read_text()
+    segment = re.search(r"set segment = '([^']+)'", text).group(1)
+    field = f"{segment}(?:__{segment}){{0,3}}"
+    assert PATTERNS["field"] == field
+    assert f"'object': segment ~ '(?:__' ~ segment ~ '){{0,2}}'" in text and PATTERNS["object"] == f"{segment}(?:__{segment}){{0,2}}"
+    assert f"'identifier': '{PATTERNS['identifier']}'" in text
+    assert "'push_column': field ~ '(?:\\\\.' ~ field ~ ')?|_[A-Za-z0-9_]*'" in text
+    assert PATTERNS["push_column"] == f"{field}(?:\\.{field})?|_[A-Za-z0-9_]*"
+
+
+def test_a_view_built_before_any_push_result_existed_is_refused_once_results_exist(duckdb_env: DbtEnv) -> None:
+    from lht.push.changeset import check_spec, spec_of
+    from lht.push.spec import PushRefused, PushSpec
 
     env = duckdb_env
-    env.dbt("parse").check()  # as `dbt build` leaves it: target/partial_parse.msgpack
+    env.query("create schema if not exists marts")
+    env.query("create table marts.push_source as select 'A1' as Id, 1.0 as Account_Score__c")
+    _push_model(env, "scores", "marts.push_source", operation="update", key="Id")
+    env.dbt("build", "--select", "push_tests").check()  # no lht sync yet: no results table
+    views = change_views(load_manifest(env.project))
+    changes = ChangeSet("scores", views["scores"].relation)
+    spec = PushSpec("scores", "marts.push_source", "Account", "update", "Id")
     wh = env.warehouse()
     try:
-        spec = _spec(env, wh, "scores")
+        built = spec_of(next(stream_changes(wh, changes, 10)))
+        assert json.loads(built)["results_live"] is False
+        ensure_push_results(wh)
+        check_spec(wh, changes, spec, built)  # no results yet: the stand-in is right
+        write_push_results(wh, [PushResult("scores", "Account", "A1", "update", True, values_hash="h")], attempted_at=T0)
+        with pytest.raises(PushRefused, match="run `dbt build`"):
+            check_spec(wh, changes, spec, built)
+        with pytest.raises(PushRefused, match="other meta.lht_push options"):
+            check_spec(wh, changes, PushSpec("scores", "marts.push_source", "Account", "upsert", "Id"), built)
     finally:
         wh.close()
-    manifest = Manifest(path=env.project / "target" / "manifest.json", nodes={})
-
-    def render(logs: str) -> tuple[dict, str]:
-        (env.project / "target" / changeset.CACHE_FILE).unlink(missing_ok=True)
-        monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / logs))
-        compiled = compile_sql(env.project, env.target, manifest, [spec])
-        return compiled, (tmp_path / logs / "dbt.log").read_text()
-
-    reused, log = render("reused")
-    assert "Partial parsing enabled, no changes found, skipping parsing" in log
-    assert "Unable to do partial parsing" not in log
-
-    monkeypatch.setattr(changeset, "SPECS_ENV_MAX", 10)  # pushes too large for the environment
-    through_vars, log = render("vars")
-    assert "Unable to do partial parsing" in log, "--vars changed, so dbt parsed the project again"
-    assert through_vars == reused

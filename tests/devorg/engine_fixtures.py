@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from lht_devorg.engine import OrgEngine
+from lht_devorg.core.engine import OrgEngine
 
 UTC = dt.timezone.utc
 SMALL = {"User": 3, "Account": 40, "Contact": 30, "Lead": 10, "Opportunity": 20, "Case": 10,

@@ -6,7 +6,7 @@ import json
 from importlib import resources
 
 import pytest
-from lht_devorg.engine import OrgEngine
+from lht_devorg.core.engine import OrgEngine
 from lht_devorg.errors import OrgError
 from lht_devorg.ids import is_id, make_id, suffix, to18
 
@@ -42,7 +42,7 @@ def test_every_field_has_the_57_keys_of_a_real_describe(eng, name):
 
 @pytest.mark.parametrize("name", ["Account", "Contact", "Opportunity", "Lead", "Case", "Task"])
 def test_real_payload_fields_are_kept_exactly(eng, name):
-    real = json.loads(resources.files("lht_devorg").joinpath("describes", f"{name}.json").read_text("utf-8"))
+    real = json.loads(resources.files("lht_devorg.meta").joinpath("describes", f"{name}.json").read_text("utf-8"))
     ours = {f["name"]: f for f in eng.describe(name, "58.0")["fields"]}
     for field in real["fields"]:
         assert ours[field["name"]] == field

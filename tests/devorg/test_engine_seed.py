@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 from engine_fixtures import SMALL
-from lht_devorg.engine import OrgEngine
+from lht_devorg.core.engine import OrgEngine
+from lht_devorg.core.seed import MASS_UPDATE_AT, NASTY_VALUES
 from lht_devorg.ids import make_id
-from lht_devorg.seed import MASS_UPDATE_AT, NASTY_VALUES
 
 
 def dump(eng: OrgEngine, obj: str) -> list[tuple]:

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 from engine_fixtures import SMALL, bulk_csv
-from lht_devorg import render
-from lht_devorg.engine import OrgEngine
+from lht_devorg.core.engine import OrgEngine
 from lht_devorg.errors import OrgError
 from lht_devorg.ids import make_id
+from lht_devorg.soql import render
 
 
 @pytest.fixture

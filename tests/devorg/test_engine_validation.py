@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 from engine_fixtures import SMALL, Clock, rest_records
-from lht_devorg import batchwrite
-from lht_devorg.engine import OrgEngine
+from lht_devorg.core import batchwrite
+from lht_devorg.core.engine import OrgEngine
+from lht_devorg.core.validate import bulk_error, csv_value
 from lht_devorg.errors import OrgError
 from lht_devorg.ids import make_id
-from lht_devorg.validate import bulk_error, csv_value
 
 
 @pytest.fixture

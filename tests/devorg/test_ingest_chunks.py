@@ -15,11 +15,12 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pytest
 from engine_fixtures import SMALL, Clock
-from lht_devorg import batchwrite, ingestcols, ingestparse, ingestrun, validate
-from lht_devorg.engine import OrgEngine
+from lht_devorg.core import batchwrite, validate
+from lht_devorg.core.engine import OrgEngine
 from lht_devorg.faults import ROW_KINDS, FaultInjector
 from lht_devorg.ids import make_id
-from lht_devorg.ingestresults import ResultFiles
+from lht_devorg.ingest import colwise, csvparse, runner
+from lht_devorg.ingest.results import ResultFiles
 
 
 def _engine() -> OrgEngine:
@@ -47,7 +48,7 @@ def _process(eng: OrgEngine, job: SimpleNamespace, before_row=lambda values: Non
     files = ResultFiles(job.folder, job.delimiter_char, job.line_ending_chars)
     calls: list[tuple[int, int]] = []
     try:
-        ingestrun.process(eng, job, files, stopped=lambda: False, before_row=before_row,
+        runner.process(eng, job, files, stopped=lambda: False, before_row=before_row,
                           progress=lambda p, f: calls.append((p, f)), row_faults=row_faults)
     finally:
         files.close()
@@ -90,14 +91,14 @@ def _one_row_writes(tmp_path: Path, header: list[str], rows: list[list[str]], op
     """The reference: every row written alone by the record-by-record path (batchwrite.apply),
     its result written as the csv module writes it."""
     eng = _engine()
-    fields = ingestrun._columns(eng.schema, "Account", header, operation, ext)
+    fields = runner._columns(eng.schema, "Account", header, operation, ext)
     folder = tmp_path / "reference"
     folder.mkdir()
     files = ResultFiles(folder, ",", "\n")
     files.start(header)
     for row in rows:
         with eng.transaction():
-            result, = batchwrite.apply(eng, "Account", operation, [ingestrun._values(header, fields, row)], ext)
+            result, = batchwrite.apply(eng, "Account", operation, [runner._values(header, fields, row)], ext)
         if result.error is None:
             files.success(result.record_id, result.created, row)
         else:
@@ -121,7 +122,7 @@ def _one_row_writes(tmp_path: Path, header: list[str], rows: list[list[str]], op
 ])
 def test_a_job_of_several_chunks_with_an_error_in_each_gives_the_results_of_rows_written_alone(
         tmp_path, monkeypatch, operation, header, rows, ext):
-    monkeypatch.setattr(ingestrun, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 4)
     expected, expected_records = _one_row_writes(tmp_path, header, rows, operation, ext)
     eng = _engine()
     got, calls = _process(eng, _job(tmp_path / "all", _csv(header, rows), operation, ext=ext))
@@ -140,10 +141,10 @@ def test_rows_pyarrow_reads_are_the_csv_modules_rows(tmp_path, delimiter, line_e
     data = _csv(header, rows, delimiter, line_ending).replace(b'"4"', b"4")  # one value unquoted
     path = tmp_path / "up.csv"
     path.write_bytes(b"\xef\xbb\xbf" + data + line_ending.encode())  # a byte-order mark, a blank line
-    chunks = list(ingestparse.column_chunks(path, delimiter, header, 1000))  # no NotVouched
+    chunks = list(csvparse.column_chunks(path, delimiter, header, 1000))  # no NotVouched
     assert len(chunks) == 1
     expected = list(csv.reader(io.StringIO(data.decode(), newline=""), delimiter=delimiter, strict=True))[1:]
-    assert ingestparse.as_rows(chunks[0]) == expected
+    assert csvparse.as_rows(chunks[0]) == expected
 
 
 @pytest.mark.parametrize("body", [
@@ -159,14 +160,14 @@ def test_rows_pyarrow_reads_are_the_csv_modules_rows(tmp_path, delimiter, line_e
 def test_an_upload_pyarrow_could_read_differently_is_read_with_the_csv_module(tmp_path, body):
     path = tmp_path / "up.csv"
     path.write_bytes(b"Id,Name\n" + body)
-    with pytest.raises(ingestparse.NotVouched):
-        list(ingestparse.column_chunks(path, ",", ["Id", "Name"], 1000))
+    with pytest.raises(csvparse.NotVouched):
+        list(csvparse.column_chunks(path, ",", ["Id", "Name"], 1000))
 
 
 def test_a_quote_after_a_closing_quote_fails_the_job_with_the_csv_modules_message(tmp_path):
     eng = _engine()
     job = _job(tmp_path / "bad", b'Id,Name\n' + f'{make_id("001", 1)},"a"b\n'.encode(), "update")
-    with pytest.raises(ingestrun.JobFailed, match="Failed to parse the CSV: ',' expected after '\"'"):
+    with pytest.raises(runner.JobFailed, match="Failed to parse the CSV: ',' expected after '\"'"):
         _process(eng, job)
     eng.close()
 
@@ -194,7 +195,7 @@ def test_result_rows_from_columns_are_the_bytes_csv_quote_all_writes(tmp_path, d
     assert files.chunk(columns, results) == 1
     files.unprocessed_columns(columns)
     files.close()
-    for name in ingestrun.RESULT_NAMES:
+    for name in runner.RESULT_NAMES:
         assert (by_columns / f"{name}.csv").read_bytes() == (by_rows / f"{name}.csv").read_bytes()
 
 
@@ -205,7 +206,7 @@ def test_the_row_lock_hook_runs_only_while_a_row_fault_is_armed(tmp_path):
     seen: list[dict] = []
     data = _csv(["Id", "Name"], [[make_id("001", n), f"N{n}"] for n in (1, 2, 3)])
     files = ResultFiles(tmp_path, ",", "\n")
-    ingestrun.process(eng, _job(tmp_path / "quiet", data, "update"), files, stopped=lambda: False,
+    runner.process(eng, _job(tmp_path / "quiet", data, "update"), files, stopped=lambda: False,
                       before_row=seen.append, progress=lambda p, f: None,
                       row_faults=lambda: faults.armed(ROW_KINDS, "PUT", url))
     files.close()
@@ -230,8 +231,8 @@ def test_an_upsert_chunk_writes_the_rows_matching_one_record_as_updates_by_id(tm
             ["ACC-00000003", "E", ""], ["ACC-00000004", "#N/A", ""], ["", "F", ""]]
     expected, expected_records = _one_row_writes(tmp_path, header, rows[:3] + rows[5:], "upsert", "External_Id__c")
     by_id: list[int] = []
-    write = ingestcols.apply_update_columns
-    monkeypatch.setattr(ingestcols, "apply_update_columns",
+    write = colwise.apply_update_columns
+    monkeypatch.setattr(colwise, "apply_update_columns",
                         lambda eng, obj, fields, columns, *a: by_id.append(len(columns[0])) or write(
                             eng, obj, fields, columns, *a))
     eng = _engine()

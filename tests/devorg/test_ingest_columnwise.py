@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 from engine_fixtures import SMALL, Clock
-from lht_devorg import batchwrite, ingestcols, ingestrun
-from lht_devorg.engine import OrgEngine
+from lht_devorg.core import batchwrite
+from lht_devorg.core.engine import OrgEngine
+from lht_devorg.core.validate import row_lock
 from lht_devorg.ids import make_id
-from lht_devorg.validate import row_lock
+from lht_devorg.ingest import colwise, runner
 
 
 class _Rollback(Exception):
@@ -33,8 +34,8 @@ def eng():
 def _written(eng: OrgEngine, header: list[str], chunk: list[list[str]], columnwise: bool):
     """(per-row results, the chunk's records afterwards); the writes are rolled back."""
     obj = eng.schema.require("Account")
-    fields = ingestrun._columns(eng.schema, "Account", header, "update", None)
-    assert ingestcols.applies("update", header, fields, chunk)
+    fields = runner._columns(eng.schema, "Account", header, "update", None)
+    assert colwise.applies("update", header, fields, chunk)
     locked = make_id("001", 7)
 
     def before_row(values: dict) -> None:
@@ -46,9 +47,9 @@ def _written(eng: OrgEngine, header: list[str], chunk: list[list[str]], columnwi
     try:
         with eng.transaction():
             if columnwise:
-                results = ingestcols.apply_update(eng, obj, header, fields, chunk, before_row)
+                results = colwise.apply_update(eng, obj, header, fields, chunk, before_row)
             else:
-                rows = [ingestrun._values(header, fields, row) for row in chunk]
+                rows = [runner._values(header, fields, row) for row in chunk]
                 results = batchwrite.apply(eng, "Account", "update", rows, None, before_row)
             outcome["results"] = [(r.record_id, r.created, r.error and (r.error.error_code, r.error.message,
                                                                          r.error.fields)) for r in results]
@@ -111,13 +112,13 @@ def test_a_column_that_is_not_updateable_fails_only_the_rows_that_set_it(eng):
 def test_chunks_the_column_wise_path_does_not_take(eng):
     schema = eng.schema
     twice = [[make_id("001", 1), "A"], [make_id("001", 1)[:15], "B"]]
-    assert not ingestcols.applies("update", ["Id", "Name"], ingestrun._columns(schema, "Account", ["Id", "Name"],
+    assert not colwise.applies("update", ["Id", "Name"], runner._columns(schema, "Account", ["Id", "Name"],
                                                                                "update", None), twice)
     unique = ["Id", "External_Id__c"]
-    assert not ingestcols.applies("update", unique, ingestrun._columns(schema, "Account", unique, "update", None),
+    assert not colwise.applies("update", unique, runner._columns(schema, "Account", unique, "update", None),
                                   [[make_id("001", 1), "X"]])
     lookup = ["Id", "Parent.External_Id__c"]
-    assert not ingestcols.applies("update", lookup, ingestrun._columns(schema, "Account", lookup, "update", None),
+    assert not colwise.applies("update", lookup, runner._columns(schema, "Account", lookup, "update", None),
                                   [[make_id("001", 1), "X"]])
-    assert not ingestcols.applies("insert", ["Name"], ingestrun._columns(schema, "Account", ["Name"], "insert",
+    assert not colwise.applies("insert", ["Name"], runner._columns(schema, "Account", ["Name"], "insert",
                                                                          None), [["A"]])

@@ -14,10 +14,10 @@ import threading
 import pyarrow as pa
 import pytest
 from engine_fixtures import Clock
-from lht_devorg import ingestgroup, ingestparse, ingestrun
-from lht_devorg.engine import OrgEngine
+from lht_devorg.core.engine import OrgEngine
 from lht_devorg.ids import make_id
-from lht_devorg.ingestresults import ResultFiles
+from lht_devorg.ingest import csvparse, runner, updategroup
+from lht_devorg.ingest.results import ResultFiles
 from test_ingest_chunks import _csv, _job, _process
 
 COUNTS = {"User": 3, "Account": 60, "Contact": 0, "Lead": 0, "Opportunity": 0, "Case": 0, "Task": 0,
@@ -46,14 +46,14 @@ def _names(eng: OrgEngine, wanted: list[str]) -> list[str]:
 
 
 def test_the_first_chunk_is_committed_and_reported_before_the_next_chunks_are_written(eng, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingestrun, "CHUNK_ROWS", 5)
-    monkeypatch.setattr(ingestgroup, "GROUP_ROWS", 15)
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(updategroup, "GROUP_ROWS", 15)
     live = _live(eng, 40)
     rows = [[rid, f"Renamed {n}"] for n, rid in enumerate(live, 1)]
     seen: list[tuple[int, list[str]]] = []
     job = _job(tmp_path / "job", _csv(["Id", "Name"], rows), "update")
     files = ResultFiles(job.folder, ",", "\n")
-    ingestrun.process(eng, job, files, stopped=lambda: False, before_row=lambda values: None,
+    runner.process(eng, job, files, stopped=lambda: False, before_row=lambda values: None,
                       progress=lambda p, f: seen.append((p, _names(eng, live))),
                       row_faults=lambda: False)
     files.close()
@@ -65,21 +65,21 @@ def test_the_first_chunk_is_committed_and_reported_before_the_next_chunks_are_wr
 
 
 def test_the_first_chunk_of_an_upload_is_read_before_the_rest_is_parsed(tmp_path, monkeypatch):
-    monkeypatch.setattr(ingestparse, "_SEGMENT_BYTES", 64)
+    monkeypatch.setattr(csvparse, "_SEGMENT_BYTES", 64)
     rows = [[make_id("001", n), f"N{n}", "two\nlines" if n % 3 else ""] for n in range(1, 31)]
     path = tmp_path / "up.csv"
     path.write_bytes(_csv(["Id", "Name", "Description"], rows) + b'"001","a","b","extra"\n')
-    chunks = ingestparse.column_chunks(path, ",", ["Id", "Name", "Description"], 10)
+    chunks = csvparse.column_chunks(path, ",", ["Id", "Name", "Description"], 10)
     first = next(chunks)
     assert [c.to_pylist() for c in first] == [list(c) for c in zip(*rows[:10])]
     assert [c.to_pylist() for c in next(chunks)] == [list(c) for c in zip(*rows[10:20])]
-    with pytest.raises(ingestparse.NotVouched):  # the last segment: a row of the wrong width
+    with pytest.raises(csvparse.NotVouched):  # the last segment: a row of the wrong width
         list(chunks)
 
 
 def test_a_late_row_pyarrow_cannot_read_gives_the_csv_modules_results_from_there_on(eng, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingestrun, "CHUNK_ROWS", 4)
-    monkeypatch.setattr(ingestparse, "_SEGMENT_BYTES", 80)
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(csvparse, "_SEGMENT_BYTES", 80)
     live = _live(eng, 14)
     rows = [[rid, f"N{n}"] for n, rid in enumerate(live, 1)]
     rows[9].append("extra")  # its own error, read by the csv module
@@ -93,7 +93,7 @@ def test_a_late_row_pyarrow_cannot_read_gives_the_csv_modules_results_from_there
 
 
 def test_a_record_named_in_two_chunks_of_a_group_ends_with_the_later_value(eng, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingestrun, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 3)
     live = _live(eng, 12)
     rows = [[rid, f"N{n}"] for n, rid in enumerate(live, 1)]
     rows[7] = [live[4], "later"]  # chunk 3 names the record chunk 2 wrote
@@ -105,10 +105,10 @@ def test_a_record_named_in_two_chunks_of_a_group_ends_with_the_later_value(eng, 
 def test_a_record_deleted_between_a_chunks_check_and_its_write_is_reported_deleted(eng):
     obj = eng.schema.require("Account")
     header = ["Id", "Name"]
-    fields = ingestrun._columns(eng.schema, "Account", header, "update", None)
+    fields = runner._columns(eng.schema, "Account", header, "update", None)
     live = _live(eng, 9)
     chunks = [[pa.array(live[at:at + 3]), pa.array(["x"] * 3)] for at in (0, 3, 6)]
-    group = ingestgroup.UpdateGroup(eng, obj, fields)
+    group = updategroup.UpdateGroup(eng, obj, fields)
     assert group.add(chunks[0]) is True  # the first group is one chunk
     group.write(lambda chunk, results: None)
     assert group.add(chunks[1]) is False and group.add(chunks[2]) is False
@@ -143,11 +143,11 @@ def test_chunks_parsed_ahead_come_in_order_then_the_parsers_exception():
     def items():
         yield 1
         yield 2
-        raise ingestparse.NotVouched
+        raise csvparse.NotVouched
 
     got = []
-    with pytest.raises(ingestparse.NotVouched):
-        for item in ingestparse.ahead(items()):
+    with pytest.raises(csvparse.NotVouched):
+        for item in csvparse.ahead(items()):
             got.append(item)
     assert got == [1, 2]
 
@@ -161,7 +161,7 @@ def test_the_parsing_thread_stops_soon_after_the_job_stops_asking():
             yield n
 
     before = set(threading.enumerate())
-    chunks = ingestparse.ahead(items(), depth=2)
+    chunks = csvparse.ahead(items(), depth=2)
     assert next(chunks) == 0
     mine = [t for t in threading.enumerate() if t not in before and t.name == "devorg-ingest-parse"]
     assert len(mine) == 1

@@ -20,7 +20,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 from simple_salesforce.login import SalesforceLogin, token_login
 
-from lht_devorg.auth import TokenStore
+from lht_devorg.http.auth import TokenStore
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -176,3 +176,16 @@ def test_private_key_file_is_readable_by_its_owner_only(org):
     import os
     import stat
     assert stat.S_IMODE(os.stat(org.private_key_path).st_mode) == 0o600
+
+
+@pytest.mark.parametrize("body", [b"grant_type=password&username=\xff\xfe\xfa", b"\x80\x81\x82",
+                                  "grant_type=password&password=caf\u00e9".encode("latin-1")],
+                         ids=["invalid utf-8 value", "binary", "latin-1"])
+def test_a_token_request_that_is_not_utf8_form_data_gets_the_oauth_error(org, session, caplog, body):
+    response = session.post(f"{org.login_url}/services/oauth2/token", data=body, timeout=30,
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("application/json")
+    answer = response.json()
+    assert answer["error"] == "invalid_request" and answer["error_description"]
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []

@@ -211,7 +211,7 @@ def _pages(jobs, job_id: str, max_records: str) -> list[tuple[bytes, int]]:
                          [("COMMA", "LF", ""), ("TAB", "CRLF", " ORDER BY Name DESC")])
 def test_pages_of_any_size_are_slices_of_the_one_full_page(org, sf, tricky_accounts, delimiter,
                                                           line_ending, order):
-    from lht_devorg.bulk import BulkJobs
+    from lht_devorg.bulk.query import BulkJobs
     from lht_devorg.cursors import encode_locator
 
     soql = f"SELECT Id, Name, Phone, Description FROM Account{order}"
@@ -254,8 +254,8 @@ def test_pages_of_any_size_are_slices_of_the_one_full_page(org, sf, tricky_accou
 
 
 def test_a_job_whose_rendering_fails_ends_failed(org, monkeypatch):
-    from lht_devorg import render
-    from lht_devorg.bulk import BulkJobs
+    from lht_devorg.bulk.query import BulkJobs
+    from lht_devorg.soql import render
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")

@@ -30,10 +30,13 @@ def test_devorg_command_prints_exports_writes_env_file_and_stops_on_sigterm(tmp_
         while not env_file.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
-        env = dict(shlex.split(line)[1].split("=", 1) for line in env_file.read_text().splitlines())
-        assert {"SF_INSTANCE_URL", "SF_ACCESS_TOKEN", "REQUESTS_CA_BUNDLE", "SF_LOGIN_URL",
-                "SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN", "SF_CLIENT_ID",
-                "SF_CLIENT_SECRET", "SF_PRIVATE_KEY_FILE"} <= set(env)
+        lines = env_file.read_text().splitlines()
+        env = dict(shlex.split(line)[1].split("=", 1) for line in lines if line.startswith("export "))
+        assert {"SF_INSTANCE_URL", "SF_ACCESS_TOKEN", "REQUESTS_CA_BUNDLE", "SF_LOGIN_URL"} <= set(env)
+        # one complete flow exported; the others shown, commented out (two complete sets are refused)
+        shown = {shlex.split(line.lstrip("# "))[1].split("=", 1)[0] for line in lines if line.startswith("#   export ")}
+        assert {"SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN", "SF_CLIENT_ID", "SF_CLIENT_SECRET",
+                "SF_PRIVATE_KEY_FILE"} <= shown and not shown & set(env)
         assert (state / "devorg.pid").read_text().strip() == str(proc.pid)
         response = requests.get(f"{env['SF_INSTANCE_URL']}/services/data/v59.0/query/",
                                 params={"q": "SELECT COUNT() FROM Account"},

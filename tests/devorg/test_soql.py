@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from engine_fixtures import SMALL
-from lht_devorg.engine import OrgEngine
+from lht_devorg.core.engine import OrgEngine
 from lht_devorg.errors import OrgError
-from lht_devorg.soql import parse
+from lht_devorg.soql.parser import parse
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from lht_devorg import render
-from lht_devorg.spool import ResultSpool
+from lht_devorg.bulk.spool import ResultSpool
+from lht_devorg.soql import render
 
 TRICKY = ["plain", None, "", " leading", "trailing ", "a,b", 'say "hi"', '"', '""', "multi\nline",
           "crlf\r\nline", "cr\ronly", "tab\there", "pipe|semi;caret^back`", "ünïcødé – 日本 ✓", "\n",

@@ -68,5 +68,5 @@ def test_a_hard_delete_is_seen_by_the_next_sync_when_salesforce_runs_ahead(ahead
     victim = sorted(_main(ws))[0]
     eng.purge(OBJ, [victim])
     clock.advance(61)  # getDeleted covers whole minutes: let this one end
-    assert _sync(ws)["deleted_markers"] == 1
+    assert _sync(ws)["delete_markers"] == 1
     assert _main(ws)[victim]["_lht_is_deleted"] is True

@@ -36,9 +36,10 @@ def test_seven_unchanged_objects_cost_describe_global_and_two_composite_calls(or
     assert second["api_calls"] == 3, "describeGlobal + 2 Composite requests"
     assert org.api_calls - before == 3, "the org counted other calls than the run report"
     assert _composite_posts(org, seen) == 2
-    shares = {r["object_name"]: r["api_calls"] for r in second["results"]}
-    assert abs(sum(shares.values()) - 2) < 1e-6, "the composite calls are split among the objects"
-    assert all(0 < share < 1 for share in shares.values()), shares
+    calls = {r["object_name"]: (r["api_calls"], r["api_calls_shared"]) for r in second["results"]}
+    assert sorted(calls.values()) == [(0, 0)] * 5 + [(1, 1)] * 2, "each Composite call counts whole, on one object"
+    assert second["run_api_calls"] == 1, "describeGlobal is the run's own call"
+    assert sum(n for n, _ in calls.values()) + second["run_api_calls"] == second["api_calls"]
 
     off = ws.sync(extra_env={"LHT_COMPOSITE": "0"}).report
     assert off["api_calls"] == 2 * len(STARTERS) + 1, "LHT_COMPOSITE=0 asks each object separately"
@@ -80,8 +81,8 @@ def test_changed_and_unchanged_objects_load_the_same_rows_as_separate_calls(org:
     engines = {r["object_name"]: r["engine"] for r in a["results"]}
     assert engines["Case"] == "bulk" and engines["Lead"] == "rest", engines
     assert {r["object_name"]: r["engine"] for r in b["results"]} == engines
-    assert {r["object_name"]: (r["rows_written"], r["deleted_markers"]) for r in a["results"]} == {
-        r["object_name"]: (r["rows_written"], r["deleted_markers"]) for r in b["results"]}
+    assert {r["object_name"]: (r["rows_written"], r["delete_markers"]) for r in a["results"]} == {
+        r["object_name"]: (r["rows_written"], r["delete_markers"]) for r in b["results"]}
     assert a["api_calls"] < b["api_calls"]
     for table in ("lead", "case", "contact", "account"):
         assert _staged(grouped, table) == _staged(separate, table), table

@@ -85,7 +85,7 @@ def test_record_lifecycle_keeps_every_main_table_equal_to_the_org(workspace: Wor
     _let_the_minute_end(ws)
     report = _sync_and_build(ws)
     account = next(r for r in report["results"] if r["object_name"] == "Account")
-    assert account["deleted_markers"] >= len(purged)
+    assert account["delete_markers"] >= len(purged)
     main = _assert_all_match(ws, gone={"Account": set(purged)})["Account"]
     assert all(main[i]["_lht_is_deleted"] is True for i in purged)
     assert main[purged[0]]["name"] == "Renamed 3", "a purged record lost its last known values"

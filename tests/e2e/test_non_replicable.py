@@ -27,7 +27,7 @@ def test_non_replicable_objects_sync_incrementally_with_the_delete_strategy_thei
     report = ws.sync("Account", "Contact").report
     account, contact = _result(report, "Account"), _result(report, "Contact")
     assert account["mode"] == contact["mode"] == "incremental"
-    assert account["deleted_markers"] == 1
+    assert account["delete_markers"] == 1
     assert any("reconciliation" in note for note in account["notes"])
     assert any("no delete check" in note for note in contact["notes"])
     assert account["watermark"] and contact["watermark"]

@@ -1,83 +1,137 @@
-"""Every command the README shows is run here, against the local org, as written.
+"""The README is a test: every shell block of README.md runs verbatim, in order, from the root
+of a fresh copy of the repository, against the local org.
 
-A command this test does not know how to run fails it: new README commands need coverage.
+Blocks are read with pytest-codeblocks' parser. A block the test cannot run here (cron, the sf
+CLI, the suite itself) carries ``<!-- pytest.mark.skip(reason="...") -->`` before its fence,
+with the reason; any other shell block runs with ``bash -e`` and fails the test when it exits
+non-zero. ``<!--pytest-codeblocks:expected-output-->`` before a ``text`` block documents output:
+each of its lines must appear in what the block before it printed (``...`` stands for any text,
+spaces for any whitespace).
+The commands the README's Python scheduler snippets run are run too.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pytest_codeblocks import extract_from_file
 
-from .conftest import REPO, Workspace, make_workspace
+from .conftest import REPO
 
 README = REPO / "README.md"
-BLOCK = re.compile(r"```(bash|python)\n(.*?)```", re.S)
+#: The fences run as shell scripts.
+SHELLS = {"bash", "sh", "shell", "console", "zsh"}
 PY_COMMAND = re.compile(r"""(?:bash_command=|subprocess\.run\()\s*"([^"]+)\"""")
+SKIP = re.compile(r"""pytest\.mark\.skip\(reason=(["'])(.+)\1\)$""")
 
 
-def readme_commands() -> list[str]:
-    """Shell commands of the README's bash blocks, plus those its Python snippets run."""
-    commands: list[str] = []
-    for lang, body in BLOCK.findall(README.read_text(encoding="utf-8")):
-        if lang == "python":
-            commands += PY_COMMAND.findall(body)
-            continue
-        for line in body.splitlines():
-            line = re.sub(r"\s+#.*$", "", line).strip()
-            if line and not line.startswith("#"):
-                commands.append(line)
-    return commands
+def shell_blocks() -> list:
+    """The README's shell blocks, in order."""
+    return [b for b in extract_from_file(README) if (b.syntax or "").strip() in SHELLS]
 
 
-def _shell(ws: Workspace, command: str, cwd: Path) -> subprocess.CompletedProcess:
-    # no LHT_DUCKDB_PATH: lht and dbt must agree on the profile's default file (./lht.duckdb)
-    env = {k: v for k, v in ws.env.items() if k != "LHT_DUCKDB_PATH"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return subprocess.run(command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+def skip_reason(block) -> str | None:
+    """The reason a block is marked not runnable here, or None."""
+    for mark in block.marks:
+        found = SKIP.match(mark.strip())
+        if found:
+            return found.group(2)
+        raise AssertionError(f"README line {block.lineno}: unknown mark {mark!r}; use pytest.mark.skip(reason=...)")
+    return None
+
+
+def expected_lines(block) -> list[re.Pattern[str]]:
+    """The documented output of a block, one pattern per line: ``...`` matches any text, a run
+    of spaces any run of whitespace (tables are aligned to their content)."""
+    def pattern(line: str) -> re.Pattern[str]:
+        parts = [r"\s+".join(re.escape(word) for word in part.split()) for part in line.strip().split("...")]
+        return re.compile(".*".join(parts))
+    return [pattern(line) for line in (block.expected_output or "").splitlines() if line.strip()]
+
+
+def _fresh_copy(dest: Path) -> Path:
+    """The repository's files (tracked and new, not ignored) copied to ``dest``, with the
+    suite's own virtual environment as its installed ``.venv``."""
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard", "-z"],
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    venv = Path(sys.prefix)
+    (dest / ".venv").symlink_to(venv)
+    stamp = venv / ".lht-installed"
+    if stamp.exists():  # installed: `make install` in the copy has nothing to do
+        os.utime(dest / "pyproject.toml", (stamp.stat().st_mtime - 1,) * 2)
+    return dest
 
 
 def test_readme_shows_the_two_commands_first() -> None:
-    commands = readme_commands()
-    assert commands[:2] == ["make demo", "make test"]
+    first = shell_blocks()[0]
+    assert [line.split("#")[0].strip() for line in first.code.splitlines()][:2] == ["make demo", "make test"]
     assert "make test" in (REPO / ".ci" / "run").read_text()
 
 
-def test_every_readme_command_runs_against_the_local_org(org, tmp_path: Path) -> None:
-    ws = make_workspace("duckdb", tmp_path, org)
-    assert ws.duckdb_path == tmp_path / "lht.duckdb"  # the profile's default file, where ws.query looks
-    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
-    ran = []
-    commands = readme_commands()
-    # registering objects first, so the sync and build commands that follow also build them
-    for command in sorted(commands, key=lambda c: not c.startswith("lht add")):
-        if command in {"make demo", "make test"}:
-            continue  # test_make_demo_* and CI itself
-        if command == "pip install -e .":
-            assert re.search(r"pip install .*-e", (REPO / "Makefile").read_text()), "make installs lht with pip install -e"
+def test_every_readme_shell_block_is_run_or_marked_with_a_reason() -> None:
+    blocks = shell_blocks()
+    assert len(blocks) >= 10
+    for block in blocks:
+        reason = skip_reason(block)
+        assert reason is None or len(reason) > 20, f"README line {block.lineno}: say why the block cannot run here"
+    pushes = [b for b in blocks if "lht push" in b.code and skip_reason(b) is None]
+    assert pushes and any("lht_push_changes" in b.code or "lht add --push" in b.code for b in blocks)
+
+
+@pytest.mark.timeout(2400)  # every README command, one after the other, on a shared machine
+def test_every_readme_shell_block_runs_verbatim_from_a_fresh_copy(org, tmp_path: Path) -> None:
+    root = _fresh_copy(tmp_path / "lht")
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("SF_", "LHT_", "SNOWFLAKE_", "DBT_ENV_SECRET", "DBT_TARGET_PATH", "DBT_LOG_PATH",
+                                 "DBT_PROFILES_DIR", "VIRTUAL_ENV"))}
+    env = {**base, **org.env("token"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "PATH": f"{root / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    ran, skipped = [], []
+    for block in shell_blocks():
+        reason = skip_reason(block)
+        if reason:
+            skipped.append(block.lineno)
             continue
-        cron = re.match(r"^[\d*/,-]+( [\d*/,-]+){4} cd \S+ && (.*)$", command)
-        command = cron.group(2) if cron else command
-        words = shlex.split(command)
-        assert Path(words[0]).name in {"lht", "dbt"}, f"README command not covered by this test: {command}"
-        result = _shell(ws, command, tmp_path)
-        assert result.returncode == 0, f"README command failed: {command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        assert "Traceback" not in result.stderr
-        ran.append(command)
-    assert any("lht sync" in c for c in ran) and any("dbt build" in c for c in ran)
-    names, rows = ws.query("select count(*) from salesforce.invoice__c where not _lht_is_deleted")
-    assert rows[0][0] == org.engine.count("Invoice__c"), "the README's `lht add` + sync + build built the new main table"
+        run = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block.code], cwd=root, env=env,
+                             capture_output=True, text=True, timeout=900)
+        shown = f"README line {block.lineno}:\n{block.code}\n--- exit {run.returncode}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        assert run.returncode == 0, shown
+        assert "Traceback" not in run.stderr, shown
+        output = (run.stdout + run.stderr).splitlines()
+        for pattern in expected_lines(block):
+            assert any(pattern.search(line) for line in output), f"documented output {pattern.pattern!r} absent\n{shown}"
+        ran.append(block.lineno)
+    for snippet in (b for b in extract_from_file(README) if (b.syntax or "").strip() == "python"):
+        for command in PY_COMMAND.findall(snippet.code):
+            run = subprocess.run(["bash", "-c", command], cwd=root, env=env, capture_output=True, text=True, timeout=900)
+            assert run.returncode == 0, f"{command}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    assert ran and skipped
+    import duckdb
+
+    con = duckdb.connect(str(root / "lht.duckdb"), read_only=True)
+    try:
+        invoices = con.execute("select count(*) from salesforce.invoice__c where not _lht_is_deleted").fetchone()[0]
+        pushed = con.execute("select count(*), count(*) filter (where success) from salesforce.lht_push_results "
+                             "where push_name = 'account_scores'").fetchone()
+    finally:
+        con.close()
+    assert invoices == org.engine.count("Invoice__c"), "the README's `lht add` + sync + build built the new main table"
+    assert pushed[0] > 0 and pushed[0] == pushed[1], "the README's push was accepted and its results built"
 
 
 @pytest.mark.slow
 def test_make_demo_runs_twice_and_the_second_run_is_incremental(tmp_path: Path) -> None:
-    import shutil
-
     shutil.copytree(REPO / "dbt_project", tmp_path / "dbt_project",
                     ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "LHT_"))}
@@ -90,3 +144,6 @@ def test_make_demo_runs_twice_and_the_second_run_is_incremental(tmp_path: Path) 
     assert "this run was incremental" in runs[1].stdout
     assert str(tmp_path / "lht.duckdb") in runs[1].stdout
     assert "dbt show" in runs[1].stdout
+    report = tmp_path / "lht-report.html"
+    assert runs[1].stdout.rstrip().splitlines()[-1].startswith(f"Run history: {report}"), "the demo ends with the report"
+    assert report.stat().st_size > 1_000_000 and "lht-sync-rows" in report.read_text(encoding="utf-8")

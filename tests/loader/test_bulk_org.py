@@ -15,7 +15,7 @@ from lht.config import credentials_from_env, settings_from_env
 from lht.salesforce.describe import plan_object
 from lht.errors import BulkJobError, ObjectNotFoundError
 from lht.salesforce.soql import build_soql
-from lht.sync.extract import extract
+from lht.salesforce.extract import extract
 from lht.salesforce.client import connect
 from lht.typemap import arrow_schema
 

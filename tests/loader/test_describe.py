@@ -13,7 +13,7 @@ from lht.errors import SalesforceError
 
 
 def _describe(name: str) -> dict:
-    return json.loads((resources.files("lht_devorg") / "describes" / f"{name}.json").read_text())
+    return json.loads((resources.files("lht_devorg.meta") / "describes" / f"{name}.json").read_text())
 
 
 def test_address_parents_are_skipped_and_their_components_loaded():

@@ -12,7 +12,7 @@ import pytest
 from lht.config import credentials_from_env, settings_from_env
 from lht.salesforce.describe import plan_object
 from lht.errors import FieldsChangedError
-from lht.sync.extract import extract
+from lht.salesforce.extract import extract
 from lht.salesforce.client import connect
 
 NASTY_TEXT = ["ACME – NORTH", "0012", "20", "1e5", "NA", "null", "nan", "None", "TRUE",
@@ -123,24 +123,19 @@ def test_a_full_load_counts_first_and_a_large_object_reads_no_rest_page(org, res
 
 
 @pytest.mark.parametrize("rest_max_rows,engine", [(1000, "rest"), (100, "bulk")])
-def test_a_count_the_org_refuses_falls_back_to_the_rest_query(org, monkeypatch, rest_max_rows, engine):
-    from simple_salesforce.exceptions import SalesforceMalformedRequest
-
+def test_a_count_the_org_refuses_falls_back_to_the_rest_query(org, rest_max_rows, engine):
     client = _client(org, rest_max_rows=rest_max_rows, bulk_page_records=200)
     plan = plan_object(client.describe("Account"))
-    real_query = client.sf.query
-
-    def query(soql, **kwargs):
-        if soql.startswith("SELECT COUNT()"):
-            raise SalesforceMalformedRequest("query", 400, "query", [
-                {"errorCode": "MALFORMED_QUERY", "message": "COUNT() is not supported here"}])
-        return real_query(soql, **kwargs)
-
-    monkeypatch.setattr(client.sf, "query", query)
+    before = len(org.faults.requests())
+    # the first query of a full extract is its count: the org refuses it
+    refused = org.faults.add("refuse", path="/queryAll", method="GET", times=1,
+                             status=400, error_code="MALFORMED_QUERY",
+                             message="COUNT() is not supported here")
     extraction = extract(client, plan, client.settings)
     rows = sum(b.num_rows for b in extraction.batches)
     assert extraction.engine == engine
     assert extraction.total_size == rows == org.engine.count("Account", include_deleted=True)
+    assert refused.fired == 1 and _queries_sent(org, before)[0].startswith("SELECT COUNT()")
 
 
 def test_an_incremental_extract_does_not_count_first(org):
@@ -232,7 +227,7 @@ def test_a_field_removed_after_describe_raises_fields_changed_naming_it(org, mod
 
 @pytest.mark.parametrize("mode", ["auto", "bulk"])
 def test_an_object_bulk_refuses_is_read_through_rest(org, monkeypatch, mode, caplog):
-    from lht_devorg import planner
+    from lht_devorg.soql import planner
 
     monkeypatch.setattr(planner, "BULK_UNSUPPORTED", {"Task"})
     client = _client(org, rest_max_rows=1)

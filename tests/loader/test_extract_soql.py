@@ -16,7 +16,7 @@ from lht.salesforce.soql import build_soql, validate_where
 @pytest.fixture(scope="module")
 def account():
     return plan_object(json.loads(
-        (resources.files("lht_devorg") / "describes" / "Account.json").read_text()))
+        (resources.files("lht_devorg.meta") / "describes" / "Account.json").read_text()))
 
 
 def test_full_extract_selects_every_loaded_field_in_order(account):

@@ -10,7 +10,7 @@ import pytest
 from lht.config import credentials_from_env, settings_from_env
 from lht.salesforce.describe import plan_object
 from lht.errors import AuthenticationError, SalesforceError
-from lht.sync.extract import extract
+from lht.salesforce.extract import extract
 from lht.salesforce.client import connect
 
 FLOWS = ["token", "password", "client_credentials", "jwt"]
@@ -48,7 +48,7 @@ def test_rest_paging_relogs_in_after_the_session_expires_mid_extract(org, flow, 
                                                                     caplog):
     client = connect(credentials_from_env(org.env(flow)), _settings())
     plan = plan_object(client.describe("Account"))
-    client.sf.headers["Sforce-Query-Options"] = "batchSize=200"  # 450 accounts: 3 pages
+    client.query_headers["Sforce-Query-Options"] = "batchSize=200"  # 450 accounts: 3 pages
     before = org.engine.count("Account", include_deleted=True)
     extraction = extract(client, plan, client.settings, mode="rest")
     org.expire_tokens()

@@ -10,18 +10,21 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
+from lht.config import settings_from_env
 from lht.errors import LhtError, WarehouseError
 from lht.typemap import FieldSpec
 from lht.warehouse import snowflake_load
@@ -54,6 +57,11 @@ def rows_batch(start: int, n: int) -> pa.Table:
                      "Name": [secrets.token_hex(100) for _ in range(n)]})
 
 
+def use_file_mb(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, mb: float) -> None:
+    """The warehouse's settings with Parquet files rolled at ``mb`` megabytes (LHT_SNOWFLAKE_FILE_MB)."""
+    monkeypatch.setattr(wh, "settings", replace(wh.settings, snowflake_file_mb=mb))
+
+
 def count(wh: Warehouse, object_name: str = "Account") -> int:
     return wh.execute(f"SELECT count(*) FROM {wh.staging_table(object_name)}")[0][0]
 
@@ -64,7 +72,7 @@ def stage_files(wh: Warehouse) -> list[str]:
 
 def test_an_extract_of_thirty_batches_is_one_copy_and_puts_follow_file_size(
         sf: Warehouse, statements: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.5")
+    use_file_mb(sf, monkeypatch, 0.5)
     with append_session(sf):
         for b in range(30):
             write_batch(sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
@@ -87,7 +95,7 @@ def test_a_batch_written_outside_a_session_is_its_own_load(sf: Warehouse, statem
 def test_an_error_mid_extract_leaves_no_rows_and_no_stage_files(
         sf: Warehouse, statements: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     write_batch(sf, "Account", rows_batch(0, 1), FIELDS, extracted_at=EXTRACTED)
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.1")
+    use_file_mb(sf, monkeypatch, 0.1)
     with pytest.raises(LhtError, match="stopped"):
         with append_session(sf):
             for b in range(5):
@@ -100,7 +108,7 @@ def test_an_error_mid_extract_leaves_no_rows_and_no_stage_files(
 
 def test_a_bad_value_in_a_later_file_loads_none_of_the_files(
         sf: Warehouse, monkeypatch: pytest.MonkeyPatch, statements: list[str]) -> None:
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.000001")  # one file per batch
+    use_file_mb(sf, monkeypatch, 0.000001)  # one file per batch
     good = pa.table({"Id": ["o1", "o2"], "Amount__c": pa.array([1, 2], pa.decimal128(18, 2))})
     bad = pa.table({"Id": ["o3"], "Amount__c": pa.array([10**10], pa.decimal128(18, 2))})  # > NUMBER(5,2)
     wide = [FIELDS[0], FieldSpec("Amount__c", "currency", precision=18, scale=2)]
@@ -116,16 +124,117 @@ def test_a_bad_value_in_a_later_file_loads_none_of_the_files(
     assert stage_files(sf) == []
 
 
+def local_folders(root: Path) -> list[Path]:
+    """The load folders lht made in ``root`` (``lht-load-<pid>-<random>``)."""
+    return sorted(root.glob("lht-load-*"))
+
+
 def test_local_files_are_deleted_after_a_load_and_after_a_failure(
         sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     write_batch(sf, "Account", rows_batch(0, 10), FIELDS, extracted_at=EXTRACTED)
+    assert local_folders(tmp_path) == []
     with pytest.raises(LhtError):
         with append_session(sf):
             write_batch(sf, "Account", rows_batch(10, 10), FIELDS, extracted_at=EXTRACTED)
+            assert len(local_folders(tmp_path)) == 1  # the load's own folder, while it runs
             raise LhtError("failed")
-    root = tmp_path / "lht-snowflake-load"
-    assert root.is_dir() and list(root.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_files_live_in_a_private_folder_0700_with_files_0600_whatever_the_umask(
+        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.1")
+    seen: list[tuple[Path, int, int]] = []
+    original = snowflake_load.SnowflakeLoad._put
+
+    def put(self, path, location):  # type: ignore[no-untyped-def]
+        seen.append((path, stat.S_IMODE(path.stat().st_mode), stat.S_IMODE(path.parent.stat().st_mode)))
+        return original(self, path, location)
+
+    monkeypatch.setattr(snowflake_load.SnowflakeLoad, "_put", put)
+    old_umask = os.umask(0)  # a lax umask would make a plain open() 0666 and mkdir() 0777
+    try:
+        with append_session(sf):
+            for b in range(3):
+                write_batch(sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
+    finally:
+        os.umask(old_umask)
+    assert len(seen) >= 2
+    for path, file_mode, folder_mode in seen:
+        assert (file_mode, folder_mode) == (0o600, 0o700), path
+        assert path.parent.parent == tmp_path and path.parent.name.startswith(f"lht-load-{os.getpid()}-")
+    assert len({path.parent for path, _, _ in seen}) == 1
+    assert count(sf) == 3000 and local_folders(tmp_path) == []
+
+
+@pytest.mark.parametrize("squatter", ["file", "symlink"])
+def test_something_at_the_old_shared_path_neither_breaks_a_load_nor_is_followed(
+        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, squatter: str) -> None:
+    shared, victim = tmp_path / "shared", tmp_path / "victim"
+    shared.mkdir()
+    victim.mkdir()
+    (victim / "keep.txt").write_text("another user's file")
+    old_path = shared / "lht-snowflake-load"  # where lht wrote load files before
+    if squatter == "file":
+        old_path.write_text("not a folder")
+    else:
+        old_path.symlink_to(victim, target_is_directory=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    written: list[Path] = []
+    original = snowflake_load.SnowflakeLoad._put
+
+    def put(self, path, location):  # type: ignore[no-untyped-def]
+        written.append(path.resolve())
+        return original(self, path, location)
+
+    monkeypatch.setattr(snowflake_load.SnowflakeLoad, "_put", put)
+    write_batch(sf, "Account", rows_batch(0, 5), FIELDS, extracted_at=EXTRACTED)
+    assert count(sf) == 5
+    assert written and not any(path.is_relative_to(victim) for path in written)  # not through the link
+    assert [p.name for p in victim.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in shared.iterdir()) == ["lht-snowflake-load"]
+
+
+def _dead_pid() -> int:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
+def test_a_load_removes_this_users_folders_of_dead_runs_only(
+        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.parquet").write_text("not lht's")
+    dead = _dead_pid()
+    killed = tmp_path / f"lht-load-{dead}-killed"  # a killed run's folder: removed
+    killed.mkdir()
+    (killed / "account-00001.parquet").write_text("left over")
+    alive = tmp_path / f"lht-load-{os.getppid()}-running"  # a running process's folder: kept
+    alive.mkdir()
+    link = tmp_path / f"lht-load-{dead}-link"  # a symlink named like a folder: neither followed nor removed
+    link.symlink_to(victim, target_is_directory=True)
+    file = tmp_path / f"lht-load-{dead}-file"
+    file.write_text("a file, not a folder")
+    write_batch(sf, "Account", rows_batch(0, 5), FIELDS, extracted_at=EXTRACTED)
+    assert not killed.exists()
+    assert alive.is_dir() and link.is_symlink() and file.is_file()
+    assert [p.name for p in victim.iterdir()] == ["keep.parquet"]
+
+
+def test_a_dead_runs_folder_owned_by_another_user_is_left_alone(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from lht.warehouse import loadfiles
+
+    folder = tmp_path / f"lht-load-{_dead_pid()}-other"
+    folder.mkdir()
+    monkeypatch.setattr(loadfiles.os, "getuid", lambda: folder.stat().st_uid + 1)  # we are someone else
+    assert loadfiles.remove_dead_folders(tmp_path) == 0 and folder.is_dir()
+    monkeypatch.undo()
+    assert loadfiles.remove_dead_folders(tmp_path) == 1 and not folder.exists()
 
 
 def _put_leftover(wh: Warehouse, load_id: str, tmp_path: Path) -> None:
@@ -206,13 +315,12 @@ def test_a_load_killed_after_its_puts_leaves_no_rows_and_the_next_load_removes_i
         staged = stage_files(wh)
         assert len(staged) >= 2 and all(f"-{proc.pid}-" in name for name in staged)
         assert count(wh) == 0  # nothing half-loaded
-        local = tmp_path / "lht-snowflake-load"
-        assert [p.name.split("-")[0] for p in local.iterdir()] == [str(proc.pid)]
+        assert [p.name.split("-")[2] for p in local_folders(tmp_path)] == [str(proc.pid)]
         monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
         write_batch(wh, "Account", rows_batch(0, 3), FIELDS, extracted_at=EXTRACTED)  # the next run's load
         assert stage_files(wh) == []
         assert count(wh) == 3
-        assert list(local.iterdir()) == []
+        assert local_folders(tmp_path) == []
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -234,19 +342,47 @@ def recorded_load(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 def test_every_file_but_the_last_reaches_the_roll_size(
         sf: Warehouse, monkeypatch: pytest.MonkeyPatch, recorded_load: list[int]) -> None:
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "0.25")
+    use_file_mb(sf, monkeypatch, 0.25)
     with append_session(sf):
         for b in range(12):
             write_batch(sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
     assert len(recorded_load) >= 2
     assert all(size >= 0.25 * 2**20 for size in recorded_load[:-1])
+    # bounded too: a file is closed by the batch that reaches the size (a batch is ~0.2 MB)
+    assert all(size < (0.25 + 0.25) * 2**20 for size in recorded_load)
     assert count(sf) == 12_000
+
+
+def test_files_roll_at_64_mb_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connector's PUT reads a whole file into memory (GCS; AWS and Azure under 64 MB):
+    the default roll size is what bounds it."""
+    monkeypatch.delenv("LHT_SNOWFLAKE_FILE_MB", raising=False)
+    assert snowflake_load.file_bytes() == 64 * 2**20
+
+
+def test_a_load_hands_freed_arrow_memory_back_as_it_goes_and_before_each_put(
+        sf: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", "1")
+    monkeypatch.setattr(snowflake_load, "RELEASE_MB", 0.5)
+    events: list[str] = []
+    release, put = snowflake_load.release_unused_memory, snowflake_load.SnowflakeLoad._put
+    monkeypatch.setattr(snowflake_load, "release_unused_memory", lambda: (events.append("release"), release()))
+    monkeypatch.setattr(snowflake_load.SnowflakeLoad, "_put",
+                        lambda self, path, location: (events.append("put"), put(self, path, location))[1])
+    with append_session(sf):
+        for b in range(24):  # ~5 MB of Arrow batches, ~0.2 MB each
+            write_batch(sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
+    assert count(sf) == 24_000
+    assert events.count("put") >= 3
+    assert events.count("release") >= events.count("put") + 5  # every 0.5 MB of batches, and at each roll
+    # each roll releases before it hands its file to the PUT: the k-th PUT has at least k releases before it
+    puts = [i for i, e in enumerate(events) if e == "put"]
+    assert all(events[:i].count("release") >= k for k, i in enumerate(puts, start=1))
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "big"])
 def test_an_invalid_file_size_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     from lht.errors import ConfigError
 
-    monkeypatch.setenv("LHT_SNOWFLAKE_FILE_MB", value)
     with pytest.raises(ConfigError, match="LHT_SNOWFLAKE_FILE_MB"):
-        snowflake_load.file_bytes()
+        settings_from_env({"LHT_SNOWFLAKE_FILE_MB": value})

@@ -66,8 +66,6 @@ def test_env_vars_choose_the_target_and_the_path(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("LHT_TEST_TARGET", "other")
     assert load_target(proj).name == "other"
     assert load_target(proj, target="dev").name == "dev"
-    # lht push names the target to dbt only when the user did (dbt keys its partial parse on it)
-    assert (load_target(proj).named, load_target(proj, target="dev").named) == (False, True)
 
 
 def test_profiles_dir_comes_from_the_argument_then_dbt_profiles_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

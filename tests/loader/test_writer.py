@@ -8,6 +8,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
+from lht.config import settings_from_env
 from lht.errors import ConfigError, InvalidNameError, WarehouseError
 from lht.typemap import FieldSpec, arrow_schema
 from lht.warehouse.connection import Target, Warehouse, connect
@@ -235,17 +236,21 @@ def test_a_record_batch_is_accepted_and_names_are_matched_to_describe_casing(duc
     assert duck_wh.execute('SELECT "BillingCity" FROM salesforce_staging.ns__thing__c') == [("Bergen",)]
 
 
-def test_the_staging_schema_comes_from_the_environment(tmp_path, monkeypatch) -> None:
+def test_the_staging_schema_comes_from_the_settings(tmp_path, monkeypatch) -> None:
+    from lht.config import settings_from_env
     from lht.warehouse.target import Target
 
-    monkeypatch.setenv("LHT_STAGING_SCHEMA", "raw_sf")
-    target = Target(kind="duckdb", name="dev", profile="p", profiles_file=tmp_path / "p.yml", path=tmp_path / "x.duckdb")
+    monkeypatch.setenv("LHT_STAGING_SCHEMA", "not_this_one")
+    settings = settings_from_env({"LHT_STAGING_SCHEMA": "raw_sf"})
+    target = Target(kind="duckdb", name="dev", profile="p", profiles_file=tmp_path / "p.yml",
+                    path=tmp_path / "x.duckdb", settings=settings)
     with connect(target) as wh:
         write_batch(wh, "Account", pa.table({"Id": ["1"]}), [FieldSpec("Id", "id")], extracted_at=EXTRACTED)
         assert wh.execute("SELECT Id FROM raw_sf.account") == [("1",)]
-    monkeypatch.setenv("LHT_STAGING_SCHEMA", "bad-name")
+    with pytest.raises(ConfigError, match="LHT_STAGING_SCHEMA='bad-name'"):
+        settings_from_env({"LHT_STAGING_SCHEMA": "bad-name"})
     with pytest.raises(InvalidNameError):
-        connect(target)
+        connect(target, staging_schema="bad-name")
 
 
 @pytest.mark.parametrize(("setting", "compressed"), [(None, False), ("none", False), ("auto", True)])
@@ -270,9 +275,7 @@ def test_duckdb_staging_text_is_stored_uncompressed_unless_asked(
     assert (kinds != {"Uncompressed"}) is compressed, f"text column stored as {kinds}"
 
 
-def test_an_unknown_text_compression_setting_names_the_variable_and_the_choices(tmp_path, monkeypatch) -> None:
+def test_an_unknown_text_compression_setting_names_the_variable_and_the_choices(monkeypatch) -> None:
     monkeypatch.setenv("LHT_DUCKDB_TEXT_COMPRESSION", "fast")
-    target = Target(kind="duckdb", name="dev", profile="lht", profiles_file=tmp_path / "profiles.yml",
-                    path=tmp_path / "lht.duckdb", database="lht")
     with pytest.raises(ConfigError, match="LHT_DUCKDB_TEXT_COMPRESSION='fast'.*none.*auto"):
-        connect(target)
+        settings_from_env()

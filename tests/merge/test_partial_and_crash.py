@@ -15,9 +15,17 @@ import time
 
 from e2e.conftest import BIN, make_workspace
 from lht_devorg import DevOrg
-from lht_devorg.seed import duplicate_account_ids
+from lht_devorg.core.seed import duplicate_account_ids
 
-from .conftest import DEDUP_SQL, add_merge_model, literal_model, merge, model_report, org_row, soap_posts
+from .conftest import (
+    DEDUP_SQL,
+    add_merge_model,
+    literal_model,
+    merge,
+    model_report,
+    org_row,
+    soap_posts,
+)
 
 
 def test_a_partly_refused_merge_records_the_failures_goes_on_and_retries_them_next_run(
@@ -63,7 +71,7 @@ def test_a_partly_refused_merge_records_the_failures_goes_on_and_retries_them_ne
     again = merge(ws)
     assert again.returncode == 0, again.stdout + again.stderr
     result = model_report(again, "dedup_accounts")
-    assert (result["sent"], result["merged"], result["calls"]) == (2, 2, 1)
+    assert (result["sent"], result["merged"]) == (2, 2)
     assert soap_posts(org) == posts + 1
     ws.build("--select", "lht_merge_results")
     results = {r["loser_id"]: r for r in ws.main_rows("lht_merge_results")}
@@ -125,10 +133,12 @@ def test_a_merge_killed_between_two_calls_resends_only_what_salesforce_had_not_m
         merged = [loser for _, loser in rows if org_row(org, "Account", loser, "IsDeleted")["IsDeleted"]]
         assert len(merged) == 2 * 200 // 2  # the first call: 200 requests of one loser each
 
+        posts = soap_posts(org)
         rerun = merge(ws)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
         result = model_report(rerun, "pairs")
-        assert (result["already_merged"], result["sent"], result["merged"], result["calls"]) == (200, PAIRS - 200, PAIRS - 200, 1)
+        assert (result["already_merged"], result["sent"], result["merged"]) == (200, PAIRS - 200, PAIRS - 200)
+        assert soap_posts(org) == posts + 1
         for master, loser in rows:
             assert org_row(org, "Account", loser, "IsDeleted", "MasterRecordId") == {
                 "IsDeleted": True, "MasterRecordId": master}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from e2e.conftest import make_workspace
 from lht_devorg import DevOrg
-from lht_devorg.seed import duplicate_account_ids
+from lht_devorg.core.seed import duplicate_account_ids
 
 from .conftest import DEDUP_SQL, add_merge_model, readme_block
 

@@ -26,14 +26,20 @@ class PushWorkspace:
         self.models = ws.project / "models" / "push_tests"
         self.models.mkdir(parents=True, exist_ok=True)
 
-    def model(self, name: str, sql: str, **push: Any) -> None:
-        """Write a push model (table materialization) with ``meta.lht_push = push``."""
+    def model(self, name: str, sql: str, *, changes: bool = True, **push: Any) -> None:
+        """Write a push model (table materialization) with ``meta.lht_push = push`` and, unless
+        ``changes`` is false, its change-set view as the README writes it."""
         meta = json.dumps({"lht_push": push}) if push else "{}"
         (self.models / f"{name}.sql").write_text(
             f"{{{{ config(materialized='table', meta={meta}) }}}}\n{sql}\n")
+        if changes:
+            (self.models / f"{name}__lht_changes.sql").write_text(f"{{{{ lht.lht_push_changes('{name}') }}}}\n")
 
-    def build(self, *select: str) -> Run:
-        return self.ws.build("--select", "account", "lht_push_results", *(select or ("push_tests",)))
+    def build(self, *select: str, check: bool = True) -> Run:
+        """``dbt build`` of the named push models and their change-set views (``name+``), or of
+        every push model; with Account and lht_push_results."""
+        chosen = [f"{name}+" for name in select] or ["push_tests"]
+        return self.ws.build("--select", "account", "lht_push_results", *chosen, check=check)
 
     def push(self, *args: str, env: dict[str, str] | None = None, code: int | None = 0) -> Run:
         run = self.ws.run("lht", "push", "--json", "--project-dir", str(self.ws.project),

@@ -48,3 +48,20 @@ def test_jobs_list_show_and_results_cover_ingest_jobs(tmp_path: Path) -> None:
         unprocessed = ws.run("lht", "jobs", "results", job, "--unprocessed").check().stdout
         assert list(csv.reader(io.StringIO(unprocessed))) == [["Id", "Customer_Tier__c"]]
         assert job in ws.run("lht", "jobs", "delete", job).check().stdout
+
+
+def test_jobs_show_and_results_read_the_job_ids_lht_push_results_records(pws) -> None:
+    from .conftest import BULK
+
+    p = pws
+    p.model("push_tiers", "select Id, 'Gold' as Customer_Tier__c from {{ ref('account') }} where not _lht_is_deleted",
+            object="Account", operation="update")
+    p.build()
+    sent = p.result(p.push(env=BULK), "push_tiers")["sent"]
+    p.build()
+    _, rows = p.ws.query("select distinct job_id from salesforce.lht_push_results where push_name = 'push_tiers'")
+    assert len(rows) == 1 and rows[0][0], rows
+    job = rows[0][0]
+    assert json.loads(p.ws.run("lht", "jobs", "show", job).check().stdout)["numberRecordsProcessed"] == sent
+    ok = list(csv.DictReader(io.StringIO(p.ws.run("lht", "jobs", "results", job).check().stdout)))
+    assert len(ok) == sent

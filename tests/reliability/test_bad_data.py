@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import pytest
 from e2e.conftest import Workspace, assert_main_table_matches_org
-from lht_devorg.seeddata import LONG_NOTES, NASTY_VALUES
+from lht_devorg.core.seeddata import LONG_NOTES, NASTY_VALUES
 
 TEXTS = [
     "ACME – NORTH", "Rocket 🚀 launch", "👩‍💻 ZWJ sequence", "株式会社テスト", "עברית \u200f RTL mark",

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from e2e.conftest import BIN, Workspace, assert_main_table_matches_org, make_workspace
 from lht_devorg import DevOrg
-from lht_devorg.bulk import encode_locator
+from lht_devorg.bulk.query import encode_locator
 
 from .conftest import state_rows
 
@@ -202,3 +202,5 @@ def test_a_rerun_right_after_a_kill_is_not_locked_out_and_loses_nothing(ws: Work
     assert rerun.returncode == 0, f"the rerun after a kill failed:\n{rerun.stderr[-3000:]}"
     ws.build("--select", "account")
     assert_main_table_matches_org(ws, "Account")
+    _, runs = ws.query("select distinct run_id from salesforce_staging._lht_runs")
+    assert [r[0] for r in runs] == [rerun.report["run_id"]], "the killed run wrote to the run history"

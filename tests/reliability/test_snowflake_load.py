@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from e2e.conftest import BIN, Workspace, assert_main_table_matches_org, make_workspace
 from lht_devorg import DevOrg
-from lht_devorg.bulk import encode_locator
+from lht_devorg.bulk.query import encode_locator
 
 from .conftest import state_rows
 from .test_crash_recovery import _kill, _sync_args, _wait_for

@@ -1,14 +1,13 @@
 """The ``lht`` command line: the only wing that prints or chooses exit codes.
 
 ``lht.cli.output`` holds what the commands share, ``lht.cli.jobs`` the ``lht jobs`` group,
-``lht.cli.startup`` the console script's process set-up.
+``lht.cli.report`` ``lht report``, ``lht.cli.startup`` the console script's process set-up.
 May import every wing; it must not import the local org at start-up (`lht devorg` loads it
 when used), and nothing imports it.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
@@ -16,11 +15,16 @@ import click
 
 from lht import __version__
 from lht.cli.jobs import jobs
+from lht.cli.report import report
 from lht.cli.output import (
-    configure_logging, emit, guard, print_wide, project_dir_option, stderr, stdout, target_options, wait_option,
+    accept_verbose_everywhere, configure_logging, emit, fail, guard, print_wide,
+    share_group_options, stderr, stdout, target_options, wait_option,
 )
+from lht.cli.registry import COMMANDS as REGISTRY_COMMANDS
 from lht.cli.startup import arrow_without_pandas
 from lht.commands import tables
+from lht.commands.localorg import INSTALL, import_local_org
+from lht.errors import LocalOrgMissingError
 
 
 class _Commands(click.Group):
@@ -34,22 +38,38 @@ class _Commands(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self._lazy:
             module, attr = self._lazy[cmd_name]
-            return getattr(importlib.import_module(module), attr)
+            try:
+                return getattr(import_local_org(module), attr)
+            except LocalOrgMissingError as exc:
+                return _missing(cmd_name, exc)
         return super().get_command(ctx, cmd_name)
+
+
+def _missing(name: str, exc: LocalOrgMissingError) -> click.Command:
+    """A stand-in for a command of the local org when it is not installed: says so, exit 2."""
+    return click.Command(name, callback=lambda **_: fail(exc), add_help_option=False,
+                         help=f"Run the local Salesforce-compatible org (not installed: {INSTALL}).",
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 
 
 @click.group(cls=_Commands,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="lht")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
-def cli(verbose: int) -> None:
+@target_options
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, **shared: object) -> None:
     """lht keeps a warehouse in step with a Salesforce org, the dbt way.
 
     `lht sync` extracts Salesforce records into append-only staging tables; `dbt build`
     then merges staging into one main table per object. Salesforce credentials come from
     SF_* environment variables; the warehouse from the dbt profile.
+
+    The options above are accepted before the command too (`lht -v sync`,
+    `lht --project-dir dbt_project status`); after it they win.
     """
     configure_logging(verbose)
+    share_group_options(ctx, shared)
 
 
 @cli.command()
@@ -68,33 +88,16 @@ def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, t
     Exits 0 only when every object synced; otherwise non-zero, with a per-object summary.
     """
     from lht.commands.progress import progress_reporter
+    from lht.commands.runlog import refusals_recorded
     from lht.sync.run import SyncRequest, run_sync
 
     request = SyncRequest(objects=objects, full_refresh=full_refresh, refresh_formulas=refresh_formulas,
                           threads=threads, target=target, profiles_dir=profiles_dir,
                           project_dir=project_dir, wait_for_lock=wait_for_lock)
-    with progress_reporter(stderr, enabled=not as_json) as progress:
+    with refusals_recorded("sync", project_dir=project_dir, profiles_dir=profiles_dir, target=target), \
+            progress_reporter(stderr, enabled=not as_json) as progress:
         report = run_sync(request, progress=progress)
-    emit(report, as_json, tables.sync_table, tables.sync_lines, 0 if report.ok else 1)
-
-
-@cli.command()
-@click.argument("objects", nargs=-1, required=True)
-@click.option("--history", is_flag=True, help="Also build <object>_history: one row per version (valid_from, valid_to).")
-@project_dir_option
-@guard
-def add(objects: tuple[str, ...], history: bool, project_dir: Path | None) -> None:
-    """Register OBJECTS so lht loads them and dbt builds their main tables.
-
-    OBJECTS are API names of standard or custom objects (Account, Invoice__c).
-
-    Writes models/salesforce/<object>.sql and its entries in the sources and models YAML;
-    with --history also <object>_history.sql (works for objects already registered too).
-    """
-    from lht.commands.scaffold import add_objects
-
-    for path in add_objects(objects, project_dir, history=history):
-        stdout.print(f"wrote {path}")
+    emit(report, as_json, tables.sync_table, tables.sync_lines, report.exit_code)
 
 
 @cli.command()
@@ -104,7 +107,8 @@ def add(objects: tuple[str, ...], history: bool, project_dir: Path | None) -> No
 def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | None, project_dir: Path | None,
            as_json: bool) -> None:
     """Show, per registered object, the last sync, watermark, main-table rows, unmerged staged rows,
-    the last run's API calls and freshness. Reads the warehouse only (no Salesforce call).
+    the last run's API calls and freshness. Reads the warehouse only (no Salesforce call) and
+    writes nothing; while a sync runs, shows it and the state it keeps beside the DuckDB file.
 
     OBJECTS limits the report to those objects (default: every registered object).
     """
@@ -115,12 +119,16 @@ def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | No
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
     print_wide(tables.status_table(report))
+    for line in tables.status_lines(report):
+        stdout.print(line, highlight=False, soft_wrap=True)
+    if report.last_runs:
+        print_wide(tables.last_runs_table(report.last_runs))
 
 
 @cli.command()
 @click.argument("objects", nargs=-1)
 @click.option("--older-than", required=True, metavar="AGE",
-              help="Only rows extracted longer ago than this (e.g. 30d, 12h, 2w).")
+              help="Only rows extracted longer ago than this, with its unit: 30d, 12h, 2w (s, m, h, d, w).")
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
 @wait_option
 @target_options
@@ -133,10 +141,9 @@ def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_loc
     unmerged batches and keeps every Id's newest staged rows; objects with a history model
     are refused.
     """
-    from lht.project import parse_duration
-    from lht.commands.prune import prune as run_prune
+    from lht.commands.prune import parse_age, prune as run_prune
 
-    results = run_prune(objects, older_than_seconds=parse_duration(older_than, "--older-than"), dry_run=dry_run,
+    results = run_prune(objects, older_than_seconds=parse_age(older_than), dry_run=dry_run,
                         project_dir=project_dir, profiles_dir=profiles_dir, target=target,
                         wait_for_lock=wait_for_lock)
     if as_json:
@@ -161,11 +168,13 @@ def push(names: tuple[str, ...], dry_run: bool, full: bool, wait_for_lock: bool,
     Exits 0 when every row was accepted, 1 when rows or a push failed, 2 when a push was
     refused (nothing of it was sent), 3 when another run holds the lock.
     """
+    from lht.commands.runlog import refusals_recorded
     from lht.push.run import PushRequest, run_push
 
-    report = run_push(PushRequest(names=names, dry_run=dry_run, full=full, target=target,
-                                  profiles_dir=profiles_dir, project_dir=project_dir,
-                                  wait_for_lock=wait_for_lock))
+    with refusals_recorded("push", project_dir=project_dir, profiles_dir=profiles_dir, target=target):
+        report = run_push(PushRequest(names=names, dry_run=dry_run, full=full, target=target,
+                                      profiles_dir=profiles_dir, project_dir=project_dir,
+                                      wait_for_lock=wait_for_lock))
     emit(report, as_json, tables.push_table, tables.push_lines, report.exit_code)
 
 
@@ -184,14 +193,20 @@ def merge(names: tuple[str, ...], dry_run: bool, wait_for_lock: bool, target: st
     Exits 0 when everything merged, 1 when Salesforce refused some, 2 when the rows were
     refused (nothing sent), 3 when another run holds the lock.
     """
+    from lht.commands.runlog import refusals_recorded
     from lht.merge.run import MergeRequest, run_merge
 
-    report = run_merge(MergeRequest(names=names, dry_run=dry_run, target=target, profiles_dir=profiles_dir,
-                                    project_dir=project_dir, wait_for_lock=wait_for_lock))
+    with refusals_recorded("merge", project_dir=project_dir, profiles_dir=profiles_dir, target=target):
+        report = run_merge(MergeRequest(names=names, dry_run=dry_run, target=target, profiles_dir=profiles_dir,
+                                        project_dir=project_dir, wait_for_lock=wait_for_lock))
     emit(report, as_json, tables.merge_table, tables.merge_lines, report.exit_code)
 
 
+for command in REGISTRY_COMMANDS:
+    cli.add_command(command)
 cli.add_command(jobs)
+cli.add_command(report)
+accept_verbose_everywhere(cli)
 
 
 def main() -> None:

@@ -13,7 +13,9 @@ from lht.commands import tables
 
 @click.group()
 def jobs() -> None:
-    """Bulk API 2.0 query and ingest jobs in the org (lht deletes its own once it has read them)."""
+    """Bulk API 2.0 query and ingest jobs in the org. lht deletes its query jobs once it has read
+    them; its push ingest jobs stay until Salesforce removes them (7 days), so `lht jobs results`
+    reads the job ids that lht_push_results records."""
 
 
 def _salesforce():

@@ -3,9 +3,10 @@
 Starts the local Salesforce-compatible org (its data kept in ``.lht/`` so a second demo
 finds the same org, with some fresh user activity), runs ``lht sync`` then ``dbt build``
 on DuckDB exactly as a user or scheduler would, then a push: the demo model
-``push_account_scores`` scores the accounts and ``lht push`` writes the scores back to
+``lht_demo_account_scores`` scores the accounts and ``lht push`` writes the scores back to
 Account.Account_Score__c (only the changed ones on a second demo), and a second ``lht sync``
-reads them back. Stops the org and says what happened.
+reads them back. Stops the org, says what happened, and ends by writing the run history as
+a page (``lht report``) and saying where it is.
 """
 
 from __future__ import annotations
@@ -19,15 +20,21 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
+
+from lht.commands.localorg import import_local_org
+from lht.errors import LocalOrgMissingError
 
 console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 ROOT = Path.cwd()
 STATE_DIR = ROOT / ".lht"
 PROJECT_DIR = ROOT / "dbt_project"
 WAREHOUSE = ROOT / "lht.duckdb"
+REPORT = ROOT / "lht-report.html"
 BIN = Path(sys.executable).parent
-#: Enables the demo's push model (models/demo/push_account_scores.sql).
+#: Enables the demo's push model (models/demo/lht_demo_account_scores.sql).
 DEMO_VARS = {"lht_demo_push": True}
 
 
@@ -38,8 +45,15 @@ def _run(argv: list[str], env: dict[str, str], capture: bool = False) -> subproc
 
 def main() -> int:
     """Run the demo; return the process exit code."""
+    try:
+        import_local_org()  # when it is missing, say how to install it
+    except LocalOrgMissingError as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        return exc.exit_code
     from lht_devorg import DevOrg
-    from lht_devorg.activity import simulate_activity
+
+    from lht.config import environment
+    from lht_devorg.core.activity import simulate_activity
 
     STATE_DIR.mkdir(exist_ok=True)
     org_db = STATE_DIR / "devorg.duckdb"
@@ -49,7 +63,7 @@ def main() -> int:
         if second_run:
             changed = simulate_activity(org.engine)
             console.print(f"The local org saw some user activity since the last demo: {changed}.")
-        env = {**os.environ, **org.env("token"), "LHT_DUCKDB_PATH": str(WAREHOUSE),
+        env = {**environment(), **org.env("token"), "LHT_DUCKDB_PATH": str(WAREHOUSE),
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         console.print(f"Local Salesforce org at {org.instance_url} ({'incremental' if second_run else 'first'} run)")
         sync = _run([str(BIN / "lht"), "sync", "--project-dir", str(PROJECT_DIR),
@@ -67,7 +81,7 @@ def main() -> int:
         if not _push_and_read_back(env):
             return 1
     _print_summary(report, time.monotonic() - began, second_run)
-    return 0
+    return _report(env)
 
 
 def _build(env: dict[str, str], *select: str) -> bool:
@@ -81,9 +95,9 @@ def _build(env: dict[str, str], *select: str) -> bool:
 
 def _push_and_read_back(env: dict[str, str]) -> bool:
     """Push the demo's account scores to Salesforce, then sync Account to read them back."""
-    console.print("\n[bold]Push[/]: the model push_account_scores scores each account; lht push writes "
+    console.print("\n[bold]Push[/]: the model lht_demo_account_scores scores each account; lht push writes "
                   "the changed scores back to Account.Account_Score__c.")
-    push = _run([str(BIN / "lht"), "push", "push_account_scores", "--project-dir", str(PROJECT_DIR),
+    push = _run([str(BIN / "lht"), "push", "lht_demo_account_scores", "--project-dir", str(PROJECT_DIR),
                  "--profiles-dir", str(PROJECT_DIR), "--json"], env, capture=True)
     report = json.loads(push.stdout) if push.stdout.strip().startswith("{") else None
     if report is None or push.returncode != 0:
@@ -107,11 +121,26 @@ def _push_and_read_back(env: dict[str, str]) -> bool:
     return True
 
 
+def _report(env: dict[str, str]) -> int:
+    """``lht report``: the demo's runs as one HTML page; say where it is."""
+    console.print()
+    page = _run([str(BIN / "lht"), "report", "--output", os.path.relpath(REPORT, ROOT), "--project-dir",
+                 os.path.relpath(PROJECT_DIR, ROOT), "--profiles-dir", os.path.relpath(PROJECT_DIR, ROOT)],
+                env, capture=True)
+    if page.returncode != 0:
+        console.print(page.stdout + page.stderr)
+        console.print("[red]lht report failed[/]; see the messages above.")
+        return page.returncode
+    console.print(f"Run history: {REPORT} (open it in a browser; it needs no network). "
+                  "`lht status` lists the last runs; `dbt test --select tag:lht_alerts` runs the alerts.")
+    return 0
+
+
 def _print_sync(report: dict) -> None:
     for r in report["results"]:
         console.print(
             f"  {r['object_name']:<14} {r['status']:<7} {r['mode']:<11} {r['engine'] or '-':<5} "
-            f"{r['rows_written']:>8,} rows  {r['deleted_markers']:>5,} deleted  {r['api_calls']:>3} API calls"
+            f"{r['rows_written']:>8,} rows  {r['delete_markers']:>5,} delete markers  {r['api_calls']:>3} API calls"
         )
 
 

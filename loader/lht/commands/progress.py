@@ -1,4 +1,7 @@
-"""Progress bars for long syncs: shown on a terminal, silent otherwise (cron, CI, pipes)."""
+"""Progress bars for long syncs: shown on a terminal, silent otherwise (cron, CI, pipes).
+
+One line per object from its first second: rows written of rows expected, time, and what it
+is doing (describing, querying, a Bulk job's state and the rows it has processed so far)."""
 
 from __future__ import annotations
 
@@ -20,13 +23,15 @@ def progress_reporter(console: Console, *, enabled: bool = True) -> Iterator[Pro
         return
     lock = threading.Lock()
     tasks: dict[str, int] = {}
-    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[phase]}", style="dim"))
     with Progress(*columns, console=console, transient=True) as bars:
 
-        def update(name: str, rows: int, expected: int | None) -> None:
+        def update(name: str, rows: int, expected: int | None, phase: str | None = None) -> None:
             with lock:
                 if name not in tasks:
-                    tasks[name] = bars.add_task(name, total=expected)
-                bars.update(tasks[name], completed=rows, total=max(expected or 0, rows) or None)
+                    tasks[name] = bars.add_task(name, total=expected, phase="")
+                bars.update(tasks[name], completed=rows, total=max(expected or 0, rows) or None,
+                            phase=phase or "")
 
         yield update

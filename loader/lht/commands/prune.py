@@ -19,20 +19,21 @@ so no sync writes while rows are deleted.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from lht.clock import as_utc, utcnow
+from lht.config import settings_from_env
 from lht.constants import BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_RECORD
-from lht.errors import PruneRefusedError
+from lht.errors import ConfigError, PruneRefusedError
 from lht.warehouse.lock import run_lock
-from lht.project import load_project
-from lht.commands.status import main_schema, main_table_summary
+from lht.project import load_project, parse_duration
 from lht.typemap import timestamp_sql_type
 from lht.warehouse.connection import Warehouse, connect, load_target
+from lht.warehouse.snapshot import main_table_summary
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +58,19 @@ class PruneResult:
         return asdict(self)
 
 
+def parse_age(value: str) -> int:
+    """``--older-than`` in seconds: a number with its unit (30d, 12h, 2w). A bare number is
+    refused rather than read as seconds: `--older-than 30` meant 30 days would prune nearly
+    everything already merged."""
+    if value.strip().isdigit():
+        raise ConfigError(f"--older-than {value.strip()}: give the unit, e.g. --older-than {value.strip()}d "
+                          f"for {value.strip()} days (s, m, h, d or w); a bare number is ambiguous. Nothing was pruned.")
+    return parse_duration(value, "--older-than")
+
+
 def prune(objects: Sequence[str] = (), *, older_than_seconds: int, dry_run: bool = False,
           project_dir: Path | None = None, profiles_dir: Path | None = None, target: str | None = None,
-          env: Mapping[str, str] = os.environ, now: datetime | None = None,
+          env: Mapping[str, str] | None = None, now: datetime | None = None,
           wait_for_lock: bool = False) -> list[PruneResult]:
     """Prune the staging tables of ``objects`` (default: every registered object).
 
@@ -74,9 +85,11 @@ def prune(objects: Sequence[str] = (), *, older_than_seconds: int, dry_run: bool
             f"{', '.join(refused)} {'has' if len(refused) == 1 else 'have'} a history model, which is built from "
             "every staged version; pruning would make it impossible to rebuild. Remove the history model "
             "(models/salesforce/<object>_history.sql) to prune, or leave these objects out.")
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than_seconds)
-    schema = main_schema(env)
-    wh = connect(load_target(project.project_dir, profiles_dir, target), env.get("LHT_STAGING_SCHEMA") or None)
+    cutoff = (now or utcnow()) - timedelta(seconds=older_than_seconds)
+    settings = settings_from_env(env)
+    schema = settings.schema
+    # a dry run only reads: it neither creates nor writes the warehouse
+    wh = connect(load_target(project.project_dir, profiles_dir, target, settings), read_only=dry_run)
     results: list[PruneResult] = []
     try:
         with run_lock(wh, wait=wait_for_lock):
@@ -146,7 +159,7 @@ def _prunable(wh: Warehouse, name: str, columns: Mapping[str, str], *, merged_th
     """
     predicate = (f"{batch} <= ? AND {extracted} < CAST(? AS {timestamp_sql_type(wh.kind)}) "  # type: ignore[arg-type]
                  f"AND {idc} IS NOT NULL AND {key} NOT IN ({keepers})")
-    params: list = [merged_through, cutoff.astimezone(UTC).isoformat(sep=" ")]
+    params: list = [merged_through, as_utc(cutoff).isoformat(sep=" ")]
     if version:
         params.append(KIND_RECORD)
     return predicate, params

@@ -1,9 +1,17 @@
-"""`lht add`: register objects by writing their dbt model and YAML entries.
+"""`lht add` and `lht remove`: register objects by writing their dbt model and YAML entries,
+and undo it.
 
-The model file is one macro call; the YAML entries copy the shape of the entries already
-there (so a project's own conventions are kept), renamed for the new object. Comments and
-ordering in the YAML files are preserved (ruamel round-trip). ``--history`` also writes the
-opt-in history model ``<object>_history.sql`` (``lht_history_table``) and its YAML entry.
+``lht add`` first checks each name against the org (one describeGlobal call; ``--offline``
+skips it): a name that is not an object there, or one the user cannot query, is refused
+with the closest names, and nothing is written. Then per object: the model file (one
+macro call), its entries in the sources and models YAML shaped like the entries already
+there (so a project's conventions are kept), and, from the org's describe of it, the
+description of the table and of every column (:mod:`lht.commands.docs`). ``--history``
+also writes the opt-in history model ``<object>_history.sql`` and its entry.
+
+``lht remove`` deletes what ``lht add`` wrote (model files, YAML entries and the unit tests
+of those models, the object's ``vars``) and leaves the warehouse alone: staging and main
+tables are data. Comments and ordering of the YAML files are kept (:mod:`lht.commands.yamlfile`).
 """
 
 from __future__ import annotations
@@ -12,77 +20,184 @@ import copy
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from lht.errors import ConfigError
-from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, find_project_dir, load_project, validate_object_name
+from lht.commands import yamlfile
+from lht.commands.docs import HISTORY_SUFFIX, ModelDocs, apply_docs, model_docs, unmark
+from lht.config import credentials_from_env, settings_from_env
+from lht.errors import ConfigError, CredentialsError, LhtError, SalesforceError
+from lht.names import check_object_name
+from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, find_project_dir, load_project
+from lht.salesforce.orgobjects import OrgObjects, describe_global
+from lht.salesforce.client import SalesforceClient, connect
 
 logger = logging.getLogger(__name__)
 
 MODEL_TEMPLATE = "{{{{ lht.lht_main_table('{name}') }}}}\n"
 HISTORY_TEMPLATE = "{{{{ lht.lht_history_table('{name}') }}}}\n"
-HISTORY_SUFFIX = "_history"
 KIND_COLUMN = {
     "name": "_lht_kind",
-    "description": "What the staged row is: record, deleted (a delete marker) or formula.",
-    "data_tests": [{"accepted_values": {"arguments": {"values": ["record", "deleted", "formula", "fields", "filtered"]}}}],
+    "description": "What the staged row is: record, deleted (a delete marker), formula, fields or filtered.",
+    "data_tests": [{"lht_accepted_values": {"arguments": {"values": ["record", "deleted", "formula", "fields", "filtered"]}}}],
 }
-DEFAULT_SOURCE_TABLE = {"name": None, "description": "Staged batches of {name}, appended by lht sync.",
+DEFAULT_SOURCE_TABLE = {"name": None, "description": "Staged versions of Salesforce {name} records.",
                         "columns": [KIND_COLUMN]}
-DEFAULT_MODEL = {
-    "name": None,
-    "description": "One row per {name} record; merged from staging by lht_main_table.",
-    "columns": [{"name": "id", "data_tests": ["unique", "not_null"]}],
-}
+DEFAULT_MODEL = {"name": None, "description": "Salesforce {name} records, one row per Id, merged from staging.",
+                 "columns": [{"name": "Id", "data_tests": ["unique", "not_null"]}]}
+
+
+@dataclass
+class Added:
+    """What ``lht add`` did: the files written, and what the user should know."""
+
+    written: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = None, *,
-                history: bool = False) -> list[Path]:
-    """Register each object (and with ``history``, enable its history model); return the files
-    written. What is already there is left as it is."""
+                history: bool = False, offline: bool = False,
+                env: Mapping[str, str] | None = None) -> Added:
+    """Register each object (and with ``history``, enable its history model). Checked against
+    the org unless ``offline``; nothing is written when any name is refused."""
     root = find_project_dir(project_dir)
     project = load_project(root)
+    names = list(dict.fromkeys(check_object_name(name) for name in names))
+    result = Added()
     registered = {name.lower(): name for name in project.objects}
-    with_history = {name.lower() for name, opts in project.objects.items() if opts.history}
-    written: list[Path] = []
-    new: list[str] = []
-    histories: list[str] = []
+    new = [name for name in names if name.lower() not in registered]
     for name in names:
-        validate_object_name(name)
-        if name.lower() not in registered:
-            registered[name.lower()] = name
-            new.append(name)
-        elif not history:
-            logger.warning("%s is already registered; nothing to do", name)
-        if history and name.lower() not in with_history:
-            with_history.add(name.lower())
-            histories.append(registered[name.lower()])
-        elif history:
-            logger.warning("%s already has a history model; nothing to do", name)
+        if name.lower() in registered and not history:
+            result.notes.append(f"{registered[name.lower()]} is already registered; nothing to do.")
+    with_history = {name.lower() for name, opts in project.objects.items() if opts.history}
+    histories = []
+    for name in (registered.get(n.lower(), n) for n in names) if history else ():
+        if name.lower() in with_history:
+            result.notes.append(f"{name} already has a history model; nothing to do.")
+        else:
+            histories.append(name)
+    client = None if offline or not (new or histories) else _org_client([*new, *histories], env)
+    if client is not None and new:
+        spelled = dict(zip(new, _checked_against_org(client, new)))  # as the org spells them
+        new = list(spelled.values())
+        histories = [spelled.get(name, name) for name in histories]
     models_dir = project.models_dir
+    files = {models_dir / f"{n.lower()}.sql": MODEL_TEMPLATE.format(name=n) for n in new}
+    files.update({models_dir / f"{n.lower()}{HISTORY_SUFFIX}.sql": HISTORY_TEMPLATE.format(name=n) for n in histories})
+    taken = [str(path) for path in files if path.exists()]
+    if taken:
+        raise ConfigError(f"{', '.join(taken)} already exist(s) with other content; move it away or register by "
+                          "hand. Nothing was written.")
+    docs = _docs(client, new, histories, result) if client is not None else []
+    yaml_texts = _yaml_for_new(models_dir, new, histories, docs)
     models_dir.mkdir(parents=True, exist_ok=True)
-    for name in new:
-        written.append(_write_model(models_dir / f"{name.lower()}.sql", MODEL_TEMPLATE.format(name=name)))
-    for name in histories:
-        path = models_dir / f"{name.lower()}{HISTORY_SUFFIX}.sql"
-        written.append(_write_model(path, HISTORY_TEMPLATE.format(name=name)))
+    for path, body in files.items():
+        path.write_text(body, encoding="utf-8")
+        result.written.append(path)
+    for path, text in yaml_texts.items():
+        yamlfile.save(path, text)
+        result.written.append(path)
+    if offline and (new or histories):
+        result.notes.append("Not checked against the org (--offline), and the columns are not documented: run "
+                            "`lht docs` after the first `lht sync`.")
+    return result
+
+
+def _org_client(names: list[str], env: Mapping[str, str] | None) -> SalesforceClient:
+    """A client of the org, or ConfigError saying how to register without one."""
+    settings = settings_from_env(env)
+    try:
+        credentials = credentials_from_env(settings.environ)
+    except CredentialsError as exc:
+        raise ConfigError(f"lht add checks {', '.join(names)} against the org, but: {exc} "
+                          "Or pass --offline to register without checking.") from None
+    try:
+        return connect(credentials, settings)
+    except LhtError as exc:
+        raise type(exc)(f"lht add could not reach the org to check {', '.join(names)}: {exc} "
+                        "Fix that, or pass --offline to register without checking.") from None
+
+
+def _checked_against_org(client: SalesforceClient, names: list[str]) -> list[str]:
+    """The names as the org spells them; ConfigError (nothing written) naming every name refused."""
+    catalog = OrgObjects(describe_global(client))
+    problems, spelled = [], []
+    for name in names:
+        found = catalog.find(name)
+        if found is None:
+            close = catalog.suggest(name)
+            hint = f"did you mean {' or '.join(close)}?" if close else "no object there has a similar name"
+            problems.append(f"{name} is not an object of the org ({hint})")
+        elif not found.queryable:
+            problems.append(f"{found.name} exists but this user cannot query it (queryable=false), so lht cannot "
+                            "load it: grant the user's profile read access")
+        else:
+            spelled.append(found.name)
+    if problems:
+        raise ConfigError("; ".join(problems) + ". `lht objects` lists the org's objects. Nothing was written.")
+    return spelled
+
+
+def _docs(client: SalesforceClient, new: list[str], histories: list[str], result: Added) -> list[ModelDocs]:
+    """The descriptions of the new models, from the org's describe of each object (one call each)."""
+    out = []
+    for name in dict.fromkeys([*new, *histories]):
+        describe = client.describe(name)
+        try:
+            if name in new:
+                out.append(model_docs(name, describe))
+            if name in histories:
+                out.append(model_docs(name, describe, history=True))
+        except SalesforceError as exc:
+            result.notes.append(f"{name}: columns not documented ({exc}).")
+    return out
+
+
+def _yaml_for_new(models_dir: Path, new: list[str], histories: list[str], docs: list[ModelDocs]) -> dict[Path, str]:
+    """The new text of the sources and models YAML files with the new entries."""
+    out: dict[Path, str] = {}
+    by_model = {d.model: d for d in docs}
     if new:
-        written.append(_append_entries(models_dir / SOURCES_FILE, new, _source_tables))
+        path = models_dir / SOURCES_FILE
+        document = _document(path)
+        tables = _source_tables(document, path)
+        yamlfile.append(tables, [_source_entry(tables, name) for name in new])
+        out[path] = yamlfile.dumps(document)
     if new or histories:
-        written.append(_append_entries(models_dir / MODELS_FILE, new, _model_list,
-                                       extra=[_history_entry(name) for name in histories]))
-    return written
+        path = models_dir / MODELS_FILE
+        document = _document(path)
+        if document.get("models") is None:
+            document["models"] = CommentedSeq()
+        models = document["models"]
+        entries = [_model_entry(models, name) for name in new]
+        entries += [yamlfile.block(_history_entry(name)) for name in histories]
+        for entry in entries:
+            if entry["name"] in by_model:
+                apply_docs(entry, by_model[entry["name"]])
+        yamlfile.append(models, entries)
+        out[path] = yamlfile.dumps(document)
+    return out
 
 
-def _write_model(path: Path, body: str) -> Path:
-    if path.exists():
-        raise ConfigError(f"{path} already exists with other content; move it away or register by hand.")
-    path.write_text(body, encoding="utf-8")
-    return path
+def _document(path: Path) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing; lht add needs the project's {path.name} to register objects. "
+                          "Nothing was written.")
+    return yamlfile.load(path)
+
+
+def _source_tables(document: Any, path: Path) -> CommentedSeq:
+    for source in document.get("sources") or []:
+        if source.get("name") == SOURCE_NAME:
+            if source.get("tables") is None:
+                source["tables"] = CommentedSeq()
+            return source["tables"]
+    raise ConfigError(f"{path} has no source named {SOURCE_NAME}; lht add appends staging tables to it. "
+                      "Nothing was written.")
 
 
 def _history_entry(name: str) -> dict:
@@ -96,55 +211,41 @@ def _history_entry(name: str) -> dict:
     }
 
 
-def _yaml() -> YAML:
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    return yaml
+def _plain(entries: CommentedSeq) -> CommentedMap | None:
+    """The first entry of an object (not a history model) to copy the shape of."""
+    return next((e for e in entries if isinstance(e, CommentedMap) and "name" in e
+                 and not str(e["name"]).endswith(HISTORY_SUFFIX)), None)
 
 
-def _append_entries(path: Path, names: list[str], container, extra: list | None = None) -> Path:
-    """Append an entry shaped like the existing ones per name, then the ``extra`` entries."""
-    yaml = _yaml()
-    if not path.is_file():
-        raise ConfigError(f"{path} is missing; lht add needs the project's {path.name} to register objects.")
-    document = yaml.load(path.read_text(encoding="utf-8"))
-    entries, default = container(document, path)
-    for name in names:
-        entries.append(_entry_like(entries, default, name))
-    entries.extend(extra or [])
-    with path.open("w", encoding="utf-8") as handle:
-        yaml.dump(document, handle)
-    return path
-
-
-def _source_tables(document: Any, path: Path) -> tuple[list, dict]:
-    for source in document.get("sources") or []:
-        if source.get("name") == SOURCE_NAME:
-            source.setdefault("tables", [])
-            return source["tables"], DEFAULT_SOURCE_TABLE
-    raise ConfigError(f"{path} has no source named {SOURCE_NAME}; lht add appends staging tables to it.")
-
-
-def _model_list(document: Any, path: Path) -> tuple[list, dict]:
-    if document.get("models") is None:
-        document["models"] = []
-    return document["models"], DEFAULT_MODEL
-
-
-def _entry_like(entries: list, default: dict, name: str) -> Any:
-    """A copy of the first existing plain entry (or the default), renamed for ``name``."""
-    lower = name.lower()
-    template = next((e for e in entries if isinstance(e, dict) and "name" in e and "_history" not in str(e["name"])), None)
+def _source_entry(tables: CommentedSeq, name: str) -> CommentedMap:
+    template = _plain(tables)
     if template is None:
-        entry = copy.deepcopy(default)
-        entry["name"] = lower
-        entry["description"] = entry["description"].format(name=name)
-        return entry
-    old = str(template["name"])
+        entry = copy.deepcopy(DEFAULT_SOURCE_TABLE)
+        entry["name"], entry["description"] = name.lower(), entry["description"].format(name=name)
+        return yamlfile.block(entry)
     entry = copy.deepcopy(template)
-    entry["name"] = lower
+    old = str(entry["name"])
+    entry["name"] = name.lower()
+    return _rename(entry, old, name)
+
+
+def _model_entry(models: CommentedSeq, name: str) -> CommentedMap:
+    """A new model's entry: the shape of the first existing one (its tests, config and own
+    words, renamed) without the texts lht generated for it; else lht's default."""
+    template = _plain(models)
+    if template is None:
+        entry = copy.deepcopy(DEFAULT_MODEL)
+        entry["name"], entry["description"] = name.lower(), entry["description"].format(name=name)
+        return yamlfile.block(entry)
+    entry = copy.deepcopy(template)
+    old = str(entry["name"])
+    entry["name"] = name.lower()
+    unmark(entry)
+    columns = entry.get("columns")
+    if isinstance(columns, CommentedSeq):
+        for column in list(columns):
+            if isinstance(column, CommentedMap) and unmark(column) and set(column) <= {"name"}:
+                columns.remove(column)
     return _rename(entry, old, name)
 
 

@@ -4,34 +4,47 @@ Per object: the last successful sync and its watermark (``_lht_state``), the row
 main table, the staged rows not merged yet (batch id after the main table's newest), the
 last run's API calls, and freshness: the age of the last successful sync against the
 source freshness thresholds of the dbt project (vars ``lht_freshness_warn_hours`` and
-``lht_freshness_error_hours``). No Salesforce call is made.
+``lht_freshness_error_hours``). No Salesforce call is made, and nothing is written: a
+DuckDB file is opened read-only, found as :mod:`lht.warehouse.reader` says, never created. Then the last runs of sync, push
+and merge, from the run history (``_lht_runs``).
+
+While a sync (or a ``dbt build``) has the DuckDB file open, it cannot be read: the report
+then comes from the snapshot the sync keeps beside it (:mod:`lht.warehouse.snapshot`),
+saying who runs since when and what each object is doing.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lht.constants import BATCH_ID_COLUMN, DEFAULT_SCHEMA, STATE_TABLE
-from lht.errors import ConfigError
+from lht.clock import utcnow
+from lht.config import settings_from_env
+from lht.commands.history import RunSummary
+from lht.commands.history import summarize as summarize_runs
+from lht.dbtfiles import project_vars
+from lht.errors import ConfigError, WarehouseBusyError
 from lht.project import Project, load_project
-from lht.warehouse.staging import staged_rows_after
-from lht.warehouse.state import ObjectState, StateStore
-from lht.warehouse.connection import Warehouse, connect, load_target, validate_name
+from lht.warehouse.connection import load_target
+from lht.warehouse.lock import lock_holder
+from lht.warehouse.reader import open_for_reading, reader_target
+from lht.warehouse.runs import read_runs
+from lht.warehouse.snapshot import TableSummary, main_table_summary, read_snapshot, summarize
+
+__all__ = ["ObjectStatus", "StatusReport", "collect_status", "main_table_summary"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WARN_HOURS = 12.0
 DEFAULT_ERROR_HOURS = 24.0
 
-FRESH, WARN, ERROR, NEVER = "pass", "warn", "error", "never synced"
+FRESH, WARN, ERROR, NEVER, UNKNOWN = "pass", "warn", "error", "never synced", "unknown"
+#: Runs shown under "last runs".
+LAST_RUNS = 10
 
 
 @dataclass
@@ -50,35 +63,44 @@ class ObjectStatus:
     last_run_api_calls: int | None = None
     age_hours: float | None = None
     freshness: str = NEVER
+    #: while a sync runs: what this object is doing (rows written so far, a Bulk job's state)
+    activity: str | None = None
 
 
 @dataclass
 class StatusReport:
-    """``lht status`` for one target."""
+    """``lht status`` for one target.
+
+    ``as_of`` is None when the warehouse was read now; else the time of the snapshot the
+    report comes from (the warehouse was busy), and ``busy`` says with what: ``running`` is
+    the sync holding the run lock (owner, host, pid, acquired_at), when one does.
+    """
 
     target: str
     checked_at: datetime
     warn_after_hours: float
     error_after_hours: float
     objects: list[ObjectStatus] = field(default_factory=list)
+    as_of: datetime | None = None
+    busy: str | None = None
+    running: dict[str, Any] | None = None
+    #: the newest runs of lht sync, push and merge on this target (``_lht_runs``), newest first
+    last_runs: list[RunSummary] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO-8601 UTC strings)."""
         def clean(value: Any) -> Any:
             return value.isoformat() if isinstance(value, datetime) else value
 
-        data = {k: clean(v) for k, v in asdict(self).items() if k != "objects"}
+        data = {k: clean(v) for k, v in asdict(self).items() if k not in ("objects", "last_runs")}
         data["objects"] = [{k: clean(v) for k, v in asdict(o).items()} for o in self.objects]
+        data["last_runs"] = [run.to_dict() for run in self.last_runs]
         return data
 
 
 def freshness_thresholds(project: Project) -> tuple[float, float]:
     """(warn, error) hours from the dbt project's vars, else 12 and 24 as shipped."""
-    try:
-        config = yaml.safe_load((project.project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{project.project_dir / 'dbt_project.yml'} is not valid YAML: {exc}") from None
-    variables = config.get("vars") or {}
+    variables = project_vars(project.project_dir)
 
     def hours(name: str, default: float) -> float:
         value = variables.get(name, default)
@@ -90,30 +112,11 @@ def freshness_thresholds(project: Project) -> tuple[float, float]:
     return hours("lht_freshness_warn_hours", DEFAULT_WARN_HOURS), hours("lht_freshness_error_hours", DEFAULT_ERROR_HOURS)
 
 
-def main_schema(env: Mapping[str, str] = os.environ) -> str:
-    """The schema of the main tables: env ``LHT_SCHEMA``, else ``salesforce``."""
-    return validate_name(env.get("LHT_SCHEMA") or DEFAULT_SCHEMA, "main schema")
-
-
-def main_table_summary(wh: Warehouse, object_name: str, schema: str) -> tuple[int, str | None] | None:
-    """(rows, newest merged batch id) of an object's main table, or None when it is not built."""
-    table = object_name.lower()
-    if not wh.columns(table, schema):
-        return None
-    rows = wh.execute(f"SELECT count(*), max({wh.quote(BATCH_ID_COLUMN)}) FROM {wh.table(table, schema)}")
-    count, newest = rows[0]
-    return int(count), (str(newest) if newest is not None else None)
-
-
-def object_status(wh: Warehouse, name: str, state: ObjectState | None, schema: str, *,
-                  now: datetime, warn_hours: float, error_hours: float) -> ObjectStatus:
-    """The status line of one object."""
-    status = ObjectStatus(object_name=name)
-    summary = main_table_summary(wh, name, schema)
-    newest_merged = None
-    if summary is not None:
-        status.main_rows, newest_merged = summary
-    status.unmerged_rows = staged_rows_after(wh, name, newest_merged)
+def object_status(summary: TableSummary, *, now: datetime, warn_hours: float, error_hours: float) -> ObjectStatus:
+    """The status line of one object, from its summary."""
+    status = ObjectStatus(object_name=summary.object_name, main_rows=summary.main_rows,
+                          unmerged_rows=summary.unmerged_rows)
+    state = summary.state
     if state is not None:
         status.last_success_at = state.last_success_at
         status.watermark_field, status.watermark = state.watermark_field, state.watermark
@@ -128,31 +131,54 @@ def object_status(wh: Warehouse, name: str, state: ObjectState | None, schema: s
 
 def collect_status(objects: Sequence[str] = (), *, project_dir: Path | None = None,
                    profiles_dir: Path | None = None, target: str | None = None,
-                   env: Mapping[str, str] = os.environ, now: datetime | None = None) -> StatusReport:
-    """The status of the registered objects (or of ``objects``) on the profile's target."""
+                   env: Mapping[str, str] | None = None, now: datetime | None = None) -> StatusReport:
+    """The status of the registered objects (or of ``objects``) on the profile's target.
+
+    Raises WarehouseMissingError (exit 2) when there is no warehouse to read yet.
+    """
     project = load_project(project_dir)
     names = project.resolve(objects) if objects else list(project.objects)
+    if not names:
+        raise ConfigError(f"No objects are registered in {project.project_dir}: is it lht's dbt project? "
+                          "Register one with `lht add Account`, or point --project-dir at lht's project.")
     warn_hours, error_hours = freshness_thresholds(project)
-    schema = main_schema(env)
-    where = load_target(project.project_dir, profiles_dir, target)
-    now = now or datetime.now(UTC)
+    settings = settings_from_env(env)
+    where = reader_target(load_target(project.project_dir, profiles_dir, target, settings), project.project_dir)
+    now = now or utcnow()
     report = StatusReport(target=where.name, checked_at=now, warn_after_hours=warn_hours,
                           error_after_hours=error_hours)
-    wh = connect(where, env.get("LHT_STAGING_SCHEMA") or None)
+    activity: dict[str, str] = {}
     try:
-        states = _states(wh)
-        for name in names:
-            line = object_status(wh, name, states.get(name.lower()), schema, now=now,
-                                 warn_hours=warn_hours, error_hours=error_hours)
-            line.history = project.objects[name].history
-            report.objects.append(line)
-    finally:
-        wh.close()
+        wh = open_for_reading(where)
+    except WarehouseBusyError as exc:
+        summaries, activity = _from_snapshot(report, where, names, str(exc))
+    else:
+        try:
+            summaries = summarize(wh, names, settings.schema)
+            report.last_runs = summarize_runs(read_runs(wh, last=LAST_RUNS))
+        finally:
+            wh.close()
+    for name in names:
+        known = summaries.get(name.lower())
+        summary = known or TableSummary(object_name=name)
+        summary.object_name = name
+        line = object_status(summary, now=now, warn_hours=warn_hours, error_hours=error_hours)
+        line.history = project.objects[name].history
+        line.activity = activity.get(name.lower())
+        if known is None and report.busy:
+            line.freshness = UNKNOWN  # the warehouse is busy and no snapshot knows this object
+        report.objects.append(line)
     return report
 
 
-def _states(wh: Warehouse) -> dict[str, ObjectState]:
-    """Every object's saved state by lower-case name; nothing (and nothing created) on a new warehouse."""
-    if not wh.columns(STATE_TABLE):
-        return {}
-    return {s.object_name.lower(): s for s in StateStore(wh).all()}
+def _from_snapshot(report: StatusReport, where: Any, names: Sequence[str],
+                   busy: str) -> tuple[dict[str, TableSummary], dict[str, str]]:
+    """The summaries and activity of the snapshot a running sync keeps (the warehouse is busy)."""
+    report.running = lock_holder(where)
+    report.busy = busy
+    snapshot = read_snapshot(where)
+    if snapshot is None:
+        logger.warning("%s; no status snapshot beside it yet, so only what is running is known.", busy)
+        return {}, {}
+    report.as_of = snapshot.taken_at
+    return snapshot.objects, (snapshot.activity if report.running else {})

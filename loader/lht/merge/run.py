@@ -15,12 +15,12 @@ on, and the next run sends them again.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from lht.clock import utcnow
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ConfigError, LhtError, MergeRefusedError, WarehouseError
 from lht.manifest import ModelNode, load_manifest
@@ -32,6 +32,7 @@ from lht.salesforce.merge_soap import MAX_REQUESTS_PER_CALL, MergeResult, merge,
 from lht.warehouse.connection import Warehouse, load_target
 from lht.warehouse.connection import connect as connect_warehouse
 from lht.warehouse.lock import run_lock
+from lht.warehouse.runs import record_run
 from lht.warehouse.merge_results import (
     ALREADY_MERGED, FAILED as RESULT_FAILED, MERGED, MergeResultRow, recorded_successes, write_merge_results,
 )
@@ -56,18 +57,50 @@ class MergeRequest:
     wait_for_lock: bool = False
 
 
+#: The fields of a merge model's report (push's counts, engine and operation are not merge's).
+MERGE_FIELDS = ("name", "object_name", "status", "considered", "already_merged", "sent", "merged", "failed",
+                "requests", "api_calls", "seconds", "refusals", "errors", "error")
+
+
 @dataclass
 class MergeModelReport(ModelReport):
-    """One merge model's outcome: ``sent`` losers, ``merged``, ``failed``, ``already_merged``."""
+    """One merge model's outcome: ``sent`` losers, ``merged``, ``failed``, ``already_merged``;
+    ``requests`` merge() requests sent (or, dry, to send); ``api_calls`` every call spent on
+    the model (state reads and merges); ``pairs`` (dry run) the master/loser pairs it would send."""
 
     requests: int = 0
-    calls: int = 0
     merged: int = 0
     already_merged: int = 0
+    pairs: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of merge's fields (``pairs`` in a dry run)."""
+        data = {name: getattr(self, name) for name in MERGE_FIELDS}
+        if self.status == DRY_RUN:
+            data["to_merge"] = len(self.pairs)
+            data["pairs"] = list(self.pairs)
+        return data
+
+    @property
+    def rows_written(self) -> int:
+        """Losers merged by this run."""
+        return self.merged
+
+    def run_counts(self) -> dict[str, object]:
+        """This model's columns of its ``_lht_runs`` row."""
+        return {"engine": self.engine, "rows_considered": self.considered, "rows_sent": self.sent,
+                "rows_merged": self.merged, "rows_already_merged": self.already_merged, "rows_failed": self.failed,
+                "merge_requests": self.requests}
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+@dataclass
+class MergeReport(WritebackReport):
+    """A whole ``lht merge`` run."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["results"] = [r.to_dict() for r in self.results]  # type: ignore[attr-defined]
+        return data
 
 
 def _object_of(model: ModelNode) -> str:
@@ -95,36 +128,40 @@ def _read_rows(wh: Warehouse, model: ModelNode) -> list[tuple[object, object]]:
     return list(zip(masters, losers))
 
 
-def run_merge(request: MergeRequest, *, env: Mapping[str, str] = os.environ) -> WritebackReport:
+def run_merge(request: MergeRequest, *, env: Mapping[str, str] | None = None) -> WritebackReport:
     """Run one ``lht merge`` and return its report (exit code in ``report.exit_code``).
 
     Configuration problems (manifest, profile, credentials, lock) raise; a refused model
     makes the report refused, with nothing sent for any model.
     """
     project_dir = find_project_dir(request.project_dir)
-    manifest = load_manifest(project_dir)
+    settings = settings_from_env(env)
+    manifest = load_manifest(project_dir, settings)
     models = manifest.select(manifest.models_with_meta(META_KEY), request.names, "merge")
     if not models:
         raise ConfigError(f"No merge models in {manifest.path}: a merge model sets "
                           f"`config.meta.{META_KEY}: {{object: Account}}` and returns MasterId, LoserId; "
                           "add one, run `dbt build`, then `lht merge`.")
     objects = [_object_of(m) for m in models]
-    settings = settings_from_env(env)
-    credentials = credentials_from_env(env)
-    target = load_target(project_dir, request.profiles_dir, request.target)
-    report = WritebackReport("merge", started_at=utcnow(), target=target.name, dry_run=request.dry_run)
+    credentials = credentials_from_env(settings.environ)
+    target = load_target(project_dir, request.profiles_dir, request.target, settings)
+    report = MergeReport("merge", started_at=utcnow(), target=target.name, dry_run=request.dry_run)
     with run_lock(target, wait=request.wait_for_lock):
-        warehouse = connect_warehouse(target)
+        warehouse = connect_warehouse(target, read_only=request.dry_run)  # a dry run writes nothing
         try:
             plans = _validate_all(warehouse, models, objects, report)
+            calls, usage = 0, None
             if plans:
                 client = connect_salesforce(credentials, settings)
                 for model, mr, pairs in plans:
                     _merge_model(client, warehouse, model, mr, pairs, request.dry_run)
-                report.api_calls = client.total_calls
+                calls, usage = client.total_calls, client.api_usage
+            report.finish(calls, usage, utcnow())
+            if not request.dry_run:
+                record_run(warehouse, report.run_rows())  # the run history (_lht_runs)
         finally:
             warehouse.close()
-            report.finished_at = utcnow()
+            report.finished_at = report.finished_at or utcnow()
     return report
 
 
@@ -162,8 +199,7 @@ def _merge_model(client: SalesforceClient, wh: Warehouse, model: ModelNode, mr: 
         mr.requests = len(requests)
         if dry_run:
             mr.status = DRY_RUN
-            mr.would = {"merge": len(todo), "requests": len(requests), "calls": -(-len(requests) // MAX_REQUESTS_PER_CALL),
-                        "already_merged": len(done)}
+            mr.pairs = [{"master_id": r.master_id, "loser_id": loser} for r in requests for loser in r.loser_ids]
             return
         mr.engine = "soap"
         recorded = recorded_successes(wh, model.name)
@@ -174,7 +210,6 @@ def _merge_model(client: SalesforceClient, wh: Warehouse, model: ModelNode, mr: 
         for start in range(0, len(requests), MAX_REQUESTS_PER_CALL):
             chunk = requests[start:start + MAX_REQUESTS_PER_CALL]
             results = _confirm_deleted(client, merge(client, chunk))
-            mr.calls += 1
             rows = [row for result in results for row in _rows(model.name, result)]
             write_merge_results(wh, rows, attempted_at=utcnow())
             for row in rows:

@@ -10,17 +10,16 @@ same record. Valid rows are grouped by master, at most two losers per request.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from lht import names
 from lht.errors import MergeRefusedError
+from lht.names import to18
 from lht.salesforce.merge_soap import MAX_LOSERS_PER_REQUEST, MergeRequest
 
 #: Objects merge() accepts, with their Id key prefixes.
 KEY_PREFIXES = {"Account": "001", "Contact": "003", "Lead": "00Q"}
-SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-_ID = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
 #: Rows named per kind of problem in a refusal (the count says how many more).
 NAMED_ROWS = 10
 
@@ -33,32 +32,9 @@ class Pair:
     loser_id: str
 
 
-def id_suffix(id15: str) -> str:
-    """Salesforce's 3-character case-safe suffix of a 15-character Id."""
-    out = []
-    for chunk in range(3):
-        bits = sum(1 << i for i, ch in enumerate(id15[chunk * 5:chunk * 5 + 5]) if "A" <= ch <= "Z")
-        out.append(SUFFIX_CHARS[bits])
-    return "".join(out)
-
-
 def id_problem(value: object, object_name: str) -> str | None:
     """Why ``value`` is not an Id of ``object_name``, or None when it is one."""
-    if not isinstance(value, str) or not value:
-        return "is empty" if value in (None, "") else f"is not text ({value!r})"
-    if not _ID.match(value):
-        return f"{value!r} is not a Salesforce Id (15 or 18 letters and digits)"
-    if len(value) == 18 and value[15:].upper() != id_suffix(value[:15]):
-        return f"{value!r} has a wrong checksum (its last 3 characters should be {id_suffix(value[:15])})"
-    prefix = KEY_PREFIXES[object_name]
-    if value[:3] != prefix:
-        return f"{value!r} is not a{'n' if object_name[0] in 'AEIOU' else ''} {object_name} Id (those start with {prefix})"
-    return None
-
-
-def to18(value: str) -> str:
-    """The 18-character form of a valid 15- or 18-character Id."""
-    return value[:15] + id_suffix(value[:15])
+    return names.id_problem(value, KEY_PREFIXES[object_name], object_name)
 
 
 def _row(master: object, loser: object) -> str:

@@ -1,185 +1,185 @@
-"""The change set of each push, computed in the warehouse by the ``lht_push_*`` macros.
+"""The change set of each push: a dbt view beside the push model, read here, never rendered here.
 
-dbt renders the macros (``dbt compile --inline "{{ lht.lht_push_sql(specs) }}"``, one call
-for every push of a run, no warehouse query); the SQL is cached beside dbt's manifest, keyed
-by the pushes, their columns and the lht macros' text, so a run whose pushes did not
-change runs no dbt at all. The compile reuses the partial parse of the user's last dbt
-command (the pushes reach the macro through an environment variable, not ``--vars``, and
-``--target`` is passed only when the user named one), so it does not parse the project
-again. The loader then runs it: the key problems (refusals), the counts per action, and
-the rows to send, streamed in Arrow batches ordered by key.
+The view is a model whose SQL is ``{{ lht.lht_push_changes('<push model>') }}`` (file
+``<push model>__lht_changes.sql``, written by ``lht add --push``); ``dbt build`` builds it
+after the push model. It reads the push model and the results staging table live, so a
+push right after another sees what the other had accepted. ``lht push`` finds it in the
+manifest by its ``meta.lht_push_changes``, checks it matches the push model as built (its
+columns, and the options it was built with: ``_lht_spec``), and runs plain queries over
+it: the rows to send ordered by key (key problems first: a push with any is refused), the
+counts per action for ``--dry-run``, the mirror deletions.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
-from lht.errors import ConfigError
-from lht.manifest import Manifest, target_dir
+from lht.constants import PUSH_RESULTS_TABLE
+from lht.errors import LhtError
+from lht.manifest import Manifest, ModelNode
+from lht.push.spec import PushRefused, PushSpec
 from lht.warehouse.connection import Warehouse
-from lht.warehouse.target import Target
 
 logger = logging.getLogger(__name__)
 
-CACHE_FILE = "lht_push_sql.json"
-#: dbt's partial-parse state, in the target directory.
-PARTIAL_PARSE = "partial_parse.msgpack"
-#: The environment variable the pushes reach the macro through.
-SPECS_ENV = "LHT_PUSH_SPECS_JSON"
-#: Above this size (bytes of JSON) the pushes go through ``--vars`` instead: an environment
-#: string is limited to 128 KiB on Linux. dbt then parses the whole project again.
-SPECS_ENV_MAX = 100_000
+#: The meta key the change-set view carries (set by the ``lht_push_changes`` macro).
+CHANGES_META = "lht_push_changes"
+#: The change-set view's file name after the push model's.
+CHANGES_SUFFIX = "__lht_changes"
+#: The one line of a change-set view's file.
+CHANGES_SQL = "{{{{ lht.lht_push_changes('{name}') }}}}\n"
 #: Columns the change set adds in front of the model's own.
-ACTION, CHANGE, KEY, HASH, SF_ID = "_lht_action", "_lht_change", "_lht_key", "_lht_values_hash", "_lht_salesforce_id"
+ACTION, FULL_ACTION, CHANGE, KEY, KEY_ROWS = "_lht_action", "_lht_full_action", "_lht_change", "_lht_key", "_lht_key_rows"
+HASH, SF_ID, SPEC = "_lht_values_hash", "_lht_salesforce_id", "_lht_spec"
+LHT_COLUMNS = (ACTION, FULL_ACTION, CHANGE, KEY, KEY_ROWS, HASH, "_lht_accepted_hash", SF_ID, "_lht_last_success", SPEC)
+#: What each column the change set adds means (the YAML ``lht add --push`` writes).
+COLUMN_DESCRIPTIONS = {
+    ACTION: "The operation lht push sends for the row (the push's operation), or none.",
+    FULL_ACTION: "The operation `lht push --full` sends: every row, but an insert never creates a key's record twice.",
+    CHANGE: "Why: new (never accepted), retry (the last attempt failed), changed (values differ from those "
+            "Salesforce last accepted), unchanged, or gone (a record this push created whose key left the model: "
+            "deleted, with mirror: true).",
+    KEY: "The row's key, as text.",
+    KEY_ROWS: "Rows of the push model with this key; lht push refuses the push when it is above 1 or the key is NULL.",
+    HASH: "Fingerprint (md5) of the row's values now.",
+    "_lht_accepted_hash": "Fingerprint of the values Salesforce last accepted for the key (NULL if never).",
+    SF_ID: "The Salesforce Id last accepted for the key.",
+    "_lht_last_success": "Whether the key's newest attempt succeeded (NULL if never attempted).",
+    SPEC: "The options the view was built with (JSON: operation, key, mirror, results_live); lht push refuses "
+          "a view built with other options than the model has now.",
+}
+#: How many problem keys a refusal names.
+PROBLEM_KEYS = 5
 
 
 @dataclass(frozen=True)
-class PushSql:
-    """The SQL of one push."""
+class ChangeSet:
+    """The change-set view of one push, checked against the push model as built."""
 
-    change_set: str
-    key_problems: str
-    mirror_deletes: str | None
+    push_name: str
+    relation: str
+    full: bool = False
+
+    @property
+    def action(self) -> str:
+        """The column of the action to take: ``--full``'s, or the changes-only one."""
+        return FULL_ACTION if self.full else ACTION
 
 
-def _dbt_executable() -> str:
-    beside = Path(sys.executable).with_name("dbt")
-    found = str(beside) if beside.exists() else shutil.which("dbt")
-    if not found:
-        raise ConfigError("lht push needs dbt to render its change-set macros, and no `dbt` executable was "
-                          "found beside Python or on PATH: install dbt-duckdb or dbt-snowflake.")
+def changes_file(node: ModelNode) -> str:
+    """Where the push model's change-set view goes: beside the model's file."""
+    folder = str(Path(node.path).parent) if node.path else "models"
+    return f"{folder}/{node.name}{CHANGES_SUFFIX}.sql"
+
+
+def change_views(manifest: Manifest) -> dict[str, ModelNode]:
+    """The change-set views of the manifest, by their push model's name (lower case)."""
+    found: dict[str, ModelNode] = {}
+    for node in manifest.models_with_meta(CHANGES_META):
+        push = node.options.get("push")
+        if isinstance(push, str):
+            found.setdefault(push.lower(), node)
     return found
 
 
-def _lht_macros(manifest: Manifest) -> str:
+def _columns(wh: Warehouse, relation: str) -> list[str] | None:
+    """The relation's columns as stored, or None when it cannot be read (not built)."""
     try:
-        data = json.loads(manifest.path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ""
-    macros = data.get("macros") or {}
-    return "".join(m.get("macro_sql", "") for uid, m in sorted(macros.items()) if ".lht_push" in uid
-                   or ".default__lht_push" in uid or ".snowflake__lht_push" in uid or ".duckdb__lht_push" in uid)
+        return list(wh.fetch_arrow(f"select * from {relation} where 1 = 0").schema.names)
+    except LhtError as exc:
+        logger.info("cannot read %s: %s", relation, exc)
+        return None
 
 
-def _cache_key(target: Target, manifest: Manifest, specs: Sequence[dict[str, Any]]) -> str:
-    return hashlib.sha256(json.dumps([target.kind, target.name, list(specs), _lht_macros(manifest)],
-                                     sort_keys=True).encode()).hexdigest()
+def model_columns_as_built(wh: Warehouse, spec: PushSpec) -> list[str]:
+    """The push model's columns as stored; PushRefused saying to run ``dbt build`` when it
+    was never built."""
+    columns = _columns(wh, spec.relation)
+    if columns is None:
+        raise PushRefused(f"its table {spec.relation} does not exist or cannot be read: run `dbt build` "
+                          "(it was parsed but not built).")
+    return columns
 
 
-def _read_cache(cache: Path, key: str) -> dict[str, PushSql] | None:
-    try:
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-        if cached.get("key") == key:
-            return {name: PushSql(**sql) for name, sql in cached["sql"].items()}
-    except (OSError, ValueError, TypeError, KeyError):
-        pass
-    return None
+def open_change_set(wh: Warehouse, spec: PushSpec, node: ModelNode, view: ModelNode | None,
+                    stored: Sequence[str], *, full: bool) -> ChangeSet:
+    """The push's change-set view, checked to match the push model as built; PushRefused
+    naming the file to add, or saying to run ``dbt build``."""
+    if view is None:
+        raise PushRefused(f"it has no change-set view: add the file {changes_file(node)} containing "
+                          f"`{CHANGES_SQL.format(name=node.name).strip()}` (`lht add --push {node.name}` writes it), "
+                          "then run `dbt build`.")
+    columns = _columns(wh, view.relation)
+    if columns is None:
+        raise PushRefused(f"its change-set view {view.name} ({view.relation}) is not built: run `dbt build` "
+                          f"(`dbt build --select {node.name}+` builds the model and its view).")
+    own = [c for c in columns if c.lower() not in LHT_COLUMNS]
+    if [c.lower() for c in own] != [c.lower() for c in stored] or SPEC not in {c.lower() for c in columns}:
+        raise PushRefused(f"its change-set view {view.name} was built for other columns than the model has now: "
+                          f"run `dbt build --select {node.name}+` (the model, then its view).")
+    return ChangeSet(spec.name, view.relation, full)
 
 
-def cached_sql(project_dir: Path, target: Target, manifest: Manifest,
-               specs: Sequence[dict[str, Any]]) -> dict[str, PushSql] | None:
-    """The cached SQL of every push in ``specs``, or None when something changed since."""
-    return _read_cache(target_dir(project_dir) / CACHE_FILE, _cache_key(target, manifest, specs))
-
-
-def _reuse_partial_parse(source: Path, own_target: Path) -> None:
-    """Copy dbt's partial-parse state into the compile's target directory (atomically), so
-    the compile starts from the project as the user's last dbt command parsed it."""
-    state = source / PARTIAL_PARSE
-    if not state.is_file():
+def check_spec(wh: Warehouse, changes: ChangeSet, spec: PushSpec, built: str | None) -> None:
+    """PushRefused when the view was built with other options than the model has now, or
+    before any result of this push existed while some exist now (``built``: a ``_lht_spec``)."""
+    if built is None:
         return
     try:
-        own_target.mkdir(parents=True, exist_ok=True)
-        partial = own_target / f".{PARTIAL_PARSE}.{os.getpid()}"
-        shutil.copyfile(state, partial)
-        os.replace(partial, own_target / PARTIAL_PARSE)
-    except OSError as exc:
-        logger.info("dbt will parse the project again: could not copy %s (%s)", state, exc)
+        options: Mapping[str, object] = json.loads(built)
+    except ValueError:
+        options = {}
+    rebuild = (f"its change-set view was built {{}}: run `dbt build` (`dbt build --select {changes.push_name}+` "
+               "builds the model and its view).")
+    if (options.get("operation") != spec.operation or str(options.get("key", "")).lower() != spec.key.lower()
+            or options.get("mirror") is not spec.mirror):
+        raise PushRefused(rebuild.format(f"for other meta.lht_push options ({options})"))
+    if options.get("results_live") is False:
+        found = wh.execute(f"select count(*) from {wh.table(PUSH_RESULTS_TABLE)} where {wh.quote('push_name')} = ?",
+                           [spec.name])
+        if found and int(found[0][0]):
+            raise PushRefused(rebuild.format("before this push's first results existed, and would send their "
+                                             "rows again"))
 
 
-def _compile_command(project_dir: Path, target: Target, specs: Sequence[dict[str, Any]],
-                     own_target: Path) -> tuple[list[str], dict[str, str]]:
-    """The ``dbt compile --inline`` command line and environment for ``specs``."""
-    env = os.environ.copy()
-    payload = json.dumps(list(specs))
-    size = len(payload.encode())
-    argv = [_dbt_executable(), "compile", "--quiet", "--output", "json"]
-    if size <= SPECS_ENV_MAX:
-        env[SPECS_ENV] = payload
-        argv += ["--inline", f"{{{{ lht.lht_push_sql(fromjson(env_var('{SPECS_ENV}'))) }}}}"]
-    else:
-        logger.info("The pushes' JSON is %d bytes: passing it through --vars (dbt parses the project again)", size)
-        argv += ["--inline", "{{ lht.lht_push_sql() }}", "--vars", json.dumps({"lht_push_specs": list(specs)})]
-    argv += ["--project-dir", str(project_dir), "--target-path", str(own_target),
-             "--profiles-dir", str(target.profiles_file.parent)]
-    if target.named or env.get("DBT_TARGET"):
-        # dbt keys its partial parse on the target it was given (flag or DBT_TARGET), not on
-        # the profile's default: name it only when the user's dbt commands see one named too
-        argv += ["--target", target.name]
-    return argv, env
+def problem_keys(batch: pa.RecordBatch) -> list[tuple[str | None, int]]:
+    """The NULL and duplicate keys at the head of a batch of the stream (they sort first),
+    with the rows carrying each; at most ``PROBLEM_KEYS`` of them."""
+    keys = batch.column(column_of(batch, KEY)).to_pylist()
+    rows = batch.column(column_of(batch, KEY_ROWS)).to_pylist()
+    problems: dict[str | None, int] = {}
+    for k, n in zip(keys, rows):
+        if k is not None and (n or 0) <= 1:
+            break
+        if k not in problems and len(problems) == PROBLEM_KEYS:
+            break
+        problems[k] = int(n or 0)
+    return list(problems.items())
 
 
-def compile_sql(project_dir: Path, target: Target, manifest: Manifest,
-                specs: Sequence[dict[str, Any]]) -> dict[str, PushSql]:
-    """The SQL of every push in ``specs`` (cached; dbt runs only when something changed)."""
-    key = _cache_key(target, manifest, specs)
-    dbt_target = target_dir(project_dir)
-    cache = dbt_target / CACHE_FILE
-    found = _read_cache(cache, key)
-    if found is not None:
-        return found
-    # a target directory of its own: the user's manifest (lht's registry) stays as dbt build left it
-    own_target = dbt_target / "lht_push"
-    _reuse_partial_parse(dbt_target, own_target)
-    argv, env = _compile_command(project_dir, target, specs, own_target)
-    logger.info("Rendering the change-set SQL of %d push(es) with dbt", len(specs))
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=project_dir, env=env, timeout=600)
-    try:
-        start = proc.stdout.index("{")
-        compiled = json.loads(json.loads(proc.stdout[start:])["compiled"])
-    except (ValueError, KeyError, TypeError):
-        compiled = None
-    if proc.returncode != 0 or not isinstance(compiled, dict):
-        tail = (proc.stdout + proc.stderr).strip()[-2000:]
-        raise ConfigError(f"dbt could not render lht's push macros (is the lht dbt package installed in "
-                          f"{project_dir}?):\n{tail}")
-    result = {name: PushSql(change_set=sql["change_set"], key_problems=sql["key_problems"],
-                            mirror_deletes=sql.get("mirror_deletes")) for name, sql in compiled.items()}
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"key": key, "sql": {n: vars(s) for n, s in result.items()}}), encoding="utf-8")
-    except OSError as exc:
-        logger.warning("Could not cache the push SQL in %s: %s", cache, exc)
-    return result
-
-
-def key_problems(wh: Warehouse, sql: PushSql, limit: int = 5) -> list[tuple[str | None, int]]:
-    """The first NULL or duplicate keys of the model, with how many rows carry each."""
-    rows = wh.execute(f"select * from ({sql.key_problems}) as problems order by 1 nulls first limit {int(limit)}")
-    return [(r[0], int(r[1])) for r in rows]
-
-
-def counts(wh: Warehouse, sql: PushSql, *, mirror_only: bool = False) -> dict[tuple[str, str], int]:
-    """Rows per (action, change) of the change set, mirror deletions included (only those
-    with ``mirror_only``)."""
-    found = {} if mirror_only else {(str(a), str(c)): int(n) for a, c, n in wh.execute(
-        f"select {ACTION}, {CHANGE}, count(*) from ({sql.change_set}) as changes group by 1, 2")}
-    if sql.mirror_deletes:
-        for a, c, n in wh.execute(f"select {ACTION}, {CHANGE}, count(*) from ({sql.mirror_deletes}) as gone group by 1, 2"):
-            found[(str(a), str(c))] = found.get((str(a), str(c)), 0) + int(n)
-    return found
+def counts(wh: Warehouse, changes: ChangeSet) -> tuple[dict[tuple[str, str], int], list[tuple[str | None, int]], str | None]:
+    """Rows per (action, change) of the change set, mirror deletions included; the NULL and
+    duplicate keys (:func:`problem_keys`); the view's ``_lht_spec``."""
+    found: dict[tuple[str, str], int] = {}
+    spec = None
+    problems = False
+    for action, change, problem, built, n in wh.execute(
+            f"select {changes.action}, {CHANGE}, ({KEY} is null or {KEY_ROWS} > 1), min({SPEC}), count(*) "
+            f"from {changes.relation} group by 1, 2, 3"):
+        found[(str(action), str(change))] = found.get((str(action), str(change)), 0) + int(n)
+        spec = spec or built
+        problems = problems or bool(problem)
+    if not problems:
+        return found, [], spec
+    head = wh.fetch_arrow(f"select {KEY}, {KEY_ROWS} from {changes.relation} where {KEY} is null or {KEY_ROWS} > 1 "
+                          f"order by {KEY} nulls first limit {PROBLEM_KEYS * 10_000}")
+    return found, problem_keys(head.combine_chunks().to_batches()[0]) if head.num_rows else [], spec
 
 
 def model_rows(wh: Warehouse, relation: str) -> int:
@@ -187,17 +187,40 @@ def model_rows(wh: Warehouse, relation: str) -> int:
     return int(wh.execute(f"select count(*) from {relation}")[0][0])
 
 
-def stream_changes(wh: Warehouse, sql: PushSql, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """The rows to send, ordered by key (a stable order; nothing is paged by LIMIT/OFFSET)."""
+def stream_changes(wh: Warehouse, changes: ChangeSet, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The rows to send, ordered by key (a stable order; nothing is paged by LIMIT/OFFSET),
+    rows with key problems first (NULL keys, then duplicates): when the first row has one,
+    the push is refused."""
+    problem = f"({KEY} is null or {KEY_ROWS} > 1)"
     yield from wh.stream_arrow(
-        f"select * from ({sql.change_set}) as changes where {ACTION} <> 'none' order by {KEY}", batch_rows=batch_rows)
+        f"select * from {changes.relation} where {CHANGE} <> 'gone' and ({changes.action} <> 'none' or {problem}) "
+        f"order by {problem} desc, {KEY} nulls first", batch_rows=batch_rows)
 
 
-def stream_mirror_deletes(wh: Warehouse, sql: PushSql, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def stream_mirror_deletes(wh: Warehouse, changes: ChangeSet, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """The mirror deletions (key and Salesforce Id), ordered by key."""
-    if sql.mirror_deletes:
-        yield from wh.stream_arrow(f"select * from ({sql.mirror_deletes}) as gone order by {KEY}",
-                                   batch_rows=batch_rows)
+    yield from wh.stream_arrow(f"select {KEY}, {SF_ID} from {changes.relation} where {CHANGE} = 'gone' "
+                               f"order by {KEY}", batch_rows=batch_rows)
+
+
+def first_mirror_delete(wh: Warehouse, changes: ChangeSet) -> str | None:
+    """The ``_lht_spec`` of the first mirror deletion, or None when there is none."""
+    rows = wh.execute(f"select {SPEC} from {changes.relation} where {CHANGE} = 'gone' limit 1")
+    return str(rows[0][0]) if rows else None
+
+
+def has_problem(batch: pa.RecordBatch) -> bool:
+    """True when the batch's first row has a key problem (NULL or duplicate key)."""
+    if batch.num_rows == 0:
+        return False
+    key = batch.column(column_of(batch, KEY))[0].as_py()
+    rows = batch.column(column_of(batch, KEY_ROWS))[0].as_py()
+    return key is None or (rows or 0) > 1
+
+
+def spec_of(batch: pa.RecordBatch) -> str | None:
+    """The ``_lht_spec`` the view was built with, from a batch of it."""
+    return batch.column(column_of(batch, SPEC))[0].as_py() if batch.num_rows else None
 
 
 def column_of(batch: pa.RecordBatch, name: str) -> str:

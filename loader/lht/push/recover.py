@@ -59,7 +59,6 @@ def _recover_job(run: PushRun, job_id: str) -> None:
         logger.warning("Bulk job %s of push %s was never closed; aborting it, its rows are sent again",
                        job_id, run.spec.name)
         ingest.abort_ingest_job(client, job_id)
-        ingest.delete_ingest_job(client, job_id)
         return
     logger.warning("Reading the results of Bulk job %s, left by an interrupted push %s", job_id, run.spec.name)
     sent = SentRows()
@@ -85,7 +84,7 @@ def _recover_insert(run: PushRun, unit: PendingUnit) -> None:
     keys = list(unit.keys)
     for start in range(0, len(keys), 200):
         soql = records_by_field_soql(run.spec.object_name, header, keys[start:start + 200])
-        for record in client.call("Checking an interrupted insert", lambda s=soql: client.sf.query_all(s))["records"]:
+        for record in client.query_all(soql, what="Checking an interrupted insert")["records"]:
             value = record.get(header)
             if value is not None:
                 found[str(value)] = record["Id"]

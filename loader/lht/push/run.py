@@ -1,5 +1,6 @@
 """`lht push`: every push model (or the named ones), in the dbt DAG's order, under the run lock.
 
+Each push's change set is its dbt view (:mod:`lht.push.changeset`), read here: no dbt runs.
 The change sets are computed in the warehouse first; Salesforce is logged in to only when
 some push has rows to send (or work left by a killed run to settle), so a push right
 after a successful one makes no Salesforce call at all.
@@ -8,32 +9,31 @@ after a successful one makes no Salesforce call at all.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
+from lht.catalog import Catalog
 from lht.config import Settings, credentials_from_env, settings_from_env
-from lht.constants import PUSH_RESULTS_TABLE
 from lht.errors import ApiLimitError, ConfigError, LhtError
 from lht.manifest import Manifest, ModelNode, load_manifest
 from lht.project import find_project_dir
 from lht.push import changeset
 from lht.push.recover import recover
-from lht.push.send import PushRun, send_collections
+from lht.push.send import PushRun, mirror, send_collections
 from lht.push.sendbulk import BULK_BATCH_ROWS, send_bulk
-from lht.push.spec import PushRefused, PushSpec, push_spec
-from lht.push.validate import SendPlan, check, model_columns
+from lht.push.spec import PushRefused, PushSpec, check_columns, push_spec
+from lht.push.validate import SendPlan, check
 from lht.salesforce.client import SalesforceClient, connect
 from lht.warehouse.connection import Warehouse, connect as connect_warehouse, load_target
 from lht.warehouse.lock import run_lock
 from lht.warehouse.pushstate import PushStateStore
 from lht.warehouse.results import ensure_push_results
+from lht.warehouse.runs import record_run
 from lht.warehouse.state import StateStore
 from lht.warehouse.target import Target
 from lht.writeback import FAILED, OK, REFUSED, ModelReport, WritebackReport
@@ -55,79 +55,76 @@ class PushRequest:
 
 
 class _LazyClient:
-    """The run's Salesforce client, logged in to at its first use only."""
+    """The run's Salesforce client, logged in to at its first use only; a failed login is
+    not attempted again within the run (every push that needs the client fails with it)."""
 
-    def __init__(self, env: Mapping[str, str], settings: Settings) -> None:
-        self.env, self.settings = env, settings
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.client: SalesforceClient | None = None
+        self._failed: LhtError | None = None
 
     def __call__(self) -> SalesforceClient:
+        if self._failed is not None:
+            raise self._failed
         if self.client is None:
-            self.client = connect(credentials_from_env(self.env), self.settings)
+            try:
+                self.client = connect(credentials_from_env(self.settings.environ), self.settings)
+            except LhtError as exc:
+                self._failed = exc
+                raise
         return self.client
 
     @property
     def calls(self) -> int:
         return self.client.total_calls if self.client else 0
 
+    @property
+    def usage(self) -> tuple[int, int] | None:
+        return self.client.api_usage if self.client else None
 
-def run_push(request: PushRequest, *, env: Mapping[str, str] = os.environ) -> WritebackReport:
+
+def run_push(request: PushRequest, *, env: Mapping[str, str] | None = None) -> WritebackReport:
     """Run the pushes and return the report; configuration problems of the run raise."""
     project_dir = find_project_dir(request.project_dir)
-    manifest = load_manifest(project_dir)
+    settings = settings_from_env(env)
+    manifest = load_manifest(project_dir, settings)
     nodes = manifest.select(manifest.models_with_meta("lht_push"), request.names, "push")
     if not nodes:
         raise ConfigError(f"No push models in {manifest.path}: give a model `config: meta: lht_push:` "
                           "(object, operation, key), then run `dbt build`.")
-    settings = settings_from_env(env)
-    target = load_target(project_dir, request.profiles_dir, request.target)
+    target = load_target(project_dir, request.profiles_dir, request.target, settings)
     report = WritebackReport(command="push", started_at=datetime.now(timezone.utc), target=target.name,
                              dry_run=request.dry_run)
-    client = _LazyClient(env, settings)
+    client = _LazyClient(settings)
     with run_lock(target, wait=request.wait_for_lock):
-        _run_pushes(request, project_dir, manifest, nodes, settings, target, report, client)
+        _run_pushes(request, manifest, nodes, settings, target, report, client)
     return report
 
 
-def _run_pushes(request: PushRequest, project_dir: Path, manifest: Manifest, nodes: Sequence[ModelNode],
-                settings: Settings, target: Target, report: WritebackReport, client: _LazyClient) -> None:
+def _run_pushes(request: PushRequest, manifest: Manifest, nodes: Sequence[ModelNode], settings: Settings,
+                target: Target, report: WritebackReport, client: _LazyClient) -> None:
     """Every selected push, in order, under the run lock; results into ``report``."""
-    specs: dict[str, PushSpec] = {}
-    columns: dict[str, list[str]] = {}
+    views = changeset.change_views(manifest)
     wh = connect_warehouse(target)
     try:
         ensure_push_results(wh)
         PushStateStore(wh)
+        stop: str | None = None
         for node in nodes:
             item = ModelReport(node.name, str(node.options.get("object") or ""),
                                str(node.options.get("operation") or ""))
             report.results.append(item)
-            try:
-                specs[node.name] = push_spec(node)
-                columns[node.name] = _stored_columns(wh, node.relation, node.name)
-            except PushRefused as exc:
-                item.status, item.refusals = REFUSED, [str(exc)]
-        sql_specs = [_sql_spec(wh, specs[n], columns[n], request.full) for n in specs]
-        sql = changeset.cached_sql(project_dir, target, manifest, sql_specs) if sql_specs else {}
-    except BaseException:
-        wh.close()
-        raise
-    if sql is None:
-        wh.close()  # dbt (DuckDB) opens the file while it renders the SQL
-        sql = changeset.compile_sql(project_dir, target, manifest, sql_specs)
-        wh = connect_warehouse(target)
-    try:
-        stop: str | None = None
-        for item in report.results:
-            if item.name not in specs:
-                continue
             if stop:
                 item.status, item.error = FAILED, f"not started: {stop}"
                 continue
             started, calls = time.monotonic(), client.calls
             try:
-                _push_one(wh, client, settings, specs[item.name], columns[item.name], sql[item.name],
-                          item, request)
+                spec = push_spec(node)
+                stored = changeset.model_columns_as_built(wh, spec)
+                check_columns(stored)
+                changes = changeset.open_change_set(wh, spec, node, views.get(node.name.lower()), stored,
+                                                    full=request.full)
+                _push_one(wh, client, settings, spec, stored, changes, item, request)
             except PushRefused as exc:
                 item.status, item.refusals = REFUSED, item.refusals or [str(exc)]
             except ApiLimitError as exc:
@@ -137,37 +134,21 @@ def _run_pushes(request: PushRequest, project_dir: Path, manifest: Manifest, nod
                 item.status, item.error = FAILED, str(exc)
             item.api_calls = client.calls - calls
             item.seconds = round(time.monotonic() - started, 3)
+        report.finish(client.calls, client.usage, datetime.now(timezone.utc))
+        if not request.dry_run:
+            record_run(wh, report.run_rows())  # the run history (_lht_runs)
     finally:
         wh.close()
         report.api_calls = client.calls
-        report.finished_at = datetime.now(timezone.utc)
-
-
-def _stored_columns(wh: Warehouse, relation: str, name: str) -> list[str]:
-    try:
-        return list(wh.fetch_arrow(f"select * from {relation} where 1 = 0").schema.names)
-    except LhtError as exc:
-        raise PushRefused(f"{name}: its relation {relation} cannot be read ({exc}); run `dbt build`.") from None
-
-
-def _sql_spec(wh: Warehouse, spec: PushSpec, stored: list[str], full: bool) -> dict[str, Any]:
-    key = next((c for c in stored if c.lower() == spec.key.lower()), spec.key)
-    sent = [key] if spec.deletes else model_columns(stored)
-    return {"name": spec.name, "relation": spec.relation, "results": wh.table(PUSH_RESULTS_TABLE),
-            "operation": spec.operation, "key": key, "columns": sent, "full": full, "mirror": spec.mirror}
+        report.finished_at = report.finished_at or datetime.now(timezone.utc)
 
 
 def _describe(wh: Warehouse, client: _LazyClient | None, settings: Settings, object_name: str) -> dict | None:
-    """The object's describe: the cached one while fresh, else fetched (when ``client``) and cached."""
+    """The object's describe: the cached one while fresh (the catalog's rule), else fetched
+    (when ``client``) and cached."""
     store = StateStore(wh)
-    cached = store.get_describe(object_name)
-    if cached and (datetime.now(timezone.utc) - cached[0]).total_seconds() < settings.describe_max_age_seconds:
-        return cached[1]
-    if client is None:
-        return None
-    describe = client().describe(object_name)
-    store.put_describe(object_name, describe)
-    return describe
+    fetch = (lambda: client().describe(object_name)) if client is not None else None
+    return Catalog.load(store, [object_name], settings).describe(object_name, store, fetch)
 
 
 def _plan(wh: Warehouse, client: _LazyClient | None, settings: Settings, spec: PushSpec,
@@ -181,40 +162,50 @@ def _plan(wh: Warehouse, client: _LazyClient | None, settings: Settings, spec: P
     return plan
 
 
-def _push_one(wh: Warehouse, client: _LazyClient, settings: Settings, spec: PushSpec, stored: list[str],
-              sql: changeset.PushSql, item: ModelReport, request: PushRequest) -> None:
-    problems = changeset.key_problems(wh, sql)
+def _refuse_problems(spec: PushSpec, problems: list[tuple[str | None, int]], item: ModelReport) -> None:
     if problems:
-        item.refusals = [f"{spec.name}: key {spec.key} is NULL on {n} row(s)" if k is None
-                         else f"{spec.name}: key {spec.key} = {k!r} is on {n} rows" for k, n in problems]
+        item.refusals = [f"key {spec.key} is NULL on {n} row(s)" if k is None
+                         else f"key {spec.key} = {k!r} is on {n} rows" for k, n in problems]
         raise PushRefused("; ".join(item.refusals))
+
+
+def _push_one(wh: Warehouse, client: _LazyClient, settings: Settings, spec: PushSpec, stored: list[str],
+              changes: changeset.ChangeSet, item: ModelReport, request: PushRequest) -> None:
     if request.dry_run:
-        _dry_run(wh, client, settings, spec, stored, sql, item)
+        _dry_run(wh, client, settings, spec, stored, changes, item)
         return
     pending = PushStateStore(wh).pending(spec.name)
     if pending:
         plan = _plan(wh, client, settings, spec, stored)
         assert plan is not None
-        recover(PushRun(wh, client, settings, spec, plan, sql, item), pending)
+        recover(PushRun(wh, client, settings, spec, plan, changes, item), pending)
     item.considered = changeset.model_rows(wh, spec.relation)
-    # the change set is computed once: its first rows tell the engine, then it streams on
-    changes = changeset.stream_changes(wh, sql, BULK_BATCH_ROWS)
+    # the change set is computed once: its first rows tell the key problems and the engine, then it streams on
+    stream = changeset.stream_changes(wh, changes, BULK_BATCH_ROWS)
     streamed = _Counted()
     try:
-        head = streamed.peek(changes, settings.push_bulk_min_rows)
-        if not head and not changeset.counts(wh, sql, mirror_only=True):
+        head = streamed.peek(stream, settings.push_bulk_min_rows)
+        if head and changeset.has_problem(head[0]):
+            streamed.rows = 0
+            _refuse_problems(spec, changeset.problem_keys(head[0]), item)
+        gone = None if head or not spec.mirror else changeset.first_mirror_delete(wh, changes)
+        changeset.check_spec(wh, changes, spec, changeset.spec_of(head[0]) if head else gone)
+        if not head and gone is None:
             item.unchanged = item.considered
             _plan(wh, None, settings, spec, stored)  # a cached describe still catches a bad column
             return
         plan = _plan(wh, client, settings, spec, stored)
         assert plan is not None
-        run = PushRun(wh, client, settings, spec, plan, sql, item)
+        run = PushRun(wh, client, settings, spec, plan, changes, item)
         bulk = (streamed.rows >= settings.push_bulk_min_rows or spec.operation == "hard_delete"
                 or (spec.operation == "insert" and plan.key_header is None))
-        (send_bulk if bulk else send_collections)(run, streamed.rest(head, changes))
+        if head:
+            (send_bulk if bulk else send_collections)(run, streamed.rest(head, stream))
+        else:
+            mirror(run)  # nothing changed: only the records that left the model, if any
     finally:
-        changes.close()
-        item.unchanged = item.considered - streamed.rows
+        stream.close()
+        item.unchanged = max(item.considered - streamed.rows, 0)
     item.status = FAILED if item.failed else OK
 
 
@@ -243,9 +234,11 @@ class _Counted:
 
 
 def _dry_run(wh: Warehouse, client: _LazyClient, settings: Settings, spec: PushSpec, stored: list[str],
-             sql: changeset.PushSql, item: ModelReport) -> None:
+             changes: changeset.ChangeSet, item: ModelReport) -> None:
     """The counts a push would send, with the describe check; no write call."""
-    counts = changeset.counts(wh, sql)
+    counts, problems, built = changeset.counts(wh, changes)
+    _refuse_problems(spec, problems, item)
+    changeset.check_spec(wh, changes, spec, built)
     to_send = sum(n for (action, _), n in counts.items() if action != "none")
     item.considered = sum(n for (_, change), n in counts.items() if change != "gone")
     item.unchanged = sum(n for (action, _), n in counts.items() if action == "none")

@@ -17,14 +17,14 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lht.clock import utcnow
 from lht.config import Settings
 from lht.errors import SalesforceError
-from lht.push.changeset import HASH, KEY, SF_ID, PushSql, column_of, stream_mirror_deletes
+from lht.push.changeset import HASH, KEY, SF_ID, ChangeSet, column_of, stream_mirror_deletes
 from lht.push.spec import PushSpec
 from lht.push.validate import SendPlan
 from lht.salesforce import collections
@@ -41,10 +41,6 @@ PENDING = "LHT_PENDING"
 UNPROCESSED = "LHT_UNPROCESSED"
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def row_digest(cells: list[str | None]) -> str:
     """The digest of one CSV row's cells (NULL and empty alike, as the result CSV gives them back)."""
     return hashlib.sha1("\x1f".join(c or "" for c in cells).encode()).hexdigest()
@@ -59,7 +55,7 @@ class PushRun:
     settings: Settings
     spec: PushSpec
     plan: SendPlan
-    sql: PushSql
+    changes: ChangeSet
     report: ModelReport
     state: PushStateStore = field(init=False)
 
@@ -200,7 +196,7 @@ def _collection_call(run: PushRun, operation: str, keys: list[str], hashes: list
 
 def mirror(run: PushRun) -> None:
     """``mirror: true``: delete what this push created and that left the model."""
-    for batch in stream_mirror_deletes(run.wh, run.sql, collections.COLLECTION_SIZE):
+    for batch in stream_mirror_deletes(run.wh, run.changes, collections.COLLECTION_SIZE):
         keys = batch.column(column_of(batch, KEY)).to_pylist()
         ids = batch.column(column_of(batch, SF_ID)).to_pylist()
         run.report.sent += len(ids)

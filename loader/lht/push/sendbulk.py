@@ -141,7 +141,8 @@ def result_files(info: dict, rows: int | None) -> list[str]:
 
 
 def settle_job(run: PushRun, job_id: str, sent: SentRows, attempt: int = 0, rows: int | None = None) -> None:
-    """Wait for the job, match its result files to keys, write results, forget the job.
+    """Wait for the job, match its result files to keys, write results, forget the job (in
+    ``_lht_push_state``; Salesforce keeps it, and its result files, for 7 days).
 
     Rows the job failed with a transient error (UNABLE_TO_LOCK_ROW) go again in one small
     follow-up job, at most ``collections.LOCK_RETRIES`` times; what still fails is recorded.
@@ -176,8 +177,9 @@ def settle_job(run: PushRun, job_id: str, sent: SentRows, attempt: int = 0, rows
             successes.flush()
         if locked is not None and locked.rows:
             _send_locked_again(run, locked, Path(tmp), attempt + 1)
+    # the job is kept: lht_push_results.job_id names it, and `lht jobs results` reads it until
+    # Salesforce removes it (7 days after it finished)
     run.state.settle(run.spec.name, job_id)
-    ingest.delete_ingest_job(client, job_id)
 
 
 def _send_locked_again(run: PushRun, locked: Locked, tmp: Path, attempt: int) -> None:

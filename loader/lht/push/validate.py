@@ -43,13 +43,10 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
     by_lower = {c.lower(): c for c in stored_columns}
     key_column = by_lower.get(spec.key.lower())
     if key_column is None:
-        return None, [f"{spec.name}: the key column {spec.key!r} is not a column of the model."]
-    for column in stored_columns:
-        if '"' in column:
-            refusals.append(f"{spec.name}: column {column!r} contains a double quote.")
+        return None, [f"the key column {spec.key!r} is not a column of the model."]
     key_is_field = not key_column.startswith("_")
     if not key_is_field and spec.operation != "insert":
-        refusals.append(f"{spec.name}: key {key_column!r} starts with `_` (not sent); only an insert push may "
+        refusals.append(f"key {key_column!r} starts with `_` (not sent); only an insert push may "
                         "be keyed by a column of its own.")
     if spec.deletes:
         sent = [key_column]
@@ -63,18 +60,18 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
             relationship, parent_field = column.split(".", 1)
             ref = relationships.get(relationship.lower())
             if ref is None:
-                refusals.append(f"{spec.name}: column {column!r}: {spec.object_name} has no lookup named "
+                refusals.append(f"column {column!r}: {spec.object_name} has no lookup named "
                                 f"{relationship!r} (write a lookup through its relationship name, e.g. "
                                 "Account.External_Id__c).")
                 continue
             flag = {"insert": "createable", "update": "updateable"}.get(spec.operation)
             if flag and not ref.get(flag, True):
-                refusals.append(f"{spec.name}: column {column!r}: {ref['name']} is not {flag}.")
+                refusals.append(f"column {column!r}: {ref['name']} is not {flag}.")
             columns.append(OutColumn(column, f"{ref['relationshipName']}.{parent_field}", "string"))
             continue
         field = fields.get(lower)
         if field is None:
-            refusals.append(f"{spec.name}: column {column!r} is not a field of {spec.object_name} "
+            refusals.append(f"column {column!r} is not a field of {spec.object_name} "
                             "(rename it to the field's API name, or start it with `_` to keep it unsent).")
             continue
         name = field["name"]
@@ -86,10 +83,10 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
         elif spec.deletes:
             pass
         elif verb and not field.get(verb, False):
-            refusals.append(f"{spec.name}: column {column!r}: {spec.object_name}.{name} is not {verb} "
+            refusals.append(f"column {column!r}: {spec.object_name}.{name} is not {verb} "
                             f"(an {spec.operation} cannot write it).")
         elif spec.operation == "upsert" and not (field.get("createable") or field.get("updateable")):
-            refusals.append(f"{spec.name}: column {column!r}: {spec.object_name}.{name} is neither createable "
+            refusals.append(f"column {column!r}: {spec.object_name}.{name} is neither createable "
                             "nor updateable.")
         scale = int(field.get("scale") or 0) if field.get("type") in _SCALED else None
         columns.append(OutColumn(column, name, str(field.get("type") or "string"), scale))
@@ -97,11 +94,11 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
     if spec.operation == "upsert":
         key_field = fields.get(key_column.lower())
         if key_field is not None and key_field["name"] != "Id" and not key_field.get("externalId"):
-            refusals.append(f"{spec.name}: key {key_column!r}: {spec.object_name}.{key_field['name']} is not an "
+            refusals.append(f"key {key_column!r}: {spec.object_name}.{key_field['name']} is not an "
                             "external id field; an upsert matches records by an external id (or Id).")
         external_id = key_field["name"] if key_field is not None else None
     if spec.operation == "insert" and key_is_field and key_column.lower() == "id":
-        refusals.append(f"{spec.name}: an insert cannot be keyed by Id (Salesforce assigns it); key it by an "
+        refusals.append("an insert cannot be keyed by Id (Salesforce assigns it); key it by an "
                         "external id or a column of the model's own such as `_key`.")
     if refusals:
         return None, refusals

@@ -5,22 +5,36 @@ other host (a proxy, the local org) is reached through the same module's helpers
 the configured URL: ``SalesforceLogin(scratch_url=...)`` for the SOAP login and
 ``token_login`` for the OAuth grants (the JWT assertion is signed RS256 with the
 private key, ``aud`` = the login URL). Secrets travel in request bodies only.
+
+A login Salesforce refuses (SOAP ``INVALID_LOGIN``, OAuth ``invalid_grant``,
+``invalid_client``, ...) raises :class:`~lht.errors.LoginRefusedError` naming the flow and
+the variables to check, never their values; the transport does not retry it (a SOAP
+``LoginFault`` comes as HTTP 500, see :func:`lht.salesforce.transport.is_answer`), and the
+client does not log in again within the run. A login that fails for the server's sake
+(connection reset, 503) is retried by the transport like any call.
+
+A new flow adds its login function to :data:`LOGINS` (and its variables to
+``lht.config.FLOWS``).
 """
 
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+import warnings
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import jwt
 import requests
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin, token_login
 
+from lht.clock import utcnow
 from lht.config import Credentials
 from lht.constants import API_VERSION
-from lht.errors import CredentialsError
+from lht.errors import ApiLimitError, CredentialsError, LhtError, LoginRefusedError, SalesforceError, redact_url
 
 _SF_SUFFIX = ".salesforce.com"
 _JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -44,16 +58,58 @@ def salesforce_domain(login_url: str) -> str | None:
     return None
 
 
-def login(creds: Credentials, session: requests.Session) -> tuple[str, str]:
-    """Log in and return ``(session_id, instance host[:port])``."""
-    domain = salesforce_domain(creds.login_url)
+def describe_flow(creds: Credentials) -> str:
+    """The flow and protocol of a login, for messages: ``password flow, SOAP login``."""
     if creds.flow == "password":
-        return _password(creds, session, domain)
-    if creds.flow == "client_credentials":
-        return _client_credentials(creds, session, domain)
-    if creds.flow == "jwt":
-        return _jwt(creds, session, domain)
-    raise CredentialsError(f"The {creds.flow} flow cannot log in; it needs no login")
+        grant = "OAuth username-password grant" if creds.client_id and creds.client_secret else "SOAP login"
+        return f"password flow, {grant}"
+    return {"client_credentials": "client_credentials flow, OAuth client credentials grant",
+            "jwt": "jwt flow, OAuth JWT bearer grant"}.get(creds.flow, f"{creds.flow} flow")
+
+
+def login(creds: Credentials, session: requests.Session) -> tuple[str, str]:
+    """Log in and return ``(session_id, instance host[:port])``.
+
+    Raises LoginRefusedError when Salesforce refuses the credentials, SalesforceError when
+    its login service keeps failing (after the transport's retries).
+    """
+    log_in = LOGINS.get(creds.flow)
+    if log_in is None:
+        raise CredentialsError(f"The {creds.flow} flow cannot log in; it needs no login")
+    try:
+        with warnings.catch_warnings():
+            # simple-salesforce warns about an unapproved connected app with a URL built for
+            # *.salesforce.com hosts; the refusal below says it instead
+            warnings.filterwarnings("ignore", category=UserWarning, module="simple_salesforce")
+            return log_in(creds, session, salesforce_domain(creds.login_url))
+    except SalesforceAuthenticationFailed as exc:
+        raise login_failed(creds, exc.code, exc.auth_message) from None
+
+
+#: Error codes of a login that failed for the server's sake, not the credentials'.
+_SERVER_CODES = frozenset({"SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION"})
+
+
+def login_failed(creds: Credentials, code: object, message: str) -> LhtError:
+    """The error of a failed login: ``code`` is Salesforce's error code (``INVALID_LOGIN``,
+    ``invalid_grant``...) or, when its answer had none, the HTTP status."""
+    for secret in creds.secrets():
+        message = message.replace(secret, "***")
+    message = " ".join(message.split())[:300].rstrip(".")
+    where = f"{describe_flow(creds)} at {redact_url(creds.login_url)}"
+    status = code if isinstance(code, int) else int(str(code)) if str(code).isdigit() else None
+    if str(code) == "REQUEST_LIMIT_EXCEEDED":
+        return ApiLimitError(f"Logging in ({where}): the org's API request limit is exceeded ({message}).")
+    if (status is not None and status >= 500) or str(code) in _SERVER_CODES:
+        return SalesforceError(
+            f"Logging in ({where}) failed on Salesforce's side: {code}: {message or 'no detail'}, "
+            "after retrying. Try again later; check Salesforce's status page if it persists.")
+    hint = (" The user must be pre-authorized for the connected app (its policy: admin approved "
+            "users, with the user's profile or permission set)." if "approved" in message else "")
+    return LoginRefusedError(
+        f"Salesforce refused the login ({where}): {code}: {message or 'no detail'}. Check "
+        f"{', '.join(creds.variables)}.{hint} lht logged in once and does not try again in this run "
+        "(Salesforce locks a user out after a few failed logins).")
 
 
 def _token_url(creds: Credentials) -> str:
@@ -121,7 +177,7 @@ def _jwt(creds: Credentials, session: requests.Session, domain: str | None) -> t
         sid, inst = SalesforceLogin(username=creds.username, consumer_key=creds.client_id,
                                     privatekey=key.decode(), domain=domain, session=session)
         return sid, _instance(inst)
-    expires = datetime.now(timezone.utc) + timedelta(minutes=3)
+    expires = utcnow() + timedelta(minutes=3)
     claims = {"iss": creds.client_id, "sub": creds.username, "aud": creds.login_url,
               "exp": int(expires.timestamp())}
     try:
@@ -133,3 +189,11 @@ def _jwt(creds: Credentials, session: requests.Session, domain: str | None) -> t
     sid, inst = token_login(_token_url(creds), {"grant_type": _JWT_GRANT, "assertion": assertion},
                             creds.login_url, creds.client_id or "", None, None, session)
     return sid, _instance(inst)
+
+
+#: flow -> its login: (credentials, session, salesforce_domain or None) -> (session id, instance)
+LOGINS: dict[str, Callable[[Credentials, requests.Session, str | None], tuple[str, str]]] = {
+    "password": _password,
+    "client_credentials": _client_credentials,
+    "jwt": _jwt,
+}

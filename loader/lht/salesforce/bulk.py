@@ -71,7 +71,8 @@ def paced_wait(scheduled: float, elapsed: float, processed: int, expected: int |
 def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float, *,
                  first_wait: float = 0.5, steady_polls: int = 5, factor: float = 1.3,
                  max_wait: float = 30.0, sleep: Callable[[float], None] = time.sleep,
-                 kind: str = "query", fail: bool = True, expected_records: int | None = None) -> dict[str, Any]:
+                 kind: str = "query", fail: bool = True, expected_records: int | None = None,
+                 on_poll: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Poll the job until JobComplete; the one polling loop of lht (``kind`` query or ingest).
 
     The first ``steady_polls`` waits are ``first_wait`` (0.5 s: a job done within 2.5 s is
@@ -81,6 +82,9 @@ def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float,
 
     With ``expected_records`` (an ingest job's uploaded rows), once the job reports progress
     each wait is :func:`paced_wait`'s estimate of the time left instead.
+
+    ``on_poll`` sees the job's info after each poll (its state and the rows processed so
+    far), for progress displays.
 
     Failed or Aborted jobs raise BulkJobError with Salesforce's errorMessage (with
     ``fail=False`` their info is returned instead: an ingest job's unprocessed rows are
@@ -94,6 +98,8 @@ def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float,
         info = client.request("GET", _jobs_url(client, job_id, kind),
                               what=f"Polling Bulk job {job_id}").json()
         state = info.get("state")
+        if on_poll is not None:
+            on_poll(info)
         if state == "JobComplete" or (state in ("Failed", "Aborted") and not fail):
             return info
         if state in ("Failed", "Aborted"):
@@ -136,16 +142,18 @@ def delete_job(client: SalesforceClient, job_id: str, kind: str = "query") -> No
 
 
 def bulk_query(client: SalesforceClient, soql: str, schema: pa.Schema, settings: Settings, *,
-               include_deleted: bool = True, job_id: str | None = None) -> Iterator[pa.Table]:
+               include_deleted: bool = True, job_id: str | None = None,
+               on_poll: Callable[[dict[str, Any]], None] | None = None) -> Iterator[pa.Table]:
     """Run ``soql`` as a Bulk API 2.0 job and yield its pages as Arrow tables.
 
     Pass ``job_id`` when the job was already created (to surface creation errors early).
-    The job is deleted afterwards, whether it succeeded, failed or was aborted.
+    The job is deleted afterwards, whether it succeeded, failed or was aborted. ``on_poll``:
+    see :func:`wait_for_job`.
     """
     if job_id is None:
         job_id = create_query_job(client, soql, include_deleted=include_deleted)
     try:
-        info = wait_for_job(client, job_id, settings.bulk_deadline_seconds)
+        info = wait_for_job(client, job_id, settings.bulk_deadline_seconds, on_poll=on_poll)
         logger.info("Bulk job %s complete: %s records", job_id, info.get("numberRecordsProcessed"))
         yield from result_tables(client, _jobs_url(client, job_id), job_id, schema, settings)
     finally:

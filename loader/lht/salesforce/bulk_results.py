@@ -24,7 +24,7 @@ import requests
 from lht.salesforce import arrowconv
 from lht.salesforce.arrowconv import block_too_small, clean_csv_bytes, csv_batches
 from lht.config import Settings
-from lht.errors import BulkJobError, SalesforceError
+from lht.errors import BulkJobError, DiskFullError, SalesforceError, no_room
 from lht.pipeline import in_background
 from lht.salesforce.client import SalesforceClient, translate
 
@@ -69,6 +69,13 @@ def _spool_body(response: requests.Response) -> BinaryIO:
             spool.write(clean_csv_bytes(head))
         spool.seek(0)
         return spool
+    except OSError as exc:
+        spool.close()
+        reason = no_room(exc)
+        if reason:
+            raise DiskFullError.at(tempfile.gettempdir(), "Saving a Bulk results page to a temporary file",
+                                   reason) from exc
+        raise
     except BaseException:
         spool.close()
         raise

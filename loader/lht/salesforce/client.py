@@ -1,10 +1,9 @@
 """The Salesforce client: log in with the configured flow, call the REST API, map errors.
 
-Logins use simple-salesforce's own login code. A login host under ``*.salesforce.com``
-is passed as ``domain``; any other host (a proxy, the local org) goes through the same
-helpers with the configured URL (``SalesforceLogin(scratch_url=...)`` for SOAP,
-``token_login`` for the OAuth grants). A session that expires mid-run is renewed
-through simple-salesforce's re-login hook for every flow that can log in again.
+Logins use simple-salesforce's own login code (:mod:`lht.salesforce.auth`). Every call,
+REST through simple-salesforce's public API or raw (Bulk 2.0, Composite, SOAP), goes
+through :meth:`SalesforceClient.with_session`: a session that expires mid-run is renewed
+there, once, for every flow that can log in again.
 """
 
 from __future__ import annotations
@@ -13,43 +12,35 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError as SfError
-from simple_salesforce.exceptions import SalesforceGeneralError
+from simple_salesforce.exceptions import SalesforceExpiredSession
 from simple_salesforce.util import call_salesforce
 
-from lht.salesforce import auth as _auth_flows
+from lht.clock import as_utc
 from lht.config import Credentials, Settings
 from lht.constants import API_VERSION
 from lht.errors import (
     ApiLimitError, AuthenticationError, BulkUnsupportedError, DeletedWindowError,
-    FieldsChangedError, InvalidNameError, LhtError, ObjectNotFoundError, SalesforceError,
+    FieldsChangedError, LhtError, LoginRefusedError, ObjectNotFoundError, SalesforceError, redact_url,
 )
-
-__all__ = ["DeletedWindowError", "SalesforceClient", "check_object_name", "connect", "translate"]
+from lht.names import check_object_name
+from lht.salesforce import auth as _auth_flows
 from lht.salesforce.transport import ClientStats, RunBudget, make_session
+
+__all__ = ["DeletedWindowError", "SalesforceClient", "SessionExpired", "connect", "translate"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
-_OBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _NO_SUCH_COLUMN = re.compile(r"No such column '([^']+)' on entity '([^']+)'")
-
-
-def check_object_name(name: str) -> str:
-    """Return ``name`` if it is a valid Salesforce API name, else raise InvalidNameError."""
-    if not isinstance(name, str) or not _OBJECT_NAME.match(name) or "___" in name:
-        raise InvalidNameError(
-            f"{name!r} is not a Salesforce object API name (letters, digits and underscores, "
-            "starting with a letter, like Account or Invoice__c)"
-        )
-    return name
 
 
 def _first_error(content: Any) -> tuple[str, str]:
@@ -75,7 +66,7 @@ def translate(exc: BaseException, what: str, *, can_relogin: bool = True,
             "private CA, set REQUESTS_CA_BUNDLE to its PEM bundle.")
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         url = getattr(exc.request, "url", None) or "the Salesforce host"
-        host = re.sub(r"(https?://[^/]+).*", r"\1", url)
+        host = redact_url(re.sub(r"(https?://[^/]+).*", r"\1", url))
         return SalesforceError(
             f"{what}: could not reach {host} ({exc.__class__.__name__}) after retrying. Check "
             "SF_INSTANCE_URL / SF_LOGIN_URL, the network and any proxy settings.")
@@ -95,14 +86,7 @@ def _translate_sf(exc: SfError, what: str, *, can_relogin: bool, scrub: tuple[st
     if code == "REQUEST_LIMIT_EXCEEDED":
         return ApiLimitError(f"{what}: the org's API request limit is exceeded ({message}).")
     if status == 401 or code == "INVALID_SESSION_ID":
-        if not can_relogin:
-            return AuthenticationError(
-                f"{what}: the access token was rejected ({code or status}: {message}); it has "
-                "expired or was revoked. Get a new one (e.g. `sf org display`) and set "
-                "SF_ACCESS_TOKEN, or use a flow that can log in again (password, "
-                "client_credentials or jwt).")
-        return AuthenticationError(f"{what}: Salesforce rejected the session even after "
-                                   f"logging in again ({code or status}: {message}).")
+        return session_rejected(what, f"{code or status}: {message}", can_relogin=can_relogin)
     if code == "INVALID_FIELD":
         found = _NO_SUCH_COLUMN.search(message)
         return FieldsChangedError(
@@ -125,8 +109,25 @@ def _translate_sf(exc: SfError, what: str, *, can_relogin: bool, scrub: tuple[st
     return SalesforceError(f"{what}: HTTP {status} {code}: {message}".rstrip(": "))
 
 
+def session_rejected(what: str, detail: str, *, can_relogin: bool) -> AuthenticationError:
+    """The error of a session Salesforce rejects: a bare access token cannot be renewed; a
+    flow that logs in did, and the new session was rejected too."""
+    if not can_relogin:
+        return AuthenticationError(
+            f"{what}: the access token was rejected ({detail}); it has expired or was revoked. "
+            "Get a new one (e.g. `sf org display`) and set SF_ACCESS_TOKEN, or use a flow that "
+            "can log in again (password, client_credentials or jwt).")
+    return AuthenticationError(f"{what}: Salesforce rejected the session even after logging in "
+                               f"again ({detail}).")
+
+
 class _Auth:
-    """The session shared by every client of one run, renewed at most once per expiry."""
+    """The session shared by every client of one run, renewed at most once per expiry.
+
+    A login Salesforce refuses (wrong credentials, an unknown or unapproved connected app) is
+    made once per run: the refusal is remembered and raised again instead of logging in
+    again, since Salesforce locks a user out after a few failed logins.
+    """
 
     def __init__(self, creds: Credentials) -> None:
         self.creds = creds
@@ -135,14 +136,20 @@ class _Auth:
         self.instance = _auth_flows.host_of(creds.instance_url) if creds.instance_url else ""
         self.can_relogin = creds.flow != "token"
         self._recent: list[float] = []
+        self._refused: AuthenticationError | None = None
 
     def login(self, session: requests.Session) -> None:
+        if self._refused is not None:
+            raise self._refused
         try:
             self.session_id, self.instance = _auth_flows.login(self.creds, session)
+        except LoginRefusedError as exc:
+            self._refused = exc
+            raise
         except LhtError:
             raise
         except Exception as exc:  # login helpers raise many kinds
-            raise translate(exc, f"Logging in to {self.creds.login_url}",
+            raise translate(exc, f"Logging in to {redact_url(self.creds.login_url)}",
                             scrub=self.creds.secrets()) from None
 
     def refresh(self, session: requests.Session, stale: str) -> tuple[str, str]:
@@ -161,8 +168,21 @@ class _Auth:
             return self.session_id, self.instance
 
 
+class SessionExpired(Exception):
+    """Raised inside :meth:`SalesforceClient.with_session` by a call that carries the
+    session itself (SOAP) when Salesforce answers that the session is invalid."""
+
+
 class SalesforceClient:
-    """A Salesforce connection with its own call counter, sharing auth and budget."""
+    """A Salesforce connection with its own call counter, sharing auth and budget.
+
+    The one way lht talks to Salesforce: every call goes through this client's HTTP session
+    (the transport's retry policy, counting and budget) and through :meth:`with_session`,
+    which logs in again once when Salesforce says the session expired. simple-salesforce's
+    :class:`~simple_salesforce.Salesforce` is used through its public API only, built on a
+    session id (``session_id=``, ``instance_url=``) and built again when the session is
+    renewed; it is never asked to log in or re-login itself.
+    """
 
     def __init__(self, auth: _Auth, settings: Settings, budget: RunBudget) -> None:
         self._auth = auth
@@ -170,34 +190,49 @@ class SalesforceClient:
         self.budget = budget
         self.stats = ClientStats()
         self.session = make_session(settings, budget, self.stats)
+        #: Headers added to every REST query call, e.g. ``Sforce-Query-Options: batchSize=200``.
+        self.query_headers: dict[str, str] = {}
         if not auth.session_id:
             auth.login(self.session)
-        # Decimal keeps currency/percent digits exact; plain dicts are enough for records.
-        self.sf = Salesforce(session_id=auth.session_id, instance_url=f"https://{auth.instance}",
-                             version=API_VERSION, session=self.session, parse_float=Decimal,
-                             object_pairs_hook=dict)
-        if auth.can_relogin:
-            # simple-salesforce's own re-login hook: called on 401 INVALID_SESSION_ID.
-            self.sf._salesforce_login_partial = self._relogin  # noqa: SLF001
+        self._api = self._salesforce(auth.session_id, auth.instance)
 
-    def _relogin(self) -> tuple[str, str]:
-        return self._auth.refresh(self.session, self.sf.session_id)
+    def _salesforce(self, session_id: str, instance: str) -> Salesforce:
+        # Decimal keeps currency/percent digits exact; plain dicts are enough for records.
+        return Salesforce(session_id=session_id, instance_url=f"https://{instance}", version=API_VERSION,
+                          session=self.session, parse_float=Decimal, object_pairs_hook=dict)
 
     @property
     def can_relogin(self) -> bool:
         """True when the credential flow can log in again (not a bare access token)."""
         return self._auth.can_relogin
 
+    @property
+    def session_id(self) -> str:
+        """The session id this client's calls carry."""
+        return self._api.session_id
+
+    @property
+    def instance(self) -> str:
+        """``host[:port]`` of the org's instance."""
+        return self._api.sf_instance
+
+    @property
+    def base_url(self) -> str:
+        """``https://host/services/data/vNN.N/``."""
+        return self._api.base_url
+
     def renew_session(self, stale: str) -> None:
-        """Log in again unless another client already replaced the ``stale`` session id
-        (for calls outside REST, such as SOAP merge, that carry the session themselves)."""
-        self.sf.session_id, self.sf.sf_instance = self._auth.refresh(self.session, stale)
-        self.sf._generate_headers()  # noqa: SLF001
+        """Log in again unless another client already replaced the ``stale`` session id."""
+        session_id, instance = self._auth.refresh(self.session, stale)
+        if (session_id, instance) != (self._api.session_id, self._api.sf_instance):
+            self._api = self._salesforce(session_id, instance)
 
     def for_object(self, object_name: str) -> SalesforceClient:
         """A client for one object: same auth and budget, its own call counter."""
         check_object_name(object_name)
-        return SalesforceClient(self._auth, self.settings, self.budget)
+        client = SalesforceClient(self._auth, self.settings, self.budget)
+        client.query_headers = dict(self.query_headers)
+        return client
 
     @property
     def calls(self) -> int:
@@ -214,88 +249,97 @@ class SalesforceClient:
         """(used, max) daily API requests, from the last Sforce-Limit-Info seen."""
         return self.budget.usage
 
-    @property
-    def base_url(self) -> str:
-        """``https://host/services/data/vNN.N/``."""
-        return self.sf.base_url
-
-    @contextmanager
-    def errors(self, what: str) -> Iterator[None]:
-        """Translate any failure inside the block into lht's typed errors."""
-        try:
-            yield
-        except LhtError:
-            raise
-        except (SfError, requests.exceptions.RequestException) as exc:
-            raise translate(exc, what, can_relogin=self._auth.can_relogin) from None
-
-    def call(self, what: str, fn: Callable[[], Any]) -> Any:
-        """Run a simple-salesforce call with error translation."""
-        with self.errors(what):
-            return fn()
+    # -- the one call path ------------------------------------------------------------------
+    def with_session(self, what: str, call: Callable[[Salesforce], T]) -> T:
+        """Run ``call`` with the current simple-salesforce API object; when Salesforce says
+        the session expired (401 ``INVALID_SESSION_ID``, or :class:`SessionExpired` from a
+        call carrying the session itself), log in again once and run it again. Failures
+        become lht's typed errors, saying ``what`` was attempted."""
+        for attempt in (1, 2):
+            api = self._api
+            try:
+                return call(api)
+            except LhtError:
+                raise
+            except (SessionExpired, SalesforceExpiredSession) as exc:
+                code = "" if isinstance(exc, SessionExpired) else _first_error(exc.content)[0]
+                if attempt == 1 and self._auth.can_relogin and code in ("INVALID_SESSION_ID", ""):
+                    # Threads downloading pages share this client: renew once, keyed on the
+                    # session that failed.
+                    self.renew_session(api.session_id)
+                    continue
+                if isinstance(exc, SessionExpired):
+                    raise session_rejected(what, f"INVALID_SESSION_ID: {exc}",
+                                           can_relogin=self._auth.can_relogin) from None
+                raise translate(exc, what, can_relogin=self._auth.can_relogin) from None
+            except (SfError, requests.exceptions.RequestException) as exc:
+                raise translate(exc, what, can_relogin=self._auth.can_relogin) from None
+        raise AssertionError("unreachable")
 
     def request(self, method: str, url: str, *, what: str, **kwargs: Any) -> requests.Response:
-        """An authenticated call on this client's session (Bulk 2.0 and raw REST).
-
-        simple-salesforce never re-logs in around these; this does, once.
-        """
-        if url.startswith("/"):
-            url = f"https://{self.sf.sf_instance}{url}"
+        """An authenticated call on this client's session (Bulk 2.0, Composite, raw REST);
+        ``url`` may be a path on the instance (``/services/...``)."""
         headers = dict(kwargs.pop("headers", None) or {})
-        for attempt in (1, 2):
-            used = self.sf.session_id
-            base = {"Authorization": f"Bearer {used}", "X-PrettyPrint": "1",
+
+        def call(api: Salesforce) -> requests.Response:
+            full = f"https://{api.sf_instance}{url}" if url.startswith("/") else url
+            base = {"Authorization": f"Bearer {api.session_id}", "X-PrettyPrint": "1",
                     "Content-Type": "application/json"}
-            try:
-                return call_salesforce(url, method, self.session, {**base, **headers}, **kwargs)
-            except SfError as exc:
-                code, _ = _first_error(exc.content)
-                if (exc.status == 401 and attempt == 1 and self._auth.can_relogin
-                        and code in ("INVALID_SESSION_ID", "")):
-                    # Threads downloading pages share this client: renew once, keyed on
-                    # the token that failed.
-                    self.sf.session_id, self.sf.sf_instance = self._auth.refresh(self.session, used)
-                    self.sf._generate_headers()  # noqa: SLF001
-                    continue
-                raise translate(exc, what, can_relogin=self._auth.can_relogin) from None
-            except requests.exceptions.RequestException as exc:
-                raise translate(exc, what) from None
-        raise AssertionError("unreachable")
+            return call_salesforce(full, method, self.session, {**base, **headers}, **kwargs)
+
+        return self.with_session(what, call)
+
+    # -- REST ---------------------------------------------------------------------------------
+    def query(self, soql: str, *, include_deleted: bool = False, what: str = "Querying") -> dict:
+        """The first page of a REST ``query`` (``queryAll`` with ``include_deleted``)."""
+        return self.with_session(what, lambda api: api.query(
+            soql, include_deleted=include_deleted, headers=self.query_headers))
+
+    def query_more(self, next_records_url: str, *, what: str = "Querying (next page)") -> dict:
+        """The page at ``nextRecordsUrl`` of a REST query."""
+        return self.with_session(what, lambda api: api.query_more(
+            next_records_url, identifier_is_url=True, headers=self.query_headers))
+
+    def query_all(self, soql: str, *, include_deleted: bool = False, what: str = "Querying") -> dict:
+        """Every page of a small REST query, as one answer (``records`` of all pages)."""
+        first = self.query(soql, include_deleted=include_deleted, what=what)
+        records = list(first.get("records") or [])
+        page = first
+        while not page.get("done", True) and page.get("nextRecordsUrl"):
+            page = self.query_more(page["nextRecordsUrl"], what=f"{what} (next page)")
+            records += page.get("records") or []
+        return {**first, "records": records, "done": True}
 
     def describe_global_changed_since(self, since: datetime | None) -> bool:
         """True when any object's metadata changed since ``since`` (or it is unknown)."""
         if since is None:
             return True
-        stamp = since.astimezone(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        stamp = as_utc(since).strftime("%a, %d %b %Y %H:%M:%S GMT")
         try:
-            self.sf.describe(headers={"If-Modified-Since": stamp})
-        except SfError as exc:
-            if _not_modified(exc):
+            self.with_session("describeGlobal", lambda api: api.describe(headers={"If-Modified-Since": stamp}))
+        except SalesforceError as exc:
+            if exc.http_status == 304:
                 return False
-            raise translate(exc, "describeGlobal", can_relogin=self._auth.can_relogin) from None
-        except requests.exceptions.RequestException as exc:
-            raise translate(exc, "describeGlobal") from None
+            raise
         return True
 
     def describe(self, object_name: str) -> dict:
         """The object's describe; ObjectNotFoundError if unknown or not readable."""
         check_object_name(object_name)
-        return self.call(f"Describing {object_name}",
-                         lambda: getattr(self.sf, object_name).describe())
+        return self.with_session(f"Describing {object_name}",
+                                 lambda api: getattr(api, object_name).describe())
 
     def limits(self) -> dict:
         """The org's limits (``limits/``); also fixes the run's API budget share."""
-        result = self.call("Reading org limits", self.sf.limits)
+        result = self.with_session("Reading org limits", lambda api: api.limits())
         self.budget.observe_limits(result)
         return result
 
     def deleted(self, object_name: str, start: datetime, end: datetime) -> dict:
         """getDeleted for [start, end]; DeletedWindowError when start is too old."""
         check_object_name(object_name)
-        start, end = (d.astimezone(timezone.utc) if d.tzinfo else d.replace(tzinfo=timezone.utc)
-                      for d in (start, end))
-        return self.call(f"Listing deleted {object_name} records",
-                         lambda: getattr(self.sf, object_name).deleted(start, end))
+        return self.with_session(f"Listing deleted {object_name} records",
+                                 lambda api: getattr(api, object_name).deleted(as_utc(start), as_utc(end)))
 
     def server_now(self) -> datetime:
         """Salesforce's time now, from the Date headers of this run's responses (this host's
@@ -307,15 +351,11 @@ class SalesforceClient:
         return self.stats.last_date
 
 
-def _not_modified(exc: BaseException) -> bool:
-    return isinstance(exc, SalesforceGeneralError) and exc.status == 304
-
-
 def connect(creds: Credentials, settings: Settings) -> SalesforceClient:
     """Log in with ``creds`` and return the run's first client."""
     budget = RunBudget(settings.api_budget_calls, settings.api_budget_share)
     client = SalesforceClient(_Auth(creds), settings, budget)
     if settings.api_budget_share is not None and budget.usage is None:
         client.limits()
-    logger.info("Connected to %s (%s flow)", client.sf.sf_instance, creds.flow)
+    logger.info("Connected to %s (%s flow)", client.instance, creds.flow)
     return client

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lht.errors import SalesforceError
-from lht.salesforce.client import SalesforceClient, check_object_name
+from lht.names import check_object_name
+from lht.salesforce.client import SalesforceClient
 
 logger = logging.getLogger(__name__)
 

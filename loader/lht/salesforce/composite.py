@@ -12,11 +12,12 @@ When the org or a proxy refuses the resource itself (404, 405, 501),
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -25,9 +26,11 @@ import requests
 from simple_salesforce.exceptions import SalesforceError as SfError
 from simple_salesforce.util import date_to_iso8601, exception_handler
 
+from lht.clock import as_utc
 from lht.constants import API_VERSION
 from lht.errors import LhtError, SalesforceError
-from lht.salesforce.client import SalesforceClient, check_object_name, translate
+from lht.names import check_object_name
+from lht.salesforce.client import SalesforceClient, translate
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ class SubResponse:
         response = requests.Response()
         response.status_code = self.status
         response.url = self.url
-        response._content = json.dumps(self.body).encode()  # noqa: SLF001 - a reply in hand
+        response.raw = io.BytesIO(json.dumps(self.body).encode())  # the reply in hand, as a body
         try:
             exception_handler(response)
         except SfError as exc:
@@ -88,8 +91,7 @@ def query_subrequest(reference: str, soql: str, *, include_deleted: bool) -> Sub
 def deleted_subrequest(reference: str, object_name: str, start: datetime, end: datetime) -> Subrequest:
     """A getDeleted check for ``[start, end]`` as a subrequest (as simple-salesforce words it)."""
     check_object_name(object_name)
-    start, end = (d.astimezone(timezone.utc) if d.tzinfo else d.replace(tzinfo=timezone.utc)
-                  for d in (start, end))
+    start, end = as_utc(start), as_utc(end)
     return Subrequest(reference, f"/services/data/v{API_VERSION}/sobjects/{object_name}/deleted/"
                       f"?start={date_to_iso8601(start)}&end={date_to_iso8601(end)}", is_query=False)
 
@@ -144,7 +146,7 @@ def send(client: SalesforceClient, subrequests: Sequence[Subrequest]) -> dict[st
         ref = answer.get("referenceId")
         if ref in by_reference:
             results[ref] = SubResponse(int(answer.get("httpStatusCode") or 0), answer.get("body"),
-                                       f"https://{client.sf.sf_instance}{by_reference[ref].url}")
+                                       f"https://{client.instance}{by_reference[ref].url}")
     missing = [ref for ref in by_reference if ref not in results]
     if missing:
         raise SalesforceError(f"{what}: the reply lacks subrequest(s) {', '.join(missing)}")

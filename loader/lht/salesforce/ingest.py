@@ -22,7 +22,8 @@ import pyarrow.csv as pcsv
 
 from lht.errors import BulkJobError
 from lht.salesforce.bulk import _jobs_url, abort_job, delete_job, wait_for_job
-from lht.salesforce.client import SalesforceClient, check_object_name
+from lht.names import check_object_name
+from lht.salesforce.client import SalesforceClient
 
 logger = logging.getLogger(__name__)
 

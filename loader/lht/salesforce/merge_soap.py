@@ -15,13 +15,14 @@ import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-import requests
 from defusedxml import ElementTree as SafeET
 
 from lht.constants import API_VERSION
-from lht.errors import ApiLimitError, AuthenticationError, SalesforceError
-from lht.salesforce.client import SalesforceClient, check_object_name, translate
+from lht.errors import ApiLimitError, SalesforceError
+from lht.names import check_object_name
+from lht.salesforce.client import SalesforceClient, SessionExpired
 from lht.salesforce.soql import merge_state_soql
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class MergeResult:
 
 def soap_url(client: SalesforceClient) -> str:
     """The partner endpoint of the client's instance."""
-    return f"https://{client.sf.sf_instance}/services/Soap/u/{API_VERSION}"
+    return f"https://{client.instance}/services/Soap/u/{API_VERSION}"
 
 
 def envelope(session_id: str, requests_: Sequence[MergeRequest]) -> bytes:
@@ -118,14 +119,11 @@ def merge(client: SalesforceClient, requests_: Sequence[MergeRequest]) -> list[M
         return []
     if len(requests_) > MAX_REQUESTS_PER_CALL:
         raise ValueError(f"at most {MAX_REQUESTS_PER_CALL} merge requests per call")
-    for attempt in (1, 2):
-        used = client.sf.session_id
-        try:
-            response = client.session.post(
-                soap_url(client), data=envelope(used, requests_),
-                headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'})
-        except requests.exceptions.RequestException as exc:
-            raise translate(exc, "merge()") from None
+
+    def call(api: Any) -> list[MergeResult]:
+        response = client.session.post(
+            f"https://{api.sf_instance}/services/Soap/u/{API_VERSION}", data=envelope(api.session_id, requests_),
+            headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'})
         try:
             root = SafeET.fromstring(response.content)
         except (ET.ParseError, ValueError):
@@ -135,16 +133,13 @@ def merge(client: SalesforceClient, requests_: Sequence[MergeRequest]) -> list[M
         if fault is None:
             return parse_results(root, requests_)
         code, text = fault
-        if code == "INVALID_SESSION_ID" and attempt == 1 and client.can_relogin:
-            client.renew_session(used)
-            continue
         if code == "INVALID_SESSION_ID":
-            raise AuthenticationError(f"merge(): Salesforce rejected the session ({text}). Log in "
-                                      "again (a fresh SF_ACCESS_TOKEN, or a flow that can log in).")
+            raise SessionExpired(text)  # the client logs in again once, then calls again
         if code == "REQUEST_LIMIT_EXCEEDED":
             raise ApiLimitError(f"merge(): the org's API request limit is exceeded ({text}).")
         raise SalesforceError(f"merge(): Salesforce refused the call: {text or code}")
-    raise AssertionError("unreachable")
+
+    return client.with_session("merge()", call)
 
 
 #: Ids per merge-state query (keeps the query URL far below Salesforce's 16 KB limit).
@@ -160,8 +155,8 @@ def merge_state(client: SalesforceClient, object_name: str,
     unique = list(dict.fromkeys(record_ids))
     for start in range(0, len(unique), STATE_QUERY_IDS):
         soql = merge_state_soql(object_name, unique[start:start + STATE_QUERY_IDS])
-        answer = client.call(f"Reading the merge state of {object_name} records",
-                             lambda soql=soql: client.sf.query_all(soql, include_deleted=True))
+        answer = client.query_all(soql, include_deleted=True,
+                                  what=f"Reading the merge state of {object_name} records")
         for record in answer.get("records", []):
             found[str(record["Id"])] = (bool(record.get("IsDeleted")), record.get("MasterRecordId"))
     return found

@@ -7,10 +7,11 @@ only checked (balanced, no ``;`` or comments) and wrapped in parentheses. Speaks
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 from simple_salesforce.format import format_soql
 
+from lht.clock import as_utc
 from lht.errors import ConfigError, InvalidNameError
 from lht.salesforce.describe import ObjectPlan
 
@@ -66,10 +67,6 @@ def select_fields(plan: ObjectPlan, fields: Sequence[str] | None) -> list[str]:
     return names
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
 def build_soql(plan: ObjectPlan, *, fields: Sequence[str] | None = None,
                since: datetime | None = None, where: str | None = None) -> str:
     """``SELECT <fields> FROM <object> [WHERE (<where>) AND <watermark> >= <since>]``."""
@@ -93,7 +90,7 @@ def _conditions(plan: ObjectPlan, since: datetime | None, where: str | None) -> 
             raise ConfigError(f"{plan.object_name} has no SystemModstamp, LastModifiedDate or "
                               "CreatedDate: it can only be extracted in full (since=None)")
         conditions.append(format_soql("{wm:literal} >= {since}", wm=plan.watermark_field,
-                                      since=_utc(since).replace(microsecond=0)))
+                                      since=as_utc(since).replace(microsecond=0)))
     return " WHERE " + " AND ".join(conditions) if conditions else ""
 
 

@@ -5,7 +5,8 @@ One ``requests.Session`` per client, mounted with :class:`SalesforceAdapter`, wh
 * puts a default (connect, read) timeout on every call that has none;
 * is THE retry policy of the project (tenacity): connection errors and resets, read
   timeouts and 500/502/503/504 are retried with exponential backoff and jitter,
-  honouring ``Retry-After``; permanent errors (4xx) are never retried;
+  honouring ``Retry-After``; permanent errors (4xx) are never retried, nor a 500 that is
+  Salesforce's deliberate answer (:func:`is_answer`: a refused SOAP login);
 * knows which calls are safe to repeat (:func:`repeatable`). Reads, updates by Id,
   upserts on an external id, deletes, a Bulk upload or close are: sent twice they leave
   Salesforce as sent once. A call that *creates* (an sObject Collections insert, a record
@@ -27,17 +28,19 @@ import logging
 import math
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 import tenacity
 import urllib3.exceptions
+from defusedxml import ElementTree as SafeET
 from requests.adapters import HTTPAdapter
 
+from lht.clock import utcnow
 from lht.config import Settings
-from lht.errors import ApiLimitError
+from lht.errors import ApiLimitError, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,18 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, requests.exceptions.SSLError):
         return "certificate" not in str(exc).lower()
     return isinstance(exc, TRANSIENT_ERRORS)
+
+
+def is_answer(response: requests.Response) -> bool:
+    """True for a 5xx that is Salesforce's answer, not a failure to retry: a SOAP fault whose
+    detail is a ``LoginFault`` (a refused login, ``INVALID_LOGIN``, comes as HTTP 500)."""
+    if "xml" not in response.headers.get("Content-Type", "").lower():
+        return False
+    try:
+        root = SafeET.fromstring(response.content)
+    except Exception:  # not XML after all: a server failure like any other
+        return False
+    return any(str(element.tag).rsplit("}", 1)[-1] == "LoginFault" for element in root.iter())
 
 
 def repeatable(method: str, url: str) -> bool:
@@ -110,14 +125,14 @@ class RunBudget:
         ``Date`` is whole seconds, so each sample is up to a second behind the server; the
         largest of the run's samples is the closest.
         """
-        offset = server - datetime.now(timezone.utc)
+        offset = server - utcnow()
         with self._lock:
             if self.clock_offset is None or offset > self.clock_offset:
                 self.clock_offset = offset
 
     def server_now(self) -> datetime:
         """The time in Salesforce now (this host's clock plus the observed offset), aware UTC."""
-        return datetime.now(timezone.utc) + (self.clock_offset or timedelta(0))
+        return utcnow() + (self.clock_offset or timedelta(0))
 
     def observe_usage(self, used: int, maximum: int) -> None:
         """Record the org's usage; the first sighting fixes the share cap for the run."""
@@ -163,13 +178,13 @@ def _retry_after(response: requests.Response | None) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+        return max((when - utcnow()).total_seconds(), 0.0)
 
 
 def _describe_target(request: requests.PreparedRequest) -> str:
     """Method and path of a request, for logs (no query string: it may be long)."""
     parts = urlsplit(request.url or "")
-    return f"{request.method} {parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{request.method} {redact_url(f'{parts.scheme}://{parts.netloc}{parts.path}')}"
 
 
 class SalesforceAdapter(HTTPAdapter):
@@ -217,7 +232,7 @@ class SalesforceAdapter(HTTPAdapter):
             timeout = self.default_timeout
         if repeatable(request.method or "GET", request.url or ""):
             retry = (tenacity.retry_if_exception(is_transient)
-                     | tenacity.retry_if_result(lambda r: r.status_code in TRANSIENT_STATUS))
+                     | tenacity.retry_if_result(lambda r: r.status_code in TRANSIENT_STATUS and not is_answer(r)))
         else:
             retry = tenacity.retry_if_exception(lambda exc: is_transient(exc) and never_sent(exc))
         retrying = tenacity.Retrying(

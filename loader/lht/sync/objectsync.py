@@ -10,19 +10,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lht.clock import utcnow
+from lht.catalog import Catalog
 from lht.config import Settings
 from lht.constants import KIND_DELETED, KIND_FIELDS, KIND_FILTERED, KIND_FORMULA, KIND_RECORD
 from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
 from lht.errors import ApiLimitError, AuthenticationError, LhtError
-from lht.sync.extract import FieldsChangedError, extract
-from lht.sync.fieldchanges import plan_with_changes, utcnow
+from lht.salesforce.extract import FieldsChangedError, extract
 from lht.sync.prefetch import Prefetched, Prefetcher
 from lht.project import ObjectOptions
 from lht.sync.report import FAILED, OK, ObjectResult
@@ -34,8 +36,11 @@ from lht.warehouse.writer import append_session, new_batch_id, write_batch
 
 logger = logging.getLogger(__name__)
 
-#: Progress callback: (object name, rows written so far, rows expected or None).
-Progress = Callable[[str, int, int | None], None]
+class Progress(Protocol):
+    """Progress callback: object name, rows written so far, rows expected (or None), and what
+    the object is doing (``describing``, a Bulk job's state and rows processed, ...)."""
+
+    def __call__(self, name: str, rows: int, expected: int | None, phase: str | None = None) -> None: ...
 
 MARKER_CHUNK = 100_000
 MAX_SCHEMA_RETRIES = 3
@@ -48,7 +53,8 @@ class RunContext:
     client: SalesforceClient
     warehouse: Warehouse
     settings: Settings
-    describe_stale: bool = False
+    #: the run's describes (read once, one freshness rule)
+    catalog: Catalog
     progress: Progress | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     #: the run's grouped change checks (lht.sync.prefetch), when there are any
@@ -70,11 +76,13 @@ def sync_object(
     began = time.monotonic()
     client = ctx.client.for_object(name)
     prefetched = ctx.prefetcher.take(name) if ctx.prefetcher else None
-    share = prefetched.call_share if prefetched else 0.0
+    shared = prefetched.shared_calls if prefetched else 0
     wh = ctx.warehouse.cursor_for_thread()
+    if ctx.progress:
+        ctx.progress(name, 0, None, "describing")
     try:
         store = StateStore(wh)
-        plan, change = plan_with_changes(client, store, name, fresh=ctx.describe_stale, max_age=ctx.settings.describe_max_age_seconds)
+        plan, change = ctx.catalog.plan(name, client, store)
         result.object_name = plan.object_name
         result.fields_added, result.fields_removed = list(change.added), list(change.removed)
         if change.removed:
@@ -85,20 +93,20 @@ def sync_object(
         job = _ObjectJob(ctx, client, wh, store, plan, options, state, result, prefetched)
         job.run(full_refresh=full_refresh, refresh_formulas=refresh_formulas, added=change.added)
         if change.pending is not None:  # cached only now that the new fields are backfilled
-            store.put_describe(change.pending["name"], change.pending)
+            ctx.catalog.put(store, change.pending["name"], change.pending)
         result.status = OK
     except LhtError as exc:
         result.status, result.error = FAILED, str(exc)
         logger.error("%s: %s", name, exc)
         if not isinstance(exc, (ApiLimitError, AuthenticationError)):
-            _forget_describe(wh, name)
+            _forget_describe(ctx.catalog, wh, name)
         if isinstance(exc, ApiLimitError):
             ctx.stop.set()  # the quota is shared: stop the other objects cleanly too
     except Exception as exc:  # a bug or an unexpected library error: report it, never hide it
         logger.exception("%s: unexpected error", name)
         result.status, result.error = FAILED, f"unexpected error: {exc!r}"
     finally:
-        result.api_calls = round(client.calls + share, 3)
+        result.api_calls, result.api_calls_shared = client.calls + shared, shared
         result.duration_seconds = round(time.monotonic() - began, 3)
     return result
 
@@ -123,6 +131,17 @@ class _ObjectJob:
         #: grouped change check (lht.sync.prefetch) asked Salesforce before this job: its time
         self.sf_started = prefetched.taken_at if prefetched else client.server_now()
         self.overlap = timedelta(seconds=self.settings.overlap_seconds)
+        self._expected: int | None = None  # rows the running extract expects (progress)
+
+    def _report(self, rows: int, expected: int | None, phase: str | None) -> None:
+        if self.ctx.progress:
+            self.ctx.progress(self.plan.object_name, rows, expected, phase)
+
+    def _job_polled(self, info: dict[str, Any]) -> None:
+        """A Bulk job's state and rows processed so far, while lht waits for it."""
+        processed = int(info.get("numberRecordsProcessed") or 0)
+        self._report(self.result.rows_written, self._expected,
+                     f"Bulk job {info.get('state', '?')}, {processed:,} rows processed")
 
     def run(self, *, full_refresh: bool, refresh_formulas: bool, added: Sequence[str] = ()) -> None:
         state, plan = self.state, self.plan
@@ -136,7 +155,7 @@ class _ObjectJob:
             covered = self.sf_started
         else:
             markers, covered = self._check_deleted()
-        self.result.deleted_markers = markers
+        self.result.delete_markers = markers
         if added and not full:
             self._backfill(added)
         formulas_due = refresh_formulas or self._due(state.last_formula_refresh_at, self.options.formula_refresh_every)
@@ -149,9 +168,11 @@ class _ObjectJob:
     def _extract_records(self, since: datetime | None) -> datetime | None:
         for attempt in range(1, MAX_SCHEMA_RETRIES + 1):
             try:
+                self._report(self.result.rows_written, None, "querying")
                 ex = extract(self.client, self.plan, self.settings, since=since, where=self.options.where,
-                             prefetched=self.prefetched)
+                             first_page=self._prefetched_page, on_job=self._job_polled)
                 self.result.engine = ex.engine
+                self._expected = ex.total_size
                 rows = self._write_all(ex.batches, KIND_RECORD, self.plan.fields, ex.total_size)
                 self.result.rows_extracted = rows
                 return ex.max_watermark
@@ -161,9 +182,16 @@ class _ObjectJob:
                 self._replan_after(exc)
         return None  # pragma: no cover - the loop returns or raises
 
+    def _prefetched_page(self, soql: str) -> dict | None:
+        """The first page of ``soql`` if the run's grouped change checks asked it (once)."""
+        answer = self.prefetched.take("query", (soql,)) if self.prefetched else None
+        if answer is None:
+            return None
+        return answer.body(f"Querying {self.plan.object_name}", can_relogin=self.client.can_relogin)
+
     def _replan_after(self, exc: FieldsChangedError) -> None:
         describe = self.client.describe(self.plan.object_name)
-        self.store.put_describe(describe["name"], describe)
+        self.ctx.catalog.put(self.store, describe["name"], describe)
         plan = plan_object(describe)
         if exc.field and any(f.name.lower() == exc.field.lower() for f in plan.fields):
             plan = drop_field(plan, exc.field, "describe lists it but the query rejects it (INVALID_FIELD)")
@@ -173,16 +201,18 @@ class _ObjectJob:
         self.result.skipped_fields = dict(plan.skipped)
 
     def _write_all(self, batches, kind: str, fields: Sequence, expected: int | None) -> int:
-        rows = 0
+        rows = marked = 0
         with append_session(self.wh):
             for batch in batches:
                 if self.ctx.stop.is_set():
                     raise LhtError("stopped: another object hit the API budget; this object will resume next run")
                 written = write_batch(self.wh, self.plan.object_name, batch, fields, kind=kind, extracted_at=self.started)
                 rows += written.rows
-                if self.ctx.progress:
-                    self.ctx.progress(self.plan.object_name, self.result.rows_written + rows, expected)
+                if kind == KIND_RECORD:
+                    marked += _marked_deleted(batch)
+                self._report(self.result.rows_written + rows, expected, f"writing {kind} rows")
         self.result.rows_written += rows  # counted once the session's batches are committed
+        self.result.records_marked_deleted += marked
         return rows
 
     # -- deletes -------------------------------------------------------------------------
@@ -326,7 +356,7 @@ class _ObjectJob:
         state.last_run_status = OK
         state.last_run_engine = self.result.engine
         state.last_run_rows = self.result.rows_written
-        state.last_run_api_calls = round(self.client.calls + (self.prefetched.call_share if self.prefetched else 0))
+        state.last_run_api_calls = self.client.calls + (self.prefetched.shared_calls if self.prefetched else 0)
         self.store.save(state)
         self.result.watermark = state.watermark.isoformat() if state.watermark else None
 
@@ -346,11 +376,19 @@ def deleted_window(state: ObjectState, options: ObjectOptions, settings: Setting
     return (last or state.watermark or started) - overlap, started
 
 
-def _forget_describe(wh: Warehouse, name: str) -> None:
+def _marked_deleted(batch: pa.Table | pa.RecordBatch) -> int:
+    """Rows of a records batch that Salesforce returned with ``IsDeleted`` true."""
+    names = {n.lower(): n for n in batch.schema.names}
+    if "isdeleted" not in names:
+        return 0
+    return int(pc.sum(batch.column(names["isdeleted"]).cast(pa.bool_())).as_py() or 0)
+
+
+def _forget_describe(catalog: Catalog, wh: Warehouse, name: str) -> None:
     """After a failure the next run describes the object again, so a type or field change
     the describe cache did not show yet cannot fail it run after run."""
     try:
-        StateStore(wh).forget_describe(name)
+        catalog.forget(StateStore(wh), name)
     except LhtError as exc:
         logger.warning("%s: could not drop the cached describe: %s", name, exc)
 

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from lht.catalog import Catalog
 from lht.errors import ApiLimitError, LhtError
 from lht.project import ObjectOptions
 from lht.salesforce import composite
 from lht.salesforce.client import SalesforceClient
-from lht.salesforce.describe import ObjectPlan, plan_object
+from lht.salesforce.describe import ObjectPlan
 from lht.salesforce.soql import build_soql
 from lht.warehouse.state import ObjectState, StateStore
 
@@ -53,11 +54,12 @@ class Answer:
 
 @dataclass
 class Prefetched:
-    """One object's prefetched answers, and its share of the composite calls spent."""
+    """One object's prefetched answers, and the Composite calls counted on it (each call
+    counts once, on the first object it served)."""
 
     taken_at: datetime
     answers: dict[str, Answer] = field(default_factory=dict)
-    call_share: float = 0.0
+    shared_calls: int = 0
 
     def take(self, kind: str, key: tuple[Any, ...]) -> Answer | None:
         """The answer to ``kind`` asked with ``key``, once; None if not asked that way."""
@@ -136,22 +138,19 @@ class Prefetcher:
                 cand, kind, key = owners[i]
                 entry = self._by_object.setdefault(cand.name.lower(), Prefetched(taken_at=taken_at))
                 entry.answers[kind] = Answer(key, answers[subrequests[i].reference])
-            for name in objects:  # one API call, split evenly among the objects it served
-                self._by_object[name].call_share += 1 / len(objects)
+            # one API call, counted whole on the first object it served (the report says so)
+            self._by_object[owners[group[0]][0].name.lower()].shared_calls += 1
         logger.debug("Composite change check for %s: 1 API call", ", ".join(sorted(objects)))
         return True
 
 
-def candidate(store: StateStore, name: str, options: ObjectOptions, *, describe_fresh: bool,
-              max_age: int, now: datetime, deleted_window: Any) -> Candidate | None:
+def candidate(catalog: Catalog, store: StateStore, name: str, options: ObjectOptions, *,
+              deleted_window: Any) -> Candidate | None:
     """The questions ``name``'s incremental sync will ask, or None when it will not run
     incrementally from a fresh cached describe (it then asks on its own)."""
-    if not describe_fresh:
+    plan = catalog.fresh_plan(name)
+    if plan is None:
         return None
-    cached = store.get_describe(name)
-    if cached is None or (now - cached[0]).total_seconds() >= max_age:
-        return None
-    plan = plan_object(cached[1])
     state: ObjectState | None = store.get(plan.object_name)
     if state is None or state.watermark is None or plan.watermark_field is None:
         return None

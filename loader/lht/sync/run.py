@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from lht.catalog import Catalog
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ApiLimitError, ConfigError
 from lht.warehouse.lock import run_lock
-from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object, utcnow
+from lht.clock import utcnow
+from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object
+from lht.warehouse.runs import record_run
 from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
 from lht.sync.report import SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
+from lht.warehouse.results import ensure_push_results
+from lht.warehouse.snapshot import SnapshotKeeper
 from lht.warehouse.state import StateStore
-from lht.warehouse.connection import Warehouse, load_target
+from lht.warehouse.connection import load_target
 from lht.warehouse.connection import connect as connect_warehouse
 
 logger = logging.getLogger(__name__)
@@ -43,10 +47,11 @@ class SyncRequest:
 def run_sync(
     request: SyncRequest,
     *,
-    env: Mapping[str, str] = os.environ,
+    env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> RunReport:
-    """Run one sync and return its report.
+    """Run one sync and return its report. Every setting, credential and profile
+    ``env_var()`` is read from ``env`` (default: the process environment).
 
     Configuration problems (project, credentials, profile, login, lock) raise before anything
     is written: Salesforce is logged in to before the warehouse is touched. Per-object
@@ -57,22 +62,29 @@ def run_sync(
     project = load_project(request.project_dir)
     names = _objects_to_sync(project, request.objects)
     settings = settings_from_env(env)
-    credentials = credentials_from_env(env)
-    target = load_target(project.project_dir, request.profiles_dir, request.target)
+    credentials = credentials_from_env(settings.environ)
+    target = load_target(project.project_dir, request.profiles_dir, request.target, settings)
     report = RunReport(started_at=utcnow(), target=target.name)
     client = connect_salesforce(credentials, settings)
     with run_lock(target, wait=request.wait_for_lock):
         warehouse = connect_warehouse(target)
+        keeper = SnapshotKeeper(warehouse, project.objects)  # `lht status` reads it while the file is busy
         try:
-            ctx = RunContext(client=client, warehouse=warehouse, settings=settings, progress=progress)
-            ctx.describe_stale = _describe_stale(ctx, warehouse, names)
-            ctx.prefetcher = _prefetch(ctx, warehouse, project, names, request)
+            # the push change-set views read it live: it exists before the first `dbt build`
+            ensure_push_results(warehouse)
+            store = StateStore(warehouse)
+            catalog = Catalog.load(store, names, settings, now=report.started_at)
+            catalog.check_metadata(client, names)
+            ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
+                             progress=keeper.watch(progress))
+            ctx.prefetcher = _prefetch(ctx, store, project, names, request)
             report.results = _sync_all(ctx, project, names, request)
-            report.api_calls = client.total_calls
-            report.api_usage = client.api_usage
+            report.finish(client.total_calls, client.api_usage, utcnow())
+            record_run(warehouse, report.run_rows())  # the run history (_lht_runs)
         finally:
+            keeper.close()
             warehouse.close()
-            report.finished_at = utcnow()
+            report.finished_at = report.finished_at or utcnow()
     return report
 
 
@@ -87,36 +99,17 @@ def _objects_to_sync(project: Project, requested: Sequence[str]) -> list[str]:
     return list(project.objects)
 
 
-def _describe_stale(ctx: RunContext, warehouse: Warehouse, names: Sequence[str]) -> bool:
-    """One describeGlobal If-Modified-Since call tells whether cached describes are stale.
-
-    Skipped (no call spent) when some object has no cached describe yet: it will be described
-    anyway, and the others' cache ages still apply.
-    """
-    store = StateStore(warehouse)
-    fetched = [store.get_describe(name) for name in names]
-    if any(entry is None for entry in fetched):
-        return False
-    oldest = min(entry[0] for entry in fetched if entry is not None)
-    changed = ctx.client.describe_global_changed_since(oldest)
-    if changed:
-        logger.info("Salesforce metadata changed since %s: re-describing", oldest.isoformat())
-    return changed
-
-
-def _prefetch(ctx: RunContext, warehouse: Warehouse, project: Project, names: Sequence[str],
+def _prefetch(ctx: RunContext, store: StateStore, project: Project, names: Sequence[str],
               request: SyncRequest) -> Prefetcher:
     """Ask the change checks of every incremental object in grouped Composite calls."""
     prefetcher = Prefetcher(ctx.client, enabled=ctx.settings.composite)
     if not prefetcher.enabled or request.full_refresh:
         return prefetcher
-    store = StateStore(warehouse)
     taken_at = ctx.client.server_now()  # Salesforce's clock: the objects' windows start here
     found = []
     for name in names:
         options = project.objects[name]
-        cand = candidate(store, name, options, describe_fresh=not ctx.describe_stale,
-                         max_age=ctx.settings.describe_max_age_seconds, now=utcnow(),
+        cand = candidate(ctx.catalog, store, name, options,
                          deleted_window=lambda state, opts: deleted_window(state, opts, ctx.settings, taken_at))
         if cand is not None:
             found.append(cand)

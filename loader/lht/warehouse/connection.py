@@ -9,8 +9,6 @@ case (Snowflake stores API names upper-cased, see ``docs/design.md``), bind para
 from __future__ import annotations
 
 import logging
-import os
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -18,53 +16,23 @@ from typing import Any
 
 import pyarrow as pa
 
-from lht.constants import DEFAULT_STAGING_SCHEMA
-from lht.errors import ConfigError, InvalidNameError, WarehouseError
+from lht.errors import ConfigError, DiskFullError, LhtError, WarehouseError, WarehouseMissingError, no_room
+from lht.names import check_identifier, table_name
+from lht.warehouse.duckfile import disk_full, open_database
 from lht.warehouse.target import Target, load_target
 
-__all__ = ["Target", "Warehouse", "connect", "load_target", "validate_name", "validate_object_name"]
+__all__ = ["Target", "Warehouse", "connect", "load_target"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
-#: DuckDB's memory limit in the loader (env LHT_DUCKDB_MEMORY_LIMIT). The loader only
-#: appends and runs small queries; past the limit DuckDB evicts or spills to disk, so a
-#: large extract keeps a flat footprint instead of caching the database in memory.
-DUCKDB_MEMORY_LIMIT = "96MB"
-#: DuckDB's worker threads in the loader (env LHT_DUCKDB_THREADS). Appends are written by
-#: one thread while others download and parse: one DuckDB thread inserts faster than two
-#: competing for the same cores.
-DUCKDB_THREADS = "1"
-#: How the loader's DuckDB connection compresses text (env LHT_DUCKDB_TEXT_COMPRESSION).
-#: ``none`` (default): staging text is stored as it is (numbers stay compressed). DuckDB's
-#: dictionary and FSST analysis takes about a fifth of a large load's time and makes the
-#: text about five times smaller: staging is a landing zone that ``lht prune`` trims, and
-#: the main tables, which dbt writes on its own connection, stay compressed. ``auto``:
-#: DuckDB's default, for a smaller file at a slower load.
+#: The compression methods the loader's DuckDB connection turns off, by
+#: ``Settings.duckdb_text_compression`` (``LHT_DUCKDB_TEXT_COMPRESSION``). ``none`` (default):
+#: staging text is stored as it is (numbers stay compressed). DuckDB's dictionary and FSST
+#: analysis takes about a fifth of a large load's time and makes the text about five times
+#: smaller: staging is a landing zone that ``lht prune`` trims, and the main tables, which
+#: dbt writes on its own connection, stay compressed. ``auto``: DuckDB's default, for a
+#: smaller file at a slower load.
 TEXT_COMPRESSION = {"none": "dict_fsst,fsst,dictionary", "auto": ""}
-
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# a name part, then optional "__namespace/suffix" parts: Account, my_obj__c, ns__Thing__c
-_OBJECT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:__[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*){0,2}$")
-
-
-def validate_name(name: str, what: str = "name") -> str:
-    """Return ``name`` if it is a plain SQL identifier (schema, column), else raise InvalidNameError."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > 255:
-        raise InvalidNameError(
-            f"Invalid {what} {name!r}: use letters, digits and underscores, starting with a letter or underscore."
-        )
-    return name
-
-
-def validate_object_name(name: str) -> str:
-    """Return ``name`` if it is a valid Salesforce object API name, else raise InvalidNameError."""
-    if not isinstance(name, str) or not _OBJECT_RE.match(name) or len(name) > 255:
-        raise InvalidNameError(
-            f"Invalid Salesforce object name {name!r}: expected an API name such as "
-            "'Account', 'my_obj__c' or 'ns__Thing__c'."
-        )
-    return name
-
 
 class Warehouse:
     """An open warehouse connection (base class; see :func:`connect`)."""
@@ -73,7 +41,9 @@ class Warehouse:
 
     def __init__(self, target: Target, staging_schema: str, database: str | None) -> None:
         self.target = target
-        self.staging_schema = validate_name(staging_schema, "staging schema")
+        #: the run's settings (the writer's load files, the run lock's TTL)
+        self.settings = target.settings
+        self.staging_schema = check_identifier(staging_schema, "staging schema")
         self.database = database
         self._depth = 0
         #: Writer caches for this connection: known columns per staging table, and the
@@ -98,30 +68,40 @@ class Warehouse:
 
     def staging_table(self, object_name: str) -> str:
         """Qualified name of an object's staging table (lower-cased API name)."""
-        return self.table(validate_object_name(object_name).lower())
+        return self.table(table_name(object_name))
 
     # -- statements ----------------------------------------------------------------------
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
-        """Run one statement with ``?`` bind parameters; return its rows ([] when none)."""
+    @contextmanager
+    def _refusals(self, sql: str) -> Iterator[None]:
+        """The engine's own errors inside the block, as WarehouseError naming the statement."""
         try:
-            return self._execute(sql, params)
-        except WarehouseError:
+            yield
+        except LhtError:
             raise
         except Exception as exc:  # each engine's own error hierarchy
             if not self._is_engine_error(exc):
                 raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
+            raise self.engine_error(exc, sql) from exc
+
+    def engine_error(self, exc: Exception, sql: str) -> LhtError:
+        """The typed error for an engine's refusal of ``sql``: disk full, else a refusal."""
+        verb = " ".join(sql.split()[:2]).upper()
+        return self.no_room_error(exc, f"Writing the warehouse ({verb})") or WarehouseError(
+            f"{self.kind} refused a {verb} statement: {exc}")
+
+    def no_room_error(self, exc: BaseException, what: str) -> DiskFullError | None:
+        """A :class:`DiskFullError` if ``exc`` is a write that found no room on this engine's disk."""
+        return None
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        """Run one statement with ``?`` bind parameters; return its rows ([] when none)."""
+        with self._refusals(sql):
+            return self._execute(sql, params)
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a query and return its result as an Arrow table (column names as the engine gives them)."""
-        try:
+        with self._refusals(sql):
             return self._fetch_arrow(sql, params)
-        except Exception as exc:
-            if not self._is_engine_error(exc):
-                raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
 
     def stream_arrow(self, sql: str, params: Sequence[Any] | None = None,
                      batch_rows: int = 50_000) -> Iterator[pa.RecordBatch]:
@@ -130,13 +110,8 @@ class Warehouse:
         The query runs on a cursor of its own, so statements issued while it streams
         (result rows written through the writer) do not cut it short.
         """
-        try:
+        with self._refusals(sql):
             yield from self._stream_arrow(sql, params, batch_rows)
-        except Exception as exc:
-            if not self._is_engine_error(exc):
-                raise
-            verb = " ".join(sql.split()[:2]).upper()
-            raise WarehouseError(f"{self.kind} refused a {verb} statement: {exc}") from exc
 
     def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
         raise NotImplementedError
@@ -177,7 +152,7 @@ class Warehouse:
             try:
                 self.execute("ROLLBACK")
             except WarehouseError as exc:  # keep the original error
-                log.warning("ROLLBACK failed: %s", exc)
+                logger.warning("ROLLBACK failed: %s", exc)
             raise
         self._depth = 0
         self.execute("COMMIT")
@@ -218,9 +193,14 @@ class DuckDBWarehouse(Warehouse):
 
     kind = "duckdb"
 
-    def __init__(self, target: Target, staging_schema: str, con: Any) -> None:
+    def __init__(self, target: Target, staging_schema: str, con: Any, temp_dir: str | None = None) -> None:
         super().__init__(target, staging_schema, target.database)
         self.con = con
+        #: Where DuckDB spills (``temp_directory``), for the disk-full message.
+        self.temp_dir = temp_dir
+
+    def no_room_error(self, exc: BaseException, what: str) -> DiskFullError | None:
+        return disk_full(exc, self.target.path, self.temp_dir, what)
 
     def _execute(self, sql: str, params: Sequence[Any] | None) -> list[tuple]:
         cur = self.con.execute(sql, list(params) if params is not None else None)
@@ -251,35 +231,62 @@ class DuckDBWarehouse(Warehouse):
         )
 
     def cursor_for_thread(self) -> DuckDBWarehouse:
-        return DuckDBWarehouse(self.target, self.staging_schema, self.con.cursor())
+        return DuckDBWarehouse(self.target, self.staging_schema, self.con.cursor(), self.temp_dir)
 
     def close(self) -> None:
         self.con.close()
 
 
-def connect(target: Target, staging_schema: str | None = None) -> Warehouse:
-    """Open the warehouse of ``target``. Staging schema: argument, env LHT_STAGING_SCHEMA, or the default."""
-    schema = staging_schema or os.environ.get("LHT_STAGING_SCHEMA") or DEFAULT_STAGING_SCHEMA
-    validate_name(schema, "staging schema")
-    if target.kind == "duckdb":
-        import duckdb
+def duckdb_directory(target: Target) -> None:
+    """Create the directory of the target's DuckDB file (nothing for ``:memory:``);
+    ConfigError naming the profile's ``path`` when it cannot be created."""
+    path = target.path
+    if path is None or str(path) == ":memory:":
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = no_room(exc)
+        if reason:
+            raise DiskFullError.at(path.parent, "Creating the DuckDB database's folder", reason) from None
+        raise ConfigError(
+            f"{target.profiles_file}: `path` of profile {target.profile!r}, target {target.name!r} is {path}, "
+            f"in a directory that cannot be created ({exc.strerror}: {exc.filename}). Point `path` at a "
+            "writable directory (the shipped profile reads it from LHT_DUCKDB_PATH).") from None
 
+
+def connect(target: Target, staging_schema: str | None = None, *, read_only: bool = False) -> Warehouse:
+    """Open the warehouse of ``target``, with its settings (``target.settings``). Staging
+    schema: the argument, else the settings' (``LHT_STAGING_SCHEMA``, default
+    ``salesforce_staging``).
+
+    ``read_only`` (commands that only read; see :mod:`lht.warehouse.reader`): a DuckDB file
+    is opened read-only and never created (WarehouseMissingError when it does not exist,
+    WarehouseBusyError while another process writes it); Snowflake is opened as usual.
+    """
+    settings = target.settings
+    schema = check_identifier(staging_schema or settings.staging_schema, "staging schema")
+    if target.kind == "duckdb":
         path = target.path or Path(":memory:")
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        limit = os.environ.get("LHT_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT
-        threads = os.environ.get("LHT_DUCKDB_THREADS") or DUCKDB_THREADS
-        text = (os.environ.get("LHT_DUCKDB_TEXT_COMPRESSION") or "none").strip().lower()
-        if text not in TEXT_COMPRESSION:
-            raise ConfigError(f"LHT_DUCKDB_TEXT_COMPRESSION={text!r} is not valid: use none (the default) or auto.")
+        if read_only and not path.is_file():
+            raise WarehouseMissingError(
+                f"No warehouse at {path} yet (profile {target.profile!r}, target {target.name!r}): "
+                "run `lht sync` first, from the directory you run dbt in.")
+        if not read_only:
+            duckdb_directory(target)
+        limit, threads = settings.duckdb_memory_limit, settings.duckdb_threads
+        con = open_database(path, {"memory_limit": limit, "threads": threads},
+                            f"memory_limit {limit!r} from LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} "
+                            "from LHT_DUCKDB_THREADS", read_only=read_only)
+        wh = DuckDBWarehouse(target, schema, con)
         try:
-            con = duckdb.connect(str(path), config={"memory_limit": limit, "threads": threads})
-            con.execute("SET disabled_compression_methods = ?", [TEXT_COMPRESSION[text]])
-        except duckdb.Error as exc:
-            raise WarehouseError(f"Cannot open DuckDB database {path} (memory_limit {limit!r} from "
-                                 f"LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} from "
-                                 f"LHT_DUCKDB_THREADS): {exc}") from exc
-        return DuckDBWarehouse(target, schema, con)
+            wh.execute("SET disabled_compression_methods = ?",
+                       [TEXT_COMPRESSION[settings.duckdb_text_compression]])
+            wh.temp_dir = str(wh.execute("SELECT current_setting('temp_directory')")[0][0] or "") or None
+        except BaseException:
+            con.close()
+            raise
+        return wh
     if target.kind == "snowflake":
         from lht.warehouse.snowflake import connect_snowflake
 

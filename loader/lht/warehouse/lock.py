@@ -2,9 +2,9 @@
 
 DuckDB: an OS file lock beside the database file (``<db>.lht.warehouse.lock``, via filelock), released
 by the OS if the process dies; a JSON file beside it says who holds it. Snowflake: a row in
-``<staging>._lht_lock`` claimed by one MERGE; a row older than the TTL (env
-``LHT_LOCK_TTL_SECONDS``, default 12 h), or left by a process of this host that no longer
-runs (killed), is taken over, and the log says so.
+``<staging>._lht_lock`` claimed by one MERGE; a row older than the TTL
+(``Settings.lock_ttl_seconds``, ``LHT_LOCK_TTL_SECONDS``, default 12 h), or left by a
+process of this host that no longer runs (killed), is taken over, and the log says so.
 """
 
 from __future__ import annotations
@@ -18,21 +18,21 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import filelock
 
+from lht.clock import utcnow
 from lht.errors import ConcurrentRunError
 from lht.warehouse.target import Target
-from lht.warehouse.connection import Warehouse, connect
+from lht.warehouse.connection import Warehouse, connect, duckdb_directory
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 LOCK_TABLE = "_lht_lock"
 LOCK_NAME = "lht sync"
-DEFAULT_TTL_SECONDS = 12 * 3600
 POLL_SECONDS = 1.0
 
 
@@ -42,7 +42,7 @@ def _holder() -> dict[str, Any]:
     except Exception:  # no user name in some containers
         user = "unknown"
     return {"owner": user, "host": socket.gethostname(), "pid": os.getpid(),
-            "acquired_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "acquired_at": utcnow().isoformat(timespec="seconds")}
 
 
 def _describe(info: dict[str, Any] | None) -> str:
@@ -51,8 +51,15 @@ def _describe(info: dict[str, Any] | None) -> str:
     return f"{info.get('owner')}@{info.get('host')} (pid {info.get('pid')}) since {info.get('acquired_at')}"
 
 
-def _ttl() -> float:
-    return float(os.environ.get("LHT_LOCK_TTL_SECONDS") or DEFAULT_TTL_SECONDS)
+def pid_alive(pid: int) -> bool:
+    """True when a process ``pid`` exists on this host (owned by anyone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
 
 
 @contextmanager
@@ -80,8 +87,8 @@ def _file_lock(target: Target, wait: bool, timeout: float | None) -> Iterator[No
     if target.path is None or str(target.path) == ":memory:":
         yield  # an in-memory database cannot be shared with another process
         return
+    duckdb_directory(target)
     path = Path(f"{target.path}.lht.warehouse.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
     info_path = Path(f"{path}.json")
     lock = filelock.FileLock(str(path))
     try:
@@ -103,6 +110,21 @@ def _file_lock(target: Target, wait: bool, timeout: float | None) -> Iterator[No
         lock.release()
 
 
+def lock_holder(target: Target) -> dict[str, Any] | None:
+    """Who holds the run lock of a DuckDB target (owner, host, pid, acquired_at), read from
+    the file beside the lock without taking it; None when nobody does (or on Snowflake,
+    whose lock row readers need not consult: they are never blocked there)."""
+    if target.kind != "duckdb" or target.path is None or str(target.path) == ":memory:":
+        return None
+    try:
+        info = json.loads(Path(f"{target.path}.lht.warehouse.lock.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or _is_dead_local_holder(info):
+        return None  # a run killed before it could remove the file
+    return info
+
+
 def _ensure_lock_table(wh: Warehouse) -> str:
     table = wh.table(LOCK_TABLE)
     q = wh.quote
@@ -117,7 +139,8 @@ def _ensure_lock_table(wh: Warehouse) -> str:
 def _try_claim(wh: Warehouse, table: str, token: str, me: dict[str, Any]) -> dict[str, Any] | None:
     """Claim the lock row in one MERGE; return the holder's row if someone else has it."""
     q = wh.quote
-    stale_before = (datetime.now(timezone.utc) - timedelta(seconds=_ttl())).isoformat(timespec="seconds")
+    ttl = wh.settings.lock_ttl_seconds
+    stale_before = (utcnow() - timedelta(seconds=ttl)).isoformat(timespec="seconds")
     cols = ["lock_name", "token", "owner", "host", "pid", "acquired_at"]
     values = [LOCK_NAME, token, me["owner"], me["host"], me["pid"], me["acquired_at"]]
     select = f"SELECT {', '.join(q(c) for c in cols)} FROM {table} WHERE {q('lock_name')} = ?"
@@ -135,8 +158,8 @@ def _try_claim(wh: Warehouse, table: str, token: str, me: dict[str, Any]) -> dic
     holder = dict(zip(cols, rows[0])) if rows else None
     if holder and holder["token"] == token:
         if before:
-            log.warning("Took over a stale lht run lock (older than %d s) held by %s",
-                        int(_ttl()), _describe(dict(zip(cols, before[0]))))
+            logger.warning("Took over a stale lht run lock (older than %d s) held by %s",
+                        int(ttl), _describe(dict(zip(cols, before[0]))))
         return None
     return holder or {}
 
@@ -149,15 +172,7 @@ def _is_dead_local_holder(holder: dict[str, Any]) -> bool:
         pid = int(holder["pid"])
     except (TypeError, ValueError):
         return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # alive, owned by another user
-    return False
+    return pid != os.getpid() and not pid_alive(pid)
 
 
 @contextmanager
@@ -173,7 +188,7 @@ def _row_lock(wh: Warehouse, wait: bool, timeout: float | None) -> Iterator[None
             break
         if _is_dead_local_holder(holder):
             # a run killed on this machine (kill -9, a crash) left its row: take it over now
-            log.warning("Took over the lht run lock of a run that is no longer running: %s", _describe(holder))
+            logger.warning("Took over the lht run lock of a run that is no longer running: %s", _describe(holder))
             wh.execute(f"DELETE FROM {table} WHERE {q('lock_name')} = ? AND {q('token')} = ?",
                        [LOCK_NAME, holder.get("token")])
             continue
@@ -181,7 +196,7 @@ def _row_lock(wh: Warehouse, wait: bool, timeout: float | None) -> Iterator[None
             raise ConcurrentRunError(
                 f"Another lht sync holds the lock on {table}: {_describe(holder)}. Wait for it to finish, "
                 f"run with --wait to queue behind it, or, if that run is dead, delete its row from {table} "
-                f"(it expires after {int(_ttl())} s)."
+                f"(it expires after {int(wh.settings.lock_ttl_seconds)} s)."
             )
         time.sleep(POLL_SECONDS)
     try:

@@ -31,7 +31,7 @@ from lht.errors import WarehouseError
 from lht.typemap import MAX_PRECISION, FieldSpec, sql_type
 from lht.warehouse.connection import Warehouse
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 TEXT = "text"
 #: Decimal digits an int64 (DuckDB BIGINT) needs.
@@ -158,7 +158,7 @@ def retype_column(wh: Warehouse, table_name: str, column: str, old: str, new: st
     table = wh.table(table_name)
     col = wh.quote(column)
     target = _shape_sql(new, wh.kind)
-    log.warning("%s.%s changed type in Salesforce: staging column %s becomes %s (was %s); "
+    logger.warning("%s.%s changed type in Salesforce: staging column %s becomes %s (was %s); "
                 "every stored value is kept", table_name, column, column, target, old)
     try:
         if wh.kind == "snowflake":

@@ -2,7 +2,8 @@
 
 :func:`load_session` (entered by :func:`lht.warehouse.writer.append_session`) collects the
 batches :func:`append` receives into Parquet files on local disk, written straight from
-Arrow (no pandas). A file rolled at :data:`FILE_MB` (env ``LHT_SNOWFLAKE_FILE_MB``) is
+Arrow (no pandas). A file rolled at ``Settings.snowflake_file_mb`` (``LHT_SNOWFLAKE_FILE_MB``,
+64 MB) is
 ``PUT`` to the stage on a background thread while the extract goes on (PUT's own
 ``PARALLEL`` threads, ``AUTO_COMPRESS = FALSE``: Parquet is compressed already). When the
 session ends without error, one ``COPY INTO`` per staging table loads every file of the
@@ -11,10 +12,21 @@ extract lands whole or not at all. Statements per extract: one PUT per file, one
 once per Snowflake session (a run): ``CREATE SCHEMA``/``CREATE STAGE IF NOT EXISTS`` and
 one ``LIST`` of the stage (cleanup).
 
+Memory: the connector's PUT reads a file whole into memory before sending it (always on
+GCS accounts, and below its 64 MB multipart threshold on AWS and Azure), so the file size
+bounds what an upload adds. And the Arrow pool's freed memory is handed back to the system
+every :data:`RELEASE_MB` of batches and before each PUT: otherwise the allocator keeps what
+the Parquet writer churned through. With glibc's (pyarrow's pool in any process started by
+one that imported snowflake-connector-python, which sets ``ARROW_DEFAULT_MEMORY_POOL=system``
+in its environment) RSS grew with the rows, about 180 MB over a 1M-row extract.
+
+Local files live in a private folder per load, removed when it ends (:mod:`lht.warehouse.loadfiles`).
+
 Files live under ``@<staging>.LHT_LOAD/<object>/<load id>/``, the load id being
 ``<UTC time>-<host hash>-<pid>-<random>``. A failed session removes its prefix; a killed
 one leaves it, and the next run's first session removes the prefixes of loads whose
-process is gone (same host) or that are older than the run lock's TTL (another host).
+process is gone (same host) or that are older than the run lock's TTL
+(``Settings.lock_ttl_seconds``; another host).
 A named stage, not a temporary one: a temporary stage outlives a killed client for as
 long as its Snowflake session (hours) and cannot be seen by the next run, while a named
 stage's leftovers are listed and removed by that run.
@@ -27,7 +39,6 @@ import os
 import secrets
 import shutil
 import socket
-import tempfile
 import threading
 import weakref
 import zlib
@@ -41,26 +52,30 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lht.errors import ConfigError, WarehouseError
+from lht.clock import utcnow
+from lht.config import Settings
+from lht.errors import WarehouseError
 from lht.warehouse.connection import Warehouse
+from lht.warehouse.loadfiles import local_error, new_folder, open_parquet, pid_alive
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: The stage of the loader's files, in the staging schema.
 STAGE_NAME = "LHT_LOAD"
-#: Size at which a Parquet file is closed and PUT (env LHT_SNOWFLAKE_FILE_MB). Snowflake
-#: advises files of about 100-250 MB compressed for loading.
-FILE_MB = 128
+#: Why a Parquet file is closed and PUT at 64 MB (settings.snowflake_file_mb). Snowflake
+#: advises files of about 100-250 MB compressed so that a COPY's per-file overhead stays
+#: small; the connector's PUT holds a file whole in memory on GCS accounts (and below 64 MB
+#: on AWS and Azure), so 64 MB files keep that cost bounded, at the price of twice the
+#: files (a COPY loads them in parallel, one per warehouse thread).
+#: Batches (Arrow bytes) written between two releases of the Arrow pool's unused memory.
+RELEASE_MB = 16
 #: PUT's PARALLEL: threads uploading the chunks of one file.
 PUT_PARALLEL = 4
 #: Files closed but not yet PUT before the extract waits for the uploads (disk, not memory).
 MAX_PENDING_PUTS = 2
-#: A load of another host is taken as abandoned after this long (the run lock's TTL).
-DEFAULT_ABANDONED_SECONDS = 12 * 3600
 
 _TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 _HOST = format(zlib.crc32(socket.gethostname().encode()), "08x")
-_LOCAL_ROOT_NAME = "lht-snowflake-load"
 
 _registry_lock = threading.Lock()
 _active: weakref.WeakKeyDictionary[Warehouse, SnowflakeLoad] = weakref.WeakKeyDictionary()
@@ -69,16 +84,9 @@ _prepare_lock = threading.Lock()
 _prepared: weakref.WeakKeyDictionary[object, bool] = weakref.WeakKeyDictionary()
 
 
-def file_bytes() -> int:
-    """The roll size of a Parquet file in bytes (env LHT_SNOWFLAKE_FILE_MB, default :data:`FILE_MB`)."""
-    raw = os.environ.get("LHT_SNOWFLAKE_FILE_MB") or str(FILE_MB)
-    try:
-        mb = float(raw)
-    except ValueError:
-        mb = -1
-    if mb <= 0:
-        raise ConfigError(f"LHT_SNOWFLAKE_FILE_MB={raw!r} is not valid: use a positive number of megabytes.")
-    return int(mb * 2**20)
+def file_bytes(settings: Settings) -> int:
+    """The roll size of a Parquet file in bytes (``LHT_SNOWFLAKE_FILE_MB``)."""
+    return max(int(settings.snowflake_file_mb * 2**20), 1)
 
 
 def stage_ref(wh: Warehouse) -> str:
@@ -87,12 +95,13 @@ def stage_ref(wh: Warehouse) -> str:
 
 
 def _new_load_id() -> str:
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     return f"{now.strftime(_TIME_FORMAT)}-{_HOST}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
-def is_abandoned(load_id: str, now: datetime | None = None) -> bool | None:
-    """True if the load ``load_id`` can no longer be running; None for a name lht did not make."""
+def is_abandoned(load_id: str, ttl_seconds: float, now: datetime | None = None) -> bool | None:
+    """True if the load ``load_id`` can no longer be running (its process is gone, or it is
+    older than ``ttl_seconds``); None for a name lht did not make."""
     parts = load_id.split("-")
     if len(parts) != 4:
         return None
@@ -102,41 +111,20 @@ def is_abandoned(load_id: str, now: datetime | None = None) -> bool | None:
         pid = int(pid_text)
     except ValueError:
         return None
-    now = now or datetime.now(timezone.utc)
-    ttl = float(os.environ.get("LHT_LOCK_TTL_SECONDS") or DEFAULT_ABANDONED_SECONDS)
-    if now - started > timedelta(seconds=ttl):
+    now = now or utcnow()
+    if now - started > timedelta(seconds=ttl_seconds):
         return True
     if host != _HOST:
         return False
     if pid == os.getpid():
         with _registry_lock:
             return load_id not in _live_loads
-    return not _pid_alive(pid)
+    return not pid_alive(pid)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def _local_root() -> Path:
-    return Path(tempfile.gettempdir()) / _LOCAL_ROOT_NAME
-
-
-def _clean_local_leftovers(root: Path) -> None:
-    """Remove the local file folders of loads whose process is gone (killed runs)."""
-    if not root.is_dir():
-        return
-    for child in root.iterdir():
-        pid_text = child.name.split("-")[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
-            shutil.rmtree(child, ignore_errors=True)
-            log.info("Removed the local load files %s of a process that no longer runs", child)
+def release_unused_memory() -> None:
+    """Hand the Arrow pool's freed memory back to the system (glibc, jemalloc or mimalloc)."""
+    pa.default_memory_pool().release_unused()
 
 
 @dataclass
@@ -160,11 +148,9 @@ class SnowflakeLoad:
     def __init__(self, wh: Warehouse) -> None:
         self.wh = wh
         self.load_id = _new_load_id()
-        self.limit = file_bytes()
-        root = _local_root()
-        _clean_local_leftovers(root)
-        self.dir = root / f"{os.getpid()}-{secrets.token_hex(6)}"
-        self.dir.mkdir(parents=True)
+        self.limit = file_bytes(wh.settings)
+        self.dir = new_folder()
+        self.unreleased = 0
         self.tables: dict[str, _TableFiles] = {}
         self.uploads: list[Future] = []
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lht-put")
@@ -187,19 +173,29 @@ class SnowflakeLoad:
         if files.writer is None:
             files.files += 1
             files.path = self.dir / f"{object_name.lower()}-{files.files:05d}.parquet"
-            files.sink = pa.OSFile(str(files.path), "wb")
-            files.writer = pq.ParquetWriter(files.sink, data.schema, compression="snappy")
+            files.sink, files.writer = open_parquet(files.path, data.schema)
             files.schema = data.schema
-        files.writer.write_table(data)
+        try:
+            files.writer.write_table(data)
+        except OSError as exc:
+            raise local_error(exc, files.path, f"Writing the load file of {table}") from exc
         files.rows += data.num_rows
+        self.unreleased += data.nbytes
+        if self.unreleased >= RELEASE_MB * 2**20:
+            self.unreleased = 0
+            release_unused_memory()
         if files.sink is not None and files.sink.tell() >= self.limit:
             self._roll(files)
 
     def _roll(self, files: _TableFiles) -> None:
         """Close the table's open file and PUT it in the background."""
         assert files.writer is not None and files.sink is not None and files.path is not None
-        files.writer.close()
-        files.sink.close()
+        try:
+            files.writer.close()
+            files.sink.close()
+        except OSError as exc:
+            raise local_error(exc, files.path, f"Writing the load file of {files.table}") from exc
+        release_unused_memory()  # before the PUT reads the file into memory
         path, files.writer, files.sink, files.path, files.schema = files.path, None, None, None, None
         while True:
             waiting = [f for f in self.uploads if not f.done()]
@@ -255,7 +251,7 @@ class SnowflakeLoad:
         if loaded != files.rows:
             raise WarehouseError(f"COPY INTO {files.table} loaded {loaded} of {files.rows} rows: {rows}")
         files.staged = False  # PURGE removed the files
-        log.debug("Loaded %d rows from %d file(s) into %s", loaded, files.files, files.table)
+        logger.debug("Loaded %d rows from %d file(s) into %s", loaded, files.files, files.table)
 
     def discard(self) -> None:
         """Drop what this load staged: pending uploads are waited for, then the prefix removed."""
@@ -263,15 +259,17 @@ class SnowflakeLoad:
             future.cancel()
         self.pool.shutdown(wait=True)
         for files in self.tables.values():
-            if files.writer is not None:
-                files.writer.close()
-            if files.sink is not None:
-                files.sink.close()
+            for closing in (files.writer, files.sink):
+                try:
+                    if closing is not None:
+                        closing.close()
+                except OSError as exc:  # the file is deleted with the folder: keep the first error
+                    logger.debug("Closing a discarded load file failed: %s", exc)
             if files.staged:
                 try:
                     self.wh.execute(f"REMOVE {self.location(files.object_name)}")
                 except WarehouseError as exc:
-                    log.warning("Could not remove the staged files of a failed load (the next run will): %s", exc)
+                    logger.warning("Could not remove the staged files of a failed load (the next run will): %s", exc)
 
     def close(self) -> None:
         """Stop the upload thread and delete the local files."""
@@ -303,13 +301,13 @@ def remove_abandoned(wh: Warehouse) -> int:
             loads.add((parts[-3], parts[-2]))
     removed = 0
     for object_dir, load_id in sorted(loads):
-        verdict = is_abandoned(load_id)
+        verdict = is_abandoned(load_id, wh.settings.lock_ttl_seconds)
         if verdict is None:
-            log.warning("Leaving %s/%s/%s/ alone: lht did not name it", stage, object_dir, load_id)
+            logger.warning("Leaving %s/%s/%s/ alone: lht did not name it", stage, object_dir, load_id)
         elif verdict:
             wh.execute(f"REMOVE {stage}/{object_dir}/{load_id}/")
             removed += 1
-            log.info("Removed the staged files of an abandoned load %s/%s/%s/", stage, object_dir, load_id)
+            logger.info("Removed the staged files of an abandoned load %s/%s/%s/", stage, object_dir, load_id)
     return removed
 
 

@@ -10,11 +10,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lht.constants import BATCH_ID_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_RECORD
-from lht.warehouse.connection import Warehouse, validate_object_name
+from lht.names import table_name
+from lht.warehouse.connection import Warehouse
 
 
 def _exists(wh: Warehouse, object_name: str) -> bool:
-    return bool(wh.columns(validate_object_name(object_name).lower()))
+    return bool(wh.columns(table_name(object_name)))
 
 
 def _ids(wh: Warehouse, sql: str, params: list) -> pa.Array:

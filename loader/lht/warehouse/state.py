@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
+from lht.clock import as_utc, utcnow
 from lht.constants import DESCRIBE_TABLE, STATE_TABLE
 from lht.typemap import timestamp_sql_type
-from lht.warehouse.connection import Warehouse, validate_object_name
+from lht.names import check_object_name
+from lht.warehouse.connection import Warehouse
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,9 +52,7 @@ def _utc(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    return as_utc(value)
 
 
 def _bind_time(value: datetime | None) -> str | None:
@@ -59,18 +60,24 @@ def _bind_time(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError(f"State times must be timezone-aware (UTC), got {value!r}")
-    return value.astimezone(timezone.utc).isoformat(sep=" ", timespec="microseconds")
+    return as_utc(value).isoformat(sep=" ", timespec="microseconds")
 
 
 class StateStore:
-    """Read and write ``_lht_state`` and ``_lht_describe`` (both created if missing)."""
+    """Read and write ``_lht_state`` and ``_lht_describe`` (both created if missing, unless
+    ``create`` is False: a reader on a read-only connection checks :meth:`exists` first)."""
 
-    def __init__(self, wh: Warehouse) -> None:
+    def __init__(self, wh: Warehouse, *, create: bool = True) -> None:
         self.wh = wh
         self.table = wh.table(STATE_TABLE)
         self.describe_table = wh.table(DESCRIBE_TABLE)
         self._ts = timestamp_sql_type(wh.kind)  # type: ignore[arg-type]
-        self._create()
+        if create:
+            self._create()
+
+    def exists(self) -> tuple[bool, bool]:
+        """Whether ``_lht_state`` and ``_lht_describe`` exist (a warehouse never synced has neither)."""
+        return bool(self.wh.columns(STATE_TABLE)), bool(self.wh.columns(DESCRIBE_TABLE))
 
     def _create(self) -> None:
         def sql_type(col: str) -> str:
@@ -107,8 +114,8 @@ class StateStore:
             f"{self._select()} WHERE lower({self.wh.quote('object_name')}) = lower(?)", [object_name]
         )
         if len(rows) > 1:
-            log.warning("%d state rows match %s; using the newest success", len(rows), object_name)
-            rows.sort(key=lambda r: _utc(r[_COLUMNS.index("last_success_at")]) or datetime.min.replace(tzinfo=timezone.utc))
+            logger.warning("%d state rows match %s; using the newest success", len(rows), object_name)
+            rows.sort(key=lambda r: _utc(r[_COLUMNS.index("last_success_at")]) or as_utc(datetime.min))
         return self._row(rows[-1]) if rows else None
 
     def all(self) -> list[ObjectState]:
@@ -118,7 +125,7 @@ class StateStore:
 
     def save(self, state: ObjectState) -> None:
         """Replace the row of ``state.object_name`` (any case) atomically."""
-        validate_object_name(state.object_name)
+        check_object_name(state.object_name)
         q = self.wh.quote
         marks = ", ".join(f"CAST(? AS {self._ts})" if c in _TIME_COLUMNS else "?" for c in _COLUMNS)
         values = [_bind_time(getattr(state, c)) if c in _TIME_COLUMNS else getattr(state, c) for c in _COLUMNS]
@@ -128,19 +135,29 @@ class StateStore:
                 f"INSERT INTO {self.table} ({', '.join(q(c) for c in _COLUMNS)}) VALUES ({marks})", values
             )
 
-    def get_describe(self, object_name: str) -> tuple[datetime, dict] | None:
-        """``(fetched_at, describe)`` cached for ``object_name`` (any case), or None."""
+    def get_describes(self, object_names: Iterable[str]) -> dict[str, tuple[datetime, dict]]:
+        """``{lower-case name: (fetched_at, describe)}`` cached for ``object_names`` (any case),
+        in one query; names without a cached describe are absent. Read through
+        :class:`lht.catalog.Catalog`, once per run."""
+        names = sorted({check_object_name(name).lower() for name in object_names})
+        if not names:
+            return {}
         q = self.wh.quote
         rows = self.wh.execute(
-            f"SELECT {q('fetched_at')}, {q('describe_json')} FROM {self.describe_table} "
-            f"WHERE lower({q('object_name')}) = lower(?) ORDER BY {q('fetched_at')} DESC",
-            [object_name],
+            f"SELECT {q('object_name')}, {q('fetched_at')}, {q('describe_json')} FROM {self.describe_table} "
+            f"WHERE lower({q('object_name')}) IN ({', '.join('?' for _ in names)}) ORDER BY {q('fetched_at')}",
+            names,
         )
-        if not rows:
-            return None
-        fetched_at = _utc(rows[0][0])
-        assert fetched_at is not None
-        return fetched_at, json.loads(rows[0][1])
+        found: dict[str, tuple[datetime, dict]] = {}
+        for name, fetched, text in rows:  # the newest copy wins
+            fetched_at = _utc(fetched)
+            assert fetched_at is not None
+            found[str(name).lower()] = (fetched_at, json.loads(text))
+        return found
+
+    def get_describe(self, object_name: str) -> tuple[datetime, dict] | None:
+        """``(fetched_at, describe)`` cached for ``object_name`` (any case), or None."""
+        return self.get_describes([object_name]).get(object_name.lower())
 
     def forget_describe(self, object_name: str) -> None:
         """Drop the cached describe of ``object_name``: the next run describes it again."""
@@ -149,9 +166,9 @@ class StateStore:
 
     def put_describe(self, object_name: str, describe: dict, fetched_at: datetime | None = None) -> None:
         """Cache ``describe`` for ``object_name``, replacing any older copy."""
-        validate_object_name(object_name)
+        check_object_name(object_name)
         q = self.wh.quote
-        when = fetched_at or datetime.now(timezone.utc)
+        when = fetched_at or utcnow()
         with self.wh.transaction():
             self.wh.execute(
                 f"DELETE FROM {self.describe_table} WHERE lower({q('object_name')}) = lower(?)", [object_name]

@@ -4,21 +4,22 @@ The loader and dbt share one ``profiles.yml``, target and environment variables.
 profile whose values are plain or a single ``env_var()`` call is read directly (with
 dbt's result, pinned by a test against dbt); any other is rendered with dbt's own
 ``ProfileRenderer`` so ``env_var()`` (with defaults, ``DBT_ENV_SECRET_`` variables,
-filters and native types) behaves exactly as it does for dbt.
+filters and native types) behaves exactly as it does for dbt. Either way ``env_var()``
+reads the run's environment (``Settings.environ``), and the target carries the run's
+settings to the connection, the writer and the run lock.
 """
 
 from __future__ import annotations
 
 import contextvars
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from lht.config import Settings, settings_from_env
+from lht.dbtfiles import PROJECT_FILE, mapping, project_config, read_yaml
 from lht.errors import ConfigError
 
 #: Adapter types lht can write to.
@@ -45,6 +46,8 @@ class Target:
     profiles_file: Path
     # duckdb
     path: Path | None = None
+    #: the profile's ``path`` as written (relative paths are read from the working directory)
+    configured_path: str | None = None
     # both
     database: str | None = None
     schema: str | None = None
@@ -64,8 +67,9 @@ class Target:
     protocol: str | None = None
     #: Every other key of the output (threads, settings, extensions, ...), rendered.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
-    #: True when the caller named the target (``--target``), False for the profile's default.
-    named: bool = False
+    #: The run's settings (staging schema, DuckDB limits, load files, lock TTL, the
+    #: environment): :func:`load_target`'s, else read from the process environment.
+    settings: Settings = field(default_factory=settings_from_env, repr=False, compare=False)
 
     @property
     def where(self) -> str:
@@ -73,27 +77,14 @@ class Target:
         return f"profile {self.profile!r}, target {self.name!r} in {self.profiles_file}"
 
 
-def _profiles_dir(project_dir: Path, profiles_dir: Path | None) -> Path:
+def _profiles_dir(project_dir: Path, profiles_dir: Path | None, settings: Settings) -> Path:
     if profiles_dir is not None:
         return Path(profiles_dir)
-    env = os.environ.get("DBT_PROFILES_DIR")
-    if env:
-        return Path(env)
+    if settings.dbt_profiles_dir:
+        return Path(settings.dbt_profiles_dir)
     if (project_dir / "profiles.yml").is_file():
         return project_dir
     return Path.home() / ".dbt"
-
-
-def _read_yaml(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"{what} not found: {path}. Create it or point lht at the right directory.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} is empty or not a mapping; see dbt's documentation for its format.")
-    return data
 
 
 #: dbt's own test for a value holding Jinja; values without it render as themselves.
@@ -143,10 +134,11 @@ def render_plain(raw_profile: dict[str, Any], target: str | None,
         return None
 
 
-def _render(raw_profile: dict[str, Any], profile: str, target: str | None, where: Path) -> tuple[str, dict]:
-    """Render one profile's target: :func:`render_plain` when it can, else dbt's own
-    ``ProfileRenderer`` in a private invocation context."""
-    plain = render_plain(raw_profile, target, os.environ)
+def _render(raw_profile: dict[str, Any], profile: str, target: str | None, where: Path,
+            env: Mapping[str, str]) -> tuple[str, dict]:
+    """Render one profile's target from ``env``: :func:`render_plain` when it can, else
+    dbt's own ``ProfileRenderer`` in a private invocation context."""
+    plain = render_plain(raw_profile, target, env)
     if plain is not None:
         return plain
     from dbt.config.profile import Profile
@@ -158,7 +150,7 @@ def _render(raw_profile: dict[str, Any], profile: str, target: str | None, where
     shown = target or str(raw_profile.get("target", "default"))
 
     def render() -> tuple[str, dict]:
-        set_invocation_context(dict(os.environ))
+        set_invocation_context(dict(env))
         return Profile.render_profile(raw_profile, profile, target, ProfileRenderer({}))
 
     try:
@@ -185,31 +177,39 @@ def _render(raw_profile: dict[str, Any], profile: str, target: str | None, where
         ) from None
 
 
-def load_target(project_dir: Path, profiles_dir: Path | None = None, target: str | None = None) -> Target:
-    """Read the dbt profile of ``project_dir`` and return its (default or named) target.
+def load_target(project_dir: Path, profiles_dir: Path | None = None, target: str | None = None,
+                settings: Settings | None = None) -> Target:
+    """Read the dbt profile of ``project_dir`` and return its (default or named) target,
+    carrying ``settings`` (default: read from the process environment).
 
     The profile name comes from ``dbt_project.yml``'s ``profile:``. ``profiles_dir``
-    defaults to env ``DBT_PROFILES_DIR``, else ``project_dir`` when it holds a
+    defaults to ``DBT_PROFILES_DIR``, else ``project_dir`` when it holds a
     ``profiles.yml``, else ``~/.dbt``. Raises :class:`ConfigError` naming the file,
     profile, target or variable at fault (never a secret).
     """
+    settings = settings if settings is not None else settings_from_env()
     project_dir = Path(project_dir)
-    project = _read_yaml(project_dir / "dbt_project.yml", "dbt project file")
-    profile = project.get("profile")
+    profile = project_config(project_dir).get("profile")
     if not profile or not isinstance(profile, str):
         raise ConfigError(
-            f"{project_dir / 'dbt_project.yml'} has no 'profile:' key: name the profile to use there."
+            f"{project_dir / PROJECT_FILE} has no 'profile:' key: name the profile to use there."
         )
-    profiles_file = _profiles_dir(project_dir, profiles_dir) / "profiles.yml"
-    profiles = _read_yaml(profiles_file, "dbt profiles file")
+    profiles_file = _profiles_dir(project_dir, profiles_dir, settings) / "profiles.yml"
+    profiles = read_yaml(profiles_file, "dbt profiles file", shape="profile names to their targets")
     raw = profiles.get(profile)
-    if not isinstance(raw, dict):
+    if raw is None:
         raise ConfigError(
             f"Profile {profile!r} (named in dbt_project.yml) is not defined in {profiles_file}: "
             "add it, or set DBT_PROFILES_DIR to the directory holding the right profiles.yml."
         )
-    target_name, out = _render(raw, profile, target, profiles_file)
-    return replace(_to_target(out, profile, str(target_name), profiles_file, project_dir), named=target is not None)
+    raw = dict(mapping(raw, profiles_file, profile, "target: and outputs:"))
+    outputs = mapping(raw.get("outputs"), profiles_file, f"{profile}.outputs",
+                      "target names to their connection settings")
+    for name, output in outputs.items():
+        mapping(output, profiles_file, f"{profile}.outputs.{name}", "connection settings (type:, ...)")
+    target_name, out = _render(raw, profile, target, profiles_file, settings.environ)
+    return replace(_to_target(out, profile, str(target_name), profiles_file, project_dir),
+                   settings=settings)
 
 
 def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path, project_dir: Path) -> Target:
@@ -231,7 +231,7 @@ def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path
         if database is None and raw_path != ":memory:":
             database = path.stem
         schema = rest.pop("schema", None)
-        return Target(kind, name, profile, profiles_file, path=path,
+        return Target(kind, name, profile, profiles_file, path=path, configured_path=raw_path,
                       database=database and str(database), schema=schema and str(schema), extra=rest)
     # an empty value (env_var('X', '')) means "not set", as it does for dbt-snowflake
     values = {k: (None if rest.get(k) == "" else rest.get(k)) for k in _SNOWFLAKE_KEYS}

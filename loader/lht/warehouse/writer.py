@@ -7,7 +7,8 @@ every row with ``_lht_batch_id``, ``_lht_extracted_at`` and ``_lht_kind`` (see
 :func:`append_session` land together. On Snowflake the loading itself is
 :mod:`lht.warehouse.snowflake_load`, which only this module calls. The same function
 writes the loader's own result tables (``lht push``'s ``_lht_push_results``, kind
-``push_result``; ``lht merge``'s ``_lht_merge_results``, kind ``merge_result``).
+``push_result``; ``lht merge``'s ``_lht_merge_results``, kind ``merge_result``) and the run
+history (``_lht_runs``, kind ``run``).
 """
 
 from __future__ import annotations
@@ -18,22 +19,25 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 
+from lht.clock import as_utc, utcnow
 from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FIELDS,
                            KIND_FILTERED, KIND_FORMULA, KIND_MERGE_RESULT, KIND_PUSH_RESULT, KIND_RECORD,
-                           WRITER_TABLES)
+                           KIND_RUN, WRITER_TABLES)
 from lht.errors import InvalidNameError, WarehouseError
 from lht.typemap import TIMESTAMP_TYPE, FieldSpec, arrow_type, sql_type, timestamp_sql_type
 from lht.warehouse import snowflake_load
-from lht.warehouse.connection import Warehouse, validate_name, validate_object_name
+from lht.names import check_identifier, check_object_name
+from lht.warehouse.connection import Warehouse
 from lht.warehouse.retype import stored_fields
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
-KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_FIELDS, KIND_FILTERED, KIND_PUSH_RESULT, KIND_MERGE_RESULT)
+KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_FIELDS, KIND_FILTERED, KIND_PUSH_RESULT, KIND_MERGE_RESULT,
+         KIND_RUN)
 _BATCH_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 _id_lock = threading.Lock()
@@ -59,12 +63,12 @@ def new_batch_id(floor: str | None = None) -> str:
     """
     global _last_batch_time
     with _id_lock:
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = utcnow().replace(tzinfo=None)
         if floor:
             try:
                 now = max(now, datetime.strptime(floor.split("-")[0], _BATCH_FORMAT) + timedelta(microseconds=1))
             except ValueError:
-                log.warning("Ignoring a malformed stored batch id %r", floor)
+                logger.warning("Ignoring a malformed stored batch id %r", floor)
         if _last_batch_time is not None and now <= _last_batch_time:
             now = _last_batch_time + timedelta(microseconds=1)
         _last_batch_time = now
@@ -106,13 +110,13 @@ def ensure_table(wh: Warehouse, object_name: str, fields: Sequence[FieldSpec]) -
             cols = ", ".join(f"{wh.quote(c)} {t}" for c, t in wanted)
             _ddl(wh, table, "CREATE TABLE", f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
             known = set(wh.columns(name))  # another process may have created it first
-            log.info("Created staging table %s with %d columns", table, len(wanted))
+            logger.info("Created staging table %s with %d columns", table, len(wanted))
         missing = [(c, t) for c, t in wanted if c.lower() not in known]
         if missing:
             for c, t in missing:
                 _ddl(wh, table, "ALTER TABLE ADD COLUMN",
                      f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {wh.quote(c)} {t}")
-            log.info("Added columns %s to %s", ", ".join(c for c, _ in missing), table)
+            logger.info("Added columns %s to %s", ", ".join(c for c, _ in missing), table)
         if missing or not known:
             wh.type_cache.pop(name, None)
         cache[name] = known | {c.lower() for c, _ in wanted}
@@ -166,13 +170,13 @@ def write_batch(
     ``deleted`` or ``formula`` (``push_result`` for ``_lht_push_results``); ``extracted_at`` is when the extract started (UTC).
     """
     if object_name not in WRITER_TABLES:
-        validate_object_name(object_name)
+        check_object_name(object_name)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     if extracted_at.tzinfo is None:
         raise ValueError("extracted_at must be timezone-aware (UTC)")
     for f in fields:
-        validate_name(f.name, f"field name of {object_name}")
+        check_identifier(f.name, f"field name of {object_name}")
     table_data = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
     _align(table_data.slice(0, 0), fields, object_name)  # names checked even for an empty batch
     table = _table_of(wh, object_name)
@@ -186,14 +190,14 @@ def write_batch(
     n = aligned.num_rows
     stamped = aligned.append_column(BATCH_ID_COLUMN, pa.repeat(pa.scalar(batch_id, pa.string()), n))
     stamped = stamped.append_column(
-        EXTRACTED_AT_COLUMN, pa.repeat(pa.scalar(extracted_at.astimezone(timezone.utc), TIMESTAMP_TYPE), n)
+        EXTRACTED_AT_COLUMN, pa.repeat(pa.scalar(as_utc(extracted_at), TIMESTAMP_TYPE), n)
     )
     stamped = stamped.append_column(KIND_COLUMN, pa.repeat(pa.scalar(kind, pa.string()), n))
     if wh.kind == "snowflake":
         snowflake_load.append(wh, object_name, table, stamped)
     else:
         _append_duckdb(wh, table, stamped)
-    log.debug("Wrote %d %s rows to %s as batch %s", n, kind, table, batch_id)
+    logger.debug("Wrote %d %s rows to %s as batch %s", n, kind, table, batch_id)
     return WriteResult(object_name, table, batch_id, n)
 
 
@@ -242,6 +246,9 @@ def _append_duckdb(wh: Warehouse, table: str, data: pa.Table) -> None:
             # and drop, and nothing kept alive after the statement.
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM lht_arrow_batch")
     except (WarehouseError, duckdb.Error) as exc:
+        full = wh.no_room_error(exc, f"Writing a batch into {table}")
+        if full is not None:
+            raise full from exc
         raise WarehouseError(f"INSERT into {table} failed, nothing was written: {exc}") from exc
     finally:
         del lht_arrow_batch  # a traceback of the error above must not keep the batch alive
