@@ -45,6 +45,14 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+def one_thread(profiles_text: str) -> str:
+    """The shipped profiles.yml with its DuckDB output at ``threads: 1``: the test workers are
+    the suite's parallelism, and dbt's own threads would only compete with them for the cores."""
+    one = profiles_text.replace("threads: 4\n", "threads: 1\n", 1)
+    assert one != profiles_text, "the shipped profile no longer says `threads: 4` for its DuckDB output"
+    return one
+
+
 def _relevant_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k.startswith(("LHT_", "DBT_", "SNOWFLAKE_")) and k not in _WHERE}
 

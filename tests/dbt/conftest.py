@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import yaml
-from dbtparse import copy_project, seed_partial_parse
+from dbtparse import copy_project, one_thread, seed_partial_parse
 from forkrun import run_dbt
 
 from lht.warehouse.target import Target
@@ -153,7 +153,7 @@ def duckdb_env(tmp_path: Path) -> DbtEnv:
     path.parent.mkdir()
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    text = (PROJECT_DIR / "profiles.yml").read_text().replace("'lht.duckdb'", repr("../warehouse/lht.duckdb"))
+    text = one_thread((PROJECT_DIR / "profiles.yml").read_text()).replace("'lht.duckdb'", repr("../warehouse/lht.duckdb"))
     (profiles / "profiles.yml").write_text(text)
     seed_partial_parse(project / "target", env=os.environ, profiles_text=text)
     target = Target(kind="duckdb", name="local", profile="lht", profiles_file=profiles / "profiles.yml",

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from dbtparse import copy_project, seed_partial_parse
+from dbtparse import copy_project, one_thread, seed_partial_parse
 from forkrun import run_dbt
 
 from lht_devorg import DevOrg, ShiftedClock
@@ -118,9 +118,9 @@ class Workspace:
 def make_workspace(engine: str, root: Path, org: DevOrg, fakesnow: dict | None = None, flow: str = "token") -> Workspace:
     """A workspace on ``engine`` ("duckdb" or "snowflake") against ``org``.
 
-    On DuckDB the project's own profile is used as shipped: its file is ``lht.duckdb`` in the
-    workspace root, where `lht` and `dbt` run (``Workspace.duckdb_path``; LHT_DUCKDB_PATH is
-    not set). Every DuckDB workspace then has the same profile, so dbt starts from the
+    On DuckDB the project's own profile is used as shipped (but for dbt's ``threads: 1``): its
+    file is ``lht.duckdb`` in the workspace root, where `lht` and `dbt` run
+    (``Workspace.duckdb_path``; LHT_DUCKDB_PATH is not set). Every DuckDB workspace then has the same profile, so dbt starts from the
     partial parse of the shipped project (:mod:`dbtparse`) instead of parsing it again.
     """
     project = copy_project(root / "dbt_project")
@@ -128,7 +128,10 @@ def make_workspace(engine: str, root: Path, org: DevOrg, fakesnow: dict | None =
     env = {**base, **org.env(flow), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
            "DBT_TARGET_PATH": str(root / "target"), "DBT_LOG_PATH": str(root / "logs")}
     if engine == "duckdb":
-        seed_partial_parse(root / "target", env=env)
+        profile = project / "profiles.yml"
+        text = one_thread(profile.read_text())  # dbt's threads: 1, as in the Snowflake profile below
+        profile.write_text(text)
+        seed_partial_parse(root / "target", env=env, profiles_text=text)
         return Workspace(engine, root, org, project, project, env)
     assert fakesnow is not None
     import snowflake.connector
