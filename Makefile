@@ -1,18 +1,20 @@
 # lht: two commands from a fresh clone.
-#   make demo   the main job on the embedded defaults (local org -> lht sync -> dbt build on DuckDB)
-#   make test   the whole test suite
+#   make demo       the main job on the embedded defaults (local org -> lht sync -> dbt build on DuckDB)
+#   make test       the whole test suite (what CI runs)
+#   make test-fast  the tests that are neither end to end nor slow, while working
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lht-installed
 DEV    := $(VENV)/.lht-dev-installed
 
-.PHONY: demo test bench install browser clean help
+.PHONY: demo test test-fast bench install browser clean help
 
 help:
-	@echo "make demo   run lht against the bundled local Salesforce org into DuckDB"
-	@echo "make test   run the test suite"
-	@echo "make bench  run the benchmarks (minutes; prints figures)"
+	@echo "make demo       run lht against the bundled local Salesforce org into DuckDB"
+	@echo "make test       run the test suite"
+	@echo "make test-fast  run the fast tests (no end-to-end or slow ones)"
+	@echo "make bench      run the benchmarks (minutes; prints figures)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +43,15 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || { \
 	  echo "make test needs Debian's chromium: apt-get install chromium (as root)" >&2; exit 1; }
 
+# three workers on two cores: many tests wait on a subprocess or the local org; worksteal
+# keeps every worker busy to the end (the slow tests are ordered first, tests/conftest.py)
+PYTEST := $(BIN)/python -m pytest -q -n 3 --dist worksteal
+
 test: $(DEV) browser
-	$(BIN)/python -m pytest -q -n 3 --durations=15 $(PYTEST_ARGS)
+	$(PYTEST) --durations=25 $(PYTEST_ARGS)
+
+test-fast: $(DEV)
+	$(PYTEST) -m "not e2e and not slow" $(PYTEST_ARGS)
 
 bench: $(DEV)
 	$(BIN)/python bench/run_all.py

@@ -27,7 +27,10 @@ server and in-process alike, so those exact statements run in tests:
 - ``COPY INTO`` loads file after file with no transaction of its own, so a bad value in
   the third file leaves the first two loaded; in Snowflake a COPY is one statement that
   loads all its files or none (``ON_ERROR = ABORT_STATEMENT``). The fix runs it in a
-  DuckDB transaction when none is open.
+  DuckDB transaction when none is open, so later statements see what Snowflake would
+  leave. No test asserts that guarantee (it is Snowflake's, given here by this patch): the
+  loader's tests pin what lht does around it (one COPY per extract with that option, its
+  error, the REMOVE of the load's files, a refused REMOVE).
 - ``CREATE [OR REPLACE] TEMPORARY TABLE db.schema.name`` (what dbt's unit tests run):
   DuckDB keeps temporary tables in its own catalog and refuses the qualified name; the
   table is created as a plain one instead (a test database is thrown away anyway).

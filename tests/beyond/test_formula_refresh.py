@@ -33,8 +33,8 @@ def _bulk_queries(ws: Workspace) -> list[str]:
     return [job.query for job in ws.org.bulk.registry.created()]
 
 
-def test_refresh_formulas_merges_silently_changed_formula_values_and_nothing_else(workspace: Workspace) -> None:
-    ws = workspace
+def test_refresh_formulas_merges_silently_changed_formula_values_and_nothing_else(workspace_any: Workspace) -> None:
+    ws = workspace_any
     _sync_and_build(ws)
     before = _main(ws)
     ws.org.engine.change_formula_silently("Account", "Tier__c")

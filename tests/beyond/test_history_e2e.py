@@ -21,8 +21,8 @@ def _versions(ws: Workspace, record_id: str) -> list[tuple]:
     return rows
 
 
-def test_history_model_records_versions_a_delete_and_an_undelete(workspace: Workspace) -> None:
-    ws = workspace
+def test_history_model_records_versions_a_delete_and_an_undelete(workspace_any: Workspace) -> None:
+    ws = workspace_any
     added = ws.run("lht", "add", "Account", "--history", "--project-dir", str(ws.project)).check()
     assert "account_history.sql" in added.stdout
     assert load_project(ws.project).objects["Account"].history is True

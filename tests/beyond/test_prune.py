@@ -23,8 +23,8 @@ def _prune(ws: Workspace, *args: str) -> list[dict]:
     return json.loads(run.check().stdout)["results"]
 
 
-def test_prune_deletes_only_merged_superseded_rows_and_models_stay_equal_to_the_org(workspace: Workspace) -> None:
-    ws = workspace
+def test_prune_deletes_only_merged_superseded_rows_and_models_stay_equal_to_the_org(workspace_any: Workspace) -> None:
+    ws = workspace_any
     engine = ws.org.engine
     ids = [engine.create("Account", {"Name": f"Prune {i}"}) for i in range(5)]
     ws.sync("Account")

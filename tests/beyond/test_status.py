@@ -13,8 +13,8 @@ def _status(ws: Workspace, *args: str) -> str:
     return ws.run("lht", "status", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles), *args).check().stdout
 
 
-def test_status_reports_each_objects_sync_merge_and_freshness(workspace: Workspace) -> None:
-    ws = workspace
+def test_status_reports_each_objects_sync_merge_and_freshness(workspace_any: Workspace) -> None:
+    ws = workspace_any
     ws.sync("Account")
     ws.build("--select", "account")
     record_id = ws.org.engine.create("Account", {"Name": "Status probe"})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import yaml
+from dbtparse import copy_project, one_thread, seed_partial_parse
 from forkrun import run_dbt
 
 from lht.warehouse.target import Target
@@ -141,23 +141,21 @@ def _bind(value: Any) -> Any:
     return value
 
 
-def _copy_project(tmp_path: Path) -> Path:
-    project = tmp_path / "dbt_project"
-    shutil.copytree(PROJECT_DIR, project,
-                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*", ".user.yml"))
-    return project
-
-
 @pytest.fixture
 def duckdb_env(tmp_path: Path) -> DbtEnv:
-    """The project on a fresh DuckDB file, through the project's own `local` target."""
-    project = _copy_project(tmp_path)
+    """The project on a fresh DuckDB file, through the project's own `local` target.
+
+    The profile names the file relative to where dbt runs (the project, or a consumer project
+    beside it), so every test has the same profile and starts from the seeded partial parse
+    of the shipped project (:mod:`dbtparse`)."""
+    project = copy_project(tmp_path / "dbt_project")
     path = tmp_path / "warehouse" / "lht.duckdb"
     path.parent.mkdir()
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    text = (PROJECT_DIR / "profiles.yml").read_text().replace("'lht.duckdb'", repr(str(path)))
+    text = one_thread((PROJECT_DIR / "profiles.yml").read_text()).replace("'lht.duckdb'", repr("../warehouse/lht.duckdb"))
     (profiles / "profiles.yml").write_text(text)
+    seed_partial_parse(project / "target", env=os.environ, profiles_text=text)
     target = Target(kind="duckdb", name="local", profile="lht", profiles_file=profiles / "profiles.yml",
                     path=path, database="lht")
     return DbtEnv("duckdb", project, profiles, target)
@@ -170,7 +168,7 @@ def snowflake_env(fakesnow_server: dict, snowflake_database: str, tmp_path: Path
 
     with snowflake.connector.connect(**fakesnow_server) as conn:
         conn.cursor().execute(f"create database if not exists {snowflake_database}")
-    project = _copy_project(tmp_path)
+    project = copy_project(tmp_path / "dbt_project")
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     output = {

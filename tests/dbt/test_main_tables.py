@@ -112,6 +112,43 @@ def test_merge_follows_every_change_through_incremental_builds(env: DbtEnv) -> N
     assert env.query(f"select count(*) from {env.schema}.account where Id = 'A1'") == [(1,)]
 
 
+#: Staging written by hand to the contract of docs/design.md ("Staging tables"), not by lht's
+#: writer: three batches (record, deleted, record), literal values throughout.
+HAND_STAGING = [
+    ("A1", "v1", "2024-01-01 10:00:00.123", False, "20240105T100000000000Z-0000000a", "record"),
+    ("A1", "v2", "2024-01-02 10:00:00.456", False, "20240105T100000000000Z-0000000a", "record"),
+    ("A2", "two", "2024-01-01 10:00:00", False, "20240105T100000000000Z-0000000a", "record"),
+    ("A2", None, "2024-01-03 08:30:00", True, "20240106T100000000000Z-0000000b", "deleted"),
+    ("A3", "three", "2024-01-02 09:00:00", False, "20240107T100000000000Z-0000000c", "record"),
+]
+
+
+def test_staging_written_by_hand_to_the_documented_contract_builds_the_expected_main_table(env: DbtEnv) -> None:
+    stamp = "timestamptz" if env.engine == "duckdb" else "timestamp_tz(3)"
+    wh = env.warehouse()
+    try:
+        wh.execute(f"create schema if not exists {env.staging_schema}")
+        wh.execute(f"create table {env.staging_schema}.account (Id varchar, Name varchar, SystemModstamp {stamp}, "
+                   f"IsDeleted boolean, _lht_batch_id varchar, _lht_extracted_at {stamp}, _lht_kind varchar)")
+        for id_, name, modstamp, deleted, batch, kind in HAND_STAGING:
+            wh.execute(f"insert into {env.staging_schema}.account values (?, ?, cast(? as {stamp}), ?, ?, "
+                       f"cast(? as {stamp}), ?)", [id_, name, modstamp + "+00:00", deleted, batch,
+                                                   "2024-01-08 00:00:00+00:00", kind])
+    finally:
+        wh.close()
+    env.dbt("build", "--select", "account").check()
+    rows = env.query(f"select Id, Name, SystemModstamp, _lht_is_deleted, _lht_batch_id from {env.schema}.account "
+                     "order by Id")
+    utc = [(i, n, m.astimezone(timezone.utc), d, b) for i, n, m, d, b in rows]
+    assert utc == [
+        ("A1", "v2", datetime(2024, 1, 2, 10, 0, 0, 456000, tzinfo=timezone.utc), False,
+         "20240105T100000000000Z-0000000a"),
+        # the delete marker keeps the record's last values and stamps the deletion
+        ("A2", "two", datetime(2024, 1, 3, 8, 30, tzinfo=timezone.utc), True, "20240106T100000000000Z-0000000b"),
+        ("A3", "three", datetime(2024, 1, 2, 9, 0, tzinfo=timezone.utc), False, "20240107T100000000000Z-0000000c"),
+    ]
+
+
 def test_full_refresh_keeps_main_rows_that_staging_no_longer_holds(env: DbtEnv) -> None:
     env.write("Account", [rec("A1", "one", 1), rec("A2", "two", 1)], fields=ACCOUNT)
     build(env)

@@ -47,6 +47,11 @@ def _changes(wh, changes: ChangeSet) -> list[tuple[str, str, str]]:
     return out
 
 
+def _fingerprint(values: list[str | None]) -> str:
+    """The documented fingerprint of a row: md5 of `<length>:<text>` (`~` for NULL), comma-separated."""
+    return hashlib.md5(",".join("~" if v is None else f"{len(v)}:{v}" for v in values).encode()).hexdigest()
+
+
 def _write(wh, results: list[PushResult], at: datetime) -> None:
     """The same results for both pushes (they read their own names)."""
     write_push_results(wh, [PushResult(**{**vars(r), "push_name": n}) for n in NAMES for r in results], attempted_at=at)
@@ -83,8 +88,7 @@ def test_the_change_set_view_sends_new_failed_and_changed_rows_only_and_tells_ro
         assert len(probes) == len(HASH_PROBES) and len(set(probes.values())) == len(HASH_PROBES), probes
         # the documented text on every engine: `<length>:<text>` or `~` for NULL, comma-separated
         # (over every column sent: the key Id too)
-        assert probes == {row[0]: hashlib.md5(",".join("~" if v is None else f"{len(v)}:{v}" for v in row)
-                                              .encode()).hexdigest() for row in HASH_PROBES}
+        assert probes == {row[0]: _fingerprint(list(row)) for row in HASH_PROBES}
 
         first = _changes(wh, sql)
         assert first == [(f"A{i}", "update", "new") for i in range(1, 6)]  # key order, each once, across batches
@@ -97,6 +101,10 @@ def test_the_change_set_view_sends_new_failed_and_changed_rows_only_and_tells_ro
         for batch in stream_changes(wh, sql, batch_rows=100):
             hashes.update(zip(batch.column(column_of(batch, "_lht_key")).to_pylist(),
                               batch.column(column_of(batch, "_lht_values_hash")).to_pylist()))
+        # worked out here from each value's text as the engine writes it, not taken from lht
+        texts = wh.execute(f"select Id, cast(Account_Score__c as {'varchar' if env.engine == 'duckdb' else 'text'}) "
+                           f"from {source}")
+        assert hashes == {key: _fingerprint([key, text]) for key, text in texts}
         # the results are read live: no dbt build between a push and the next
         _write(wh, [PushResult("scores", "Account", k, "update", True, salesforce_id=k, created=True, values_hash=h,
                                attempted_at=T0) for k, h in hashes.items()], T0)

@@ -71,10 +71,20 @@ def test_limit_exceeded_fault_raises_refused_request(org, sf):
     assert failure.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
 
 
+def _finished(api, job_id: str, timeout: float = 60) -> dict:
+    """The job's info once it is in a final state (polled, as a client does)."""
+    deadline = time.monotonic() + timeout
+    while (info := api("GET", f"jobs/query/{job_id}").json())["state"] not in ("JobComplete", "Failed", "Aborted"):
+        assert time.monotonic() < deadline, f"job {job_id} did not finish: {info}"
+        time.sleep(0.05)
+    return info
+
+
 def test_bulk_stuck_job_never_completes(org, api):
     org.faults.add("bulk_stuck")
     job = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}).json()
-    time.sleep(org.bulk_job_seconds * 3)
+    control = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}).json()
+    assert _finished(api, control["id"])["state"] == "JobComplete"  # a job created later is done
     assert api("GET", f"jobs/query/{job['id']}").json()["state"] == "InProgress"
     api("PATCH", f"jobs/query/{job['id']}", json={"state": "Aborted"})
 
@@ -82,15 +92,14 @@ def test_bulk_stuck_job_never_completes(org, api):
 def test_bulk_failed_job_reports_its_error_message(org, api):
     org.faults.add("bulk_failed", message="Simulated failure")
     job = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}).json()
-    time.sleep(org.bulk_job_seconds * 2)
-    info = api("GET", f"jobs/query/{job['id']}").json()
+    info = _finished(api, job["id"])
     assert (info["state"], info["errorMessage"]) == ("Failed", "Simulated failure")
 
 
 @pytest.mark.parametrize("mode", ["short", "drop"])
 def test_truncated_results_page_still_claims_the_full_count(org, api, mode):
     job = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id, Name FROM Account"}).json()
-    time.sleep(org.bulk_job_seconds * 2)
+    assert _finished(api, job["id"])["state"] == "JobComplete"
     org.faults.add("truncate_results", mode=mode)
     url = f"jobs/query/{job['id']}/results"
     if mode == "drop":

@@ -44,7 +44,7 @@ def test_second_run_fetches_only_changed_rows_and_spends_one_call_per_object_and
     contacts = org.engine.cursor().execute(f'select "Id" from {org.engine.table("Contact")} limit 3').fetchall()
     for (contact_id,) in contacts:
         org.engine.update("Contact", contact_id, {"Title": "Changed"})
-    watermarks = _watermarks(ws.env["LHT_DUCKDB_PATH"])
+    watermarks = _watermarks(str(ws.duckdb_path))
 
     second = ws.sync(extra_env=SEPARATE).report
     rows = {r["object_name"]: r["rows_written"] for r in second["results"]}

@@ -1,7 +1,8 @@
 """The table `lht sync` prints says what each column counts: rows staged, of them records
 Salesforce marks deleted (IsDeleted), delete markers for records gone from it; API calls
-are whole; the summary gives the run's totals (rows, calls, time). Run as the README
-writes it, from the folder holding dbt_project/."""
+are whole; the summary gives the run's totals (rows, calls, time); a failed object is a row
+of its own with its error on a line, and the next step is shown only when every object
+synced. Run as the README writes it, from the folder holding dbt_project/."""
 
 from __future__ import annotations
 
@@ -75,3 +76,40 @@ def test_the_sync_table_names_what_it_counts_and_totals_the_run(ws: Workspace) -
         assert split and int(split[1]) == sum(int(c) for c in calls), "the objects' calls do not add up"
         assert int(split[1]) + int(split[2]) == int(total[4])
     assert "Composite change check" in second, "the summary says how shared calls are counted"
+
+
+def _sync_two(ws: Workspace, *objects: str) -> tuple[int, str, int]:
+    """Exit code and output of `lht sync OBJECTS` as the README has it, and the calls the org
+    received meanwhile (one try per call: LHT_MAX_RETRIES=0)."""
+    before = len(ws.org.faults.requests())
+    done = subprocess.run([str(BIN / "lht"), "sync", *objects, "--project-dir", "dbt_project", "--profiles-dir",
+                           "dbt_project"], cwd=ws.root, env={**ws.env, "LHT_MAX_RETRIES": "0"},
+                          capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, done.stdout, len(ws.org.faults.requests()) - before
+
+
+def test_a_failed_object_shows_in_the_table_with_its_error_and_the_next_step_only_once_all_synced(
+        ws: Workspace) -> None:
+    ws.org.faults.add("unavailable", path="/sobjects/Contact/describe", times=100)
+    code, out, received = _sync_two(ws, "Account", "Contact")
+    assert code == 1
+    header = _header(out)
+    account = dict(zip(header, _row(out, "Account"), strict=True))
+    contact = dict(zip(header, _row(out, "Contact"), strict=True))
+    staged = f"{ws.org.engine.count('Account', include_deleted=True):,}"  # every record, the recycle bin's too
+    assert (account["outcome"], account["mode"], account["rows staged"]) == ("ok", "full", staged)
+    assert (contact["outcome"], contact["rows staged"]) == ("failed", "0")
+    error = [line for line in out.splitlines() if line.startswith("Contact:")]
+    assert len(error) == 1 and "503" in error[0] and "Contact" in error[0][len("Contact:"):], out
+    total = re.search(r"Total: 2 objects, [\d,]+ rows staged .*, (\d+) API calls", out)
+    assert total and int(total[1]) == received, f"the org received {received} calls: {out}"
+    assert "Every object synced" not in out and "dbt build" not in out
+
+    ws.org.faults.clear()
+    code, out, received = _sync_two(ws, "Account")
+    assert code == 0, out
+    account = dict(zip(header, _row(out, "Account"), strict=True))
+    assert (account["outcome"], account["mode"], account["rows staged"], account["delete markers"]) == (
+        "ok", "incremental", "0", "0")
+    assert out.rstrip().splitlines()[-1] == "Every object synced. Next: `dbt build` merges staging into the main tables."

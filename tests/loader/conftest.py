@@ -54,8 +54,10 @@ def snow_wh(fakesnow_server: dict, snowflake_database: str, fakesnow_fixes: None
 
 @pytest.fixture
 def patched_snow_wh(tmp_path: Path, fakesnow_fixes: None) -> Iterator[Warehouse]:
-    """A warehouse on in-process fakesnow (``fakesnow.patch()``)."""
-    fakesnow = pytest.importorskip("fakesnow")
+    """A warehouse on in-process fakesnow (``fakesnow.patch()``): a dev dependency, so a missing
+    one fails the tests that need it instead of skipping them."""
+    import fakesnow
+
     with fakesnow.patch():
         target = Target(kind="snowflake", name="test", profile="lht", profiles_file=tmp_path / "profiles.yml",
                         account="fakesnow", user="fake", password="snow", database="LHT_PATCHED", schema="PUBLIC")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 
@@ -13,33 +14,67 @@ from lht.warehouse.lock import LOCK_TABLE, run_lock
 from lht.warehouse.connection import Warehouse
 
 
-def hold_in_thread(wh: Warehouse, seconds: float) -> tuple[threading.Thread, threading.Event]:
-    """Hold the run lock from another thread (its own connection) for ``seconds``."""
-    held = threading.Event()
-    view = wh.cursor_for_thread() if wh.kind == "snowflake" else wh
+class Holder:
+    """The run lock held by another thread (its own connection) until :meth:`release`."""
+
+    def __init__(self, wh: Warehouse) -> None:
+        self._release = threading.Event()
+        held = threading.Event()
+        view = wh.cursor_for_thread() if wh.kind == "snowflake" else wh
+
+        def run() -> None:
+            with run_lock(view):
+                held.set()
+                self._release.wait(120)
+            if view is not wh:
+                view.close()
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+        assert held.wait(60)
+
+    def release(self) -> None:
+        """Let the holder finish (and wait until it has)."""
+        self._release.set()
+        self.thread.join(60)
+        assert not self.thread.is_alive()
+
+
+def acquiring(thread: threading.Thread) -> bool:
+    """True while ``thread`` is inside run_lock, trying to take the lock (not yet holding it)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_code.co_name in ("_file_lock", "_row_lock"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def release_once_waiting(holder: Holder, waiter: threading.Thread) -> threading.Thread:
+    """Release ``holder`` once ``waiter`` is waiting for the lock (seen on its stack)."""
 
     def run() -> None:
-        with run_lock(view):
-            held.set()
-            time.sleep(seconds)
-        if view is not wh:
-            view.close()
+        deadline = time.monotonic() + 60
+        while not acquiring(waiter):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        holder.release()
 
-    t = threading.Thread(target=run)
-    t.start()
-    assert held.wait(60)
-    return t, held
+    releaser = threading.Thread(target=run)
+    releaser.start()
+    return releaser
 
 
 @pytest.mark.parametrize("engine", ["duck_wh", "snow_wh"])
 def test_a_second_holder_is_refused_naming_the_first(engine: str, request: pytest.FixtureRequest) -> None:
     wh: Warehouse = request.getfixturevalue(engine)
-    t, _ = hold_in_thread(wh, 2.0)
+    holder = Holder(wh)
     try:
         with pytest.raises(ConcurrentRunError, match=r"pid \d+.*since .*--wait"), run_lock(wh):
             pytest.fail("the lock was granted twice")
     finally:
-        t.join()
+        holder.release()
     with run_lock(wh):  # free again once the holder is done
         pass
 
@@ -47,23 +82,26 @@ def test_a_second_holder_is_refused_naming_the_first(engine: str, request: pytes
 @pytest.mark.parametrize("engine", ["duck_wh", "snow_wh"])
 def test_a_waiting_run_gets_the_lock_when_the_holder_finishes(engine: str, request: pytest.FixtureRequest) -> None:
     wh: Warehouse = request.getfixturevalue(engine)
-    t, _ = hold_in_thread(wh, 1.5)
+    holder = Holder(wh)
     entered = []
-    with run_lock(wh, wait=True, timeout=60):
-        entered.append(not t.is_alive())
-    t.join()
+    releaser = release_once_waiting(holder, threading.current_thread())
+    try:
+        with run_lock(wh, wait=True, timeout=60):
+            entered.append(not holder.thread.is_alive())
+    finally:
+        releaser.join(60)
     assert entered == [True]
 
 
 @pytest.mark.parametrize("engine", ["duck_wh", "snow_wh"])
 def test_waiting_gives_up_after_the_timeout(engine: str, request: pytest.FixtureRequest) -> None:
     wh: Warehouse = request.getfixturevalue(engine)
-    t, _ = hold_in_thread(wh, 4.0)
+    holder = Holder(wh)
     try:
         with pytest.raises(ConcurrentRunError), run_lock(wh, wait=True, timeout=1.0):
             pytest.fail("the lock was granted twice")
     finally:
-        t.join()
+        holder.release()
 
 
 def test_the_lock_is_released_when_the_run_fails(duck_wh: Warehouse) -> None:

@@ -106,22 +106,80 @@ def test_an_error_mid_extract_leaves_no_rows_and_no_stage_files(
     assert stage_files(sf) == []
 
 
-def test_a_bad_value_in_a_later_file_loads_none_of_the_files(
-        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, statements: list[str]) -> None:
-    use_file_mb(sf, monkeypatch, 0.000001)  # one file per batch
+def _narrowed_opportunity(sf: Warehouse) -> tuple[pa.Table, pa.Table, list[FieldSpec]]:
+    """Opportunity staging with Amount__c narrowed to NUMBER(5,2) behind lht's back (its type
+    cache still says 18,2), and two batches: one that fits, one that cannot load."""
     good = pa.table({"Id": ["o1", "o2"], "Amount__c": pa.array([1, 2], pa.decimal128(18, 2))})
     bad = pa.table({"Id": ["o3"], "Amount__c": pa.array([10**10], pa.decimal128(18, 2))})  # > NUMBER(5,2)
     wide = [FIELDS[0], FieldSpec("Amount__c", "currency", precision=18, scale=2)]
     write_batch(sf, "Opportunity", good.slice(0, 1), wide, extracted_at=EXTRACTED)  # creates NUMBER(18,2)
-    # narrowed behind lht's back (its type cache still says 18,2), so a later file cannot load
     sf.execute(f'alter table {sf.staging_table("Opportunity")} alter column "AMOUNT__C" set data type number(5,2)')
-    with pytest.raises(WarehouseError, match="(?i)COPY INTO .*opportunity"):
+    return good, bad, wide
+
+
+def test_a_failed_copy_is_one_statement_for_every_file_then_its_files_are_removed(
+        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, statements: list[str]) -> None:
+    """What lht does when the COPY fails (a value too wide in the third file): it loaded the
+    extract's files with one COPY, ON_ERROR = ABORT_STATEMENT; it raises saying nothing was
+    written, and removes the load's files from the stage.
+
+    That none of the files' rows land is Snowflake's guarantee, not lht's: a COPY is one
+    statement, and with ABORT_STATEMENT it loads all its files or none (Snowflake's COPY INTO
+    reference); fakesnow_compat gives fakesnow that guarantee, so it is not asserted here."""
+    use_file_mb(sf, monkeypatch, 0.000001)  # one file per batch
+    good, bad, wide = _narrowed_opportunity(sf)
+    statements.clear()
+    with pytest.raises(WarehouseError, match="(?i)COPY INTO .*opportunity.* failed, nothing was written"):
         with append_session(sf):
             write_batch(sf, "Opportunity", good, wide, extracted_at=EXTRACTED)
             write_batch(sf, "Opportunity", good, wide, extracted_at=EXTRACTED)
             write_batch(sf, "Opportunity", bad, wide, extracted_at=EXTRACTED)
-    assert count(sf, "Opportunity") == 1
+    puts, copies, removes = (verbs(statements, v) for v in ("PUT ", "COPY INTO", "REMOVE"))
+    assert len(puts) == 3 and len(copies) == 1, (puts, copies)
+    prefix = copies[0].split(" FROM ", 1)[1].split()[0]
+    assert prefix.endswith("/") and "/opportunity/" in prefix.lower()
+    assert "ON_ERROR = ABORT_STATEMENT" in copies[0] and "PURGE = TRUE" in copies[0]
+    assert all(prefix in put for put in puts), "a file was staged outside the load's prefix"
+    assert removes == [f"REMOVE {prefix}"]
     assert stage_files(sf) == []
+
+
+def test_a_refused_remove_after_a_failed_load_keeps_the_loads_error_and_the_next_run_cleans_up(
+        snow_wh: Warehouse, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    wh = snow_wh
+    use_file_mb(wh, monkeypatch, 0.000001)
+    good, bad, wide = _narrowed_opportunity(wh)
+    with monkeypatch.context() as refusing:
+        refusing.setattr("fakesnow.cursor.FakeSnowflakeCursor.execute", _refusing_remove())
+        with pytest.raises(WarehouseError, match="(?i)COPY INTO .*opportunity.* failed, nothing was written"):
+            with append_session(wh):
+                write_batch(wh, "Opportunity", good, wide, extracted_at=EXTRACTED)
+                write_batch(wh, "Opportunity", bad, wide, extracted_at=EXTRACTED)
+    assert any("Could not remove the staged files of a failed load" in r.getMessage() for r in caplog.records)
+    left = stage_files(wh)  # the failed load's files stay (fakesnow purges a file it loaded even
+    assert left and all("/opportunity/" in name for name in left), left  # when the COPY fails)
+    fresh = connect(wh.target, staging_schema=wh.staging_schema)  # the next run: a new session
+    try:
+        write_batch(fresh, "Account", rows_batch(0, 2), FIELDS, extracted_at=EXTRACTED)
+        assert stage_files(fresh) == []
+    finally:
+        fresh.close()
+
+
+def _refusing_remove():  # type: ignore[no-untyped-def]
+    """fakesnow's execute, refusing REMOVE as Snowflake refuses a role without the privilege."""
+    import fakesnow.cursor as fs_cursor
+    from snowflake.connector.errors import ProgrammingError
+
+    original = fs_cursor.FakeSnowflakeCursor.execute
+
+    def execute(self, command, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(command).lstrip().upper().startswith("REMOVE"):
+            raise ProgrammingError(msg="Insufficient privileges to operate on stage 'LHT_LOAD'", errno=3001,
+                                   sqlstate="42501")
+        return original(self, command, *args, **kwargs)
+
+    return execute
 
 
 def local_folders(root: Path) -> list[Path]:
@@ -273,9 +331,11 @@ def test_a_load_removes_what_dead_or_expired_loads_left_and_keeps_live_ones(
 
 KILLED_LOAD = textwrap.dedent("""
     import secrets, sys, time
+    from concurrent.futures import wait
     from datetime import datetime, timezone
     import pyarrow as pa
     from lht.typemap import FieldSpec
+    from lht.warehouse import snowflake_load
     from lht.warehouse.connection import connect
     from lht.warehouse.target import Target
     from lht.warehouse.writer import append_session, write_batch
@@ -290,9 +350,9 @@ KILLED_LOAD = textwrap.dedent("""
         for b in range(8):
             ids = [f"k{b:02d}{i:06d}" for i in range(2000)]
             write_batch(wh, "Account", pa.table({"Id": ids, "Name": [secrets.token_hex(50) for _ in ids]}), fields, extracted_at=at)
-        time.sleep(1.5)  # the uploads finish
+        wait(snowflake_load._active[wh].uploads)  # the files rolled so far are on the stage
         open(marker, "w").write("staged")
-        time.sleep(600)
+        time.sleep(600)  # killed here, before the session's COPY
 """)
 
 

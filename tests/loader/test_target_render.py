@@ -46,14 +46,16 @@ ENVS = [{}, {"LHT_TARGET": "local", "LHT_DUCKDB_PATH": "/data/w h.duckdb", "P": 
 @pytest.mark.parametrize("env", ENVS)
 @pytest.mark.parametrize("target", [None, "local", "a"])
 def test_plain_profiles_render_exactly_as_dbt_renders_them(raw: dict, env: dict, target: str | None) -> None:
+    """Every profile here is plain (values, or one ``env_var`` call each): whatever dbt renders,
+    lht renders itself, to the same result; whatever dbt refuses, lht leaves to dbt (which then
+    explains)."""
     ours = render_plain(raw, target, env)
     try:
         theirs = _dbt_render(raw, target, env)
-    except Exception:  # noqa: BLE001 - dbt refuses it: so must we (dbt then explains)
+    except Exception:  # noqa: BLE001 - dbt refuses it: so must we
         assert ours is None
         return
-    if ours is not None:
-        assert ours == theirs
+    assert ours == theirs
 
 
 def test_the_projects_local_target_is_read_without_dbt() -> None:

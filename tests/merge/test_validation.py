@@ -81,16 +81,31 @@ def _staging_tables(ws: Workspace) -> list[str]:
 
 
 # -- the rules themselves, on the loader's own functions ----------------------------------------
+#: 15-character Ids and their 18-character forms, worked out by hand from Salesforce's checksum
+#: (per 5-character chunk, a bit for each capital letter, read as one of A-Z0-5)
+ID18 = {"0018d0000000001": "0018d0000000001AAA", "00Q8d0000000001": "00Q8d0000000001EAA",
+        "0015000000VALDt": "0015000000VALDtAAP", "001Dn00000AbCdE": "001Dn00000AbCdEIAV",
+        "003XYZABCDEFGHI": "003XYZABCDEFGHIY55"}
+LEAD = ID18["00Q8d0000000001"]
+
+
+@pytest.mark.parametrize(("short", "full"), sorted(ID18.items()))
+def test_the_18_character_form_carries_salesforces_checksum(short: str, full: str) -> None:
+    assert to18(short) == full
+    assert to18(full) == full
+
+
 def test_the_15_and_18_character_forms_of_one_id_are_one_record() -> None:
-    assert to18(A1[:15]) == A1
     with pytest.raises(MergeRefusedError, match="merged into themselves"):
         validate_rows("m", "Account", [(A1[:15], A1)])
+    with pytest.raises(MergeRefusedError, match="merged into themselves"):
+        validate_rows("m", "Account", [("001Dn00000AbCdE", "001Dn00000AbCdEIAV")])
 
 
 @pytest.mark.parametrize(("object_name", "good", "bad"), [
     ("Account", "0018d0000000001AAA", "0038d0000000001AAA"),
-    ("Contact", "0038d0000000001AAA", to18("00Q8d0000000001")),
-    ("Lead", to18("00Q8d0000000001"), "0018d0000000001AAA"),
+    ("Contact", "0038d0000000001AAA", LEAD),
+    ("Lead", LEAD, "0018d0000000001AAA"),
 ])
 def test_the_key_prefix_must_be_the_objects(object_name: str, good: str, bad: str) -> None:
     assert id_problem(good, object_name) is None
@@ -105,18 +120,18 @@ def test_a_checksum_in_the_wrong_case_or_with_wrong_letters_is_refused() -> None
 
 def test_losers_are_grouped_by_master_two_per_request() -> None:
     losers = [f"0018d00000000{n:02d}AAA" for n in range(10, 15)]
-    pairs = validate_rows("m", "Account", [(A1, to18(loser[:15])) for loser in losers])
+    pairs = validate_rows("m", "Account", [(A1, loser[:15]) for loser in losers])  # 15-character forms
     requests = group_requests("Account", pairs)
     assert [len(r.loser_ids) for r in requests] == [2, 2, 1]
     assert {r.master_id for r in requests} == {A1}
-    assert sorted(i for r in requests for i in r.loser_ids) == sorted(to18(x[:15]) for x in losers)
+    assert sorted(i for r in requests for i in r.loser_ids) == sorted(losers)  # sent as 18 characters
 
 
 def test_a_held_run_lock_refuses_the_merge_with_exit_3(bad_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     from lht.warehouse.lock import run_lock
     from lht.warehouse.target import load_target
 
-    monkeypatch.setenv("LHT_DUCKDB_PATH", bad_ws.env["LHT_DUCKDB_PATH"])
+    monkeypatch.setenv("LHT_DUCKDB_PATH", str(bad_ws.duckdb_path))
     target = load_target(bad_ws.project, bad_ws.profiles)
     with run_lock(target):
         run = merge(bad_ws, "bad_prefix")

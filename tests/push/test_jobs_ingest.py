@@ -1,4 +1,5 @@
-"""`lht jobs` lists and shows ingest jobs too, and `lht jobs results JOB_ID` prints a job's result CSV."""
+"""`lht jobs` lists and shows ingest jobs too, and `lht jobs results JOB_ID` prints a job's result CSV
+(`--successful`, the default, `--failed` and `--unprocessed`)."""
 
 from __future__ import annotations
 
@@ -41,8 +42,11 @@ def test_jobs_list_show_and_results_cover_ingest_jobs(tmp_path: Path) -> None:
         listed = json.loads(ws.run("lht", "jobs", "list", "--json").check().stdout)
         assert [(j["id"], j["jobType"], j["operation"]) for j in listed] == [(job, "V2Ingest", "update")]
         assert json.loads(ws.run("lht", "jobs", "show", job).check().stdout)["numberRecordsFailed"] == 1
-        ok = list(csv.DictReader(io.StringIO(ws.run("lht", "jobs", "results", job).check().stdout)))
-        assert sorted(r["sf__Id"] for r in ok) == sorted(ids[1:])
+        successful = ws.run("lht", "jobs", "results", job, "--successful").check().stdout
+        assert ws.run("lht", "jobs", "results", job).check().stdout == successful  # --successful is the default
+        ok = list(csv.DictReader(io.StringIO(successful)))
+        assert sorted((r["sf__Id"], r["sf__Created"], r["Id"], r["Customer_Tier__c"]) for r in ok) == sorted(
+            (i, "false", i, "Gold") for i in ids[1:])  # Salesforce's columns first, then the row as sent
         failed = list(csv.DictReader(io.StringIO(ws.run("lht", "jobs", "results", job, "--failed").check().stdout)))
         assert [r["Id"] for r in failed] == [ids[0]] and "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in failed[0]["sf__Error"]
         unprocessed = ws.run("lht", "jobs", "results", job, "--unprocessed").check().stdout

@@ -92,7 +92,12 @@ def test_missing_conflicting_or_invalid_settings_say_which_variable_to_fix(ws: W
     assert_no_secret_leaked(run, ws.org, ws)
 
 
-@pytest.mark.parametrize("flow", ["password", "client_credentials", "jwt"])
+#: flow -> what Salesforce answers a wrong credential of that flow (lht passes it on)
+REFUSALS = {"password": "Invalid username, password, security token; or user locked out",
+            "client_credentials": "invalid client credentials", "jwt": "invalid assertion"}
+
+
+@pytest.mark.parametrize("flow", sorted(REFUSALS))
 def test_wrong_credentials_fail_the_login_without_echoing_them(make_ws, small_org, tmp_path: Path, flow: str) -> None:
     ws = make_ws(small_org, flow=flow)
     if flow == "password":
@@ -109,7 +114,7 @@ def test_wrong_credentials_fail_the_login_without_echoing_them(make_ws, small_or
                                             serialization.NoEncryption()))
         wrong = {"SF_PRIVATE_KEY_FILE": str(key)}
     run = sync_vv(ws, "Account", extra_env=wrong)
-    assert_clean_failure(run, "log")
+    assert_clean_failure(run, "Salesforce refused the login", f"at {small_org.login_url}", REFUSALS[flow])
     _assert_nothing_written(ws)
     assert_no_secret_leaked(run, ws.org, ws)
     for value in wrong.values():

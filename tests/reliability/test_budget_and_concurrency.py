@@ -7,7 +7,9 @@ from __future__ import annotations
 import subprocess
 import time
 
+import pytest
 from e2e.conftest import BIN, Workspace, assert_main_table_matches_org
+from orghooks import HeldCall
 
 from .conftest import assert_clean_failure, state_rows
 
@@ -71,18 +73,22 @@ def _start_sync(ws: Workspace, *args: str) -> subprocess.Popen:
 
 def test_a_second_sync_on_the_same_target_refuses_or_waits_its_turn(ws: Workspace) -> None:
     _baseline(ws)
-    stall = ws.org.faults.add("stall", path="/queryAll", times=1, seconds=6)
-    first = _start_sync(ws, "Account")
-    deadline = time.monotonic() + 60
-    while stall.fired == 0:
-        assert first.poll() is None and time.monotonic() < deadline, "the first sync never reached the org"
-        time.sleep(0.05)
-    second = ws.sync("Account", extra_env=FAST, check=False)
-    assert second.returncode == 3
-    assert_clean_failure(second, "Another lht sync holds the lock", "--wait")
-    waiting = _start_sync(ws, "Account", "--wait")
-    _, err_first = first.communicate(timeout=120)
-    _, err_wait = waiting.communicate(timeout=120)
+    with HeldCall(ws.org, path="/queryAll") as held:  # the first sync holds the lock until released
+        first = _start_sync(ws, "Account")
+        held.wait_reached(first)
+        started = time.monotonic()
+        second = ws.sync("Account", extra_env=FAST, check=False)
+        refused_after = time.monotonic() - started
+        assert second.returncode == 3
+        assert_clean_failure(second, "Another lht sync holds the lock", "--wait")
+        waiting = _start_sync(ws, "Account", "--wait")
+        # the same run without --wait refused within `refused_after`: by then this one is at the
+        # lock too, and it cannot pass it before the release (still running, not refused)
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=min(refused_after, 30))
+        held.release()
+        _, err_first = first.communicate(timeout=300)
+        _, err_wait = waiting.communicate(timeout=300)
     assert first.returncode == 0, err_first[-2000:]
     assert waiting.returncode == 0, err_wait[-2000:]
     _, rows = ws.query("select lower(object_name), count(*) from salesforce_staging._lht_state group by 1")

@@ -117,7 +117,10 @@ def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | No
            as_json: bool) -> None:
     """Show, per registered object, the last sync, watermark, main-table rows, unmerged staged rows,
     the last run's API calls and freshness. Reads the warehouse only (no Salesforce call) and
-    writes nothing; while a sync runs, shows it and the state it keeps beside the DuckDB file."""
+    writes nothing; while a sync runs, shows it and the state it keeps beside the DuckDB file.
+
+    OBJECTS limits the report to those objects (default: every registered object).
+    """
     from lht.commands.status import collect_status
 
     report = collect_status(objects, project_dir=project_dir, profiles_dir=profiles_dir, target=target)
@@ -143,8 +146,9 @@ def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_loc
           profiles_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
     """Delete staged rows already merged into the main tables and older than AGE.
 
-    Never touches unmerged batches and keeps every Id's newest staged rows; objects with a
-    history model are refused.
+    OBJECTS are the objects to prune (default: every registered object). Never touches
+    unmerged batches and keeps every Id's newest staged rows; objects with a history model
+    are refused.
     """
     from lht.commands.prune import parse_age, prune as run_prune
 
