@@ -1,17 +1,19 @@
 # lht: two commands from a fresh clone.
 #   make demo   the main job on the embedded defaults (local org -> lht sync -> dbt build on DuckDB)
 #   make test   the whole test suite
+#   make lint   ruff (lint and format check) and mypy, as configured in pyproject.toml
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lht-installed
 DEV    := $(VENV)/.lht-dev-installed
 
-.PHONY: demo test bench install browser clean help
+.PHONY: demo test lint bench install browser clean help
 
 help:
 	@echo "make demo   run lht against the bundled local Salesforce org into DuckDB"
 	@echo "make test   run the test suite"
+	@echo "make lint   run ruff (lint, format check) and mypy"
 	@echo "make bench  run the benchmarks (minutes; prints figures)"
 
 $(BIN)/python:
@@ -43,6 +45,11 @@ browser:
 
 test: $(DEV) browser
 	$(BIN)/python -m pytest -q -n 3 --durations=15 $(PYTEST_ARGS)
+
+lint: $(DEV)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(DEV)
 	$(BIN)/python bench/run_all.py
