@@ -18,7 +18,6 @@ from datetime import timezone
 from pathlib import Path
 
 import duckdb
-
 from _harness import BenchWorkspace, print_table, running_org, touch_percent
 
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from lht.errors import ConcurrentRunError
-from lht.warehouse.lock import LOCK_TABLE, run_lock
 from lht.warehouse.connection import Warehouse
+from lht.warehouse.lock import LOCK_TABLE, run_lock
 
 
 def hold_in_thread(wh: Warehouse, seconds: float) -> tuple[threading.Thread, threading.Event]:

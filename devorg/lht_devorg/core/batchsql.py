@@ -135,7 +135,7 @@ def existing(eng: OrgStore, obj: ObjectSchema, record_ids: list[str]) -> dict[st
         return {}
     wanted = sorted(set(record_ids))
     at, deleted = existing_at(eng, obj, pa.array(wanted, pa.string()))
-    return {wanted[i]: bool(d) for i, d in zip(at.tolist(), deleted.tolist())}
+    return {wanted[i]: bool(d) for i, d in zip(at.tolist(), deleted.tolist(), strict=True)}
 
 
 def existing_at(eng: OrgStore, obj: ObjectSchema, record_ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -200,7 +200,7 @@ class OrgStore:
         try:
             if csv:
                 cols = ", ".join(f"{render.csv_expr(f, q(f'c{i}'))} AS {q(c)}"
-                                 for i, (f, c) in enumerate(zip(rs.fields, rs.columns)))
+                                 for i, (f, c) in enumerate(zip(rs.fields, rs.columns, strict=True)))
                 sql = f"SELECT {cols} FROM {rs.table} WHERE rowid >= ? AND rowid < ? ORDER BY rowid"
                 return cur.sql(sql, params=bounds).to_arrow_table()
             if p.aggregate:

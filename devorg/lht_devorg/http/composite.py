@@ -127,7 +127,7 @@ class Composite:
             for name, positions in by_type.items():
                 rows = [{k: v for k, v in records[i].items() if k != "attributes"} for i in positions]
                 outcomes = batchwrite.apply(self.engine, name, operation, rows, ext_field, before_row)
-                for i, outcome in zip(positions, outcomes):
+                for i, outcome in zip(positions, outcomes, strict=True):
                     results[i] = shaped(i, outcome)
             if all_or_none and any(not r["success"] for r in results):
                 raise Rollback()

@@ -56,7 +56,7 @@ def apply(eng: Any, obj: ObjectSchema, fields: list[dict | None], columns: list[
     keys = [batchwrite._fold(f, c) for c in cells]
     counts = Counter(keys)
     matches = validate.find_ids_many(eng, obj, f, [c for c in cells if c not in ("", validate.NULL_CELL)])
-    plain = [i for i, (c, k) in enumerate(zip(cells, keys)) if c not in ("", validate.NULL_CELL)
+    plain = [i for i, (c, k) in enumerate(zip(cells, keys, strict=True)) if c not in ("", validate.NULL_CELL)
              and counts[k] == 1 and len(matches.get(k, ())) == 1]
     if not plain:
         return None
@@ -69,9 +69,9 @@ def apply(eng: Any, obj: ObjectSchema, fields: list[dict | None], columns: list[
     taken = set(plain)
     others = [i for i in range(len(cells)) if i not in taken]
     out: list[RowResult] = [RowResult() for _ in cells]
-    for i, result in zip(plain, updated):
+    for i, result in zip(plain, updated, strict=True):
         out[i] = result
     if others:
-        for i, result in zip(others, rest(others)):
+        for i, result in zip(others, rest(others), strict=True):
             out[i] = result
     return out

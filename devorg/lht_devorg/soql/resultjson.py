@@ -67,7 +67,7 @@ def records(cur: duckdb.DuckDBPyConnection, p: Plan, rows: list[tuple], lay: Lay
     for row in rows:
         rid = row[0]
         rec: dict = {"attributes": {"type": p.obj.name, "url": _url(api_version, p.obj.name, rid)}}
-        cols = iter(zip(p.columns, lay.col_pos))
+        cols = iter(zip(p.columns, lay.col_pos, strict=True))
         for item in p.output:
             if isinstance(item, Child):
                 found = children[id(item)].get(rid)
@@ -137,7 +137,7 @@ def aggregate_records(p: Plan, rows: list[tuple], api_version: str) -> list[dict
     out = []
     for row in rows:
         rec: dict = {"attributes": {"type": "AggregateResult"}}
-        for c, value in zip(p.columns, row):
+        for c, value in zip(p.columns, row, strict=True):
             assert c.field is not None
             rec[c.key] = render.json_value(c.field, value, record_id=None, obj=p.obj.name, api_version=api_version)
         out.append(rec)

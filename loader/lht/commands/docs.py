@@ -23,8 +23,8 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from lht.config import settings_from_env
 from lht.commands import yamlfile
+from lht.config import settings_from_env
 from lht.errors import LhtError
 from lht.project import load_project
 from lht.salesforce.describe import plan_object

@@ -33,8 +33,8 @@ from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ConfigError, CredentialsError, LhtError, SalesforceError
 from lht.names import check_object_name
 from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, find_project_dir, load_project
-from lht.salesforce.orgobjects import OrgObjects, describe_global
 from lht.salesforce.client import SalesforceClient, connect
+from lht.salesforce.orgobjects import OrgObjects, describe_global
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = No
             histories.append(name)
     client = None if offline or not (new or histories) else _org_client([*new, *histories], env)
     if client is not None and new:
-        spelled = dict(zip(new, _checked_against_org(client, new)))  # as the org spells them
+        spelled = dict(zip(new, _checked_against_org(client, new), strict=True))  # as the org spells them
         new = list(spelled.values())
         histories = [spelled.get(name, name) for name in histories]
     models_dir = project.models_dir

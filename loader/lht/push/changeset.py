@@ -154,7 +154,7 @@ def problem_keys(batch: pa.RecordBatch) -> list[tuple[str | None, int]]:
     keys = batch.column(column_of(batch, KEY)).to_pylist()
     rows = batch.column(column_of(batch, KEY_ROWS)).to_pylist()
     problems: dict[str | None, int] = {}
-    for k, n in zip(keys, rows):
+    for k, n in zip(keys, rows, strict=True):
         if k is not None and (n or 0) <= 1:
             break
         if k not in problems and len(problems) == PROBLEM_KEYS:

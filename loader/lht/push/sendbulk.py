@@ -103,7 +103,7 @@ def _pending(run: PushRun, job_id: str, keys: pa.Array, hashes: pa.Array,
     if cells is None:
         sent.add_keyed(keys, hashes)
     else:
-        for i, (key, values_hash) in enumerate(zip(keys.to_pylist(), hashes.to_pylist())):
+        for i, (key, values_hash) in enumerate(zip(keys.to_pylist(), hashes.to_pylist(), strict=True)):
             digests[i] = row_digest(list(cells[i]))
             sent.add_digest(digests[i], key, values_hash)
     return run.result_table(n, key_value=keys.cast(pa.string()), success=False, error_code=PENDING,

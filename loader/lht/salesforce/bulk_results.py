@@ -21,11 +21,11 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import requests
 
-from lht.salesforce import arrowconv
-from lht.salesforce.arrowconv import block_too_small, clean_csv_bytes, csv_batches
 from lht.config import Settings
 from lht.errors import BulkJobError, DiskFullError, SalesforceError, no_room
 from lht.pipeline import in_background
+from lht.salesforce import arrowconv
+from lht.salesforce.arrowconv import block_too_small, clean_csv_bytes, csv_batches
 from lht.salesforce.client import SalesforceClient, translate
 
 logger = logging.getLogger(__name__)

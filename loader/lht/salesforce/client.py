@@ -27,8 +27,16 @@ from lht.clock import as_utc
 from lht.config import Credentials, Settings
 from lht.constants import API_VERSION
 from lht.errors import (
-    ApiLimitError, AuthenticationError, BulkUnsupportedError, DeletedWindowError,
-    FieldsChangedError, LhtError, LoginRefusedError, ObjectNotFoundError, SalesforceError, redact_url,
+    ApiLimitError,
+    AuthenticationError,
+    BulkUnsupportedError,
+    DeletedWindowError,
+    FieldsChangedError,
+    LhtError,
+    LoginRefusedError,
+    ObjectNotFoundError,
+    SalesforceError,
+    redact_url,
 )
 from lht.names import check_object_name
 from lht.salesforce import auth as _auth_flows

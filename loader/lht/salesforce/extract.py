@@ -25,11 +25,8 @@ from urllib.parse import urlencode
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lht.salesforce import bulk
-from lht.salesforce.arrowconv import records_to_table
 from lht.config import Settings
-from lht.salesforce.describe import ObjectPlan, without_bulk
-from lht.salesforce.soql import build_count_soql, build_soql, select_fields
+from lht.constants import API_VERSION
 from lht.errors import (
     ApiLimitError,
     AuthenticationError,
@@ -39,8 +36,11 @@ from lht.errors import (
     ObjectNotFoundError,
     SalesforceError,
 )
+from lht.salesforce import bulk
+from lht.salesforce.arrowconv import records_to_table
 from lht.salesforce.client import SalesforceClient
-from lht.constants import API_VERSION
+from lht.salesforce.describe import ObjectPlan, without_bulk
+from lht.salesforce.soql import build_count_soql, build_soql, select_fields
 from lht.typemap import arrow_schema
 
 logger = logging.getLogger(__name__)

@@ -18,20 +18,20 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lht.clock import utcnow
 from lht.catalog import Catalog
+from lht.clock import utcnow
 from lht.config import Settings
 from lht.constants import KIND_DELETED, KIND_FIELDS, KIND_FILTERED, KIND_FORMULA, KIND_RECORD
-from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
 from lht.errors import ApiLimitError, AuthenticationError, LhtError
+from lht.project import ObjectOptions
+from lht.salesforce.client import DeletedWindowError, SalesforceClient
+from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
 from lht.salesforce.extract import FieldsChangedError, extract
 from lht.sync.prefetch import Prefetched, Prefetcher
-from lht.project import ObjectOptions
 from lht.sync.report import FAILED, OK, ObjectResult
-from lht.salesforce.client import DeletedWindowError, SalesforceClient
+from lht.warehouse.connection import Warehouse
 from lht.warehouse.staging import ids_missing_since, staged_ids
 from lht.warehouse.state import ObjectState, StateStore
-from lht.warehouse.connection import Warehouse
 from lht.warehouse.writer import append_session, new_batch_id, write_batch
 
 logger = logging.getLogger(__name__)

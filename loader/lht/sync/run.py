@@ -9,21 +9,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lht.catalog import Catalog
+from lht.clock import utcnow
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ApiLimitError, ConfigError
-from lht.warehouse.lock import run_lock
-from lht.clock import utcnow
-from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object
-from lht.warehouse.runs import record_run
-from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
-from lht.sync.report import SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
+from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object
+from lht.sync.prefetch import Prefetcher, candidate
+from lht.sync.report import SKIPPED, ObjectResult, RunReport
+from lht.warehouse.connection import connect as connect_warehouse
+from lht.warehouse.connection import load_target
+from lht.warehouse.lock import run_lock
 from lht.warehouse.results import ensure_push_results
+from lht.warehouse.runs import record_run
 from lht.warehouse.snapshot import SnapshotKeeper
 from lht.warehouse.state import StateStore
-from lht.warehouse.connection import load_target
-from lht.warehouse.connection import connect as connect_warehouse
 
 logger = logging.getLogger(__name__)
 

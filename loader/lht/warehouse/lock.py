@@ -26,8 +26,8 @@ import filelock
 
 from lht.clock import utcnow
 from lht.errors import ConcurrentRunError
-from lht.warehouse.target import Target
 from lht.warehouse.connection import Warehouse, connect, duckdb_directory
+from lht.warehouse.target import Target
 
 logger = logging.getLogger(__name__)
 
@@ -155,11 +155,11 @@ def _try_claim(wh: Warehouse, table: str, token: str, me: dict[str, Any]) -> dic
         values + [stale_before],
     )
     rows = wh.execute(select, [LOCK_NAME])
-    holder = dict(zip(cols, rows[0])) if rows else None
+    holder = dict(zip(cols, rows[0], strict=True)) if rows else None
     if holder and holder["token"] == token:
         if before:
             logger.warning("Took over a stale lht run lock (older than %d s) held by %s",
-                        int(ttl), _describe(dict(zip(cols, before[0]))))
+                        int(ttl), _describe(dict(zip(cols, before[0], strict=True))))
         return None
     return holder or {}
 

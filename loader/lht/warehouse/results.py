@@ -72,7 +72,7 @@ def write_result_rows(wh: Warehouse, table: str, kind: str, specs: Sequence[Fiel
     names = [f.name for f in fields(rows[0])] if rows else []
     columns = [[getattr(r, n) for r in rows] for n in names] if rows else [()] * len(specs)
     arrays = {}
-    for spec, values in zip(specs, columns):
+    for spec, values in zip(specs, columns, strict=True):
         if spec.name == "attempted_at":
             values = tuple(v or attempted_at for v in values)
         arrays[spec.name] = pa.array(list(values), arrow_type(spec))

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
-from collections.abc import Iterable
 from typing import Any
 
 from lht.clock import as_utc, utcnow
 from lht.constants import DESCRIBE_TABLE, STATE_TABLE
-from lht.typemap import timestamp_sql_type
 from lht.names import check_object_name
+from lht.typemap import timestamp_sql_type
 from lht.warehouse.connection import Warehouse
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class StateStore:
     @staticmethod
     def _row(row: tuple) -> ObjectState:
         values = {}
-        for col, value in zip(_COLUMNS, row):
+        for col, value in zip(_COLUMNS, row, strict=True):
             if col in _TIME_COLUMNS:
                 value = _utc(value)
             elif col in _INT_COLUMNS and value is not None:
