@@ -30,7 +30,7 @@ class OrgObject:
 
 def describe_global(client: SalesforceClient) -> list[OrgObject]:
     """Every object the user can see, in describeGlobal's order (one API call)."""
-    answer = client.call("Listing the org's objects (describeGlobal)", client.sf.describe)
+    answer = client.with_session("Listing the org's objects (describeGlobal)", lambda api: api.describe())
     return [OrgObject(name=str(o["name"]), label=str(o.get("label") or o["name"]), custom=bool(o.get("custom")),
                       queryable=bool(o.get("queryable")), replicateable=bool(o.get("replicateable")),
                       retrieveable=bool(o.get("retrieveable")), key_prefix=o.get("keyPrefix"))

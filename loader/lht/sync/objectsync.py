@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -398,5 +398,5 @@ def _parse_sf_datetime(value: str) -> datetime:
     text = value.replace("Z", "+00:00")
     if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
         text = f"{text[:-2]}:{text[-2:]}"
-    return datetime.fromisoformat(text).astimezone(UTC)
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
 
