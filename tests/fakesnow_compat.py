@@ -65,7 +65,7 @@ def fix_fakesnow_server(mp: pytest.MonkeyPatch) -> None:
         children = [pc.fill_null(struct.field(i), 0) for i in range(struct.type.num_fields)]
         return pa.StructArray.from_arrays(children, fields=list(struct.type), mask=ts.is_null())
 
-    def identifier(expression: exp.Expr, params: object) -> exp.Expr:
+    def identifier(expression: exp.Expr, params: list[Any] | dict[Any, Any] | None) -> exp.Expr:
         result = original_identifier(expression, params)
         if (
             result is not expression

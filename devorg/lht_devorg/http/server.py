@@ -108,14 +108,14 @@ class OrgApp:
             status, payload = self.admin.handle(method, path, req.headers, body)
             return _send(Reply(status, payload))
         if method == "POST" and path.rstrip("/") == "/services/oauth2/token":
-            answer = self.auth.oauth_token(body, req.headers.get("Authorization"))
-            return _send(Reply(answer.status, answer.body, answer.content_type))
+            token = self.auth.oauth_token(body, req.headers.get("Authorization"))
+            return _send(Reply(token.status, token.body, token.content_type))
         soap = re.fullmatch(r"/services/Soap/u/(\d+\.\d+)(?:/.*)?", path)
         if method == "POST" and soap and operation(body) == "merge":
             return self._soap(req, Call(method, path, soap.group(1), params, req.headers, body))
         if method == "POST" and soap:
-            answer = self.auth.soap_login(body, soap.group(1))
-            return _send(Reply(answer.status, answer.body, answer.content_type))
+            login = self.auth.soap_login(body, soap.group(1))
+            return _send(Reply(login.status, login.body, login.content_type))
         identity = self.identity.answer(method, path, params, req.headers)
         if identity is not None:
             return _send(identity)

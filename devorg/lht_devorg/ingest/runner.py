@@ -30,7 +30,7 @@ import pyarrow as pa
 from ..core import batchwrite, validate
 from ..errors import OrgError
 from . import colwise, csvparse, updategroup, upsertcols
-from .results import RESULT_NAMES, ResultFiles
+from .results import RESULT_NAMES, ChunkResults, ResultFiles
 
 __all__ = ["CHUNK_ROWS", "RESULT_NAMES", "JobFailed", "ResultFiles", "process"]
 
@@ -229,7 +229,7 @@ def _write_all(engine: Any, job: Any, header: list[str], fields: list[dict | Non
 
 
 def _write_chunk(engine: Any, job: Any, header: list[str], fields: list[dict | None], chunk: list,
-                 before_row: Callable[[dict], None] | None) -> list[batchwrite.RowResult]:
+                 before_row: Callable[[dict], None] | None) -> list[batchwrite.RowResult] | ChunkResults:
     """One chunk (rows, or Arrow columns) written: column-wise when it can be, else row by row."""
     obj = engine.schema.require(job.object_name)
     if chunk and isinstance(chunk[0], pa.Array):

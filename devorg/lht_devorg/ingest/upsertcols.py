@@ -51,7 +51,10 @@ def apply(eng: Any, obj: ObjectSchema, fields: list[dict | None], columns: list[
     at = _ext_position(obj, fields, ext_field)
     if at is None:
         return None
-    f = obj.field(fields[at]["name"])  # type: ignore[index]
+    ext = fields[at]
+    assert ext is not None  # _ext_position found the external id field
+    f = obj.field(ext["name"])
+    assert f is not None
     cells: list[str] = columns[at].to_pylist()
     keys = [batchwrite._fold(f, c) for c in cells]
     counts = Counter(keys)

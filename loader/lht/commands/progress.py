@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from lht.sync.objectsync import Progress as ProgressCallback
 
@@ -22,7 +29,7 @@ def progress_reporter(console: Console, *, enabled: bool = True) -> Iterator[Pro
         yield None
         return
     lock = threading.Lock()
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[phase]}", style="dim"))
     with Progress(*columns, console=console, transient=True) as bars:

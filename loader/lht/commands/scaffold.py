@@ -45,9 +45,9 @@ KIND_COLUMN = {
     "description": "What the staged row is: record, deleted (a delete marker), formula, fields or filtered.",
     "data_tests": [{"lht_accepted_values": {"arguments": {"values": ["record", "deleted", "formula", "fields", "filtered"]}}}],
 }
-DEFAULT_SOURCE_TABLE = {"name": None, "description": "Staged versions of Salesforce {name} records.",
+DEFAULT_SOURCE_TABLE: dict[str, Any] = {"name": None, "description": "Staged versions of Salesforce {name} records.",
                         "columns": [KIND_COLUMN]}
-DEFAULT_MODEL = {"name": None, "description": "Salesforce {name} records, one row per Id, merged from staging.",
+DEFAULT_MODEL: dict[str, Any] = {"name": None, "description": "Salesforce {name} records, one row per Id, merged from staging.",
                  "columns": [{"name": "Id", "data_tests": ["unique", "not_null"]}]}
 
 
@@ -234,9 +234,9 @@ def _model_entry(models: CommentedSeq, name: str) -> CommentedMap:
     words, renamed) without the texts lht generated for it; else lht's default."""
     template = _plain(models)
     if template is None:
-        entry = copy.deepcopy(DEFAULT_MODEL)
-        entry["name"], entry["description"] = name.lower(), entry["description"].format(name=name)
-        return yamlfile.block(entry)
+        default = copy.deepcopy(DEFAULT_MODEL)
+        default["name"], default["description"] = name.lower(), default["description"].format(name=name)
+        return yamlfile.block(default)
     entry = copy.deepcopy(template)
     old = str(entry["name"])
     entry["name"] = name.lower()

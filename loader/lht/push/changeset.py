@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,7 +187,7 @@ def model_rows(wh: Warehouse, relation: str) -> int:
     return int(wh.execute(f"select count(*) from {relation}")[0][0])
 
 
-def stream_changes(wh: Warehouse, changes: ChangeSet, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def stream_changes(wh: Warehouse, changes: ChangeSet, batch_rows: int) -> Generator[pa.RecordBatch, None, None]:
     """The rows to send, ordered by key (a stable order; nothing is paged by LIMIT/OFFSET),
     rows with key problems first (NULL keys, then duplicates): when the first row has one,
     the push is refused."""

@@ -241,5 +241,5 @@ def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path
         raise ConfigError(f"{where} has no 'account': set it (for example through env_var()).")
     if values["port"] is not None:
         values["port"] = int(values["port"])
-    text = {k: (None if v is None else str(v)) for k, v in values.items() if k != "port"}
+    text: dict[str, Any] = {k: (None if v is None else str(v)) for k, v in values.items() if k != "port"}
     return Target(kind, name, profile, profiles_file, port=values["port"], extra=rest, **text)
