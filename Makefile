@@ -2,18 +2,20 @@
 #   make demo       the main job on the embedded defaults (local org -> lht sync -> dbt build on DuckDB)
 #   make test       the whole test suite (what CI runs)
 #   make test-fast  the tests that are neither end to end nor slow, while working
+#   make lint       ruff (lint and format check) and mypy, as configured in pyproject.toml
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lht-installed
 DEV    := $(VENV)/.lht-dev-installed
 
-.PHONY: demo test test-fast bench install browser clean help
+.PHONY: demo test test-fast lint bench install browser clean help
 
 help:
 	@echo "make demo       run lht against the bundled local Salesforce org into DuckDB"
 	@echo "make test       run the test suite"
 	@echo "make test-fast  run the fast tests (no end-to-end or slow ones)"
+	@echo "make lint       run ruff (lint, format check) and mypy"
 	@echo "make bench      run the benchmarks (minutes; prints figures)"
 
 $(BIN)/python:
@@ -52,6 +54,11 @@ test: $(DEV) browser
 
 test-fast: $(DEV)
 	$(PYTEST) -m "not e2e and not slow" $(PYTEST_ARGS)
+
+lint: $(DEV)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(DEV)
 	$(BIN)/python bench/run_all.py

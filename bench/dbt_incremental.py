@@ -18,7 +18,6 @@ from datetime import timezone
 from pathlib import Path
 
 import duckdb
-
 from _harness import BenchWorkspace, print_table, running_org, touch_percent
 
 
@@ -49,7 +48,7 @@ def main() -> None:
         with duckdb.connect(str(ws.database), read_only=True) as con:
             rows, moved = con.execute(
                 'select count(*), count(*) filter (where "SystemModstamp" >= ?) from salesforce.account',
-                [touched_at]).fetchone()
+                [touched_at]).fetchall()[0]
     if rows != total or moved < changed or staged < changed:
         raise SystemExit(f"unexpected: main table {rows:,} rows ({total:,} in the org), {moved:,} moved "
                          f"of {changed:,} changed, {staged:,} staged")

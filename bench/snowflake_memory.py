@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
-
 
 from _harness import BenchWorkspace, print_table, run_measured, running_org
 from snowflake_roundtrips import COUNTS, before_source, workspace

@@ -19,6 +19,7 @@ before (one ``write_pandas`` per parsed batch) and after (one COPY per extract).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shutil
@@ -26,13 +27,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import io
-import time
 from pathlib import Path
 
 import yaml
-
-from _harness import PROJECT_DIR, REPO, print_table, running_org, run_measured
+from _harness import PROJECT_DIR, REPO, print_table, run_measured, running_org
 
 BENCH = Path(__file__).resolve().parent
 #: The last commit whose Snowflake writer called write_pandas once per batch.

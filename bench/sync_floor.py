@@ -27,9 +27,16 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from _harness import (
+    BenchWorkspace,
+    bulk_csv_pages,
+    csv_fields,
+    http_session,
+    print_table,
+    running_org,
+)
 from simple_salesforce import Salesforce
 
-from _harness import BenchWorkspace, csv_fields, bulk_csv_pages, http_session, print_table, running_org
 from lht.typemap import FieldSpec, arrow_schema
 
 

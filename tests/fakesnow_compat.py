@@ -48,8 +48,8 @@ import pytest
 def fix_fakesnow_server(mp: pytest.MonkeyPatch) -> None:
     """Patch the four bugs through ``mp`` (undo it to restore fakesnow)."""
     import fakesnow.arrow as fs_arrow
-    import fakesnow.cursor as fs_cursor
     import fakesnow.copy_into as copy_into
+    import fakesnow.cursor as fs_cursor
     import fakesnow.transforms as transforms
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -68,7 +68,7 @@ def fix_fakesnow_server(mp: pytest.MonkeyPatch) -> None:
         children = [pc.fill_null(struct.field(i), 0) for i in range(struct.type.num_fields)]
         return pa.StructArray.from_arrays(children, fields=list(struct.type), mask=ts.is_null())
 
-    def identifier(expression: exp.Expr, params: object) -> exp.Expr:
+    def identifier(expression: exp.Expr, params: list[Any] | dict[Any, Any] | None) -> exp.Expr:
         result = original_identifier(expression, params)
         if (
             result is not expression
@@ -149,7 +149,7 @@ def add_stage_commands(mp: pytest.MonkeyPatch) -> None:
             select = (f'select column1 as "name", column2 as "result" from (values {", ".join(rows)})' if rows
                       else 'select cast(null as varchar) as "name", cast(null as varchar) as "result" where false')
         else:
-            rows = [f"({_sql_text(n)}, {f.stat().st_size}, '', '')" for n, f in zip(names, files)]
+            rows = [f"({_sql_text(n)}, {f.stat().st_size}, '', '')" for n, f in zip(names, files, strict=True)]
             select = ('select column1 as "name", column2 as "size", column3 as "md5", column4 as "last_modified" '
                       f'from (values {", ".join(rows)})' if rows else
                       'select cast(null as varchar) as "name", cast(null as bigint) as "size", '

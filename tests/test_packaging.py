@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import fnmatch
 import subprocess
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 

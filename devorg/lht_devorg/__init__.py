@@ -101,7 +101,7 @@ class DevOrg:
         self.limits = ApiLimits(daily_max=self.api_daily_max)
         self.tokens = TokenStore(self.token_ttl_seconds)
         self.bulk = BulkJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "bulk")
-        server = OrgHTTPServer(("127.0.0.1", self.port), None, tls.context,  # type: ignore[arg-type]
+        server = OrgHTTPServer(("127.0.0.1", self.port), None, tls.context,
                                max_body_bytes=self.max_body_bytes)
         self.port = server.server_address[1]
         self.instance_url = f"https://127.0.0.1:{self.port}"

@@ -6,12 +6,12 @@ is an aware UTC datetime; this module is where they come from.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 
 def utcnow() -> datetime:
     """This host's clock now, aware, in UTC."""
-    return datetime.now(UTC)
+    return datetime.now(timezone.utc)
 
 
 def as_utc(moment: datetime) -> datetime:

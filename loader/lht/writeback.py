@@ -110,7 +110,7 @@ class WritebackReport:
         data["started_at"] = self.started_at.isoformat()
         data["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
         data["api_usage"] = {"used": self.api_usage[0], "max": self.api_usage[1]} if self.api_usage else None
-        for item, result in zip(data["results"], self.results):
+        for item, result in zip(data["results"], self.results, strict=True):
             item["rows_written"] = result.rows_written
         data["rows_written"] = sum(r.rows_written for r in self.results)
         data["ok"] = self.ok

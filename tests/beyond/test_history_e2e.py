@@ -6,6 +6,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from e2e.conftest import Workspace
+
 from lht.project import load_project
 
 

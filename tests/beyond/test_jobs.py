@@ -7,6 +7,7 @@ import json
 
 import requests
 from e2e.conftest import Workspace
+
 from lht.constants import API_VERSION
 
 

@@ -11,6 +11,7 @@ import subprocess
 import time
 
 from e2e.conftest import BIN, Workspace, make_workspace
+
 from lht_devorg import DevOrg
 
 HIDE_CURSOR = "\x1b[?25l"  # a live display starting

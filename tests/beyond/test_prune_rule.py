@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+
 from lht.commands.prune import prune_object
-from lht.warehouse.target import Target
 from lht.typemap import FieldSpec
 from lht.warehouse.connection import Warehouse, connect
+from lht.warehouse.target import Target
 from lht.warehouse.writer import write_batch
 
 FIELDS = [FieldSpec("Id", "id"), FieldSpec("Name", "string"), FieldSpec("SystemModstamp", "datetime"),

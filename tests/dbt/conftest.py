@@ -23,9 +23,9 @@ import yaml
 from dbtparse import copy_project, one_thread, seed_partial_parse
 from forkrun import run_dbt
 
-from lht.warehouse.target import Target
 from lht.typemap import FieldSpec, arrow_type, timestamp_sql_type
 from lht.warehouse.connection import Warehouse, connect
+from lht.warehouse.target import Target
 from lht.warehouse.writer import ensure_table, new_batch_id, write_batch
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"

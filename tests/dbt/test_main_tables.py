@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lht.warehouse.state import StateStore
 from lht.typemap import FieldSpec
+from lht.warehouse.state import StateStore
 
 if TYPE_CHECKING:
     from conftest import DbtEnv

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lht.manifest import load_manifest
-from lht.push.changeset import ChangeSet, change_views, column_of, counts, problem_keys, stream_changes
+from lht.push.changeset import (
+    ChangeSet,
+    change_views,
+    column_of,
+    counts,
+    problem_keys,
+    stream_changes,
+)
 from lht.warehouse.results import PushResult, ensure_push_results, write_push_results
 
 if TYPE_CHECKING:
@@ -84,7 +91,7 @@ def test_the_change_set_view_sends_new_failed_and_changed_rows_only_and_tells_ro
         probes = {}
         for batch in stream_changes(wh, probes_view, batch_rows=100):
             probes.update(zip(batch.column(column_of(batch, "_lht_key")).to_pylist(),
-                              batch.column(column_of(batch, "_lht_values_hash")).to_pylist()))
+                              batch.column(column_of(batch, "_lht_values_hash")).to_pylist(), strict=True))
         assert len(probes) == len(HASH_PROBES) and len(set(probes.values())) == len(HASH_PROBES), probes
         # the documented text on every engine: `<length>:<text>` or `~` for NULL, comma-separated
         # (over every column sent: the key Id too)
@@ -160,7 +167,6 @@ def test_unit_tests_of_the_push_models_pass(env: DbtEnv) -> None:
 def test_the_macros_check_names_with_the_loaders_rules() -> None:
     """lht_names.sql spells lht.names.PATTERNS again (Jinja cannot import Python): same strings."""
     import re
-
     from pathlib import Path
 
     from lht.names import PATTERNS
@@ -169,7 +175,7 @@ def test_the_macros_check_names_with_the_loaders_rules() -> None:
     segment = re.search(r"set segment = '([^']+)'", text).group(1)
     field = f"{segment}(?:__{segment}){{0,3}}"
     assert PATTERNS["field"] == field
-    assert f"'object': segment ~ '(?:__' ~ segment ~ '){{0,2}}'" in text and PATTERNS["object"] == f"{segment}(?:__{segment}){{0,2}}"
+    assert "'object': segment ~ '(?:__' ~ segment ~ '){0,2}'" in text and PATTERNS["object"] == f"{segment}(?:__{segment}){{0,2}}"
     assert f"'identifier': '{PATTERNS['identifier']}'" in text
     assert "'push_column': field ~ '(?:\\\\.' ~ field ~ ')?|_[A-Za-z0-9_]*'" in text
     assert PATTERNS["push_column"] == f"{field}(?:\\.{field})?|_[A-Za-z0-9_]*"

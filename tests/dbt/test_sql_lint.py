@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlfluff.core import FluffConfig, Linter
-
 from test_package import seed
 
 if TYPE_CHECKING:

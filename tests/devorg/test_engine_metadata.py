@@ -6,6 +6,7 @@ import json
 from importlib import resources
 
 import pytest
+
 from lht_devorg.core.engine import OrgEngine
 from lht_devorg.errors import OrgError
 from lht_devorg.ids import is_id, make_id, suffix, to18

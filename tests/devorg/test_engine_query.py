@@ -9,6 +9,7 @@ from functools import partial
 
 import pytest
 from engine_fixtures import SMALL, bulk_csv, rest_records
+
 from lht_devorg.core.engine import OrgEngine
 from lht_devorg.errors import OrgError
 from lht_devorg.ids import make_id

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from engine_fixtures import SMALL
+
 from lht_devorg.core.engine import OrgEngine
 from lht_devorg.core.seed import MASS_UPDATE_AT, NASTY_VALUES
 from lht_devorg.ids import make_id

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 from engine_fixtures import SMALL, bulk_csv
+
 from lht_devorg.core.engine import OrgEngine
 from lht_devorg.errors import OrgError
 from lht_devorg.ids import make_id

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from engine_fixtures import SMALL, Clock, rest_records
+
 from lht_devorg.core import batchwrite
 from lht_devorg.core.engine import OrgEngine
 from lht_devorg.core.validate import bulk_error, csv_value

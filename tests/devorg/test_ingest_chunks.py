@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pytest
 from engine_fixtures import SMALL, Clock
+
 from lht_devorg.core import batchwrite, validate
 from lht_devorg.core.engine import OrgEngine
 from lht_devorg.faults import ROW_KINDS, FaultInjector
@@ -182,7 +183,7 @@ def test_result_rows_from_columns_are_the_bytes_csv_quote_all_writes(tmp_path, d
         folder.mkdir()
     files = ResultFiles(by_rows, delimiter, line_ending)
     files.start(["A", "B", "C"])
-    for row, result in zip(cells, results):
+    for row, result in zip(cells, results, strict=True):
         if result.error is None:
             files.success(result.record_id, result.created, row)
         else:
@@ -191,7 +192,7 @@ def test_result_rows_from_columns_are_the_bytes_csv_quote_all_writes(tmp_path, d
     files.close()
     files = ResultFiles(by_columns, delimiter, line_ending)
     files.start(["A", "B", "C"])
-    columns = [pa.array(list(c), pa.string()) for c in zip(*cells)]
+    columns = [pa.array(list(c), pa.string()) for c in zip(*cells, strict=True)]
     assert files.chunk(columns, results) == 1
     files.unprocessed_columns(columns)
     files.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from engine_fixtures import SMALL, Clock
+
 from lht_devorg.core import batchwrite
 from lht_devorg.core.engine import OrgEngine
 from lht_devorg.core.validate import row_lock

@@ -14,11 +14,12 @@ import threading
 import pyarrow as pa
 import pytest
 from engine_fixtures import Clock
+from test_ingest_chunks import _csv, _job, _process
+
 from lht_devorg.core.engine import OrgEngine
 from lht_devorg.ids import make_id
 from lht_devorg.ingest import csvparse, runner, updategroup
 from lht_devorg.ingest.results import ResultFiles
-from test_ingest_chunks import _csv, _job, _process
 
 COUNTS = {"User": 3, "Account": 60, "Contact": 0, "Lead": 0, "Opportunity": 0, "Case": 0, "Task": 0,
           "Invoice__c": 0, "Attachment": 0}
@@ -71,8 +72,8 @@ def test_the_first_chunk_of_an_upload_is_read_before_the_rest_is_parsed(tmp_path
     path.write_bytes(_csv(["Id", "Name", "Description"], rows) + b'"001","a","b","extra"\n')
     chunks = csvparse.column_chunks(path, ",", ["Id", "Name", "Description"], 10)
     first = next(chunks)
-    assert [c.to_pylist() for c in first] == [list(c) for c in zip(*rows[:10])]
-    assert [c.to_pylist() for c in next(chunks)] == [list(c) for c in zip(*rows[10:20])]
+    assert [c.to_pylist() for c in first] == [list(c) for c in zip(*rows[:10], strict=True)]
+    assert [c.to_pylist() for c in next(chunks)] == [list(c) for c in zip(*rows[10:20], strict=True)]
     with pytest.raises(csvparse.NotVouched):  # the last segment: a row of the wrong width
         list(chunks)
 

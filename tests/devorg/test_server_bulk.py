@@ -7,11 +7,12 @@ import io
 import time
 
 import pytest
-from lht_devorg.errors import OrgError
 from simple_salesforce.exceptions import (
     SalesforceGeneralError,
     SalesforceMalformedRequest,
 )
+
+from lht_devorg.errors import OrgError
 
 
 def _create(api, soql: str, **extra) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from lht_devorg.ids import make_id
 
 
@@ -31,7 +32,7 @@ def test_insert_answers_one_result_per_record_in_input_order(sf):
     body = {"allOrNone": False, "records": [acct(Name=n) for n in names]}
     results = collections(sf, "POST", json=body)
     assert [r["success"] for r in results] == [True] * 5
-    for name, result in zip(names, results):
+    for name, result in zip(names, results, strict=True):
         found = sf.query(f"SELECT Id FROM Account WHERE Name = '{name}'")["records"]
         assert [r["Id"] for r in found] == [result["id"]]
 

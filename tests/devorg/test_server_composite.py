@@ -7,6 +7,7 @@ from datetime import timedelta, timezone
 from urllib.parse import quote
 
 import pytest
+
 from lht_devorg import DevOrg
 
 V = "/services/data/v59.0"

@@ -9,8 +9,12 @@ import time
 import pytest
 import requests
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceGeneralError,
-                                          SalesforceMalformedRequest, SalesforceRefusedRequest)
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+)
 
 
 def _rows(content: bytes) -> list[list[str]]:

@@ -7,8 +7,12 @@ from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
-from simple_salesforce.exceptions import (SalesforceGeneralError, SalesforceMalformedRequest,
-                                          SalesforceRefusedRequest, SalesforceResourceNotFound)
+from simple_salesforce.exceptions import (
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
 
 from lht_devorg.cursors import CURSOR_IDLE_SECONDS
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from engine_fixtures import SMALL
+
 from lht_devorg.core.engine import OrgEngine
 from lht_devorg.errors import OrgError
 from lht_devorg.soql.parser import parse

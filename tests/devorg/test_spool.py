@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+
 from lht_devorg.bulk.spool import ResultSpool
 from lht_devorg.soql import render
 

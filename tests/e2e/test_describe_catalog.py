@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from lht_devorg import DevOrg
 
 from .conftest import make_workspace

@@ -5,7 +5,6 @@ org value for value, with no Id twice. On DuckDB and on the Snowflake dialect.
 
 from __future__ import annotations
 
-
 import requests
 from simple_salesforce import Salesforce
 

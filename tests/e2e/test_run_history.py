@@ -6,15 +6,15 @@ DuckDB and on the Snowflake dialect (fakesnow)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from lht_devorg import DevOrg
 from merge.conftest import DEDUP_SQL, MERGE_COUNTS, add_merge_model
+
+from lht_devorg import DevOrg
 
 from .conftest import Workspace, make_workspace
 

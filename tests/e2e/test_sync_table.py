@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from lht_devorg import DevOrg, ShiftedClock
 
 from .conftest import BIN, Workspace, make_workspace

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lht.warehouse.target import Target
 from lht.warehouse.connection import Warehouse, connect
+from lht.warehouse.target import Target
 
 ENGINES = ["duckdb", "snowflake", "snowflake-patch"]
 

@@ -10,13 +10,13 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - pa.compute
 import pytest
 
-from lht.salesforce import bulk
 from lht.config import credentials_from_env, settings_from_env
-from lht.salesforce.describe import plan_object
 from lht.errors import BulkJobError, ObjectNotFoundError
-from lht.salesforce.soql import build_soql
-from lht.salesforce.extract import extract
+from lht.salesforce import bulk
 from lht.salesforce.client import connect
+from lht.salesforce.describe import plan_object
+from lht.salesforce.extract import extract
+from lht.salesforce.soql import build_soql
 from lht.typemap import arrow_schema
 
 

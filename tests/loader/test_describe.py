@@ -8,8 +8,8 @@ from importlib import resources
 
 import pytest
 
-from lht.salesforce.describe import drop_field, plan_object, without_bulk
 from lht.errors import SalesforceError
+from lht.salesforce.describe import drop_field, plan_object, without_bulk
 
 
 def _describe(name: str) -> dict:

@@ -10,10 +10,10 @@ import pyarrow as pa
 import pytest
 
 from lht.config import credentials_from_env, settings_from_env
-from lht.salesforce.describe import plan_object
 from lht.errors import FieldsChangedError
-from lht.salesforce.extract import extract
 from lht.salesforce.client import connect
+from lht.salesforce.describe import plan_object
+from lht.salesforce.extract import extract
 
 NASTY_TEXT = ["ACME – NORTH", "0012", "20", "1e5", "NA", "null", "nan", "None", "TRUE",
               "a,b \"quoted\"\r\nnext line\nlast", "東京 🚀 café", "x" * 131_072]

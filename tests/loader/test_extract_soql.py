@@ -8,8 +8,8 @@ from importlib import resources
 
 import pytest
 
-from lht.salesforce.describe import plan_object
 from lht.errors import ConfigError, InvalidNameError
+from lht.salesforce.describe import plan_object
 from lht.salesforce.soql import build_soql, validate_where
 
 

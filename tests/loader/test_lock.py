@@ -10,8 +10,8 @@ import time
 import pytest
 
 from lht.errors import ConcurrentRunError
-from lht.warehouse.lock import LOCK_TABLE, run_lock
 from lht.warehouse.connection import Warehouse
+from lht.warehouse.lock import LOCK_TABLE, run_lock
 
 
 class Holder:

@@ -7,12 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from lht.commands.scaffold import add_objects
 from lht.errors import InvalidNameError
 from lht.merge.validate import id_problem as merge_id_problem
 from lht.names import (
-    check_field_name, check_identifier, check_object_name, check_push_column, id_problem, table_name, to18,
+    check_field_name,
+    check_identifier,
+    check_object_name,
+    check_push_column,
+    id_problem,
+    table_name,
+    to18,
 )
-from lht.commands.scaffold import add_objects
 from lht.project import Project
 
 REPO = Path(__file__).resolve().parents[2]

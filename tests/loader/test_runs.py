@@ -11,7 +11,14 @@ from pathlib import Path
 from lht.commands.history import summarize
 from lht.warehouse.connection import Warehouse, connect
 from lht.warehouse.lock import run_lock
-from lht.warehouse.runs import RunRow, last_successes, read_runs, record_refusal, record_run, write_runs
+from lht.warehouse.runs import (
+    RunRow,
+    last_successes,
+    read_runs,
+    record_refusal,
+    record_run,
+    write_runs,
+)
 from lht.warehouse.target import Target
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

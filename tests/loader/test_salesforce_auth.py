@@ -8,10 +8,10 @@ import socket
 import pytest
 
 from lht.config import credentials_from_env, settings_from_env
-from lht.salesforce.describe import plan_object
 from lht.errors import AuthenticationError, SalesforceError
-from lht.salesforce.extract import extract
 from lht.salesforce.client import connect
+from lht.salesforce.describe import plan_object
+from lht.salesforce.extract import extract
 
 FLOWS = ["token", "password", "client_credentials", "jwt", "refresh_token", "auth_url"]
 LOGIN_FLOWS = ["password", "client_credentials", "jwt", "refresh_token", "auth_url"]

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lht.errors import InvalidNameError, WarehouseError
-from lht.warehouse.state import ObjectState, StateStore
 from lht.warehouse.connection import Warehouse
+from lht.warehouse.state import ObjectState, StateStore
 
 UTC = timezone.utc
 

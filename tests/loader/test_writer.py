@@ -114,7 +114,7 @@ def test_every_salesforce_type_round_trips_value_for_value(wh: Warehouse) -> Non
     got = read(wh, "Account", names)
     expected = data.to_pylist()
     assert len(got) == len(expected)
-    for got_row, want_row in zip(got, expected):
+    for got_row, want_row in zip(got, expected, strict=True):
         for name in names:
             assert normalised(got_row[name]) == want_row[name], f"{name} of {want_row['Id']}"
             if isinstance(want_row[name], str):

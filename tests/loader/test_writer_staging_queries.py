@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from lht.warehouse.staging import ids_missing_since, staged_ids, staged_rows_after
 from lht.typemap import FieldSpec
 from lht.warehouse.connection import Warehouse
+from lht.warehouse.staging import ids_missing_since, staged_ids, staged_rows_after
 from lht.warehouse.writer import write_batch
 
 FIELDS = [FieldSpec("Id", "id"), FieldSpec("IsDeleted", "boolean"), FieldSpec("SystemModstamp", "datetime")]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from e2e.conftest import Run, Workspace
+
 from lht_devorg import DevOrg
 
 #: Every object present, Accounts enough for the seeded duplicates (numbers 40 to 61).

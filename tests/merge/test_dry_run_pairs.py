@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from e2e.conftest import make_workspace
+
 from lht_devorg import DevOrg
 
 from .conftest import DEDUP_SQL, add_merge_model, org_row, soap_posts

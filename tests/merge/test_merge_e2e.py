@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from e2e.conftest import Workspace, make_workspace
+
 from lht_devorg import DevOrg
 from lht_devorg.core.seed import duplicate_account_ids
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 from defusedxml import ElementTree as SafeET
+
 from lht_devorg import DevOrg, ShiftedClock
 from lht_devorg.ids import make_id
 

@@ -14,6 +14,7 @@ import subprocess
 import time
 
 from e2e.conftest import BIN, make_workspace
+
 from lht_devorg import DevOrg
 from lht_devorg.core.seed import duplicate_account_ids
 

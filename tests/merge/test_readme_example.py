@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from e2e.conftest import make_workspace
+
 from lht_devorg import DevOrg
 from lht_devorg.core.seed import duplicate_account_ids
 

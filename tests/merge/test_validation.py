@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from e2e.conftest import Workspace, make_workspace
-from lht_devorg import DevOrg
 
 from lht.errors import MergeRefusedError
 from lht.merge.validate import group_requests, id_problem, to18, validate_rows
+from lht_devorg import DevOrg
 
 from .conftest import add_merge_model, literal_model, merge, model_report, soap_posts
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from e2e.conftest import Run, Workspace, make_workspace
+
 from lht_devorg import DevOrg
 
 COUNTS = {"User": 3, "Account": 40, "Contact": 5, "Lead": 1, "Opportunity": 1, "Case": 1, "Task": 1,
@@ -63,7 +64,7 @@ class PushWorkspace:
 
     def results(self, where: str = "true") -> list[dict[str, Any]]:
         names, rows = self.ws.query(f"select * from salesforce_staging._lht_push_results where {where}")
-        return [dict(zip(names, r)) for r in rows]
+        return [dict(zip(names, r, strict=True)) for r in rows]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ unread (a JobComplete job with no failed row has no failed or unprocessed rows).
 from __future__ import annotations
 
 import pytest
+
 from lht.push.sendbulk import result_files
 from lht.salesforce.bulk import paced_wait
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import requests
 from e2e.conftest import make_workspace
+
 from lht.constants import API_VERSION
 from lht_devorg import DevOrg
 

@@ -7,14 +7,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from loader.conftest import duck_wh, snow_wh  # noqa: E402,F401  (fixtures)
 
 from lht.errors import ConfigError
 from lht.manifest import load_manifest
 from lht.warehouse.connection import Warehouse
 from lht.warehouse.results import PushResult, ensure_push_results, write_push_results
 from lht.writeback import FAILED, OK, REFUSED, ModelReport, WritebackReport
-
-from loader.conftest import duck_wh, snow_wh  # noqa: E402,F401  (fixtures)
 
 AT = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=timezone.utc)
 

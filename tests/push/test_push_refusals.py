@@ -4,6 +4,7 @@ push sends nothing and writes no result row, exits 2, and the other pushes still
 from __future__ import annotations
 
 import pytest
+
 from .conftest import PushWorkspace
 
 #: end to end (sync, dbt build, pushes as subprocesses): slow on a loaded machine

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from e2e.conftest import BIN, Run, Workspace, make_workspace
+
 from lht_devorg import DevOrg
 
 #: A small org: every object present, few rows, so a sync takes a couple of seconds.

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import pytest
 from e2e.conftest import Workspace, assert_main_table_matches_org
+
 from lht_devorg.core.seeddata import LONG_NOTES, NASTY_VALUES
 
 TEXTS = [

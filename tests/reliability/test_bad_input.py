@@ -24,7 +24,6 @@ from .conftest import (
 )
 
 
-
 @pytest.fixture
 def engine_name() -> str:
     """Bad input is refused before the warehouse is touched (lht logs in to Salesforce

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 from e2e.conftest import BIN, Run, Workspace
-from lht_devorg import DevOrg
 
 from lht.errors import DiskFullError, no_room
 from lht.warehouse.connection import Warehouse, connect
 from lht.warehouse.target import Target
+from lht_devorg import DevOrg
 
 from .conftest import SMALL_COUNTS, assert_clean_failure, staged_count, staging_tables
 

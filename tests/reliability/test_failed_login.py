@@ -18,11 +18,11 @@ import pytest
 import requests
 import trustme
 from e2e.conftest import Workspace
-from lht_devorg import DevOrg
 
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import LoginRefusedError
 from lht.salesforce.client import connect
+from lht_devorg import DevOrg
 
 from .conftest import assert_clean_failure, assert_no_secret_leaked, state_rows, sync_vv
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from e2e.conftest import BIN, Workspace, assert_main_table_matches_org, make_workspace
+
 from lht_devorg import DevOrg
 from lht_devorg.bulk.query import encode_locator
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from e2e.conftest import Workspace, make_workspace
+
 from lht_devorg import DevOrg
 
 from .conftest import FAST, assert_clean_failure, sync_vv

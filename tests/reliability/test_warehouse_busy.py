@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from e2e.conftest import BIN, Run, Workspace, make_workspace
+
 from lht_devorg import DevOrg
 
 from .conftest import assert_clean_failure, staged_count

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from lht_devorg import DevOrg
 
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import SalesforceError
 from lht.salesforce import collections
 from lht.salesforce.client import SalesforceClient, connect
 from lht.salesforce.transport import repeatable
+from lht_devorg import DevOrg
 
 COLLECTIONS = "/composite/sobjects"
 

@@ -208,7 +208,7 @@ class BulkJobs:
         job = self.get(job_id)
         self._require_complete(job, api_version)
         total = job.spool.total
-        if max_records in (None, ""):
+        if not max_records:  # absent or empty
             limit = default_page_rows(len(job.columns), self.chunk_rows)
         else:
             try:

@@ -7,7 +7,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pyarrow as pa
@@ -77,7 +77,8 @@ def update_table(eng: OrgStore, obj: ObjectSchema, cols: Sequence[str], data: pa
     written: list[int] = []
 
     def run(name: str) -> None:
-        sets = [f"{q(c)} = {_cast(obj.field(c), f's.c{j}')}" for j, c in enumerate(cols)]
+        # cols are fields of obj
+        sets = [f"{q(c)} = {_cast(cast(dict, obj.field(c)), f's.c{j}')}" for j, c in enumerate(cols)]
         sets += [f"{q(n)} = ?" for n, _ in stamps]
         row = eng._con.execute(f'UPDATE {table} SET {", ".join(sets)} FROM {name} AS s '
                                f'WHERE {table}."Id" = s."Id"{live}', [v for _, v in stamps]).fetchone()
@@ -111,7 +112,8 @@ def write_inserts(eng: OrgStore, obj: ObjectSchema, rows: list[dict]) -> None:
     data = {f"c{j}": pa.array([_text(row.get(c)) for row in rows], pa.string()) for j, c in enumerate(cols)}
 
     def run(name: str) -> None:
-        exprs = ", ".join(_cast(obj.field(c), f"s.c{j}") for j, c in enumerate(cols))
+        # cols are fields of obj (its stored fields)
+        exprs = ", ".join(_cast(cast(dict, obj.field(c)), f"s.c{j}") for j, c in enumerate(cols))
         eng._con.execute(f"INSERT INTO {q(obj.name.lower())} ({', '.join(q(c) for c in cols)}) "
                          f"SELECT {exprs} FROM {name} AS s")
         recompute_ids = pa.table({"Id": pa.array([row["Id"] for row in rows], pa.string())})
@@ -135,7 +137,7 @@ def existing(eng: OrgStore, obj: ObjectSchema, record_ids: list[str]) -> dict[st
         return {}
     wanted = sorted(set(record_ids))
     at, deleted = existing_at(eng, obj, pa.array(wanted, pa.string()))
-    return {wanted[i]: bool(d) for i, d in zip(at.tolist(), deleted.tolist())}
+    return {wanted[i]: bool(d) for i, d in zip(at.tolist(), deleted.tolist(), strict=True)}
 
 
 def existing_at(eng: OrgStore, obj: ObjectSchema, record_ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:

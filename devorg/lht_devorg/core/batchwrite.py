@@ -127,7 +127,7 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
         out[i] = RowResult(rid, False)
 
     if operation == "update":
-        named: list[tuple[int, str]] = []
+        named = []
         for i in live:
             try:
                 named.append((i, _record_id(rows[i])))  # type: ignore[arg-type]

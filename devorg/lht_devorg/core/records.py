@@ -295,7 +295,7 @@ def deleted(eng: OrgStore, obj_name: str, start: dt.datetime, end: dt.datetime) 
     cur = eng.cursor()
     rows = cur.execute("SELECT id, deleted_date FROM _org_deleted WHERE obj = ? AND deleted_date >= ? "
                        "AND deleted_date < ? ORDER BY deleted_date, id", [obj.name, _utc_naive(start), latest]).fetchall()
-    earliest = cur.execute("SELECT min(deleted_date) FROM _org_deleted WHERE obj = ?", [obj.name]).fetchone()[0]
+    earliest = cur.execute("SELECT min(deleted_date) FROM _org_deleted WHERE obj = ?", [obj.name]).fetchall()[0][0]
     return {"deletedRecords": [{"id": r[0], "deletedDate": render.json_datetime(r[1])} for r in rows],
             "earliestDateAvailable": render.json_datetime(earliest or latest),
             "latestDateCovered": render.json_datetime(latest)}

@@ -18,6 +18,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import duckdb
 
@@ -44,7 +45,7 @@ class ResultSet:
     is_count: bool
     bulk: bool = False
     table: str | None = None
-    fields: list[dict] = field(default_factory=list)
+    fields: list[dict | None] = field(default_factory=list)  # None: an aggregate's COUNT()
     #: REST results keep only their Ids (in result order); pages read the values from this.
     source: str | None = None
     plan: Plan | None = None
@@ -173,7 +174,7 @@ class OrgStore:
             p = self.plan(soql, include_deleted=include_deleted, bulk=bulk)
             rs_id = ids.make_id("01g", next(self._rs_counter))
             if p.is_count:
-                total = self._con.execute(f"SELECT count(*) FROM ({p.rows_sql('1')})", p.all_params()).fetchone()[0]
+                total = self._con.execute(f"SELECT count(*) FROM ({p.rows_sql('1')})", p.all_params()).fetchall()[0][0]
                 return ResultSet(rs_id, p.obj.name, [], int(total), True, plan=p)
             rs = ResultSet(rs_id, p.obj.name, p.csv_columns, 0, False, bulk, f'_rs."r_{rs_id}"',
                            [c.field for c in p.columns], plan=p)
@@ -187,7 +188,7 @@ class OrgStore:
                 rs.source = p.from_sql()
                 ids_only = p.rows_sql(f'{p.alias}."Id" AS "__rs_id"')
                 self._con.execute(f"CREATE TABLE {rs.table} AS {ids_only}", p.all_params(with_select=False))
-            rs.total_size = int(self._con.execute(f"SELECT count(*) FROM {rs.table}").fetchone()[0])
+            rs.total_size = int(self._con.execute(f"SELECT count(*) FROM {rs.table}").fetchall()[0][0])
             self._results[rs.id] = rs
             return rs
 
@@ -199,8 +200,9 @@ class OrgStore:
         cur = self.cursor()
         try:
             if csv:
-                cols = ", ".join(f"{render.csv_expr(f, q(f'c{i}'))} AS {q(c)}"
-                                 for i, (f, c) in enumerate(zip(rs.fields, rs.columns)))
+                # a Bulk query's columns are all fields (the planner refuses aggregates there)
+                cols = ", ".join(f"{render.csv_expr(cast(dict, f), q(f'c{i}'))} AS {q(c)}"
+                                 for i, (f, c) in enumerate(zip(rs.fields, rs.columns, strict=True)))
                 sql = f"SELECT {cols} FROM {rs.table} WHERE rowid >= ? AND rowid < ? ORDER BY rowid"
                 return cur.sql(sql, params=bounds).to_arrow_table()
             if p.aggregate:
@@ -247,4 +249,4 @@ class OrgStore:
         """Number of rows of ``obj`` (recycle bin included when asked)."""
         o = self.schema.require(obj)
         cond = "" if include_deleted or not o.field("IsDeleted") else ' WHERE NOT "IsDeleted"'
-        return int(self.cursor().execute(f"SELECT count(*) FROM {self.table(obj)}{cond}").fetchone()[0])
+        return int(self.cursor().execute(f"SELECT count(*) FROM {self.table(obj)}{cond}").fetchall()[0][0])

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pyarrow as pa
 
@@ -60,7 +60,9 @@ def stream_csv(eng: OrgStore, soql: str, *, include_deleted: bool,
         eng._streams.add(cur)
     reader = None
     try:
-        select = ", ".join(f"{render.csv_expr(c.field, c.expr)} AS {q(f'c{i}')}" for i, c in enumerate(p.columns))
+        # a Bulk query's columns are all fields (the planner refuses aggregates there)
+        select = ", ".join(f"{render.csv_expr(cast(dict, c.field), c.expr)} AS {q(f'c{i}')}"
+                           for i, c in enumerate(p.columns))
         # DuckDB fills large batches on all its threads; small ones come out one at a time.
         fetch = max(chunk_rows, FETCH_ROWS)
         reader = cur.sql(p.rows_sql(select), params=p.all_params()).to_arrow_reader(fetch)

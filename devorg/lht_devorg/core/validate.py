@@ -174,8 +174,8 @@ def _lookups(obj: ObjectSchema, values: dict) -> Iterator[tuple[str, str | None,
                 raise OrgError(400, "INVALID_FIELD", f"The relationship {key} needs exactly one external "
                                "id field", [])
             (field_name, field_value), = inner.items()
-            attrs = value.get("attributes") if isinstance(value.get("attributes"), dict) else {}
-            yield key, attrs.get("type"), field_name, field_value
+            attrs = value.get("attributes")
+            yield key, attrs.get("type") if isinstance(attrs, dict) else None, field_name, field_value
         elif "." in key:
             rel, _, field_name = key.partition(".")
             target_type, _, rel = rel.rpartition(":")
@@ -198,11 +198,11 @@ def prefetch_lookups(eng: OrgStore, obj: ObjectSchema, rows: list[dict]) -> Look
         except OrgError:
             continue  # reported when the row is written
     cache: LookupCache = {}
-    for (target_name, field_name), values in wanted.items():
+    for (target_name, field_name), wanted_values in wanted.items():
         target = eng.schema.require(target_name)
         f = target.field(field_name)
         assert f is not None
-        cache[(target_name, field_name)] = find_ids_many(eng, target, f, values)
+        cache[(target_name, field_name)] = find_ids_many(eng, target, f, wanted_values)
     return cache
 
 

@@ -44,7 +44,7 @@ WORKERS = 64
 #: Bytes of a response body handed to the connection at once (its buffer stays small).
 SLICE = 1 << 20
 #: Seconds requests under way get to finish when the org stops.
-STOP_SECONDS = 2.0
+STOP_SECONDS = 2
 #: Request bodies over this are refused (413) before they are read: Bulk API 2.0's upload
 #: maximum (150 MB, measured after base64 encoding), so no body Salesforce takes is refused.
 MAX_BODY_BYTES = 150_000_000
@@ -168,7 +168,9 @@ class _Asgi:
                    else Incoming(scope["method"], target, headers, b"".join(chunks)))
         chunks.clear()
         loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(self.server.pool, self.server.app.handle, request)
+        app = self.server.app
+        assert app is not None  # set before the server starts
+        answer = await loop.run_in_executor(self.server.pool, app.handle, request)
         transport: asyncio.Transport = scope[_TRANSPORT]
         if answer.reset:
             _reset(transport)

@@ -30,7 +30,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ..ids import ADMIN_USERNAME, ADMIN_USER_ID, ORG_ID
+from ..ids import ADMIN_USER_ID, ADMIN_USERNAME, ORG_ID
 from .tls import write_private
 from .webflow import Redirect, Refusal, WebFlow
 

@@ -132,9 +132,9 @@ def parse_sosl(text: str) -> Search:
         body = rest[len("RETURNING"):]
         limit = _LIMIT.search(body)
         specs = _split_top(body)
-        if limit and not specs[-1].rstrip().endswith(")") and _LIMIT.search(specs[-1]):
+        if limit and not specs[-1].rstrip().endswith(")") and (tail := _LIMIT.search(specs[-1])):
             search.limit = min(MAX_RECORDS, int(limit.group(1)))
-            specs[-1] = specs[-1][:_LIMIT.search(specs[-1]).start()]
+            specs[-1] = specs[-1][:tail.start()]
         search.targets = [parse_target(s) for s in specs if s.strip()]
         rest = ""
     limit = _LIMIT.match(rest.strip())

@@ -128,8 +128,8 @@ class OrgApp:
         if method == "POST" and soap and operation(body) == "merge":
             return self._soap(req, Call(method, path, soap.group(1), params, req.headers, body))
         if method == "POST" and soap:
-            answer = self.auth.soap_login(body, soap.group(1))
-            return _send(Reply(answer.status, answer.body, answer.content_type))
+            login = self.auth.soap_login(body, soap.group(1))
+            return _send(Reply(login.status, login.body, login.content_type))
         identity = self.identity.answer(method, path, params, req.headers)
         if identity is not None:
             return _send(identity)

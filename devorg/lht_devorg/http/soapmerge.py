@@ -74,7 +74,8 @@ class MergeRequest:
 
 
 def _parse_master(element: ET.Element) -> tuple[str, str, dict[str, Any]]:
-    object_name, master_id, values = "", "", {}
+    object_name, master_id = "", ""
+    values: dict[str, Any] = {}
     for child in element:
         name = _local(child.tag)
         if name == "type":

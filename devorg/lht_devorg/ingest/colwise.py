@@ -186,7 +186,7 @@ def apply_update(eng: OrgStore, obj: ObjectSchema, header: list[str], fields: li
     shape_errors = {i: OrgError(400, "INVALID_FIELD", f"The row has {len(row)} values; the header has {width}", [])
                     for i, row in enumerate(rows) if len(row) != width}
     shaped = rows if not shape_errors else [row if len(row) == width else [""] * width for row in rows]
-    by_column = list(zip(*shaped)) if rows else [() for _ in header]
+    by_column = list(zip(*shaped, strict=True)) if rows else [() for _ in header]
     columns = [pa.array(cells, pa.string()) for cells in by_column]
     return apply_update_columns(eng, obj, fields, columns, before_row, shape_errors).rows()
 
@@ -246,13 +246,13 @@ def _writes(columns: list[_Column], record_ids: pa.Array, good: np.ndarray) -> l
         groups = [(tuple(bool(k >> j & 1) for j in range(len(columns))), good & (key == k)) for k in chosen_keys]
     else:
         by_shape: dict[tuple[bool, ...], np.ndarray] = {}
-        for i, shape in enumerate(zip(*(p.tolist() for p in present))):
+        for i, shape in enumerate(zip(*(p.tolist() for p in present), strict=True)):
             if good[i]:
                 by_shape.setdefault(shape, np.zeros(len(good), np.bool_))[i] = True
         groups = list(by_shape.items())
     out: list[Write] = []
     for shape, mask in groups:
-        chosen = [col for col, on in zip(columns, shape) if on]
+        chosen = [col for col, on in zip(columns, shape, strict=True) if on]
         taken = pa.array(mask)
         data = {"Id": record_ids.filter(taken)}
         for j, col in enumerate(chosen):

@@ -186,4 +186,4 @@ def ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 
 def as_rows(columns: list[pa.Array]) -> list[list[str]]:
     """A chunk's cells row by row (as the ``csv`` module gives them)."""
-    return [list(row) for row in zip(*(c.to_pylist() for c in columns))]
+    return [list(row) for row in zip(*(c.to_pylist() for c in columns), strict=True)]

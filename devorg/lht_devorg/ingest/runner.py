@@ -94,7 +94,7 @@ def _values(header: list[str], fields: list[dict | None], row: list[str]) -> dic
         return OrgError(400, "INVALID_FIELD", f"The row has {len(row)} values; the header has {len(header)}", [])
     values: dict = {}
     try:
-        for name, f, cell in zip(header, fields, row):
+        for name, f, cell in zip(header, fields, row, strict=True):
             if cell == "":
                 continue
             if cell == validate.NULL_CELL:
@@ -289,10 +289,10 @@ def _write_chunk(engine: Any, job: Any, header: list[str], fields: list[dict | N
 
 def _rows_results(files: ResultFiles, chunk: list[list[str]], results: list[batchwrite.RowResult]) -> int:
     """A chunk of ``csv`` rows' results into the files; the number of failed rows."""
-    files.successes((result.record_id, result.created, row) for row, result in zip(chunk, results)
+    files.successes((result.record_id, result.created, row) for row, result in zip(chunk, results, strict=True)
                     if result.error is None)
     failed = 0
-    for row, result in zip(chunk, results):
+    for row, result in zip(chunk, results, strict=True):
         if result.error is not None:
             failed += 1
             files.failure(result.record_id, validate.bulk_error(result.error), row)

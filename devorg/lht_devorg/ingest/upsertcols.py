@@ -51,12 +51,15 @@ def apply(eng: Any, obj: ObjectSchema, fields: list[dict | None], columns: list[
     at = _ext_position(obj, fields, ext_field)
     if at is None:
         return None
-    f = obj.field(fields[at]["name"])  # type: ignore[index]
+    ext = fields[at]
+    assert ext is not None  # _ext_position found the external id field
+    f = obj.field(ext["name"])
+    assert f is not None
     cells: list[str] = columns[at].to_pylist()
     keys = [batchwrite._fold(f, c) for c in cells]
     counts = Counter(keys)
     matches = validate.find_ids_many(eng, obj, f, [c for c in cells if c not in ("", validate.NULL_CELL)])
-    plain = [i for i, (c, k) in enumerate(zip(cells, keys)) if c not in ("", validate.NULL_CELL)
+    plain = [i for i, (c, k) in enumerate(zip(cells, keys, strict=True)) if c not in ("", validate.NULL_CELL)
              and counts[k] == 1 and len(matches.get(k, ())) == 1]
     if not plain:
         return None
@@ -69,9 +72,9 @@ def apply(eng: Any, obj: ObjectSchema, fields: list[dict | None], columns: list[
     taken = set(plain)
     others = [i for i in range(len(cells)) if i not in taken]
     out: list[RowResult] = [RowResult() for _ in cells]
-    for i, result in zip(plain, updated):
+    for i, result in zip(plain, updated, strict=True):
         out[i] = result
     if others:
-        for i, result in zip(others, rest(others)):
+        for i, result in zip(others, rest(others), strict=True):
             out[i] = result
     return out

@@ -23,7 +23,7 @@ _VERSION_RE = re.compile(r"/services/data/v\d+\.\d+/")
 
 
 def _load(name: str) -> Any:
-    return json.loads(resources.files("lht_devorg.meta").joinpath("describes", name).read_text("utf-8"))
+    return json.loads((resources.files("lht_devorg.meta") / "describes" / name).read_text("utf-8"))
 
 
 def duck_type(f: dict) -> str:

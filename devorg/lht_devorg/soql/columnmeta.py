@@ -52,7 +52,8 @@ def _columns(p: Plan) -> list[dict]:
                               kind="double" if item.func in ("count", "count_distinct", "sum", "avg")
                               or item.field["type"] in _NUMBER else ""))
             continue
-        container, path = out, ()
+        container = out
+        path: tuple[str, ...] = ()
         for hop in item.resolved.hops if item.resolved else []:
             path = path + (hop.rel,)
             rel = by_path.get(path)

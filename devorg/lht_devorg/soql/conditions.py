@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from .. import ids
 from ..meta.schema import COMPOUND_TYPES
@@ -114,7 +114,7 @@ class Conditions:
                 return f"NOT ({ors}) OR {col} IS NULL" if node.op == "notin" else ors
             values = [self._value(f, lit) for lit in node.value]
             non_null = [v for v in values if v is not None]
-            params.extend(v.lower() if text_like else v for v in non_null)
+            params.extend(str(v).lower() if text_like else v for v in non_null)
             marks = ", ".join("?" for _ in non_null)
             target = f"lower({col})" if text_like else col
             if node.op == "in":
@@ -142,7 +142,7 @@ class Conditions:
                 raise error_at(self.text, lit.token.pos, "MALFORMED_QUERY", f"invalid operator on null: {node.op}")
             return f"{col} IS {'NOT ' if node.op == '!=' else ''}NULL"
         if text_like:
-            params.append(value.lower())
+            params.append(str(value).lower())
             cmp = f"lower({col}) {node.op} ?"
         else:
             params.append(value)
@@ -152,7 +152,7 @@ class Conditions:
     def _date_literal(self, col: str, f: dict, op: str, lit: Literal, params: list) -> str:
         if f["type"] not in ("date", "datetime"):
             raise self._clash(f, lit)
-        name, n = lit.value  # type: ignore[misc]
+        name, n = cast("tuple[str, int | None]", lit.value)  # a date literal: (name, n or None)
         start, end = date_range(name, n, self.today)
         lo: object = start
         hi: object = end

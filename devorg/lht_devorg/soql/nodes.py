@@ -3,6 +3,7 @@ subqueries, literals, conditions, ORDER BY items and the query itself."""
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 
 from .lexer import Token
@@ -83,9 +84,9 @@ class Query:
     object: Token  # for a subquery: the child relationship name (last part of the path)
     items: list = field(default_factory=list)  # FieldRef | Func | FieldsMacro | SubQuery
     is_count: bool = False
-    where: object = None
+    where: builtins.object = None
     group_by: list[FieldRef] = field(default_factory=list)
-    having: object = None
+    having: builtins.object = None
     order: list[OrderItem] = field(default_factory=list)
     limit: int | None = None
     offset: int | None = None

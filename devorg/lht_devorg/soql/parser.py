@@ -41,6 +41,7 @@ from .nodes import (
     SubQuery,
 )
 
+
 class _Parser:
     def __init__(self, query: str):
         self.q = query

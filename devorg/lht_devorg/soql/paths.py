@@ -155,8 +155,8 @@ class Scope:
                     cols.append(f"CAST({_sql_text(obj.name)} AS VARCHAR) AS \"Type\"")
                 elif fname == "Name":
                     cols.append(f"{q(name_field)} AS \"Name\"" if name_field else 'CAST(NULL AS VARCHAR) AS "Name"')
-                elif obj.field(fname) and obj.field(fname)["type"] not in ("address", "location"):
-                    cols.append(q(obj.field(fname)["name"]))
+                elif (f := obj.field(fname)) and f["type"] not in ("address", "location"):
+                    cols.append(q(f["name"]))
                 else:
                     cast = "BOOLEAN" if fname == "IsActive" else "VARCHAR"
                     cols.append(f"CAST(NULL AS {cast}) AS {q(fname)}")

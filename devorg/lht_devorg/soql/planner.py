@@ -9,6 +9,7 @@ Text comparisons are case-insensitive, as Salesforce's are. Conditions are in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ class Column:
     resolved: Resolved | None = None
     func: str | None = None     # count, sum, ..., tolabel
     display: str = ""           # columnMetadata displayName
-    comps: list[tuple[str, dict, str]] = field(default_factory=list)  # compound: (json key, field, expr)
+    comps: list[tuple[str, dict, str]] = dataclasses.field(default_factory=list)  # compound: (json key, field, expr)
     alias: str | None = None    # toLabel(f) alias: the record key instead of the field's name
 
 
@@ -248,11 +249,11 @@ def _aggregate_output(p: Plan, query: Query, cond) -> None:
             raise error_at(text, item.token.pos, "MALFORMED_QUERY",
                            "Field must be grouped or aggregated")
         if isinstance(item, FieldRef) or (isinstance(item, Func) and item.name == "tolabel"):
-            ref = item if isinstance(item, FieldRef) else item.arg
-            assert ref is not None
-            r = p.scope.resolve(ref)
+            field_ref = item if isinstance(item, FieldRef) else item.arg
+            assert field_ref is not None
+            r = p.scope.resolve(field_ref)
             if r.key.lower() not in grouped:
-                raise error_at(text, ref.token.pos, "MALFORMED_QUERY",
+                raise error_at(text, field_ref.token.pos, "MALFORMED_QUERY",
                                f"Field must be grouped or aggregated: {r.field['name']}")
             expr = grouped[r.key.lower()]
             if isinstance(item, Func):

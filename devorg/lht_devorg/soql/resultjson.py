@@ -48,7 +48,7 @@ def _url(api_version: str, obj: str, rid: object) -> str:
     return f"/services/data/v{api_version}/sobjects/{obj}/{rid}"
 
 
-def _value(c: Column, row: tuple, pos: int, rid: object, api_version: str) -> object:
+def _value(c: Column, row: tuple, pos: int, rid: str | None, api_version: str) -> object:
     f = c.field
     assert f is not None
     owner = c.resolved.owner.name if c.resolved else ""
@@ -67,7 +67,7 @@ def records(cur: duckdb.DuckDBPyConnection, p: Plan, rows: list[tuple], lay: Lay
     for row in rows:
         rid = row[0]
         rec: dict = {"attributes": {"type": p.obj.name, "url": _url(api_version, p.obj.name, rid)}}
-        cols = iter(zip(p.columns, lay.col_pos))
+        cols = iter(zip(p.columns, lay.col_pos, strict=True))
         for item in p.output:
             if isinstance(item, Child):
                 found = children[id(item)].get(rid)
@@ -75,7 +75,7 @@ def records(cur: duckdb.DuckDBPyConnection, p: Plan, rows: list[tuple], lay: Lay
                 continue
             c, pos = next(cols)
             container: dict | None = rec
-            hop_id: object = rid
+            hop_id: str | None = rid
             for hop in c.resolved.hops if c.resolved else []:
                 assert container is not None
                 if hop.rel not in container:
@@ -121,7 +121,8 @@ def _children(cur: duckdb.DuckDBPyConnection, ch: Child, parent_ids: list, api_v
 
 
 def _by_parent(rows: list[tuple]):
-    current, bucket = None, []
+    current = None
+    bucket: list[tuple] = []
     for row in rows:
         if row[0] != current and bucket:
             yield current, bucket
@@ -137,7 +138,7 @@ def aggregate_records(p: Plan, rows: list[tuple], api_version: str) -> list[dict
     out = []
     for row in rows:
         rec: dict = {"attributes": {"type": "AggregateResult"}}
-        for c, value in zip(p.columns, row):
+        for c, value in zip(p.columns, row, strict=True):
             assert c.field is not None
             rec[c.key] = render.json_value(c.field, value, record_id=None, obj=p.obj.name, api_version=api_version)
         out.append(rec)

@@ -18,10 +18,20 @@ from lht.cli.jobs import jobs
 from lht.cli.login import login, logout
 from lht.cli.report import report
 from lht.cli.output import (
-    accept_verbose_everywhere, configure_logging, emit, fail, guard, print_wide,
-    share_group_options, stderr, stdout, target_options, wait_option,
+    accept_verbose_everywhere,
+    configure_logging,
+    emit,
+    fail,
+    guard,
+    print_wide,
+    share_group_options,
+    stderr,
+    stdout,
+    target_options,
+    wait_option,
 )
 from lht.cli.registry import COMMANDS as REGISTRY_COMMANDS
+from lht.cli.report import report
 from lht.cli.startup import arrow_without_pandas
 from lht.commands import tables
 from lht.commands.localorg import INSTALL, import_local_org
@@ -150,7 +160,8 @@ def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_loc
     unmerged batches and keeps every Id's newest staged rows; objects with a history model
     are refused.
     """
-    from lht.commands.prune import parse_age, prune as run_prune
+    from lht.commands.prune import parse_age
+    from lht.commands.prune import prune as run_prune
 
     results = run_prune(objects, older_than_seconds=parse_age(older_than), dry_run=dry_run,
                         project_dir=project_dir, profiles_dir=profiles_dir, target=target,

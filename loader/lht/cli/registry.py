@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from lht.cli.output import guard, json_option, print_wide, project_dir_option, stdout, target_options
+from lht.cli.output import (
+    guard,
+    json_option,
+    print_wide,
+    project_dir_option,
+    stdout,
+    target_options,
+)
 from lht.commands import tables
 
 

@@ -50,9 +50,8 @@ def main() -> int:
     except LocalOrgMissingError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return exc.exit_code
-    from lht_devorg import DevOrg
-
     from lht.config import environment
+    from lht_devorg import DevOrg
     from lht_devorg.core.activity import simulate_activity
 
     STATE_DIR.mkdir(exist_ok=True)

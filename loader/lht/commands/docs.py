@@ -15,7 +15,7 @@ the table). New columns are appended in describe order.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,8 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from lht.config import settings_from_env
 from lht.commands import yamlfile
+from lht.config import settings_from_env
 from lht.errors import LhtError
 from lht.project import load_project
 from lht.salesforce.describe import plan_object
@@ -98,6 +98,7 @@ def model_docs(object_name: str, describe: Mapping[str, Any], *, history: bool =
     raw = {f["name"]: f for f in describe.get("fields") or []}
     label = str(describe.get("label") or object_name)
     columns = [(spec.name, _jinja_safe(field_description(object_name, raw[spec.name]))) for spec in plan.fields]
+    extra: tuple[str, ...]
     if history:
         text = (f"{label} history: every version of Salesforce {object_name} records (valid_from, valid_to, "
                 "is_current), built from staging by lht.")
@@ -130,7 +131,7 @@ def unmark(node: CommentedMap) -> bool:
     for key in ("config", "meta"):
         holder = node.get(key)
         meta = holder.get("meta") if key == "config" and isinstance(holder, Mapping) else holder
-        if isinstance(meta, Mapping) and GENERATED in meta:
+        if isinstance(meta, MutableMapping) and GENERATED in meta:
             del meta[GENERATED]
             if key == "config" and not meta:
                 del holder["meta"]
@@ -186,7 +187,7 @@ def apply_docs(entry: CommentedMap, docs: ModelDocs) -> bool:
     if not isinstance(columns, CommentedSeq):
         columns = CommentedSeq()
         entry["columns"] = columns
-    by_name = {str(c.get("name")).lower(): c for c in columns if isinstance(c, Mapping)}
+    by_name = {str(c.get("name")).lower(): c for c in columns if isinstance(c, CommentedMap)}
     new = []
     for name, text in docs.columns:
         node = by_name.get(name.lower())

@@ -17,8 +17,8 @@ from typing import Any
 from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ConfigError
 from lht.project import load_project
-from lht.salesforce.orgobjects import OrgObject, describe_global
 from lht.salesforce.client import connect
+from lht.salesforce.orgobjects import OrgObject, describe_global
 
 
 @dataclass

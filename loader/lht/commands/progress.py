@@ -26,7 +26,7 @@ def progress_reporter(console: Console, *, enabled: bool = True) -> Iterator[Pro
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     lock = threading.Lock()
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[phase]}", style="dim"))
     with Progress(*columns, console=console, transient=True) as bars:

@@ -29,10 +29,10 @@ from lht.clock import as_utc, utcnow
 from lht.config import settings_from_env
 from lht.constants import BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_RECORD
 from lht.errors import ConfigError, PruneRefusedError
-from lht.warehouse.lock import run_lock
 from lht.project import load_project, parse_duration
 from lht.typemap import timestamp_sql_type
 from lht.warehouse.connection import Warehouse, connect, load_target
+from lht.warehouse.lock import run_lock
 from lht.warehouse.snapshot import main_table_summary
 
 logger = logging.getLogger(__name__)

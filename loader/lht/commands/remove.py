@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,9 @@ def remove_objects(names: Iterable[str], project_dir: str | os.PathLike | None =
     variables = config.get("vars") if isinstance(config, CommentedMap) else None
     for var in OPTION_VARS:
         options = variables.get(var) if isinstance(variables, Mapping) else None
-        for key in [k for k in (options or {}) if str(k).lower() in {o.lower() for o in objects}]:
+        if not isinstance(options, MutableMapping):
+            continue
+        for key in [k for k in options if str(k).lower() in {o.lower() for o in objects}]:
             del options[key]
             result.edited.append(f"dbt_project.yml: vars.{var}.{key}")
     texts[config_path] = yamlfile.dumps(config)

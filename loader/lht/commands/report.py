@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from lht.clock import utcnow
-from lht.config import settings_from_env
 from lht.commands.history import RunSummary, summarize
 from lht.commands.status import freshness_thresholds
+from lht.config import settings_from_env
 from lht.errors import ConfigError
 from lht.project import load_project
 from lht.warehouse.connection import connect, load_target

@@ -33,8 +33,8 @@ from lht.config import credentials_from_env, settings_from_env
 from lht.errors import ConfigError, CredentialsError, LhtError, SalesforceError
 from lht.names import check_object_name
 from lht.project import MODELS_FILE, SOURCE_NAME, SOURCES_FILE, find_project_dir, load_project
-from lht.salesforce.orgobjects import OrgObjects, describe_global
 from lht.salesforce.client import SalesforceClient, connect
+from lht.salesforce.orgobjects import OrgObjects, describe_global
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +45,9 @@ KIND_COLUMN = {
     "description": "What the staged row is: record, deleted (a delete marker), formula, fields or filtered.",
     "data_tests": [{"lht_accepted_values": {"arguments": {"values": ["record", "deleted", "formula", "fields", "filtered"]}}}],
 }
-DEFAULT_SOURCE_TABLE = {"name": None, "description": "Staged versions of Salesforce {name} records.",
+DEFAULT_SOURCE_TABLE: dict[str, Any] = {"name": None, "description": "Staged versions of Salesforce {name} records.",
                         "columns": [KIND_COLUMN]}
-DEFAULT_MODEL = {"name": None, "description": "Salesforce {name} records, one row per Id, merged from staging.",
+DEFAULT_MODEL: dict[str, Any] = {"name": None, "description": "Salesforce {name} records, one row per Id, merged from staging.",
                  "columns": [{"name": "Id", "data_tests": ["unique", "not_null"]}]}
 
 
@@ -82,7 +82,7 @@ def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = No
             histories.append(name)
     client = None if offline or not (new or histories) else _org_client([*new, *histories], env)
     if client is not None and new:
-        spelled = dict(zip(new, _checked_against_org(client, new)))  # as the org spells them
+        spelled = dict(zip(new, _checked_against_org(client, new), strict=True))  # as the org spells them
         new = list(spelled.values())
         histories = [spelled.get(name, name) for name in histories]
     models_dir = project.models_dir
@@ -234,9 +234,9 @@ def _model_entry(models: CommentedSeq, name: str) -> CommentedMap:
     words, renamed) without the texts lht generated for it; else lht's default."""
     template = _plain(models)
     if template is None:
-        entry = copy.deepcopy(DEFAULT_MODEL)
-        entry["name"], entry["description"] = name.lower(), entry["description"].format(name=name)
-        return yamlfile.block(entry)
+        default = copy.deepcopy(DEFAULT_MODEL)
+        default["name"], default["description"] = name.lower(), default["description"].format(name=name)
+        return yamlfile.block(default)
     entry = copy.deepcopy(template)
     old = str(entry["name"])
     entry["name"] = name.lower()

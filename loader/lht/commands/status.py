@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from lht.clock import utcnow
-from lht.config import settings_from_env
 from lht.commands.history import RunSummary
 from lht.commands.history import summarize as summarize_runs
+from lht.config import settings_from_env
 from lht.dbtfiles import project_vars
 from lht.errors import ConfigError, WarehouseBusyError
 from lht.project import Project, load_project

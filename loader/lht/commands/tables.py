@@ -176,6 +176,7 @@ def prune_table(results: Sequence[Any], dry_run: bool) -> Table:
 
 def push_table(report: Any) -> Table:
     """Per push: the row counts (or, dry, what would be sent), API calls and seconds."""
+    numbers: tuple[str, ...]
     if report.dry_run:
         numbers = ("considered", "would insert", "would update", "would delete", "unchanged", "API calls", "seconds")
     else:
@@ -211,6 +212,7 @@ def push_lines(report: Any) -> list[str]:
 
 def merge_table(report: Any) -> Table:
     """Per merge model: rows, already merged, sent (or, dry, to merge), merged, failed, API calls."""
+    numbers: tuple[str, ...]
     if report.dry_run:
         numbers = ("rows", "already merged", "to merge", "requests", "API calls")
         rows = [(r.name, r.object_name, r.status, *(f"{n:,}" for n in (

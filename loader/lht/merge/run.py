@@ -32,10 +32,17 @@ from lht.salesforce.merge_soap import MAX_REQUESTS_PER_CALL, MergeResult, merge,
 from lht.warehouse.connection import Warehouse, load_target
 from lht.warehouse.connection import connect as connect_warehouse
 from lht.warehouse.lock import run_lock
-from lht.warehouse.runs import record_run
 from lht.warehouse.merge_results import (
-    ALREADY_MERGED, FAILED as RESULT_FAILED, MERGED, MergeResultRow, recorded_successes, write_merge_results,
+    ALREADY_MERGED,
+    MERGED,
+    MergeResultRow,
+    recorded_successes,
+    write_merge_results,
 )
+from lht.warehouse.merge_results import (
+    FAILED as RESULT_FAILED,
+)
+from lht.warehouse.runs import record_run
 from lht.writeback import DRY_RUN, FAILED, REFUSED, ModelReport, WritebackReport
 
 logger = logging.getLogger(__name__)
@@ -126,7 +133,7 @@ def _read_rows(wh: Warehouse, model: ModelNode) -> list[tuple[object, object]]:
                           f"it lacks {', '.join(missing)} (it has {', '.join(table.column_names)}).")
     masters = table.column(names["masterid"]).to_pylist()
     losers = table.column(names["loserid"]).to_pylist()
-    return list(zip(masters, losers))
+    return list(zip(masters, losers, strict=True))
 
 
 def run_merge(request: MergeRequest, *, env: Mapping[str, str] | None = None) -> WritebackReport:
@@ -170,7 +177,7 @@ def _validate_all(wh: Warehouse, models: Sequence[ModelNode], objects: Sequence[
                   report: WritebackReport) -> list[tuple[ModelNode, MergeModelReport, list[Pair]]]:
     """Every model's rows, validated; [] when any model is refused (nothing is sent then)."""
     plans = []
-    for model, object_name in zip(models, objects):
+    for model, object_name in zip(models, objects, strict=True):
         mr = MergeModelReport(name=model.name, object_name=object_name, operation="merge")
         report.results.append(mr)
         rows = _read_rows(wh, model)

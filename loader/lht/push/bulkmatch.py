@@ -55,7 +55,7 @@ class SentRows:
         """(sent?, values hash) of one keyed row."""
         if self._lookup is None:
             table = self.keyed()
-            self._lookup = dict(zip(table["key"].to_pylist(), table["hash"].to_pylist()))
+            self._lookup = dict(zip(table["key"].to_pylist(), table["hash"].to_pylist(), strict=True))
         return (key in self._lookup, self._lookup.get(key))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -180,7 +180,7 @@ def problem_keys(batch: pa.RecordBatch) -> list[tuple[str | None, int]]:
     keys = batch.column(column_of(batch, KEY)).to_pylist()
     rows = batch.column(column_of(batch, KEY_ROWS)).to_pylist()
     problems: dict[str | None, int] = {}
-    for k, n in zip(keys, rows):
+    for k, n in zip(keys, rows, strict=True):
         if k is not None and (n or 0) <= 1:
             break
         if k not in problems and len(problems) == PROBLEM_KEYS:

@@ -30,7 +30,8 @@ from lht.push.sendbulk import BULK_BATCH_ROWS, send_bulk
 from lht.push.spec import PushRefused, PushSpec, check_columns, push_spec
 from lht.push.validate import SendPlan, check, parent_columns
 from lht.salesforce.client import SalesforceClient, connect
-from lht.warehouse.connection import Warehouse, connect as connect_warehouse, load_target
+from lht.warehouse.connection import Warehouse, load_target
+from lht.warehouse.connection import connect as connect_warehouse
 from lht.warehouse.lock import run_lock
 from lht.warehouse.pushstate import PushStateStore
 from lht.warehouse.results import ensure_push_results

@@ -205,7 +205,7 @@ def _collection_call(run: PushRun, operation: str, keys: list[str], hashes: list
         unit = PendingUnit(run.spec.name, uuid.uuid4().hex, "collections", None, tuple(keys), utcnow())
         run.record([run.result(k, operation, False, error_code=PENDING, values_hash=h,
                                error_message="sent through sObject Collections; the answer was not recorded")
-                    for k, h in zip(keys, hashes)])
+                    for k, h in zip(keys, hashes, strict=True)])
         run.state.start(unit)
     run.report.sent += len(records)
     try:
@@ -223,7 +223,7 @@ def _collection_call(run: PushRun, operation: str, keys: list[str], hashes: list
             f"An insert of {len(records)} {run.spec.object_name} rows got no answer from Salesforce ({exc}). "
             "Salesforce may have created them, so they are not sent again blindly: the next `lht push` looks "
             f"their keys up by {run.plan.key_header} and sends only the rows not found.") from exc
-    run.record([outcome(run, k, operation, a, h) for k, h, a in zip(keys, hashes, answers)])
+    run.record([outcome(run, k, operation, a, h) for k, h, a in zip(keys, hashes, answers, strict=True)])
     if unit is not None:
         run.state.settle(unit.push_name, unit.unit_id)
 
@@ -235,4 +235,4 @@ def mirror(run: PushRun) -> None:
         ids = batch.column(column_of(batch, SF_ID)).to_pylist()
         run.report.sent += len(ids)
         answers = collections.send(run.client(), run.spec.object_name, "delete", [{"Id": i} for i in ids])
-        run.record([outcome(run, k, "delete", a, "") for k, a in zip(keys, answers)])
+        run.record([outcome(run, k, "delete", a, "") for k, a in zip(keys, answers, strict=True)])

@@ -105,9 +105,9 @@ def _pending(run: PushRun, job_id: str, keys: pa.Array, hashes: pa.Array,
     if cells is None:
         sent.add_keyed(keys, hashes)
     else:
-        for i, (key, values_hash) in enumerate(zip(keys.to_pylist(), hashes.to_pylist())):
-            digests[i] = row_digest(list(cells[i]))
-            sent.add_digest(digests[i], key, values_hash)
+        for i, (key, values_hash) in enumerate(zip(keys.to_pylist(), hashes.to_pylist(), strict=True)):
+            digest = digests[i] = row_digest(list(cells[i]))
+            sent.add_digest(digest, key, values_hash)
     return run.result_table(n, key_value=keys.cast(pa.string()), success=False, error_code=PENDING,
                             error_message=message, values_hash=hashes.cast(pa.string()), job_id=job_id,
                             row_digest=pa.array(digests, pa.string()))

@@ -37,7 +37,14 @@ import requests
 from lht.clock import utcnow
 from lht.config import Credentials
 from lht.constants import API_VERSION
-from lht.errors import ApiLimitError, CredentialsError, LhtError, LoginRefusedError, SalesforceError, redact_url
+from lht.errors import (
+    ApiLimitError,
+    CredentialsError,
+    LhtError,
+    LoginRefusedError,
+    SalesforceError,
+    redact_url,
+)
 
 _SF_SUFFIX = ".salesforce.com"
 _JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -15,9 +15,9 @@ from typing import Any
 
 from lht.lazy import pa
 
-from lht.salesforce.bulk_results import result_tables
 from lht.config import Settings
 from lht.errors import BulkJobError, LhtError
+from lht.salesforce.bulk_results import result_tables
 from lht.salesforce.client import SalesforceClient
 
 logger = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ page is downloaded again and resumed after the rows already handed on.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import tempfile
@@ -21,11 +22,11 @@ from typing import Any, BinaryIO
 from lht.lazy import pa
 import requests
 
-from lht.salesforce import arrowconv
-from lht.salesforce.arrowconv import block_too_small, clean_csv_bytes, csv_batches
 from lht.config import Settings
 from lht.errors import BulkJobError, DiskFullError, SalesforceError, no_room
 from lht.pipeline import in_background
+from lht.salesforce import arrowconv
+from lht.salesforce.arrowconv import block_too_small, clean_csv_bytes, csv_batches
 from lht.salesforce.client import SalesforceClient, translate
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class _Page:
 def _spool_body(response: requests.Response) -> BinaryIO:
     spool = tempfile.TemporaryFile(prefix="lht-page-")
     try:
-        head = b""
+        head: bytes | None = b""
         for chunk in response.iter_content(SPOOL_CHUNK):
             if b"\x00" in chunk:
                 chunk = chunk.replace(b"\x00", b"")
@@ -192,7 +193,7 @@ def _pages_parallel(client: SalesforceClient, job_id: str, urls: list[str],
                 fetched = future.result()
                 for nxt in itertools.islice(todo, workers - len(pending)):
                     pending.append((nxt, pool.submit(_fetch, client, nxt, None, job_id)))
-                yield fetched, (lambda u=url: _fetch(client, u, None, job_id))
+                yield fetched, functools.partial(_fetch, client, url, None, job_id)
         finally:
             for _, future in pending:
                 if not future.cancel() and future.exception() is None:
@@ -210,7 +211,7 @@ def _pages_by_locator(client: SalesforceClient, job_url: str, job_id: str,
             params["locator"] = locator
         fetched = _fetch(client, url, params, job_id)
         locator = fetched.locator
-        yield fetched, (lambda p=params: _fetch(client, url, p, job_id))
+        yield fetched, functools.partial(_fetch, client, url, params, job_id)
         if not locator:
             return
 

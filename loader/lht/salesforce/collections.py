@@ -137,7 +137,7 @@ def send(client: SalesforceClient, object_name: str, operation: str, records: Se
         answers = _call(client, object_name, operation, [records[i] for i in todo], external_id_field,
                         headers or {})
         retry = []
-        for i, answer in zip(todo, answers):
+        for i, answer in zip(todo, answers, strict=True):
             result = _row_result(answer, operation)
             results[i] = result
             if not result.success and result.error_code in TRANSIENT_ROW_ERRORS:

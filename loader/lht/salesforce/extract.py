@@ -38,8 +38,7 @@ from lht.lazy import pa, pc
 from lht.salesforce import bulk, queryjobs
 from lht.salesforce.arrowconv import records_to_table
 from lht.config import Settings
-from lht.salesforce.describe import ObjectPlan, without_bulk
-from lht.salesforce.soql import build_count_soql, build_soql, select_fields
+from lht.constants import API_VERSION
 from lht.errors import (
     ApiLimitError,
     AuthenticationError,
@@ -50,6 +49,8 @@ from lht.errors import (
     ObjectNotFoundError,
     SalesforceError,
 )
+from lht.salesforce import bulk
+from lht.salesforce.arrowconv import records_to_table
 from lht.salesforce.client import SalesforceClient
 from lht.constants import API_VERSION
 from lht.typemap import FieldSpec, arrow_schema

@@ -23,6 +23,7 @@ from lht.salesforce.sfparts import format_soql
 from lht.errors import BulkJobError
 from lht.salesforce.bulk import INGEST_POLLS, _jobs_url, abort_job, delete_job, wait_for_job
 from lht.names import check_object_name
+from lht.salesforce.bulk import _jobs_url, abort_job, delete_job, wait_for_job
 from lht.salesforce.client import SalesforceClient
 
 logger = logging.getLogger(__name__)

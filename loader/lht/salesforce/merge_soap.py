@@ -95,7 +95,7 @@ def parse_results(root: ET.Element, requests_: Sequence[MergeRequest]) -> list[M
         raise SalesforceError(f"merge(): Salesforce answered {len(results)} results for "
                               f"{len(requests_)} requests; nothing can be recorded from this call.")
     out = []
-    for request, result in zip(requests_, results):
+    for request, result in zip(requests_, results, strict=True):
         ok = (result.findtext(f"{{{PARTNER_NS}}}success") or "").strip() == "true"
         error = result.find(f"{{{PARTNER_NS}}}errors")
         code = message = None

@@ -197,6 +197,12 @@ def _describe_target(request: requests.PreparedRequest) -> str:
     return f"{request.method} {redact_url(f'{parts.scheme}://{parts.netloc}{parts.path}')}"
 
 
+def _last_outcome(state: tenacity.RetryCallState) -> Any:
+    """When the retries are spent: the last attempt's answer (or its exception, raised)."""
+    assert state.outcome is not None  # tenacity calls this after an attempt
+    return state.outcome.result()
+
+
 class SalesforceAdapter(HTTPAdapter):
     """HTTPAdapter with timeouts, the retry policy, call counting and the API budget."""
 
@@ -240,6 +246,7 @@ class SalesforceAdapter(HTTPAdapter):
         """Send with the default timeout, retrying transient failures."""
         if timeout is None:
             timeout = self.default_timeout
+        retry: tenacity.retry_base
         if repeatable(request.method or "GET", request.url or ""):
             retry = (tenacity.retry_if_exception(is_transient)
                      | tenacity.retry_if_result(lambda r: r.status_code in TRANSIENT_STATUS and not is_answer(r)))
@@ -250,7 +257,7 @@ class SalesforceAdapter(HTTPAdapter):
             wait=self._wait,
             retry=retry,
             before_sleep=self._log_retry,
-            retry_error_callback=lambda state: state.outcome.result(),
+            retry_error_callback=_last_outcome,
         )
         return retrying(self._attempt, request, stream, timeout, verify, cert, proxies)
 
@@ -258,8 +265,9 @@ class SalesforceAdapter(HTTPAdapter):
                  verify: Any, cert: Any, proxies: Any) -> requests.Response:
         self.budget.before_call()
         self.stats.count()
-        if hasattr(request.body, "seek"):
-            request.body.seek(0)  # a file body (a Bulk upload) is sent whole on every attempt
+        seek = getattr(request.body, "seek", None)
+        if seek is not None:
+            seek(0)  # a file body (a Bulk upload) is sent whole on every attempt
         response = super().send(request, stream=stream, timeout=timeout, verify=verify,
                                 cert=cert, proxies=proxies)
         try:

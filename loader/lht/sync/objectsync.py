@@ -12,20 +12,19 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from lht.lazy import pa, pc
 
 from lht.clock import parse_sf_datetime, utcnow
 from lht.catalog import Catalog
+from lht.clock import utcnow
 from lht.config import Settings
 from lht.constants import KIND_DELETED, KIND_FIELDS, KIND_FILTERED, KIND_FORMULA, KIND_RECORD
-from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
 from lht.errors import ApiLimitError, AuthenticationError, LhtError
 from lht.salesforce.extract import Extraction, FieldsChangedError, extract
 from lht.sync.prefetch import Prefetched, Prefetcher
-from lht.project import ObjectOptions
 from lht.sync.report import FAILED, OK, ObjectResult
 from lht.salesforce.bulk import delete_job
 from lht.salesforce.client import DeletedWindowError, SalesforceClient
@@ -33,7 +32,6 @@ from lht.sync.jobledger import WarehouseJobLedger
 from lht.warehouse.bulkjobs import BulkJobStore
 from lht.warehouse.staging import ids_missing_since, staged_ids
 from lht.warehouse.state import ObjectState, StateStore
-from lht.warehouse.connection import Warehouse
 from lht.warehouse.writer import append_session, new_batch_id, write_batch
 
 logger = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lht.catalog import Catalog
+from lht.clock import utcnow
 from lht.config import credentials_from_env, settings_from_env
 from lht.constants import DESCRIBE_TABLE, PUSH_RESULTS_TABLE, RUNS_TABLE, STATE_TABLE
 from lht.errors import ApiLimitError, ConfigError, LhtError, WarehouseError
@@ -22,6 +23,7 @@ from lht.sync.report import FAILED, SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
 from lht.warehouse.bulkjobs import BulkJobStore
 from lht.warehouse.results import ensure_push_results
+from lht.warehouse.runs import record_run
 from lht.warehouse.snapshot import SnapshotKeeper
 from lht.warehouse.state import Loaded, StateStore
 from lht.warehouse.connection import Warehouse, load_target

@@ -16,7 +16,14 @@ from typing import Any
 
 from lht.lazy import pa
 
-from lht.errors import ConfigError, DiskFullError, LhtError, WarehouseError, WarehouseMissingError, no_room
+from lht.errors import (
+    ConfigError,
+    DiskFullError,
+    LhtError,
+    WarehouseError,
+    WarehouseMissingError,
+    no_room,
+)
 from lht.names import check_identifier, table_name
 from lht.warehouse.duckfile import disk_full, open_database
 from lht.warehouse.target import Target, load_target

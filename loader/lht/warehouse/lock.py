@@ -28,6 +28,7 @@ from lht.clock import utcnow
 from lht.errors import ConcurrentRunError, WarehouseError
 from lht.warehouse.target import Target
 from lht.warehouse.connection import Warehouse, connect, duckdb_directory
+from lht.warehouse.target import Target
 
 logger = logging.getLogger(__name__)
 

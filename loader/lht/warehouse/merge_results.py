@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-
 from lht.constants import KIND_MERGE_RESULT, MERGE_RESULTS_TABLE
 from lht.typemap import FieldSpec
 from lht.warehouse.connection import Warehouse

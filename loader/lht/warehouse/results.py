@@ -70,9 +70,9 @@ def write_result_rows(wh: Warehouse, table: str, kind: str, specs: Sequence[Fiel
     one batch, through the one writer; a row without ``attempted_at`` gets the batch's time."""
     # attribute by attribute, not dataclasses.astuple: that deep-copies every value of every row
     names = [f.name for f in fields(rows[0])] if rows else []
-    columns = [[getattr(r, n) for r in rows] for n in names] if rows else [()] * len(specs)
+    columns: list[Sequence[Any]] = [[getattr(r, n) for r in rows] for n in names] if rows else [()] * len(specs)
     arrays = {}
-    for spec, values in zip(specs, columns):
+    for spec, values in zip(specs, columns, strict=True):
         if spec.name == "attempted_at":
             values = tuple(v or attempted_at for v in values)
         arrays[spec.name] = pa.array(list(values), arrow_type(spec))

@@ -139,7 +139,8 @@ def _decode(text: str) -> Snapshot:
     for key, raw in (data.get("objects") or {}).items():
         state = raw.pop("state", None)
         if state is not None:
-            state = ObjectState(**{k: (_time(v) if k in times else v) for k, v in state.items()})
+            values: dict[str, Any] = {k: (_time(v) if k in times else v) for k, v in state.items()}
+            state = ObjectState(**values)
         objects[key] = TableSummary(**raw, state=state)
     taken_at = _time(data.get("taken_at")) or datetime.fromtimestamp(0, timezone.utc)
     return Snapshot(taken_at=taken_at, objects=objects, activity=dict(data.get("activity") or {}),

@@ -12,8 +12,8 @@ from typing import Any
 from lht.lazy import pa
 
 from lht.errors import ConfigError, WarehouseError
-from lht.warehouse.target import Target
 from lht.warehouse.connection import Warehouse
+from lht.warehouse.target import Target
 
 
 class SnowflakeWarehouse(Warehouse):

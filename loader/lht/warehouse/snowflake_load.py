@@ -175,6 +175,7 @@ class SnowflakeLoad:
             files.path = self.dir / f"{object_name.lower()}-{files.files:05d}.parquet"
             files.sink, files.writer = open_parquet(files.path, data.schema)
             files.schema = data.schema
+        assert files.path is not None  # set with the writer
         try:
             files.writer.write_table(data)
         except OSError as exc:

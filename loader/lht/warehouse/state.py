@@ -145,7 +145,7 @@ class StateStore:
     @staticmethod
     def _row(row: tuple) -> ObjectState:
         values = {}
-        for col, value in zip(_COLUMNS, row):
+        for col, value in zip(_COLUMNS, row, strict=True):
             if col in _TIME_COLUMNS:
                 value = _utc(value)
             elif col in _INT_COLUMNS and value is not None:

@@ -26,13 +26,23 @@ from datetime import datetime, timedelta
 from lht.lazy import pa
 
 from lht.clock import as_utc, utcnow
-from lht.constants import (BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_FIELDS,
-                           KIND_FILTERED, KIND_FORMULA, KIND_MERGE_RESULT, KIND_PUSH_RESULT, KIND_RECORD,
-                           KIND_RUN, WRITER_TABLES)
+from lht.constants import (
+    BATCH_ID_COLUMN,
+    EXTRACTED_AT_COLUMN,
+    KIND_COLUMN,
+    KIND_DELETED,
+    KIND_FIELDS,
+    KIND_FILTERED,
+    KIND_FORMULA,
+    KIND_MERGE_RESULT,
+    KIND_PUSH_RESULT,
+    KIND_RECORD,
+    KIND_RUN,
+    WRITER_TABLES,
+)
 from lht.errors import InvalidNameError, WarehouseError
 from lht.typemap import FieldSpec, arrow_type, sql_type, timestamp_sql_type, timestamp_type
 from lht.warehouse import snowflake_load
-from lht.names import check_identifier, check_object_name
 from lht.warehouse.connection import Warehouse
 from lht.warehouse.retype import stored_fields
 
