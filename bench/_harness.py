@@ -42,8 +42,9 @@ NOT_IN_CSV = {"address", "location", "base64", "json", "complexvalue"}
 def running_org(counts: dict[str, int], root: Path) -> Iterator[tuple[DevOrg, float]]:
     """A local org seeded with ``counts`` (its DuckDB file under ``root``); yields (org, seed s)."""
     started = time.perf_counter()
-    with DevOrg(counts=counts, db_path=root / "org.duckdb", state_dir=root / "org",
-                bulk_job_seconds=0.1) as org:
+    with DevOrg(
+        counts=counts, db_path=root / "org.duckdb", state_dir=root / "org", bulk_job_seconds=0.1
+    ) as org:
         yield org, time.perf_counter() - started
 
 
@@ -65,8 +66,9 @@ class SyncRun:
         return int(self.report["api_calls"])
 
 
-def run_measured(argv: Sequence[str], env: dict[str, str], cwd: Path,
-                 timeout: float = 3600) -> tuple[int, str, str, float, float]:
+def run_measured(
+    argv: Sequence[str], env: dict[str, str], cwd: Path, timeout: float = 3600
+) -> tuple[int, str, str, float, float]:
     """Run ``argv``; (exit code, stdout, stderr, wall s, peak RSS MB of that process).
 
     RSS is sampled with psutil every 20 ms (rusage's ru_maxrss would count the bench's
@@ -100,22 +102,45 @@ class BenchWorkspace:
         self.root = root / name
         self.root.mkdir(parents=True, exist_ok=True)
         self.project = self.root / "dbt_project"
-        shutil.copytree(PROJECT_DIR, self.project,
-                        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*"))
-        base = {k: v for k, v in os.environ.items()
-                if not k.startswith(("SF_", "SNOWFLAKE_", "DBT_ENV_SECRET", "LHT_"))}
+        shutil.copytree(
+            PROJECT_DIR,
+            self.project,
+            ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*"),
+        )
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SF_", "SNOWFLAKE_", "DBT_ENV_SECRET", "LHT_"))
+        }
         self.database = self.root / "lht.duckdb"
-        self.env = {**base, **org.env("token"), "LHT_DUCKDB_PATH": str(self.database),
-                    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                    "DBT_TARGET_PATH": str(self.root / "target"), "DBT_LOG_PATH": str(self.root / "logs")}
+        self.env = {
+            **base,
+            **org.env("token"),
+            "LHT_DUCKDB_PATH": str(self.database),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_TARGET_PATH": str(self.root / "target"),
+            "DBT_LOG_PATH": str(self.root / "logs"),
+        }
 
     def sync(self, *args: str, extra_env: dict[str, str] | None = None) -> SyncRun:
         """``lht sync --json ARGS``; SystemExit with its output if it fails."""
-        argv = [str(BIN / "lht"), "sync", "--json", "--project-dir", str(self.project),
-                "--profiles-dir", str(self.project), *args]
-        code, out, err, seconds, rss = run_measured(argv, {**self.env, **(extra_env or {})}, self.root)
+        argv = [
+            str(BIN / "lht"),
+            "sync",
+            "--json",
+            "--project-dir",
+            str(self.project),
+            "--profiles-dir",
+            str(self.project),
+            *args,
+        ]
+        code, out, err, seconds, rss = run_measured(
+            argv, {**self.env, **(extra_env or {})}, self.root
+        )
         if code != 0:
-            raise SystemExit(f"lht sync {' '.join(args)} exited {code}:\n{out[-3000:]}\n{err[-3000:]}")
+            raise SystemExit(
+                f"lht sync {' '.join(args)} exited {code}:\n{out[-3000:]}\n{err[-3000:]}"
+            )
         return SyncRun(json.loads(out), seconds, rss)
 
     def run(self, *args: str) -> None:
@@ -123,11 +148,20 @@ class BenchWorkspace:
         argv = [str(BIN / "lht"), *args, "--project-dir", str(self.project)]
         proc = subprocess.run(argv, env=self.env, cwd=self.root, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise SystemExit(f"lht {' '.join(args)} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+            raise SystemExit(
+                f"lht {' '.join(args)} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+            )
 
     def dbt(self, *args: str) -> float:
         """Run ``dbt ARGS`` on this workspace; wall seconds."""
-        argv = [str(BIN / "dbt"), *args, "--project-dir", str(self.project), "--profiles-dir", str(self.project)]
+        argv = [
+            str(BIN / "dbt"),
+            *args,
+            "--project-dir",
+            str(self.project),
+            "--profiles-dir",
+            str(self.project),
+        ]
         started = time.perf_counter()
         proc = subprocess.run(argv, env=self.env, cwd=self.root, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -160,7 +194,9 @@ def bulk_csv_pages(org: DevOrg, soql: str) -> tuple[list[bytes], float]:
     prepared = time.perf_counter() - started
     pages, locator = [], ""
     while True:
-        response = http.get(f"{base}/{job['id']}/results", params={"locator": locator} if locator else {})
+        response = http.get(
+            f"{base}/{job['id']}/results", params={"locator": locator} if locator else {}
+        )
         response.raise_for_status()
         pages.append(response.content)
         locator = response.headers.get("Sforce-Locator") or ""
@@ -176,7 +212,13 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     print(f"\n{title}")
     for n, row in enumerate(cells):
-        print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            "  "
+            + "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             print("  " + "  ".join("-" * w for w in widths))
     sys.stdout.flush()
@@ -188,9 +230,20 @@ def touch_percent(org, obj: str, percent: float) -> int:
     table = org.engine.table(obj)
     now = org.engine.now()
     modulo = max(1, round(100 / percent))
-    alive = ' AND NOT "IsDeleted"' if any(f["name"] == "IsDeleted" for f in org.engine.describe(obj)["fields"]) else ""
+    alive = (
+        ' AND NOT "IsDeleted"'
+        if any(f["name"] == "IsDeleted" for f in org.engine.describe(obj)["fields"])
+        else ""
+    )
     with org.engine._lock:  # noqa: SLF001 - a bulk edit the org has no API for
         cur = org.engine.cursor()
-        cur.execute(f'UPDATE {table} SET "SystemModstamp" = ?, "LastModifiedDate" = ? '
-                    f'WHERE hash("Id") % {modulo} = 0{alive}', [now, now])
-        return int(cur.execute(f'SELECT count(*) FROM {table} WHERE "SystemModstamp" = ?', [now]).fetchone()[0])
+        cur.execute(
+            f'UPDATE {table} SET "SystemModstamp" = ?, "LastModifiedDate" = ? '
+            f'WHERE hash("Id") % {modulo} = 0{alive}',
+            [now, now],
+        )
+        return int(
+            cur.execute(
+                f'SELECT count(*) FROM {table} WHERE "SystemModstamp" = ?', [now]
+            ).fetchone()[0]
+        )

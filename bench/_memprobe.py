@@ -65,7 +65,11 @@ def _dump() -> None:
     import pyarrow as pa
 
     pool = pa.default_memory_pool()
-    out = {"peaks": _state["peaks"], "pool": pool.backend_name, "arrow_peak_mb": pool.max_memory() / 2**20}
+    out = {
+        "peaks": _state["peaks"],
+        "pool": pool.backend_name,
+        "arrow_peak_mb": pool.max_memory() / 2**20,
+    }
     with open(os.environ["LHT_BENCH_MEMPROBE_OUT"], "w") as f:
         json.dump(out, f)
 

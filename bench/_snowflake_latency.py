@@ -55,7 +55,11 @@ def install() -> Counter:
     from snowflake.connector.connection import SnowflakeConnection
 
     raw = os.environ.get("LHT_BENCH_LATENCY")
-    latency = dict(zip(("statement", "put", "copy"), map(float, raw.split(",")), strict=True)) if raw else LATENCY
+    latency = (
+        dict(zip(("statement", "put", "copy"), map(float, raw.split(",")), strict=True))
+        if raw
+        else LATENCY
+    )
     counts: Counter = Counter()
     lock = threading.Lock()
     original = SnowflakeConnection.cmd_query

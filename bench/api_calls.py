@@ -49,7 +49,9 @@ def _checked(*runs: SyncRun) -> None:
 
 def _thirty(org, root: Path) -> tuple[SyncRun, SyncRun]:
     """Unchanged incremental runs over 30 objects: grouped, then separate."""
-    org.engine.add_objects([(name, f"a3{'0123456789ABCDEFGHIJKLMN'[n]}") for n, name in enumerate(EXTRA)])
+    org.engine.add_objects(
+        [(name, f"a3{'0123456789ABCDEFGHIJKLMN'[n]}") for n, name in enumerate(EXTRA)]
+    )
     for name in EXTRA:
         org.engine.create(name, {"Name": f"{name} record"})
     ws = BenchWorkspace(org, root, "thirty")
@@ -71,42 +73,90 @@ def main() -> None:
             ws = BenchWorkspace(org, root, "threads4")
             parallel = ws.sync("--threads", "4")
             unchanged, unchanged_sep = ws.sync(), ws.sync(extra_env=SEPARATE)
-            spaced, spaced_sep = ws.sync(extra_env=SPACED), ws.sync(extra_env={**SPACED, **SEPARATE})
+            spaced, spaced_sep = (
+                ws.sync(extra_env=SPACED),
+                ws.sync(extra_env={**SPACED, **SEPARATE}),
+            )
             touched = {o: touch_percent(org, o, args.percent) for o in STARTER}
             twin = BenchWorkspace(org, root, "twin")
             twin.database.write_bytes(ws.database.read_bytes())  # the same state for both
             changed, changed_sep = ws.sync(), twin.sync(extra_env=SEPARATE)
             thirty, thirty_sep = _thirty(org, root)
-    _checked(serial, parallel, unchanged, unchanged_sep, spaced, spaced_sep, changed, changed_sep,
-             thirty, thirty_sep)
+    _checked(
+        serial,
+        parallel,
+        unchanged,
+        unchanged_sep,
+        spaced,
+        spaced_sep,
+        changed,
+        changed_sep,
+        thirty,
+        thirty_sep,
+    )
     if sum(r["rows_written"] for r in changed.report["results"]) < sum(touched.values()):
         raise SystemExit(f"the 1 % run wrote fewer rows than were changed ({touched})")
     if {r["object_name"]: r["rows_written"] for r in changed.report["results"]} != {
-            r["object_name"]: r["rows_written"] for r in changed_sep.report["results"]}:
+        r["object_name"]: r["rows_written"] for r in changed_sep.report["results"]
+    }:
         raise SystemExit("grouped and separate change checks loaded different rows")
 
-    print(f"{len(STARTER)} starter objects x {args.rows:,} records (org seeded in {seeded:.0f} s); "
-          f"{args.percent:g} % changed = {sum(touched.values()):,} records")
-    print_table("API calls per run (one run each)", ["run", *STARTER, "total", "rows", "seconds"], [
-        calls_row("full, --threads 1", serial),
-        calls_row("full, --threads 4", parallel),
-        calls_row("incremental, nothing changed", unchanged),
-        calls_row("  same, LHT_COMPOSITE=0", unchanged_sep),
-        calls_row("  deleted checks spaced", spaced),
-        calls_row("  same, LHT_COMPOSITE=0", spaced_sep),
-        calls_row(f"incremental, {args.percent:g} % changed", changed),
-        calls_row("  same, LHT_COMPOSITE=0", changed_sep),
-    ])
+    print(
+        f"{len(STARTER)} starter objects x {args.rows:,} records (org seeded in {seeded:.0f} s); "
+        f"{args.percent:g} % changed = {sum(touched.values()):,} records"
+    )
+    print_table(
+        "API calls per run (one run each)",
+        ["run", *STARTER, "total", "rows", "seconds"],
+        [
+            calls_row("full, --threads 1", serial),
+            calls_row("full, --threads 4", parallel),
+            calls_row("incremental, nothing changed", unchanged),
+            calls_row("  same, LHT_COMPOSITE=0", unchanged_sep),
+            calls_row("  deleted checks spaced", spaced),
+            calls_row("  same, LHT_COMPOSITE=0", spaced_sep),
+            calls_row(f"incremental, {args.percent:g} % changed", changed),
+            calls_row("  same, LHT_COMPOSITE=0", changed_sep),
+        ],
+    )
     n = len(STARTER)
-    print_table("Figures: grouped (Composite) vs separate calls", ["figure", "grouped", "separate", "target"], [
-        ["7 objects, nothing changed: calls", f"{unchanged.calls}", f"{unchanged_sep.calls}",
-         "<= 3 (describeGlobal + 2 Composite)"],
-        ["7 objects, checks spaced: calls", f"{spaced.calls}", f"{spaced_sep.calls}", f"< {n + 1}"],
-        [f"7 objects, {args.percent:g} % changed: calls", f"{changed.calls}", f"{changed_sep.calls}", ""],
-        ["30 objects, nothing changed: calls", f"{thirty.calls}", f"{thirty_sep.calls}", "<= 7"],
-        ["full load, --threads 1 / --threads 4", f"{serial.seconds / parallel.seconds:.2f}x "
-         f"({serial.seconds:.1f} s / {parallel.seconds:.1f} s)", "", "> 1"],
-    ])
+    print_table(
+        "Figures: grouped (Composite) vs separate calls",
+        ["figure", "grouped", "separate", "target"],
+        [
+            [
+                "7 objects, nothing changed: calls",
+                f"{unchanged.calls}",
+                f"{unchanged_sep.calls}",
+                "<= 3 (describeGlobal + 2 Composite)",
+            ],
+            [
+                "7 objects, checks spaced: calls",
+                f"{spaced.calls}",
+                f"{spaced_sep.calls}",
+                f"< {n + 1}",
+            ],
+            [
+                f"7 objects, {args.percent:g} % changed: calls",
+                f"{changed.calls}",
+                f"{changed_sep.calls}",
+                "",
+            ],
+            [
+                "30 objects, nothing changed: calls",
+                f"{thirty.calls}",
+                f"{thirty_sep.calls}",
+                "<= 7",
+            ],
+            [
+                "full load, --threads 1 / --threads 4",
+                f"{serial.seconds / parallel.seconds:.2f}x "
+                f"({serial.seconds:.1f} s / {parallel.seconds:.1f} s)",
+                "",
+                "> 1",
+            ],
+        ],
+    )
 
 
 if __name__ == "__main__":

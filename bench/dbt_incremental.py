@@ -48,19 +48,32 @@ def main() -> None:
         with duckdb.connect(str(ws.database), read_only=True) as con:
             rows, moved = con.execute(
                 'select count(*), count(*) filter (where "SystemModstamp" >= ?) from salesforce.account',
-                [touched_at]).fetchall()[0]
+                [touched_at],
+            ).fetchall()[0]
     if rows != total or moved < changed or staged < changed:
-        raise SystemExit(f"unexpected: main table {rows:,} rows ({total:,} in the org), {moved:,} moved "
-                         f"of {changed:,} changed, {staged:,} staged")
-    print(f"account: {rows:,} rows x 69 columns loaded by lht; {changed:,} changed in the org "
-          f"({args.percent:g} %), {staged:,} staged by the incremental sync")
-    print_table("dbt run of the account main table, one run each", ["build", "wall s", "model s"], [
-        ["full", f"{full[0]:.2f}", f"{full[1]:.2f}"],
-        ["incremental", f"{incremental[0]:.2f}", f"{incremental[1]:.2f}"],
-    ])
-    print_table("Figures", ["figure", "value", "target"], [
-        ["incremental / full (model time)", f"{incremental[1] / full[1]:.0%}", "<= 20%"],
-    ])
+        raise SystemExit(
+            f"unexpected: main table {rows:,} rows ({total:,} in the org), {moved:,} moved "
+            f"of {changed:,} changed, {staged:,} staged"
+        )
+    print(
+        f"account: {rows:,} rows x 69 columns loaded by lht; {changed:,} changed in the org "
+        f"({args.percent:g} %), {staged:,} staged by the incremental sync"
+    )
+    print_table(
+        "dbt run of the account main table, one run each",
+        ["build", "wall s", "model s"],
+        [
+            ["full", f"{full[0]:.2f}", f"{full[1]:.2f}"],
+            ["incremental", f"{incremental[0]:.2f}", f"{incremental[1]:.2f}"],
+        ],
+    )
+    print_table(
+        "Figures",
+        ["figure", "value", "target"],
+        [
+            ["incremental / full (model time)", f"{incremental[1] / full[1]:.0%}", "<= 20%"],
+        ],
+    )
 
 
 if __name__ == "__main__":

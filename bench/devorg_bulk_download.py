@@ -26,8 +26,10 @@ import psutil
 import pyarrow.csv as pacsv
 import requests
 
-LAUNCH = ("import sys; from lht_devorg.cli import devorg_command; "
-          "sys.exit(devorg_command.main(prog_name='lht devorg'))")
+LAUNCH = (
+    "import sys; from lht_devorg.cli import devorg_command; "
+    "sys.exit(devorg_command.main(prog_name='lht devorg'))"
+)
 SKIP_TYPES = {"address", "location", "base64"}
 
 
@@ -59,9 +61,21 @@ class PeakRss:
 
 def start_org(rows: int, state: Path) -> tuple[subprocess.Popen, dict[str, str], float]:
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "--counts", f"Account={rows}",
-                             "--state-dir", str(state), "--bulk-job-seconds", "0.1"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            LAUNCH,
+            "--counts",
+            f"Account={rows}",
+            "--state-dir",
+            str(state),
+            "--bulk-job-seconds",
+            "0.1",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     env: dict[str, str] = {}
     for line in proc.stdout:  # type: ignore[union-attr]
         line = line.rpartition("\r")[2]  # after any progress-bar output
@@ -79,7 +93,9 @@ def start_org(rows: int, state: Path) -> tuple[subprocess.Popen, dict[str, str],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--parallel", type=int, default=0, help="download resultPages with N threads")
+    parser.add_argument(
+        "--parallel", type=int, default=0, help="download resultPages with N threads"
+    )
     parser.add_argument("--max-records", type=int, default=None)
     args = parser.parse_args()
 
@@ -90,12 +106,20 @@ def main() -> None:
             http.verify, http.trust_env = env["REQUESTS_CA_BUNDLE"], False
             http.headers["Authorization"] = f"Bearer {env['SF_ACCESS_TOKEN']}"
             base = f"{env['SF_INSTANCE_URL']}/services/data/v59.0"
-            fields = [f["name"] for f in http.get(f"{base}/sobjects/Account/describe").json()["fields"]
-                      if f["type"] not in SKIP_TYPES]
+            fields = [
+                f["name"]
+                for f in http.get(f"{base}/sobjects/Account/describe").json()["fields"]
+                if f["type"] not in SKIP_TYPES
+            ]
             with PeakRss(proc.pid) as rss:
                 t0 = time.perf_counter()
-                job = http.post(f"{base}/jobs/query", json={
-                    "operation": "query", "query": f"SELECT {', '.join(fields)} FROM Account"}).json()
+                job = http.post(
+                    f"{base}/jobs/query",
+                    json={
+                        "operation": "query",
+                        "query": f"SELECT {', '.join(fields)} FROM Account",
+                    },
+                ).json()
                 if "id" not in job:
                     raise SystemExit(f"job creation failed: {job}")
                 while http.get(f"{base}/jobs/query/{job['id']}").json()["state"] != "JobComplete":
@@ -143,11 +167,15 @@ def main() -> None:
     download = t_done - t_ready
     print(f"rows seeded: {args.rows:,} ({seed_seconds:.1f} s to start and seed)")
     print(f"columns: {len(fields)}; job create+complete: {t_ready - t0:.2f} s")
-    print(f"rows downloaded and parsed: {total_rows:,} in {download:.2f} s "
-          f"= {total_rows / download:,.0f} rows/s, {total_bytes / download / 1e6:.1f} MB/s "
-          f"({total_bytes / 1e6:.0f} MB)")
-    print(f"time in HTTP GETs: {fetch_s:.2f} s ({total_bytes / fetch_s / 1e6:.0f} MB/s); "
-          f"in pyarrow parsing: {parse_s:.2f} s ({total_bytes / parse_s / 1e6:.0f} MB/s)")
+    print(
+        f"rows downloaded and parsed: {total_rows:,} in {download:.2f} s "
+        f"= {total_rows / download:,.0f} rows/s, {total_bytes / download / 1e6:.1f} MB/s "
+        f"({total_bytes / 1e6:.0f} MB)"
+    )
+    print(
+        f"time in HTTP GETs: {fetch_s:.2f} s ({total_bytes / fetch_s / 1e6:.0f} MB/s); "
+        f"in pyarrow parsing: {parse_s:.2f} s ({total_bytes / parse_s / 1e6:.0f} MB/s)"
+    )
     print(f"server peak RSS: {rss.peak / 1e6:.0f} MB")
 
 

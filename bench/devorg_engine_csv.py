@@ -18,9 +18,11 @@ from pathlib import Path
 from lht_devorg.bulk.spool import DEFAULT_CHUNK_ROWS, ResultSpool
 from lht_devorg.core.engine import OrgEngine
 
-FIELDS = ("Id, Name, Type, BillingStreet, BillingCity, BillingState, BillingPostalCode, BillingCountry, "
-          "Phone, Website, AnnualRevenue, NumberOfEmployees, Description, OwnerId, CreatedDate, "
-          "LastModifiedDate, SystemModstamp, IsDeleted")
+FIELDS = (
+    "Id, Name, Type, BillingStreet, BillingCity, BillingState, BillingPostalCode, BillingCountry, "
+    "Phone, Website, AnnualRevenue, NumberOfEmployees, Description, OwnerId, CreatedDate, "
+    "LastModifiedDate, SystemModstamp, IsDeleted"
+)
 
 
 def main() -> None:
@@ -32,15 +34,18 @@ def main() -> None:
         t1 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="lht-bench-") as tmp:
             spool = ResultSpool(Path(tmp) / "job.csv", ",", "\n")
-            with engine.stream_csv(f"SELECT {FIELDS} FROM Account", include_deleted=True,
-                                   chunk_rows=DEFAULT_CHUNK_ROWS) as rows:
+            with engine.stream_csv(
+                f"SELECT {FIELDS} FROM Account", include_deleted=True, chunk_rows=DEFAULT_CHUNK_ROWS
+            ) as rows:
                 spool.fill(rows.columns, rows.tables)
             t2 = time.perf_counter()
             size = spool.path.stat().st_size
             spool.close()
         print(f"seed {n:,} Accounts: {t1 - t0:.1f}s")
-        print(f"Bulk job results spooled: {spool.total:,} rows in {t2 - t1:.1f}s = "
-              f"{spool.total / (t2 - t1):,.0f} rows/s, {size / (t2 - t1) / 1e6:.1f} MB/s ({size / 1e6:.0f} MB)")
+        print(
+            f"Bulk job results spooled: {spool.total:,} rows in {t2 - t1:.1f}s = "
+            f"{spool.total / (t2 - t1):,.0f} rows/s, {size / (t2 - t1) / 1e6:.1f} MB/s ({size / 1e6:.0f} MB)"
+        )
         print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     finally:
         engine.close()

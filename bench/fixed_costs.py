@@ -35,18 +35,27 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import (BenchWorkspace, bulk_csv_pages, csv_fields, print_table, run_measured,
-                      running_org)
-from snowflake_roundtrips import before_source, workspace as snowflake_workspace
+from _harness import (
+    BenchWorkspace,
+    bulk_csv_pages,
+    csv_fields,
+    print_table,
+    run_measured,
+    running_org,
+)
+from snowflake_roundtrips import before_source
+from snowflake_roundtrips import workspace as snowflake_workspace
 from sync_floor import floor_seconds
 
 BENCH = Path(__file__).resolve().parent
 #: The last commit before the fixed-cost work (lazy imports, one state read and write).
 BEFORE_REF = "1e75530"
 EIGHTH = "Invoice__c"
-LAUNCH = ("import sys; from lht.cli import main; sys.argv = ['lht', *sys.argv[1:]]; sys.exit(main())")
-COUNTING = ("import sys; sys.path.insert(0, {bench!r}); import _snowflake_latency as latency; latency.install(); "
-            "from lht.cli import main; sys.argv = ['lht', *sys.argv[1:]]; sys.exit(main())")
+LAUNCH = "import sys; from lht.cli import main; sys.argv = ['lht', *sys.argv[1:]]; sys.exit(main())"
+COUNTING = (
+    "import sys; sys.path.insert(0, {bench!r}); import _snowflake_latency as latency; latency.install(); "
+    "from lht.cli import main; sys.argv = ['lht', *sys.argv[1:]]; sys.exit(main())"
+)
 FLOOR_ARGV = [sys.executable, "-c", "import duckdb, requests"]
 
 
@@ -65,11 +74,23 @@ class Loader:
 
     def sync(self, ws: BenchWorkspace, *args: str) -> tuple[dict, float, float]:
         """``lht sync --json ARGS`` on ``ws``: (report, wall s, peak RSS MB)."""
-        argv = [sys.executable, "-c", LAUNCH, "sync", "--json", "--project-dir", str(ws.project),
-                "--profiles-dir", str(ws.project), *args]
+        argv = [
+            sys.executable,
+            "-c",
+            LAUNCH,
+            "sync",
+            "--json",
+            "--project-dir",
+            str(ws.project),
+            "--profiles-dir",
+            str(ws.project),
+            *args,
+        ]
         code, out, err, seconds, rss = run_measured(argv, self.env(ws.env), ws.root)
         if code != 0:
-            raise SystemExit(f"{self.label}: lht sync {' '.join(args)} exited {code}:\n{out[-3000:]}\n{err[-3000:]}")
+            raise SystemExit(
+                f"{self.label}: lht sync {' '.join(args)} exited {code}:\n{out[-3000:]}\n{err[-3000:]}"
+            )
         return json.loads(out), seconds, rss
 
 
@@ -99,8 +120,15 @@ def no_change(org, root: Path, loaders: list[Loader], repeat: int) -> list[list[
     rows = [["python -c 'import duckdb, requests'", f"{floor:.2f}", "1.00", "", ""]]
     for label, found in runs.items():
         wall = median([s for s, _, _ in found])
-        rows.append([f"lht sync, nothing changed ({label})", f"{wall:.2f}", f"{wall / floor:.2f}",
-                     f"{median([r for _, r, _ in found]):.0f}", str(found[-1][2])])
+        rows.append(
+            [
+                f"lht sync, nothing changed ({label})",
+                f"{wall:.2f}",
+                f"{wall / floor:.2f}",
+                f"{median([r for _, r, _ in found]):.0f}",
+                str(found[-1][2]),
+            ]
+        )
     return rows
 
 
@@ -120,23 +148,56 @@ def snowflake_statements(org, root: Path, loaders: list[Loader]) -> list[list[st
                 run_root = root / f"snowflake-{loader.label}"
                 run_root.mkdir()
                 project, profiles, env = snowflake_workspace(run_root, server, org.env("token"))
-                subprocess.run([str(Path(sys.executable).parent / "lht"), "add", EIGHTH, "--offline", "--project-dir", str(project)],
-                               env=env, cwd=run_root, capture_output=True, check=True)
+                subprocess.run(
+                    [
+                        str(Path(sys.executable).parent / "lht"),
+                        "add",
+                        EIGHTH,
+                        "--offline",
+                        "--project-dir",
+                        str(project),
+                    ],
+                    env=env,
+                    cwd=run_root,
+                    capture_output=True,
+                    check=True,
+                )
                 env = {**loader.env(env), "LHT_BENCH_LATENCY": "0,0,0"}
                 counts = []
                 for n in range(3):  # full load, settling run, the measured no-change run
                     out = run_root / f"count{n}.json"
-                    argv = [sys.executable, "-c", COUNTING.format(bench=str(BENCH)), "sync", "--json",
-                            "--project-dir", str(project), "--profiles-dir", str(profiles)]
-                    code, stdout, stderr, seconds, _ = run_measured(argv, {**env, "LHT_BENCH_ROUNDTRIPS_OUT": str(out)},
-                                                                    run_root)
+                    argv = [
+                        sys.executable,
+                        "-c",
+                        COUNTING.format(bench=str(BENCH)),
+                        "sync",
+                        "--json",
+                        "--project-dir",
+                        str(project),
+                        "--profiles-dir",
+                        str(profiles),
+                    ]
+                    code, stdout, stderr, seconds, _ = run_measured(
+                        argv, {**env, "LHT_BENCH_ROUNDTRIPS_OUT": str(out)}, run_root
+                    )
                     if code != 0:
-                        raise SystemExit(f"{loader.label}: Snowflake sync exited {code}:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+                        raise SystemExit(
+                            f"{loader.label}: Snowflake sync exited {code}:\n{stdout[-3000:]}\n{stderr[-3000:]}"
+                        )
                     counts.append((json.loads(out.read_text()), json.loads(stdout), seconds))
                 c, report, seconds = counts[-1]
-                changed = sum(1 for r in report["results"] if r["rows_written"] or r["delete_markers"])
-                rows.append([loader.label, str(sum(c.values())), str(changed), f"<= {5 + changed}",
-                             f"{seconds:.2f}"])
+                changed = sum(
+                    1 for r in report["results"] if r["rows_written"] or r["delete_markers"]
+                )
+                rows.append(
+                    [
+                        loader.label,
+                        str(sum(c.values())),
+                        str(changed),
+                        f"<= {5 + changed}",
+                        f"{seconds:.2f}",
+                    ]
+                )
     finally:
         mp.undo()
     return rows
@@ -162,17 +223,40 @@ def full_load(rows_wanted: int, root: Path, loaders: list[Loader], repeat: int) 
                 ws = BenchWorkspace(org, root, f"full{rows_wanted}-{loader.label}-{n}")
                 report, seconds, rss = loader.sync(ws, "Account")
                 if report["rows_written"] != parsed:
-                    raise SystemExit(f"{loader.label}: wrote {report['rows_written']} rows, the floor parsed {parsed}")
+                    raise SystemExit(
+                        f"{loader.label}: wrote {report['rows_written']} rows, the floor parsed {parsed}"
+                    )
                 runs[loader.label].append((seconds, rss))
                 ws.database.unlink()
         del pages
     floor = median(floors)
-    table = [[f"floor: pyarrow parse + DuckDB insert ({rows_wanted:,} rows)", f"{floor:.2f}", "1.00", "", ""],
-             ["org: Bulk job preparation (inside lht's time, not the floor's)", f"{prepared:.2f}", "", "", ""]]
+    table = [
+        [
+            f"floor: pyarrow parse + DuckDB insert ({rows_wanted:,} rows)",
+            f"{floor:.2f}",
+            "1.00",
+            "",
+            "",
+        ],
+        [
+            "org: Bulk job preparation (inside lht's time, not the floor's)",
+            f"{prepared:.2f}",
+            "",
+            "",
+            "",
+        ],
+    ]
     for label, found in runs.items():
         wall = median([s for s, _ in found])
-        table.append([f"lht sync Account, full ({label})", f"{wall:.2f}", f"{wall / floor:.2f}",
-                      f"{(wall - prepared) / floor:.2f}", f"{median([r for _, r in found]):.0f}"])
+        table.append(
+            [
+                f"lht sync Account, full ({label})",
+                f"{wall:.2f}",
+                f"{wall / floor:.2f}",
+                f"{(wall - prepared) / floor:.2f}",
+                f"{median([r for _, r in found]):.0f}",
+            ]
+        )
     return table
 
 
@@ -186,7 +270,10 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lht-bench-") as tmp:
         root = Path(tmp)
-        loaders = [Loader("before", before_source(args.before_ref, root / "before-src")), Loader("after", None)]
+        loaders = [
+            Loader("before", before_source(args.before_ref, root / "before-src")),
+            Loader("after", None),
+        ]
         for source in (root / "before-src", BENCH.parent / "loader"):
             # as an installed package is: byte-compiled (a PYTHONDONTWRITEBYTECODE environment
             # would otherwise compile every module from source on every run, both versions alike)
@@ -196,16 +283,28 @@ def main() -> None:
             statements = snowflake_statements(org, root, loaders)
         full = full_load(args.rows, root, loaders, args.repeat)
         million = full_load(1_000_000, root, loaders, 1) if args.million else None
-    print(f"before = commit {args.before_ref}, after = this checkout; medians of {args.repeat} interleaved rounds "
-          f"({time.perf_counter() - started:.0f} s in all)")
-    print_table("No-change run over 8 objects (DuckDB), target <= 2.00x the floor",
-                ["what", "wall s", "x floor", "peak RSS MB", "API calls"], quiet)
-    print_table("No-change run on the Snowflake dialect (fakesnow): statements through the connector",
-                ["loader", "statements", "changed objects", "target", "wall s"], statements)
+    print(
+        f"before = commit {args.before_ref}, after = this checkout; medians of {args.repeat} interleaved rounds "
+        f"({time.perf_counter() - started:.0f} s in all)"
+    )
+    print_table(
+        "No-change run over 8 objects (DuckDB), target <= 2.00x the floor",
+        ["what", "wall s", "x floor", "peak RSS MB", "API calls"],
+        quiet,
+    )
+    print_table(
+        "No-change run on the Snowflake dialect (fakesnow): statements through the connector",
+        ["loader", "statements", "changed objects", "target", "wall s"],
+        statements,
+    )
     columns = ["what", "wall s", "x floor", "x floor without the org's preparation", "peak RSS MB"]
-    print_table(f"Full Bulk sync of {args.rows:,} Accounts, target <= 1.50x the floor", columns, full)
+    print_table(
+        f"Full Bulk sync of {args.rows:,} Accounts, target <= 1.50x the floor", columns, full
+    )
     if million:
-        print_table("Full Bulk sync of 1,000,000 Accounts (one round): nothing slower", columns, million)
+        print_table(
+            "Full Bulk sync of 1,000,000 Accounts (one round): nothing slower", columns, million
+        )
 
 
 if __name__ == "__main__":

@@ -28,21 +28,43 @@ from _harness import print_table, running_org  # noqa: E402
 from push_bulk import _expression, _fields  # noqa: E402
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 105_000
-COUNTS = {"User": 5, "Account": ROWS, "Contact": 0, "Lead": 0, "Opportunity": 0, "Case": 0, "Task": 0,
-          "Invoice__c": 0, "Attachment": 0}
+COUNTS = {
+    "User": 5,
+    "Account": ROWS,
+    "Contact": 0,
+    "Lead": 0,
+    "Opportunity": 0,
+    "Case": 0,
+    "Task": 0,
+    "Invoice__c": 0,
+    "Attachment": 0,
+}
 
 
 def _upload(org, fields: list[dict], operation: str, path: Path) -> int:
     """Write the job's CSV to ``path``; its row count."""
-    rows = org.engine.cursor().execute(
-        f'select "Id", "External_Id__c" from {org.engine.table("Account")} where not "IsDeleted" '
-        'order by "Id"').fetchall()
+    rows = (
+        org.engine.cursor()
+        .execute(
+            f'select "Id", "External_Id__c" from {org.engine.table("Account")} where not "IsDeleted" '
+            'order by "Id"'
+        )
+        .fetchall()
+    )
     con = duckdb.connect()
-    con.execute("create table keys as select * from (select unnest(?) as Id, unnest(?) as ext)",
-                [[r[0] for r in rows], [r[1] or f"NONE-{n}" for n, r in enumerate(rows)]])
+    con.execute(
+        "create table keys as select * from (select unnest(?) as Id, unnest(?) as ext)",
+        [[r[0] for r in rows], [r[1] or f"NONE-{n}" for n, r in enumerate(rows)]],
+    )
     columns = ", ".join(f'{_expression(f, operation)} as "{f["name"]}"' for f in fields)
-    key = {"update": "Id", "upsert": "ext as External_Id__c", "insert": "'NEW-' || i as External_Id__c"}[operation]
-    table = con.sql(f"select {key}, {columns} from (select *, row_number() over (order by Id) as i from keys)").arrow()
+    key = {
+        "update": "Id",
+        "upsert": "ext as External_Id__c",
+        "insert": "'NEW-' || i as External_Id__c",
+    }[operation]
+    table = con.sql(
+        f"select {key}, {columns} from (select *, row_number() over (order by Id) as i from keys)"
+    ).arrow()
     if hasattr(table, "read_all"):
         table = table.read_all()
     pcsv.write_csv(table, path)
@@ -86,10 +108,21 @@ def main() -> None:
                 if operation == "upsert":
                     spec["externalIdFieldName"] = "External_Id__c"
                 seconds, first, processed, failed = _run(org, spec, path)
-                lines.append([operation, f"{processed:,}", f"{failed:,}", f"{seconds:.2f}",
-                              f"{processed / seconds:,.0f}", f"{first:.2f}"])
-            print_table(f"local org ingest, 20 columns ({ROWS:,} Accounts seeded in {seeded:.1f} s)",
-                        ["operation", "rows", "failed", "seconds", "rows/s", "first progress s"], lines)
+                lines.append(
+                    [
+                        operation,
+                        f"{processed:,}",
+                        f"{failed:,}",
+                        f"{seconds:.2f}",
+                        f"{processed / seconds:,.0f}",
+                        f"{first:.2f}",
+                    ]
+                )
+            print_table(
+                f"local org ingest, 20 columns ({ROWS:,} Accounts seeded in {seeded:.1f} s)",
+                ["operation", "rows", "failed", "seconds", "rows/s", "first progress s"],
+                lines,
+            )
 
 
 if __name__ == "__main__":

@@ -63,13 +63,23 @@ def _seed_rows(ws: BenchWorkspace, org, fields: list[dict], salt: str) -> int:
     import duckdb
 
     con = duckdb.connect(str(ws.database))
-    ids = [r[0] for r in org.engine.cursor().execute(
-        f'select "Id" from {org.engine.table("Account")} where not "IsDeleted" order by "Id" limit {ROWS}').fetchall()]
+    ids = [
+        r[0]
+        for r in org.engine.cursor()
+        .execute(
+            f'select "Id" from {org.engine.table("Account")} where not "IsDeleted" order by "Id" limit {ROWS}'
+        )
+        .fetchall()
+    ]
     con.execute("create schema if not exists bench")
-    con.execute("create or replace table bench.ids as select * from (select unnest(?) as Id)", [ids])
+    con.execute(
+        "create or replace table bench.ids as select * from (select unnest(?) as Id)", [ids]
+    )
     columns = ", ".join(f'{_expression(f, salt)} as "{f["name"]}"' for f in fields)
-    con.execute(f"create or replace table bench.rows as select Id, {columns} from "
-                "(select Id, row_number() over (order by Id) as i from bench.ids)")
+    con.execute(
+        f"create or replace table bench.rows as select Id, {columns} from "
+        "(select Id, row_number() over (order by Id) as i from bench.ids)"
+    )
     con.close()
     return len(ids)
 
@@ -90,8 +100,20 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="lht-bench-push-") as tmp:
         root = Path(tmp)
-        with running_org({"User": 5, "Account": ROWS, "Contact": 0, "Lead": 0, "Opportunity": 0, "Case": 0,
-                          "Task": 0, "Invoice__c": 0, "Attachment": 0}, root) as (org, seeded):
+        with running_org(
+            {
+                "User": 5,
+                "Account": ROWS,
+                "Contact": 0,
+                "Lead": 0,
+                "Opportunity": 0,
+                "Case": 0,
+                "Task": 0,
+                "Invoice__c": 0,
+                "Attachment": 0,
+            },
+            root,
+        ) as (org, seeded):
             print(f"local org seeded with {ROWS:,} Accounts in {seeded:.0f}s")
             ws = BenchWorkspace(org, root)
             fields = _fields(org)
@@ -99,24 +121,46 @@ def main() -> None:
             models.mkdir()
             (models / "push_bench.sql").write_text(
                 "{{ config(materialized='view', meta={'lht_push': {'object': 'Account', 'operation': 'update', "
-                "'key': 'Id'}}) }}\nselect * from bench.rows\n")
+                "'key': 'Id'}}) }}\nselect * from bench.rows\n"
+            )
 
             ws.run("add", "--push", "push_bench")  # its change-set view, as the README says
-            ws.sync("User")  # as in any lht project, a sync came first (it creates the push results table)
-            rows = _seed_rows(ws, org, fields, "naive")  # the live accounts (a few seeded ones are deleted)
+            ws.sync(
+                "User"
+            )  # as in any lht project, a sync came first (it creates the push results table)
+            rows = _seed_rows(
+                ws, org, fields, "naive"
+            )  # the live accounts (a few seeded ones are deleted)
             script = root / "naive.py"
             script.write_text(NAIVE)
             before = org.api_calls
             code, out, err, naive_s, naive_rss = run_measured(
-                [sys.executable, str(script), str(ws.database), org.instance_url, org.access_token, API_VERSION],
-                ws.env, ws.root)
+                [
+                    sys.executable,
+                    str(script),
+                    str(ws.database),
+                    org.instance_url,
+                    org.access_token,
+                    API_VERSION,
+                ],
+                ws.env,
+                ws.root,
+            )
             if code != 0:
                 raise SystemExit(f"naive run failed:\n{err[-3000:]}")
             naive_calls = org.api_calls - before
 
             _seed_rows(ws, org, fields, "lht")  # new values: every row changed
             ws.dbt("build", "--select", "push_bench+", "lht_push_results")
-            push = [str(BIN / "lht"), "push", "--json", "--project-dir", str(ws.project), "--profiles-dir", str(ws.project)]
+            push = [
+                str(BIN / "lht"),
+                "push",
+                "--json",
+                "--project-dir",
+                str(ws.project),
+                "--profiles-dir",
+                str(ws.project),
+            ]
             # look first, as a user does (not measured)
             code, out, err, _, _ = run_measured([*push, "--dry-run"], ws.env, ws.root)
             if code != 0:
@@ -134,14 +178,31 @@ def main() -> None:
             started = time.perf_counter()
             code, out, err, again_s, _ = run_measured(push, ws.env, ws.root)
             again_calls = org.api_calls - before
-            print_table(f"lht push vs naive bulk2 update: {rows:,} changed rows x {FIELDS + 1} columns",
-                        ["way", "seconds", "rows/s", "API calls", "peak RSS MB"],
-                        [["lht push (Bulk ingest)", f"{lht_s:.1f}", f"{rows / lht_s:,.0f}", lht_calls, f"{lht_rss:.0f}"],
-                         ["naive (pandas + sf.bulk2)", f"{naive_s:.1f}", f"{rows / naive_s:,.0f}", naive_calls,
-                          f"{naive_rss:.0f}"],
-                         ["lht push, nothing changed", f"{again_s:.1f}", "-", again_calls, "-"]])
-            print(f"\nspeed-up {naive_s / lht_s:.2f}x (target >= 3x); peak RSS {lht_rss:.0f} MB (target < 400); "
-                  f"no-change run {again_calls} calls (target 0); {time.perf_counter() - started:.0f}s")
+            print_table(
+                f"lht push vs naive bulk2 update: {rows:,} changed rows x {FIELDS + 1} columns",
+                ["way", "seconds", "rows/s", "API calls", "peak RSS MB"],
+                [
+                    [
+                        "lht push (Bulk ingest)",
+                        f"{lht_s:.1f}",
+                        f"{rows / lht_s:,.0f}",
+                        lht_calls,
+                        f"{lht_rss:.0f}",
+                    ],
+                    [
+                        "naive (pandas + sf.bulk2)",
+                        f"{naive_s:.1f}",
+                        f"{rows / naive_s:,.0f}",
+                        naive_calls,
+                        f"{naive_rss:.0f}",
+                    ],
+                    ["lht push, nothing changed", f"{again_s:.1f}", "-", again_calls, "-"],
+                ],
+            )
+            print(
+                f"\nspeed-up {naive_s / lht_s:.2f}x (target >= 3x); peak RSS {lht_rss:.0f} MB (target < 400); "
+                f"no-change run {again_calls} calls (target 0); {time.perf_counter() - started:.0f}s"
+            )
 
 
 if __name__ == "__main__":

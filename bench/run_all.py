@@ -16,9 +16,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: In this order: the loader's figures first, then dbt, then the local org's own speed.
-SCRIPTS = ("sync_floor", "sync_memory", "fixed_costs", "api_calls", "snowflake_roundtrips", "snowflake_memory",
-           "dbt_incremental",
-           "devorg_bulk_download", "devorg_engine_csv")
+SCRIPTS = (
+    "sync_floor",
+    "sync_memory",
+    "fixed_costs",
+    "api_calls",
+    "snowflake_roundtrips",
+    "snowflake_memory",
+    "dbt_incremental",
+    "devorg_bulk_download",
+    "devorg_engine_csv",
+)
 
 
 def main() -> int:
@@ -27,14 +35,17 @@ def main() -> int:
     for name in chosen:
         print(f"\n=== bench/{name}.py ===", flush=True)
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(HERE / f"{name}.py")], cwd=HERE,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, str(HERE / f"{name}.py")], cwd=HERE, capture_output=True, text=True
+        )
         print(proc.stdout.rstrip())
         if proc.returncode != 0:
             failed.append(name)
             print(proc.stderr[-3000:].rstrip())
-        print(f"--- {name}: {'FAILED' if proc.returncode else 'done'} in {time.perf_counter() - started:.0f} s",
-              flush=True)
+        print(
+            f"--- {name}: {'FAILED' if proc.returncode else 'done'} in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     if failed:
         print(f"\nfailed: {', '.join(failed)}")
     return 1 if failed else 0

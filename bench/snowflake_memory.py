@@ -36,31 +36,54 @@ from snowflake_roundtrips import COUNTS, before_source, workspace
 BENCH = Path(__file__).resolve().parent
 #: main before the change: load files of 128 MB, the Arrow pool never released.
 BEFORE_REF = "34c2aaa"
-LAUNCH = ("import sys; sys.path.insert(0, {bench!r}); import _memprobe; _memprobe.install(); "
-          "from lht.cli import main; sys.argv = ['lht', *sys.argv[1:]]; sys.exit(main())")
+LAUNCH = (
+    "import sys; sys.path.insert(0, {bench!r}); import _memprobe; _memprobe.install(); "
+    "from lht.cli import main; sys.argv = ['lht', *sys.argv[1:]]; sys.exit(main())"
+)
 ENVIRONMENTS = {"inherited": {"ARROW_DEFAULT_MEMORY_POOL": "system"}, "clean": {}}
 
 
-def sync(root: Path, project: Path, profiles: Path, env: dict[str, str], pythonpath: Path | None) -> dict:
+def sync(
+    root: Path, project: Path, profiles: Path, env: dict[str, str], pythonpath: Path | None
+) -> dict:
     """One measured ``lht sync Account``: its figures and report line."""
     probe = root / "memprobe.json"
     env = {**env, "LHT_BENCH_MEMPROBE_OUT": str(probe)}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
-    argv = [sys.executable, "-c", LAUNCH.format(bench=str(BENCH)), "sync", "--json",
-            "--project-dir", str(project), "--profiles-dir", str(profiles), "Account"]
+    argv = [
+        sys.executable,
+        "-c",
+        LAUNCH.format(bench=str(BENCH)),
+        "sync",
+        "--json",
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(profiles),
+        "Account",
+    ]
     code, stdout, stderr, seconds, rss = run_measured(argv, env, root)
     if code != 0:
         raise SystemExit(f"lht sync exited {code}:\n{stdout[-3000:]}\n{stderr[-3000:]}")
     line = next(r for r in json.loads(stdout)["results"] if r["object_name"].lower() == "account")
-    return {"rss": rss, "seconds": seconds, "rows": line["rows_written"], **json.loads(probe.read_text())}
+    return {
+        "rss": rss,
+        "seconds": seconds,
+        "rows": line["rows_written"],
+        **json.loads(probe.read_text()),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="Accounts in the org")
-    parser.add_argument("--before-ref", default=BEFORE_REF, help="commit of the loader before the change")
-    parser.add_argument("--envs", default="inherited,clean", help=f"comma-separated, of {', '.join(ENVIRONMENTS)}")
+    parser.add_argument(
+        "--before-ref", default=BEFORE_REF, help="commit of the loader before the change"
+    )
+    parser.add_argument(
+        "--envs", default="inherited,clean", help=f"comma-separated, of {', '.join(ENVIRONMENTS)}"
+    )
     args = parser.parse_args()
     envs = [e.strip() for e in args.envs.split(",") if e.strip()]
     sys.path.insert(0, str(BENCH.parent / "tests"))
@@ -86,26 +109,62 @@ def main() -> None:
                         else:
                             project, profiles, env = workspace(run_root, server, org.env("token"))
                         env = {k: v for k, v in env.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-                        run = sync(run_root, project, profiles, {**env, **ENVIRONMENTS[env_name]}, path)
+                        run = sync(
+                            run_root, project, profiles, {**env, **ENVIRONMENTS[env_name]}, path
+                        )
                         if run["rows"] != args.rows:
-                            raise SystemExit(f"{env_name} {case}: {run['rows']} of {args.rows} rows written")
+                            raise SystemExit(
+                                f"{env_name} {case}: {run['rows']} of {args.rows} rows written"
+                            )
                         stages = run["peaks"]
                         peaks[env_name, case] = run["rss"]
-                        table.append([env_name, case, "duckdb" if case == "duckdb" else "snowflake",
-                                      f"{run['rss']:.0f}", f"{stages.get('start-up', 0):.0f}",
-                                      f"{stages.get('extract', 0):.0f}",
-                                      f"{stages['load']:.0f}" if "load" in stages else "-",
-                                      run["pool"], f"{run['arrow_peak_mb']:.0f}", f"{run['seconds']:.0f}"])
+                        table.append(
+                            [
+                                env_name,
+                                case,
+                                "duckdb" if case == "duckdb" else "snowflake",
+                                f"{run['rss']:.0f}",
+                                f"{stages.get('start-up', 0):.0f}",
+                                f"{stages.get('extract', 0):.0f}",
+                                f"{stages['load']:.0f}" if "load" in stages else "-",
+                                run["pool"],
+                                f"{run['arrow_peak_mb']:.0f}",
+                                f"{run['seconds']:.0f}",
+                            ]
+                        )
     finally:
         mp.undo()
-    print_table(f"lht sync Account, {args.rows:,} rows, full Bulk load: peak RSS (MB) of the lht process",
-                ["environment", "loader", "warehouse", "peak RSS", "start-up", "extract", "load (PUT+COPY)",
-                 "Arrow pool", "Arrow live peak", "wall s"], table)
-    summary = [[env_name, f"{peaks[env_name, 'before']:.0f}", f"{peaks[env_name, 'after']:.0f}",
-                f"{peaks[env_name, 'duckdb']:.0f}", f"{peaks[env_name, 'after'] - peaks[env_name, 'duckdb']:+.0f}"]
-               for env_name in envs]
-    print_table("Snowflake peak RSS (MB), before and after, against the DuckDB path",
-                ["environment", "before", "after", "duckdb", "after - duckdb"], summary)
+    print_table(
+        f"lht sync Account, {args.rows:,} rows, full Bulk load: peak RSS (MB) of the lht process",
+        [
+            "environment",
+            "loader",
+            "warehouse",
+            "peak RSS",
+            "start-up",
+            "extract",
+            "load (PUT+COPY)",
+            "Arrow pool",
+            "Arrow live peak",
+            "wall s",
+        ],
+        table,
+    )
+    summary = [
+        [
+            env_name,
+            f"{peaks[env_name, 'before']:.0f}",
+            f"{peaks[env_name, 'after']:.0f}",
+            f"{peaks[env_name, 'duckdb']:.0f}",
+            f"{peaks[env_name, 'after'] - peaks[env_name, 'duckdb']:+.0f}",
+        ]
+        for env_name in envs
+    ]
+    print_table(
+        "Snowflake peak RSS (MB), before and after, against the DuckDB path",
+        ["environment", "before", "after", "duckdb", "after - duckdb"],
+        summary,
+    )
     print("target: after <= 400 MB and at the DuckDB path's level")
 
 

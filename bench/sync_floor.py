@@ -40,13 +40,24 @@ from simple_salesforce import Salesforce
 from lht.typemap import FieldSpec, arrow_schema
 
 
-def floor_seconds(pages: list[bytes], schema: pa.Schema, database: Path) -> tuple[float, float, int]:
+def floor_seconds(
+    pages: list[bytes], schema: pa.Schema, database: Path
+) -> tuple[float, float, int]:
     """(parse s, insert s, rows): pyarrow's CSV reader on the pages, then one DuckDB insert."""
     types = {f.name: (pa.string() if pa.types.is_time(f.type) else f.type) for f in schema}
     started = time.perf_counter()
-    tables = [pacsv.read_csv(io.BytesIO(page), convert_options=pacsv.ConvertOptions(
-        column_types=types, null_values=[""], strings_can_be_null=True,
-        quoted_strings_can_be_null=False)) for page in pages]
+    tables = [
+        pacsv.read_csv(
+            io.BytesIO(page),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        for page in pages
+    ]
     arrow = pa.concat_tables(tables)
     parsed = time.perf_counter()
     con = duckdb.connect(str(database))
@@ -59,8 +70,12 @@ def floor_seconds(pages: list[bytes], schema: pa.Schema, database: Path) -> tupl
 def naive_seconds(org, soql: str, database: Path) -> tuple[float, int]:
     """simple-salesforce query_all -> pandas -> DuckDB, as hand-written loaders do it."""
     started = time.perf_counter()
-    sf = Salesforce(session_id=org.access_token, instance_url=org.instance_url,
-                    session=http_session(org), version="59.0")
+    sf = Salesforce(
+        session_id=org.access_token,
+        instance_url=org.instance_url,
+        session=http_session(org),
+        version="59.0",
+    )
     records = sf.query_all(soql, include_deleted=True)["records"]
     frame = pd.DataFrame(records).drop(columns="attributes")
     con = duckdb.connect(str(database))
@@ -94,27 +109,43 @@ def main() -> None:
             if line["rows_written"] != rows:
                 raise SystemExit(f"lht wrote {line['rows_written']} rows, the floor parsed {rows}")
 
-            naive_s, naive_rows = naive_seconds(org, f"{soql} LIMIT {args.naive_rows}", root / "naive.duckdb")
+            naive_s, naive_rows = naive_seconds(
+                org, f"{soql} LIMIT {args.naive_rows}", root / "naive.duckdb"
+            )
 
     lht_rate = rows / run.seconds
     naive_rate = naive_rows / naive_s
-    print(f"Account: {rows:,} rows x {len(names)} columns, {size_mb:,.0f} MB of CSV in {n_pages} "
-          f"pages as the org serves them; org seeded in {seeded:.0f} s")
-    print_table("Full load to DuckDB staging, one run each", ["what", "seconds", "rows/s"], [
-        ["floor: pyarrow parse", f"{parse_s:.1f}", f"{rows / parse_s:,.0f}"],
-        ["floor: DuckDB insert", f"{insert_s:.1f}", f"{rows / insert_s:,.0f}"],
-        ["floor: total", f"{floor:.1f}", f"{rows / floor:,.0f}"],
-        ["org: Bulk job preparation", f"{prepared:.1f}", ""],
-        ["lht sync (wall)", f"{run.seconds:.1f}", f"{lht_rate:,.0f}"],
-        [f"naive query_all->pandas->DuckDB ({naive_rows:,} rows)", f"{naive_s:.1f}", f"{naive_rate:,.0f}"],
-    ])
-    print_table("Figures", ["figure", "value", "target"], [
-        ["lht / floor", f"{run.seconds / floor:.2f}", "<= 1.5"],
-        ["(lht - org preparation) / floor", f"{(run.seconds - prepared) / floor:.2f}", ""],
-        ["lht rows/s / naive rows/s", f"{lht_rate / naive_rate:.1f}x", ">= 10x"],
-        ["lht peak RSS", f"{run.peak_rss_mb:.0f} MB", "<= 400 MB"],
-        ["API calls of the full load", f"{line['api_calls']} (run: {run.calls})", "a handful"],
-    ])
+    print(
+        f"Account: {rows:,} rows x {len(names)} columns, {size_mb:,.0f} MB of CSV in {n_pages} "
+        f"pages as the org serves them; org seeded in {seeded:.0f} s"
+    )
+    print_table(
+        "Full load to DuckDB staging, one run each",
+        ["what", "seconds", "rows/s"],
+        [
+            ["floor: pyarrow parse", f"{parse_s:.1f}", f"{rows / parse_s:,.0f}"],
+            ["floor: DuckDB insert", f"{insert_s:.1f}", f"{rows / insert_s:,.0f}"],
+            ["floor: total", f"{floor:.1f}", f"{rows / floor:,.0f}"],
+            ["org: Bulk job preparation", f"{prepared:.1f}", ""],
+            ["lht sync (wall)", f"{run.seconds:.1f}", f"{lht_rate:,.0f}"],
+            [
+                f"naive query_all->pandas->DuckDB ({naive_rows:,} rows)",
+                f"{naive_s:.1f}",
+                f"{naive_rate:,.0f}",
+            ],
+        ],
+    )
+    print_table(
+        "Figures",
+        ["figure", "value", "target"],
+        [
+            ["lht / floor", f"{run.seconds / floor:.2f}", "<= 1.5"],
+            ["(lht - org preparation) / floor", f"{(run.seconds - prepared) / floor:.2f}", ""],
+            ["lht rows/s / naive rows/s", f"{lht_rate / naive_rate:.1f}x", ">= 10x"],
+            ["lht peak RSS", f"{run.peak_rss_mb:.0f} MB", "<= 400 MB"],
+            ["API calls of the full load", f"{line['api_calls']} (run: {run.calls})", "a handful"],
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -33,10 +33,21 @@ def main() -> None:
             line = run.result("Account")
             if line["status"] != "ok" or line["rows_written"] != size:
                 raise SystemExit(f"{size:,} rows: the sync did not load them all: {line}")
-            rows.append([f"{size:,}", f"{run.peak_rss_mb:.0f}", f"{run.seconds:.1f}", str(line["api_calls"]),
-                         f"{seeded:.0f}", f"{time.perf_counter() - started:.0f}"])
-    print_table("lht sync Account, full Bulk load into DuckDB (one run per size)",
-                ["rows", "peak RSS MB", "sync s", "API calls", "org seed s", "total s"], rows)
+            rows.append(
+                [
+                    f"{size:,}",
+                    f"{run.peak_rss_mb:.0f}",
+                    f"{run.seconds:.1f}",
+                    str(line["api_calls"]),
+                    f"{seeded:.0f}",
+                    f"{time.perf_counter() - started:.0f}",
+                ]
+            )
+    print_table(
+        "lht sync Account, full Bulk load into DuckDB (one run per size)",
+        ["rows", "peak RSS MB", "sync s", "API calls", "org seed s", "total s"],
+        rows,
+    )
     print("target: peak RSS <= 400 MB and flat as rows grow")
 
 

@@ -30,8 +30,16 @@ os.environ.setdefault(
 #: Folders whose tests run the product end to end.
 E2E_DIRS = frozenset({"e2e", "push", "merge", "reliability", "beyond"})
 #: Fixtures that put a test on the Snowflake dialect.
-SNOWFLAKE_FIXTURES = frozenset({"fakesnow_server", "snowflake_database", "fakesnow_fixes", "snow_wh",
-                                "patched_snow_wh", "snowflake_env"})
+SNOWFLAKE_FIXTURES = frozenset(
+    {
+        "fakesnow_server",
+        "snowflake_database",
+        "fakesnow_fixes",
+        "snow_wh",
+        "patched_snow_wh",
+        "snowflake_env",
+    }
+)
 SNOWFLAKE_PARAMS = frozenset({"snowflake", "snowflake-patch"})
 TESTS = Path(__file__).resolve().parent
 
@@ -44,10 +52,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if path.is_relative_to(TESTS) and path.relative_to(TESTS).parts[0] in E2E_DIRS:
             item.add_marker(pytest.mark.e2e)
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if (SNOWFLAKE_FIXTURES & set(getattr(item, "fixturenames", ())) or
-                any(isinstance(value, str) and value in SNOWFLAKE_PARAMS for value in params.values())):
+        if SNOWFLAKE_FIXTURES & set(getattr(item, "fixturenames", ())) or any(
+            isinstance(value, str) and value in SNOWFLAKE_PARAMS for value in params.values()
+        ):
             item.add_marker(pytest.mark.snowflake)
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, item.get_closest_marker("e2e") is None))
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("slow") is None,
+            item.get_closest_marker("e2e") is None,
+        )
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

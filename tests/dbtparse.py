@@ -49,21 +49,31 @@ def one_thread(profiles_text: str) -> str:
     """The shipped profiles.yml with its DuckDB output at ``threads: 1``: the test workers are
     the suite's parallelism, and dbt's own threads would only compete with them for the cores."""
     one = profiles_text.replace("threads: 4\n", "threads: 1\n", 1)
-    assert one != profiles_text, "the shipped profile no longer says `threads: 4` for its DuckDB output"
+    assert one != profiles_text, (
+        "the shipped profile no longer says `threads: 4` for its DuckDB output"
+    )
     return one
 
 
 def _relevant_env(env: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k.startswith(("LHT_", "DBT_", "SNOWFLAKE_")) and k not in _WHERE}
+    return {
+        k: v
+        for k, v in env.items()
+        if k.startswith(("LHT_", "DBT_", "SNOWFLAKE_")) and k not in _WHERE
+    }
 
 
-def seed_partial_parse(target_dir: Path, *, env: Mapping[str, str], profiles_text: str | None = None) -> None:
+def seed_partial_parse(
+    target_dir: Path, *, env: Mapping[str, str], profiles_text: str | None = None
+) -> None:
     """Put into ``target_dir`` (a test's dbt target directory) the partial parse of the
     shipped project, parsed with ``profiles_text`` (default: the project's profiles.yml) and
     the environment ``env``."""
     if _cache_dir is None or os.environ.get("LHT_TEST_DBT_SEED_PARSE") == "0":
         return
-    text = profiles_text if profiles_text is not None else (PROJECT_DIR / "profiles.yml").read_text()
+    text = (
+        profiles_text if profiles_text is not None else (PROJECT_DIR / "profiles.yml").read_text()
+    )
     key = hashlib.sha256(repr((text, sorted(_relevant_env(env).items()))).encode()).hexdigest()[:16]
     seed = _cache_dir / f"parse-{key}" / PARTIAL_PARSE
     _cache_dir.mkdir(parents=True, exist_ok=True)
@@ -82,11 +92,19 @@ def _make_seed(where: Path, profiles_text: str, env: Mapping[str, str]) -> None:
     profiles = work / "profiles"
     profiles.mkdir()
     (profiles / "profiles.yml").write_text(profiles_text)
-    run_env = {**env, "DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs"),
-               "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    run_env = {
+        **env,
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     dbt = str(Path(sys.executable).with_name("dbt"))
-    done = run_dbt([dbt, "parse", "--project-dir", str(project), "--profiles-dir", str(profiles)],
-                   env=run_env, cwd=work, timeout=600)
+    done = run_dbt(
+        [dbt, "parse", "--project-dir", str(project), "--profiles-dir", str(profiles)],
+        env=run_env,
+        cwd=work,
+        timeout=600,
+    )
     parsed = work / "target" / PARTIAL_PARSE
     if done.returncode == 0 and parsed.exists():
         where.mkdir(parents=True, exist_ok=True)

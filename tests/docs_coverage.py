@@ -16,7 +16,9 @@ def docs_coverage(target: Path, package: str = "lht") -> tuple[int, int, list[st
     for unique_id, node in catalog.items():
         if not unique_id.startswith(f"model.{package}."):
             continue
-        documented = {name.lower(): column for name, column in manifest[unique_id]["columns"].items()}
+        documented = {
+            name.lower(): column for name, column in manifest[unique_id]["columns"].items()
+        }
         for name in node["columns"]:
             total += 1
             if ((documented.get(name.lower()) or {}).get("description") or "").strip():

@@ -107,8 +107,9 @@ def fix_fakesnow_server(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(fs_arrow, "timestamp_to_sf_struct", timestamp_to_sf_struct)
 
 
-_QUALIFIED_TEMP_TABLE = re.compile(r"^(\s*create\s+(?:or\s+replace\s+)?)temporary\s+(table\s+[^\s(]+\.[^\s(]+\.)",
-                                   re.IGNORECASE)
+_QUALIFIED_TEMP_TABLE = re.compile(
+    r"^(\s*create\s+(?:or\s+replace\s+)?)temporary\s+(table\s+[^\s(]+\.[^\s(]+\.)", re.IGNORECASE
+)
 _STAGE_PATH = re.compile(r"^\s*(REMOVE|RM|LIST|LS)\s+(@\S+?/\S*)\s*;?\s*$", re.IGNORECASE)
 
 
@@ -130,7 +131,11 @@ def add_stage_commands(mp: pytest.MonkeyPatch) -> None:
         conn = cursor._conn
         catalog, schema, name = fs_stage.parts_from_var(var, conn.database, conn.schema)
         root = Path(fs_stage.internal_dir(f"{catalog}.{schema}.{name}"))
-        files = sorted(p for p in root.rglob("*") if p.is_file() and p.relative_to(root).as_posix().startswith(path))
+        files = sorted(
+            p
+            for p in root.rglob("*")
+            if p.is_file() and p.relative_to(root).as_posix().startswith(path)
+        )
         return name.lower(), [root, *files]
 
     def execute(self: Any, command: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -146,14 +151,23 @@ def add_stage_commands(mp: pytest.MonkeyPatch) -> None:
             for f in files:
                 f.unlink()
             rows = [f"({_sql_text(n)}, 'removed')" for n in names]
-            select = (f'select column1 as "name", column2 as "result" from (values {", ".join(rows)})' if rows
-                      else 'select cast(null as varchar) as "name", cast(null as varchar) as "result" where false')
+            select = (
+                f'select column1 as "name", column2 as "result" from (values {", ".join(rows)})'
+                if rows
+                else 'select cast(null as varchar) as "name", cast(null as varchar) as "result" where false'
+            )
         else:
-            rows = [f"({_sql_text(n)}, {f.stat().st_size}, '', '')" for n, f in zip(names, files, strict=True)]
-            select = ('select column1 as "name", column2 as "size", column3 as "md5", column4 as "last_modified" '
-                      f'from (values {", ".join(rows)})' if rows else
-                      'select cast(null as varchar) as "name", cast(null as bigint) as "size", '
-                      'cast(null as varchar) as "md5", cast(null as varchar) as "last_modified" where false')
+            rows = [
+                f"({_sql_text(n)}, {f.stat().st_size}, '', '')"
+                for n, f in zip(names, files, strict=True)
+            ]
+            select = (
+                'select column1 as "name", column2 as "size", column3 as "md5", column4 as "last_modified" '
+                f"from (values {', '.join(rows)})"
+                if rows
+                else 'select cast(null as varchar) as "name", cast(null as bigint) as "size", '
+                'cast(null as varchar) as "md5", cast(null as varchar) as "last_modified" where false'
+            )
         return original_execute(self, select, None, *args, **kwargs)
 
     def copy_into(duck_conn: Any, *args: Any, **kwargs: Any) -> str:

@@ -77,23 +77,36 @@ def _child(argv: list[str], env: dict[str, str], cwd: str, out: str, err: str) -
     os._exit(code)
 
 
-def run_dbt(argv: Sequence[str], *, env: Mapping[str, str], cwd: str | os.PathLike[str],
-            timeout: float) -> subprocess.CompletedProcess[str]:
+def run_dbt(
+    argv: Sequence[str], *, env: Mapping[str, str], cwd: str | os.PathLike[str], timeout: float
+) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` (the `dbt` executable and its arguments) like ``subprocess.run(argv,
     env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)``."""
     if os.environ.get("LHT_TEST_DBT_FORK") == "0":
-        return subprocess.run(list(argv), env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            list(argv), env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout
+        )
     with tempfile.TemporaryDirectory(prefix="lht-dbt-") as tmp:
         out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
         out.touch()
         err.touch()
-        process = _forkserver().Process(target=_child, args=(list(argv), dict(env), os.fspath(cwd), str(out), str(err)))
+        process = _forkserver().Process(
+            target=_child, args=(list(argv), dict(env), os.fspath(cwd), str(out), str(err))
+        )
         process.start()
         process.join(timeout)
         if process.exitcode is None:
             process.kill()
             process.join()
-            raise subprocess.TimeoutExpired(list(argv), timeout, out.read_text(errors="replace"),
-                                            err.read_text(errors="replace"))
-        return subprocess.CompletedProcess(list(argv), process.exitcode, out.read_text(errors="replace"),
-                                           err.read_text(errors="replace"))
+            raise subprocess.TimeoutExpired(
+                list(argv),
+                timeout,
+                out.read_text(errors="replace"),
+                err.read_text(errors="replace"),
+            )
+        return subprocess.CompletedProcess(
+            list(argv),
+            process.exitcode,
+            out.read_text(errors="replace"),
+            err.read_text(errors="replace"),
+        )

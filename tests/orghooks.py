@@ -21,7 +21,9 @@ from typing import Any
 class HeldCall:
     """Hold the next call matching ``path``/``method`` (as the org's faults match them)."""
 
-    def __init__(self, org: Any, *, path: str, method: str | None = None, timeout: float = 600) -> None:
+    def __init__(
+        self, org: Any, *, path: str, method: str | None = None, timeout: float = 600
+    ) -> None:
         self.org = org
         self.reached = threading.Event()
         self._go = threading.Event()
@@ -43,7 +45,9 @@ class HeldCall:
         """Wait until the call is held; fail if ``proc`` ends first or ``timeout`` passes."""
         deadline = time.monotonic() + timeout
         while not self.reached.wait(0.05):
-            assert proc is None or proc.poll() is None, f"the process ended (exit {proc.returncode}) before the held call"
+            assert proc is None or proc.poll() is None, (
+                f"the process ended (exit {proc.returncode}) before the held call"
+            )
             assert time.monotonic() < deadline, f"no call reached {self.fault.path}"
 
     def release(self) -> None:
@@ -64,6 +68,10 @@ class HeldCall:
     def __enter__(self) -> HeldCall:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()

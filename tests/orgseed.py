@@ -30,12 +30,19 @@ _installed: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 
 
 def _key(counts: dict[str, int] | None, seed: int) -> str:
-    text = json.dumps({"counts": sorted((counts or {}).items()) if counts is not None else None, "seed": seed})
+    text = json.dumps(
+        {"counts": sorted((counts or {}).items()) if counts is not None else None, "seed": seed}
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _template(cache_dir: Path, counts: dict[str, int] | None, seed: int, start: Callable[..., Any],
-              stop: Callable[..., Any]) -> Path:
+def _template(
+    cache_dir: Path,
+    counts: dict[str, int] | None,
+    seed: int,
+    start: Callable[..., Any],
+    stop: Callable[..., Any],
+) -> Path:
     """The seeded database for (counts, seed), made by the first worker that needs it."""
     path = cache_dir / f"org-{_key(counts, seed)}.duckdb"
     with FileLock(str(path) + ".lock"):

@@ -14,7 +14,22 @@ from lht.cli import cli
 
 LHT = str(Path(sys.executable).parent / "lht")
 #: The commands the README documents: one missing from `lht --help` fails here.
-COMMANDS = {"add", "devorg", "docs", "jobs", "login", "logout", "merge", "objects", "prune", "push", "remove", "report", "status", "sync"}
+COMMANDS = {
+    "add",
+    "devorg",
+    "docs",
+    "jobs",
+    "login",
+    "logout",
+    "merge",
+    "objects",
+    "prune",
+    "push",
+    "remove",
+    "report",
+    "status",
+    "sync",
+}
 JOBS_COMMANDS = {"abort", "delete", "history", "list", "results", "show"}
 
 
@@ -43,7 +58,11 @@ def _command(path: tuple[str, ...]) -> click.Command:
 def _listed(text: str) -> dict[str, str]:
     """The ``Commands:`` section of a group's help: name -> summary."""
     section = text.split("Commands:", 1)[1]
-    return {line.split(None, 1)[0]: line.split(None, 1)[1] for line in section.splitlines() if line.strip()}
+    return {
+        line.split(None, 1)[0]: line.split(None, 1)[1]
+        for line in section.splitlines()
+        if line.strip()
+    }
 
 
 def test_top_level_help_lists_every_command_with_its_own_summary() -> None:
@@ -54,7 +73,9 @@ def test_top_level_help_lists_every_command_with_its_own_summary() -> None:
     for name, summary in listed.items():
         own = _flat(_command((name,)).help or "")
         assert len(summary) > 20, f"`lht {name}` has no summary in `lht --help`"
-        assert own.startswith(summary.removesuffix("...").strip()), f"`lht --help` summarises {name} as {summary!r}"
+        assert own.startswith(summary.removesuffix("...").strip()), (
+            f"`lht --help` summarises {name} as {summary!r}"
+        )
 
 
 def test_jobs_help_lists_each_job_command() -> None:
@@ -63,8 +84,9 @@ def test_jobs_help_lists_each_job_command() -> None:
     assert all(len(summary) > 10 for summary in listed.values()), listed
 
 
-@pytest.mark.parametrize("path", sorted([(c,) for c in COMMANDS] + [("jobs", c) for c in JOBS_COMMANDS]),
-                         ids=" ".join)
+@pytest.mark.parametrize(
+    "path", sorted([(c,) for c in COMMANDS] + [("jobs", c) for c in JOBS_COMMANDS]), ids=" ".join
+)
 def test_each_command_help_describes_it_and_every_option(path: tuple[str, ...]) -> None:
     text = _help(*path)
     command = _command(path)
@@ -72,12 +94,19 @@ def test_each_command_help_describes_it_and_every_option(path: tuple[str, ...]) 
     assert usage.startswith(f"Usage: lht {' '.join(path)}")
     description = _flat(rest.split("Options:", 1)[0])
     top_level = len(path) == 1
-    assert len(description) > (30 if top_level else 15), f"`lht {' '.join(path)} --help` does not say what it does"
+    assert len(description) > (30 if top_level else 15), (
+        f"`lht {' '.join(path)} --help` does not say what it does"
+    )
     for argument in (p for p in command.params if isinstance(p, click.Argument)):
-        assert argument.human_readable_name in usage, f"the usage omits {argument.human_readable_name}"
-        if top_level:  # `lht jobs show JOB_ID` needs no sentence about JOB_ID; `lht sync OBJECTS` does
+        assert argument.human_readable_name in usage, (
+            f"the usage omits {argument.human_readable_name}"
+        )
+        if (
+            top_level
+        ):  # `lht jobs show JOB_ID` needs no sentence about JOB_ID; `lht sync OBJECTS` does
             assert argument.human_readable_name in description, (
-                f"`lht {' '.join(path)} --help` does not explain {argument.human_readable_name}")
+                f"`lht {' '.join(path)} --help` does not explain {argument.human_readable_name}"
+            )
     options = _flat(text.split("Options:", 1)[1])
     for option in (p for p in command.params if isinstance(p, click.Option) and not p.hidden):
         assert option.help, f"`lht {' '.join(path)}` option {option.opts[0]} has no help"

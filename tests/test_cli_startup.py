@@ -31,15 +31,22 @@ print("a Series is array-like:", pa.array(pd.Series([2.0, float("nan")])).null_c
 
 @pytest.fixture(scope="module")
 def probe_lines() -> list[str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
 
 
-def test_the_console_script_converts_python_values_without_importing_pandas(probe_lines: list[str]) -> None:
+def test_the_console_script_converts_python_values_without_importing_pandas(
+    probe_lines: list[str],
+) -> None:
     assert "pandas loaded by conversions: False" in probe_lines
 
 
-def test_pandas_conversions_still_work_after_the_console_script_set_up(probe_lines: list[str]) -> None:
-    assert [line.rpartition(": ")[2] for line in probe_lines[-3:]] == ["True", "True", "True"], probe_lines
-
+def test_pandas_conversions_still_work_after_the_console_script_set_up(
+    probe_lines: list[str],
+) -> None:
+    assert [line.rpartition(": ")[2] for line in probe_lines[-3:]] == ["True", "True", "True"], (
+        probe_lines
+    )

@@ -53,10 +53,18 @@ def test_the_loader_never_imports_what_only_the_local_org_needs() -> None:
     wrong = []
     for path in sorted((ROOT / "loader" / "lht").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
-            wrong += [f"{path.relative_to(ROOT)} imports {name}" for name in names
-                      if name.split(".")[0] in SERVER_ONLY]
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            wrong += [
+                f"{path.relative_to(ROOT)} imports {name}"
+                for name in names
+                if name.split(".")[0] in SERVER_ONLY
+            ]
     assert not wrong, wrong
 
 
@@ -67,10 +75,14 @@ def _without(tmp_path: Path, module: str, *argv: str) -> subprocess.CompletedPro
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("argv", [("lht", "devorg"), ("lht", "devorg", "--port", "0"),
-                                  ("python", "-m", "lht.commands.demo")],
-                         ids=["lht devorg", "lht devorg --port 0", "make demo"])
-def test_without_the_local_org_it_says_how_to_install_it(tmp_path: Path, argv: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [("lht", "devorg"), ("lht", "devorg", "--port", "0"), ("python", "-m", "lht.commands.demo")],
+    ids=["lht devorg", "lht devorg --port 0", "make demo"],
+)
+def test_without_the_local_org_it_says_how_to_install_it(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
     result = _without(tmp_path, "lht_devorg", str(BIN / argv[0]), *argv[1:])
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
@@ -84,7 +96,8 @@ def test_without_a_dependency_of_the_local_org_it_names_the_dependency(tmp_path:
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip().splitlines() == [
         "error: the local org (lht-devorg) needs uvicorn, which is not installed; install it with "
-        "`pip install 'lht[devorg]'` (in a clone of lht: `make install`)"]
+        "`pip install 'lht[devorg]'` (in a clone of lht: `make install`)"
+    ]
 
 
 def test_lht_help_still_lists_devorg_without_the_local_org(tmp_path: Path) -> None:

@@ -16,9 +16,17 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 
 
 @pytest.mark.parametrize("args", [["--version"], ["no-such-command"], ["debug", "--config-dir"]])
-def test_a_forked_dbt_command_exits_and_prints_as_the_executable_does(args: list[str], tmp_path: Path) -> None:
-    env = {**os.environ, "DBT_PROFILES_DIR": str(tmp_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    real = subprocess.run([DBT, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+def test_a_forked_dbt_command_exits_and_prints_as_the_executable_does(
+    args: list[str], tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(tmp_path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    real = subprocess.run(
+        [DBT, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     forked = run_dbt([DBT, *args], env=env, cwd=tmp_path, timeout=120)
     clock = re.compile(r"\d\d:\d\d:\d\d")  # dbt's log lines start with the time of day
 

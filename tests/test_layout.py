@@ -23,14 +23,31 @@ DEVORG = ROOT / "devorg" / "lht_devorg"
 #: wing -> rank; a module may import its own wing or a wing of lower rank.
 RANKS = {
     "base": 0,
-    "salesforce": 1, "warehouse": 1,
-    "project": 2, "manifest": 2, "writeback": 2, "catalog": 2,
-    "sync": 3, "push": 3, "merge": 3,
+    "salesforce": 1,
+    "warehouse": 1,
+    "project": 2,
+    "manifest": 2,
+    "writeback": 2,
+    "catalog": 2,
+    "sync": 3,
+    "push": 3,
+    "merge": 3,
     "commands": 4,
     "cli": 5,
 }
-BASE_MODULES = {"__init__", "clock", "config", "constants", "dbtfiles", "errors", "lazy", "loginfile", "names",
-                "typemap", "pipeline"}
+BASE_MODULES = {
+    "__init__",
+    "clock",
+    "config",
+    "constants",
+    "dbtfiles",
+    "errors",
+    "lazy",
+    "loginfile",
+    "names",
+    "typemap",
+    "pipeline",
+}
 
 
 def wing_of(module: str) -> str:
@@ -44,8 +61,10 @@ def wing_of(module: str) -> str:
         return head
     if head in BASE_MODULES:
         return "base"
-    raise AssertionError(f"{module}: a top-level module outside the known wings; add it to "
-                         "RANKS or BASE_MODULES here and to docs/design.md")
+    raise AssertionError(
+        f"{module}: a top-level module outside the known wings; add it to "
+        "RANKS or BASE_MODULES here and to docs/design.md"
+    )
 
 
 def module_name(path: Path, root: Path, package: str) -> str:
@@ -98,8 +117,11 @@ def test_the_salesforce_and_warehouse_wings_never_import_each_other() -> None:
         if wing not in ("salesforce", "warehouse"):
             continue
         other = "warehouse" if wing == "salesforce" else "salesforce"
-        crossings += [f"{module} imports {name}" for name in lht_imports(path, module)
-                      if wing_of(name) == other]
+        crossings += [
+            f"{module} imports {name}"
+            for name in lht_imports(path, module)
+            if wing_of(name) == other
+        ]
     assert not crossings, "\n".join(crossings)
 
 
@@ -115,22 +137,39 @@ def test_nothing_imports_upward_or_sideways() -> None:
 
 
 def test_only_the_cli_and_the_commands_import_the_local_org() -> None:
-    wrong = [f"{module} imports the local org" for module, path in loader_modules()
-             if wing_of(module) not in ("cli", "commands")
-             and any(n == "lht_devorg" or n.startswith("lht_devorg.") for n in imports_of(path, module))]
+    wrong = [
+        f"{module} imports the local org"
+        for module, path in loader_modules()
+        if wing_of(module) not in ("cli", "commands")
+        and any(n == "lht_devorg" or n.startswith("lht_devorg.") for n in imports_of(path, module))
+    ]
     assert not wrong, "\n".join(wrong)
 
 
 def test_the_local_org_never_imports_the_loader() -> None:
-    wrong = [str(p.relative_to(ROOT)) for p in DEVORG.rglob("*.py")
-             if any(n == "lht" or n.startswith("lht.")
-                    for n in imports_of(p, module_name(p, DEVORG, "lht_devorg")))]
+    wrong = [
+        str(p.relative_to(ROOT))
+        for p in DEVORG.rglob("*.py")
+        if any(
+            n == "lht" or n.startswith("lht.")
+            for n in imports_of(p, module_name(p, DEVORG, "lht_devorg"))
+        )
+    ]
     assert not wrong, wrong
 
 
 #: the local org's packages -> rank; a module may import its own package or one of lower rank.
-DEVORG_RANKS = {"ground": 0, "meta": 1, "soql": 2, "core": 3, "bulk": 4, "ingest": 5, "bulk1": 6,
-                "http": 7, "front": 8}
+DEVORG_RANKS = {
+    "ground": 0,
+    "meta": 1,
+    "soql": 2,
+    "core": 3,
+    "bulk": 4,
+    "ingest": 5,
+    "bulk1": 6,
+    "http": 7,
+    "front": 8,
+}
 DEVORG_GROUND = {"errors", "ids", "clock", "faults", "cursors"}
 DEVORG_FRONT = {"cli"}
 
@@ -145,11 +184,15 @@ def devorg_part(module: str) -> str:
         return "ground"
     if (DEVORG / parts[1]).is_dir():
         if parts[1] not in DEVORG_RANKS:
-            raise AssertionError(f"{module}: a package of the local org outside the known ones; "
-                                 "add it to DEVORG_RANKS here and to docs/design.md")
+            raise AssertionError(
+                f"{module}: a package of the local org outside the known ones; "
+                "add it to DEVORG_RANKS here and to docs/design.md"
+            )
         return parts[1]
-    raise AssertionError(f"{module}: a top-level module of the local org outside the known ones; "
-                         "add it to DEVORG_GROUND or DEVORG_FRONT here and to docs/design.md")
+    raise AssertionError(
+        f"{module}: a top-level module of the local org outside the known ones; "
+        "add it to DEVORG_GROUND or DEVORG_FRONT here and to docs/design.md"
+    )
 
 
 def devorg_modules() -> list[tuple[str, Path]]:
@@ -196,7 +239,9 @@ def _devorg_graph() -> dict[str, set[str]]:
     for name, path in modules.items():
         if name == "lht_devorg":
             continue  # the package's front door imports what it offers
-        graph[name] = {n for n in imports_of(path, name) if n in modules and n not in (name, "lht_devorg")}
+        graph[name] = {
+            n for n in imports_of(path, name) if n in modules and n not in (name, "lht_devorg")
+        }
     return graph
 
 
@@ -209,7 +254,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -260,13 +305,19 @@ def _logger_names(tree: ast.AST) -> list[str]:
 
 
 def test_every_module_logs_through_a_logger_named_logger() -> None:
-    wrong = [f"{module}: {name}" for module, path in loader_modules()
-             for name in _logger_names(ast.parse(path.read_text())) if name != "logger"]
+    wrong = [
+        f"{module}: {name}"
+        for module, path in loader_modules()
+        for name in _logger_names(ast.parse(path.read_text()))
+        if name != "logger"
+    ]
     assert not wrong, wrong
 
 
 def test_the_logger_check_sees_another_name() -> None:
-    assert _logger_names(ast.parse("import logging\nlog = logging.getLogger(__name__)\n")) == ["log"]
+    assert _logger_names(ast.parse("import logging\nlog = logging.getLogger(__name__)\n")) == [
+        "log"
+    ]
 
 
 #: The one module that reads the environment (docs/design.md, "Settings").
@@ -277,26 +328,52 @@ _ENVIRONMENT = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"
 def environment_reads(tree: ast.AST) -> list[str]:
     """Every read of the process environment in ``tree``: ``os.environ``, ``os.getenv``
     (``os`` under any alias) and ``from os import environ``."""
-    aliases = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-               for alias in node.names if alias.name == "os"}
+    aliases = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == "os"
+    }
     found = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and node.attr in _ENVIRONMENT
-                and isinstance(node.value, ast.Name) and node.value.id in aliases):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in _ENVIRONMENT
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+        ):
             found.append(f"os.{node.attr} on line {node.lineno}")
         elif isinstance(node, ast.ImportFrom) and node.module == "os":
-            found += [f"from os import {a.name} on line {node.lineno}" for a in node.names if a.name in _ENVIRONMENT]
+            found += [
+                f"from os import {a.name} on line {node.lineno}"
+                for a in node.names
+                if a.name in _ENVIRONMENT
+            ]
     return found
 
 
 def test_only_the_settings_module_reads_the_environment() -> None:
-    wrong = [f"{module}: {read}" for module, path in loader_modules() if module != SETTINGS_MODULE
-             for read in environment_reads(ast.parse(path.read_text()))]
-    assert not wrong, "read the environment through lht.config's settings instead:\n" + "\n".join(wrong)
+    wrong = [
+        f"{module}: {read}"
+        for module, path in loader_modules()
+        if module != SETTINGS_MODULE
+        for read in environment_reads(ast.parse(path.read_text()))
+    ]
+    assert not wrong, "read the environment through lht.config's settings instead:\n" + "\n".join(
+        wrong
+    )
 
 
-@pytest.mark.parametrize("source", ["import os\nx = os.environ.get('A')\n", "import os as o\no.getenv('A')\n",
-                                    "from os import environ\n", "import os\ndef f(env=os.environ): pass\n"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import os\nx = os.environ.get('A')\n",
+        "import os as o\no.getenv('A')\n",
+        "from os import environ\n",
+        "import os\ndef f(env=os.environ): pass\n",
+    ],
+)
 def test_the_environment_check_sees_every_form(source: str) -> None:
     assert environment_reads(ast.parse(source))
 
@@ -308,15 +385,25 @@ def test_the_settings_module_does_read_the_environment() -> None:
 def private_attributes(tree: ast.AST) -> list[str]:
     """``x._name`` accesses on anything but ``self`` and ``cls``: another object's private
     attributes (simple-salesforce's login hook, requests' ``_content``)."""
-    return [f"{ast.unparse(node)} on line {node.lineno}" for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
-            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))]
+    return [
+        f"{ast.unparse(node)} on line {node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+    ]
 
 
 def test_no_module_touches_another_objects_private_attributes() -> None:
-    wrong = [f"{module}: {found}" for module, path in loader_modules()
-             for found in private_attributes(ast.parse(path.read_text()))]
-    assert not wrong, "use the library's public API (or subclass it, documented):\n" + "\n".join(wrong)
+    wrong = [
+        f"{module}: {found}"
+        for module, path in loader_modules()
+        for found in private_attributes(ast.parse(path.read_text()))
+    ]
+    assert not wrong, "use the library's public API (or subclass it, documented):\n" + "\n".join(
+        wrong
+    )
 
 
 def test_the_private_attribute_check_sees_a_patched_hook() -> None:

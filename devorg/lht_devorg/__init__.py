@@ -55,16 +55,28 @@ class DevOrg:
     batches processed at once, which lock each other's parents (:mod:`.ingest.locks`).
     """
 
-    def __init__(self, counts: dict[str, int] | None = None, seed: int = 1,
-                 db_path: str | Path | None = None, port: int = 0,
-                 bulk_job_seconds: float = 0.3, api_daily_max: int = 15000,
-                 token_ttl_seconds: float | None = None,
-                 state_dir: str | Path | None = None,
-                 clock: Callable[[], datetime] | None = None, keep_data: bool = False,
-                 max_body_bytes: int = MAX_BODY_BYTES, soap_login: bool = True,
-                 ingest_batch_rows: int = 10_000, ingest_parallel_batches: int = 4) -> None:
+    def __init__(
+        self,
+        counts: dict[str, int] | None = None,
+        seed: int = 1,
+        db_path: str | Path | None = None,
+        port: int = 0,
+        bulk_job_seconds: float = 0.3,
+        api_daily_max: int = 15000,
+        token_ttl_seconds: float | None = None,
+        state_dir: str | Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+        keep_data: bool = False,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        soap_login: bool = True,
+        ingest_batch_rows: int = 10_000,
+        ingest_parallel_batches: int = 4,
+    ) -> None:
         self.counts, self.seed, self.db_path, self.port = counts, seed, db_path, port
-        self.ingest_batch_rows, self.ingest_parallel_batches = ingest_batch_rows, ingest_parallel_batches
+        self.ingest_batch_rows, self.ingest_parallel_batches = (
+            ingest_batch_rows,
+            ingest_parallel_batches,
+        )
         self.bulk_job_seconds = bulk_job_seconds
         self.api_daily_max = api_daily_max
         self.token_ttl_seconds = token_ttl_seconds
@@ -101,21 +113,42 @@ class DevOrg:
         self.limits = ApiLimits(daily_max=self.api_daily_max)
         self.tokens = TokenStore(self.token_ttl_seconds)
         self.bulk = BulkJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "bulk")
-        server = OrgHTTPServer(("127.0.0.1", self.port), None, tls.context,
-                               max_body_bytes=self.max_body_bytes)
+        server = OrgHTTPServer(
+            ("127.0.0.1", self.port), None, tls.context, max_body_bytes=self.max_body_bytes
+        )
         self.port = server.server_address[1]
         self.instance_url = f"https://127.0.0.1:{self.port}"
         self.login_url = self.instance_url
-        auth = Authenticator(self.credentials, self.tokens, self.instance_url,
-                             soap_login_enabled=self._soap_login)
+        auth = Authenticator(
+            self.credentials, self.tokens, self.instance_url, soap_login_enabled=self._soap_login
+        )
         self._auth = auth
-        self.ingest = IngestJobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "ingest",
-                                 faults=self.faults, limits=self.limits, batch_rows=self.ingest_batch_rows,
-                                 parallel=self.ingest_parallel_batches)
-        self.bulk1 = Bulk1Jobs(self.engine, self.bulk_job_seconds, spool_dir=self.state_dir / "bulk1",
-                               limits=self.limits)
-        server.app = OrgApp(self.engine, auth, self.tokens, self.limits, self.faults, self.bulk,
-                            self.admin_token, ingest=self.ingest, bulk1=self.bulk1)
+        self.ingest = IngestJobs(
+            self.engine,
+            self.bulk_job_seconds,
+            spool_dir=self.state_dir / "ingest",
+            faults=self.faults,
+            limits=self.limits,
+            batch_rows=self.ingest_batch_rows,
+            parallel=self.ingest_parallel_batches,
+        )
+        self.bulk1 = Bulk1Jobs(
+            self.engine,
+            self.bulk_job_seconds,
+            spool_dir=self.state_dir / "bulk1",
+            limits=self.limits,
+        )
+        server.app = OrgApp(
+            self.engine,
+            auth,
+            self.tokens,
+            self.limits,
+            self.faults,
+            self.bulk,
+            self.admin_token,
+            ingest=self.ingest,
+            bulk1=self.bulk1,
+        )
         self._server = server
         serve_in_thread(server)
         self.access_token = self.tokens.issue()
@@ -141,8 +174,12 @@ class DevOrg:
     def __enter__(self) -> DevOrg:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- credentials ------------------------------------------------------------
@@ -207,8 +244,10 @@ class DevOrg:
 
     def auth_url(self, refresh_token: str | None = None) -> str:
         """The SFDX auth URL of the org's app: ``force://id:secret:refresh token@host:port``."""
-        return (f"force://{self.client_id}:{self.client_secret}:{refresh_token or self.refresh_token}"
-                f"@127.0.0.1:{self.port}")
+        return (
+            f"force://{self.client_id}:{self.client_secret}:{refresh_token or self.refresh_token}"
+            f"@127.0.0.1:{self.port}"
+        )
 
     def expire_tokens(self) -> None:
         """Every session id issued so far becomes invalid (401 INVALID_SESSION_ID)."""
@@ -222,17 +261,32 @@ class DevOrg:
         if flow == "token":
             env.update(SF_INSTANCE_URL=self.instance_url, SF_ACCESS_TOKEN=self.access_token)
         elif flow == "password":
-            env.update(SF_USERNAME=self.username, SF_PASSWORD=self.password,
-                       SF_SECURITY_TOKEN=self.security_token, SF_LOGIN_URL=self.login_url)
+            env.update(
+                SF_USERNAME=self.username,
+                SF_PASSWORD=self.password,
+                SF_SECURITY_TOKEN=self.security_token,
+                SF_LOGIN_URL=self.login_url,
+            )
         elif flow == "client_credentials":
-            env.update(SF_CLIENT_ID=self.client_id, SF_CLIENT_SECRET=self.client_secret,
-                       SF_LOGIN_URL=self.login_url)
+            env.update(
+                SF_CLIENT_ID=self.client_id,
+                SF_CLIENT_SECRET=self.client_secret,
+                SF_LOGIN_URL=self.login_url,
+            )
         elif flow == "jwt":
-            env.update(SF_CLIENT_ID=self.client_id, SF_USERNAME=self.username,
-                       SF_PRIVATE_KEY_FILE=self.private_key_path, SF_LOGIN_URL=self.login_url)
+            env.update(
+                SF_CLIENT_ID=self.client_id,
+                SF_USERNAME=self.username,
+                SF_PRIVATE_KEY_FILE=self.private_key_path,
+                SF_LOGIN_URL=self.login_url,
+            )
         elif flow == "refresh_token":
-            env.update(SF_CLIENT_ID=self.client_id, SF_CLIENT_SECRET=self.client_secret,
-                       SF_REFRESH_TOKEN=self.refresh_token, SF_LOGIN_URL=self.login_url)
+            env.update(
+                SF_CLIENT_ID=self.client_id,
+                SF_CLIENT_SECRET=self.client_secret,
+                SF_REFRESH_TOKEN=self.refresh_token,
+                SF_LOGIN_URL=self.login_url,
+            )
         else:
             env.update(SF_AUTH_URL=self.auth_url())
         return env

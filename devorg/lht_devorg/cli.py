@@ -28,7 +28,9 @@ def parse_counts(value: str | None) -> dict[str, int] | None:
     for part in value.split(","):
         name, sep, number = part.strip().partition("=")
         if not sep or not name.strip() or not number.strip().isdigit():
-            raise click.BadParameter(f"{part!r}: use OBJECT=COUNT, e.g. Account=1000", param_hint="--counts")
+            raise click.BadParameter(
+                f"{part!r}: use OBJECT=COUNT, e.g. Account=1000", param_hint="--counts"
+            )
         counts[name.strip()] = int(number)
     return counts
 
@@ -39,15 +41,20 @@ def export_lines(org: object) -> list[str]:
     client reading ``SF_*``) refuses two complete sets, so the file works as sourced, and
     shows how to switch."""
     token = org.env("token")  # type: ignore[attr-defined]
-    active = {"SF_INSTANCE_URL": token["SF_INSTANCE_URL"], "SF_ACCESS_TOKEN": token["SF_ACCESS_TOKEN"],
-              "REQUESTS_CA_BUNDLE": token["REQUESTS_CA_BUNDLE"],
-              "SF_LOGIN_URL": org.env("password")["SF_LOGIN_URL"],  # type: ignore[attr-defined]
-              "NODE_EXTRA_CA_CERTS": org.ca_path,  # type: ignore[attr-defined]  # jsforce, sf
-              "LHT_DEVORG_ADMIN_TOKEN": org.admin_token}  # type: ignore[attr-defined]
+    active = {
+        "SF_INSTANCE_URL": token["SF_INSTANCE_URL"],
+        "SF_ACCESS_TOKEN": token["SF_ACCESS_TOKEN"],
+        "REQUESTS_CA_BUNDLE": token["REQUESTS_CA_BUNDLE"],
+        "SF_LOGIN_URL": org.env("password")["SF_LOGIN_URL"],  # type: ignore[attr-defined]
+        "NODE_EXTRA_CA_CERTS": org.ca_path,  # type: ignore[attr-defined]  # jsforce, sf
+        "LHT_DEVORG_ADMIN_TOKEN": org.admin_token,
+    }  # type: ignore[attr-defined]
     lines = [f"export {key}={shlex.quote(value)}" for key, value in active.items()]
     for flow in ("auth_url", "refresh_token", "password", "client_credentials", "jwt"):
         own = {k: v for k, v in org.env(flow).items() if k not in active}  # type: ignore[attr-defined]
-        lines.append(f"# {flow.replace('_', ' ')} flow: `unset SF_INSTANCE_URL SF_ACCESS_TOKEN`, then:")
+        lines.append(
+            f"# {flow.replace('_', ' ')} flow: `unset SF_INSTANCE_URL SF_ACCESS_TOKEN`, then:"
+        )
         lines.extend(f"#   export {key}={shlex.quote(value)}" for key, value in own.items())
     return lines
 
@@ -69,24 +76,58 @@ def client_hints(org: object) -> list[str]:
 
 
 @click.command("devorg")
-@click.option("--port", type=int, default=0, show_default=True, help="Port on 127.0.0.1 (0: a free one).")
-@click.option("--counts", default=None, help="Records to seed per object, e.g. Account=1000000,Contact=0.")
+@click.option(
+    "--port", type=int, default=0, show_default=True, help="Port on 127.0.0.1 (0: a free one)."
+)
+@click.option(
+    "--counts", default=None, help="Records to seed per object, e.g. Account=1000000,Contact=0."
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated data.")
-@click.option("--db-path", type=click.Path(dir_okay=False), default=None,
-              help="The org database file (default: a temporary file); seeded afresh on start.")
-@click.option("--bulk-job-seconds", type=float, default=0.3, show_default=True,
-              help="How long a Bulk 2.0 query job takes to complete.")
-@click.option("--api-daily-max", type=int, default=15000, show_default=True,
-              help="Daily API request allowance.")
-@click.option("--state-dir", type=click.Path(file_okay=False), default=None,
-              help="Write env.sh (0600) and devorg.pid here; keep the CA and key here.")
-@click.option("--soap-login/--no-soap-login", default=True, show_default=True,
-              envvar="LHT_DEVORG_SOAP_LOGIN", show_envvar=True,
-              help="Whether SOAP login() is enabled; off, the org acts as a new org, where it is "
-                   "disabled (INVALID_OPERATION).")
-def devorg_command(port: int, counts: str | None, seed: int, db_path: str | None,
-                   bulk_job_seconds: float, api_daily_max: int, state_dir: str | None,
-                   soap_login: bool) -> None:
+@click.option(
+    "--db-path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The org database file (default: a temporary file); seeded afresh on start.",
+)
+@click.option(
+    "--bulk-job-seconds",
+    type=float,
+    default=0.3,
+    show_default=True,
+    help="How long a Bulk 2.0 query job takes to complete.",
+)
+@click.option(
+    "--api-daily-max",
+    type=int,
+    default=15000,
+    show_default=True,
+    help="Daily API request allowance.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write env.sh (0600) and devorg.pid here; keep the CA and key here.",
+)
+@click.option(
+    "--soap-login/--no-soap-login",
+    default=True,
+    show_default=True,
+    envvar="LHT_DEVORG_SOAP_LOGIN",
+    show_envvar=True,
+    help="Whether SOAP login() is enabled; off, the org acts as a new org, where it is "
+    "disabled (INVALID_OPERATION).",
+)
+def devorg_command(
+    port: int,
+    counts: str | None,
+    seed: int,
+    db_path: str | None,
+    bulk_job_seconds: float,
+    api_daily_max: int,
+    state_dir: str | None,
+    soap_login: bool,
+) -> None:
     """Run a local Salesforce-compatible org over HTTPS until interrupted."""
     from . import DevOrg
 
@@ -94,9 +135,16 @@ def devorg_command(port: int, counts: str | None, seed: int, db_path: str | None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with DevOrg(counts=parsed, seed=seed, db_path=db_path, port=port,
-                bulk_job_seconds=bulk_job_seconds, api_daily_max=api_daily_max,
-                state_dir=state_dir, soap_login=soap_login) as org:
+    with DevOrg(
+        counts=parsed,
+        seed=seed,
+        db_path=db_path,
+        port=port,
+        bulk_job_seconds=bulk_job_seconds,
+        api_daily_max=api_daily_max,
+        state_dir=state_dir,
+        soap_login=soap_login,
+    ) as org:
         lines = export_lines(org)
         if state_dir:
             directory = Path(state_dir)
@@ -108,6 +156,7 @@ def devorg_command(port: int, counts: str | None, seed: int, db_path: str | None
         click.echo("\n".join(client_hints(org)), err=True)
         click.echo(f"# local org ready at {org.instance_url}; Ctrl-C stops it", err=True)
         import sys
+
         sys.stdout.flush()
         while not stop.wait(0.5):
             pass

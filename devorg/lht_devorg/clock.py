@@ -21,5 +21,7 @@ class ShiftedClock:
     def advance(self, seconds: float) -> None:
         """Move the clock forward by ``seconds``."""
         if seconds < 0:
-            raise ValueError("an org's clock only moves forward; build a ShiftedClock with a negative offset instead")
+            raise ValueError(
+                "an org's clock only moves forward; build a ShiftedClock with a negative offset instead"
+            )
         self.offset += timedelta(seconds=seconds)

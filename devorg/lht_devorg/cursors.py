@@ -44,7 +44,6 @@ def decode_locator(locator: str) -> int:
         raise OrgError(400, "INVALID_QUERY_LOCATOR", f"Invalid locator: {locator}") from None
 
 
-
 @dataclass
 class _Cursor:
     result: Any

@@ -53,7 +53,16 @@ ACTION_KINDS = frozenset({"add_field", "remove_field", "change_formula"})
 ROW_KINDS = frozenset({"unable_to_lock_row"})
 AFTER_KINDS = frozenset({"drop_response"})
 MERGE_KINDS = frozenset({"merge_failed"})
-KINDS = HTTP_KINDS | BULK_KINDS | RESULT_KINDS | ACTION_KINDS | ROUTE_KINDS | ROW_KINDS | MERGE_KINDS | AFTER_KINDS
+KINDS = (
+    HTTP_KINDS
+    | BULK_KINDS
+    | RESULT_KINDS
+    | ACTION_KINDS
+    | ROUTE_KINDS
+    | ROW_KINDS
+    | MERGE_KINDS
+    | AFTER_KINDS
+)
 #: How many request lines the request log keeps (oldest dropped first).
 REQUEST_LOG_SIZE = 100_000
 
@@ -102,9 +111,18 @@ class FaultInjector:
         self._ids = itertools.count(1)
         self._requests: deque[tuple[str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
 
-    def add(self, kind: str, *, path: str | None = None, method: str | None = None,
-            times: int = 1, skip: int = 0, seconds: float = 0.0, message: str | None = None,
-            **params: Any) -> Fault:
+    def add(
+        self,
+        kind: str,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        times: int = 1,
+        skip: int = 0,
+        seconds: float = 0.0,
+        message: str | None = None,
+        **params: Any,
+    ) -> Fault:
         """Arm a fault; see the module docstring for kinds and parameters."""
         if kind not in KINDS:
             raise FaultSpecError(f"unknown fault kind {kind!r}; use one of {sorted(KINDS)}")
@@ -114,10 +132,19 @@ class FaultInjector:
             raise FaultSpecError("skip must be 0 or more")
         if kind in ACTION_KINDS and not {"object", "field"} <= params.keys():
             raise FaultSpecError(f"fault {kind!r} needs 'object' and 'field' parameters")
-        if kind in ROUTE_KINDS and not (isinstance(params.get("status"), int) and 400 <= params["status"] < 600):
+        if kind in ROUTE_KINDS and not (
+            isinstance(params.get("status"), int) and 400 <= params["status"] < 600
+        ):
             raise FaultSpecError(f"fault {kind!r} needs a 'status' parameter between 400 and 599")
-        fault = Fault(kind=kind, path=path, method=method, times=int(times), skip=int(skip),
-                      seconds=float(seconds), params=dict(params))
+        fault = Fault(
+            kind=kind,
+            path=path,
+            method=method,
+            times=int(times),
+            skip=int(skip),
+            seconds=float(seconds),
+            params=dict(params),
+        )
         if message:
             fault.message = message
         with self._lock:
@@ -130,8 +157,11 @@ class FaultInjector:
         spec = dict(spec)
         kind = spec.pop("kind", None)
         params = spec.pop("params", {}) or {}
-        known = {k: spec.pop(k) for k in ("path", "method", "times", "skip", "seconds", "message")
-                 if k in spec}
+        known = {
+            k: spec.pop(k)
+            for k in ("path", "method", "times", "skip", "seconds", "message")
+            if k in spec
+        }
         if not isinstance(kind, str):
             raise FaultSpecError("the fault needs a 'kind'")
         return self.add(kind, **known, **params, **spec)

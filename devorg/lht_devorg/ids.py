@@ -69,16 +69,24 @@ def sql_id_expr(key_prefix: str, n_sql: str) -> str:
         raise ValueError(f"bad key prefix {key_prefix!r}")
     head = key_prefix + POD  # characters 1-6 of the Id
     # chunk 1 = head[0:5]; chunk 2 = head[5] + counter digits 0..3; chunk 3 = counter digits 4..8
-    digit = [f"substr('{BASE62}', CAST((({n_sql}) // {62 ** (COUNTER_DIGITS - 1 - i)}) % 62 AS BIGINT) + 1, 1)"
-             for i in range(COUNTER_DIGITS)]
-    upper = [f"(CASE WHEN ((({n_sql}) // {62 ** (COUNTER_DIGITS - 1 - i)}) % 62) BETWEEN 10 AND 35 THEN 1 ELSE 0 END)"
-             for i in range(COUNTER_DIGITS)]
+    digit = [
+        f"substr('{BASE62}', CAST((({n_sql}) // {62 ** (COUNTER_DIGITS - 1 - i)}) % 62 AS BIGINT) + 1, 1)"
+        for i in range(COUNTER_DIGITS)
+    ]
+    upper = [
+        f"(CASE WHEN ((({n_sql}) // {62 ** (COUNTER_DIGITS - 1 - i)}) % 62) BETWEEN 10 AND 35 THEN 1 ELSE 0 END)"
+        for i in range(COUNTER_DIGITS)
+    ]
     s1 = SUFFIX_CHARS[sum(1 << i for i, ch in enumerate(head[:5]) if "A" <= ch <= "Z")]
     head6_upper = 1 if "A" <= head[5] <= "Z" else 0
-    bits2 = f"({head6_upper} + " + " + ".join(f"{upper[i]} * {1 << (i + 1)}" for i in range(4)) + ")"
+    bits2 = (
+        f"({head6_upper} + " + " + ".join(f"{upper[i]} * {1 << (i + 1)}" for i in range(4)) + ")"
+    )
     bits3 = "(" + " + ".join(f"{upper[4 + i]} * {1 << i}" for i in range(5)) + ")"
-    return (f"('{head}' || " + " || ".join(digit) + f" || '{s1}' || "
-            f"substr('{SUFFIX_CHARS}', {bits2} + 1, 1) || substr('{SUFFIX_CHARS}', {bits3} + 1, 1))")
+    return (
+        f"('{head}' || " + " || ".join(digit) + f" || '{s1}' || "
+        f"substr('{SUFFIX_CHARS}', {bits2} + 1, 1) || substr('{SUFFIX_CHARS}', {bits3} + 1, 1))"
+    )
 
 
 #: The org's Id (key prefix 00D) and the Id of the user every session belongs to (005),

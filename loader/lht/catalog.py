@@ -53,8 +53,9 @@ class FieldChange:
 class Catalog:
     """The describes of one run's objects: the cache as read at the start, and the rule."""
 
-    def __init__(self, cached: dict[str, tuple[datetime, dict]], max_age_seconds: float,
-                 now: datetime) -> None:
+    def __init__(
+        self, cached: dict[str, tuple[datetime, dict]], max_age_seconds: float, now: datetime
+    ) -> None:
         self._cached = dict(cached)
         #: objects described (and cached) during this run: fresh whatever the rule says
         self._described: set[str] = set()
@@ -66,8 +67,13 @@ class Catalog:
         self.metadata_changed = False
 
     @classmethod
-    def load(cls, store: StateStore, names: Iterable[str], settings: Settings,
-             now: datetime | None = None) -> Catalog:
+    def load(
+        cls,
+        store: StateStore,
+        names: Iterable[str],
+        settings: Settings,
+        now: datetime | None = None,
+    ) -> Catalog:
         """The catalog of ``names``: their cached describes in one query."""
         return cls(store.get_describes(names), settings.describe_max_age_seconds, now or utcnow())
 
@@ -111,7 +117,9 @@ class Catalog:
         return plan_object(describe) if describe is not None else None
 
     # -- describing -------------------------------------------------------------------------
-    def plan(self, name: str, client: SalesforceClient, store: StateStore) -> tuple[ObjectPlan, FieldChange]:
+    def plan(
+        self, name: str, client: SalesforceClient, store: StateStore
+    ) -> tuple[ObjectPlan, FieldChange]:
         """The object's plan (from the cached describe while fresh, else describe), and the
         fields a fresh describe added or removed against the cached one. ``store`` is the
         caller's (a thread's own warehouse cursor)."""
@@ -127,14 +135,18 @@ class Catalog:
             return plan, FieldChange()
         old = {f.name.lower(): f.name for f in plan_object(entry[1]).fields if f.loadable}
         new = {f.name.lower(): f.name for f in plan.fields if f.loadable}
-        change = FieldChange(added=tuple(new[k] for k in new if k not in old),
-                             removed=tuple(old[k] for k in old if k not in new))
+        change = FieldChange(
+            added=tuple(new[k] for k in new if k not in old),
+            removed=tuple(old[k] for k in old if k not in new),
+        )
         if change.added:
             return plan, FieldChange(change.added, change.removed, pending=describe)
         self.put(store, describe["name"], describe)
         return plan, change
 
-    def describe(self, name: str, store: StateStore, fetch: Callable[[], dict] | None) -> dict | None:
+    def describe(
+        self, name: str, store: StateStore, fetch: Callable[[], dict] | None
+    ) -> dict | None:
         """The describe of ``name``: the cached one while fresh, else ``fetch()``'s (cached);
         None when it is not fresh and there is nothing to fetch with."""
         cached = self.fresh(name)

@@ -16,7 +16,11 @@ def utcnow() -> datetime:
 
 def as_utc(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime; a naive one is taken to be in UTC already."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return (
+        moment.replace(tzinfo=timezone.utc)
+        if moment.tzinfo is None
+        else moment.astimezone(timezone.utc)
+    )
 
 
 def parse_sf_datetime(value: str) -> datetime:
@@ -24,4 +28,4 @@ def parse_sf_datetime(value: str) -> datetime:
     text = value.replace("Z", "+00:00")
     if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
         text = f"{text[:-2]}:{text[-2:]}"
-    return datetime.fromisoformat(text).astimezone(UTC)
+    return datetime.fromisoformat(text).astimezone(timezone.utc)

@@ -73,13 +73,22 @@ class Credentials:
     stored_at: str | None = None
 
     def __str__(self) -> str:
-        who = self.username or self.client_id or (redact_url(self.instance_url) if self.instance_url else "?")
+        who = (
+            self.username
+            or self.client_id
+            or (redact_url(self.instance_url) if self.instance_url else "?")
+        )
         return f"Salesforce credentials ({self.flow} flow, {who} at {redact_url(self.login_url)})"
 
     def secrets(self) -> tuple[str, ...]:
         """The secret values held, for scrubbing them out of error texts."""
-        values = (self.access_token, self.password, self.security_token, self.client_secret,
-                  self.refresh_token)
+        values = (
+            self.access_token,
+            self.password,
+            self.security_token,
+            self.client_secret,
+            self.refresh_token,
+        )
         return tuple(v for v in values if v)
 
     @property
@@ -104,35 +113,53 @@ class Flow:
 
 
 def _token(env: Mapping[str, str], login_url: str) -> Credentials:
-    return Credentials(flow="token", login_url=login_url,
-                       instance_url=_https_url("SF_INSTANCE_URL", env["SF_INSTANCE_URL"]),
-                       access_token=env["SF_ACCESS_TOKEN"])
+    return Credentials(
+        flow="token",
+        login_url=login_url,
+        instance_url=_https_url("SF_INSTANCE_URL", env["SF_INSTANCE_URL"]),
+        access_token=env["SF_ACCESS_TOKEN"],
+    )
 
 
 def _password(env: Mapping[str, str], login_url: str) -> Credentials:
-    return Credentials(flow="password", login_url=login_url, username=env["SF_USERNAME"],
-                       password=env["SF_PASSWORD"], security_token=env.get("SF_SECURITY_TOKEN", ""),
-                       client_id=env.get("SF_CLIENT_ID") or None,
-                       client_secret=env.get("SF_CLIENT_SECRET") or None)
+    return Credentials(
+        flow="password",
+        login_url=login_url,
+        username=env["SF_USERNAME"],
+        password=env["SF_PASSWORD"],
+        security_token=env.get("SF_SECURITY_TOKEN", ""),
+        client_id=env.get("SF_CLIENT_ID") or None,
+        client_secret=env.get("SF_CLIENT_SECRET") or None,
+    )
 
 
 def _client_credentials(env: Mapping[str, str], login_url: str) -> Credentials:
-    return Credentials(flow="client_credentials", login_url=login_url, client_id=env["SF_CLIENT_ID"],
-                       client_secret=env["SF_CLIENT_SECRET"])
+    return Credentials(
+        flow="client_credentials",
+        login_url=login_url,
+        client_id=env["SF_CLIENT_ID"],
+        client_secret=env["SF_CLIENT_SECRET"],
+    )
 
 
 def _refresh_token(env: Mapping[str, str], login_url: str) -> Credentials:
-    return Credentials(flow="refresh_token", login_url=login_url, client_id=env["SF_CLIENT_ID"],
-                       client_secret=env.get("SF_CLIENT_SECRET") or None,
-                       refresh_token=env["SF_REFRESH_TOKEN"])
+    return Credentials(
+        flow="refresh_token",
+        login_url=login_url,
+        client_id=env["SF_CLIENT_ID"],
+        client_secret=env.get("SF_CLIENT_SECRET") or None,
+        refresh_token=env["SF_REFRESH_TOKEN"],
+    )
 
 
 #: The SFDX auth URL, by the ``sf`` CLI's rules (``AuthInfo.parseSfdxAuthUrl``): client id,
 #: client secret (maybe empty), refresh token, each ``[A-Za-z0-9._-]`` with up to two ``=``
 #: of padding, and the instance host (with its port) without ``https://``; what follows the
 #: host is ignored, as the sf CLI does.
-_SFDX_AUTH_URL = re.compile(r"force://([a-zA-Z0-9._-]+={0,2}):([a-zA-Z0-9._-]*={0,2}):"
-                            r"([a-zA-Z0-9._-]+={0,2})@([a-zA-Z0-9:._-]+)")
+_SFDX_AUTH_URL = re.compile(
+    r"force://([a-zA-Z0-9._-]+={0,2}):([a-zA-Z0-9._-]*={0,2}):"
+    r"([a-zA-Z0-9._-]+={0,2})@([a-zA-Z0-9:._-]+)"
+)
 
 
 def _auth_url(env: Mapping[str, str], login_url: str) -> Credentials:
@@ -142,11 +169,16 @@ def _auth_url(env: Mapping[str, str], login_url: str) -> Credentials:
             "SF_AUTH_URL is not an SFDX auth URL (its value is not shown: it holds a secret). "
             "Expected force://<clientId>:<clientSecret>:<refreshToken>@<instance host>, as "
             "`sf org display --target-org ALIAS --verbose --json` prints in sfdxAuthUrl (the "
-            "client secret may be empty; the host has no https://)")
+            "client secret may be empty; the host has no https://)"
+        )
     client_id, client_secret, refresh_token, host = found.groups()
-    return Credentials(flow="auth_url", login_url=_https_url("SF_AUTH_URL's instance", f"https://{host}"),
-                       client_id=client_id, client_secret=client_secret or None,
-                       refresh_token=refresh_token)
+    return Credentials(
+        flow="auth_url",
+        login_url=_https_url("SF_AUTH_URL's instance", f"https://{host}"),
+        client_id=client_id,
+        client_secret=client_secret or None,
+        refresh_token=refresh_token,
+    )
 
 
 def _jwt(env: Mapping[str, str], login_url: str) -> Credentials:
@@ -154,9 +186,15 @@ def _jwt(env: Mapping[str, str], login_url: str) -> Credentials:
     if not os.path.isfile(key_file):
         raise CredentialsError(
             f"SF_PRIVATE_KEY_FILE={key_file!r} does not exist; point it at the PEM private key "
-            "whose certificate is uploaded to the connected app")
-    return Credentials(flow="jwt", login_url=login_url, client_id=env["SF_CLIENT_ID"],
-                       username=env["SF_USERNAME"], private_key_file=key_file)
+            "whose certificate is uploaded to the connected app"
+        )
+    return Credentials(
+        flow="jwt",
+        login_url=login_url,
+        client_id=env["SF_CLIENT_ID"],
+        username=env["SF_USERNAME"],
+        private_key_file=key_file,
+    )
 
 
 #: The login flows, in the order a user is told about them (OAuth first; the password flow's
@@ -166,14 +204,18 @@ def _jwt(env: Mapping[str, str], login_url: str) -> Credentials:
 FLOWS: dict[str, Flow] = {
     "auth_url": Flow(("SF_AUTH_URL",), _auth_url),
     # SF_CLIENT_SECRET, when the app has one, is the client_credentials flow's variable
-    "refresh_token": Flow(("SF_CLIENT_ID", "SF_REFRESH_TOKEN"), _refresh_token,
-                          absorbs=("client_credentials",)),
+    "refresh_token": Flow(
+        ("SF_CLIENT_ID", "SF_REFRESH_TOKEN"), _refresh_token, absorbs=("client_credentials",)
+    ),
     "jwt": Flow(("SF_CLIENT_ID", "SF_USERNAME", "SF_PRIVATE_KEY_FILE"), _jwt),
     "client_credentials": Flow(("SF_CLIENT_ID", "SF_CLIENT_SECRET"), _client_credentials),
     "token": Flow(("SF_INSTANCE_URL", "SF_ACCESS_TOKEN"), _token),
     # the OAuth username-password grant uses the client id + secret of client_credentials
-    "password": Flow(("SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN"), _password,
-                     absorbs=("client_credentials",)),
+    "password": Flow(
+        ("SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN"),
+        _password,
+        absorbs=("client_credentials",),
+    ),
 }
 #: Variables ``lht login`` reads too: set alone, they leave the stored login in use.
 LOGIN_COMMAND_VARIABLES = frozenset({"SF_CLIENT_ID", "SF_CLIENT_SECRET"})
@@ -223,20 +265,27 @@ def credentials_from_env(env: Mapping[str, str] | None = None) -> Credentials:
         if present <= LOGIN_COMMAND_VARIABLES:
             stored = read_login(stored_at)
             if stored is not None:
-                return Credentials(flow="stored", login_url=_https_url("the stored login's instance",
-                                                                       stored.instance_url),
-                                   client_id=stored.client_id, client_secret=stored.client_secret,
-                                   refresh_token=stored.refresh_token, stored_at=str(stored_at))
+                return Credentials(
+                    flow="stored",
+                    login_url=_https_url("the stored login's instance", stored.instance_url),
+                    client_id=stored.client_id,
+                    client_secret=stored.client_secret,
+                    refresh_token=stored.refresh_token,
+                    stored_at=str(stored_at),
+                )
         raise CredentialsError(
             "No complete set of Salesforce credentials in the environment"
             + (f" (set: {', '.join(sorted(present))})" if present else "")
             + ". Set one of: "
             + "; ".join(f"{name}: {' + '.join(flow.variables)}" for name, flow in FLOWS.items())
             + ". SF_LOGIN_URL chooses the login host (default https://login.salesforce.com). "
-            + ("Or run `lht login` (a browser login; later runs use it while no SF_* login "
-               "variable is set)." if present <= LOGIN_COMMAND_VARIABLES else
-               f"A login stored by `lht login` is not used while {', '.join(sorted(present - LOGIN_COMMAND_VARIABLES))} "
-               "is set.")
+            + (
+                "Or run `lht login` (a browser login; later runs use it while no SF_* login "
+                "variable is set)."
+                if present <= LOGIN_COMMAND_VARIABLES
+                else f"A login stored by `lht login` is not used while {', '.join(sorted(present - LOGIN_COMMAND_VARIABLES))} "
+                "is set."
+            )
         )
     if len(complete) > 1:
         sets = "; ".join(f"{name} ({' + '.join(FLOWS[name].variables)})" for name in complete)
@@ -259,8 +308,12 @@ class WebLogin:
     client_secret: str | None = field(default=None, repr=False)
 
 
-def web_login_from_env(env: Mapping[str, str] | None = None, *, login_url: str | None = None,
-                       client_id: str | None = None) -> WebLogin:
+def web_login_from_env(
+    env: Mapping[str, str] | None = None,
+    *,
+    login_url: str | None = None,
+    client_id: str | None = None,
+) -> WebLogin:
     """``lht login``'s settings: the options given, else ``SF_LOGIN_URL``, ``SF_CLIENT_ID``
     and ``SF_CLIENT_SECRET``; the login file (:func:`login_file`)."""
     env = environment(env)
@@ -270,9 +323,12 @@ def web_login_from_env(env: Mapping[str, str] | None = None, *, login_url: str |
             "lht login needs the client id (consumer key) of your External Client App or connected "
             "app: set SF_CLIENT_ID or pass --client-id. The app needs the OAuth web server flow with "
             "PKCE, the callback URL http://127.0.0.1:1717/OauthRedirect (or the port of --port) and "
-            "the scopes api and refresh_token.")
-    url = _https_url("--login-url" if login_url else "SF_LOGIN_URL",
-                     login_url or env.get("SF_LOGIN_URL") or DEFAULT_LOGIN_URL)
+            "the scopes api and refresh_token."
+        )
+    url = _https_url(
+        "--login-url" if login_url else "SF_LOGIN_URL",
+        login_url or env.get("SF_LOGIN_URL") or DEFAULT_LOGIN_URL,
+    )
     return WebLogin(url, client_id, login_file(env), env.get("SF_CLIENT_SECRET") or None)
 
 
@@ -376,6 +432,7 @@ def _whole(minimum: int) -> Parser:
         if value < minimum:
             raise ValueError
         return value
+
     return parse
 
 
@@ -385,6 +442,7 @@ def _number(minimum: float, *, above: bool = False) -> Parser:
         if value < minimum or (above and value == minimum) or value != value:
             raise ValueError
         return value
+
     return parse
 
 
@@ -424,6 +482,7 @@ def _choice(*choices: str) -> Parser:
         if text not in choices:
             raise ValueError
         return text
+
     return parse
 
 
@@ -473,8 +532,9 @@ def _parse(name: str, field_name: str, raw: Any) -> Any:
         raise ConfigError(f"{name}={raw!r} is not valid: expected {hint}") from None
 
 
-def settings_from_env(env: Mapping[str, str] | None = None, *, skip_invalid: bool = False,
-                      **overrides: Any) -> Settings:
+def settings_from_env(
+    env: Mapping[str, str] | None = None, *, skip_invalid: bool = False, **overrides: Any
+) -> Settings:
     """Build Settings from ``env`` (default: the process environment), then keyword
     overrides; ConfigError naming the variable on a bad value, or, with ``skip_invalid``
     (recording a refusal that a bad value caused), that setting's default."""
@@ -491,6 +551,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, skip_invalid: boo
     known = {f.name for f in dataclasses.fields(Settings)} - {"environ"}
     for key, raw in overrides.items():
         if key not in known:
-            raise ConfigError(f"Unknown setting {key!r}; known settings: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"Unknown setting {key!r}; known settings: {', '.join(sorted(known))}"
+            )
         values[key] = raw if raw is None else _parse(key, key, raw)
     return Settings(**values)

@@ -24,7 +24,9 @@ def read_text(path: Path, what: str) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{what} not found: {path}. Create it or point lht at the right directory.") from None
+        raise ConfigError(
+            f"{what} not found: {path}. Create it or point lht at the right directory."
+        ) from None
     except OSError as exc:
         raise ConfigError(f"Cannot read {what} {path}: {exc.strerror}.") from None
     try:
@@ -33,7 +35,8 @@ def read_text(path: Path, what: str) -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError(
             f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}): save it as UTF-8, "
-            "as dbt reads it.") from None
+            "as dbt reads it."
+        ) from None
 
 
 def _kind(value: Any) -> str:
@@ -80,4 +83,6 @@ def project_config(project_dir: Path) -> dict[str, Any]:
 def project_vars(project_dir: Path) -> Mapping[str, Any]:
     """The ``vars`` of ``dbt_project.yml`` (``{}`` when it has none)."""
     path = Path(project_dir) / PROJECT_FILE
-    return mapping(project_config(project_dir).get("vars"), path, "vars", "variable names to values")
+    return mapping(
+        project_config(project_dir).get("vars"), path, "vars", "variable names to values"
+    )

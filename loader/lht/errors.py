@@ -79,8 +79,9 @@ class FieldsChangedError(SalesforceError):
     ``field`` and ``object_name`` are parsed from Salesforce's message when it names them.
     """
 
-    def __init__(self, message: str, field: str | None = None,
-                 object_name: str | None = None) -> None:
+    def __init__(
+        self, message: str, field: str | None = None, object_name: str | None = None
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.object_name = object_name
@@ -136,7 +137,9 @@ class WarehouseBusyError(ConcurrentRunError):
     DuckDB says (``holder`` is its command line, else its executable).
     """
 
-    def __init__(self, message: str, path: str, pid: int | None = None, holder: str | None = None) -> None:
+    def __init__(
+        self, message: str, path: str, pid: int | None = None, holder: str | None = None
+    ) -> None:
         super().__init__(message)
         self.path = path
         self.pid = pid
@@ -149,13 +152,17 @@ class DiskFullError(LhtError):
     @classmethod
     def at(cls, path: str | os.PathLike[str], what: str, cause: str) -> DiskFullError:
         """The error for ``what`` (e.g. "Writing the DuckDB database") failing at ``path``."""
-        return cls(f"Disk full: {what} failed at {path} ({cause}); {free_space(path)} free on its "
-                   "filesystem. Nothing of the failed write was kept. Free disk space (or raise the file-size "
-                   "limit, `ulimit -f`) and rerun.")
+        return cls(
+            f"Disk full: {what} failed at {path} ({cause}); {free_space(path)} free on its "
+            "filesystem. Nothing of the failed write was kept. Free disk space (or raise the file-size "
+            "limit, `ulimit -f`) and rerun."
+        )
 
 
 #: errno values of a write that found no room: ENOSPC, EFBIG (a file-size limit), EDQUOT.
-NO_ROOM_ERRNOS = frozenset(e for e in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", None)) if e)
+NO_ROOM_ERRNOS = frozenset(
+    e for e in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", None)) if e
+)
 #: How engines word the same errors when they give text instead of an errno.
 NO_ROOM_TEXTS = ("no space left on device", "file too large", "disk quota exceeded")
 
@@ -197,7 +204,15 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url
-    return urlunsplit((parts.scheme, "***@" + parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
+    return urlunsplit(
+        (
+            parts.scheme,
+            "***@" + parts.netloc.rsplit("@", 1)[1],
+            parts.path,
+            parts.query,
+            parts.fragment,
+        )
+    )
 
 
 def redact_urls(text: str) -> str:

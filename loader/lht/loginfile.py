@@ -22,8 +22,15 @@ from pathlib import Path
 from lht.errors import CredentialsError
 
 #: The keys of the file's JSON object.
-_FIELDS = ("login_url", "instance_url", "client_id", "client_secret", "refresh_token", "identity_url",
-           "issued_at")
+_FIELDS = (
+    "login_url",
+    "instance_url",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "identity_url",
+    "issued_at",
+)
 
 
 @dataclass(frozen=True)
@@ -47,23 +54,29 @@ def read_login(path: Path) -> StoredLogin | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise CredentialsError(f"The login stored by `lht login` at {path} cannot be read "
-                               f"({exc.strerror}); run `lht login` again") from None
+        raise CredentialsError(
+            f"The login stored by `lht login` at {path} cannot be read "
+            f"({exc.strerror}); run `lht login` again"
+        ) from None
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise CredentialsError(
             f"The login stored by `lht login` at {path} can be read by other users "
             f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`, or `lht logout` and "
-            "`lht login` again")
+            "`lht login` again"
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         values = {key: data.get(key) for key in _FIELDS}
         login = StoredLogin(**values)
-        if not all(isinstance(getattr(login, k), str) and getattr(login, k)
-                   for k in ("login_url", "instance_url", "client_id", "refresh_token")):
+        if not all(
+            isinstance(getattr(login, k), str) and getattr(login, k)
+            for k in ("login_url", "instance_url", "client_id", "refresh_token")
+        ):
             raise ValueError
     except (OSError, ValueError, TypeError, AttributeError):
-        raise CredentialsError(f"{path} is not a login stored by `lht login`; run `lht logout` "
-                               "then `lht login` again") from None
+        raise CredentialsError(
+            f"{path} is not a login stored by `lht login`; run `lht logout` then `lht login` again"
+        ) from None
     return login
 
 

@@ -51,8 +51,10 @@ class Manifest:
 
     def _order(self) -> list[str]:
         """Every node's unique id in DAG order (parents first), ties broken by name."""
-        parents = {uid: [p for p in (node.get("depends_on") or {}).get("nodes") or [] if p in self.nodes]
-                   for uid, node in self.nodes.items()}
+        parents = {
+            uid: [p for p in (node.get("depends_on") or {}).get("nodes") or [] if p in self.nodes]
+            for uid, node in self.nodes.items()
+        }
         children: dict[str, list[str]] = {uid: [] for uid in self.nodes}
         waiting = {uid: len(ps) for uid, ps in parents.items()}
         for uid, ps in parents.items():
@@ -68,7 +70,9 @@ class Manifest:
                 waiting[child] -= 1
                 if waiting[child] == 0:
                     heapq.heappush(ready, (self.nodes[child].get("name", child), child))
-        order += sorted(set(self.nodes) - set(order))  # a cycle cannot happen in dbt; keep them anyway
+        order += sorted(
+            set(self.nodes) - set(order)
+        )  # a cycle cannot happen in dbt; keep them anyway
         return order
 
     def models_with_meta(self, key: str) -> list[ModelNode]:
@@ -83,31 +87,47 @@ class Manifest:
                 continue
             options = meta[key]
             if not isinstance(options, Mapping):
-                raise ConfigError(f"Model {node.get('name')}: meta.{key} must be a mapping of options, "
-                                  f"not {options!r}.")
+                raise ConfigError(
+                    f"Model {node.get('name')}: meta.{key} must be a mapping of options, "
+                    f"not {options!r}."
+                )
             identifier = node.get("alias") or node["name"]
             relation = node.get("relation_name") or ".".join(
-                f'"{p}"' for p in (node.get("database"), node.get("schema"), identifier) if p)
-            found.append(ModelNode(name=node["name"], unique_id=uid, relation=relation,
-                                   database=node.get("database"), schema=node.get("schema") or "",
-                                   identifier=identifier, options=dict(options),
-                                   columns=tuple((node.get("columns") or {}).keys()),
-                                   path=node.get("original_file_path") or ""))
+                f'"{p}"' for p in (node.get("database"), node.get("schema"), identifier) if p
+            )
+            found.append(
+                ModelNode(
+                    name=node["name"],
+                    unique_id=uid,
+                    relation=relation,
+                    database=node.get("database"),
+                    schema=node.get("schema") or "",
+                    identifier=identifier,
+                    options=dict(options),
+                    columns=tuple((node.get("columns") or {}).keys()),
+                    path=node.get("original_file_path") or "",
+                )
+            )
         return found
 
     def main_table(self, object_name: str) -> str | None:
         """The relation of lht's main table of ``object_name`` (the model whose SQL calls
         ``lht_main_table('<object>')``), or None when the project has none."""
-        call = re.compile(r"lht_main_table\(\s*['\"]" + re.escape(object_name) + r"['\"]\s*\)", re.IGNORECASE)
+        call = re.compile(
+            r"lht_main_table\(\s*['\"]" + re.escape(object_name) + r"['\"]\s*\)", re.IGNORECASE
+        )
         for uid in sorted(self.nodes):
             node = self.nodes[uid]
             if node.get("resource_type") == "model" and call.search(node.get("raw_code") or ""):
                 identifier = node.get("alias") or node["name"]
                 return node.get("relation_name") or ".".join(
-                    f'"{p}"' for p in (node.get("database"), node.get("schema"), identifier) if p)
+                    f'"{p}"' for p in (node.get("database"), node.get("schema"), identifier) if p
+                )
         return None
 
-    def select(self, models: Sequence[ModelNode], names: Iterable[str], what: str) -> list[ModelNode]:
+    def select(
+        self, models: Sequence[ModelNode], names: Iterable[str], what: str
+    ) -> list[ModelNode]:
         """``models`` named in ``names`` (case-insensitive), kept in their run order; all when none."""
         wanted = [n for n in names]
         if not wanted:
@@ -116,8 +136,10 @@ class Manifest:
         unknown = [n for n in wanted if n.lower() not in by_name]
         if unknown:
             known = ", ".join(m.name for m in models) or "none"
-            raise ConfigError(f"{', '.join(unknown)}: no {what} model of that name in {self.path} "
-                              f"(known: {known}). Check the name, then run `dbt build`.")
+            raise ConfigError(
+                f"{', '.join(unknown)}: no {what} model of that name in {self.path} "
+                f"(known: {known}). Check the name, then run `dbt build`."
+            )
         chosen = {n.lower() for n in wanted}
         return [m for m in models if m.name.lower() in chosen]
 
@@ -138,10 +160,14 @@ def load_manifest(project_dir: Path, settings: Settings | None = None) -> Manife
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"No dbt manifest at {path}: run `dbt build` in {project_dir} first "
-                          "(lht finds its models in the manifest dbt writes).") from None
+        raise ConfigError(
+            f"No dbt manifest at {path}: run `dbt build` in {project_dir} first "
+            "(lht finds its models in the manifest dbt writes)."
+        ) from None
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"Cannot read the dbt manifest {path} ({exc}): run `dbt build` again.") from None
+        raise ConfigError(
+            f"Cannot read the dbt manifest {path} ({exc}): run `dbt build` again."
+        ) from None
     nodes = data.get("nodes")
     if not isinstance(nodes, dict):
         raise ConfigError(f"{path} has no nodes: it is not a dbt manifest; run `dbt build`.")

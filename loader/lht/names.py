@@ -34,7 +34,9 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A push model's column: a field (Name, Score__c), a lookup written through its parent's
 # external id (Account.External_Id__c: a relationship name, then a field), or a column of
 # the model's own that is not sent (`_note`).
-_PUSH_COLUMN = re.compile(rf"{_SEGMENT}(?:__{_SEGMENT}){{0,3}}(?:\.{_SEGMENT}(?:__{_SEGMENT}){{0,3}})?|_[A-Za-z0-9_]*")
+_PUSH_COLUMN = re.compile(
+    rf"{_SEGMENT}(?:__{_SEGMENT}){{0,3}}(?:\.{_SEGMENT}(?:__{_SEGMENT}){{0,3}})?|_[A-Za-z0-9_]*"
+)
 # A part of a relation dbt built (database, schema, table): what the engines take unquoted,
 # plus `-` (a DuckDB database is named after its file).
 _RELATION_PART = re.compile(r"[A-Za-z0-9_$][A-Za-z0-9_$-]*")
@@ -43,12 +45,18 @@ _SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 #: The patterns, by kind, that the dbt macros check the same names against
 #: (``lht_name_patterns`` in ``dbt_project/macros/lht_names.sql``; a test keeps them equal).
-PATTERNS = {"object": _OBJECT_NAME.pattern, "field": _FIELD_NAME.pattern, "identifier": _IDENTIFIER.pattern,
-            "push_column": _PUSH_COLUMN.pattern}
+PATTERNS = {
+    "object": _OBJECT_NAME.pattern,
+    "field": _FIELD_NAME.pattern,
+    "identifier": _IDENTIFIER.pattern,
+    "push_column": _PUSH_COLUMN.pattern,
+}
 
 
 def _matches(pattern: re.Pattern[str], name: object) -> bool:
-    return isinstance(name, str) and len(name) <= MAX_API_NAME and pattern.fullmatch(name) is not None
+    return (
+        isinstance(name, str) and len(name) <= MAX_API_NAME and pattern.fullmatch(name) is not None
+    )
 
 
 def is_object_name(name: object) -> bool:
@@ -68,7 +76,8 @@ def check_object_name(name: object) -> str:
         raise InvalidNameError(
             f"{name!r} is not a valid Salesforce object API name. Use the API name shown in Setup > Object "
             "Manager: letters, digits and single underscores, starting with a letter, like Account, "
-            "Invoice__c or ns__Thing__c.")
+            "Invoice__c or ns__Thing__c."
+        )
     return str(name)
 
 
@@ -78,17 +87,23 @@ def check_field_name(name: object, what: str = "field") -> str:
     if not is_field_name(name):
         raise InvalidNameError(
             f"{what} {name!r} is not a valid Salesforce field API name: letters, digits and single "
-            "underscores, starting with a letter, like Name or External_Id__c.")
+            "underscores, starting with a letter, like Name or External_Id__c."
+        )
     return str(name)
 
 
 def check_identifier(name: object, what: str = "name") -> str:
     """``name`` if it is a plain warehouse identifier (a schema, table or column: letters, digits
     and underscores, not starting with a digit), else raise :class:`InvalidNameError`."""
-    if not isinstance(name, str) or len(name) > MAX_IDENTIFIER or _IDENTIFIER.fullmatch(name) is None:
+    if (
+        not isinstance(name, str)
+        or len(name) > MAX_IDENTIFIER
+        or _IDENTIFIER.fullmatch(name) is None
+    ):
         raise InvalidNameError(
             f"Invalid {what} {name!r}: use letters, digits and underscores, starting with a letter "
-            "or an underscore.")
+            "or an underscore."
+        )
     return name
 
 
@@ -96,18 +111,29 @@ def check_push_column(name: object, what: str = "column") -> str:
     """``name`` if it can be a push model's column: a field API name, ``Relationship.Field`` (a
     lookup through its parent's external id) or a column starting with ``_`` (not sent), else
     raise :class:`InvalidNameError` naming ``what`` it was meant to be."""
-    if not isinstance(name, str) or len(name) > 2 * MAX_API_NAME + 1 or _PUSH_COLUMN.fullmatch(name) is None:
+    if (
+        not isinstance(name, str)
+        or len(name) > 2 * MAX_API_NAME + 1
+        or _PUSH_COLUMN.fullmatch(name) is None
+    ):
         raise InvalidNameError(
             f"{what} {name!r} is not a field API name (Name, Score__c), a lookup through a parent's external id "
-            "(Account.External_Id__c) or a column starting with `_` (not sent): rename it in the model.")
+            "(Account.External_Id__c) or a column starting with `_` (not sent): rename it in the model."
+        )
     return name
 
 
 def check_relation_part(name: object, what: str = "relation") -> str:
     """``name`` if it is a database, schema or table name dbt can have built (letters, digits,
     ``_``, ``$`` and ``-``), else raise :class:`InvalidNameError`."""
-    if not isinstance(name, str) or len(name) > MAX_IDENTIFIER or _RELATION_PART.fullmatch(name) is None:
-        raise InvalidNameError(f"Invalid {what} name {name!r}: use letters, digits and underscores.")
+    if (
+        not isinstance(name, str)
+        or len(name) > MAX_IDENTIFIER
+        or _RELATION_PART.fullmatch(name) is None
+    ):
+        raise InvalidNameError(
+            f"Invalid {what} name {name!r}: use letters, digits and underscores."
+        )
     return name
 
 
@@ -120,7 +146,9 @@ def id_suffix(id15: str) -> str:
     """Salesforce's 3-character case-safe suffix of a 15-character Id."""
     out = []
     for chunk in range(3):
-        bits = sum(1 << i for i, ch in enumerate(id15[chunk * 5:chunk * 5 + 5]) if "A" <= ch <= "Z")
+        bits = sum(
+            1 << i for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]) if "A" <= ch <= "Z"
+        )
         out.append(_SUFFIX_CHARS[bits])
     return "".join(out)
 
@@ -146,8 +174,9 @@ def to18(value: str) -> str:
     return value[:15] + id_suffix(value[:15])
 
 
-def close_names(name: str, known: Iterable[str], labels: Mapping[str, str] | None = None,
-                limit: int = 3) -> list[str]:
+def close_names(
+    name: str, known: Iterable[str], labels: Mapping[str, str] | None = None, limit: int = 3
+) -> list[str]:
     """The names of ``known`` closest to a mistyped ``name`` (case-insensitive, best first);
     with ``labels`` ({api name: label}) a name whose label is close counts too
     (``Invoices`` finds ``Invoice__c`` labelled Invoice)."""
@@ -156,7 +185,9 @@ def close_names(name: str, known: Iterable[str], labels: Mapping[str, str] | Non
         by_lower.setdefault(candidate.lower(), candidate)
     typed = name.lower()
     bare = re.sub(r"__c$", "", typed)
-    found = [by_lower[m] for m in difflib.get_close_matches(typed, list(by_lower), n=limit, cutoff=0.75)]
+    found = [
+        by_lower[m] for m in difflib.get_close_matches(typed, list(by_lower), n=limit, cutoff=0.75)
+    ]
     if labels:
         by_label: dict[str, str] = {}
         for api, label in labels.items():

@@ -12,8 +12,13 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def in_background(produce: Callable[[], Iterator[T]], *, ahead: int, name: str,
-                  discard: Callable[[T], None] | None = None) -> Iterator[T]:
+def in_background(
+    produce: Callable[[], Iterator[T]],
+    *,
+    ahead: int,
+    name: str,
+    discard: Callable[[T], None] | None = None,
+) -> Iterator[T]:
     """Yield the items of ``produce()``, which runs on a daemon thread up to ``ahead`` items
     in front of the caller.
 

@@ -41,7 +41,9 @@ def parse_duration(value: Any, what: str) -> int:
         return value
     match = _DURATION.match(str(value))
     if not match:
-        raise ConfigError(f"{what}: '{value}' is not a duration. Write it like 90s, 15m, 6h, 1d or 2w.")
+        raise ConfigError(
+            f"{what}: '{value}' is not a duration. Write it like 90s, 15m, 6h, 1d or 2w."
+        )
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -82,19 +84,22 @@ class Project:
                 resolved.append(registered)
         return resolved
 
-
     def _not_registered(self, name: str) -> str:
         """Why ``name`` cannot be used, with the registered names it may have meant."""
         known = ", ".join(sorted(self.objects)) or "none yet"
         close = close_names(name, self.objects)
         if close:
             meant = " or ".join(close)
-            return (f"{name} is not registered in {self.project_dir}: did you mean {meant}? "
-                    f"Registered objects: {known}. To load another object, register it first with "
-                    "`lht add <Object>` (it checks the name against the org).")
-        return (f"{name} is not registered in {self.project_dir}. Register it with `lht add {name}` "
-                f"(it checks the name against the org and writes the dbt model), then run `lht sync {name}`. "
-                f"Registered objects: {known}.")
+            return (
+                f"{name} is not registered in {self.project_dir}: did you mean {meant}? "
+                f"Registered objects: {known}. To load another object, register it first with "
+                "`lht add <Object>` (it checks the name against the org)."
+            )
+        return (
+            f"{name} is not registered in {self.project_dir}. Register it with `lht add {name}` "
+            f"(it checks the name against the org and writes the dbt model), then run `lht sync {name}`. "
+            f"Registered objects: {known}."
+        )
 
 
 def find_project_dir(project_dir: str | os.PathLike | None = None) -> Path:
@@ -133,7 +138,10 @@ def load_project(project_dir: str | os.PathLike | None = None) -> Project:
         if name.lower() in histories:
             objects[name] = replace(opts, history=True)
     for name in sorted(histories - {name.lower() for name in objects}):
-        logger.warning("a history model names %s, which has no main-table model; register it with `lht add`", name)
+        logger.warning(
+            "a history model names %s, which has no main-table model; register it with `lht add`",
+            name,
+        )
     unknown = set(options) - {name.lower() for name in objects}
     for name in sorted(unknown):
         logger.warning("vars.lht_objects names %s, which has no main-table model; ignored", name)
@@ -146,22 +154,37 @@ OPTIONS = ("where", "formula_refresh_every", "deleted_check_every")
 
 def _object_options(root: Path) -> dict[str, ObjectOptions]:
     path = root / PROJECT_FILE
-    raw = mapping(project_vars(root).get("lht_objects"), path, "vars.lht_objects",
-                  "object names to their options")
+    raw = mapping(
+        project_vars(root).get("lht_objects"),
+        path,
+        "vars.lht_objects",
+        "object names to their options",
+    )
     options: dict[str, ObjectOptions] = {}
     for name, opts in raw.items():
         check_object_name(str(name))
         key = f"vars.lht_objects.{name}"
-        opts = mapping(opts, path, key, f"options ({', '.join(OPTIONS)}) to values, like "
-                       f"`{name}: {{where: \"Industry != null\"}}`")
+        opts = mapping(
+            opts,
+            path,
+            key,
+            f"options ({', '.join(OPTIONS)}) to values, like "
+            f'`{name}: {{where: "Industry != null"}}`',
+        )
         extra = set(opts) - set(OPTIONS)
         if extra:
-            raise ConfigError(f"{path}: `{key}` has unknown option(s) {sorted(map(str, extra))}; "
-                              f"allowed: {list(OPTIONS)}.")
+            raise ConfigError(
+                f"{path}: `{key}` has unknown option(s) {sorted(map(str, extra))}; "
+                f"allowed: {list(OPTIONS)}."
+            )
         options[str(name).lower()] = ObjectOptions(
             where=_checked_where(opts.get("where"), path, f"{key}.where"),
-            formula_refresh_every=_optional_duration(opts.get("formula_refresh_every"), f"{key}.formula_refresh_every"),
-            deleted_check_every=_optional_duration(opts.get("deleted_check_every"), f"{key}.deleted_check_every"),
+            formula_refresh_every=_optional_duration(
+                opts.get("formula_refresh_every"), f"{key}.formula_refresh_every"
+            ),
+            deleted_check_every=_optional_duration(
+                opts.get("deleted_check_every"), f"{key}.deleted_check_every"
+            ),
         )
     return options
 
@@ -172,8 +195,10 @@ def _checked_where(value: Any, path: Path, key: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ConfigError(f"{path}: `{key}` must be one SOQL condition as text (like \"Industry != null\"), "
-                          f"not {value!r}.")
+        raise ConfigError(
+            f'{path}: `{key}` must be one SOQL condition as text (like "Industry != null"), '
+            f"not {value!r}."
+        )
     from lht.salesforce.soql import validate_where
 
     try:

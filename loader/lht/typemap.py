@@ -20,9 +20,24 @@ Dialect = Literal["duckdb", "snowflake"]
 #: Types stored as text.
 TEXT_TYPES = frozenset(
     {
-        "id", "reference", "string", "textarea", "picklist", "multipicklist", "combobox",
-        "email", "phone", "url", "encryptedstring", "base64", "anytype", "complexvalue",
-        "json", "datacategorygroupreference", "masterrecord", "byte",
+        "id",
+        "reference",
+        "string",
+        "textarea",
+        "picklist",
+        "multipicklist",
+        "combobox",
+        "email",
+        "phone",
+        "url",
+        "encryptedstring",
+        "base64",
+        "anytype",
+        "complexvalue",
+        "json",
+        "datacategorygroupreference",
+        "masterrecord",
+        "byte",
     }
 )
 #: Numeric types that are decimals when describe gives a precision, floats otherwise.
@@ -31,18 +46,27 @@ INTEGER_TYPES = frozenset({"int", "long"})
 #: Compound parents: never loaded, their components are ordinary fields.
 COMPOUND_TYPES = frozenset({"address", "location"})
 #: Every type the map knows (anything else maps to text, logged once).
-KNOWN_TYPES = TEXT_TYPES | NUMBER_TYPES | INTEGER_TYPES | COMPOUND_TYPES | {
-    "boolean", "date", "datetime", "time",
-}
+KNOWN_TYPES = (
+    TEXT_TYPES
+    | NUMBER_TYPES
+    | INTEGER_TYPES
+    | COMPOUND_TYPES
+    | {
+        "boolean",
+        "date",
+        "datetime",
+        "time",
+    }
+)
 
 #: Largest decimal precision both engines store (DuckDB DECIMAL and Snowflake NUMBER).
 MAX_PRECISION = 38
 
 
-
 def timestamp_type() -> pa.DataType:
     """Arrow type of datetimes and of ``_lht_extracted_at`` (UTC, milliseconds)."""
     return pa.timestamp("ms", tz="UTC")
+
 
 _warned_unknown: set[str] = set()
 

@@ -57,9 +57,17 @@ class ModelReport:
 
     def run_counts(self) -> dict[str, Any]:
         """This model's columns of its ``_lht_runs`` row."""
-        return {"mode": self.operation or None, "engine": self.engine, "rows_considered": self.considered,
-                "rows_sent": self.sent, "rows_created": self.created, "rows_updated": self.updated,
-                "rows_deleted": self.deleted, "rows_failed": self.failed, "rows_unchanged": self.unchanged}
+        return {
+            "mode": self.operation or None,
+            "engine": self.engine,
+            "rows_considered": self.considered,
+            "rows_sent": self.sent,
+            "rows_created": self.created,
+            "rows_updated": self.updated,
+            "rows_deleted": self.deleted,
+            "rows_failed": self.failed,
+            "rows_unchanged": self.unchanged,
+        }
 
     def error_text(self) -> str | None:
         """Its refusals, its error and its first row errors, as one text (None: none)."""
@@ -97,7 +105,9 @@ class WritebackReport:
     def ok(self) -> bool:
         return self.exit_code == 0
 
-    def finish(self, total_calls: int, api_usage: tuple[int, int] | None, finished_at: datetime) -> None:
+    def finish(
+        self, total_calls: int, api_usage: tuple[int, int] | None, finished_at: datetime
+    ) -> None:
         """Close the report: the run's real calls, and those no model made."""
         self.finished_at = finished_at
         self.api_calls = total_calls
@@ -109,7 +119,9 @@ class WritebackReport:
         data = asdict(self)
         data["started_at"] = self.started_at.isoformat()
         data["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
-        data["api_usage"] = {"used": self.api_usage[0], "max": self.api_usage[1]} if self.api_usage else None
+        data["api_usage"] = (
+            {"used": self.api_usage[0], "max": self.api_usage[1]} if self.api_usage else None
+        )
         for item, result in zip(data["results"], self.results, strict=True):
             item["rows_written"] = result.rows_written
         data["rows_written"] = sum(r.rows_written for r in self.results)
@@ -124,12 +136,37 @@ class WritebackReport:
         outcome = {0: OK, 1: FAILED}.get(self.exit_code, REFUSED)
 
         def row(name: str | None, status: str, **counts: Any) -> RunRow:
-            return RunRow(run_id=self.run_id, command=self.command, object_name=name, started_at=self.started_at,
-                          finished_at=end, outcome=status, exit_code=self.exit_code, api_usage_used=used,
-                          api_usage_limit=limit, **counts)
+            return RunRow(
+                run_id=self.run_id,
+                command=self.command,
+                object_name=name,
+                started_at=self.started_at,
+                finished_at=end,
+                outcome=status,
+                exit_code=self.exit_code,
+                api_usage_used=used,
+                api_usage_limit=limit,
+                **counts,
+            )
 
-        rows = [row(r.name, r.status, seconds=r.seconds, rows_written=r.rows_written, api_calls=r.api_calls,
-                    error_message=r.error_text(), **r.run_counts()) for r in self.results]
-        rows.append(row(None, outcome, seconds=round((end - self.started_at).total_seconds(), 3),
-                        api_calls=self.run_api_calls))
+        rows = [
+            row(
+                r.name,
+                r.status,
+                seconds=r.seconds,
+                rows_written=r.rows_written,
+                api_calls=r.api_calls,
+                error_message=r.error_text(),
+                **r.run_counts(),
+            )
+            for r in self.results
+        ]
+        rows.append(
+            row(
+                None,
+                outcome,
+                seconds=round((end - self.started_at).total_seconds(), 3),
+                api_calls=self.run_api_calls,
+            )
+        )
         return rows

@@ -21,7 +21,11 @@ def _sync_and_build(ws: Workspace, *args: str, extra_env: dict[str, str] | None 
 
 
 def _org_tiers(ws: Workspace) -> dict[str, str]:
-    rows = ws.org.engine.cursor().execute(f'select "Id", "Tier__c" from {ws.org.engine.table("Account")}').fetchall()
+    rows = (
+        ws.org.engine.cursor()
+        .execute(f'select "Id", "Tier__c" from {ws.org.engine.table("Account")}')
+        .fetchall()
+    )
     return dict(rows)
 
 
@@ -33,7 +37,9 @@ def _bulk_queries(ws: Workspace) -> list[str]:
     return [job.query for job in ws.org.bulk.registry.created()]
 
 
-def test_refresh_formulas_merges_silently_changed_formula_values_and_nothing_else(workspace_any: Workspace) -> None:
+def test_refresh_formulas_merges_silently_changed_formula_values_and_nothing_else(
+    workspace_any: Workspace,
+) -> None:
     ws = workspace_any
     _sync_and_build(ws)
     before = _main(ws)
@@ -46,16 +52,26 @@ def test_refresh_formulas_merges_silently_changed_formula_values_and_nothing_els
     main = _main(ws)
     # records inside the overlap window are re-read anyway; every other one is missed
     missed = {i for i in changed if main[i][FORMULA] == before[i][FORMULA]}
-    assert len(missed) > len(changed) // 2, "a plain incremental sync should not see silent formula changes"
+    assert len(missed) > len(changed) // 2, (
+        "a plain incremental sync should not see silent formula changes"
+    )
 
     requests_before = len(ws.org.faults.requests())
     _sync_and_build(ws, "--refresh-formulas", extra_env={"LHT_REST_MAX_ROWS": "10"})
     calls = ws.org.faults.requests()[requests_before:]
     # the formula step is the object's last: from its count (a full read counts first) on
-    start = next(n for n, (_, path) in enumerate(calls) if "SELECT COUNT() FROM Account" in unquote_plus(path))
+    start = next(
+        n
+        for n, (_, path) in enumerate(calls)
+        if "SELECT COUNT() FROM Account" in unquote_plus(path)
+    )
     formula_calls = calls[start:]
-    assert len(formula_calls) <= 8, f"a formula refresh spent {len(formula_calls)} API calls: {formula_calls}"
-    assert [m for m, p in formula_calls if p.endswith("/jobs/query")] == ["POST"], "a big object is refreshed through Bulk API 2.0"
+    assert len(formula_calls) <= 8, (
+        f"a formula refresh spent {len(formula_calls)} API calls: {formula_calls}"
+    )
+    assert [m for m, p in formula_calls if p.endswith("/jobs/query")] == ["POST"], (
+        "a big object is refreshed through Bulk API 2.0"
+    )
     formula_job = _bulk_queries(ws)[-1]
     selected = formula_job.split(" FROM ")[0].replace("SELECT ", "").replace(" ", "").split(",")
     assert sorted(selected) == ["Id", "SystemModstamp", "Tier__c"]
@@ -66,7 +82,9 @@ def test_refresh_formulas_merges_silently_changed_formula_values_and_nothing_els
     columns = set(next(iter(before.values()))) - METADATA - {FORMULA}
     assert "systemmodstamp" in columns and len(columns) > 10
     for record_id, row in before.items():
-        assert {c: normalize(after[record_id][c]) for c in columns} == {c: normalize(row[c]) for c in columns}
+        assert {c: normalize(after[record_id][c]) for c in columns} == {
+            c: normalize(row[c]) for c in columns
+        }
 
 
 def test_formula_refresh_cadence_in_the_project_refreshes_when_due(workspace: Workspace) -> None:

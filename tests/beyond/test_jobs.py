@@ -14,9 +14,12 @@ from lht.constants import API_VERSION
 def _create_job(ws: Workspace, soql: str) -> str:
     session = requests.Session()
     session.trust_env = False
-    response = session.post(f"{ws.org.instance_url}/services/data/v{API_VERSION}/jobs/query",
-                            json={"operation": "query", "query": soql},
-                            headers={"Authorization": f"Bearer {ws.org.access_token}"}, verify=ws.org.ca_path)
+    response = session.post(
+        f"{ws.org.instance_url}/services/data/v{API_VERSION}/jobs/query",
+        json={"operation": "query", "query": soql},
+        headers={"Authorization": f"Bearer {ws.org.access_token}"},
+        verify=ws.org.ca_path,
+    )
     response.raise_for_status()
     return response.json()["id"]
 
@@ -25,7 +28,9 @@ def _jobs(ws: Workspace) -> list[dict]:
     return json.loads(ws.run("lht", "jobs", "list", "--json").check().stdout)
 
 
-def test_sync_leaves_no_bulk_job_behind_and_jobs_commands_manage_the_others(workspace: Workspace) -> None:
+def test_sync_leaves_no_bulk_job_behind_and_jobs_commands_manage_the_others(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     report = ws.sync("Account", extra_env={"LHT_REST_MAX_ROWS": "10"}).report
     assert report["results"][0]["engine"] == "bulk"
@@ -36,9 +41,13 @@ def test_sync_leaves_no_bulk_job_behind_and_jobs_commands_manage_the_others(work
     stuck = _create_job(ws, "SELECT Id, Name FROM Contact")
     listed = {j["id"]: j for j in _jobs(ws)}
     assert set(listed) == {done, stuck}
-    contact_only = json.loads(ws.run("lht", "jobs", "list", "--object", "contact", "--json").check().stdout)
+    contact_only = json.loads(
+        ws.run("lht", "jobs", "list", "--object", "contact", "--json").check().stdout
+    )
     assert [j["id"] for j in contact_only] == [stuck]
-    running = json.loads(ws.run("lht", "jobs", "list", "--state", "InProgress", "--json").check().stdout)
+    running = json.loads(
+        ws.run("lht", "jobs", "list", "--state", "InProgress", "--json").check().stdout
+    )
     assert [j["id"] for j in running] == [stuck]
     table = ws.run("lht", "jobs", "list").check().stdout
     assert done in table and stuck in table

@@ -19,14 +19,25 @@ ROWS_OF_TOTAL = re.compile(r"Account\s.*?\d+/\d+")
 
 
 def _sync_args(ws: Workspace) -> list[str]:
-    return [str(BIN / "lht"), "sync", "Account", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles)]
+    return [
+        str(BIN / "lht"),
+        "sync",
+        "Account",
+        "--project-dir",
+        str(ws.project),
+        "--profiles-dir",
+        str(ws.profiles),
+    ]
 
 
-def _run_in_pty(ws: Workspace, argv: list[str], timeout: float = 300,
-                extra_env: dict[str, str] | None = None) -> tuple[int, str]:
+def _run_in_pty(
+    ws: Workspace, argv: list[str], timeout: float = 300, extra_env: dict[str, str] | None = None
+) -> tuple[int, str]:
     master, slave = pty.openpty()
     env = {**ws.env, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", **(extra_env or {})}
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ws.root, close_fds=True)
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ws.root, close_fds=True
+    )
     os.close(slave)
     output = bytearray()
     deadline = time.monotonic() + timeout
@@ -67,11 +78,15 @@ def test_a_bulk_sync_shows_progress_from_its_first_second(tmp_path) -> None:
     # the rows it has processed while lht polls it, before any row is written
     with DevOrg(counts={"Account": 300}, bulk_job_seconds=3.0) as org:
         ws = make_workspace("duckdb", tmp_path, org)
-        code, output = _run_in_pty(ws, _sync_args(ws), extra_env={"LHT_REST_MAX_ROWS": "10", "COLUMNS": "220"})
+        code, output = _run_in_pty(
+            ws, _sync_args(ws), extra_env={"LHT_REST_MAX_ROWS": "10", "COLUMNS": "220"}
+        )
     assert code == 0, output[-3000:]
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output)
     first_rows = re.search(r"\b[1-9][\d,]*/[\d,]+", plain)  # the first count of rows written
     waiting = plain.find("Bulk job InProgress")
     assert plain.find("describing") >= 0 and 0 <= waiting, plain[-3000:]
-    assert "rows processed" in plain[waiting:waiting + 200]
-    assert first_rows and waiting < first_rows.start(), "the job's state is shown before the first rows land"
+    assert "rows processed" in plain[waiting : waiting + 200]
+    assert first_rows and waiting < first_rows.start(), (
+        "the job's state is shown before the first rows land"
+    )

@@ -9,7 +9,9 @@ from e2e.conftest import Workspace, assert_main_table_matches_org
 
 
 def _staged(ws: Workspace) -> list[tuple]:
-    _, rows = ws.query("select Id, _lht_batch_id, _lht_kind, SystemModstamp from salesforce_staging.account")
+    _, rows = ws.query(
+        "select Id, _lht_batch_id, _lht_kind, SystemModstamp from salesforce_staging.account"
+    )
     return rows
 
 
@@ -19,11 +21,22 @@ def _merged_through(ws: Workspace) -> str:
 
 
 def _prune(ws: Workspace, *args: str) -> list[dict]:
-    run = ws.run("lht", "prune", "--json", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles), *args)
+    run = ws.run(
+        "lht",
+        "prune",
+        "--json",
+        "--project-dir",
+        str(ws.project),
+        "--profiles-dir",
+        str(ws.profiles),
+        *args,
+    )
     return json.loads(run.check().stdout)["results"]
 
 
-def test_prune_deletes_only_merged_superseded_rows_and_models_stay_equal_to_the_org(workspace_any: Workspace) -> None:
+def test_prune_deletes_only_merged_superseded_rows_and_models_stay_equal_to_the_org(
+    workspace_any: Workspace,
+) -> None:
     ws = workspace_any
     engine = ws.org.engine
     ids = [engine.create("Account", {"Name": f"Prune {i}"}) for i in range(5)]
@@ -46,7 +59,9 @@ def test_prune_deletes_only_merged_superseded_rows_and_models_stay_equal_to_the_
 
     after = _staged(ws)
     assert len(after) == len(before) - result[0]["rows_deleted"]
-    assert sorted(r for r in after if r[1] > merged_through) == unmerged, "an unmerged batch was touched"
+    assert sorted(r for r in after if r[1] > merged_through) == unmerged, (
+        "an unmerged batch was touched"
+    )
     newest = {}
     for record_id, batch, kind, stamp in before:
         if kind == "record" and (record_id not in newest or (stamp, batch) > newest[record_id]):
@@ -58,12 +73,16 @@ def test_prune_deletes_only_merged_superseded_rows_and_models_stay_equal_to_the_
     ws.build("--select", "account")
     assert_main_table_matches_org(ws, "Account")
     report = ws.sync("Account", "--full-refresh").report
-    assert report["results"][0]["delete_markers"] == 0, "a full refresh after prune invented deletions"
+    assert report["results"][0]["delete_markers"] == 0, (
+        "a full refresh after prune invented deletions"
+    )
     ws.build("--select", "account")
     assert_main_table_matches_org(ws, "Account")
 
 
-def test_prune_keeps_rows_younger_than_the_cutoff_and_objects_never_merged(workspace: Workspace) -> None:
+def test_prune_keeps_rows_younger_than_the_cutoff_and_objects_never_merged(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     ws.sync("Account")
     ws.sync("Account")
@@ -83,8 +102,17 @@ def test_prune_refuses_objects_with_a_history_model(workspace: Workspace) -> Non
     ws.sync("Account")
     ws.build("--select", "account", "account_history")
     before = len(_staged(ws))
-    refused = ws.run("lht", "prune", "Account", "--older-than", "0s", "--project-dir", str(ws.project),
-                     "--profiles-dir", str(ws.profiles))
+    refused = ws.run(
+        "lht",
+        "prune",
+        "Account",
+        "--older-than",
+        "0s",
+        "--project-dir",
+        str(ws.project),
+        "--profiles-dir",
+        str(ws.profiles),
+    )
     assert refused.returncode == 2 and "history model" in refused.stderr
     skipped = {r["object_name"]: r["outcome"] for r in _prune(ws, "--older-than", "0s")}
     assert skipped["Account"] == "skipped: history enabled"

@@ -10,7 +10,19 @@ from e2e.conftest import Workspace
 
 
 def _status(ws: Workspace, *args: str) -> str:
-    return ws.run("lht", "status", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles), *args).check().stdout
+    return (
+        ws.run(
+            "lht",
+            "status",
+            "--project-dir",
+            str(ws.project),
+            "--profiles-dir",
+            str(ws.profiles),
+            *args,
+        )
+        .check()
+        .stdout
+    )
 
 
 def test_status_reports_each_objects_sync_merge_and_freshness(workspace_any: Workspace) -> None:
@@ -25,12 +37,21 @@ def test_status_reports_each_objects_sync_merge_and_freshness(workspace_any: Wor
     by_name = {o["object_name"]: o for o in report["objects"]}
     account = by_name["Account"]
     _, main = ws.query("select count(*) from salesforce.account")
-    assert account["main_rows"] == main[0][0] == ws.org.engine.count("Account", include_deleted=True) - 1  # probe not merged
+    assert (
+        account["main_rows"]
+        == main[0][0]
+        == ws.org.engine.count("Account", include_deleted=True) - 1
+    )  # probe not merged
     assert account["unmerged_rows"] == last["rows_written"]
     assert account["last_run_api_calls"] == last["api_calls"]
-    assert account["watermark"] == last["watermark"] and account["watermark_field"] == "SystemModstamp"
+    assert (
+        account["watermark"] == last["watermark"] and account["watermark_field"] == "SystemModstamp"
+    )
     assert account["freshness"] == "pass" and account["last_success_at"] is not None
-    assert by_name["Contact"]["freshness"] == "never synced" and by_name["Contact"]["main_rows"] is None
+    assert (
+        by_name["Contact"]["freshness"] == "never synced"
+        and by_name["Contact"]["main_rows"] is None
+    )
 
     ws.build("--select", "account")
     assert json.loads(_status(ws, "Account", "--json"))["objects"][0]["unmerged_rows"] == 0

@@ -64,7 +64,9 @@ class DbtEnv:
     _fields: dict[str, list[FieldSpec]] = field(default_factory=dict)
 
     # -- dbt ---------------------------------------------------------------------------
-    def dbt(self, *args: str, vars: dict[str, Any] | None = None, project: Path | None = None) -> DbtResult:
+    def dbt(
+        self, *args: str, vars: dict[str, Any] | None = None, project: Path | None = None
+    ) -> DbtResult:
         """Run ``dbt ARGS`` on the copy of the project, or on ``project`` (another dbt project
         using the same profiles); no check of the outcome."""
         project = project or self.project
@@ -97,8 +99,15 @@ class DbtEnv:
         finally:
             wh.close()
 
-    def write(self, object_name: str, rows: Sequence[dict[str, Any]], *, kind: str = "record",
-              fields: Sequence[FieldSpec] | None = None, extracted_at: datetime | None = None) -> str:
+    def write(
+        self,
+        object_name: str,
+        rows: Sequence[dict[str, Any]],
+        *,
+        kind: str = "record",
+        fields: Sequence[FieldSpec] | None = None,
+        extracted_at: datetime | None = None,
+    ) -> str:
         """Append ``rows`` to the staging table as one batch of ``kind``; return its batch id.
 
         ``fields`` (kept per object, new ones add columns) types the staging table the way
@@ -114,17 +123,34 @@ class DbtEnv:
         try:
             wh.ensure_schema()
             if self.engine == "duckdb":
-                columns = {name: [row.get(name) for row in rows] for name in {k for r in rows for k in r}}
-                data = pa.table({spec.name: pa.array(columns[spec.name], arrow_type(spec))
-                                 for spec in known if spec.name in columns})
-                return write_batch(wh, object_name, data, known, kind=kind, extracted_at=extracted_at).batch_id
+                columns = {
+                    name: [row.get(name) for row in rows] for name in {k for r in rows for k in r}
+                }
+                data = pa.table(
+                    {
+                        spec.name: pa.array(columns[spec.name], arrow_type(spec))
+                        for spec in known
+                        if spec.name in columns
+                    }
+                )
+                return write_batch(
+                    wh, object_name, data, known, kind=kind, extracted_at=extracted_at
+                ).batch_id
             table = ensure_table(wh, object_name, known)
             batch_id = new_batch_id()
-            names = [spec.name for spec in known] + ["_lht_batch_id", "_lht_extracted_at", "_lht_kind"]
+            names = [spec.name for spec in known] + [
+                "_lht_batch_id",
+                "_lht_extracted_at",
+                "_lht_kind",
+            ]
             timestamp = timestamp_sql_type("snowflake")
-            binds = [f"cast(? as {timestamp})" if spec.kind == "datetime" else "?" for spec in known]
-            sql = (f"insert into {table} ({', '.join(wh.quote(n) for n in names)}) "
-                   f"values ({', '.join(binds)}, ?, cast(? as {timestamp}), ?)")
+            binds = [
+                f"cast(? as {timestamp})" if spec.kind == "datetime" else "?" for spec in known
+            ]
+            sql = (
+                f"insert into {table} ({', '.join(wh.quote(n) for n in names)}) "
+                f"values ({', '.join(binds)}, ?, cast(? as {timestamp}), ?)"
+            )
             for row in rows:
                 values = [row.get(spec.name) for spec in known] + [batch_id, extracted_at, kind]
                 wh.execute(sql, [_bind(value) for value in values])
@@ -153,11 +179,19 @@ def duckdb_env(tmp_path: Path) -> DbtEnv:
     path.parent.mkdir()
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    text = one_thread((PROJECT_DIR / "profiles.yml").read_text()).replace("'lht.duckdb'", repr("../warehouse/lht.duckdb"))
+    text = one_thread((PROJECT_DIR / "profiles.yml").read_text()).replace(
+        "'lht.duckdb'", repr("../warehouse/lht.duckdb")
+    )
     (profiles / "profiles.yml").write_text(text)
     seed_partial_parse(project / "target", env=os.environ, profiles_text=text)
-    target = Target(kind="duckdb", name="local", profile="lht", profiles_file=profiles / "profiles.yml",
-                    path=path, database="lht")
+    target = Target(
+        kind="duckdb",
+        name="local",
+        profile="lht",
+        profiles_file=profiles / "profiles.yml",
+        path=path,
+        database="lht",
+    )
     return DbtEnv("duckdb", project, profiles, target)
 
 
@@ -172,20 +206,41 @@ def snowflake_env(fakesnow_server: dict, snowflake_database: str, tmp_path: Path
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     output = {
-        "type": "snowflake", "account": fakesnow_server["account"], "user": fakesnow_server["user"],
-        "password": fakesnow_server["password"], "host": fakesnow_server["host"],
-        "port": fakesnow_server["port"], "protocol": fakesnow_server["protocol"],
-        "database": snowflake_database, "schema": "salesforce", "warehouse": "test", "threads": 1,
+        "type": "snowflake",
+        "account": fakesnow_server["account"],
+        "user": fakesnow_server["user"],
+        "password": fakesnow_server["password"],
+        "host": fakesnow_server["host"],
+        "port": fakesnow_server["port"],
+        "protocol": fakesnow_server["protocol"],
+        "database": snowflake_database,
+        "schema": "salesforce",
+        "warehouse": "test",
+        "threads": 1,
     }
-    (profiles / "profiles.yml").write_text(yaml.safe_dump({"lht": {"target": "fakesnow", "outputs": {"fakesnow": output}}}))
-    target = Target(kind="snowflake", name="fakesnow", profile="lht", profiles_file=profiles / "profiles.yml",
-                    account=output["account"], user=output["user"], password=output["password"],
-                    host=output["host"], port=output["port"], protocol=output["protocol"],
-                    database=snowflake_database, schema="PUBLIC")
+    (profiles / "profiles.yml").write_text(
+        yaml.safe_dump({"lht": {"target": "fakesnow", "outputs": {"fakesnow": output}}})
+    )
+    target = Target(
+        kind="snowflake",
+        name="fakesnow",
+        profile="lht",
+        profiles_file=profiles / "profiles.yml",
+        account=output["account"],
+        user=output["user"],
+        password=output["password"],
+        host=output["host"],
+        port=output["port"],
+        protocol=output["protocol"],
+        database=snowflake_database,
+        schema="PUBLIC",
+    )
     return DbtEnv("snowflake", project, profiles, target)
 
 
-@pytest.fixture(params=[pytest.param("duckdb"), pytest.param("snowflake", marks=pytest.mark.snowflake)])
+@pytest.fixture(
+    params=[pytest.param("duckdb"), pytest.param("snowflake", marks=pytest.mark.snowflake)]
+)
 def env(request: pytest.FixtureRequest) -> DbtEnv:
     """The same test on DuckDB and on the Snowflake dialect (fakesnow)."""
     return request.getfixturevalue(f"{request.param}_env")

@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-ACCOUNT = [FieldSpec("Id", "id"), FieldSpec("Name", "string"), FieldSpec("SystemModstamp", "datetime")]
+ACCOUNT = [
+    FieldSpec("Id", "id"),
+    FieldSpec("Name", "string"),
+    FieldSpec("SystemModstamp", "datetime"),
+]
 CLUSTER = {"lht_cluster_by_id": True, "lht_formula_columns": {"Account": []}}
 
 
@@ -26,7 +30,9 @@ def rec(id_: str, name: str, day: int) -> dict:
 def test_clustering_by_id_is_a_snowflake_option_and_the_merge_still_works(env: DbtEnv) -> None:
     env.write("Account", [rec("A1", "one", 1), rec("A2", "two", 1)], fields=ACCOUNT)
     env.dbt("build", "--select", "account", vars=CLUSTER).check()
-    created = "\n".join(p.read_text() for p in (env.project / "target" / "run").rglob("account.sql"))
+    created = "\n".join(
+        p.read_text() for p in (env.project / "target" / "run").rglob("account.sql")
+    )
     assert created, "dbt wrote no run SQL for the model"
     assert ("cluster by (id)" in created.lower()) == (env.engine == "snowflake")
     env.write("Account", [rec("A2", "two again", 2), rec("A3", "three", 2)])

@@ -17,13 +17,22 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-FIELDS = [FieldSpec("Id", "id"), FieldSpec("Name", "string"), FieldSpec("SystemModstamp", "datetime")]
+FIELDS = [
+    FieldSpec("Id", "id"),
+    FieldSpec("Name", "string"),
+    FieldSpec("SystemModstamp", "datetime"),
+]
 
 
 def freshness(env: DbtEnv) -> dict[str, str]:
     """Status per staging table of `dbt source freshness`."""
-    run = env.dbt("source", "freshness", "--select", "source:salesforce_staging.account",
-                  "source:salesforce_staging.contact")
+    run = env.dbt(
+        "source",
+        "freshness",
+        "--select",
+        "source:salesforce_staging.account",
+        "source:salesforce_staging.contact",
+    )
     return {r["unique_id"].split(".")[-1]: r["status"] for r in run.results("sources.json")}
 
 
@@ -31,7 +40,9 @@ def synced(env: DbtEnv, object_name: str, at: datetime) -> None:
     """Record a successful sync of ``object_name`` at ``at``, as the loader does."""
     wh = env.warehouse()
     try:
-        StateStore(wh).save(ObjectState(object_name=object_name, last_success_at=at, last_run_status="ok"))
+        StateStore(wh).save(
+            ObjectState(object_name=object_name, last_success_at=at, last_run_status="ok")
+        )
     finally:
         wh.close()
 
@@ -40,12 +51,20 @@ def test_freshness_follows_the_last_successful_sync_not_the_last_change(env: Dbt
     now = datetime.now(timezone.utc)
     day_old = now - timedelta(hours=26)
     # Account did not change for a day; its last sync (which found nothing new) was an hour ago
-    env.write("Account", [{"Id": "A1", "Name": "quiet", "SystemModstamp": day_old}], fields=FIELDS,
-              extracted_at=day_old)
+    env.write(
+        "Account",
+        [{"Id": "A1", "Name": "quiet", "SystemModstamp": day_old}],
+        fields=FIELDS,
+        extracted_at=day_old,
+    )
     synced(env, "Account", now - timedelta(hours=1))
     # Contact's rows are new, but the loader has not synced it successfully for a day since
-    env.write("Contact", [{"Id": "C1", "Name": "busy", "SystemModstamp": now}], fields=FIELDS,
-              extracted_at=now - timedelta(minutes=5))
+    env.write(
+        "Contact",
+        [{"Id": "C1", "Name": "busy", "SystemModstamp": now}],
+        fields=FIELDS,
+        extracted_at=now - timedelta(minutes=5),
+    )
     synced(env, "Contact", day_old)
     assert freshness(env) == {"account": "pass", "contact": "error"}
 

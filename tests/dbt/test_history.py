@@ -16,8 +16,12 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-FIELDS = [FieldSpec("Id", "id"), FieldSpec("Name", "string"), FieldSpec("SystemModstamp", "datetime"),
-          FieldSpec("IsDeleted", "boolean")]
+FIELDS = [
+    FieldSpec("Id", "id"),
+    FieldSpec("Name", "string"),
+    FieldSpec("SystemModstamp", "datetime"),
+    FieldSpec("IsDeleted", "boolean"),
+]
 
 
 def t(day: int) -> datetime:
@@ -31,10 +35,21 @@ def rec(id_: str, name: str, day: int, deleted: bool = False) -> dict:
 def history(env: DbtEnv) -> list[tuple]:
     """The history rows, ordered; ``valid_to is null`` is read apart because the fakesnow
     server returns a NULL TIMESTAMP_TZ as 1970-01-01."""
-    rows = env.query("select Id, Name, valid_from, valid_to, valid_to is null, is_current, _lht_is_deleted "
-                     f"from {env.schema}.account_history order by Id, valid_from")
-    return [(id_, name, start.astimezone(timezone.utc), None if open_ else end.astimezone(timezone.utc), current, deleted)
-            for id_, name, start, end, open_, current, deleted in rows]
+    rows = env.query(
+        "select Id, Name, valid_from, valid_to, valid_to is null, is_current, _lht_is_deleted "
+        f"from {env.schema}.account_history order by Id, valid_from"
+    )
+    return [
+        (
+            id_,
+            name,
+            start.astimezone(timezone.utc),
+            None if open_ else end.astimezone(timezone.utc),
+            current,
+            deleted,
+        )
+        for id_, name, start, end, open_, current, deleted in rows
+    ]
 
 
 def build(env: DbtEnv) -> None:
@@ -43,7 +58,9 @@ def build(env: DbtEnv) -> None:
 
 def test_history_keeps_one_row_per_version_with_deletes_closing_them(env: DbtEnv) -> None:
     env.add_model("account_history", "{{ lht_history_table('Account') }}")
-    env.write("Account", [rec("A1", "v1", 1), rec("A1", "v2", 2), rec("A2", "only", 1)], fields=FIELDS)
+    env.write(
+        "Account", [rec("A1", "v1", 1), rec("A1", "v2", 2), rec("A2", "only", 1)], fields=FIELDS
+    )
     build(env)
     assert history(env) == [
         ("A1", "v1", t(1), t(2), False, False),
@@ -80,11 +97,17 @@ def test_history_keeps_one_row_per_version_with_deletes_closing_them(env: DbtEnv
 # (getDeleted's deletedDate): the deleted version keeps the record's values
 def test_a_delete_marker_tied_with_the_deleted_record_keeps_the_last_values(env: DbtEnv) -> None:
     env.add_model("account_history", "{{ lht_history_table('Account') }}")
-    env.write("Account", [{"Id": "A1", "Name": "v1", "SystemModstamp": t(1), "IsDeleted": False}], fields=FIELDS)
+    env.write(
+        "Account",
+        [{"Id": "A1", "Name": "v1", "SystemModstamp": t(1), "IsDeleted": False}],
+        fields=FIELDS,
+    )
     env.write("Account", [{"Id": "A1", "Name": "v1", "SystemModstamp": t(2), "IsDeleted": True}])
     env.dbt("build", "--select", "account_history").check()
     env.write("Account", [{"Id": "A1", "IsDeleted": True, "SystemModstamp": t(2)}], kind="deleted")
     env.dbt("build", "--select", "account_history").check()
-    rows = env.query(f"select Name, _lht_is_deleted, is_current from {env.schema}.account_history "
-                     "order by valid_from")
+    rows = env.query(
+        f"select Name, _lht_is_deleted, is_current from {env.schema}.account_history "
+        "order by valid_from"
+    )
     assert [tuple(r) for r in rows] == [("v1", False, False), ("v1", True, True)]

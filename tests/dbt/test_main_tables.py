@@ -33,9 +33,23 @@ def t(day: int) -> datetime:
     return datetime(2024, 1, day, 10, 0, 0, 123000, tzinfo=timezone.utc)
 
 
-def rec(id_: str, name: str | None, day: int, deleted: bool = False, formula: str | None = "f", **extra: object) -> dict:
+def rec(
+    id_: str,
+    name: str | None,
+    day: int,
+    deleted: bool = False,
+    formula: str | None = "f",
+    **extra: object,
+) -> dict:
     """A full record as the loader stages it."""
-    return {"Id": id_, "Name": name, "SystemModstamp": t(day), "IsDeleted": deleted, "Formula__c": formula, **extra}
+    return {
+        "Id": id_,
+        "Name": name,
+        "SystemModstamp": t(day),
+        "IsDeleted": deleted,
+        "Formula__c": formula,
+        **extra,
+    }
 
 
 def marker(id_: str, day: int) -> dict:
@@ -46,7 +60,10 @@ def marker(id_: str, day: int) -> dict:
 def main_rows(env: DbtEnv, columns: str = COLUMNS) -> list[tuple]:
     """The main Account table, ordered by Id, timestamps in UTC."""
     rows = env.query(f"select {columns} from {env.schema}.account order by Id")
-    return [tuple(v.astimezone(timezone.utc) if isinstance(v, datetime) else v for v in row) for row in rows]
+    return [
+        tuple(v.astimezone(timezone.utc) if isinstance(v, datetime) else v for v in row)
+        for row in rows
+    ]
 
 
 def build(env: DbtEnv, **vars: object) -> None:
@@ -55,8 +72,17 @@ def build(env: DbtEnv, **vars: object) -> None:
 
 def test_merge_follows_every_change_through_incremental_builds(env: DbtEnv) -> None:
     # first build: duplicate versions in one batch, a record in the recycle bin
-    env.write("Account", [rec("A1", "v1", 1), rec("A1", "v2", 2), rec("A2", "two", 1),
-                          rec("A3", "binned", 1, deleted=True), rec("A4", "four", 1)], fields=ACCOUNT)
+    env.write(
+        "Account",
+        [
+            rec("A1", "v1", 1),
+            rec("A1", "v2", 2),
+            rec("A2", "two", 1),
+            rec("A3", "binned", 1, deleted=True),
+            rec("A4", "four", 1),
+        ],
+        fields=ACCOUNT,
+    )
     build(env)
     assert main_rows(env) == [
         ("A1", "v2", t(2), False, "f", False),
@@ -81,10 +107,19 @@ def test_merge_follows_every_change_through_incremental_builds(env: DbtEnv) -> N
     assert main_rows(env, "_lht_synced_at")[3] == synced_a4, "a row no batch touched was rewritten"
 
     # a new field; undeletes; formula refreshes (one turning NULL); a delete of a known Id
-    env.write("Account", [rec("A2", "two back", 5, NewField__c="x"), rec("A3", "restored", 5, NewField__c="y")],
-              fields=[*ACCOUNT, NEW_FIELD])
-    env.write("Account", [{"Id": "A1", "SystemModstamp": t(3), "Formula__c": "F-new"},
-                          {"Id": "A4", "SystemModstamp": t(1), "Formula__c": None}], kind="formula")
+    env.write(
+        "Account",
+        [rec("A2", "two back", 5, NewField__c="x"), rec("A3", "restored", 5, NewField__c="y")],
+        fields=[*ACCOUNT, NEW_FIELD],
+    )
+    env.write(
+        "Account",
+        [
+            {"Id": "A1", "SystemModstamp": t(3), "Formula__c": "F-new"},
+            {"Id": "A4", "SystemModstamp": t(1), "Formula__c": None},
+        ],
+        kind="formula",
+    )
     env.write("Account", [marker("A5", 6)], kind="deleted")
     build(env)
     assert main_rows(env, COLUMNS + ", NewField__c") == [
@@ -123,29 +158,54 @@ HAND_STAGING = [
 ]
 
 
-def test_staging_written_by_hand_to_the_documented_contract_builds_the_expected_main_table(env: DbtEnv) -> None:
+def test_staging_written_by_hand_to_the_documented_contract_builds_the_expected_main_table(
+    env: DbtEnv,
+) -> None:
     stamp = "timestamptz" if env.engine == "duckdb" else "timestamp_tz(3)"
     wh = env.warehouse()
     try:
         wh.execute(f"create schema if not exists {env.staging_schema}")
-        wh.execute(f"create table {env.staging_schema}.account (Id varchar, Name varchar, SystemModstamp {stamp}, "
-                   f"IsDeleted boolean, _lht_batch_id varchar, _lht_extracted_at {stamp}, _lht_kind varchar)")
+        wh.execute(
+            f"create table {env.staging_schema}.account (Id varchar, Name varchar, SystemModstamp {stamp}, "
+            f"IsDeleted boolean, _lht_batch_id varchar, _lht_extracted_at {stamp}, _lht_kind varchar)"
+        )
         for id_, name, modstamp, deleted, batch, kind in HAND_STAGING:
-            wh.execute(f"insert into {env.staging_schema}.account values (?, ?, cast(? as {stamp}), ?, ?, "
-                       f"cast(? as {stamp}), ?)", [id_, name, modstamp + "+00:00", deleted, batch,
-                                                   "2024-01-08 00:00:00+00:00", kind])
+            wh.execute(
+                f"insert into {env.staging_schema}.account values (?, ?, cast(? as {stamp}), ?, ?, "
+                f"cast(? as {stamp}), ?)",
+                [id_, name, modstamp + "+00:00", deleted, batch, "2024-01-08 00:00:00+00:00", kind],
+            )
     finally:
         wh.close()
     env.dbt("build", "--select", "account").check()
-    rows = env.query(f"select Id, Name, SystemModstamp, _lht_is_deleted, _lht_batch_id from {env.schema}.account "
-                     "order by Id")
+    rows = env.query(
+        f"select Id, Name, SystemModstamp, _lht_is_deleted, _lht_batch_id from {env.schema}.account "
+        "order by Id"
+    )
     utc = [(i, n, m.astimezone(timezone.utc), d, b) for i, n, m, d, b in rows]
     assert utc == [
-        ("A1", "v2", datetime(2024, 1, 2, 10, 0, 0, 456000, tzinfo=timezone.utc), False,
-         "20240105T100000000000Z-0000000a"),
+        (
+            "A1",
+            "v2",
+            datetime(2024, 1, 2, 10, 0, 0, 456000, tzinfo=timezone.utc),
+            False,
+            "20240105T100000000000Z-0000000a",
+        ),
         # the delete marker keeps the record's last values and stamps the deletion
-        ("A2", "two", datetime(2024, 1, 3, 8, 30, tzinfo=timezone.utc), True, "20240106T100000000000Z-0000000b"),
-        ("A3", "three", datetime(2024, 1, 2, 9, 0, tzinfo=timezone.utc), False, "20240107T100000000000Z-0000000c"),
+        (
+            "A2",
+            "two",
+            datetime(2024, 1, 3, 8, 30, tzinfo=timezone.utc),
+            True,
+            "20240106T100000000000Z-0000000b",
+        ),
+        (
+            "A3",
+            "three",
+            datetime(2024, 1, 2, 9, 0, tzinfo=timezone.utc),
+            False,
+            "20240107T100000000000Z-0000000c",
+        ),
     ]
 
 
@@ -161,8 +221,13 @@ def test_full_refresh_keeps_main_rows_that_staging_no_longer_holds(env: DbtEnv) 
     assert main_rows(env, "Id, Name") == [("A1", "one"), ("A2", "two")]
     assert "account is not rebuilt by --full-refresh" in refused.output, "a refusal must say so"
 
-    env.dbt("build", "--select", "account", "--full-refresh",
-            vars={**FORMULAS, "lht_allow_full_refresh": True}).check()
+    env.dbt(
+        "build",
+        "--select",
+        "account",
+        "--full-refresh",
+        vars={**FORMULAS, "lht_allow_full_refresh": True},
+    ).check()
     assert main_rows(env, "Id, Name") == [("A2", "two")]
 
 
@@ -171,8 +236,10 @@ def test_incremental_build_leaves_no_temporary_relation_behind(env: DbtEnv) -> N
     build(env)
     env.write("Account", [rec("A1", "one again", 2)])
     build(env)
-    tables = env.query("select table_schema, table_name from information_schema.tables "
-                       f"where lower(table_schema) in ('{env.schema}', '{env.staging_schema}')")
+    tables = env.query(
+        "select table_schema, table_name from information_schema.tables "
+        f"where lower(table_schema) in ('{env.schema}', '{env.staging_schema}')"
+    )
     assert sorted(name.lower() for _, name in tables) == ["account", "account"]
 
 
@@ -185,8 +252,11 @@ def test_formula_columns_come_from_the_cached_describe(env: DbtEnv) -> None:
     finally:
         wh.close()
     env.dbt("build", "--select", "account").check()
-    env.write("Account", [{"Id": "A1", "SystemModstamp": t(1), "Formula__c": "refreshed", "Name": "ignored"}],
-              kind="formula")
+    env.write(
+        "Account",
+        [{"Id": "A1", "SystemModstamp": t(1), "Formula__c": "refreshed", "Name": "ignored"}],
+        kind="formula",
+    )
     env.dbt("build", "--select", "account").check()
     assert main_rows(env, "Id, Name, Formula__c") == [("A1", "one", "refreshed")]
 
@@ -200,7 +270,9 @@ def test_unit_tests_of_the_merge_pass(duckdb_env: DbtEnv) -> None:
 
 def test_source_freshness_reports_stale_staging_then_fresh(env: DbtEnv) -> None:
     now = datetime.now(timezone.utc)
-    env.write("Account", [rec("A1", "one", 1)], fields=ACCOUNT, extracted_at=now - timedelta(hours=30))
+    env.write(
+        "Account", [rec("A1", "one", 1)], fields=ACCOUNT, extracted_at=now - timedelta(hours=30)
+    )
     stale = env.dbt("source", "freshness", "--select", "source:salesforce_staging.account")
     assert stale.returncode == 1, stale.output[-3000:]
     assert [r["status"] for r in stale.results("sources.json")] == ["error"]

@@ -31,7 +31,10 @@ def findings(env: DbtEnv, names: list[str] | None = None) -> list[str]:
     found = []
     for path in models:
         result = linter.lint_string(path.read_text(), fname=str(path))
-        found += [f"{Path(path).name}:{v.line_no} {v.rule_code()} {v.desc()}" for v in result.get_violations()]
+        found += [
+            f"{Path(path).name}:{v.line_no} {v.rule_code()} {v.desc()}"
+            for v in result.get_violations()
+        ]
     return found
 
 
@@ -46,7 +49,17 @@ def test_compiled_models_have_no_sqlfluff_findings(env: DbtEnv) -> None:
         incremental = ["account", "account_history"]
         env.dbt("run", "--select", *incremental).check()
         env.dbt("compile", "--select", *incremental).check()
-        assert "union all" in (env.project / "target" / "compiled" / "lht" / "models" / "salesforce"
-                               / "account.sql").read_text()
+        assert (
+            "union all"
+            in (
+                env.project
+                / "target"
+                / "compiled"
+                / "lht"
+                / "models"
+                / "salesforce"
+                / "account.sql"
+            ).read_text()
+        )
         found += findings(env, incremental)
     assert found == []

@@ -11,8 +11,16 @@ from simple_salesforce import Salesforce
 from lht_devorg import DevOrg, ShiftedClock
 
 #: Small but multi-page: 2,300 Accounts = two REST pages of 2,000, several Bulk pages.
-COUNTS = {"Account": 2300, "Contact": 40, "Opportunity": 10, "Lead": 10, "Case": 10,
-          "Task": 10, "Invoice__c": 10, "Attachment": 3}
+COUNTS = {
+    "Account": 2300,
+    "Contact": 40,
+    "Opportunity": 10,
+    "Lead": 10,
+    "Case": 10,
+    "Task": 10,
+    "Invoice__c": 10,
+    "Attachment": 3,
+}
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +73,13 @@ def admin(org: DevOrg, session: requests.Session):
     """Calls to the local-only admin endpoints: ``admin("POST", "faults", json={...})``."""
 
     def call(method: str, name: str, **kwargs) -> requests.Response:
-        return session.request(method, f"{org.instance_url}/__devorg/{name}",
-                               headers=org.admin_headers(), timeout=30, **kwargs)
+        return session.request(
+            method,
+            f"{org.instance_url}/__devorg/{name}",
+            headers=org.admin_headers(),
+            timeout=30,
+            **kwargs,
+        )
 
     yield call
     org.faults.clear()

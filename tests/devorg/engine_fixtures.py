@@ -9,8 +9,17 @@ from typing import Any
 from lht_devorg.core.engine import OrgEngine
 
 UTC = dt.timezone.utc
-SMALL = {"User": 3, "Account": 40, "Contact": 30, "Lead": 10, "Opportunity": 20, "Case": 10,
-         "Task": 20, "Invoice__c": 20, "Attachment": 3}
+SMALL = {
+    "User": 3,
+    "Account": 40,
+    "Contact": 30,
+    "Lead": 10,
+    "Opportunity": 20,
+    "Case": 10,
+    "Task": 20,
+    "Invoice__c": 20,
+    "Attachment": 3,
+}
 
 
 class Clock:

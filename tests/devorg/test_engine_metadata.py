@@ -19,7 +19,17 @@ def eng():
     engine.close()
 
 
-OBJECTS = ["Account", "Attachment", "Case", "Contact", "Invoice__c", "Lead", "Opportunity", "Task", "User"]
+OBJECTS = [
+    "Account",
+    "Attachment",
+    "Case",
+    "Contact",
+    "Invoice__c",
+    "Lead",
+    "Opportunity",
+    "Task",
+    "User",
+]
 
 
 def test_org_lists_its_objects_in_describe_global(eng):
@@ -43,7 +53,9 @@ def test_every_field_has_the_57_keys_of_a_real_describe(eng, name):
 
 @pytest.mark.parametrize("name", ["Account", "Contact", "Opportunity", "Lead", "Case", "Task"])
 def test_real_payload_fields_are_kept_exactly(eng, name):
-    real = json.loads(resources.files("lht_devorg.meta").joinpath("describes", f"{name}.json").read_text("utf-8"))
+    real = json.loads(
+        resources.files("lht_devorg.meta").joinpath("describes", f"{name}.json").read_text("utf-8")
+    )
     ours = {f["name"]: f for f in eng.describe(name, "58.0")["fields"]}
     for field in real["fields"]:
         assert ours[field["name"]] == field
@@ -62,26 +74,49 @@ def test_unknown_object_describe_is_not_found(eng):
 
 def test_invoice_fields_have_the_declared_types_and_sizes(eng):
     f = {x["name"]: x for x in eng.describe("Invoice__c")["fields"]}
-    assert (f["Amount__c"]["type"], f["Amount__c"]["precision"], f["Amount__c"]["scale"]) == ("currency", 16, 2)
-    assert (f["Tax_Rate__c"]["type"], f["Tax_Rate__c"]["precision"], f["Tax_Rate__c"]["scale"]) == ("percent", 5, 2)
-    assert f["Total__c"]["calculated"] and f["Total__c"]["calculatedFormula"] == "Amount__c * (1 + Tax_Rate__c)"
-    assert f["Account__c"]["referenceTo"] == ["Account"] and f["Account__c"]["relationshipName"] == "Account__r"
+    assert (f["Amount__c"]["type"], f["Amount__c"]["precision"], f["Amount__c"]["scale"]) == (
+        "currency",
+        16,
+        2,
+    )
+    assert (f["Tax_Rate__c"]["type"], f["Tax_Rate__c"]["precision"], f["Tax_Rate__c"]["scale"]) == (
+        "percent",
+        5,
+        2,
+    )
+    assert (
+        f["Total__c"]["calculated"]
+        and f["Total__c"]["calculatedFormula"] == "Amount__c * (1 + Tax_Rate__c)"
+    )
+    assert (
+        f["Account__c"]["referenceTo"] == ["Account"]
+        and f["Account__c"]["relationshipName"] == "Account__r"
+    )
     assert f["Notes__c"]["length"] == 131072 and f["Notes__c"]["type"] == "textarea"
     assert f["Site__c"]["type"] == "location"
     assert f["Site__Latitude__s"]["compoundFieldName"] == "Site__c"
     assert f["External_Ref__c"]["externalId"] is True
-    assert f["Pickup_Time__c"]["soapType"] == "xsd:time" and f["Categories__c"]["type"] == "multipicklist"
+    assert (
+        f["Pickup_Time__c"]["soapType"] == "xsd:time"
+        and f["Categories__c"]["type"] == "multipicklist"
+    )
     assert f["Name"]["autoNumber"] is True
 
 
 def test_each_standard_object_has_a_calculated_field(eng):
     for name in ["Account", "Contact", "Opportunity", "Lead", "Case", "Task"]:
-        assert any(f["calculated"] and f["calculatedFormula"] for f in eng.describe(name)["fields"]), name
+        assert any(
+            f["calculated"] and f["calculatedFormula"] for f in eng.describe(name)["fields"]
+        ), name
 
 
 def test_user_is_completed_with_compound_name_and_address(eng):
     f = {x["name"]: x for x in eng.describe("User")["fields"]}
-    assert len(f) == 178 and f["City"]["compoundFieldName"] == "Address" and f["Address"]["type"] == "address"
+    assert (
+        len(f) == 178
+        and f["City"]["compoundFieldName"] == "Address"
+        and f["Address"]["type"] == "address"
+    )
     assert f["Email"]["soapType"] == "xsd:string" and f["Id"]["soapType"] == "tns:ID"
 
 

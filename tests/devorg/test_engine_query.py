@@ -29,8 +29,10 @@ rest = partial(rest_records, include_deleted=False)
 def test_rest_records_carry_attributes_then_fields_in_select_order(eng):
     recs = rest(eng, "SELECT name, ID, annualrevenue FROM account LIMIT 2")
     assert list(recs[0]) == ["attributes", "Name", "Id", "AnnualRevenue"]
-    assert recs[0]["attributes"] == {"type": "Account",
-                                     "url": f"/services/data/v59.0/sobjects/Account/{recs[0]['Id']}"}
+    assert recs[0]["attributes"] == {
+        "type": "Account",
+        "url": f"/services/data/v59.0/sobjects/Account/{recs[0]['Id']}",
+    }
 
 
 def test_query_hides_recycle_bin_rows_and_query_all_shows_them(eng):
@@ -49,8 +51,11 @@ def test_count_query_reports_total_size_and_no_records(eng):
 
 
 def test_json_values_use_salesforce_formats(eng):
-    rec = rest(eng, "SELECT Id, Paid_At__c, Due_Date__c, Pickup_Time__c, Amount__c, Is_Disputed__c, Quantity__c "
-                    f"FROM Invoice__c WHERE Id = '{make_id('a0B', 1)}'")[0]
+    rec = rest(
+        eng,
+        "SELECT Id, Paid_At__c, Due_Date__c, Pickup_Time__c, Amount__c, Is_Disputed__c, Quantity__c "
+        f"FROM Invoice__c WHERE Id = '{make_id('a0B', 1)}'",
+    )[0]
     assert rec["Paid_At__c"] == "2024-12-31T23:59:59.000+0000"
     assert rec["Due_Date__c"] == "4000-12-31"
     assert rec["Pickup_Time__c"] == "23:59:59.999Z"
@@ -59,25 +64,45 @@ def test_json_values_use_salesforce_formats(eng):
 
 def test_address_and_location_parents_are_objects_in_rest(eng):
     rec = rest(eng, f"SELECT BillingAddress, Id FROM Account WHERE Id = '{make_id('001', 1)}'")[0]
-    assert list(rec["BillingAddress"]) == ["city", "country", "countryCode", "geocodeAccuracy", "latitude",
-                                           "longitude", "postalCode", "state", "stateCode", "street"]
-    assert rec["BillingAddress"]["city"] == "Zürich" and rec["BillingAddress"]["countryCode"] == "CH"
+    assert list(rec["BillingAddress"]) == [
+        "city",
+        "country",
+        "countryCode",
+        "geocodeAccuracy",
+        "latitude",
+        "longitude",
+        "postalCode",
+        "state",
+        "stateCode",
+        "street",
+    ]
+    assert (
+        rec["BillingAddress"]["city"] == "Zürich" and rec["BillingAddress"]["countryCode"] == "CH"
+    )
     inv = rest(eng, "SELECT Site__c FROM Invoice__c LIMIT 1")[0]
     assert set(inv["Site__c"]) == {"latitude", "longitude"}
 
 
 def test_bulk_csv_quotes_header_and_values_and_leaves_null_unquoted(eng):
-    body = bulk_csv(eng, "SELECT Id, Name, Description FROM Account WHERE Name = 'Quote \"Inc\", Ltd'")
+    body = bulk_csv(
+        eng, "SELECT Id, Name, Description FROM Account WHERE Name = 'Quote \"Inc\", Ltd'"
+    )
     lines = body.decode("utf-8").split("\n")
     assert lines[0] == '"Id","Name","Description"'
-    assert lines[1].startswith(f'"{make_id("001", 9)}","Quote ""Inc"", Ltd","She said ""hi"", then left,')
+    assert lines[1].startswith(
+        f'"{make_id("001", 9)}","Quote ""Inc"", Ltd","She said ""hi"", then left,'
+    )
     nulls = bulk_csv(eng, f"SELECT Id, Fax FROM Account WHERE Id = '{make_id('001', 3)}'").decode()
     assert nulls == f'"Id","Fax"\n"{make_id("001", 3)}",\n'
 
 
 def test_bulk_csv_round_trips_newlines_delimiters_and_unicode(eng):
-    body = bulk_csv(eng, "SELECT Id, Name, Description FROM Account ORDER BY Id LIMIT 12", delimiter="|",
-                    line_ending="\r\n")
+    body = bulk_csv(
+        eng,
+        "SELECT Id, Name, Description FROM Account ORDER BY Id LIMIT 12",
+        delimiter="|",
+        line_ending="\r\n",
+    )
     rows = list(csv.reader(io.StringIO(body.decode("utf-8"), newline=""), delimiter="|"))
     by_name = {r[1]: r for r in rows[1:]}
     assert "ACME – NORTH" in by_name and "株式会社テスト" in by_name
@@ -87,21 +112,31 @@ def test_bulk_csv_round_trips_newlines_delimiters_and_unicode(eng):
 
 
 def test_bulk_csv_formats_booleans_datetimes_dates_times_and_numbers(eng):
-    body = bulk_csv(eng, "SELECT Is_Disputed__c, Paid_At__c, Due_Date__c, Pickup_Time__c, Amount__c, Quantity__c "
-                         f"FROM Invoice__c WHERE Id = '{make_id('a0B', 1)}'").decode()
-    assert body.split("\n")[1] == ('"false","2024-12-31T23:59:59.000Z","4000-12-31","23:59:59.999Z",'
-                                   '"99999999999999.99","999999999999999999"')
+    body = bulk_csv(
+        eng,
+        "SELECT Is_Disputed__c, Paid_At__c, Due_Date__c, Pickup_Time__c, Amount__c, Quantity__c "
+        f"FROM Invoice__c WHERE Id = '{make_id('a0B', 1)}'",
+    ).decode()
+    assert body.split("\n")[1] == (
+        '"false","2024-12-31T23:59:59.000Z","4000-12-31","23:59:59.999Z",'
+        '"99999999999999.99","999999999999999999"'
+    )
 
 
 def test_text_that_looks_like_other_types_stays_text_in_csv(eng):
-    body = bulk_csv(eng, "SELECT Name, AccountNumber FROM Account WHERE Name IN ('NA', 'N/A', 'None', 'nan', 'null', 'TRUE')").decode()
+    body = bulk_csv(
+        eng,
+        "SELECT Name, AccountNumber FROM Account WHERE Name IN ('NA', 'N/A', 'None', 'nan', 'null', 'TRUE')",
+    ).decode()
     cells = {row[0]: row[1] for row in csv.reader(io.StringIO(body)) if row[0] != "Name"}
     assert set(cells) == {"NA", "N/A", "None", "nan", "null", "TRUE"}
     assert cells["NA"] == "0012" and cells["N/A"] == "20"
 
 
 def test_pages_partition_the_result_in_order(eng):
-    rs = eng.execute("SELECT Id FROM Contact ORDER BY LastName, Id", include_deleted=True, bulk=True)
+    rs = eng.execute(
+        "SELECT Id FROM Contact ORDER BY LastName, Id", include_deleted=True, bulk=True
+    )
     total = rs.total_size
     seen = []
     for offset in range(0, total, 7):
@@ -159,14 +194,21 @@ def test_base64_field_is_a_blob_url_in_rest(eng):
 def test_bulk_refuses_attachment_as_an_unsupported_entity(eng):
     with pytest.raises(OrgError) as err:
         eng.execute("SELECT Id, Name FROM Attachment", include_deleted=False, bulk=True)
-    assert err.value.body() == [{"message": "Entity 'Attachment' is not supported by the Bulk API.",
-                                 "errorCode": "INVALIDENTITY"}]
+    assert err.value.body() == [
+        {
+            "message": "Entity 'Attachment' is not supported by the Bulk API.",
+            "errorCode": "INVALIDENTITY",
+        }
+    ]
 
 
 def test_bulk_refuses_compound_fields_and_count(eng):
     with pytest.raises(OrgError) as err:
         eng.execute("SELECT Id, BillingAddress FROM Account", include_deleted=False, bulk=True)
-    assert (err.value.error_code, err.value.message) == ("API_ERROR", "Selecting compound data not supported in Bulk Query")
+    assert (err.value.error_code, err.value.message) == (
+        "API_ERROR",
+        "Selecting compound data not supported in Bulk Query",
+    )
     with pytest.raises(OrgError) as err:
         eng.execute("SELECT COUNT() FROM Account", include_deleted=False, bulk=True)
     assert err.value.status == 400

@@ -31,14 +31,22 @@ fetch = partial(rest_records, include_deleted=True)
 
 
 def stamps(eng: OrgEngine, obj: str, record_id: str) -> dict:
-    return fetch(eng, f"SELECT CreatedDate, LastModifiedDate, SystemModstamp, IsDeleted FROM {obj} "
-                      f"WHERE Id = '{record_id}'")[0]
+    return fetch(
+        eng,
+        f"SELECT CreatedDate, LastModifiedDate, SystemModstamp, IsDeleted FROM {obj} "
+        f"WHERE Id = '{record_id}'",
+    )[0]
 
 
 def test_create_stamps_the_clock_truncated_to_the_second(eng, clock):
     new_id = eng.create("Account", {"Name": "Fresh Co", "AnnualRevenue": 1500})
     rec = stamps(eng, "Account", new_id)
-    assert rec["CreatedDate"] == rec["LastModifiedDate"] == rec["SystemModstamp"] == "2026-03-01T12:00:00.000+0000"
+    assert (
+        rec["CreatedDate"]
+        == rec["LastModifiedDate"]
+        == rec["SystemModstamp"]
+        == "2026-03-01T12:00:00.000+0000"
+    )
     assert len(new_id) == 18 and new_id.startswith("001")
     assert fetch(eng, f"SELECT Tier__c FROM Account WHERE Id = '{new_id}'")[0]["Tier__c"] == "SMB"
 
@@ -117,21 +125,32 @@ def test_get_updated_lists_changed_live_records(eng, clock):
 
 def test_formula_changes_silently_without_moving_stamps(eng, clock):
     rid = make_id("a0B", 10)
-    before = fetch(eng, f"SELECT Total__c, SystemModstamp, LastModifiedDate FROM Invoice__c WHERE Id = '{rid}'")[0]
+    before = fetch(
+        eng, f"SELECT Total__c, SystemModstamp, LastModifiedDate FROM Invoice__c WHERE Id = '{rid}'"
+    )[0]
     clock.tick(600)
     eng.change_formula_silently("Invoice__c", "Total__c", [rid])
-    after = fetch(eng, f"SELECT Total__c, SystemModstamp, LastModifiedDate FROM Invoice__c WHERE Id = '{rid}'")[0]
+    after = fetch(
+        eng, f"SELECT Total__c, SystemModstamp, LastModifiedDate FROM Invoice__c WHERE Id = '{rid}'"
+    )[0]
     assert after["Total__c"] != before["Total__c"]
-    assert (after["SystemModstamp"], after["LastModifiedDate"]) == (before["SystemModstamp"], before["LastModifiedDate"])
+    assert (after["SystemModstamp"], after["LastModifiedDate"]) == (
+        before["SystemModstamp"],
+        before["LastModifiedDate"],
+    )
 
 
 def test_added_field_is_described_queryable_and_bumps_metadata_time(eng, clock):
     before = eng.metadata_changed_at("Account")
     clock.tick(5)
-    eng.add_field("Account", {"name": "Region__c", "type": "string", "label": "Region", "length": 40})
+    eng.add_field(
+        "Account", {"name": "Region__c", "type": "string", "label": "Region", "length": 40}
+    )
     field = next(f for f in eng.describe("Account")["fields"] if f["name"] == "Region__c")
     assert len(field) == 57 and field["custom"] is True and field["soapType"] == "xsd:string"
-    assert eng.metadata_changed_at("Account") > before and eng.metadata_changed_at() >= eng.metadata_changed_at("Account")
+    assert eng.metadata_changed_at(
+        "Account"
+    ) > before and eng.metadata_changed_at() >= eng.metadata_changed_at("Account")
     assert eng.metadata_changed_at("Contact") < eng.metadata_changed_at("Account")
     rid = eng.create("Account", {"Name": "Regional", "Region__c": "EMEA"})
     assert fetch(eng, f"SELECT Region__c FROM Account WHERE Id = '{rid}'")[0]["Region__c"] == "EMEA"
@@ -147,13 +166,19 @@ def test_removed_field_makes_queries_naming_it_fail_with_invalid_field(eng):
 
 def test_empty_string_is_stored_as_null(eng):
     rid = eng.create("Account", {"Name": "Blank fields", "Description": ""})
-    assert fetch(eng, f"SELECT Description FROM Account WHERE Id = '{rid}'")[0]["Description"] is None
+    assert (
+        fetch(eng, f"SELECT Description FROM Account WHERE Id = '{rid}'")[0]["Description"] is None
+    )
 
 
 def test_create_without_required_field_is_refused(eng):
     with pytest.raises(OrgError) as err:
         eng.create("Account", {"Phone": "1"})
-    assert (err.value.status, err.value.error_code, err.value.fields) == (400, "REQUIRED_FIELD_MISSING", ["Name"])
+    assert (err.value.status, err.value.error_code, err.value.fields) == (
+        400,
+        "REQUIRED_FIELD_MISSING",
+        ["Name"],
+    )
 
 
 def test_read_only_field_cannot_be_written(eng):
@@ -165,8 +190,10 @@ def test_read_only_field_cannot_be_written(eng):
 def test_unknown_record_is_not_found(eng):
     with pytest.raises(OrgError) as err:
         eng.update("Account", make_id("001", 99_999), {"Name": "x"})
-    assert (err.value.status, err.value.body()) == (404, [{"message": "The requested resource does not exist",
-                                                           "errorCode": "NOT_FOUND"}])
+    assert (err.value.status, err.value.body()) == (
+        404,
+        [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}],
+    )
 
 
 def test_get_record_returns_every_field_with_attributes(eng):
@@ -187,7 +214,9 @@ def test_threads_can_query_page_and_write_at_the_same_time(eng):
     def reader() -> None:
         try:
             for _ in range(15):
-                rs = eng.execute("SELECT Id, Name, CreatedDate FROM Account", include_deleted=True, bulk=True)
+                rs = eng.execute(
+                    "SELECT Id, Name, CreatedDate FROM Account", include_deleted=True, bulk=True
+                )
                 rows = list(csv.reader(io.StringIO(eng.page_csv(rs, 0, 1000).decode(), newline="")))
                 assert len(rows) == rs.total_size + 1
                 eng.release(rs)
@@ -202,7 +231,9 @@ def test_threads_can_query_page_and_write_at_the_same_time(eng):
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=reader) for _ in range(3)] + [threading.Thread(target=writer) for _ in range(2)]
+    threads = [threading.Thread(target=reader) for _ in range(3)] + [
+        threading.Thread(target=writer) for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -211,19 +242,36 @@ def test_threads_can_query_page_and_write_at_the_same_time(eng):
     assert eng.count("Account", include_deleted=True) == SMALL["Account"] + 30
 
 
-@pytest.mark.parametrize("obj, field", [("Account", "Tier__c"), ("Contact", "Mailing_Label__c"),
-                                        ("Opportunity", "Weighted_Amount__c"), ("Lead", "Lead_Score__c"),
-                                        ("Case", "Priority_Score__c"), ("Task", "Is_High_Priority__c"),
-                                        ("Invoice__c", "Total__c")])
+@pytest.mark.parametrize(
+    "obj, field",
+    [
+        ("Account", "Tier__c"),
+        ("Contact", "Mailing_Label__c"),
+        ("Opportunity", "Weighted_Amount__c"),
+        ("Lead", "Lead_Score__c"),
+        ("Case", "Priority_Score__c"),
+        ("Task", "Is_High_Priority__c"),
+        ("Invoice__c", "Total__c"),
+    ],
+)
 def test_every_formula_can_change_silently_for_all_records_again_and_again(eng, obj, field):
     def snapshot() -> dict:
-        return {r[0]: r[1:] for r in eng.cursor().execute(
-            f'SELECT "Id", "{field}", "SystemModstamp", "LastModifiedDate" FROM {eng.table(obj)}').fetchall()}
+        return {
+            r[0]: r[1:]
+            for r in eng.cursor()
+            .execute(
+                f'SELECT "Id", "{field}", "SystemModstamp", "LastModifiedDate" FROM {eng.table(obj)}'
+            )
+            .fetchall()
+        }
+
     before = snapshot()
     eng.change_formula_silently(obj, field)
     after = snapshot()
     eng.change_formula_silently(obj, field)
     again = snapshot()
     nonzero = [k for k, v in before.items() if v[0] not in (None, 0)]
-    assert nonzero and all(after[k][0] != before[k][0] and again[k][0] != after[k][0] for k in nonzero)
+    assert nonzero and all(
+        after[k][0] != before[k][0] and again[k][0] != after[k][0] for k in nonzero
+    )
     assert all(after[k][1:] == before[k][1:] == again[k][1:] for k in before)

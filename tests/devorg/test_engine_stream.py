@@ -27,12 +27,20 @@ def eng():
 
 def _bulk_fields(eng: OrgEngine) -> str:
     obj = eng.schema.require("Account")
-    return ", ".join(f["name"] for f in obj.fields.values()
-                     if f["type"] not in ("address", "location", "base64"))
+    return ", ".join(
+        f["name"] for f in obj.fields.values() if f["type"] not in ("address", "location", "base64")
+    )
 
 
-def _streamed(eng: OrgEngine, soql: str, *, include_deleted: bool = False, chunk_rows: int = 7,
-              delimiter: str = ",", line_ending: str = "\n") -> tuple[bytes, list[int]]:
+def _streamed(
+    eng: OrgEngine,
+    soql: str,
+    *,
+    include_deleted: bool = False,
+    chunk_rows: int = 7,
+    delimiter: str = ",",
+    line_ending: str = "\n",
+) -> tuple[bytes, list[int]]:
     with eng.stream_csv(soql, include_deleted=include_deleted, chunk_rows=chunk_rows) as rows:
         tables = list(rows.tables)
         header = render.csv_header(rows.columns, delimiter, line_ending)
@@ -40,11 +48,16 @@ def _streamed(eng: OrgEngine, soql: str, *, include_deleted: bool = False, chunk
     return header + body, [t.num_rows for t in tables]
 
 
-
-
-@pytest.mark.parametrize("tail", ["", " WHERE Industry = 'Technology' OR Phone = null",
-                                  " ORDER BY Name DESC NULLS LAST", " ORDER BY AnnualRevenue, Name LIMIT 9",
-                                  " LIMIT 11"])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "",
+        " WHERE Industry = 'Technology' OR Phone = null",
+        " ORDER BY Name DESC NULLS LAST",
+        " ORDER BY AnnualRevenue, Name LIMIT 9",
+        " LIMIT 11",
+    ],
+)
 def test_streamed_csv_is_byte_for_byte_the_materialized_csv(eng, tail):
     soql = f"SELECT {_bulk_fields(eng)} FROM Account{tail}"
     for include_deleted in (False, True):
@@ -61,26 +74,35 @@ def test_a_stream_is_one_snapshot_and_does_not_hold_up_writes(eng):
     last_id = list(csv.reader(io.StringIO(before.decode(), newline="")))[-1][0]
     with eng.stream_csv(soql, include_deleted=False, chunk_rows=5) as rows:
         first = next(rows.tables)
-        writer = threading.Thread(target=lambda: (eng.create("Account", {"Name": "Later"}),
-                                                  eng.update("Account", last_id, {"Name": "Renamed"})))
+        writer = threading.Thread(
+            target=lambda: (
+                eng.create("Account", {"Name": "Later"}),
+                eng.update("Account", last_id, {"Name": "Renamed"}),
+            )
+        )
         writer.start()
         writer.join(timeout=10)
         assert not writer.is_alive(), "a write waited for the open stream"
         rest = list(rows.tables)
     during = render.csv_header(["Id", "Name"], ",", "\n") + b"".join(
-        render.write_csv(t, ",", "\n", header=False) for t in [first, *rest])
+        render.write_csv(t, ",", "\n", header=False) for t in [first, *rest]
+    )
     assert during == before  # neither the new record nor the rename
     after, _ = _streamed(eng, soql)
     assert b'"Renamed"' in after and b'"Later"' in after
 
 
 def test_invalid_query_fails_on_opening(eng):
-    with pytest.raises(OrgError) as failure, \
-            eng.stream_csv("SELECT Nope__c FROM Account", include_deleted=False, chunk_rows=5):
+    with (
+        pytest.raises(OrgError) as failure,
+        eng.stream_csv("SELECT Nope__c FROM Account", include_deleted=False, chunk_rows=5),
+    ):
         pass
     assert failure.value.error_code == "INVALID_FIELD"
-    with pytest.raises(OrgError) as failure, \
-            eng.stream_csv("SELECT BillingAddress FROM Account", include_deleted=False, chunk_rows=5):
+    with (
+        pytest.raises(OrgError) as failure,
+        eng.stream_csv("SELECT BillingAddress FROM Account", include_deleted=False, chunk_rows=5),
+    ):
         pass
     assert (failure.value.status, failure.value.error_code) == (400, "API_ERROR")
 
@@ -89,9 +111,12 @@ def test_closing_the_engine_interrupts_an_open_stream():
     engine = OrgEngine()
     engine.seed({"Account": 3000}, seed=1)
     # DuckDB's interrupt reaches the reader as an OSError
-    with pytest.raises(OSError, match="INTERRUPT"), \
-            engine.stream_csv("SELECT Id, Name FROM Account", include_deleted=False,
-                              chunk_rows=10) as rows:
+    with (
+        pytest.raises(OSError, match="INTERRUPT"),
+        engine.stream_csv(
+            "SELECT Id, Name FROM Account", include_deleted=False, chunk_rows=10
+        ) as rows,
+    ):
         assert isinstance(next(rows.tables), pa.Table)
         engine.close()
         for _ in rows.tables:
@@ -109,18 +134,28 @@ def _plain(value: Decimal) -> str:
 
 def test_numbers_print_every_digit_of_their_scale_without_trailing_zeros(eng):
     eng.add_field("Account", {"name": "Score__c", "type": "double", "precision": 0, "scale": 3})
-    values = {1: Decimal("1.23456"), 2: Decimal("-0.5"), 3: Decimal(100), 4: Decimal("0.0001"),
-              5: Decimal("-2500.1")}
+    values = {
+        1: Decimal("1.23456"),
+        2: Decimal("-0.5"),
+        3: Decimal(100),
+        4: Decimal("0.0001"),
+        5: Decimal("-2500.1"),
+    }
     for n, value in values.items():
-        eng.update("Account", make_id("001", n), {"Score__c": float(value), "AnnualRevenue": value * 1000,
-                                                   "BillingLatitude": value / 7})
+        eng.update(
+            "Account",
+            make_id("001", n),
+            {"Score__c": float(value), "AnnualRevenue": value * 1000, "BillingLatitude": value / 7},
+        )
     values[6] = Decimal("1E+16")  # a DOUBLE prints as 1e+16: it goes through DECIMAL
     eng.update("Account", make_id("001", 6), {"Score__c": 1e16})
     names = ["AnnualRevenue", "BillingLatitude", "NumberofLocations__c", "Score__c"]
     body, _ = _streamed(eng, f"SELECT Id, {', '.join(names)} FROM Account")
     rows = {r[0]: r[1:] for r in csv.reader(io.StringIO(body.decode(), newline=""))}
     cur = eng.cursor()
-    stored = cur.execute(f"SELECT Id, {', '.join(names[:3])} FROM account WHERE NOT IsDeleted").fetchall()
+    stored = cur.execute(
+        f"SELECT Id, {', '.join(names[:3])} FROM account WHERE NOT IsDeleted"
+    ).fetchall()
     cur.close()
     assert len(stored) == len(rows) - 1
     for record_id, *numbers in stored:

@@ -33,7 +33,9 @@ def test_both_kinds_of_job_keep_their_jobs_in_the_one_registry(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(("kind", "job_type"), [("query", "V2Query"), ("ingest", "V2Ingest")])
-def test_the_job_list_pages_a_thousand_live_jobs_at_a_time(tmp_path: Path, kind: str, job_type: str) -> None:
+def test_the_job_list_pages_a_thousand_live_jobs_at_a_time(
+    tmp_path: Path, kind: str, job_type: str
+) -> None:
     registry: JobRegistry[_Job] = JobRegistry(kind, job_type, tmp_path)
     try:
         jobs = [_Job(registry.new_id()) for _ in range(JOBS_PER_LIST_PAGE + 2)]
@@ -42,14 +44,24 @@ def test_the_job_list_pages_a_thousand_live_jobs_at_a_time(tmp_path: Path, kind:
         jobs[0].deleted = True
         first = registry.list_page("62.0", None, lambda job: {"id": job.id})
         assert first["done"] is False
-        assert [r["id"] for r in first["records"]] == [j.id for j in jobs[1:JOBS_PER_LIST_PAGE + 1]]
+        assert [r["id"] for r in first["records"]] == [
+            j.id for j in jobs[1 : JOBS_PER_LIST_PAGE + 1]
+        ]
         assert {r["jobType"] for r in first["records"]} == {job_type}
-        assert first["nextRecordsUrl"] == (f"/services/data/v62.0/jobs/{kind}?queryLocator="
-                                           f"{encode_locator(JOBS_PER_LIST_PAGE)}")
-        second = registry.list_page("62.0", encode_locator(JOBS_PER_LIST_PAGE), lambda job: {"id": job.id})
-        assert second == {"done": True, "records": [{"id": jobs[-1].id, "jobType": job_type}],
-                          "nextRecordsUrl": None}
-        assert len({job.id for job in jobs}) == len(jobs) and all(j.id.startswith("750") for j in jobs)
+        assert first["nextRecordsUrl"] == (
+            f"/services/data/v62.0/jobs/{kind}?queryLocator={encode_locator(JOBS_PER_LIST_PAGE)}"
+        )
+        second = registry.list_page(
+            "62.0", encode_locator(JOBS_PER_LIST_PAGE), lambda job: {"id": job.id}
+        )
+        assert second == {
+            "done": True,
+            "records": [{"id": jobs[-1].id, "jobType": job_type}],
+            "nextRecordsUrl": None,
+        }
+        assert len({job.id for job in jobs}) == len(jobs) and all(
+            j.id.startswith("750") for j in jobs
+        )
         with pytest.raises(OrgError) as refused:
             registry.get(jobs[0].id)
         assert refused.value.status == 404
@@ -58,13 +70,23 @@ def test_the_job_list_pages_a_thousand_live_jobs_at_a_time(tmp_path: Path, kind:
         registry.close()
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"columnDelimiter": "SPACE"}, "Invalid column delimiter: SPACE"),
-    ({"lineEnding": "CR"}, "Invalid line ending: CR"),
-    ({"contentType": "JSON"}, "Only CSV is supported for ingest jobs"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"columnDelimiter": "SPACE"}, "Invalid column delimiter: SPACE"),
+        ({"lineEnding": "CR"}, "Invalid line ending: CR"),
+        ({"contentType": "JSON"}, "Only CSV is supported for ingest jobs"),
+    ],
+)
 def test_a_job_in_a_format_bulk_does_not_have_is_refused(body: dict, message: str) -> None:
     with pytest.raises(OrgError) as refused:
         csv_format(body, "ingest")
-    assert (refused.value.status, refused.value.error_code, refused.value.message) == (400, "INVALIDJOB", message)
-    assert csv_format({"columnDelimiter": "PIPE", "lineEnding": "CRLF"}, "query") == ("PIPE", "CRLF")
+    assert (refused.value.status, refused.value.error_code, refused.value.message) == (
+        400,
+        "INVALIDJOB",
+        message,
+    )
+    assert csv_format({"columnDelimiter": "PIPE", "lineEnding": "CRLF"}, "query") == (
+        "PIPE",
+        "CRLF",
+    )

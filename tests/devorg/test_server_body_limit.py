@@ -17,8 +17,17 @@ import pytest
 from lht_devorg import DevOrg
 from lht_devorg.http.asgi import MAX_BODY_BYTES
 
-COUNTS = {"User": 2, "Account": 5, "Contact": 0, "Lead": 0, "Opportunity": 0, "Case": 0, "Task": 0,
-          "Invoice__c": 0, "Attachment": 0}
+COUNTS = {
+    "User": 2,
+    "Account": 5,
+    "Contact": 0,
+    "Lead": 0,
+    "Opportunity": 0,
+    "Case": 0,
+    "Task": 0,
+    "Invoice__c": 0,
+    "Attachment": 0,
+}
 SMALL_LIMIT = 100_000
 
 
@@ -52,14 +61,20 @@ def test_a_300_mb_unauthenticated_post_is_refused_before_it_is_read(org: DevOrg)
     gc.collect()
     before = me.memory_info().rss
     sock = _connect(org)
-    sock.sendall(b"POST /services/data/v59.0/sobjects/Account HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 b"Content-Type: application/json\r\nContent-Length: 300000000\r\n\r\n" + b"x" * 65536)
+    sock.sendall(
+        b"POST /services/data/v59.0/sobjects/Account HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 300000000\r\n\r\n" + b"x" * 65536
+    )
     status, headers, body = _answer(sock)  # no more is sent: the answer comes before the body
     sock.close()
     assert status == 413
     assert headers["connection"] == "close"
-    assert json.loads(body) == [{"errorCode": "EXCEEDED_MAX_SIZE_REQUEST",
-                                 "message": "The request body exceeds the limit of 150,000,000 bytes"}]
+    assert json.loads(body) == [
+        {
+            "errorCode": "EXCEEDED_MAX_SIZE_REQUEST",
+            "message": "The request body exceeds the limit of 150,000,000 bytes",
+        }
+    ]
     gc.collect()
     assert me.memory_info().rss - before < 50_000_000  # the org (in this process) stayed flat
 
@@ -68,9 +83,12 @@ def test_a_body_at_the_limit_is_read(small_org: DevOrg) -> None:
     sock = _connect(small_org)
     payload = json.dumps({"Name": "At the limit"}).encode()
     payload += b" " * (SMALL_LIMIT - len(payload))  # JSON may end in blanks
-    sock.sendall(b"POST /services/data/v59.0/sobjects/Account HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 + f"Authorization: Bearer {small_org.access_token}\r\nContent-Type: application/json\r\n"
-                 f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+    sock.sendall(
+        b"POST /services/data/v59.0/sobjects/Account HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + f"Authorization: Bearer {small_org.access_token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n".encode()
+        + payload
+    )
     status, _, body = _answer(sock)
     sock.close()
     assert status == 201, body
@@ -78,8 +96,10 @@ def test_a_body_at_the_limit_is_read(small_org: DevOrg) -> None:
 
 def test_a_chunked_body_is_refused_once_it_passes_the_limit(small_org: DevOrg) -> None:
     sock = _connect(small_org)
-    sock.sendall(b"PUT /services/data/v59.0/jobs/ingest/7500000000000AAAAA/batches HTTP/1.1\r\n"
-                 b"Host: 127.0.0.1\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n")
+    sock.sendall(
+        b"PUT /services/data/v59.0/jobs/ingest/7500000000000AAAAA/batches HTTP/1.1\r\n"
+        b"Host: 127.0.0.1\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     chunk = b"Name\r\n" + b"y" * 16_000 + b"\r\n"
     for _ in range(SMALL_LIMIT // len(chunk) + 2):  # past the limit; the body never ends
         sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))

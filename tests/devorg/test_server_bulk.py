@@ -33,8 +33,7 @@ def _wait(api, job_id: str, timeout: float = 20) -> dict:
 
 def test_bulk2_query_downloads_every_record_over_several_pages(org, sf):
     live = org.engine.count("Account")
-    pages = list(sf.bulk2.Account.query("SELECT Id, Name FROM Account", max_records=1000,
-                                        wait=0.1))
+    pages = list(sf.bulk2.Account.query("SELECT Id, Name FROM Account", max_records=1000, wait=0.1))
     assert len(pages) == -(-live // 1000) >= 3
     rows = [row for page in pages for row in csv.DictReader(io.StringIO(page))]
     assert len(rows) == len({r["Id"] for r in rows}) == live
@@ -42,8 +41,9 @@ def test_bulk2_query_downloads_every_record_over_several_pages(org, sf):
 
 def test_bulk2_download_writes_one_file_per_page(org, sf, tmp_path):
     live = org.engine.count("Account")
-    results = sf.bulk2.Account.download("SELECT Id FROM Account", str(tmp_path),
-                                        max_records=1000, wait=0.1)
+    results = sf.bulk2.Account.download(
+        "SELECT Id FROM Account", str(tmp_path), max_records=1000, wait=0.1
+    )
     counts = [r["number_of_records"] for r in results]
     assert counts[:-1] == [1000] * (len(counts) - 1) and sum(counts) == live
     for result in results:
@@ -54,12 +54,27 @@ def test_bulk2_download_writes_one_file_per_page(org, sf, tmp_path):
 def test_job_info_has_salesforce_keys_and_states(org, api):
     created = _create(api, "SELECT Id, Name FROM Account")
     assert created["state"] == "UploadComplete"
-    assert set(created) == {"id", "operation", "object", "createdById", "createdDate",
-                            "systemModstamp", "state", "concurrencyMode", "contentType",
-                            "apiVersion", "lineEnding", "columnDelimiter"}
+    assert set(created) == {
+        "id",
+        "operation",
+        "object",
+        "createdById",
+        "createdDate",
+        "systemModstamp",
+        "state",
+        "concurrencyMode",
+        "contentType",
+        "apiVersion",
+        "lineEnding",
+        "columnDelimiter",
+    }
     assert created["id"].startswith("750") and created["apiVersion"] == 59.0
-    assert (created["object"], created["contentType"], created["lineEnding"],
-            created["columnDelimiter"]) == ("Account", "CSV", "LF", "COMMA")
+    assert (
+        created["object"],
+        created["contentType"],
+        created["lineEnding"],
+        created["columnDelimiter"],
+    ) == ("Account", "CSV", "LF", "COMMA")
     info = _wait(api, created["id"])
     assert info["state"] == "JobComplete" and info["jobType"] == "V2Query"
     assert info["numberRecordsProcessed"] == org.engine.count("Account")
@@ -77,8 +92,9 @@ def test_results_before_completion_are_job_not_complete(org, api):
 
 
 def test_bad_query_fails_at_job_creation(sf, api):
-    response = api("POST", "jobs/query", json={"operation": "query",
-                                               "query": "SELECT Nope__c FROM Account"})
+    response = api(
+        "POST", "jobs/query", json={"operation": "query", "query": "SELECT Nope__c FROM Account"}
+    )
     assert response.status_code == 400 and response.json()[0]["errorCode"] == "INVALID_FIELD"
     with pytest.raises(SalesforceMalformedRequest):
         list(sf.bulk2.Account.query("SELECT BillingAddress FROM Account", wait=0.1))
@@ -94,13 +110,15 @@ def test_results_headers_locator_and_csv_content_type(org, api):
     assert first.headers["Sforce-NumberOfRecords"] == "2000"
     locator = first.headers["Sforce-Locator"]
     assert locator not in ("", "null")
-    last = api("GET", f"jobs/query/{job['id']}/results",
-                params={"maxRecords": 2000, "locator": locator})
+    last = api(
+        "GET", f"jobs/query/{job['id']}/results", params={"maxRecords": 2000, "locator": locator}
+    )
     assert last.headers["Sforce-NumberOfRecords"] == str(live - 2000)
     assert last.headers["Sforce-Locator"] == "null"
     assert last.text.splitlines()[0] == '"Id","Name"'
-    again = api("GET", f"jobs/query/{job['id']}/results",
-                params={"maxRecords": 2000, "locator": locator})
+    again = api(
+        "GET", f"jobs/query/{job['id']}/results", params={"maxRecords": 2000, "locator": locator}
+    )
     assert again.content == last.content  # a locator can be used again
 
 
@@ -110,17 +128,25 @@ def test_result_pages_lists_locator_urls_for_parallel_download(org, api, session
     body = api("GET", f"jobs/query/{job['id']}/resultPages").json()
     assert set(body) == {"resultPages", "nextRecordsUrl", "done"}
     urls = [p["resultUrl"] for p in body["resultPages"]]
-    assert urls and all(u.startswith(f"/services/data/v59.0/jobs/query/{job['id']}/results?locator=")
-                        for u in urls)
+    assert urls and all(
+        u.startswith(f"/services/data/v59.0/jobs/query/{job['id']}/results?locator=") for u in urls
+    )
     headers = {"Authorization": f"Bearer {org.new_token()}"}
-    total = sum(int(session.get(org.instance_url + u, headers=headers, timeout=30)
-                    .headers["Sforce-NumberOfRecords"]) for u in urls)
+    total = sum(
+        int(
+            session.get(org.instance_url + u, headers=headers, timeout=30).headers[
+                "Sforce-NumberOfRecords"
+            ]
+        )
+        for u in urls
+    )
     assert body["done"] is True and total == org.engine.count("Account")
 
 
 def test_delimiter_and_line_ending_are_honoured(api):
-    job = _create(api, "SELECT Id, Name FROM Account LIMIT 3", columnDelimiter="PIPE",
-                  lineEnding="CRLF")
+    job = _create(
+        api, "SELECT Id, Name FROM Account LIMIT 3", columnDelimiter="PIPE", lineEnding="CRLF"
+    )
     _wait(api, job["id"])
     text = api("GET", f"jobs/query/{job['id']}/results").content.decode("utf-8")
     assert text.startswith('"Id"|"Name"\r\n') and text.count("\r\n") == 4
@@ -153,8 +179,9 @@ def test_deleting_a_running_job_is_refused(org, api):
 
 
 def test_query_all_job_sees_deleted_records(sf, api):
-    victim = sf.Opportunity.create({"Name": "Lost", "StageName": "Prospecting",
-                                    "CloseDate": "2024-06-01"})["id"]
+    victim = sf.Opportunity.create(
+        {"Name": "Lost", "StageName": "Prospecting", "CloseDate": "2024-06-01"}
+    )["id"]
     sf.Opportunity.delete(victim)
     pages = list(sf.bulk2.Opportunity.query_all("SELECT Id, IsDeleted FROM Opportunity", wait=0.1))
     rows = {r["Id"]: r["IsDeleted"] for p in pages for r in csv.DictReader(io.StringIO(p))}
@@ -182,8 +209,16 @@ def test_general_error_for_412_in_simple_salesforce(org, sf):
     sf.bulk2.Account._client.abort_job(job["id"], True)
 
 
-TRICKY_NAMES = ['  Spaced out  ', 'Quote "this", please', "Multi\nline", "Windows\r\nline",
-                "tab\tinside", "pipe|semi;caret^", "ünïcødé – 日本 ✓", '"']
+TRICKY_NAMES = [
+    "  Spaced out  ",
+    'Quote "this", please',
+    "Multi\nline",
+    "Windows\r\nline",
+    "tab\tinside",
+    "pipe|semi;caret^",
+    "ünïcødé – 日本 ✓",
+    '"',
+]
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +230,9 @@ def tricky_accounts(org) -> list[str]:
 def _rs_tables(org) -> int:
     cur = org.engine.cursor()
     try:
-        return cur.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = '_rs'").fetchone()[0]
+        return cur.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = '_rs'"
+        ).fetchone()[0]
     finally:
         cur.close()
 
@@ -208,10 +245,13 @@ def _pages(jobs, job_id: str, max_records: str) -> list[tuple[bytes, int]]:
     return pages
 
 
-@pytest.mark.parametrize(("delimiter", "line_ending", "order"),
-                         [("COMMA", "LF", ""), ("TAB", "CRLF", " ORDER BY Name DESC")])
-def test_pages_of_any_size_are_slices_of_the_one_full_page(org, sf, tricky_accounts, delimiter,
-                                                          line_ending, order):
+@pytest.mark.parametrize(
+    ("delimiter", "line_ending", "order"),
+    [("COMMA", "LF", ""), ("TAB", "CRLF", " ORDER BY Name DESC")],
+)
+def test_pages_of_any_size_are_slices_of_the_one_full_page(
+    org, sf, tricky_accounts, delimiter, line_ending, order
+):
     from lht_devorg.bulk.query import BulkJobs
     from lht_devorg.cursors import encode_locator
 
@@ -221,8 +261,15 @@ def test_pages_of_any_size_are_slices_of_the_one_full_page(org, sf, tricky_accou
     tables_before = _rs_tables(org)
     jobs = BulkJobs(org.engine, job_seconds=0, chunk_rows=500)
     try:
-        job = jobs.create({"operation": "query", "query": soql, "columnDelimiter": delimiter,
-                           "lineEnding": line_ending}, "59.0")
+        job = jobs.create(
+            {
+                "operation": "query",
+                "query": soql,
+                "columnDelimiter": delimiter,
+                "lineEnding": line_ending,
+            },
+            "59.0",
+        )
         deadline = time.monotonic() + 20
         while jobs.info(job["id"])["state"] != "JobComplete" and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -238,14 +285,17 @@ def test_pages_of_any_size_are_slices_of_the_one_full_page(org, sf, tricky_accou
             pages = _pages(jobs, job["id"], str(size))
             assert [c for _, c in pages[:-1]] == [size] * (len(pages) - 1)
             assert all(body.startswith(header) for body, _ in pages)
-            assert header + b"".join(body[len(header):] for body, _ in pages) == full
+            assert header + b"".join(body[len(header) :] for body, _ in pages) == full
         total = len(rest)
         for offset, limit in [(0, 1), (3, 9), (499, 2), (250, 500), (1999, 301), (total - 1, 5)]:
             end = min(offset + limit, total)
             cuts = [(0, offset), (offset, limit), (end, total - end)]
-            parts = [jobs.results(job["id"], "59.0", encode_locator(o) if o else None, str(n))[0]
-                     for o, n in cuts if n]
-            assert header + b"".join(p[len(header):] for p in parts) == full, (offset, limit)
+            parts = [
+                jobs.results(job["id"], "59.0", encode_locator(o) if o else None, str(n))[0]
+                for o, n in cuts
+                if n
+            ]
+            assert header + b"".join(p[len(header) :] for p in parts) == full, (offset, limit)
         spool_file = jobs.spool_dir / f"{job['id']}.csv"
         assert spool_file.exists()
         jobs.delete(job["id"])
@@ -266,8 +316,10 @@ def test_a_job_whose_rendering_fails_ends_failed(org, monkeypatch):
     try:
         job = jobs.create({"operation": "query", "query": "SELECT Id FROM Account"}, "59.0")
         deadline = time.monotonic() + 20
-        while jobs.info(job["id"])["state"] not in ("JobComplete", "Failed") \
-                and time.monotonic() < deadline:
+        while (
+            jobs.info(job["id"])["state"] not in ("JobComplete", "Failed")
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.02)
         info = jobs.info(job["id"])
         assert info["state"] == "Failed"
@@ -282,14 +334,20 @@ def test_a_job_whose_rendering_fails_ends_failed(org, monkeypatch):
 def test_a_query_job_over_the_daily_allowance_is_refused_while_rest_still_answers(org, api):
     before = api("GET", "limits/").json()["DailyBulkV2QueryJobs"]
     _create(api, "SELECT Id FROM Account")
-    assert api("GET", "limits/").json()["DailyBulkV2QueryJobs"]["Remaining"] == before["Remaining"] - 1
+    assert (
+        api("GET", "limits/").json()["DailyBulkV2QueryJobs"]["Remaining"] == before["Remaining"] - 1
+    )
     org.limits.set_bulk_jobs(maximum=org.limits.bulk_jobs)
     try:
-        refused = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"})
+        refused = api(
+            "POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}
+        )
         assert refused.status_code == 400
         assert refused.json()[0]["errorCode"] == "EXCEEDEDQUOTA"
         assert "24-hour" in refused.json()[0]["message"]
         assert api("GET", "limits/").json()["DailyBulkV2QueryJobs"]["Remaining"] == 0
-        assert api("GET", "query/", params={"q": "SELECT Id FROM Account LIMIT 1"}).status_code == 200
+        assert (
+            api("GET", "query/", params={"q": "SELECT Id FROM Account LIMIT 1"}).status_code == 200
+        )
     finally:
         org.limits.set_bulk_jobs(maximum=before["Max"])

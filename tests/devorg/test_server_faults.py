@@ -48,14 +48,21 @@ def test_reset_drops_the_connection(org, api):
 def test_stall_delays_past_a_client_timeout(org, session):
     org.faults.add("stall", path="/limits", seconds=1.5)
     with pytest.raises(requests.exceptions.Timeout):
-        session.get(f"{org.instance_url}/services/data/v59.0/limits/", timeout=0.5,
-                    headers={"Authorization": f"Bearer {org.new_token()}"})
+        session.get(
+            f"{org.instance_url}/services/data/v59.0/limits/",
+            timeout=0.5,
+            headers={"Authorization": f"Bearer {org.new_token()}"},
+        )
     assert org.faults.fired("stall") == 1
 
 
 def test_expired_session_fault_makes_a_logged_in_client_log_in_again(org, session):
-    sf = Salesforce(consumer_key=org.client_id, consumer_secret=org.client_secret,
-                    domain=org.domain, session=session)
+    sf = Salesforce(
+        consumer_key=org.client_id,
+        consumer_secret=org.client_secret,
+        domain=org.domain,
+        session=session,
+    )
     before = sf.session_id
     org.faults.add("expired_session", path="/sobjects")
     assert sf.describe()["sobjects"]
@@ -78,7 +85,11 @@ def test_limit_exceeded_fault_raises_refused_request(org, sf):
 def _finished(api, job_id: str, timeout: float = 60) -> dict:
     """The job's info once it is in a final state (polled, as a client does)."""
     deadline = time.monotonic() + timeout
-    while (info := api("GET", f"jobs/query/{job_id}").json())["state"] not in ("JobComplete", "Failed", "Aborted"):
+    while (info := api("GET", f"jobs/query/{job_id}").json())["state"] not in (
+        "JobComplete",
+        "Failed",
+        "Aborted",
+    ):
         assert time.monotonic() < deadline, f"job {job_id} did not finish: {info}"
         time.sleep(0.05)
     return info
@@ -86,8 +97,12 @@ def _finished(api, job_id: str, timeout: float = 60) -> dict:
 
 def test_bulk_stuck_job_never_completes(org, api):
     org.faults.add("bulk_stuck")
-    job = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}).json()
-    control = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}).json()
+    job = api(
+        "POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}
+    ).json()
+    control = api(
+        "POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}
+    ).json()
     assert _finished(api, control["id"])["state"] == "JobComplete"  # a job created later is done
     assert api("GET", f"jobs/query/{job['id']}").json()["state"] == "InProgress"
     api("PATCH", f"jobs/query/{job['id']}", json={"state": "Aborted"})
@@ -95,14 +110,18 @@ def test_bulk_stuck_job_never_completes(org, api):
 
 def test_bulk_failed_job_reports_its_error_message(org, api):
     org.faults.add("bulk_failed", message="Simulated failure")
-    job = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}).json()
+    job = api(
+        "POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}
+    ).json()
     info = _finished(api, job["id"])
     assert (info["state"], info["errorMessage"]) == ("Failed", "Simulated failure")
 
 
 @pytest.mark.parametrize("mode", ["short", "drop"])
 def test_truncated_results_page_still_claims_the_full_count(org, api, mode):
-    job = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id, Name FROM Account"}).json()
+    job = api(
+        "POST", "jobs/query", json={"operation": "query", "query": "SELECT Id, Name FROM Account"}
+    ).json()
     assert _finished(api, job["id"])["state"] == "JobComplete"
     org.faults.add("truncate_results", mode=mode)
     url = f"jobs/query/{job['id']}/results"
@@ -138,8 +157,12 @@ def test_admin_endpoint_arms_faults_and_reports_fired_counts(org, admin, api):
 
 def test_admin_endpoint_refuses_without_the_admin_token(org, session):
     armed = org.faults.report()  # faults other tests armed on this org and left behind
-    response = session.post(f"{org.instance_url}/__devorg/faults", json={"kind": "reset"},
-                            headers={"Authorization": f"Bearer {org.new_token()}"}, timeout=30)
+    response = session.post(
+        f"{org.instance_url}/__devorg/faults",
+        json={"kind": "reset"},
+        headers={"Authorization": f"Bearer {org.new_token()}"},
+        timeout=30,
+    )
     assert response.status_code == 401
     assert org.faults.report() == armed
 
@@ -159,8 +182,12 @@ def test_admin_rejects_unknown_fault_kinds(admin):
 def test_silent_formula_change_keeps_system_modstamp(org, sf, admin):
     new_id = sf.Account.create({"Name": "Mid", "AnnualRevenue": 700000})["id"]
     before = sf.Account.get(new_id)
-    assert admin("POST", "formula", json={"object": "Account", "field": "Tier__c",
-                                          "ids": [before["Id"]]}).status_code == 200
+    assert (
+        admin(
+            "POST", "formula", json={"object": "Account", "field": "Tier__c", "ids": [before["Id"]]}
+        ).status_code
+        == 200
+    )
     after = sf.Account.get(before["Id"])
     assert after["SystemModstamp"] == before["SystemModstamp"]
     assert after["Tier__c"] != before["Tier__c"]
@@ -176,7 +203,9 @@ def test_request_log_lists_what_clients_sent(org, api):
 
 
 def test_skip_lets_the_first_matching_calls_through_then_refuses_with_the_error_code(org, api):
-    fault = org.faults.add("refuse", path="/limits", skip=2, status=400, error_code="INVALIDJOBSTATE")
+    fault = org.faults.add(
+        "refuse", path="/limits", skip=2, status=400, error_code="INVALIDJOBSTATE"
+    )
     assert [api("GET", "limits/").status_code for _ in range(2)] == [200, 200]
     refused = api("GET", "limits/")
     assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "INVALIDJOBSTATE"
@@ -187,5 +216,7 @@ def test_drop_response_applies_the_write_then_resets_the_connection(org, api):
     org.faults.add("drop_response", path="/sobjects/Account", method="POST")
     with pytest.raises(requests.exceptions.ConnectionError):
         api("POST", "sobjects/Account/", json={"Name": "Applied, answer lost"})
-    found = api("GET", "query/", params={"q": "SELECT Id FROM Account WHERE Name = 'Applied, answer lost'"})
+    found = api(
+        "GET", "query/", params={"q": "SELECT Id FROM Account WHERE Name = 'Applied, answer lost'"}
+    )
     assert found.json()["totalSize"] == 1

@@ -20,11 +20,13 @@ import pytest
 
 from lht_devorg import DevOrg
 
-SOAP = ("<?xml version='1.0' encoding='utf-8'?>"
-        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns:urn="urn:partner.soap.sforce.com"><soapenv:Body><urn:login>'
-        "<urn:username>{username}</urn:username><urn:password>{password}</urn:password>"
-        "</urn:login></soapenv:Body></soapenv:Envelope>")
+SOAP = (
+    "<?xml version='1.0' encoding='utf-8'?>"
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+    'xmlns:urn="urn:partner.soap.sforce.com"><soapenv:Body><urn:login>'
+    "<urn:username>{username}</urn:username><urn:password>{password}</urn:password>"
+    "</urn:login></soapenv:Body></soapenv:Envelope>"
+)
 
 
 class _KeptOpen:
@@ -78,19 +80,27 @@ def wire(org: DevOrg) -> Iterator[Wire]:
 
 
 def _split(data: bytes, size: int) -> list[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)]
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 def _password_form(org: DevOrg) -> bytes:
-    return urlencode({"grant_type": "password", "client_id": org.client_id,
-                      "client_secret": org.client_secret, "username": org.username,
-                      "password": org.password + org.security_token}).encode()
+    return urlencode(
+        {
+            "grant_type": "password",
+            "client_id": org.client_id,
+            "client_secret": org.client_secret,
+            "username": org.username,
+            "password": org.password + org.security_token,
+        }
+    ).encode()
 
 
 def test_chunked_oauth_password_grant_is_read_whole(org, wire):
-    wire.send("POST /services/oauth2/token HTTP/1.1\nHost: 127.0.0.1\n"
-              "Content-Type: application/x-www-form-urlencoded\nTransfer-Encoding: chunked\n",
-              chunks=_split(_password_form(org), 7))
+    wire.send(
+        "POST /services/oauth2/token HTTP/1.1\nHost: 127.0.0.1\n"
+        "Content-Type: application/x-www-form-urlencoded\nTransfer-Encoding: chunked\n",
+        chunks=_split(_password_form(org), 7),
+    )
     status, _, body = wire.response()
     answer = json.loads(body)
     assert status == 200, body
@@ -99,32 +109,42 @@ def test_chunked_oauth_password_grant_is_read_whole(org, wire):
 
 def test_chunked_soap_login_is_read_whole(org, wire):
     envelope = SOAP.format(username=org.username, password=org.password + org.security_token)
-    wire.send("POST /services/Soap/u/59.0 HTTP/1.1\nHost: 127.0.0.1\n"
-              "Content-Type: text/xml; charset=UTF-8\nSOAPAction: login\n"
-              "Transfer-Encoding: chunked\n", chunks=_split(envelope.encode(), 50))
+    wire.send(
+        "POST /services/Soap/u/59.0 HTTP/1.1\nHost: 127.0.0.1\n"
+        "Content-Type: text/xml; charset=UTF-8\nSOAPAction: login\n"
+        "Transfer-Encoding: chunked\n",
+        chunks=_split(envelope.encode(), 50),
+    )
     status, _, body = wire.response()
     assert status == 200, body
     assert ET.fromstring(body).findtext(".//{urn:partner.soap.sforce.com}sessionId")
 
 
 def test_connection_is_reused_after_a_chunked_request(org, wire):
-    wire.send("POST /services/oauth2/token HTTP/1.1\nHost: 127.0.0.1\n"
-              "Content-Type: application/x-www-form-urlencoded\nTransfer-Encoding: chunked\n",
-              chunks=_split(_password_form(org), 11))
+    wire.send(
+        "POST /services/oauth2/token HTTP/1.1\nHost: 127.0.0.1\n"
+        "Content-Type: application/x-www-form-urlencoded\nTransfer-Encoding: chunked\n",
+        chunks=_split(_password_form(org), 11),
+    )
     status, headers, body = wire.response()
     assert status == 200 and headers.get("connection", "").lower() != "close"
     token = json.loads(body)["access_token"]
-    wire.send(f"GET /services/data/v59.0/limits HTTP/1.1\nHost: 127.0.0.1\n"
-              f"Authorization: Bearer {token}\n")
+    wire.send(
+        f"GET /services/data/v59.0/limits HTTP/1.1\nHost: 127.0.0.1\n"
+        f"Authorization: Bearer {token}\n"
+    )
     status, _, body = wire.response("GET")
     assert status == 200 and "DailyApiRequests" in json.loads(body)
 
 
 def test_chunked_json_body_creates_a_record(org, wire):
     payload = json.dumps({"Name": "Chunked Corp"}).encode()
-    wire.send(f"POST /services/data/v59.0/sobjects/Account HTTP/1.1\nHost: 127.0.0.1\n"
-              f"Authorization: Bearer {org.new_token()}\nContent-Type: application/json\n"
-              "Transfer-Encoding: chunked\n", chunks=_split(payload, 4))
+    wire.send(
+        f"POST /services/data/v59.0/sobjects/Account HTTP/1.1\nHost: 127.0.0.1\n"
+        f"Authorization: Bearer {org.new_token()}\nContent-Type: application/json\n"
+        "Transfer-Encoding: chunked\n",
+        chunks=_split(payload, 4),
+    )
     status, _, body = wire.response()
     assert status == 201, body
     record = org.engine.get_record("Account", json.loads(body)["id"], fields=["Name"])
@@ -133,8 +153,9 @@ def test_chunked_json_body_creates_a_record(org, wire):
 
 def test_pipelined_requests_are_answered_in_order(org, wire):
     token = org.new_token()
-    head = ("GET /services/data/v59.0/{} HTTP/1.1\nHost: 127.0.0.1\n"
-            f"Authorization: Bearer {token}\n")
+    head = (
+        f"GET /services/data/v59.0/{{}} HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer {token}\n"
+    )
     wire.send(head.format("limits") + "\n" + head.format("sobjects"))
     first, second = wire.response("GET"), wire.response("GET")
     assert first[0] == second[0] == 200
@@ -143,9 +164,11 @@ def test_pipelined_requests_are_answered_in_order(org, wire):
 
 def test_expect_100_continue_gets_an_interim_answer(org, wire):
     form = _password_form(org)
-    wire.send("POST /services/oauth2/token HTTP/1.1\nHost: 127.0.0.1\n"
-              "Content-Type: application/x-www-form-urlencoded\nExpect: 100-continue\n"
-              f"Content-Length: {len(form)}\n")
+    wire.send(
+        "POST /services/oauth2/token HTTP/1.1\nHost: 127.0.0.1\n"
+        "Content-Type: application/x-www-form-urlencoded\nExpect: 100-continue\n"
+        f"Content-Length: {len(form)}\n"
+    )
     assert wire.reader.readline().startswith(b"HTTP/1.1 100")
     assert wire.reader.readline() == b"\r\n"
     wire.sock.sendall(form)
@@ -154,7 +177,9 @@ def test_expect_100_continue_gets_an_interim_answer(org, wire):
 
 
 def test_head_answers_like_get_without_a_body(org, wire):
-    wire.send(f"HEAD /services/data/v59.0/limits HTTP/1.1\nHost: 127.0.0.1\n"
-              f"Authorization: Bearer {org.new_token()}\n")
+    wire.send(
+        f"HEAD /services/data/v59.0/limits HTTP/1.1\nHost: 127.0.0.1\n"
+        f"Authorization: Bearer {org.new_token()}\n"
+    )
     status, headers, body = wire.response("HEAD")
     assert status == 200 and body == b"" and int(headers["content-length"]) > 0

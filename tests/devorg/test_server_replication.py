@@ -12,8 +12,10 @@ SF = "%Y-%m-%dT%H:%M:%S+00:00"
 
 
 def window(api, kind: str, start: datetime | str, end: datetime | str, obj: str = "Account"):
-    params = {"start": start if isinstance(start, str) else start.strftime(SF),
-              "end": end if isinstance(end, str) else end.strftime(SF)}
+    params = {
+        "start": start if isinstance(start, str) else start.strftime(SF),
+        "end": end if isinstance(end, str) else end.strftime(SF),
+    }
     return api("GET", f"sobjects/{obj}/{kind}/", params=params)
 
 
@@ -46,17 +48,24 @@ def test_latest_date_covered_is_a_whole_minute_no_later_than_end_or_now(api, org
     assert parse(future["earliestDateAvailable"]) <= covered
 
 
-@pytest.mark.parametrize(("start", "end"), [
-    (timedelta(minutes=5), timedelta(0)),                   # end before start
-    (timedelta(seconds=10), timedelta(seconds=40)),         # the same minute once seconds go
-])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (timedelta(minutes=5), timedelta(0)),  # end before start
+        (timedelta(seconds=10), timedelta(seconds=40)),  # the same minute once seconds go
+    ],
+)
 @pytest.mark.parametrize("kind", ["deleted", "updated"])
 def test_start_must_precede_end_by_a_minute(api, org_clock, kind, start, end):
     base = org_clock().replace(second=0) - timedelta(minutes=30)
     response = window(api, kind, base + start, base + end)
     assert response.status_code == 400
-    assert response.json() == [{"errorCode": "INVALID_REPLICATION_DATE",
-                                "message": "startDate must chronologically precede endDate by more than one minute"}]
+    assert response.json() == [
+        {
+            "errorCode": "INVALID_REPLICATION_DATE",
+            "message": "startDate must chronologically precede endDate by more than one minute",
+        }
+    ]
 
 
 @pytest.mark.parametrize("kind", ["deleted", "updated"])
@@ -67,14 +76,21 @@ def test_start_older_than_thirty_days_is_refused(api, org_clock, kind):
     assert window(api, kind, midnight - timedelta(days=30), now).status_code == 200
     response = window(api, kind, midnight - timedelta(days=30, minutes=1), now)
     assert response.status_code == 400
-    assert response.json() == [{"errorCode": "INVALID_REPLICATION_DATE",
-                                "message": "startDate cannot be more than 30 days ago"}]
+    assert response.json() == [
+        {
+            "errorCode": "INVALID_REPLICATION_DATE",
+            "message": "startDate cannot be more than 30 days ago",
+        }
+    ]
 
 
-@pytest.mark.parametrize(("params", "code"), [
-    ({"start": "yesterday", "end": "2030-01-01T00:00:00Z"}, "MALFORMED_QUERY"),
-    ({"end": "2030-01-01T00:00:00Z"}, "MISSING_ARGUMENT"),
-])
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"start": "yesterday", "end": "2030-01-01T00:00:00Z"}, "MALFORMED_QUERY"),
+        ({"end": "2030-01-01T00:00:00Z"}, "MISSING_ARGUMENT"),
+    ],
+)
 def test_malformed_or_missing_dates_are_refused(api, params, code):
     response = api("GET", "sobjects/Account/updated/", params=params)
     assert response.status_code == 400 and response.json()[0]["errorCode"] == code

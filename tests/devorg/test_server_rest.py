@@ -58,8 +58,10 @@ def test_query_pages_follow_next_records_url_in_salesforce_shape(org, sf, api):
     assert re.fullmatch(r"/services/data/v59\.0/query/01g\w{15}-2000", first["nextRecordsUrl"])
     assert list(first) == ["totalSize", "done", "nextRecordsUrl", "records"]
     record = first["records"][0]
-    assert record["attributes"] == {"type": "Account",
-                                    "url": f"/services/data/v59.0/sobjects/Account/{record['Id']}"}
+    assert record["attributes"] == {
+        "type": "Account",
+        "url": f"/services/data/v59.0/sobjects/Account/{record['Id']}",
+    }
     ids = [r["Id"] for r in sf.query_all_iter("SELECT Id FROM Account")]
     assert len(ids) == len(set(ids)) == live
 
@@ -99,11 +101,14 @@ def test_cursor_unused_for_fifteen_minutes_is_an_invalid_query_locator(org, sf):
     assert failure.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
 
 
-@pytest.mark.parametrize(("soql", "code"), [
-    ("SELECT Id FROM Account WHERE", "MALFORMED_QUERY"),
-    ("SELECT NoSuchField__c FROM Account", "INVALID_FIELD"),
-    ("SELECT Id FROM NoSuchObject__c", "INVALID_TYPE"),
-])
+@pytest.mark.parametrize(
+    ("soql", "code"),
+    [
+        ("SELECT Id FROM Account WHERE", "MALFORMED_QUERY"),
+        ("SELECT NoSuchField__c FROM Account", "INVALID_FIELD"),
+        ("SELECT Id FROM NoSuchObject__c", "INVALID_TYPE"),
+    ],
+)
 def test_bad_queries_raise_malformed_request_with_salesforce_codes(sf, soql, code):
     with pytest.raises(SalesforceMalformedRequest) as failure:
         sf.query(soql)
@@ -133,10 +138,13 @@ def test_spent_allowance_refuses_calls_with_request_limit_exceeded(org, sf, api)
     try:
         response = api("GET", "limits/")
         assert response.status_code == 403
-        assert response.json() == [{"message": "TotalRequests Limit exceeded.",
-                                    "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
-        assert response.headers["Sforce-Limit-Info"] == \
-            f"api-usage={org.api_daily_max}/{org.api_daily_max}"
+        assert response.json() == [
+            {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+        ]
+        assert (
+            response.headers["Sforce-Limit-Info"]
+            == f"api-usage={org.api_daily_max}/{org.api_daily_max}"
+        )
         with pytest.raises(SalesforceRefusedRequest):
             sf.describe()
     finally:
@@ -171,11 +179,14 @@ def test_updated_lists_changed_ids(sf, org_clock):
     assert new_id in body["ids"] and SF_DATETIME.match(body["latestDateCovered"])
 
 
-@pytest.mark.parametrize(("start", "end"), [
-    (timedelta(days=-31), timedelta(0)),        # older than 30 days
-    (timedelta(0), timedelta(seconds=-120)),    # end before start
-    (timedelta(seconds=-20), timedelta(seconds=-10)),  # same minute
-])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (timedelta(days=-31), timedelta(0)),  # older than 30 days
+        (timedelta(0), timedelta(seconds=-120)),  # end before start
+        (timedelta(seconds=-20), timedelta(seconds=-10)),  # same minute
+    ],
+)
 def test_replication_windows_salesforce_refuses(sf, org_clock, start, end):
     now = org_clock().replace(second=30)
     with pytest.raises(SalesforceMalformedRequest) as failure:
@@ -197,23 +208,36 @@ def test_record_create_get_update_delete(sf):
 
 
 def test_composite_create_update_delete(api):
-    body = {"allOrNone": False, "records": [
-        {"attributes": {"type": "Account"}, "Name": "Composite One"},
-        {"attributes": {"type": "Contact"}, "LastName": "Composite"}]}
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Account"}, "Name": "Composite One"},
+            {"attributes": {"type": "Contact"}, "LastName": "Composite"},
+        ],
+    }
     created = api("POST", "composite/sobjects", json=body).json()
     assert [r["success"] for r in created] == [True, True]
     ids = [r["id"] for r in created]
-    updated = api("PATCH", "composite/sobjects", json={"records": [
-        {"attributes": {"type": "Account"}, "id": ids[0], "Name": "Composite Uno"}]}).json()
+    updated = api(
+        "PATCH",
+        "composite/sobjects",
+        json={
+            "records": [{"attributes": {"type": "Account"}, "id": ids[0], "Name": "Composite Uno"}]
+        },
+    ).json()
     assert updated == [{"id": ids[0], "success": True, "errors": []}]
     deleted = api("DELETE", "composite/sobjects", params={"ids": ",".join(ids)}).json()
     assert [r["success"] for r in deleted] == [True, True]
 
 
 def test_composite_all_or_none_rolls_back_every_record(api, sf):
-    body = {"allOrNone": True, "records": [
-        {"attributes": {"type": "Account"}, "Name": "Rolled Back"},
-        {"attributes": {"type": "Account"}, "NoSuchField__c": "x"}]}
+    body = {
+        "allOrNone": True,
+        "records": [
+            {"attributes": {"type": "Account"}, "Name": "Rolled Back"},
+            {"attributes": {"type": "Account"}, "NoSuchField__c": "x"},
+        ],
+    }
     results = api("POST", "composite/sobjects", json=body).json()
     assert [r["success"] for r in results] == [False, False]
     assert results[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
@@ -231,14 +255,25 @@ def test_attachment_body_returns_the_blob_bytes(sf, api):
 
 def test_every_authenticated_call_counts_once_and_logins_do_not(org, api, session):
     before = org.api_calls
-    job = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Lead"}).json()
+    job = api(
+        "POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Lead"}
+    ).json()
     api("GET", f"jobs/query/{job['id']}")
-    api("GET", "sobjects/NoSuchObject__c/describe")          # errors count too
-    session.post(f"{org.login_url}/services/oauth2/token", timeout=30, data={
-        "grant_type": "client_credentials", "client_id": org.client_id,
-        "client_secret": org.client_secret})                # logins do not
-    session.get(f"{org.instance_url}/services/data/v59.0/limits/", timeout=30,
-                headers={"Authorization": "Bearer invalid"})  # neither do 401s
+    api("GET", "sobjects/NoSuchObject__c/describe")  # errors count too
+    session.post(
+        f"{org.login_url}/services/oauth2/token",
+        timeout=30,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": org.client_id,
+            "client_secret": org.client_secret,
+        },
+    )  # logins do not
+    session.get(
+        f"{org.instance_url}/services/data/v59.0/limits/",
+        timeout=30,
+        headers={"Authorization": "Bearer invalid"},
+    )  # neither do 401s
     assert org.api_calls == before + 3
 
 
@@ -246,13 +281,16 @@ def test_json_answers_have_salesforce_content_type_and_dates(api):
     response = api("GET", "sobjects/Account/describe")
     assert response.headers["Content-Type"] == "application/json;charset=UTF-8"
     assert parsedate_to_datetime(response.headers["Last-Modified"]).tzinfo is not None
-    job = api("POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Lead"}).json()
+    job = api(
+        "POST", "jobs/query", json={"operation": "query", "query": "SELECT Id FROM Lead"}
+    ).json()
     assert SF_DATETIME.match(job["createdDate"]) and SF_DATETIME.match(job["systemModstamp"])
 
 
 def test_connections_are_kept_alive_between_calls(org):
     import http.client
     import ssl
+
     context = ssl.create_default_context(cafile=org.ca_path)
     connection = http.client.HTTPSConnection("127.0.0.1", org.port, context=context, timeout=30)
     headers = {"Authorization": f"Bearer {org.new_token()}"}

@@ -19,15 +19,19 @@ def _word_matches(text: str | None, word: str) -> bool:
 @pytest.fixture(scope="module")
 def marked(org):
     """Three Accounts and a Contact carrying an unusual word, one Account deleted."""
-    new = [org.engine.create("Account", {"Name": name}) for name in
-           ("Zebrafish Labs", "zebrafish co", "Zebrafishery Ltd", "Gone Zebrafish")]
+    new = [
+        org.engine.create("Account", {"Name": name})
+        for name in ("Zebrafish Labs", "zebrafish co", "Zebrafishery Ltd", "Gone Zebrafish")
+    ]
     org.engine.delete("Account", new[3])
     contact = org.engine.create("Contact", {"LastName": "Zebrafish", "Email": "zf@example.com"})
     return {"accounts": new[:2], "prefix_only": new[2], "deleted": new[3], "contact": contact}
 
 
 def test_search_finds_whole_words_in_each_returned_object(sf, marked):
-    found = sf.search("FIND {zebrafish} IN ALL FIELDS RETURNING Account(Id, Name), Contact(Id, LastName)")
+    found = sf.search(
+        "FIND {zebrafish} IN ALL FIELDS RETURNING Account(Id, Name), Contact(Id, LastName)"
+    )
     records = found["searchRecords"]
     by_type = {}
     for record in records:
@@ -51,8 +55,9 @@ def test_search_wildcard_matches_word_prefixes(sf, marked):
 
 
 def test_search_applies_the_objects_where_order_and_limit(sf, marked):
-    found = sf.search("FIND {zebrafish} RETURNING Account(Id, Name WHERE Name LIKE '%labs' "
-                      "ORDER BY Name LIMIT 5)")["searchRecords"]
+    found = sf.search(
+        "FIND {zebrafish} RETURNING Account(Id, Name WHERE Name LIKE '%labs' ORDER BY Name LIMIT 5)"
+    )["searchRecords"]
     assert [r["Name"] for r in found] == ["Zebrafish Labs"]
     ordered = sf.search("FIND {zebrafish} RETURNING Account(Id, Name ORDER BY Name DESC LIMIT 1)")
     assert [r["Name"] for r in ordered["searchRecords"]] == ["Zebrafish Labs"]
@@ -67,7 +72,9 @@ def test_search_without_returning_gives_ids_of_every_searchable_object(sf, marke
 
 
 def test_search_in_email_fields_only_searches_emails(sf, marked):
-    found = sf.search("FIND {zf} IN EMAIL FIELDS RETURNING Contact(Id), Account(Id)")["searchRecords"]
+    found = sf.search("FIND {zf} IN EMAIL FIELDS RETURNING Contact(Id), Account(Id)")[
+        "searchRecords"
+    ]
     assert [r["Id"] for r in found] == [marked["contact"]]
 
 
@@ -87,11 +94,17 @@ def test_search_of_an_unknown_object_is_invalid_type(sf):
 
 
 def test_parameterized_search_by_get_and_post(api, marked):
-    got = api("GET", "parameterizedSearch", params={
-        "q": "zebrafish", "sobject": "Account", "Account.fields": "Id,Name"}).json()
+    got = api(
+        "GET",
+        "parameterizedSearch",
+        params={"q": "zebrafish", "sobject": "Account", "Account.fields": "Id,Name"},
+    ).json()
     assert {r["Id"] for r in got["searchRecords"]} == set(marked["accounts"])
-    posted = api("POST", "parameterizedSearch", json={
-        "q": "zebrafish", "fields": ["Id"], "sobjects": [{"name": "Contact"}]}).json()
+    posted = api(
+        "POST",
+        "parameterizedSearch",
+        json={"q": "zebrafish", "fields": ["Id"], "sobjects": [{"name": "Contact"}]},
+    ).json()
     assert [r["Id"] for r in posted["searchRecords"]] == [marked["contact"]]
 
 
@@ -103,8 +116,17 @@ def test_recent_is_an_empty_list_for_an_api_only_user(api):
 def test_versions_reach_the_newest_release(org, session, api):
     versions = session.get(f"{org.instance_url}/services/data/", timeout=30).json()
     assert versions[-1] == {"label": "Spring '26", "url": "/services/data/v66.0", "version": "66.0"}
-    newest = session.get(f"{org.instance_url}/services/data/v66.0/limits", timeout=30,
-                         headers={"Authorization": f"Bearer {org.new_token()}"})
+    newest = session.get(
+        f"{org.instance_url}/services/data/v66.0/limits",
+        timeout=30,
+        headers={"Authorization": f"Bearer {org.new_token()}"},
+    )
     assert newest.status_code == 200
-    assert session.get(f"{org.instance_url}/services/data/v67.0/limits", timeout=30,
-                       headers={"Authorization": f"Bearer {org.new_token()}"}).status_code == 404
+    assert (
+        session.get(
+            f"{org.instance_url}/services/data/v67.0/limits",
+            timeout=30,
+            headers={"Authorization": f"Bearer {org.new_token()}"},
+        ).status_code
+        == 404
+    )

@@ -8,9 +8,26 @@ import pytest
 from lht_devorg.bulk.spool import ResultSpool
 from lht_devorg.soql import render
 
-TRICKY = ["plain", None, "", " leading", "trailing ", "a,b", 'say "hi"', '"', '""', "multi\nline",
-          "crlf\r\nline", "cr\ronly", "tab\there", "pipe|semi;caret^back`", "ünïcødé – 日本 ✓", "\n",
-          None, "   "]
+TRICKY = [
+    "plain",
+    None,
+    "",
+    " leading",
+    "trailing ",
+    "a,b",
+    'say "hi"',
+    '"',
+    '""',
+    "multi\nline",
+    "crlf\r\nline",
+    "cr\ronly",
+    "tab\there",
+    "pipe|semi;caret^back`",
+    "ünïcødé – 日本 ✓",
+    "\n",
+    None,
+    "   ",
+]
 
 
 def _chunks(table: pa.Table, rows: int) -> list[pa.Table]:
@@ -26,10 +43,14 @@ def _spool(tmp_path, table: pa.Table, delimiter: str, line_ending: str, rows: in
 @pytest.mark.parametrize("delimiter", [",", "\t", "|", ";", "^", "`"])
 @pytest.mark.parametrize("line_ending", ["\n", "\r\n"])
 def test_every_page_equals_its_rows_rendered_directly(tmp_path, delimiter, line_ending):
-    table = pa.table({"Id": [f"001{i:015d}" for i in range(len(TRICKY))],
-                      "Name": pa.array(TRICKY, pa.string()),
-                      "Phone": pa.array(list(reversed(TRICKY)), pa.string()),
-                      "Fax": pa.array([None] * len(TRICKY), pa.string())})
+    table = pa.table(
+        {
+            "Id": [f"001{i:015d}" for i in range(len(TRICKY))],
+            "Name": pa.array(TRICKY, pa.string()),
+            "Phone": pa.array(list(reversed(TRICKY)), pa.string()),
+            "Fax": pa.array([None] * len(TRICKY), pa.string()),
+        }
+    )
     spool = _spool(tmp_path, table, delimiter, line_ending, rows=4)
     header = render.csv_header(table.column_names, delimiter, line_ending)
     assert spool.total == table.num_rows and spool.header == header

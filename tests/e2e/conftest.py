@@ -44,7 +44,9 @@ class Run:
         return json.loads(self.stdout)
 
     def check(self) -> Run:
-        assert self.returncode == 0, f"{' '.join(self.argv)} exited {self.returncode}:\n{self.stdout[-5000:]}\n{self.stderr[-5000:]}"
+        assert self.returncode == 0, (
+            f"{' '.join(self.argv)} exited {self.returncode}:\n{self.stdout[-5000:]}\n{self.stderr[-5000:]}"
+        )
         return self
 
 
@@ -60,20 +62,33 @@ class Workspace:
     env: dict[str, str]
     snowflake: dict[str, Any] = field(default_factory=dict)
 
-    def run(self, tool: str, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 600) -> Run:
+    def run(
+        self, tool: str, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 600
+    ) -> Run:
         """Run ``tool ARGS`` (``lht`` or ``dbt``) with the workspace's environment."""
         argv = [str(BIN / tool), *args]
         env = {**self.env, **(extra_env or {})}
         if tool == "dbt":  # forked from a process that has imported dbt: see forkrun
             proc = run_dbt(argv, env=env, cwd=self.root, timeout=timeout)
         else:
-            proc = subprocess.run(argv, env=env, cwd=self.root, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(
+                argv, env=env, cwd=self.root, capture_output=True, text=True, timeout=timeout
+            )
         return Run(argv, proc.returncode, proc.stdout, proc.stderr)
 
     def sync(self, *args: str, extra_env: dict[str, str] | None = None, check: bool = True) -> Run:
         """``lht sync --json ARGS`` on this workspace's project and profile."""
-        run = self.run("lht", "sync", "--json", "--project-dir", str(self.project),
-                       "--profiles-dir", str(self.profiles), *args, extra_env=extra_env)
+        run = self.run(
+            "lht",
+            "sync",
+            "--json",
+            "--project-dir",
+            str(self.project),
+            "--profiles-dir",
+            str(self.profiles),
+            *args,
+            extra_env=extra_env,
+        )
         return run.check() if check else run
 
     def build(self, *args: str, check: bool = True) -> Run:
@@ -81,8 +96,17 @@ class Workspace:
         fixtures, so tests/dbt runs them once (test_unit_tests_of_the_merge_pass,
         test_unit_tests_of_the_push_models_pass) and the README test and the demo run them as a
         user's `dbt build` does, instead of every end-to-end build repeating them."""
-        run = self.run("dbt", "build", "--project-dir", str(self.project), "--profiles-dir", str(self.profiles),
-                       "--exclude-resource-type", "unit_test", *args)
+        run = self.run(
+            "dbt",
+            "build",
+            "--project-dir",
+            str(self.project),
+            "--profiles-dir",
+            str(self.profiles),
+            "--exclude-resource-type",
+            "unit_test",
+            *args,
+        )
         return run.check() if check else run
 
     @property
@@ -115,7 +139,9 @@ class Workspace:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def make_workspace(engine: str, root: Path, org: DevOrg, fakesnow: dict | None = None, flow: str = "token") -> Workspace:
+def make_workspace(
+    engine: str, root: Path, org: DevOrg, fakesnow: dict | None = None, flow: str = "token"
+) -> Workspace:
     """A workspace on ``engine`` ("duckdb" or "snowflake") against ``org``.
 
     On DuckDB the project's own profile is used as shipped (but for dbt's ``threads: 1``): its
@@ -124,12 +150,23 @@ def make_workspace(engine: str, root: Path, org: DevOrg, fakesnow: dict | None =
     partial parse of the shipped project (:mod:`dbtparse`) instead of parsing it again.
     """
     project = copy_project(root / "dbt_project")
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "SNOWFLAKE_", "DBT_ENV_SECRET", "LHT_"))}
-    env = {**base, **org.env(flow), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "DBT_TARGET_PATH": str(root / "target"), "DBT_LOG_PATH": str(root / "logs")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SF_", "SNOWFLAKE_", "DBT_ENV_SECRET", "LHT_"))
+    }
+    env = {
+        **base,
+        **org.env(flow),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_TARGET_PATH": str(root / "target"),
+        "DBT_LOG_PATH": str(root / "logs"),
+    }
     if engine == "duckdb":
         profile = project / "profiles.yml"
-        text = one_thread(profile.read_text())  # dbt's threads: 1, as in the Snowflake profile below
+        text = one_thread(
+            profile.read_text()
+        )  # dbt's threads: 1, as in the Snowflake profile below
         profile.write_text(text)
         seed_partial_parse(root / "target", env=env, profiles_text=text)
         return Workspace(engine, root, org, project, project, env)
@@ -139,13 +176,24 @@ def make_workspace(engine: str, root: Path, org: DevOrg, fakesnow: dict | None =
     database = f"LHT_E2E_{os.urandom(5).hex().upper()}"
     with snowflake.connector.connect(**fakesnow) as conn:
         conn.cursor().execute(f"create database if not exists {database}")
-    output = {"type": "snowflake", "account": fakesnow["account"], "user": fakesnow["user"],
-              "password": fakesnow["password"], "host": fakesnow["host"], "port": fakesnow["port"],
-              "protocol": fakesnow["protocol"], "database": database, "schema": "salesforce",
-              "warehouse": "test", "threads": 1}
+    output = {
+        "type": "snowflake",
+        "account": fakesnow["account"],
+        "user": fakesnow["user"],
+        "password": fakesnow["password"],
+        "host": fakesnow["host"],
+        "port": fakesnow["port"],
+        "protocol": fakesnow["protocol"],
+        "database": database,
+        "schema": "salesforce",
+        "warehouse": "test",
+        "threads": 1,
+    }
     profiles = root / "profiles"
     profiles.mkdir()
-    (profiles / "profiles.yml").write_text(yaml.safe_dump({"lht": {"target": "fakesnow", "outputs": {"fakesnow": output}}}))
+    (profiles / "profiles.yml").write_text(
+        yaml.safe_dump({"lht": {"target": "fakesnow", "outputs": {"fakesnow": output}}})
+    )
     connect_kwargs = {**fakesnow, "database": database}
     return Workspace(engine, root, org, project, profiles, env, snowflake=connect_kwargs)
 
@@ -190,8 +238,9 @@ def normalize(value: Any) -> Any:
     return value
 
 
-def assert_main_table_matches_org(ws: Workspace, obj: str, *, gone: set[str] = frozenset(),
-                                  kept_columns: set[str] = frozenset()) -> dict[str, dict]:
+def assert_main_table_matches_org(
+    ws: Workspace, obj: str, *, gone: set[str] = frozenset(), kept_columns: set[str] = frozenset()
+) -> dict[str, dict]:
     """The main table equals the org, value for value; ``gone`` Ids (hard-deleted/purged) are
     present and marked deleted; no Id appears twice. Its columns are exactly the fields the
     API user can see, lht's metadata and ``kept_columns`` (lower-case: fields that left the
@@ -201,26 +250,45 @@ def assert_main_table_matches_org(ws: Workspace, obj: str, *, gone: set[str] = f
     assert len(ids) == len(set(ids)), f"{obj}: an Id appears twice in the main table"
     main = {r["id"]: r for r in rows}
     expected = org_records(ws.org, obj)
-    assert set(expected) <= set(main), f"{obj}: missing from the main table: {sorted(set(expected) - set(main))[:5]}"
+    assert set(expected) <= set(main), (
+        f"{obj}: missing from the main table: {sorted(set(expected) - set(main))[:5]}"
+    )
     for record_id in set(main) - set(expected):
         assert record_id in gone, f"{obj}: {record_id} is in the main table but not in the org"
-        assert main[record_id]["_lht_is_deleted"] is True, f"{obj}: {record_id} is gone from the org but not marked deleted"
-    assert rows and expected, f"{obj}: nothing to compare (main rows: {len(rows)}, org records: {len(expected)})"
+        assert main[record_id]["_lht_is_deleted"] is True, (
+            f"{obj}: {record_id} is gone from the org but not marked deleted"
+        )
+    assert rows and expected, (
+        f"{obj}: nothing to compare (main rows: {len(rows)}, org records: {len(expected)})"
+    )
     from lht.constants import API_VERSION
 
     visible = {f["name"].lower() for f in ws.org.engine.describe(obj, API_VERSION)["fields"]}
     columns = set(next(iter(expected.values()))) & visible
     main_columns = set(rows[0]) - METADATA - {"_lht_in_filter"}
-    assert main_columns - columns == set(kept_columns), f"{obj}: columns the org does not have: {sorted(main_columns - columns)}"
-    assert columns <= main_columns, f"{obj}: fields missing from the main table: {sorted(columns - main_columns)}"
-    blobs = {f["name"].lower(): f["name"] for f in ws.org.engine.describe(obj)["fields"] if f["type"] == "base64"}
+    assert main_columns - columns == set(kept_columns), (
+        f"{obj}: columns the org does not have: {sorted(main_columns - columns)}"
+    )
+    assert columns <= main_columns, (
+        f"{obj}: fields missing from the main table: {sorted(columns - main_columns)}"
+    )
+    blobs = {
+        f["name"].lower(): f["name"]
+        for f in ws.org.engine.describe(obj)["fields"]
+        if f["type"] == "base64"
+    }
     mismatches = []
     for record_id, record in expected.items():
-        for column, name in blobs.items():  # lht keeps the blob's URL, as Salesforce's REST query returns it
+        for (
+            column,
+            name,
+        ) in blobs.items():  # lht keeps the blob's URL, as Salesforce's REST query returns it
             record[column] = f"/services/data/v{API_VERSION}/sobjects/{obj}/{record_id}/{name}"
         got = main[record_id]
         if got["_lht_is_deleted"] is not bool(record.get("isdeleted")):
-            mismatches.append((record_id, "_lht_is_deleted", record.get("isdeleted"), got["_lht_is_deleted"]))
+            mismatches.append(
+                (record_id, "_lht_is_deleted", record.get("isdeleted"), got["_lht_is_deleted"])
+            )
         for column in columns:
             if normalize(record[column]) != normalize(got[column]):
                 mismatches.append((record_id, column, record[column], got[column]))

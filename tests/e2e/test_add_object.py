@@ -9,9 +9,13 @@ from .conftest import Workspace, assert_main_table_matches_org
 
 def test_added_custom_and_base64_objects_are_loaded_and_built(workspace: Workspace) -> None:
     ws = workspace
-    added = ws.run("lht", "add", "Invoice__c", "Attachment", "--project-dir", str(ws.project)).check()
+    added = ws.run(
+        "lht", "add", "Invoice__c", "Attachment", "--project-dir", str(ws.project)
+    ).check()
     assert "invoice__c.sql" in added.stdout
-    assert (ws.project / "models" / "salesforce" / "attachment.sql").read_text().strip() == "{{ lht.lht_main_table('Attachment') }}"
+    assert (
+        ws.project / "models" / "salesforce" / "attachment.sql"
+    ).read_text().strip() == "{{ lht.lht_main_table('Attachment') }}"
 
     report = ws.sync("Invoice__c", "Attachment").report
     engines = {r["object_name"]: r["engine"] for r in report["results"]}
@@ -20,7 +24,9 @@ def test_added_custom_and_base64_objects_are_loaded_and_built(workspace: Workspa
     ws.build("--select", "invoice__c", "attachment")
 
     invoices = assert_main_table_matches_org(ws, "Invoice__c")
-    assert any(row["site__latitude__s"] is not None for row in invoices.values()), "location components missing"
+    assert any(row["site__latitude__s"] is not None for row in invoices.values()), (
+        "location components missing"
+    )
     attachments = assert_main_table_matches_org(ws, "Attachment")
     body = next(iter(attachments.values()))["body"]
     assert body.endswith("/Body"), "base64 fields hold the blob URL REST returns"

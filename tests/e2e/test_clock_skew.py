@@ -46,7 +46,9 @@ def _main(ws: Workspace) -> dict[str, dict]:
     return {r["id"]: r for r in ws.main_rows("account")}
 
 
-def test_a_record_committed_late_is_loaded_when_salesforce_runs_behind(behind: tuple[Workspace, ShiftedClock]) -> None:
+def test_a_record_committed_late_is_loaded_when_salesforce_runs_behind(
+    behind: tuple[Workspace, ShiftedClock],
+) -> None:
     ws, _ = behind
     eng = ws.org.engine
     eng.create(OBJ, {"Name": "newest before the first sync"})
@@ -55,13 +57,17 @@ def test_a_record_committed_late_is_loaded_when_salesforce_runs_behind(behind: t
     # a transaction that began 30 s before the sync and committed after it: its stamp is old
     late = eng.create(OBJ, {"Name": "committed late"})
     stamp = first_seen - timedelta(seconds=30)
-    eng.cursor().execute(f'update {eng.table(OBJ)} set "SystemModstamp" = ?, "LastModifiedDate" = ? where "Id" = ?',
-                         [stamp, stamp, late])
+    eng.cursor().execute(
+        f'update {eng.table(OBJ)} set "SystemModstamp" = ?, "LastModifiedDate" = ? where "Id" = ?',
+        [stamp, stamp, late],
+    )
     assert _sync(ws)["mode"] == "incremental"
     assert _main(ws)[late]["name"] == "committed late"
 
 
-def test_a_hard_delete_is_seen_by_the_next_sync_when_salesforce_runs_ahead(ahead: tuple[Workspace, ShiftedClock]) -> None:
+def test_a_hard_delete_is_seen_by_the_next_sync_when_salesforce_runs_ahead(
+    ahead: tuple[Workspace, ShiftedClock],
+) -> None:
     ws, clock = ahead
     eng = ws.org.engine
     _sync(ws)

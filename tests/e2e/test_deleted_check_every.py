@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+
 from lht_devorg import DevOrg
 
 from .conftest import Workspace, make_workspace
@@ -25,8 +26,13 @@ def _sync(ws: Workspace) -> tuple[dict[str, dict], list[str]]:
 
 
 def _purge_one(org: DevOrg, obj: str) -> str:
-    victim = org.engine.cursor().execute(
-        f'select "Id" from {org.engine.table(obj)} where not "IsDeleted" order by "Id" limit 1').fetchone()[0]
+    victim = (
+        org.engine.cursor()
+        .execute(
+            f'select "Id" from {org.engine.table(obj)} where not "IsDeleted" order by "Id" limit 1'
+        )
+        .fetchone()[0]
+    )
     org.engine.purge(obj, [victim])
     return victim
 
@@ -35,15 +41,19 @@ def test_an_objects_deleted_check_waits_for_its_own_interval(org: DevOrg, tmp_pa
     ws = make_workspace("duckdb", tmp_path, org)
     config_path = ws.project / "dbt_project.yml"
     config = yaml.safe_load(config_path.read_text())
-    config["vars"]["lht_objects"] = {**(config["vars"].get("lht_objects") or {}),
-                                     "Account": {"deleted_check_every": "1h"}}
+    config["vars"]["lht_objects"] = {
+        **(config["vars"].get("lht_objects") or {}),
+        "Account": {"deleted_check_every": "1h"},
+    }
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     _sync(ws)  # full loads: both checks are recorded as done now
 
     gone_account, gone_contact = _purge_one(org, "Account"), _purge_one(org, "Contact")
     org.clock.advance(120)  # getDeleted covers whole minutes: let the purges' minute end
     results, calls = _sync(ws)
-    assert [c for c in calls if "/Contact/" in c] and not [c for c in calls if "/Account/" in c], calls
+    assert [c for c in calls if "/Contact/" in c] and not [c for c in calls if "/Account/" in c], (
+        calls
+    )
     assert (results["Contact"]["delete_markers"], results["Account"]["delete_markers"]) == (1, 0)
 
     org.clock.advance(3600)  # Account's hour has passed

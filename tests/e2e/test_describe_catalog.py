@@ -17,16 +17,21 @@ pytestmark = pytest.mark.snowflake
 
 def describe_reads(statements: list[str]) -> list[str]:
     """The statements that read the describe cache."""
-    return [s for s in statements if s.upper().startswith("SELECT") and "_LHT_DESCRIBE" in s.upper()]
+    return [
+        s for s in statements if s.upper().startswith("SELECT") and "_LHT_DESCRIBE" in s.upper()
+    ]
 
 
 def describe_calls(org: DevOrg, since: int) -> list[str]:
     """The object describes Salesforce answered after request ``since``."""
-    return [path for _, path in org.faults.requests()[since:] if path.rstrip("/").endswith("/describe")]
+    return [
+        path for _, path in org.faults.requests()[since:] if path.rstrip("/").endswith("/describe")
+    ]
 
 
 def test_an_incremental_run_reads_the_describe_cache_once_for_all_its_objects(
-        fakesnow_server: dict, org: DevOrg, tmp_path: Path, statements: list[str]) -> None:
+    fakesnow_server: dict, org: DevOrg, tmp_path: Path, statements: list[str]
+) -> None:
     ws = make_workspace("snowflake", tmp_path, org, fakesnow_server)
     first = ws.sync()
     objects = [r["object_name"] for r in first.report["results"]]
@@ -41,7 +46,8 @@ def test_an_incremental_run_reads_the_describe_cache_once_for_all_its_objects(
 
 
 def test_one_freshness_rule_re_describes_every_object_once_when_the_cache_is_too_old(
-        fakesnow_server: dict, org: DevOrg, tmp_path: Path, statements: list[str]) -> None:
+    fakesnow_server: dict, org: DevOrg, tmp_path: Path, statements: list[str]
+) -> None:
     ws = make_workspace("snowflake", tmp_path, org, fakesnow_server)
     ws.sync()
     before, requests_before = len(statements), len(org.faults.requests())

@@ -30,11 +30,15 @@ def _org(ws: Workspace) -> dict[str, object]:
     return dict(cur.execute(f'select "Id", "{FIELD}" from {ws.org.engine.table(OBJ)}').fetchall())
 
 
-def test_a_hidden_field_keeps_its_values_and_a_field_shown_again_is_backfilled(workspace: Workspace) -> None:
+def test_a_hidden_field_keeps_its_values_and_a_field_shown_again_is_backfilled(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     _sync_and_build(ws)
     before = _main(ws)
-    assert sum(v is not None for v in before.values()) > 3, "the seed gives too few values to prove anything"
+    assert sum(v is not None for v in before.values()) > 3, (
+        "the seed gives too few values to prove anything"
+    )
 
     ws.org.engine.set_field_visible(OBJ, FIELD, False)
     some = sorted(before)[:2]
@@ -45,7 +49,9 @@ def test_a_hidden_field_keeps_its_values_and_a_field_shown_again_is_backfilled(w
     assert _main(ws) == before, "a hidden field keeps its column and its last values"
 
     # values change while hidden, without moving any SystemModstamp (as a default or a data load would)
-    ws.org.engine.cursor().execute(f'update {ws.org.engine.table(OBJ)} set "{FIELD}" = \'Backfilled \' || "Id"')
+    ws.org.engine.cursor().execute(
+        f'update {ws.org.engine.table(OBJ)} set "{FIELD}" = \'Backfilled \' || "Id"'
+    )
     ws.org.engine.set_field_visible(OBJ, FIELD, True)
     shown = _sync_and_build(ws)
     assert shown["mode"] == "incremental"

@@ -20,8 +20,12 @@ def _salesforce(ws: Workspace) -> Salesforce:
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
     session.verify = ws.org.ca_path
-    return Salesforce(instance_url=ws.org.instance_url, session_id=ws.org.access_token,
-                      session=session, version=API_VERSION)
+    return Salesforce(
+        instance_url=ws.org.instance_url,
+        session_id=ws.org.access_token,
+        session=session,
+        version=API_VERSION,
+    )
 
 
 def _let_the_minute_end(ws: Workspace) -> None:
@@ -50,7 +54,9 @@ def _new_ids(ws: Workspace, before: set[tuple[str, str, str]], kind: str) -> set
 
 def _assert_all_match(ws: Workspace, gone: dict[str, set[str]] | None = None) -> dict[str, dict]:
     gone = gone or {}
-    return {obj: assert_main_table_matches_org(ws, obj, gone=gone.get(obj, set())) for obj in STARTERS}
+    return {
+        obj: assert_main_table_matches_org(ws, obj, gone=gone.get(obj, set())) for obj in STARTERS
+    }
 
 
 def test_record_lifecycle_keeps_every_main_table_equal_to_the_org(workspace: Workspace) -> None:
@@ -63,8 +69,16 @@ def test_record_lifecycle_keeps_every_main_table_equal_to_the_org(workspace: Wor
     _assert_all_match(ws)
 
     # create N records -> present and equal
-    created = [sf.Account.create({"Name": f"Lifecycle {i} – “quoted”, comma", "AnnualRevenue": 1000 + i,
-                                  "Description": "line one\nline two"})["id"] for i in range(N)]
+    created = [
+        sf.Account.create(
+            {
+                "Name": f"Lifecycle {i} – “quoted”, comma",
+                "AnnualRevenue": 1000 + i,
+                "Description": "line one\nline two",
+            }
+        )["id"]
+        for i in range(N)
+    ]
     before = _staged(ws)
     report = _sync_and_build(ws)
     account = next(r for r in report["results"] if r["object_name"] == "Account")
@@ -108,8 +122,10 @@ def test_record_lifecycle_keeps_every_main_table_equal_to_the_org(workspace: Wor
     assert main[purged[0]]["name"] == "Renamed 3", "a purged record lost its last known values"
 
     # add a field in the org -> the column appears
-    ws.org.engine.add_field("Account", {"name": "Region__c", "label": "Region", "type": "string",
-                                        "length": 40, "custom": True})
+    ws.org.engine.add_field(
+        "Account",
+        {"name": "Region__c", "label": "Region", "type": "string", "length": 40, "custom": True},
+    )
     for record_id in created[6:]:
         sf.Account.update(record_id, {"Region__c": "EMEA"})
     _sync_and_build(ws)

@@ -34,27 +34,63 @@ def test_the_local_orgs_env_file_works_as_sourced_and_shows_the_other_flows(tmp_
     import shutil
 
     from .conftest import PROJECT_DIR
-    shutil.copytree(PROJECT_DIR, root / "dbt_project", ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "LHT_", "REQUESTS_CA_BUNDLE"))}
-    env.update(PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    org = subprocess.Popen(["lht", "devorg", "--state-dir", "org", "--counts", "Account=5,Contact=0"], cwd=root,
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    shutil.copytree(
+        PROJECT_DIR,
+        root / "dbt_project",
+        ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"),
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SF_", "LHT_", "REQUESTS_CA_BUNDLE"))
+    }
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", DBT_SEND_ANONYMOUS_USAGE_STATS="false"
+    )
+    org = subprocess.Popen(
+        ["lht", "devorg", "--state-dir", "org", "--counts", "Account=5,Contact=0"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while not (root / "org" / "env.sh").exists():
-            assert org.poll() is None and time.monotonic() < deadline, "lht devorg did not write env.sh"
+            assert org.poll() is None and time.monotonic() < deadline, (
+                "lht devorg did not write env.sh"
+            )
             time.sleep(0.1)
         sync = f"lht sync Account {PROJECT} --json"
-        first = subprocess.run(f"source org/env.sh && {sync}", shell=True, executable="/bin/bash", cwd=root,
-                               env=env, capture_output=True, text=True, timeout=300)
+        first = subprocess.run(
+            f"source org/env.sh && {sync}",
+            shell=True,
+            executable="/bin/bash",
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert first.returncode == 0, first.stderr
         assert json.loads(first.stdout)["results"][0]["rows_written"] == 5
         # switching to the password flow is: unset the token, uncomment the password lines
-        switch = ("source org/env.sh && unset SF_INSTANCE_URL SF_ACCESS_TOKEN && "
-                  "eval \"$(sed -n '/^# password flow/,/^# client/s/^#   export/export/p' org/env.sh)\" && "
-                  f"{sync}")
-        second = subprocess.run(switch, shell=True, executable="/bin/bash", cwd=root, env=env,
-                                capture_output=True, text=True, timeout=300)
+        switch = (
+            "source org/env.sh && unset SF_INSTANCE_URL SF_ACCESS_TOKEN && "
+            "eval \"$(sed -n '/^# password flow/,/^# client/s/^#   export/export/p' org/env.sh)\" && "
+            f"{sync}"
+        )
+        second = subprocess.run(
+            switch,
+            shell=True,
+            executable="/bin/bash",
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert second.returncode == 0, second.stderr
     finally:
         org.terminate()
@@ -81,17 +117,25 @@ def test_status_while_a_sync_runs_shows_the_sync_and_the_last_known_state(ws: Wo
     contacts = len(org_records(ws.org, "Contact"))
     ws.org.faults.add("bulk_stuck")  # the next Bulk job never completes
     env = {k: v for k, v in ws.env.items() if k != "LHT_DUCKDB_PATH"}
-    sync = subprocess.Popen(shlex.split(f"{BIN / 'lht'} sync Account --full-refresh {PROJECT}"), cwd=ws.root,
-                            env={**env, "LHT_REST_MAX_ROWS": "10"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sync = subprocess.Popen(
+        shlex.split(f"{BIN / 'lht'} sync Account --full-refresh {PROJECT}"),
+        cwd=ws.root,
+        env={**env, "LHT_REST_MAX_ROWS": "10"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     snapshot = ws.root / "lht.duckdb.lht.status.json"
     try:
         deadline = time.monotonic() + 120
+
         def activity() -> str:
             data = json.loads(snapshot.read_text()) if snapshot.is_file() else {}
             return data.get("activity", {}).get("account", "")
 
         while "Bulk job" not in activity():
-            assert sync.poll() is None and time.monotonic() < deadline, sync.stderr.read() if sync.stderr else ""
+            assert sync.poll() is None and time.monotonic() < deadline, (
+                sync.stderr.read() if sync.stderr else ""
+            )
             time.sleep(0.2)
         table = ok(typed(ws, f"lht status {PROJECT}"))
         assert "lht sync is running" in table.stdout and f"pid {sync.pid}" in table.stdout
@@ -100,17 +144,24 @@ def test_status_while_a_sync_runs_shows_the_sync_and_the_last_known_state(ws: Wo
         report = json.loads(ok(typed(ws, f"lht status --json {PROJECT}")).stdout)
         assert report["running"]["pid"] == sync.pid and report["as_of"] is not None
         by_name = {o["object_name"]: o for o in report["objects"]}
-        assert by_name["Contact"]["main_rows"] == contacts and by_name["Contact"]["freshness"] == "pass"
+        assert (
+            by_name["Contact"]["main_rows"] == contacts
+            and by_name["Contact"]["freshness"] == "pass"
+        )
         assert "Bulk job" in by_name["Account"]["activity"]
     finally:
         sync.send_signal(signal.SIGKILL)
         sync.wait(timeout=30)
     after = json.loads(ok(typed(ws, f"lht status --json {PROJECT}")).stdout)
-    assert after["running"] is None and after["as_of"] is None, "the warehouse is read again once it is free"
+    assert after["running"] is None and after["as_of"] is None, (
+        "the warehouse is read again once it is free"
+    )
 
 
 # -- 4 -----------------------------------------------------------------------------------------
-def test_status_from_inside_the_project_reads_the_warehouse_beside_it_and_creates_nothing(ws: Workspace) -> None:
+def test_status_from_inside_the_project_reads_the_warehouse_beside_it_and_creates_nothing(
+    ws: Workspace,
+) -> None:
     message = refused(typed(ws, f"lht status {PROJECT}"))
     assert "No warehouse at" in message and "lht sync" in message
     assert not list(ws.root.rglob("*.duckdb")), "a command that only reads created a warehouse file"
@@ -133,13 +184,20 @@ def test_a_mistyped_object_gets_did_you_mean_and_no_call(ws: Workspace) -> None:
 
 
 # -- 6 -----------------------------------------------------------------------------------------
-def test_add_checks_the_name_against_the_org_and_writes_nothing_when_it_is_not_there(ws: Workspace) -> None:
+def test_add_checks_the_name_against_the_org_and_writes_nothing_when_it_is_not_there(
+    ws: Workspace,
+) -> None:
     before = project_files(ws)
     message = refused(typed(ws, "lht add Invoices__c --project-dir dbt_project"))
-    assert "Invoices__c is not an object of the org" in message and "did you mean Invoice__c" in message
+    assert (
+        "Invoices__c is not an object of the org" in message
+        and "did you mean Invoice__c" in message
+    )
     assert "Nothing was written" in message and project_files(ws) == before
     calls = [path for _, path in ws.org.faults.requests()]
-    assert len(calls) == 1 and calls[0].rstrip("/").endswith("/sobjects"), calls  # one describeGlobal
+    assert len(calls) == 1 and calls[0].rstrip("/").endswith("/sobjects"), (
+        calls
+    )  # one describeGlobal
 
     no_credentials = {k: v for k, v in ws.env.items() if not k.startswith("SF_")}
     message = refused(typed(ws, "lht add Invoice__c --project-dir dbt_project", env=no_credentials))
@@ -150,15 +208,22 @@ def test_add_checks_the_name_against_the_org_and_writes_nothing_when_it_is_not_t
 
 def test_add_spells_the_object_as_the_org_does_and_documents_its_columns(ws: Workspace) -> None:
     ok(typed(ws, "lht add invoice__c --project-dir dbt_project"))
-    assert "lht_main_table('Invoice__c')" in (ws.project / "models" / "salesforce" / "invoice__c.sql").read_text()
-    models = yaml.safe_load((ws.project / "models" / "salesforce" / "_salesforce__models.yml").read_text())
+    assert (
+        "lht_main_table('Invoice__c')"
+        in (ws.project / "models" / "salesforce" / "invoice__c.sql").read_text()
+    )
+    models = yaml.safe_load(
+        (ws.project / "models" / "salesforce" / "_salesforce__models.yml").read_text()
+    )
     entry = next(m for m in models["models"] if m["name"] == "invoice__c")
     columns = {c["name"]: c for c in entry["columns"]}
     assert entry["description"].startswith("Invoice: Salesforce Invoice__c records")
     assert columns["Total__c"]["description"] == "Total (Invoice__c.Total__c: currency, formula)."
     assert columns["Total__c"]["config"]["meta"]["lht_generated"] is True
     assert columns["Id"]["data_tests"] == ["unique", "not_null"]
-    assert "_lht_is_deleted" in columns and "Site__c" not in columns  # a compound location is not a column
+    assert (
+        "_lht_is_deleted" in columns and "Site__c" not in columns
+    )  # a compound location is not a column
 
 
 # -- 7 -----------------------------------------------------------------------------------------
@@ -166,9 +231,13 @@ def test_remove_undoes_add_and_says_what_it_left(ws: Workspace) -> None:
     config = ws.project / "dbt_project.yml"
     before = project_files(ws)
     ok(typed(ws, "lht add Invoice__c --history --project-dir dbt_project"))
-    config.write_text(config.read_text().replace(
-        "  lht_formula_columns: {}", "  lht_formula_columns: {Invoice__c: [Total__c]}\n"
-        "  lht_objects:\n    Invoice__c:\n      where: \"Status__c != 'Draft'\""))
+    config.write_text(
+        config.read_text().replace(
+            "  lht_formula_columns: {}",
+            "  lht_formula_columns: {Invoice__c: [Total__c]}\n"
+            "  lht_objects:\n    Invoice__c:\n      where: \"Status__c != 'Draft'\"",
+        )
+    )
     ok(typed(ws, f"lht sync Invoice__c {PROJECT}"))
     ok(typed(ws, f"dbt build {PROJECT} --select invoice__c invoice__c_history"))
 
@@ -180,8 +249,12 @@ def test_remove_undoes_add_and_says_what_it_left(ws: Workspace) -> None:
     assert yaml.safe_load(config.read_text())["vars"]["lht_formula_columns"] == {}
     assert "Invoice__c" not in (yaml.safe_load(config.read_text())["vars"].get("lht_objects") or {})
     said = " ".join(removed.split())
-    for statement in ("drop table if exists salesforce.invoice__c;", "drop table if exists salesforce.invoice__c_history;",
-                      "drop table if exists salesforce_staging.invoice__c;", "_lht_state"):
+    for statement in (
+        "drop table if exists salesforce.invoice__c;",
+        "drop table if exists salesforce.invoice__c_history;",
+        "drop table if exists salesforce_staging.invoice__c;",
+        "_lht_state",
+    ):
         assert statement in said
     assert ws.query("select count(*) from salesforce.invoice__c")[1][0][0] > 0, "the data stays"
     ok(typed(ws, f"dbt build {PROJECT} --select salesforce --exclude-resource-type unit_test"))
@@ -192,10 +265,14 @@ def test_remove_undoes_add_and_says_what_it_left(ws: Workspace) -> None:
 
 # -- 8 -----------------------------------------------------------------------------------------
 def test_objects_lists_what_the_org_has_from_one_call(ws: Workspace) -> None:
-    listed = json.loads(ok(typed(ws, "lht objects --json --project-dir dbt_project")).stdout)["objects"]
+    listed = json.loads(ok(typed(ws, "lht objects --json --project-dir dbt_project")).stdout)[
+        "objects"
+    ]
     by_name = {o["name"]: o for o in listed}
     assert by_name["Account"]["registered"] is True and by_name["Invoice__c"]["registered"] is False
-    assert by_name["Invoice__c"]["label"] == "Invoice" and by_name["Invoice__c"]["queryable"] is True
+    assert (
+        by_name["Invoice__c"]["label"] == "Invoice" and by_name["Invoice__c"]["queryable"] is True
+    )
     assert set(by_name["Account"]) >= {"name", "label", "registered", "queryable", "replicateable"}
     assert len(ws.org.faults.requests()) == 1
     table = ok(typed(ws, "lht objects 'Inv*' --project-dir dbt_project")).stdout
@@ -206,7 +283,12 @@ def test_objects_lists_what_the_org_has_from_one_call(ws: Workspace) -> None:
 @pytest.mark.parametrize("case", ["wrong password", "unreachable org"])
 def test_json_runs_print_a_json_error_when_they_cannot_start(ws: Workspace, case: str) -> None:
     base = {k: v for k, v in ws.env.items() if not k.startswith("SF_")}
-    env = {**base, **ws.org.env("password"), "SF_PASSWORD": "not-the-password", "LHT_MAX_RETRIES": "0"}
+    env = {
+        **base,
+        **ws.org.env("password"),
+        "SF_PASSWORD": "not-the-password",
+        "LHT_MAX_RETRIES": "0",
+    }
     if case == "unreachable org":
         env["SF_LOGIN_URL"] = "https://127.0.0.1:9"  # nothing listens there
     code = 2 if case == "wrong password" else 1  # a refused login is configuration to fix
@@ -222,13 +304,17 @@ def test_json_runs_print_a_json_error_when_they_cannot_start(ws: Workspace, case
     assert push.returncode == 2 and json.loads(push.stdout)["command"] == "push"
 
 
-def test_json_sync_against_an_unreachable_instance_reports_each_object_failing(ws: Workspace) -> None:
+def test_json_sync_against_an_unreachable_instance_reports_each_object_failing(
+    ws: Workspace,
+) -> None:
     env = {k: v for k, v in ws.env.items() if not k.startswith("SF_")}
     env.update(SF_INSTANCE_URL="https://127.0.0.1:9", SF_ACCESS_TOKEN="x", LHT_MAX_RETRIES="0")
     proc = typed(ws, f"lht sync Account Contact --json {PROJECT}", env=env)
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
-    assert report["ok"] is False and all("127.0.0.1" in r["error"] for r in report["results"]), report
+    assert report["ok"] is False and all("127.0.0.1" in r["error"] for r in report["results"]), (
+        report
+    )
 
 
 # -- 12 ----------------------------------------------------------------------------------------
@@ -242,18 +328,29 @@ def test_global_options_work_after_and_before_the_command(ws: Workspace) -> None
 
 
 # -- 18 ----------------------------------------------------------------------------------------
-def test_a_build_after_syncing_one_object_builds_the_others_empty_then_fills_them(workspace: Workspace) -> None:
+def test_a_build_after_syncing_one_object_builds_the_others_empty_then_fills_them(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     project = f"--project-dir dbt_project --profiles-dir {ws.profiles.relative_to(ws.root)}"
     ok(typed(ws, f"lht sync Account {project}"))
     build = ok(typed(ws, f"dbt build {project} --exclude-resource-type unit_test"))
     assert "Contact has no staging table yet" in build.stdout
     assert ws.main_rows("contact") == []
-    _, columns = ws.query("select column_name from information_schema.columns "
-                          "where lower(table_schema) = 'salesforce' and lower(table_name) = 'contact'")
-    assert {c[0].lower() for c in columns} >= {"id", "_lht_is_deleted", "_lht_batch_id", "_lht_synced_at"}
+    _, columns = ws.query(
+        "select column_name from information_schema.columns "
+        "where lower(table_schema) = 'salesforce' and lower(table_name) = 'contact'"
+    )
+    assert {c[0].lower() for c in columns} >= {
+        "id",
+        "_lht_is_deleted",
+        "_lht_batch_id",
+        "_lht_synced_at",
+    }
     ok(typed(ws, f"lht sync {project}"))
     ok(typed(ws, f"dbt build {project} --exclude-resource-type unit_test"))
     contacts = {r["id"]: r for r in ws.main_rows("contact")}
     expected = org_records(ws.org, "Contact")
-    assert set(contacts) == set(expected) and all(r["lastname"] == expected[i]["lastname"] for i, r in contacts.items())
+    assert set(contacts) == set(expected) and all(
+        r["lastname"] == expected[i]["lastname"] for i, r in contacts.items()
+    )

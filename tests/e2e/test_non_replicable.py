@@ -15,7 +15,9 @@ def _result(report: dict, obj: str) -> dict:
     return next(r for r in report["results"] if r["object_name"] == obj)
 
 
-def test_non_replicable_objects_sync_incrementally_with_the_delete_strategy_their_flags_allow(org, tmp_path: Path) -> None:
+def test_non_replicable_objects_sync_incrementally_with_the_delete_strategy_their_flags_allow(
+    org, tmp_path: Path
+) -> None:
     ws = make_workspace("duckdb", tmp_path, org)
     org.engine.set_object_flags("Account", {"replicateable": False})
     org.engine.set_object_flags("Contact", {"replicateable": False, "deletable": False})

@@ -22,14 +22,24 @@ def _cron_command() -> str:
     raise AssertionError("the README shows no cron recipe")
 
 
-def test_one_failing_object_never_keeps_the_other_main_tables_from_being_built(org, tmp_path: Path) -> None:
+def test_one_failing_object_never_keeps_the_other_main_tables_from_being_built(
+    org, tmp_path: Path
+) -> None:
     ws = make_workspace("duckdb", tmp_path, org)
     (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
     org.faults.add("unavailable", path="/sobjects/Contact/describe", times=1000)
     env = {k: v for k, v in ws.env.items() if k != "LHT_DUCKDB_PATH"}
-    env.update(LHT_MAX_RETRIES="0", PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    run = subprocess.run(["bash", "-c", _cron_command()], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=900)
+    env.update(
+        LHT_MAX_RETRIES="0", PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    )
+    run = subprocess.run(
+        ["bash", "-c", _cron_command()],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
     assert "Contact" in run.stdout + run.stderr
     for table in ("account", "opportunity", "lead", "case", "user", "task"):

@@ -17,8 +17,17 @@ from lht_devorg import DevOrg, ShiftedClock
 
 from .conftest import BIN, Workspace, make_workspace
 
-COUNTS = {"User": 3, "Account": 30, "Contact": 20, "Lead": 5, "Opportunity": 5, "Case": 5, "Task": 5,
-          "Invoice__c": 1, "Attachment": 0}
+COUNTS = {
+    "User": 3,
+    "Account": 30,
+    "Contact": 20,
+    "Lead": 5,
+    "Opportunity": 5,
+    "Case": 5,
+    "Task": 5,
+    "Invoice__c": 1,
+    "Attachment": 0,
+}
 
 
 @pytest.fixture
@@ -29,8 +38,14 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
 
 def _sync(ws: Workspace) -> str:
     """`lht sync --project-dir dbt_project --profiles-dir dbt_project`, as the README has it."""
-    done = subprocess.run([str(BIN / "lht"), "sync", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
-                          cwd=ws.root, env=ws.env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(BIN / "lht"), "sync", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
+        cwd=ws.root,
+        env=ws.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -52,11 +67,23 @@ def test_the_sync_table_names_what_it_counts_and_totals_the_run(ws: Workspace) -
         org.engine.delete("Account", record_id)
     first = _sync(ws)
     header = _header(first)
-    assert header == ["object", "outcome", "mode", "engine", "rows staged", "marked deleted", "delete markers",
-                      "API calls", "seconds"]
+    assert header == [
+        "object",
+        "outcome",
+        "mode",
+        "engine",
+        "rows staged",
+        "marked deleted",
+        "delete markers",
+        "API calls",
+        "seconds",
+    ]
     account = dict(zip(header, _row(first, "Account"), strict=True))
-    marked = org.engine.cursor().execute(
-        f'select count(*) from {org.engine.table("Account")} where "IsDeleted"').fetchone()[0]
+    marked = (
+        org.engine.cursor()
+        .execute(f'select count(*) from {org.engine.table("Account")} where "IsDeleted"')
+        .fetchone()[0]
+    )
     assert int(account["marked deleted"]) == marked >= 2
     assert account["delete markers"] == "0"
 
@@ -67,14 +94,21 @@ def test_the_sync_table_names_what_it_counts_and_totals_the_run(ws: Workspace) -
     # getDeleted lists the purged records (and the recycled ones of the overlap window)
     assert int(account["delete markers"]) >= 2
     for run in (first, second):
-        calls = [_row(run, name)[header.index("API calls")] for name in
-                 ("Account", "Case", "Contact", "Lead", "Opportunity", "Task", "User")]
+        calls = [
+            _row(run, name)[header.index("API calls")]
+            for name in ("Account", "Case", "Contact", "Lead", "Opportunity", "Task", "User")
+        ]
         assert all(re.fullmatch(r"\d+", c) for c in calls), f"API calls are not whole: {calls}"
-        total = re.search(r"Total: 7 objects, ([\d,]+) rows staged \(([\d,]+) marked deleted\), ([\d,]+) delete "
-                          r"markers, (\d+) API calls, ([\d.]+) s\.", run)
+        total = re.search(
+            r"Total: 7 objects, ([\d,]+) rows staged \(([\d,]+) marked deleted\), ([\d,]+) delete "
+            r"markers, (\d+) API calls, ([\d.]+) s\.",
+            run,
+        )
         assert total, run
         split = re.search(r"API calls: (\d+) by the objects \+ (\d+) by the run itself", run)
-        assert split and int(split[1]) == sum(int(c) for c in calls), "the objects' calls do not add up"
+        assert split and int(split[1]) == sum(int(c) for c in calls), (
+            "the objects' calls do not add up"
+        )
         assert int(split[1]) + int(split[2]) == int(total[4])
     assert "Composite change check" in second, "the summary says how shared calls are counted"
 
@@ -83,15 +117,29 @@ def _sync_two(ws: Workspace, *objects: str) -> tuple[int, str, int]:
     """Exit code and output of `lht sync OBJECTS` as the README has it, and the calls the org
     received meanwhile (one try per call: LHT_MAX_RETRIES=0)."""
     before = len(ws.org.faults.requests())
-    done = subprocess.run([str(BIN / "lht"), "sync", *objects, "--project-dir", "dbt_project", "--profiles-dir",
-                           "dbt_project"], cwd=ws.root, env={**ws.env, "LHT_MAX_RETRIES": "0"},
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            str(BIN / "lht"),
+            "sync",
+            *objects,
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+        ],
+        cwd=ws.root,
+        env={**ws.env, "LHT_MAX_RETRIES": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, done.stdout, len(ws.org.faults.requests()) - before
 
 
 def test_a_failed_object_shows_in_the_table_with_its_error_and_the_next_step_only_once_all_synced(
-        ws: Workspace) -> None:
+    ws: Workspace,
+) -> None:
     ws.org.faults.add("unavailable", path="/sobjects/Contact/describe", times=100)
     code, out, received = _sync_two(ws, "Account", "Contact")
     assert code == 1
@@ -102,7 +150,7 @@ def test_a_failed_object_shows_in_the_table_with_its_error_and_the_next_step_onl
     assert (account["outcome"], account["mode"], account["rows staged"]) == ("ok", "full", staged)
     assert (contact["outcome"], contact["rows staged"]) == ("failed", "0")
     error = [line for line in out.splitlines() if line.startswith("Contact:")]
-    assert len(error) == 1 and "503" in error[0] and "Contact" in error[0][len("Contact:"):], out
+    assert len(error) == 1 and "503" in error[0] and "Contact" in error[0][len("Contact:") :], out
     total = re.search(r"Total: 2 objects, [\d,]+ rows staged .*, (\d+) API calls", out)
     assert total and int(total[1]) == received, f"the org received {received} calls: {out}"
     assert "Every object synced" not in out and "dbt build" not in out
@@ -111,6 +159,13 @@ def test_a_failed_object_shows_in_the_table_with_its_error_and_the_next_step_onl
     code, out, received = _sync_two(ws, "Account")
     assert code == 0, out
     account = dict(zip(header, _row(out, "Account"), strict=True))
-    assert (account["outcome"], account["mode"], account["rows staged"], account["delete markers"]) == (
-        "ok", "incremental", "0", "0")
-    assert out.rstrip().splitlines()[-1] == "Every object synced. Next: `dbt build` merges staging into the main tables."
+    assert (
+        account["outcome"],
+        account["mode"],
+        account["rows staged"],
+        account["delete markers"],
+    ) == ("ok", "incremental", "0", "0")
+    assert (
+        out.rstrip().splitlines()[-1]
+        == "Every object synced. Next: `dbt build` merges staging into the main tables."
+    )

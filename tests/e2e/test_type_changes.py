@@ -23,15 +23,23 @@ def _main(ws: Workspace, column: str) -> dict[str, object]:
 
 
 def _org(ws: Workspace, column: str) -> dict[str, object]:
-    rows = ws.org.engine.cursor().execute(f'select "Id", "{column}" from {ws.org.engine.table(OBJ)}').fetchall()
+    rows = (
+        ws.org.engine.cursor()
+        .execute(f'select "Id", "{column}" from {ws.org.engine.table(OBJ)}')
+        .fetchall()
+    )
     return dict(rows)
 
 
-def test_decimal_places_added_to_a_currency_field_keep_every_value_exact(workspace: Workspace) -> None:
+def test_decimal_places_added_to_a_currency_field_keep_every_value_exact(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     _sync_and_build(ws)
     before = _main(ws, "AnnualRevenue")
-    ws.org.engine.change_field_type(OBJ, "AnnualRevenue", {"type": "currency", "precision": 18, "scale": 2})
+    ws.org.engine.change_field_type(
+        OBJ, "AnnualRevenue", {"type": "currency", "precision": 18, "scale": 2}
+    )
     target = sorted(before)[0]
     ws.org.engine.update(OBJ, target, {"AnnualRevenue": Decimal("1234.56")})
 
@@ -43,7 +51,9 @@ def test_decimal_places_added_to_a_currency_field_keep_every_value_exact(workspa
             assert Decimal(str(after[record_id])) == Decimal(str(value)), record_id
 
 
-def test_a_number_field_turned_text_then_holding_text_syncs_next_run_and_on_full_refresh(workspace: Workspace) -> None:
+def test_a_number_field_turned_text_then_holding_text_syncs_next_run_and_on_full_refresh(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     _sync_and_build(ws)
     before = _main(ws, "NumberofLocations__c")
@@ -66,7 +76,9 @@ def test_a_number_field_turned_text_then_holding_text_syncs_next_run_and_on_full
 
     # and back to a number: the column stays text, the values stay exact
     ws.org.engine.update(OBJ, target, {"NumberofLocations__c": "7"})
-    ws.org.engine.change_field_type(OBJ, "NumberofLocations__c", {"type": "double", "precision": 5, "scale": 1})
+    ws.org.engine.change_field_type(
+        OBJ, "NumberofLocations__c", {"type": "double", "precision": 5, "scale": 1}
+    )
     ws.org.engine.update(OBJ, target, {"NumberofLocations__c": Decimal("7.5")})
     _sync_and_build(ws)
     assert Decimal(_main(ws, "NumberofLocations__c")[target]) == Decimal("7.5")

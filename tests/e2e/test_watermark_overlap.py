@@ -16,12 +16,17 @@ EMPTY = {obj: 0 for obj in ("Case", "Contact", "Lead", "Opportunity", "Task")}
 
 def test_a_record_committed_late_inside_the_overlap_is_read_by_the_next_run(tmp_path: Path) -> None:
     moment: list[datetime | None] = [None]
-    with DevOrg(counts={"Account": 40, "User": 3, **EMPTY}, state_dir=tmp_path / "org",
-                clock=lambda: moment[0] or datetime.now(UTC)) as org:
+    with DevOrg(
+        counts={"Account": 40, "User": 3, **EMPTY},
+        state_dir=tmp_path / "org",
+        clock=lambda: moment[0] or datetime.now(UTC),
+    ) as org:
         ws = make_workspace("duckdb", tmp_path, org)
         org.engine.create("Account", {"Name": "Changed just before the run"})
         first = ws.sync("Account").report
-        assert first["results"][0]["rows_written"] == org.engine.count("Account", include_deleted=True)
+        assert first["results"][0]["rows_written"] == org.engine.count(
+            "Account", include_deleted=True
+        )
 
         moment[0] = datetime.now(UTC) - timedelta(minutes=2)  # its transaction began 2 minutes ago
         late = org.engine.create("Account", {"Name": "Committed late"})
@@ -29,5 +34,9 @@ def test_a_record_committed_late_inside_the_overlap_is_read_by_the_next_run(tmp_
 
         second = ws.sync("Account").report
         assert second["results"][0]["mode"] == "incremental"
-        _, staged = ws.query('select "Id" from salesforce_staging.account where _lht_kind = \'record\'')
-        assert late in {row[0] for row in staged}, "the record committed late inside the overlap was lost"
+        _, staged = ws.query(
+            "select \"Id\" from salesforce_staging.account where _lht_kind = 'record'"
+        )
+        assert late in {row[0] for row in staged}, (
+            "the record committed late inside the overlap was lost"
+        )

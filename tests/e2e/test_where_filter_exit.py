@@ -22,7 +22,9 @@ def _sync_and_build(ws: Workspace, *args: str) -> dict[str, dict]:
     return {r["id"]: r for r in ws.main_rows("account")}
 
 
-def test_a_record_leaving_the_where_filter_is_flagged_not_deleted_in_incremental_and_full_runs(org, tmp_path: Path) -> None:
+def test_a_record_leaving_the_where_filter_is_flagged_not_deleted_in_incremental_and_full_runs(
+    org, tmp_path: Path
+) -> None:
     from .conftest import make_workspace
 
     ws = make_workspace("duckdb", tmp_path, org)
@@ -48,7 +50,9 @@ def test_a_record_leaving_the_where_filter_is_flagged_not_deleted_in_incremental
     assert main[purged]["_lht_is_deleted"] is True and main[purged]["_lht_in_filter"] is True
     others = set(main) - {leaving, purged}
     assert all(main[i]["_lht_in_filter"] for i in others)
-    assert {i: main[i]["_lht_is_deleted"] for i in others} == {i: first[i]["_lht_is_deleted"] for i in others}
+    assert {i: main[i]["_lht_is_deleted"] for i in others} == {
+        i: first[i]["_lht_is_deleted"] for i in others
+    }
 
     org.engine.update(OBJ, leaving, {"Name": "Back in"})
     main = _sync_and_build(ws)

@@ -16,14 +16,18 @@ def _name(i: int) -> str:
     return f"Wide_Field_With_A_Rather_Long_Name_{i:05d}__c"
 
 
-def test_an_object_with_800_long_named_fields_syncs_full_and_incrementally(org, tmp_path: Path) -> None:
+def test_an_object_with_800_long_named_fields_syncs_full_and_incrementally(
+    org, tmp_path: Path
+) -> None:
     ws = make_workspace("duckdb", tmp_path, org)
     ws.run("lht", "add", OBJ, "--project-dir", str(ws.project)).check()
     eng = org.engine
     for i in range(N):
         eng.add_field(OBJ, {"name": _name(i), "type": "string", "length": 40})
     table = eng.table(OBJ)
-    eng.cursor().execute(f'update {table} set "{_name(0)}" = \'first\', "{_name(N - 1)}" = \'last \' || "Id"')
+    eng.cursor().execute(
+        f'update {table} set "{_name(0)}" = \'first\', "{_name(N - 1)}" = \'last \' || "Id"'
+    )
 
     first = ws.sync(OBJ).report
     assert first["ok"] is True, first
@@ -38,5 +42,7 @@ def test_an_object_with_800_long_named_fields_syncs_full_and_incrementally(org, 
     assert second["ok"] is True, second
     result = next(r for r in second["results"] if r["object_name"] == OBJ)
     assert result["mode"] == "incremental"
-    _, changed = ws.query(f'select "{_name(400)}" from {staging} where "Id" = \'{target}\' and "{_name(400)}" is not null')
+    _, changed = ws.query(
+        f'select "{_name(400)}" from {staging} where "Id" = \'{target}\' and "{_name(400)}" is not null'
+    )
     assert changed == [("changed",)]

@@ -26,28 +26,46 @@ ENGINES = ["duckdb", "snowflake", "snowflake-patch"]
 def snowflake_target(server: dict, database: str, tmp: Path) -> Target:
     """A Snowflake target pointing at the fakesnow server."""
     return Target(
-        kind="snowflake", name="test", profile="lht", profiles_file=tmp / "profiles.yml",
-        account=server["account"], user=server["user"], password=server["password"],
-        host=server["host"], port=server["port"], protocol=server["protocol"],
-        database=database, schema="PUBLIC",
+        kind="snowflake",
+        name="test",
+        profile="lht",
+        profiles_file=tmp / "profiles.yml",
+        account=server["account"],
+        user=server["user"],
+        password=server["password"],
+        host=server["host"],
+        port=server["port"],
+        protocol=server["protocol"],
+        database=database,
+        schema="PUBLIC",
     )
 
 
 @pytest.fixture
 def duck_wh(tmp_path: Path) -> Iterator[Warehouse]:
     """A warehouse on a fresh DuckDB file."""
-    target = Target(kind="duckdb", name="dev", profile="lht", profiles_file=tmp_path / "profiles.yml",
-                    path=tmp_path / "wh" / "lht.duckdb", database="lht")
+    target = Target(
+        kind="duckdb",
+        name="dev",
+        profile="lht",
+        profiles_file=tmp_path / "profiles.yml",
+        path=tmp_path / "wh" / "lht.duckdb",
+        database="lht",
+    )
     wh = connect(target, staging_schema="salesforce_staging")
     yield wh
     wh.close()
 
 
 @pytest.fixture
-def snow_wh(fakesnow_server: dict, snowflake_database: str, fakesnow_fixes: None,
-            tmp_path: Path) -> Iterator[Warehouse]:
+def snow_wh(
+    fakesnow_server: dict, snowflake_database: str, fakesnow_fixes: None, tmp_path: Path
+) -> Iterator[Warehouse]:
     """A warehouse on the fakesnow server, in a fresh database."""
-    wh = connect(snowflake_target(fakesnow_server, snowflake_database, tmp_path), staging_schema="salesforce_staging")
+    wh = connect(
+        snowflake_target(fakesnow_server, snowflake_database, tmp_path),
+        staging_schema="salesforce_staging",
+    )
     yield wh
     wh.close()
 
@@ -59,8 +77,17 @@ def patched_snow_wh(tmp_path: Path, fakesnow_fixes: None) -> Iterator[Warehouse]
     import fakesnow
 
     with fakesnow.patch():
-        target = Target(kind="snowflake", name="test", profile="lht", profiles_file=tmp_path / "profiles.yml",
-                        account="fakesnow", user="fake", password="snow", database="LHT_PATCHED", schema="PUBLIC")
+        target = Target(
+            kind="snowflake",
+            name="test",
+            profile="lht",
+            profiles_file=tmp_path / "profiles.yml",
+            account="fakesnow",
+            user="fake",
+            password="snow",
+            database="LHT_PATCHED",
+            schema="PUBLIC",
+        )
         wh = connect(target, staging_schema="salesforce_staging")
         yield wh
         wh.close()
@@ -69,15 +96,25 @@ def patched_snow_wh(tmp_path: Path, fakesnow_fixes: None) -> Iterator[Warehouse]
 @pytest.fixture(params=ENGINES)
 def wh(request: pytest.FixtureRequest) -> Warehouse:
     """The same test on DuckDB, the fakesnow server and in-process fakesnow."""
-    fixture = {"duckdb": "duck_wh", "snowflake": "snow_wh", "snowflake-patch": "patched_snow_wh"}[request.param]
+    fixture = {"duckdb": "duck_wh", "snowflake": "snow_wh", "snowflake-patch": "patched_snow_wh"}[
+        request.param
+    ]
     return request.getfixturevalue(fixture)
 
 
 # -- Salesforce side: the local org over HTTPS ------------------------------------------------
 
 #: Small seed counts: enough rows for paging, Bulk pages and the REST/Bulk choice.
-SF_ORG_COUNTS = {"Account": 450, "Contact": 25, "Opportunity": 5, "Lead": 5, "Case": 5,
-                 "Task": 5, "Invoice__c": 30, "Attachment": 4}
+SF_ORG_COUNTS = {
+    "Account": 450,
+    "Contact": 25,
+    "Opportunity": 5,
+    "Lead": 5,
+    "Case": 5,
+    "Task": 5,
+    "Invoice__c": 30,
+    "Attachment": 4,
+}
 
 
 @pytest.fixture(scope="session")

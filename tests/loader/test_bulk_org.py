@@ -21,8 +21,9 @@ from lht.typemap import arrow_schema
 
 
 def _client(org, **overrides):
-    settings = settings_from_env({}, retry_backoff_seconds=0.01, retry_backoff_max_seconds=0.05,
-                                 **overrides)
+    settings = settings_from_env(
+        {}, retry_backoff_seconds=0.01, retry_backoff_max_seconds=0.05, **overrides
+    )
     return connect(credentials_from_env(org.env("token")), settings)
 
 
@@ -42,8 +43,10 @@ def test_a_job_stuck_past_the_deadline_is_aborted(org, caplog):
     client = _client(org, bulk_deadline_seconds=1)
     org.faults.add("bulk_stuck")
     extraction = extract(client, _account(client), client.settings, mode="bulk")
-    with caplog.at_level(logging.WARNING, logger="lht.salesforce.bulk"), \
-            pytest.raises(BulkJobError, match="aborted it") as err:
+    with (
+        caplog.at_level(logging.WARNING, logger="lht.salesforce.bulk"),
+        pytest.raises(BulkJobError, match="aborted it") as err,
+    ):
         list(extraction.batches)
     assert "LHT_BULK_DEADLINE_SECONDS" in str(err.value)
     assert re.search(r"Bulk job \S+ aborted", caplog.text)
@@ -61,8 +64,12 @@ def test_a_truncated_page_is_downloaded_again(org, workers):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_page_cut_short_after_some_blocks_resumes_without_repeating_rows(org, workers, monkeypatch):
-    monkeypatch.setattr("lht.salesforce.arrowconv.CSV_BLOCK_BYTES", 4096)  # a 100-row page is ~10 blocks
+def test_a_page_cut_short_after_some_blocks_resumes_without_repeating_rows(
+    org, workers, monkeypatch
+):
+    monkeypatch.setattr(
+        "lht.salesforce.arrowconv.CSV_BLOCK_BYTES", 4096
+    )  # a 100-row page is ~10 blocks
     monkeypatch.setattr("lht.salesforce.arrowconv.CSV_TABLE_BYTES", 1)  # each block its own table
     client = _client(org, bulk_page_records=100, download_workers=workers)
     org.faults.add("truncate_results", times=2)
@@ -77,16 +84,20 @@ def test_a_page_cut_short_after_some_blocks_resumes_without_repeating_rows(org, 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_rows_larger_than_a_parsing_block_are_loaded_whole_and_once(org, workers, monkeypatch):
-    monkeypatch.setattr("lht.salesforce.arrowconv.CSV_BLOCK_BYTES", 2048)  # the header fits, the big row does not
+    monkeypatch.setattr(
+        "lht.salesforce.arrowconv.CSV_BLOCK_BYTES", 2048
+    )  # the header fits, the big row does not
     monkeypatch.setattr("lht.salesforce.arrowconv.CSV_TABLE_BYTES", 1)
-    long_text = "東京 \"quoted\", line\n" * 1500  # ~40 KB of UTF-8 in one value
+    long_text = '東京 "quoted", line\n' * 1500  # ~40 KB of UTF-8 in one value
     big = org.engine.create("Account", {"Name": "Big", "Description": long_text})
     client = _client(org, bulk_page_records=100, download_workers=workers)
     tables = list(extract(client, _account(client), client.settings, mode="bulk").batches)
     rows = pa.concat_tables(tables)
     ids = rows.column("Id").to_pylist()
     assert len(ids) == len(set(ids)) == org.engine.count("Account", include_deleted=True)
-    assert rows.filter(pa.compute.equal(rows.column("Id"), big)).column("Description").to_pylist() == [long_text]
+    assert rows.filter(pa.compute.equal(rows.column("Id"), big)).column(
+        "Description"
+    ).to_pylist() == [long_text]
 
 
 def test_a_page_that_stays_damaged_fails_the_extract(org):
@@ -112,8 +123,11 @@ def test_locator_and_parallel_downloads_give_the_same_rows(org):
     for workers in (1, 3):
         client = _client(org, bulk_page_records=100, download_workers=workers)
         plan = _account(client)
-        tables.append(pa.concat_tables(list(extract(client, plan, client.settings,
-                                                    mode="bulk").batches)).sort_by("Id"))
+        tables.append(
+            pa.concat_tables(
+                list(extract(client, plan, client.settings, mode="bulk").batches)
+            ).sort_by("Id")
+        )
     assert tables[0].equals(tables[1])
 
 
@@ -121,6 +135,7 @@ def _recording_sleep(waits: list[float]):
     def sleep(seconds: float) -> None:
         waits.append(seconds)
         time.sleep(seconds)
+
     return sleep
 
 
@@ -132,7 +147,7 @@ def test_query_job_polling_looks_after_a_tenth_of_a_second_then_backs_off_by_hal
     with pytest.raises(BulkJobError, match="aborted"):
         bulk.wait_for_job(client, job_id, 5.0, sleep=_recording_sleep(waits))
     bulk.delete_job(client, job_id)
-    assert waits[:7] == pytest.approx([0.1 * 1.5 ** n for n in range(7)])
+    assert waits[:7] == pytest.approx([0.1 * 1.5**n for n in range(7)])
     assert sum(waits) <= 5.0 + 1e-9  # the last wait stops at the deadline
 
 
@@ -153,8 +168,16 @@ def test_polling_waits_are_capped(org):
     job_id = bulk.create_query_job(client, build_soql(_account(client), fields=["Id"]))
     waits: list[float] = []
     with pytest.raises(BulkJobError):
-        bulk.wait_for_job(client, job_id, 1.2, first_wait=0.05, steady_polls=1, factor=4, max_wait=0.3,
-                          sleep=_recording_sleep(waits))
+        bulk.wait_for_job(
+            client,
+            job_id,
+            1.2,
+            first_wait=0.05,
+            steady_polls=1,
+            factor=4,
+            max_wait=0.3,
+            sleep=_recording_sleep(waits),
+        )
     bulk.delete_job(client, job_id)
     assert waits[:4] == pytest.approx([0.05, 0.2, 0.3, 0.3])
 

@@ -29,12 +29,18 @@ def _jobs(org) -> int:
 
 def test_the_same_query_reuses_the_open_job_and_another_query_does_not(org, duck_wh) -> None:
     client, plan, store, ledger = _setup(org, duck_wh)
-    first = extract(client, plan, client.settings, mode="bulk", ledger=ledger)  # killed before reading
+    first = extract(
+        client, plan, client.settings, mode="bulk", ledger=ledger
+    )  # killed before reading
     created = _jobs(org)
     again = extract(client, plan, client.settings, mode="bulk", ledger=ledger)
     assert again.reused is not None and again.job_id == first.job_id and _jobs(org) == created
     rows = sum(t.num_rows for t in again.batches)
-    assert rows == int(client.query("SELECT COUNT() FROM Account", include_deleted=True)["totalSize"]) > 0
+    assert (
+        rows
+        == int(client.query("SELECT COUNT() FROM Account", include_deleted=True)["totalSize"])
+        > 0
+    )
     other = extract(client, plan, client.settings, mode="bulk", where="Name != null", ledger=ledger)
     assert other.reused is None and other.job_id != first.job_id and _jobs(org) == created + 1
     [row] = [r for r in store.rows() if r.job_id == first.job_id]
@@ -60,10 +66,14 @@ def test_a_job_older_than_salesforce_keeps_results_is_not_reused(org, duck_wh) -
     client, plan, store, ledger = _setup(org, duck_wh)
     old = extract(client, plan, client.settings, mode="bulk", ledger=ledger)
     q = duck_wh.quote
-    duck_wh.execute(f"UPDATE {store.table} SET {q('created_at')} = CAST(? AS TIMESTAMPTZ) WHERE {q('job_id')} = ?",
-                    [(utcnow() - timedelta(days=7, minutes=1)).isoformat(), old.job_id])
+    duck_wh.execute(
+        f"UPDATE {store.table} SET {q('created_at')} = CAST(? AS TIMESTAMPTZ) WHERE {q('job_id')} = ?",
+        [(utcnow() - timedelta(days=7, minutes=1)).isoformat(), old.job_id],
+    )
     before = len(org.faults.requests())
     again = extract(client, plan, client.settings, mode="bulk", ledger=ledger)
     assert again.reused is None and again.job_id != old.job_id
-    assert not any(old.job_id in path for _, path in org.faults.requests()[before:]), "asked about a job too old"
+    assert not any(old.job_id in path for _, path in org.faults.requests()[before:]), (
+        "asked about a job too old"
+    )
     assert {r.job_id: r.status for r in store.rows()}[old.job_id] == "unusable"

@@ -13,7 +13,9 @@ from lht.salesforce.describe import drop_field, plan_object, without_bulk
 
 
 def _describe(name: str) -> dict:
-    return json.loads((resources.files("lht_devorg.meta") / "describes" / f"{name}.json").read_text())
+    return json.loads(
+        (resources.files("lht_devorg.meta") / "describes" / f"{name}.json").read_text()
+    )
 
 
 def test_address_parents_are_skipped_and_their_components_loaded():
@@ -43,11 +45,21 @@ def test_watermark_prefers_systemmodstamp_then_lastmodifieddate_then_createddate
     assert plan_object(raw).watermark_field == "SystemModstamp"
     no_sms = {**raw, "fields": [f for f in raw["fields"] if f["name"] != "SystemModstamp"]}
     assert plan_object(no_sms).watermark_field == "LastModifiedDate"
-    only_created = {**raw, "fields": [f for f in raw["fields"]
-                                      if f["name"] not in ("SystemModstamp", "LastModifiedDate")]}
+    only_created = {
+        **raw,
+        "fields": [
+            f for f in raw["fields"] if f["name"] not in ("SystemModstamp", "LastModifiedDate")
+        ],
+    }
     assert plan_object(only_created).watermark_field == "CreatedDate"
-    none = {**raw, "fields": [f for f in raw["fields"] if f["name"] not in
-                              ("SystemModstamp", "LastModifiedDate", "CreatedDate")]}
+    none = {
+        **raw,
+        "fields": [
+            f
+            for f in raw["fields"]
+            if f["name"] not in ("SystemModstamp", "LastModifiedDate", "CreatedDate")
+        ],
+    }
     assert plan_object(none).watermark_field is None
 
 
@@ -64,8 +76,15 @@ def test_base64_and_json_fields_make_the_object_rest_only():
 
 
 def test_calculated_fields_are_the_formula_fields():
-    raw = _with_field(_describe("Account"), name="Score__c", type="double", precision=18,
-                      scale=2, calculated=True, calculatedFormula="1+1")
+    raw = _with_field(
+        _describe("Account"),
+        name="Score__c",
+        type="double",
+        precision=18,
+        scale=2,
+        calculated=True,
+        calculatedFormula="1+1",
+    )
     assert plan_object(raw).formula_fields == ("Score__c",)
 
 
@@ -90,17 +109,26 @@ def test_without_bulk_keeps_fields_but_routes_to_rest():
     assert not plan.uses_bulk and plan.fields
 
 
-@pytest.mark.parametrize(("flags", "strategy"), [
-    ({}, "getdeleted"),
-    ({"replicateable": True, "deletable": False}, "getdeleted"),
-    ({"replicateable": False}, "reconcile"),
-    ({"replicateable": False, "deletable": True}, "reconcile"),
-    ({"replicateable": False, "deletable": False}, "none"),
-])
+@pytest.mark.parametrize(
+    ("flags", "strategy"),
+    [
+        ({}, "getdeleted"),
+        ({"replicateable": True, "deletable": False}, "getdeleted"),
+        ({"replicateable": False}, "reconcile"),
+        ({"replicateable": False, "deletable": True}, "reconcile"),
+        ({"replicateable": False, "deletable": False}, "none"),
+    ],
+)
 def test_the_delete_strategy_follows_describes_flags(flags: dict, strategy: str) -> None:
-    describe = {"name": "AccountHistory", **flags, "fields": [
-        {"name": "Id", "type": "id"}, {"name": "CreatedDate", "type": "datetime"},
-        {"name": "Field", "type": "picklist"}]}
+    describe = {
+        "name": "AccountHistory",
+        **flags,
+        "fields": [
+            {"name": "Id", "type": "id"},
+            {"name": "CreatedDate", "type": "datetime"},
+            {"name": "Field", "type": "picklist"},
+        ],
+    }
     plan = plan_object(describe)
     assert plan.delete_strategy == strategy
     assert drop_field(plan, "Field", "test").delete_strategy == strategy

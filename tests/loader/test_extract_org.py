@@ -15,13 +15,26 @@ from lht.salesforce.client import connect
 from lht.salesforce.describe import plan_object
 from lht.salesforce.extract import extract
 
-NASTY_TEXT = ["ACME – NORTH", "0012", "20", "1e5", "NA", "null", "nan", "None", "TRUE",
-              "a,b \"quoted\"\r\nnext line\nlast", "東京 🚀 café", "x" * 131_072]
+NASTY_TEXT = [
+    "ACME – NORTH",
+    "0012",
+    "20",
+    "1e5",
+    "NA",
+    "null",
+    "nan",
+    "None",
+    "TRUE",
+    'a,b "quoted"\r\nnext line\nlast',
+    "東京 🚀 café",
+    "x" * 131_072,
+]
 
 
 def _client(org, **overrides):
-    settings = settings_from_env({}, retry_backoff_seconds=0.01, retry_backoff_max_seconds=0.05,
-                                 **overrides)
+    settings = settings_from_env(
+        {}, retry_backoff_seconds=0.01, retry_backoff_max_seconds=0.05, **overrides
+    )
     return connect(credentials_from_env(org.env("token")), settings)
 
 
@@ -37,12 +50,15 @@ def nasty_invoices(sf_org):
     made = {}
     for i, text in enumerate(NASTY_TEXT):
         # External_Ref__c is unique and the seed already holds some of these texts: make them distinct
-        values = {"Notes__c": text, "External_Ref__c": f"{text}~{i}"[:50] if i < 11 else None,
-                  "Amount__c": ["99999999999999.99", "-99999999999999.99", "0.01"][i % 3],
-                  "Tax_Rate__c": ["999.99", "-999.99", "0.00"][i % 3],
-                  "Due_Date__c": ["1700-01-01", "4000-12-31", "2024-02-29"][i % 3],
-                  "Paid_At__c": "2024-01-15T10:30:05.000Z",
-                  "Pickup_Time__c": ["00:00:00.000Z", "23:59:59.999Z", "10:30:00.000Z"][i % 3]}
+        values = {
+            "Notes__c": text,
+            "External_Ref__c": f"{text}~{i}"[:50] if i < 11 else None,
+            "Amount__c": ["99999999999999.99", "-99999999999999.99", "0.01"][i % 3],
+            "Tax_Rate__c": ["999.99", "-999.99", "0.00"][i % 3],
+            "Due_Date__c": ["1700-01-01", "4000-12-31", "2024-02-29"][i % 3],
+            "Paid_At__c": "2024-01-15T10:30:05.000Z",
+            "Pickup_Time__c": ["00:00:00.000Z", "23:59:59.999Z", "10:30:00.000Z"][i % 3],
+        }
         made[sf_org.engine.create("Invoice__c", values)] = values
     return made
 
@@ -128,9 +144,15 @@ def test_a_count_the_org_refuses_falls_back_to_the_rest_query(org, rest_max_rows
     plan = plan_object(client.describe("Account"))
     before = len(org.faults.requests())
     # the first query of a full extract is its count: the org refuses it
-    refused = org.faults.add("refuse", path="/queryAll", method="GET", times=1,
-                             status=400, error_code="MALFORMED_QUERY",
-                             message="COUNT() is not supported here")
+    refused = org.faults.add(
+        "refuse",
+        path="/queryAll",
+        method="GET",
+        times=1,
+        status=400,
+        error_code="MALFORMED_QUERY",
+        message="COUNT() is not supported here",
+    )
     extraction = extract(client, plan, client.settings)
     rows = sum(b.num_rows for b in extraction.batches)
     assert extraction.engine == engine
@@ -153,12 +175,14 @@ def test_compound_address_components_are_loaded_and_contact_name_kept(org):
     account = plan_object(client.describe("Account"))
     contact = plan_object(client.describe("Contact"))
     for mode in ("rest", "bulk"):
-        accounts = pa.concat_tables(list(extract(client, account, client.settings,
-                                                 mode=mode).batches))
+        accounts = pa.concat_tables(
+            list(extract(client, account, client.settings, mode=mode).batches)
+        )
         assert "BillingAddress" not in accounts.column_names
         assert accounts.column("BillingCity").null_count < accounts.num_rows
-        contacts = pa.concat_tables(list(extract(client, contact, client.settings,
-                                                 mode=mode).batches))
+        contacts = pa.concat_tables(
+            list(extract(client, contact, client.settings, mode=mode).batches)
+        )
         assert contacts.column("Name").null_count == 0
 
 
@@ -178,8 +202,9 @@ def test_since_takes_the_watermark_second_and_max_watermark_follows_the_rows(org
     plan = plan_object(client.describe("Contact"))
     contact_id = next(iter(_rows_by_id(extract(client, plan, client.settings, fields=["Id"]))))
     org.engine.update("Contact", contact_id, {"Title": "Changed just now"})
-    changed = org.engine.get_record("Contact", contact_id, ["SystemModstamp"],
-                                    api_version="59.0")["SystemModstamp"]
+    changed = org.engine.get_record("Contact", contact_id, ["SystemModstamp"], api_version="59.0")[
+        "SystemModstamp"
+    ]
     stamp = datetime.strptime(changed, "%Y-%m-%dT%H:%M:%S.%f%z")
     extraction = extract(client, plan, client.settings, since=stamp + timedelta(milliseconds=900))
     rows = _rows_by_id(extraction)
@@ -193,8 +218,9 @@ def test_where_filter_and_field_subset(org):
     plan = plan_object(client.describe("Invoice__c"))
     everything = _rows_by_id(extract(client, plan, client.settings))
     paid = {i for i, r in everything.items() if r["Status__c"] == "Paid"}
-    extraction = extract(client, plan, client.settings, where="Status__c = 'Paid'",
-                         fields=["Id", "Status__c"])
+    extraction = extract(
+        client, plan, client.settings, where="Status__c = 'Paid'", fields=["Id", "Status__c"]
+    )
     rows = _rows_by_id(extraction)
     assert set(rows) == paid and extraction.total_size == len(paid)
     assert all(set(r) == {"Id", "Status__c"} for r in rows.values())
@@ -207,8 +233,7 @@ def test_soft_deleted_rows_come_back_only_with_include_deleted(org):
     org.engine.delete("Lead", lead_id)
     with_deleted = _rows_by_id(extract(client, plan, client.settings))
     assert with_deleted[lead_id]["IsDeleted"] is True
-    assert lead_id not in _rows_by_id(extract(client, plan, client.settings,
-                                              include_deleted=False))
+    assert lead_id not in _rows_by_id(extract(client, plan, client.settings, include_deleted=False))
 
 
 @pytest.mark.parametrize("mode", ["rest", "bulk"])
@@ -235,6 +260,7 @@ def test_an_object_bulk_refuses_is_read_through_rest(org, monkeypatch, mode, cap
     with caplog.at_level("WARNING", logger="lht.salesforce.describe"):
         extraction = extract(client, plan, client.settings, mode=mode)
     assert extraction.engine == "rest"
-    assert extraction.rows == 0 and sum(t.num_rows for t in extraction.batches) == \
-        org.engine.count("Task", include_deleted=True)
+    assert extraction.rows == 0 and sum(t.num_rows for t in extraction.batches) == org.engine.count(
+        "Task", include_deleted=True
+    )
     assert "INVALIDENTITY" in caplog.text

@@ -15,8 +15,9 @@ from lht.salesforce.soql import build_soql, validate_where
 
 @pytest.fixture(scope="module")
 def account():
-    return plan_object(json.loads(
-        (resources.files("lht_devorg.meta") / "describes" / "Account.json").read_text()))
+    return plan_object(
+        json.loads((resources.files("lht_devorg.meta") / "describes" / "Account.json").read_text())
+    )
 
 
 def test_full_extract_selects_every_loaded_field_in_order(account):
@@ -39,22 +40,37 @@ def test_since_in_another_zone_is_converted_to_utc(account):
 def test_user_filter_is_wrapped_in_parentheses_before_the_watermark(account):
     since = datetime(2024, 1, 1, tzinfo=timezone.utc)
     soql = build_soql(account, fields=["id", "Name"], where="Type = 'A' OR Type = 'B'", since=since)
-    assert soql == ("SELECT Id, Name FROM Account WHERE (Type = 'A' OR Type = 'B') "
-                    "AND SystemModstamp >= 2024-01-01T00:00:00+00:00")
+    assert soql == (
+        "SELECT Id, Name FROM Account WHERE (Type = 'A' OR Type = 'B') "
+        "AND SystemModstamp >= 2024-01-01T00:00:00+00:00"
+    )
 
 
-@pytest.mark.parametrize("where", [
-    "Name = 'x'; DELETE", "Name = 'x' -- comment", "Name = 'x' /* c */", "(Name = 'x'",
-    "Name = 'x') OR (Id != null", "Name = 'unterminated", 'Name = "x',
-])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "Name = 'x'; DELETE",
+        "Name = 'x' -- comment",
+        "Name = 'x' /* c */",
+        "(Name = 'x'",
+        "Name = 'x') OR (Id != null",
+        "Name = 'unterminated",
+        'Name = "x',
+    ],
+)
 def test_unsafe_filters_are_rejected(where):
     with pytest.raises(ConfigError, match="Unsafe SOQL filter"):
         validate_where(where)
 
 
-@pytest.mark.parametrize("where", [
-    "Name = 'a;b -- c'", "Name = 'it\\'s (fine'", "(A = 1 AND (B = 2 OR C = 3))",
-])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "Name = 'a;b -- c'",
+        "Name = 'it\\'s (fine'",
+        "(A = 1 AND (B = 2 OR C = 3))",
+    ],
+)
 def test_safe_filters_with_odd_characters_inside_strings_are_kept(where):
     assert validate_where(where) == where
 

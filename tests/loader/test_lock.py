@@ -67,7 +67,9 @@ def release_once_waiting(holder: Holder, waiter: threading.Thread) -> threading.
 
 
 @pytest.mark.parametrize("engine", ["duck_wh", "snow_wh"])
-def test_a_second_holder_is_refused_naming_the_first(engine: str, request: pytest.FixtureRequest) -> None:
+def test_a_second_holder_is_refused_naming_the_first(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
     wh: Warehouse = request.getfixturevalue(engine)
     holder = Holder(wh)
     try:
@@ -80,7 +82,9 @@ def test_a_second_holder_is_refused_naming_the_first(engine: str, request: pytes
 
 
 @pytest.mark.parametrize("engine", ["duck_wh", "snow_wh"])
-def test_a_waiting_run_gets_the_lock_when_the_holder_finishes(engine: str, request: pytest.FixtureRequest) -> None:
+def test_a_waiting_run_gets_the_lock_when_the_holder_finishes(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
     wh: Warehouse = request.getfixturevalue(engine)
     holder = Holder(wh)
     entered = []
@@ -111,7 +115,9 @@ def test_the_lock_is_released_when_the_run_fails(duck_wh: Warehouse) -> None:
         pass
 
 
-def test_a_stale_snowflake_lock_is_taken_over_and_logged(snow_wh: Warehouse, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_stale_snowflake_lock_is_taken_over_and_logged(
+    snow_wh: Warehouse, caplog: pytest.LogCaptureFixture
+) -> None:
     with run_lock(snow_wh):
         pass
     q = snow_wh.quote
@@ -124,7 +130,9 @@ def test_a_stale_snowflake_lock_is_taken_over_and_logged(snow_wh: Warehouse, cap
     with run_lock(snow_wh):
         owners = snow_wh.execute(f"SELECT {q('owner')} FROM {table}")
         assert owners != [("ghost",)] and len(owners) == 1
-    assert any("stale" in r.getMessage() and "ghost@gone-host" in r.getMessage() for r in caplog.records)
+    assert any(
+        "stale" in r.getMessage() and "ghost@gone-host" in r.getMessage() for r in caplog.records
+    )
     assert snow_wh.execute(f"SELECT count(*) FROM {table}") == [(0,)]
 
 

@@ -23,10 +23,33 @@ from lht.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
 
-GOOD_OBJECTS = ["Account", "Invoice__c", "ns__Thing__c", "My_Obj__c", "Address_2__c", "Account__History",
-                "ns__Invoice__ChangeEvent", "A"]
-BAD_OBJECTS = ["Foo__c\n", "\nAccount", "Account ", "Account; DROP TABLE x", 'Acc"ount', "1Account", "_Account",
-               "Account_", "Acc___x", "ns__1x__c", "Account.Name", "", "a" * 81, "Ac-count", "Acçount"]
+GOOD_OBJECTS = [
+    "Account",
+    "Invoice__c",
+    "ns__Thing__c",
+    "My_Obj__c",
+    "Address_2__c",
+    "Account__History",
+    "ns__Invoice__ChangeEvent",
+    "A",
+]
+BAD_OBJECTS = [
+    "Foo__c\n",
+    "\nAccount",
+    "Account ",
+    "Account; DROP TABLE x",
+    'Acc"ount',
+    "1Account",
+    "_Account",
+    "Account_",
+    "Acc___x",
+    "ns__1x__c",
+    "Account.Name",
+    "",
+    "a" * 81,
+    "Ac-count",
+    "Acçount",
+]
 
 
 @pytest.mark.parametrize("name", GOOD_OBJECTS)
@@ -47,7 +70,11 @@ def test_anything_but_a_whole_api_name_is_refused_by_every_user_of_the_rule(name
 
 
 def test_lht_add_and_the_registry_refuse_a_name_with_a_trailing_newline(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "dbt_project", tmp_path / "p", ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
+    shutil.copytree(
+        REPO / "dbt_project",
+        tmp_path / "p",
+        ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"),
+    )
     before = sorted(p.name for p in (tmp_path / "p" / "models" / "salesforce").iterdir())
     with pytest.raises(InvalidNameError):
         add_objects(["Foo__c\n"], tmp_path / "p")
@@ -90,18 +117,45 @@ def test_ids_are_checked_whole_so_a_trailing_newline_cannot_skip_the_checksum() 
 
 def test_an_id_of_another_object_is_named_by_its_key_prefix() -> None:
     assert id_problem("0015000000Gv7qJAAR", "003", "Contact") == (
-        "'0015000000Gv7qJAAR' is not a Contact Id (those start with 003)")
+        "'0015000000Gv7qJAAR' is not a Contact Id (those start with 003)"
+    )
     assert "an Account Id" in (id_problem("0035000000Gv7qJ", "001", "Account") or "")
 
 
-@pytest.mark.parametrize("name", ["Name", "Account_Score__c", "ACCOUNT_SCORE__C", "Account.External_Id__c",
-                                  "ns__Parent__r.ns__Key__c", "_note", "_", "_key_2"])
-def test_a_push_column_is_a_field_a_lookup_through_a_parent_or_a_column_of_the_models_own(name: str) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Name",
+        "Account_Score__c",
+        "ACCOUNT_SCORE__C",
+        "Account.External_Id__c",
+        "ns__Parent__r.ns__Key__c",
+        "_note",
+        "_",
+        "_key_2",
+    ],
+)
+def test_a_push_column_is_a_field_a_lookup_through_a_parent_or_a_column_of_the_models_own(
+    name: str,
+) -> None:
     assert check_push_column(name) == name
 
 
-@pytest.mark.parametrize("name", ['Name"; drop table x; --', 'External_Id__c" as TEXT) ...; DROP TABLE t',
-                                  "Name\n", "a b", "1abc", "Account.Parent.Name", "Name.", ".Name", "Na-me", ""])
+@pytest.mark.parametrize(
+    "name",
+    [
+        'Name"; drop table x; --',
+        'External_Id__c" as TEXT) ...; DROP TABLE t',
+        "Name\n",
+        "a b",
+        "1abc",
+        "Account.Parent.Name",
+        "Name.",
+        ".Name",
+        "Na-me",
+        "",
+    ],
+)
 def test_anything_else_is_refused_as_a_push_column(name: str) -> None:
     with pytest.raises(InvalidNameError, match="is not a field API name"):
         check_push_column(name)

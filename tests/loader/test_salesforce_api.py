@@ -16,8 +16,9 @@ from lht.salesforce.transport import ClientStats, RunBudget, make_session
 
 
 def _client(org, **overrides):
-    settings = settings_from_env({}, retry_backoff_seconds=0.01, retry_backoff_max_seconds=0.05,
-                                 **overrides)
+    settings = settings_from_env(
+        {}, retry_backoff_seconds=0.01, retry_backoff_max_seconds=0.05, **overrides
+    )
     return connect(credentials_from_env(org.env("token")), settings)
 
 
@@ -75,8 +76,9 @@ def test_retry_after_is_honoured():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         stats = ClientStats()
-        session = make_session(Settings(retry_backoff_seconds=0.01, retry_backoff_max_seconds=5),
-                               RunBudget(), stats)
+        session = make_session(
+            Settings(retry_backoff_seconds=0.01, retry_backoff_max_seconds=5), RunBudget(), stats
+        )
         started = time.monotonic()
         response = session.get(f"http://127.0.0.1:{server.server_address[1]}/")
         waited = time.monotonic() - started

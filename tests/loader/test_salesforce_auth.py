@@ -18,8 +18,9 @@ LOGIN_FLOWS = ["password", "client_credentials", "jwt", "refresh_token", "auth_u
 
 
 def _settings(**overrides):
-    return settings_from_env({}, retry_backoff_seconds=0.01, retry_backoff_max_seconds=0.05,
-                             **overrides)
+    return settings_from_env(
+        {}, retry_backoff_seconds=0.01, retry_backoff_max_seconds=0.05, **overrides
+    )
 
 
 @pytest.fixture
@@ -37,15 +38,19 @@ def test_every_auth_flow_logs_in_and_can_describe(org, flow):
 
 
 def test_password_flow_with_client_id_uses_the_oauth_password_grant(org):
-    env = {**org.env("password"), "SF_CLIENT_ID": org.client_id,
-           "SF_CLIENT_SECRET": org.client_secret}
+    env = {
+        **org.env("password"),
+        "SF_CLIENT_ID": org.client_id,
+        "SF_CLIENT_SECRET": org.client_secret,
+    }
     client = connect(credentials_from_env(env), _settings())
     assert client.describe("Contact")["name"] == "Contact"
 
 
 @pytest.mark.parametrize("flow", LOGIN_FLOWS)
-def test_rest_paging_relogs_in_after_the_session_expires_mid_extract(org, flow, renew_token,
-                                                                    caplog):
+def test_rest_paging_relogs_in_after_the_session_expires_mid_extract(
+    org, flow, renew_token, caplog
+):
     client = connect(credentials_from_env(org.env(flow)), _settings())
     plan = plan_object(client.describe("Account"))
     client.query_headers["Sforce-Query-Options"] = "batchSize=200"  # 450 accounts: 3 pages
@@ -80,10 +85,10 @@ def test_an_expired_bearer_token_says_how_to_get_a_new_one(org, renew_token):
     assert "SF_ACCESS_TOKEN" in str(err.value) and "expired" in str(err.value)
 
 
-@pytest.mark.parametrize("flow,secret_var", [("password", "SF_PASSWORD"),
-                                             ("client_credentials", "SF_CLIENT_SECRET")])
-def test_wrong_secret_is_an_authentication_error_that_never_shows_it(org, flow, secret_var,
-                                                                       caplog):
+@pytest.mark.parametrize(
+    "flow,secret_var", [("password", "SF_PASSWORD"), ("client_credentials", "SF_CLIENT_SECRET")]
+)
+def test_wrong_secret_is_an_authentication_error_that_never_shows_it(org, flow, secret_var, caplog):
     wrong = "Wr0ng-Secret-Value-42"
     env = {**org.env(flow), secret_var: wrong}
     with caplog.at_level(logging.DEBUG), pytest.raises(AuthenticationError) as err:
@@ -106,12 +111,15 @@ def test_unreachable_host_names_the_url_and_what_to_check(org):
     assert "SF_LOGIN_URL" in text
 
 
-def test_untrusted_certificate_points_at_requests_ca_bundle_without_retrying(org, monkeypatch,
-                                                                           caplog):
+def test_untrusted_certificate_points_at_requests_ca_bundle_without_retrying(
+    org, monkeypatch, caplog
+):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    with caplog.at_level(logging.WARNING), pytest.raises(SalesforceError,
-                                                        match="REQUESTS_CA_BUNDLE"):
+    with (
+        caplog.at_level(logging.WARNING),
+        pytest.raises(SalesforceError, match="REQUESTS_CA_BUNDLE"),
+    ):
         connect(credentials_from_env(org.env("password")), _settings())
     assert "retrying" not in caplog.text
 

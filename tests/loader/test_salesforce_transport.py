@@ -14,8 +14,9 @@ DESCRIBE = "/sobjects/Account/describe"
 
 
 def _client(org, **overrides):
-    settings = settings_from_env({}, retry_backoff_seconds=0.01, retry_backoff_max_seconds=0.05,
-                                 **overrides)
+    settings = settings_from_env(
+        {}, retry_backoff_seconds=0.01, retry_backoff_max_seconds=0.05, **overrides
+    )
     return connect(credentials_from_env(org.env("token")), settings)
 
 

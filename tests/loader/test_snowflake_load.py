@@ -32,15 +32,20 @@ from lht.warehouse.connection import Warehouse, connect
 from lht.warehouse.writer import append_session, write_batch
 
 EXTRACTED = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
-FIELDS = [FieldSpec("Id", "id", length=18), FieldSpec("Name", "string", length=255),
-          FieldSpec("Amount__c", "currency", precision=5, scale=2)]
+FIELDS = [
+    FieldSpec("Id", "id", length=18),
+    FieldSpec("Name", "string", length=255),
+    FieldSpec("Amount__c", "currency", precision=5, scale=2),
+]
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["snowflake", "snowflake-patch"])
 def sf(request: pytest.FixtureRequest) -> Warehouse:
     """The fakesnow server and in-process fakesnow."""
-    return request.getfixturevalue({"snowflake": "snow_wh", "snowflake-patch": "patched_snow_wh"}[request.param])
+    return request.getfixturevalue(
+        {"snowflake": "snow_wh", "snowflake-patch": "patched_snow_wh"}[request.param]
+    )
 
 
 def verbs(seen: list[str], verb: str) -> list[str]:
@@ -53,8 +58,12 @@ def verbs(seen: list[str], verb: str) -> list[str]:
 
 def rows_batch(start: int, n: int) -> pa.Table:
     """``n`` rows of about 220 bytes that do not compress away (random hex names)."""
-    return pa.table({"Id": [f"a{i:017d}" for i in range(start, start + n)],
-                     "Name": [secrets.token_hex(100) for _ in range(n)]})
+    return pa.table(
+        {
+            "Id": [f"a{i:017d}" for i in range(start, start + n)],
+            "Name": [secrets.token_hex(100) for _ in range(n)],
+        }
+    )
 
 
 def use_file_mb(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, mb: float) -> None:
@@ -71,7 +80,8 @@ def stage_files(wh: Warehouse) -> list[str]:
 
 
 def test_an_extract_of_thirty_batches_is_one_copy_and_puts_follow_file_size(
-        sf: Warehouse, statements: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    sf: Warehouse, statements: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     use_file_mb(sf, monkeypatch, 0.5)
     with append_session(sf):
         for b in range(30):
@@ -84,7 +94,9 @@ def test_an_extract_of_thirty_batches_is_one_copy_and_puts_follow_file_size(
     assert stage_files(sf) == []  # PURGE removed the loaded files
 
 
-def test_a_batch_written_outside_a_session_is_its_own_load(sf: Warehouse, statements: list[str]) -> None:
+def test_a_batch_written_outside_a_session_is_its_own_load(
+    sf: Warehouse, statements: list[str]
+) -> None:
     write_batch(sf, "Account", rows_batch(0, 3), FIELDS, extracted_at=EXTRACTED)
     write_batch(sf, "Account", rows_batch(3, 2), FIELDS, extracted_at=EXTRACTED)
     assert count(sf) == 5
@@ -93,13 +105,16 @@ def test_a_batch_written_outside_a_session_is_its_own_load(sf: Warehouse, statem
 
 
 def test_an_error_mid_extract_leaves_no_rows_and_no_stage_files(
-        sf: Warehouse, statements: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    sf: Warehouse, statements: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_batch(sf, "Account", rows_batch(0, 1), FIELDS, extracted_at=EXTRACTED)
     use_file_mb(sf, monkeypatch, 0.1)
     with pytest.raises(LhtError, match="stopped"):
         with append_session(sf):
             for b in range(5):
-                write_batch(sf, "Account", rows_batch(100 + b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
+                write_batch(
+                    sf, "Account", rows_batch(100 + b * 1000, 1000), FIELDS, extracted_at=EXTRACTED
+                )
             raise LhtError("stopped mid-extract")
     assert len(verbs(statements, "PUT ")) >= 4  # files had reached the stage
     assert count(sf) == 1
@@ -110,15 +125,22 @@ def _narrowed_opportunity(sf: Warehouse) -> tuple[pa.Table, pa.Table, list[Field
     """Opportunity staging with Amount__c narrowed to NUMBER(5,2) behind lht's back (its type
     cache still says 18,2), and two batches: one that fits, one that cannot load."""
     good = pa.table({"Id": ["o1", "o2"], "Amount__c": pa.array([1, 2], pa.decimal128(18, 2))})
-    bad = pa.table({"Id": ["o3"], "Amount__c": pa.array([10**10], pa.decimal128(18, 2))})  # > NUMBER(5,2)
+    bad = pa.table(
+        {"Id": ["o3"], "Amount__c": pa.array([10**10], pa.decimal128(18, 2))}
+    )  # > NUMBER(5,2)
     wide = [FIELDS[0], FieldSpec("Amount__c", "currency", precision=18, scale=2)]
-    write_batch(sf, "Opportunity", good.slice(0, 1), wide, extracted_at=EXTRACTED)  # creates NUMBER(18,2)
-    sf.execute(f'alter table {sf.staging_table("Opportunity")} alter column "AMOUNT__C" set data type number(5,2)')
+    write_batch(
+        sf, "Opportunity", good.slice(0, 1), wide, extracted_at=EXTRACTED
+    )  # creates NUMBER(18,2)
+    sf.execute(
+        f'alter table {sf.staging_table("Opportunity")} alter column "AMOUNT__C" set data type number(5,2)'
+    )
     return good, bad, wide
 
 
 def test_a_failed_copy_is_one_statement_for_every_file_then_its_files_are_removed(
-        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, statements: list[str]) -> None:
+    sf: Warehouse, monkeypatch: pytest.MonkeyPatch, statements: list[str]
+) -> None:
     """What lht does when the COPY fails (a value too wide in the third file): it loaded the
     extract's files with one COPY, ON_ERROR = ABORT_STATEMENT; it raises saying nothing was
     written, and removes the load's files from the stage.
@@ -129,7 +151,9 @@ def test_a_failed_copy_is_one_statement_for_every_file_then_its_files_are_remove
     use_file_mb(sf, monkeypatch, 0.000001)  # one file per batch
     good, bad, wide = _narrowed_opportunity(sf)
     statements.clear()
-    with pytest.raises(WarehouseError, match="(?i)COPY INTO .*opportunity.* failed, nothing was written"):
+    with pytest.raises(
+        WarehouseError, match="(?i)COPY INTO .*opportunity.* failed, nothing was written"
+    ):
         with append_session(sf):
             write_batch(sf, "Opportunity", good, wide, extracted_at=EXTRACTED)
             write_batch(sf, "Opportunity", good, wide, extracted_at=EXTRACTED)
@@ -145,17 +169,23 @@ def test_a_failed_copy_is_one_statement_for_every_file_then_its_files_are_remove
 
 
 def test_a_refused_remove_after_a_failed_load_keeps_the_loads_error_and_the_next_run_cleans_up(
-        snow_wh: Warehouse, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    snow_wh: Warehouse, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     wh = snow_wh
     use_file_mb(wh, monkeypatch, 0.000001)
     good, bad, wide = _narrowed_opportunity(wh)
     with monkeypatch.context() as refusing:
         refusing.setattr("fakesnow.cursor.FakeSnowflakeCursor.execute", _refusing_remove())
-        with pytest.raises(WarehouseError, match="(?i)COPY INTO .*opportunity.* failed, nothing was written"):
+        with pytest.raises(
+            WarehouseError, match="(?i)COPY INTO .*opportunity.* failed, nothing was written"
+        ):
             with append_session(wh):
                 write_batch(wh, "Opportunity", good, wide, extracted_at=EXTRACTED)
                 write_batch(wh, "Opportunity", bad, wide, extracted_at=EXTRACTED)
-    assert any("Could not remove the staged files of a failed load" in r.getMessage() for r in caplog.records)
+    assert any(
+        "Could not remove the staged files of a failed load" in r.getMessage()
+        for r in caplog.records
+    )
     left = stage_files(wh)  # the failed load's files stay (fakesnow purges a file it loaded even
     assert left and all("/opportunity/" in name for name in left), left  # when the COPY fails)
     fresh = connect(wh.target, staging_schema=wh.staging_schema)  # the next run: a new session
@@ -175,8 +205,11 @@ def _refusing_remove():  # type: ignore[no-untyped-def]
 
     def execute(self, command, *args, **kwargs):  # type: ignore[no-untyped-def]
         if str(command).lstrip().upper().startswith("REMOVE"):
-            raise ProgrammingError(msg="Insufficient privileges to operate on stage 'LHT_LOAD'", errno=3001,
-                                   sqlstate="42501")
+            raise ProgrammingError(
+                msg="Insufficient privileges to operate on stage 'LHT_LOAD'",
+                errno=3001,
+                sqlstate="42501",
+            )
         return original(self, command, *args, **kwargs)
 
     return execute
@@ -188,7 +221,8 @@ def local_folders(root: Path) -> list[Path]:
 
 
 def test_local_files_are_deleted_after_a_load_and_after_a_failure(
-        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     write_batch(sf, "Account", rows_batch(0, 10), FIELDS, extracted_at=EXTRACTED)
     assert local_folders(tmp_path) == []
@@ -201,14 +235,17 @@ def test_local_files_are_deleted_after_a_load_and_after_a_failure(
 
 
 def test_load_files_live_in_a_private_folder_0700_with_files_0600_whatever_the_umask(
-        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     use_file_mb(sf, monkeypatch, 0.1)
     seen: list[tuple[Path, int, int]] = []
     original = snowflake_load.SnowflakeLoad._put
 
     def put(self, path, location):  # type: ignore[no-untyped-def]
-        seen.append((path, stat.S_IMODE(path.stat().st_mode), stat.S_IMODE(path.parent.stat().st_mode)))
+        seen.append(
+            (path, stat.S_IMODE(path.stat().st_mode), stat.S_IMODE(path.parent.stat().st_mode))
+        )
         return original(self, path, location)
 
     monkeypatch.setattr(snowflake_load.SnowflakeLoad, "_put", put)
@@ -216,20 +253,25 @@ def test_load_files_live_in_a_private_folder_0700_with_files_0600_whatever_the_u
     try:
         with append_session(sf):
             for b in range(3):
-                write_batch(sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
+                write_batch(
+                    sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED
+                )
     finally:
         os.umask(old_umask)
     assert len(seen) >= 2
     for path, file_mode, folder_mode in seen:
         assert (file_mode, folder_mode) == (0o600, 0o700), path
-        assert path.parent.parent == tmp_path and path.parent.name.startswith(f"lht-load-{os.getpid()}-")
+        assert path.parent.parent == tmp_path and path.parent.name.startswith(
+            f"lht-load-{os.getpid()}-"
+        )
     assert len({path.parent for path, _, _ in seen}) == 1
     assert count(sf) == 3000 and local_folders(tmp_path) == []
 
 
 @pytest.mark.parametrize("squatter", ["file", "symlink"])
 def test_something_at_the_old_shared_path_neither_breaks_a_load_nor_is_followed(
-        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, squatter: str) -> None:
+    sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, squatter: str
+) -> None:
     shared, victim = tmp_path / "shared", tmp_path / "victim"
     shared.mkdir()
     victim.mkdir()
@@ -250,7 +292,9 @@ def test_something_at_the_old_shared_path_neither_breaks_a_load_nor_is_followed(
     monkeypatch.setattr(snowflake_load.SnowflakeLoad, "_put", put)
     write_batch(sf, "Account", rows_batch(0, 5), FIELDS, extracted_at=EXTRACTED)
     assert count(sf) == 5
-    assert written and not any(path.is_relative_to(victim) for path in written)  # not through the link
+    assert written and not any(
+        path.is_relative_to(victim) for path in written
+    )  # not through the link
     assert [p.name for p in victim.iterdir()] == ["keep.txt"]
     assert sorted(p.name for p in shared.iterdir()) == ["lht-snowflake-load"]
 
@@ -262,7 +306,8 @@ def _dead_pid() -> int:
 
 
 def test_a_load_removes_this_users_folders_of_dead_runs_only(
-        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    sf: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     victim = tmp_path / "victim"
     victim.mkdir()
@@ -273,7 +318,9 @@ def test_a_load_removes_this_users_folders_of_dead_runs_only(
     (killed / "account-00001.parquet").write_text("left over")
     alive = tmp_path / f"lht-load-{os.getppid()}-running"  # a running process's folder: kept
     alive.mkdir()
-    link = tmp_path / f"lht-load-{dead}-link"  # a symlink named like a folder: neither followed nor removed
+    link = (
+        tmp_path / f"lht-load-{dead}-link"
+    )  # a symlink named like a folder: neither followed nor removed
     link.symlink_to(victim, target_is_directory=True)
     file = tmp_path / f"lht-load-{dead}-file"
     file.write_text("a file, not a folder")
@@ -283,13 +330,16 @@ def test_a_load_removes_this_users_folders_of_dead_runs_only(
     assert [p.name for p in victim.iterdir()] == ["keep.parquet"]
 
 
-def test_a_dead_runs_folder_owned_by_another_user_is_left_alone(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dead_runs_folder_owned_by_another_user_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from lht.warehouse import loadfiles
 
     folder = tmp_path / f"lht-load-{_dead_pid()}-other"
     folder.mkdir()
-    monkeypatch.setattr(loadfiles.os, "getuid", lambda: folder.stat().st_uid + 1)  # we are someone else
+    monkeypatch.setattr(
+        loadfiles.os, "getuid", lambda: folder.stat().st_uid + 1
+    )  # we are someone else
     assert loadfiles.remove_dead_folders(tmp_path) == 0 and folder.is_dir()
     monkeypatch.undo()
     assert loadfiles.remove_dead_folders(tmp_path) == 1 and not folder.exists()
@@ -300,13 +350,18 @@ def _put_leftover(wh: Warehouse, load_id: str, tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     pq.write_table(pa.table({"ID": ["left"]}), path)
-    wh.execute(f"PUT 'file://{path}' {snowflake_load.stage_ref(wh)}/account/{load_id}/ AUTO_COMPRESS = FALSE")
+    wh.execute(
+        f"PUT 'file://{path}' {snowflake_load.stage_ref(wh)}/account/{load_id}/ AUTO_COMPRESS = FALSE"
+    )
 
 
 def test_a_load_removes_what_dead_or_expired_loads_left_and_keeps_live_ones(
-        snow_wh: Warehouse, tmp_path: Path) -> None:
+    snow_wh: Warehouse, tmp_path: Path
+) -> None:
     wh = snow_wh
-    write_batch(wh, "Contact", rows_batch(0, 1), FIELDS, extracted_at=EXTRACTED)  # creates the stage
+    write_batch(
+        wh, "Contact", rows_batch(0, 1), FIELDS, extracted_at=EXTRACTED
+    )  # creates the stage
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     now = datetime.now(timezone.utc)
@@ -357,17 +412,35 @@ KILLED_LOAD = textwrap.dedent("""
 
 
 def test_a_load_killed_after_its_puts_leaves_no_rows_and_the_next_load_removes_its_files(
-        snow_wh: Warehouse, fakesnow_server: dict, snowflake_database: str, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    snow_wh: Warehouse,
+    fakesnow_server: dict,
+    snowflake_database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     wh = snow_wh
     marker = tmp_path / "staged"
     env = {**os.environ, "LHT_SNOWFLAKE_FILE_MB": "0.2", "TMPDIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, fakesnow_server["host"], str(fakesnow_server["port"]),
-                             snowflake_database, str(marker)], env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED_LOAD,
+            fakesnow_server["host"],
+            str(fakesnow_server["port"]),
+            snowflake_database,
+            str(marker),
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():
-            assert proc.poll() is None, f"the load ended early: {proc.stderr.read() if proc.stderr else ''}"
+            assert proc.poll() is None, (
+                f"the load ended early: {proc.stderr.read() if proc.stderr else ''}"
+            )
             assert time.monotonic() < deadline, "the load never staged its files"
             time.sleep(0.1)
         os.kill(proc.pid, signal.SIGKILL)
@@ -377,7 +450,9 @@ def test_a_load_killed_after_its_puts_leaves_no_rows_and_the_next_load_removes_i
         assert count(wh) == 0  # nothing half-loaded
         assert [p.name.split("-")[2] for p in local_folders(tmp_path)] == [str(proc.pid)]
         monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-        write_batch(wh, "Account", rows_batch(0, 3), FIELDS, extracted_at=EXTRACTED)  # the next run's load
+        write_batch(
+            wh, "Account", rows_batch(0, 3), FIELDS, extracted_at=EXTRACTED
+        )  # the next run's load
         assert stage_files(wh) == []
         assert count(wh) == 3
         assert local_folders(tmp_path) == []
@@ -401,7 +476,8 @@ def recorded_load(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 def test_every_file_but_the_last_reaches_the_roll_size(
-        sf: Warehouse, monkeypatch: pytest.MonkeyPatch, recorded_load: list[int]) -> None:
+    sf: Warehouse, monkeypatch: pytest.MonkeyPatch, recorded_load: list[int]
+) -> None:
     use_file_mb(sf, monkeypatch, 0.25)
     with append_session(sf):
         for b in range(12):
@@ -421,27 +497,37 @@ def test_files_roll_at_64_mb_by_default() -> None:
 
 
 def test_a_load_hands_freed_arrow_memory_back_as_it_goes_and_before_each_put(
-        sf: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    sf: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use_file_mb(sf, monkeypatch, 1)
     monkeypatch.setattr(snowflake_load, "RELEASE_MB", 0.5)
     events: list[str] = []
     release, put = snowflake_load.release_unused_memory, snowflake_load.SnowflakeLoad._put
-    monkeypatch.setattr(snowflake_load, "release_unused_memory", lambda: (events.append("release"), release()))
-    monkeypatch.setattr(snowflake_load.SnowflakeLoad, "_put",
-                        lambda self, path, location: (events.append("put"), put(self, path, location))[1])
+    monkeypatch.setattr(
+        snowflake_load, "release_unused_memory", lambda: (events.append("release"), release())
+    )
+    monkeypatch.setattr(
+        snowflake_load.SnowflakeLoad,
+        "_put",
+        lambda self, path, location: (events.append("put"), put(self, path, location))[1],
+    )
     with append_session(sf):
         for b in range(24):  # ~5 MB of Arrow batches, ~0.2 MB each
             write_batch(sf, "Account", rows_batch(b * 1000, 1000), FIELDS, extracted_at=EXTRACTED)
     assert count(sf) == 24_000
     assert events.count("put") >= 3
-    assert events.count("release") >= events.count("put") + 5  # every 0.5 MB of batches, and at each roll
+    assert (
+        events.count("release") >= events.count("put") + 5
+    )  # every 0.5 MB of batches, and at each roll
     # each roll releases before it hands its file to the PUT: the k-th PUT has at least k releases before it
     puts = [i for i, e in enumerate(events) if e == "put"]
     assert all(events[:i].count("release") >= k for k, i in enumerate(puts, start=1))
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "big"])
-def test_an_invalid_file_size_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+def test_an_invalid_file_size_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
     from lht.errors import ConfigError
 
     with pytest.raises(ConfigError, match="LHT_SNOWFLAKE_FILE_MB"):

@@ -48,9 +48,16 @@ def test_times_come_back_in_utc_even_if_saved_in_another_zone(wh: Warehouse) -> 
 
 @pytest.mark.parametrize(
     ("saved", "asked"),
-    [("Account", "ACCOUNT"), ("ACCOUNT", "account"), ("my_obj__c", "My_Obj__C"), ("ns__Thing__c", "NS__THING__C")],
+    [
+        ("Account", "ACCOUNT"),
+        ("ACCOUNT", "account"),
+        ("my_obj__c", "My_Obj__C"),
+        ("ns__Thing__c", "NS__THING__C"),
+    ],
 )
-def test_state_is_found_whatever_the_case_of_the_name(wh: Warehouse, saved: str, asked: str) -> None:
+def test_state_is_found_whatever_the_case_of_the_name(
+    wh: Warehouse, saved: str, asked: str
+) -> None:
     store = StateStore(wh)
     store.save(full_state(saved))
     got = store.get(asked)
@@ -93,7 +100,10 @@ def test_save_rejects_an_invalid_object_name(duck_wh: Warehouse) -> None:
 def test_describe_cache_round_trips_and_is_replaced(wh: Warehouse) -> None:
     store = StateStore(wh)
     assert store.get_describe("Account") is None
-    first = {"name": "Account", "fields": [{"name": "Id", "type": "id", "label": "ACME – NORTH 😀"}]}
+    first = {
+        "name": "Account",
+        "fields": [{"name": "Id", "type": "id", "label": "ACME – NORTH 😀"}],
+    }
     when = datetime(2024, 2, 1, 8, 0, 0, 5000, tzinfo=UTC)
     store.put_describe("Account", first, fetched_at=when)
     assert store.get_describe("ACCOUNT") == (when, first)
@@ -139,13 +149,17 @@ def test_a_forgotten_describe_is_described_again(wh: Warehouse) -> None:
     assert store.get_describe("Contact") is not None
 
 
-def test_a_state_table_from_before_the_filter_was_kept_is_read_and_then_completed(wh: Warehouse) -> None:
+def test_a_state_table_from_before_the_filter_was_kept_is_read_and_then_completed(
+    wh: Warehouse,
+) -> None:
     """A warehouse synced by an lht that kept no filter: a reader that creates nothing sees
     NULL (the object re-reads its filter once), a writer adds the column."""
     table = wh.table("_lht_state")
     StateStore(wh)
     wh.execute(f"ALTER TABLE {table} DROP COLUMN {wh.quote('where_filter')}")
-    wh.execute(f"INSERT INTO {table} ({wh.quote('object_name')}, {wh.quote('last_run_rows')}) VALUES ('Account', 5)")
+    wh.execute(
+        f"INSERT INTO {table} ({wh.quote('object_name')}, {wh.quote('last_run_rows')}) VALUES ('Account', 5)"
+    )
     assert "where_filter" not in wh.columns("_lht_state")
     old = StateStore(wh, create=False).get("Account")
     assert old is not None and (old.last_run_rows, old.where_filter) == (5, None)
@@ -181,21 +195,29 @@ def _counting(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_one_statement_reads_every_state_the_describes_asked_for_and_the_newest_batch(
-        wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = StateStore(wh)
     store.save(full_state("Account"))
     store.save(ObjectState(object_name="Contact", watermark_field="SystemModstamp"))
     store.put_describe("Account", {"name": "Account", "v": 1}, datetime(2024, 1, 1, tzinfo=UTC))
     store.put_describe("Lead", {"name": "Lead"}, datetime(2024, 1, 2, tzinfo=UTC))
     wh.execute(f"CREATE TABLE {wh.table('_lht_runs')} ({wh.quote('_lht_batch_id')} VARCHAR)")
-    wh.execute(f"INSERT INTO {wh.table('_lht_runs')} VALUES ('20240101T000000000000Z-a'), ('20240102T000000000000Z-b')")
+    wh.execute(
+        f"INSERT INTO {wh.table('_lht_runs')} VALUES ('20240101T000000000000Z-a'), ('20240102T000000000000Z-b')"
+    )
     seen = _counting(wh, monkeypatch)
-    loaded = StateStore(wh, create=False).load(["account", "Contact"], newest_batch_of=["_lht_runs"],
-                                                require=["_lht_describe"])
+    loaded = StateStore(wh, create=False).load(
+        ["account", "Contact"], newest_batch_of=["_lht_runs"], require=["_lht_describe"]
+    )
     assert len(seen) == 1
-    assert loaded.states == {"account": full_state("Account"),
-                             "contact": ObjectState(object_name="Contact", watermark_field="SystemModstamp")}
-    assert loaded.describes == {"account": (datetime(2024, 1, 1, tzinfo=UTC), {"name": "Account", "v": 1})}
+    assert loaded.states == {
+        "account": full_state("Account"),
+        "contact": ObjectState(object_name="Contact", watermark_field="SystemModstamp"),
+    }
+    assert loaded.describes == {
+        "account": (datetime(2024, 1, 1, tzinfo=UTC), {"name": "Account", "v": 1})
+    }
     assert loaded.newest_batch == {"_lht_runs": "20240102T000000000000Z-b"}
 
 
@@ -206,7 +228,8 @@ def test_the_one_read_fails_when_a_required_table_is_missing(wh: Warehouse) -> N
 
 
 def test_save_all_replaces_every_row_in_one_statement_on_snowflake_and_one_transaction_on_duckdb(
-        wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = StateStore(wh)
     store.save(ObjectState(object_name="ACCOUNT", last_run_rows=1))
     store.save(ObjectState(object_name="Lead", last_run_rows=2))
@@ -215,5 +238,7 @@ def test_save_all_replaces_every_row_in_one_statement_on_snowflake_and_one_trans
     writes = [s for s in seen if s.split()[0].upper() not in ("BEGIN", "COMMIT")]
     assert len(writes) == (1 if wh.kind == "snowflake" else 2), seen
     assert {s.object_name.lower(): s for s in store.all()} == {
-        "account": full_state("Account"), "case": ObjectState(object_name="Case", last_run_rows=3),
-        "lead": ObjectState(object_name="Lead", last_run_rows=2)}
+        "account": full_state("Account"),
+        "case": ObjectState(object_name="Case", last_run_rows=3),
+        "lead": ObjectState(object_name="Lead", last_run_rows=2),
+    }

@@ -47,7 +47,8 @@ lht:
 
 
 def test_duckdb_target_renders_env_var_defaults_relative_to_the_working_directory(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proj = project(tmp_path, DUCK_PROFILES)
     monkeypatch.chdir(tmp_path)  # dbt-duckdb opens a relative path from where dbt runs
     target = load_target(proj)
@@ -59,7 +60,9 @@ def test_duckdb_target_renders_env_var_defaults_relative_to_the_working_director
     assert target.path.exists()
 
 
-def test_env_vars_choose_the_target_and_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_vars_choose_the_target_and_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proj = project(tmp_path, DUCK_PROFILES)
     monkeypatch.setenv("LHT_TEST_DB", str(tmp_path / "abs.duckdb"))
     assert load_target(proj).path == tmp_path / "abs.duckdb"
@@ -68,7 +71,9 @@ def test_env_vars_choose_the_target_and_the_path(tmp_path: Path, monkeypatch: py
     assert load_target(proj, target="dev").name == "dev"
 
 
-def test_profiles_dir_comes_from_the_argument_then_dbt_profiles_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profiles_dir_comes_from_the_argument_then_dbt_profiles_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proj = project(tmp_path, DUCK_PROFILES, profiles_in_project=False)
     with pytest.raises(ConfigError, match="profiles.yml"):
         load_target(proj, profiles_dir=tmp_path / "nowhere")
@@ -78,7 +83,9 @@ def test_profiles_dir_comes_from_the_argument_then_dbt_profiles_dir(tmp_path: Pa
 
 
 def test_a_missing_env_var_names_the_variable_file_profile_and_target(tmp_path: Path) -> None:
-    proj = project(tmp_path, """
+    proj = project(
+        tmp_path,
+        """
 lht:
   target: prod
   outputs:
@@ -87,15 +94,23 @@ lht:
       account: "{{ env_var('LHT_TEST_MISSING_ACCOUNT') }}"
       user: u
       password: "{{ env_var('DBT_ENV_SECRET_LHT_TEST_PW') }}"
-""")
+""",
+    )
     with pytest.raises(ConfigError) as err:
         load_target(proj)
     msg = str(err.value)
-    assert "LHT_TEST_MISSING_ACCOUNT" in msg and "'lht'" in msg and "prod" in msg and "profiles.yml" in msg
+    assert (
+        "LHT_TEST_MISSING_ACCOUNT" in msg
+        and "'lht'" in msg
+        and "prod" in msg
+        and "profiles.yml" in msg
+    )
 
 
 def test_an_unsupported_adapter_is_refused(tmp_path: Path) -> None:
-    proj = project(tmp_path, "lht:\n  target: pg\n  outputs:\n    pg:\n      type: postgres\n      host: x\n")
+    proj = project(
+        tmp_path, "lht:\n  target: pg\n  outputs:\n    pg:\n      type: postgres\n      host: x\n"
+    )
     with pytest.raises(ConfigError, match="postgres.*not supported"):
         load_target(proj)
 
@@ -103,7 +118,9 @@ def test_an_unsupported_adapter_is_refused(tmp_path: Path) -> None:
 def test_missing_files_profiles_and_targets_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="dbt_project.yml"):
         load_target(tmp_path)
-    proj = project(tmp_path, "someone_else:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n")
+    proj = project(
+        tmp_path, "someone_else:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+    )
     with pytest.raises(ConfigError, match="Profile 'lht'.*not defined"):
         load_target(proj)
     (proj / "profiles.yml").write_text(DUCK_PROFILES)
@@ -125,9 +142,9 @@ lht:
       warehouse: WH
       database: {database}
       schema: analytics
-      host: {server['host']}
+      host: {server["host"]}
       port: "{{{{ env_var('LHT_TEST_SF_PORT') }}}}"
-      protocol: {server['protocol']}
+      protocol: {server["protocol"]}
       threads: 2
 """
 
@@ -140,13 +157,24 @@ def sf_env(monkeypatch: pytest.MonkeyPatch, fakesnow_server: dict) -> dict:
     return fakesnow_server
 
 
-def test_snowflake_password_target_connects(tmp_path: Path, sf_env: dict, snowflake_database: str,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snowflake_password_target_connects(
+    tmp_path: Path, sf_env: dict, snowflake_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DBT_ENV_SECRET_LHT_TEST_PW", "s3cret-pw")
     auth = "      password: \"{{ env_var('DBT_ENV_SECRET_LHT_TEST_PW') }}\""
     target = load_target(project(tmp_path, snowflake_profiles(sf_env, snowflake_database, auth)))
-    assert (target.kind, target.account, target.user, target.password) == ("snowflake", "fakesnow", "fake", "s3cret-pw")
-    assert (target.port, target.protocol, target.role, target.database) == (sf_env["port"], "http", "TRANSFORMER", snowflake_database)
+    assert (target.kind, target.account, target.user, target.password) == (
+        "snowflake",
+        "fakesnow",
+        "fake",
+        "s3cret-pw",
+    )
+    assert (target.port, target.protocol, target.role, target.database) == (
+        sf_env["port"],
+        "http",
+        "TRANSFORMER",
+        snowflake_database,
+    )
     assert "s3cret-pw" not in repr(target)
     with connect(target) as wh:
         assert wh.execute("SELECT ?", [7]) == [(7,)]
@@ -155,17 +183,26 @@ def test_snowflake_password_target_connects(tmp_path: Path, sf_env: dict, snowfl
 
 def rsa_pem(passphrase: bytes | None) -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    encryption = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    encryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )
 
 
-def test_snowflake_key_pair_from_an_encrypted_key_file_connects(tmp_path: Path, sf_env: dict, snowflake_database: str,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snowflake_key_pair_from_an_encrypted_key_file_connects(
+    tmp_path: Path, sf_env: dict, snowflake_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key_file = tmp_path / "rsa_key.p8"
     key_file.write_bytes(rsa_pem(b"key-pass"))
     monkeypatch.setenv("DBT_ENV_SECRET_LHT_TEST_KEY_PASS", "key-pass")
-    auth = (f"      private_key_path: {key_file}\n"
-            "      private_key_passphrase: \"{{ env_var('DBT_ENV_SECRET_LHT_TEST_KEY_PASS') }}\"")
+    auth = (
+        f"      private_key_path: {key_file}\n"
+        "      private_key_passphrase: \"{{ env_var('DBT_ENV_SECRET_LHT_TEST_KEY_PASS') }}\""
+    )
     target = load_target(project(tmp_path, snowflake_profiles(sf_env, snowflake_database, auth)))
     assert target.private_key_path == str(key_file) and target.password is None
     with connect(target) as wh:
@@ -177,8 +214,9 @@ def test_snowflake_key_pair_from_an_encrypted_key_file_connects(tmp_path: Path, 
     assert "wrong-pass" not in str(err.value) and "key-pass" not in str(err.value)
 
 
-def test_snowflake_key_pair_from_pem_text_in_an_env_var_connects(tmp_path: Path, sf_env: dict, snowflake_database: str,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snowflake_key_pair_from_pem_text_in_an_env_var_connects(
+    tmp_path: Path, sf_env: dict, snowflake_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DBT_ENV_SECRET_LHT_TEST_PEM", rsa_pem(None).decode())
     auth = "      private_key: \"{{ env_var('DBT_ENV_SECRET_LHT_TEST_PEM') }}\""
     target = load_target(project(tmp_path, snowflake_profiles(sf_env, snowflake_database, auth)))
@@ -189,6 +227,7 @@ def test_snowflake_key_pair_from_pem_text_in_an_env_var_connects(tmp_path: Path,
 
 
 # -- the Warehouse interface ---------------------------------------------------------------
+
 
 def test_identifiers_follow_each_engines_case_rule(duck_wh: Warehouse, snow_wh: Warehouse) -> None:
     assert duck_wh.column_name("BillingCity") == "BillingCity"
@@ -250,24 +289,52 @@ REPO_DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
 def test_the_projects_own_profiles_read_as_the_embedded_duckdb_default(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     for var in ("LHT_TARGET", "LHT_DUCKDB_PATH"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     target = load_target(REPO_DBT_PROJECT)
     assert target.kind == "duckdb"
-    assert target.path == tmp_path / "lht.duckdb", "the same file dbt-duckdb opens when run from here"
+    assert target.path == tmp_path / "lht.duckdb", (
+        "the same file dbt-duckdb opens when run from here"
+    )
 
 
-def test_the_projects_own_snowflake_profile_treats_empty_settings_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
-    env = {"LHT_TARGET": "snowflake", "SNOWFLAKE_ACCOUNT": "acme-xy123", "SNOWFLAKE_USER": "loader",
-           "SNOWFLAKE_WAREHOUSE": "LOAD_WH", "SNOWFLAKE_DATABASE": "RAW", "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "pw"}
+def test_the_projects_own_snowflake_profile_treats_empty_settings_as_unset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = {
+        "LHT_TARGET": "snowflake",
+        "SNOWFLAKE_ACCOUNT": "acme-xy123",
+        "SNOWFLAKE_USER": "loader",
+        "SNOWFLAKE_WAREHOUSE": "LOAD_WH",
+        "SNOWFLAKE_DATABASE": "RAW",
+        "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "pw",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    for var in ("SNOWFLAKE_ROLE", "SNOWFLAKE_PRIVATE_KEY_PATH", "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY",
-                "SNOWFLAKE_AUTHENTICATOR", "SNOWFLAKE_HOST", "SNOWFLAKE_SCHEMA", "LHT_SCHEMA"):
+    for var in (
+        "SNOWFLAKE_ROLE",
+        "SNOWFLAKE_PRIVATE_KEY_PATH",
+        "DBT_ENV_SECRET_SNOWFLAKE_PRIVATE_KEY",
+        "SNOWFLAKE_AUTHENTICATOR",
+        "SNOWFLAKE_HOST",
+        "SNOWFLAKE_SCHEMA",
+        "LHT_SCHEMA",
+    ):
         monkeypatch.delenv(var, raising=False)
     target = load_target(REPO_DBT_PROJECT)
-    assert (target.kind, target.account, target.user, target.password) == ("snowflake", "acme-xy123", "loader", "pw")
-    assert (target.role, target.private_key, target.private_key_path, target.host) == (None, None, None, None)
+    assert (target.kind, target.account, target.user, target.password) == (
+        "snowflake",
+        "acme-xy123",
+        "loader",
+        "pw",
+    )
+    assert (target.role, target.private_key, target.private_key_path, target.host) == (
+        None,
+        None,
+        None,
+        None,
+    )
     assert (target.database, target.schema) == ("RAW", "salesforce")

@@ -50,33 +50,87 @@ FIELDS = [
 
 ROWS = [
     {
-        "Id": "001000000000001AAA", "Name": "ACME – NORTH", "Description": "line1\r\nline2\n\"quoted\" 'single', comma",
-        "Type": "NA", "Tags__c": "a;b;c", "Combo__c": "null", "Email__c": "a@example.com", "Phone": "0012",
-        "Website": "https://example.com/?q=1&r=2", "Secret__c": "nan", "Blob__c": "SGVsbG8=", "Any__c": "20",
-        "Json__c": '{"k": [1, 2]}', "ParentId": "1e5", "Brand_New__c": "TRUE", "IsActive__c": True,
-        "Count__c": 2147483647, "Big__c": 9007199254740993, "Amount__c": Decimal("99999999999999.99"),
-        "Whole__c": Decimal("999999999999999999"), "Lat__c": Decimal("123.456789012345678"),
-        "Pct__c": Decimal("999.99"), "Ratio__c": 0.1, "Day__c": date(1, 1, 1),
-        "SystemModstamp": datetime(1, 1, 1, 0, 0, 0, tzinfo=UTC), "At__c": time(0, 0, 0),
+        "Id": "001000000000001AAA",
+        "Name": "ACME – NORTH",
+        "Description": "line1\r\nline2\n\"quoted\" 'single', comma",
+        "Type": "NA",
+        "Tags__c": "a;b;c",
+        "Combo__c": "null",
+        "Email__c": "a@example.com",
+        "Phone": "0012",
+        "Website": "https://example.com/?q=1&r=2",
+        "Secret__c": "nan",
+        "Blob__c": "SGVsbG8=",
+        "Any__c": "20",
+        "Json__c": '{"k": [1, 2]}',
+        "ParentId": "1e5",
+        "Brand_New__c": "TRUE",
+        "IsActive__c": True,
+        "Count__c": 2147483647,
+        "Big__c": 9007199254740993,
+        "Amount__c": Decimal("99999999999999.99"),
+        "Whole__c": Decimal("999999999999999999"),
+        "Lat__c": Decimal("123.456789012345678"),
+        "Pct__c": Decimal("999.99"),
+        "Ratio__c": 0.1,
+        "Day__c": date(1, 1, 1),
+        "SystemModstamp": datetime(1, 1, 1, 0, 0, 0, tzinfo=UTC),
+        "At__c": time(0, 0, 0),
     },
     {
-        "Id": "001000000000002AAA", "Name": "😀 emoji 中文 日本語 한국어", "Description": LONG_TEXT,
-        "Type": "N/A", "Tags__c": "None", "Combo__c": "20", "Email__c": None, "Phone": "+1 (555) 010-0000",
-        "Website": None, "Secret__c": "0012", "Blob__c": None, "Any__c": "V207252", "Json__c": None,
-        "ParentId": None, "Brand_New__c": "1e5", "IsActive__c": False, "Count__c": -2147483648,
-        "Big__c": -9007199254740993, "Amount__c": Decimal("-99999999999999.99"), "Whole__c": Decimal("-1"),
-        "Lat__c": Decimal("-999.999999999999999"), "Pct__c": Decimal("-0.01"), "Ratio__c": 1e300,
-        "Day__c": date(9999, 12, 31), "SystemModstamp": datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+        "Id": "001000000000002AAA",
+        "Name": "😀 emoji 中文 日本語 한국어",
+        "Description": LONG_TEXT,
+        "Type": "N/A",
+        "Tags__c": "None",
+        "Combo__c": "20",
+        "Email__c": None,
+        "Phone": "+1 (555) 010-0000",
+        "Website": None,
+        "Secret__c": "0012",
+        "Blob__c": None,
+        "Any__c": "V207252",
+        "Json__c": None,
+        "ParentId": None,
+        "Brand_New__c": "1e5",
+        "IsActive__c": False,
+        "Count__c": -2147483648,
+        "Big__c": -9007199254740993,
+        "Amount__c": Decimal("-99999999999999.99"),
+        "Whole__c": Decimal("-1"),
+        "Lat__c": Decimal("-999.999999999999999"),
+        "Pct__c": Decimal("-0.01"),
+        "Ratio__c": 1e300,
+        "Day__c": date(9999, 12, 31),
+        "SystemModstamp": datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
         "At__c": time(23, 59, 59, 999000),
     },
     {
-        "Id": "001000000000003AAA", "Name": "Ünïcödé àçcénts ß", "Description": "tab\there",
-        "Type": "null", "Tags__c": "", "Combo__c": "N/A", "Email__c": "x@y.z", "Phone": "20",
-        "Website": "http://x", "Secret__c": "None", "Blob__c": "AA==", "Any__c": "10", "Json__c": "[]",
-        "ParentId": "001000000000001AAA", "Brand_New__c": None, "IsActive__c": None, "Count__c": 0,
-        "Big__c": 0, "Amount__c": Decimal("0.01"), "Whole__c": Decimal("0"),
-        "Lat__c": Decimal("0.000000000000001"), "Pct__c": Decimal("0"), "Ratio__c": -0.5,
-        "Day__c": date(2024, 2, 29), "SystemModstamp": datetime(2024, 1, 15, 10, 30, 0, 123000, tzinfo=UTC),
+        "Id": "001000000000003AAA",
+        "Name": "Ünïcödé àçcénts ß",
+        "Description": "tab\there",
+        "Type": "null",
+        "Tags__c": "",
+        "Combo__c": "N/A",
+        "Email__c": "x@y.z",
+        "Phone": "20",
+        "Website": "http://x",
+        "Secret__c": "None",
+        "Blob__c": "AA==",
+        "Any__c": "10",
+        "Json__c": "[]",
+        "ParentId": "001000000000001AAA",
+        "Brand_New__c": None,
+        "IsActive__c": None,
+        "Count__c": 0,
+        "Big__c": 0,
+        "Amount__c": Decimal("0.01"),
+        "Whole__c": Decimal("0"),
+        "Lat__c": Decimal("0.000000000000001"),
+        "Pct__c": Decimal("0"),
+        "Ratio__c": -0.5,
+        "Day__c": date(2024, 2, 29),
+        "SystemModstamp": datetime(2024, 1, 15, 10, 30, 0, 123000, tzinfo=UTC),
         "At__c": time(12, 30, 15, 5000),
     },
     {"Id": "001000000000004AAA"},  # every other field NULL
@@ -86,7 +140,9 @@ ROWS = [
 def batch(rows: list[dict], fields: list[FieldSpec] = FIELDS) -> pa.Table:
     """Rows as an Arrow table typed by the type map."""
     schema = arrow_schema(fields)
-    return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)
+    return pa.Table.from_pylist(
+        [{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema
+    )
 
 
 def read(wh: Warehouse, object_name: str, columns: list[str], order: str = "Id") -> list[dict]:
@@ -94,8 +150,7 @@ def read(wh: Warehouse, object_name: str, columns: list[str], order: str = "Id")
     select = ", ".join(f"{c}, {c} IS NULL" for c in columns)
     rows = wh.execute(f"SELECT {select} FROM {wh.staging_table(object_name)} ORDER BY {order}")
     return [
-        {c: (None if row[2 * i + 1] else row[2 * i]) for i, c in enumerate(columns)}
-        for row in rows
+        {c: (None if row[2 * i + 1] else row[2 * i]) for i, c in enumerate(columns)} for row in rows
     ]
 
 
@@ -125,25 +180,48 @@ def test_staging_columns_follow_the_type_map(wh: Warehouse) -> None:
     write_batch(wh, "Account", batch(ROWS[:1]), FIELDS, extracted_at=EXTRACTED)
     cols = wh.columns("account")
     assert "billingaddress" not in cols
-    assert {"id", "amount__c", "day__c", "systemmodstamp", "at__c", "_lht_batch_id", "_lht_extracted_at",
-            "_lht_kind"} <= set(cols)
+    assert {
+        "id",
+        "amount__c",
+        "day__c",
+        "systemmodstamp",
+        "at__c",
+        "_lht_batch_id",
+        "_lht_extracted_at",
+        "_lht_kind",
+    } <= set(cols)
     assert len(cols) == len([f for f in FIELDS if f.loadable]) + 3
 
 
 def test_columns_are_queryable_by_api_name_in_any_case(wh: Warehouse) -> None:
     fields = [FieldSpec("Id", "id"), FieldSpec("BillingCity", "string")]
-    write_batch(wh, "Account", batch([{"Id": "1", "BillingCity": "Oslo"}], fields), fields, extracted_at=EXTRACTED)
+    write_batch(
+        wh,
+        "Account",
+        batch([{"Id": "1", "BillingCity": "Oslo"}], fields),
+        fields,
+        extracted_at=EXTRACTED,
+    )
     table = wh.staging_table("Account")
-    assert wh.execute(f"SELECT BillingCity AS a, billingcity AS b, BILLINGCITY AS c FROM {table}") == [("Oslo", "Oslo", "Oslo")]
+    assert wh.execute(
+        f"SELECT BillingCity AS a, billingcity AS b, BILLINGCITY AS c FROM {table}"
+    ) == [("Oslo", "Oslo", "Oslo")]
     assert wh.execute("SELECT BillingCity FROM salesforce_staging.account") == [("Oslo",)]
 
 
 def test_new_fields_add_columns_and_existing_rows_keep_their_values(wh: Warehouse) -> None:
     old = [FieldSpec("Id", "id"), FieldSpec("Name", "string")]
-    write_batch(wh, "my_obj__c", batch([{"Id": "a1", "Name": "first"}], old), old, extracted_at=EXTRACTED)
+    write_batch(
+        wh, "my_obj__c", batch([{"Id": "a1", "Name": "first"}], old), old, extracted_at=EXTRACTED
+    )
     new = old + [FieldSpec("Score__c", "double", precision=5, scale=1)]
-    write_batch(wh, "my_obj__c", batch([{"Id": "a2", "Name": "second", "Score__c": Decimal("12.5")}], new), new,
-                extracted_at=EXTRACTED)
+    write_batch(
+        wh,
+        "my_obj__c",
+        batch([{"Id": "a2", "Name": "second", "Score__c": Decimal("12.5")}], new),
+        new,
+        extracted_at=EXTRACTED,
+    )
     assert "score__c" in wh.columns("my_obj__c")
     assert read(wh, "my_obj__c", ["Id", "Name", "Score__c"]) == [
         {"Id": "a1", "Name": "first", "Score__c": None},
@@ -152,24 +230,42 @@ def test_new_fields_add_columns_and_existing_rows_keep_their_values(wh: Warehous
 
 
 def test_a_field_missing_from_the_batch_is_null(wh: Warehouse) -> None:
-    fields = [FieldSpec("Id", "id"), FieldSpec("Name", "string"), FieldSpec("Amount__c", "currency", 16, 2)]
+    fields = [
+        FieldSpec("Id", "id"),
+        FieldSpec("Name", "string"),
+        FieldSpec("Amount__c", "currency", 16, 2),
+    ]
     only_id = pa.table({"Id": ["a1"]})
     assert write_batch(wh, "Thing", only_id, fields, extracted_at=EXTRACTED).rows == 1
-    assert read(wh, "Thing", ["Id", "Name", "Amount__c"]) == [{"Id": "a1", "Name": None, "Amount__c": None}]
+    assert read(wh, "Thing", ["Id", "Name", "Amount__c"]) == [
+        {"Id": "a1", "Name": None, "Amount__c": None}
+    ]
 
 
 def test_a_removed_field_keeps_its_column_and_new_rows_hold_null(wh: Warehouse) -> None:
     both = [FieldSpec("Id", "id"), FieldSpec("Gone__c", "string")]
-    write_batch(wh, "Thing", batch([{"Id": "a1", "Gone__c": "x"}], both), both, extracted_at=EXTRACTED)
+    write_batch(
+        wh, "Thing", batch([{"Id": "a1", "Gone__c": "x"}], both), both, extracted_at=EXTRACTED
+    )
     only_id = both[:1]
     write_batch(wh, "Thing", batch([{"Id": "a2"}], only_id), only_id, extracted_at=EXTRACTED)
-    assert read(wh, "Thing", ["Id", "Gone__c"]) == [{"Id": "a1", "Gone__c": "x"}, {"Id": "a2", "Gone__c": None}]
+    assert read(wh, "Thing", ["Id", "Gone__c"]) == [
+        {"Id": "a1", "Gone__c": "x"},
+        {"Id": "a2", "Gone__c": None},
+    ]
 
 
 def test_batch_ids_strictly_increase_and_metadata_is_stamped(wh: Warehouse) -> None:
     fields = [FieldSpec("Id", "id")]
     results = [
-        write_batch(wh, "Case", pa.table({"Id": [f"c{i}", f"d{i}"]}), fields, kind=kind, extracted_at=EXTRACTED)
+        write_batch(
+            wh,
+            "Case",
+            pa.table({"Id": [f"c{i}", f"d{i}"]}),
+            fields,
+            kind=kind,
+            extracted_at=EXTRACTED,
+        )
         for i, kind in enumerate(["record", "deleted", "formula", "record", "record"])
     ]
     ids = [r.batch_id for r in results]
@@ -200,7 +296,9 @@ def test_batch_ids_stay_above_a_stored_id_written_ahead_of_this_clock(wh: Wareho
 
 def test_a_value_that_cannot_be_cast_raises_and_writes_nothing(wh: Warehouse) -> None:
     fields = [FieldSpec("Id", "id"), FieldSpec("Count__c", "int")]
-    write_batch(wh, "Task", pa.table({"Id": ["t0"], "Count__c": [1]}), fields, extracted_at=EXTRACTED)
+    write_batch(
+        wh, "Task", pa.table({"Id": ["t0"], "Count__c": [1]}), fields, extracted_at=EXTRACTED
+    )
     bad = pa.table({"Id": ["t1", "t2"], "Count__c": ["7", "seven"]})
     with pytest.raises(WarehouseError, match="Count__c"):
         write_batch(wh, "Task", bad, fields, extracted_at=EXTRACTED)
@@ -216,24 +314,39 @@ def test_an_empty_batch_writes_nothing(wh: Warehouse) -> None:
 
 def test_a_column_not_among_the_fields_is_an_error(duck_wh: Warehouse) -> None:
     with pytest.raises(InvalidNameError, match="Mystery"):
-        write_batch(duck_wh, "Account", pa.table({"Id": ["1"], "Mystery": ["x"]}), [FieldSpec("Id", "id")],
-                    extracted_at=EXTRACTED)
+        write_batch(
+            duck_wh,
+            "Account",
+            pa.table({"Id": ["1"], "Mystery": ["x"]}),
+            [FieldSpec("Id", "id")],
+            extracted_at=EXTRACTED,
+        )
     assert duck_wh.columns("account") == {}
 
 
-@pytest.mark.parametrize("name", ["Account; DROP TABLE x", "account\"", "__c", "a__b__c__d", "1Account", ""])
+@pytest.mark.parametrize(
+    "name", ["Account; DROP TABLE x", 'account"', "__c", "a__b__c__d", "1Account", ""]
+)
 def test_an_invalid_object_name_is_rejected_before_any_sql(duck_wh: Warehouse, name: str) -> None:
     with pytest.raises(InvalidNameError):
-        write_batch(duck_wh, name, pa.table({"Id": ["1"]}), [FieldSpec("Id", "id")], extracted_at=EXTRACTED)
-    assert duck_wh.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'salesforce_staging'") == [(0,)]
+        write_batch(
+            duck_wh, name, pa.table({"Id": ["1"]}), [FieldSpec("Id", "id")], extracted_at=EXTRACTED
+        )
+    assert duck_wh.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'salesforce_staging'"
+    ) == [(0,)]
 
 
-def test_a_record_batch_is_accepted_and_names_are_matched_to_describe_casing(duck_wh: Warehouse) -> None:
+def test_a_record_batch_is_accepted_and_names_are_matched_to_describe_casing(
+    duck_wh: Warehouse,
+) -> None:
     fields = [FieldSpec("Id", "id"), FieldSpec("BillingCity", "string")]
     rb = pa.record_batch({"ID": ["1"], "billingcity": ["Bergen"]})
     write_batch(duck_wh, "ns__Thing__c", rb, fields, extracted_at=EXTRACTED)
     assert list(duck_wh.columns("ns__thing__c"))[:2] == ["id", "billingcity"]
-    assert duck_wh.execute('SELECT "BillingCity" FROM salesforce_staging.ns__thing__c') == [("Bergen",)]
+    assert duck_wh.execute('SELECT "BillingCity" FROM salesforce_staging.ns__thing__c') == [
+        ("Bergen",)
+    ]
 
 
 def test_the_staging_schema_comes_from_the_settings(tmp_path, monkeypatch) -> None:
@@ -242,10 +355,18 @@ def test_the_staging_schema_comes_from_the_settings(tmp_path, monkeypatch) -> No
 
     monkeypatch.setenv("LHT_STAGING_SCHEMA", "not_this_one")
     settings = settings_from_env({"LHT_STAGING_SCHEMA": "raw_sf"})
-    target = Target(kind="duckdb", name="dev", profile="p", profiles_file=tmp_path / "p.yml",
-                    path=tmp_path / "x.duckdb", settings=settings)
+    target = Target(
+        kind="duckdb",
+        name="dev",
+        profile="p",
+        profiles_file=tmp_path / "p.yml",
+        path=tmp_path / "x.duckdb",
+        settings=settings,
+    )
     with connect(target) as wh:
-        write_batch(wh, "Account", pa.table({"Id": ["1"]}), [FieldSpec("Id", "id")], extracted_at=EXTRACTED)
+        write_batch(
+            wh, "Account", pa.table({"Id": ["1"]}), [FieldSpec("Id", "id")], extracted_at=EXTRACTED
+        )
         assert wh.execute("SELECT Id FROM raw_sf.account") == [("1",)]
     with pytest.raises(ConfigError, match="LHT_STAGING_SCHEMA='bad-name'"):
         settings_from_env({"LHT_STAGING_SCHEMA": "bad-name"})
@@ -253,29 +374,46 @@ def test_the_staging_schema_comes_from_the_settings(tmp_path, monkeypatch) -> No
         connect(target, staging_schema="bad-name")
 
 
-@pytest.mark.parametrize(("setting", "compressed"), [(None, False), ("none", False), ("auto", True)])
+@pytest.mark.parametrize(
+    ("setting", "compressed"), [(None, False), ("none", False), ("auto", True)]
+)
 def test_duckdb_staging_text_is_stored_uncompressed_unless_asked(
-        tmp_path, monkeypatch, setting: str | None, compressed: bool) -> None:
+    tmp_path, monkeypatch, setting: str | None, compressed: bool
+) -> None:
     if setting is None:
         monkeypatch.delenv("LHT_DUCKDB_TEXT_COMPRESSION", raising=False)
     else:
         monkeypatch.setenv("LHT_DUCKDB_TEXT_COMPRESSION", setting)
-    target = Target(kind="duckdb", name="dev", profile="lht", profiles_file=tmp_path / "profiles.yml",
-                    path=tmp_path / "lht.duckdb", database="lht")
+    target = Target(
+        kind="duckdb",
+        name="dev",
+        profile="lht",
+        profiles_file=tmp_path / "profiles.yml",
+        path=tmp_path / "lht.duckdb",
+        database="lht",
+    )
     fields = [FieldSpec("Id", "id"), FieldSpec("Name", "string")]
-    rows = [{"Id": f"001{i:015d}", "Name": ["Acme", "Globex", "Initech"][i % 3]} for i in range(5000)]
+    rows = [
+        {"Id": f"001{i:015d}", "Name": ["Acme", "Globex", "Initech"][i % 3]} for i in range(5000)
+    ]
     wh = connect(target, staging_schema="salesforce_staging")
     write_batch(wh, "Account", batch(rows, fields), fields, extracted_at=EXTRACTED)
     wh.execute("CHECKPOINT")
-    kinds = {c for (c,) in wh.execute(
-        "SELECT DISTINCT compression FROM pragma_storage_info('salesforce_staging.account') "
-        "WHERE column_name = 'Name' AND segment_type = 'VARCHAR'")}
+    kinds = {
+        c
+        for (c,) in wh.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('salesforce_staging.account') "
+            "WHERE column_name = 'Name' AND segment_type = 'VARCHAR'"
+        )
+    }
     wh.close()
     assert kinds, "no storage segments found for the text column"
     assert (kinds != {"Uncompressed"}) is compressed, f"text column stored as {kinds}"
 
 
-def test_an_unknown_text_compression_setting_names_the_variable_and_the_choices(monkeypatch) -> None:
+def test_an_unknown_text_compression_setting_names_the_variable_and_the_choices(
+    monkeypatch,
+) -> None:
     monkeypatch.setenv("LHT_DUCKDB_TEXT_COMPRESSION", "fast")
     with pytest.raises(ConfigError, match="LHT_DUCKDB_TEXT_COMPRESSION='fast'.*none.*auto"):
         settings_from_env()

@@ -11,7 +11,11 @@ from lht.warehouse.connection import Warehouse
 from lht.warehouse.staging import ids_missing_since, staged_ids, staged_rows_after
 from lht.warehouse.writer import write_batch
 
-FIELDS = [FieldSpec("Id", "id"), FieldSpec("IsDeleted", "boolean"), FieldSpec("SystemModstamp", "datetime")]
+FIELDS = [
+    FieldSpec("Id", "id"),
+    FieldSpec("IsDeleted", "boolean"),
+    FieldSpec("SystemModstamp", "datetime"),
+]
 AT = datetime(2024, 5, 1, tzinfo=timezone.utc)
 
 

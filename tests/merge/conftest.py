@@ -17,8 +17,17 @@ from e2e.conftest import Run, Workspace
 from lht_devorg import DevOrg
 
 #: Every object present, Accounts enough for the seeded duplicates (numbers 40 to 61).
-MERGE_COUNTS = {"User": 5, "Account": 80, "Contact": 60, "Lead": 10, "Opportunity": 40, "Case": 20,
-                "Task": 60, "Invoice__c": 5, "Attachment": 0}
+MERGE_COUNTS = {
+    "User": 5,
+    "Account": 80,
+    "Contact": 60,
+    "Lead": 10,
+    "Opportunity": 40,
+    "Case": 20,
+    "Task": 60,
+    "Invoice__c": 5,
+    "Attachment": 0,
+}
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -57,18 +66,32 @@ def add_merge_model(ws: Workspace, name: str, sql: str) -> None:
 
 def literal_model(object_name: str, rows: list[tuple[str | None, str | None]]) -> str:
     """A merge model returning ``rows`` as (MasterId, LoserId)."""
+
     def lit(value: str | None) -> str:
         return "cast(null as varchar)" if value is None else "'" + value.replace("'", "''") + "'"
 
-    selects = " union all ".join(f"select {lit(m)} as MasterId, {lit(loser)} as LoserId" for m, loser in rows)
-    return (f"{{{{ config(materialized='table', meta={{'lht_merge': {{'object': '{object_name}'}}}}) }}}}\n"
-            f"{selects}\n")
+    selects = " union all ".join(
+        f"select {lit(m)} as MasterId, {lit(loser)} as LoserId" for m, loser in rows
+    )
+    return (
+        f"{{{{ config(materialized='table', meta={{'lht_merge': {{'object': '{object_name}'}}}}) }}}}\n"
+        f"{selects}\n"
+    )
 
 
 def merge(ws: Workspace, *args: str, extra_env: dict[str, str] | None = None) -> Run:
     """``lht merge --json ARGS`` on the workspace (no check of the exit code)."""
-    return ws.run("lht", "merge", "--json", "--project-dir", str(ws.project), "--profiles-dir",
-                  str(ws.profiles), *args, extra_env=extra_env)
+    return ws.run(
+        "lht",
+        "merge",
+        "--json",
+        "--project-dir",
+        str(ws.project),
+        "--profiles-dir",
+        str(ws.profiles),
+        *args,
+        extra_env=extra_env,
+    )
 
 
 def report_of(run: Run) -> dict[str, Any]:
@@ -76,8 +99,9 @@ def report_of(run: Run) -> dict[str, Any]:
     try:
         return json.loads(run.stdout)
     except ValueError:
-        raise AssertionError(f"no JSON report (exit {run.returncode}):\n{run.stdout[-3000:]}\n"
-                             f"{run.stderr[-3000:]}") from None
+        raise AssertionError(
+            f"no JSON report (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        ) from None
 
 
 def model_report(run: Run, name: str) -> dict[str, Any]:
@@ -87,13 +111,20 @@ def model_report(run: Run, name: str) -> dict[str, Any]:
 
 def soap_posts(org: DevOrg) -> int:
     """SOAP calls the org received so far."""
-    return sum(1 for method, path in org.faults.requests() if method == "POST" and "/services/Soap/" in path)
+    return sum(
+        1
+        for method, path in org.faults.requests()
+        if method == "POST" and "/services/Soap/" in path
+    )
 
 
 def org_row(org: DevOrg, obj: str, record_id: str, *columns: str) -> dict[str, Any]:
     """Columns of one record as the org stores it (recycle bin included)."""
     cols = ", ".join(f'"{c}"' for c in columns)
-    row = org.engine.cursor().execute(f'select {cols} from {org.engine.table(obj)} where "Id" = ?',
-                                      [record_id]).fetchone()
+    row = (
+        org.engine.cursor()
+        .execute(f'select {cols} from {org.engine.table(obj)} where "Id" = ?', [record_id])
+        .fetchone()
+    )
     assert row is not None, f"{obj} {record_id} is not in the org"
     return dict(zip(columns, row, strict=True))

@@ -23,13 +23,16 @@ PUSH_ONLY = {"created", "updated", "deleted", "unchanged", "engine", "operation"
 
 
 def test_dry_run_lists_the_pairs_it_would_send_and_the_report_has_merge_fields_only(
-        merge_org: DevOrg, tmp_path: Path) -> None:
+    merge_org: DevOrg, tmp_path: Path
+) -> None:
     ws = make_workspace("duckdb", tmp_path, merge_org)
     add_merge_model(ws, "dedup_accounts", DEDUP_SQL)
     env = {**ws.env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
 
     def typed(command: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run(command, shell=True, cwd=ws.root, env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            command, shell=True, cwd=ws.root, env=env, capture_output=True, text=True, timeout=600
+        )
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         return proc
 
@@ -45,7 +48,8 @@ def test_dry_run_lists_the_pairs_it_would_send_and_the_report_has_merge_fields_o
     assert {(p["master_id"], p["loser_id"]) for p in planned["pairs"]} == set(rows)
     assert planned["to_merge"] == len(rows) and not PUSH_ONLY & set(planned)
     assert soap_posts(merge_org) == 0 and not any(
-        org_row(merge_org, "Account", loser, "IsDeleted")["IsDeleted"] for _, loser in rows)
+        org_row(merge_org, "Account", loser, "IsDeleted")["IsDeleted"] for _, loser in rows
+    )
 
     calls_before = merge_org.api_calls
     done = json.loads(typed(f"lht merge --json {PROJECT}").stdout)["results"][0]

@@ -36,23 +36,39 @@ def _expected_pairs(org: DevOrg) -> dict[str, str]:
     for master, duplicate in duplicate_account_ids():
         groups.setdefault(master, [master]).append(duplicate)
     for members in groups.values():
-        dated = sorted(members, key=lambda i: (org_row(org, "Account", i, "CreatedDate")["CreatedDate"], i))
+        dated = sorted(
+            members, key=lambda i: (org_row(org, "Account", i, "CreatedDate")["CreatedDate"], i)
+        )
         out.update({loser: dated[0] for loser in dated[1:]})
     return out
 
 
-def test_the_seeded_duplicates_merge_and_their_children_follow_through_sync_and_build(ws: Workspace) -> None:
+def test_the_seeded_duplicates_merge_and_their_children_follow_through_sync_and_build(
+    ws: Workspace,
+) -> None:
     org = ws.org
     pairs = _expected_pairs(org)
     a_loser = next(iter(pairs))
     children = {
         "Contact": org.engine.create("Contact", {"LastName": "Child", "AccountId": a_loser}),
-        "Opportunity": org.engine.create("Opportunity", {"Name": "Child deal", "AccountId": a_loser,
-                                                         "StageName": "Prospecting", "CloseDate": "2026-01-31"}),
+        "Opportunity": org.engine.create(
+            "Opportunity",
+            {
+                "Name": "Child deal",
+                "AccountId": a_loser,
+                "StageName": "Prospecting",
+                "CloseDate": "2026-01-31",
+            },
+        ),
         "Case": org.engine.create("Case", {"Subject": "Child case", "AccountId": a_loser}),
         "Task": org.engine.create("Task", {"Subject": "Call", "WhatId": a_loser}),
     }
-    lookup = {"Contact": "AccountId", "Opportunity": "AccountId", "Case": "AccountId", "Task": "WhatId"}
+    lookup = {
+        "Contact": "AccountId",
+        "Opportunity": "AccountId",
+        "Case": "AccountId",
+        "Task": "WhatId",
+    }
     assert ws.sync().report["ok"] is True
     ws.build()
 
@@ -60,7 +76,9 @@ def test_the_seeded_duplicates_merge_and_their_children_follow_through_sync_and_
     assert dry.returncode == 0, dry.stderr
     planned = model_report(dry, "dedup_accounts")
     assert planned["to_merge"] == len(pairs)
-    assert {p["loser_id"]: p["master_id"] for p in planned["pairs"]} == pairs, "dry run: the pairs it would send"
+    assert {p["loser_id"]: p["master_id"] for p in planned["pairs"]} == pairs, (
+        "dry run: the pairs it would send"
+    )
     assert soap_posts(org) == 0
     assert not any(org_row(org, "Account", loser, "IsDeleted")["IsDeleted"] for loser in pairs)
 
@@ -71,7 +89,9 @@ def test_the_seeded_duplicates_merge_and_their_children_follow_through_sync_and_
     assert result["requests"] == len(set(pairs.values()))  # two losers of one master go together
     for loser, master in pairs.items():
         assert org_row(org, "Account", loser, "IsDeleted", "MasterRecordId") == {
-            "IsDeleted": True, "MasterRecordId": master}
+            "IsDeleted": True,
+            "MasterRecordId": master,
+        }
 
     assert ws.sync().report["ok"] is True
     ws.build()
@@ -86,8 +106,13 @@ def test_the_seeded_duplicates_merge_and_their_children_follow_through_sync_and_
         assert row[lookup[obj].lower()] == master, f"{obj}.{lookup[obj]} did not move to the master"
     results = {r["loser_id"]: r for r in ws.main_rows("lht_merge_results")}
     assert set(results) == set(pairs)
-    assert all(r["success"] is True and r["outcome"] == "merged" and r["attempts"] == 1
-               and r["master_id"] == pairs[loser] for loser, r in results.items())
+    assert all(
+        r["success"] is True
+        and r["outcome"] == "merged"
+        and r["attempts"] == 1
+        and r["master_id"] == pairs[loser]
+        for loser, r in results.items()
+    )
     assert results[a_loser]["related_moved"] >= len(children)
 
 

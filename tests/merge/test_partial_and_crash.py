@@ -30,7 +30,8 @@ from .conftest import (
 
 
 def test_a_partly_refused_merge_records_the_failures_goes_on_and_retries_them_next_run(
-        merge_org: DevOrg, tmp_path) -> None:
+    merge_org: DevOrg, tmp_path
+) -> None:
     org = merge_org
     ws = make_workspace("duckdb", tmp_path, org)
     add_merge_model(ws, "dedup_accounts", DEDUP_SQL)
@@ -46,7 +47,9 @@ def test_a_partly_refused_merge_records_the_failures_goes_on_and_retries_them_ne
     deleted_master = pairs[deleted_loser]
     org.engine.delete("Account", deleted_master)
     refused = d61 if d61 in pairs else m60
-    fault = org.faults.add("merge_failed", path=refused[:15], message="Two accounts share a related contact")
+    fault = org.faults.add(
+        "merge_failed", path=refused[:15], message="Two accounts share a related contact"
+    )
     outside = next(loser for loser in (d51, d52, m50) if loser in pairs)
     org.engine.merge("Account", pairs[outside], [outside])
 
@@ -61,8 +64,14 @@ def test_a_partly_refused_merge_records_the_failures_goes_on_and_retries_them_ne
     ws.build("--select", "lht_merge_results")
     results = {r["loser_id"]: r for r in ws.main_rows("lht_merge_results")}
     assert set(results) == set(pairs)
-    assert (results[deleted_loser]["success"], results[deleted_loser]["error_code"]) == (False, "ENTITY_IS_DELETED")
-    assert (results[refused]["error_code"], results[refused]["outcome"]) == ("MERGE_FAILED", "failed")
+    assert (results[deleted_loser]["success"], results[deleted_loser]["error_code"]) == (
+        False,
+        "ENTITY_IS_DELETED",
+    )
+    assert (results[refused]["error_code"], results[refused]["outcome"]) == (
+        "MERGE_FAILED",
+        "failed",
+    )
     assert results[outside]["outcome"] == "already_merged" and results[outside]["success"] is True
     assert not org_row(org, "Account", deleted_loser, "IsDeleted")["IsDeleted"]
 
@@ -108,9 +117,20 @@ select * from final
 """
 
 
-def test_a_merge_killed_between_two_calls_resends_only_what_salesforce_had_not_merged(tmp_path) -> None:
-    counts = {"User": 5, "Account": 700, "Contact": 50, "Lead": 0, "Opportunity": 50, "Case": 0,
-              "Task": 50, "Invoice__c": 0, "Attachment": 0}
+def test_a_merge_killed_between_two_calls_resends_only_what_salesforce_had_not_merged(
+    tmp_path,
+) -> None:
+    counts = {
+        "User": 5,
+        "Account": 700,
+        "Contact": 50,
+        "Lead": 0,
+        "Opportunity": 50,
+        "Case": 0,
+        "Task": 50,
+        "Invoice__c": 0,
+        "Attachment": 0,
+    }
     with DevOrg(counts=counts, bulk_job_seconds=0.1) as org:
         ws = make_workspace("duckdb", tmp_path, org)
         add_merge_model(ws, "pairs", PAIRS_SQL)
@@ -120,36 +140,59 @@ def test_a_merge_killed_between_two_calls_resends_only_what_salesforce_had_not_m
         assert len(rows) == PAIRS
         # the first merge() call goes through; the second is held until the process is killed
         org.faults.add("stall", path="/services/Soap/u/", method="POST", times=1, seconds=0.0)
-        hold = org.faults.add("stall", path="/services/Soap/u/", method="POST", times=1, seconds=60.0)
-        argv = [str(BIN / "lht"), "merge", "--json", "--project-dir", str(ws.project),
-                "--profiles-dir", str(ws.profiles)]
-        proc = subprocess.Popen(argv, env=ws.env, cwd=ws.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        hold = org.faults.add(
+            "stall", path="/services/Soap/u/", method="POST", times=1, seconds=60.0
+        )
+        argv = [
+            str(BIN / "lht"),
+            "merge",
+            "--json",
+            "--project-dir",
+            str(ws.project),
+            "--profiles-dir",
+            str(ws.profiles),
+        ]
+        proc = subprocess.Popen(
+            argv, env=ws.env, cwd=ws.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + 120
         while hold.fired < 1 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert hold.fired == 1, f"the second call was never reached: {proc.stderr.read()[-2000:] if proc.stderr else ''}"
+        assert hold.fired == 1, (
+            f"the second call was never reached: {proc.stderr.read()[-2000:] if proc.stderr else ''}"
+        )
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         org.faults.clear()
-        merged = [loser for _, loser in rows if org_row(org, "Account", loser, "IsDeleted")["IsDeleted"]]
+        merged = [
+            loser for _, loser in rows if org_row(org, "Account", loser, "IsDeleted")["IsDeleted"]
+        ]
         assert len(merged) == 2 * 200 // 2  # the first call: 200 requests of one loser each
 
         posts = soap_posts(org)
         rerun = merge(ws)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
         result = model_report(rerun, "pairs")
-        assert (result["already_merged"], result["sent"], result["merged"]) == (200, PAIRS - 200, PAIRS - 200)
+        assert (result["already_merged"], result["sent"], result["merged"]) == (
+            200,
+            PAIRS - 200,
+            PAIRS - 200,
+        )
         assert soap_posts(org) == posts + 1
         for master, loser in rows:
             assert org_row(org, "Account", loser, "IsDeleted", "MasterRecordId") == {
-                "IsDeleted": True, "MasterRecordId": master}
+                "IsDeleted": True,
+                "MasterRecordId": master,
+            }
         ws.build("--select", "lht_merge_results")
         results = ws.main_rows("lht_merge_results")
         assert len(results) == PAIRS and all(r["success"] for r in results)
         assert all(r["attempts"] == 1 for r in results), "a loser was sent twice"
 
 
-def test_a_session_rejected_by_merge_is_renewed_once_with_the_password_flow(merge_org: DevOrg, tmp_path) -> None:
+def test_a_session_rejected_by_merge_is_renewed_once_with_the_password_flow(
+    merge_org: DevOrg, tmp_path
+) -> None:
     ws = make_workspace("duckdb", tmp_path, merge_org, flow="password")
     pairs = [(master, loser) for master, loser in duplicate_account_ids()]
     add_merge_model(ws, "seeded", literal_model("Account", pairs))
@@ -157,10 +200,14 @@ def test_a_session_rejected_by_merge_is_renewed_once_with_the_password_flow(merg
     env = {"LHT_MAX_RETRIES": "1", "LHT_RETRY_BACKOFF": "0.01"}
     # every attempt the transport makes with the first session is refused; after the renewal
     # the call goes through
-    rejected = merge_org.faults.add("expired_session", path="/services/Soap/u/", method="POST", times=2)
+    rejected = merge_org.faults.add(
+        "expired_session", path="/services/Soap/u/", method="POST", times=2
+    )
     run = merge(ws, extra_env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert rejected.fired == 2
     assert model_report(run, "seeded")["merged"] == len(pairs)
-    assert all(org_row(merge_org, "Account", loser, "MasterRecordId")["MasterRecordId"] == master
-               for master, loser in pairs)
+    assert all(
+        org_row(merge_org, "Account", loser, "MasterRecordId")["MasterRecordId"] == master
+        for master, loser in pairs
+    )

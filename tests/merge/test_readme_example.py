@@ -17,7 +17,9 @@ from lht_devorg.core.seed import duplicate_account_ids
 from .conftest import DEDUP_SQL, add_merge_model, readme_block
 
 
-def test_the_readme_merge_example_merges_the_seeded_duplicates(merge_org: DevOrg, tmp_path: Path) -> None:
+def test_the_readme_merge_example_merges_the_seeded_duplicates(
+    merge_org: DevOrg, tmp_path: Path
+) -> None:
     ws = make_workspace("duckdb", tmp_path, merge_org)
     add_merge_model(ws, "dedup_accounts", DEDUP_SQL)
     assert ws.sync().report["ok"] is True  # the README's earlier sections load the org first
@@ -26,8 +28,9 @@ def test_the_readme_merge_example_merges_the_seeded_duplicates(merge_org: DevOrg
     assert any(c.startswith("lht merge") for c in commands)
     for command in commands:
         assert shlex.split(command)[0] in {"lht", "dbt"}, command
-        run = subprocess.run(command, shell=True, cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        )
         assert run.returncode == 0, f"{command}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     accounts = {r["id"]: r for r in ws.main_rows("account")}
     groups = {}

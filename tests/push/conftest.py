@@ -13,8 +13,17 @@ from e2e.conftest import Run, Workspace, make_workspace
 
 from lht_devorg import DevOrg
 
-COUNTS = {"User": 3, "Account": 40, "Contact": 5, "Lead": 1, "Opportunity": 1, "Case": 1, "Task": 1,
-          "Invoice__c": 1, "Attachment": 0}
+COUNTS = {
+    "User": 3,
+    "Account": 40,
+    "Contact": 5,
+    "Lead": 1,
+    "Opportunity": 1,
+    "Case": 1,
+    "Task": 1,
+    "Invoice__c": 1,
+    "Attachment": 0,
+}
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
 
@@ -32,9 +41,12 @@ class PushWorkspace:
         ``changes`` is false, its change-set view as the README writes it."""
         meta = json.dumps({"lht_push": push}) if push else "{}"
         (self.models / f"{name}.sql").write_text(
-            f"{{{{ config(materialized='table', meta={meta}) }}}}\n{sql}\n")
+            f"{{{{ config(materialized='table', meta={meta}) }}}}\n{sql}\n"
+        )
         if changes:
-            (self.models / f"{name}__lht_changes.sql").write_text(f"{{{{ lht.lht_push_changes('{name}') }}}}\n")
+            (self.models / f"{name}__lht_changes.sql").write_text(
+                f"{{{{ lht.lht_push_changes('{name}') }}}}\n"
+            )
 
     def build(self, *select: str, check: bool = True) -> Run:
         """``dbt build`` of the named push models and their change-set views (``name+``), or of
@@ -43,11 +55,21 @@ class PushWorkspace:
         return self.ws.build("--select", "account", "lht_push_results", *chosen, check=check)
 
     def push(self, *args: str, env: dict[str, str] | None = None, code: int | None = 0) -> Run:
-        run = self.ws.run("lht", "push", "--json", "--project-dir", str(self.ws.project),
-                          "--profiles-dir", str(self.ws.profiles), *args,
-                          extra_env={"LHT_RETRY_BACKOFF": "0.05", **(env or {})})
+        run = self.ws.run(
+            "lht",
+            "push",
+            "--json",
+            "--project-dir",
+            str(self.ws.project),
+            "--profiles-dir",
+            str(self.ws.profiles),
+            *args,
+            extra_env={"LHT_RETRY_BACKOFF": "0.05", **(env or {})},
+        )
         if code is not None:
-            assert run.returncode == code, f"exit {run.returncode}:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+            assert run.returncode == code, (
+                f"exit {run.returncode}:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+            )
         return run
 
     def result(self, run: Run, name: str) -> dict[str, Any]:
@@ -55,15 +77,24 @@ class PushWorkspace:
 
     def writes(self) -> list[tuple[str, str]]:
         """Write calls the org received so far."""
-        return [(m, p) for m, p in self.org.faults.requests() if m in WRITES and "/jobs/query" not in p]
+        return [
+            (m, p) for m, p in self.org.faults.requests() if m in WRITES and "/jobs/query" not in p
+        ]
 
     def accounts(self, *columns: str, where: str = "true") -> list[tuple]:
         cols = ", ".join(f'"{c}"' for c in columns)
-        return self.org.engine.cursor().execute(
-            f'select {cols} from {self.org.engine.table("Account")} where {where} order by "Id"').fetchall()
+        return (
+            self.org.engine.cursor()
+            .execute(
+                f'select {cols} from {self.org.engine.table("Account")} where {where} order by "Id"'
+            )
+            .fetchall()
+        )
 
     def results(self, where: str = "true") -> list[dict[str, Any]]:
-        names, rows = self.ws.query(f"select * from salesforce_staging._lht_push_results where {where}")
+        names, rows = self.ws.query(
+            f"select * from salesforce_staging._lht_push_results where {where}"
+        )
         return [dict(zip(names, r, strict=True)) for r in rows]
 
 
@@ -73,7 +104,9 @@ def push_org() -> Iterator[DevOrg]:
         yield running
 
 
-def make_push_ws(engine: str, root: Path, org: DevOrg, fakesnow: dict | None = None) -> PushWorkspace:
+def make_push_ws(
+    engine: str, root: Path, org: DevOrg, fakesnow: dict | None = None
+) -> PushWorkspace:
     ws = make_workspace(engine, root, org, fakesnow)
     ws.sync("Account")
     return PushWorkspace(ws)

@@ -21,15 +21,23 @@ def _lht(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_add_push_writes_the_view_and_its_yaml_beside_the_model_once(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "dbt_project", tmp_path / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(
+        REPO / "dbt_project",
+        tmp_path / "dbt_project",
+        ignore=shutil.ignore_patterns("target", "logs"),
+    )
     folder = tmp_path / "dbt_project" / "models" / "marts" / "pushes"
     folder.mkdir(parents=True)
     (folder / "account_tiers.sql").write_text("select 1 as Id\n")
     run = _lht("add", "--push", "account_tiers", "--project-dir", "dbt_project", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines() == ["wrote dbt_project/models/marts/pushes/account_tiers__lht_changes.sql",
-                                       "wrote dbt_project/models/marts/pushes/account_tiers__lht_changes.yml"]
-    assert (folder / "account_tiers__lht_changes.sql").read_text() == "{{ lht.lht_push_changes('account_tiers') }}\n"
+    assert run.stdout.splitlines() == [
+        "wrote dbt_project/models/marts/pushes/account_tiers__lht_changes.sql",
+        "wrote dbt_project/models/marts/pushes/account_tiers__lht_changes.yml",
+    ]
+    assert (
+        folder / "account_tiers__lht_changes.sql"
+    ).read_text() == "{{ lht.lht_push_changes('account_tiers') }}\n"
     entry = yaml.safe_load((folder / "account_tiers__lht_changes.yml").read_text())["models"][0]
     assert entry["name"] == "account_tiers__lht_changes"
     assert [c["name"] for c in entry["columns"]] == list(COLUMN_DESCRIPTIONS)
@@ -41,7 +49,9 @@ def test_add_push_writes_the_view_and_its_yaml_beside_the_model_once(tmp_path: P
     (folder / "account_tiers__lht_changes.sql").write_text("select 2\n")
     clash = _lht("add", "--push", "account_tiers", "--project-dir", "dbt_project", cwd=tmp_path)
     assert clash.returncode == 2 and "already exists with other content" in clash.stderr
-    assert (folder / "account_tiers__lht_changes.sql").read_text() == "select 2\n", "nothing overwritten"
+    assert (folder / "account_tiers__lht_changes.sql").read_text() == "select 2\n", (
+        "nothing overwritten"
+    )
 
     missing = _lht("add", "--push", "no_such_model", "--project-dir", "dbt_project", cwd=tmp_path)
     assert missing.returncode == 2 and "No model file no_such_model.sql" in missing.stderr

@@ -22,11 +22,17 @@ def test_the_rate_is_measured_from_the_first_progress_so_start_up_is_not_slownes
 
 
 def test_paced_waits_stay_between_a_tenth_and_half_of_the_time_spent_and_under_the_cap() -> None:
-    assert paced_wait(0.5, 2.0, 99_990, 100_000) == pytest.approx(0.2)  # nearly done: a tenth of 2 s
-    assert paced_wait(0.5, 2.0, 100_000, 100_000) == pytest.approx(0.2)  # all counted, not yet final
+    assert paced_wait(0.5, 2.0, 99_990, 100_000) == pytest.approx(
+        0.2
+    )  # nearly done: a tenth of 2 s
+    assert paced_wait(0.5, 2.0, 100_000, 100_000) == pytest.approx(
+        0.2
+    )  # all counted, not yet final
     assert paced_wait(0.5, 0.4, 99_990, 100_000) == pytest.approx(0.1)  # never under 0.1 s
     assert paced_wait(0.5, 60.0, 99_990, 100_000) == 0.5  # nor over the first wait
-    assert paced_wait(0.5, 2.0, 1_000, 100_000) == 1.0  # a long estimate: never more than half the time spent
+    assert (
+        paced_wait(0.5, 2.0, 1_000, 100_000) == 1.0
+    )  # a long estimate: never more than half the time spent
     assert paced_wait(0.5, 120.0, 1_000, 100_000) == 30.0  # slow: never longer than the cap
 
 

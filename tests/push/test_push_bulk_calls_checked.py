@@ -24,13 +24,17 @@ REFUSALS = {
 
 
 @pytest.mark.parametrize("refused", sorted(REFUSALS))
-def test_a_refused_upload_or_close_aborts_the_job_and_the_rows_go_again(pws: PushWorkspace, refused: str) -> None:
+def test_a_refused_upload_or_close_aborts_the_job_and_the_rows_go_again(
+    pws: PushWorkspace, refused: str
+) -> None:
     p = pws
     path, method, status, code, times = REFUSALS[refused]
     p.model("push_scores", SCORES, object="Account", operation="update")
     p.build()
     live = len(p.accounts("Id", where='not "IsDeleted"'))
-    fault = p.org.faults.add("refuse", path=path, method=method, times=times, status=status, error_code=code)
+    fault = p.org.faults.add(
+        "refuse", path=path, method=method, times=times, status=status, error_code=code
+    )
 
     failed = p.push(env=BULK, code=1)
     report = p.result(failed, "push_scores")
@@ -39,7 +43,9 @@ def test_a_refused_upload_or_close_aborts_the_job_and_the_rows_go_again(pws: Pus
     assert str(status) in (report["error"] or "") or code in (report["error"] or ""), report
     jobs = p.org.ingest.list(API_VERSION)["records"]
     assert [j["state"] for j in jobs] == ["Aborted"], jobs
-    assert not p.accounts("Id", where='"Account_Score__c" = 7.5'), "rows of a refused upload were applied"
+    assert not p.accounts("Id", where='"Account_Score__c" = 7.5'), (
+        "rows of a refused upload were applied"
+    )
     assert not p.results("success"), "a refused job's rows were recorded as accepted"
     p.org.faults.clear()
 
@@ -48,17 +54,30 @@ def test_a_refused_upload_or_close_aborts_the_job_and_the_rows_go_again(pws: Pus
     assert len(p.accounts("Id", where='"Account_Score__c" = 7.5')) == live
 
 
-def test_a_close_whose_answer_was_lost_reads_the_job_instead_of_aborting_it(pws: PushWorkspace) -> None:
+def test_a_close_whose_answer_was_lost_reads_the_job_instead_of_aborting_it(
+    pws: PushWorkspace,
+) -> None:
     p = pws
     rows = 30
-    p.model("push_new", f"select 'CLOSE-' || cast(i as varchar) as External_Id__c, 'Close ' || cast(i as varchar) "
-            f"as Name from range(0, {rows}) as t(i)", object="Account", operation="insert", key="External_Id__c")
+    p.model(
+        "push_new",
+        f"select 'CLOSE-' || cast(i as varchar) as External_Id__c, 'Close ' || cast(i as varchar) "
+        f"as Name from range(0, {rows}) as t(i)",
+        object="Account",
+        operation="insert",
+        key="External_Id__c",
+    )
     p.build()
     lost = p.org.faults.add("drop_response", path="/jobs/ingest/", method="PATCH")  # the close
     run = p.result(p.push(env=BULK), "push_new")
     assert lost.fired == 1 and (run["created"], run["failed"]) == (rows, 0), run
-    created = p.org.engine.cursor().execute(
-        f'select count(*), count(distinct "External_Id__c") from {p.org.engine.table("Account")} '
-        "where \"External_Id__c\" like 'CLOSE-%'").fetchone()
+    created = (
+        p.org.engine.cursor()
+        .execute(
+            f'select count(*), count(distinct "External_Id__c") from {p.org.engine.table("Account")} '
+            "where \"External_Id__c\" like 'CLOSE-%'"
+        )
+        .fetchone()
+    )
     assert created == (rows, rows)
     assert p.result(p.push(env=BULK), "push_new")["sent"] == 0

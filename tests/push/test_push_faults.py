@@ -29,13 +29,27 @@ def test_a_budget_reached_mid_bulk_push_is_settled_by_the_next_push(pws: PushWor
     p = pws
     p.model("push_scores", SCORES, object="Account", operation="update")
     p.build()
-    stopped = p.push(env={**BULK, "LHT_API_BUDGET": "3"}, code=1)  # create, upload, close; then no poll
+    stopped = p.push(
+        env={**BULK, "LHT_API_BUDGET": "3"}, code=1
+    )  # create, upload, close; then no poll
     assert "API budget" in (p.result(stopped, "push_scores")["error"] or "")
-    jobs_before = [path for method, path in p.org.faults.requests() if method == "POST" and path.endswith("/jobs/ingest")]
+    jobs_before = [
+        path
+        for method, path in p.org.faults.requests()
+        if method == "POST" and path.endswith("/jobs/ingest")
+    ]
     settled = p.result(p.push(env=BULK), "push_scores")
-    assert settled["failed"] == 0 and settled["updated"] == len(p.accounts("Id", where='not "IsDeleted"'))
-    jobs_after = [path for method, path in p.org.faults.requests() if method == "POST" and path.endswith("/jobs/ingest")]
-    assert len(jobs_after) == len(jobs_before), "the rerun sent the rows again instead of reading the job's results"
+    assert settled["failed"] == 0 and settled["updated"] == len(
+        p.accounts("Id", where='not "IsDeleted"')
+    )
+    jobs_after = [
+        path
+        for method, path in p.org.faults.requests()
+        if method == "POST" and path.endswith("/jobs/ingest")
+    ]
+    assert len(jobs_after) == len(jobs_before), (
+        "the rerun sent the rows again instead of reading the job's results"
+    )
     assert p.result(p.push(env=BULK), "push_scores")["sent"] == 0
 
 
@@ -52,7 +66,9 @@ def test_locked_bulk_rows_go_again_in_one_follow_up_job(pws: PushWorkspace) -> N
     assert p.result(p.push(env=BULK), "push_scores")["sent"] == 0
 
 
-def test_rows_still_locked_after_the_bounded_retries_are_recorded_failed(pws: PushWorkspace) -> None:
+def test_rows_still_locked_after_the_bounded_retries_are_recorded_failed(
+    pws: PushWorkspace,
+) -> None:
     p = pws
     p.model("push_scores", SCORES, object="Account", operation="update")
     p.build()
@@ -61,11 +77,17 @@ def test_rows_still_locked_after_the_bounded_retries_are_recorded_failed(pws: Pu
     run = p.result(p.push(env=BULK, code=1), "push_scores")
     assert (run["failed"], run["updated"]) == (live, 0), run
     assert len(_ingest_jobs_created(p)) == 1 + LOCK_RETRIES
-    assert {r["error_code"] for r in p.results("not success and error_code <> 'LHT_PENDING'")} == {"UNABLE_TO_LOCK_ROW"}
+    assert {r["error_code"] for r in p.results("not success and error_code <> 'LHT_PENDING'")} == {
+        "UNABLE_TO_LOCK_ROW"
+    }
     p.org.faults.clear()
     again = p.result(p.push(env=BULK), "push_scores")
     assert (again["failed"], again["updated"]) == (0, live), again
 
 
 def _ingest_jobs_created(p: PushWorkspace) -> list[str]:
-    return [path for method, path in p.org.faults.requests() if method == "POST" and path.endswith("/jobs/ingest")]
+    return [
+        path
+        for method, path in p.org.faults.requests()
+        if method == "POST" and path.endswith("/jobs/ingest")
+    ]

@@ -20,20 +20,29 @@ INSERT_CALL = "/composite/sobjects"
 
 
 def _created(p: PushWorkspace) -> list[tuple[str, int]]:
-    return p.org.engine.cursor().execute(
-        f'select "External_Id__c", count(*) from {p.org.engine.table("Account")} '
-        "where \"External_Id__c\" like 'LOST-%' group by 1").fetchall()
+    return (
+        p.org.engine.cursor()
+        .execute(
+            f'select "External_Id__c", count(*) from {p.org.engine.table("Account")} '
+            "where \"External_Id__c\" like 'LOST-%' group by 1"
+        )
+        .fetchall()
+    )
 
 
 def _inserts(p: PushWorkspace) -> int:
-    return sum(1 for m, path in p.writes() if m == "POST" and path.split("?")[0].endswith(INSERT_CALL))
+    return sum(
+        1 for m, path in p.writes() if m == "POST" and path.split("?")[0].endswith(INSERT_CALL)
+    )
 
 
 def test_an_insert_whose_answer_was_lost_is_found_not_sent_twice(pws: PushWorkspace) -> None:
     p = pws
     p.model("push_lost", INSERTS, object="Account", operation="insert", key="External_Id__c")
     p.build()
-    lost = p.org.faults.add("drop_response", path=INSERT_CALL, method="POST", skip=1)  # the second call's answer
+    lost = p.org.faults.add(
+        "drop_response", path=INSERT_CALL, method="POST", skip=1
+    )  # the second call's answer
 
     failed = p.push(code=1)
     report = p.result(failed, "push_lost")
@@ -47,7 +56,9 @@ def test_an_insert_whose_answer_was_lost_is_found_not_sent_twice(pws: PushWorksp
     created = _created(p)
     assert len(created) == ROWS and all(n == 1 for _, n in created), "a record was created twice"
     p.ws.build("--select", "lht_push_results")
-    _, rows = p.ws.query("select count(*), count(salesforce_id), min(cast(success as int)) "
-                         "from salesforce.lht_push_results where push_name = 'push_lost'")
+    _, rows = p.ws.query(
+        "select count(*), count(salesforce_id), min(cast(success as int)) "
+        "from salesforce.lht_push_results where push_name = 'push_lost'"
+    )
     assert rows == [(ROWS, ROWS, 1)]
     assert p.result(p.push(), "push_lost")["sent"] == 0

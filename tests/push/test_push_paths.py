@@ -44,9 +44,13 @@ def _user_env(p: PushWorkspace, **extra: str) -> dict[str, str]:
     return {**env, "LHT_RETRY_BACKOFF": "0.05", **extra}
 
 
-def _lht(p: PushWorkspace, args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+def _lht(
+    p: PushWorkspace, args: list[str], cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess:
     lht = Path(sys.executable).with_name("lht")
-    return subprocess.run([str(lht), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [str(lht), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_push_takes_any_path_form_from_any_directory(pws: PushWorkspace, tmp_path: Path) -> None:
@@ -55,20 +59,51 @@ def test_push_takes_any_path_form_from_any_directory(pws: PushWorkspace, tmp_pat
     assert p.ws.project == root / "dbt_project" and p.ws.profiles == p.ws.project
     p.model("push_paths", SCORES, object="Account", operation="update")
     env = _user_env(p)
-    build = p.ws.run("dbt", "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-                     "--exclude-resource-type", "unit_test", "--select", "account", "push_tests",
-                     extra_env={"DBT_TARGET_PATH": ""})
+    build = p.ws.run(
+        "dbt",
+        "build",
+        "--project-dir",
+        "dbt_project",
+        "--profiles-dir",
+        "dbt_project",
+        "--exclude-resource-type",
+        "unit_test",
+        "--select",
+        "account",
+        "push_tests",
+        extra_env={"DBT_TARGET_PATH": ""},
+    )
     assert build.returncode == 0, build.stdout[-3000:]
     assert (root / "dbt_project" / "target" / "manifest.json").is_file()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     absolute = str(root / "dbt_project")
     forms = {
-        "relative, from the project's parent": (root, ["--project-dir", "dbt_project", "--profiles-dir", "dbt_project"], {}),
-        "absolute, from elsewhere": (elsewhere, ["--project-dir", absolute, "--profiles-dir", absolute], {}),
-        "relative, from elsewhere": (elsewhere, ["--project-dir", "../dbt_project", "--profiles-dir", "../dbt_project"], {}),
-        "DBT_PROFILES_DIR relative": (root, ["--project-dir", "dbt_project"], {"DBT_PROFILES_DIR": "dbt_project"}),
-        "DBT_PROFILES_DIR absolute": (elsewhere, ["--project-dir", absolute], {"DBT_PROFILES_DIR": absolute}),
+        "relative, from the project's parent": (
+            root,
+            ["--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
+            {},
+        ),
+        "absolute, from elsewhere": (
+            elsewhere,
+            ["--project-dir", absolute, "--profiles-dir", absolute],
+            {},
+        ),
+        "relative, from elsewhere": (
+            elsewhere,
+            ["--project-dir", "../dbt_project", "--profiles-dir", "../dbt_project"],
+            {},
+        ),
+        "DBT_PROFILES_DIR relative": (
+            root,
+            ["--project-dir", "dbt_project"],
+            {"DBT_PROFILES_DIR": "dbt_project"},
+        ),
+        "DBT_PROFILES_DIR absolute": (
+            elsewhere,
+            ["--project-dir", absolute],
+            {"DBT_PROFILES_DIR": absolute},
+        ),
         "no option, in the project": (root / "dbt_project", [], {}),
         "no option, beside the project": (root, [], {}),
     }
@@ -76,16 +111,30 @@ def test_push_takes_any_path_form_from_any_directory(pws: PushWorkspace, tmp_pat
     for form, (cwd, args, extra) in forms.items():
         for dry in (["--dry-run"], []):
             run = _lht(p, ["push", "--json", *dry, *args], cwd, {**env, **extra})
-            assert run.returncode == 0, f"{form} {dry}: exit {run.returncode}\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}"
+            assert run.returncode == 0, (
+                f"{form} {dry}: exit {run.returncode}\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}"
+            )
             sent += json.loads(run.stdout)["results"][0]["sent"]
-    assert sent > 0 and sent == len(p.accounts("Id", where='not "IsDeleted"')), "sent once, by the first push"
+    assert sent > 0 and sent == len(p.accounts("Id", where='not "IsDeleted"')), (
+        "sent once, by the first push"
+    )
     # as a person reads it: a push that sent nothing does not say every row was accepted
-    quiet = _lht(p, ["push", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"], root, env)
-    assert quiet.returncode == 0 and "Nothing to send" in quiet.stdout and "Every row" not in quiet.stdout
+    quiet = _lht(
+        p, ["push", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"], root, env
+    )
+    assert (
+        quiet.returncode == 0
+        and "Nothing to send" in quiet.stdout
+        and "Every row" not in quiet.stdout
+    )
 
 
-@pytest.mark.parametrize("engine_env", [{}, {"LHT_PUSH_BULK_MIN_ROWS": "1"}], ids=["collections", "bulk"])
-def test_push_starts_no_process_and_needs_no_dbt(pws_any: PushWorkspace, engine_env: dict, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "engine_env", [{}, {"LHT_PUSH_BULK_MIN_ROWS": "1"}], ids=["collections", "bulk"]
+)
+def test_push_starts_no_process_and_needs_no_dbt(
+    pws_any: PushWorkspace, engine_env: dict, tmp_path: Path
+) -> None:
     p = pws_any
     p.model("push_nodbt", SCORES, object="Account", operation="update")
     p.build()
@@ -93,15 +142,35 @@ def test_push_starts_no_process_and_needs_no_dbt(pws_any: PushWorkspace, engine_
     script = tmp_path / "lht_no_spawn.py"
     script.write_text(NO_SPAWN)
     # dbt nowhere: not on PATH (the virtual environment's bin is left out) nor beside this Python
-    path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep)
-                           if not (Path(d) / "dbt").exists())
-    env = {**p.ws.env, **engine_env, "PATH": path, "LHT_TEST_SPAWNS": str(spawns), "LHT_RETRY_BACKOFF": "0.05"}
+    path = os.pathsep.join(
+        d for d in os.environ["PATH"].split(os.pathsep) if not (Path(d) / "dbt").exists()
+    )
+    env = {
+        **p.ws.env,
+        **engine_env,
+        "PATH": path,
+        "LHT_TEST_SPAWNS": str(spawns),
+        "LHT_RETRY_BACKOFF": "0.05",
+    }
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
-    args = ["push", "--json", "--project-dir", str(p.ws.project), "--profiles-dir", str(p.ws.profiles)]
+    args = [
+        "push",
+        "--json",
+        "--project-dir",
+        str(p.ws.project),
+        "--profiles-dir",
+        str(p.ws.profiles),
+    ]
     for dry in (["--dry-run"], [], []):
-        run = subprocess.run([sys.executable, str(script), *args, *dry], cwd=fake_bin, env=env,
-                             capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            [sys.executable, str(script), *args, *dry],
+            cwd=fake_bin,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert run.returncode == 0, f"{dry}: {run.stdout[-2000:]}\n{run.stderr[-2000:]}"
     assert p.results("push_name = 'push_nodbt' and success"), "the push wrote its results"
     started = spawns.read_text() if spawns.exists() else ""

@@ -15,7 +15,9 @@ from {{ ref('account') }} where not _lht_is_deleted"""
 
 
 @pytest.mark.parametrize("engine_env", ENGINES)
-def test_an_update_push_sends_each_row_once_then_nothing(pws_any: PushWorkspace, engine_env: dict) -> None:
+def test_an_update_push_sends_each_row_once_then_nothing(
+    pws_any: PushWorkspace, engine_env: dict
+) -> None:
     p = pws_any
     p.model("push_scores", SCORES, object="Account", operation="update", key="Id")
     p.build()
@@ -24,8 +26,16 @@ def test_an_update_push_sends_each_row_once_then_nothing(pws_any: PushWorkspace,
     engine = "bulk" if engine_env else "collections"
     org_rows = p.accounts("Name", "Account_Score__c", "Customer_Tier__c", where='not "IsDeleted"')
     n = len(org_rows)
-    assert (r["status"], r["engine"], r["sent"], r["updated"], r["failed"]) == ("ok", engine, n, n, 0)
-    assert all(float(score) == round(len(name) / 4, 2) and tier == "Gold" for name, score, tier in org_rows)
+    assert (r["status"], r["engine"], r["sent"], r["updated"], r["failed"]) == (
+        "ok",
+        engine,
+        n,
+        n,
+        0,
+    )
+    assert all(
+        float(score) == round(len(name) / 4, 2) and tier == "Gold" for name, score, tier in org_rows
+    )
 
     calls = p.org.api_calls
     again = p.push(env=engine_env)
@@ -42,7 +52,9 @@ def test_an_update_push_sends_each_row_once_then_nothing(pws_any: PushWorkspace,
     # the next sync brings the pushed values back (the org moved SystemModstamp)
     p.ws.sync("Account")
     p.ws.build("--select", "account")
-    _, synced = p.ws.query("select Name, Account_Score__c from salesforce.account where not _lht_is_deleted")
+    _, synced = p.ws.query(
+        "select Name, Account_Score__c from salesforce.account where not _lht_is_deleted"
+    )
     assert all(float(score) == round(len(name) / 4, 2) for name, score in synced)
 
 
@@ -53,12 +65,22 @@ def test_a_changed_row_is_the_only_row_sent(pws: PushWorkspace) -> None:
     p.push()
     first_id = p.accounts("Id", where='not "IsDeleted"')[0][0]
     n = len(p.accounts("Id", where='not "IsDeleted"'))
-    p.model("push_scores", SCORES.replace("'Gold' as", f"case when Id = '{first_id}' then 'Silver' else 'Gold' end as"),
-            object="Account", operation="update", key="Id")
+    p.model(
+        "push_scores",
+        SCORES.replace(
+            "'Gold' as", f"case when Id = '{first_id}' then 'Silver' else 'Gold' end as"
+        ),
+        object="Account",
+        operation="update",
+        key="Id",
+    )
     p.build("push_scores")
     before = len(p.writes())
     run = p.push()
-    assert p.result(run, "push_scores")["sent"] == 1 and p.result(run, "push_scores")["unchanged"] == n - 1
+    assert (
+        p.result(run, "push_scores")["sent"] == 1
+        and p.result(run, "push_scores")["unchanged"] == n - 1
+    )
     assert len(p.writes()) == before + 1
     assert p.accounts("Customer_Tier__c", where=f"\"Id\" = '{first_id}'") == [("Silver",)]
     full = p.push("--full")

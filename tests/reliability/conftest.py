@@ -16,10 +16,21 @@ from e2e.conftest import BIN, Run, Workspace, make_workspace
 from lht_devorg import DevOrg
 
 #: A small org: every object present, few rows, so a sync takes a couple of seconds.
-SMALL_COUNTS = {"User": 5, "Account": 60, "Contact": 30, "Lead": 10, "Opportunity": 10, "Case": 10,
-                "Task": 10, "Invoice__c": 10, "Attachment": 0}
+SMALL_COUNTS = {
+    "User": 5,
+    "Account": 60,
+    "Contact": 30,
+    "Lead": 10,
+    "Opportunity": 10,
+    "Case": 10,
+    "Task": 10,
+    "Invoice__c": 10,
+    "Attachment": 0,
+}
 
-_TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s+File \".*\", line \d+", re.MULTILINE)
+_TRACEBACK = re.compile(
+    r"Traceback \(most recent call last\)|^\s+File \".*\", line \d+", re.MULTILINE
+)
 
 
 @pytest.fixture
@@ -75,13 +86,28 @@ def ws(make_ws, small_org: DevOrg) -> Workspace:
 FAST = {"LHT_RETRY_BACKOFF": "0.05", "LHT_MAX_RETRIES": "2", "LHT_HTTP_TIMEOUT": "3,5"}
 
 
-def sync_vv(ws: Workspace, *args: str, extra_env: dict[str, str] | None = None,
-             drop_env: tuple[str, ...] = ()) -> Run:
+def sync_vv(
+    ws: Workspace,
+    *args: str,
+    extra_env: dict[str, str] | None = None,
+    drop_env: tuple[str, ...] = (),
+) -> Run:
     """``lht -vv sync --json ARGS``: debug logging on, so a leak in any log line shows."""
     env = {k: v for k, v in {**ws.env, **FAST, **(extra_env or {})}.items() if k not in drop_env}
-    argv = [str(BIN / "lht"), "-vv", "sync", "--json", "--project-dir", str(ws.project),
-            "--profiles-dir", str(ws.profiles), *args]
-    proc = subprocess.run(argv, env=env, cwd=ws.root, capture_output=True, text=True, timeout=300, check=False)
+    argv = [
+        str(BIN / "lht"),
+        "-vv",
+        "sync",
+        "--json",
+        "--project-dir",
+        str(ws.project),
+        "--profiles-dir",
+        str(ws.profiles),
+        *args,
+    ]
+    proc = subprocess.run(
+        argv, env=env, cwd=ws.root, capture_output=True, text=True, timeout=300, check=False
+    )
     return Run(argv, proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -95,8 +121,10 @@ def staging_tables(ws: Workspace) -> set[str]:
     """
     if ws.engine == "duckdb" and not ws.duckdb_path.exists():
         return set()
-    _, rows = ws.query("select table_name from information_schema.tables "
-                       "where lower(table_schema) = 'salesforce_staging'")
+    _, rows = ws.query(
+        "select table_name from information_schema.tables "
+        "where lower(table_schema) = 'salesforce_staging'"
+    )
     return {str(r[0]).lower() for r in rows}
 
 
@@ -117,8 +145,14 @@ def staged_count(ws: Workspace, table: str) -> int:
 def secrets_of(org: DevOrg, ws: Workspace | None = None) -> list[str]:
     """Every secret a run could leak: the org's credentials, tokens issued, the key file, and
     the warehouse password."""
-    values = [org.password, org.security_token, org.client_secret, org.access_token, org.admin_token,
-              org.refresh_token]
+    values = [
+        org.password,
+        org.security_token,
+        org.client_secret,
+        org.access_token,
+        org.admin_token,
+        org.refresh_token,
+    ]
     values += list(getattr(org, "issued_tokens", []))
     key = Path(org.private_key_path).read_text()
     values += [line for line in key.splitlines() if line and not line.startswith("-----")][:3]
@@ -152,6 +186,7 @@ def assert_clean_failure(run: Run, *must_mention: str) -> str:
     assert not _TRACEBACK.search(run.stdout), f"a traceback reached stdout:\n{run.stdout[-3000:]}"
     text = " ".join((run.stderr + " " + run.stdout).split()).lower()
     for needle in must_mention:
-        assert needle.lower() in text, f"the error does not mention {needle!r}:\n{run.stderr[-2000:]}"
+        assert needle.lower() in text, (
+            f"the error does not mention {needle!r}:\n{run.stderr[-2000:]}"
+        )
     return run.stderr
-

@@ -23,10 +23,24 @@ def engine_name() -> str:
 
 def lht(ws: Workspace, *command: str, extra_env: dict[str, str] | None = None) -> Run:
     """``lht COMMAND --project-dir dbt_project --profiles-dir dbt_project`` from the workspace's root."""
-    argv = [str(BIN / "lht"), *(command or ("sync",)), "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"]
+    argv = [
+        str(BIN / "lht"),
+        *(command or ("sync",)),
+        "--project-dir",
+        "dbt_project",
+        "--profiles-dir",
+        "dbt_project",
+    ]
     assert ws.project == ws.root / "dbt_project" == ws.profiles
-    proc = subprocess.run(argv, env={**ws.env, **FAST, **(extra_env or {})}, cwd=ws.root, capture_output=True,
-                          text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        argv,
+        env={**ws.env, **FAST, **(extra_env or {})},
+        cwd=ws.root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     return Run(argv, proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -49,6 +63,7 @@ def not_utf8(name: str) -> Callable[[Workspace], None]:
     def write(ws: Workspace) -> None:
         path = ws.project / name
         path.write_bytes(path.read_bytes() + "# caf\u00e9 in Latin-1\n".encode("latin-1"))
+
     return write
 
 
@@ -66,18 +81,32 @@ def where_as_list(ws: Workspace) -> None:
 
 #: case -> (how to break the workspace, the file named, the key named)
 CASES: dict[str, tuple[Callable[[Workspace], None], str, str]] = {
-    "dbt_project.yml whose top level is a list": (top_level_list, "dbt_project.yml", "top level is a list"),
+    "dbt_project.yml whose top level is a list": (
+        top_level_list,
+        "dbt_project.yml",
+        "top level is a list",
+    ),
     "vars: 5": (vars_five, "dbt_project.yml", "`vars` must be a mapping"),
     "dbt_project.yml not UTF-8": (not_utf8("dbt_project.yml"), "dbt_project.yml", "not UTF-8"),
     "profiles.yml not UTF-8": (not_utf8("profiles.yml"), "profiles.yml", "not UTF-8"),
     "outputs: 5": (outputs_five, "profiles.yml", "`lht.outputs` must be a mapping"),
-    'Account: "where x"': (options_as_text, "dbt_project.yml", "`vars.lht_objects.Account` must be a mapping"),
-    "where: [1, 2]": (where_as_list, "dbt_project.yml", "`vars.lht_objects.Account.where` must be one SOQL condition"),
+    'Account: "where x"': (
+        options_as_text,
+        "dbt_project.yml",
+        "`vars.lht_objects.Account` must be a mapping",
+    ),
+    "where: [1, 2]": (
+        where_as_list,
+        "dbt_project.yml",
+        "`vars.lht_objects.Account.where` must be one SOQL condition",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_malformed_configuration_is_refused_naming_the_file_and_key(ws: Workspace, case: str) -> None:
+def test_malformed_configuration_is_refused_naming_the_file_and_key(
+    ws: Workspace, case: str
+) -> None:
     breaks, file_name, key = CASES[case]
     breaks(ws)
     run = lht(ws)
@@ -89,16 +118,22 @@ def test_malformed_configuration_is_refused_naming_the_file_and_key(ws: Workspac
     assert not staging_tables(ws)
 
 
-def test_a_duckdb_path_in_a_directory_that_cannot_be_created_is_refused(ws: Workspace, tmp_path: Path) -> None:
+def test_a_duckdb_path_in_a_directory_that_cannot_be_created_is_refused(
+    ws: Workspace, tmp_path: Path
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     run = lht(ws, extra_env={"LHT_DUCKDB_PATH": str(blocker / "warehouse" / "lht.duckdb")})
     assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-3000:]
-    assert_clean_failure(run, "profiles.yml", "`path`", "cannot be created", str(blocker / "warehouse"))
+    assert_clean_failure(
+        run, "profiles.yml", "`path`", "cannot be created", str(blocker / "warehouse")
+    )
 
 
 @pytest.mark.parametrize("command", [("status",), ("prune", "--older-than", "1d")])
-def test_every_command_refuses_a_malformed_project_the_same_way(ws: Workspace, command: tuple[str, ...]) -> None:
+def test_every_command_refuses_a_malformed_project_the_same_way(
+    ws: Workspace, command: tuple[str, ...]
+) -> None:
     vars_five(ws)
     run = lht(ws, *command)
     assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-3000:]

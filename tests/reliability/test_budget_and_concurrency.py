@@ -24,7 +24,9 @@ def _baseline(ws: Workspace) -> dict:
         rs = ws.org.engine.execute(f"SELECT Id FROM {obj} LIMIT 3", include_deleted=False)
         try:
             for record in ws.org.engine.page_records(rs, 0, rs.total_size):
-                ws.org.engine.update(obj, record["Id"], {"Description": "changed after the baseline"})
+                ws.org.engine.update(
+                    obj, record["Id"], {"Description": "changed after the baseline"}
+                )
         finally:
             ws.org.engine.release(rs)
     return state_rows(ws)
@@ -34,12 +36,21 @@ def _assert_state_unchanged(ws: Workspace, before: dict) -> None:
     after = state_rows(ws)
     for obj, row in before.items():
         assert after[obj]["watermark"] == row["watermark"], f"{obj}: the watermark moved"
-        assert after[obj]["last_success_at"] == row["last_success_at"], f"{obj}: a success was recorded"
+        assert after[obj]["last_success_at"] == row["last_success_at"], (
+            f"{obj}: a success was recorded"
+        )
 
 
 def test_an_absolute_api_budget_stops_the_run_cleanly_and_reports_the_spend(ws: Workspace) -> None:
     before = _baseline(ws)
-    run = ws.sync("Account", "Contact", "--threads", "1", extra_env={**FAST, "LHT_API_BUDGET": "2"}, check=False)
+    run = ws.sync(
+        "Account",
+        "Contact",
+        "--threads",
+        "1",
+        extra_env={**FAST, "LHT_API_BUDGET": "2"},
+        check=False,
+    )
     assert_clean_failure(run, "API budget", "LHT_API_BUDGET=2")
     report = run.report
     assert report["ok"] is False
@@ -55,20 +66,42 @@ def test_an_absolute_api_budget_stops_the_run_cleanly_and_reports_the_spend(ws: 
 def test_a_budget_share_of_the_remaining_daily_requests_stops_the_run(ws: Workspace) -> None:
     before = _baseline(ws)
     ws.org.limits.set_used(ws.org.limits.daily_max - 10)  # 10 requests left today
-    run = ws.sync("Account", "Contact", "--threads", "1", extra_env={**FAST, "LHT_API_BUDGET_SHARE": "0.3"},
-                  check=False)
+    run = ws.sync(
+        "Account",
+        "Contact",
+        "--threads",
+        "1",
+        extra_env={**FAST, "LHT_API_BUDGET_SHARE": "0.3"},
+        check=False,
+    )
     assert_clean_failure(run, "API budget", "LHT_API_BUDGET_SHARE")
     report = run.report
-    assert report["api_calls"] <= 1 + 3, "more than the share (0.3 of 10) plus the limits call was spent"
+    assert report["api_calls"] <= 1 + 3, (
+        "more than the share (0.3 of 10) plus the limits call was spent"
+    )
     assert report["api_usage"]["max"] == ws.org.limits.daily_max
     _assert_state_unchanged(ws, before)
 
 
 def _start_sync(ws: Workspace, *args: str) -> subprocess.Popen:
-    argv = [str(BIN / "lht"), "sync", "--json", "--project-dir", str(ws.project), "--profiles-dir",
-            str(ws.profiles), *args]
-    return subprocess.Popen(argv, env={**ws.env, **FAST}, cwd=ws.root, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    argv = [
+        str(BIN / "lht"),
+        "sync",
+        "--json",
+        "--project-dir",
+        str(ws.project),
+        "--profiles-dir",
+        str(ws.profiles),
+        *args,
+    ]
+    return subprocess.Popen(
+        argv,
+        env={**ws.env, **FAST},
+        cwd=ws.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_a_second_sync_on_the_same_target_refuses_or_waits_its_turn(ws: Workspace) -> None:
@@ -91,7 +124,9 @@ def test_a_second_sync_on_the_same_target_refuses_or_waits_its_turn(ws: Workspac
         _, err_wait = waiting.communicate(timeout=300)
     assert first.returncode == 0, err_first[-2000:]
     assert waiting.returncode == 0, err_wait[-2000:]
-    _, rows = ws.query("select lower(object_name), count(*) from salesforce_staging._lht_state group by 1")
+    _, rows = ws.query(
+        "select lower(object_name), count(*) from salesforce_staging._lht_state group by 1"
+    )
     assert all(count == 1 for _, count in rows), f"two state rows for one object: {rows}"
     ws.build("--select", "account")
     assert_main_table_matches_org(ws, "Account")

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 from e2e.conftest import Workspace
+
 from lht_devorg import DevOrg, ShiftedClock
 
 from .conftest import SMALL_COUNTS, state_rows
@@ -53,11 +54,17 @@ def _sync(ws: Workspace) -> dict:
 
 def _org_ids(org: DevOrg, condition: str) -> set[str]:
     # the records queryAll selects: those in the recycle bin too, as the first sync reads them
-    return {r[0] for r in org.engine.cursor().execute(f'select "Id" from account where {condition}').fetchall()}
+    return {
+        r[0]
+        for r in org.engine.cursor()
+        .execute(f'select "Id" from account where {condition}')
+        .fetchall()
+    }
 
 
 def test_a_widened_where_filter_reads_the_records_it_now_admits_and_later_runs_read_nothing(
-        bws: Workspace, banking_org: DevOrg) -> None:
+    bws: Workspace, banking_org: DevOrg
+) -> None:
     ws, org = bws, banking_org
     banking = _org_ids(org, "\"Industry\" = 'Banking'")
     wider = _org_ids(org, '"Industry" is not null')
@@ -74,19 +81,30 @@ def test_a_widened_where_filter_reads_the_records_it_now_admits_and_later_runs_r
     assert widened["mode"] == "incremental", "a changed filter is no full reload"
     assert widened["filter_changed"] is True
     assert widened["rows_extracted"] == len(wider)
-    assert f"filter changed: re-read {len(wider):,} records matching the new filter" in widened["notes"]
+    assert (
+        f"filter changed: re-read {len(wider):,} records matching the new filter"
+        in widened["notes"]
+    )
     ws.build("--select", "account")
     main = {r["id"]: r for r in ws.main_rows("account")}
-    assert set(main) == wider, f"{len(wider - set(main))} matching account(s) missing from the main table"
+    assert set(main) == wider, (
+        f"{len(wider - set(main))} matching account(s) missing from the main table"
+    )
     assert all(r["_lht_in_filter"] for r in main.values())
     assert state_rows(ws)["account"]["where_filter"] == WIDER
 
     later = _sync(ws)
-    assert (later["filter_changed"], later["rows_extracted"], later["rows_written"]) == (False, 0, 0)
+    assert (later["filter_changed"], later["rows_extracted"], later["rows_written"]) == (
+        False,
+        0,
+        0,
+    )
     assert not any(n.startswith("filter changed") for n in later["notes"])
 
 
-def test_a_narrowed_where_filter_flags_every_record_it_no_longer_admits(bws: Workspace, banking_org: DevOrg) -> None:
+def test_a_narrowed_where_filter_flags_every_record_it_no_longer_admits(
+    bws: Workspace, banking_org: DevOrg
+) -> None:
     ws, org = bws, banking_org
     _set_filter(ws, WIDER)
     _sync(ws)
@@ -101,18 +119,31 @@ def test_a_narrowed_where_filter_flags_every_record_it_no_longer_admits(bws: Wor
     assert narrowed["filter_changed"] is True and narrowed["rows_extracted"] == len(banking)
     ws.build("--select", "account")
     main = {r["id"]: r for r in ws.main_rows("account")}
-    assert set(main) == wider, "records that left the filter still exist: they are kept, not deleted"
+    assert set(main) == wider, (
+        "records that left the filter still exist: they are kept, not deleted"
+    )
     assert {i for i, r in main.items() if r["_lht_in_filter"]} == banking
-    assert {i: r["_lht_is_deleted"] for i, r in main.items()} == {i: r["_lht_is_deleted"] for i, r in before.items()}
+    assert {i: r["_lht_is_deleted"] for i, r in main.items()} == {
+        i: r["_lht_is_deleted"] for i, r in before.items()
+    }
 
     later = _sync(ws)
-    assert (later["filter_changed"], later["rows_extracted"], later["rows_written"]) == (False, 0, 0)
+    assert (later["filter_changed"], later["rows_extracted"], later["rows_written"]) == (
+        False,
+        0,
+        0,
+    )
 
 
 def test_the_run_table_says_the_filter_changed(ws: Workspace) -> None:
     _set_filter(ws, BANKING)
     _sync(ws)
     _set_filter(ws, WIDER)
-    run = ws.run("lht", "sync", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles), OBJ)
+    run = ws.run(
+        "lht", "sync", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles), OBJ
+    )
     assert run.returncode == 0, run.stderr
-    assert re.search(r"Account: filter changed: re-read \d+ records matching the new filter", run.stdout + run.stderr)
+    assert re.search(
+        r"Account: filter changed: re-read \d+ records matching the new filter",
+        run.stdout + run.stderr,
+    )

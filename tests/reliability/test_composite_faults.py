@@ -24,19 +24,26 @@ def _baseline(ws: Workspace) -> dict:
     rs = ws.org.engine.execute("SELECT Id FROM Account ORDER BY Id LIMIT 4", include_deleted=False)
     try:
         for record in ws.org.engine.page_records(rs, 0, rs.total_size):
-            ws.org.engine.update("Account", record["Id"], {"Description": "changed after the baseline"})
+            ws.org.engine.update(
+                "Account", record["Id"], {"Description": "changed after the baseline"}
+            )
     finally:
         ws.org.engine.release(rs)
     return state_rows(ws)
 
 
 def _separate_queries(ws: Workspace, since: int) -> int:
-    return sum(1 for method, path in ws.org.faults.requests()[since:]
-               if method == "GET" and "/queryAll" in path)
+    return sum(
+        1
+        for method, path in ws.org.faults.requests()[since:]
+        if method == "GET" and "/queryAll" in path
+    )
 
 
 @pytest.mark.parametrize("kind", ["unavailable", "reset"])
-def test_a_transient_composite_failure_is_retried_and_loses_nothing(ws: Workspace, kind: str) -> None:
+def test_a_transient_composite_failure_is_retried_and_loses_nothing(
+    ws: Workspace, kind: str
+) -> None:
     _baseline(ws)
     seen = len(ws.org.faults.requests())
     ws.org.faults.add(kind, path=COMPOSITE, method="POST", times=2)
@@ -74,12 +81,16 @@ def test_a_session_expiring_at_the_composite_request_logs_in_again(make_ws, smal
     assert_main_table_matches_org(ws, "Account")
 
 
-@pytest.mark.parametrize(("env", "fault", "needle"), [
-    ({"LHT_API_BUDGET": "1"}, None, "LHT_API_BUDGET=1"),
-    ({}, "limit_exceeded", "limit"),
-])
+@pytest.mark.parametrize(
+    ("env", "fault", "needle"),
+    [
+        ({"LHT_API_BUDGET": "1"}, None, "LHT_API_BUDGET=1"),
+        ({}, "limit_exceeded", "limit"),
+    ],
+)
 def test_a_spent_budget_at_the_composite_request_stops_the_run_before_any_object(
-        ws: Workspace, env: dict[str, str], fault: str | None, needle: str) -> None:
+    ws: Workspace, env: dict[str, str], fault: str | None, needle: str
+) -> None:
     before = _baseline(ws)
     seen = len(ws.org.faults.requests())
     if fault:
@@ -88,7 +99,9 @@ def test_a_spent_budget_at_the_composite_request_stops_the_run_before_any_object
     assert run.returncode == 1
     report = run.report
     assert {r["status"] for r in report["results"]} == {"skipped"}
-    assert all(needle.lower() in (r["error"] or "").lower() for r in report["results"]), report["results"]
+    assert all(needle.lower() in (r["error"] or "").lower() for r in report["results"]), report[
+        "results"
+    ]
     assert _separate_queries(ws, seen) == 0, "objects still called after the quota was spent"
     assert_clean_failure(run)
     after = state_rows(ws)

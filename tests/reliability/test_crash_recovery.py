@@ -20,20 +20,33 @@ from pathlib import Path
 
 import pytest
 from e2e.conftest import BIN, Workspace, assert_main_table_matches_org, make_workspace
+from scale import full_or
 
 from lht_devorg import DevOrg
 from lht_devorg.bulk.query import encode_locator
-
-from scale import full_or
 
 from .conftest import state_rows
 
 SEED = int(os.environ.get("LHT_CRASH_SEED", "20261126"))
 ACCOUNTS = full_or(10_000, 30_000)
-COUNTS = {"User": 5, "Account": ACCOUNTS, "Contact": 0, "Lead": 0, "Opportunity": 0, "Case": 0,
-          "Task": 0, "Invoice__c": 0, "Attachment": 0}
-ENV = {"LHT_REST_MAX_ROWS": "5000", "LHT_BULK_PAGE_RECORDS": "5000", "LHT_DESCRIBE_MAX_AGE": "0",
-       "LHT_RETRY_BACKOFF": "0.05", "LHT_DOWNLOAD_WORKERS": "1"}
+COUNTS = {
+    "User": 5,
+    "Account": ACCOUNTS,
+    "Contact": 0,
+    "Lead": 0,
+    "Opportunity": 0,
+    "Case": 0,
+    "Task": 0,
+    "Invoice__c": 0,
+    "Attachment": 0,
+}
+ENV = {
+    "LHT_REST_MAX_ROWS": "5000",
+    "LHT_BULK_PAGE_RECORDS": "5000",
+    "LHT_DESCRIBE_MAX_AGE": "0",
+    "LHT_RETRY_BACKOFF": "0.05",
+    "LHT_DOWNLOAD_WORKERS": "1",
+}
 STALL = 60.0
 
 #: kill point -> (fault path to stall at, method, whether the run must be a full refresh,
@@ -62,12 +75,26 @@ def _log(message: str) -> None:
 
 def _start(ws: Workspace, tool: str, *args: str, env: dict[str, str]) -> subprocess.Popen:
     argv = [str(BIN / tool), *args]
-    return subprocess.Popen(argv, env={**ws.env, **env}, cwd=ws.root, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        argv,
+        env={**ws.env, **env},
+        cwd=ws.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _sync_args(ws: Workspace, full: bool) -> list[str]:
-    args = ["sync", "--json", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles), "Account"]
+    args = [
+        "sync",
+        "--json",
+        "--project-dir",
+        str(ws.project),
+        "--profiles-dir",
+        str(ws.profiles),
+        "Account",
+    ]
     return [*args, "--full-refresh"] if full else args
 
 
@@ -95,8 +122,14 @@ def _kill(proc: subprocess.Popen) -> bool:
 def _change_the_org(org: DevOrg, rng: random.Random, ids: list[str], round_no: int) -> None:
     """Users keep working while syncs crash: updates, creates and soft deletes."""
     for record_id in rng.sample(ids, 4):
-        org.engine.update("Account", record_id, {"Description": f"edited in round {round_no}",
-                                                 "NumberOfEmployees": rng.randint(1, 10_000)})
+        org.engine.update(
+            "Account",
+            record_id,
+            {
+                "Description": f"edited in round {round_no}",
+                "NumberOfEmployees": rng.randint(1, 10_000),
+            },
+        )
     for i in range(2):
         ids.append(org.engine.create("Account", {"Name": f"Created in round {round_no}.{i}"}))
     victim = rng.choice(ids)
@@ -136,16 +169,27 @@ def _crash_sync(ws: Workspace, point: str, rng: random.Random, full_seconds: flo
     outcome = "killed" if killed else f"finished first (exit {proc.returncode})"
     _log(f"{point:<24} {'full' if full else 'incremental':<11} {where}: {outcome}")
     if path is not None:
-        assert reached and killed, f"kill point {point} was not reached: {proc.stderr.read()[-2000:] if proc.stderr else ''}"
+        assert reached and killed, (
+            f"kill point {point} was not reached: {proc.stderr.read()[-2000:] if proc.stderr else ''}"
+        )
     return outcome
 
 
 def _crash_build(ws: Workspace, rng: random.Random) -> None:
     """Kill `dbt build` while it merges: a seeded delay after the model's START line."""
-    argv = [str(BIN / "dbt"), "build", "--project-dir", str(ws.project), "--profiles-dir", str(ws.profiles),
-            "--select", "account"]
-    proc = subprocess.Popen(argv, env=ws.env, cwd=ws.root, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    argv = [
+        str(BIN / "dbt"),
+        "build",
+        "--project-dir",
+        str(ws.project),
+        "--profiles-dir",
+        str(ws.profiles),
+        "--select",
+        "account",
+    ]
+    proc = subprocess.Popen(
+        argv, env=ws.env, cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if "START sql incremental model" in line:
@@ -181,11 +225,15 @@ def test_kill_9_at_random_points_then_rerun_loses_and_duplicates_nothing(tmp_pat
                 ws.sync("Account", extra_env=ENV)  # this point needs an incremental run
                 _log(f"{'(a complete first run)':<24} so that {point} has state to work from")
             kills += _crash_sync(ws, point, rng, full_seconds) == "killed"
-            if round_no % 6 == 0:  # now and then a run completes, so later kills hit incremental state
+            if (
+                round_no % 6 == 0
+            ):  # now and then a run completes, so later kills hit incremental state
                 ws.sync("Account", extra_env=ENV)
                 _log(f"{'(a complete run)':<24} watermark {state_rows(ws)['account']['watermark']}")
             if round_no == min(7, KILLS // 2):
-                ws.build("--select", "account")  # the main table exists: the killed build is incremental
+                ws.build(
+                    "--select", "account"
+                )  # the main table exists: the killed build is incremental
                 _log(f"{'(a complete dbt build)':<24}")
             if round_no == min(14, KILLS - 1):
                 _crash_build(ws, rng)
@@ -211,4 +259,6 @@ def test_a_rerun_right_after_a_kill_is_not_locked_out_and_loses_nothing(ws: Work
     ws.build("--select", "account")
     assert_main_table_matches_org(ws, "Account")
     _, runs = ws.query("select distinct run_id from salesforce_staging._lht_runs")
-    assert [r[0] for r in runs] == [rerun.report["run_id"]], "the killed run wrote to the run history"
+    assert [r[0] for r in runs] == [rerun.report["run_id"]], (
+        "the killed run wrote to the run history"
+    )

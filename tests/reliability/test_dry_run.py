@@ -13,12 +13,25 @@ from .conftest import staging_tables
 
 def _warehouse(ws: Workspace) -> dict[str, int]:
     """Every staging table and its row count: what a dry run must leave as it found."""
-    return {t: int(ws.query(f"select count(*) from salesforce_staging.{t}")[1][0][0]) for t in sorted(staging_tables(ws))}
+    return {
+        t: int(ws.query(f"select count(*) from salesforce_staging.{t}")[1][0][0])
+        for t in sorted(staging_tables(ws))
+    }
 
 
 def _dry_run(ws: Workspace, *objects: str) -> dict:
-    run = ws.run("lht", "sync", "--dry-run", "--json", "--project-dir", str(ws.project),
-                 "--profiles-dir", str(ws.profiles), *objects, extra_env={"LHT_REST_MAX_ROWS": "40"})
+    run = ws.run(
+        "lht",
+        "sync",
+        "--dry-run",
+        "--json",
+        "--project-dir",
+        str(ws.project),
+        "--profiles-dir",
+        str(ws.profiles),
+        *objects,
+        extra_env={"LHT_REST_MAX_ROWS": "40"},
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout)
 
@@ -34,7 +47,9 @@ def _only_describe_count_limits(calls: list[tuple[str, str]]) -> None:
         assert soql.upper().startswith("SELECT COUNT() FROM"), f"a dry run queried records: {soql}"
 
 
-def test_dry_run_plans_each_object_with_describe_and_count_calls_only_and_writes_nothing(ws: Workspace) -> None:
+def test_dry_run_plans_each_object_with_describe_and_count_calls_only_and_writes_nothing(
+    ws: Workspace,
+) -> None:
     ws.sync("Account")
     ws.org.engine.add_field("Account", {"name": "Lht_Tier__c", "type": "string", "length": 20})
     before = _warehouse(ws)
@@ -56,7 +71,9 @@ def test_dry_run_plans_each_object_with_describe_and_count_calls_only_and_writes
     assert plan["api_calls"] >= 3  # a describe per object, counts, the limits
 
 
-def test_dry_run_of_a_warehouse_never_synced_plans_full_loads_and_creates_nothing(ws: Workspace) -> None:
+def test_dry_run_of_a_warehouse_never_synced_plans_full_loads_and_creates_nothing(
+    ws: Workspace,
+) -> None:
     plan = _dry_run(ws, "Account")
     [account] = plan["objects"]
     assert account["mode"] == "full" and account["rows"] == len(org_records(ws.org, "Account"))

@@ -35,7 +35,9 @@ def engine_name() -> str:
 
 def is_login(method: str, path: str) -> bool:
     """A login request: the SOAP login (``/services/Soap/u/NN.N``) or the OAuth token endpoint."""
-    return method == "POST" and (path.startswith("/services/oauth2/token") or path.startswith("/services/Soap/u/"))
+    return method == "POST" and (
+        path.startswith("/services/oauth2/token") or path.startswith("/services/Soap/u/")
+    )
 
 
 def logins(org: DevOrg) -> int:
@@ -45,35 +47,82 @@ def logins(org: DevOrg) -> int:
 
 #: flow -> (workspace flow, extra variables, the wrong value, what the message names)
 REFUSED = {
-    "password (SOAP)": ("password", {}, {"SF_PASSWORD": "Wr0ng-password"},
-                        ["password flow, SOAP login", "INVALID_LOGIN", "SF_USERNAME, SF_PASSWORD, SF_SECURITY_TOKEN"]),
-    "password (OAuth)": ("password", {"client_id": "SF_CLIENT_ID", "client_secret": "SF_CLIENT_SECRET"},
-                         {"SF_PASSWORD": "Wr0ng-password"},
-                         ["password flow, OAuth username-password grant", "invalid_grant", "SF_PASSWORD", "SF_CLIENT_SECRET"]),
-    "client_credentials": ("client_credentials", {}, {"SF_CLIENT_SECRET": "Wr0ng-secret"},
-                           ["client_credentials flow", "invalid_client", "SF_CLIENT_ID, SF_CLIENT_SECRET"]),
-    "jwt (unknown user)": ("jwt", {}, {"SF_USERNAME": "nobody@example.com"},
-                           ["jwt flow, OAuth JWT bearer grant", "invalid_grant", "SF_USERNAME", "SF_PRIVATE_KEY_FILE"]),
-    "refresh_token (unknown token)": ("refresh_token", {}, {"SF_REFRESH_TOKEN": "5Aep861Wr0ng-refresh-token"},
-                                      ["refresh_token flow, OAuth refresh token grant", "invalid_grant",
-                                       "SF_CLIENT_ID, SF_REFRESH_TOKEN, SF_CLIENT_SECRET", "lht login"]),
-    "auth_url (wrong secret)": ("auth_url", {}, {"SF_AUTH_URL": "force://{client_id}:Wr0ngSecret:5Aep861tok@{host}"},
-                                ["auth_url flow (SFDX auth URL), OAuth refresh token grant", "invalid_client",
-                                 "Check SF_AUTH_URL"]),
+    "password (SOAP)": (
+        "password",
+        {},
+        {"SF_PASSWORD": "Wr0ng-password"},
+        [
+            "password flow, SOAP login",
+            "INVALID_LOGIN",
+            "SF_USERNAME, SF_PASSWORD, SF_SECURITY_TOKEN",
+        ],
+    ),
+    "password (OAuth)": (
+        "password",
+        {"client_id": "SF_CLIENT_ID", "client_secret": "SF_CLIENT_SECRET"},
+        {"SF_PASSWORD": "Wr0ng-password"},
+        [
+            "password flow, OAuth username-password grant",
+            "invalid_grant",
+            "SF_PASSWORD",
+            "SF_CLIENT_SECRET",
+        ],
+    ),
+    "client_credentials": (
+        "client_credentials",
+        {},
+        {"SF_CLIENT_SECRET": "Wr0ng-secret"},
+        ["client_credentials flow", "invalid_client", "SF_CLIENT_ID, SF_CLIENT_SECRET"],
+    ),
+    "jwt (unknown user)": (
+        "jwt",
+        {},
+        {"SF_USERNAME": "nobody@example.com"},
+        ["jwt flow, OAuth JWT bearer grant", "invalid_grant", "SF_USERNAME", "SF_PRIVATE_KEY_FILE"],
+    ),
+    "refresh_token (unknown token)": (
+        "refresh_token",
+        {},
+        {"SF_REFRESH_TOKEN": "5Aep861Wr0ng-refresh-token"},
+        [
+            "refresh_token flow, OAuth refresh token grant",
+            "invalid_grant",
+            "SF_CLIENT_ID, SF_REFRESH_TOKEN, SF_CLIENT_SECRET",
+            "lht login",
+        ],
+    ),
+    "auth_url (wrong secret)": (
+        "auth_url",
+        {},
+        {"SF_AUTH_URL": "force://{client_id}:Wr0ngSecret:5Aep861tok@{host}"},
+        [
+            "auth_url flow (SFDX auth URL), OAuth refresh token grant",
+            "invalid_client",
+            "Check SF_AUTH_URL",
+        ],
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(REFUSED))
-def test_a_refused_login_is_made_once_and_named_as_such(make_ws, small_org: DevOrg, case: str) -> None:
+def test_a_refused_login_is_made_once_and_named_as_such(
+    make_ws, small_org: DevOrg, case: str
+) -> None:
     flow, extra, wrong, named = REFUSED[case]
     ws = make_ws(small_org, flow=flow)
     extra_env = {name: getattr(small_org, attr) for attr, name in extra.items()}
-    wrong = {name: value.format(client_id=small_org.client_id, host=f"127.0.0.1:{small_org.port}")
-             for name, value in wrong.items()}
+    wrong = {
+        name: value.format(client_id=small_org.client_id, host=f"127.0.0.1:{small_org.port}")
+        for name, value in wrong.items()
+    }
     run = sync_vv(ws, extra_env={**extra_env, **wrong})
     assert run.returncode == 2, run.stdout + run.stderr  # configuration to fix, like every refusal
-    login_url = ("SF_LOGIN_URL",) if flow != "auth_url" else ()  # an SFDX auth URL names its instance
-    assert_clean_failure(run, "Salesforce refused the login", *named, *login_url, "does not try again")
+    login_url = (
+        ("SF_LOGIN_URL",) if flow != "auth_url" else ()
+    )  # an SFDX auth URL names its instance
+    assert_clean_failure(
+        run, "Salesforce refused the login", *named, *login_url, "does not try again"
+    )
     assert logins(small_org) == 1, [r for r in small_org.faults.requests() if is_login(*r)]
     assert "after logging in again" not in run.stderr
     assert not state_rows(ws)
@@ -83,12 +132,18 @@ def test_a_refused_login_is_made_once_and_named_as_such(make_ws, small_org: DevO
             assert value not in run.stdout + run.stderr
 
 
-def test_a_login_refused_mid_run_is_not_tried_again_by_the_other_objects(small_org: DevOrg, monkeypatch) -> None:
+def test_a_login_refused_mid_run_is_not_tried_again_by_the_other_objects(
+    small_org: DevOrg, monkeypatch
+) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", small_org.ca_path)
-    client = connect(credentials_from_env(small_org.env("password")),
-                     settings_from_env({}, retry_backoff_seconds=0.01, max_retries=1))
+    client = connect(
+        credentials_from_env(small_org.env("password")),
+        settings_from_env({}, retry_backoff_seconds=0.01, max_retries=1),
+    )
     objects = [client.for_object(name) for name in ("Account", "Contact", "Lead")]
-    small_org.credentials.password = "Changed-" + small_org.credentials.password  # the password changed
+    small_org.credentials.password = (
+        "Changed-" + small_org.credentials.password
+    )  # the password changed
     small_org.expire_tokens()
     before = logins(small_org)
     for one in objects:
@@ -138,7 +193,9 @@ class FlakyLoginFront:
             lines = head.decode("latin-1").split("\r\n")
             method, path, _ = lines[0].split(" ", 2)
             headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
-            length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), "0"))
+            length = int(
+                next((v for k, v in headers.items() if k.lower() == "content-length"), "0")
+            )
             while len(body) < length:
                 body += conn.recv(65536)
             if is_login(method, path):
@@ -149,17 +206,31 @@ class FlakyLoginFront:
                     raw.close()
                     return
                 if kind == "503":
-                    conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                                 b"Content-Length: 11\r\nConnection: close\r\n\r\nUnavailable")
+                    conn.sendall(
+                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                        b"Content-Length: 11\r\nConnection: close\r\n\r\nUnavailable"
+                    )
                     conn.close()
                     return
-            keep = {k: v for k, v in headers.items() if k.lower() in ("content-type", "authorization", "soapaction")}
-            reply = requests.request(method, self.org.instance_url + path, data=body, headers=keep,
-                                     verify=self.org.ca_path, timeout=30)
-            conn.sendall(f"HTTP/1.1 {reply.status_code} {reply.reason}\r\n".encode()
-                         + f"Content-Type: {reply.headers.get('Content-Type', 'text/plain')}\r\n".encode()
-                         + f"Content-Length: {len(reply.content)}\r\nConnection: close\r\n\r\n".encode()
-                         + reply.content)
+            keep = {
+                k: v
+                for k, v in headers.items()
+                if k.lower() in ("content-type", "authorization", "soapaction")
+            }
+            reply = requests.request(
+                method,
+                self.org.instance_url + path,
+                data=body,
+                headers=keep,
+                verify=self.org.ca_path,
+                timeout=30,
+            )
+            conn.sendall(
+                f"HTTP/1.1 {reply.status_code} {reply.reason}\r\n".encode()
+                + f"Content-Type: {reply.headers.get('Content-Type', 'text/plain')}\r\n".encode()
+                + f"Content-Length: {len(reply.content)}\r\nConnection: close\r\n\r\n".encode()
+                + reply.content
+            )
             conn.close()
         except (OSError, ssl.SSLError, ValueError):
             raw.close()
@@ -182,19 +253,31 @@ def flaky_front(small_org: DevOrg, tmp_path: Path) -> Iterator:
 
 
 @pytest.mark.parametrize("flow", ["password", "client_credentials"])
-def test_a_login_reset_or_answered_503_is_retried(make_ws, small_org: DevOrg, flaky_front, flow: str) -> None:
+def test_a_login_reset_or_answered_503_is_retried(
+    make_ws, small_org: DevOrg, flaky_front, flow: str
+) -> None:
     ws: Workspace = make_ws(small_org, flow=flow)
     front = flaky_front(["reset", "503"])
-    run = sync_vv(ws, "Account", extra_env={"SF_LOGIN_URL": front.url, "REQUESTS_CA_BUNDLE": str(front.bundle)})
+    run = sync_vv(
+        ws,
+        "Account",
+        extra_env={"SF_LOGIN_URL": front.url, "REQUESTS_CA_BUNDLE": str(front.bundle)},
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     assert front.logins == ["reset", "503", "ok"]
     assert logins(small_org) == 1  # the third attempt reached the org and logged in
 
 
-def test_a_login_service_that_keeps_failing_is_retried_then_reported(make_ws, small_org: DevOrg, flaky_front) -> None:
+def test_a_login_service_that_keeps_failing_is_retried_then_reported(
+    make_ws, small_org: DevOrg, flaky_front
+) -> None:
     ws: Workspace = make_ws(small_org, flow="password")
     front = flaky_front(["503"] * 10)
-    run = sync_vv(ws, "Account", extra_env={"SF_LOGIN_URL": front.url, "REQUESTS_CA_BUNDLE": str(front.bundle)})
+    run = sync_vv(
+        ws,
+        "Account",
+        extra_env={"SF_LOGIN_URL": front.url, "REQUESTS_CA_BUNDLE": str(front.bundle)},
+    )
     assert_clean_failure(run, "Logging in", "after retrying")
     assert len(front.logins) == 3  # LHT_MAX_RETRIES=2: three attempts
     assert "refused the login" not in run.stderr

@@ -13,7 +13,12 @@ from .conftest import assert_clean_failure, assert_no_secret_leaked, state_rows,
 #: Fast retries and a short read timeout, so a fault costs seconds, not minutes.
 # These faults target single calls (/queryAll, /jobs/query/...): the checks are asked one by
 # one here (LHT_COMPOSITE=0); faults on a grouped Composite check: test_composite_faults.py.
-FAST = {"LHT_RETRY_BACKOFF": "0.05", "LHT_MAX_RETRIES": "4", "LHT_HTTP_TIMEOUT": "5,3", "LHT_COMPOSITE": "0"}
+FAST = {
+    "LHT_RETRY_BACKOFF": "0.05",
+    "LHT_MAX_RETRIES": "4",
+    "LHT_HTTP_TIMEOUT": "5,3",
+    "LHT_COMPOSITE": "0",
+}
 #: Force the Bulk API 2.0 path on a small org, with several result pages.
 BULK = {**FAST, "LHT_REST_MAX_ROWS": "1", "LHT_BULK_PAGE_RECORDS": "2", "LHT_DOWNLOAD_WORKERS": "1"}
 
@@ -36,7 +41,9 @@ def _baseline(ws: Workspace) -> dict:
 
 
 def _first_accounts(ws: Workspace, n: int) -> list[dict]:
-    rs = ws.org.engine.execute(f"SELECT Id FROM Account ORDER BY Id LIMIT {n}", include_deleted=False)
+    rs = ws.org.engine.execute(
+        f"SELECT Id FROM Account ORDER BY Id LIMIT {n}", include_deleted=False
+    )
     try:
         return ws.org.engine.page_records(rs, 0, rs.total_size)
     finally:
@@ -53,8 +60,9 @@ def _assert_recovered(ws: Workspace, env: dict[str, str], fault_kind: str) -> di
     return run.report
 
 
-def _assert_failed_cleanly(ws: Workspace, before: dict, env: dict[str, str], fault_kind: str,
-                           *must_mention: str) -> str:
+def _assert_failed_cleanly(
+    ws: Workspace, before: dict, env: dict[str, str], fault_kind: str, *must_mention: str
+) -> str:
     run = sync_vv(ws, "Account", extra_env=env)
     assert ws.org.faults.fired(fault_kind) >= 1, f"the {fault_kind} fault never fired"
     assert run.returncode != 0
@@ -62,7 +70,9 @@ def _assert_failed_cleanly(ws: Workspace, before: dict, env: dict[str, str], fau
     assert report["ok"] is False
     error = report["results"][0]["error"] or ""
     for needle in must_mention:
-        assert needle.lower() in error.lower(), f"the report's error does not mention {needle!r}: {error}"
+        assert needle.lower() in error.lower(), (
+            f"the report's error does not mention {needle!r}: {error}"
+        )
     assert_clean_failure(run)
     after = state_rows(ws)["account"]
     assert after["watermark"] == before["watermark"], "a failed run moved the watermark"
@@ -73,7 +83,9 @@ def _assert_failed_cleanly(ws: Workspace, before: dict, env: dict[str, str], fau
 
 # -- transient faults: retried with backoff, then the run succeeds -----------------------------
 @pytest.mark.parametrize("kind", ["unavailable", "reset"])
-def test_a_burst_of_transient_rest_errors_is_retried_and_loses_nothing(ws: Workspace, kind: str) -> None:
+def test_a_burst_of_transient_rest_errors_is_retried_and_loses_nothing(
+    ws: Workspace, kind: str
+) -> None:
     _baseline(ws)
     ws.org.faults.add(kind, path="/queryAll", times=3)
     report = _assert_recovered(ws, FAST, kind)
@@ -99,13 +111,16 @@ def test_a_server_that_stays_unavailable_fails_the_run_without_moving_state(ws: 
     before = _baseline(ws)
     ws.org.faults.add("unavailable", path="/queryAll", times=1000)
     _assert_failed_cleanly(ws, before, FAST, "unavailable", "503")
-    assert ws.org.faults.fired("unavailable") == int(FAST["LHT_MAX_RETRIES"]) + 1, \
+    assert ws.org.faults.fired("unavailable") == int(FAST["LHT_MAX_RETRIES"]) + 1, (
         "a transient error was not retried exactly LHT_MAX_RETRIES times"
+    )
 
 
 # -- sessions ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("flow", ["password", "client_credentials", "jwt"])
-def test_a_session_expiring_mid_run_logs_in_again_for_every_login_flow(make_ws, small_org, flow: str) -> None:
+def test_a_session_expiring_mid_run_logs_in_again_for_every_login_flow(
+    make_ws, small_org, flow: str
+) -> None:
     ws = make_ws(small_org, flow=flow)
     _baseline(ws)
     # the session dies between pages: the REST query and then a Bulk poll get 401
@@ -122,7 +137,9 @@ def test_an_expired_access_token_fails_clearly_without_moving_state(ws: Workspac
     _assert_failed_cleanly(ws, before, FAST, "expired_session", "SF_ACCESS_TOKEN")
 
 
-def test_request_limit_exceeded_stops_the_run_without_retrying_or_moving_state(ws: Workspace) -> None:
+def test_request_limit_exceeded_stops_the_run_without_retrying_or_moving_state(
+    ws: Workspace,
+) -> None:
     before = _baseline(ws)
     ws.org.faults.add("limit_exceeded", path="/queryAll", times=1000)
     _assert_failed_cleanly(ws, before, FAST, "limit_exceeded", "limit")
@@ -132,15 +149,23 @@ def test_request_limit_exceeded_stops_the_run_without_retrying_or_moving_state(w
 # -- Bulk API 2.0 jobs -------------------------------------------------------------------------
 def test_a_failed_bulk_job_fails_the_run_with_salesforces_reason(ws: Workspace) -> None:
     before = _baseline(ws)
-    ws.org.faults.add("bulk_failed", times=1, message="InternalServerError: the query ran out of time")
+    ws.org.faults.add(
+        "bulk_failed", times=1, message="InternalServerError: the query ran out of time"
+    )
     _assert_failed_cleanly(ws, before, BULK, "bulk_failed", "Failed", "ran out of time")
 
 
 def test_a_bulk_job_stuck_past_the_deadline_is_aborted(ws: Workspace) -> None:
     before = _baseline(ws)
     ws.org.faults.add("bulk_stuck", times=1)
-    error = _assert_failed_cleanly(ws, before, {**BULK, "LHT_BULK_DEADLINE_SECONDS": "2"}, "bulk_stuck",
-                                   "aborted", "LHT_BULK_DEADLINE_SECONDS")
+    error = _assert_failed_cleanly(
+        ws,
+        before,
+        {**BULK, "LHT_BULK_DEADLINE_SECONDS": "2"},
+        "bulk_stuck",
+        "aborted",
+        "LHT_BULK_DEADLINE_SECONDS",
+    )
     aborts = [p for m, p in ws.org.faults.requests() if m == "PATCH" and "/jobs/query/" in p]
     assert aborts, f"lht said it aborted the job but sent no abort: {error}"
 
@@ -156,7 +181,9 @@ def test_a_truncated_results_page_is_downloaded_again(ws: Workspace, mode: str) 
 
 
 # -- the schema changes under a running sync ---------------------------------------------------
-def test_a_field_deleted_between_describe_and_query_is_dropped_and_the_rest_loaded(ws: Workspace) -> None:
+def test_a_field_deleted_between_describe_and_query_is_dropped_and_the_rest_loaded(
+    ws: Workspace,
+) -> None:
     _baseline(ws)
     ws.org.faults.add("remove_field", path="/queryAll", times=1, object="Account", field="Site")
     report = _assert_recovered(ws, {**FAST, "LHT_DESCRIBE_MAX_AGE": "0"}, "remove_field")

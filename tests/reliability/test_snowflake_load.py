@@ -25,8 +25,17 @@ from .test_crash_recovery import _kill, _sync_args, _wait_for
 pytestmark = pytest.mark.snowflake
 
 ROWS = 300_000
-COUNTS = {"User": 5, "Account": ROWS, "Contact": 0, "Lead": 0, "Opportunity": 0, "Case": 0,
-          "Task": 0, "Invoice__c": 0, "Attachment": 0}
+COUNTS = {
+    "User": 5,
+    "Account": ROWS,
+    "Contact": 0,
+    "Lead": 0,
+    "Opportunity": 0,
+    "Case": 0,
+    "Task": 0,
+    "Invoice__c": 0,
+    "Attachment": 0,
+}
 FILE_MB = "16"
 STALL = 60.0
 
@@ -44,12 +53,16 @@ def big_ws(fakesnow_server: dict, tmp_path: Path) -> Iterator[Workspace]:
 
 
 @pytest.mark.slow
-def test_a_300000_row_sync_is_one_copy_and_puts_follow_the_bytes(big_ws: Workspace, statements: list[str]) -> None:
+def test_a_300000_row_sync_is_one_copy_and_puts_follow_the_bytes(
+    big_ws: Workspace, statements: list[str]
+) -> None:
     before = len(statements)
     big_ws.sync("Account", extra_env={"LHT_SNOWFLAKE_FILE_MB": FILE_MB})
     sent = statements[before:]
-    _, rows = big_ws.query("select count(*), count(distinct _lht_batch_id) from salesforce_staging.account")
-    (staged, batches), = rows
+    _, rows = big_ws.query(
+        "select count(*), count(distinct _lht_batch_id) from salesforce_staging.account"
+    )
+    ((staged, batches),) = rows
     assert staged == ROWS
     copies = [s for s in sent if s.upper().startswith("COPY INTO")]
     puts = loader_puts(sent)
@@ -67,33 +80,52 @@ def mid_org() -> Iterator[DevOrg]:
 
 
 def test_a_sync_killed_after_its_puts_loads_nothing_and_the_rerun_cleans_the_stage(
-        fakesnow_server: dict, mid_org: DevOrg, tmp_path: Path) -> None:
+    fakesnow_server: dict, mid_org: DevOrg, tmp_path: Path
+) -> None:
     small_org = mid_org
     ws = make_workspace("snowflake", tmp_path, small_org, fakesnow_server)
     ws.sync("Account")  # the staging table and the stage exist
     _, before = ws.query("select count(*) from salesforce_staging.account")
-    env = {"LHT_REST_MAX_ROWS": "1", "LHT_BULK_PAGE_RECORDS": "500", "LHT_SNOWFLAKE_FILE_MB": "0.01",
-           "LHT_DOWNLOAD_WORKERS": "1"}
-    stall = small_org.faults.add("stall", path=f"locator={encode_locator(2000)}", method="GET", times=1,
-                                 seconds=STALL)
-    proc = subprocess.Popen([str(BIN / "lht"), *_sync_args(ws, True)], env={**ws.env, **env}, cwd=ws.root,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert _wait_for(lambda: stall.fired >= 1, proc), "the sync never reached the page it should stall at"
+    env = {
+        "LHT_REST_MAX_ROWS": "1",
+        "LHT_BULK_PAGE_RECORDS": "500",
+        "LHT_SNOWFLAKE_FILE_MB": "0.01",
+        "LHT_DOWNLOAD_WORKERS": "1",
+    }
+    stall = small_org.faults.add(
+        "stall", path=f"locator={encode_locator(2000)}", method="GET", times=1, seconds=STALL
+    )
+    proc = subprocess.Popen(
+        [str(BIN / "lht"), *_sync_args(ws, True)],
+        env={**ws.env, **env},
+        cwd=ws.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert _wait_for(lambda: stall.fired >= 1, proc), (
+        "the sync never reached the page it should stall at"
+    )
     deadline = time.monotonic() + 30
     while not ws.query("list @salesforce_staging.lht_load")[1]:
         assert time.monotonic() < deadline, "no file reached the stage before the kill"
         time.sleep(0.1)
     assert _kill(proc)
     small_org.faults.clear()
-    assert ws.query("select count(*) from salesforce_staging.account")[1] == before  # nothing half-loaded
-    ws.sync("Account")  # nothing new to extract: the run's first load session still cleans the stage
+    assert (
+        ws.query("select count(*) from salesforce_staging.account")[1] == before
+    )  # nothing half-loaded
+    ws.sync(
+        "Account"
+    )  # nothing new to extract: the run's first load session still cleans the stage
     assert ws.query("list @salesforce_staging.lht_load")[1] == []
     ws.build("--select", "account")
     assert_main_table_matches_org(ws, "Account")
 
 
 def test_a_sync_killed_after_its_copy_before_its_state_duplicates_nothing(
-        fakesnow_server: dict, small_org: DevOrg, tmp_path: Path) -> None:
+    fakesnow_server: dict, small_org: DevOrg, tmp_path: Path
+) -> None:
     ws = make_workspace("snowflake", tmp_path, small_org, fakesnow_server)
     ws.sync("Account")
     watermark = state_rows(ws)["account"]["watermark"]
@@ -102,12 +134,20 @@ def test_a_sync_killed_after_its_copy_before_its_state_duplicates_nothing(
     stall = small_org.faults.add("stall", path="/deleted/", method="GET", times=1, seconds=STALL)
     # separate calls: the getDeleted check then comes after the records' COPY (grouped into a
     # Composite request it would come before the extract)
-    proc = subprocess.Popen([str(BIN / "lht"), *_sync_args(ws, False)], env={**ws.env, "LHT_COMPOSITE": "0"},
-                            cwd=ws.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(BIN / "lht"), *_sync_args(ws, False)],
+        env={**ws.env, "LHT_COMPOSITE": "0"},
+        cwd=ws.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert _wait_for(lambda: stall.fired >= 1, proc), "the sync never reached its deleted check"
     assert _kill(proc)
     small_org.faults.clear()
-    assert state_rows(ws)["account"]["watermark"] == watermark  # state not saved: the rerun re-extracts
+    assert (
+        state_rows(ws)["account"]["watermark"] == watermark
+    )  # state not saved: the rerun re-extracts
     ws.sync("Account")
     ws.build("--select", "account")
     assert_main_table_matches_org(ws, "Account")

@@ -37,13 +37,21 @@ def bare_ws(small_org: DevOrg, tmp_path: Path) -> Workspace:
 
 def assert_redacted(text: str, port: int, where: str, shown: str = "https://***@127.0.0.1") -> None:
     """No userinfo in ``text``, and the host is still named (as ``shown``)."""
-    assert PASSWORD not in text and f"{USER}:" not in text, f"the URL's userinfo appears in {where}:\n{text[-3000:]}"
+    assert PASSWORD not in text and f"{USER}:" not in text, (
+        f"the URL's userinfo appears in {where}:\n{text[-3000:]}"
+    )
     assert f"{shown}:{port}" in text, f"{where} does not name the host:\n{text[-3000:]}"
 
 
-def test_an_unreachable_login_url_with_userinfo_is_shown_without_it(bare_ws: Workspace, closed_port: int) -> None:
-    env = {"SF_USERNAME": "integration@example.com", "SF_PASSWORD": "not-the-url-password", "SF_SECURITY_TOKEN": "",
-           "SF_LOGIN_URL": f"https://{USER}:{PASSWORD}@127.0.0.1:{closed_port}"}
+def test_an_unreachable_login_url_with_userinfo_is_shown_without_it(
+    bare_ws: Workspace, closed_port: int
+) -> None:
+    env = {
+        "SF_USERNAME": "integration@example.com",
+        "SF_PASSWORD": "not-the-url-password",
+        "SF_SECURITY_TOKEN": "",
+        "SF_LOGIN_URL": f"https://{USER}:{PASSWORD}@127.0.0.1:{closed_port}",
+    }
     run = sync_vv(bare_ws, "Account", extra_env=env)
     assert run.returncode == 1
     assert_clean_failure(run, "could not reach")
@@ -52,8 +60,12 @@ def test_an_unreachable_login_url_with_userinfo_is_shown_without_it(bare_ws: Wor
 
 
 def test_an_unreachable_instance_url_with_userinfo_is_shown_without_it_in_report_and_logs(
-        bare_ws: Workspace, closed_port: int) -> None:
-    env = {"SF_ACCESS_TOKEN": "00Dfake!token", "SF_INSTANCE_URL": f"https://{USER}:{PASSWORD}@127.0.0.1:{closed_port}"}
+    bare_ws: Workspace, closed_port: int
+) -> None:
+    env = {
+        "SF_ACCESS_TOKEN": "00Dfake!token",
+        "SF_INSTANCE_URL": f"https://{USER}:{PASSWORD}@127.0.0.1:{closed_port}",
+    }
     run = sync_vv(bare_ws, "Account", extra_env=env)
     assert run.returncode == 1
     # requests go to the instance's host alone: the userinfo is dropped, not even redacted
@@ -62,20 +74,34 @@ def test_an_unreachable_instance_url_with_userinfo_is_shown_without_it_in_report
 
 
 def test_a_login_url_that_is_not_https_is_refused_without_its_userinfo(bare_ws: Workspace) -> None:
-    env = {"SF_USERNAME": "u@example.com", "SF_PASSWORD": "p", "SF_SECURITY_TOKEN": "",
-           "SF_LOGIN_URL": f"http://{USER}:{PASSWORD}@login.example.com", **FAST}
+    env = {
+        "SF_USERNAME": "u@example.com",
+        "SF_PASSWORD": "p",
+        "SF_SECURITY_TOKEN": "",
+        "SF_LOGIN_URL": f"http://{USER}:{PASSWORD}@login.example.com",
+        **FAST,
+    }
     run = sync_vv(bare_ws, "Account", extra_env=env)
     assert run.returncode == 2
     assert_clean_failure(run, "SF_LOGIN_URL", "not an https URL", "http://***@login.example.com")
     assert PASSWORD not in run.stderr + run.stdout
 
 
-@pytest.mark.parametrize(("text", "shown"), [
-    ("https://u:p@host/x?y=1", "https://***@host/x?y=1"),
-    ("https://u:p@ss@host:8443/path", "https://***@host:8443/path"),  # an unencoded @ in the password
-    ("https://host/no/userinfo", "https://host/no/userinfo"),
-    ("reach 'https://a:b@h1' or http://c@h2: failed", "reach 'https://***@h1' or http://***@h2: failed"),
-])
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://u:p@host/x?y=1", "https://***@host/x?y=1"),
+        (
+            "https://u:p@ss@host:8443/path",
+            "https://***@host:8443/path",
+        ),  # an unencoded @ in the password
+        ("https://host/no/userinfo", "https://host/no/userinfo"),
+        (
+            "reach 'https://a:b@h1' or http://c@h2: failed",
+            "reach 'https://***@h1' or http://***@h2: failed",
+        ),
+    ],
+)
 def test_redact_urls_drops_the_userinfo_of_every_url_in_a_text(text: str, shown: str) -> None:
     from lht.errors import redact_url, redact_urls
 

@@ -29,32 +29,56 @@ def _client(org: DevOrg) -> SalesforceClient:
 
 
 def _count(org: DevOrg, external_id: str) -> int:
-    return org.engine.cursor().execute(
-        f'select count(*) from {org.engine.table("Account")} where "External_Id__c" = ?', [external_id]).fetchone()[0]
+    return (
+        org.engine.cursor()
+        .execute(
+            f'select count(*) from {org.engine.table("Account")} where "External_Id__c" = ?',
+            [external_id],
+        )
+        .fetchone()[0]
+    )
 
 
 def _posts(org: DevOrg, path: str) -> int:
-    return sum(1 for m, p in org.faults.requests() if m == "POST" and p.split("?")[0].endswith(path))
+    return sum(
+        1 for m, p in org.faults.requests() if m == "POST" and p.split("?")[0].endswith(path)
+    )
 
 
-@pytest.mark.parametrize("fault", [{"kind": "drop_response"}, {"kind": "unavailable"}, {"kind": "reset"}])
-def test_an_insert_is_not_repeated_once_it_may_have_reached_salesforce(small_org: DevOrg, fault: dict) -> None:
+@pytest.mark.parametrize(
+    "fault", [{"kind": "drop_response"}, {"kind": "unavailable"}, {"kind": "reset"}]
+)
+def test_an_insert_is_not_repeated_once_it_may_have_reached_salesforce(
+    small_org: DevOrg, fault: dict
+) -> None:
     client = _client(small_org)
     small_org.faults.add(fault["kind"], path=COLLECTIONS, method="POST", times=5)
     with pytest.raises(SalesforceError):
-        collections.send(client, "Account", "insert", [{"Name": "Lost answer", "External_Id__c": "LOST-1"}])
+        collections.send(
+            client, "Account", "insert", [{"Name": "Lost answer", "External_Id__c": "LOST-1"}]
+        )
     assert _posts(small_org, COLLECTIONS) == 1, small_org.faults.requests()
     assert _count(small_org, "LOST-1") == (1 if fault["kind"] == "drop_response" else 0)
 
 
 def test_an_update_whose_answer_was_lost_is_sent_again(small_org: DevOrg) -> None:
     client = _client(small_org)
-    (created,) = collections.send(client, "Account", "insert", [{"Name": "Before", "External_Id__c": "UPD-1"}])
+    (created,) = collections.send(
+        client, "Account", "insert", [{"Name": "Before", "External_Id__c": "UPD-1"}]
+    )
     lost = small_org.faults.add("drop_response", path=COLLECTIONS, method="PATCH")
-    (updated,) = collections.send(client, "Account", "update", [{"Id": created.salesforce_id, "Name": "After"}])
+    (updated,) = collections.send(
+        client, "Account", "update", [{"Id": created.salesforce_id, "Name": "After"}]
+    )
     assert lost.fired == 1 and updated.success
-    name = small_org.engine.cursor().execute(
-        f'select "Name" from {small_org.engine.table("Account")} where "Id" = ?', [created.salesforce_id]).fetchone()
+    name = (
+        small_org.engine.cursor()
+        .execute(
+            f'select "Name" from {small_org.engine.table("Account")} where "Id" = ?',
+            [created.salesforce_id],
+        )
+        .fetchone()
+    )
     assert name == ("After",)
 
 

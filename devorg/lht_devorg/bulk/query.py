@@ -69,8 +69,13 @@ class Job:
 class BulkJobs:
     """The org's Bulk 2.0 query jobs."""
 
-    def __init__(self, engine: Any, job_seconds: float = 0.3, spool_dir: Path | None = None,
-                 chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        job_seconds: float = 0.3,
+        spool_dir: Path | None = None,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> None:
         self.engine = engine
         self.job_seconds = job_seconds
         self.chunk_rows = chunk_rows
@@ -84,8 +89,9 @@ class BulkJobs:
     def _run(self, job: Job) -> None:
         """Stream the query's rows into the job's spool (background)."""
         try:
-            with self.engine.stream_csv(job.query, include_deleted=job.operation == "queryAll",
-                                        chunk_rows=self.chunk_rows) as rows:
+            with self.engine.stream_csv(
+                job.query, include_deleted=job.operation == "queryAll", chunk_rows=self.chunk_rows
+            ) as rows:
                 job.spool.fill(rows.columns, rows.tables)
         except OrgError as exc:
             job.fail_message = job.fail_message or f"{exc.error_code}: {exc.message}"
@@ -96,8 +102,14 @@ class BulkJobs:
             job.spool.done.set()
 
     # -- jobs -----------------------------------------------------------------
-    def create(self, body: dict[str, Any], api_version: str, *, fail_message: str | None = None,
-               stuck: bool = False) -> dict[str, Any]:
+    def create(
+        self,
+        body: dict[str, Any],
+        api_version: str,
+        *,
+        fail_message: str | None = None,
+        stuck: bool = False,
+    ) -> dict[str, Any]:
         """Create a job from a ``POST jobs/query`` body; return its job info."""
         operation = body.get("operation")
         if operation not in ("query", "queryAll"):
@@ -106,16 +118,28 @@ class BulkJobs:
         if not isinstance(query, str) or not query.strip():
             raise OrgError(400, "INVALIDJOB", "The query is required")
         delimiter, line_ending = csv_format(body, "query")
-        checked = plan(parse(query), self.engine.schema, include_deleted=operation == "queryAll",
-                       bulk=True)
+        checked = plan(
+            parse(query), self.engine.schema, include_deleted=operation == "queryAll", bulk=True
+        )
         job_id = self.registry.new_id()
-        spool = ResultSpool(self.spool_dir / f"{job_id}.csv", DELIMITERS[delimiter],
-                            LINE_ENDINGS[line_ending])
-        job = Job(id=job_id, operation=operation, object_name=checked.obj.name, query=query,
-                  column_delimiter=delimiter, line_ending=line_ending, api_version=api_version,
-                  created=datetime.now(timezone.utc), started=time.monotonic(),
-                  columns=checked.csv_columns, spool=spool, fail_message=fail_message,
-                  stuck=stuck)
+        spool = ResultSpool(
+            self.spool_dir / f"{job_id}.csv", DELIMITERS[delimiter], LINE_ENDINGS[line_ending]
+        )
+        job = Job(
+            id=job_id,
+            operation=operation,
+            object_name=checked.obj.name,
+            query=query,
+            column_delimiter=delimiter,
+            line_ending=line_ending,
+            api_version=api_version,
+            created=datetime.now(timezone.utc),
+            started=time.monotonic(),
+            columns=checked.csv_columns,
+            spool=spool,
+            fail_message=fail_message,
+            stuck=stuck,
+        )
         self.registry.add(job)
         self.registry.submit(self._run, job)
         log.debug("bulk job %s created for %s", job.id, job.object_name)
@@ -140,22 +164,32 @@ class BulkJobs:
     def _info(self, job: Job, detailed: bool = True) -> dict[str, Any]:
         state = self.state(job)
         info: dict[str, Any] = {
-            "id": job.id, "operation": job.operation, "object": job.object_name,
-            "createdById": ADMIN_USER_ID, "createdDate": sf_datetime(job.created),
-            "systemModstamp": sf_datetime(job.aborted_at or job.created), "state": state,
-            "concurrencyMode": "Parallel", "contentType": "CSV",
-            "apiVersion": float(job.api_version), "lineEnding": job.line_ending,
+            "id": job.id,
+            "operation": job.operation,
+            "object": job.object_name,
+            "createdById": ADMIN_USER_ID,
+            "createdDate": sf_datetime(job.created),
+            "systemModstamp": sf_datetime(job.aborted_at or job.created),
+            "state": state,
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(job.api_version),
+            "lineEnding": job.line_ending,
             "columnDelimiter": job.column_delimiter,
         }
         if detailed:
-            info.update({
-                "jobType": "V2Query",
-                # rows the query has produced so far, as Salesforce counts them while a job runs
-                "numberRecordsProcessed": job.spool.total if state in ("InProgress", "JobComplete") else 0,
-                "retries": 0,
-                "totalProcessingTime": int(self.job_seconds * 1000) if state in TERMINAL else 0,
-                "isPkChunkingSupported": True,
-            })
+            info.update(
+                {
+                    "jobType": "V2Query",
+                    # rows the query has produced so far, as Salesforce counts them while a job runs
+                    "numberRecordsProcessed": job.spool.total
+                    if state in ("InProgress", "JobComplete")
+                    else 0,
+                    "retries": 0,
+                    "totalProcessingTime": int(self.job_seconds * 1000) if state in TERMINAL else 0,
+                    "isPkChunkingSupported": True,
+                }
+            )
             if state == "Failed":
                 info["errorMessage"] = job.fail_message
         return info
@@ -166,13 +200,17 @@ class BulkJobs:
 
     def list(self, api_version: str, locator: str | None = None) -> dict[str, Any]:
         """``GET jobs/query``: ``{done, records, nextRecordsUrl}``, 1000 jobs a page."""
-        return self.registry.list_page(api_version, locator, lambda job: self._info(job, detailed=False))
+        return self.registry.list_page(
+            api_version, locator, lambda job: self._info(job, detailed=False)
+        )
 
     def abort(self, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """``PATCH jobs/query/ID`` with ``{"state": "Aborted"}``."""
         job = self.get(job_id)
         if body.get("state") != "Aborted":
-            raise OrgError(400, "INVALIDJOBSTATE", f"Invalid state for a query job: {body.get('state')}")
+            raise OrgError(
+                400, "INVALIDJOBSTATE", f"Invalid state for a query job: {body.get('state')}"
+            )
         state = self.state(job)
         if state in TERMINAL:
             raise OrgError(400, "INVALIDJOBSTATE", f"Aborting already {state} job not allowed")
@@ -185,25 +223,38 @@ class BulkJobs:
         job = self.get(job_id)
         state = self.state(job)
         if state not in TERMINAL:
-            raise OrgError(400, "INVALIDJOBSTATE", f"Deleting a job in state {state} is not allowed")
+            raise OrgError(
+                400, "INVALIDJOBSTATE", f"Deleting a job in state {state} is not allowed"
+            )
         job.deleted = True
         job.spool.close()  # a rendering still running (Aborted, Failed) stops: its cursor closes
 
     # -- results --------------------------------------------------------------
     def _require_complete(self, job: Job, api_version: str) -> None:
         if api_version != job.api_version:
-            raise OrgError(409, "API_VERSION_MISMATCH",
-                           f"Use API version {job.api_version} to get the results of this job")
+            raise OrgError(
+                409,
+                "API_VERSION_MISMATCH",
+                f"Use API version {job.api_version} to get the results of this job",
+            )
         state = self.state(job)
         if state != "JobComplete":
-            shout = {"UploadComplete": "UPLOAD_COMPLETE", "InProgress": "IN_PROGRESS",
-                     "Failed": "FAILED", "Aborted": "ABORTED"}[state]
-            raise OrgError(412, "JOB_NOT_COMPLETE",
-                           "can only download query results of successfully completed bulk job "
-                           f"with status: JOB_COMPLETE. Current status: {shout}")
+            shout = {
+                "UploadComplete": "UPLOAD_COMPLETE",
+                "InProgress": "IN_PROGRESS",
+                "Failed": "FAILED",
+                "Aborted": "ABORTED",
+            }[state]
+            raise OrgError(
+                412,
+                "JOB_NOT_COMPLETE",
+                "can only download query results of successfully completed bulk job "
+                f"with status: JOB_COMPLETE. Current status: {shout}",
+            )
 
-    def results(self, job_id: str, api_version: str, locator: str | None,
-                max_records: str | None) -> tuple[bytes, int, str]:
+    def results(
+        self, job_id: str, api_version: str, locator: str | None, max_records: str | None
+    ) -> tuple[bytes, int, str]:
         """One results page: (CSV bytes, records in it, next locator or ``"null"``)."""
         job = self.get(job_id)
         self._require_complete(job, api_version)
@@ -233,14 +284,17 @@ class BulkJobs:
         total = job.spool.total
         pages = list(range(0, total, size)) or [0]
         start = decode_locator(locator) if locator else 0
-        chosen = pages[start:start + RESULT_PAGES_PER_RESPONSE]
+        chosen = pages[start : start + RESULT_PAGES_PER_RESPONSE]
         base = f"/services/data/v{api_version}/jobs/query/{job.id}"
         more = start + RESULT_PAGES_PER_RESPONSE < len(pages)
         return {
-            "resultPages": [{"resultUrl": f"{base}/results?locator={encode_locator(o)}"}
-                            for o in chosen],
-            "nextRecordsUrl": (f"{base}/resultPages?locator="
-                               f"{encode_locator(start + RESULT_PAGES_PER_RESPONSE)}")
-            if more else None,
+            "resultPages": [
+                {"resultUrl": f"{base}/results?locator={encode_locator(o)}"} for o in chosen
+            ],
+            "nextRecordsUrl": (
+                f"{base}/resultPages?locator={encode_locator(start + RESULT_PAGES_PER_RESPONSE)}"
+            )
+            if more
+            else None,
             "done": not more,
         }

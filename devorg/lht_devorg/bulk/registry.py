@@ -18,8 +18,14 @@ from ..cursors import decode_locator, encode_locator
 from ..errors import OrgError, not_found
 from ..ids import make_id
 
-DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
-              "BACKQUOTE": "`"}
+DELIMITERS = {
+    "COMMA": ",",
+    "TAB": "\t",
+    "PIPE": "|",
+    "SEMICOLON": ";",
+    "CARET": "^",
+    "BACKQUOTE": "`",
+}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 #: Jobs listed per ``GET jobs/query`` or ``GET jobs/ingest`` page.
 JOBS_PER_LIST_PAGE = 1000
@@ -54,8 +60,9 @@ def csv_format(body: dict[str, Any], kind: str) -> tuple[str, str]:
 class JobRegistry(Generic[J]):
     """The jobs of one kind (``query`` or ``ingest``), in creation order. Thread-safe."""
 
-    def __init__(self, kind: str, job_type: str, spool_dir: Path | None = None,
-                 serial_offset: int = 0) -> None:
+    def __init__(
+        self, kind: str, job_type: str, spool_dir: Path | None = None, serial_offset: int = 0
+    ) -> None:
         self.kind, self.job_type = kind, job_type
         self._tmp = None if spool_dir else tempfile.TemporaryDirectory(prefix=f"lht-devorg-{kind}-")
         self.spool_dir = Path(spool_dir or self._tmp.name)  # type: ignore[union-attr]
@@ -91,17 +98,24 @@ class JobRegistry(Generic[J]):
         """Run ``work(job)`` on a background worker."""
         return self._pool.submit(work, job)
 
-    def list_page(self, api_version: str, locator: str | None,
-                  info: Callable[[J], dict[str, Any]]) -> dict[str, Any]:
+    def list_page(
+        self, api_version: str, locator: str | None, info: Callable[[J], dict[str, Any]]
+    ) -> dict[str, Any]:
         """``GET jobs/KIND``: ``{done, records, nextRecordsUrl}``, 1000 jobs a page, each
         ``info(job)`` with its ``jobType``."""
         offset = decode_locator(locator) if locator else 0
         jobs = [job for job in self.created() if not job.deleted]
-        page = jobs[offset:offset + JOBS_PER_LIST_PAGE]
+        page = jobs[offset : offset + JOBS_PER_LIST_PAGE]
         more = offset + JOBS_PER_LIST_PAGE < len(jobs)
         records = [{**info(job), "jobType": self.job_type} for job in page]
-        next_url = (f"/services/data/v{api_version}/jobs/{self.kind}?queryLocator="
-                    f"{encode_locator(offset + JOBS_PER_LIST_PAGE)}") if more else None
+        next_url = (
+            (
+                f"/services/data/v{api_version}/jobs/{self.kind}?queryLocator="
+                f"{encode_locator(offset + JOBS_PER_LIST_PAGE)}"
+            )
+            if more
+            else None
+        )
         return {"done": not more, "records": records, "nextRecordsUrl": next_url}
 
     def close(self, each: Callable[[J], None] | None = None) -> None:

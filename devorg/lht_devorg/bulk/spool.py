@@ -74,8 +74,13 @@ class ResultSpool:
                     if self._closed:
                         return False
                     if writer is None:
-                        writer = pacsv.CSVWriter(out, table.schema, write_options=render.csv_write_options(
-                            self.delimiter, self.line_ending, header=False))
+                        writer = pacsv.CSVWriter(
+                            out,
+                            table.schema,
+                            write_options=render.csv_write_options(
+                                self.delimiter, self.line_ending, header=False
+                            ),
+                        )
                     position = out.tell()
                     writer.write_table(table)
                     self._chunks.append(Chunk(position, out.tell() - position, table.num_rows))
@@ -108,7 +113,7 @@ class ResultSpool:
         parts: list[bytes | memoryview] = [self.header]
         for i in range(first, last):
             chunk = self._chunks[i]
-            body = view[chunk.offset - start:chunk.offset - start + chunk.length]
+            body = view[chunk.offset - start : chunk.offset - start + chunk.length]
             lo = head if i == first else 0
             hi = tail if i == last - 1 else chunk.rows
             parts.append(body if (lo, hi) == (0, chunk.rows) else self._rows(body, lo, hi))
@@ -117,8 +122,9 @@ class ResultSpool:
     def _rows(self, body: memoryview, lo: int, hi: int) -> bytes:
         """Rows ``lo``..``hi`` of one chunk, byte for byte as the chunk has them."""
         rows = render.read_csv_rows(bytes(body), len(self.columns), self.delimiter)
-        return render.write_csv(rows.slice(lo, hi - lo), self.delimiter, self.line_ending,
-                                header=False)
+        return render.write_csv(
+            rows.slice(lo, hi - lo), self.delimiter, self.line_ending, header=False
+        )
 
     def close(self) -> None:
         """Stop filling and delete the file."""

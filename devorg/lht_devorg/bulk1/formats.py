@@ -99,7 +99,9 @@ def _element(root: str, items: Sequence[tuple[str, Any]]) -> ET.Element:
     return element
 
 
-def batch_list(batches: Sequence[Sequence[tuple[str, Any]]], json_format: bool) -> tuple[bytes, str]:
+def batch_list(
+    batches: Sequence[Sequence[tuple[str, Any]]], json_format: bool
+) -> tuple[bytes, str]:
     """``GET job/ID/batch``: ``batchInfoList`` (XML) or ``{"batchInfo": [...]}`` (JSON)."""
     if json_format:
         return json.dumps({"batchInfo": [dict(b) for b in batches]}).encode(), JSON_TYPE
@@ -132,15 +134,35 @@ def ingest_results(rows: Iterable[RowResult], content_type: str) -> bytes:
         writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
         writer.writerow(["Id", "Success", "Created", "Error"])
         for r in rows:
-            writer.writerow([r.record_id, _text(r.error is None), _text(r.created),
-                             "" if r.error is None else bulk_error(r.error)])
+            writer.writerow(
+                [
+                    r.record_id,
+                    _text(r.error is None),
+                    _text(r.created),
+                    "" if r.error is None else bulk_error(r.error),
+                ]
+            )
         return out.getvalue().encode()
     if content_type == "JSON":
-        return json.dumps([{"success": r.error is None, "created": r.created, "id": r.record_id or None,
-                            "errors": [] if r.error is None else
-                            [{"statusCode": r.error.error_code, "message": r.error.message,
-                              "fields": list(r.error.fields or [])}]}
-                           for r in rows]).encode()
+        return json.dumps(
+            [
+                {
+                    "success": r.error is None,
+                    "created": r.created,
+                    "id": r.record_id or None,
+                    "errors": []
+                    if r.error is None
+                    else [
+                        {
+                            "statusCode": r.error.error_code,
+                            "message": r.error.message,
+                            "fields": list(r.error.fields or []),
+                        }
+                    ],
+                }
+                for r in rows
+            ]
+        ).encode()
     root = ET.Element(f"{{{NS}}}results")
     for r in rows:
         result = ET.SubElement(root, f"{{{NS}}}result")

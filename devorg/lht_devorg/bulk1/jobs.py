@@ -20,8 +20,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +88,19 @@ class Job:
 class Bulk1Jobs:
     """The org's Bulk API 1.0 jobs."""
 
-    def __init__(self, engine: Any, job_seconds: float = 0.3, spool_dir: Path | None = None,
-                 limits: Any = None) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        job_seconds: float = 0.3,
+        spool_dir: Path | None = None,
+        limits: Any = None,
+    ) -> None:
         self.engine = engine
         self.job_seconds = job_seconds
         self.limits = limits
-        self.registry: JobRegistry[Job] = JobRegistry("bulk1", "Classic", spool_dir, serial_offset=700)
+        self.registry: JobRegistry[Job] = JobRegistry(
+            "bulk1", "Classic", spool_dir, serial_offset=700
+        )
         self._serial = itertools.count(secrets.randbelow(10**6) * 1000)
 
     def close(self) -> None:
@@ -119,10 +126,14 @@ class Bulk1Jobs:
             raise Bulk1Error("InvalidJob", f"Unable to find object: {name}")
         content_type = str(body.get("contentType") or "XML")
         if content_type not in CONTENT_TYPES:
-            raise Bulk1Error("InvalidJob", f"Unsupported content type: {content_type}; use CSV, JSON or XML")
+            raise Bulk1Error(
+                "InvalidJob", f"Unsupported content type: {content_type}; use CSV, JSON or XML"
+            )
         concurrency = CONCURRENCY.get(str(body.get("concurrencyMode", "Parallel")))
         if concurrency is None:
-            raise Bulk1Error("InvalidJob", f"Invalid concurrency mode: {body.get('concurrencyMode')}")
+            raise Bulk1Error(
+                "InvalidJob", f"Invalid concurrency mode: {body.get('concurrencyMode')}"
+            )
         ext = body.get("externalIdFieldName") or None
         if operation == "upsert":
             if not ext:
@@ -130,18 +141,30 @@ class Bulk1Jobs:
             try:
                 ext = external_id_field(obj, str(ext))["name"]
             except OrgError:  # told as Bulk 1.0 tells it
-                raise Bulk1Error("InvalidJob", f"Field name provided, {ext} does not match an External ID, "
-                                 f"Salesforce Id, or indexed field for {obj.name}") from None
+                raise Bulk1Error(
+                    "InvalidJob",
+                    f"Field name provided, {ext} does not match an External ID, "
+                    f"Salesforce Id, or indexed field for {obj.name}",
+                ) from None
         else:
             ext = None
         job_id = self.registry.new_id()
         folder = self.registry.spool_dir / job_id
         folder.mkdir(parents=True, exist_ok=True)
         now = datetime.now(timezone.utc)
-        job = Job(id=job_id, operation=operation, object_name=obj.name, external_id_field=ext,
-                  concurrency=concurrency, content_type=content_type, api_version=api_version,
-                  created=now, folder=folder, modified=now,
-                  assignment_rule_id=body.get("assignmentRuleId") or None)
+        job = Job(
+            id=job_id,
+            operation=operation,
+            object_name=obj.name,
+            external_id_field=ext,
+            concurrency=concurrency,
+            content_type=content_type,
+            api_version=api_version,
+            created=now,
+            folder=folder,
+            modified=now,
+            assignment_rule_id=body.get("assignmentRuleId") or None,
+        )
         self.registry.add(job)
         return job
 
@@ -166,7 +189,9 @@ class Bulk1Jobs:
                 for batch in job.batches:
                     if not batch.started:
                         batch.started = True
-                        batch.message = "InvalidBatch : The job was aborted before this batch was processed"
+                        batch.message = (
+                            "InvalidBatch : The job was aborted before this batch was processed"
+                        )
                         batch.done.set()
                 job.queue.clear()
         return job
@@ -174,22 +199,31 @@ class Bulk1Jobs:
     def job_items(self, job: Job, json_format: bool) -> list[tuple[str, Any]]:
         """The ``jobInfo`` document's items, in Salesforce's order."""
         states = [self.batch_state(b) for b in job.batches]
-        done = [b for b, s in zip(job.batches, states) if s in ("Completed", "Failed")]
+        done = [b for b, s in zip(job.batches, states, strict=True) if s in ("Completed", "Failed")]
         return [
-            ("id", job.id), ("operation", job.operation), ("object", job.object_name),
-            ("createdById", ADMIN_USER_ID), ("createdDate", stamp(job.created, json_format)),
-            ("systemModstamp", stamp(job.modified or job.created, json_format)), ("state", job.state),
-            ("externalIdFieldName", job.external_id_field), ("concurrencyMode", job.concurrency),
-            ("contentType", job.content_type), ("numberBatchesQueued", states.count("Queued")),
+            ("id", job.id),
+            ("operation", job.operation),
+            ("object", job.object_name),
+            ("createdById", ADMIN_USER_ID),
+            ("createdDate", stamp(job.created, json_format)),
+            ("systemModstamp", stamp(job.modified or job.created, json_format)),
+            ("state", job.state),
+            ("externalIdFieldName", job.external_id_field),
+            ("concurrencyMode", job.concurrency),
+            ("contentType", job.content_type),
+            ("numberBatchesQueued", states.count("Queued")),
             ("numberBatchesInProgress", states.count("InProgress")),
             ("numberBatchesCompleted", states.count("Completed")),
-            ("numberBatchesFailed", states.count("Failed")), ("numberBatchesTotal", len(states)),
-            ("numberRecordsProcessed", sum(b.processed for b in done)), ("numberRetries", 0),
+            ("numberBatchesFailed", states.count("Failed")),
+            ("numberBatchesTotal", len(states)),
+            ("numberRecordsProcessed", sum(b.processed for b in done)),
+            ("numberRetries", 0),
             ("apiVersion", float(job.api_version) if json_format else job.api_version),
             ("assignmentRuleId", job.assignment_rule_id),
             ("numberRecordsFailed", sum(b.failed for b in done)),
             ("totalProcessingTime", int(self.job_seconds * 1000) * len(done)),
-            ("apiActiveProcessingTime", 0), ("apexProcessingTime", 0),
+            ("apiActiveProcessingTime", 0),
+            ("apexProcessingTime", 0),
         ]
 
     # -- batches --------------------------------------------------------------------------
@@ -197,16 +231,26 @@ class Bulk1Jobs:
         """``POST job/ID/batch``: a new batch, processed in the background."""
         job = self.get(job_id)
         if len(data) > MAX_BATCH_BYTES:
-            raise Bulk1Error("InvalidBatch", f"Batch size exceeds the limit of {MAX_BATCH_BYTES:,} bytes; "
-                             "split the records into smaller batches")
+            raise Bulk1Error(
+                "InvalidBatch",
+                f"Batch size exceeds the limit of {MAX_BATCH_BYTES:,} bytes; "
+                "split the records into smaller batches",
+            )
         with job.lock:
             if job.state != "Open":
-                raise Bulk1Error("InvalidJobState", f"Batches cannot be added to a {job.state.lower()} job")
+                raise Bulk1Error(
+                    "InvalidJobState", f"Batches cannot be added to a {job.state.lower()} job"
+                )
             batch_id = make_id("751", next(self._serial))
             path = job.folder / f"{batch_id}.request"
             path.write_bytes(data)
-            batch = Batch(id=batch_id, job_id=job.id, created=datetime.now(timezone.utc),
-                          added=time.monotonic(), request_path=path)
+            batch = Batch(
+                id=batch_id,
+                job_id=job.id,
+                created=datetime.now(timezone.utc),
+                added=time.monotonic(),
+                request_path=path,
+            )
             job.batches.append(batch)
             job.modified = batch.created
             if job.concurrency == "Serial":
@@ -238,8 +282,13 @@ class Bulk1Jobs:
                 return
             batch.started = True
         try:
-            outcome = process.run(self.engine, job, batch.request_path, MAX_BATCH_RECORDS,
-                                  make_id("752", next(self._serial)))
+            outcome = process.run(
+                self.engine,
+                job,
+                batch.request_path,
+                MAX_BATCH_RECORDS,
+                make_id("752", next(self._serial)),
+            )
             batch.outcome = outcome
             batch.processed, batch.failed = outcome.processed, outcome.failed
         except process.BatchFailed as exc:
@@ -272,14 +321,17 @@ class Bulk1Jobs:
         state = self.batch_state(batch)
         final = state in ("Completed", "Failed")
         return [
-            ("id", batch.id), ("jobId", batch.job_id), ("state", state),
+            ("id", batch.id),
+            ("jobId", batch.job_id),
+            ("state", state),
             ("stateMessage", batch.message if state == "Failed" else None),
             ("createdDate", stamp(batch.created, json_format)),
             ("systemModstamp", stamp(batch.created, json_format)),
             ("numberRecordsProcessed", batch.processed if final else 0),
             ("numberRecordsFailed", batch.failed if final else 0),
             ("totalProcessingTime", int(self.job_seconds * 1000) if final else 0),
-            ("apiActiveProcessingTime", 0), ("apexProcessingTime", 0),
+            ("apiActiveProcessingTime", 0),
+            ("apexProcessingTime", 0),
         ]
 
     def completed(self, job_id: str, batch_id: str) -> tuple[Job, Batch, process.Outcome]:

@@ -45,8 +45,13 @@ def run(engine: Any, job: Any, request_path: Path, max_records: int, result_id: 
     rows become the result ``result_id``."""
     body = request_path.read_bytes()
     if job.operation in ("query", "queryAll"):
-        return _query(engine, job, body.decode("utf-8-sig", errors="replace").strip(),
-                      request_path.with_suffix(""), result_id)
+        return _query(
+            engine,
+            job,
+            body.decode("utf-8-sig", errors="replace").strip(),
+            request_path.with_suffix(""),
+            result_id,
+        )
     try:
         rows = _rows(engine, job, body)
     except formats.Bulk1Error as exc:
@@ -54,10 +59,14 @@ def run(engine: Any, job: Any, request_path: Path, max_records: int, result_id: 
     except runner.JobFailed as exc:
         raise BatchFailed(str(exc)) from None
     if len(rows) > max_records:
-        raise BatchFailed(f"InvalidBatch : The batch holds {len(rows):,} records; a batch holds at most "
-                          f"{max_records:,}")
+        raise BatchFailed(
+            f"InvalidBatch : The batch holds {len(rows):,} records; a batch holds at most "
+            f"{max_records:,}"
+        )
     with engine.transaction():
-        results = batchwrite.apply(engine, job.object_name, job.operation, rows, job.external_id_field)
+        results = batchwrite.apply(
+            engine, job.object_name, job.operation, rows, job.external_id_field
+        )
     return Outcome(len(results), sum(r.error is not None for r in results), rows=results)
 
 
@@ -79,7 +88,9 @@ def _rows(engine: Any, job: Any, body: bytes) -> list[dict | OrgError]:
     for header, cells in formats.xml_rows(body):
         key = tuple(header)
         if key not in checked:
-            checked[key] = runner.header_fields(schema, obj, header, job.operation, job.external_id_field)
+            checked[key] = runner.header_fields(
+                schema, obj, header, job.operation, job.external_id_field
+            )
         out.append(runner.row_values(header, checked[key], cells))
     return out
 
@@ -89,14 +100,20 @@ def _query(engine: Any, job: Any, soql: str, stem: Path, result_id: str) -> Outc
     try:
         checked = engine.plan(soql, include_deleted=include_deleted, bulk=True)
     except OrgError as exc:
-        raise BatchFailed(f"InvalidBatch : Failed to process query: {exc.error_code}: {exc.message}") from None
+        raise BatchFailed(
+            f"InvalidBatch : Failed to process query: {exc.error_code}: {exc.message}"
+        ) from None
     if checked.obj.name.lower() != job.object_name.lower():
-        raise BatchFailed(f"InvalidBatch : The query is on {checked.obj.name}; the job is on {job.object_name}")
+        raise BatchFailed(
+            f"InvalidBatch : The query is on {checked.obj.name}; the job is on {job.object_name}"
+        )
     path = stem.with_name(f"{stem.name}-{result_id}.{job.content_type.lower()}")
     if job.content_type == "CSV":
         spool = ResultSpool(stem.with_name(f"{stem.name}.spool"), ",", "\n")
         try:
-            with engine.stream_csv(soql, include_deleted=include_deleted, chunk_rows=DEFAULT_CHUNK_ROWS) as rows:
+            with engine.stream_csv(
+                soql, include_deleted=include_deleted, chunk_rows=DEFAULT_CHUNK_ROWS
+            ) as rows:
                 spool.fill(rows.columns, rows.tables)
             path.write_bytes(spool.page(0, spool.total))
             total = spool.total
@@ -109,8 +126,11 @@ def _query(engine: Any, job: Any, soql: str, stem: Path, result_id: str) -> Outc
         finally:
             engine.release(result)
         typed = [_bulk_values(engine.schema, r, job.content_type == "JSON") for r in records]
-        path.write_bytes(json.dumps(typed).encode() if job.content_type == "JSON"
-                         else formats.query_records_xml(typed))
+        path.write_bytes(
+            json.dumps(typed).encode()
+            if job.content_type == "JSON"
+            else formats.query_records_xml(typed)
+        )
         total = len(records)
     return Outcome(total, 0, results={result_id: path})
 
@@ -136,8 +156,13 @@ def _moment(text: str, kind: str, as_json: bool) -> Any:
         day = dt.date.fromisoformat(text[:10])
         if not as_json:
             return day.isoformat()
-        return round(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp() * 1000)
+        return round(
+            dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp() * 1000
+        )
     moment = dt.datetime.strptime(text.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z")
     if as_json:
         return round(moment.timestamp() * 1000)
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{moment.microsecond // 1000:03d}Z"
+    )

@@ -24,7 +24,9 @@ def simulate_activity(engine: OrgEngine, *, seed: int | None = None) -> str:
             engine.create(obj, _new_values(obj, i, rng))
             created += 1
         for record_id in rng.sample(ids, min(n_update, len(ids))):
-            engine.update(obj, record_id, {"Description": f"Edited in the demo ({rng.randint(1, 9999)})"})
+            engine.update(
+                obj, record_id, {"Description": f"Edited in the demo ({rng.randint(1, 9999)})"}
+            )
             updated += 1
         for record_id in rng.sample(ids, min(n_delete, len(ids))):
             engine.delete(obj, record_id)
@@ -39,5 +41,10 @@ def _new_values(obj: str, i: int, rng: random.Random) -> dict:
     if obj == "Contact":
         return {"LastName": f"Demo{tag}", "FirstName": "Ada", "Email": f"ada{tag}@example.com"}
     if obj == "Opportunity":
-        return {"Name": f"Demo deal {tag}", "StageName": "Prospecting", "CloseDate": "2027-03-31", "Amount": 1000 * (i + 1)}
+        return {
+            "Name": f"Demo deal {tag}",
+            "StageName": "Prospecting",
+            "CloseDate": "2027-03-31",
+            "Amount": 1000 * (i + 1),
+        }
     return {"Subject": f"Demo case {tag}", "Status": "New", "Origin": "Web"}

@@ -53,12 +53,20 @@ def _fold(f: dict, value: object) -> str:
     return str(value) if f["caseSensitive"] or f["type"] == "id" else str(value).lower()
 
 
-def _unique(eng: OrgStore, obj: ObjectSchema, writes: list[tuple[int, str, dict]], out: list[RowResult],
-            updating: set[int]) -> None:
+def _unique(
+    eng: OrgStore,
+    obj: ObjectSchema,
+    writes: list[tuple[int, str, dict]],
+    out: list[RowResult],
+    updating: set[int],
+) -> None:
     """DUPLICATE_VALUE for rows whose unique values another record, or an earlier row, holds."""
     present = set().union(*(row.keys() for _, _, row in writes)) if writes else set()
-    unique = {f["name"]: f for f in (obj.field(n) for n in present)
-              if f is not None and f["unique"] and f["type"] != "id"}
+    unique = {
+        f["name"]: f
+        for f in (obj.field(n) for n in present)
+        if f is not None and f["unique"] and f["type"] != "id"
+    }
     fields: dict[str, dict] = {}  # in the order the rows first set them, as validate.unique_fields
     if unique:
         for _, _, row in writes:
@@ -75,14 +83,22 @@ def _unique(eng: OrgStore, obj: ObjectSchema, writes: list[tuple[int, str, dict]
             others = [x for x in holders.get(key, []) if x != rid]
             first = seen.setdefault(key, rid)
             if others or first != rid:
-                out[i] = RowResult(rid if i in updating else "", False,
-                                   validate.duplicate_value(f, others[0] if others else first))
+                out[i] = RowResult(
+                    rid if i in updating else "",
+                    False,
+                    validate.duplicate_value(f, others[0] if others else first),
+                )
 
 
-def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | OrgError],
-          ext_field: str | None = None,
-          before_row: Callable[[dict], None] | None = None,
-          rules: WriteRules | None = None) -> list[RowResult]:
+def apply(
+    eng: OrgStore,
+    obj_name: str,
+    operation: str,
+    rows: Sequence[dict | OrgError],
+    ext_field: str | None = None,
+    before_row: Callable[[dict], None] | None = None,
+    rules: WriteRules | None = None,
+) -> list[RowResult]:
     """Write ``rows`` (an OrgError stands for a row that already failed); one result per row.
 
     ``before_row`` runs before each row's write and may raise an OrgError for that row (the
@@ -145,7 +161,9 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
         for i in live:
             try:
                 if any(k.lower() == "id" and v not in (None, "") for k, v in rows[i].items()):  # type: ignore[union-attr]
-                    raise OrgError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+                    raise OrgError(
+                        400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"]
+                    )
                 inserts.append((i, records.new_row(eng, obj, rows[i], cache, plan)))  # type: ignore[arg-type]
             except OrgError as exc:
                 out[i] = RowResult("", False, exc)
@@ -157,8 +175,13 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
         for k, (i, row) in enumerate(inserts):
             out[i] = RowResult(records.stamp_new(obj, row, first + k, now), True)
     updating = {i for i, _, _ in updates}
-    _unique(eng, obj, sorted([*updates, *((i, row["Id"], row) for i, row in inserts)], key=lambda w: w[0]),
-            out, updating)
+    _unique(
+        eng,
+        obj,
+        sorted([*updates, *((i, row["Id"], row) for i, row in inserts)], key=lambda w: w[0]),
+        out,
+        updating,
+    )
     _rules(eng, obj, rules, updates, inserts, out)
     good_updates = [(rid, row) for i, rid, row in updates if out[i].error is None]
     good_inserts = [row for i, row in inserts if out[i].error is None]
@@ -169,28 +192,52 @@ def apply(eng: OrgStore, obj_name: str, operation: str, rows: Sequence[dict | Or
     return out
 
 
-def _rules(eng: OrgStore, obj: ObjectSchema, rules: WriteRules | None, updates: list[tuple[int, str, dict]],
-           inserts: list[tuple[int, dict]], out: list[RowResult]) -> None:
+def _rules(
+    eng: OrgStore,
+    obj: ObjectSchema,
+    rules: WriteRules | None,
+    updates: list[tuple[int, str, dict]],
+    inserts: list[tuple[int, dict]],
+    out: list[RowResult],
+) -> None:
     """The duplicate rule's refusals, then the assignment rule's owner on the rows still good."""
-    pending = sorted([*((i, rid, row, False) for i, rid, row in updates if out[i].error is None),
-                      *((i, row["Id"], row, True) for i, row in inserts if out[i].error is None)],
-                     key=lambda w: w[0])
-    blocked = duplicate_errors(eng, obj, rules, [(rid, row, creating) for _, rid, row, creating in pending])
+    pending = sorted(
+        [
+            *((i, rid, row, False) for i, rid, row in updates if out[i].error is None),
+            *((i, row["Id"], row, True) for i, row in inserts if out[i].error is None),
+        ],
+        key=lambda w: w[0],
+    )
+    blocked = duplicate_errors(
+        eng, obj, rules, [(rid, row, creating) for _, rid, row, creating in pending]
+    )
     for k, error in blocked.items():
         i, rid, _, creating = pending[k]
         out[i] = RowResult("" if creating else rid, False, error)
     assign(eng, obj, rules, [row for i, _, row, _ in pending if out[i].error is None])
 
 
-def _plan_upsert(eng: OrgStore, obj: ObjectSchema, ext_field: str | None, live: list[tuple[int, dict]],
-                 out: list[RowResult], plan_update: Callable[[int, str, dict], None],
-                 inserts: list[tuple[int, dict]], cache: validate.LookupCache, plan: records.CreatePlan) -> None:
+def _plan_upsert(
+    eng: OrgStore,
+    obj: ObjectSchema,
+    ext_field: str | None,
+    live: list[tuple[int, dict]],
+    out: list[RowResult],
+    plan_update: Callable[[int, str, dict], None],
+    inserts: list[tuple[int, dict]],
+    cache: validate.LookupCache,
+    plan: records.CreatePlan,
+) -> None:
     f = validate.external_id_field(obj, ext_field or "")
     keyed: list[tuple[int, dict, object]] = []
     for i, values in live:
         value = next((v for k, v in values.items() if k.lower() == f["name"].lower()), None)
         if value in (None, ""):
-            out[i] = RowResult("", False, OrgError(400, "MISSING_ARGUMENT", f"{f['name']} not specified", [f["name"]]))
+            out[i] = RowResult(
+                "",
+                False,
+                OrgError(400, "MISSING_ARGUMENT", f"{f['name']} not specified", [f["name"]]),
+            )
         else:
             keyed.append((i, values, value))
     counts: dict[str, int] = {}
@@ -202,10 +249,19 @@ def _plan_upsert(eng: OrgStore, obj: ObjectSchema, ext_field: str | None, live: 
         found = matches.get(_fold(f, value), [])
         try:
             if counts[_fold(f, value)] > 1:
-                raise OrgError(400, "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {value}", [f["name"]])
+                raise OrgError(
+                    400,
+                    "DUPLICATE_EXTERNAL_ID",
+                    f"Duplicate external id specified: {value}",
+                    [f["name"]],
+                )
             if len(found) > 1:
-                raise OrgError(400, "DUPLICATE_EXTERNAL_ID", f"{f['label']}: more than one record found for "
-                               f"external id field: {found}", [])
+                raise OrgError(
+                    400,
+                    "DUPLICATE_EXTERNAL_ID",
+                    f"{f['label']}: more than one record found for external id field: {found}",
+                    [],
+                )
             if found:
                 plan_update(i, found[0], body)
             elif f["type"] == "id":

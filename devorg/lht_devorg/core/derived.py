@@ -9,13 +9,17 @@ import re
 from ..meta.schema import ObjectSchema
 from ..soql.planner import q
 
-_STAGE_CATEGORY = ("CASE \"StageName\" WHEN 'Closed Won' THEN 'Closed' WHEN 'Closed Lost' THEN 'Omitted' "
-                   "WHEN 'Negotiation/Review' THEN 'Commit' WHEN 'Proposal/Price Quote' THEN 'Best Case' "
-                   "ELSE 'Pipeline' END")
-_STAGE_PROBABILITY = ("CAST(CASE \"StageName\" WHEN 'Prospecting' THEN 10 WHEN 'Qualification' THEN 10 "
-                      "WHEN 'Needs Analysis' THEN 20 WHEN 'Value Proposition' THEN 50 WHEN 'Id. Decision Makers' "
-                      "THEN 60 WHEN 'Perception Analysis' THEN 70 WHEN 'Proposal/Price Quote' THEN 75 "
-                      "WHEN 'Negotiation/Review' THEN 90 WHEN 'Closed Won' THEN 100 ELSE 0 END AS DECIMAL(3,0))")
+_STAGE_CATEGORY = (
+    "CASE \"StageName\" WHEN 'Closed Won' THEN 'Closed' WHEN 'Closed Lost' THEN 'Omitted' "
+    "WHEN 'Negotiation/Review' THEN 'Commit' WHEN 'Proposal/Price Quote' THEN 'Best Case' "
+    "ELSE 'Pipeline' END"
+)
+_STAGE_PROBABILITY = (
+    "CAST(CASE \"StageName\" WHEN 'Prospecting' THEN 10 WHEN 'Qualification' THEN 10 "
+    "WHEN 'Needs Analysis' THEN 20 WHEN 'Value Proposition' THEN 50 WHEN 'Id. Decision Makers' "
+    "THEN 60 WHEN 'Perception Analysis' THEN 70 WHEN 'Proposal/Price Quote' THEN 75 "
+    "WHEN 'Negotiation/Review' THEN 90 WHEN 'Closed Won' THEN 100 ELSE 0 END AS DECIMAL(3,0))"
+)
 _PERSON_NAME = "nullif(concat_ws(' ', \"FirstName\", \"LastName\"), '')"
 
 #: object -> ordered (field, SQL) pairs; later entries may use earlier results.
@@ -24,18 +28,25 @@ DERIVED: dict[str, list[tuple[str, str]]] = {
     "Contact": [("Name", _PERSON_NAME)],
     "Lead": [("Name", _PERSON_NAME)],
     "Opportunity": [
-        ("Probability", f"coalesce(\"Probability\", {_STAGE_PROBABILITY})"),
-        ("ForecastCategory", _STAGE_CATEGORY), ("ForecastCategoryName", _STAGE_CATEGORY),
+        ("Probability", f'coalesce("Probability", {_STAGE_PROBABILITY})'),
+        ("ForecastCategory", _STAGE_CATEGORY),
+        ("ForecastCategoryName", _STAGE_CATEGORY),
         ("IsClosed", "coalesce(\"StageName\" IN ('Closed Won', 'Closed Lost'), false)"),
         ("IsWon", "coalesce(\"StageName\" = 'Closed Won', false)"),
-        ("FiscalYear", "CAST(year(\"CloseDate\") AS INTEGER)"),
-        ("FiscalQuarter", "CAST(quarter(\"CloseDate\") AS INTEGER)"),
-        ("Fiscal", "CAST(year(\"CloseDate\") AS VARCHAR) || ' ' || CAST(quarter(\"CloseDate\") AS VARCHAR)"),
-        ("ExpectedRevenue", "CAST(\"Amount\" * \"Probability\" / 100 AS DECIMAL(18,2))"),
+        ("FiscalYear", 'CAST(year("CloseDate") AS INTEGER)'),
+        ("FiscalQuarter", 'CAST(quarter("CloseDate") AS INTEGER)'),
+        (
+            "Fiscal",
+            'CAST(year("CloseDate") AS VARCHAR) || \' \' || CAST(quarter("CloseDate") AS VARCHAR)',
+        ),
+        ("ExpectedRevenue", 'CAST("Amount" * "Probability" / 100 AS DECIMAL(18,2))'),
     ],
     "Case": [
         ("IsClosed", "coalesce(\"Status\" = 'Closed', false)"),
-        ("ClosedDate", "CASE WHEN \"Status\" = 'Closed' THEN coalesce(\"ClosedDate\", \"LastModifiedDate\") END"),
+        (
+            "ClosedDate",
+            'CASE WHEN "Status" = \'Closed\' THEN coalesce("ClosedDate", "LastModifiedDate") END',
+        ),
         ("IsEscalated", "coalesce(\"Status\" = 'Escalated', false)"),
     ],
     "Task": [

@@ -33,16 +33,25 @@ class OrgEngine(OrgStore):
             self._con.execute("DELETE FROM _org_deleted")
             self._con.execute("DELETE FROM _org_counter")
             resolved = seeding.resolve_counts(counts)
-            log.info("seeding the local org: %s", ", ".join(f"{k}={v:,}" for k, v in resolved.items()))
+            log.info(
+                "seeding the local org: %s", ", ".join(f"{k}={v:,}" for k, v in resolved.items())
+            )
             seeding.seed(self, resolved, seed)
 
-    def stream_csv(self, soql: str, *, include_deleted: bool,
-                   chunk_rows: int) -> AbstractContextManager[stream.CsvStream]:
+    def stream_csv(
+        self, soql: str, *, include_deleted: bool, chunk_rows: int
+    ) -> AbstractContextManager[stream.CsvStream]:
         """A Bulk query's rows as CSV text, straight from its object's table (see :mod:`.stream`)."""
         return stream.stream_csv(self, soql, include_deleted=include_deleted, chunk_rows=chunk_rows)
 
-    def get_record(self, obj: str, record_id: str, fields: list[str] | None = None, *,
-                   api_version: str = "59.0") -> dict:
+    def get_record(
+        self,
+        obj: str,
+        record_id: str,
+        fields: list[str] | None = None,
+        *,
+        api_version: str = "59.0",
+    ) -> dict:
         """One record as REST's GET sobjects/NAME/ID returns it (404 NOT_FOUND if absent)."""
         return records.get_record(self, obj, record_id, fields, api_version=api_version)
 
@@ -110,12 +119,15 @@ class OrgEngine(OrgStore):
         """Set describe flags of an object (replicateable, deletable...); the API follows."""
         metachange.set_object_flags(self, obj, flags)
 
-    def change_formula_silently(self, obj: str, field: str, record_ids: Sequence[str] | None = None) -> None:
+    def change_formula_silently(
+        self, obj: str, field: str, record_ids: Sequence[str] | None = None
+    ) -> None:
         """Change a formula field's values without moving SystemModstamp or LastModifiedDate."""
         metachange.change_formula_silently(self, obj, field, record_ids)
 
-    def merge(self, obj: str, master_id: str, loser_ids: Sequence[str],
-              values: dict | None = None) -> merging.MergeOutcome:
+    def merge(
+        self, obj: str, master_id: str, loser_ids: Sequence[str], values: dict | None = None
+    ) -> merging.MergeOutcome:
         """SOAP merge(): losers into the master, children re-parented, losers recycled with
         MasterRecordId set, in one transaction (OrgError with the MergeResult's status code)."""
         return merging.merge(self, obj, master_id, loser_ids, values)

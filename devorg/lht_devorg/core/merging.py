@@ -49,30 +49,45 @@ def _id18(value: str) -> str:
 
 def _check_request(obj: ObjectSchema, master: str, losers: Sequence[str]) -> tuple[str, list[str]]:
     if obj.name not in MERGEABLE:
-        raise OrgError(400, "INVALID_TYPE", f"Cannot merge records of type {obj.name}: merge() "
-                       f"supports {', '.join(MERGEABLE)}")
+        raise OrgError(
+            400,
+            "INVALID_TYPE",
+            f"Cannot merge records of type {obj.name}: merge() supports {', '.join(MERGEABLE)}",
+        )
     master18 = _id18(master)
     loser18 = [_id18(i) for i in losers]
     if not loser18:
         raise OrgError(400, "MISSING_ARGUMENT", "recordToMergeIds: at least one record is required")
     if len(loser18) > MAX_LOSERS:  # error code unconfirmed
-        raise OrgError(400, "LIMIT_EXCEEDED", "Up to three records can be merged in one request, "
-                       "including the master record")
+        raise OrgError(
+            400,
+            "LIMIT_EXCEEDED",
+            "Up to three records can be merged in one request, including the master record",
+        )
     for rid in [master18, *loser18]:
         if rid[:3] != obj.key_prefix:  # error code unconfirmed
-            raise OrgError(400, "INVALID_ID_FIELD", f"invalid record id {rid}: every record of a "
-                           f"merge must be a {obj.name}")
+            raise OrgError(
+                400,
+                "INVALID_ID_FIELD",
+                f"invalid record id {rid}: every record of a merge must be a {obj.name}",
+            )
     if master18 in loser18 or len(set(loser18)) != len(loser18):  # error code unconfirmed
-        raise OrgError(400, "INVALID_ID_FIELD", "A record cannot be merged into itself, nor be "
-                       "listed twice in recordToMergeIds")
+        raise OrgError(
+            400,
+            "INVALID_ID_FIELD",
+            "A record cannot be merged into itself, nor be listed twice in recordToMergeIds",
+        )
     return master18, loser18
 
 
 def _check_alive(eng: OrgStore, obj: ObjectSchema, record_ids: Sequence[str]) -> None:
     table = q(obj.name.lower())
     marks = ", ".join("?" for _ in record_ids)
-    found = dict(eng._con.execute(f'SELECT "Id", "IsDeleted" FROM {table} WHERE "Id" IN ({marks})',
-                                  list(record_ids)).fetchall())
+    found = dict(
+        eng._con.execute(
+            f'SELECT "Id", "IsDeleted" FROM {table} WHERE "Id" IN ({marks})', list(record_ids)
+        ).fetchall()
+    )
     for rid in record_ids:
         if rid not in found:
             raise OrgError(400, "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id {rid}")
@@ -86,8 +101,11 @@ def _lookups_to(eng: OrgStore, target: str) -> list[tuple[ObjectSchema, str]]:
     for name in eng.schema.objects():
         child = eng.schema.require(name)
         for f in child.stored_fields():
-            if (f["type"] == "reference" and target in (f.get("referenceTo") or [])
-                    and f["name"] != "MasterRecordId"):
+            if (
+                f["type"] == "reference"
+                and target in (f.get("referenceTo") or [])
+                and f["name"] != "MasterRecordId"
+            ):
                 out.append((child, f["name"]))
     return out
 
@@ -102,7 +120,9 @@ def _touch(obj: ObjectSchema, now: object) -> tuple[str, list[object]]:
     return ", ".join(f"{q(n)} = ?" for n in names), params
 
 
-def _reparent(eng: OrgStore, obj: ObjectSchema, master: str, losers: list[str], now: object) -> list[str]:
+def _reparent(
+    eng: OrgStore, obj: ObjectSchema, master: str, losers: list[str], now: object
+) -> list[str]:
     moved: list[str] = []
     marks = ", ".join("?" for _ in losers)
     skip = [master, *losers]
@@ -110,20 +130,28 @@ def _reparent(eng: OrgStore, obj: ObjectSchema, master: str, losers: list[str], 
     for child, column in _lookups_to(eng, obj.name):
         table = q(child.name.lower())
         alive = ' AND NOT "IsDeleted"' if child.field("IsDeleted") else ""
-        where = f"{q(column)} IN ({marks}) AND \"Id\" NOT IN ({skip_marks}){alive}"
-        rows = eng._con.execute(f'SELECT "Id" FROM {table} WHERE {where}', [*losers, *skip]).fetchall()
+        where = f'{q(column)} IN ({marks}) AND "Id" NOT IN ({skip_marks}){alive}'
+        rows = eng._con.execute(
+            f'SELECT "Id" FROM {table} WHERE {where}', [*losers, *skip]
+        ).fetchall()
         if not rows:
             continue
         touch, touch_params = _touch(child, now)
         sets = f"{q(column)} = ?" + (f", {touch}" if touch else "")
-        eng._con.execute(f"UPDATE {table} SET {sets} WHERE {where}",
-                         [master, *touch_params, *losers, *skip])
+        eng._con.execute(
+            f"UPDATE {table} SET {sets} WHERE {where}", [master, *touch_params, *losers, *skip]
+        )
         moved += [r[0] for r in rows if r[0] not in moved]
     return moved
 
 
-def merge(eng: OrgStore, obj_name: str, master_id: str, loser_ids: Sequence[str],
-          values: dict | None = None) -> MergeOutcome:
+def merge(
+    eng: OrgStore,
+    obj_name: str,
+    master_id: str,
+    loser_ids: Sequence[str],
+    values: dict | None = None,
+) -> MergeOutcome:
     """Merge ``loser_ids`` (one or two) into ``master_id``; see :meth:`OrgEngine.merge`."""
     with eng._lock:
         obj = eng.schema.get(obj_name)
@@ -142,9 +170,11 @@ def merge(eng: OrgStore, obj_name: str, master_id: str, loser_ids: Sequence[str]
             eng._con.execute(f'UPDATE {table} SET {touch} WHERE "Id" = ?', [*touch_params, master])
             marks = ", ".join("?" for _ in losers)
             master_col = ', "MasterRecordId" = ?' if obj.field("MasterRecordId") else ""
-            eng._con.execute(f'UPDATE {table} SET "IsDeleted" = true{master_col}, {touch} '
-                             f'WHERE "Id" IN ({marks})',
-                             [*([master] if master_col else []), *touch_params, *losers])
+            eng._con.execute(
+                f'UPDATE {table} SET "IsDeleted" = true{master_col}, {touch} '
+                f'WHERE "Id" IN ({marks})',
+                [*([master] if master_col else []), *touch_params, *losers],
+            )
             for rid in losers:
                 eng._con.execute("INSERT INTO _org_deleted VALUES (?, ?, ?)", [obj.name, rid, now])
             recompute_formulas(eng, obj, '"Id" = ?', [master])

@@ -23,11 +23,17 @@ def add_field(eng: OrgStore, obj_name: str, field: dict) -> None:
         obj = eng.schema.require(obj_name)
         full = complete_field(field)
         if obj.field(full["name"]):
-            raise OrgError(400, "DUPLICATE_DEVELOPER_NAME", f"There is already a field named {full['name']} on {obj.name}.")
+            raise OrgError(
+                400,
+                "DUPLICATE_DEVELOPER_NAME",
+                f"There is already a field named {full['name']} on {obj.name}.",
+            )
         obj.describe["fields"].append(full)
         obj.reindex()
         if full["type"] not in COMPOUND_TYPES:
-            eng._con.execute(f"ALTER TABLE {q(obj.name.lower())} ADD COLUMN {q(full['name'])} {duck_type(full)}")
+            eng._con.execute(
+                f"ALTER TABLE {q(obj.name.lower())} ADD COLUMN {q(full['name'])} {duck_type(full)}"
+            )
         eng._touch_metadata(obj.name)
 
 
@@ -45,7 +51,9 @@ def remove_field(eng: OrgStore, obj_name: str, name: str) -> None:
         eng._touch_metadata(obj.name)
 
 
-def change_formula_silently(eng: OrgStore, obj_name: str, field: str, record_ids: Sequence[str] | None) -> None:
+def change_formula_silently(
+    eng: OrgStore, obj_name: str, field: str, record_ids: Sequence[str] | None
+) -> None:
     """Give a formula field new values (its ``silent change`` SQL) without touching the audit stamps."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
@@ -59,8 +67,11 @@ def change_formula_silently(eng: OrgStore, obj_name: str, field: str, record_ids
             where = f'"Id" IN ({", ".join("?" for _ in params)})' if params else "FALSE"
         normal, alt = formulas[f["name"]]
         col = q(f["name"])  # toggles, so every call changes the value again
-        eng._con.execute(f"UPDATE {q(obj.name.lower())} SET {col} = CASE WHEN {col} IS NOT DISTINCT FROM ({alt}) "
-                         f"THEN ({normal}) ELSE ({alt}) END WHERE {where}", params)
+        eng._con.execute(
+            f"UPDATE {q(obj.name.lower())} SET {col} = CASE WHEN {col} IS NOT DISTINCT FROM ({alt}) "
+            f"THEN ({normal}) ELSE ({alt}) END WHERE {where}",
+            params,
+        )
 
 
 def add_objects(eng: OrgStore, objects: Sequence[tuple[str, str]]) -> None:
@@ -82,8 +93,17 @@ def add_objects(eng: OrgStore, objects: Sequence[tuple[str, str]]) -> None:
 
 
 #: Describe attributes a type change may set.
-_TYPE_KEYS = ("type", "precision", "scale", "length", "digits", "referenceTo", "picklistValues",
-              "soapType", "relationshipName")
+_TYPE_KEYS = (
+    "type",
+    "precision",
+    "scale",
+    "length",
+    "digits",
+    "referenceTo",
+    "picklistValues",
+    "soapType",
+    "relationshipName",
+)
 
 
 def change_field_type(eng: OrgStore, obj_name: str, name: str, changes: dict) -> None:
@@ -93,19 +113,28 @@ def change_field_type(eng: OrgStore, obj_name: str, name: str, changes: dict) ->
     with eng._lock:
         obj = eng.schema.require(obj_name)
         f = obj.field(name)
-        if f is None or f["name"] in AUDIT_FIELDS or f["type"] in COMPOUND_TYPES or f["name"] == "Id":
+        if (
+            f is None
+            or f["name"] in AUDIT_FIELDS
+            or f["type"] in COMPOUND_TYPES
+            or f["name"] == "Id"
+        ):
             raise OrgError(400, "INVALID_FIELD", f"No such changeable field '{name}' on {obj.name}")
         unknown = set(changes) - set(_TYPE_KEYS)
         if unknown:
-            raise OrgError(400, "INVALID_INPUT", f"Cannot change {sorted(unknown)} of a field's type")
+            raise OrgError(
+                400, "INVALID_INPUT", f"Cannot change {sorted(unknown)} of a field's type"
+            )
         base = {k: v for k, v in f.items() if k not in _TYPE_KEYS}
         full = complete_field({**base, **changes, "name": f["name"]})
         f.clear()
         f.update(full)
         obj.reindex()
         col, new = q(f["name"]), duck_type(full)
-        eng._con.execute(f"ALTER TABLE {q(obj.name.lower())} ALTER COLUMN {col} SET DATA TYPE {new} "
-                         f"USING TRY_CAST({col} AS {new})")
+        eng._con.execute(
+            f"ALTER TABLE {q(obj.name.lower())} ALTER COLUMN {col} SET DATA TYPE {new} "
+            f"USING TRY_CAST({col} AS {new})"
+        )
         eng._touch_metadata(obj.name)
 
 
@@ -122,12 +151,21 @@ def set_field_visible(eng: OrgStore, obj_name: str, name: str, visible: bool) ->
         if visible:
             hidden = eng.hidden_fields.pop(key, None)
             if hidden is None:
-                raise OrgError(400, "INVALID_FIELD", f"'{name}' is not a hidden field of {obj.name}")
+                raise OrgError(
+                    400, "INVALID_FIELD", f"'{name}' is not a hidden field of {obj.name}"
+                )
             obj.describe["fields"].append(hidden)
         else:
             f = obj.field(name)
-            if f is None or f["name"] in AUDIT_FIELDS or f["name"] == "Id" or f["type"] in COMPOUND_TYPES:
-                raise OrgError(400, "INVALID_FIELD", f"No such hideable field '{name}' on {obj.name}")
+            if (
+                f is None
+                or f["name"] in AUDIT_FIELDS
+                or f["name"] == "Id"
+                or f["type"] in COMPOUND_TYPES
+            ):
+                raise OrgError(
+                    400, "INVALID_FIELD", f"No such hideable field '{name}' on {obj.name}"
+                )
             obj.describe["fields"] = [g for g in obj.describe["fields"] if g is not f]
             eng.hidden_fields[key] = f
         obj.reindex()
@@ -135,8 +173,15 @@ def set_field_visible(eng: OrgStore, obj_name: str, name: str, visible: bool) ->
 
 
 #: Object-level describe flags an admin situation may set (see set_object_flags).
-OBJECT_FLAGS = ("replicateable", "retrieveable", "deletable", "undeletable", "queryable",
-                "searchable", "triggerable")
+OBJECT_FLAGS = (
+    "replicateable",
+    "retrieveable",
+    "deletable",
+    "undeletable",
+    "queryable",
+    "searchable",
+    "triggerable",
+)
 
 
 def set_object_flags(eng: OrgStore, obj_name: str, flags: dict) -> None:
@@ -146,6 +191,8 @@ def set_object_flags(eng: OrgStore, obj_name: str, flags: dict) -> None:
         obj = eng.schema.require(obj_name)
         unknown = set(flags) - set(OBJECT_FLAGS)
         if unknown:
-            raise OrgError(400, "INVALID_INPUT", f"Unknown object flags {sorted(unknown)}; use {OBJECT_FLAGS}")
+            raise OrgError(
+                400, "INVALID_INPUT", f"Unknown object flags {sorted(unknown)}; use {OBJECT_FLAGS}"
+            )
         obj.describe.update({k: bool(v) for k, v in flags.items()})
         eng._touch_metadata(obj.name)

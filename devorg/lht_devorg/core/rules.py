@@ -52,7 +52,9 @@ def rule_for(obj_name: str, rule_id: str | None) -> str | None:
         return None
     wanted = ASSIGNMENT_RULES.get(obj_name)
     if not ids.is_id(rule_id) or wanted is None or ids.to18(rule_id) != wanted:
-        raise OrgError(400, "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {rule_id}", [])
+        raise OrgError(
+            400, "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {rule_id}", []
+        )
     return wanted
 
 
@@ -81,7 +83,12 @@ def routing_owner(eng: OrgStore) -> str:
 
 def assign(eng: OrgStore, obj: ObjectSchema, rules: WriteRules | None, rows: list[dict]) -> None:
     """Set OwnerId on ``rows`` (values about to be written) when ``rules`` run an assignment rule."""
-    if rules is None or rules.assignment_rule_id is None or obj.name not in ASSIGNMENT_RULES or not rows:
+    if (
+        rules is None
+        or rules.assignment_rule_id is None
+        or obj.name not in ASSIGNMENT_RULES
+        or not rows
+    ):
         return
     owner = routing_owner(eng)
     for row in rows:
@@ -93,17 +100,23 @@ def _norm(value: object) -> str | None:
     return text or None
 
 
-def duplicate_errors(eng: OrgStore, obj: ObjectSchema, rules: WriteRules | None,
-                     writes: list[tuple[str, dict, bool]]) -> dict[int, OrgError]:
+def duplicate_errors(
+    eng: OrgStore, obj: ObjectSchema, rules: WriteRules | None, writes: list[tuple[str, dict, bool]]
+) -> dict[int, OrgError]:
     """DUPLICATES_DETECTED by position in ``writes`` ((record Id, values written, creating?))
     for the Accounts another live Account matches on Name and Website; none with allowSave."""
     if obj.name != "Account" or not writes or (rules is not None and rules.allow_save):
         return {}
     current: dict[str, tuple[object, object]] = {}
-    updated = [rid for rid, values, creating in writes if not creating and ("Name" in values or "Website" in values)]
+    updated = [
+        rid
+        for rid, values, creating in writes
+        if not creating and ("Name" in values or "Website" in values)
+    ]
     if updated:
-        for rid, name, site in eng._con.execute('SELECT "Id", "Name", "Website" FROM "account" '
-                                                'WHERE list_contains(?, "Id")', [updated]).fetchall():
+        for rid, name, site in eng._con.execute(
+            'SELECT "Id", "Name", "Website" FROM "account" WHERE list_contains(?, "Id")', [updated]
+        ).fetchall():
             current[rid] = (name, site)
     keys: dict[int, tuple[str, str]] = {}
     for i, (rid, values, _) in enumerate(writes):
@@ -118,8 +131,10 @@ def duplicate_errors(eng: OrgStore, obj: ObjectSchema, rules: WriteRules | None,
     names = sorted({k[0] for k in keys.values()})
     found: dict[tuple[str, str], list[str]] = {}
     for rid, name, site in eng._con.execute(
-            'SELECT "Id", lower(trim("Name")), lower(trim("Website")) FROM "account" '
-            'WHERE NOT "IsDeleted" AND list_contains(?, lower(trim("Name"))) ORDER BY "Id"', [names]).fetchall():
+        'SELECT "Id", lower(trim("Name")), lower(trim("Website")) FROM "account" '
+        'WHERE NOT "IsDeleted" AND list_contains(?, lower(trim("Name"))) ORDER BY "Id"',
+        [names],
+    ).fetchall():
         found.setdefault((name, site), []).append(rid)
     errors = {}
     for i, key in keys.items():
@@ -138,13 +153,36 @@ class DuplicateError(OrgError):
 
     def duplicate_result(self, api_version: str = "62.0") -> dict[str, Any]:
         """Salesforce's ``DuplicateResult`` of the error (one MatchResult of the matching rule)."""
-        records = [{"additionalInformation": [], "fieldDiffs": [], "matchConfidence": 100.0,
-                    "record": {"attributes": {"type": "Account",
-                                              "url": f"/services/data/v{api_version}/sobjects/Account/{rid}"},
-                               "Id": rid}} for rid in self.matches]
-        return {"allowSave": True, "duplicateRule": DUPLICATE_RULE, "duplicateRuleEntityType": "Account",
-                "errorMessage": "You're creating a duplicate record. We recommend you use an existing record "
-                                "instead.",
-                "matchResults": [{"entityType": "Account", "errors": [], "matchEngine": "ExactMatchEngine",
-                                  "matchRecords": records, "rule": MATCHING_RULE, "size": len(records),
-                                  "success": True}]}
+        records = [
+            {
+                "additionalInformation": [],
+                "fieldDiffs": [],
+                "matchConfidence": 100.0,
+                "record": {
+                    "attributes": {
+                        "type": "Account",
+                        "url": f"/services/data/v{api_version}/sobjects/Account/{rid}",
+                    },
+                    "Id": rid,
+                },
+            }
+            for rid in self.matches
+        ]
+        return {
+            "allowSave": True,
+            "duplicateRule": DUPLICATE_RULE,
+            "duplicateRuleEntityType": "Account",
+            "errorMessage": "You're creating a duplicate record. We recommend you use an existing record "
+            "instead.",
+            "matchResults": [
+                {
+                    "entityType": "Account",
+                    "errors": [],
+                    "matchEngine": "ExactMatchEngine",
+                    "matchRecords": records,
+                    "rule": MATCHING_RULE,
+                    "size": len(records),
+                    "success": True,
+                }
+            ],
+        }

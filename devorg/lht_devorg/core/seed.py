@@ -32,20 +32,59 @@ from .seeddata import (
 if TYPE_CHECKING:
     from .store import OrgStore
 
-__all__ = ["NASTY_VALUES", "DEFAULT_COUNTS", "DUPLICATE_ACCOUNTS", "duplicate_account_ids", "seed", "resolve_counts", "MASS_UPDATE_AT"]
+__all__ = [
+    "NASTY_VALUES",
+    "DEFAULT_COUNTS",
+    "DUPLICATE_ACCOUNTS",
+    "duplicate_account_ids",
+    "seed",
+    "resolve_counts",
+    "MASS_UPDATE_AT",
+]
 
-DEFAULT_COUNTS = {"User": 10, "Account": 200, "Contact": 400, "Lead": 150, "Opportunity": 300,
-                  "Case": 200, "Task": 400, "Invoice__c": 300, "Attachment": 20}
-ORDER = ["User", "Account", "Contact", "Lead", "Opportunity", "Case", "Task", "Invoice__c", "Attachment"]
+DEFAULT_COUNTS = {
+    "User": 10,
+    "Account": 200,
+    "Contact": 400,
+    "Lead": 150,
+    "Opportunity": 300,
+    "Case": 200,
+    "Task": 400,
+    "Invoice__c": 300,
+    "Attachment": 20,
+}
+ORDER = [
+    "User",
+    "Account",
+    "Contact",
+    "Lead",
+    "Opportunity",
+    "Case",
+    "Task",
+    "Invoice__c",
+    "Attachment",
+]
 SEED_START = dt.datetime(2024, 1, 1)
 SEED_SPAN_SECONDS = 500 * 86400  # creations spread over 2024-01-01 .. 2025-05-15
 #: The last event of the seed: a mass update stamped about a fifth of the live records with this
 #: one second (LastModifiedDate = SystemModstamp), so the newest SystemModstamp is widely shared.
 MASS_UPDATE_AT = dt.datetime(2025, 9, 1, 12, 0, 0)
 #: Skipped by the generic picklist filler (derived, geographic or noise).
-_SKIP_PICKLISTS = {"CleanStatus", "ForecastCategory", "ForecastCategoryName", "BillingStateCode",
-                   "BillingCountryCode", "ShippingStateCode", "ShippingCountryCode", "MailingStateCode",
-                   "MailingCountryCode", "OtherStateCode", "OtherCountryCode", "StateCode", "CountryCode"}
+_SKIP_PICKLISTS = {
+    "CleanStatus",
+    "ForecastCategory",
+    "ForecastCategoryName",
+    "BillingStateCode",
+    "BillingCountryCode",
+    "ShippingStateCode",
+    "ShippingCountryCode",
+    "MailingStateCode",
+    "MailingCountryCode",
+    "OtherStateCode",
+    "OtherCountryCode",
+    "StateCode",
+    "CountryCode",
+}
 
 
 def resolve_counts(counts: Mapping[str, int] | None) -> dict[str, int]:
@@ -91,22 +130,38 @@ class _Gen:
     def pick(self, key: str, values: list, null_pct: int = 0, index: str | None = None) -> str:
         index = index or self.num(key, len(values))
         expr = f"list_element([{', '.join(_lit(v) for v in values)}], {index} + 1)"
-        return f"CASE WHEN {self.num(key + '#null', 100)} < {null_pct} THEN NULL ELSE {expr} END" if null_pct else expr
+        return (
+            f"CASE WHEN {self.num(key + '#null', 100)} < {null_pct} THEN NULL ELSE {expr} END"
+            if null_pct
+            else expr
+        )
 
     def ref(self, key: str, target: str, null_pct: int = 0) -> str:
         n = self.counts.get(target, 0)
         if n == 0:
             return "NULL"
-        prefix = {"User": "005", "Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006",
-                  "Case": "500", "Task": "00T", "Invoice__c": "a0B"}[target]
+        prefix = {
+            "User": "005",
+            "Account": "001",
+            "Contact": "003",
+            "Lead": "00Q",
+            "Opportunity": "006",
+            "Case": "500",
+            "Task": "00T",
+            "Invoice__c": "a0B",
+        }[target]
         if n <= 1000:  # small targets: pick from the literal list of their Ids
             expr = f"list_element([{', '.join(_lit(ids.make_id(prefix, k)) for k in range(1, n + 1))}], {self.num(key, n)} + 1)"
         else:
             expr = ids.sql_id_expr(prefix, self.once("ref_" + key, f"({self.num(key, n)} + 1)"))
-        return f"CASE WHEN {self.num(key + '#null', 100)} < {null_pct} THEN NULL ELSE {expr} END" if null_pct else expr
+        return (
+            f"CASE WHEN {self.num(key + '#null', 100)} < {null_pct} THEN NULL ELSE {expr} END"
+            if null_pct
+            else expr
+        )
 
     def money(self, key: str, lo: int, hi: int, scale: int = 2) -> str:
-        return f"CAST(({lo} + {self.num(key, (hi - lo) * 10 ** scale)} / {10 ** scale}) AS DECIMAL(18,{scale}))"
+        return f"CAST(({lo} + {self.num(key, (hi - lo) * 10**scale)} / {10**scale}) AS DECIMAL(18,{scale}))"
 
     def day(self, key: str, start: dt.date, days: int) -> str:
         return f"(DATE '{start.isoformat()}' + CAST({self.num(key, days)} AS INTEGER))"
@@ -123,72 +178,167 @@ def _specs(g: _Gen) -> dict[str, str]:
     street = f"CAST(1 + {g.num('street#', 9000)} AS VARCHAR) || ' ' || {g.pick('street', STREETS)}"
     postal = f"{p(3)} || lpad(CAST({g.num('zip', 100)} AS VARCHAR), 2, '0')"
     phone = f"'+' || CASE WHEN {p(5)} IN ('US', 'CA') THEN '1' ELSE '44' END || ' ' || {p(6)} || ' 555 ' || lpad(CAST({g.num('phone', 10000)} AS VARCHAR), 4, '0')"
-    email = (f"lower(strip_accents(replace({first}, '''', ''))) || '.' || lower(strip_accents(replace({last}, '''', ''))) || "
-             f"CAST({g.num('mailn', 1000)} AS VARCHAR) || '@' || {g.pick('dom', DOMAINS)}")
+    email = (
+        f"lower(strip_accents(replace({first}, '''', ''))) || '.' || lower(strip_accents(replace({last}, '''', ''))) || "
+        f"CAST({g.num('mailn', 1000)} AS VARCHAR) || '@' || {g.pick('dom', DOMAINS)}"
+    )
     owner = g.ref("owner", "User")
-    address = lambda pre: {f"{pre}Street": street, f"{pre}City": p(0), f"{pre}State": p(1),  # noqa: E731
-                           f"{pre}StateCode": p(2), f"{pre}PostalCode": postal, f"{pre}Country": p(4),
-                           f"{pre}CountryCode": p(5), f"{pre}Latitude": f"CAST({p(7)} AS DECIMAL(18,15))",
-                           f"{pre}Longitude": f"CAST({p(8)} AS DECIMAL(18,15))"}
+    address = lambda pre: {  # noqa: E731
+        f"{pre}Street": street,
+        f"{pre}City": p(0),
+        f"{pre}State": p(1),
+        f"{pre}StateCode": p(2),
+        f"{pre}PostalCode": postal,
+        f"{pre}Country": p(4),
+        f"{pre}CountryCode": p(5),
+        f"{pre}Latitude": f"CAST({p(7)} AS DECIMAL(18,15))",
+        f"{pre}Longitude": f"CAST({p(8)} AS DECIMAL(18,15))",
+    }
     specs: dict[str, dict[str, str]] = {
-        "User": {"Username": f"CASE WHEN i = 1 THEN {_lit(ids.ADMIN_USERNAME)} ELSE 'user' || CAST(i AS VARCHAR) || '@lht-devorg.example.com' END", "FirstName": first,
-                 "LastName": last, "Email": email, "Alias": "'usr' || CAST(i AS VARCHAR)",
-                 "CommunityNickname": "'user' || CAST(i AS VARCHAR)", "IsActive": "true",
-                 "TimeZoneSidKey": "'America/Los_Angeles'", "LocaleSidKey": "'en_US'",
-                 "EmailEncodingKey": "'UTF-8'", "LanguageLocaleKey": "'en_US'", "UserType": "'Standard'",
-                 "ProfileId": "'00e8d000000AbCdAAK'", "Title": g.pick("title", ["Account Executive", "Sales Manager", "Support Engineer", "Integration User"]),
-                 **address("")},
-        "Account": {"Name": company, "OwnerId": owner, "Phone": phone, "Website": f"'https://www.' || lower({brand}) || '.example.com'",
-                    "AnnualRevenue": f"CAST({g.num('rev', 500)} * 100000 AS DECIMAL(18,0))",
-                    "NumberOfEmployees": f"CAST(1 + {g.num('emp', 20000)} AS INTEGER)",
-                    "AccountNumber": f"CASE WHEN {g.num('acctn', 2)} = 0 THEN CAST({g.num('acct', 100000)} AS VARCHAR) ELSE 'V' || CAST({g.num('acct', 1000000)} AS VARCHAR) END",
-                    "Description": g.pick("desc", ["Key account", "Prospect from trade show", "Renewal due", "Partner, reseller"], 40),
-                    "ParentId": "NULL", "Sic": f"CAST(1000 + {g.num('sic', 8000)} AS VARCHAR)",
-                    "SLAExpirationDate__c": g.day("sla", dt.date(2025, 1, 1), 730),
-                    "NumberofLocations__c": f"CAST({g.num('locs', 500)} AS DECIMAL(3,0))",
-                    "SLASerialNumber__c": f"CAST(100000 + {g.num('slasn', 900000)} AS VARCHAR)",
-                    "External_Id__c": "'ACC-' || lpad(CAST(i AS VARCHAR), 8, '0')",
-                    **address("Billing"), **address("Shipping")},
-        "Contact": {"FirstName": first, "LastName": last, "AccountId": g.ref("acc", "Account", 5), "OwnerId": owner,
-                    "Email": email, "Phone": phone, "Title": g.pick("title", ["CEO", "CFO", "VP Sales", "Buyer", "Engineer", "Director, IT"], 20),
-                    "Birthdate": g.day("bday", dt.date(1950, 1, 1), 18000),
-                    "External_Id__c": "'CON-' || lpad(CAST(i AS VARCHAR), 8, '0')",
-                    **address("Mailing")},
-        "Lead": {"FirstName": first, "LastName": last, "Company": company, "OwnerId": owner, "Email": email,
-                 "Phone": phone, **address(""), "AnnualRevenue": f"CAST({g.num('rev', 300)} * 10000 AS DECIMAL(18,0))",
-                 "NumberOfEmployees": f"CAST(1 + {g.num('emp', 5000)} AS INTEGER)"},
-        "Opportunity": {"Name": f"{company} || ' - Deal'", "AccountId": g.ref("acc", "Account", 3),
-                        "OwnerId": owner, "Amount": g.money("amt", 0, 500000),
-                        "CloseDate": g.day("close", dt.date(2024, 1, 1), 900),
-                        "Probability": f"CAST({g.pick('prob', [10, 20, 50, 70, 90, 100, 0])} AS DECIMAL(3,0))",
-                        "Description": g.pick("desc", ["Upsell", "New business", "Renewal; multi-year"], 50)},
-        "Case": {"CaseNumber": "lpad(CAST(1000 + i AS VARCHAR), 8, '0')", "AccountId": g.ref("acc", "Account", 10), "ContactId": g.ref("con", "Contact", 10), "OwnerId": owner,
-                 "Subject": g.pick("subj", ["Cannot log in", "Invoice question", "Feature request", "Outage report", "Data export"]),
-                 "Description": g.pick("desc", ["Customer called twice.", "Escalated by CSM", "See attached log\nline 2"], 30),
-                 "SuppliedEmail": email, "SuppliedName": f"{first} || ' ' || {last}"},
-        "Task": {"Subject": g.pick("subj", ["Call", "Send Letter", "Send Quote", "Other", "Email"]), "OwnerId": owner,
-                 "WhoId": f"CASE WHEN {g.num('whokind', 2)} = 0 THEN {g.ref('who', 'Contact', 5)} ELSE {g.ref('wholead', 'Lead', 5)} END",
-                 "WhatId": f"CASE WHEN {g.num('whatkind', 2)} = 0 THEN {g.ref('what', 'Account', 5)} ELSE {g.ref('whatopp', 'Opportunity', 5)} END",
-                 "ActivityDate": g.day("act", dt.date(2024, 1, 1), 700),
-                 "Description": g.pick("desc", ["Left voicemail", "Follow up next week", "Sent pricing, awaiting reply"], 30)},
-        "Invoice__c": {"Name": "'INV-' || lpad(CAST(i AS VARCHAR), 6, '0')", "OwnerId": owner, "Account__c": g.ref("acc", "Account", 2), "Amount__c": g.money("amt", 0, 100000),
-                       "Tax_Rate__c": f"CAST({g.pick('tax', ['0', '5', '7.25', '8.5', '19', '20'])} AS DECIMAL(5,2))",
-                       "Status__c": g.pick("status", ["Draft", "Sent", "Paid", "Overdue", "Void"]),
-                       "Categories__c": g.pick("cats", ["Hardware", "Software;Support", "Services", "Hardware;Services;Training"], 20),
-                       "Due_Date__c": g.day("due", dt.date(2024, 2, 1), 600),
-                       "Paid_At__c": f"CASE WHEN {g.num('paid', 2)} = 0 THEN NULL ELSE TIMESTAMP '2024-02-01' + to_seconds({g.num('paidat', 40000000)}) END",
-                       "Pickup_Time__c": f"TIME '08:00:00' + to_seconds({g.num('pickup', 36000)})",
-                       "Notes__c": g.pick("notes", ["Net 30", "Paid by wire", "Customer disputes line 3, see email"], 40),
-                       "Site__Latitude__s": f"CAST({p(7, 'site')} AS DECIMAL(18,15))",
-                       "Site__Longitude__s": f"CAST({p(8, 'site')} AS DECIMAL(18,15))",
-                       "Quantity__c": f"CAST(1 + {g.num('qty', 100)} AS DECIMAL(18,0))",
-                       "Is_Disputed__c": f"{g.num('disp', 20)} = 0",
-                       "External_Ref__c": "'ERP-' || lpad(CAST(i AS VARCHAR), 8, '0')"},
-        "Attachment": {"ParentId": g.ref("parent", "Account"), "OwnerId": owner,
-                       "Name": "'file-' || CAST(i AS VARCHAR) || '.txt'", "ContentType": "'text/plain'",
-                       "Body": "to_base64(encode('attachment body ' || CAST(i AS VARCHAR)))",
-                       "BodyLength": "CAST(length('attachment body ' || CAST(i AS VARCHAR)) AS INTEGER)",
-                       "IsPrivate": "false"},
+        "User": {
+            "Username": f"CASE WHEN i = 1 THEN {_lit(ids.ADMIN_USERNAME)} ELSE 'user' || CAST(i AS VARCHAR) || '@lht-devorg.example.com' END",
+            "FirstName": first,
+            "LastName": last,
+            "Email": email,
+            "Alias": "'usr' || CAST(i AS VARCHAR)",
+            "CommunityNickname": "'user' || CAST(i AS VARCHAR)",
+            "IsActive": "true",
+            "TimeZoneSidKey": "'America/Los_Angeles'",
+            "LocaleSidKey": "'en_US'",
+            "EmailEncodingKey": "'UTF-8'",
+            "LanguageLocaleKey": "'en_US'",
+            "UserType": "'Standard'",
+            "ProfileId": "'00e8d000000AbCdAAK'",
+            "Title": g.pick(
+                "title",
+                ["Account Executive", "Sales Manager", "Support Engineer", "Integration User"],
+            ),
+            **address(""),
+        },
+        "Account": {
+            "Name": company,
+            "OwnerId": owner,
+            "Phone": phone,
+            "Website": f"'https://www.' || lower({brand}) || '.example.com'",
+            "AnnualRevenue": f"CAST({g.num('rev', 500)} * 100000 AS DECIMAL(18,0))",
+            "NumberOfEmployees": f"CAST(1 + {g.num('emp', 20000)} AS INTEGER)",
+            "AccountNumber": f"CASE WHEN {g.num('acctn', 2)} = 0 THEN CAST({g.num('acct', 100000)} AS VARCHAR) ELSE 'V' || CAST({g.num('acct', 1000000)} AS VARCHAR) END",
+            "Description": g.pick(
+                "desc",
+                ["Key account", "Prospect from trade show", "Renewal due", "Partner, reseller"],
+                40,
+            ),
+            "ParentId": "NULL",
+            "Sic": f"CAST(1000 + {g.num('sic', 8000)} AS VARCHAR)",
+            "SLAExpirationDate__c": g.day("sla", dt.date(2025, 1, 1), 730),
+            "NumberofLocations__c": f"CAST({g.num('locs', 500)} AS DECIMAL(3,0))",
+            "SLASerialNumber__c": f"CAST(100000 + {g.num('slasn', 900000)} AS VARCHAR)",
+            "External_Id__c": "'ACC-' || lpad(CAST(i AS VARCHAR), 8, '0')",
+            **address("Billing"),
+            **address("Shipping"),
+        },
+        "Contact": {
+            "FirstName": first,
+            "LastName": last,
+            "AccountId": g.ref("acc", "Account", 5),
+            "OwnerId": owner,
+            "Email": email,
+            "Phone": phone,
+            "Title": g.pick(
+                "title", ["CEO", "CFO", "VP Sales", "Buyer", "Engineer", "Director, IT"], 20
+            ),
+            "Birthdate": g.day("bday", dt.date(1950, 1, 1), 18000),
+            "External_Id__c": "'CON-' || lpad(CAST(i AS VARCHAR), 8, '0')",
+            **address("Mailing"),
+        },
+        "Lead": {
+            "FirstName": first,
+            "LastName": last,
+            "Company": company,
+            "OwnerId": owner,
+            "Email": email,
+            "Phone": phone,
+            **address(""),
+            "AnnualRevenue": f"CAST({g.num('rev', 300)} * 10000 AS DECIMAL(18,0))",
+            "NumberOfEmployees": f"CAST(1 + {g.num('emp', 5000)} AS INTEGER)",
+        },
+        "Opportunity": {
+            "Name": f"{company} || ' - Deal'",
+            "AccountId": g.ref("acc", "Account", 3),
+            "OwnerId": owner,
+            "Amount": g.money("amt", 0, 500000),
+            "CloseDate": g.day("close", dt.date(2024, 1, 1), 900),
+            "Probability": f"CAST({g.pick('prob', [10, 20, 50, 70, 90, 100, 0])} AS DECIMAL(3,0))",
+            "Description": g.pick("desc", ["Upsell", "New business", "Renewal; multi-year"], 50),
+        },
+        "Case": {
+            "CaseNumber": "lpad(CAST(1000 + i AS VARCHAR), 8, '0')",
+            "AccountId": g.ref("acc", "Account", 10),
+            "ContactId": g.ref("con", "Contact", 10),
+            "OwnerId": owner,
+            "Subject": g.pick(
+                "subj",
+                [
+                    "Cannot log in",
+                    "Invoice question",
+                    "Feature request",
+                    "Outage report",
+                    "Data export",
+                ],
+            ),
+            "Description": g.pick(
+                "desc",
+                ["Customer called twice.", "Escalated by CSM", "See attached log\nline 2"],
+                30,
+            ),
+            "SuppliedEmail": email,
+            "SuppliedName": f"{first} || ' ' || {last}",
+        },
+        "Task": {
+            "Subject": g.pick("subj", ["Call", "Send Letter", "Send Quote", "Other", "Email"]),
+            "OwnerId": owner,
+            "WhoId": f"CASE WHEN {g.num('whokind', 2)} = 0 THEN {g.ref('who', 'Contact', 5)} ELSE {g.ref('wholead', 'Lead', 5)} END",
+            "WhatId": f"CASE WHEN {g.num('whatkind', 2)} = 0 THEN {g.ref('what', 'Account', 5)} ELSE {g.ref('whatopp', 'Opportunity', 5)} END",
+            "ActivityDate": g.day("act", dt.date(2024, 1, 1), 700),
+            "Description": g.pick(
+                "desc",
+                ["Left voicemail", "Follow up next week", "Sent pricing, awaiting reply"],
+                30,
+            ),
+        },
+        "Invoice__c": {
+            "Name": "'INV-' || lpad(CAST(i AS VARCHAR), 6, '0')",
+            "OwnerId": owner,
+            "Account__c": g.ref("acc", "Account", 2),
+            "Amount__c": g.money("amt", 0, 100000),
+            "Tax_Rate__c": f"CAST({g.pick('tax', ['0', '5', '7.25', '8.5', '19', '20'])} AS DECIMAL(5,2))",
+            "Status__c": g.pick("status", ["Draft", "Sent", "Paid", "Overdue", "Void"]),
+            "Categories__c": g.pick(
+                "cats",
+                ["Hardware", "Software;Support", "Services", "Hardware;Services;Training"],
+                20,
+            ),
+            "Due_Date__c": g.day("due", dt.date(2024, 2, 1), 600),
+            "Paid_At__c": f"CASE WHEN {g.num('paid', 2)} = 0 THEN NULL ELSE TIMESTAMP '2024-02-01' + to_seconds({g.num('paidat', 40000000)}) END",
+            "Pickup_Time__c": f"TIME '08:00:00' + to_seconds({g.num('pickup', 36000)})",
+            "Notes__c": g.pick(
+                "notes", ["Net 30", "Paid by wire", "Customer disputes line 3, see email"], 40
+            ),
+            "Site__Latitude__s": f"CAST({p(7, 'site')} AS DECIMAL(18,15))",
+            "Site__Longitude__s": f"CAST({p(8, 'site')} AS DECIMAL(18,15))",
+            "Quantity__c": f"CAST(1 + {g.num('qty', 100)} AS DECIMAL(18,0))",
+            "Is_Disputed__c": f"{g.num('disp', 20)} = 0",
+            "External_Ref__c": "'ERP-' || lpad(CAST(i AS VARCHAR), 8, '0')",
+        },
+        "Attachment": {
+            "ParentId": g.ref("parent", "Account"),
+            "OwnerId": owner,
+            "Name": "'file-' || CAST(i AS VARCHAR) || '.txt'",
+            "ContentType": "'text/plain'",
+            "Body": "to_base64(encode('attachment body ' || CAST(i AS VARCHAR)))",
+            "BodyLength": "CAST(length('attachment body ' || CAST(i AS VARCHAR)) AS INTEGER)",
+            "IsPrivate": "false",
+        },
     }
     return specs[g.obj]
 
@@ -197,10 +347,14 @@ def _audit(g: _Gen, obj: ObjectSchema) -> dict[str, str]:
     created = f"(TIMESTAMP '{SEED_START}' + to_seconds({g.num('created', SEED_SPAN_SECONDS)}))"
     modified = f"(created + to_seconds({g.num('modified', 30 * 86400)}))"
     mass = f"TIMESTAMP '{MASS_UPDATE_AT}'"
-    out = {"created": created,
-           "modified_raw": modified,
-           "is_mass": f"({g.num('mass', 5)} = 0)",
-           "is_deleted": f"(i % 29 = 19 OR {g.num('deleted', 50)} = 7)" if obj.field("IsDeleted") else "false"}
+    out = {
+        "created": created,
+        "modified_raw": modified,
+        "is_mass": f"({g.num('mass', 5)} = 0)",
+        "is_deleted": f"(i % 29 = 19 OR {g.num('deleted', 50)} = 7)"
+        if obj.field("IsDeleted")
+        else "false",
+    }
     out["lmd"] = f"CASE WHEN is_mass THEN {mass} ELSE modified_raw END"
     sysmod = f"CASE WHEN NOT is_mass AND {g.num('sysonly', 10)} = 0 THEN lmd + to_seconds(1 + {g.num('sysgap', 86400)}) ELSE lmd END"
     out["smod"] = f"CASE WHEN is_deleted THEN ({sysmod}) + INTERVAL 2 DAY ELSE {sysmod} END"
@@ -221,8 +375,11 @@ def seed(eng: OrgStore, counts: dict[str, int], seed_value: int) -> None:
     for name in ORDER:
         obj = eng.schema.require(name)
         if obj.field("IsDeleted"):
-            con.execute(f"INSERT INTO _org_deleted SELECT ?, \"Id\", \"SystemModstamp\" FROM {q(name.lower())} "
-                        "WHERE \"IsDeleted\"", [name])
+            con.execute(
+                f'INSERT INTO _org_deleted SELECT ?, "Id", "SystemModstamp" FROM {q(name.lower())} '
+                'WHERE "IsDeleted"',
+                [name],
+            )
 
 
 def _fill(eng: OrgStore, obj: ObjectSchema, n: int, g: _Gen) -> None:
@@ -254,13 +411,19 @@ def _fill(eng: OrgStore, obj: ObjectSchema, n: int, g: _Gen) -> None:
             cols.append(q(name))
             exprs.append(f"{expr} AS {q(name)}")
     pre = "".join(f", {expr} AS {name}" for name, expr in g.pre.items())
-    base = (f"SELECT i{pre}, {audit['created']} AS created, {audit['is_mass']} AS is_mass0, "
-            f"{audit['is_deleted']} AS is_deleted FROM range(1, {n + 1}) t(i)")
-    step2 = (f"SELECT *, {audit['modified_raw']} AS modified_raw, is_mass0 AND NOT is_deleted "
-             f"AND created < TIMESTAMP '{MASS_UPDATE_AT}' AS is_mass FROM ({base})")
+    base = (
+        f"SELECT i{pre}, {audit['created']} AS created, {audit['is_mass']} AS is_mass0, "
+        f"{audit['is_deleted']} AS is_deleted FROM range(1, {n + 1}) t(i)"
+    )
+    step2 = (
+        f"SELECT *, {audit['modified_raw']} AS modified_raw, is_mass0 AND NOT is_deleted "
+        f"AND created < TIMESTAMP '{MASS_UPDATE_AT}' AS is_mass FROM ({base})"
+    )
     step3 = f"SELECT *, {audit['lmd']} AS lmd FROM ({step2})"
     step4 = f"SELECT *, {audit['smod']} AS smod FROM ({step3})"
-    eng._con.execute(f"INSERT INTO {q(obj.name.lower())} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM ({step4})")
+    eng._con.execute(
+        f"INSERT INTO {q(obj.name.lower())} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM ({step4})"
+    )
     for sql in derived_sql(obj):
         eng._con.execute(sql)
 
@@ -275,8 +438,10 @@ def _apply_nasty(eng: OrgStore, counts: dict[str, int]) -> None:
             if obj.field("IsDeleted"):
                 vals["IsDeleted"] = False
             sets = ", ".join(f"{q(k)} = ?" for k in vals)
-            eng._con.execute(f"UPDATE {q(name.lower())} SET {sets} WHERE \"Id\" = ?",
-                             [*vals.values(), ids.make_id(obj.key_prefix, number)])
+            eng._con.execute(
+                f'UPDATE {q(name.lower())} SET {sets} WHERE "Id" = ?',
+                [*vals.values(), ids.make_id(obj.key_prefix, number)],
+            )
         for sql in derived_sql(obj):
             eng._con.execute(sql)
 
@@ -295,9 +460,12 @@ def _apply_duplicates(eng: OrgStore, counts: dict[str, int]) -> None:
             continue
         copies = ", ".join(f"{q(c)} = m.{q(c)}" for c in _DUPLICATED)
         ids_ = [ids.make_id("001", master), ids.make_id("001", duplicate)]
-        eng._con.execute(f"UPDATE {table} SET {copies} FROM (SELECT * FROM {table} WHERE \"Id\" = ?) AS m "
-                         f"WHERE {table}.\"Id\" = ?", ids_)
-        eng._con.execute(f"UPDATE {table} SET \"IsDeleted\" = false WHERE \"Id\" IN (?, ?)", ids_)
+        eng._con.execute(
+            f'UPDATE {table} SET {copies} FROM (SELECT * FROM {table} WHERE "Id" = ?) AS m '
+            f'WHERE {table}."Id" = ?',
+            ids_,
+        )
+        eng._con.execute(f'UPDATE {table} SET "IsDeleted" = false WHERE "Id" IN (?, ?)', ids_)
 
 
 def duplicate_account_ids() -> list[tuple[str, str]]:

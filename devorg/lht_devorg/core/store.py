@@ -64,8 +64,12 @@ class OrgStore:
     :class:`~.engine.OrgEngine` offers them as methods.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *,
-                 clock: Callable[[], dt.datetime] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+    ):
         self._tmpdir = None
         if path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="lht-devorg-")
@@ -77,7 +81,9 @@ class OrgStore:
         self._con = duckdb.connect(self.path)
         self._con.execute("SET enable_progress_bar = false")  # no bar on stdout while seeding
         self._con.execute("SET preserve_insertion_order = true")  # result order = table (Id) order
-        self._con.execute("SET memory_limit = '1GB'")  # spill to disk rather than hog a shared machine
+        self._con.execute(
+            "SET memory_limit = '1GB'"
+        )  # spill to disk rather than hog a shared machine
         # a 100k-row ingest job's updates checkpoint once, not at every few commits
         self._con.execute("SET checkpoint_threshold = '256MB'")
         self.schema = Schema()
@@ -90,9 +96,13 @@ class OrgStore:
         self._streams: set[duckdb.DuckDBPyConnection] = set()  # cursors of open Bulk streams
         with self._lock:
             self._con.execute("CREATE SCHEMA IF NOT EXISTS _rs")
-            self._con.execute("CREATE TABLE IF NOT EXISTS _org_deleted (obj VARCHAR, id VARCHAR, "
-                              "deleted_date TIMESTAMP)")
-            self._con.execute("CREATE TABLE IF NOT EXISTS _org_counter (obj VARCHAR PRIMARY KEY, next_n BIGINT)")
+            self._con.execute(
+                "CREATE TABLE IF NOT EXISTS _org_deleted (obj VARCHAR, id VARCHAR, "
+                "deleted_date TIMESTAMP)"
+            )
+            self._con.execute(
+                "CREATE TABLE IF NOT EXISTS _org_counter (obj VARCHAR PRIMARY KEY, next_n BIGINT)"
+            )
             for name in self.schema.objects():
                 self._create_table(name, replace=False)
 
@@ -154,7 +164,9 @@ class OrgStore:
         return value.replace(tzinfo=dt.timezone.utc)
 
     def _touch_metadata(self, name: str) -> None:
-        self._meta_time[name] = max(self.now(), max(self._meta_time.values()) + dt.timedelta(seconds=1))
+        self._meta_time[name] = max(
+            self.now(), max(self._meta_time.values()) + dt.timedelta(seconds=1)
+        )
 
     # -- contents ----------------------------------------------------------------------------
     def has_data(self) -> bool:
@@ -164,7 +176,9 @@ class OrgStore:
     # -- queries ----------------------------------------------------------------------------
     def plan(self, soql: str, *, include_deleted: bool, bulk: bool) -> Plan:
         """Parse and validate ``soql`` against the metadata (OrgError 400 when invalid)."""
-        return plan(parse(soql), self.schema, include_deleted=include_deleted, bulk=bulk, now=self.now())
+        return plan(
+            parse(soql), self.schema, include_deleted=include_deleted, bulk=bulk, now=self.now()
+        )
 
     def execute(self, soql: str, *, include_deleted: bool, bulk: bool = False) -> ResultSet:
         """Validate and run a SOQL query; materialize its rows (OrgError 400 when invalid)."""
@@ -174,10 +188,21 @@ class OrgStore:
             p = self.plan(soql, include_deleted=include_deleted, bulk=bulk)
             rs_id = ids.make_id("01g", next(self._rs_counter))
             if p.is_count:
-                total = self._con.execute(f"SELECT count(*) FROM ({p.rows_sql('1')})", p.all_params()).fetchall()[0][0]
+                total = self._con.execute(
+                    f"SELECT count(*) FROM ({p.rows_sql('1')})", p.all_params()
+                ).fetchall()[0][0]
                 return ResultSet(rs_id, p.obj.name, [], int(total), True, plan=p)
-            rs = ResultSet(rs_id, p.obj.name, p.csv_columns, 0, False, bulk, f'_rs."r_{rs_id}"',
-                           [c.field for c in p.columns], plan=p)
+            rs = ResultSet(
+                rs_id,
+                p.obj.name,
+                p.csv_columns,
+                0,
+                False,
+                bulk,
+                f'_rs."r_{rs_id}"',
+                [c.field for c in p.columns],
+                plan=p,
+            )
             # preserve_insertion_order keeps the result order in the copy: pages are rowid ranges.
             # A REST cursor copies only the Ids, as Salesforce answers the first page of a
             # million-row query without preparing every row: its pages read the values then.
@@ -187,8 +212,12 @@ class OrgStore:
             else:
                 rs.source = p.from_sql()
                 ids_only = p.rows_sql(f'{p.alias}."Id" AS "__rs_id"')
-                self._con.execute(f"CREATE TABLE {rs.table} AS {ids_only}", p.all_params(with_select=False))
-            rs.total_size = int(self._con.execute(f"SELECT count(*) FROM {rs.table}").fetchall()[0][0])
+                self._con.execute(
+                    f"CREATE TABLE {rs.table} AS {ids_only}", p.all_params(with_select=False)
+                )
+            rs.total_size = int(
+                self._con.execute(f"SELECT count(*) FROM {rs.table}").fetchall()[0][0]
+            )
             self._results[rs.id] = rs
             return rs
 
@@ -201,18 +230,24 @@ class OrgStore:
         try:
             if csv:
                 # a Bulk query's columns are all fields (the planner refuses aggregates there)
-                cols = ", ".join(f"{render.csv_expr(cast(dict, f), q(f'c{i}'))} AS {q(c)}"
-                                 for i, (f, c) in enumerate(zip(rs.fields, rs.columns, strict=True)))
+                cols = ", ".join(
+                    f"{render.csv_expr(cast(dict, f), q(f'c{i}'))} AS {q(c)}"
+                    for i, (f, c) in enumerate(zip(rs.fields, rs.columns, strict=True))
+                )
                 sql = f"SELECT {cols} FROM {rs.table} WHERE rowid >= ? AND rowid < ? ORDER BY rowid"
                 return cur.sql(sql, params=bounds).to_arrow_table()
             if p.aggregate:
                 sql = f"SELECT * FROM {rs.table} WHERE rowid >= ? AND rowid < ? ORDER BY rowid"
-                return resultjson.aggregate_records(p, cur.execute(sql, bounds).fetchall(), rs.api_version)
+                return resultjson.aggregate_records(
+                    p, cur.execute(sql, bounds).fetchall(), rs.api_version
+                )
             lay = resultjson.layout(p)
             # Ids in result order, values from the object's table and its parents'
-            sql = (f"SELECT {', '.join(lay.exprs)} FROM (SELECT rowid AS __rs_pos, \"__rs_id\" FROM {rs.table} "
-                   f"WHERE rowid >= ? AND rowid < ?) AS page JOIN {q(p.obj.name.lower())} AS {p.alias} "
-                   f"ON {p.alias}.\"Id\" = page.\"__rs_id\"{p.scope.joins_sql()} ORDER BY page.__rs_pos")
+            sql = (
+                f'SELECT {", ".join(lay.exprs)} FROM (SELECT rowid AS __rs_pos, "__rs_id" FROM {rs.table} '
+                f"WHERE rowid >= ? AND rowid < ?) AS page JOIN {q(p.obj.name.lower())} AS {p.alias} "
+                f'ON {p.alias}."Id" = page."__rs_id"{p.scope.joins_sql()} ORDER BY page.__rs_pos'
+            )
             rows = cur.execute(sql, p.select_params + bounds).fetchall()
             return resultjson.records(cur, p, rows, lay, rs.api_version)
         except (duckdb.CatalogException, duckdb.BinderException):
@@ -220,15 +255,24 @@ class OrgStore:
         finally:
             cur.close()
 
-    def page_records(self, rs: ResultSet, offset: int, limit: int, *, api_version: str = "59.0") -> list[dict]:
+    def page_records(
+        self, rs: ResultSet, offset: int, limit: int, *, api_version: str = "59.0"
+    ) -> list[dict]:
         """REST records ``offset``..``offset+limit`` of ``rs`` with their ``attributes``."""
         if rs.is_count:
             return []
         rs.api_version = api_version
         return self._page_rows(rs, offset, limit)
 
-    def page_csv(self, rs: ResultSet, offset: int, limit: int, *, delimiter: str = ",",
-                 line_ending: str = "\n") -> bytes:
+    def page_csv(
+        self,
+        rs: ResultSet,
+        offset: int,
+        limit: int,
+        *,
+        delimiter: str = ",",
+        line_ending: str = "\n",
+    ) -> bytes:
         """Bulk 2.0 CSV of rows ``offset``..``offset+limit`` of ``rs`` (header row included)."""
         if not rs.bulk:
             raise ValueError("page_csv needs a ResultSet from execute(..., bulk=True)")
@@ -249,4 +293,6 @@ class OrgStore:
         """Number of rows of ``obj`` (recycle bin included when asked)."""
         o = self.schema.require(obj)
         cond = "" if include_deleted or not o.field("IsDeleted") else ' WHERE NOT "IsDeleted"'
-        return int(self.cursor().execute(f"SELECT count(*) FROM {self.table(obj)}{cond}").fetchall()[0][0])
+        return int(
+            self.cursor().execute(f"SELECT count(*) FROM {self.table(obj)}{cond}").fetchall()[0][0]
+        )

@@ -41,8 +41,9 @@ class CsvStream:
 
 
 @contextmanager
-def stream_csv(eng: OrgStore, soql: str, *, include_deleted: bool,
-               chunk_rows: int) -> Iterator[CsvStream]:
+def stream_csv(
+    eng: OrgStore, soql: str, *, include_deleted: bool, chunk_rows: int
+) -> Iterator[CsvStream]:
     """Open ``soql`` (a Bulk query) for streaming; the cursor is closed on leaving the block.
 
     Raises OrgError 400 when the query is invalid, 503 when the org is shutting down.
@@ -61,8 +62,10 @@ def stream_csv(eng: OrgStore, soql: str, *, include_deleted: bool,
     reader = None
     try:
         # a Bulk query's columns are all fields (the planner refuses aggregates there)
-        select = ", ".join(f"{render.csv_expr(cast(dict, c.field), c.expr)} AS {q(f'c{i}')}"
-                           for i, c in enumerate(p.columns))
+        select = ", ".join(
+            f"{render.csv_expr(cast(dict, c.field), c.expr)} AS {q(f'c{i}')}"
+            for i, c in enumerate(p.columns)
+        )
         # DuckDB fills large batches on all its threads; small ones come out one at a time.
         fetch = max(chunk_rows, FETCH_ROWS)
         reader = cur.sql(p.rows_sql(select), params=p.all_params()).to_arrow_reader(fetch)

@@ -23,8 +23,12 @@ class MultipleMatches(OrgError):
     """More than one record has the external-id value (REST: 300 Multiple Choices)."""
 
     def __init__(self, label: str, record_ids: list[str]) -> None:
-        super().__init__(300, "DUPLICATE_EXTERNAL_ID",
-                         f"{label}: more than one record found for external id field: {record_ids}", [])
+        super().__init__(
+            300,
+            "DUPLICATE_EXTERNAL_ID",
+            f"{label}: more than one record found for external id field: {record_ids}",
+            [],
+        )
         self.record_ids = record_ids
 
 
@@ -36,7 +40,9 @@ def matching_ids(eng: OrgStore, obj_name: str, field: str, value: object) -> lis
         return validate.find_ids(eng, obj, f, value)
 
 
-def upsert(eng: OrgStore, obj_name: str, field: str, value: object, values: dict) -> tuple[str, bool]:
+def upsert(
+    eng: OrgStore, obj_name: str, field: str, value: object, values: dict
+) -> tuple[str, bool]:
     """Insert or update the record whose ``field`` is ``value``: (its Id, created?)."""
     with eng._lock:
         obj = eng.schema.require(obj_name)
@@ -46,7 +52,11 @@ def upsert(eng: OrgStore, obj_name: str, field: str, value: object, values: dict
         found = validate.find_ids(eng, obj, f, value)
         if len(found) > 1:
             raise MultipleMatches(f["label"], found)
-        body = {k: v for k, v in values.items() if k.lower() not in (f["name"].lower(), "id", "attributes")}
+        body = {
+            k: v
+            for k, v in values.items()
+            if k.lower() not in (f["name"].lower(), "id", "attributes")
+        }
         if found:
             records.update(eng, obj.name, found[0], body)
             return found[0], False

@@ -28,21 +28,29 @@ if TYPE_CHECKING:
 #: The Bulk CSV cell that sets a field to null.
 NULL_CELL = "#N/A"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$")
+_DATETIME_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 
 
 def not_of_type(f: dict, value: object) -> OrgError:
     """INVALID_TYPE_ON_FIELD_IN_RECORD for a value that does not fit field ``f``."""
-    return OrgError(400, "INVALID_TYPE_ON_FIELD_IN_RECORD",
-                    f"{f['label']}: value not of required type: {value}", [f["name"]])
+    return OrgError(
+        400,
+        "INVALID_TYPE_ON_FIELD_IN_RECORD",
+        f"{f['label']}: value not of required type: {value}",
+        [f["name"]],
+    )
 
 
 def malformed_id(f: dict | None, value: object) -> OrgError:
     """MALFORMED_ID for a value that is not a record Id."""
     if f is None:
         return OrgError(400, "MALFORMED_ID", f"malformed id {value}", [])
-    return OrgError(400, "MALFORMED_ID", f"{f['label']}: id value of incorrect type: {value}", [f["name"]])
+    return OrgError(
+        400, "MALFORMED_ID", f"{f['label']}: id value of incorrect type: {value}", [f["name"]]
+    )
 
 
 def csv_value(f: dict, text: str) -> object:
@@ -88,8 +96,11 @@ def external_id_field(obj: ObjectSchema, name: str) -> dict:
     """The external-id (or idLookup) field ``name`` of ``obj`` (404 NOT_FOUND otherwise)."""
     f = obj.field(name)
     if f is None or not (f["externalId"] or f["idLookup"]):
-        raise OrgError(404, "NOT_FOUND",
-                       f"Provided external ID field does not exist or is not accessible: {name}")
+        raise OrgError(
+            404,
+            "NOT_FOUND",
+            f"Provided external ID field does not exist or is not accessible: {name}",
+        )
     return f
 
 
@@ -103,12 +114,15 @@ def find_ids(eng: OrgStore, obj: ObjectSchema, f: dict, value: object) -> list[s
     alive = ' AND NOT "IsDeleted"' if obj.field("IsDeleted") else ""
     col = q(f["name"])
     cond = f"{col} = ?" if f["caseSensitive"] or f["type"] == "id" else f"lower({col}) = lower(?)"
-    rows = eng._con.execute(f'SELECT "Id" FROM {q(obj.name.lower())} WHERE {cond}{alive} ORDER BY "Id"',
-                            [str(value)]).fetchall()
+    rows = eng._con.execute(
+        f'SELECT "Id" FROM {q(obj.name.lower())} WHERE {cond}{alive} ORDER BY "Id"', [str(value)]
+    ).fetchall()
     return [r[0] for r in rows]
 
 
-def find_ids_many(eng: OrgStore, obj: ObjectSchema, f: dict, values: list[object]) -> dict[str, list[str]]:
+def find_ids_many(
+    eng: OrgStore, obj: ObjectSchema, f: dict, values: list[object]
+) -> dict[str, list[str]]:
     """Live records of ``obj`` by value of field ``f`` (lower-cased keys unless case-sensitive)."""
     fold = not (f["caseSensitive"] or f["type"] == "id")
     wanted = sorted({(str(v).lower() if fold else str(v)) for v in values if v is not None})
@@ -116,8 +130,11 @@ def find_ids_many(eng: OrgStore, obj: ObjectSchema, f: dict, values: list[object
         return {}
     alive = ' AND NOT "IsDeleted"' if obj.field("IsDeleted") else ""
     col = f"lower({q(f['name'])})" if fold else q(f["name"])
-    rows = eng._con.execute(f'SELECT {col}, "Id" FROM {q(obj.name.lower())} WHERE list_contains(?, {col})'
-                            f'{alive} ORDER BY "Id"', [wanted]).fetchall()
+    rows = eng._con.execute(
+        f'SELECT {col}, "Id" FROM {q(obj.name.lower())} WHERE list_contains(?, {col})'
+        f'{alive} ORDER BY "Id"',
+        [wanted],
+    ).fetchall()
     out: dict[str, list[str]] = {}
     for value, record_id in rows:
         out.setdefault(value, []).append(record_id)
@@ -126,28 +143,52 @@ def find_ids_many(eng: OrgStore, obj: ObjectSchema, f: dict, values: list[object
 
 def _reference(obj: ObjectSchema, relationship: str) -> dict | None:
     rel = relationship.lower()
-    return next((f for f in obj.describe["fields"] if f["type"] == "reference"
-                 and (f["relationshipName"] or "").lower() == rel), None)
+    return next(
+        (
+            f
+            for f in obj.describe["fields"]
+            if f["type"] == "reference" and (f["relationshipName"] or "").lower() == rel
+        ),
+        None,
+    )
 
 
 #: Parent Ids found ahead for a batch: (target object, field) -> value (lower-cased) -> Ids.
 LookupCache = dict[tuple[str, str], dict[str, list[str]]]
 
 
-def _parent_id(eng: OrgStore, obj: ObjectSchema, relationship: str, target_type: str | None,
-               key: str, value: object, cache: LookupCache | None = None) -> tuple[str, str | None]:
+def _parent_id(
+    eng: OrgStore,
+    obj: ObjectSchema,
+    relationship: str,
+    target_type: str | None,
+    key: str,
+    value: object,
+    cache: LookupCache | None = None,
+) -> tuple[str, str | None]:
     """(reference field name, parent Id or None) for a lookup through the parent's ``key``."""
     ref = _reference(obj, relationship)
     if ref is None:
-        raise OrgError(400, "INVALID_FIELD", f"No such column '{relationship}' on sobject of type {obj.name}")
+        raise OrgError(
+            400, "INVALID_FIELD", f"No such column '{relationship}' on sobject of type {obj.name}"
+        )
     target_name = target_type or ref["referenceTo"][0]
     if target_name.lower() not in {t.lower() for t in ref["referenceTo"]}:
-        raise OrgError(400, "INVALID_FIELD", f"Invalid type {target_name} for field {ref['name']}", [ref["name"]])
+        raise OrgError(
+            400,
+            "INVALID_FIELD",
+            f"Invalid type {target_name} for field {ref['name']}",
+            [ref["name"]],
+        )
     target = eng.schema.require(target_name)
     f = target.field(key)
     if f is None or not (f["externalId"] or f["idLookup"]):
-        raise OrgError(400, "INVALID_FIELD",
-                       f"{key} is not an external id or indexed field of {target.name}", [ref["name"]])
+        raise OrgError(
+            400,
+            "INVALID_FIELD",
+            f"{key} is not an external id or indexed field of {target.name}",
+            [ref["name"]],
+        )
     if value is None or value == "":
         return ref["name"], None
     known = None if cache is None else cache.get((target.name, f["name"]))
@@ -157,11 +198,20 @@ def _parent_id(eng: OrgStore, obj: ObjectSchema, relationship: str, target_type:
         fold = not (f["caseSensitive"] or f["type"] == "id")
         found = known.get(str(value).lower() if fold else str(value), [])
     if not found:
-        raise OrgError(400, "INVALID_FIELD", f"Foreign key external ID: {value} not found for field "
-                       f"{f['name']} in entity {target.name}", [])
+        raise OrgError(
+            400,
+            "INVALID_FIELD",
+            f"Foreign key external ID: {value} not found for field "
+            f"{f['name']} in entity {target.name}",
+            [],
+        )
     if len(found) > 1:
-        raise OrgError(400, "DUPLICATE_EXTERNAL_ID", f"{f['label']}: more than one record found for "
-                       f"external id field: {found}", [ref["name"]])
+        raise OrgError(
+            400,
+            "DUPLICATE_EXTERNAL_ID",
+            f"{f['label']}: more than one record found for external id field: {found}",
+            [ref["name"]],
+        )
     return ref["name"], found[0]
 
 
@@ -171,11 +221,20 @@ def _lookups(obj: ObjectSchema, values: dict) -> Iterator[tuple[str, str | None,
         if isinstance(value, dict) and key != "attributes" and obj.field(key) is None:
             inner = {k: v for k, v in value.items() if k != "attributes"}
             if len(inner) != 1:
-                raise OrgError(400, "INVALID_FIELD", f"The relationship {key} needs exactly one external "
-                               "id field", [])
-            (field_name, field_value), = inner.items()
+                raise OrgError(
+                    400,
+                    "INVALID_FIELD",
+                    f"The relationship {key} needs exactly one external id field",
+                    [],
+                )
+            ((field_name, field_value),) = inner.items()
             attrs = value.get("attributes")
-            yield key, attrs.get("type") if isinstance(attrs, dict) else None, field_name, field_value
+            yield (
+                key,
+                attrs.get("type") if isinstance(attrs, dict) else None,
+                field_name,
+                field_value,
+            )
         elif "." in key:
             rel, _, field_name = key.partition(".")
             target_type, _, rel = rel.rpartition(":")
@@ -206,8 +265,9 @@ def prefetch_lookups(eng: OrgStore, obj: ObjectSchema, rows: list[dict]) -> Look
     return cache
 
 
-def resolve_lookups(eng: OrgStore, obj: ObjectSchema, values: dict,
-                    cache: LookupCache | None = None) -> dict:
+def resolve_lookups(
+    eng: OrgStore, obj: ObjectSchema, values: dict, cache: LookupCache | None = None
+) -> dict:
     """``values`` with lookups through a parent's external id replaced by the parent's Id.
 
     A key that names a relationship (``Account``) with a JSON object value, or a key
@@ -216,8 +276,11 @@ def resolve_lookups(eng: OrgStore, obj: ObjectSchema, values: dict,
     """
     if not any(isinstance(v, dict) or "." in k for k, v in values.items()):
         return values
-    out = {k: v for k, v in values.items()
-           if not ((isinstance(v, dict) and k != "attributes" and obj.field(k) is None) or "." in k)}
+    out = {
+        k: v
+        for k, v in values.items()
+        if not ((isinstance(v, dict) and k != "attributes" and obj.field(k) is None) or "." in k)
+    }
     for rel, target_type, field_name, value in _lookups(obj, values):
         name, parent = _parent_id(eng, obj, rel, target_type, field_name, value, cache)
         out[name] = parent
@@ -231,17 +294,30 @@ def check_values(obj: ObjectSchema, row: dict[str, object], record_id: str | Non
         if f is None:
             continue
         if value is None:
-            if record_id is not None and not f["nillable"] and f["updateable"] and not f["defaultedOnCreate"]:
-                raise OrgError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{f['name']}]",
-                               [f["name"]])
+            if (
+                record_id is not None
+                and not f["nillable"]
+                and f["updateable"]
+                and not f["defaultedOnCreate"]
+            ):
+                raise OrgError(
+                    400,
+                    "REQUIRED_FIELD_MISSING",
+                    f"Required fields are missing: [{f['name']}]",
+                    [f["name"]],
+                )
             continue
         if f["type"] in ("picklist", "multipicklist") and f["restrictedPicklist"]:
             allowed = {p["value"] for p in f["picklistValues"] if p["active"]}
             chosen = str(value).split(";") if f["type"] == "multipicklist" else [str(value)]
             bad = [v for v in chosen if v not in allowed]
             if bad:
-                raise OrgError(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                               f"{f['label']}: bad value for restricted picklist field: {bad[0]}", [f["name"]])
+                raise OrgError(
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{f['label']}: bad value for restricted picklist field: {bad[0]}",
+                    [f["name"]],
+                )
 
 
 def unique_fields(obj: ObjectSchema, row: dict[str, object]) -> list[dict]:
@@ -256,11 +332,17 @@ def unique_fields(obj: ObjectSchema, row: dict[str, object]) -> list[dict]:
 
 def duplicate_value(f: dict, other_id: str) -> OrgError:
     """DUPLICATE_VALUE: a unique field's value is already held by ``other_id``."""
-    return OrgError(400, "DUPLICATE_VALUE", f"duplicate value found: {f['name']} duplicates value "
-                    f"on record with id: {other_id}", [])
+    return OrgError(
+        400,
+        "DUPLICATE_VALUE",
+        f"duplicate value found: {f['name']} duplicates value on record with id: {other_id}",
+        [],
+    )
 
 
-def check_unique(eng: OrgStore, obj: ObjectSchema, row: dict[str, object], record_id: str | None) -> None:
+def check_unique(
+    eng: OrgStore, obj: ObjectSchema, row: dict[str, object], record_id: str | None
+) -> None:
     """DUPLICATE_VALUE when another live record holds a value of a unique field of ``row``."""
     for f in unique_fields(obj, row):
         others = [i for i in find_ids(eng, obj, f, row[f["name"]]) if i != record_id]

@@ -79,12 +79,17 @@ class Admin:
                 if "add" in spec:
                     self.apply_action("add_field", {"object": spec["object"], "field": spec["add"]})
                 elif "retype" in spec:
-                    app.engine.change_field_type(spec["object"], spec["retype"], dict(spec["changes"]))
+                    app.engine.change_field_type(
+                        spec["object"], spec["retype"], dict(spec["changes"])
+                    )
                 elif "hide" in spec or "show" in spec:
-                    app.engine.set_field_visible(spec["object"], spec.get("hide") or spec["show"], "show" in spec)
+                    app.engine.set_field_visible(
+                        spec["object"], spec.get("hide") or spec["show"], "show" in spec
+                    )
                 else:
-                    self.apply_action("remove_field", {"object": spec["object"],
-                                                       "field": spec["remove"]})
+                    self.apply_action(
+                        "remove_field", {"object": spec["object"], "field": spec["remove"]}
+                    )
                 return 200, {"ok": True}
             if route == ("POST", "/__devorg/object_flags"):
                 app.engine.set_object_flags(spec["object"], dict(spec["flags"]))
@@ -99,12 +104,18 @@ class Admin:
                 app.limits.set_used(int(spec["used"]))
                 return 200, {"used": app.limits.used}
             if route == ("POST", "/__devorg/bulk_query_jobs"):
-                app.limits.set_bulk_jobs(None if spec.get("used") is None else int(spec["used"]),
-                                         None if spec.get("max") is None else int(spec["max"]))
+                app.limits.set_bulk_jobs(
+                    None if spec.get("used") is None else int(spec["used"]),
+                    None if spec.get("max") is None else int(spec["max"]),
+                )
                 return 200, {"used": app.limits.bulk_jobs, "max": app.limits.bulk_jobs_max}
             if route == ("GET", "/__devorg/state"):
-                return 200, {"api_calls": app.limits.used, "api_max": app.limits.daily_max,
-                             "bulk_query_jobs": app.limits.bulk_jobs, "faults_fired": app.faults.fired()}
+                return 200, {
+                    "api_calls": app.limits.used,
+                    "api_max": app.limits.daily_max,
+                    "bulk_query_jobs": app.limits.bulk_jobs,
+                    "faults_fired": app.faults.fired(),
+                }
         except OrgError as exc:
             return exc.status, exc.body()
         except (KeyError, TypeError, ValueError, FaultSpecError) as exc:

@@ -164,8 +164,11 @@ class _Asgi:
             if not message.get("more_body"):
                 break
         target = scope[_TARGET].decode("latin-1")
-        request = (Incoming(scope["method"], target, headers, body_over_limit=limit) if too_large
-                   else Incoming(scope["method"], target, headers, b"".join(chunks)))
+        request = (
+            Incoming(scope["method"], target, headers, body_over_limit=limit)
+            if too_large
+            else Incoming(scope["method"], target, headers, b"".join(chunks))
+        )
         chunks.clear()
         loop = asyncio.get_running_loop()
         app = self.server.app
@@ -175,17 +178,28 @@ class _Asgi:
         if answer.reset:
             _reset(transport)
             return await _until_disconnected(receive)
-        await send({"type": "http.response.start", "status": answer.status,
-                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                                for k, v in answer.headers]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": [
+                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers
+                ],
+            }
+        )
         if answer.drop:
             await send({"type": "http.response.body", "body": answer.body, "more_body": True})
             transport.close()  # after the buffered bytes are written
             return await _until_disconnected(receive)
         body = answer.body
         for start in range(0, len(body) - SLICE, SLICE):  # each waits while the client is behind
-            await send({"type": "http.response.body", "body": body[start:start + SLICE],
-                        "more_body": True})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": body[start : start + SLICE],
+                    "more_body": True,
+                }
+            )
         tail = (len(body) - 1) // SLICE * SLICE if len(body) > SLICE else 0
         await send({"type": "http.response.body", "body": body[tail:]})
 
@@ -196,8 +210,13 @@ class OrgHTTPServer:
     ``app`` may be set after construction, before :meth:`serve_forever`.
     """
 
-    def __init__(self, address: tuple[str, int], app: Handler | None,
-                 context: ssl.SSLContext, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: Handler | None,
+        context: ssl.SSLContext,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="devorg-worker")
@@ -206,11 +225,20 @@ class OrgHTTPServer:
         self._asgi = _Asgi(self)
         self._transports: set[asyncio.Transport] = set()
         config = uvicorn.Config(
-            self._asgi, http=_protocol_class(self._transports), ws="none", lifespan="off",
-            loop="asyncio", log_config=None, access_log=False, server_header=False,
-            date_header=False, headers=[("Server", "lht-devorg")],
-            timeout_keep_alive=KEEP_ALIVE_SECONDS, timeout_graceful_shutdown=STOP_SECONDS,
-            backlog=128)
+            self._asgi,
+            http=_protocol_class(self._transports),
+            ws="none",
+            lifespan="off",
+            loop="asyncio",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            date_header=False,
+            headers=[("Server", "lht-devorg")],
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            timeout_graceful_shutdown=STOP_SECONDS,
+            backlog=128,
+        )
         config.load()
         config.ssl = context  # our trustme context rather than certificate files
         self._uvicorn = uvicorn.Server(config)
@@ -244,8 +272,11 @@ class OrgHTTPServer:
         if not self._started.is_set():
             return
         deadline = time.monotonic() + STOP_SECONDS
-        while (self._asgi.busy or self.socket.fileno() != -1) and time.monotonic() < deadline \
-                and not self._done.is_set():
+        while (
+            (self._asgi.busy or self.socket.fileno() != -1)
+            and time.monotonic() < deadline
+            and not self._done.is_set()
+        ):
             time.sleep(0.01)
         loop = self._loop
         if loop is not None and not self._done.is_set():

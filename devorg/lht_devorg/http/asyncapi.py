@@ -90,7 +90,9 @@ class AsyncApi:
     def create(self, call: Call) -> Reply:
         json_format = _json_format(call)
         job = self.jobs.create(formats.parse_job_request(call.body, json_format), call.version)
-        return _doc(formats.document("jobInfo", self.jobs.job_items(job, json_format), json_format), 201)
+        return _doc(
+            formats.document("jobInfo", self.jobs.job_items(job, json_format), json_format), 201
+        )
 
     def info(self, call: Call, job_id: str) -> Reply:
         job = self.jobs.get(job_id)
@@ -109,30 +111,45 @@ class AsyncApi:
         batch = self.jobs.add_batch(job_id, call.body)
         job = self.jobs.get(job_id)
         json_format = _json_format(call, job)
-        return _doc(formats.document("batchInfo", self.jobs.batch_items(batch, json_format), json_format), 201)
+        return _doc(
+            formats.document("batchInfo", self.jobs.batch_items(batch, json_format), json_format),
+            201,
+        )
 
     def batches(self, call: Call, job_id: str) -> Reply:
         job = self.jobs.get(job_id)
         json_format = _json_format(call, job)
-        return _doc(formats.batch_list([self.jobs.batch_items(b, json_format) for b in list(job.batches)],
-                                       json_format))
+        return _doc(
+            formats.batch_list(
+                [self.jobs.batch_items(b, json_format) for b in list(job.batches)], json_format
+            )
+        )
 
     def batch_info(self, call: Call, job_id: str, batch_id: str) -> Reply:
         job, batch = self.jobs.batch(job_id, batch_id)
         json_format = _json_format(call, job)
-        return _doc(formats.document("batchInfo", self.jobs.batch_items(batch, json_format), json_format))
+        return _doc(
+            formats.document("batchInfo", self.jobs.batch_items(batch, json_format), json_format)
+        )
 
     def request(self, call: Call, job_id: str, batch_id: str) -> Reply:
         job, batch = self.jobs.batch(job_id, batch_id)
-        content_type = "text/plain" if job.operation in QUERY_OPERATIONS else formats.CONTENT_TYPES[job.content_type]
+        content_type = (
+            "text/plain"
+            if job.operation in QUERY_OPERATIONS
+            else formats.CONTENT_TYPES[job.content_type]
+        )
         return Reply(200, batch.request_path.read_bytes(), content_type=content_type)
 
     def result(self, call: Call, job_id: str, batch_id: str) -> Reply:
         job, _, outcome = self.jobs.completed(job_id, batch_id)
         if job.operation in QUERY_OPERATIONS:
             return _doc(formats.result_list(list(outcome.results), job.content_type == "JSON"))
-        return Reply(200, formats.ingest_results(outcome.rows, job.content_type),
-                     content_type=formats.CONTENT_TYPES[job.content_type])
+        return Reply(
+            200,
+            formats.ingest_results(outcome.rows, job.content_type),
+            content_type=formats.CONTENT_TYPES[job.content_type],
+        )
 
     def result_data(self, call: Call, job_id: str, batch_id: str, result_id: str) -> Reply:
         job, _, outcome = self.jobs.completed(job_id, batch_id)
@@ -140,4 +157,3 @@ class AsyncApi:
         if path is None:
             raise Bulk1Error("InvalidBatch", f"Unable to find object: {result_id}")
         return Reply(200, path.read_bytes(), content_type=formats.CONTENT_TYPES[job.content_type])
-

@@ -38,8 +38,10 @@ USER_ID = ADMIN_USER_ID
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: The first API version without SOAP ``login()``.
 NO_SOAP_LOGIN_FROM = 65
-SOAP_LOGIN_DISABLED = ("SOAP API login() is disabled by default in this org. Contact the org "
-                       "administrator to enable SOAP API login().")
+SOAP_LOGIN_DISABLED = (
+    "SOAP API login() is disabled by default in this org. Contact the org "
+    "administrator to enable SOAP API login()."
+)
 _PARTNER_NS = "urn:partner.soap.sforce.com"
 _SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -59,11 +61,17 @@ class Credentials:
 def make_jwt_key(path: Path) -> bytes:
     """Generate an RSA key, write its private PEM to ``path`` (0600); return the public PEM."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    write_private(path, key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    write_private(
+        path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
     return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 class TokenStore:
@@ -119,8 +127,9 @@ def _oauth_error(error: str, description: str) -> Answer:
 class Authenticator:
     """Checks credentials and issues tokens for the OAuth and SOAP login endpoints."""
 
-    def __init__(self, creds: Credentials, tokens: TokenStore, base_url: str,
-                 soap_login_enabled: bool = True) -> None:
+    def __init__(
+        self, creds: Credentials, tokens: TokenStore, base_url: str, soap_login_enabled: bool = True
+    ) -> None:
         self.creds = creds
         self.tokens = tokens
         self.base_url = base_url  # https://127.0.0.1:PORT, instance and login URL alike
@@ -129,33 +138,51 @@ class Authenticator:
 
     def _password_ok(self, username: str | None, password: str | None) -> bool:
         expected = self.creds.password + self.creds.security_token
-        return (username == self.creds.username and password is not None
-                and hmac.compare_digest(password.encode(), expected.encode()))
+        return (
+            username == self.creds.username
+            and password is not None
+            and hmac.compare_digest(password.encode(), expected.encode())
+        )
 
     def accepted_audiences(self) -> list[str]:
         """JWT ``aud`` values accepted: the login URL, Salesforce's login hosts, and
         simple-salesforce's ``https://{domain}.salesforce.com`` with a local domain."""
-        return [self.base_url, self.base_url + "/", "https://login.salesforce.com",
-                "https://test.salesforce.com"]
+        return [
+            self.base_url,
+            self.base_url + "/",
+            "https://login.salesforce.com",
+            "https://test.salesforce.com",
+        ]
 
     def _aud_ok(self, aud: object) -> bool:
         auds = aud if isinstance(aud, list) else [aud]
         local = re.compile(re.escape(self.base_url) + r"/[A-Za-z0-9_.-]+\.salesforce\.com/?$")
-        return any(isinstance(a, str) and (a in self.accepted_audiences() or local.match(a))
-                   for a in auds)
+        return any(
+            isinstance(a, str) and (a in self.accepted_audiences() or local.match(a)) for a in auds
+        )
 
-    def _token_answer(self, refresh_token: str | None = None, *, new_refresh: bool = False) -> Answer:
+    def _token_answer(
+        self, refresh_token: str | None = None, *, new_refresh: bool = False
+    ) -> Answer:
         token = self.tokens.issue()
         if refresh_token:
             self.web.issued(refresh_token, token)
         issued_at = str(int(time.time() * 1000))
         ident = f"{self.base_url}/id/{ORG_ID}/{USER_ID}"
-        signature = base64.b64encode(hmac.new(
-            self.creds.client_secret.encode(), (ident + issued_at).encode(),
-            hashlib.sha256).digest()).decode()
-        body = {"access_token": token, "instance_url": self.base_url, "id": ident,
-                "token_type": "Bearer", "issued_at": issued_at, "signature": signature,
-                "scope": "api"}
+        signature = base64.b64encode(
+            hmac.new(
+                self.creds.client_secret.encode(), (ident + issued_at).encode(), hashlib.sha256
+            ).digest()
+        ).decode()
+        body = {
+            "access_token": token,
+            "instance_url": self.base_url,
+            "id": ident,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+            "signature": signature,
+            "scope": "api",
+        }
         if refresh_token and new_refresh:
             body = {**body, "refresh_token": refresh_token, "scope": "refresh_token api"}
         return Answer(200, "application/json;charset=UTF-8", json.dumps(body).encode())
@@ -166,8 +193,10 @@ class Authenticator:
         try:
             text = form_body.decode("utf-8")
         except UnicodeDecodeError:
-            return _oauth_error("invalid_request", "the request body must be UTF-8 form data "
-                                "(application/x-www-form-urlencoded)")
+            return _oauth_error(
+                "invalid_request",
+                "the request body must be UTF-8 form data (application/x-www-form-urlencoded)",
+            )
         form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
         grant = form.get("grant_type")
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
@@ -224,8 +253,12 @@ class Authenticator:
 
     def _jwt_grant(self, assertion: str) -> Answer:
         try:
-            claims = jwt.decode(assertion, self.creds.public_key_pem, algorithms=["RS256"],
-                                options={"verify_aud": False, "require": ["exp", "iss", "sub"]})
+            claims = jwt.decode(
+                assertion,
+                self.creds.public_key_pem,
+                algorithms=["RS256"],
+                options={"verify_aud": False, "require": ["exp", "iss", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             return _oauth_error("invalid_grant", "expired authorization code")
         except jwt.PyJWTError:
@@ -248,14 +281,20 @@ class Authenticator:
             return _soap_fault("sf:INVALID_OPERATION", "INVALID_OPERATION", SOAP_LOGIN_DISABLED)
         if int(api_version.split(".")[0]) >= NO_SOAP_LOGIN_FROM:
             # Salesforce's exact text for this case is not documented
-            return _soap_fault("sf:INVALID_OPERATION", "INVALID_OPERATION",
-                               f"SOAP API login() is not available in API version {api_version}; "
-                               "it was removed in 65.0")
+            return _soap_fault(
+                "sf:INVALID_OPERATION",
+                "INVALID_OPERATION",
+                f"SOAP API login() is not available in API version {api_version}; "
+                "it was removed in 65.0",
+            )
         username = root.findtext(f".//{{{_PARTNER_NS}}}username")
         password = root.findtext(f".//{{{_PARTNER_NS}}}password")
         if not self._password_ok(username, password):
-            return _soap_fault("sf:INVALID_LOGIN", "INVALID_LOGIN",
-                               "Invalid username, password, security token; or user locked out.")
+            return _soap_fault(
+                "sf:INVALID_LOGIN",
+                "INVALID_LOGIN",
+                "Invalid username, password, security token; or user locked out.",
+            )
         token = self.tokens.issue()
         host = self.base_url
         xml = (
@@ -269,7 +308,8 @@ class Authenticator:
             f"{ORG_ID[:15]}</serverUrl><sessionId>{token}</sessionId>"
             f"<userId>{USER_ID}</userId><userInfo><organizationId>{ORG_ID}</organizationId>"
             f"<userName>{_xml_text(self.creds.username)}</userName></userInfo>"
-            "</result></loginResponse></soapenv:Body></soapenv:Envelope>")
+            "</result></loginResponse></soapenv:Body></soapenv:Envelope>"
+        )
         return Answer(200, "text/xml;charset=UTF-8", xml.encode())
 
 
@@ -288,5 +328,6 @@ def _soap_fault(faultcode: str, code: str, message: str) -> Answer:
         '<sf:LoginFault xsi:type="sf:LoginFault">'
         f"<sf:exceptionCode>{code}</sf:exceptionCode>"
         f"<sf:exceptionMessage>{_xml_text(message)}</sf:exceptionMessage>"
-        "</sf:LoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>")
+        "</sf:LoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
     return Answer(500, "text/xml;charset=UTF-8", xml.encode())

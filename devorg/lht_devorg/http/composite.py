@@ -33,9 +33,12 @@ from .rest import COMPOSITE_MAX, Call, Reply
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?")
 #: Ids per retrieve call.
 RETRIEVE_MAX = 2000
-ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-               "message": "Record rolled back because not all records were valid and the "
-                          "request was using AllOrNone header", "fields": []}
+ROLLED_BACK = {
+    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "message": "Record rolled back because not all records were valid and the "
+    "request was using AllOrNone header",
+    "fields": [],
+}
 
 
 def _error(exc: OrgError, version: str = "62.0") -> dict[str, Any]:
@@ -46,8 +49,11 @@ def _error(exc: OrgError, version: str = "62.0") -> dict[str, Any]:
 
 
 def _too_many() -> OrgError:
-    return OrgError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
-                    f"{COMPOSITE_MAX} records into this call")
+    return OrgError(
+        400,
+        "EXCEEDED_ID_LIMIT",
+        f"record limit reached. cannot submit more than {COMPOSITE_MAX} records into this call",
+    )
 
 
 def _records(call: Call) -> tuple[list[dict[str, Any]], bool]:
@@ -83,9 +89,14 @@ class Composite:
         if self.faults.take(ROW_KINDS, call.method, f"/services/data/v{call.version}/{call.path}"):
             raise row_lock(record_id)
 
-    def _run(self, call: Call, items: list[Any], all_or_none: bool,
-             one: Callable[[Any], dict[str, Any]], failed: Callable[[Any, OrgError], dict[str, Any]]
-             ) -> list[dict[str, Any]]:
+    def _run(
+        self,
+        call: Call,
+        items: list[Any],
+        all_or_none: bool,
+        one: Callable[[Any], dict[str, Any]],
+        failed: Callable[[Any, OrgError], dict[str, Any]],
+    ) -> list[dict[str, Any]]:
         """Apply ``one`` to every item in one transaction; roll back if allOrNone and any fails."""
         results: list[dict[str, Any]] = []
         try:
@@ -98,22 +109,34 @@ class Composite:
                 if all_or_none and any(not r["success"] for r in results):
                     raise Rollback()
         except Rollback:
-            results = [{**r, "success": False, "errors": [ROLLED_BACK]} if r["success"] else r
-                       for r in results]
+            results = [
+                {**r, "success": False, "errors": [ROLLED_BACK]} if r["success"] else r
+                for r in results
+            ]
             for r in results:
                 r.pop("created", None)
         return results
 
     # -- insert, update, upsert, delete ----------------------------------------
-    def _batched(self, call: Call, records: list[dict[str, Any]], all_or_none: bool, operation: str,
-                 ext_field: str | None = None, default_type: str | None = None) -> list[dict[str, Any]]:
+    def _batched(
+        self,
+        call: Call,
+        records: list[dict[str, Any]],
+        all_or_none: bool,
+        operation: str,
+        ext_field: str | None = None,
+        default_type: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Write ``records`` through :func:`batchwrite.apply`, one batch per object type."""
         results: list[dict[str, Any]] = [{} for _ in records]
 
         def shaped(i: int, outcome: batchwrite.RowResult) -> dict[str, Any]:
             given = records[i].get("id") or records[i].get("Id")
             if outcome.error is not None:
-                body: dict[str, Any] = {"success": False, "errors": [_error(outcome.error, call.version)]}
+                body: dict[str, Any] = {
+                    "success": False,
+                    "errors": [_error(outcome.error, call.version)],
+                }
                 return {"id": given, **body} if operation == "update" else body
             body = {"id": outcome.record_id, "success": True, "errors": []}
             return {**body, "created": outcome.created} if operation == "upsert" else body
@@ -128,15 +151,26 @@ class Composite:
                     name = _type_of(record, default_type)
                     obj = self.engine.schema.get(name)
                     if obj is None:
-                        raise OrgError(400, "INVALID_TYPE", f"sObject type '{name}' is not supported.", [])
+                        raise OrgError(
+                            400, "INVALID_TYPE", f"sObject type '{name}' is not supported.", []
+                        )
                     by_type.setdefault(obj.name, []).append(i)
                 except OrgError as exc:
                     results[i] = shaped(i, batchwrite.RowResult(error=exc))
             for name, positions in by_type.items():
-                rows = [{k: v for k, v in records[i].items() if k != "attributes"} for i in positions]
-                outcomes = batchwrite.apply(self.engine, name, operation, rows, ext_field, before_row,
-                                            rules.from_headers(call.headers, name))
-                for i, outcome in zip(positions, outcomes):
+                rows = [
+                    {k: v for k, v in records[i].items() if k != "attributes"} for i in positions
+                ]
+                outcomes = batchwrite.apply(
+                    self.engine,
+                    name,
+                    operation,
+                    rows,
+                    ext_field,
+                    before_row,
+                    rules.from_headers(call.headers, name),
+                )
+                for i, outcome in zip(positions, outcomes, strict=True):
                     results[i] = shaped(i, outcome)
             if all_or_none and any(not r["success"] for r in results):
                 raise Rollback()
@@ -145,8 +179,10 @@ class Composite:
             with self.engine.transaction():
                 one_batch()
         except Rollback:
-            results = [{**r, "success": False, "errors": [ROLLED_BACK]} if r["success"] else r
-                       for r in results]
+            results = [
+                {**r, "success": False, "errors": [ROLLED_BACK]} if r["success"] else r
+                for r in results
+            ]
             for r in results:
                 r.pop("created", None)
         return results
@@ -197,8 +233,16 @@ class Composite:
                 raise
             return {"id": ids.to18(record_id), "success": True, "errors": []}
 
-        return Reply(200, self._run(call, record_ids, all_or_none, one, lambda i, exc: {
-            "id": i, "success": False, "errors": [_error(exc)]}))
+        return Reply(
+            200,
+            self._run(
+                call,
+                record_ids,
+                all_or_none,
+                one,
+                lambda i, exc: {"id": i, "success": False, "errors": [_error(exc)]},
+            ),
+        )
 
     # -- retrieve -------------------------------------------------------------
     def retrieve(self, call: Call, name: str) -> Reply:
@@ -216,19 +260,24 @@ class Composite:
         if not isinstance(fields, list) or not fields:
             raise OrgError(400, "MISSING_ARGUMENT", "Specify the fields to retrieve")
         if len(record_ids) > RETRIEVE_MAX:
-            raise OrgError(400, "EXCEEDED_ID_LIMIT", f"cannot retrieve more than {RETRIEVE_MAX} records")
+            raise OrgError(
+                400, "EXCEEDED_ID_LIMIT", f"cannot retrieve more than {RETRIEVE_MAX} records"
+            )
         for record_id in record_ids:
             if not isinstance(record_id, str) or not ids.is_id(record_id):
                 raise malformed_id(None, record_id)
         for name_ in fields:
             if not isinstance(name_, str) or not _FIELD_NAME.fullmatch(name_):
-                raise OrgError(400, "INVALID_FIELD", f"No such column '{name_}' on sobject of type {name}")
+                raise OrgError(
+                    400, "INVALID_FIELD", f"No such column '{name_}' on sobject of type {name}"
+                )
         obj = self.engine.schema.require(name)
         wanted = sorted({ids.to18(i) for i in record_ids})
         id_list = ", ".join(f"'{i}'" for i in wanted)  # checked Ids: base-62 characters only
         select = ", ".join(dict.fromkeys(["Id", *fields]))
-        rs = self.engine.execute(f"SELECT {select} FROM {obj.name} WHERE Id IN ({id_list})",
-                                 include_deleted=False)
+        rs = self.engine.execute(
+            f"SELECT {select} FROM {obj.name} WHERE Id IN ({id_list})", include_deleted=False
+        )
         try:
             found = self.engine.page_records(rs, 0, len(wanted), api_version=call.version)
         finally:
@@ -238,6 +287,9 @@ class Composite:
         out = []
         for record_id in record_ids:
             rec = by_id.get(ids.to18(record_id))
-            out.append(None if rec is None else
-                       {k: v for k, v in rec.items() if k == "attributes" or k.lower() in names})
+            out.append(
+                None
+                if rec is None
+                else {k: v for k, v in rec.items() if k == "attributes" or k.lower() in names}
+            )
         return Reply(200, out)

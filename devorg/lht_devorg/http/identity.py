@@ -38,8 +38,15 @@ class Identity:
         if not ident and not userinfo:
             return None
         if method not in ("GET", "POST"):
-            return Reply(405, [{"message": f"HTTP Method '{method}' not allowed. Allowed are GET,POST",
-                                "errorCode": "METHOD_NOT_ALLOWED"}])
+            return Reply(
+                405,
+                [
+                    {
+                        "message": f"HTTP Method '{method}' not allowed. Allowed are GET,POST",
+                        "errorCode": "METHOD_NOT_ALLOWED",
+                    }
+                ],
+            )
         authz = headers.get("Authorization") or ""
         scheme, _, token = authz.partition(" ")
         token = token.strip() if scheme.lower() in ("bearer", "oauth") else ""
@@ -64,43 +71,80 @@ class Identity:
             "enterprise": f"{base}/services/Soap/c/{{version}}/{ORG_ID}",
             "metadata": f"{base}/services/Soap/m/{{version}}/{ORG_ID}",
             "partner": f"{base}/services/Soap/u/{{version}}/{ORG_ID}",
-            "rest": rest, "sobjects": f"{rest}sobjects/", "search": f"{rest}search/",
-            "query": f"{rest}query/", "recent": f"{rest}recent/",
+            "rest": rest,
+            "sobjects": f"{rest}sobjects/",
+            "search": f"{rest}search/",
+            "query": f"{rest}query/",
+            "recent": f"{rest}recent/",
             "tooling_soap": f"{base}/services/Soap/T/{{version}}/{ORG_ID}",
-            "tooling_rest": f"{rest}tooling/", "profile": f"{base}/{ADMIN_USER_ID}",
-            "feeds": f"{rest}chatter/feeds", "groups": f"{rest}chatter/groups",
-            "users": f"{rest}chatter/users", "feed_items": f"{rest}chatter/feed-items",
-            "feed_elements": f"{rest}chatter/feed-elements", "custom_domain": base,
+            "tooling_rest": f"{rest}tooling/",
+            "profile": f"{base}/{ADMIN_USER_ID}",
+            "feeds": f"{rest}chatter/feeds",
+            "groups": f"{rest}chatter/groups",
+            "users": f"{rest}chatter/users",
+            "feed_items": f"{rest}chatter/feed-items",
+            "feed_elements": f"{rest}chatter/feed-elements",
+            "custom_domain": base,
         }
         username = self.auth.creds.username
         return {
-            "user_id": ADMIN_USER_ID, "organization_id": ORG_ID, "email": username,
-            "email_verified": True, "urls": urls, "active": True, "user_type": "STANDARD",
-            "language": "en_US", "locale": "en_US", "utcOffset": 0, "is_app_installed": True,
-            "photos": {"picture": f"{base}/profilephoto/005/F",
-                       "thumbnail": f"{base}/profilephoto/005/T"},
-            "mobile_phone": None, "mobile_phone_verified": False,
+            "user_id": ADMIN_USER_ID,
+            "organization_id": ORG_ID,
+            "email": username,
+            "email_verified": True,
+            "urls": urls,
+            "active": True,
+            "user_type": "STANDARD",
+            "language": "en_US",
+            "locale": "en_US",
+            "utcOffset": 0,
+            "is_app_installed": True,
+            "photos": {
+                "picture": f"{base}/profilephoto/005/F",
+                "thumbnail": f"{base}/profilephoto/005/T",
+            },
+            "mobile_phone": None,
+            "mobile_phone_verified": False,
             "is_lightning_login_user": False,
         }
 
     def identity_body(self) -> dict[str, Any]:
         """The identity URL's JSON (Salesforce's Identity URL response keys)."""
         username = self.auth.creds.username
-        return {"id": self.identity_url(), "asserted_user": True, "username": username,
-                "nick_name": username.partition("@")[0], "display_name": "Admin User",
-                "first_name": "Admin", "last_name": "User", "timezone": "GMT",
-                "addr_street": None, "addr_city": None, "addr_state": None,
-                "addr_country": None, "addr_zip": None,
-                "status": {"created_date": None, "body": None},
-                "last_modified_date": _MODIFIED, **self._common()}
+        return {
+            "id": self.identity_url(),
+            "asserted_user": True,
+            "username": username,
+            "nick_name": username.partition("@")[0],
+            "display_name": "Admin User",
+            "first_name": "Admin",
+            "last_name": "User",
+            "timezone": "GMT",
+            "addr_street": None,
+            "addr_city": None,
+            "addr_state": None,
+            "addr_country": None,
+            "addr_zip": None,
+            "status": {"created_date": None, "body": None},
+            "last_modified_date": _MODIFIED,
+            **self._common(),
+        }
 
     def userinfo_body(self) -> dict[str, Any]:
         """OpenID Connect userinfo (``sub`` is the identity URL)."""
         username = self.auth.creds.username
-        return {"sub": self.identity_url(), "preferred_username": username,
-                "nickname": username.partition("@")[0], "name": "Admin User",
-                "given_name": "Admin", "family_name": "User", "zoneinfo": "GMT",
-                "profile": f"{self.auth.base_url}/{ADMIN_USER_ID}",
-                "picture": f"{self.auth.base_url}/profilephoto/005/F",
-                "address": {}, "is_salesforce_integration_user": False,
-                "updated_at": _MODIFIED, **self._common()}
+        return {
+            "sub": self.identity_url(),
+            "preferred_username": username,
+            "nickname": username.partition("@")[0],
+            "name": "Admin User",
+            "given_name": "Admin",
+            "family_name": "User",
+            "zoneinfo": "GMT",
+            "profile": f"{self.auth.base_url}/{ADMIN_USER_ID}",
+            "picture": f"{self.auth.base_url}/profilephoto/005/F",
+            "address": {},
+            "is_salesforce_integration_user": False,
+            "updated_at": _MODIFIED,
+            **self._common(),
+        }

@@ -27,8 +27,9 @@ def utc_now() -> datetime:
 class ApiLimits:
     """Thread-safe per-day counters for API requests and Bulk 2.0 query jobs."""
 
-    def __init__(self, daily_max: int = 15000, bulk_jobs_max: int = 10000,
-                 clock: Clock = utc_now) -> None:
+    def __init__(
+        self, daily_max: int = 15000, bulk_jobs_max: int = 10000, clock: Clock = utc_now
+    ) -> None:
         self.daily_max = daily_max
         self.bulk_jobs_max = bulk_jobs_max
         self._clock = clock

@@ -19,7 +19,9 @@ class QueryApi:
     (a job failing or stuck, a results page cut short) and the daily allowance of query
     jobs (``limits``) apply here."""
 
-    def __init__(self, jobs: BulkJobs, faults: FaultInjector, limits: ApiLimits | None = None) -> None:
+    def __init__(
+        self, jobs: BulkJobs, faults: FaultInjector, limits: ApiLimits | None = None
+    ) -> None:
         self.jobs = jobs
         self.faults = faults
         self.limits = limits
@@ -29,16 +31,21 @@ class QueryApi:
         if not isinstance(body, dict):
             raise OrgError(400, "INVALIDJOB", "The request body must be a JSON object")
         if self.limits is not None and not self.limits.take_bulk_job():
-            raise OrgError(400, EXCEEDED_QUOTA,
-                           "ExceededQuota : The job you tried to create exceeds the allowed number of "
-                           f"Bulk API 2.0 query jobs for the past 24-hour period "
-                           f"({self.limits.bulk_jobs_max:,}; DailyBulkV2QueryJobs in limits/)")
+            raise OrgError(
+                400,
+                EXCEEDED_QUOTA,
+                "ExceededQuota : The job you tried to create exceeds the allowed number of "
+                f"Bulk API 2.0 query jobs for the past 24-hour period "
+                f"({self.limits.bulk_jobs_max:,}; DailyBulkV2QueryJobs in limits/)",
+            )
         full = f"/services/data/v{call.version}/jobs/query"
         fault = self.faults.take(BULK_KINDS, call.method, full)
         info = self.jobs.create(
-            body, call.version,
+            body,
+            call.version,
             fail_message=fault.message if fault and fault.kind == "bulk_failed" else None,
-            stuck=bool(fault and fault.kind == "bulk_stuck"))
+            stuck=bool(fault and fault.kind == "bulk_stuck"),
+        )
         return Reply(200, info)
 
     def list(self, call: Call) -> Reply:
@@ -56,10 +63,15 @@ class QueryApi:
         return Reply(204)
 
     def results(self, call: Call, job_id: str) -> Reply:
-        data, count, locator = self.jobs.results(job_id, call.version, call.params.get("locator"),
-                                                 call.params.get("maxRecords"))
-        reply = Reply(200, data, content_type="text/csv",
-                      headers={"Sforce-NumberOfRecords": str(count), "Sforce-Locator": locator})
+        data, count, locator = self.jobs.results(
+            job_id, call.version, call.params.get("locator"), call.params.get("maxRecords")
+        )
+        reply = Reply(
+            200,
+            data,
+            content_type="text/csv",
+            headers={"Sforce-NumberOfRecords": str(count), "Sforce-Locator": locator},
+        )
         fault = self.faults.take(RESULT_KINDS, "GET", f"/services/data/v{call.version}/{call.path}")
         if fault is not None:
             reply.truncate = str(fault.params.get("mode", "short"))

@@ -35,10 +35,10 @@ class Call:
     """One API request, already authenticated."""
 
     method: str
-    path: str                       # path after /services/data/vNN.N/, no trailing slash
-    version: str                    # "59.0"
+    path: str  # path after /services/data/vNN.N/, no trailing slash
+    version: str  # "59.0"
     params: dict[str, str]
-    headers: Any                    # an email.message.Message (case-insensitive)
+    headers: Any  # an email.message.Message (case-insensitive)
     body: bytes = b""
 
     def json(self) -> Any:
@@ -57,17 +57,22 @@ class Reply:
     body: Any = None
     content_type: str = JSON
     headers: dict[str, str] = field(default_factory=dict)
-    truncate: str | None = None     # "short" or "drop": the truncate_results fault
+    truncate: str | None = None  # "short" or "drop": the truncate_results fault
 
 
 def versions_body() -> list[dict[str, str]]:
     """``GET /services/data/``: every API version the org speaks, oldest first."""
     out = []
     for number in range(MIN_VERSION, MAX_VERSION + 1):
-        k = number - 59                          # v59.0 is Winter '24
+        k = number - 59  # v59.0 is Winter '24
         season = ("Winter", "Spring", "Summer")[k % 3]
-        out.append({"label": f"{season} '{24 + k // 3:02d}", "url": f"/services/data/v{number}.0",
-                    "version": f"{number}.0"})
+        out.append(
+            {
+                "label": f"{season} '{24 + k // 3:02d}",
+                "url": f"/services/data/v{number}.0",
+                "version": f"{number}.0",
+            }
+        )
     return out
 
 
@@ -112,8 +117,9 @@ def parse_replication_date(value: str | None, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
     except ValueError:
-        raise OrgError(400, "MALFORMED_QUERY",
-                       f"{name}: Unable to parse date/time value: {value}") from None
+        raise OrgError(
+            400, "MALFORMED_QUERY", f"{name}: Unable to parse date/time value: {value}"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).replace(second=0, microsecond=0)
@@ -135,8 +141,11 @@ class RestApi:
         changed = self.engine.metadata_changed_at()
         if _not_modified_since(call, changed):
             return Reply(304)
-        return Reply(200, self.engine.describe_global(call.version),
-                     headers={"Last-Modified": http_date(changed)})
+        return Reply(
+            200,
+            self.engine.describe_global(call.version),
+            headers={"Last-Modified": http_date(changed)},
+        )
 
     def describe(self, call: Call, name: str) -> Reply:
         described = self.engine.describe(name, call.version)
@@ -147,14 +156,29 @@ class RestApi:
 
     def sobject_basic(self, call: Call, name: str) -> Reply:
         described = self.engine.describe(name, call.version)
-        entry = next((s for s in self.engine.describe_global(call.version)["sobjects"]
-                      if s["name"] == described["name"]), None)
+        entry = next(
+            (
+                s
+                for s in self.engine.describe_global(call.version)["sobjects"]
+                if s["name"] == described["name"]
+            ),
+            None,
+        )
         return Reply(200, {"objectDescribe": entry, "recentItems": []})
 
     def resources(self, call: Call) -> Reply:
         base = f"/services/data/v{call.version}"
-        names = ("sobjects", "query", "queryAll", "limits", "composite", "jobs", "search",
-                 "parameterizedSearch", "recent")
+        names = (
+            "sobjects",
+            "query",
+            "queryAll",
+            "limits",
+            "composite",
+            "jobs",
+            "search",
+            "parameterizedSearch",
+            "recent",
+        )
         body = {n: f"{base}/{n}" for n in names}
         if self.identity_url:
             body["identity"] = self.identity_url  # an absolute URL, as Salesforce gives it
@@ -174,8 +198,11 @@ class RestApi:
         result = self.engine.execute(soql, include_deleted=include_deleted, bulk=False)
         batch = batch_size(call)
         if result.is_count or result.total_size <= batch:
-            records = [] if result.is_count else self.engine.page_records(
-                result, 0, batch, api_version=call.version)
+            records = (
+                []
+                if result.is_count
+                else self.engine.page_records(result, 0, batch, api_version=call.version)
+            )
             self.engine.release(result)
             return Reply(200, {"totalSize": result.total_size, "done": True, "records": records})
         cursor_id = self.cursors.open(result, batch)
@@ -192,12 +219,15 @@ class RestApi:
         total = cursor.result.total_size
         if offset > total:
             raise OrgError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        records = self.engine.page_records(cursor.result, offset, cursor.batch,
-                                           api_version=call.version)
+        records = self.engine.page_records(
+            cursor.result, offset, cursor.batch, api_version=call.version
+        )
         following = offset + cursor.batch
         body: dict[str, Any] = {"totalSize": total, "done": following >= total}
         if following < total:
-            body["nextRecordsUrl"] = f"/services/data/v{call.version}/{endpoint}/{cursor_id}-{following}"
+            body["nextRecordsUrl"] = (
+                f"/services/data/v{call.version}/{endpoint}/{cursor_id}-{following}"
+            )
         else:
             self.cursors.close(cursor_id)
         body["records"] = records
@@ -211,12 +241,20 @@ class RestApi:
         end = parse_replication_date(call.params.get("end"), "end")
         now = self.engine.now().replace(tzinfo=timezone.utc)
         if start >= end:
-            raise OrgError(400, "INVALID_REPLICATION_DATE",
-                           "startDate must chronologically precede endDate by more than one minute")
-        oldest = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=REPLICATION_DAYS)
+            raise OrgError(
+                400,
+                "INVALID_REPLICATION_DATE",
+                "startDate must chronologically precede endDate by more than one minute",
+            )
+        oldest = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+            days=REPLICATION_DAYS
+        )
         if start < oldest:
-            raise OrgError(400, "INVALID_REPLICATION_DATE",
-                           f"startDate cannot be more than {REPLICATION_DAYS} days ago")
+            raise OrgError(
+                400,
+                "INVALID_REPLICATION_DATE",
+                f"startDate cannot be more than {REPLICATION_DAYS} days ago",
+            )
         return start, end
 
     def _replicable(self, name: str) -> str:
@@ -224,7 +262,9 @@ class RestApi:
         (history, share, feed objects...), as Salesforce answers getDeleted/getUpdated."""
         described = self.engine.describe(name)
         if described.get("replicateable") is False:
-            raise OrgError(400, "CANNOT_REPLICATE", f"The {described['name']} object cannot be replicated")
+            raise OrgError(
+                400, "CANNOT_REPLICATE", f"The {described['name']} object cannot be replicated"
+            )
         return described["name"]
 
     def deleted(self, call: Call, name: str) -> Reply:
@@ -239,8 +279,9 @@ class RestApi:
     def get_record(self, call: Call, name: str, record_id: str) -> Reply:
         fields = call.params.get("fields")
         wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-        return Reply(200, self.engine.get_record(name, record_id, fields=wanted,
-                                                 api_version=call.version))
+        return Reply(
+            200, self.engine.get_record(name, record_id, fields=wanted, api_version=call.version)
+        )
 
     def create(self, call: Call, name: str) -> Reply:
         values = call.json()
@@ -310,9 +351,14 @@ class RestApi:
             full_id = to18(record_id)
         except ValueError:
             raise not_found() from None
-        row = self.engine.cursor().execute(
-            f"SELECT {q(described['name'])} FROM {self.engine.table(obj.name)} WHERE \"Id\" = ?",
-            [full_id]).fetchone()
+        row = (
+            self.engine.cursor()
+            .execute(
+                f'SELECT {q(described["name"])} FROM {self.engine.table(obj.name)} WHERE "Id" = ?',
+                [full_id],
+            )
+            .fetchone()
+        )
         if row is None or row[0] is None:
             raise not_found()
         return Reply(200, base64.b64decode(row[0]), content_type="application/octet-stream")

@@ -23,14 +23,22 @@ Handler = Callable[..., Reply]
 class Router:
     """Dispatches ``/services/data/vNN.N/<path>`` calls to the REST and Bulk handlers."""
 
-    def __init__(self, rest: RestApi, composite: Composite, bulk: BulkJobs,
-                 faults: FaultInjector, ingest: IngestApi | None = None) -> None:
+    def __init__(
+        self,
+        rest: RestApi,
+        composite: Composite,
+        bulk: BulkJobs,
+        faults: FaultInjector,
+        ingest: IngestApi | None = None,
+    ) -> None:
         self.bulk = bulk
         self.faults = faults
         r, c, q = rest, composite, QueryApi(bulk, faults, rest.limits)
         s = SearchApi(rest.engine)
         cr = CompositeRequests(self.dispatch, rest.engine)
-        i = ingest or IngestApi(IngestJobs(rest.engine, bulk.job_seconds, faults=faults, limits=rest.limits))
+        i = ingest or IngestApi(
+            IngestJobs(rest.engine, bulk.job_seconds, faults=faults, limits=rest.limits)
+        )
         self.ingest = i
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r""), r.resources),
@@ -49,8 +57,11 @@ class Router:
             ("PATCH", re.compile(r"sobjects/(\w+)/(\w+)/([^/]+)"), r.upsert),
             ("GET", re.compile(r"query"), lambda call: r.query(call, False)),
             ("GET", re.compile(r"queryAll"), lambda call: r.query(call, True)),
-            ("GET", re.compile(r"(query|queryAll)/([\w-]+)"),
-             lambda call, ep, loc: r.query_more(call, loc, ep)),
+            (
+                "GET",
+                re.compile(r"(query|queryAll)/([\w-]+)"),
+                lambda call, ep, loc: r.query_more(call, loc, ep),
+            ),
             ("GET", re.compile(r"composite"), cr.resources),
             ("POST", re.compile(r"composite"), cr.run),
             ("POST", re.compile(r"composite/sobjects"), c.create),
@@ -81,11 +92,18 @@ class Router:
 
     def dispatch(self, call: Call) -> Reply:
         """Run the handler for ``call`` (OrgError 404 NOT_FOUND if there is none)."""
-        refused = self.faults.take(ROUTE_KINDS, call.method, f"/services/data/v{call.version}/{call.path}")
+        refused = self.faults.take(
+            ROUTE_KINDS, call.method, f"/services/data/v{call.version}/{call.path}"
+        )
         if refused is not None:
             status = int(refused.params["status"])
-            code = refused.params.get("error_code") or ("NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED"
-                                                        if status == 405 else "NOT_IMPLEMENTED")
+            code = refused.params.get("error_code") or (
+                "NOT_FOUND"
+                if status == 404
+                else "METHOD_NOT_ALLOWED"
+                if status == 405
+                else "NOT_IMPLEMENTED"
+            )
             return Reply(status, [{"errorCode": str(code), "message": refused.message}])
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(call.path)

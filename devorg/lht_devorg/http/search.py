@@ -26,10 +26,16 @@ from .rest import Call, Reply
 
 #: Most records one search returns (Salesforce's SOSL limit).
 MAX_RECORDS = 2000
-SCOPES = {"ALL": ("string", "textarea", "email", "phone", "url"), "NAME": (),
-          "EMAIL": ("email",), "PHONE": ("phone",)}
-_HEAD = re.compile(r"\s*FIND\s*(\{(?P<brace>(?:[^}\\]|\\.)*)\}|'(?P<quote>(?:[^'\\]|\\.)*)')\s*",
-                   re.IGNORECASE | re.DOTALL)
+SCOPES = {
+    "ALL": ("string", "textarea", "email", "phone", "url"),
+    "NAME": (),
+    "EMAIL": ("email",),
+    "PHONE": ("phone",),
+}
+_HEAD = re.compile(
+    r"\s*FIND\s*(\{(?P<brace>(?:[^}\\]|\\.)*)\}|'(?P<quote>(?:[^'\\]|\\.)*)')\s*",
+    re.IGNORECASE | re.DOTALL,
+)
 _IN = re.compile(r"IN\s+(ALL|NAME|EMAIL|PHONE)\s+FIELDS\s*", re.IGNORECASE)
 _LIMIT = re.compile(r"LIMIT\s+(\d+)\s*$", re.IGNORECASE)
 _SPEC = re.compile(r"\s*(\w+)\s*(?:\((.*)\))?\s*$", re.DOTALL)
@@ -90,16 +96,16 @@ def parse_target(spec: str) -> Target:
     if not inner:
         return target
     cut = _TAIL.search(" " + inner + " ")
-    head, rest = (inner, "") if not cut else (inner[:cut.start()], inner[cut.start():])
+    head, rest = (inner, "") if not cut else (inner[: cut.start()], inner[cut.start() :])
     target.fields = [f.strip() for f in head.split(",") if f.strip()] or ["Id"]
     limit = _LIMIT.search(rest.strip())
     if limit:
         target.limit = int(limit.group(1))
-        rest = rest.strip()[:limit.start()]
+        rest = rest.strip()[: limit.start()]
     order = re.search(r"\bORDER\s+BY\s+(.*)$", rest, re.IGNORECASE | re.DOTALL)
     if order:
         target.order = order.group(1).strip()
-        rest = rest[:order.start()]
+        rest = rest[: order.start()]
     where = re.search(r"\bWHERE\s+(.*)$", rest, re.IGNORECASE | re.DOTALL)
     if where:
         target.where = where.group(1).strip()
@@ -122,19 +128,20 @@ def parse_sosl(text: str) -> Search:
     head = _HEAD.match(text or "")
     if not head:
         raise malformed("SOSL must begin with FIND {term}")
-    words, any_word = parse_term(head.group("brace") if head.group("brace") is not None
-                                 else head.group("quote"))
-    rest, search = text[head.end():], None
+    words, any_word = parse_term(
+        head.group("brace") if head.group("brace") is not None else head.group("quote")
+    )
+    rest, search = text[head.end() :], None
     scope = _IN.match(rest)
     search = Search(words, any_word, scope.group(1).upper() if scope else "ALL")
-    rest = rest[scope.end():] if scope else rest
+    rest = rest[scope.end() :] if scope else rest
     if rest.upper().startswith("RETURNING"):
-        body = rest[len("RETURNING"):]
+        body = rest[len("RETURNING") :]
         limit = _LIMIT.search(body)
         specs = _split_top(body)
         if limit and not specs[-1].rstrip().endswith(")") and (tail := _LIMIT.search(specs[-1])):
             search.limit = min(MAX_RECORDS, int(limit.group(1)))
-            specs[-1] = specs[-1][:tail.start()]
+            specs[-1] = specs[-1][: tail.start()]
         search.targets = [parse_target(s) for s in specs if s.strip()]
         rest = ""
     limit = _LIMIT.match(rest.strip())
@@ -160,8 +167,9 @@ class SearchApi:
 
     def search(self, call: Call) -> Reply:
         """``GET search?q=SOSL``."""
-        return Reply(200, {"searchRecords": self.run(parse_sosl(call.params.get("q", "")),
-                                                     call.version)})
+        return Reply(
+            200, {"searchRecords": self.run(parse_sosl(call.params.get("q", "")), call.version)}
+        )
 
     def parameterized(self, call: Call) -> Reply:
         """``GET parameterizedSearch?q=term&sobject=...`` or ``POST`` with a JSON body."""
@@ -178,17 +186,34 @@ class SearchApi:
             common = [f.strip() for f in common.split(",") if f.strip()]
         targets = None
         if call.method == "POST" and spec.get("sobjects"):
-            targets = [Target(o["name"], list(o.get("fields") or common), str(o.get("where") or ""),
-                              "", int(o.get("limit") or default or MAX_RECORDS))
-                       for o in spec["sobjects"]]
+            targets = [
+                Target(
+                    o["name"],
+                    list(o.get("fields") or common),
+                    str(o.get("where") or ""),
+                    "",
+                    int(o.get("limit") or default or MAX_RECORDS),
+                )
+                for o in spec["sobjects"]
+            ]
         elif spec.get("sobject"):
             name = str(spec["sobject"])
             fields = spec.get(f"{name}.fields")
             limit = spec.get(f"{name}.limit") or default
-            targets = [Target(name, [f.strip() for f in fields.split(",")] if fields else common,
-                              limit=int(limit) if limit else None)]
-        search = Search(words, any_word, str(spec.get("in") or "ALL").upper(), targets,
-                        min(MAX_RECORDS, int(spec.get("overallLimit") or MAX_RECORDS)))
+            targets = [
+                Target(
+                    name,
+                    [f.strip() for f in fields.split(",")] if fields else common,
+                    limit=int(limit) if limit else None,
+                )
+            ]
+        search = Search(
+            words,
+            any_word,
+            str(spec.get("in") or "ALL").upper(),
+            targets,
+            min(MAX_RECORDS, int(spec.get("overallLimit") or MAX_RECORDS)),
+        )
         if search.scope not in SCOPES:
             raise malformed(f"unknown search scope: {search.scope}")
         return Reply(200, {"searchRecords": self.run(search, call.version)})
@@ -205,8 +230,11 @@ class SearchApi:
         """The ``searchRecords`` of ``search``: each object's matches, up to the limits."""
         targets = search.targets
         if targets is None:
-            targets = [Target(s["name"]) for s in self.engine.describe_global(version)["sobjects"]
-                       if s.get("searchable")]
+            targets = [
+                Target(s["name"])
+                for s in self.engine.describe_global(version)["sobjects"]
+                if s.get("searchable")
+            ]
         out: list[dict] = []
         for target in targets:
             room = search.limit - len(out)
@@ -220,29 +248,42 @@ class SearchApi:
         if obj is None:
             raise OrgError(400, "INVALID_TYPE", f"sObject type '{target.name}' is not supported.")
         kinds = SCOPES[search.scope]
-        columns = [f["name"] for f in obj.stored_fields()
-                   if f["type"] not in COMPOUND_TYPES
-                   and (f["type"] in kinds if kinds else f.get("nameField"))]
+        columns = [
+            f["name"]
+            for f in obj.stored_fields()
+            if f["type"] not in COMPOUND_TYPES
+            and (f["type"] in kinds if kinds else f.get("nameField"))
+        ]
         if not columns:
             return []
-        per_word = [" OR ".join(f"regexp_matches(CAST({q(c)} AS VARCHAR), ?)" for c in columns)
-                    for _ in search.words]
+        per_word = [
+            " OR ".join(f"regexp_matches(CAST({q(c)} AS VARCHAR), ?)" for c in columns)
+            for _ in search.words
+        ]
         params = [word_pattern(w) for w in search.words for _ in columns]
         joined = (" OR " if search.any_word else " AND ").join(f"({p})" for p in per_word)
         live = ' AND NOT "IsDeleted"' if obj.field("IsDeleted") else ""
         cursor = self.engine.cursor()
         try:
-            ids = [r[0] for r in cursor.execute(
-                f'SELECT "Id" FROM {self.engine.table(obj.name)} WHERE ({joined}){live} '
-                f'ORDER BY "Id" LIMIT {int(MAX_RECORDS)}', params).fetchall()]
+            ids = [
+                r[0]
+                for r in cursor.execute(
+                    f'SELECT "Id" FROM {self.engine.table(obj.name)} WHERE ({joined}){live} '
+                    f'ORDER BY "Id" LIMIT {int(MAX_RECORDS)}',
+                    params,
+                ).fetchall()
+            ]
         finally:
             cursor.close()
         if not ids:
             return []
-        soql = (f"SELECT {', '.join(target.fields)} FROM {obj.name} WHERE Id IN ("
-                + ", ".join(f"'{i}'" for i in ids) + ")"  # Ids read from the store: [0-9A-Za-z]
-                + (f" AND ({target.where})" if target.where else "")
-                + f" ORDER BY {target.order or 'Id'} LIMIT {int(limit)}")
+        soql = (
+            f"SELECT {', '.join(target.fields)} FROM {obj.name} WHERE Id IN ("
+            + ", ".join(f"'{i}'" for i in ids)
+            + ")"  # Ids read from the store: [0-9A-Za-z]
+            + (f" AND ({target.where})" if target.where else "")
+            + f" ORDER BY {target.order or 'Id'} LIMIT {int(limit)}"
+        )
         result = self.engine.execute(soql, include_deleted=False)
         try:
             return self.engine.page_records(result, 0, limit, api_version=version)

@@ -23,8 +23,8 @@ from ..errors import OrgError, not_found
 from ..faults import ACTION_KINDS, AFTER_KINDS, HTTP_KINDS, FaultInjector
 from ..ingest.jobs import IngestJobs
 from .admin import Admin
-from .asyncapi import AsyncApi
 from .asgi import Incoming, OrgHTTPServer, Outgoing, serve_in_thread
+from .asyncapi import AsyncApi
 from .auth import Authenticator, TokenStore
 from .composite import Composite
 from .identity import Identity
@@ -39,7 +39,9 @@ __all__ = ["OrgApp", "OrgHTTPServer", "Router", "serve_in_thread"]
 log = logging.getLogger(__name__)
 
 SESSION_INVALID = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
-LIMIT_EXCEEDED = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+LIMIT_EXCEEDED = [
+    {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+]
 #: simple-salesforce builds login URLs as https://{domain}.salesforce.com/...; with
 #: domain="127.0.0.1:PORT/login" that is https://127.0.0.1:PORT/login.salesforce.com/...
 _DOMAIN_PREFIX = re.compile(r"^/[A-Za-z0-9_.-]+\.salesforce\.com(?=/services/)")
@@ -60,14 +62,25 @@ class _Reset(Exception):
 class OrgApp:
     """Everything one request needs: auth, limits, faults, the REST router, admin."""
 
-    def __init__(self, engine: Any, auth: Authenticator, tokens: TokenStore, limits: ApiLimits,
-                 faults: FaultInjector, bulk: BulkJobs, admin_token: str,
-                 ingest: IngestJobs | None = None, bulk1: Bulk1Jobs | None = None) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        auth: Authenticator,
+        tokens: TokenStore,
+        limits: ApiLimits,
+        faults: FaultInjector,
+        bulk: BulkJobs,
+        admin_token: str,
+        ingest: IngestJobs | None = None,
+        bulk1: Bulk1Jobs | None = None,
+    ) -> None:
         self.engine, self.auth, self.tokens = engine, auth, tokens
         self.limits, self.faults = limits, faults
         self.rest = RestApi(engine, limits)
         self.ingest = ingest or IngestJobs(engine, bulk.job_seconds, faults=faults, limits=limits)
-        self.router = Router(self.rest, Composite(engine, faults), bulk, faults, IngestApi(self.ingest))
+        self.router = Router(
+            self.rest, Composite(engine, faults), bulk, faults, IngestApi(self.ingest)
+        )
         self.admin = Admin(self, admin_token)
         self.identity = Identity(auth, tokens)
         self.rest.identity_url = self.identity.identity_url()
@@ -87,8 +100,17 @@ class OrgApp:
             return Outgoing(0, reset=True)
         except Exception:  # noqa: BLE001 - answer 500 like Salesforce, keep serving
             log.exception("internal error answering %s %s", req.method, req.target)
-            answer = _send(Reply(500, [{"message": "An unexpected error occurred.",
-                                        "errorCode": "UNKNOWN_EXCEPTION"}]))
+            answer = _send(
+                Reply(
+                    500,
+                    [
+                        {
+                            "message": "An unexpected error occurred.",
+                            "errorCode": "UNKNOWN_EXCEPTION",
+                        }
+                    ],
+                )
+            )
             answer.headers.append(("Connection", "close"))
             return answer
 
@@ -102,12 +124,30 @@ class OrgApp:
         if method == "HEAD":  # answered as GET; the transport sends no body
             method = "GET"
         if len(req.target) > MAX_URI_LENGTH:
-            return _send(Reply(414, [{"message": f"URI length exceeds {MAX_URI_LENGTH} bytes",
-                                      "errorCode": "URI_TOO_LONG"}]))
+            return _send(
+                Reply(
+                    414,
+                    [
+                        {
+                            "message": f"URI length exceeds {MAX_URI_LENGTH} bytes",
+                            "errorCode": "URI_TOO_LONG",
+                        }
+                    ],
+                )
+            )
         if req.body_over_limit is not None:  # unread; the connection closes after the answer
-            answer = _send(Reply(413, [{"message": f"The request body exceeds the limit of "
-                                                   f"{req.body_over_limit:,} bytes",
-                                        "errorCode": "EXCEEDED_MAX_SIZE_REQUEST"}]))
+            answer = _send(
+                Reply(
+                    413,
+                    [
+                        {
+                            "message": f"The request body exceeds the limit of "
+                            f"{req.body_over_limit:,} bytes",
+                            "errorCode": "EXCEEDED_MAX_SIZE_REQUEST",
+                        }
+                    ],
+                )
+            )
             answer.headers.append(("Connection", "close"))
             return answer
         if path.startswith("/__devorg/"):
@@ -119,7 +159,9 @@ class OrgApp:
         if method == "GET" and path.rstrip("/") == "/services/oauth2/authorize":
             went = self.auth.authorize(params)
             if went.status == 302:
-                return _send(Reply(302, b"", "text/html;charset=UTF-8", {"Location": went.location}))
+                return _send(
+                    Reply(302, b"", "text/html;charset=UTF-8", {"Location": went.location})
+                )
             return _send(Reply(went.status, went.page.encode(), "text/html;charset=UTF-8"))
         if method in ("GET", "POST") and path.rstrip("/") == "/services/oauth2/revoke":
             answer = self.auth.revoke(body if method == "POST" else b"", params)
@@ -137,13 +179,19 @@ class OrgApp:
             return _send(Reply(200, versions_body()))
         bulk1 = _ASYNC.match(path)
         if bulk1:
-            call = Call(method, bulk1.group(2).strip("/"), bulk1.group(1), params, req.headers, body)
+            call = Call(
+                method, bulk1.group(2).strip("/"), bulk1.group(1), params, req.headers, body
+            )
             return _send(self.async_api.handle(call), self.limits)
         data = _DATA.match(path)
         if not data:
             return _send(Reply(404, not_found().body()))
-        return self._api(req, Call(method, (data.group(2) or "").strip("/"), data.group(1), params,
-                                   req.headers, body))
+        return self._api(
+            req,
+            Call(
+                method, (data.group(2) or "").strip("/"), data.group(1), params, req.headers, body
+            ),
+        )
 
     def _api(self, req: Incoming, call: Call) -> Outgoing:
         authz = req.headers.get("Authorization") or ""
@@ -158,8 +206,18 @@ class OrgApp:
             if fault.kind == "expired_session":
                 return _send(Reply(401, SESSION_INVALID))
             if fault.kind == "unavailable":
-                return _send(Reply(503, [{"message": "Server temporarily unavailable",
-                                          "errorCode": "SERVER_UNAVAILABLE"}]), self.limits)
+                return _send(
+                    Reply(
+                        503,
+                        [
+                            {
+                                "message": "Server temporarily unavailable",
+                                "errorCode": "SERVER_UNAVAILABLE",
+                            }
+                        ],
+                    ),
+                    self.limits,
+                )
             if fault.kind == "limit_exceeded":
                 return _send(Reply(403, LIMIT_EXCEEDED), self.limits)
             time.sleep(fault.seconds)  # stall, then answer normally
@@ -177,7 +235,6 @@ class OrgApp:
         if drop is not None:
             raise _Reset()  # processed, the answer lost
         return _send(reply, self.limits)
-
 
     def _soap(self, req: Incoming, call: Call) -> Outgoing:
         """A SOAP API call (merge): the session is in the envelope; HTTP faults apply."""

@@ -42,7 +42,9 @@ for _prefix, _uri in (("soapenv", SOAP_NS), ("sf", FAULT_NS), ("xsi", XSI_NS)):
 class SoapFault(Exception):
     """A call-level SOAP fault: ``faultcode`` (``sf:CODE`` or ``soapenv:Client``), code, text."""
 
-    def __init__(self, faultcode: str, code: str, message: str, detail: str = "UnexpectedErrorFault"):
+    def __init__(
+        self, faultcode: str, code: str, message: str, detail: str = "UnexpectedErrorFault"
+    ):
         super().__init__(f"{code}: {message}")
         self.faultcode, self.code, self.message, self.detail = faultcode, code, message, detail
 
@@ -95,26 +97,37 @@ def parse_requests(root: ET.Element) -> list[MergeRequest]:
     """The MergeRequests of a merge envelope (SoapFault when it is not one)."""
     call = root.find(f"{{{SOAP_NS}}}Body/{{{PARTNER_NS}}}merge")
     if call is None:
-        raise SoapFault("soapenv:Client", "INVALID_OPERATION", "Expected a merge element in the Body")
+        raise SoapFault(
+            "soapenv:Client", "INVALID_OPERATION", "Expected a merge element in the Body"
+        )
     out = []
     for element in call:
         if _local(element.tag) != "request":
             continue
         master = element.find(f"{{{PARTNER_NS}}}masterRecord")
         if master is None:
-            raise SoapFault("sf:INVALID_FIELD", "INVALID_FIELD", "MergeRequest.masterRecord is required")
+            raise SoapFault(
+                "sf:INVALID_FIELD", "INVALID_FIELD", "MergeRequest.masterRecord is required"
+            )
         object_name, master_id, values = _parse_master(master)
-        losers = [(e.text or "").strip() for e in element.findall(f"{{{PARTNER_NS}}}recordToMergeIds")]
+        losers = [
+            (e.text or "").strip() for e in element.findall(f"{{{PARTNER_NS}}}recordToMergeIds")
+        ]
         out.append(MergeRequest(object_name, master_id, losers, values))
     if len(out) > MAX_REQUESTS:
-        raise SoapFault("sf:LIMIT_EXCEEDED", "LIMIT_EXCEEDED",
-                        f"Too many merge requests: {len(out)}; at most {MAX_REQUESTS} per call")
+        raise SoapFault(
+            "sf:LIMIT_EXCEEDED",
+            "LIMIT_EXCEEDED",
+            f"Too many merge requests: {len(out)}; at most {MAX_REQUESTS} per call",
+        )
     return out
 
 
 def session_id(root: ET.Element) -> str | None:
     """``SessionHeader/sessionId`` of the envelope."""
-    return root.findtext(f"{{{SOAP_NS}}}Header/{{{PARTNER_NS}}}SessionHeader/{{{PARTNER_NS}}}sessionId")
+    return root.findtext(
+        f"{{{SOAP_NS}}}Header/{{{PARTNER_NS}}}SessionHeader/{{{PARTNER_NS}}}sessionId"
+    )
 
 
 def fault_reply(fault: SoapFault) -> Reply:
@@ -124,8 +137,11 @@ def fault_reply(fault: SoapFault) -> Reply:
     element = ET.SubElement(body, f"{{{SOAP_NS}}}Fault")
     ET.SubElement(element, "faultcode").text = fault.faultcode
     ET.SubElement(element, "faultstring").text = f"{fault.code}: {fault.message}"
-    detail = ET.SubElement(ET.SubElement(element, "detail"), f"{{{FAULT_NS}}}{fault.detail}",
-                           {f"{{{XSI_NS}}}type": f"sf:{fault.detail}"})
+    detail = ET.SubElement(
+        ET.SubElement(element, "detail"),
+        f"{{{FAULT_NS}}}{fault.detail}",
+        {f"{{{XSI_NS}}}type": f"sf:{fault.detail}"},
+    )
     ET.SubElement(detail, f"{{{FAULT_NS}}}exceptionCode").text = fault.code
     ET.SubElement(detail, f"{{{FAULT_NS}}}exceptionMessage").text = fault.message
     return Reply(500, ET.tostring(env, encoding="utf-8", xml_declaration=True), content_type=XML)
@@ -133,8 +149,13 @@ def fault_reply(fault: SoapFault) -> Reply:
 
 def soap_session_fault() -> Reply:
     """The fault Salesforce answers for a missing, invalid or expired session."""
-    return fault_reply(SoapFault("sf:INVALID_SESSION_ID", "INVALID_SESSION_ID",
-                                 "Invalid Session ID found in SessionHeader: Illegal Session"))
+    return fault_reply(
+        SoapFault(
+            "sf:INVALID_SESSION_ID",
+            "INVALID_SESSION_ID",
+            "Invalid Session ID found in SessionHeader: Illegal Session",
+        )
+    )
 
 
 def _result(parent: ET.Element, outcome: dict[str, Any]) -> None:
@@ -150,7 +171,9 @@ def _result(parent: ET.Element, outcome: dict[str, Any]) -> None:
         rid.set(f"{{{XSI_NS}}}nil", "true")
     for merged in outcome.get("merged", []):
         ET.SubElement(result, f"{{{PARTNER_NS}}}mergedRecordIds").text = merged
-    ET.SubElement(result, f"{{{PARTNER_NS}}}success").text = "true" if outcome["success"] else "false"
+    ET.SubElement(result, f"{{{PARTNER_NS}}}success").text = (
+        "true" if outcome["success"] else "false"
+    )
     for related in outcome.get("related", []):
         ET.SubElement(result, f"{{{PARTNER_NS}}}updatedRelatedIds").text = related
 
@@ -167,21 +190,32 @@ class SoapMerge:
             try:
                 root = SafeET.fromstring(call.body)
             except (ET.ParseError, ValueError):
-                raise SoapFault("soapenv:Client", "INVALID_XML", "The request is not well-formed XML") from None
+                raise SoapFault(
+                    "soapenv:Client", "INVALID_XML", "The request is not well-formed XML"
+                ) from None
             if not self.tokens.valid((session_id(root) or "").strip()):
                 return soap_session_fault()
             requests = parse_requests(root)
             if not self.limits.consume():
-                raise SoapFault("sf:REQUEST_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED",
-                                "TotalRequests Limit exceeded.")
+                raise SoapFault(
+                    "sf:REQUEST_LIMIT_EXCEEDED",
+                    "REQUEST_LIMIT_EXCEEDED",
+                    "TotalRequests Limit exceeded.",
+                )
         except SoapFault as fault:
             return fault_reply(fault)
         env = ET.Element(f"{{{SOAP_NS}}}Envelope")
-        response = ET.SubElement(ET.SubElement(env, f"{{{SOAP_NS}}}Body"), f"{{{PARTNER_NS}}}mergeResponse")
+        response = ET.SubElement(
+            ET.SubElement(env, f"{{{SOAP_NS}}}Body"), f"{{{PARTNER_NS}}}mergeResponse"
+        )
         for request in requests:
             _result(response, self._one(request))
-        return Reply(200, ET.tostring(env, encoding="utf-8", xml_declaration=True), content_type=XML,
-                     headers={"Sforce-Limit-Info": self.limits.header()})
+        return Reply(
+            200,
+            ET.tostring(env, encoding="utf-8", xml_declaration=True),
+            content_type=XML,
+            headers={"Sforce-Limit-Info": self.limits.header()},
+        )
 
     def _one(self, request: MergeRequest) -> dict[str, Any]:
         try:
@@ -190,12 +224,20 @@ class SoapMerge:
                 raise OrgError(400, "MERGE_FAILED", fault)
             if not request.object_name:
                 raise OrgError(400, "INVALID_TYPE", "masterRecord.type is required")
-            done = self.engine.merge(request.object_name, request.master_id, request.loser_ids,
-                                     request.values)
+            done = self.engine.merge(
+                request.object_name, request.master_id, request.loser_ids, request.values
+            )
         except OrgError as exc:
-            return {"success": False, "errors": [{"statusCode": exc.error_code, "message": exc.message}]}
-        return {"success": True, "id": done.master_id, "merged": done.merged_ids,
-                "related": done.updated_related_ids}
+            return {
+                "success": False,
+                "errors": [{"statusCode": exc.error_code, "message": exc.message}],
+            }
+        return {
+            "success": True,
+            "id": done.master_id,
+            "merged": done.merged_ids,
+            "related": done.updated_related_ids,
+        }
 
     def _injected(self, request: MergeRequest) -> str | None:
         """The message of an armed ``merge_failed`` fault naming one of the request's Ids."""

@@ -36,10 +36,13 @@ _DATA_URL = re.compile(r"^/services/data/v(\d+\.\d+)/(.*?)/?$")
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 _REFERENCE_ID = re.compile(r"^[A-Za-z0-9_]+$")
 _QUERY_PATHS = re.compile(r"^(query|queryAll)(/.*)?$|^composite/sobjects(/.*)?$")
-_UNSUPPORTED = re.compile(r"^(jobs/|composite$|composite/(batch|tree|graph)\b)|^sobjects/\w+/\w+/\w+$")
+_UNSUPPORTED = re.compile(
+    r"^(jobs/|composite$|composite/(batch|tree|graph)\b)|^sobjects/\w+/\w+/\w+$"
+)
 
-HALTED_ROLLED_BACK = ("The transaction was rolled back since another operation in the same "
-                      "transaction failed.")
+HALTED_ROLLED_BACK = (
+    "The transaction was rolled back since another operation in the same transaction failed."
+)
 
 Dispatch = Callable[[Call], Reply]
 
@@ -72,12 +75,16 @@ class CompositeRequests:
         """``POST composite``."""
         body = call.json()
         if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
-            raise OrgError(400, "JSON_PARSER_ERROR", "The request body needs a 'compositeRequest' array")
+            raise OrgError(
+                400, "JSON_PARSER_ERROR", "The request body needs a 'compositeRequest' array"
+            )
         subrequests = body["compositeRequest"]
         all_or_none = bool(body.get("allOrNone", False))
         self._check(subrequests)
         if not all_or_none:
-            return Reply(200, {"compositeResponse": self._run_all(call, subrequests, stop_on_error=False)})
+            return Reply(
+                200, {"compositeResponse": self._run_all(call, subrequests, stop_on_error=False)}
+            )
         lock = self.engine._lock  # noqa: SLF001 - one transaction over the org's own connection
         with lock:
             con = self.engine._con  # noqa: SLF001
@@ -92,45 +99,72 @@ class CompositeRequests:
                 con.execute("COMMIT")
                 return Reply(200, {"compositeResponse": results})
             con.execute("ROLLBACK")
-        halted = [results[failed] if i == failed else
-                  {"body": _halted(HALTED_ROLLED_BACK), "httpHeaders": {}, "httpStatusCode": 400,
-                   "referenceId": sub.get("referenceId")}
-                  for i, sub in enumerate(subrequests)]
+        halted = [
+            results[failed]
+            if i == failed
+            else {
+                "body": _halted(HALTED_ROLLED_BACK),
+                "httpHeaders": {},
+                "httpStatusCode": 400,
+                "referenceId": sub.get("referenceId"),
+            }
+            for i, sub in enumerate(subrequests)
+        ]
         return Reply(200, {"compositeResponse": halted})
 
     def _check(self, subrequests: list[Any]) -> None:
         if not subrequests:
-            raise OrgError(400, "INVALID_INPUT", "compositeRequest must contain at least one subrequest")
+            raise OrgError(
+                400, "INVALID_INPUT", "compositeRequest must contain at least one subrequest"
+            )
         if len(subrequests) > MAX_SUBREQUESTS:
-            raise OrgError(400, "LIMIT_EXCEEDED",
-                           f"Composite requests cannot contain more than {MAX_SUBREQUESTS} subrequests")
+            raise OrgError(
+                400,
+                "LIMIT_EXCEEDED",
+                f"Composite requests cannot contain more than {MAX_SUBREQUESTS} subrequests",
+            )
         seen: set[str] = set()
         queries = 0
         for sub in subrequests:
             if not isinstance(sub, dict) or not sub.get("method") or not sub.get("url"):
-                raise OrgError(400, "INVALID_INPUT", "Each subrequest needs method, url and referenceId")
+                raise OrgError(
+                    400, "INVALID_INPUT", "Each subrequest needs method, url and referenceId"
+                )
             ref = sub.get("referenceId")
             if not isinstance(ref, str) or not _REFERENCE_ID.match(ref):
-                raise OrgError(400, "INVALID_INPUT",
-                               f"Invalid referenceId {ref!r}: use letters, digits and underscores")
+                raise OrgError(
+                    400,
+                    "INVALID_INPUT",
+                    f"Invalid referenceId {ref!r}: use letters, digits and underscores",
+                )
             if ref in seen:
-                raise OrgError(400, "INVALID_INPUT", f"Duplicate referenceId provided in the request: {ref}")
+                raise OrgError(
+                    400, "INVALID_INPUT", f"Duplicate referenceId provided in the request: {ref}"
+                )
             seen.add(ref)
             match = _DATA_URL.match(urlsplit(str(sub["url"])).path)
             if match is None:
-                raise OrgError(400, "INVALID_INPUT",
-                               f"The url of {ref} must start with /services/data/vXX.X/")
+                raise OrgError(
+                    400, "INVALID_INPUT", f"The url of {ref} must start with /services/data/vXX.X/"
+                )
             if _UNSUPPORTED.match(match.group(2)):
-                raise OrgError(400, "INVALID_INPUT",
-                               f"The resource of {ref} is not supported in a composite request")
+                raise OrgError(
+                    400,
+                    "INVALID_INPUT",
+                    f"The resource of {ref} is not supported in a composite request",
+                )
             queries += _is_query(match.group(2))
         if queries > MAX_QUERY_SUBREQUESTS:
-            raise OrgError(400, "LIMIT_EXCEEDED",
-                           f"Composite requests cannot contain more than {MAX_QUERY_SUBREQUESTS} "
-                           "query or sObject Collections subrequests")
+            raise OrgError(
+                400,
+                "LIMIT_EXCEEDED",
+                f"Composite requests cannot contain more than {MAX_QUERY_SUBREQUESTS} "
+                "query or sObject Collections subrequests",
+            )
 
-    def _run_all(self, call: Call, subrequests: list[dict[str, Any]], *,
-                 stop_on_error: bool) -> list[dict[str, Any]]:
+    def _run_all(
+        self, call: Call, subrequests: list[dict[str, Any]], *, stop_on_error: bool
+    ) -> list[dict[str, Any]]:
         done: dict[str, tuple[int, Any]] = {}
         results: list[dict[str, Any]] = []
         for sub in subrequests:
@@ -139,19 +173,25 @@ class CompositeRequests:
                 url = _resolve_text(str(sub["url"]), done, quote=True)
                 body = _resolve_value(sub.get("body"), done)
             except _Halted as exc:
-                result = {"body": _halted(str(exc)), "httpHeaders": {}, "httpStatusCode": 400,
-                          "referenceId": ref}
+                result = {
+                    "body": _halted(str(exc)),
+                    "httpHeaders": {},
+                    "httpStatusCode": 400,
+                    "referenceId": ref,
+                }
             else:
-                result = self._one(call, str(sub["method"]).upper(), url, body,
-                                   sub.get("httpHeaders") or {}, ref)
+                result = self._one(
+                    call, str(sub["method"]).upper(), url, body, sub.get("httpHeaders") or {}, ref
+                )
             done[ref] = (result["httpStatusCode"], result["body"])
             results.append(result)
             if stop_on_error and result["httpStatusCode"] >= 400:
                 break
         return results
 
-    def _one(self, call: Call, method: str, url: str, body: Any, headers: dict[str, Any],
-             ref: str) -> dict[str, Any]:
+    def _one(
+        self, call: Call, method: str, url: str, body: Any, headers: dict[str, Any], ref: str
+    ) -> dict[str, Any]:
         parts = urlsplit(url)
         match = _DATA_URL.match(parts.path)
         assert match is not None  # checked before any subrequest ran
@@ -159,9 +199,14 @@ class CompositeRequests:
         for name, value in headers.items():
             message[str(name)] = str(value)
         message["Content-Type"] = JSON
-        sub = Call(method, match.group(2).strip("/"), match.group(1),
-                   dict(parse_qsl(parts.query, keep_blank_values=True)), message,
-                   b"" if body is None else json.dumps(body).encode())
+        sub = Call(
+            method,
+            match.group(2).strip("/"),
+            match.group(1),
+            dict(parse_qsl(parts.query, keep_blank_values=True)),
+            message,
+            b"" if body is None else json.dumps(body).encode(),
+        )
         try:
             reply = self.dispatch(sub)
         except OrgError as exc:
@@ -170,25 +215,34 @@ class CompositeRequests:
             payload: Any = reply.body.decode("utf-8", "replace")
         else:
             payload = reply.body
-        return {"body": payload, "httpHeaders": dict(reply.headers),
-                "httpStatusCode": reply.status, "referenceId": ref}
+        return {
+            "body": payload,
+            "httpHeaders": dict(reply.headers),
+            "httpStatusCode": reply.status,
+            "referenceId": ref,
+        }
 
 
 def _lookup(ref: str, path: str, done: dict[str, tuple[int, Any]]) -> Any:
     if ref not in done:
-        raise _Halted(f"Invalid reference specified. No value for {ref} found. Provided "
-                      f"referenceId ('{ref}') must be defined earlier in the request.")
+        raise _Halted(
+            f"Invalid reference specified. No value for {ref} found. Provided "
+            f"referenceId ('{ref}') must be defined earlier in the request."
+        )
     status, value = done[ref]
     if status >= 400:
-        raise _Halted(f"Invalid reference specified. No value for {ref}{path} found in {ref}. "
-                      f"Provided referenceId ('{ref}') refers to a failed subrequest.")
+        raise _Halted(
+            f"Invalid reference specified. No value for {ref}{path} found in {ref}. "
+            f"Provided referenceId ('{ref}') refers to a failed subrequest."
+        )
     for step in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]", path):
         key, index = step
         try:
             value = value[int(index)] if index else value[key]
         except (KeyError, IndexError, TypeError):
-            raise _Halted(f"Invalid reference specified. No value for {ref}{path} found in "
-                          f"{ref}.") from None
+            raise _Halted(
+                f"Invalid reference specified. No value for {ref}{path} found in {ref}."
+            ) from None
     return value
 
 

@@ -101,30 +101,47 @@ class WebFlow:
             return _page("redirect_uri_mismatch", "redirect_uri must match configuration")
         state = params.get("state")
         if params.get("response_type") != "code":
-            return _back(redirect_uri, state, error="unsupported_response_type",
-                         error_description="response type not supported")
+            return _back(
+                redirect_uri,
+                state,
+                error="unsupported_response_type",
+                error_description="response type not supported",
+            )
         challenge = params.get("code_challenge", "")
         if not challenge:
-            return _back(redirect_uri, state, error="invalid_request",
-                         error_description="missing required code challenge")
+            return _back(
+                redirect_uri,
+                state,
+                error="invalid_request",
+                error_description="missing required code challenge",
+            )
         if params.get("code_challenge_method", "S256") != "S256":
-            return _back(redirect_uri, state, error="invalid_request",
-                         error_description="invalid code challenge method")
+            return _back(
+                redirect_uri,
+                state,
+                error="invalid_request",
+                error_description="invalid code challenge method",
+            )
         code = "aPrx" + secrets.token_urlsafe(48)
         with self._lock:
-            self._codes[code] = _Code(client_id, redirect_uri, challenge, time.monotonic() + CODE_SECONDS)
+            self._codes[code] = _Code(
+                client_id, redirect_uri, challenge, time.monotonic() + CODE_SECONDS
+            )
         return _back(redirect_uri, state, code=code)
 
     # -- grants -------------------------------------------------------------------------
     def _client(self, client_id: str | None, client_secret: str | None) -> Refusal | None:
         if client_id != self.client_id:
             return Refusal("invalid_client_id", "client identifier invalid")
-        if client_secret and not hmac.compare_digest(client_secret.encode(), self.client_secret.encode()):
+        if client_secret and not hmac.compare_digest(
+            client_secret.encode(), self.client_secret.encode()
+        ):
             return Refusal("invalid_client", "invalid client credentials")
         return None
 
-    def exchange_code(self, form: dict[str, str], client_id: str | None,
-                      client_secret: str | None) -> str | Refusal:
+    def exchange_code(
+        self, form: dict[str, str], client_id: str | None, client_secret: str | None
+    ) -> str | Refusal:
         """``grant_type=authorization_code``: a new refresh token, or the refusal."""
         refused = self._client(client_id, client_secret)
         if refused:
@@ -147,8 +164,9 @@ class WebFlow:
             self._grants[token] = _Grant(self.client_id)
         return token
 
-    def refresh(self, form: dict[str, str], client_id: str | None,
-                client_secret: str | None) -> Refusal | None:
+    def refresh(
+        self, form: dict[str, str], client_id: str | None, client_secret: str | None
+    ) -> Refusal | None:
         """``grant_type=refresh_token``: None when the refresh token may have a new session."""
         refused = self._client(client_id, client_secret)
         if refused:

@@ -31,8 +31,19 @@ if TYPE_CHECKING:
     from ..core.store import OrgStore
 
 #: Types whose CSV cell is stored as it is (after a length check).
-TEXT_TYPES = frozenset({"string", "textarea", "phone", "url", "email", "picklist", "multipicklist",
-                        "encryptedstring", "combobox"})
+TEXT_TYPES = frozenset(
+    {
+        "string",
+        "textarea",
+        "phone",
+        "url",
+        "email",
+        "picklist",
+        "multipicklist",
+        "encryptedstring",
+        "combobox",
+    }
+)
 _NUMBER_TYPES = frozenset({"double", "currency", "percent"})
 _INT_RE = "-?[0-9]{1,9}"
 
@@ -48,7 +59,9 @@ def id_position(fields: list[dict | None]) -> int:
     return next(j for j, f in enumerate(fields) if f is not None and f["name"] == "Id")
 
 
-def applies(operation: str, header: list[str], fields: list[dict | None], rows: list[list[str]]) -> bool:
+def applies(
+    operation: str, header: list[str], fields: list[dict | None], rows: list[list[str]]
+) -> bool:
     """True when the chunk's rows can be written column-wise (see the module docstring)."""
     if not _eligible(operation, fields):
         return False
@@ -74,7 +87,9 @@ def _number_re(f: dict) -> str | None:
     return f"-?{whole}" + (f"(\\.[0-9]{{1,{s}}})?" if s else "")
 
 
-def _slow(f: dict, cell: str, updateable: bool) -> tuple[str | None, OrgError | None, OrgError | None]:
+def _slow(
+    f: dict, cell: str, updateable: bool
+) -> tuple[str | None, OrgError | None, OrgError | None]:
     """(stored text, type error, write error) of one cell through the generic conversion."""
     try:
         value = validate.csv_value(f, cell)
@@ -90,10 +105,13 @@ def _slow(f: dict, cell: str, updateable: bool) -> tuple[str | None, OrgError | 
 
 
 def _not_updateable(f: dict) -> OrgError:
-    return OrgError(400, "INVALID_FIELD_FOR_INSERT_UPDATE",
-                    f"Unable to create/update fields: {f['name']}. Please check the security settings "
-                    "of this field and verify that it is read/write for your profile or permission set.",
-                    [f["name"]])
+    return OrgError(
+        400,
+        "INVALID_FIELD_FOR_INSERT_UPDATE",
+        f"Unable to create/update fields: {f['name']}. Please check the security settings "
+        "of this field and verify that it is read/write for your profile or permission set.",
+        [f["name"]],
+    )
 
 
 def _indices(mask: pa.Array) -> list[int]:
@@ -119,9 +137,13 @@ class _Column:
         if updateable and t in TEXT_TYPES:  # a text cell is its stored value
             odd = pc.equal(cells, null)
             data = cells.buffers()[2]
-            if data is not None and data.to_pybytes().find(b"\x00") >= 0:  # the kernel only when needed
+            if (
+                data is not None and data.to_pybytes().find(b"\x00") >= 0
+            ):  # the kernel only when needed
                 odd = pc.or_(odd, pc.match_substring(cells, "\x00"))
-            longest = pc.max(pc.binary_length(cells)).as_py() or 0  # bytes: never fewer than characters
+            longest = (
+                pc.max(pc.binary_length(cells)).as_py() or 0
+            )  # bytes: never fewer than characters
             if f.get("length") and longest > int(f["length"]):
                 odd = pc.or_(odd, pc.greater(pc.utf8_length(cells), int(f["length"])))
         elif updateable and fast is not None:  # so is a number needing no rounding, within range
@@ -159,14 +181,20 @@ class _Column:
         if required:
             for i in _indices(pc.and_(self.present, pc.is_null(self.values))):
                 if i not in failed:
-                    self.rule_errors[i] = OrgError(400, "REQUIRED_FIELD_MISSING",
-                                                   f"Required fields are missing: [{f['name']}]", [f["name"]])
+                    self.rule_errors[i] = OrgError(
+                        400,
+                        "REQUIRED_FIELD_MISSING",
+                        f"Required fields are missing: [{f['name']}]",
+                        [f["name"]],
+                    )
         if not restricted:
             return
         allowed = {p["value"] for p in f["picklistValues"] if p["active"]}
         candidates = pc.and_(self.present, pc.is_valid(self.values))
         if f["type"] == "picklist":
-            candidates = pc.and_(candidates, pc.invert(pc.is_in(self.values, pa.array(sorted(allowed), pa.string()))))
+            candidates = pc.and_(
+                candidates, pc.invert(pc.is_in(self.values, pa.array(sorted(allowed), pa.string())))
+            )
         for i in _indices(candidates):
             if i in failed:
                 continue
@@ -174,26 +202,47 @@ class _Column:
             chosen = value.split(";") if f["type"] == "multipicklist" else [value]
             bad = [v for v in chosen if v not in allowed]
             if bad:
-                self.rule_errors[i] = OrgError(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                                               f"{f['label']}: bad value for restricted picklist "
-                                               f"field: {bad[0]}", [f["name"]])
+                self.rule_errors[i] = OrgError(
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{f['label']}: bad value for restricted picklist field: {bad[0]}",
+                    [f["name"]],
+                )
 
 
-def apply_update(eng: OrgStore, obj: ObjectSchema, header: list[str], fields: list[dict | None],
-                 rows: list[list[str]], before_row: Callable[[dict], None] | None) -> list[RowResult]:
+def apply_update(
+    eng: OrgStore,
+    obj: ObjectSchema,
+    header: list[str],
+    fields: list[dict | None],
+    rows: list[list[str]],
+    before_row: Callable[[dict], None] | None,
+) -> list[RowResult]:
     """Write an update chunk of rows that :func:`applies`; one result per row, in order."""
     width = len(header)
-    shape_errors = {i: OrgError(400, "INVALID_FIELD", f"The row has {len(row)} values; the header has {width}", [])
-                    for i, row in enumerate(rows) if len(row) != width}
-    shaped = rows if not shape_errors else [row if len(row) == width else [""] * width for row in rows]
+    shape_errors = {
+        i: OrgError(
+            400, "INVALID_FIELD", f"The row has {len(row)} values; the header has {width}", []
+        )
+        for i, row in enumerate(rows)
+        if len(row) != width
+    }
+    shaped = (
+        rows if not shape_errors else [row if len(row) == width else [""] * width for row in rows]
+    )
     by_column = list(zip(*shaped, strict=True)) if rows else [() for _ in header]
     columns = [pa.array(cells, pa.string()) for cells in by_column]
     return apply_update_columns(eng, obj, fields, columns, before_row, shape_errors).rows()
 
 
-def apply_update_columns(eng: OrgStore, obj: ObjectSchema, fields: list[dict | None], cells: Sequence[pa.Array],
-                         before_row: Callable[[dict], None] | None,
-                         shape_errors: dict[int, OrgError] | None = None) -> ChunkResults:
+def apply_update_columns(
+    eng: OrgStore,
+    obj: ObjectSchema,
+    fields: list[dict | None],
+    cells: Sequence[pa.Array],
+    before_row: Callable[[dict], None] | None,
+    shape_errors: dict[int, OrgError] | None = None,
+) -> ChunkResults:
     """:func:`apply_update` on a chunk given as string columns (``shape_errors``: rows that
     already failed for their number of cells). ``before_row`` None: no row fault is armed."""
     results, writes = check_update_columns(eng, obj, fields, cells, before_row, shape_errors)
@@ -206,9 +255,14 @@ def apply_update_columns(eng: OrgStore, obj: ObjectSchema, fields: list[dict | N
 Write = tuple[tuple[str, ...], pa.Table]
 
 
-def check_update_columns(eng: OrgStore, obj: ObjectSchema, fields: list[dict | None], cells: Sequence[pa.Array],
-                         before_row: Callable[[dict], None] | None,
-                         shape_errors: dict[int, OrgError] | None = None) -> tuple[ChunkResults, list[Write]]:
+def check_update_columns(
+    eng: OrgStore,
+    obj: ObjectSchema,
+    fields: list[dict | None],
+    cells: Sequence[pa.Array],
+    before_row: Callable[[dict], None] | None,
+    shape_errors: dict[int, OrgError] | None = None,
+) -> tuple[ChunkResults, list[Write]]:
     """:func:`apply_update_columns`'s results and the UPDATEs that write them, not yet run."""
     n = len(cells[0]) if cells else 0
     failures: idcolumn.Failures = {i: ("", error) for i, error in (shape_errors or {}).items()}
@@ -229,8 +283,9 @@ def check_update_columns(eng: OrgStore, obj: ObjectSchema, fields: list[dict | N
     good = np.ones(n, np.bool_)
     good[list(failures)] = False
     reported = idcolumn.replaced(record_ids, {i: rid for i, (rid, _) in failures.items()})
-    return ChunkResults(reported, {i: error for i, (_, error) in failures.items()}), \
-        _writes(columns, record_ids, good)
+    return ChunkResults(reported, {i: error for i, (_, error) in failures.items()}), _writes(
+        columns, record_ids, good
+    )
 
 
 def _writes(columns: list[_Column], record_ids: pa.Array, good: np.ndarray) -> list[Write]:
@@ -243,7 +298,10 @@ def _writes(columns: list[_Column], record_ids: pa.Array, good: np.ndarray) -> l
             key |= p.astype(np.int64) << j
         keys, first = np.unique(key[good], return_index=True)
         chosen_keys = keys[np.argsort(first)].tolist()
-        groups = [(tuple(bool(k >> j & 1) for j in range(len(columns))), good & (key == k)) for k in chosen_keys]
+        groups = [
+            (tuple(bool(k >> j & 1) for j in range(len(columns))), good & (key == k))
+            for k in chosen_keys
+        ]
     else:
         by_shape: dict[tuple[bool, ...], np.ndarray] = {}
         for i, shape in enumerate(zip(*(p.tolist() for p in present), strict=True)):

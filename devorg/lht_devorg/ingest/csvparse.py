@@ -58,7 +58,10 @@ def _quoted_as_csv_reads(buf: np.ndarray, at: np.ndarray, delimiter: str) -> boo
     opening, closing = at[0::2], at[1::2]
     before = buf[np.maximum(opening - 1, 0)]
     after = buf[np.minimum(closing + 1, len(buf) - 1)]
-    return bool((around[before] | (opening == 0)).all() and (around[after] | (closing == len(buf) - 1)).all())
+    return bool(
+        (around[before] | (opening == 0)).all()
+        and (around[after] | (closing == len(buf) - 1)).all()
+    )
 
 
 def _segment(buf: np.ndarray, pos: int) -> tuple[int, np.ndarray]:
@@ -67,7 +70,7 @@ def _segment(buf: np.ndarray, pos: int) -> tuple[int, np.ndarray]:
     (or at the end of the upload)."""
     size = _SEGMENT_BYTES
     while True:
-        window = buf[pos:pos + size]
+        window = buf[pos : pos + size]
         at = np.flatnonzero(window == _QUOTE)
         if pos + size >= len(buf):
             return len(buf), at
@@ -75,18 +78,30 @@ def _segment(buf: np.ndarray, pos: int) -> tuple[int, np.ndarray]:
         outside = feeds[np.searchsorted(at, feeds) % 2 == 0] if len(feeds) else feeds
         if len(outside):
             end = int(outside[-1]) + 1
-            return pos + end, at[:np.searchsorted(at, end)]
+            return pos + end, at[: np.searchsorted(at, end)]
         size *= 2
 
 
 def _parse(data: memoryview, names: list[str], delimiter: str) -> pa.Table:
     return pcsv.read_csv(
         pa.py_buffer(data),
-        read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=len(data) + 1),
-        parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, double_quote=True,
-                                        escape_char=False, ignore_empty_lines=True),
-        convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[],
-                                            strings_can_be_null=False, quoted_strings_can_be_null=False))
+        read_options=pcsv.ReadOptions(
+            column_names=names, use_threads=False, block_size=len(data) + 1
+        ),
+        parse_options=pcsv.ParseOptions(
+            delimiter=delimiter,
+            newlines_in_values=True,
+            double_quote=True,
+            escape_char=False,
+            ignore_empty_lines=True,
+        ),
+        convert_options=pcsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
 
 
 def _tables(path: Path, delimiter: str, header: list[str]) -> Iterator[pa.Table]:
@@ -112,14 +127,19 @@ def _tables(path: Path, delimiter: str, header: list[str]) -> Iterator[pa.Table]
             raise NotVouched from None
         pos = end
         if first:
-            if not table.num_rows or [table.column(j)[0].as_py() for j in range(len(header))] != header:
+            if (
+                not table.num_rows
+                or [table.column(j)[0].as_py() for j in range(len(header))] != header
+            ):
                 raise NotVouched
             table, first = table.slice(1), False
         if table.num_rows:
             yield table
 
 
-def column_chunks(path: Path, delimiter: str, header: list[str], size: int) -> Iterator[list[pa.Array]]:
+def column_chunks(
+    path: Path, delimiter: str, header: list[str], size: int
+) -> Iterator[list[pa.Array]]:
     """The upload's data rows ``size`` at a time, as one string array per column; NotVouched
     (after the chunks it could vouch for) when the rest must be read with the ``csv`` module."""
     pending: list[pa.Table] = []

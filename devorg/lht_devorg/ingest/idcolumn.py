@@ -50,11 +50,18 @@ def replaced(cells: pa.Array, values: dict[int, str]) -> pa.Array:
     mask = np.zeros(len(cells), np.bool_)
     at = sorted(values)
     mask[at] = True
-    return pc.replace_with_mask(cells, pa.array(mask), pa.array([values[i] for i in at], pa.string()))
+    return pc.replace_with_mask(
+        cells, pa.array(mask), pa.array([values[i] for i in at], pa.string())
+    )
 
 
-def resolve(eng: OrgStore, obj: ObjectSchema, cells: pa.Array, failures: Failures,
-            before_row: Callable[[dict], None] | None) -> pa.Array:
+def resolve(
+    eng: OrgStore,
+    obj: ObjectSchema,
+    cells: pa.Array,
+    failures: Failures,
+    before_row: Callable[[dict], None] | None,
+) -> pa.Array:
     """Each row's record Id (18 characters; the cell itself for rows that fail); the rows not
     yet in ``failures`` that fail here are added to it."""
     if before_row is not None:
@@ -86,8 +93,13 @@ def resolve(eng: OrgStore, obj: ObjectSchema, cells: pa.Array, failures: Failure
     return replaced(cells, patched)
 
 
-def _resolve_row_by_row(eng: OrgStore, obj: ObjectSchema, cells: pa.Array, failures: Failures,
-                        before_row: Callable[[dict], None]) -> pa.Array:
+def _resolve_row_by_row(
+    eng: OrgStore,
+    obj: ObjectSchema,
+    cells: pa.Array,
+    failures: Failures,
+    before_row: Callable[[dict], None],
+) -> pa.Array:
     """:func:`resolve` with the row-lock fault hook run before each row, in order."""
     id_cells: list[str] = cells.to_pylist()
     found = batchsql.existing(eng, obj, [c for i, c in enumerate(id_cells) if i not in failures])

@@ -77,16 +77,26 @@ class IngestJob:
 class IngestJobs:
     """The org's Bulk 2.0 ingest jobs."""
 
-    def __init__(self, engine: Any, job_seconds: float = 0.3, spool_dir: Path | None = None,
-                 faults: FaultInjector | None = None, limits: Any = None,
-                 max_upload_bytes: int = MAX_UPLOAD_BYTES, batch_rows: int = 10_000, parallel: int = 4) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        job_seconds: float = 0.3,
+        spool_dir: Path | None = None,
+        faults: FaultInjector | None = None,
+        limits: Any = None,
+        max_upload_bytes: int = MAX_UPLOAD_BYTES,
+        batch_rows: int = 10_000,
+        parallel: int = 4,
+    ) -> None:
         self.engine = engine
         self.batch_rows, self.parallel = batch_rows, parallel
         self.job_seconds = job_seconds
         self.faults = faults or FaultInjector()
         self.limits = limits
         self.max_upload_bytes = max_upload_bytes
-        self.registry: JobRegistry[IngestJob] = JobRegistry("ingest", "V2Ingest", spool_dir, serial_offset=500)
+        self.registry: JobRegistry[IngestJob] = JobRegistry(
+            "ingest", "V2Ingest", spool_dir, serial_offset=500
+        )
         self.spool_dir = self.registry.spool_dir
 
     def close(self) -> None:
@@ -103,7 +113,9 @@ class IngestJobs:
             raise OrgError(400, "INVALIDJOB", "The object is required")
         obj = self.engine.schema.get(body["object"])
         if obj is None:
-            raise OrgError(400, "INVALIDJOB", f"Entity '{body['object']}' is not supported by the Bulk API.")
+            raise OrgError(
+                400, "INVALIDJOB", f"Entity '{body['object']}' is not supported by the Bulk API."
+            )
         delimiter, line_ending = csv_format(body, "ingest")
         ext = body.get("externalIdFieldName")
         if operation == "upsert":
@@ -112,14 +124,25 @@ class IngestJobs:
             try:
                 ext = external_id_field(obj, str(ext))["name"]
             except OrgError:
-                raise OrgError(400, "INVALIDJOB", f"Field name provided, {ext} does not match an "
-                               f"External ID, Salesforce Id, or indexed field for {obj.name}") from None
+                raise OrgError(
+                    400,
+                    "INVALIDJOB",
+                    f"Field name provided, {ext} does not match an "
+                    f"External ID, Salesforce Id, or indexed field for {obj.name}",
+                ) from None
         else:
             ext = None
         rule = body.get("assignmentRuleId")
         if rule is not None:
-            if operation not in ("insert", "update", "upsert") or obj.name not in rules.ASSIGNMENT_RULES:
-                raise OrgError(400, "INVALIDJOB", f"assignmentRuleId is not supported for {operation} of {obj.name}")
+            if (
+                operation not in ("insert", "update", "upsert")
+                or obj.name not in rules.ASSIGNMENT_RULES
+            ):
+                raise OrgError(
+                    400,
+                    "INVALIDJOB",
+                    f"assignmentRuleId is not supported for {operation} of {obj.name}",
+                )
             try:
                 rule = rules.rule_for(obj.name, str(rule))
             except OrgError:
@@ -128,9 +151,19 @@ class IngestJobs:
         folder = self.spool_dir / job_id
         folder.mkdir(parents=True, exist_ok=True)
         now = datetime.now(timezone.utc)
-        job = IngestJob(id=job_id, object_name=obj.name, operation=operation, external_id_field=ext,
-                        column_delimiter=delimiter, line_ending=line_ending, api_version=api_version,
-                        created=now, folder=folder, modified=now, assignment_rule_id=rule)
+        job = IngestJob(
+            id=job_id,
+            object_name=obj.name,
+            operation=operation,
+            external_id_field=ext,
+            column_delimiter=delimiter,
+            line_ending=line_ending,
+            api_version=api_version,
+            created=now,
+            folder=folder,
+            modified=now,
+            assignment_rule_id=rule,
+        )
         self.registry.add(job)
         return self._info(job, detailed=False)
 
@@ -154,23 +187,35 @@ class IngestJobs:
     def _info(self, job: IngestJob, detailed: bool = True) -> dict[str, Any]:
         state = self.state(job)
         info: dict[str, Any] = {
-            "id": job.id, "operation": job.operation, "object": job.object_name,
-            "createdById": "0055g00000DEVUSRAA", "createdDate": sf_datetime(job.created),
-            "systemModstamp": sf_datetime(job.modified or job.created), "state": state,
-            "externalIdFieldName": job.external_id_field, "concurrencyMode": "Parallel",
-            "contentType": "CSV", "apiVersion": float(job.api_version),
-            "contentUrl": job.upload_url.lstrip("/"), "lineEnding": job.line_ending,
+            "id": job.id,
+            "operation": job.operation,
+            "object": job.object_name,
+            "createdById": "0055g00000DEVUSRAA",
+            "createdDate": sf_datetime(job.created),
+            "systemModstamp": sf_datetime(job.modified or job.created),
+            "state": state,
+            "externalIdFieldName": job.external_id_field,
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(job.api_version),
+            "contentUrl": job.upload_url.lstrip("/"),
+            "lineEnding": job.line_ending,
             "columnDelimiter": job.column_delimiter,
         }
         if job.assignment_rule_id:
             info["assignmentRuleId"] = job.assignment_rule_id
         if detailed:
-            info.update({
-                "jobType": "V2Ingest", "numberRecordsProcessed": job.processed,
-                "numberRecordsFailed": job.failed, "retries": 0,
-                "totalProcessingTime": int(self.job_seconds * 1000) if state in FINAL else 0,
-                "apiActiveProcessingTime": 0, "apexProcessingTime": 0,
-            })
+            info.update(
+                {
+                    "jobType": "V2Ingest",
+                    "numberRecordsProcessed": job.processed,
+                    "numberRecordsFailed": job.failed,
+                    "retries": 0,
+                    "totalProcessingTime": int(self.job_seconds * 1000) if state in FINAL else 0,
+                    "apiActiveProcessingTime": 0,
+                    "apexProcessingTime": 0,
+                }
+            )
             if state == "Failed":
                 info["errorMessage"] = job.fail_message
         return info
@@ -181,7 +226,9 @@ class IngestJobs:
 
     def list(self, api_version: str, locator: str | None = None) -> dict[str, Any]:
         """``GET jobs/ingest``: ``{done, records, nextRecordsUrl}``, 1000 jobs a page."""
-        return self.registry.list_page(api_version, locator, lambda job: self._info(job, detailed=False))
+        return self.registry.list_page(
+            api_version, locator, lambda job: self._info(job, detailed=False)
+        )
 
     def upload(self, job_id: str, data: bytes) -> None:
         """``PUT jobs/ingest/ID/batches``: the job's one CSV upload."""
@@ -189,13 +236,20 @@ class IngestJobs:
         if self.state(job) != "Open":
             raise OrgError(400, "INVALIDJOBSTATE", f"Job {job.id} is not open for uploads")
         if job.upload_path is not None:
-            raise OrgError(400, "BULK_API_ERROR",
-                           f"Found multiple contents for job: <{job.id}>, please 'Close' / 'Abort' / "
-                           "'Delete' the current Job then create a new Job and make sure you only do "
-                           "'PUT' once on a given Job.")
+            raise OrgError(
+                400,
+                "BULK_API_ERROR",
+                f"Found multiple contents for job: <{job.id}>, please 'Close' / 'Abort' / "
+                "'Delete' the current Job then create a new Job and make sure you only do "
+                "'PUT' once on a given Job.",
+            )
         if len(data) > self.max_upload_bytes:
-            raise OrgError(400, "INVALIDJOB", "The upload exceeds one job's limit of 150 MB after "
-                           "base64 encoding; split the rows into several jobs")
+            raise OrgError(
+                400,
+                "INVALIDJOB",
+                "The upload exceeds one job's limit of 150 MB after "
+                "base64 encoding; split the rows into several jobs",
+            )
         path = job.folder / "upload.csv"
         path.write_bytes(data)
         job.upload_path = path
@@ -242,10 +296,17 @@ class IngestJobs:
             job.processed, job.failed = processed, failed
 
         try:
-            runner.process(self.engine, job, files, stopped=lambda: job.aborted_at is not None,
-                              before_row=before_row, progress=progress,
-                              row_faults=lambda: self.faults.armed(ROW_KINDS, "PUT", job.upload_url),
-                              batch_rows=self.batch_rows, parallel=self.parallel)
+            runner.process(
+                self.engine,
+                job,
+                files,
+                stopped=lambda: job.aborted_at is not None,
+                before_row=before_row,
+                progress=progress,
+                row_faults=lambda: self.faults.armed(ROW_KINDS, "PUT", job.upload_url),
+                batch_rows=self.batch_rows,
+                parallel=self.parallel,
+            )
         except runner.JobFailed as exc:
             job.fail_message = str(exc)
         except Exception as exc:  # noqa: BLE001 - reported as the job's failure
@@ -262,7 +323,9 @@ class IngestJobs:
         job = self.get(job_id)
         state = self.state(job)
         if state not in DELETABLE:
-            raise OrgError(400, "INVALIDJOBSTATE", f"Deleting a job in state {state} is not allowed")
+            raise OrgError(
+                400, "INVALIDJOBSTATE", f"Deleting a job in state {state} is not allowed"
+            )
         job.deleted = True
         if job.done.is_set() or not job.started:
             shutil.rmtree(job.folder, ignore_errors=True)
@@ -273,8 +336,11 @@ class IngestJobs:
         job = self.get(job_id)
         state = self.state(job)
         if state not in FINAL:
-            raise OrgError(400, "INVALIDJOBSTATE",
-                           f"The results of job {job.id} are available once it is complete, not {state}")
+            raise OrgError(
+                400,
+                "INVALIDJOBSTATE",
+                f"The results of job {job.id} are available once it is complete, not {state}",
+            )
         job.done.wait(timeout=60)
         path = job.folder / f"{kind}.csv"
         if not path.exists():

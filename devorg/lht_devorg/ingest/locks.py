@@ -26,8 +26,9 @@ def _parent(cell: str) -> str | None:
     return value[:15] if ids.is_id(value) else value.lower()
 
 
-def locked_rows(path: Path, delimiter: str, fields: list[dict | None], batch_rows: int,
-                parallel: int) -> set[int]:
+def locked_rows(
+    path: Path, delimiter: str, fields: list[dict | None], batch_rows: int, parallel: int
+) -> set[int]:
     """The indices (0-based, data rows, blank lines skipped) of the upload's rows that fail
     with UNABLE_TO_LOCK_ROW; none when the job fits one batch or names no parent."""
     parents = [i for i, f in enumerate(fields) if f is None or f.get("type") == "reference"]

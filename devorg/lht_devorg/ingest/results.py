@@ -42,7 +42,10 @@ class ChunkResults:
 
     def rows(self) -> list[RowResult]:
         """The same results as one :class:`RowResult` per row."""
-        return [RowResult(rid, False, self.errors.get(i)) for i, rid in enumerate(self.record_ids.to_pylist())]
+        return [
+            RowResult(rid, False, self.errors.get(i))
+            for i, rid in enumerate(self.record_ids.to_pylist())
+        ]
 
 
 class ResultFiles:
@@ -50,11 +53,18 @@ class ResultFiles:
 
     def __init__(self, folder: Path, delimiter: str, line_ending: str) -> None:
         self.paths = {name: folder / f"{name}.csv" for name in RESULT_NAMES}
-        self._files = {name: open(path, "w", newline="", encoding="utf-8") for name, path in self.paths.items()}
-        self._writers = {name: csv.writer(f, delimiter=delimiter, lineterminator=line_ending,
-                                          quoting=csv.QUOTE_ALL) for name, f in self._files.items()}
-        self._options = pcsv.WriteOptions(include_header=False, delimiter=delimiter, quoting_style="all_valid",
-                                          eol=line_ending)
+        self._files = {
+            name: open(path, "w", newline="", encoding="utf-8") for name, path in self.paths.items()
+        }
+        self._writers = {
+            name: csv.writer(
+                f, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_ALL
+            )
+            for name, f in self._files.items()
+        }
+        self._options = pcsv.WriteOptions(
+            include_header=False, delimiter=delimiter, quoting_style="all_valid", eol=line_ending
+        )
         self.header: list[str] | None = None
 
     def start(self, header: list[str]) -> None:
@@ -65,12 +75,15 @@ class ResultFiles:
         self._writers["unprocessedrecords"].writerow(header)
 
     def success(self, record_id: str, created: bool, row: list[str]) -> None:
-        self._writers["successfulResults"].writerow([record_id, "true" if created else "false", *row])
+        self._writers["successfulResults"].writerow(
+            [record_id, "true" if created else "false", *row]
+        )
 
     def successes(self, rows: Iterable[tuple[str, bool, list[str]]]) -> None:
         """Many successful rows (record Id, created?, the uploaded cells) at once."""
         self._writers["successfulResults"].writerows(
-            [record_id, "true" if created else "false", *row] for record_id, created, row in rows)
+            [record_id, "true" if created else "false", *row] for record_id, created, row in rows
+        )
 
     def failure(self, record_id: str, error: str, row: list[str]) -> None:
         self._writers["failedResults"].writerow([record_id, error, *row])
@@ -87,20 +100,30 @@ class ResultFiles:
         handle.flush()  # the rows the csv module wrote before these, then the UTF-8 bytes as they are
         handle.buffer.write(sink.getvalue())
 
-    def chunk(self, columns: Sequence[pa.Array], results: Sequence[RowResult] | ChunkResults) -> int:
+    def chunk(
+        self, columns: Sequence[pa.Array], results: Sequence[RowResult] | ChunkResults
+    ) -> int:
         """A chunk's results, its cells given as columns; the number of failed rows."""
         if isinstance(results, ChunkResults):
             return self._chunk_columns(columns, results)
         good = pa.array([r.error is None for r in results], pa.bool_())
         record_ids = pa.array([r.record_id for r in results], pa.string())
         created = pa.array(["true" if r.created else "false" for r in results], pa.string())
-        self._table("successfulResults", [record_ids.filter(good), created.filter(good),
-                                          *(c.filter(good) for c in columns)])
+        self._table(
+            "successfulResults",
+            [record_ids.filter(good), created.filter(good), *(c.filter(good) for c in columns)],
+        )
         errors = [validate.bulk_error(r.error) for r in results if r.error is not None]
         if errors:
             bad = pc.invert(good)
-            self._table("failedResults", [record_ids.filter(bad), pa.array(errors, pa.string()),
-                                          *(c.filter(bad) for c in columns)])
+            self._table(
+                "failedResults",
+                [
+                    record_ids.filter(bad),
+                    pa.array(errors, pa.string()),
+                    *(c.filter(bad) for c in columns),
+                ],
+            )
         return len(errors)
 
     def _chunk_columns(self, columns: Sequence[pa.Array], results: ChunkResults) -> int:
@@ -110,12 +133,20 @@ class ResultFiles:
         good = pa.array(mask)
         record_ids = results.record_ids
         kept = len(results) - len(failed)
-        self._table("successfulResults", [record_ids.filter(good), pa.array(["false"] * kept, pa.string()),
-                                          *(c.filter(good) for c in columns)])
+        self._table(
+            "successfulResults",
+            [
+                record_ids.filter(good),
+                pa.array(["false"] * kept, pa.string()),
+                *(c.filter(good) for c in columns),
+            ],
+        )
         if failed:
             bad = pc.invert(good)
             errors = pa.array([validate.bulk_error(results.errors[i]) for i in failed], pa.string())
-            self._table("failedResults", [record_ids.filter(bad), errors, *(c.filter(bad) for c in columns)])
+            self._table(
+                "failedResults", [record_ids.filter(bad), errors, *(c.filter(bad) for c in columns)]
+            )
         return len(failed)
 
     def unprocessed_columns(self, columns: Sequence[pa.Array]) -> None:

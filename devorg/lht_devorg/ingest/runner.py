@@ -51,13 +51,18 @@ def _check_line_ending(path: Path, line_ending: str) -> None:
     with open(path, "rb") as f:
         first = f.readline()
     if first.endswith(b"\r\n") and line_ending == "\n":
-        raise JobFailed("ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF")
+        raise JobFailed(
+            "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF"
+        )
     if first.endswith(b"\n") and not first.endswith(b"\r\n") and line_ending == "\r\n":
-        raise JobFailed("ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is CRLF")
+        raise JobFailed(
+            "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is CRLF"
+        )
 
 
-def _columns(schema: Any, obj_name: str, header: list[str], operation: str,
-             ext_field: str | None) -> list[dict | None]:
+def _columns(
+    schema: Any, obj_name: str, header: list[str], operation: str, ext_field: str | None
+) -> list[dict | None]:
     """The describe field of each column (None for a lookup column); JobFailed if one is unknown."""
     obj = schema.require(obj_name)
     lowered = [h.lower() for h in header]
@@ -71,8 +76,10 @@ def _columns(schema: Any, obj_name: str, header: list[str], operation: str,
     for name in header:
         if "." in name:
             rel = name.partition(".")[0].rpartition(":")[2].lower()
-            if not any(f["type"] == "reference" and (f["relationshipName"] or "").lower() == rel
-                       for f in obj.describe["fields"]):
+            if not any(
+                f["type"] == "reference" and (f["relationshipName"] or "").lower() == rel
+                for f in obj.describe["fields"]
+            ):
                 raise JobFailed(f"InvalidBatch : Field name not found : {name}")
             out.append(None)
             continue
@@ -84,14 +91,29 @@ def _columns(schema: Any, obj_name: str, header: list[str], operation: str,
 
 
 #: Field types whose CSV cell is the value (no conversion, no type check).
-_AS_TEXT = frozenset({"string", "textarea", "phone", "url", "email", "picklist", "multipicklist",
-                      "encryptedstring", "combobox", "id", "reference"})
+_AS_TEXT = frozenset(
+    {
+        "string",
+        "textarea",
+        "phone",
+        "url",
+        "email",
+        "picklist",
+        "multipicklist",
+        "encryptedstring",
+        "combobox",
+        "id",
+        "reference",
+    }
+)
 
 
 def _values(header: list[str], fields: list[dict | None], row: list[str]) -> dict | OrgError:
     """One CSV row as write values: empty cells left out, ``#N/A`` null (or the row's error)."""
     if len(row) != len(header):
-        return OrgError(400, "INVALID_FIELD", f"The row has {len(row)} values; the header has {len(header)}", [])
+        return OrgError(
+            400, "INVALID_FIELD", f"The row has {len(row)} values; the header has {len(header)}", []
+        )
     values: dict = {}
     try:
         for name, f, cell in zip(header, fields, row, strict=True):
@@ -123,8 +145,9 @@ def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]
         yield chunk
 
 
-def _parsed_chunks(reader: Iterator[list[str]], path: Path, delimiter: str,
-                   header: list[str]) -> Iterator[list[pa.Array] | list[list[str]]]:
+def _parsed_chunks(
+    reader: Iterator[list[str]], path: Path, delimiter: str, header: list[str]
+) -> Iterator[list[pa.Array] | list[list[str]]]:
     """The upload's chunks: Arrow columns while pyarrow reads them as ``csv`` would, then
     (:class:`.csvparse.NotVouched`) the rest as rows of the ``csv`` module's ``reader``."""
     done = 0
@@ -142,10 +165,18 @@ def _parsed_chunks(reader: Iterator[list[str]], path: Path, delimiter: str,
         done -= bool(row)
 
 
-def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], bool],
-            before_row: Callable[[dict], None], progress: Callable[[int, int], None],
-            row_faults: Callable[[], bool] | None = None, batch_rows: int = CHUNK_ROWS,
-            parallel: int = 1) -> None:
+def process(
+    engine: Any,
+    job: Any,
+    files: ResultFiles,
+    *,
+    stopped: Callable[[], bool],
+    before_row: Callable[[dict], None],
+    progress: Callable[[int, int], None],
+    row_faults: Callable[[], bool] | None = None,
+    batch_rows: int = CHUNK_ROWS,
+    parallel: int = 1,
+) -> None:
     """Write the job's uploaded rows; raise JobFailed when the upload as a whole is refused.
 
     ``stopped()`` is checked between chunks (an aborted job); ``progress(processed, failed)``
@@ -167,19 +198,37 @@ def process(engine: Any, job: Any, files: ResultFiles, *, stopped: Callable[[], 
         files.start(header)
         try:
             _check_line_ending(job.upload_path, line_ending)
-            fields = _columns(engine.schema, job.object_name, header, job.operation, job.external_id_field)
+            fields = _columns(
+                engine.schema, job.object_name, header, job.operation, job.external_id_field
+            )
         except JobFailed:
             _rest_unprocessed(([row] for row in reader), files, [])
             raise
         chunks = _parsed_chunks(reader, job.upload_path, delimiter, header)
-        rules = _Rules(WriteRules(getattr(job, "assignment_rule_id", None)),
-                       locks.locked_rows(job.upload_path, delimiter, fields, batch_rows, parallel))
+        rules = _Rules(
+            WriteRules(getattr(job, "assignment_rule_id", None)),
+            locks.locked_rows(job.upload_path, delimiter, fields, batch_rows, parallel),
+        )
         # Account's duplicate rule matches on Name and Website: a job sending Website goes row by
         # row (the column-wise paths do not run the rule; a job changing Name alone is not checked)
-        rules.generic = bool(rules.locked or rules.write.assignment_rule_id or (
-            job.object_name == "Account" and "website" in {h.lower() for h in header}))
-        _write_all(engine, job, header, fields, chunks, files, stopped=stopped, before_row=before_row,
-                   progress=progress, row_faults=row_faults, rules=rules)
+        rules.generic = bool(
+            rules.locked
+            or rules.write.assignment_rule_id
+            or (job.object_name == "Account" and "website" in {h.lower() for h in header})
+        )
+        _write_all(
+            engine,
+            job,
+            header,
+            fields,
+            chunks,
+            files,
+            stopped=stopped,
+            before_row=before_row,
+            progress=progress,
+            row_faults=row_faults,
+            rules=rules,
+        )
 
 
 @dataclass
@@ -193,10 +242,20 @@ class _Rules:
     offset: int = 0  # rows of the job before the chunk being written
 
 
-def _write_all(engine: Any, job: Any, header: list[str], fields: list[dict | None], chunks: Iterator[Any],
-               files: ResultFiles, *, stopped: Callable[[], bool], before_row: Callable[[dict], None],
-               progress: Callable[[int, int], None], row_faults: Callable[[], bool] | None,
-               rules: _Rules) -> None:
+def _write_all(
+    engine: Any,
+    job: Any,
+    header: list[str],
+    fields: list[dict | None],
+    chunks: Iterator[Any],
+    files: ResultFiles,
+    *,
+    stopped: Callable[[], bool],
+    before_row: Callable[[dict], None],
+    progress: Callable[[int, int], None],
+    row_faults: Callable[[], bool] | None,
+    rules: _Rules,
+) -> None:
     """Every chunk written in order (column-wise update chunks a group at a time,
     :mod:`.updategroup`), its results into the files and the progress moved after it."""
     group = updategroup.UpdateGroup(engine, engine.schema.require(job.object_name), fields)
@@ -253,19 +312,37 @@ def _write_all(engine: Any, job: Any, header: list[str], fields: list[dict | Non
     flush()
 
 
-def _write_chunk(engine: Any, job: Any, header: list[str], fields: list[dict | None], chunk: list,
-                 before_row: Callable[[dict], None] | None, rules: _Rules) -> list[batchwrite.RowResult]:
+def _write_chunk(
+    engine: Any,
+    job: Any,
+    header: list[str],
+    fields: list[dict | None],
+    chunk: list,
+    before_row: Callable[[dict], None] | None,
+    rules: _Rules,
+) -> list[batchwrite.RowResult]:
     """One chunk (rows, or Arrow columns) written: column-wise when it can be, else row by row."""
     obj = engine.schema.require(job.object_name)
     if rules.generic:
-        rows = [_values(header, fields, row) for row in (
-            csvparse.as_rows(chunk) if chunk and isinstance(chunk[0], pa.Array) else chunk)]
+        rows = [
+            _values(header, fields, row)
+            for row in (
+                csvparse.as_rows(chunk) if chunk and isinstance(chunk[0], pa.Array) else chunk
+            )
+        ]
         for i in range(len(rows)):
             if rules.offset + i in rules.locked and not isinstance(rows[i], OrgError):
                 values = rows[i]
                 rows[i] = validate.row_lock(str(values.get("Id") or "") or None)  # type: ignore[union-attr]
-        return batchwrite.apply(engine, job.object_name, job.operation, rows, job.external_id_field, before_row,
-                                rules.write)
+        return batchwrite.apply(
+            engine,
+            job.object_name,
+            job.operation,
+            rows,
+            job.external_id_field,
+            before_row,
+            rules.write,
+        )
     if chunk and isinstance(chunk[0], pa.Array):
         if colwise.applies_columns(job.operation, fields, chunk):
             return colwise.apply_update_columns(engine, obj, fields, chunk, before_row)
@@ -274,8 +351,13 @@ def _write_chunk(engine: Any, job: Any, header: list[str], fields: list[dict | N
 
             def rest(indices: list[int]) -> list[batchwrite.RowResult]:
                 taken = pa.array(indices, pa.int64())
-                rows = [_values(header, fields, row) for row in csvparse.as_rows([c.take(taken) for c in columns])]
-                return batchwrite.apply(engine, job.object_name, "upsert", rows, job.external_id_field)
+                rows = [
+                    _values(header, fields, row)
+                    for row in csvparse.as_rows([c.take(taken) for c in columns])
+                ]
+                return batchwrite.apply(
+                    engine, job.object_name, "upsert", rows, job.external_id_field
+                )
 
             results = upsertcols.apply(engine, obj, fields, columns, job.external_id_field, rest)
             if results is not None:
@@ -284,13 +366,20 @@ def _write_chunk(engine: Any, job: Any, header: list[str], fields: list[dict | N
     elif colwise.applies(job.operation, header, fields, chunk):
         return colwise.apply_update(engine, obj, header, fields, chunk, before_row)
     rows = [_values(header, fields, row) for row in chunk]
-    return batchwrite.apply(engine, job.object_name, job.operation, rows, job.external_id_field, before_row)
+    return batchwrite.apply(
+        engine, job.object_name, job.operation, rows, job.external_id_field, before_row
+    )
 
 
-def _rows_results(files: ResultFiles, chunk: list[list[str]], results: list[batchwrite.RowResult]) -> int:
+def _rows_results(
+    files: ResultFiles, chunk: list[list[str]], results: list[batchwrite.RowResult]
+) -> int:
     """A chunk of ``csv`` rows' results into the files; the number of failed rows."""
-    files.successes((result.record_id, result.created, row) for row, result in zip(chunk, results, strict=True)
-                    if result.error is None)
+    files.successes(
+        (result.record_id, result.created, row)
+        for row, result in zip(chunk, results, strict=True)
+        if result.error is None
+    )
     failed = 0
     for row, result in zip(chunk, results, strict=True):
         if result.error is not None:

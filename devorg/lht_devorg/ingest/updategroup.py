@@ -57,13 +57,18 @@ class UpdateGroup:
 
     def takes(self, operation: str, chunk: list) -> bool:
         """True when ``chunk`` (Arrow columns) is an update chunk of the column-wise path."""
-        return bool(chunk) and isinstance(chunk[0], pa.Array) and colwise.applies_columns(
-            operation, self.fields, chunk)
+        return (
+            bool(chunk)
+            and isinstance(chunk[0], pa.Array)
+            and colwise.applies_columns(operation, self.fields, chunk)
+        )
 
     def add(self, chunk: list[pa.Array]) -> bool:
         """Check ``chunk`` (no row fault armed); True when the group is now full (:meth:`write`)."""
         with self.eng._lock:
-            results, writes = colwise.check_update_columns(self.eng, self.obj, self.fields, chunk, None)
+            results, writes = colwise.check_update_columns(
+                self.eng, self.obj, self.fields, chunk, None
+            )
         self._items.append(_Checked(chunk, results, writes))
         self._rows += len(chunk[0])
         return self._first or self._rows >= GROUP_ROWS
@@ -81,7 +86,9 @@ class UpdateGroup:
             while self._items:
                 item = self._items[0]
                 with self.eng.transaction():
-                    results = colwise.apply_update_columns(self.eng, self.obj, self.fields, item.chunk, None)
+                    results = colwise.apply_update_columns(
+                        self.eng, self.obj, self.fields, item.chunk, None
+                    )
                 self._items.pop(0)
                 report(item.chunk, results)
             self._rows = 0
@@ -102,5 +109,8 @@ class UpdateGroup:
             for cols, data in writes:
                 merged.setdefault(cols, []).append(data)
             writes = [(cols, pa.concat_tables(parts)) for cols, parts in merged.items()]
-        written = sum(batchsql.update_table(self.eng, self.obj, cols, data, live_only=True) for cols, data in writes)
+        written = sum(
+            batchsql.update_table(self.eng, self.obj, cols, data, live_only=True)
+            for cols, data in writes
+        )
         return written == expected

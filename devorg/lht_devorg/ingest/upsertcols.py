@@ -28,7 +28,9 @@ from . import colwise
 _TEXT_KEYS = frozenset({"string", "email", "phone", "url"})
 
 
-def _ext_position(obj: ObjectSchema, fields: list[dict | None], ext_field: str | None) -> int | None:
+def _ext_position(
+    obj: ObjectSchema, fields: list[dict | None], ext_field: str | None
+) -> int | None:
     """The index of the external-id column when the chunk's other columns allow the split."""
     try:
         f = validate.external_id_field(obj, ext_field or "")
@@ -43,8 +45,14 @@ def _ext_position(obj: ObjectSchema, fields: list[dict | None], ext_field: str |
     return at[0]
 
 
-def apply(eng: Any, obj: ObjectSchema, fields: list[dict | None], columns: list[pa.Array], ext_field: str | None,
-          rest: Callable[[list[int]], list[RowResult]]) -> list[RowResult] | None:
+def apply(
+    eng: Any,
+    obj: ObjectSchema,
+    fields: list[dict | None],
+    columns: list[pa.Array],
+    ext_field: str | None,
+    rest: Callable[[list[int]], list[RowResult]],
+) -> list[RowResult] | None:
     """Write an upsert chunk (given as columns) split as the module says; None when it cannot
     be split (then nothing was written). ``rest(indices)`` writes the other rows through
     batchwrite and returns their results, in order."""
@@ -58,16 +66,23 @@ def apply(eng: Any, obj: ObjectSchema, fields: list[dict | None], columns: list[
     cells: list[str] = columns[at].to_pylist()
     keys = [batchwrite._fold(f, c) for c in cells]
     counts = Counter(keys)
-    matches = validate.find_ids_many(eng, obj, f, [c for c in cells if c not in ("", validate.NULL_CELL)])
-    plain = [i for i, (c, k) in enumerate(zip(cells, keys, strict=True)) if c not in ("", validate.NULL_CELL)
-             and counts[k] == 1 and len(matches.get(k, ())) == 1]
+    matches = validate.find_ids_many(
+        eng, obj, f, [c for c in cells if c not in ("", validate.NULL_CELL)]
+    )
+    plain = [
+        i
+        for i, (c, k) in enumerate(zip(cells, keys, strict=True))
+        if c not in ("", validate.NULL_CELL) and counts[k] == 1 and len(matches.get(k, ())) == 1
+    ]
     if not plain:
         return None
     chosen = pa.array(plain, pa.int64())
     id_field = obj.field("Id")
     sub_fields = [id_field, *(g for j, g in enumerate(fields) if j != at)]
-    sub_columns = [pa.array([matches[keys[i]][0] for i in plain], pa.string()),
-                   *(c.take(chosen) for j, c in enumerate(columns) if j != at)]
+    sub_columns = [
+        pa.array([matches[keys[i]][0] for i in plain], pa.string()),
+        *(c.take(chosen) for j, c in enumerate(columns) if j != at),
+    ]
     updated = colwise.apply_update_columns(eng, obj, sub_fields, sub_columns, None).rows()
     taken = set(plain)
     others = [i for i in range(len(cells)) if i not in taken]

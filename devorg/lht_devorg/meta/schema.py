@@ -90,16 +90,31 @@ def _object_top(template: dict, entry: dict) -> dict:
     top = {k: v for k, v in template.items() if k != "fields"}
     top.update({k: v for k, v in entry.items() if k in top})
     name = entry["name"]
-    top.update(childRelationships=[], actionOverrides=[], namedLayoutInfos=[],
-               supportedScopes=[{"label": f"All {entry['labelPlural'].lower()}", "name": "everything"}],
-               recordTypeInfos=[{"active": True, "available": True, "defaultRecordTypeMapping": True,
-                                 "developerName": "Master", "master": True, "name": "Master",
-                                 "recordTypeId": "012000000000000AAA",
-                                 "urls": {"layout": f"/services/data/v59.0/sobjects/{name}/describe/layouts/012000000000000AAA"}}],
-               urls={**entry["urls"], "describe": f"/services/data/v59.0/sobjects/{name}/describe"},
-               compactLayoutable=entry.get("layoutable", False),
-               searchLayoutable=entry.get("searchable", False),
-               sobjectDescribeOption="FULL", networkScopeFieldName=None)
+    top.update(
+        childRelationships=[],
+        actionOverrides=[],
+        namedLayoutInfos=[],
+        supportedScopes=[{"label": f"All {entry['labelPlural'].lower()}", "name": "everything"}],
+        recordTypeInfos=[
+            {
+                "active": True,
+                "available": True,
+                "defaultRecordTypeMapping": True,
+                "developerName": "Master",
+                "master": True,
+                "name": "Master",
+                "recordTypeId": "012000000000000AAA",
+                "urls": {
+                    "layout": f"/services/data/v59.0/sobjects/{name}/describe/layouts/012000000000000AAA"
+                },
+            }
+        ],
+        urls={**entry["urls"], "describe": f"/services/data/v59.0/sobjects/{name}/describe"},
+        compactLayoutable=entry.get("layoutable", False),
+        searchLayoutable=entry.get("searchable", False),
+        sobjectDescribeOption="FULL",
+        networkScopeFieldName=None,
+    )
     return top
 
 
@@ -114,18 +129,45 @@ class Schema:
         objs: dict[str, dict] = {}
         for name in REAL_OBJECTS:
             objs[name] = account if name == "Account" else _load(f"{name}.json")
-        objs["User"] = {**_object_top(account, entries["User"]),
-                        "fields": customobjects.user_fields(_load("User.trimmed.json"))}
-        objs["Attachment"] = {**_object_top(account, entries["Attachment"]),
-                              "fields": customobjects.attachment_fields()}
+        objs["User"] = {
+            **_object_top(account, entries["User"]),
+            "fields": customobjects.user_fields(_load("User.trimmed.json")),
+        }
+        objs["Attachment"] = {
+            **_object_top(account, entries["Attachment"]),
+            "fields": customobjects.attachment_fields(),
+        }
         inv_entry = copy.deepcopy(entries["Account"])
-        inv_entry.update(name="Invoice__c", label="Invoice", labelPlural="Invoices", keyPrefix="a0B",
-                         custom=True, feedEnabled=False, mergeable=False, mruEnabled=True,
-                         urls={k: v.replace("/Account", "/Invoice__c") for k, v in entries["Account"]["urls"].items()
-                               if k in ("rowTemplate", "describe", "sobject", "layouts", "compactLayouts",
-                                        "quickActions", "listviews", "approvalLayouts")})
+        inv_entry.update(
+            name="Invoice__c",
+            label="Invoice",
+            labelPlural="Invoices",
+            keyPrefix="a0B",
+            custom=True,
+            feedEnabled=False,
+            mergeable=False,
+            mruEnabled=True,
+            urls={
+                k: v.replace("/Account", "/Invoice__c")
+                for k, v in entries["Account"]["urls"].items()
+                if k
+                in (
+                    "rowTemplate",
+                    "describe",
+                    "sobject",
+                    "layouts",
+                    "compactLayouts",
+                    "quickActions",
+                    "listviews",
+                    "approvalLayouts",
+                )
+            },
+        )
         entries["Invoice__c"] = inv_entry
-        objs["Invoice__c"] = {**_object_top(account, inv_entry), "fields": customobjects.invoice_fields()}
+        objs["Invoice__c"] = {
+            **_object_top(account, inv_entry),
+            "fields": customobjects.invoice_fields(),
+        }
         for obj in ("Account", "Contact"):
             objs[obj]["fields"].extend(customobjects.push_fields(obj))
         for obj, formulas in customobjects.FORMULAS.items():
@@ -136,20 +178,41 @@ class Schema:
         self._objects = {name: ObjectSchema(name, d) for name, d in objs.items()}
         self._by_lower = {n.lower(): n for n in self._objects}
 
-    def add_object(self, name: str, label: str, key_prefix: str, fields: list[dict]) -> ObjectSchema:
+    def add_object(
+        self, name: str, label: str, key_prefix: str, fields: list[dict]
+    ) -> ObjectSchema:
         """Add a custom object shaped like Invoice__c (describeGlobal entry and describe)."""
         if self.get(name) is not None:
-            raise OrgError(400, "DUPLICATE_DEVELOPER_NAME", f"There is already an object named {name}.")
+            raise OrgError(
+                400, "DUPLICATE_DEVELOPER_NAME", f"There is already an object named {name}."
+            )
         template = self._entries["Invoice__c"]
         entry = copy.deepcopy(template)
-        entry.update(name=name, label=label, labelPlural=label, keyPrefix=key_prefix,
-                     urls={k: v.replace("/Invoice__c", f"/{name}") for k, v in template["urls"].items()})
+        entry.update(
+            name=name,
+            label=label,
+            labelPlural=label,
+            keyPrefix=key_prefix,
+            urls={k: v.replace("/Invoice__c", f"/{name}") for k, v in template["urls"].items()},
+        )
         self._entries[name] = entry
-        top = {**self._objects["Invoice__c"].describe, **{k: v for k, v in entry.items() if k in
-               self._objects["Invoice__c"].describe}}
-        obj = ObjectSchema(name, {**top, "name": name, "label": label, "labelPlural": label,
-                                  "keyPrefix": key_prefix, "fields": fields,
-                                  "childRelationships": [], "recordTypeInfos": []})
+        top = {
+            **self._objects["Invoice__c"].describe,
+            **{k: v for k, v in entry.items() if k in self._objects["Invoice__c"].describe},
+        }
+        obj = ObjectSchema(
+            name,
+            {
+                **top,
+                "name": name,
+                "label": label,
+                "labelPlural": label,
+                "keyPrefix": key_prefix,
+                "fields": fields,
+                "childRelationships": [],
+                "recordTypeInfos": [],
+            },
+        )
         self._objects[name] = obj
         self._by_lower[name.lower()] = name
         return obj

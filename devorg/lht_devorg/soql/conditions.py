@@ -20,15 +20,40 @@ from .lexer import error_at
 from .nodes import BoolOp, Comparison, FieldRef, Func, Literal, Query, SubQuery
 from .paths import Scope
 
-TEXT_TYPES = {"id", "reference", "string", "textarea", "picklist", "multipicklist", "combobox",
-              "email", "phone", "url", "encryptedstring"}
+TEXT_TYPES = {
+    "id",
+    "reference",
+    "string",
+    "textarea",
+    "picklist",
+    "multipicklist",
+    "combobox",
+    "email",
+    "phone",
+    "url",
+    "encryptedstring",
+}
 _PLAIN_TEXT = TEXT_TYPES - {"id", "reference"}
 NUMBER_TYPES = {"int", "long", "double", "currency", "percent"}
-_SOAP_NAMES = {"int": "int", "long": "long", "double": "double", "currency": "double",
-               "percent": "double", "date": "date", "datetime": "dateTime", "boolean": "boolean"}
+_SOAP_NAMES = {
+    "int": "int",
+    "long": "long",
+    "double": "double",
+    "currency": "double",
+    "percent": "double",
+    "date": "date",
+    "datetime": "dateTime",
+    "boolean": "boolean",
+}
 #: Result field of COUNT(): an int column named like Salesforce's expr columns.
-COUNT_FIELD = {"name": "count", "type": "int", "custom": False, "createable": False,
-               "updateable": False, "picklistValues": []}
+COUNT_FIELD = {
+    "name": "count",
+    "type": "int",
+    "custom": False,
+    "createable": False,
+    "updateable": False,
+    "picklistValues": [],
+}
 
 
 class Conditions:
@@ -54,7 +79,11 @@ class Conditions:
     # -- expressions --------------------------------------------------------------------------
     def label_expr(self, expr: str, f: dict, params: list) -> str:
         """``toLabel(f)``: the picklist label of the value ``expr`` (the value when it has none)."""
-        pairs = [(p["value"], p["label"]) for p in f.get("picklistValues") or [] if p["label"] != p["value"]]
+        pairs = [
+            (p["value"], p["label"])
+            for p in f.get("picklistValues") or []
+            if p["label"] != p["value"]
+        ]
         if not pairs:
             return expr
         whens = " ".join("WHEN ? THEN ?" for _ in pairs)
@@ -66,14 +95,22 @@ class Conditions:
         """The SQL of an aggregate function and the describe its values render by."""
         if func.arg is None:
             if func.name != "count":
-                raise error_at(self.text, func.token.pos, "MALFORMED_QUERY", "unexpected token: ')'")
+                raise error_at(
+                    self.text, func.token.pos, "MALFORMED_QUERY", "unexpected token: ')'"
+                )
             return "count(*)", COUNT_FIELD
         r = self.scope.resolve(func.arg)
         f, col = r.field, self.scope.col(r)
         op = func.name.upper()
-        if not f.get("aggregatable") or (func.name in ("sum", "avg") and f["type"] not in NUMBER_TYPES):
-            raise error_at(self.text, func.arg.token.pos, "INVALID_FIELD",
-                           f"field {f['name']} does not support aggregate operator {op}")
+        if not f.get("aggregatable") or (
+            func.name in ("sum", "avg") and f["type"] not in NUMBER_TYPES
+        ):
+            raise error_at(
+                self.text,
+                func.arg.token.pos,
+                "INVALID_FIELD",
+                f"field {f['name']} does not support aggregate operator {op}",
+            )
         if func.name == "count":
             return f"count({col})", COUNT_FIELD
         if func.name == "count_distinct":
@@ -86,8 +123,12 @@ class Conditions:
     def _operand(self, ref: FieldRef | Func, params: list, aggregates: bool) -> tuple[str, dict]:
         if isinstance(ref, Func) and ref.name != "tolabel":
             if not aggregates:
-                raise error_at(self.text, ref.token.pos, "MALFORMED_QUERY",
-                               "Aggregate functions are only allowed in HAVING and SELECT")
+                raise error_at(
+                    self.text,
+                    ref.token.pos,
+                    "MALFORMED_QUERY",
+                    "Aggregate functions are only allowed in HAVING and SELECT",
+                )
             return self.aggregate_expr(ref)
         tolabel = isinstance(ref, Func)
         field_ref = ref.arg if isinstance(ref, Func) else ref
@@ -95,8 +136,12 @@ class Conditions:
         r = self.scope.resolve(field_ref)
         f = r.field
         if not f["filterable"] or f["type"] in COMPOUND_TYPES or f["type"] == "time":
-            raise error_at(self.text, field_ref.token.pos, "INVALID_FIELD",
-                           f"field '{f['name']}' can not be filtered in a query call")
+            raise error_at(
+                self.text,
+                field_ref.token.pos,
+                "INVALID_FIELD",
+                f"field '{f['name']}' can not be filtered in a query call",
+            )
         col = self.scope.col(r)
         return (self.label_expr(col, f, params) if tolabel else col), f
 
@@ -110,7 +155,9 @@ class Conditions:
         if node.op in ("in", "notin"):
             assert isinstance(node.value, list)
             if any(lit.kind == "dateliteral" for lit in node.value):
-                ors = " OR ".join(f"({self._date_literal(col, f, '=', lit, params)})" for lit in node.value)
+                ors = " OR ".join(
+                    f"({self._date_literal(col, f, '=', lit, params)})" for lit in node.value
+                )
                 return f"NOT ({ors}) OR {col} IS NULL" if node.op == "notin" else ors
             values = [self._value(f, lit) for lit in node.value]
             non_null = [v for v in values if v is not None]
@@ -130,8 +177,12 @@ class Conditions:
         lit = node.value
         if node.op == "like":
             if f["type"] not in _PLAIN_TEXT or lit.kind != "string":
-                raise error_at(self.text, node.field.token.pos, "INVALID_FIELD",
-                               f"invalid operator on {f['type']} field: LIKE")
+                raise error_at(
+                    self.text,
+                    node.field.token.pos,
+                    "INVALID_FIELD",
+                    f"invalid operator on {f['type']} field: LIKE",
+                )
             params.append(lit.value)
             return f"{col} ILIKE ? ESCAPE '\\'"
         if lit.kind == "dateliteral":
@@ -139,7 +190,12 @@ class Conditions:
         value = self._value(f, lit)
         if value is None:
             if node.op not in ("=", "!="):
-                raise error_at(self.text, lit.token.pos, "MALFORMED_QUERY", f"invalid operator on null: {node.op}")
+                raise error_at(
+                    self.text,
+                    lit.token.pos,
+                    "MALFORMED_QUERY",
+                    f"invalid operator on null: {node.op}",
+                )
             return f"{col} IS {'NOT ' if node.op == '!=' else ''}NULL"
         if text_like:
             params.append(str(value).lower())
@@ -170,8 +226,12 @@ class Conditions:
 
     def _includes(self, node: Comparison, col: str, f: dict, params: list) -> str:
         if f["type"] != "multipicklist":
-            raise error_at(self.text, node.field.token.pos, "INVALID_FIELD",
-                           "includes or excludes operator only valid on multipicklist field")
+            raise error_at(
+                self.text,
+                node.field.token.pos,
+                "INVALID_FIELD",
+                "includes or excludes operator only valid on multipicklist field",
+            )
         assert isinstance(node.value, list)
         ors = []
         for lit in node.value:
@@ -186,14 +246,27 @@ class Conditions:
         assert isinstance(node.value, SubQuery)
         sub = node.value.query
         if f["type"] not in ("id", "reference"):
-            raise error_at(self.text, node.field.token.pos, "INVALID_FIELD",
-                           "Semi-join and anti-join subqueries can only be used on Id or reference fields")
+            raise error_at(
+                self.text,
+                node.field.token.pos,
+                "INVALID_FIELD",
+                "Semi-join and anti-join subqueries can only be used on Id or reference fields",
+            )
         inner = self.subplan(sub)
         self.scope.semi_joins += 1
         cols = inner.columns
-        if len(inner.output) != 1 or len(cols) != 1 or inner.aggregate or cols[0].field["type"] not in ("id", "reference"):
-            raise error_at(self.text, node.value.token.pos, "MALFORMED_QUERY",
-                           "The selected field in a semi-join or anti-join subquery must be one Id or reference field")
+        if (
+            len(inner.output) != 1
+            or len(cols) != 1
+            or inner.aggregate
+            or cols[0].field["type"] not in ("id", "reference")
+        ):
+            raise error_at(
+                self.text,
+                node.value.token.pos,
+                "MALFORMED_QUERY",
+                "The selected field in a semi-join or anti-join subquery must be one Id or reference field",
+            )
         expr = cols[0].expr
         params.extend(inner.params)
         select = f"SELECT {expr} FROM {inner.from_sql()} WHERE ({inner.where_sql}) AND {expr} IS NOT NULL"
@@ -204,9 +277,17 @@ class Conditions:
     # -- values -------------------------------------------------------------------------------
     def _clash(self, f: dict, lit: Literal):
         want = _SOAP_NAMES.get(f["type"], "string")
-        quoted = "should be enclosed in quotes" if want == "string" else "should not be enclosed in quotes"
-        return error_at(self.text, lit.token.pos, "INVALID_FIELD",
-                        f"value of filter criterion for field '{f['name']}' must be of type {want} and {quoted}")
+        quoted = (
+            "should be enclosed in quotes"
+            if want == "string"
+            else "should not be enclosed in quotes"
+        )
+        return error_at(
+            self.text,
+            lit.token.pos,
+            "INVALID_FIELD",
+            f"value of filter criterion for field '{f['name']}' must be of type {want} and {quoted}",
+        )
 
     def _value(self, f: dict, lit: Literal) -> object:
         """The Python value to bind for ``lit`` compared with field ``f`` (INVALID_FIELD on a type clash)."""
@@ -219,8 +300,12 @@ class Conditions:
             try:
                 return ids.to18(lit.value)  # type: ignore[arg-type]
             except ValueError:
-                raise error_at(self.text, lit.token.pos, "INVALID_QUERY_FILTER_OPERATOR",
-                               f"invalid ID field: {lit.value}") from None
+                raise error_at(
+                    self.text,
+                    lit.token.pos,
+                    "INVALID_QUERY_FILTER_OPERATOR",
+                    f"invalid ID field: {lit.value}",
+                ) from None
         if t in TEXT_TYPES:
             if lit.kind != "string":
                 raise self._clash(f, lit)
@@ -229,7 +314,13 @@ class Conditions:
             if lit.kind != "number":
                 raise self._clash(f, lit)
             assert isinstance(lit.value, Decimal)
-            return int(lit.value) if t in ("int", "long") and lit.value == lit.value.to_integral() else lit.value
-        if t in ("boolean", "date", "datetime") and lit.kind == t:  # literal kinds named like the types
+            return (
+                int(lit.value)
+                if t in ("int", "long") and lit.value == lit.value.to_integral()
+                else lit.value
+            )
+        if (
+            t in ("boolean", "date", "datetime") and lit.kind == t
+        ):  # literal kinds named like the types
             return lit.value
         raise self._clash(f, lit)

@@ -30,8 +30,14 @@ def _week_start(day: dt.date, shift: int = 0) -> dt.date:
     return day - dt.timedelta(days=(day.weekday() + 1) % 7) + dt.timedelta(weeks=shift)
 
 
-_UNITS = {"week": _week_start, "month": _month_start, "quarter": _quarter_start,
-          "year": _year_start, "fiscal_quarter": _quarter_start, "fiscal_year": _year_start}
+_UNITS = {
+    "week": _week_start,
+    "month": _month_start,
+    "quarter": _quarter_start,
+    "year": _year_start,
+    "fiscal_quarter": _quarter_start,
+    "fiscal_year": _year_start,
+}
 
 
 def date_range(name: str, n: int | None, today: dt.date) -> tuple[dt.date, dt.date]:

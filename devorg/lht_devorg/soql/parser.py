@@ -57,7 +57,9 @@ class _Parser:
 
     def fail(self, tok: Token | None = None, reason: str | None = None) -> OrgError:
         tok = tok or self.tok
-        return error_at(self.q, tok.pos, "MALFORMED_QUERY", reason or f"unexpected token: '{tok.text}'")
+        return error_at(
+            self.q, tok.pos, "MALFORMED_QUERY", reason or f"unexpected token: '{tok.text}'"
+        )
 
     def is_word(self, *words: str) -> bool:
         return self.tok.kind == "ident" and self.tok.text.lower() in words
@@ -100,8 +102,16 @@ class _Parser:
             obj = self.take()
         query = Query(self.q, obj, items, is_count)
         if self.is_punct(",") or self.is_punct("."):
-            raise self.fail(reason="Only one sObject can be selected in the FROM clause" if self.tok.text == "," else None)
-        if self.tok.kind == "ident" and not self.is_word(*RESERVED) and not self.is_word(*CLAUSE_WORDS):
+            raise self.fail(
+                reason="Only one sObject can be selected in the FROM clause"
+                if self.tok.text == ","
+                else None
+            )
+        if (
+            self.tok.kind == "ident"
+            and not self.is_word(*RESERVED)
+            and not self.is_word(*CLAUSE_WORDS)
+        ):
             self.take()  # an alias of the object (SELECT a.Name FROM Account a) is not supported
             raise self.fail(self.toks[self.i - 1], "object aliases are not supported by this org")
         if self.is_word("where"):
@@ -112,7 +122,9 @@ class _Parser:
             self.take()
             self.expect_word("by")
             if self.is_word("rollup", "cube"):
-                raise self.fail(reason=f"GROUP BY {self.tok.text.upper()} is not supported by this org")
+                raise self.fail(
+                    reason=f"GROUP BY {self.tok.text.upper()} is not supported by this org"
+                )
             query.group_by = [self.field_ref()]
             while self.is_punct(","):
                 self.take()
@@ -178,7 +190,11 @@ class _Parser:
         return ref
 
     def alias(self) -> str | None:
-        if self.tok.kind == "ident" and not self.is_word(*RESERVED) and not self.is_word(*CLAUSE_WORDS):
+        if (
+            self.tok.kind == "ident"
+            and not self.is_word(*RESERVED)
+            and not self.is_word(*CLAUSE_WORDS)
+        ):
             return self.take().text
         return None
 

@@ -16,10 +16,16 @@ from .paths import q
 def json_datetime(value: dt.datetime) -> str:
     """REST's datetime form: ``2024-01-15T10:30:00.000+0000`` (UTC)."""
     # %Y does not zero-pad years below 1000 on every platform; Salesforce always writes 4 digits
-    return f"{value.year:04d}" + value.strftime("-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    return (
+        f"{value.year:04d}"
+        + value.strftime("-%m-%dT%H:%M:%S.")
+        + f"{value.microsecond // 1000:03d}+0000"
+    )
 
 
-def json_value(f: dict, value: object, *, record_id: str | None, obj: str, api_version: str) -> object:
+def json_value(
+    f: dict, value: object, *, record_id: str | None, obj: str, api_version: str
+) -> object:
     """One stored value as REST JSON shows it for field ``f``."""
     if value is None:
         return None
@@ -48,8 +54,18 @@ def compound_value(kind: str, parts: dict[str, object]) -> dict | None:
         return None
     if kind == "location":
         return {"latitude": parts.get("latitude"), "longitude": parts.get("longitude")}
-    keys = ("city", "country", "countryCode", "geocodeAccuracy", "latitude", "longitude",
-            "postalCode", "state", "stateCode", "street")
+    keys = (
+        "city",
+        "country",
+        "countryCode",
+        "geocodeAccuracy",
+        "latitude",
+        "longitude",
+        "postalCode",
+        "state",
+        "stateCode",
+        "street",
+    )
     return {k: parts.get(k) for k in keys}
 
 
@@ -59,7 +75,7 @@ def compound_key(parent: dict, component: dict) -> str:
     if parent["type"] == "location":
         return "latitude" if "Latitude" in name else "longitude"
     prefix = parent["name"][: -len("Address")]
-    rest = name[len(prefix):] if name.startswith(prefix) else name
+    rest = name[len(prefix) :] if name.startswith(prefix) else name
     return rest[:1].lower() + rest[1:]
 
 
@@ -81,19 +97,25 @@ def csv_expr(f: dict, col: str | None = None) -> str:
         # DECIMAL text has every digit of its scale (a '.' if the scale is above 0): a DECIMAL
         # column of that scale prints as it is, anything else (DOUBLE) is rounded to it first.
         stored = duck_type(f).startswith("DECIMAL") and (f.get("scale") or 0) == scale
-        text = f"CAST({col} AS VARCHAR)" if stored else f"CAST(CAST({col} AS DECIMAL(38,{scale})) AS VARCHAR)"
+        text = (
+            f"CAST({col} AS VARCHAR)"
+            if stored
+            else f"CAST(CAST({col} AS DECIMAL(38,{scale})) AS VARCHAR)"
+        )
         return text if scale == 0 else f"rtrim(rtrim({text}, '0'), '.')"
     return col
 
 
 def csv_write_options(delimiter: str, line_ending: str, *, header: bool) -> pacsv.WriteOptions:
     """Bulk 2.0 CSV: quoted header, every non-null value quoted, NULL as an empty unquoted cell."""
-    return pacsv.WriteOptions(include_header=header, delimiter=delimiter, quoting_style="all_valid",
-                              eol=line_ending)
+    return pacsv.WriteOptions(
+        include_header=header, delimiter=delimiter, quoting_style="all_valid", eol=line_ending
+    )
 
 
-def write_csv(table: pa.Table | pa.RecordBatch, delimiter: str, line_ending: str, *,
-              header: bool = True) -> bytes:
+def write_csv(
+    table: pa.Table | pa.RecordBatch, delimiter: str, line_ending: str, *, header: bool = True
+) -> bytes:
     """``table`` as Bulk 2.0 CSV text (see :func:`csv_write_options`)."""
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, csv_write_options(delimiter, line_ending, header=header))
@@ -102,8 +124,9 @@ def write_csv(table: pa.Table | pa.RecordBatch, delimiter: str, line_ending: str
 
 def csv_header(columns: list[str], delimiter: str, line_ending: str) -> bytes:
     """The header line :func:`write_csv` writes for ``columns``."""
-    return write_csv(pa.schema([(name, pa.string()) for name in columns]).empty_table(),
-                     delimiter, line_ending)
+    return write_csv(
+        pa.schema([(name, pa.string()) for name in columns]).empty_table(), delimiter, line_ending
+    )
 
 
 def read_csv_rows(body: bytes, width: int, delimiter: str) -> pa.Table:
@@ -117,8 +140,13 @@ def read_csv_rows(body: bytes, width: int, delimiter: str) -> pa.Table:
     return pacsv.read_csv(
         io.BytesIO(body),
         read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                         ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                             null_values=[""], strings_can_be_null=True,
-                                             quoted_strings_can_be_null=False))
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )

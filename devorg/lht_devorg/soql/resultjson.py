@@ -30,13 +30,13 @@ class Layout:
 
 def layout(p: Plan) -> Layout:
     """The SELECT list rendering records of ``p`` needs (first the record's Id)."""
-    exprs = [f"{p.alias}.\"Id\""]
+    exprs = [f'{p.alias}."Id"']
     hop_pos: dict[str, int] = {}
     for hop in p.scope.hops.values():
         hop_pos[hop.alias] = len(exprs)
-        exprs.append(f"{q(hop.alias)}.\"Id\"")
+        exprs.append(f'{q(hop.alias)}."Id"')
         if hop.target.name == "Name":
-            exprs.append(f"{q(hop.alias)}.\"Type\"")
+            exprs.append(f'{q(hop.alias)}."Type"')
     col_pos = []
     for c in p.columns:
         col_pos.append(len(exprs))
@@ -53,14 +53,19 @@ def _value(c: Column, row: tuple, pos: int, rid: str | None, api_version: str) -
     assert f is not None
     owner = c.resolved.owner.name if c.resolved else ""
     if c.comps:
-        parts = {key: render.json_value(comp, row[pos + j], record_id=rid, obj=owner, api_version=api_version)
-                 for j, (key, comp, _) in enumerate(c.comps)}
+        parts = {
+            key: render.json_value(
+                comp, row[pos + j], record_id=rid, obj=owner, api_version=api_version
+            )
+            for j, (key, comp, _) in enumerate(c.comps)
+        }
         return render.compound_value(f["type"], parts)
     return render.json_value(f, row[pos], record_id=rid, obj=owner, api_version=api_version)
 
 
-def records(cur: duckdb.DuckDBPyConnection, p: Plan, rows: list[tuple], lay: Layout,
-            api_version: str) -> list[dict]:
+def records(
+    cur: duckdb.DuckDBPyConnection, p: Plan, rows: list[tuple], lay: Layout, api_version: str
+) -> list[dict]:
     """The REST records of ``rows`` (selected by ``lay.exprs``), children fetched with ``cur``."""
     children = {id(ch): _children(cur, ch, [r[0] for r in rows], api_version) for ch in p.children}
     out = []
@@ -71,7 +76,9 @@ def records(cur: duckdb.DuckDBPyConnection, p: Plan, rows: list[tuple], lay: Lay
         for item in p.output:
             if isinstance(item, Child):
                 found = children[id(item)].get(rid)
-                rec[item.rel] = {"totalSize": len(found), "done": True, "records": found} if found else None
+                rec[item.rel] = (
+                    {"totalSize": len(found), "done": True, "records": found} if found else None
+                )
                 continue
             c, pos = next(cols)
             container: dict | None = rec
@@ -85,8 +92,12 @@ def records(cur: duckdb.DuckDBPyConnection, p: Plan, rows: list[tuple], lay: Lay
                         container[hop.rel] = None
                     else:
                         kind = row[hpos + 1] if hop.target.name == "Name" else hop.target.name
-                        container[hop.rel] = {"attributes": {"type": hop.target.name,
-                                                             "url": _url(api_version, kind, hid)}}
+                        container[hop.rel] = {
+                            "attributes": {
+                                "type": hop.target.name,
+                                "url": _url(api_version, kind, hid),
+                            }
+                        }
                 container = container[hop.rel]
                 hop_id = row[lay.hop_pos[hop.alias]]
                 if container is None:
@@ -97,7 +108,9 @@ def records(cur: duckdb.DuckDBPyConnection, p: Plan, rows: list[tuple], lay: Lay
     return out
 
 
-def _children(cur: duckdb.DuckDBPyConnection, ch: Child, parent_ids: list, api_version: str) -> dict:
+def _children(
+    cur: duckdb.DuckDBPyConnection, ch: Child, parent_ids: list, api_version: str
+) -> dict:
     """Child records of ``parent_ids``, grouped by parent (each subquery's LIMIT per parent)."""
     if not parent_ids:
         return {}
@@ -111,8 +124,10 @@ def _children(cur: duckdb.DuckDBPyConnection, ch: Child, parent_ids: list, api_v
         window = f" QUALIFY {rank} > {first}"
         if cp.limit is not None:
             window += f" AND {rank} <= {first + int(cp.limit)}"
-    sql = (f"SELECT {fk}, {', '.join(lay.exprs)} FROM {cp.from_sql()} WHERE ({cp.where_sql}) "
-           f"AND list_contains(?, {fk}){window} ORDER BY {fk}, {cp.order_sql}")
+    sql = (
+        f"SELECT {fk}, {', '.join(lay.exprs)} FROM {cp.from_sql()} WHERE ({cp.where_sql}) "
+        f"AND list_contains(?, {fk}){window} ORDER BY {fk}, {cp.order_sql}"
+    )
     rows = cur.execute(sql, cp.select_params + cp.params + [list(parent_ids)]).fetchall()
     grouped: dict = {}
     for parent, recs in _by_parent(rows):
@@ -140,6 +155,8 @@ def aggregate_records(p: Plan, rows: list[tuple], api_version: str) -> list[dict
         rec: dict = {"attributes": {"type": "AggregateResult"}}
         for c, value in zip(p.columns, row, strict=True):
             assert c.field is not None
-            rec[c.key] = render.json_value(c.field, value, record_id=None, obj=p.obj.name, api_version=api_version)
+            rec[c.key] = render.json_value(
+                c.field, value, record_id=None, obj=p.obj.name, api_version=api_version
+            )
         out.append(rec)
     return out

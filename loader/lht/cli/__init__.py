@@ -16,7 +16,6 @@ import click
 from lht import __version__
 from lht.cli.jobs import jobs
 from lht.cli.login import login, logout
-from lht.cli.report import report
 from lht.cli.output import (
     accept_verbose_everywhere,
     configure_logging,
@@ -58,13 +57,19 @@ class _Commands(click.Group):
 
 def _missing(name: str, exc: LocalOrgMissingError) -> click.Command:
     """A stand-in for a command of the local org when it is not installed: says so, exit 2."""
-    return click.Command(name, callback=lambda **_: fail(exc), add_help_option=False,
-                         help=f"Run the local Salesforce-compatible org (not installed: {INSTALL}).",
-                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    return click.Command(
+        name,
+        callback=lambda **_: fail(exc),
+        add_help_option=False,
+        help=f"Run the local Salesforce-compatible org (not installed: {INSTALL}).",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
 
 
-@click.group(cls=_Commands,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="lht")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
 @target_options
@@ -85,18 +90,44 @@ def cli(ctx: click.Context, verbose: int, **shared: object) -> None:
 
 @cli.command()
 @click.argument("objects", nargs=-1)
-@click.option("--full-refresh", is_flag=True, help="Re-extract everything; records gone from Salesforce get delete markers.")
-@click.option("--refresh-formulas", is_flag=True, help="Also re-read formula fields (they change without SystemModstamp moving).")
-@click.option("--threads", type=click.IntRange(1, 32), default=4, show_default=True, help="Objects synced in parallel.")
-@click.option("--dry-run", is_flag=True,
-              help="Print the plan per object (full or incremental, REST or Bulk, fields added or removed, "
-                   "the calls expected); only describe, count and limits calls; write nothing.")
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Re-extract everything; records gone from Salesforce get delete markers.",
+)
+@click.option(
+    "--refresh-formulas",
+    is_flag=True,
+    help="Also re-read formula fields (they change without SystemModstamp moving).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Objects synced in parallel.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan per object (full or incremental, REST or Bulk, fields added or removed, "
+    "the calls expected); only describe, count and limits calls; write nothing.",
+)
 @wait_option
 @target_options
 @guard
-def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, threads: int, dry_run: bool,
-         wait_for_lock: bool, target: str | None, profiles_dir: Path | None, project_dir: Path | None,
-         as_json: bool) -> None:
+def sync(
+    objects: tuple[str, ...],
+    full_refresh: bool,
+    refresh_formulas: bool,
+    threads: int,
+    dry_run: bool,
+    wait_for_lock: bool,
+    target: str | None,
+    profiles_dir: Path | None,
+    project_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Extract OBJECTS (default: every registered object) from Salesforce into staging.
 
     Exits 0 only when every object synced; otherwise non-zero, with a per-object summary.
@@ -105,16 +136,27 @@ def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, t
     from lht.commands.runlog import refusals_recorded
     from lht.sync.run import SyncRequest, run_sync
 
-    request = SyncRequest(objects=objects, full_refresh=full_refresh, refresh_formulas=refresh_formulas,
-                          threads=threads, target=target, profiles_dir=profiles_dir,
-                          project_dir=project_dir, wait_for_lock=wait_for_lock)
+    request = SyncRequest(
+        objects=objects,
+        full_refresh=full_refresh,
+        refresh_formulas=refresh_formulas,
+        threads=threads,
+        target=target,
+        profiles_dir=profiles_dir,
+        project_dir=project_dir,
+        wait_for_lock=wait_for_lock,
+    )
     if dry_run:
         from lht.sync.dryrun import dry_run as plan_sync
 
         plan = plan_sync(request)
         emit(plan, as_json, tables.dry_run_table, tables.dry_run_lines, plan.exit_code)
-    with refusals_recorded("sync", project_dir=project_dir, profiles_dir=profiles_dir, target=target), \
-            progress_reporter(stderr, enabled=not as_json) as progress:
+    with (
+        refusals_recorded(
+            "sync", project_dir=project_dir, profiles_dir=profiles_dir, target=target
+        ),
+        progress_reporter(stderr, enabled=not as_json) as progress,
+    ):
         report = run_sync(request, progress=progress)
     emit(report, as_json, tables.sync_table, tables.sync_lines, report.exit_code)
 
@@ -123,8 +165,13 @@ def sync(objects: tuple[str, ...], full_refresh: bool, refresh_formulas: bool, t
 @click.argument("objects", nargs=-1)
 @target_options
 @guard
-def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | None, project_dir: Path | None,
-           as_json: bool) -> None:
+def status(
+    objects: tuple[str, ...],
+    target: str | None,
+    profiles_dir: Path | None,
+    project_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Show, per registered object, the last sync, watermark, main-table rows, unmerged staged rows,
     the last run's API calls and freshness. Reads the warehouse only (no Salesforce call) and
     writes nothing; while a sync runs, shows it and the state it keeps beside the DuckDB file.
@@ -133,7 +180,9 @@ def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | No
     """
     from lht.commands.status import collect_status
 
-    report = collect_status(objects, project_dir=project_dir, profiles_dir=profiles_dir, target=target)
+    report = collect_status(
+        objects, project_dir=project_dir, profiles_dir=profiles_dir, target=target
+    )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
@@ -146,14 +195,26 @@ def status(objects: tuple[str, ...], target: str | None, profiles_dir: Path | No
 
 @cli.command()
 @click.argument("objects", nargs=-1)
-@click.option("--older-than", required=True, metavar="AGE",
-              help="Only rows extracted longer ago than this, with its unit: 30d, 12h, 2w (s, m, h, d, w).")
+@click.option(
+    "--older-than",
+    required=True,
+    metavar="AGE",
+    help="Only rows extracted longer ago than this, with its unit: 30d, 12h, 2w (s, m, h, d, w).",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
 @wait_option
 @target_options
 @guard
-def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_lock: bool, target: str | None,
-          profiles_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
+def prune(
+    objects: tuple[str, ...],
+    older_than: str,
+    dry_run: bool,
+    wait_for_lock: bool,
+    target: str | None,
+    profiles_dir: Path | None,
+    project_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Delete staged rows already merged into the main tables and older than AGE.
 
     OBJECTS are the objects to prune (default: every registered object). Never touches
@@ -163,24 +224,42 @@ def prune(objects: tuple[str, ...], older_than: str, dry_run: bool, wait_for_loc
     from lht.commands.prune import parse_age
     from lht.commands.prune import prune as run_prune
 
-    results = run_prune(objects, older_than_seconds=parse_age(older_than), dry_run=dry_run,
-                        project_dir=project_dir, profiles_dir=profiles_dir, target=target,
-                        wait_for_lock=wait_for_lock)
+    results = run_prune(
+        objects,
+        older_than_seconds=parse_age(older_than),
+        dry_run=dry_run,
+        project_dir=project_dir,
+        profiles_dir=profiles_dir,
+        target=target,
+        wait_for_lock=wait_for_lock,
+    )
     if as_json:
-        click.echo(json.dumps({"dry_run": dry_run, "results": [r.to_dict() for r in results]}, indent=2))
+        click.echo(
+            json.dumps({"dry_run": dry_run, "results": [r.to_dict() for r in results]}, indent=2)
+        )
         return
     print_wide(tables.prune_table(results, dry_run))
 
 
 @cli.command()
 @click.argument("names", nargs=-1)
-@click.option("--dry-run", is_flag=True, help="Count what would be sent; send nothing (no write call).")
+@click.option(
+    "--dry-run", is_flag=True, help="Count what would be sent; send nothing (no write call)."
+)
 @click.option("--full", is_flag=True, help="Send every row of the models, not only the changes.")
 @wait_option
 @target_options
 @guard
-def push(names: tuple[str, ...], dry_run: bool, full: bool, wait_for_lock: bool, target: str | None,
-         profiles_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
+def push(
+    names: tuple[str, ...],
+    dry_run: bool,
+    full: bool,
+    wait_for_lock: bool,
+    target: str | None,
+    profiles_dir: Path | None,
+    project_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Write dbt models back to Salesforce (run after `dbt build`): only the rows that changed.
 
     NAMES are push models (models with `meta: lht_push:`); default: every one, in the dbt
@@ -191,21 +270,40 @@ def push(names: tuple[str, ...], dry_run: bool, full: bool, wait_for_lock: bool,
     from lht.commands.runlog import refusals_recorded
     from lht.push.run import PushRequest, run_push
 
-    with refusals_recorded("push", project_dir=project_dir, profiles_dir=profiles_dir, target=target):
-        report = run_push(PushRequest(names=names, dry_run=dry_run, full=full, target=target,
-                                      profiles_dir=profiles_dir, project_dir=project_dir,
-                                      wait_for_lock=wait_for_lock))
+    with refusals_recorded(
+        "push", project_dir=project_dir, profiles_dir=profiles_dir, target=target
+    ):
+        report = run_push(
+            PushRequest(
+                names=names,
+                dry_run=dry_run,
+                full=full,
+                target=target,
+                profiles_dir=profiles_dir,
+                project_dir=project_dir,
+                wait_for_lock=wait_for_lock,
+            )
+        )
     emit(report, as_json, tables.push_table, tables.push_lines, report.exit_code)
 
 
 @cli.command()
 @click.argument("names", nargs=-1)
-@click.option("--dry-run", is_flag=True, help="Validate and say what would be merged; send no merge.")
+@click.option(
+    "--dry-run", is_flag=True, help="Validate and say what would be merged; send no merge."
+)
 @wait_option
 @target_options
 @guard
-def merge(names: tuple[str, ...], dry_run: bool, wait_for_lock: bool, target: str | None,
-          profiles_dir: Path | None, project_dir: Path | None, as_json: bool) -> None:
+def merge(
+    names: tuple[str, ...],
+    dry_run: bool,
+    wait_for_lock: bool,
+    target: str | None,
+    profiles_dir: Path | None,
+    project_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Merge duplicates inside Salesforce from the dbt merge models NAMES (default: all).
 
     A merge model sets `config.meta.lht_merge: {object: Account}` (Account, Contact or Lead)
@@ -216,9 +314,19 @@ def merge(names: tuple[str, ...], dry_run: bool, wait_for_lock: bool, target: st
     from lht.commands.runlog import refusals_recorded
     from lht.merge.run import MergeRequest, run_merge
 
-    with refusals_recorded("merge", project_dir=project_dir, profiles_dir=profiles_dir, target=target):
-        report = run_merge(MergeRequest(names=names, dry_run=dry_run, target=target, profiles_dir=profiles_dir,
-                                        project_dir=project_dir, wait_for_lock=wait_for_lock))
+    with refusals_recorded(
+        "merge", project_dir=project_dir, profiles_dir=profiles_dir, target=target
+    ):
+        report = run_merge(
+            MergeRequest(
+                names=names,
+                dry_run=dry_run,
+                target=target,
+                profiles_dir=profiles_dir,
+                project_dir=project_dir,
+                wait_for_lock=wait_for_lock,
+            )
+        )
     emit(report, as_json, tables.merge_table, tables.merge_lines, report.exit_code)
 
 

@@ -27,7 +27,9 @@ def _salesforce():
 
 
 @jobs.command("list")
-@click.option("--state", default=None, help="Only jobs in this state (e.g. InProgress, JobComplete).")
+@click.option(
+    "--state", default=None, help="Only jobs in this state (e.g. InProgress, JobComplete)."
+)
 @click.option("--object", "object_name", default=None, help="Only jobs on this object.")
 @json_option
 @guard
@@ -44,11 +46,23 @@ def jobs_list(state: str | None, object_name: str | None, as_json: bool) -> None
 
 @jobs.command("history")
 @click.option("--object", "object_name", default=None, help="Only jobs on this object.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="The newest N jobs.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=50,
+    show_default=True,
+    help="The newest N jobs.",
+)
 @target_options
 @guard
-def jobs_history(object_name: str | None, limit: int, target: str | None, profiles_dir, project_dir,
-                 as_json: bool) -> None:
+def jobs_history(
+    object_name: str | None,
+    limit: int,
+    target: str | None,
+    profiles_dir,
+    project_dir,
+    as_json: bool,
+) -> None:
     """The Bulk query jobs lht's syncs started, and which runs reused them after a crash.
 
     Read from the warehouse (no Salesforce call): a job stays `open` until its rows are
@@ -56,8 +70,9 @@ def jobs_history(object_name: str | None, limit: int, target: str | None, profil
     """
     from lht.commands.jobhistory import job_history
 
-    rows = job_history(object_name, limit=limit, project_dir=project_dir, profiles_dir=profiles_dir,
-                       target=target)
+    rows = job_history(
+        object_name, limit=limit, project_dir=project_dir, profiles_dir=profiles_dir, target=target
+    )
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
@@ -76,9 +91,22 @@ def jobs_show(job_id: str) -> None:
 
 @jobs.command("results")
 @click.argument("job_id")
-@click.option("--successful", "which", flag_value="successful", default=True, help="The rows Salesforce accepted (default).")
-@click.option("--failed", "which", flag_value="failed", help="The rows it rejected, with sf__Error.")
-@click.option("--unprocessed", "which", flag_value="unprocessed", help="The rows it never processed (aborted or failed job).")
+@click.option(
+    "--successful",
+    "which",
+    flag_value="successful",
+    default=True,
+    help="The rows Salesforce accepted (default).",
+)
+@click.option(
+    "--failed", "which", flag_value="failed", help="The rows it rejected, with sf__Error."
+)
+@click.option(
+    "--unprocessed",
+    "which",
+    flag_value="unprocessed",
+    help="The rows it never processed (aborted or failed job).",
+)
 @guard
 def jobs_results(job_id: str, which: str) -> None:
     """Print an ingest job's result CSV on stdout."""
@@ -105,8 +133,14 @@ def jobs_abort(job_ids: tuple[str, ...]) -> None:
 
 @jobs.command("delete")
 @click.argument("job_ids", nargs=-1)
-@click.option("--finished", is_flag=True, help="Delete every finished job the user can see (their results are lost).")
-@click.option("--object", "object_name", default=None, help="With --finished: only jobs on this object.")
+@click.option(
+    "--finished",
+    is_flag=True,
+    help="Delete every finished job the user can see (their results are lost).",
+)
+@click.option(
+    "--object", "object_name", default=None, help="With --finished: only jobs on this object."
+)
 @guard
 def jobs_delete(job_ids: tuple[str, ...], finished: bool, object_name: str | None) -> None:
     """Delete finished jobs (by id, or all finished ones with --finished) and their results."""

@@ -61,19 +61,32 @@ def escape(text: str) -> str:
 
     return rich_escape(text)
 
+
 PATH = click.Path(file_okay=False, path_type=Path)
 project_dir_option = click.option(
-    "--project-dir", type=PATH, default=None,
+    "--project-dir",
+    type=PATH,
+    default=None,
     help="The dbt project (default: the current directory, or ./dbt_project).",
 )
 profiles_dir_option = click.option(
-    "--profiles-dir", type=PATH, default=None,
+    "--profiles-dir",
+    type=PATH,
+    default=None,
     help="Where profiles.yml is (default: $DBT_PROFILES_DIR, the project, then ~/.dbt), as for dbt.",
 )
-target_option = click.option("--target", default=None, help="The dbt profile target (default: the profile's own).")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-wait_option = click.option("--wait", "wait_for_lock", is_flag=True,
-                           help="Wait for another lht run on this target to finish instead of refusing.")
+target_option = click.option(
+    "--target", default=None, help="The dbt profile target (default: the profile's own)."
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."
+)
+wait_option = click.option(
+    "--wait",
+    "wait_for_lock",
+    is_flag=True,
+    help="Wait for another lht run on this target to finish instead of refusing.",
+)
 
 
 def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -117,9 +130,15 @@ def accept_verbose_everywhere(group: click.Group) -> None:
         if isinstance(command, click.Group):
             accept_verbose_everywhere(command)
         elif not any(p.name == "verbose" for p in command.params):
-            command.params.append(click.Option(
-                ["-v", "--verbose"], count=True, expose_value=False, callback=_more_verbose,
-                help="More log output on stderr (-v info, -vv debug); also before the command."))
+            command.params.append(
+                click.Option(
+                    ["-v", "--verbose"],
+                    count=True,
+                    expose_value=False,
+                    callback=_more_verbose,
+                    help="More log output on stderr (-v info, -vv debug); also before the command.",
+                )
+            )
 
 
 class _RedactUrls(logging.Filter):
@@ -152,11 +171,17 @@ def _stderr_handler(verbosity: int) -> logging.Handler:
     if stderr.is_terminal:
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(console=stderr, show_path=False, show_time=verbosity > 1, markup=False)
+        handler: logging.Handler = RichHandler(
+            console=stderr, show_path=False, show_time=verbosity > 1, markup=False
+        )
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(("%(asctime)s " if verbosity > 1 else "") + "%(levelname)-8s %(message)s"))
+        handler.setFormatter(
+            logging.Formatter(
+                ("%(asctime)s " if verbosity > 1 else "") + "%(levelname)-8s %(message)s"
+            )
+        )
     return handler
 
 
@@ -177,9 +202,24 @@ def fail(exc: BaseException, command: str | None = None, as_json: bool = False) 
     ``exit_code``), so a scheduler reading stdout learns why."""
     if isinstance(exc, LhtError):
         if as_json:
-            click.echo(json.dumps({"ok": False, "command": command, "error": redact_urls(str(exc)),
-                                   "error_type": type(exc).__name__, "exit_code": exc.exit_code}, indent=2))
-        stderr.print(f"[bold red]error:[/] {escape(redact_urls(str(exc)))}", markup=True, highlight=False, soft_wrap=True)
+            click.echo(
+                json.dumps(
+                    {
+                        "ok": False,
+                        "command": command,
+                        "error": redact_urls(str(exc)),
+                        "error_type": type(exc).__name__,
+                        "exit_code": exc.exit_code,
+                    },
+                    indent=2,
+                )
+            )
+        stderr.print(
+            f"[bold red]error:[/] {escape(redact_urls(str(exc)))}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(exc.exit_code)
     raise exc
 
@@ -231,14 +271,21 @@ def _wait_for_warehouse(busy: WarehouseBusyError, deadline: float) -> None:
     text = f"waiting for {who} to close {busy.path} (up to {left:.0f} s more)"
     if stderr.is_terminal:
         with stderr.status(escape(text)) as status:
-            free = wait_for_release(busy, left, lambda waited: status.update(
-                escape(f"{text}: {waited:.0f} s")))
+            free = wait_for_release(
+                busy, left, lambda waited: status.update(escape(f"{text}: {waited:.0f} s"))
+            )
     else:
         stderr.print(escape(text), highlight=False, soft_wrap=True)
         free = wait_for_release(busy, left)
     if not free:
-        fail(WarehouseBusyError(f"{busy} Waited {left:.0f} s (LHT_WAREHOUSE_WAIT_SECONDS) and it is still open.",
-                                path=busy.path, pid=busy.pid, holder=busy.holder))
+        fail(
+            WarehouseBusyError(
+                f"{busy} Waited {left:.0f} s (LHT_WAREHOUSE_WAIT_SECONDS) and it is still open.",
+                path=busy.path,
+                pid=busy.pid,
+                holder=busy.holder,
+            )
+        )
 
 
 def print_wide(table: Table) -> None:
@@ -248,8 +295,13 @@ def print_wide(table: Table) -> None:
     (stdout if stdout.is_terminal else Console(width=200)).print(table)
 
 
-def emit(report: Any, as_json: bool, table: Callable[[Any], Table], lines: Callable[[Any], list[str]],
-          exit_code: int) -> None:
+def emit(
+    report: Any,
+    as_json: bool,
+    table: Callable[[Any], Table],
+    lines: Callable[[Any], list[str]],
+    exit_code: int,
+) -> None:
     """Print a run report (JSON, or its table and message lines) and exit with ``exit_code``."""
     if as_json:
         click.echo(redact_urls(json.dumps(report.to_dict(), indent=2)))

@@ -23,14 +23,27 @@ from lht.commands import tables
 
 @click.command()
 @click.argument("objects", nargs=-1, required=True)
-@click.option("--history", is_flag=True, help="Also build <object>_history: one row per version (valid_from, valid_to).")
-@click.option("--push", is_flag=True, help="The names are push models: write each one's change-set view beside it.")
-@click.option("--offline", is_flag=True,
-              help="Do not check the names against the org (no Salesforce credentials needed); columns are then "
-                   "documented by `lht docs` after the first sync.")
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Also build <object>_history: one row per version (valid_from, valid_to).",
+)
+@click.option(
+    "--push",
+    is_flag=True,
+    help="The names are push models: write each one's change-set view beside it.",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Do not check the names against the org (no Salesforce credentials needed); columns are then "
+    "documented by `lht docs` after the first sync.",
+)
 @project_dir_option
 @guard
-def add(objects: tuple[str, ...], history: bool, push: bool, offline: bool, project_dir: Path | None) -> None:
+def add(
+    objects: tuple[str, ...], history: bool, push: bool, offline: bool, project_dir: Path | None
+) -> None:
     """Register OBJECTS so lht loads them and dbt builds their main tables.
 
     OBJECTS are API names of standard or custom objects (Account, Invoice__c), checked
@@ -55,7 +68,9 @@ def add(objects: tuple[str, ...], history: bool, push: bool, offline: bool, proj
         stdout.print(note, highlight=False, soft_wrap=True)
 
 
-def _add_push_views(models: tuple[str, ...], history: bool, project_dir: Path | None = None) -> None:
+def _add_push_views(
+    models: tuple[str, ...], history: bool, project_dir: Path | None = None
+) -> None:
     from lht.commands.push_view import add_push_views
 
     if history:
@@ -87,21 +102,31 @@ def remove(objects: tuple[str, ...], project_dir: Path | None) -> None:
         stdout.print(f"deleted {path}", highlight=False)
     for what in removed.edited:
         stdout.print(f"removed {what}", highlight=False)
-    stdout.print(f"Left in the warehouse (data, not dropped): {', '.join(removed.tables)}. dbt no longer builds "
-                 "them and lht sync no longer loads them; lht keeps its state of them, so a later `lht add` "
-                 "carries on where the last sync stopped. To drop them and that state, run in the warehouse:",
-                 highlight=False, soft_wrap=True)
+    stdout.print(
+        f"Left in the warehouse (data, not dropped): {', '.join(removed.tables)}. dbt no longer builds "
+        "them and lht sync no longer loads them; lht keeps its state of them, so a later `lht add` "
+        "carries on where the last sync stopped. To drop them and that state, run in the warehouse:",
+        highlight=False,
+        soft_wrap=True,
+    )
     for statement in removed.drop_sql:
         stdout.print(f"  {statement}", highlight=False, soft_wrap=True)
 
 
 @click.command()
 @click.argument("pattern", required=False)
-@click.option("--queryable", "queryable_only", is_flag=True, help="Only objects the user can query (lht loads only those).")
+@click.option(
+    "--queryable",
+    "queryable_only",
+    is_flag=True,
+    help="Only objects the user can query (lht loads only those).",
+)
 @project_dir_option
 @json_option
 @guard
-def objects(pattern: str | None, queryable_only: bool, project_dir: Path | None, as_json: bool) -> None:
+def objects(
+    pattern: str | None, queryable_only: bool, project_dir: Path | None, as_json: bool
+) -> None:
     """List the org's objects (one describeGlobal call): name, label, registered or not,
     queryable, replicateable.
 
@@ -118,11 +143,19 @@ def objects(pattern: str | None, queryable_only: bool, project_dir: Path | None,
 
 @click.command()
 @click.argument("objects", nargs=-1)
-@click.option("--check", is_flag=True, help="Change nothing; exit 1 when the YAML is not up to date (for CI).")
+@click.option(
+    "--check", is_flag=True, help="Change nothing; exit 1 when the YAML is not up to date (for CI)."
+)
 @target_options
 @guard
-def docs(objects: tuple[str, ...], check: bool, target: str | None, profiles_dir: Path | None,
-         project_dir: Path | None, as_json: bool) -> None:
+def docs(
+    objects: tuple[str, ...],
+    check: bool,
+    target: str | None,
+    profiles_dir: Path | None,
+    project_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Describe the models of OBJECTS (default: every registered object) in their YAML, for
     `dbt docs`: the table's label and every column's label, type and help text, from the
     describes `lht sync` cached (no Salesforce call).
@@ -132,11 +165,23 @@ def docs(objects: tuple[str, ...], check: bool, target: str | None, profiles_dir
     """
     from lht.commands.docs import refresh_docs
 
-    report = refresh_docs(objects, project_dir=project_dir, profiles_dir=profiles_dir, target=target, check=check)
+    report = refresh_docs(
+        objects, project_dir=project_dir, profiles_dir=profiles_dir, target=target, check=check
+    )
     stale = check and bool(report.files)
     if as_json:
-        click.echo(json.dumps({"check": check, "up_to_date": not report.files, "models": report.models,
-                               "files": [str(p) for p in report.files], "notes": report.notes}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "check": check,
+                    "up_to_date": not report.files,
+                    "models": report.models,
+                    "files": [str(p) for p in report.files],
+                    "notes": report.notes,
+                },
+                indent=2,
+            )
+        )
     else:
         for line in tables.docs_lines(report):
             stdout.print(line, highlight=False, soft_wrap=True)

@@ -26,8 +26,9 @@ from typing import Any
 class _PandasAbsent(importlib.abc.MetaPathFinder):
     """A finder under which ``import pandas`` fails, for pyarrow's one probe."""
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
-                  target: ModuleType | None = None) -> ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
         if fullname == "pandas":
             raise ImportError("pandas is not loaded by lht's commands")
         return None
@@ -65,8 +66,9 @@ class _ProbeAfterLoading(importlib.abc.Loader):
 class _WhenArrowLoads(importlib.abc.MetaPathFinder):
     """Finds pyarrow through the other finders (once), with :class:`_ProbeAfterLoading`."""
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
-                  target: ModuleType | None = None) -> ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
         if fullname != "pyarrow":
             return None
         sys.meta_path.remove(self)

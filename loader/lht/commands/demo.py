@@ -38,7 +38,9 @@ BIN = Path(sys.executable).parent
 DEMO_VARS = {"lht_demo_push": True}
 
 
-def _run(argv: list[str], env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess:
+def _run(
+    argv: list[str], env: dict[str, str], capture: bool = False
+) -> subprocess.CompletedProcess:
     console.print(f"[dim]$ {shlex.join([Path(argv[0]).name, *argv[1:]])}[/]")
     return subprocess.run(argv, env=env, cwd=ROOT, text=True, capture_output=capture, check=False)
 
@@ -62,11 +64,28 @@ def main() -> int:
         if second_run:
             changed = simulate_activity(org.engine)
             console.print(f"The local org saw some user activity since the last demo: {changed}.")
-        env = {**environment(), **org.env("token"), "LHT_DUCKDB_PATH": str(WAREHOUSE),
-               "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        console.print(f"Local Salesforce org at {org.instance_url} ({'incremental' if second_run else 'first'} run)")
-        sync = _run([str(BIN / "lht"), "sync", "--project-dir", str(PROJECT_DIR),
-                     "--profiles-dir", str(PROJECT_DIR), "--json"], env, capture=True)
+        env = {
+            **environment(),
+            **org.env("token"),
+            "LHT_DUCKDB_PATH": str(WAREHOUSE),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+        console.print(
+            f"Local Salesforce org at {org.instance_url} ({'incremental' if second_run else 'first'} run)"
+        )
+        sync = _run(
+            [
+                str(BIN / "lht"),
+                "sync",
+                "--project-dir",
+                str(PROJECT_DIR),
+                "--profiles-dir",
+                str(PROJECT_DIR),
+                "--json",
+            ],
+            env,
+            capture=True,
+        )
         if sync.stderr:
             sys.stderr.write(sync.stderr)
         report = json.loads(sync.stdout) if sync.stdout.strip().startswith("{") else None
@@ -84,8 +103,16 @@ def main() -> int:
 
 
 def _build(env: dict[str, str], *select: str) -> bool:
-    argv = [str(BIN / "dbt"), "build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-            "--vars", json.dumps(DEMO_VARS)]
+    argv = [
+        str(BIN / "dbt"),
+        "build",
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--vars",
+        json.dumps(DEMO_VARS),
+    ]
     build = _run([*argv, *(["--select", *select] if select else [])], env)
     if build.returncode != 0:
         console.print("[red]dbt build failed[/]; see dbt's output above.")
@@ -94,44 +121,87 @@ def _build(env: dict[str, str], *select: str) -> bool:
 
 def _push_and_read_back(env: dict[str, str]) -> bool:
     """Push the demo's account scores to Salesforce, then sync Account to read them back."""
-    console.print("\n[bold]Push[/]: the model lht_demo_account_scores scores each account; lht push writes "
-                  "the changed scores back to Account.Account_Score__c.")
-    push = _run([str(BIN / "lht"), "push", "lht_demo_account_scores", "--project-dir", str(PROJECT_DIR),
-                 "--profiles-dir", str(PROJECT_DIR), "--json"], env, capture=True)
+    console.print(
+        "\n[bold]Push[/]: the model lht_demo_account_scores scores each account; lht push writes "
+        "the changed scores back to Account.Account_Score__c."
+    )
+    push = _run(
+        [
+            str(BIN / "lht"),
+            "push",
+            "lht_demo_account_scores",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--json",
+        ],
+        env,
+        capture=True,
+    )
     report = json.loads(push.stdout) if push.stdout.strip().startswith("{") else None
     if report is None or push.returncode != 0:
         console.print(push.stdout + push.stderr)
         console.print("[red]lht push failed[/]; see the messages above.")
         return False
     for r in report["results"]:
-        console.print(f"  {r['name']:<20} {r['status']:<7} {r['engine'] or '-':<11} {r['sent']:>6,} sent "
-                      f"{r['updated']:>6,} updated {r['unchanged']:>6,} unchanged {r['failed']:>4,} failed "
-                      f"{r['api_calls']:>3} API calls")
-    back = _run([str(BIN / "lht"), "sync", "Account", "--project-dir", str(PROJECT_DIR),
-                 "--profiles-dir", str(PROJECT_DIR), "--json"], env, capture=True)
+        console.print(
+            f"  {r['name']:<20} {r['status']:<7} {r['engine'] or '-':<11} {r['sent']:>6,} sent "
+            f"{r['updated']:>6,} updated {r['unchanged']:>6,} unchanged {r['failed']:>4,} failed "
+            f"{r['api_calls']:>3} API calls"
+        )
+    back = _run(
+        [
+            str(BIN / "lht"),
+            "sync",
+            "Account",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--json",
+        ],
+        env,
+        capture=True,
+    )
     if back.returncode != 0:
         console.print(back.stdout + back.stderr)
         return False
     if not _build(env, "account", "lht_push_results"):
         return False
-    console.print("Read back: the next `lht sync` brought the pushed scores into salesforce.account "
-                  "(select Name, Account_Score__c from salesforce.account); what was sent is in "
-                  "salesforce.lht_push_results.")
+    console.print(
+        "Read back: the next `lht sync` brought the pushed scores into salesforce.account "
+        "(select Name, Account_Score__c from salesforce.account); what was sent is in "
+        "salesforce.lht_push_results."
+    )
     return True
 
 
 def _report(env: dict[str, str]) -> int:
     """``lht report``: the demo's runs as one HTML page; say where it is."""
     console.print()
-    page = _run([str(BIN / "lht"), "report", "--output", os.path.relpath(REPORT, ROOT), "--project-dir",
-                 os.path.relpath(PROJECT_DIR, ROOT), "--profiles-dir", os.path.relpath(PROJECT_DIR, ROOT)],
-                env, capture=True)
+    page = _run(
+        [
+            str(BIN / "lht"),
+            "report",
+            "--output",
+            os.path.relpath(REPORT, ROOT),
+            "--project-dir",
+            os.path.relpath(PROJECT_DIR, ROOT),
+            "--profiles-dir",
+            os.path.relpath(PROJECT_DIR, ROOT),
+        ],
+        env,
+        capture=True,
+    )
     if page.returncode != 0:
         console.print(page.stdout + page.stderr)
         console.print("[red]lht report failed[/]; see the messages above.")
         return page.returncode
-    console.print(f"Run history: {REPORT} (open it in a browser; it needs no network). "
-                  "`lht status` lists the last runs; `dbt test --select tag:lht_alerts` runs the alerts.")
+    console.print(
+        f"Run history: {REPORT} (open it in a browser; it needs no network). "
+        "`lht status` lists the last runs; `dbt test --select tag:lht_alerts` runs the alerts."
+    )
     return 0
 
 
@@ -147,14 +217,20 @@ def _print_summary(report: dict, seconds: float, second_run: bool) -> None:
     objects = len(report["results"])
     kind = "incremental (only changed records were fetched)" if second_run else "full (first load)"
     console.print()
-    console.print(f"[bold green]Done[/] in {seconds:.1f} s: {objects} objects, "
-                  f"{report['rows_written']:,} rows staged, {report['api_calls']} API calls; this run was {kind}.")
-    console.print(f"Warehouse: {WAREHOUSE} (DuckDB). Main tables are in schema salesforce, staging in salesforce_staging.")
+    console.print(
+        f"[bold green]Done[/] in {seconds:.1f} s: {objects} objects, "
+        f"{report['rows_written']:,} rows staged, {report['api_calls']} API calls; this run was {kind}."
+    )
+    console.print(
+        f"Warehouse: {WAREHOUSE} (DuckDB). Main tables are in schema salesforce, staging in salesforce_staging."
+    )
     console.print("Try:")
     dbt = os.path.relpath(BIN / "dbt", ROOT)
-    console.print(f"  {dbt} show --project-dir dbt_project --profiles-dir dbt_project "
-                  "--inline \"select Name, BillingCity, AnnualRevenue from salesforce.account "
-                  "where not _lht_is_deleted order by AnnualRevenue desc nulls last\"")
+    console.print(
+        f"  {dbt} show --project-dir dbt_project --profiles-dir dbt_project "
+        '--inline "select Name, BillingCity, AnnualRevenue from salesforce.account '
+        'where not _lht_is_deleted order by AnnualRevenue desc nulls last"'
+    )
     console.print("Run `make demo` again: the second run is incremental.")
 
 

@@ -47,14 +47,31 @@ LHT_COLUMNS = {
     "valid_to": "lht history: when the next version replaced this one; null while it is current.",
     "is_current": "lht history: true for the newest version of the record.",
 }
-MAIN_COLUMNS = ("_lht_batch_id", "_lht_extracted_at", "_lht_is_deleted", "_lht_in_filter", "_lht_synced_at")
-HISTORY_COLUMNS = ("valid_from", "valid_to", "is_current", "_lht_is_deleted", "_lht_batch_id", "_lht_extracted_at",
-                   "_lht_synced_at")
+MAIN_COLUMNS = (
+    "_lht_batch_id",
+    "_lht_extracted_at",
+    "_lht_is_deleted",
+    "_lht_in_filter",
+    "_lht_synced_at",
+)
+HISTORY_COLUMNS = (
+    "valid_from",
+    "valid_to",
+    "is_current",
+    "_lht_is_deleted",
+    "_lht_batch_id",
+    "_lht_extracted_at",
+    "_lht_synced_at",
+)
 #: Model descriptions of earlier lht versions, rewritten like marked ones.
-_LEGACY = (re.compile(r"Salesforce \S+ records, one row per Id, merged from staging\.$"),
-           re.compile(r"One row per \S+ record; merged from staging by lht_main_table\.$"),
-           re.compile(r"Every version of Salesforce \S+ records \(valid_from, valid_to, is_current\); "
-                      r"built from staging by lht_history_table\.$"))
+_LEGACY = (
+    re.compile(r"Salesforce \S+ records, one row per Id, merged from staging\.$"),
+    re.compile(r"One row per \S+ record; merged from staging by lht_main_table\.$"),
+    re.compile(
+        r"Every version of Salesforce \S+ records \(valid_from, valid_to, is_current\); "
+        r"built from staging by lht_history_table\.$"
+    ),
+)
 
 
 def field_description(object_name: str, field_: Mapping[str, Any]) -> str:
@@ -86,30 +103,45 @@ class ModelDocs:
     def looks_generated(self, column: str | None, text: str) -> bool:
         """True when ``text`` reads as lht wrote it for ``column`` (None: the model)."""
         if column is None:
-            return f"Salesforce {self.object_name} records" in text or any(p.search(text) for p in _LEGACY)
+            return f"Salesforce {self.object_name} records" in text or any(
+                p.search(text) for p in _LEGACY
+            )
         if column.lower() in LHT_COLUMNS:
             return text.startswith("lht")
         return f"({self.object_name}.{column}: " in text
 
 
-def model_docs(object_name: str, describe: Mapping[str, Any], *, history: bool = False) -> ModelDocs:
+def model_docs(
+    object_name: str, describe: Mapping[str, Any], *, history: bool = False
+) -> ModelDocs:
     """The descriptions of ``object_name``'s main table (or history table) from its describe."""
     plan = plan_object(describe)
     raw = {f["name"]: f for f in describe.get("fields") or []}
     label = str(describe.get("label") or object_name)
-    columns = [(spec.name, _jinja_safe(field_description(object_name, raw[spec.name]))) for spec in plan.fields]
+    columns = [
+        (spec.name, _jinja_safe(field_description(object_name, raw[spec.name])))
+        for spec in plan.fields
+    ]
     extra: tuple[str, ...]
     if history:
-        text = (f"{label} history: every version of Salesforce {object_name} records (valid_from, valid_to, "
-                "is_current), built from staging by lht.")
+        text = (
+            f"{label} history: every version of Salesforce {object_name} records (valid_from, valid_to, "
+            "is_current), built from staging by lht."
+        )
         extra = HISTORY_COLUMNS
     else:
-        text = (f"{label}: Salesforce {object_name} records, one row per Id, merged from staging by lht "
-                "(deleted records stay, flagged by _lht_is_deleted).")
+        text = (
+            f"{label}: Salesforce {object_name} records, one row per Id, merged from staging by lht "
+            "(deleted records stay, flagged by _lht_is_deleted)."
+        )
         extra = MAIN_COLUMNS
     columns += [(name, LHT_COLUMNS[name]) for name in extra]
-    return ModelDocs(f"{object_name.lower()}{HISTORY_SUFFIX if history else ''}", object_name,
-                     _jinja_safe(text), columns)
+    return ModelDocs(
+        f"{object_name.lower()}{HISTORY_SUFFIX if history else ''}",
+        object_name,
+        _jinja_safe(text),
+        columns,
+    )
 
 
 def _metas(node: Mapping[str, Any]) -> list[Any]:
@@ -195,8 +227,14 @@ def apply_docs(entry: CommentedMap, docs: ModelDocs) -> bool:
             node = yamlfile.block({"name": name})
             _describe(node, text)
             _mark(node)
-            lht_at = next((i for i, c in enumerate(columns)
-                           if isinstance(c, Mapping) and str(c.get("name")).lower() in LHT_COLUMNS), None)
+            lht_at = next(
+                (
+                    i
+                    for i, c in enumerate(columns)
+                    if isinstance(c, Mapping) and str(c.get("name")).lower() in LHT_COLUMNS
+                ),
+                None,
+            )
             if name.lower() in LHT_COLUMNS or lht_at is None:
                 new.append(node)
             else:
@@ -215,8 +253,11 @@ def apply_docs(entry: CommentedMap, docs: ModelDocs) -> bool:
 def document(entries: Mapping[str, yamlfile.YamlEntry], all_docs: Sequence[ModelDocs]) -> list[str]:
     """Apply each model's docs to its entry; the names of the models whose entry changed
     (models without an entry are skipped: ``lht add`` writes entries)."""
-    return [docs.model for docs in all_docs
-            if docs.model in entries and apply_docs(entries[docs.model].entry, docs)]
+    return [
+        docs.model
+        for docs in all_docs
+        if docs.model in entries and apply_docs(entries[docs.model].entry, docs)
+    ]
 
 
 @dataclass
@@ -229,15 +270,23 @@ class DocsReport:
     notes: list[str] = field(default_factory=list)
 
 
-def refresh_docs(objects: Sequence[str] = (), *, project_dir: Path | None = None, profiles_dir: Path | None = None,
-                 target: str | None = None, check: bool = False,
-                 env: Mapping[str, str] | None = None) -> DocsReport:
+def refresh_docs(
+    objects: Sequence[str] = (),
+    *,
+    project_dir: Path | None = None,
+    profiles_dir: Path | None = None,
+    target: str | None = None,
+    check: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> DocsReport:
     """Describe the models of ``objects`` (default: every registered object) in their YAML, from
     the describes ``lht sync`` cached; with ``check`` write nothing, only say what would change."""
     project = load_project(project_dir)
     names = project.resolve(objects) if objects else list(project.objects)
     settings = settings_from_env(env)
-    where = reader_target(load_target(project.project_dir, profiles_dir, target, settings), project.project_dir)
+    where = reader_target(
+        load_target(project.project_dir, profiles_dir, target, settings), project.project_dir
+    )
     wh = open_for_reading(where)
     try:
         store = StateStore(wh, create=False)
@@ -249,7 +298,9 @@ def refresh_docs(objects: Sequence[str] = (), *, project_dir: Path | None = None
     for name in names:
         entry = cached.get(name)
         if entry is None:
-            report.notes.append(f"{name}: not synced yet (no cached describe); run `lht sync {name}`, then `lht docs`.")
+            report.notes.append(
+                f"{name}: not synced yet (no cached describe); run `lht sync {name}`, then `lht docs`."
+            )
             continue
         try:
             all_docs.append(model_docs(name, entry[1]))
@@ -260,7 +311,9 @@ def refresh_docs(objects: Sequence[str] = (), *, project_dir: Path | None = None
     entries = yamlfile.model_entries(project.models_dir)
     for docs in all_docs:
         if docs.model not in entries:
-            report.notes.append(f"{docs.model}: no entry in the YAML of {project.models_dir}; `lht add` writes one.")
+            report.notes.append(
+                f"{docs.model}: no entry in the YAML of {project.models_dir}; `lht add` writes one."
+            )
     before = {item.path: item.path.read_text(encoding="utf-8") for item in entries.values()}
     report.models = document(entries, all_docs)
     changed = yamlfile.changed_files(entries.values(), before)

@@ -31,7 +31,10 @@ class RunSummary:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO-8601 UTC strings)."""
         data = asdict(self)
-        data["started_at"], data["finished_at"] = self.started_at.isoformat(), self.finished_at.isoformat()
+        data["started_at"], data["finished_at"] = (
+            self.started_at.isoformat(),
+            self.finished_at.isoformat(),
+        )
         return data
 
 
@@ -42,8 +45,13 @@ def summarize(rows: Iterable[dict[str, Any]]) -> list[RunSummary]:
         run = runs.get(row["run_id"])
         if run is None:
             run = runs[row["run_id"]] = RunSummary(
-                run_id=row["run_id"], command=row["command"], started_at=row["started_at"],
-                finished_at=row["finished_at"], outcome=row["outcome"], exit_code=int(row["exit_code"] or 0))
+                run_id=row["run_id"],
+                command=row["command"],
+                started_at=row["started_at"],
+                finished_at=row["finished_at"],
+                outcome=row["outcome"],
+                exit_code=int(row["exit_code"] or 0),
+            )
         run.api_calls += int(row["api_calls"] or 0)
         run.rows_written += int(row["rows_written"] or 0)
         if row["object_name"] is None:

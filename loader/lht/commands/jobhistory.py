@@ -18,13 +18,21 @@ from lht.warehouse.connection import load_target
 from lht.warehouse.reader import open_for_reading, reader_target
 
 
-def job_history(object_name: str | None = None, *, limit: int = 50, project_dir: Path | None = None,
-                profiles_dir: Path | None = None, target: str | None = None,
-                env: Mapping[str, str] | None = None) -> list[JobRow]:
+def job_history(
+    object_name: str | None = None,
+    *,
+    limit: int = 50,
+    project_dir: Path | None = None,
+    profiles_dir: Path | None = None,
+    target: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[JobRow]:
     """The newest ``limit`` Bulk query jobs of the syncs (of ``object_name``), newest first."""
     project = load_project(project_dir)
     settings = settings_from_env(env)
-    where = reader_target(load_target(project.project_dir, profiles_dir, target, settings), project.project_dir)
+    where = reader_target(
+        load_target(project.project_dir, profiles_dir, target, settings), project.project_dir
+    )
     wh = open_for_reading(where)
     try:
         store = BulkJobStore(wh, create=False)

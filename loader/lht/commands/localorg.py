@@ -20,11 +20,14 @@ def import_local_org(module: str = PACKAGE) -> ModuleType:
     of its own dependencies is missing.
     """
     if importlib.util.find_spec(PACKAGE) is None:
-        raise LocalOrgMissingError(f"the local org (package lht-devorg) is not installed; {INSTALL}")
+        raise LocalOrgMissingError(
+            f"the local org (package lht-devorg) is not installed; {INSTALL}"
+        )
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
         if exc.name is None or exc.name == PACKAGE or exc.name.startswith(f"{PACKAGE}."):
             raise  # the local org itself is broken, not missing: the traceback helps
-        raise LocalOrgMissingError(f"the local org (lht-devorg) needs {exc.name}, which is not "
-                                   f"installed; {INSTALL}") from None
+        raise LocalOrgMissingError(
+            f"the local org (lht-devorg) needs {exc.name}, which is not installed; {INSTALL}"
+        ) from None

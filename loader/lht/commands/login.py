@@ -33,10 +33,14 @@ logger = logging.getLogger(__name__)
 CALLBACK_PATH = "/OauthRedirect"
 DEFAULT_PORT = 1717
 
-_DONE_PAGE = (b"<!doctype html><meta charset=utf-8><title>lht login</title>"
-              b"<p>lht is logged in to Salesforce. You can close this tab.</p>")
-_FAILED_PAGE = (b"<!doctype html><meta charset=utf-8><title>lht login</title>"
-                b"<p>Salesforce did not authorize lht; the terminal says why.</p>")
+_DONE_PAGE = (
+    b"<!doctype html><meta charset=utf-8><title>lht login</title>"
+    b"<p>lht is logged in to Salesforce. You can close this tab.</p>"
+)
+_FAILED_PAGE = (
+    b"<!doctype html><meta charset=utf-8><title>lht login</title>"
+    b"<p>Salesforce did not authorize lht; the terminal says why.</p>"
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        if parts.path != CALLBACK_PATH or not secrets.compare_digest(query.get("state", ""), self.server.state):
+        if parts.path != CALLBACK_PATH or not secrets.compare_digest(
+            query.get("state", ""), self.server.state
+        ):
             self.send_error(404 if parts.path != CALLBACK_PATH else 400)
             return
         self.server.answer = query
@@ -95,12 +101,19 @@ def _serve(port: int, state: str) -> _Callback:
         raise ConfigError(
             f"lht login cannot listen on 127.0.0.1:{port} ({exc.strerror}): another program (another "
             f"`lht login`, `sf org login web`) may use it. Pass --port N, with "
-            f"http://127.0.0.1:N{CALLBACK_PATH} among the app's callback URLs.") from None
+            f"http://127.0.0.1:N{CALLBACK_PATH} among the app's callback URLs."
+        ) from None
 
 
-def run_login(show_url: Callable[[str], None], *, login_url: str | None = None, client_id: str | None = None,
-              port: int = DEFAULT_PORT, timeout_seconds: float = 300,
-              env: Mapping[str, str] | None = None) -> LoginResult:
+def run_login(
+    show_url: Callable[[str], None],
+    *,
+    login_url: str | None = None,
+    client_id: str | None = None,
+    port: int = DEFAULT_PORT,
+    timeout_seconds: float = 300,
+    env: Mapping[str, str] | None = None,
+) -> LoginResult:
     """Run the web server flow; store and return the login. ``show_url`` gets the authorize
     URL once the callback listens (the CLI prints it and opens the browser)."""
     web = web_login_from_env(env, login_url=login_url, client_id=client_id)
@@ -114,21 +127,33 @@ def run_login(show_url: Callable[[str], None], *, login_url: str | None = None, 
         thread.join()
         answer = server.answer
     if answer is None:
-        raise LhtError(f"No answer from the browser within {timeout_seconds:.0f} s; run `lht login` again "
-                       "and approve the app in the browser.")
+        raise LhtError(
+            f"No answer from the browser within {timeout_seconds:.0f} s; run `lht login` again "
+            "and approve the app in the browser."
+        )
     if "code" not in answer:
         error = answer.get("error", "no code")
         raise LoginRefusedError(
             f"Salesforce did not authorize lht (lht login): {error}: {answer.get('error_description', 'no detail')}. "
             f"Check SF_CLIENT_ID and that the app allows the web server flow with PKCE and the callback "
-            f"URL {redirect_uri}.")
+            f"URL {redirect_uri}."
+        )
     session = make_session(settings, RunBudget(), ClientStats())
-    tokens = oauth.exchange_code(session, web.login_url, web.client_id, web.client_secret,
-                                 answer["code"], redirect_uri, pkce)
-    write_login(web.login_file, StoredLogin(
-        login_url=web.login_url, instance_url=tokens.instance_url, client_id=web.client_id,
-        refresh_token=tokens.refresh_token, client_secret=web.client_secret,
-        identity_url=tokens.identity_url, issued_at=tokens.issued_at or utcnow().isoformat()))
+    tokens = oauth.exchange_code(
+        session, web.login_url, web.client_id, web.client_secret, answer["code"], redirect_uri, pkce
+    )
+    write_login(
+        web.login_file,
+        StoredLogin(
+            login_url=web.login_url,
+            instance_url=tokens.instance_url,
+            client_id=web.client_id,
+            refresh_token=tokens.refresh_token,
+            client_secret=web.client_secret,
+            identity_url=tokens.identity_url,
+            issued_at=tokens.issued_at or utcnow().isoformat(),
+        ),
+    )
     logger.info("stored the login to %s in %s", tokens.instance_url, web.login_file)
     return LoginResult(web.login_file, tokens.instance_url, tokens.identity_url)
 
@@ -154,7 +179,9 @@ def run_logout(env: Mapping[str, str] | None = None) -> LogoutResult:
             note = "Salesforce no longer knew the refresh token (already revoked or expired)."
     except LhtError as exc:
         revoked = False
-        note = (f"{exc}. It was removed here anyway; revoke it in Salesforce (Setup, the app's "
-                "OAuth usage, or the user's connected apps) if it may still work.")
+        note = (
+            f"{exc}. It was removed here anyway; revoke it in Salesforce (Setup, the app's "
+            "OAuth usage, or the user's connected apps) if it may still work."
+        )
     remove_login(path)
     return LogoutResult(path, removed=True, revoked=revoked, note=note)

@@ -34,12 +34,19 @@ class ObjectsReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: ``objects`` with ``registered`` (null outside a project)."""
-        return {"project_dir": str(self.project_dir) if self.project_dir else None,
-                "objects": [{**o.to_dict(), "registered": self.is_registered(o)} for o in self.objects]}
+        return {
+            "project_dir": str(self.project_dir) if self.project_dir else None,
+            "objects": [{**o.to_dict(), "registered": self.is_registered(o)} for o in self.objects],
+        }
 
 
-def list_objects(pattern: str | None = None, *, project_dir: Path | None = None, queryable_only: bool = False,
-                 env: Mapping[str, str] | None = None) -> ObjectsReport:
+def list_objects(
+    pattern: str | None = None,
+    *,
+    project_dir: Path | None = None,
+    queryable_only: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> ObjectsReport:
     """The org's objects whose name or label matches ``pattern`` (a glob, any case), by name."""
     report = ObjectsReport()
     try:
@@ -56,7 +63,9 @@ def list_objects(pattern: str | None = None, *, project_dir: Path | None = None,
     for obj in describe_global(client):
         if queryable_only and not obj.queryable:
             continue
-        if fnmatch.fnmatchcase(obj.name.lower(), wanted) or fnmatch.fnmatchcase(obj.label.lower(), wanted):
+        if fnmatch.fnmatchcase(obj.name.lower(), wanted) or fnmatch.fnmatchcase(
+            obj.label.lower(), wanted
+        ):
             report.objects.append(obj)
     report.objects.sort(key=lambda o: o.name.lower())
     return report

@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-
 from typing import TYPE_CHECKING
 
 from lht.sync.objectsync import Progress as ProgressCallback
@@ -18,7 +17,9 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def progress_reporter(console: Console, *, enabled: bool = True) -> Iterator[ProgressCallback | None]:
+def progress_reporter(
+    console: Console, *, enabled: bool = True
+) -> Iterator[ProgressCallback | None]:
     """Yield a thread-safe progress callback, or None when the console is not a terminal."""
     if not (enabled and console.is_terminal):
         yield None
@@ -26,16 +27,25 @@ def progress_reporter(console: Console, *, enabled: bool = True) -> Iterator[Pro
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     lock = threading.Lock()
-    tasks: dict[str, TaskID] = {}
-    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[phase]}", style="dim"))
+    tasks: dict[str, int] = {}
+    columns = (
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[phase]}", style="dim"),
+    )
     with Progress(*columns, console=console, transient=True) as bars:
 
         def update(name: str, rows: int, expected: int | None, phase: str | None = None) -> None:
             with lock:
                 if name not in tasks:
                     tasks[name] = bars.add_task(name, total=expected, phase="")
-                bars.update(tasks[name], completed=rows, total=max(expected or 0, rows) or None,
-                            phase=phase or "")
+                bars.update(
+                    tasks[name],
+                    completed=rows,
+                    total=max(expected or 0, rows) or None,
+                    phase=phase or "",
+                )
 
         yield update

@@ -39,7 +39,12 @@ logger = logging.getLogger(__name__)
 
 VERSION_COLUMNS = ("SystemModstamp", "LastModifiedDate", "CreatedDate")
 
-PRUNED, NOTHING, SKIPPED_HISTORY, NOT_BUILT = "pruned", "nothing to prune", "skipped: history enabled", "skipped: main table not built"
+PRUNED, NOTHING, SKIPPED_HISTORY, NOT_BUILT = (
+    "pruned",
+    "nothing to prune",
+    "skipped: history enabled",
+    "skipped: main table not built",
+)
 
 
 @dataclass
@@ -63,15 +68,25 @@ def parse_age(value: str) -> int:
     refused rather than read as seconds: `--older-than 30` meant 30 days would prune nearly
     everything already merged."""
     if value.strip().isdigit():
-        raise ConfigError(f"--older-than {value.strip()}: give the unit, e.g. --older-than {value.strip()}d "
-                          f"for {value.strip()} days (s, m, h, d or w); a bare number is ambiguous. Nothing was pruned.")
+        raise ConfigError(
+            f"--older-than {value.strip()}: give the unit, e.g. --older-than {value.strip()}d "
+            f"for {value.strip()} days (s, m, h, d or w); a bare number is ambiguous. Nothing was pruned."
+        )
     return parse_duration(value, "--older-than")
 
 
-def prune(objects: Sequence[str] = (), *, older_than_seconds: int, dry_run: bool = False,
-          project_dir: Path | None = None, profiles_dir: Path | None = None, target: str | None = None,
-          env: Mapping[str, str] | None = None, now: datetime | None = None,
-          wait_for_lock: bool = False) -> list[PruneResult]:
+def prune(
+    objects: Sequence[str] = (),
+    *,
+    older_than_seconds: int,
+    dry_run: bool = False,
+    project_dir: Path | None = None,
+    profiles_dir: Path | None = None,
+    target: str | None = None,
+    env: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    wait_for_lock: bool = False,
+) -> list[PruneResult]:
     """Prune the staging tables of ``objects`` (default: every registered object).
 
     Naming an object that has history enabled raises PruneRefusedError before anything is
@@ -84,12 +99,15 @@ def prune(objects: Sequence[str] = (), *, older_than_seconds: int, dry_run: bool
         raise PruneRefusedError(
             f"{', '.join(refused)} {'has' if len(refused) == 1 else 'have'} a history model, which is built from "
             "every staged version; pruning would make it impossible to rebuild. Remove the history model "
-            "(models/salesforce/<object>_history.sql) to prune, or leave these objects out.")
+            "(models/salesforce/<object>_history.sql) to prune, or leave these objects out."
+        )
     cutoff = (now or utcnow()) - timedelta(seconds=older_than_seconds)
     settings = settings_from_env(env)
     schema = settings.schema
     # a dry run only reads: it neither creates nor writes the warehouse
-    wh = connect(load_target(project.project_dir, profiles_dir, target, settings), read_only=dry_run)
+    wh = connect(
+        load_target(project.project_dir, profiles_dir, target, settings), read_only=dry_run
+    )
     results: list[PruneResult] = []
     try:
         with run_lock(wh, wait=wait_for_lock):
@@ -103,7 +121,9 @@ def prune(objects: Sequence[str] = (), *, older_than_seconds: int, dry_run: bool
     return results
 
 
-def prune_object(wh: Warehouse, name: str, schema: str, *, cutoff: datetime, dry_run: bool = False) -> PruneResult:
+def prune_object(
+    wh: Warehouse, name: str, schema: str, *, cutoff: datetime, dry_run: bool = False
+) -> PruneResult:
     """Prune one object's staging table (see the module docstring for the rule)."""
     result = PruneResult(object_name=name)
     summary = main_table_summary(wh, name, schema)
@@ -116,16 +136,23 @@ def prune_object(wh: Warehouse, name: str, schema: str, *, cutoff: datetime, dry
     table = wh.staging_table(name)
     with wh.transaction():
         rows, batches = wh.execute(
-            f"SELECT count(*), count(DISTINCT {wh.quote(BATCH_ID_COLUMN)}) FROM {table} WHERE {predicate}", params)[0]
+            f"SELECT count(*), count(DISTINCT {wh.quote(BATCH_ID_COLUMN)}) FROM {table} WHERE {predicate}",
+            params,
+        )[0]
         total = int(wh.execute(f"SELECT count(*) FROM {table}")[0][0])
         result.rows_deleted, result.rows_kept = int(rows), total - int(rows)
         result.batches_emptied = int(batches) - _batches_kept(wh, table, predicate, params)
         if rows and not dry_run:
             wh.execute(f"DELETE FROM {table} WHERE {predicate}", params)
     result.outcome = PRUNED if rows else NOTHING
-    logger.info("%s: %s %d staged row(s) of batches up to %s extracted before %s", name,
-                "would delete" if dry_run else "deleted", result.rows_deleted, result.merged_through,
-                cutoff.isoformat())
+    logger.info(
+        "%s: %s %d staged row(s) of batches up to %s extracted before %s",
+        name,
+        "would delete" if dry_run else "deleted",
+        result.rows_deleted,
+        result.merged_through,
+        cutoff.isoformat(),
+    )
     return result
 
 
@@ -134,19 +161,33 @@ def _batches_kept(wh: Warehouse, table: str, predicate: str, params: list) -> in
     batch = wh.quote(BATCH_ID_COLUMN)
     rows = wh.execute(
         f"SELECT count(DISTINCT {batch}) FROM {table} WHERE NOT ({predicate}) AND {batch} IN "
-        f"(SELECT {batch} FROM {table} WHERE {predicate})", [*params, *params])
+        f"(SELECT {batch} FROM {table} WHERE {predicate})",
+        [*params, *params],
+    )
     return int(rows[0][0])
 
 
-def _prunable(wh: Warehouse, name: str, columns: Mapping[str, str], *, merged_through: str,
-              cutoff: datetime) -> tuple[str, list]:
+def _prunable(
+    wh: Warehouse, name: str, columns: Mapping[str, str], *, merged_through: str, cutoff: datetime
+) -> tuple[str, list]:
     """The WHERE clause (and its parameters) selecting the rows prune may delete."""
     q, table = wh.quote, wh.staging_table(name)
-    idc, batch, kind, extracted = q("Id"), q(BATCH_ID_COLUMN), q(KIND_COLUMN), q(EXTRACTED_AT_COLUMN)
+    idc, batch, kind, extracted = (
+        q("Id"),
+        q(BATCH_ID_COLUMN),
+        q(KIND_COLUMN),
+        q(EXTRACTED_AT_COLUMN),
+    )
     version = next((c for c in VERSION_COLUMNS if c.lower() in columns), None)
     key = f"{idc} || '|' || {kind} || '|' || {batch}"
-    by_version = (f"row_number() OVER (PARTITION BY {idc}, {kind} ORDER BY "
-                  f"CASE WHEN {kind} = ? THEN {q(version)} END DESC NULLS LAST, {batch} DESC)") if version else "2"
+    by_version = (
+        (
+            f"row_number() OVER (PARTITION BY {idc}, {kind} ORDER BY "
+            f"CASE WHEN {kind} = ? THEN {q(version)} END DESC NULLS LAST, {batch} DESC)"
+        )
+        if version
+        else "2"
+    )
     keepers = f"""
         SELECT key FROM (
             SELECT {key} AS key,
@@ -157,8 +198,10 @@ def _prunable(wh: Warehouse, name: str, columns: Mapping[str, str], *, merged_th
         ) ranked
         WHERE newest_batch = 1 OR newest_version = 1
     """
-    predicate = (f"{batch} <= ? AND {extracted} < CAST(? AS {timestamp_sql_type(wh.kind)}) "  # type: ignore[arg-type]
-                 f"AND {idc} IS NOT NULL AND {key} NOT IN ({keepers})")
+    predicate = (
+        f"{batch} <= ? AND {extracted} < CAST(? AS {timestamp_sql_type(wh.kind)}) "  # type: ignore[arg-type]
+        f"AND {idc} IS NOT NULL AND {key} NOT IN ({keepers})"
+    )
     params: list = [merged_through, as_utc(cutoff).isoformat(sep=" ")]
     if version:
         params.append(KIND_RECORD)

@@ -41,8 +41,12 @@ class Removed:
     drop_sql: list[str] = field(default_factory=list)
 
 
-def remove_objects(names: Iterable[str], project_dir: str | os.PathLike | None = None, *,
-                   env: Mapping[str, str] | None = None) -> Removed:
+def remove_objects(
+    names: Iterable[str],
+    project_dir: str | os.PathLike | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Removed:
     """Unregister ``names`` (registered objects, any case); see the module docstring."""
     project = load_project(project_dir)
     objects = project.resolve(names)
@@ -56,18 +60,27 @@ def remove_objects(names: Iterable[str], project_dir: str | os.PathLike | None =
         document = yamlfile.load(sources)
         for source in document.get("sources") or []:
             if source.get("name") == SOURCE_NAME and source.get("tables") is not None:
-                gone = yamlfile.remove(source["tables"], lambda t: _named(t, {o.lower() for o in objects}))
+                gone = yamlfile.remove(
+                    source["tables"], lambda t: _named(t, {o.lower() for o in objects})
+                )
                 result.edited += [f"{sources.name}: source table {t['name']}" for t in gone]
         texts[sources] = yamlfile.dumps(document)
     for path in sorted({*project.models_dir.glob("*.yml"), *project.models_dir.glob("*.yaml")}):
         document = yamlfile.load(path)
         if not isinstance(document, CommentedMap):
             continue
-        for key, picks in (("models", lambda e: _named(e, models)),
-                           ("unit_tests", lambda e: isinstance(e, Mapping) and str(e.get("model", "")).lower() in models)):
+        for key, picks in (
+            ("models", lambda e: _named(e, models)),
+            (
+                "unit_tests",
+                lambda e: isinstance(e, Mapping) and str(e.get("model", "")).lower() in models,
+            ),
+        ):
             if document.get(key) is not None:
                 gone = yamlfile.remove(document[key], picks)
-                result.edited += [f"{path.name}: {key[:-1].replace('_', ' ')} {e['name']}" for e in gone]
+                result.edited += [
+                    f"{path.name}: {key[:-1].replace('_', ' ')} {e['name']}" for e in gone
+                ]
         texts.setdefault(path, yamlfile.dumps(document))
     config_path = project.project_dir / "dbt_project.yml"
     config = yamlfile.load(config_path)
@@ -86,7 +99,9 @@ def remove_objects(names: Iterable[str], project_dir: str | os.PathLike | None =
     for path, text in texts.items():
         if text != path.read_text(encoding="utf-8"):
             yamlfile.save(path, text)
-    _left_in_warehouse(result, objects, {o for o in objects if project.objects[o].history}, settings_from_env(env))
+    _left_in_warehouse(
+        result, objects, {o for o in objects if project.objects[o].history}, settings_from_env(env)
+    )
     return result
 
 
@@ -105,17 +120,26 @@ def _refuse_if_referenced(models_root: Path, models: set[str], removing: set[Pat
         if named:
             users.append(f"{path.relative_to(models_root.parent)} (ref {', '.join(sorted(named))})")
     if users:
-        raise ConfigError(f"Other models use what lht remove would delete: {'; '.join(users)}. Change or remove "
-                          "them first, or dbt could no longer build the project. Nothing was changed.")
+        raise ConfigError(
+            f"Other models use what lht remove would delete: {'; '.join(users)}. Change or remove "
+            "them first, or dbt could no longer build the project. Nothing was changed."
+        )
 
 
-def _left_in_warehouse(result: Removed, objects: list[str], histories: set[str], settings: Settings) -> None:
+def _left_in_warehouse(
+    result: Removed, objects: list[str], histories: set[str], settings: Settings
+) -> None:
     staging, schema = settings.staging_schema, settings.schema
     for name in objects:
         table = name.lower()
-        result.tables += [f"{schema}.{table}", *([f"{schema}.{table}{HISTORY_SUFFIX}"] if name in histories else []),
-                          f"{staging}.{table}"]
+        result.tables += [
+            f"{schema}.{table}",
+            *([f"{schema}.{table}{HISTORY_SUFFIX}"] if name in histories else []),
+            f"{staging}.{table}",
+        ]
     result.drop_sql += [f"drop table if exists {t};" for t in result.tables]
     listed = ", ".join(f"'{name.lower()}'" for name in objects)
-    result.drop_sql += [f"delete from {staging}.{t} where lower(object_name) in ({listed});"
-                        for t in (STATE_TABLE, DESCRIBE_TABLE)]
+    result.drop_sql += [
+        f"delete from {staging}.{t} where lower(object_name) in ({listed});"
+        for t in (STATE_TABLE, DESCRIBE_TABLE)
+    ]

@@ -42,9 +42,15 @@ class ReportData:
     last_success: dict[str, datetime | None] = field(default_factory=dict)
 
 
-def collect_report(*, project_dir: Path | None = None, profiles_dir: Path | None = None, target: str | None = None,
-                   days: int = DEFAULT_DAYS, env: Mapping[str, str] | None = None,
-                   now: datetime | None = None) -> ReportData:
+def collect_report(
+    *,
+    project_dir: Path | None = None,
+    profiles_dir: Path | None = None,
+    target: str | None = None,
+    days: int = DEFAULT_DAYS,
+    env: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> ReportData:
     """The run history of the profile's target over the last ``days`` days."""
     if days < 1:
         raise ConfigError(f"--days must be at least 1, not {days}.")
@@ -55,7 +61,9 @@ def collect_report(*, project_dir: Path | None = None, profiles_dir: Path | None
     since = now - timedelta(days=days)
     rows: list[dict[str, Any]] = []
     synced: dict[str, datetime] = {}
-    if where.kind != "duckdb" or (where.path is not None and where.path.is_file()):  # never create one
+    if where.kind != "duckdb" or (
+        where.path is not None and where.path.is_file()
+    ):  # never create one
         wh = connect(where, read_only=True)
         try:
             rows = read_runs(wh, since=since)
@@ -63,10 +71,20 @@ def collect_report(*, project_dir: Path | None = None, profiles_dir: Path | None
         finally:
             wh.close()
     by_lower = {name.lower(): when for name, when in synced.items()}
-    last_success: dict[str, datetime | None] = {name: by_lower.pop(name.lower(), None) for name in project.objects}
+    last_success: dict[str, datetime | None] = {
+        name: by_lower.pop(name.lower(), None) for name in project.objects
+    }
     last_success.update({name: when for name, when in synced.items() if name.lower() in by_lower})
-    return ReportData(target=where.name, generated_at=now, since=since, warn_hours=warn_hours,
-                      error_hours=error_hours, rows=rows, runs=summarize(rows), last_success=last_success)
+    return ReportData(
+        target=where.name,
+        generated_at=now,
+        since=since,
+        warn_hours=warn_hours,
+        error_hours=error_hours,
+        rows=rows,
+        runs=summarize(rows),
+        last_success=last_success,
+    )
 
 
 def write_report(data: ReportData, output: Path) -> Path:
@@ -75,7 +93,9 @@ def write_report(data: ReportData, output: Path) -> Path:
 
     output = Path(output)
     if output.is_dir():
-        raise ConfigError(f"{output} is a folder: give --output a file name, e.g. {output / 'lht-report.html'}.")
+        raise ConfigError(
+            f"{output} is a folder: give --output a file name, e.g. {output / 'lht-report.html'}."
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render(data), encoding="utf-8")
     return output.resolve()

@@ -37,10 +37,18 @@ class Chart:
 
 
 def _div(fig: Any, div_id: str) -> str:
-    fig.update_layout(template="plotly_white", margin={"l": 60, "r": 20, "t": 30, "b": 50}, height=360,
-                      legend={"orientation": "h", "y": -0.2})
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    fig.update_layout(
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 30, "b": 50},
+        height=360,
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
 
 
 def _when(value: datetime) -> str:
@@ -53,7 +61,9 @@ def _per_object(rows: Iterable[dict[str, Any]], command: str) -> dict[str, list[
     for row in rows:
         if row["command"] == command and row["object_name"] is not None:
             found[row["object_name"]].append(row)
-    return {name: sorted(items, key=lambda r: r["started_at"]) for name, items in sorted(found.items())}
+    return {
+        name: sorted(items, key=lambda r: r["started_at"]) for name, items in sorted(found.items())
+    }
 
 
 def sync_charts(rows: list[dict[str, Any]]) -> list[Chart]:
@@ -62,19 +72,31 @@ def sync_charts(rows: list[dict[str, Any]]) -> list[Chart]:
 
     objects = _per_object(rows, "sync")
     charts = []
-    for div_id, title, key in (("lht-sync-rows", "Rows staged per sync run", "rows_written"),
-                               ("lht-sync-seconds", "Seconds per sync run", "seconds")):
+    for div_id, title, key in (
+        ("lht-sync-rows", "Rows staged per sync run", "rows_written"),
+        ("lht-sync-seconds", "Seconds per sync run", "seconds"),
+    ):
         if not objects:
             charts.append(Chart(title, empty="No sync run in this period."))
             continue
         fig = go.Figure()
         for name, items in objects.items():
-            fig.add_trace(go.Scatter(
-                x=[_when(r["started_at"]) for r in items], y=[r[key] or 0 for r in items], name=name,
-                mode="lines+markers", customdata=[[r["outcome"], r["mode"] or "-", r["engine"] or "-"] for r in items],
-                hovertemplate=f"{name}<br>%{{x}}<br>%{{y:,}}<br>%{{customdata[0]}}, %{{customdata[1]}}, "
-                              "%{customdata[2]}<extra></extra>"))
-        fig.update_yaxes(title_text="rows" if key == "rows_written" else "seconds", rangemode="tozero")
+            fig.add_trace(
+                go.Scatter(
+                    x=[_when(r["started_at"]) for r in items],
+                    y=[r[key] or 0 for r in items],
+                    name=name,
+                    mode="lines+markers",
+                    customdata=[
+                        [r["outcome"], r["mode"] or "-", r["engine"] or "-"] for r in items
+                    ],
+                    hovertemplate=f"{name}<br>%{{x}}<br>%{{y:,}}<br>%{{customdata[0]}}, %{{customdata[1]}}, "
+                    "%{customdata[2]}<extra></extra>",
+                )
+            )
+        fig.update_yaxes(
+            title_text="rows" if key == "rows_written" else "seconds", rangemode="tozero"
+        )
         charts.append(Chart(title, _div(fig, div_id)))
     return charts
 
@@ -84,7 +106,10 @@ def api_days(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     daily limit: what the dbt model ``lht_api_usage`` holds."""
     days: dict[Any, dict[str, Any]] = {}
     for row in rows:
-        day = days.setdefault(utc_day(row["finished_at"]), {"lht_api_calls": 0, "peak_used": None, "daily_limit": None})
+        day = days.setdefault(
+            utc_day(row["finished_at"]),
+            {"lht_api_calls": 0, "peak_used": None, "daily_limit": None},
+        )
         day["lht_api_calls"] += int(row["api_calls"] or 0)
         for key, column in (("peak_used", "api_usage_used"), ("daily_limit", "api_usage_limit")):
             if row[column] is not None:
@@ -102,12 +127,34 @@ def api_chart(rows: list[dict[str, Any]]) -> Chart:
         return Chart(title, empty="No run in this period.")
     x = [d["usage_date"] for d in days]
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=[d["lht_api_calls"] for d in days], name="calls made by lht",
-                         marker_color="#1565c0"))
-    fig.add_trace(go.Scatter(x=x, y=[d["peak_used"] for d in days], name="org's usage (peak seen)",
-                             mode="lines+markers", line={"color": "#ef6c00"}, connectgaps=True))
-    fig.add_trace(go.Scatter(x=x, y=[d["daily_limit"] for d in days], name="org's daily limit",
-                             mode="lines+markers", line={"color": _RED, "dash": "dash"}, connectgaps=True))
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=[d["lht_api_calls"] for d in days],
+            name="calls made by lht",
+            marker_color="#1565c0",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[d["peak_used"] for d in days],
+            name="org's usage (peak seen)",
+            mode="lines+markers",
+            line={"color": "#ef6c00"},
+            connectgaps=True,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[d["daily_limit"] for d in days],
+            name="org's daily limit",
+            mode="lines+markers",
+            line={"color": _RED, "dash": "dash"},
+            connectgaps=True,
+        )
+    )
     fig.update_xaxes(type="category")
     fig.update_yaxes(title_text="API requests", rangemode="tozero")
     return Chart(title, _div(fig, "lht-api-usage"))
@@ -118,19 +165,29 @@ def writeback_chart(rows: list[dict[str, Any]]) -> Chart:
     import plotly.graph_objects as go
 
     title = "Push and merge outcomes per run"
-    items = sorted((r for r in rows if r["command"] in ("push", "merge") and r["object_name"] is not None),
-                   key=lambda r: (r["started_at"], r["object_name"]))
+    items = sorted(
+        (r for r in rows if r["command"] in ("push", "merge") and r["object_name"] is not None),
+        key=lambda r: (r["started_at"], r["object_name"]),
+    )
     if not items:
         return Chart(title, empty="No push or merge run in this period.")
     x = [f"{_when(r['started_at'])} {r['command']} {r['object_name']}" for r in items]
     fig = go.Figure()
     for name, colour, values in (
-            ("accepted / merged", _GREEN, [r["rows_written"] or 0 for r in items]),
-            ("failed", _RED, [r["rows_failed"] or 0 for r in items]),
-            ("already merged", _GREY, [r["rows_already_merged"] or 0 for r in items])):
-        fig.add_trace(go.Bar(x=x, y=values, name=name, marker_color=colour,
-                             customdata=[[r["outcome"]] for r in items],
-                             hovertemplate=f"%{{x}}<br>{name}: %{{y:,}}<br>outcome %{{customdata[0]}}<extra></extra>"))
+        ("accepted / merged", _GREEN, [r["rows_written"] or 0 for r in items]),
+        ("failed", _RED, [r["rows_failed"] or 0 for r in items]),
+        ("already merged", _GREY, [r["rows_already_merged"] or 0 for r in items]),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=values,
+                name=name,
+                marker_color=colour,
+                customdata=[[r["outcome"]] for r in items],
+                hovertemplate=f"%{{x}}<br>{name}: %{{y:,}}<br>outcome %{{customdata[0]}}<extra></extra>",
+            )
+        )
     fig.update_layout(barmode="stack")
     fig.update_xaxes(type="category", tickangle=-30)
     fig.update_yaxes(title_text="rows", rangemode="tozero")
@@ -143,18 +200,36 @@ def freshness_chart(data: ReportData) -> tuple[Chart, list[str]]:
     import plotly.graph_objects as go
 
     title = "Hours since each object's last successful sync"
-    ages = {name: round((data.generated_at - when).total_seconds() / 3600, 2)
-            for name, when in data.last_success.items() if when is not None}
+    ages = {
+        name: round((data.generated_at - when).total_seconds() / 3600, 2)
+        for name, when in data.last_success.items()
+        if when is not None
+    }
     never = sorted(name for name, when in data.last_success.items() if when is None)
     if not ages:
         return Chart(title, empty="No object has synced successfully yet."), never
     names = sorted(ages, key=lambda n: -ages[n])
-    colours = [_RED if ages[n] >= data.error_hours else _YELLOW if ages[n] >= data.warn_hours else _GREEN
-               for n in names]
-    fig = go.Figure(go.Bar(x=[ages[n] for n in names], y=names, orientation="h", marker_color=colours,
-                           hovertemplate="%{y}: %{x} h<extra></extra>", name="hours"))
-    for hours, colour, label in ((data.warn_hours, _YELLOW, "warn"), (data.error_hours, _RED, "error")):
-        fig.add_vline(x=hours, line_dash="dot", line_color=colour, annotation_text=f"{label} {hours:g} h")
+    colours = [
+        _RED if ages[n] >= data.error_hours else _YELLOW if ages[n] >= data.warn_hours else _GREEN
+        for n in names
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=[ages[n] for n in names],
+            y=names,
+            orientation="h",
+            marker_color=colours,
+            hovertemplate="%{y}: %{x} h<extra></extra>",
+            name="hours",
+        )
+    )
+    for hours, colour, label in (
+        (data.warn_hours, _YELLOW, "warn"),
+        (data.error_hours, _RED, "error"),
+    ):
+        fig.add_vline(
+            x=hours, line_dash="dot", line_color=colour, annotation_text=f"{label} {hours:g} h"
+        )
     fig.update_xaxes(title_text="hours", rangemode="tozero")
     fig.update_layout(showlegend=False)
     return Chart(title, _div(fig, "lht-freshness")), never
@@ -162,12 +237,25 @@ def freshness_chart(data: ReportData) -> tuple[Chart, list[str]]:
 
 def failures(data: ReportData) -> list[dict[str, str]]:
     """The newest failures: objects and models not ok, and runs refused or failed as a whole."""
-    failing_runs = {r["run_id"] for r in data.rows if r["object_name"] is not None and r["outcome"] != OK}
-    found = [r for r in data.rows if r["outcome"] != OK
-             and (r["object_name"] is not None or r["run_id"] not in failing_runs)]
+    failing_runs = {
+        r["run_id"] for r in data.rows if r["object_name"] is not None and r["outcome"] != OK
+    }
+    found = [
+        r
+        for r in data.rows
+        if r["outcome"] != OK and (r["object_name"] is not None or r["run_id"] not in failing_runs)
+    ]
     found.sort(key=lambda r: (r["started_at"], r["object_name"] or ""), reverse=True)
-    return [{"when": _when(r["started_at"]), "command": r["command"], "name": r["object_name"] or "(the run)",
-             "outcome": r["outcome"], "message": r["error_message"] or ""} for r in found[:FAILURES_SHOWN]]
+    return [
+        {
+            "when": _when(r["started_at"]),
+            "command": r["command"],
+            "name": r["object_name"] or "(the run)",
+            "outcome": r["outcome"],
+            "message": r["error_message"] or "",
+        }
+        for r in found[:FAILURES_SHOWN]
+    ]
 
 
 def render(data: ReportData) -> str:
@@ -176,15 +264,36 @@ def render(data: ReportData) -> str:
 
     freshness, never = freshness_chart(data)
     charts = [*sync_charts(data.rows), api_chart(data.rows), writeback_chart(data.rows), freshness]
-    runs = [{"when": _when(r.started_at), "command": r.command, "outcome": r.outcome, "count": r.items,
-             "rows": f"{r.rows_written:,}", "calls": r.api_calls,
-             "seconds": "-" if r.seconds is None else f"{r.seconds:.1f}",
-             "problem": one_line(r.error) if r.error else ", ".join(r.failed)} for r in data.runs[:RUNS_SHOWN]]
-    totals = {"runs": len(data.runs), "failed": sum(1 for r in data.runs if r.outcome != OK),
-              "rows": f"{sum(r.rows_written for r in data.runs):,}", "calls": sum(r.api_calls for r in data.runs)}
+    runs = [
+        {
+            "when": _when(r.started_at),
+            "command": r.command,
+            "outcome": r.outcome,
+            "count": r.items,
+            "rows": f"{r.rows_written:,}",
+            "calls": r.api_calls,
+            "seconds": "-" if r.seconds is None else f"{r.seconds:.1f}",
+            "problem": one_line(r.error) if r.error else ", ".join(r.failed),
+        }
+        for r in data.runs[:RUNS_SHOWN]
+    ]
+    totals = {
+        "runs": len(data.runs),
+        "failed": sum(1 for r in data.runs if r.outcome != OK),
+        "rows": f"{sum(r.rows_written for r in data.runs):,}",
+        "calls": sum(r.api_calls for r in data.runs),
+    }
     template = Environment(autoescape=True).from_string(_PAGE)
-    return template.render(data=data, charts=charts, never=never, failures=failures(data), runs=runs,
-                           totals=totals, plotly_js=get_plotlyjs(), when=_when)
+    return template.render(
+        data=data,
+        charts=charts,
+        never=never,
+        failures=failures(data),
+        runs=runs,
+        totals=totals,
+        plotly_js=get_plotlyjs(),
+        when=_when,
+    )
 
 
 _PAGE = """<!DOCTYPE html>

@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 
 
 @contextmanager
-def refusals_recorded(command: str, *, project_dir: Path | None, profiles_dir: Path | None,
-                      target: str | None) -> Iterator[None]:
+def refusals_recorded(
+    command: str, *, project_dir: Path | None, profiles_dir: Path | None, target: str | None
+) -> Iterator[None]:
     """Record a refusal (an :class:`LhtError` out of the block) in the run history, then re-raise."""
     started = datetime.now(timezone.utc)
     try:
@@ -38,20 +39,37 @@ def refusals_recorded(command: str, *, project_dir: Path | None, profiles_dir: P
         raise
 
 
-def _record(command: str, exc: LhtError, started: datetime, project_dir: Path | None,
-            profiles_dir: Path | None, target: str | None) -> None:
+def _record(
+    command: str,
+    exc: LhtError,
+    started: datetime,
+    project_dir: Path | None,
+    profiles_dir: Path | None,
+    target: str | None,
+) -> None:
     try:
         # a refusal may come from a bad setting: the target is found with that one at its default
-        where = load_target(find_project_dir(project_dir), profiles_dir, target,
-                            settings_from_env(skip_invalid=True))
+        where = load_target(
+            find_project_dir(project_dir),
+            profiles_dir,
+            target,
+            settings_from_env(skip_invalid=True),
+        )
     except LhtError as why:
         logger.info("The refusal was not recorded in the run history: %s", why)
         return
     finished = datetime.now(timezone.utc)
-    row = RunRow(run_id=new_run_id(started), command=command, object_name=None, started_at=started,
-                 finished_at=finished, outcome=REFUSED if exc.exit_code in (2, 3) else FAILED,
-                 exit_code=exc.exit_code, seconds=round((finished - started).total_seconds(), 3),
-                 error_message=str(exc))
+    row = RunRow(
+        run_id=new_run_id(started),
+        command=command,
+        object_name=None,
+        started_at=started,
+        finished_at=finished,
+        outcome=REFUSED if exc.exit_code in (2, 3) else FAILED,
+        exit_code=exc.exit_code,
+        seconds=round((finished - started).total_seconds(), 3),
+        error_message=str(exc),
+    )
     try:
         outcome = record_refusal(where, row)
     except (LhtError, OSError) as why:  # recording must never hide the refusal itself

@@ -43,12 +43,24 @@ HISTORY_TEMPLATE = "{{{{ lht.lht_history_table('{name}') }}}}\n"
 KIND_COLUMN = {
     "name": "_lht_kind",
     "description": "What the staged row is: record, deleted (a delete marker), formula, fields or filtered.",
-    "data_tests": [{"lht_accepted_values": {"arguments": {"values": ["record", "deleted", "formula", "fields", "filtered"]}}}],
+    "data_tests": [
+        {
+            "lht_accepted_values": {
+                "arguments": {"values": ["record", "deleted", "formula", "fields", "filtered"]}
+            }
+        }
+    ],
 }
-DEFAULT_SOURCE_TABLE: dict[str, Any] = {"name": None, "description": "Staged versions of Salesforce {name} records.",
-                        "columns": [KIND_COLUMN]}
-DEFAULT_MODEL: dict[str, Any] = {"name": None, "description": "Salesforce {name} records, one row per Id, merged from staging.",
-                 "columns": [{"name": "Id", "data_tests": ["unique", "not_null"]}]}
+DEFAULT_SOURCE_TABLE: dict[str, Any] = {
+    "name": None,
+    "description": "Staged versions of Salesforce {name} records.",
+    "columns": [KIND_COLUMN],
+}
+DEFAULT_MODEL: dict[str, Any] = {
+    "name": None,
+    "description": "Salesforce {name} records, one row per Id, merged from staging.",
+    "columns": [{"name": "Id", "data_tests": ["unique", "not_null"]}],
+}
 
 
 @dataclass
@@ -59,9 +71,14 @@ class Added:
     notes: list[str] = field(default_factory=list)
 
 
-def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = None, *,
-                history: bool = False, offline: bool = False,
-                env: Mapping[str, str] | None = None) -> Added:
+def add_objects(
+    names: Iterable[str],
+    project_dir: str | os.PathLike | None = None,
+    *,
+    history: bool = False,
+    offline: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> Added:
     """Register each object (and with ``history``, enable its history model). Checked against
     the org unless ``offline``; nothing is written when any name is refused."""
     root = find_project_dir(project_dir)
@@ -82,16 +99,25 @@ def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = No
             histories.append(name)
     client = None if offline or not (new or histories) else _org_client([*new, *histories], env)
     if client is not None and new:
-        spelled = dict(zip(new, _checked_against_org(client, new), strict=True))  # as the org spells them
+        spelled = dict(
+            zip(new, _checked_against_org(client, new), strict=True)
+        )  # as the org spells them
         new = list(spelled.values())
         histories = [spelled.get(name, name) for name in histories]
     models_dir = project.models_dir
     files = {models_dir / f"{n.lower()}.sql": MODEL_TEMPLATE.format(name=n) for n in new}
-    files.update({models_dir / f"{n.lower()}{HISTORY_SUFFIX}.sql": HISTORY_TEMPLATE.format(name=n) for n in histories})
+    files.update(
+        {
+            models_dir / f"{n.lower()}{HISTORY_SUFFIX}.sql": HISTORY_TEMPLATE.format(name=n)
+            for n in histories
+        }
+    )
     taken = [str(path) for path in files if path.exists()]
     if taken:
-        raise ConfigError(f"{', '.join(taken)} already exist(s) with other content; move it away or register by "
-                          "hand. Nothing was written.")
+        raise ConfigError(
+            f"{', '.join(taken)} already exist(s) with other content; move it away or register by "
+            "hand. Nothing was written."
+        )
     docs = _docs(client, new, histories, result) if client is not None else []
     yaml_texts = _yaml_for_new(models_dir, new, histories, docs)
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -102,8 +128,10 @@ def add_objects(names: Iterable[str], project_dir: str | os.PathLike | None = No
         yamlfile.save(path, text)
         result.written.append(path)
     if offline and (new or histories):
-        result.notes.append("Not checked against the org (--offline), and the columns are not documented: run "
-                            "`lht docs` after the first `lht sync`.")
+        result.notes.append(
+            "Not checked against the org (--offline), and the columns are not documented: run "
+            "`lht docs` after the first `lht sync`."
+        )
     return result
 
 
@@ -113,13 +141,17 @@ def _org_client(names: list[str], env: Mapping[str, str] | None) -> SalesforceCl
     try:
         credentials = credentials_from_env(settings.environ)
     except CredentialsError as exc:
-        raise ConfigError(f"lht add checks {', '.join(names)} against the org, but: {exc} "
-                          "Or pass --offline to register without checking.") from None
+        raise ConfigError(
+            f"lht add checks {', '.join(names)} against the org, but: {exc} "
+            "Or pass --offline to register without checking."
+        ) from None
     try:
         return connect(credentials, settings)
     except LhtError as exc:
-        raise type(exc)(f"lht add could not reach the org to check {', '.join(names)}: {exc} "
-                        "Fix that, or pass --offline to register without checking.") from None
+        raise type(exc)(
+            f"lht add could not reach the org to check {', '.join(names)}: {exc} "
+            "Fix that, or pass --offline to register without checking."
+        ) from None
 
 
 def _checked_against_org(client: SalesforceClient, names: list[str]) -> list[str]:
@@ -130,19 +162,29 @@ def _checked_against_org(client: SalesforceClient, names: list[str]) -> list[str
         found = catalog.find(name)
         if found is None:
             close = catalog.suggest(name)
-            hint = f"did you mean {' or '.join(close)}?" if close else "no object there has a similar name"
+            hint = (
+                f"did you mean {' or '.join(close)}?"
+                if close
+                else "no object there has a similar name"
+            )
             problems.append(f"{name} is not an object of the org ({hint})")
         elif not found.queryable:
-            problems.append(f"{found.name} exists but this user cannot query it (queryable=false), so lht cannot "
-                            "load it: grant the user's profile read access")
+            problems.append(
+                f"{found.name} exists but this user cannot query it (queryable=false), so lht cannot "
+                "load it: grant the user's profile read access"
+            )
         else:
             spelled.append(found.name)
     if problems:
-        raise ConfigError("; ".join(problems) + ". `lht objects` lists the org's objects. Nothing was written.")
+        raise ConfigError(
+            "; ".join(problems) + ". `lht objects` lists the org's objects. Nothing was written."
+        )
     return spelled
 
 
-def _docs(client: SalesforceClient, new: list[str], histories: list[str], result: Added) -> list[ModelDocs]:
+def _docs(
+    client: SalesforceClient, new: list[str], histories: list[str], result: Added
+) -> list[ModelDocs]:
     """The descriptions of the new models, from the org's describe of each object (one call each)."""
     out = []
     for name in dict.fromkeys([*new, *histories]):
@@ -157,7 +199,9 @@ def _docs(client: SalesforceClient, new: list[str], histories: list[str], result
     return out
 
 
-def _yaml_for_new(models_dir: Path, new: list[str], histories: list[str], docs: list[ModelDocs]) -> dict[Path, str]:
+def _yaml_for_new(
+    models_dir: Path, new: list[str], histories: list[str], docs: list[ModelDocs]
+) -> dict[Path, str]:
     """The new text of the sources and models YAML files with the new entries."""
     out: dict[Path, str] = {}
     by_model = {d.model: d for d in docs}
@@ -185,8 +229,10 @@ def _yaml_for_new(models_dir: Path, new: list[str], histories: list[str], docs: 
 
 def _document(path: Path) -> Any:
     if not path.is_file():
-        raise ConfigError(f"{path} is missing; lht add needs the project's {path.name} to register objects. "
-                          "Nothing was written.")
+        raise ConfigError(
+            f"{path} is missing; lht add needs the project's {path.name} to register objects. "
+            "Nothing was written."
+        )
     return yamlfile.load(path)
 
 
@@ -196,25 +242,39 @@ def _source_tables(document: Any, path: Path) -> CommentedSeq:
             if source.get("tables") is None:
                 source["tables"] = CommentedSeq()
             return source["tables"]
-    raise ConfigError(f"{path} has no source named {SOURCE_NAME}; lht add appends staging tables to it. "
-                      "Nothing was written.")
+    raise ConfigError(
+        f"{path} has no source named {SOURCE_NAME}; lht add appends staging tables to it. "
+        "Nothing was written."
+    )
 
 
 def _history_entry(name: str) -> dict:
     return {
         "name": f"{name.lower()}{HISTORY_SUFFIX}",
         "description": f"Every version of Salesforce {name} records (valid_from, valid_to, is_current); "
-                       "built from staging by lht_history_table.",
-        "columns": [{"name": "Id", "data_tests": ["not_null"]},
-                    {"name": "valid_from", "data_tests": ["not_null"]}],
-        "data_tests": [{"lht_unique_combination": {"arguments": {"columns": ["Id", "valid_from"]}}}],
+        "built from staging by lht_history_table.",
+        "columns": [
+            {"name": "Id", "data_tests": ["not_null"]},
+            {"name": "valid_from", "data_tests": ["not_null"]},
+        ],
+        "data_tests": [
+            {"lht_unique_combination": {"arguments": {"columns": ["Id", "valid_from"]}}}
+        ],
     }
 
 
 def _plain(entries: CommentedSeq) -> CommentedMap | None:
     """The first entry of an object (not a history model) to copy the shape of."""
-    return next((e for e in entries if isinstance(e, CommentedMap) and "name" in e
-                 and not str(e["name"]).endswith(HISTORY_SUFFIX)), None)
+    return next(
+        (
+            e
+            for e in entries
+            if isinstance(e, CommentedMap)
+            and "name" in e
+            and not str(e["name"]).endswith(HISTORY_SUFFIX)
+        ),
+        None,
+    )
 
 
 def _source_entry(tables: CommentedSeq, name: str) -> CommentedMap:
@@ -235,7 +295,10 @@ def _model_entry(models: CommentedSeq, name: str) -> CommentedMap:
     template = _plain(models)
     if template is None:
         default = copy.deepcopy(DEFAULT_MODEL)
-        default["name"], default["description"] = name.lower(), default["description"].format(name=name)
+        default["name"], default["description"] = (
+            name.lower(),
+            default["description"].format(name=name),
+        )
         return yamlfile.block(default)
     entry = copy.deepcopy(template)
     old = str(entry["name"])

@@ -91,6 +91,7 @@ class StatusReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO-8601 UTC strings)."""
+
         def clean(value: Any) -> Any:
             return value.isoformat() if isinstance(value, datetime) else value
 
@@ -109,31 +110,54 @@ def freshness_thresholds(project: Project) -> tuple[float, float]:
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"dbt_project.yml: vars.{name} must be a number of hours, not {value!r}.") from None
+            raise ConfigError(
+                f"dbt_project.yml: vars.{name} must be a number of hours, not {value!r}."
+            ) from None
 
-    return hours("lht_freshness_warn_hours", DEFAULT_WARN_HOURS), hours("lht_freshness_error_hours", DEFAULT_ERROR_HOURS)
+    return hours("lht_freshness_warn_hours", DEFAULT_WARN_HOURS), hours(
+        "lht_freshness_error_hours", DEFAULT_ERROR_HOURS
+    )
 
 
-def object_status(summary: TableSummary, *, now: datetime, warn_hours: float, error_hours: float) -> ObjectStatus:
+def object_status(
+    summary: TableSummary, *, now: datetime, warn_hours: float, error_hours: float
+) -> ObjectStatus:
     """The status line of one object, from its summary."""
-    status = ObjectStatus(object_name=summary.object_name, main_rows=summary.main_rows,
-                          unmerged_rows=summary.unmerged_rows)
+    status = ObjectStatus(
+        object_name=summary.object_name,
+        main_rows=summary.main_rows,
+        unmerged_rows=summary.unmerged_rows,
+    )
     state = summary.state
     if state is not None:
         status.last_success_at = state.last_success_at
         status.watermark_field, status.watermark = state.watermark_field, state.watermark
         status.last_run_status = state.last_run_status
-        status.last_run_rows, status.last_run_api_calls = state.last_run_rows, state.last_run_api_calls
+        status.last_run_rows, status.last_run_api_calls = (
+            state.last_run_rows,
+            state.last_run_api_calls,
+        )
     if status.last_success_at is not None:
         status.age_hours = round((now - status.last_success_at).total_seconds() / 3600, 2)
-        status.freshness = (ERROR if status.age_hours >= error_hours
-                            else WARN if status.age_hours >= warn_hours else FRESH)
+        status.freshness = (
+            ERROR
+            if status.age_hours >= error_hours
+            else WARN
+            if status.age_hours >= warn_hours
+            else FRESH
+        )
     return status
 
 
-def collect_status(objects: Sequence[str] = (), *, project_dir: Path | None = None,
-                   profiles_dir: Path | None = None, target: str | None = None,
-                   env: Mapping[str, str] | None = None, now: datetime | None = None) -> StatusReport:
+def collect_status(
+    objects: Sequence[str] = (),
+    *,
+    project_dir: Path | None = None,
+    profiles_dir: Path | None = None,
+    target: str | None = None,
+    env: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> StatusReport:
     """The status of the registered objects (or of ``objects``) on the profile's target.
 
     Raises WarehouseMissingError (exit 2) when there is no warehouse to read yet.
@@ -141,14 +165,22 @@ def collect_status(objects: Sequence[str] = (), *, project_dir: Path | None = No
     project = load_project(project_dir)
     names = project.resolve(objects) if objects else list(project.objects)
     if not names:
-        raise ConfigError(f"No objects are registered in {project.project_dir}: is it lht's dbt project? "
-                          "Register one with `lht add Account`, or point --project-dir at lht's project.")
+        raise ConfigError(
+            f"No objects are registered in {project.project_dir}: is it lht's dbt project? "
+            "Register one with `lht add Account`, or point --project-dir at lht's project."
+        )
     warn_hours, error_hours = freshness_thresholds(project)
     settings = settings_from_env(env)
-    where = reader_target(load_target(project.project_dir, profiles_dir, target, settings), project.project_dir)
+    where = reader_target(
+        load_target(project.project_dir, profiles_dir, target, settings), project.project_dir
+    )
     now = now or utcnow()
-    report = StatusReport(target=where.name, checked_at=now, warn_after_hours=warn_hours,
-                          error_after_hours=error_hours)
+    report = StatusReport(
+        target=where.name,
+        checked_at=now,
+        warn_after_hours=warn_hours,
+        error_after_hours=error_hours,
+    )
     activity: dict[str, str] = {}
     try:
         wh = open_for_reading(where)
@@ -174,14 +206,17 @@ def collect_status(objects: Sequence[str] = (), *, project_dir: Path | None = No
     return report
 
 
-def _from_snapshot(report: StatusReport, where: Any, names: Sequence[str],
-                   busy: str) -> tuple[dict[str, TableSummary], dict[str, str]]:
+def _from_snapshot(
+    report: StatusReport, where: Any, names: Sequence[str], busy: str
+) -> tuple[dict[str, TableSummary], dict[str, str]]:
     """The summaries and activity of the snapshot a running sync keeps (the warehouse is busy)."""
     report.running = lock_holder(where)
     report.busy = busy
     snapshot = read_snapshot(where)
     if snapshot is None:
-        logger.warning("%s; no status snapshot beside it yet, so only what is running is known.", busy)
+        logger.warning(
+            "%s; no status snapshot beside it yet, so only what is running is known.", busy
+        )
         return {}, {}
     report.as_of = snapshot.taken_at
     return snapshot.objects, (snapshot.activity if report.running else {})

@@ -80,7 +80,11 @@ def _take_trailing(node: Any) -> str:
         if item and len(item) > position and item[position] is not None:
             inline, newline, rest = item[position].value.partition("\n")
             lines += rest
-            item[position] = CommentToken(inline + newline, item[position].start_mark, None) if inline.strip() else None
+            item[position] = (
+                CommentToken(inline + newline, item[position].start_mark, None)
+                if inline.strip()
+                else None
+            )
     return lines
 
 
@@ -131,7 +135,9 @@ def block(mapping: dict[str, Any]) -> CommentedMap:
     for key, value in mapping.items():
         if isinstance(value, dict):
             value = block(value)
-            if all(not isinstance(v, (dict, list, CommentedMap, CommentedSeq)) for v in value.values()):
+            if all(
+                not isinstance(v, (dict, list, CommentedMap, CommentedSeq)) for v in value.values()
+            ):
                 value.fa.set_flow_style()
         elif isinstance(value, list):
             items = CommentedSeq(block(v) if isinstance(v, dict) else v for v in value)
@@ -156,7 +162,9 @@ def model_entries(models_dir: Path) -> dict[str, YamlEntry]:
     found: dict[str, YamlEntry] = {}
     for path in sorted([*models_dir.glob("*.yml"), *models_dir.glob("*.yaml")]):
         document = load(path)
-        if not isinstance(document, CommentedMap) or not isinstance(document.get("models"), CommentedSeq):
+        if not isinstance(document, CommentedMap) or not isinstance(
+            document.get("models"), CommentedSeq
+        ):
             continue
         for entry in document["models"]:
             if isinstance(entry, CommentedMap) and entry.get("name"):

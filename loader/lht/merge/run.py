@@ -65,8 +65,22 @@ class MergeRequest:
 
 
 #: The fields of a merge model's report (push's counts, engine and operation are not merge's).
-MERGE_FIELDS = ("name", "object_name", "status", "considered", "already_merged", "sent", "merged", "failed",
-                "requests", "api_calls", "seconds", "refusals", "errors", "error")
+MERGE_FIELDS = (
+    "name",
+    "object_name",
+    "status",
+    "considered",
+    "already_merged",
+    "sent",
+    "merged",
+    "failed",
+    "requests",
+    "api_calls",
+    "seconds",
+    "refusals",
+    "errors",
+    "error",
+)
 
 
 @dataclass
@@ -96,9 +110,15 @@ class MergeModelReport(ModelReport):
 
     def run_counts(self) -> dict[str, object]:
         """This model's columns of its ``_lht_runs`` row."""
-        return {"engine": self.engine, "rows_considered": self.considered, "rows_sent": self.sent,
-                "rows_merged": self.merged, "rows_already_merged": self.already_merged, "rows_failed": self.failed,
-                "merge_requests": self.requests}
+        return {
+            "engine": self.engine,
+            "rows_considered": self.considered,
+            "rows_sent": self.sent,
+            "rows_merged": self.merged,
+            "rows_already_merged": self.already_merged,
+            "rows_failed": self.failed,
+            "merge_requests": self.requests,
+        }
 
 
 @dataclass
@@ -115,8 +135,10 @@ def _object_of(model: ModelNode) -> str:
     wanted = model.options.get("object")
     by_lower = {name.lower(): name for name in KEY_PREFIXES}
     if not isinstance(wanted, str) or wanted.lower() not in by_lower:
-        raise ConfigError(f"Model {model.name}: meta.{META_KEY}.object must be one of "
-                          f"{', '.join(KEY_PREFIXES)} (Salesforce merges only those), not {wanted!r}.")
+        raise ConfigError(
+            f"Model {model.name}: meta.{META_KEY}.object must be one of "
+            f"{', '.join(KEY_PREFIXES)} (Salesforce merges only those), not {wanted!r}."
+        )
     return by_lower[wanted.lower()]
 
 
@@ -124,13 +146,17 @@ def _read_rows(wh: Warehouse, model: ModelNode) -> list[tuple[object, object]]:
     try:
         table = wh.fetch_arrow(f"select * from {model.relation}")
     except WarehouseError as exc:
-        raise ConfigError(f"Cannot read merge model {model.name} ({model.relation}): {exc}. "
-                          "Run `dbt build` first.") from None
+        raise ConfigError(
+            f"Cannot read merge model {model.name} ({model.relation}): {exc}. "
+            "Run `dbt build` first."
+        ) from None
     names = {name.lower(): name for name in table.column_names}
     missing = [c for c in ("MasterId", "LoserId") if c.lower() not in names]
     if missing:
-        raise ConfigError(f"Merge model {model.name} must return the columns MasterId and LoserId; "
-                          f"it lacks {', '.join(missing)} (it has {', '.join(table.column_names)}).")
+        raise ConfigError(
+            f"Merge model {model.name} must return the columns MasterId and LoserId; "
+            f"it lacks {', '.join(missing)} (it has {', '.join(table.column_names)})."
+        )
     masters = table.column(names["masterid"]).to_pylist()
     losers = table.column(names["loserid"]).to_pylist()
     return list(zip(masters, losers, strict=True))
@@ -147,9 +173,11 @@ def run_merge(request: MergeRequest, *, env: Mapping[str, str] | None = None) ->
     manifest = load_manifest(project_dir, settings)
     models = manifest.select(manifest.models_with_meta(META_KEY), request.names, "merge")
     if not models:
-        raise ConfigError(f"No merge models in {manifest.path}: a merge model sets "
-                          f"`config.meta.{META_KEY}: {{object: Account}}` and returns MasterId, LoserId; "
-                          "add one, run `dbt build`, then `lht merge`.")
+        raise ConfigError(
+            f"No merge models in {manifest.path}: a merge model sets "
+            f"`config.meta.{META_KEY}: {{object: Account}}` and returns MasterId, LoserId; "
+            "add one, run `dbt build`, then `lht merge`."
+        )
     objects = [_object_of(m) for m in models]
     credentials = credentials_from_env(settings.environ)
     target = load_target(project_dir, request.profiles_dir, request.target, settings)
@@ -173,8 +201,9 @@ def run_merge(request: MergeRequest, *, env: Mapping[str, str] | None = None) ->
     return report
 
 
-def _validate_all(wh: Warehouse, models: Sequence[ModelNode], objects: Sequence[str],
-                  report: WritebackReport) -> list[tuple[ModelNode, MergeModelReport, list[Pair]]]:
+def _validate_all(
+    wh: Warehouse, models: Sequence[ModelNode], objects: Sequence[str], report: WritebackReport
+) -> list[tuple[ModelNode, MergeModelReport, list[Pair]]]:
     """Every model's rows, validated; [] when any model is refused (nothing is sent then)."""
     plans = []
     for model, object_name in zip(models, objects, strict=True):
@@ -194,8 +223,14 @@ def _validate_all(wh: Warehouse, models: Sequence[ModelNode], objects: Sequence[
     return plans
 
 
-def _merge_model(client: SalesforceClient, wh: Warehouse, model: ModelNode, mr: MergeModelReport,
-                 pairs: list[Pair], dry_run: bool) -> None:
+def _merge_model(
+    client: SalesforceClient,
+    wh: Warehouse,
+    model: ModelNode,
+    mr: MergeModelReport,
+    pairs: list[Pair],
+    dry_run: bool,
+) -> None:
     started = utcnow()
     calls_before = client.total_calls
     try:
@@ -207,16 +242,23 @@ def _merge_model(client: SalesforceClient, wh: Warehouse, model: ModelNode, mr: 
         mr.requests = len(requests)
         if dry_run:
             mr.status = DRY_RUN
-            mr.pairs = [{"master_id": r.master_id, "loser_id": loser} for r in requests for loser in r.loser_ids]
+            mr.pairs = [
+                {"master_id": r.master_id, "loser_id": loser}
+                for r in requests
+                for loser in r.loser_ids
+            ]
             return
         mr.engine = "soap"
         recorded = recorded_successes(wh, model.name)
-        first = [_already_row(model.name, mr.object_name, p, state[p.loser_id][1])
-                 for p in done if p.loser_id not in recorded]
+        first = [
+            _already_row(model.name, mr.object_name, p, state[p.loser_id][1])
+            for p in done
+            if p.loser_id not in recorded
+        ]
         if first:
             write_merge_results(wh, first, attempted_at=utcnow())
         for start in range(0, len(requests), MAX_REQUESTS_PER_CALL):
-            chunk = requests[start:start + MAX_REQUESTS_PER_CALL]
+            chunk = requests[start : start + MAX_REQUESTS_PER_CALL]
             results = _confirm_deleted(client, merge(client, chunk))
             rows = [row for result in results for row in _rows(model.name, result)]
             write_merge_results(wh, rows, attempted_at=utcnow())
@@ -227,7 +269,9 @@ def _merge_model(client: SalesforceClient, wh: Warehouse, model: ModelNode, mr: 
                 else:
                     mr.failed += 1
                     if len(mr.errors) < REPORTED_ERRORS:
-                        mr.errors.append(f"{row.loser_id} into {row.master_id}: {row.error_code}: {row.error_message}")
+                        mr.errors.append(
+                            f"{row.loser_id} into {row.master_id}: {row.error_code}: {row.error_message}"
+                        )
         if mr.failed:
             mr.status = FAILED
     except LhtError as exc:
@@ -245,18 +289,27 @@ def _merged(state: tuple[bool, str | None] | None) -> bool:
 
 def _already_row(name: str, object_name: str, pair: Pair, into: str | None) -> MergeResultRow:
     note = None if into == pair.master_id else f"merged into {into}, not into {pair.master_id}"
-    return MergeResultRow(name, object_name, pair.master_id, pair.loser_id, ALREADY_MERGED, True,
-                          error_message=note)
+    return MergeResultRow(
+        name, object_name, pair.master_id, pair.loser_id, ALREADY_MERGED, True, error_message=note
+    )
 
 
 def _rows(name: str, result: MergeResult) -> list[MergeResultRow]:
     request = result.request
-    return [MergeResultRow(name, request.object_name, request.master_id, loser,
-                           MERGED if result.success else RESULT_FAILED, result.success,
-                           None if result.success else result.error_code,
-                           None if result.success else result.error_message,
-                           len(result.updated_related_ids) if result.success else None)
-            for loser in request.loser_ids]
+    return [
+        MergeResultRow(
+            name,
+            request.object_name,
+            request.master_id,
+            loser,
+            MERGED if result.success else RESULT_FAILED,
+            result.success,
+            None if result.success else result.error_code,
+            None if result.success else result.error_message,
+            len(result.updated_related_ids) if result.success else None,
+        )
+        for loser in request.loser_ids
+    ]
 
 
 def _confirm_deleted(client: SalesforceClient, results: list[MergeResult]) -> list[MergeResult]:
@@ -265,8 +318,11 @@ def _confirm_deleted(client: SalesforceClient, results: list[MergeResult]) -> li
     doubtful = [r for r in results if not r.success and r.error_code == "ENTITY_IS_DELETED"]
     if not doubtful:
         return results
-    state = merge_state(client, doubtful[0].request.object_name,
-                        [loser for r in doubtful for loser in r.request.loser_ids])
+    state = merge_state(
+        client,
+        doubtful[0].request.object_name,
+        [loser for r in doubtful for loser in r.request.loser_ids],
+    )
     for result in doubtful:
         request = result.request
         if all(state.get(loser) == (True, request.master_id) for loser in request.loser_ids):

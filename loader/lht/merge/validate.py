@@ -47,7 +47,9 @@ def _named(title: str, rows: Sequence[str]) -> str:
     return f"{title} ({len(rows)}): {shown}{more}"
 
 
-def validate_rows(merge_name: str, object_name: str, rows: Iterable[tuple[object, object]]) -> list[Pair]:
+def validate_rows(
+    merge_name: str, object_name: str, rows: Iterable[tuple[object, object]]
+) -> list[Pair]:
     """The model's rows as pairs of 18-character Ids, or MergeRefusedError naming every bad row."""
     rows = sorted(rows, key=lambda r: (str(r[0]), str(r[1])))
     malformed: list[str] = []
@@ -67,19 +69,33 @@ def validate_rows(merge_name: str, object_name: str, rows: Iterable[tuple[object
     by_loser: dict[str, list[str]] = {}
     for pair, text in entries:
         by_loser.setdefault(pair.loser_id, []).append(text)
-    twice = [f"{loser} in {' and '.join(texts)}" for loser, texts in by_loser.items() if len(texts) > 1]
+    twice = [
+        f"{loser} in {' and '.join(texts)}" for loser, texts in by_loser.items() if len(texts) > 1
+    ]
     masters = {pair.master_id for pair, _ in entries}
-    both = [f"{pair.loser_id} is the loser of {text} and a master elsewhere"
-            for pair, text in entries if pair.loser_id in masters]
+    both = [
+        f"{pair.loser_id} is the loser of {text} and a master elsewhere"
+        for pair, text in entries
+        if pair.loser_id in masters
+    ]
     pairs = [pair for pair, _ in entries]
-    problems = [_named(t, r) for t, r in (
-        ("malformed Ids", malformed), ("records merged into themselves", itself),
-        ("losers listed more than once", twice), ("records both master and loser", both)) if r]
+    problems = [
+        _named(t, r)
+        for t, r in (
+            ("malformed Ids", malformed),
+            ("records merged into themselves", itself),
+            ("losers listed more than once", twice),
+            ("records both master and loser", both),
+        )
+        if r
+    ]
     if problems:
         raise MergeRefusedError(
-            f"Merge model {merge_name} ({object_name}) refused, nothing was sent: " + " | ".join(problems)
+            f"Merge model {merge_name} ({object_name}) refused, nothing was sent: "
+            + " | ".join(problems)
             + ". Fix the model's rows (one row per loser, MasterId and LoserId of real "
-            f"{object_name} records), `dbt build` it, then run `lht merge` again.")
+            f"{object_name} records), `dbt build` it, then run `lht merge` again."
+        )
     return pairs
 
 
@@ -91,5 +107,9 @@ def group_requests(object_name: str, pairs: Iterable[Pair]) -> list[MergeRequest
     out = []
     for master, losers in by_master.items():
         for start in range(0, len(losers), MAX_LOSERS_PER_REQUEST):
-            out.append(MergeRequest(object_name, master, tuple(losers[start:start + MAX_LOSERS_PER_REQUEST])))
+            out.append(
+                MergeRequest(
+                    object_name, master, tuple(losers[start : start + MAX_LOSERS_PER_REQUEST])
+                )
+            )
     return out

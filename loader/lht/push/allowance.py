@@ -31,8 +31,9 @@ def _remaining(limits: dict, name: str) -> int | None:
 
 def collections_can_send(run: PushRun) -> bool:
     """False for what only Bulk can send: a hard delete, an insert whose key is not sent."""
-    return run.spec.operation != "hard_delete" and not (run.spec.operation == "insert"
-                                                          and run.plan.key_header is None)
+    return run.spec.operation != "hard_delete" and not (
+        run.spec.operation == "insert" and run.plan.key_header is None
+    )
 
 
 def choose_bulk(run: PushRun, large: bool) -> bool:
@@ -42,11 +43,15 @@ def choose_bulk(run: PushRun, large: bool) -> bool:
     spec = run.spec
     if spec.allow_duplicates:
         if not collections_can_send(run):
-            raise PushRefused("meta.lht_push.allow_duplicates needs sObject Collections (Bulk API 2.0 has no "
-                              "duplicate-rule header), which cannot send an insert keyed by a column that is not "
-                              "sent: key the insert by an external id field.")
-        run.report.notes.append("sent by sObject Collections although Bulk-sized: allow_duplicates needs the "
-                                "duplicate-rule header, which Bulk API 2.0 does not have.")
+            raise PushRefused(
+                "meta.lht_push.allow_duplicates needs sObject Collections (Bulk API 2.0 has no "
+                "duplicate-rule header), which cannot send an insert keyed by a column that is not "
+                "sent: key the insert by an external id field."
+            )
+        run.report.notes.append(
+            "sent by sObject Collections although Bulk-sized: allow_duplicates needs the "
+            "duplicate-rule header, which Bulk API 2.0 does not have."
+        )
         return False
     limits = run.client().limits()
     remaining = _remaining(limits, "DailyBulkApiBatches")
@@ -61,12 +66,21 @@ def choose_bulk(run: PushRun, large: bool) -> bool:
         return True
     calls = -(-rows // collections.COLLECTION_SIZE)
     requests = _remaining(limits, "DailyApiRequests")
-    short = (f"the org's Bulk API allowance is short: {rows:,} rows need {needed:,} Bulk batches "
-             f"(10,000 records each) and {remaining:,} are left in the 24-hour window")
+    short = (
+        f"the org's Bulk API allowance is short: {rows:,} rows need {needed:,} Bulk batches "
+        f"(10,000 records each) and {remaining:,} are left in the 24-hour window"
+    )
     if collections_can_send(run) and (requests is None or calls < requests):
-        run.report.notes.append(f"{short}; sent by sObject Collections instead ({calls:,} API calls).")
+        run.report.notes.append(
+            f"{short}; sent by sObject Collections instead ({calls:,} API calls)."
+        )
         return False
-    why = ("collections cannot send a hard delete or an insert whose key is not sent" if not collections_can_send(run)
-           else f"sObject Collections would need {calls:,} API calls and {requests:,} are left today")
-    raise PushRefused(f"{short}, and {why}. Push again once the allowance recovers (Salesforce counts it "
-                      "over a rolling 24 hours), or push fewer rows.")
+    why = (
+        "collections cannot send a hard delete or an insert whose key is not sent"
+        if not collections_can_send(run)
+        else f"sObject Collections would need {calls:,} API calls and {requests:,} are left today"
+    )
+    raise PushRefused(
+        f"{short}, and {why}. Push again once the allowance recovers (Salesforce counts it "
+        "over a rolling 24 hours), or push fewer rows."
+    )

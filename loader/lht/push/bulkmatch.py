@@ -55,7 +55,9 @@ class SentRows:
         """(sent?, values hash) of one keyed row."""
         if self._lookup is None:
             table = self.keyed()
-            self._lookup = dict(zip(table["key"].to_pylist(), table["hash"].to_pylist(), strict=True))
+            self._lookup = dict(
+                zip(table["key"].to_pylist(), table["hash"].to_pylist(), strict=True)
+            )
         return (key in self._lookup, self._lookup.get(key))
 
 
@@ -68,7 +70,9 @@ class Locked:
     keys: list[tuple[str, str | None]] = field(default_factory=list)
 
 
-def successes_by_key(run: PushRun, job_id: str, batch: pa.Table, sent: SentRows, key_header: str) -> pa.Table:
+def successes_by_key(
+    run: PushRun, job_id: str, batch: pa.Table, sent: SentRows, key_header: str
+) -> pa.Table:
     """Successful result rows (``sf__Id``, ``sf__Created``, the key) as result rows, matched to
     the keys sent with one Arrow lookup."""
     keyed = sent.keyed()
@@ -77,20 +81,37 @@ def successes_by_key(run: PushRun, job_id: str, batch: pa.Table, sent: SentRows,
     known = pc.is_valid(index)
     unknown = len(keys) - pc.sum(known).as_py() if len(keys) else 0
     if unknown:
-        logger.warning("Bulk job %s: %d successful result rows have keys lht did not send", job_id, unknown)
+        logger.warning(
+            "Bulk job %s: %d successful result rows have keys lht did not send", job_id, unknown
+        )
         batch, index = batch.filter(known), index.filter(known)
         keys = batch.column(key_header)
     n = len(keys)
     ids = batch.column("sf__Id")
-    created = (pc.equal(pc.utf8_lower(batch.column("sf__Created")), "true")
-               if "sf__Created" in batch.schema.names else False)
-    return run.result_table(n, key_value=keys, success=True,
-                            salesforce_id=pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids),
-                            created=created, values_hash=keyed["hash"].take(index), job_id=job_id)
+    created = (
+        pc.equal(pc.utf8_lower(batch.column("sf__Created")), "true")
+        if "sf__Created" in batch.schema.names
+        else False
+    )
+    return run.result_table(
+        n,
+        key_value=keys,
+        success=True,
+        salesforce_id=pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids),
+        created=created,
+        values_hash=keyed["hash"].take(index),
+        job_id=job_id,
+    )
 
 
-def match_rows(run: PushRun, job_id: str, which: str, batch: pa.RecordBatch, sent: SentRows,
-               locked: Locked | None = None) -> Iterator[PushResult]:
+def match_rows(
+    run: PushRun,
+    job_id: str,
+    which: str,
+    batch: pa.RecordBatch,
+    sent: SentRows,
+    locked: Locked | None = None,
+) -> Iterator[PushResult]:
     """Result rows of one batch of a result file, row by row (failed, unprocessed, or by digest).
 
     Rows failed with a transient error go to ``locked`` (when given) instead of a result.
@@ -103,17 +124,25 @@ def match_rows(run: PushRun, job_id: str, which: str, batch: pa.RecordBatch, sen
             key = row.get(key_header)
             known, values_hash = sent.hash_of(key)
             if not known:
-                logger.warning("Bulk job %s: a %s result row has key %r, which lht did not send", job_id, which, key)
+                logger.warning(
+                    "Bulk job %s: a %s result row has key %r, which lht did not send",
+                    job_id,
+                    which,
+                    key,
+                )
                 continue
         else:
             found = sent.by_digest.get(row_digest([row.get(n) for n in data])) or []
             if not found:
-                logger.warning("Bulk job %s: a %s result row matches no row lht sent", job_id, which)
+                logger.warning(
+                    "Bulk job %s: a %s result row matches no row lht sent", job_id, which
+                )
                 continue
             key, values_hash = found.pop(0)
         if which == "successful":
-            answer = collections.RowResult(True, row.get("sf__Id") or None,
-                                           str(row.get("sf__Created", "")).lower() == "true")
+            answer = collections.RowResult(
+                True, row.get("sf__Id") or None, str(row.get("sf__Created", "")).lower() == "true"
+            )
         elif which == "failed":
             code, _, message = str(row.get("sf__Error") or "UNKNOWN_ERROR:").partition(":")
             if locked is not None and code in collections.TRANSIENT_ROW_ERRORS:
@@ -121,8 +150,15 @@ def match_rows(run: PushRun, job_id: str, which: str, batch: pa.RecordBatch, sen
                 locked.rows.append([row.get(n) or "" for n in data])
                 locked.keys.append((key, values_hash))
                 continue
-            answer = collections.RowResult(False, row.get("sf__Id") or None, None, code, message.strip())
+            answer = collections.RowResult(
+                False, row.get("sf__Id") or None, None, code, message.strip()
+            )
         else:
-            answer = collections.RowResult(False, None, None, UNPROCESSED,
-                                           f"not processed: Bulk job {job_id} ended before this row")
+            answer = collections.RowResult(
+                False,
+                None,
+                None,
+                UNPROCESSED,
+                f"not processed: Bulk job {job_id} ended before this row",
+            )
         yield outcome(run, key, operation, answer, values_hash, job_id)

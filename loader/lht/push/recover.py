@@ -45,7 +45,9 @@ def _pending_rows(run: PushRun, extra: str, params: list) -> list[tuple]:
     table = run.wh.table("_lht_push_results")
     return run.wh.execute(
         f"select {q('key_value')}, {q('values_hash')}, {q('row_digest')} from {table} "
-        f"where {q('push_name')} = ? and {q('error_code')} = ? {extra}", [run.spec.name, PENDING, *params])
+        f"where {q('push_name')} = ? and {q('error_code')} = ? {extra}",
+        [run.spec.name, PENDING, *params],
+    )
 
 
 def _recover_job(run: PushRun, job_id: str) -> None:
@@ -53,22 +55,33 @@ def _recover_job(run: PushRun, job_id: str) -> None:
     try:
         info = ingest.ingest_job_info(client, job_id)
     except (ObjectNotFoundError, JobNotFoundError):
-        logger.warning("Bulk job %s of push %s is gone; its rows are sent again", job_id, run.spec.name)
+        logger.warning(
+            "Bulk job %s of push %s is gone; its rows are sent again", job_id, run.spec.name
+        )
         return
     if info.get("state") == "Open":
-        logger.warning("Bulk job %s of push %s was never closed; aborting it, its rows are sent again",
-                       job_id, run.spec.name)
+        logger.warning(
+            "Bulk job %s of push %s was never closed; aborting it, its rows are sent again",
+            job_id,
+            run.spec.name,
+        )
         ingest.abort_ingest_job(client, job_id)
         return
-    logger.warning("Reading the results of Bulk job %s, left by an interrupted push %s", job_id, run.spec.name)
+    logger.warning(
+        "Reading the results of Bulk job %s, left by an interrupted push %s", job_id, run.spec.name
+    )
     sent = SentRows()
     keyed: list[tuple[str, str | None]] = []
-    for key, values_hash, digest in _pending_rows(run, f"and {run.wh.quote('job_id')} = ?", [job_id]):
+    for key, values_hash, digest in _pending_rows(
+        run, f"and {run.wh.quote('job_id')} = ?", [job_id]
+    ):
         if digest:
             sent.add_digest(digest, key, values_hash)
         else:
             keyed.append((key, values_hash))
-    sent.add_keyed(pa.array([k for k, _ in keyed], pa.string()), pa.array([h for _, h in keyed], pa.string()))
+    sent.add_keyed(
+        pa.array([k for k, _ in keyed], pa.string()), pa.array([h for _, h in keyed], pa.string())
+    )
     # no lock retries here: a follow-up job of the interrupted run may hold those rows (it is
     # settled after this one and its answer, newer, wins); otherwise they go in the change set
     settle_job(run, job_id, sent, attempt=collections.LOCK_RETRIES)
@@ -83,12 +96,20 @@ def _recover_insert(run: PushRun, unit: PendingUnit) -> None:
     found: dict[str, str] = {}
     keys = list(unit.keys)
     for start in range(0, len(keys), 200):
-        soql = records_by_field_soql(run.spec.object_name, header, keys[start:start + 200])
+        soql = records_by_field_soql(run.spec.object_name, header, keys[start : start + 200])
         for record in client.query_all(soql, what="Checking an interrupted insert")["records"]:
             value = record.get(header)
             if value is not None:
                 found[str(value)] = record["Id"]
-    logger.warning("Push %s was interrupted during an insert: %d of %d rows were created, the rest go again",
-                   run.spec.name, len(found), len(keys))
-    run.record([run.result(k, "insert", True, salesforce_id=i, created=True, values_hash=hashes.get(k))
-                for k, i in found.items()])
+    logger.warning(
+        "Push %s was interrupted during an insert: %d of %d rows were created, the rest go again",
+        run.spec.name,
+        len(found),
+        len(keys),
+    )
+    run.record(
+        [
+            run.result(k, "insert", True, salesforce_id=i, created=True, values_hash=hashes.get(k))
+            for k, i in found.items()
+        ]
+    )

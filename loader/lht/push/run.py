@@ -23,9 +23,9 @@ from lht.errors import ApiLimitError, ConfigError, LhtError
 from lht.manifest import Manifest, ModelNode, load_manifest
 from lht.project import find_project_dir
 from lht.push import changeset
+from lht.push.allowance import choose_bulk
 from lht.push.recover import recover
 from lht.push.send import PushRun, mirror, send_collections
-from lht.push.allowance import choose_bulk
 from lht.push.sendbulk import BULK_BATCH_ROWS, send_bulk
 from lht.push.spec import PushRefused, PushSpec, check_columns, push_spec
 from lht.push.validate import SendPlan, check, parent_columns
@@ -92,19 +92,32 @@ def run_push(request: PushRequest, *, env: Mapping[str, str] | None = None) -> W
     manifest = load_manifest(project_dir, settings)
     nodes = manifest.select(manifest.models_with_meta("lht_push"), request.names, "push")
     if not nodes:
-        raise ConfigError(f"No push models in {manifest.path}: give a model `config: meta: lht_push:` "
-                          "(object, operation, key), then run `dbt build`.")
+        raise ConfigError(
+            f"No push models in {manifest.path}: give a model `config: meta: lht_push:` "
+            "(object, operation, key), then run `dbt build`."
+        )
     target = load_target(project_dir, request.profiles_dir, request.target, settings)
-    report = WritebackReport(command="push", started_at=datetime.now(timezone.utc), target=target.name,
-                             dry_run=request.dry_run)
+    report = WritebackReport(
+        command="push",
+        started_at=datetime.now(timezone.utc),
+        target=target.name,
+        dry_run=request.dry_run,
+    )
     client = _LazyClient(settings)
     with run_lock(target, wait=request.wait_for_lock):
         _run_pushes(request, manifest, nodes, settings, target, report, client)
     return report
 
 
-def _run_pushes(request: PushRequest, manifest: Manifest, nodes: Sequence[ModelNode], settings: Settings,
-                target: Target, report: WritebackReport, client: _LazyClient) -> None:
+def _run_pushes(
+    request: PushRequest,
+    manifest: Manifest,
+    nodes: Sequence[ModelNode],
+    settings: Settings,
+    target: Target,
+    report: WritebackReport,
+    client: _LazyClient,
+) -> None:
     """Every selected push, in order, under the run lock; results into ``report``."""
     views = changeset.change_views(manifest)
     wh = connect_warehouse(target)
@@ -113,8 +126,11 @@ def _run_pushes(request: PushRequest, manifest: Manifest, nodes: Sequence[ModelN
         PushStateStore(wh)
         stop: str | None = None
         for node in nodes:
-            item = ModelReport(node.name, str(node.options.get("object") or ""),
-                               str(node.options.get("operation") or ""))
+            item = ModelReport(
+                node.name,
+                str(node.options.get("object") or ""),
+                str(node.options.get("operation") or ""),
+            )
             report.results.append(item)
             if stop:
                 item.status, item.error = FAILED, f"not started: {stop}"
@@ -126,8 +142,9 @@ def _run_pushes(request: PushRequest, manifest: Manifest, nodes: Sequence[ModelN
                     changeset.check_match_table(wh, spec, manifest.main_table(spec.object_name))
                 stored = changeset.model_columns_as_built(wh, spec)
                 check_columns(stored)
-                changes = changeset.open_change_set(wh, spec, node, views.get(node.name.lower()), stored,
-                                                    full=request.full)
+                changes = changeset.open_change_set(
+                    wh, spec, node, views.get(node.name.lower()), stored, full=request.full
+                )
                 _push_one(wh, client, settings, spec, stored, changes, item, request)
             except PushRefused as exc:
                 item.status, item.refusals = REFUSED, item.refusals or [str(exc)]
@@ -147,7 +164,9 @@ def _run_pushes(request: PushRequest, manifest: Manifest, nodes: Sequence[ModelN
         report.finished_at = report.finished_at or datetime.now(timezone.utc)
 
 
-def _describe(wh: Warehouse, client: _LazyClient | None, settings: Settings, object_name: str) -> dict | None:
+def _describe(
+    wh: Warehouse, client: _LazyClient | None, settings: Settings, object_name: str
+) -> dict | None:
     """The object's describe: the cached one while fresh (the catalog's rule), else fetched
     (when ``client``) and cached."""
     store = StateStore(wh)
@@ -155,8 +174,9 @@ def _describe(wh: Warehouse, client: _LazyClient | None, settings: Settings, obj
     return Catalog.load(store, [object_name], settings).describe(object_name, store, fetch)
 
 
-def _plan(wh: Warehouse, client: _LazyClient | None, settings: Settings, spec: PushSpec,
-          stored: list[str]) -> SendPlan | None:
+def _plan(
+    wh: Warehouse, client: _LazyClient | None, settings: Settings, spec: PushSpec, stored: list[str]
+) -> SendPlan | None:
     describe = _describe(wh, client, settings, spec.object_name)
     if describe is None:
         return None
@@ -166,15 +186,29 @@ def _plan(wh: Warehouse, client: _LazyClient | None, settings: Settings, spec: P
     return plan
 
 
-def _refuse_problems(spec: PushSpec, problems: list[tuple[str | None, int]], item: ModelReport) -> None:
+def _refuse_problems(
+    spec: PushSpec, problems: list[tuple[str | None, int]], item: ModelReport
+) -> None:
     if problems:
-        item.refusals = [f"key {spec.key} is NULL on {n} row(s)" if k is None
-                         else f"key {spec.key} = {k!r} is on {n} rows" for k, n in problems]
+        item.refusals = [
+            f"key {spec.key} is NULL on {n} row(s)"
+            if k is None
+            else f"key {spec.key} = {k!r} is on {n} rows"
+            for k, n in problems
+        ]
         raise PushRefused("; ".join(item.refusals))
 
 
-def _push_one(wh: Warehouse, client: _LazyClient, settings: Settings, spec: PushSpec, stored: list[str],
-              changes: changeset.ChangeSet, item: ModelReport, request: PushRequest) -> None:
+def _push_one(
+    wh: Warehouse,
+    client: _LazyClient,
+    settings: Settings,
+    spec: PushSpec,
+    stored: list[str],
+    changes: changeset.ChangeSet,
+    item: ModelReport,
+    request: PushRequest,
+) -> None:
     if request.dry_run:
         _dry_run(wh, client, settings, spec, stored, changes, item)
         return
@@ -202,8 +236,11 @@ def _push_one(wh: Warehouse, client: _LazyClient, settings: Settings, spec: Push
         plan = _plan(wh, client, settings, spec, stored)
         assert plan is not None
         run = PushRun(wh, client, settings, spec, plan, changes, item)
-        bulk = (streamed.rows >= settings.push_bulk_min_rows or spec.operation == "hard_delete"
-                or (spec.operation == "insert" and plan.key_header is None))
+        bulk = (
+            streamed.rows >= settings.push_bulk_min_rows
+            or spec.operation == "hard_delete"
+            or (spec.operation == "insert" and plan.key_header is None)
+        )
         if head and bulk:
             bulk = choose_bulk(run, streamed.rows >= settings.push_bulk_min_rows)
         if head:
@@ -232,7 +269,9 @@ class _Counted:
                 break
         return head
 
-    def rest(self, head: list[pa.RecordBatch], batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def rest(
+        self, head: list[pa.RecordBatch], batches: Iterator[pa.RecordBatch]
+    ) -> Iterator[pa.RecordBatch]:
         """The batches read ahead, then the others (counted as they come)."""
         yield from head
         for batch in batches:
@@ -240,8 +279,15 @@ class _Counted:
             yield batch
 
 
-def _dry_run(wh: Warehouse, client: _LazyClient, settings: Settings, spec: PushSpec, stored: list[str],
-             changes: changeset.ChangeSet, item: ModelReport) -> None:
+def _dry_run(
+    wh: Warehouse,
+    client: _LazyClient,
+    settings: Settings,
+    spec: PushSpec,
+    stored: list[str],
+    changes: changeset.ChangeSet,
+    item: ModelReport,
+) -> None:
     """The counts a push would send, with the describe check; no write call."""
     counts, problems, built, unmatched = changeset.counts(wh, changes)
     _refuse_problems(spec, problems, item)
@@ -253,15 +299,25 @@ def _dry_run(wh: Warehouse, client: _LazyClient, settings: Settings, spec: PushS
         _plan(wh, None, settings, spec, stored)  # a cached describe still catches a bad column
         return
     _plan(wh, client, settings, spec, stored)
-    inserts = sum(n for (a, c), n in counts.items() if a == "insert" or (a == "upsert" and c == "new"))
+    inserts = sum(
+        n for (a, c), n in counts.items() if a == "insert" or (a == "upsert" and c == "new")
+    )
     deletes = sum(n for (a, _), n in counts.items() if a in ("delete", "hard_delete"))
     not_found, ambiguous = unmatched.get("not_found", 0), unmatched.get("ambiguous", 0)
     if spec.deletes:
         deletes -= not_found + ambiguous
-    item.would = {"insert": inserts, "update": to_send - inserts - deletes - not_found - ambiguous,
-                  "delete": deletes, "unchanged": item.unchanged, "refused": 0,
-                  "not_found": not_found, "ambiguous_match": ambiguous}
+    item.would = {
+        "insert": inserts,
+        "update": to_send - inserts - deletes - not_found - ambiguous,
+        "delete": deletes,
+        "unchanged": item.unchanged,
+        "refused": 0,
+        "not_found": not_found,
+        "ambiguous_match": ambiguous,
+    }
     if not_found or ambiguous:
-        item.notes.append(f"match_on {spec.match_on}: {not_found:,} row(s) would be recorded NOT_FOUND and "
-                          f"{ambiguous:,} AMBIGUOUS_MATCH (no record, or several, of lht's {spec.object_name} "
-                          "table has the value); they are not sent.")
+        item.notes.append(
+            f"match_on {spec.match_on}: {not_found:,} row(s) would be recorded NOT_FOUND and "
+            f"{ambiguous:,} AMBIGUOUS_MATCH (no record, or several, of lht's {spec.object_name} "
+            "table has the value); they are not sent."
+        )

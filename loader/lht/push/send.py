@@ -24,7 +24,17 @@ import pyarrow.compute as pc
 from lht.clock import utcnow
 from lht.config import Settings
 from lht.errors import SalesforceError
-from lht.push.changeset import HASH, KEY, MATCH, MATCH_ID, SF_ID, UNMATCHED, ChangeSet, column_of, stream_mirror_deletes
+from lht.push.changeset import (
+    HASH,
+    KEY,
+    MATCH,
+    MATCH_ID,
+    SF_ID,
+    UNMATCHED,
+    ChangeSet,
+    column_of,
+    stream_mirror_deletes,
+)
 from lht.push.spec import PushSpec
 from lht.push.validate import SendPlan
 from lht.salesforce import collections
@@ -43,9 +53,11 @@ UNPROCESSED = "LHT_UNPROCESSED"
 
 def _unmatched_message(spec: PushSpec, match: str, key: str) -> str:
     what = "no live record" if match == "not_found" else "several live records"
-    return (f"{what} of lht's {spec.object_name} table (as last synced) has {spec.match_on} = {key!r}; the row "
-            f"was not sent (match_on never guesses). Fix the data or the model; `lht sync {spec.object_name}` "
-            "then `dbt build` refresh what is matched.")
+    return (
+        f"{what} of lht's {spec.object_name} table (as last synced) has {spec.match_on} = {key!r}; the row "
+        f"was not sent (match_on never guesses). Fix the data or the model; `lht sync {spec.object_name}` "
+        "then `dbt build` refresh what is matched."
+    )
 
 
 def row_digest(cells: list[str | None]) -> str:
@@ -72,8 +84,10 @@ class PushRun:
     # -- rows -----------------------------------------------------------------------
     def out_columns(self, batch: pa.RecordBatch) -> list[OutColumn]:
         """The plan's columns, the change set's own (``_lht_match_id``) named as the batch has it."""
-        return [replace(c, column=column_of(batch, c.column)) if c.column == MATCH_ID else c
-                for c in self.plan.columns]
+        return [
+            replace(c, column=column_of(batch, c.column)) if c.column == MATCH_ID else c
+            for c in self.plan.columns
+        ]
 
     def matched(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """With ``match_on``: the rows whose record was found once; the others are recorded as
@@ -85,15 +99,32 @@ class PushRun:
         missed = batch.filter(pc.invert(found))
         if missed.num_rows:
             keys = missed.column(column_of(missed, KEY)).to_pylist()
-            self.record([self.result(k, self.spec.operation, False, error_code=UNMATCHED[str(m)],
-                                     error_message=_unmatched_message(self.spec, str(m), k))
-                         for k, m in zip(keys, missed.column(column_of(missed, MATCH)).to_pylist())])
+            self.record(
+                [
+                    self.result(
+                        k,
+                        self.spec.operation,
+                        False,
+                        error_code=UNMATCHED[str(m)],
+                        error_message=_unmatched_message(self.spec, str(m), k),
+                    )
+                    for k, m in zip(
+                        keys, missed.column(column_of(missed, MATCH)).to_pylist(), strict=True
+                    )
+                ]
+            )
         return batch.filter(found)
 
     # -- results -------------------------------------------------------------------
     def result(self, key: str, operation: str, success: bool, **kw: object) -> PushResult:
-        return PushResult(push_name=self.spec.name, object_name=self.spec.object_name, key_value=key,
-                          operation=operation, success=success, **kw)  # type: ignore[arg-type]
+        return PushResult(
+            push_name=self.spec.name,
+            object_name=self.spec.object_name,
+            key_value=key,
+            operation=operation,
+            success=success,
+            **kw,
+        )  # type: ignore[arg-type]
 
     def record(self, results: list[PushResult]) -> None:
         """Write results and count them in the report."""
@@ -117,10 +148,20 @@ class PushRun:
     def result_table(self, n: int, **columns: object) -> pa.Table:
         """``n`` result rows of this push as Arrow columns: push_name, object_name and operation
         filled in, each of ``columns`` an Arrow array or one value repeated on every row."""
-        values = {"push_name": self.spec.name, "object_name": self.spec.object_name,
-                  "operation": self.spec.operation, **columns}
-        return pa.table({name: value if isinstance(value, (pa.Array, pa.ChunkedArray))
-                         else pa.repeat(pa.scalar(value), n) for name, value in values.items()})
+        values = {
+            "push_name": self.spec.name,
+            "object_name": self.spec.object_name,
+            "operation": self.spec.operation,
+            **columns,
+        }
+        return pa.table(
+            {
+                name: value
+                if isinstance(value, (pa.Array, pa.ChunkedArray))
+                else pa.repeat(pa.scalar(value), n)
+                for name, value in values.items()
+            }
+        )
 
     def record_table(self, table: pa.Table, *, successes: bool) -> None:
         """Write result rows given as Arrow columns: successes (counted in the report) or
@@ -160,23 +201,36 @@ class TableBuffer:
             self.run.record_table(pa.concat_tables(tables), successes=self.successes)
 
 
-def outcome(run: PushRun, key: str, operation: str, answer: collections.RowResult, values_hash: str | None,
-            job_id: str | None = None) -> PushResult:
+def outcome(
+    run: PushRun,
+    key: str,
+    operation: str,
+    answer: collections.RowResult,
+    values_hash: str | None,
+    job_id: str | None = None,
+) -> PushResult:
     """A Salesforce answer as a result row (an already deleted record counts as deleted)."""
     success, code = answer.success, answer.error_code
     if not success and operation in ("delete", "hard_delete") and code == "ENTITY_IS_DELETED":
         success, code = True, None
-    return run.result(key, operation, success, salesforce_id=answer.salesforce_id,
-                      created=answer.created if success else None, error_code=None if success else code,
-                      error_message=None if success else answer.error_message,
-                      values_hash=values_hash if success else None, job_id=job_id)
+    return run.result(
+        key,
+        operation,
+        success,
+        salesforce_id=answer.salesforce_id,
+        created=answer.created if success else None,
+        error_code=None if success else code,
+        error_message=None if success else answer.error_message,
+        values_hash=values_hash if success else None,
+        job_id=job_id,
+    )
 
 
 # -- collections -----------------------------------------------------------------------
 def send_collections(run: PushRun, changes: Iterable[pa.RecordBatch]) -> None:
     """Every change of the push (the change set's batches), 200 rows a call."""
     run.report.engine = "collections"
-    spec, plan = run.spec, run.plan
+    spec = run.spec
     for batch in _slices(changes, collections.COLLECTION_SIZE):
         batch = run.matched(batch)
         if batch.num_rows == 0:
@@ -197,23 +251,43 @@ def _slices(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.RecordB
             yield batch.slice(start, size)
 
 
-def _collection_call(run: PushRun, operation: str, keys: list[str], hashes: list[str | None],
-                     records: list[dict]) -> None:
+def _collection_call(
+    run: PushRun, operation: str, keys: list[str], hashes: list[str | None], records: list[dict]
+) -> None:
     unit = None
     if operation == "insert":
         # an insert is the one call that is not safe to repeat: record its keys first
-        unit = PendingUnit(run.spec.name, uuid.uuid4().hex, "collections", None, tuple(keys), utcnow())
-        run.record([run.result(k, operation, False, error_code=PENDING, values_hash=h,
-                               error_message="sent through sObject Collections; the answer was not recorded")
-                    for k, h in zip(keys, hashes, strict=True)])
+        unit = PendingUnit(
+            run.spec.name, uuid.uuid4().hex, "collections", None, tuple(keys), utcnow()
+        )
+        run.record(
+            [
+                run.result(
+                    k,
+                    operation,
+                    False,
+                    error_code=PENDING,
+                    values_hash=h,
+                    error_message="sent through sObject Collections; the answer was not recorded",
+                )
+                for k, h in zip(keys, hashes, strict=True)
+            ]
+        )
         run.state.start(unit)
     run.report.sent += len(records)
     try:
-        answers = collections.send(run.client(), run.spec.object_name, operation, records,
-                                   external_id_field=run.plan.external_id_field,
-                                   headers=collections.write_headers(run.spec.object_name,
-                                                                     assignment_rule_id=run.spec.assignment_rule_id,
-                                                                     allow_duplicates=run.spec.allow_duplicates))
+        answers = collections.send(
+            run.client(),
+            run.spec.object_name,
+            operation,
+            records,
+            external_id_field=run.plan.external_id_field,
+            headers=collections.write_headers(
+                run.spec.object_name,
+                assignment_rule_id=run.spec.assignment_rule_id,
+                allow_duplicates=run.spec.allow_duplicates,
+            ),
+        )
     except SalesforceError as exc:
         if unit is None or (exc.http_status is not None and exc.http_status < 500):
             raise  # repeatable, or refused whole: nothing was created
@@ -222,8 +296,11 @@ def _collection_call(run: PushRun, operation: str, keys: list[str], hashes: list
         raise SalesforceError(
             f"An insert of {len(records)} {run.spec.object_name} rows got no answer from Salesforce ({exc}). "
             "Salesforce may have created them, so they are not sent again blindly: the next `lht push` looks "
-            f"their keys up by {run.plan.key_header} and sends only the rows not found.") from exc
-    run.record([outcome(run, k, operation, a, h) for k, h, a in zip(keys, hashes, answers, strict=True)])
+            f"their keys up by {run.plan.key_header} and sends only the rows not found."
+        ) from exc
+    run.record(
+        [outcome(run, k, operation, a, h) for k, h, a in zip(keys, hashes, answers, strict=True)]
+    )
     if unit is not None:
         run.state.settle(unit.push_name, unit.unit_id)
 
@@ -234,5 +311,7 @@ def mirror(run: PushRun) -> None:
         keys = batch.column(column_of(batch, KEY)).to_pylist()
         ids = batch.column(column_of(batch, SF_ID)).to_pylist()
         run.report.sent += len(ids)
-        answers = collections.send(run.client(), run.spec.object_name, "delete", [{"Id": i} for i in ids])
+        answers = collections.send(
+            run.client(), run.spec.object_name, "delete", [{"Id": i} for i in ids]
+        )
         run.record([outcome(run, k, "delete", a, "") for k, a in zip(keys, answers, strict=True)])

@@ -74,8 +74,17 @@ def _add(run: PushRun, upload: _Upload, batch: pa.RecordBatch, tmp: Path) -> _Up
     cells = csv_table(batch, run.out_columns(batch), clear_nulls=run.spec.clear_nulls)
     keys, hashes = batch.column(column_of(batch, KEY)), batch.column(column_of(batch, HASH))
     rows = [list(r.values()) for r in cells.to_pylist()] if run.plan.key_header is None else None
-    upload.pending.append(_pending(run, upload.job_id, keys, hashes, rows, upload.sent,
-                                   "sent through Bulk API 2.0; the job's results were not read"))
+    upload.pending.append(
+        _pending(
+            run,
+            upload.job_id,
+            keys,
+            hashes,
+            rows,
+            upload.sent,
+            "sent through Bulk API 2.0; the job's results were not read",
+        )
+    )
     if upload.writer is None:
         upload.writer = pcsv.CSVWriter(str(upload.path), cells.schema)
     upload.writer.write_table(cells)
@@ -88,15 +97,26 @@ def _add(run: PushRun, upload: _Upload, batch: pa.RecordBatch, tmp: Path) -> _Up
 
 def _start_job(run: PushRun) -> str:
     """Create the push's ingest job and save its id before anything is uploaded."""
-    job_id = ingest.create_ingest_job(run.client(), run.spec.object_name, run.spec.operation,
-                                      external_id_field=run.plan.external_id_field,
-                                      assignment_rule_id=run.spec.assignment_rule_id)
+    job_id = ingest.create_ingest_job(
+        run.client(),
+        run.spec.object_name,
+        run.spec.operation,
+        external_id_field=run.plan.external_id_field,
+        assignment_rule_id=run.spec.assignment_rule_id,
+    )
     run.state.start(PendingUnit(run.spec.name, job_id, "bulk", job_id, (), utcnow()))
     return job_id
 
 
-def _pending(run: PushRun, job_id: str, keys: pa.Array, hashes: pa.Array,
-             cells: Sequence[Sequence[str | None]] | None, sent: SentRows, message: str) -> pa.Table:
+def _pending(
+    run: PushRun,
+    job_id: str,
+    keys: pa.Array,
+    hashes: pa.Array,
+    cells: Sequence[Sequence[str | None]] | None,
+    sent: SentRows,
+    message: str,
+) -> pa.Table:
     """The pending result rows of rows about to be uploaded (written before the upload, so a
     rerun knows every row of the job), noting in ``sent`` how each result row will be
     matched: by key, or, when the key is not sent (``cells`` given), by the digest of its cells."""
@@ -105,12 +125,21 @@ def _pending(run: PushRun, job_id: str, keys: pa.Array, hashes: pa.Array,
     if cells is None:
         sent.add_keyed(keys, hashes)
     else:
-        for i, (key, values_hash) in enumerate(zip(keys.to_pylist(), hashes.to_pylist(), strict=True)):
+        for i, (key, values_hash) in enumerate(
+            zip(keys.to_pylist(), hashes.to_pylist(), strict=True)
+        ):
             digest = digests[i] = row_digest(list(cells[i]))
             sent.add_digest(digest, key, values_hash)
-    return run.result_table(n, key_value=keys.cast(pa.string()), success=False, error_code=PENDING,
-                            error_message=message, values_hash=hashes.cast(pa.string()), job_id=job_id,
-                            row_digest=pa.array(digests, pa.string()))
+    return run.result_table(
+        n,
+        key_value=keys.cast(pa.string()),
+        success=False,
+        error_code=PENDING,
+        error_message=message,
+        values_hash=hashes.cast(pa.string()),
+        job_id=job_id,
+        row_digest=pa.array(digests, pa.string()),
+    )
 
 
 def _finish(run: PushRun, upload: _Upload) -> None:
@@ -143,7 +172,9 @@ def result_files(info: dict, rows: int | None) -> list[str]:
     return out
 
 
-def settle_job(run: PushRun, job_id: str, sent: SentRows, attempt: int = 0, rows: int | None = None) -> None:
+def settle_job(
+    run: PushRun, job_id: str, sent: SentRows, attempt: int = 0, rows: int | None = None
+) -> None:
     """Wait for the job, match its result files to keys, write results, forget the job (in
     ``_lht_push_state``; Salesforce keeps it, and its result files, for 7 days).
 
@@ -154,10 +185,17 @@ def settle_job(run: PushRun, job_id: str, sent: SentRows, attempt: int = 0, rows
     """
     client = run.client()
     info = ingest.wait_for_ingest_job(client, job_id, run.settings.bulk_deadline_seconds, rows)
-    logger.info("Bulk job %s %s: %s processed, %s failed", job_id, info.get("state"),
-                info.get("numberRecordsProcessed"), info.get("numberRecordsFailed"))
+    logger.info(
+        "Bulk job %s %s: %s processed, %s failed",
+        job_id,
+        info.get("state"),
+        info.get("numberRecordsProcessed"),
+        info.get("numberRecordsFailed"),
+    )
     if info.get("state") != "JobComplete" and info.get("errorMessage"):
-        run.report.errors.append(f"Bulk job {job_id} ended {info.get('state')}: {info.get('errorMessage')}")
+        run.report.errors.append(
+            f"Bulk job {job_id} ended {info.get('state')}: {info.get('errorMessage')}"
+        )
     locked: Locked | None = Locked() if attempt < collections.LOCK_RETRIES else None
     key_header = run.plan.key_header
     successes = TableBuffer(run, successes=True)
@@ -170,10 +208,16 @@ def settle_job(run: PushRun, job_id: str, sent: SentRows, attempt: int = 0, rows
                 for batch in ingest.read_result_csv(path, ["sf__Id", "sf__Created", key_header]):
                     held.append(batch)
                     if sum(b.num_rows for b in held) >= MATCH_ROWS:
-                        successes.add(successes_by_key(run, job_id, pa.Table.from_batches(held), sent, key_header))
+                        successes.add(
+                            successes_by_key(
+                                run, job_id, pa.Table.from_batches(held), sent, key_header
+                            )
+                        )
                         held = []
                 if held:
-                    successes.add(successes_by_key(run, job_id, pa.Table.from_batches(held), sent, key_header))
+                    successes.add(
+                        successes_by_key(run, job_id, pa.Table.from_batches(held), sent, key_header)
+                    )
             else:
                 for batch in ingest.read_result_csv(path):
                     run.record(list(match_rows(run, job_id, which, batch, sent, locked)))
@@ -187,19 +231,33 @@ def settle_job(run: PushRun, job_id: str, sent: SentRows, attempt: int = 0, rows
 
 def _send_locked_again(run: PushRun, locked: Locked, tmp: Path, attempt: int) -> None:
     """One follow-up ingest job for the locked rows (saved, recorded pending, then uploaded)."""
-    logger.info("%d %s rows were locked; sending them again in one Bulk job (attempt %d)", len(locked.rows),
-                run.spec.object_name, attempt + 1)
+    logger.info(
+        "%d %s rows were locked; sending them again in one Bulk job (attempt %d)",
+        len(locked.rows),
+        run.spec.object_name,
+        attempt + 1,
+    )
     time.sleep(0.5 * attempt)
     job_id = _start_job(run)
     sent = SentRows()
     keys = pa.array([k for k, _ in locked.keys], pa.string())
     hashes = pa.array([h for _, h in locked.keys], pa.string())
-    pending = _pending(run, job_id, keys, hashes, locked.rows if run.plan.key_header is None else None,
-                       sent, "sent again through Bulk API 2.0 after UNABLE_TO_LOCK_ROW; the job's "
-                       "results were not read")
+    pending = _pending(
+        run,
+        job_id,
+        keys,
+        hashes,
+        locked.rows if run.plan.key_header is None else None,
+        sent,
+        "sent again through Bulk API 2.0 after UNABLE_TO_LOCK_ROW; the job's results were not read",
+    )
     path = tmp / f"locked-{attempt}.csv"
-    table = pa.table({name: pa.array([row[i] for row in locked.rows], pa.string())
-                      for i, name in enumerate(locked.header)})
+    table = pa.table(
+        {
+            name: pa.array([row[i] for row in locked.rows], pa.string())
+            for i, name in enumerate(locked.header)
+        }
+    )
     pcsv.write_csv(table, path)
     _upload_and_close(run, job_id, path, pending)
     run.report.bulk_batches += ingest.bulk_batches(len(locked.rows))
@@ -214,7 +272,9 @@ def _upload_and_close(run: PushRun, job_id: str, path: Path, pending: pa.Table) 
     client = run.client()
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lht-pending") as pool:
-            written = pool.submit(run.record_table, pending, successes=False)  # its own DuckDB work, GIL released
+            written = pool.submit(
+                run.record_table, pending, successes=False
+            )  # its own DuckDB work, GIL released
             try:
                 ingest.upload_csv(client, job_id, path)
             finally:
@@ -228,4 +288,6 @@ def _upload_and_close(run: PushRun, job_id: str, path: Path, pending: pa.Table) 
             ingest.abort_ingest_job(client, job_id)
             run.state.settle(run.spec.name, job_id)  # aborted: its rows stay pending and go again
             raise
-        logger.warning("Bulk job %s was closed although the close call failed; reading its results", job_id)
+        logger.warning(
+            "Bulk job %s was closed although the close call failed; reading its results", job_id
+        )

@@ -35,12 +35,17 @@ def model_columns(names: Sequence[str]) -> list[str]:
     return [n for n in names if not n.startswith("_")]
 
 
-def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, Any]) -> tuple[SendPlan | None, list[str]]:
+def check(
+    spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, Any]
+) -> tuple[SendPlan | None, list[str]]:
     """The plan of ``spec``, or the refusals (each naming the column or the key)."""
     refusals: list[str] = []
     fields = {f["name"].lower(): f for f in describe.get("fields") or []}
-    relationships = {str(f.get("relationshipName")).lower(): f for f in fields.values()
-                     if f.get("type") == "reference" and f.get("relationshipName")}
+    relationships = {
+        str(f.get("relationshipName")).lower(): f
+        for f in fields.values()
+        if f.get("type") == "reference" and f.get("relationshipName")
+    }
     by_lower = {c.lower(): c for c in stored_columns}
     key_column = by_lower.get(spec.key.lower())
     if key_column is None:
@@ -48,13 +53,17 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
     key_is_field = not key_column.startswith("_")
     if spec.match_on:
         if "id" in by_lower:
-            return None, [f"with match_on the model selects {spec.match_on}, not Id (lht finds the Id): drop the "
-                          f"column {by_lower['id']!r}."]
+            return None, [
+                f"with match_on the model selects {spec.match_on}, not Id (lht finds the Id): drop the "
+                f"column {by_lower['id']!r}."
+            ]
         if spec.match_on.lower() not in fields:
             return None, [f"match_on {spec.match_on!r} is not a field of {spec.object_name}."]
     if not key_is_field and spec.operation != "insert":
-        refusals.append(f"key {key_column!r} starts with `_` (not sent); only an insert push may "
-                        "be keyed by a column of its own.")
+        refusals.append(
+            f"key {key_column!r} starts with `_` (not sent); only an insert push may "
+            "be keyed by a column of its own."
+        )
     if spec.match_on:  # the match field finds the record (its Id is sent); it is not written
         sent = [] if spec.deletes else [c for c in model_columns(stored_columns) if c != key_column]
     elif spec.deletes:
@@ -69,9 +78,11 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
             relationship, parent_field = column.split(".", 1)
             ref = relationships.get(relationship.lower())
             if ref is None:
-                refusals.append(f"column {column!r}: {spec.object_name} has no lookup named "
-                                f"{relationship!r} (write a lookup through its relationship name, e.g. "
-                                "Account.External_Id__c).")
+                refusals.append(
+                    f"column {column!r}: {spec.object_name} has no lookup named "
+                    f"{relationship!r} (write a lookup through its relationship name, e.g. "
+                    "Account.External_Id__c)."
+                )
                 continue
             flag = {"insert": "createable", "update": "updateable"}.get(spec.operation)
             if flag and not ref.get(flag, True):
@@ -80,8 +91,10 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
             continue
         field = fields.get(lower)
         if field is None:
-            refusals.append(f"column {column!r} is not a field of {spec.object_name} "
-                            "(rename it to the field's API name, or start it with `_` to keep it unsent).")
+            refusals.append(
+                f"column {column!r} is not a field of {spec.object_name} "
+                "(rename it to the field's API name, or start it with `_` to keep it unsent)."
+            )
             continue
         name = field["name"]
         is_id = name == "Id"
@@ -92,32 +105,46 @@ def check(spec: PushSpec, stored_columns: Sequence[str], describe: Mapping[str, 
         elif spec.deletes:
             pass
         elif verb and not field.get(verb, False):
-            refusals.append(f"column {column!r}: {spec.object_name}.{name} is not {verb} "
-                            f"(an {spec.operation} cannot write it).")
-        elif spec.operation == "upsert" and not (field.get("createable") or field.get("updateable")):
-            refusals.append(f"column {column!r}: {spec.object_name}.{name} is neither createable "
-                            "nor updateable.")
+            refusals.append(
+                f"column {column!r}: {spec.object_name}.{name} is not {verb} "
+                f"(an {spec.operation} cannot write it)."
+            )
+        elif spec.operation == "upsert" and not (
+            field.get("createable") or field.get("updateable")
+        ):
+            refusals.append(
+                f"column {column!r}: {spec.object_name}.{name} is neither createable "
+                "nor updateable."
+            )
         scale = int(field.get("scale") or 0) if field.get("type") in _SCALED else None
         columns.append(OutColumn(column, name, str(field.get("type") or "string"), scale))
     external_id = None
     if spec.operation == "upsert":
         key_field = fields.get(key_column.lower())
         if key_field is not None and key_field["name"] != "Id" and not key_field.get("externalId"):
-            refusals.append(f"key {key_column!r}: {spec.object_name}.{key_field['name']} is not an "
-                            "external id field; an upsert matches records by an external id (or Id).")
+            refusals.append(
+                f"key {key_column!r}: {spec.object_name}.{key_field['name']} is not an "
+                "external id field; an upsert matches records by an external id (or Id)."
+            )
         external_id = key_field["name"] if key_field is not None else None
     if spec.operation == "insert" and key_is_field and key_column.lower() == "id":
-        refusals.append("an insert cannot be keyed by Id (Salesforce assigns it); key it by an "
-                        "external id or a column of the model's own such as `_key`.")
+        refusals.append(
+            "an insert cannot be keyed by Id (Salesforce assigns it); key it by an "
+            "external id or a column of the model's own such as `_key`."
+        )
     if refusals:
         return None, refusals
-    key_header = next((c.header for c in columns if c.column == key_column), None) if key_is_field else None
+    key_header = (
+        next((c.header for c in columns if c.column == key_column), None) if key_is_field else None
+    )
     if spec.match_on:
         columns.insert(0, OutColumn(MATCH_ID, "Id", "id"))
     return SendPlan(tuple(columns), key_column, key_header, external_id), []
 
 
-def parent_columns(stored_columns: Sequence[str], describe: Mapping[str, Any] | None, spec: PushSpec) -> list[str]:
+def parent_columns(
+    stored_columns: Sequence[str], describe: Mapping[str, Any] | None, spec: PushSpec
+) -> list[str]:
     """The model's columns that name a record's parent, by which its rows are sent ordered:
     lookups (reference fields other than Id, by ``describe`` when cached, else the columns
     whose name ends in ``Id``) and lookups written through a parent's external id
@@ -126,8 +153,11 @@ def parent_columns(stored_columns: Sequence[str], describe: Mapping[str, Any] | 
         return []
     references = None
     if describe is not None:
-        references = {str(f["name"]).lower() for f in describe.get("fields") or []
-                      if f.get("type") == "reference" and f.get("name") != "Id"}
+        references = {
+            str(f["name"]).lower()
+            for f in describe.get("fields") or []
+            if f.get("type") == "reference" and f.get("name") != "Id"
+        }
     found = []
     for column in model_columns(stored_columns):
         if "." in column:

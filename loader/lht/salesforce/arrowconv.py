@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any, BinaryIO
 
-from lht.lazy import pa, pc, pacsv
+from lht.lazy import pa, pacsv, pc
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -52,12 +52,17 @@ def _decimal(value: Any, dtype: pa.Decimal128Type) -> Decimal | None:
     """
     if value is None:
         return None
-    number = value if isinstance(value, Decimal) else Decimal(
-        repr(value) if isinstance(value, float) else str(value))
-    number = number.quantize(Decimal(1).scaleb(-dtype.scale), rounding=ROUND_HALF_EVEN,
-                             context=_EXACT)
-    limit = Decimal(1).scaleb(dtype.precision - dtype.scale, context=_EXACT) - Decimal(
-        1).scaleb(-dtype.scale)
+    number = (
+        value
+        if isinstance(value, Decimal)
+        else Decimal(repr(value) if isinstance(value, float) else str(value))
+    )
+    number = number.quantize(
+        Decimal(1).scaleb(-dtype.scale), rounding=ROUND_HALF_EVEN, context=_EXACT
+    )
+    limit = Decimal(1).scaleb(dtype.precision - dtype.scale, context=_EXACT) - Decimal(1).scaleb(
+        -dtype.scale
+    )
     if abs(number) > limit and float(abs(number)) == float(limit):
         return limit.copy_sign(number)
     return number
@@ -67,8 +72,13 @@ def _column(values: list[Any], dtype: pa.DataType) -> pa.Array:
     if pa.types.is_string(dtype):
         return pa.array([_text(v) for v in values], type=dtype)
     if pa.types.is_boolean(dtype):
-        return pa.array([None if v is None else (v if isinstance(v, bool) else str(v).lower() == "true")
-                         for v in values], type=dtype)
+        return pa.array(
+            [
+                None if v is None else (v if isinstance(v, bool) else str(v).lower() == "true")
+                for v in values
+            ],
+            type=dtype,
+        )
     if pa.types.is_integer(dtype):
         return pa.array([None if v is None else int(v) for v in values], type=dtype)
     if pa.types.is_decimal(dtype):
@@ -92,7 +102,7 @@ def clean_csv_bytes(data: bytes) -> bytes:
     if b"\x00" in data:
         data = data.replace(b"\x00", b"")
     if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM):]
+        data = data[len(_UTF8_BOM) :]
     return data
 
 
@@ -117,8 +127,9 @@ def _csv_options(schema: pa.Schema, delimiter: str, block_bytes: int) -> dict[st
     column_types = {f.name: (pa.string() if f.type == _time_type() else f.type) for f in schema}
     return {
         "read_options": pacsv.ReadOptions(use_threads=False, block_size=block_bytes),
-        "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                            double_quote=True),
+        "parse_options": pacsv.ParseOptions(
+            delimiter=delimiter, newlines_in_values=True, double_quote=True
+        ),
         "convert_options": pacsv.ConvertOptions(
             column_types=column_types,
             null_values=[""],
@@ -142,8 +153,9 @@ def _typed(data: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def csv_batches(source: BinaryIO, schema: pa.Schema, delimiter: str = ",", *,
-                block_bytes: int | None = None) -> Iterator[pa.Table]:
+def csv_batches(
+    source: BinaryIO, schema: pa.Schema, delimiter: str = ",", *, block_bytes: int | None = None
+) -> Iterator[pa.Table]:
     """Stream one Bulk API 2.0 CSV page (a cleaned binary file at its start, header row
     first) as tables of about :data:`CSV_TABLE_BYTES` each, typed by ``schema``.
 

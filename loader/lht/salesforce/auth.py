@@ -69,14 +69,18 @@ def salesforce_domain(login_url: str) -> str | None:
 
 
 #: The OAuth flows that replace SOAP login(), as messages name them.
-OAUTH_REPLACEMENTS = ("SF_AUTH_URL (the sfdxAuthUrl of `sf org display --verbose --json`), `lht login` "
-                      "(a browser login, stored for later runs) or SF_REFRESH_TOKEN with SF_CLIENT_ID; "
-                      "unattended, also JWT (SF_PRIVATE_KEY_FILE) or client credentials")
+OAUTH_REPLACEMENTS = (
+    "SF_AUTH_URL (the sfdxAuthUrl of `sf org display --verbose --json`), `lht login` "
+    "(a browser login, stored for later runs) or SF_REFRESH_TOKEN with SF_CLIENT_ID; "
+    "unattended, also JWT (SF_PRIVATE_KEY_FILE) or client credentials"
+)
 #: The warning of a run that logs in with SOAP login().
 SOAP_LOGIN_RETIRING = (
     "The password flow logs in with SOAP login(), which Salesforce retires with Summer '27 "
     "(it is already absent from API 65.0 and disabled in new orgs). Move to an OAuth flow: "
-    + OAUTH_REPLACEMENTS + ".")
+    + OAUTH_REPLACEMENTS
+    + "."
+)
 
 
 def uses_soap_login(creds: Credentials) -> bool:
@@ -89,11 +93,13 @@ def describe_flow(creds: Credentials) -> str:
     if creds.flow == "password":
         grant = "SOAP login" if uses_soap_login(creds) else "OAuth username-password grant"
         return f"password flow, {grant}"
-    return {"client_credentials": "client_credentials flow, OAuth client credentials grant",
-            "jwt": "jwt flow, OAuth JWT bearer grant",
-            "auth_url": "auth_url flow (SFDX auth URL), OAuth refresh token grant",
-            "refresh_token": "refresh_token flow, OAuth refresh token grant",
-            "stored": "`lht login` flow, OAuth refresh token grant"}.get(creds.flow, f"{creds.flow} flow")
+    return {
+        "client_credentials": "client_credentials flow, OAuth client credentials grant",
+        "jwt": "jwt flow, OAuth JWT bearer grant",
+        "auth_url": "auth_url flow (SFDX auth URL), OAuth refresh token grant",
+        "refresh_token": "refresh_token flow, OAuth refresh token grant",
+        "stored": "`lht login` flow, OAuth refresh token grant",
+    }.get(creds.flow, f"{creds.flow} flow")
 
 
 def login(creds: Credentials, session: requests.Session) -> tuple[str, str]:
@@ -102,7 +108,9 @@ def login(creds: Credentials, session: requests.Session) -> tuple[str, str]:
     Raises LoginRefusedError when Salesforce refuses the credentials, SalesforceError when
     its login service keeps failing (after the transport's retries).
     """
-    from simple_salesforce.exceptions import SalesforceAuthenticationFailed  # logins only: see sfparts
+    from simple_salesforce.exceptions import (
+        SalesforceAuthenticationFailed,  # logins only: see sfparts
+    )
 
     log_in = LOGINS.get(creds.flow)
     if log_in is None:
@@ -130,24 +138,36 @@ def login_failed(creds: Credentials, code: object, message: str) -> LhtError:
     where = f"{describe_flow(creds)} at {redact_url(creds.login_url)}"
     status = code if isinstance(code, int) else int(str(code)) if str(code).isdigit() else None
     if str(code) == "REQUEST_LIMIT_EXCEEDED":
-        return ApiLimitError(f"Logging in ({where}): the org's API request limit is exceeded ({message}).")
+        return ApiLimitError(
+            f"Logging in ({where}): the org's API request limit is exceeded ({message})."
+        )
     if (status is not None and status >= 500) or str(code) in _SERVER_CODES:
         return SalesforceError(
             f"Logging in ({where}) failed on Salesforce's side: {code}: {message or 'no detail'}, "
-            "after retrying. Try again later; check Salesforce's status page if it persists.")
-    hint = (" The user must be pre-authorized for the connected app (its policy: admin approved "
-            "users, with the user's profile or permission set)." if "approved" in message else "")
+            "after retrying. Try again later; check Salesforce's status page if it persists."
+        )
+    hint = (
+        " The user must be pre-authorized for the connected app (its policy: admin approved "
+        "users, with the user's profile or permission set)."
+        if "approved" in message
+        else ""
+    )
     if str(code) == "INVALID_OPERATION" and "login()" in message:
-        hint = (" This org does not allow SOAP login() (new orgs have it disabled; Salesforce retires "
-                f"it with Summer '27): use an OAuth flow instead: {OAUTH_REPLACEMENTS}.")
+        hint = (
+            " This org does not allow SOAP login() (new orgs have it disabled; Salesforce retires "
+            f"it with Summer '27): use an OAuth flow instead: {OAUTH_REPLACEMENTS}."
+        )
     elif creds.flow in ("auth_url", "refresh_token", "stored") and str(code) == "invalid_grant":
-        hint = (" A refresh token stops working when it is revoked (`lht logout`, or in Setup under "
-                "the app's OAuth usage) or expires by the app's refresh token policy: log in again "
-                "with `lht login`, or take a new sfdxAuthUrl from `sf org display --verbose --json`.")
+        hint = (
+            " A refresh token stops working when it is revoked (`lht logout`, or in Setup under "
+            "the app's OAuth usage) or expires by the app's refresh token policy: log in again "
+            "with `lht login`, or take a new sfdxAuthUrl from `sf org display --verbose --json`."
+        )
     return LoginRefusedError(
         f"Salesforce refused the login ({where}): {code}: {message or 'no detail'}. Check "
         f"{', '.join(creds.variables)}.{hint} lht logged in once and does not try again in this run "
-        "(Salesforce locks a user out after a few failed logins).")
+        "(Salesforce locks a user out after a few failed logins)."
+    )
 
 
 def _token_url(creds: Credentials) -> str:
@@ -159,49 +179,81 @@ def _instance(value: str) -> str:
     return host_of(f"https://{value.split('://')[-1]}")
 
 
-def _password(creds: Credentials, session: requests.Session,
-              domain: str | None) -> tuple[str, str]:
+def _password(creds: Credentials, session: requests.Session, domain: str | None) -> tuple[str, str]:
     from simple_salesforce.login import SalesforceLogin, token_login
+
     password = creds.password or ""
     token = creds.security_token or ""
     if creds.client_id and creds.client_secret:
         # OAuth username-password grant: the security token is appended to the password.
         if domain is not None:
             sid, inst = SalesforceLogin(
-                username=creds.username, password=password + token, consumer_key=creds.client_id,
-                consumer_secret=creds.client_secret, domain=domain, session=session)
+                username=creds.username,
+                password=password + token,
+                consumer_key=creds.client_id,
+                consumer_secret=creds.client_secret,
+                domain=domain,
+                session=session,
+            )
         else:
             sid, inst = token_login(
                 _token_url(creds),
-                {"grant_type": "password", "client_id": creds.client_id,
-                 "client_secret": creds.client_secret, "username": creds.username,
-                 "password": password + token},
-                creds.login_url, creds.client_id, None, None, session)
+                {
+                    "grant_type": "password",
+                    "client_id": creds.client_id,
+                    "client_secret": creds.client_secret,
+                    "username": creds.username,
+                    "password": password + token,
+                },
+                creds.login_url,
+                creds.client_id,
+                None,
+                None,
+                session,
+            )
         return sid, _instance(inst)
     # SOAP login: username + password + security token.
     sid, inst = SalesforceLogin(
-        username=creds.username, password=password, security_token=token,
-        sf_version=API_VERSION, session=session, domain=domain,
-        scratch_url=None if domain is not None else creds.login_url)
+        username=creds.username,
+        password=password,
+        security_token=token,
+        sf_version=API_VERSION,
+        session=session,
+        domain=domain,
+        scratch_url=None if domain is not None else creds.login_url,
+    )
     return sid, _instance(inst)
 
 
-def _client_credentials(creds: Credentials, session: requests.Session,
-                        domain: str | None) -> tuple[str, str]:
+def _client_credentials(
+    creds: Credentials, session: requests.Session, domain: str | None
+) -> tuple[str, str]:
     from simple_salesforce.login import SalesforceLogin, token_login
+
     if domain is not None:
         if domain in ("login", "test"):
             raise CredentialsError(
                 "The client credentials flow needs your My Domain login URL: set SF_LOGIN_URL "
-                "to https://<mydomain>.my.salesforce.com (not login/test.salesforce.com)")
-        sid, inst = SalesforceLogin(consumer_key=creds.client_id,
-                                    consumer_secret=creds.client_secret,
-                                    domain=domain, session=session)
+                "to https://<mydomain>.my.salesforce.com (not login/test.salesforce.com)"
+            )
+        sid, inst = SalesforceLogin(
+            consumer_key=creds.client_id,
+            consumer_secret=creds.client_secret,
+            domain=domain,
+            session=session,
+        )
         return sid, _instance(inst)
     pair = f"{creds.client_id}:{creds.client_secret}".encode()
     headers = {"Authorization": "Basic " + base64.b64encode(pair).decode()}
-    sid, inst = token_login(_token_url(creds), {"grant_type": "client_credentials"},
-                            creds.login_url, creds.client_id or "", headers, None, session)
+    sid, inst = token_login(
+        _token_url(creds),
+        {"grant_type": "client_credentials"},
+        creds.login_url,
+        creds.client_id or "",
+        headers,
+        None,
+        session,
+    )
     return sid, _instance(inst)
 
 
@@ -215,22 +267,40 @@ def _jwt(creds: Credentials, session: requests.Session, domain: str | None) -> t
     except OSError as exc:
         raise CredentialsError(
             f"SF_PRIVATE_KEY_FILE={str(key_path)!r} cannot be read ({exc.strerror}); point it at "
-            "the PEM private key of the connected app's certificate") from None
+            "the PEM private key of the connected app's certificate"
+        ) from None
     if domain is not None:
-        sid, inst = SalesforceLogin(username=creds.username, consumer_key=creds.client_id,
-                                    privatekey=key.decode(), domain=domain, session=session)
+        sid, inst = SalesforceLogin(
+            username=creds.username,
+            consumer_key=creds.client_id,
+            privatekey=key.decode(),
+            domain=domain,
+            session=session,
+        )
         return sid, _instance(inst)
     expires = utcnow() + timedelta(minutes=3)
-    claims = {"iss": creds.client_id, "sub": creds.username, "aud": creds.login_url,
-              "exp": int(expires.timestamp())}
+    claims = {
+        "iss": creds.client_id,
+        "sub": creds.username,
+        "aud": creds.login_url,
+        "exp": int(expires.timestamp()),
+    }
     try:
         assertion = jwt.encode(claims, key, algorithm="RS256")
     except (ValueError, TypeError, jwt.PyJWTError) as exc:
         raise CredentialsError(
             f"SF_PRIVATE_KEY_FILE={str(key_path)!r} is not a usable RSA private key "
-            f"({exc.__class__.__name__}); use the PEM key of the connected app") from None
-    sid, inst = token_login(_token_url(creds), {"grant_type": _JWT_GRANT, "assertion": assertion},
-                            creds.login_url, creds.client_id or "", None, None, session)
+            f"({exc.__class__.__name__}); use the PEM key of the connected app"
+        ) from None
+    sid, inst = token_login(
+        _token_url(creds),
+        {"grant_type": _JWT_GRANT, "assertion": assertion},
+        creds.login_url,
+        creds.client_id or "",
+        None,
+        None,
+        session,
+    )
     return sid, _instance(inst)
 
 
@@ -238,12 +308,22 @@ def _refresh(creds: Credentials, session: requests.Session, domain: str | None) 
     """The OAuth refresh token grant (no new refresh token comes back; the one held stays)."""
     from simple_salesforce.login import token_login
 
-    form = {"grant_type": "refresh_token", "refresh_token": creds.refresh_token or "",
-            "client_id": creds.client_id or ""}
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": creds.refresh_token or "",
+        "client_id": creds.client_id or "",
+    }
     if creds.client_secret:
         form["client_secret"] = creds.client_secret
-    sid, inst = token_login(_token_url(creds), form, domain or creds.login_url, creds.client_id or "",
-                            None, None, session)
+    sid, inst = token_login(
+        _token_url(creds),
+        form,
+        domain or creds.login_url,
+        creds.client_id or "",
+        None,
+        None,
+        session,
+    )
     return sid, _instance(inst)
 
 

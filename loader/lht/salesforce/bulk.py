@@ -13,10 +13,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from lht.lazy import pa
-
 from lht.config import Settings
 from lht.errors import BulkJobError, LhtError
+from lht.lazy import pa
 from lht.salesforce.bulk_results import result_tables
 from lht.salesforce.client import SalesforceClient
 
@@ -37,24 +36,38 @@ def create_query_job(client: SalesforceClient, soql: str, *, include_deleted: bo
     return str(create_query_job_info(client, soql, include_deleted=include_deleted)["id"])
 
 
-def create_query_job_info(client: SalesforceClient, soql: str, *, include_deleted: bool = True) -> dict[str, Any]:
+def create_query_job_info(
+    client: SalesforceClient, soql: str, *, include_deleted: bool = True
+) -> dict[str, Any]:
     """Create a query (or queryAll) job and return Salesforce's job info (id, createdDate...).
 
     A job refused for the org's daily Bulk allowance raises
     :class:`~lht.errors.BulkQuotaError` (REST can still read the object).
     """
-    body = {"operation": "queryAll" if include_deleted else "query", "query": soql,
-            "columnDelimiter": "COMMA", "lineEnding": "LF"}
-    response = client.request("POST", _jobs_url(client), what="Creating a Bulk API 2.0 query job",
-                              data=json.dumps(body))
+    body = {
+        "operation": "queryAll" if include_deleted else "query",
+        "query": soql,
+        "columnDelimiter": "COMMA",
+        "lineEnding": "LF",
+    }
+    response = client.request(
+        "POST", _jobs_url(client), what="Creating a Bulk API 2.0 query job", data=json.dumps(body)
+    )
     info = response.json()
     logger.info("Bulk job %s created", info["id"])
     return info
 
 
-def paced_wait(scheduled: float, elapsed: float, processed: int, expected: int | None, *,
-               anchor: tuple[float, int] | None = None, first_wait: float = 0.5,
-               max_wait: float = 30.0) -> float:
+def paced_wait(
+    scheduled: float,
+    elapsed: float,
+    processed: int,
+    expected: int | None,
+    *,
+    anchor: tuple[float, int] | None = None,
+    first_wait: float = 0.5,
+    max_wait: float = 30.0,
+) -> float:
     """The next wait of a job whose size is known: the time its progress says it still needs.
 
     An ingest job of ``expected`` rows that processed ``processed`` by ``elapsed`` seconds runs
@@ -86,11 +99,21 @@ def paced_wait(scheduled: float, elapsed: float, processed: int, expected: int |
 INGEST_POLLS = {"first_wait": 0.5, "steady_polls": 5, "factor": 1.3}
 
 
-def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float, *,
-                 first_wait: float = 0.1, steady_polls: int = 1, factor: float = 1.5,
-                 max_wait: float = 30.0, sleep: Callable[[float], None] = time.sleep,
-                 kind: str = "query", fail: bool = True, expected_records: int | None = None,
-                 on_poll: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def wait_for_job(
+    client: SalesforceClient,
+    job_id: str,
+    deadline_seconds: float,
+    *,
+    first_wait: float = 0.1,
+    steady_polls: int = 1,
+    factor: float = 1.5,
+    max_wait: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+    kind: str = "query",
+    fail: bool = True,
+    expected_records: int | None = None,
+    on_poll: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Poll the job until JobComplete; the one polling loop of lht (``kind`` query or ingest).
 
     The first ``steady_polls`` waits are ``first_wait``, then each is ``factor`` times the
@@ -114,26 +137,37 @@ def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float,
     polls = 0
     anchor: tuple[float, int] | None = None  # the first poll that saw progress
     while True:
-        info = client.request("GET", _jobs_url(client, job_id, kind),
-                              what=f"Polling Bulk job {job_id}").json()
+        info = client.request(
+            "GET", _jobs_url(client, job_id, kind), what=f"Polling Bulk job {job_id}"
+        ).json()
         state = info.get("state")
         if on_poll is not None:
             on_poll(info)
         if state == "JobComplete" or (state in ("Failed", "Aborted") and not fail):
             return info
         if state in ("Failed", "Aborted"):
-            raise BulkJobError(f"Bulk job {job_id} ended {state}: "
-                               f"{info.get('errorMessage') or 'Salesforce gave no reason'}")
+            raise BulkJobError(
+                f"Bulk job {job_id} ended {state}: "
+                f"{info.get('errorMessage') or 'Salesforce gave no reason'}"
+            )
         elapsed = time.monotonic() - started
         if elapsed >= deadline_seconds:
             abort_job(client, job_id, kind)
             raise BulkJobError(
                 f"Bulk job {job_id} was still {state} after {elapsed:.0f}s "
                 f"(LHT_BULK_DEADLINE_SECONDS={deadline_seconds:g}); lht aborted it. Raise the "
-                "deadline or narrow the query.")
+                "deadline or narrow the query."
+            )
         processed = int(info.get("numberRecordsProcessed") or 0)
-        paced = paced_wait(wait, elapsed, processed, expected_records, anchor=anchor,
-                           first_wait=first_wait, max_wait=max_wait)
+        paced = paced_wait(
+            wait,
+            elapsed,
+            processed,
+            expected_records,
+            anchor=anchor,
+            first_wait=first_wait,
+            max_wait=max_wait,
+        )
         if anchor is None and processed > 0:
             anchor = (elapsed, processed)
         sleep(min(paced, max(deadline_seconds - elapsed, 0.0)))
@@ -145,8 +179,12 @@ def wait_for_job(client: SalesforceClient, job_id: str, deadline_seconds: float,
 def abort_job(client: SalesforceClient, job_id: str, kind: str = "query") -> None:
     """Ask Salesforce to abort the job (best effort: failures are logged)."""
     try:
-        client.request("PATCH", _jobs_url(client, job_id, kind), what=f"Aborting Bulk job {job_id}",
-                       data=json.dumps({"state": "Aborted"}))
+        client.request(
+            "PATCH",
+            _jobs_url(client, job_id, kind),
+            what=f"Aborting Bulk job {job_id}",
+            data=json.dumps({"state": "Aborted"}),
+        )
         logger.warning("Bulk job %s aborted", job_id)
     except LhtError as exc:
         logger.warning("Could not abort Bulk job %s: %s", job_id, exc)
@@ -155,15 +193,24 @@ def abort_job(client: SalesforceClient, job_id: str, kind: str = "query") -> Non
 def delete_job(client: SalesforceClient, job_id: str, kind: str = "query") -> None:
     """Delete a finished job and its stored results (best effort: failures are logged)."""
     try:
-        client.request("DELETE", _jobs_url(client, job_id, kind), what=f"Deleting Bulk job {job_id}")
+        client.request(
+            "DELETE", _jobs_url(client, job_id, kind), what=f"Deleting Bulk job {job_id}"
+        )
     except LhtError as exc:
         logger.warning("Could not delete Bulk job %s: %s", job_id, exc)
 
 
-def bulk_query(client: SalesforceClient, soql: str, schema: pa.Schema, settings: Settings, *,
-               include_deleted: bool = True, job_id: str | None = None,
-               on_poll: Callable[[dict[str, Any]], None] | None = None,
-               keep: bool = False) -> Iterator[pa.Table]:
+def bulk_query(
+    client: SalesforceClient,
+    soql: str,
+    schema: pa.Schema,
+    settings: Settings,
+    *,
+    include_deleted: bool = True,
+    job_id: str | None = None,
+    on_poll: Callable[[dict[str, Any]], None] | None = None,
+    keep: bool = False,
+) -> Iterator[pa.Table]:
     """Run ``soql`` as a Bulk API 2.0 job and yield its pages as Arrow tables.
 
     Pass ``job_id`` when the job was already created (to surface creation errors early), or

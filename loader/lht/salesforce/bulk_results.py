@@ -19,11 +19,11 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
-from lht.lazy import pa
 import requests
 
 from lht.config import Settings
 from lht.errors import BulkJobError, DiskFullError, SalesforceError, no_room
+from lht.lazy import pa
 from lht.pipeline import in_background
 from lht.salesforce import arrowconv
 from lht.salesforce.arrowconv import block_too_small, clean_csv_bytes, csv_batches
@@ -74,8 +74,9 @@ def _spool_body(response: requests.Response) -> BinaryIO:
         spool.close()
         reason = no_room(exc)
         if reason:
-            raise DiskFullError.at(tempfile.gettempdir(), "Saving a Bulk results page to a temporary file",
-                                   reason) from exc
+            raise DiskFullError.at(
+                tempfile.gettempdir(), "Saving a Bulk results page to a temporary file", reason
+            ) from exc
         raise
     except BaseException:
         spool.close()
@@ -96,15 +97,21 @@ def _fetch(client: SalesforceClient, url: str, params: dict[str, Any] | None, jo
         except requests.exceptions.RequestException as exc:
             if attempt == PAGE_ATTEMPTS:
                 raise translate(exc, what) from None
-            logger.warning("Bulk job %s: results page cut short (%s); downloading it again",
-                           job_id, exc.__class__.__name__)
+            logger.warning(
+                "Bulk job %s: results page cut short (%s); downloading it again",
+                job_id,
+                exc.__class__.__name__,
+            )
             continue
-        return _Page(spool, int(count) if count is not None else None,
-                     "" if locator == "null" else locator)
+        return _Page(
+            spool, int(count) if count is not None else None, "" if locator == "null" else locator
+        )
     raise AssertionError("unreachable")
 
 
-def _parsed(page: _Page, schema: pa.Schema, handed: int) -> Generator[pa.Table, None, tuple[int, str]]:
+def _parsed(
+    page: _Page, schema: pa.Schema, handed: int
+) -> Generator[pa.Table, None, tuple[int, str]]:
     """Yield the page's rows after the first ``handed``; return the rows handed on so far
     and what is wrong with the page ("" when nothing is).
 
@@ -122,8 +129,11 @@ def _parsed(page: _Page, schema: pa.Schema, handed: int) -> Generator[pa.Table, 
                     handed += fresh.num_rows
                     yield fresh
         except (ValueError, KeyError) as exc:  # pa.ArrowInvalid is a ValueError
-            if (isinstance(exc, pa.ArrowInvalid) and block_too_small(exc)
-                    and block < arrowconv.CSV_MAX_BLOCK_BYTES):
+            if (
+                isinstance(exc, pa.ArrowInvalid)
+                and block_too_small(exc)
+                and block < arrowconv.CSV_MAX_BLOCK_BYTES
+            ):
                 block = min(block * 4, arrowconv.CSV_MAX_BLOCK_BYTES)
                 page.spool.seek(0)
                 continue
@@ -133,8 +143,9 @@ def _parsed(page: _Page, schema: pa.Schema, handed: int) -> Generator[pa.Table, 
         return handed, ""
 
 
-def _page_tables(fetched: _Page, refetch: Callable[[], _Page], schema: pa.Schema,
-                 job_id: str) -> Iterator[pa.Table]:
+def _page_tables(
+    fetched: _Page, refetch: Callable[[], _Page], schema: pa.Schema, job_id: str
+) -> Iterator[pa.Table]:
     """Stream one page's rows as tables; a damaged page (unreadable, or a row count other
     than Sforce-NumberOfRecords) is downloaded again and resumed after the rows already
     yielded, which were whole rows: a page's content does not change between downloads."""
@@ -145,10 +156,13 @@ def _page_tables(fetched: _Page, refetch: Callable[[], _Page], schema: pa.Schema
             if not problem:
                 return
             if attempt == PAGE_ATTEMPTS:
-                raise BulkJobError(f"A results page of Bulk job {job_id} stayed damaged after "
-                                   f"{PAGE_ATTEMPTS} downloads: {problem}")
-            logger.warning("Bulk job %s: damaged results page (%s); downloading it again",
-                           job_id, problem)
+                raise BulkJobError(
+                    f"A results page of Bulk job {job_id} stayed damaged after "
+                    f"{PAGE_ATTEMPTS} downloads: {problem}"
+                )
+            logger.warning(
+                "Bulk job %s: damaged results page (%s); downloading it again", job_id, problem
+            )
             fetched.close()
             fetched = refetch()
     finally:
@@ -166,8 +180,9 @@ def _result_page_urls(client: SalesforceClient, job_url: str, job_id: str) -> li
             nxt = body.get("nextRecordsUrl") or body.get("nextRecordUrl")
             url = None if body.get("done", True) or not nxt else str(nxt)
     except SalesforceError as exc:
-        logger.info("resultPages not available for Bulk job %s (%s); paging by locator",
-                    job_id, exc)
+        logger.info(
+            "resultPages not available for Bulk job %s (%s); paging by locator", job_id, exc
+        )
         return None
     return urls
 
@@ -175,8 +190,9 @@ def _result_page_urls(client: SalesforceClient, job_url: str, job_id: str) -> li
 _Fetched = tuple[_Page, Callable[[], _Page]]
 
 
-def _pages_parallel(client: SalesforceClient, job_id: str, urls: list[str],
-                    workers: int) -> Iterator[_Fetched]:
+def _pages_parallel(
+    client: SalesforceClient, job_id: str, urls: list[str], workers: int
+) -> Iterator[_Fetched]:
     """The pages at ``urls`` in order, up to ``workers`` of them downloading at a time.
 
     The first page downloads alone, so that parsing starts as early as it can; each page
@@ -200,8 +216,9 @@ def _pages_parallel(client: SalesforceClient, job_id: str, urls: list[str],
                     future.result().close()
 
 
-def _pages_by_locator(client: SalesforceClient, job_url: str, job_id: str,
-                      settings: Settings) -> Iterator[_Fetched]:
+def _pages_by_locator(
+    client: SalesforceClient, job_url: str, job_id: str, settings: Settings
+) -> Iterator[_Fetched]:
     """The pages one after the other, each asked for with the previous page's locator."""
     url = job_url + "/results"
     locator = ""
@@ -229,16 +246,21 @@ def _tables(pages: Iterator[_Fetched], schema: pa.Schema, job_id: str) -> Iterat
         pages.close()  # type: ignore[attr-defined]  # stops the downloads when parsing stops
 
 
-def result_tables(client: SalesforceClient, job_url: str, job_id: str, schema: pa.Schema,
-                  settings: Settings) -> Iterator[pa.Table]:
+def result_tables(
+    client: SalesforceClient, job_url: str, job_id: str, schema: pa.Schema, settings: Settings
+) -> Iterator[pa.Table]:
     """The rows of the completed job at ``job_url`` as Arrow tables typed by ``schema``."""
     urls = _result_page_urls(client, job_url, job_id) if settings.download_workers > 1 else None
     if urls:
         pages = _pages_parallel(client, job_id, urls, settings.download_workers)
     else:
-        pages = in_background(lambda: _pages_by_locator(client, job_url, job_id, settings),
-                              ahead=max(1, settings.download_workers), name="lht-bulk-download",
-                              discard=_close)
+        pages = in_background(
+            lambda: _pages_by_locator(client, job_url, job_id, settings),
+            ahead=max(1, settings.download_workers),
+            name="lht-bulk-download",
+            discard=_close,
+        )
     # parsing runs on its own thread too, so the caller's writes overlap it
-    yield from in_background(lambda: _tables(pages, schema, job_id), ahead=PARSED_AHEAD,
-                             name="lht-bulk-parse")
+    yield from in_background(
+        lambda: _tables(pages, schema, job_id), ahead=PARSED_AHEAD, name="lht-bulk-parse"
+    )

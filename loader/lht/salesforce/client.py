@@ -26,8 +26,17 @@ from lht.clock import as_utc
 from lht.config import Credentials, Settings
 from lht.constants import API_VERSION
 from lht.errors import (
-    ApiLimitError, AuthenticationError, BulkQuotaError, BulkUnsupportedError, DeletedWindowError,
-    FieldsChangedError, LhtError, LoginRefusedError, ObjectNotFoundError, SalesforceError, redact_url,
+    ApiLimitError,
+    AuthenticationError,
+    BulkQuotaError,
+    BulkUnsupportedError,
+    DeletedWindowError,
+    FieldsChangedError,
+    LhtError,
+    LoginRefusedError,
+    ObjectNotFoundError,
+    SalesforceError,
+    redact_url,
 )
 from lht.names import check_object_name
 from lht.salesforce import auth as _auth_flows
@@ -55,27 +64,31 @@ def _first_error(content: Any) -> tuple[str, str]:
         return str(content[0].get("errorCode", "")), str(content[0].get("message", ""))
     if isinstance(content, dict):
         return str(content.get("errorCode", content.get("error", ""))), str(
-            content.get("message", content.get("error_description", "")))
+            content.get("message", content.get("error_description", ""))
+        )
     if isinstance(content, bytes):
         content = content.decode("utf-8", "replace")
     return "", str(content or "")[:500]
 
 
-def translate(exc: BaseException, what: str, *, can_relogin: bool = True,
-              scrub: tuple[str, ...] = ()) -> LhtError:
+def translate(
+    exc: BaseException, what: str, *, can_relogin: bool = True, scrub: tuple[str, ...] = ()
+) -> LhtError:
     """Map a simple-salesforce or requests exception to lht's typed errors."""
     if isinstance(exc, LhtError):
         return exc
     if isinstance(exc, requests.exceptions.SSLError):
         return SalesforceError(
             f"{what}: TLS verification failed ({exc.__class__.__name__}). If the server uses a "
-            "private CA, set REQUESTS_CA_BUNDLE to its PEM bundle.")
+            "private CA, set REQUESTS_CA_BUNDLE to its PEM bundle."
+        )
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         url = getattr(exc.request, "url", None) or "the Salesforce host"
         host = redact_url(re.sub(r"(https?://[^/]+).*", r"\1", url))
         return SalesforceError(
             f"{what}: could not reach {host} ({exc.__class__.__name__}) after retrying. Check "
-            "SF_INSTANCE_URL / SF_LOGIN_URL, the network and any proxy settings.")
+            "SF_INSTANCE_URL / SF_LOGIN_URL, the network and any proxy settings."
+        )
     if not isinstance(exc, SfError):
         return SalesforceError(f"{what}: {exc.__class__.__name__}: {exc}")
     error = _translate_sf(exc, what, can_relogin=can_relogin, scrub=scrub)
@@ -84,7 +97,9 @@ def translate(exc: BaseException, what: str, *, can_relogin: bool = True,
     return error
 
 
-def _translate_sf(exc: SfError, what: str, *, can_relogin: bool, scrub: tuple[str, ...]) -> LhtError:
+def _translate_sf(
+    exc: SfError, what: str, *, can_relogin: bool, scrub: tuple[str, ...]
+) -> LhtError:
     code, message = _first_error(exc.content)
     for secret in scrub:
         message = message.replace(secret, "***")
@@ -92,8 +107,9 @@ def _translate_sf(exc: SfError, what: str, *, can_relogin: bool, scrub: tuple[st
     if code == "REQUEST_LIMIT_EXCEEDED":
         return ApiLimitError(f"{what}: the org's API request limit is exceeded ({message}).")
     if code.replace("_", "").upper() in _BULK_QUOTA_CODES:
-        return BulkQuotaError(f"{what}: Salesforce refused it for the org's daily Bulk allowance "
-                              f"({code}: {message})")
+        return BulkQuotaError(
+            f"{what}: Salesforce refused it for the org's daily Bulk allowance ({code}: {message})"
+        )
     if status == 401 or code == "INVALID_SESSION_ID":
         return session_rejected(what, f"{code or status}: {message}", can_relogin=can_relogin)
     if code == "INVALID_FIELD":
@@ -102,19 +118,26 @@ def _translate_sf(exc: SfError, what: str, *, can_relogin: bool, scrub: tuple[st
             f"{what}: a queried field no longer exists ({message.splitlines()[-1] if message else code}); "
             "re-describe the object and retry.",
             field=found.group(1) if found else None,
-            object_name=found.group(2) if found else None)
-    if code == "INVALIDENTITY" or "not supported by the Bulk API" in message or (
-            "not supported in Bulk Query" in message):
+            object_name=found.group(2) if found else None,
+        )
+    if (
+        code == "INVALIDENTITY"
+        or "not supported by the Bulk API" in message
+        or ("not supported in Bulk Query" in message)
+    ):
         return BulkUnsupportedError(f"{what}: Bulk API 2.0 cannot read this ({code}: {message})")
     if code in ("INVALID_TYPE", "NOT_FOUND") or status == 404:
         return ObjectNotFoundError(
             f"{what}: not found or not readable ({code or status}: {message}). Check the API "
-            "name (custom objects end in __c) and that the user's profile can read it.")
+            "name (custom objects end in __c) and that the user's profile can read it."
+        )
     if code == "CANNOT_REPLICATE":
         return DeletedWindowError(f"{what}: {code}: {message} (the object is not replicateable)")
     if code in ("INVALID_REPLICATION_DATE", "EXCEEDED_ID_LIMIT"):
-        return DeletedWindowError(f"{what}: {code}: {message} (getDeleted covers only about "
-                                  "the last 15 days and 600,000 ids)")
+        return DeletedWindowError(
+            f"{what}: {code}: {message} (getDeleted covers only about "
+            "the last 15 days and 600,000 ids)"
+        )
     return SalesforceError(f"{what}: HTTP {status} {code}: {message}".rstrip(": "))
 
 
@@ -125,9 +148,11 @@ def session_rejected(what: str, detail: str, *, can_relogin: bool) -> Authentica
         return AuthenticationError(
             f"{what}: the access token was rejected ({detail}); it has expired or was revoked. "
             "Get a new one (e.g. `sf org display`) and set SF_ACCESS_TOKEN, or use a flow that "
-            "can log in again (SF_AUTH_URL, `lht login`, SF_REFRESH_TOKEN, jwt or client_credentials).")
-    return AuthenticationError(f"{what}: Salesforce rejected the session even after logging in "
-                               f"again ({detail}).")
+            "can log in again (SF_AUTH_URL, `lht login`, SF_REFRESH_TOKEN, jwt or client_credentials)."
+        )
+    return AuthenticationError(
+        f"{what}: Salesforce rejected the session even after logging in again ({detail})."
+    )
 
 
 class _Auth:
@@ -163,8 +188,9 @@ class _Auth:
         except LhtError:
             raise
         except Exception as exc:  # login helpers raise many kinds
-            raise translate(exc, f"Logging in to {redact_url(self.creds.login_url)}",
-                            scrub=self.creds.secrets()) from None
+            raise translate(
+                exc, f"Logging in to {redact_url(self.creds.login_url)}", scrub=self.creds.secrets()
+            ) from None
 
     def refresh(self, session: requests.Session, stale: str) -> tuple[str, str]:
         """Log in again unless another client already did; give (session_id, instance)."""
@@ -175,9 +201,11 @@ class _Auth:
                 if len(self._recent) > 3:
                     raise AuthenticationError(
                         "Salesforce keeps rejecting freshly issued sessions; check the user's "
-                        "session settings and IP restrictions.")
-                logger.info("Salesforce session expired; logging in again (%s flow)",
-                            self.creds.flow)
+                        "session settings and IP restrictions."
+                    )
+                logger.info(
+                    "Salesforce session expired; logging in again (%s flow)", self.creds.flow
+                )
                 self.login(session)
             return self.session_id, self.instance
 
@@ -227,9 +255,14 @@ class SalesforceClient:
             from simple_salesforce import Salesforce
 
             # Decimal keeps currency/percent digits exact; plain dicts are enough for records.
-            built = Salesforce(session_id=current.session_id, instance_url=f"https://{current.sf_instance}",
-                               version=API_VERSION, session=self.session, parse_float=Decimal,
-                               object_pairs_hook=dict)
+            built = Salesforce(
+                session_id=current.session_id,
+                instance_url=f"https://{current.sf_instance}",
+                version=API_VERSION,
+                session=self.session,
+                parse_float=Decimal,
+                object_pairs_hook=dict,
+            )
             self._built = built
         return built
 
@@ -301,8 +334,9 @@ class SalesforceClient:
                     self.renew_session(api.session_id)
                     continue
                 if isinstance(exc, SessionExpired):
-                    raise session_rejected(what, f"INVALID_SESSION_ID: {exc}",
-                                           can_relogin=self._auth.can_relogin) from None
+                    raise session_rejected(
+                        what, f"INVALID_SESSION_ID: {exc}", can_relogin=self._auth.can_relogin
+                    ) from None
                 raise translate(exc, what, can_relogin=self._auth.can_relogin) from None
             except (SfError, requests.exceptions.RequestException) as exc:
                 raise translate(exc, what, can_relogin=self._auth.can_relogin) from None
@@ -315,8 +349,11 @@ class SalesforceClient:
 
         def call(api: _Session) -> requests.Response:
             full = f"https://{api.sf_instance}{url}" if url.startswith("/") else url
-            base = {"Authorization": f"Bearer {api.session_id}", "X-PrettyPrint": "1",
-                    "Content-Type": "application/json"}
+            base = {
+                "Authorization": f"Bearer {api.session_id}",
+                "X-PrettyPrint": "1",
+                "Content-Type": "application/json",
+            }
             return call_salesforce(full, method, self.session, {**base, **headers}, **kwargs)
 
         return self.with_session(what, call, raw=True)
@@ -324,15 +361,25 @@ class SalesforceClient:
     # -- REST ---------------------------------------------------------------------------------
     def query(self, soql: str, *, include_deleted: bool = False, what: str = "Querying") -> dict:
         """The first page of a REST ``query`` (``queryAll`` with ``include_deleted``)."""
-        return self.with_session(what, lambda api: api.query(
-            soql, include_deleted=include_deleted, headers=self.query_headers))
+        return self.with_session(
+            what,
+            lambda api: api.query(
+                soql, include_deleted=include_deleted, headers=self.query_headers
+            ),
+        )
 
     def query_more(self, next_records_url: str, *, what: str = "Querying (next page)") -> dict:
         """The page at ``nextRecordsUrl`` of a REST query."""
-        return self.with_session(what, lambda api: api.query_more(
-            next_records_url, identifier_is_url=True, headers=self.query_headers))
+        return self.with_session(
+            what,
+            lambda api: api.query_more(
+                next_records_url, identifier_is_url=True, headers=self.query_headers
+            ),
+        )
 
-    def query_all(self, soql: str, *, include_deleted: bool = False, what: str = "Querying") -> dict:
+    def query_all(
+        self, soql: str, *, include_deleted: bool = False, what: str = "Querying"
+    ) -> dict:
         """Every page of a small REST query, as one answer (``records`` of all pages)."""
         first = self.query(soql, include_deleted=include_deleted, what=what)
         records = list(first.get("records") or [])
@@ -348,8 +395,12 @@ class SalesforceClient:
             return True
         stamp = as_utc(since).strftime("%a, %d %b %Y %H:%M:%S GMT")
         try:
-            self.request("GET", f"{self.base_url}sobjects", what="describeGlobal",
-                         headers={"If-Modified-Since": stamp})
+            self.request(
+                "GET",
+                f"{self.base_url}sobjects",
+                what="describeGlobal",
+                headers={"If-Modified-Since": stamp},
+            )
         except SalesforceError as exc:
             if exc.http_status == 304:
                 return False
@@ -359,8 +410,9 @@ class SalesforceClient:
     def describe(self, object_name: str) -> dict:
         """The object's describe; ObjectNotFoundError if unknown or not readable."""
         check_object_name(object_name)
-        return self.with_session(f"Describing {object_name}",
-                                 lambda api: getattr(api, object_name).describe())
+        return self.with_session(
+            f"Describing {object_name}", lambda api: getattr(api, object_name).describe()
+        )
 
     def limits(self) -> dict:
         """The org's limits (``limits/``); also fixes the run's API budget share."""
@@ -371,8 +423,10 @@ class SalesforceClient:
     def deleted(self, object_name: str, start: datetime, end: datetime) -> dict:
         """getDeleted for [start, end]; DeletedWindowError when start is too old."""
         check_object_name(object_name)
-        return self.with_session(f"Listing deleted {object_name} records",
-                                 lambda api: getattr(api, object_name).deleted(as_utc(start), as_utc(end)))
+        return self.with_session(
+            f"Listing deleted {object_name} records",
+            lambda api: getattr(api, object_name).deleted(as_utc(start), as_utc(end)),
+        )
 
     def server_now(self) -> datetime:
         """Salesforce's time now, from the Date headers of this run's responses (this host's

@@ -45,15 +45,18 @@ class RowResult:
 ASSIGNABLE = frozenset({"lead", "case", "account"})
 
 
-def write_headers(object_name: str, *, assignment_rule_id: str | None = None,
-                  allow_duplicates: bool = False) -> dict[str, str]:
+def write_headers(
+    object_name: str, *, assignment_rule_id: str | None = None, allow_duplicates: bool = False
+) -> dict[str, str]:
     """The REST headers of a write's rules: ``Sforce-Auto-Assign`` (``TRUE`` for the active
     assignment rule, ``default``, or an AssignmentRule Id; ``FALSE`` otherwise, as REST runs
     the active rule when the header is missing) and ``Sforce-Duplicate-Rule-Header:
     allowSave=true`` (save despite a duplicate rule's alert)."""
     headers: dict[str, str] = {}
     if assignment_rule_id:
-        headers["Sforce-Auto-Assign"] = "TRUE" if assignment_rule_id == "default" else assignment_rule_id
+        headers["Sforce-Auto-Assign"] = (
+            "TRUE" if assignment_rule_id == "default" else assignment_rule_id
+        )
     elif object_name.lower() in ASSIGNABLE:
         headers["Sforce-Auto-Assign"] = "FALSE"
     if allow_duplicates:
@@ -81,20 +84,33 @@ def _row_result(answer: dict[str, Any], operation: str) -> RowResult:
     if fields:
         message += f" (fields: {', '.join(fields)})"
     message += "".join(_duplicates(e) for e in errors)
-    return RowResult(False, answer.get("id"), None, str(first.get("statusCode") or "UNKNOWN_ERROR"), message)
+    return RowResult(
+        False, answer.get("id"), None, str(first.get("statusCode") or "UNKNOWN_ERROR"), message
+    )
 
 
-def _call(client: SalesforceClient, object_name: str, operation: str, records: Sequence[dict[str, Any]],
-          external_id_field: str | None, headers: dict[str, str]) -> list[dict[str, Any]]:
+def _call(
+    client: SalesforceClient,
+    object_name: str,
+    operation: str,
+    records: Sequence[dict[str, Any]],
+    external_id_field: str | None,
+    headers: dict[str, str],
+) -> list[dict[str, Any]]:
     base = client.base_url + "composite/sobjects"
     what = f"{operation.capitalize()} of {len(records)} {object_name} records (sObject Collections)"
     if operation == "delete":
         ids = ",".join(str(r["Id"]) for r in records)
-        response = client.request("DELETE", base, what=what, params={"ids": ids, "allOrNone": "false"},
-                                  headers=headers)
+        response = client.request(
+            "DELETE", base, what=what, params={"ids": ids, "allOrNone": "false"}, headers=headers
+        )
     else:
-        body = json.dumps({"allOrNone": False,
-                           "records": [{"attributes": {"type": object_name}, **r} for r in records]})
+        body = json.dumps(
+            {
+                "allOrNone": False,
+                "records": [{"attributes": {"type": object_name}, **r} for r in records],
+            }
+        )
         if operation == "insert":
             response = client.request("POST", base, what=what, data=body, headers=headers)
         elif operation == "update":
@@ -102,18 +118,32 @@ def _call(client: SalesforceClient, object_name: str, operation: str, records: S
         else:
             if not external_id_field:
                 raise ValueError("an upsert needs its external id field")
-            response = client.request("PATCH", f"{base}/{object_name}/{external_id_field}", what=what, data=body,
-                                      headers=headers)
+            response = client.request(
+                "PATCH",
+                f"{base}/{object_name}/{external_id_field}",
+                what=what,
+                data=body,
+                headers=headers,
+            )
     answers = response.json()
     if not isinstance(answers, list) or len(answers) != len(records):
-        raise SalesforceError(f"{what}: Salesforce answered {len(answers) if isinstance(answers, list) else 'no'} "
-                              f"results for {len(records)} records; the rows are sent again next run.")
+        raise SalesforceError(
+            f"{what}: Salesforce answered {len(answers) if isinstance(answers, list) else 'no'} "
+            f"results for {len(records)} records; the rows are sent again next run."
+        )
     return answers
 
 
-def send(client: SalesforceClient, object_name: str, operation: str, records: Sequence[dict[str, Any]], *,
-         external_id_field: str | None = None, sleep: Callable[[float], None] = time.sleep,
-         headers: dict[str, str] | None = None) -> list[RowResult]:
+def send(
+    client: SalesforceClient,
+    object_name: str,
+    operation: str,
+    records: Sequence[dict[str, Any]],
+    *,
+    external_id_field: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    headers: dict[str, str] | None = None,
+) -> list[RowResult]:
     """Send at most 200 ``records`` in one call (plus lock retries); one result each, in order.
 
     ``records`` carry field API names; an update or delete record carries ``Id``. ``headers``:
@@ -131,11 +161,21 @@ def send(client: SalesforceClient, object_name: str, operation: str, records: Se
         if not todo:
             break
         if attempt:
-            logger.info("%d %s records were locked; sending them again (attempt %d)", len(todo), object_name,
-                        attempt + 1)
+            logger.info(
+                "%d %s records were locked; sending them again (attempt %d)",
+                len(todo),
+                object_name,
+                attempt + 1,
+            )
             sleep(0.5 * attempt)
-        answers = _call(client, object_name, operation, [records[i] for i in todo], external_id_field,
-                        headers or {})
+        answers = _call(
+            client,
+            object_name,
+            operation,
+            [records[i] for i in todo],
+            external_id_field,
+            headers or {},
+        )
         retry = []
         for i, answer in zip(todo, answers, strict=True):
             result = _row_result(answer, operation)

@@ -28,8 +28,8 @@ from lht.clock import as_utc
 from lht.constants import API_VERSION
 from lht.errors import LhtError, SalesforceError
 from lht.names import check_object_name
-from lht.salesforce.sfparts import SfError, date_to_iso8601, exception_handler
 from lht.salesforce.client import SalesforceClient, translate
+from lht.salesforce.sfparts import SfError, date_to_iso8601, exception_handler
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +83,25 @@ class SubResponse:
 def query_subrequest(reference: str, soql: str, *, include_deleted: bool) -> Subrequest:
     """A query (``queryAll`` when deleted rows are wanted) as a subrequest."""
     resource = "queryAll" if include_deleted else "query"
-    return Subrequest(reference, f"/services/data/v{API_VERSION}/{resource}/?q={quote(soql, safe='')}",
-                      is_query=True)
+    return Subrequest(
+        reference,
+        f"/services/data/v{API_VERSION}/{resource}/?q={quote(soql, safe='')}",
+        is_query=True,
+    )
 
 
-def deleted_subrequest(reference: str, object_name: str, start: datetime, end: datetime) -> Subrequest:
+def deleted_subrequest(
+    reference: str, object_name: str, start: datetime, end: datetime
+) -> Subrequest:
     """A getDeleted check for ``[start, end]`` as a subrequest (as simple-salesforce words it)."""
     check_object_name(object_name)
     start, end = as_utc(start), as_utc(end)
-    return Subrequest(reference, f"/services/data/v{API_VERSION}/sobjects/{object_name}/deleted/"
-                      f"?start={date_to_iso8601(start)}&end={date_to_iso8601(end)}", is_query=False)
+    return Subrequest(
+        reference,
+        f"/services/data/v{API_VERSION}/sobjects/{object_name}/deleted/"
+        f"?start={date_to_iso8601(start)}&end={date_to_iso8601(end)}",
+        is_query=False,
+    )
 
 
 def groups(subrequests: Sequence[Subrequest], units: Sequence[Sequence[int]]) -> list[list[int]]:
@@ -105,8 +114,10 @@ def groups(subrequests: Sequence[Subrequest], units: Sequence[Sequence[int]]) ->
         unit_queries = sum(subrequests[i].is_query for i in unit)
         if len(unit) > MAX_SUBREQUESTS or unit_queries > MAX_QUERY_SUBREQUESTS:
             raise ValueError("one unit exceeds a composite request's caps")
-        if current and (len(current) + len(unit) > MAX_SUBREQUESTS
-                        or queries + unit_queries > MAX_QUERY_SUBREQUESTS):
+        if current and (
+            len(current) + len(unit) > MAX_SUBREQUESTS
+            or queries + unit_queries > MAX_QUERY_SUBREQUESTS
+        ):
             packed.append(current)
             current, queries = [], 0
         current.extend(unit)
@@ -122,17 +133,25 @@ def send(client: SalesforceClient, subrequests: Sequence[Subrequest]) -> dict[st
     Raises CompositeRefusedError when the resource itself is refused, and lht's usual typed
     errors when the request as a whole fails (session, budget, network after retries).
     """
-    if len(subrequests) > MAX_SUBREQUESTS or sum(s.is_query for s in subrequests) > MAX_QUERY_SUBREQUESTS:
+    if (
+        len(subrequests) > MAX_SUBREQUESTS
+        or sum(s.is_query for s in subrequests) > MAX_QUERY_SUBREQUESTS
+    ):
         raise ValueError("too many subrequests for one composite request")
-    payload = {"allOrNone": False, "compositeRequest": [
-        {"method": s.method, "url": s.url, "referenceId": s.reference} for s in subrequests]}
+    payload = {
+        "allOrNone": False,
+        "compositeRequest": [
+            {"method": s.method, "url": s.url, "referenceId": s.reference} for s in subrequests
+        ],
+    }
     what = f"Composite request ({len(subrequests)} subrequests)"
     try:
         response = client.request("POST", f"{client.base_url}composite", what=what, json=payload)
     except SalesforceError as exc:
         if exc.http_status in REFUSED_STATUSES:
-            raise CompositeRefusedError(f"{what}: the org refused the Composite resource "
-                                        f"(HTTP {exc.http_status})") from None
+            raise CompositeRefusedError(
+                f"{what}: the org refused the Composite resource (HTTP {exc.http_status})"
+            ) from None
         raise
     try:
         # Decimal keeps currency and percent digits exact, as the client's own queries do
@@ -144,8 +163,11 @@ def send(client: SalesforceClient, subrequests: Sequence[Subrequest]) -> dict[st
     for answer in answers:
         ref = answer.get("referenceId")
         if ref in by_reference:
-            results[ref] = SubResponse(int(answer.get("httpStatusCode") or 0), answer.get("body"),
-                                       f"https://{client.instance}{by_reference[ref].url}")
+            results[ref] = SubResponse(
+                int(answer.get("httpStatusCode") or 0),
+                answer.get("body"),
+                f"https://{client.instance}{by_reference[ref].url}",
+            )
     missing = [ref for ref in by_reference if ref not in results]
     if missing:
         raise SalesforceError(f"{what}: the reply lacks subrequest(s) {', '.join(missing)}")

@@ -69,8 +69,9 @@ def _skip_reason(raw: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _derive(object_name: str, specs: tuple[FieldSpec, ...], skipped: Mapping[str, str],
-            bulk_supported: bool) -> ObjectPlan:
+def _derive(
+    object_name: str, specs: tuple[FieldSpec, ...], skipped: Mapping[str, str], bulk_supported: bool
+) -> ObjectPlan:
     names = {s.name for s in specs}
     kinds = {s.name: s.sf_type.lower() for s in specs}
     watermark = next((w for w in WATERMARK_FIELDS if kinds.get(w) == "datetime"), None)
@@ -93,7 +94,8 @@ def plan_object(describe: Mapping[str, Any]) -> ObjectPlan:
     if describe.get("queryable") is False:
         raise SalesforceError(
             f"{name} cannot be queried (describe says queryable=false), so lht cannot load it; "
-            "remove it from the project or grant the user read access")
+            "remove it from the project or grant the user read access"
+        )
     specs: list[FieldSpec] = []
     skipped: dict[str, str] = {}
     for raw in describe.get("fields") or []:
@@ -104,13 +106,19 @@ def plan_object(describe: Mapping[str, Any]) -> ObjectPlan:
             continue
         specs.append(FieldSpec.from_describe(raw))
     if not any(s.name == "Id" for s in specs):
-        raise SalesforceError(f"{name} has no Id field in its describe; lht loads only objects "
-                              "with an Id")
-    plan = dataclasses.replace(_derive(name, tuple(specs), skipped, bulk_supported=True),
-                               delete_strategy=delete_strategy(describe))
+        raise SalesforceError(
+            f"{name} has no Id field in its describe; lht loads only objects with an Id"
+        )
+    plan = dataclasses.replace(
+        _derive(name, tuple(specs), skipped, bulk_supported=True),
+        delete_strategy=delete_strategy(describe),
+    )
     if plan.rest_only:
-        logger.info("%s has fields Bulk API 2.0 cannot read (%s): it is read through REST",
-                    name, ", ".join(plan.rest_only))
+        logger.info(
+            "%s has fields Bulk API 2.0 cannot read (%s): it is read through REST",
+            name,
+            ", ".join(plan.rest_only),
+        )
     return plan
 
 
@@ -135,8 +143,10 @@ def drop_field(plan: ObjectPlan, name: str, reason: str) -> ObjectPlan:
     logger.warning("%s.%s dropped from the load: %s", plan.object_name, spec.name, reason)
     skipped = {**plan.skipped, spec.name: reason}
     specs = tuple(s for s in plan.fields if s.name != spec.name)
-    return dataclasses.replace(_derive(plan.object_name, specs, skipped, plan.bulk_supported),
-                               delete_strategy=plan.delete_strategy)
+    return dataclasses.replace(
+        _derive(plan.object_name, specs, skipped, plan.bulk_supported),
+        delete_strategy=plan.delete_strategy,
+    )
 
 
 def without_bulk(plan: ObjectPlan, reason: str) -> ObjectPlan:

@@ -30,7 +30,9 @@ KINDS = ("query", "ingest")
 
 def _url(client: SalesforceClient, job_id: str = "", kind: str = "query") -> str:
     if job_id and not job_id.isalnum():
-        raise JobNotFoundError(f"{job_id!r} is not a Bulk job id (Salesforce job ids are 15 or 18 letters and digits).")
+        raise JobNotFoundError(
+            f"{job_id!r} is not a Bulk job id (Salesforce job ids are 15 or 18 letters and digits)."
+        )
     return client.base_url + f"jobs/{kind}" + (f"/{job_id}" if job_id else "")
 
 
@@ -41,12 +43,20 @@ def iter_jobs(client: SalesforceClient, kinds: tuple[str, ...] = KINDS) -> Itera
         while url:
             body = client.request("GET", url, what=f"Listing Bulk API 2.0 {kind} jobs").json()
             for job in body.get("records") or []:
-                yield {**job, "jobType": job.get("jobType") or ("V2Query" if kind == "query" else "V2Ingest")}
+                yield {
+                    **job,
+                    "jobType": job.get("jobType") or ("V2Query" if kind == "query" else "V2Ingest"),
+                }
             url = None if body.get("done", True) else body.get("nextRecordsUrl")
 
 
-def list_jobs(client: SalesforceClient, *, state: str | None = None, object_name: str | None = None,
-              finished: bool = False) -> list[dict[str, Any]]:
+def list_jobs(
+    client: SalesforceClient,
+    *,
+    state: str | None = None,
+    object_name: str | None = None,
+    finished: bool = False,
+) -> list[dict[str, Any]]:
     """Query jobs, optionally only those in ``state``, on ``object_name``, or finished."""
     jobs = []
     for job in iter_jobs(client):
@@ -64,7 +74,9 @@ def _kind_of(client: SalesforceClient, job_id: str) -> tuple[str, dict[str, Any]
     """Whether ``job_id`` is a query or an ingest job, and its info."""
     for kind in KINDS:
         try:
-            return kind, client.request("GET", _url(client, job_id, kind), what=f"Reading Bulk job {job_id}").json()
+            return kind, client.request(
+                "GET", _url(client, job_id, kind), what=f"Reading Bulk job {job_id}"
+            ).json()
         except ObjectNotFoundError:
             continue
     raise _not_found(job_id)
@@ -75,14 +87,18 @@ def show_job(client: SalesforceClient, job_id: str) -> dict[str, Any]:
     return _kind_of(client, job_id)[1]
 
 
-def job_results(client: SalesforceClient, job_id: str, which: str = "successful") -> Iterator[bytes]:
+def job_results(
+    client: SalesforceClient, job_id: str, which: str = "successful"
+) -> Iterator[bytes]:
     """The bytes of an ingest job's result CSV: ``successful``, ``failed`` or ``unprocessed``."""
     from lht.salesforce.ingest import stream_results
 
     kind, _ = _kind_of(client, job_id)
     if kind != "ingest":
-        raise JobNotFoundError(f"{job_id} is a query job; only ingest jobs have result files "
-                               "(`lht jobs show` prints a query job's info).")
+        raise JobNotFoundError(
+            f"{job_id} is a query job; only ingest jobs have result files "
+            "(`lht jobs show` prints a query job's info)."
+        )
     yield from stream_results(client, job_id, which)
 
 
@@ -90,12 +106,18 @@ def abort_job(client: SalesforceClient, job_id: str) -> dict[str, Any]:
     """Abort a job that has not finished; return its job info."""
     kind, _ = _kind_of(client, job_id)
     try:
-        response = client.request("PATCH", _url(client, job_id, kind), what=f"Aborting Bulk job {job_id}",
-                                  data=json.dumps({"state": "Aborted"}))
+        response = client.request(
+            "PATCH",
+            _url(client, job_id, kind),
+            what=f"Aborting Bulk job {job_id}",
+            data=json.dumps({"state": "Aborted"}),
+        )
     except ObjectNotFoundError:
         raise _not_found(job_id) from None
     except SalesforceError as exc:
-        raise SalesforceError(f"{exc} Only a job still UploadComplete or InProgress can be aborted.") from None
+        raise SalesforceError(
+            f"{exc} Only a job still UploadComplete or InProgress can be aborted."
+        ) from None
     logger.info("Bulk job %s aborted", job_id)
     return response.json()
 
@@ -108,7 +130,9 @@ def delete_job(client: SalesforceClient, job_id: str) -> None:
     except ObjectNotFoundError:
         raise _not_found(job_id) from None
     except SalesforceError as exc:
-        raise SalesforceError(f"{exc} Abort a running job first (`lht jobs abort {job_id}`).") from None
+        raise SalesforceError(
+            f"{exc} Abort a running job first (`lht jobs abort {job_id}`)."
+        ) from None
     logger.info("Bulk job %s deleted", job_id)
 
 
@@ -122,5 +146,7 @@ def delete_finished(client: SalesforceClient, *, object_name: str | None = None)
 
 
 def _not_found(job_id: str) -> JobNotFoundError:
-    return JobNotFoundError(f"No Bulk API 2.0 query or ingest job {job_id} (it may be deleted already); "
-                            "`lht jobs list` shows the jobs there are.")
+    return JobNotFoundError(
+        f"No Bulk API 2.0 query or ingest job {job_id} (it may be deleted already); "
+        "`lht jobs list` shows the jobs there are."
+    )

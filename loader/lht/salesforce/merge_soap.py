@@ -67,7 +67,9 @@ def soap_url(client: SalesforceClient) -> str:
 def envelope(session_id: str, requests_: Sequence[MergeRequest]) -> bytes:
     """The merge() envelope for ``requests_`` (ElementTree escapes every value)."""
     env = ET.Element(f"{{{SOAP_NS}}}Envelope")
-    header = ET.SubElement(ET.SubElement(env, f"{{{SOAP_NS}}}Header"), f"{{{PARTNER_NS}}}SessionHeader")
+    header = ET.SubElement(
+        ET.SubElement(env, f"{{{SOAP_NS}}}Header"), f"{{{PARTNER_NS}}}SessionHeader"
+    )
     ET.SubElement(header, f"{{{PARTNER_NS}}}sessionId").text = session_id
     call = ET.SubElement(ET.SubElement(env, f"{{{SOAP_NS}}}Body"), f"{{{PARTNER_NS}}}merge")
     for request in requests_:
@@ -90,10 +92,14 @@ def _fault(root: ET.Element) -> tuple[str, str] | None:
 
 def parse_results(root: ET.Element, requests_: Sequence[MergeRequest]) -> list[MergeResult]:
     """The MergeResults of a mergeResponse, one per request, in order."""
-    results = root.findall(f"{{{SOAP_NS}}}Body/{{{PARTNER_NS}}}mergeResponse/{{{PARTNER_NS}}}result")
+    results = root.findall(
+        f"{{{SOAP_NS}}}Body/{{{PARTNER_NS}}}mergeResponse/{{{PARTNER_NS}}}result"
+    )
     if len(results) != len(requests_):
-        raise SalesforceError(f"merge(): Salesforce answered {len(results)} results for "
-                              f"{len(requests_)} requests; nothing can be recorded from this call.")
+        raise SalesforceError(
+            f"merge(): Salesforce answered {len(results)} results for "
+            f"{len(requests_)} requests; nothing can be recorded from this call."
+        )
     out = []
     for request, result in zip(requests_, results, strict=True):
         ok = (result.findtext(f"{{{PARTNER_NS}}}success") or "").strip() == "true"
@@ -102,10 +108,16 @@ def parse_results(root: ET.Element, requests_: Sequence[MergeRequest]) -> list[M
         if error is not None:
             code = error.findtext(f"{{{PARTNER_NS}}}statusCode")
             message = error.findtext(f"{{{PARTNER_NS}}}message")
-        out.append(MergeResult(
-            request, ok, code, message,
-            [e.text or "" for e in result.findall(f"{{{PARTNER_NS}}}mergedRecordIds")],
-            [e.text or "" for e in result.findall(f"{{{PARTNER_NS}}}updatedRelatedIds")]))
+        out.append(
+            MergeResult(
+                request,
+                ok,
+                code,
+                message,
+                [e.text or "" for e in result.findall(f"{{{PARTNER_NS}}}mergedRecordIds")],
+                [e.text or "" for e in result.findall(f"{{{PARTNER_NS}}}updatedRelatedIds")],
+            )
+        )
     return out
 
 
@@ -122,13 +134,16 @@ def merge(client: SalesforceClient, requests_: Sequence[MergeRequest]) -> list[M
 
     def call(api: Any) -> list[MergeResult]:
         response = client.session.post(
-            f"https://{api.sf_instance}/services/Soap/u/{API_VERSION}", data=envelope(api.session_id, requests_),
-            headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'})
+            f"https://{api.sf_instance}/services/Soap/u/{API_VERSION}",
+            data=envelope(api.session_id, requests_),
+            headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'},
+        )
         try:
             root = SafeET.fromstring(response.content)
         except (ET.ParseError, ValueError):
-            raise SalesforceError(f"merge(): HTTP {response.status_code}, not a SOAP answer: "
-                                  f"{response.text[:300]}") from None
+            raise SalesforceError(
+                f"merge(): HTTP {response.status_code}, not a SOAP answer: {response.text[:300]}"
+            ) from None
         fault = _fault(root)
         if fault is None:
             return parse_results(root, requests_)
@@ -146,17 +161,19 @@ def merge(client: SalesforceClient, requests_: Sequence[MergeRequest]) -> list[M
 STATE_QUERY_IDS = 300
 
 
-def merge_state(client: SalesforceClient, object_name: str,
-                record_ids: Sequence[str]) -> dict[str, tuple[bool, str | None]]:
+def merge_state(
+    client: SalesforceClient, object_name: str, record_ids: Sequence[str]
+) -> dict[str, tuple[bool, str | None]]:
     """``{Id: (IsDeleted, MasterRecordId)}`` of the records found, recycle bin included
     (queryAll); a record purged or never existing is absent."""
     check_object_name(object_name)
     found: dict[str, tuple[bool, str | None]] = {}
     unique = list(dict.fromkeys(record_ids))
     for start in range(0, len(unique), STATE_QUERY_IDS):
-        soql = merge_state_soql(object_name, unique[start:start + STATE_QUERY_IDS])
-        answer = client.query_all(soql, include_deleted=True,
-                                  what=f"Reading the merge state of {object_name} records")
+        soql = merge_state_soql(object_name, unique[start : start + STATE_QUERY_IDS])
+        answer = client.query_all(
+            soql, include_deleted=True, what=f"Reading the merge state of {object_name} records"
+        )
         for record in answer.get("records", []):
             found[str(record["Id"])] = (bool(record.get("IsDeleted")), record.get("MasterRecordId"))
     return found

@@ -41,9 +41,15 @@ def new_pkce() -> Pkce:
 
 def authorize_url(login_url: str, client_id: str, redirect_uri: str, pkce: Pkce, state: str) -> str:
     """The URL the user opens to approve the app (no secret in it)."""
-    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-             "code_challenge": pkce.challenge, "code_challenge_method": "S256", "state": state,
-             "scope": SCOPE}
+    query = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256",
+        "state": state,
+        "scope": SCOPE,
+    }
     return f"{login_url}/services/oauth2/authorize?{urlencode(query)}"
 
 
@@ -67,40 +73,65 @@ def _oauth_error(response: requests.Response) -> tuple[str, str]:
     return str(body.get("error") or response.status_code), str(body.get("error_description") or "")
 
 
-def exchange_code(session: requests.Session, login_url: str, client_id: str, client_secret: str | None,
-                  code: str, redirect_uri: str, pkce: Pkce) -> Tokens:
+def exchange_code(
+    session: requests.Session,
+    login_url: str,
+    client_id: str,
+    client_secret: str | None,
+    code: str,
+    redirect_uri: str,
+    pkce: Pkce,
+) -> Tokens:
     """Exchange the authorization ``code`` for a refresh token (once: a code is good once).
 
     LoginRefusedError when Salesforce refuses it, naming what to check.
     """
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "client_id": client_id, "code_verifier": pkce.verifier}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": client_id,
+        "code_verifier": pkce.verifier,
+    }
     if client_secret:
         form["client_secret"] = client_secret
     where = f"lht login, OAuth web server flow at {redact_url(login_url)}"
     try:
         response = session.post(f"{login_url}/services/oauth2/token", data=form)
     except requests.exceptions.RequestException as exc:
-        raise SalesforceError(f"Exchanging the authorization code ({where}) failed: "
-                              f"{exc.__class__.__name__}, after retrying. Run `lht login` again.") from None
+        raise SalesforceError(
+            f"Exchanging the authorization code ({where}) failed: "
+            f"{exc.__class__.__name__}, after retrying. Run `lht login` again."
+        ) from None
     if response.status_code != 200:
         error, description = _oauth_error(response)
         if response.status_code >= 500:
-            raise SalesforceError(f"Exchanging the authorization code ({where}) failed on Salesforce's "
-                                  f"side: {error}: {description or 'no detail'}. Run `lht login` again later.")
-        secret_hint = ("; the app wants its secret: set SF_CLIENT_SECRET" if error == "invalid_client"
-                       and not client_secret else "")
+            raise SalesforceError(
+                f"Exchanging the authorization code ({where}) failed on Salesforce's "
+                f"side: {error}: {description or 'no detail'}. Run `lht login` again later."
+            )
+        secret_hint = (
+            "; the app wants its secret: set SF_CLIENT_SECRET"
+            if error == "invalid_client" and not client_secret
+            else ""
+        )
         raise LoginRefusedError(
             f"Salesforce refused the authorization code ({where}): {error}: {description or 'no detail'}. "
             f"Check SF_CLIENT_ID (and SF_CLIENT_SECRET when the app has one){secret_hint}, that the app "
-            "allows the web server flow with PKCE and has the callback URL, then run `lht login` again.")
+            "allows the web server flow with PKCE and has the callback URL, then run `lht login` again."
+        )
     body = response.json()
     if not body.get("refresh_token"):
         raise LoginRefusedError(
             f"Salesforce gave no refresh token ({where}): the app's OAuth scopes must include "
-            "refresh_token (\"Perform requests at any time\"). Add it, then run `lht login` again.")
-    return Tokens(refresh_token=body["refresh_token"], instance_url=str(body["instance_url"]).rstrip("/"),
-                  identity_url=body.get("id"), issued_at=body.get("issued_at"))
+            'refresh_token ("Perform requests at any time"). Add it, then run `lht login` again.'
+        )
+    return Tokens(
+        refresh_token=body["refresh_token"],
+        instance_url=str(body["instance_url"]).rstrip("/"),
+        identity_url=body.get("id"),
+        issued_at=body.get("issued_at"),
+    )
 
 
 def revoke(session: requests.Session, instance_url: str, token: str) -> bool:
@@ -109,12 +140,16 @@ def revoke(session: requests.Session, instance_url: str, token: str) -> bool:
     try:
         response = session.post(f"{instance_url}/services/oauth2/revoke", data={"token": token})
     except requests.exceptions.RequestException as exc:
-        raise LhtError(f"Could not reach {redact_url(instance_url)} to revoke the refresh token "
-                       f"({exc.__class__.__name__})") from None
+        raise LhtError(
+            f"Could not reach {redact_url(instance_url)} to revoke the refresh token "
+            f"({exc.__class__.__name__})"
+        ) from None
     if response.status_code == 200:
         return True
     error, description = _oauth_error(response)
     if response.status_code == 400:
         return False
-    raise LhtError(f"Salesforce did not revoke the refresh token at {redact_url(instance_url)}: "
-                   f"{error}: {description or 'no detail'}")
+    raise LhtError(
+        f"Salesforce did not revoke the refresh token at {redact_url(instance_url)}: "
+        f"{error}: {description or 'no detail'}"
+    )

@@ -30,11 +30,21 @@ class OrgObject:
 
 def describe_global(client: SalesforceClient) -> list[OrgObject]:
     """Every object the user can see, in describeGlobal's order (one API call)."""
-    answer = client.with_session("Listing the org's objects (describeGlobal)", lambda api: api.describe())
-    return [OrgObject(name=str(o["name"]), label=str(o.get("label") or o["name"]), custom=bool(o.get("custom")),
-                      queryable=bool(o.get("queryable")), replicateable=bool(o.get("replicateable")),
-                      retrieveable=bool(o.get("retrieveable")), key_prefix=o.get("keyPrefix"))
-            for o in (answer or {}).get("sobjects") or []]
+    answer = client.with_session(
+        "Listing the org's objects (describeGlobal)", lambda api: api.describe()
+    )
+    return [
+        OrgObject(
+            name=str(o["name"]),
+            label=str(o.get("label") or o["name"]),
+            custom=bool(o.get("custom")),
+            queryable=bool(o.get("queryable")),
+            replicateable=bool(o.get("replicateable")),
+            retrieveable=bool(o.get("retrieveable")),
+            key_prefix=o.get("keyPrefix"),
+        )
+        for o in (answer or {}).get("sobjects") or []
+    ]
 
 
 class OrgObjects:
@@ -50,4 +60,6 @@ class OrgObjects:
 
     def suggest(self, name: str) -> list[str]:
         """The objects whose name (or label) is closest to ``name``, best first."""
-        return close_names(name, [o.name for o in self.objects], {o.name: o.label for o in self.objects})
+        return close_names(
+            name, [o.name for o in self.objects], {o.name: o.label for o in self.objects}
+        )

@@ -112,8 +112,9 @@ def _created(info: dict[str, Any], record: JobRecord) -> datetime:
         return record.created_at
 
 
-def reusable_job(client: SalesforceClient, ledger: JobLedger, object_name: str, soql: str,
-                 include_deleted: bool) -> Reused | None:
+def reusable_job(
+    client: SalesforceClient, ledger: JobLedger, object_name: str, soql: str, include_deleted: bool
+) -> Reused | None:
     """The newest open job of this very query that Salesforce still has, marked reused; None
     when there is none (every one that cannot serve is marked unusable)."""
     operation = operation_of(include_deleted)
@@ -123,14 +124,24 @@ def reusable_job(client: SalesforceClient, ledger: JobLedger, object_name: str, 
             ledger.unusable(record.job_id, "older than Salesforce keeps results")
             continue
         try:
-            info = client.request("GET", client.base_url + f"jobs/query/{record.job_id}",
-                                  what=f"Checking Bulk job {record.job_id}").json()
+            info = client.request(
+                "GET",
+                client.base_url + f"jobs/query/{record.job_id}",
+                what=f"Checking Bulk job {record.job_id}",
+            ).json()
         except ObjectNotFoundError:
             ledger.unusable(record.job_id, "Salesforce no longer has it")
-            logger.info("%s: Bulk job %s is gone (404); a new job is needed", object_name, record.job_id)
+            logger.info(
+                "%s: Bulk job %s is gone (404); a new job is needed", object_name, record.job_id
+            )
             continue
         except SalesforceError as exc:
-            logger.info("%s: could not check Bulk job %s (%s); not reusing it", object_name, record.job_id, exc)
+            logger.info(
+                "%s: could not check Bulk job %s (%s); not reusing it",
+                object_name,
+                record.job_id,
+                exc,
+            )
             continue
         why = _why_not(info, record, now)
         if why:
@@ -139,15 +150,30 @@ def reusable_job(client: SalesforceClient, ledger: JobLedger, object_name: str, 
             continue
         ledger.reused(record.job_id)
         created = _created(info, record)
-        logger.info("%s: reusing Bulk job %s (created %s, %s): no new query job", object_name,
-                    record.job_id, created.isoformat(), info.get("state"))
+        logger.info(
+            "%s: reusing Bulk job %s (created %s, %s): no new query job",
+            object_name,
+            record.job_id,
+            created.isoformat(),
+            info.get("state"),
+        )
         return Reused(record.job_id, created, str(info.get("state")))
     return None
 
 
-def record_started(ledger: JobLedger, object_name: str, soql: str, include_deleted: bool,
-                   job: dict[str, Any], fallback_created: datetime) -> None:
+def record_started(
+    ledger: JobLedger,
+    object_name: str,
+    soql: str,
+    include_deleted: bool,
+    job: dict[str, Any],
+    fallback_created: datetime,
+) -> None:
     """Record a job just created (``job``: the creation's answer) in ``ledger``."""
     job_id = str(job["id"])
-    draft = JobRecord(job_id, object_name, operation_of(include_deleted), soql_digest(soql), fallback_created)
-    ledger.started(JobRecord(job_id, object_name, draft.operation, draft.soql_digest, _created(job, draft)))
+    draft = JobRecord(
+        job_id, object_name, operation_of(include_deleted), soql_digest(soql), fallback_created
+    )
+    ledger.started(
+        JobRecord(job_id, object_name, draft.operation, draft.soql_digest, _created(job, draft))
+    )

@@ -20,8 +20,14 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["SalesforceExpiredSession", "SfError", "call_salesforce", "date_to_iso8601", "exception_handler",
-           "format_soql"]
+__all__ = [
+    "SalesforceExpiredSession",
+    "SfError",
+    "call_salesforce",
+    "date_to_iso8601",
+    "exception_handler",
+    "format_soql",
+]
 
 _PACKAGE = "simple_salesforce"
 
@@ -38,7 +44,8 @@ def _load(name: str) -> ModuleType:
     if package is None or not package.submodule_search_locations:
         return importlib.import_module(full)  # not a plain package: let the import say why
     spec = importlib.util.spec_from_file_location(
-        full, Path(next(iter(package.submodule_search_locations))) / f"{name}.py")
+        full, Path(next(iter(package.submodule_search_locations))) / f"{name}.py"
+    )
     if spec is None or spec.loader is None:
         return importlib.import_module(full)
     module = importlib.util.module_from_spec(spec)

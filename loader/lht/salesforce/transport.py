@@ -52,8 +52,10 @@ TRANSIENT_ERRORS = (
 )
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 #: POST resources that create something each time they are called.
-_CREATES = re.compile(r"/services/data/v\d+\.\d+/(?:composite/sobjects|composite/tree/[^/]+|sobjects/[^/]+"
-                      r"|jobs/ingest)/?$")
+_CREATES = re.compile(
+    r"/services/data/v\d+\.\d+/(?:composite/sobjects|composite/tree/[^/]+|sobjects/[^/]+"
+    r"|jobs/ingest)/?$"
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -86,7 +88,9 @@ def never_sent(exc: BaseException) -> bool:
         return True
     if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
         reason = getattr(exc.args[0], "reason", None)
-        return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+        return isinstance(
+            reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+        )
     return False
 
 
@@ -151,8 +155,12 @@ class RunBudget:
             if self.share is not None and self.share_cap is None:
                 remaining = max(maximum - used, 0)
                 self.share_cap = self.total + math.floor(self.share * remaining)
-                logger.info("API budget: %d calls (%g of %d remaining daily requests)",
-                            self.share_cap - self.total, self.share, remaining)
+                logger.info(
+                    "API budget: %d calls (%g of %d remaining daily requests)",
+                    self.share_cap - self.total,
+                    self.share,
+                    remaining,
+                )
 
     def observe_limits(self, limits: dict[str, Any]) -> None:
         """Record usage from a ``limits/`` answer (DailyApiRequests)."""
@@ -234,22 +242,37 @@ class SalesforceAdapter(HTTPAdapter):
         outcome = state.outcome
         if outcome is None:
             return
-        why = (type(outcome.exception()).__name__ if outcome.failed
-               else f"HTTP {outcome.result().status_code}")
+        why = (
+            type(outcome.exception()).__name__
+            if outcome.failed
+            else f"HTTP {outcome.result().status_code}"
+        )
         wait = state.next_action.sleep if state.next_action else 0.0
-        logger.warning("%s failed (%s), attempt %d; retrying in %.1fs",
-                       _describe_target(request), why, state.attempt_number, wait)
+        logger.warning(
+            "%s failed (%s), attempt %d; retrying in %.1fs",
+            _describe_target(request),
+            why,
+            state.attempt_number,
+            wait,
+        )
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False,
-             timeout: Any = None, verify: Any = True, cert: Any = None,
-             proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         """Send with the default timeout, retrying transient failures."""
         if timeout is None:
             timeout = self.default_timeout
         retry: tenacity.retry_base
         if repeatable(request.method or "GET", request.url or ""):
-            retry = (tenacity.retry_if_exception(is_transient)
-                     | tenacity.retry_if_result(lambda r: r.status_code in TRANSIENT_STATUS and not is_answer(r)))
+            retry = tenacity.retry_if_exception(is_transient) | tenacity.retry_if_result(
+                lambda r: r.status_code in TRANSIENT_STATUS and not is_answer(r)
+            )
         else:
             retry = tenacity.retry_if_exception(lambda exc: is_transient(exc) and never_sent(exc))
         retrying = tenacity.Retrying(
@@ -261,15 +284,23 @@ class SalesforceAdapter(HTTPAdapter):
         )
         return retrying(self._attempt, request, stream, timeout, verify, cert, proxies)
 
-    def _attempt(self, request: requests.PreparedRequest, stream: bool, timeout: Any,
-                 verify: Any, cert: Any, proxies: Any) -> requests.Response:
+    def _attempt(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool,
+        timeout: Any,
+        verify: Any,
+        cert: Any,
+        proxies: Any,
+    ) -> requests.Response:
         self.budget.before_call()
         self.stats.count()
         seek = getattr(request.body, "seek", None)
         if seek is not None:
             seek(0)  # a file body (a Bulk upload) is sent whole on every attempt
-        response = super().send(request, stream=stream, timeout=timeout, verify=verify,
-                                cert=cert, proxies=proxies)
+        response = super().send(
+            request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+        )
         try:
             if not stream or response.status_code >= 300:
                 # Read the body here so that a connection dropped mid-body is retried too.
@@ -292,7 +323,11 @@ class SalesforceAdapter(HTTPAdapter):
         if match:
             self.budget.observe_usage(int(match.group(1)), int(match.group(2)))
         if response.status_code == 403 and b"REQUEST_LIMIT_EXCEEDED" in response.content:
-            usage = f" ({self.budget.usage[0]} of {self.budget.usage[1]} used)" if self.budget.usage else ""
+            usage = (
+                f" ({self.budget.usage[0]} of {self.budget.usage[1]} used)"
+                if self.budget.usage
+                else ""
+            )
             raise ApiLimitError(
                 "Salesforce refused the call: the org's daily API request limit is exceeded"
                 f"{usage} (REQUEST_LIMIT_EXCEEDED). This run spent {self.budget.total} calls. "

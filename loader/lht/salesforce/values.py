@@ -37,13 +37,17 @@ def _text(array: pa.Array, column: OutColumn) -> pa.Array:
     t = array.type
     if pa.types.is_timestamp(t):
         utc = array.cast(pa.timestamp("ms", tz="UTC")) if t.tz else array.cast(pa.timestamp("ms"))
-        return pc.binary_join_element_wise(pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S"), pa.scalar("Z"), "")
+        return pc.binary_join_element_wise(
+            pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S"), pa.scalar("Z"), ""
+        )
     if pa.types.is_date(t):
         return pc.strftime(array.cast(pa.timestamp("s")), format="%Y-%m-%d")
     if pa.types.is_time(t):
         seconds = array.cast(pa.time32("ms")).cast(pa.int32()).cast(pa.int64())
         stamp = pc.cast(seconds, pa.timestamp("ms"))
-        return pc.binary_join_element_wise(pc.strftime(stamp, format="%H:%M:%S"), pa.scalar("Z"), "")
+        return pc.binary_join_element_wise(
+            pc.strftime(stamp, format="%H:%M:%S"), pa.scalar("Z"), ""
+        )
     if pa.types.is_boolean(t):
         return pc.if_else(array, pa.scalar("true"), pa.scalar("false"))
     if pa.types.is_decimal(t) and column.scale is not None:
@@ -51,17 +55,23 @@ def _text(array: pa.Array, column: OutColumn) -> pa.Array:
         precision = min(38, max(t.precision - t.scale, 1) + column.scale)
         return rounded.cast(pa.decimal128(precision, column.scale), safe=False).cast(pa.string())
     if pa.types.is_floating(t) and column.scale is not None:
-        return pc.round(array, ndigits=column.scale, round_mode="half_towards_infinity").cast(pa.string())
+        return pc.round(array, ndigits=column.scale, round_mode="half_towards_infinity").cast(
+            pa.string()
+        )
     return array.cast(pa.string())
 
 
-def csv_table(batch: pa.RecordBatch, columns: Sequence[OutColumn], *, clear_nulls: bool) -> pa.Table:
+def csv_table(
+    batch: pa.RecordBatch, columns: Sequence[OutColumn], *, clear_nulls: bool
+) -> pa.Table:
     """The Bulk CSV cells of ``batch``: one string column per ``columns`` entry, headed by its header."""
     arrays, names = [], []
     for column in columns:
         text = _text(batch.column(column.column), column)
         # a lookup set through its parent's external id cannot be cleared that way
-        arrays.append(text.fill_null(BULK_NULL) if clear_nulls and "." not in column.header else text)
+        arrays.append(
+            text.fill_null(BULK_NULL) if clear_nulls and "." not in column.header else text
+        )
         names.append(column.header)
     return pa.Table.from_arrays(arrays, names=names)
 
@@ -79,7 +89,9 @@ def _json_value(value: Any, array_type: pa.DataType, column: OutColumn) -> Any:
     return value
 
 
-def json_records(batch: pa.RecordBatch, columns: Sequence[OutColumn], *, clear_nulls: bool) -> list[dict[str, Any]]:
+def json_records(
+    batch: pa.RecordBatch, columns: Sequence[OutColumn], *, clear_nulls: bool
+) -> list[dict[str, Any]]:
     """The sObject Collections records of ``batch`` (no ``attributes``); a lookup header
     ``Account.External_Id__c`` becomes ``{"Account": {"External_Id__c": value}}``."""
     prepared = []

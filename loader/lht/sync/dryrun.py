@@ -105,9 +105,17 @@ def dry_run(request: SyncRequest, *, env: Mapping[str, str] | None = None) -> Dr
         for name in names:
             line = PlannedObject(object_name=name)
             try:
-                _plan_one(line, client.for_object(name), settings, project.objects[name],
-                          states.get(name.lower()), catalog, request, report.bulk_query_jobs_remaining,
-                          open_jobs)
+                _plan_one(
+                    line,
+                    client.for_object(name),
+                    settings,
+                    project.objects[name],
+                    states.get(name.lower()),
+                    catalog,
+                    request,
+                    report.bulk_query_jobs_remaining,
+                    open_jobs,
+                )
             except LhtError as exc:
                 line.error = str(exc)
             report.objects.append(line)
@@ -125,8 +133,9 @@ def _open(target: Any, project_dir: Any) -> Warehouse | None:
         return None  # never synced: every object is a full load
 
 
-def _read_warehouse(wh: Warehouse | None, names: list[str]) -> tuple[
-        dict[str, ObjectState], dict[str, tuple[datetime, dict]], dict[str, str]]:
+def _read_warehouse(
+    wh: Warehouse | None, names: list[str]
+) -> tuple[dict[str, ObjectState], dict[str, tuple[datetime, dict]], dict[str, str]]:
     """Each object's state, its cached describe, and the open Bulk jobs (digest -> job id)."""
     if wh is None:
         return {}, {}, {}
@@ -137,14 +146,25 @@ def _read_warehouse(wh: Warehouse | None, names: list[str]) -> tuple[
     jobs = BulkJobStore(wh, create=False)
     open_jobs = {}
     if jobs.exists():
-        open_jobs = {f"{r.object_name.lower()}:{r.operation}:{r.soql_digest}": r.job_id
-                     for r in jobs.rows(limit=10_000) if r.status == "open"}
+        open_jobs = {
+            f"{r.object_name.lower()}:{r.operation}:{r.soql_digest}": r.job_id
+            for r in jobs.rows(limit=10_000)
+            if r.status == "open"
+        }
     return states, cached, open_jobs
 
 
-def _plan_one(line: PlannedObject, client: SalesforceClient, settings: Settings, options: ObjectOptions,
-              state: ObjectState | None, catalog: Catalog, request: SyncRequest, bulk_left: int | None,
-              open_jobs: dict[str, str]) -> None:
+def _plan_one(
+    line: PlannedObject,
+    client: SalesforceClient,
+    settings: Settings,
+    options: ObjectOptions,
+    state: ObjectState | None,
+    catalog: Catalog,
+    request: SyncRequest,
+    bulk_left: int | None,
+    open_jobs: dict[str, str],
+) -> None:
     describe = client.describe(line.object_name)
     plan = plan_object(describe)
     line.object_name = plan.object_name
@@ -155,7 +175,12 @@ def _plan_one(line: PlannedObject, client: SalesforceClient, settings: Settings,
         new = {f.name.lower(): f.name for f in plan.fields if f.loadable}
         line.fields_added = [new[k] for k in new if k not in old]
         line.fields_removed = [old[k] for k in old if k not in new]
-    full = (request.full_refresh or state is None or state.watermark is None or plan.watermark_field is None)
+    full = (
+        request.full_refresh
+        or state is None
+        or state.watermark is None
+        or plan.watermark_field is None
+    )
     line.mode = "full" if full else "incremental"
     since = None if full else state.watermark  # type: ignore[union-attr]
     line.rows = _count(client, plan, since, options.where)
@@ -168,16 +193,29 @@ def _plan_one(line: PlannedObject, client: SalesforceClient, settings: Settings,
     reuse = open_jobs.get(f"{plan.object_name.lower()}:{operation_of(True)}:{soql_digest(soql)}")
     if wants_bulk and reuse is not None:
         line.engine = "bulk"
-        line.notes.append(f"an open Bulk job of this query ({reuse}) is reused if Salesforce still has it")
-        line.calls.update(check_job=1, poll=1, results_pages=_pages(line.rows, settings.bulk_page_records), delete=1)
+        line.notes.append(
+            f"an open Bulk job of this query ({reuse}) is reused if Salesforce still has it"
+        )
+        line.calls.update(
+            check_job=1,
+            poll=1,
+            results_pages=_pages(line.rows, settings.bulk_page_records),
+            delete=1,
+        )
     elif wants_bulk and bulk_left == 0:
         line.engine = "rest"
-        line.notes.append("the org's daily Bulk query jobs are spent (DailyBulkV2QueryJobs): read by REST")
+        line.notes.append(
+            "the org's daily Bulk query jobs are spent (DailyBulkV2QueryJobs): read by REST"
+        )
         line.calls["rest_pages"] = _pages(line.rows, REST_PAGE_ROWS)
     elif wants_bulk:
         line.engine = "bulk"
-        line.calls.update(create_job=1, poll=BULK_POLLS,
-                          results_pages=_pages(line.rows, settings.bulk_page_records), delete=1)
+        line.calls.update(
+            create_job=1,
+            poll=BULK_POLLS,
+            results_pages=_pages(line.rows, settings.bulk_page_records),
+            delete=1,
+        )
         if not full:
             line.calls["first_rest_page"] = 1
     else:
@@ -191,15 +229,23 @@ def _plan_one(line: PlannedObject, client: SalesforceClient, settings: Settings,
             line.calls["get_deleted"] = 1
     if line.fields_added and not full:
         rows = _count(client, plan, None, options.where)
-        line.calls["backfill"] = _pages(rows, REST_PAGE_ROWS if rows <= settings.rest_max_rows
-                                        else settings.bulk_page_records)
+        line.calls["backfill"] = _pages(
+            rows, REST_PAGE_ROWS if rows <= settings.rest_max_rows else settings.bulk_page_records
+        )
         line.notes.append(f"new fields backfilled for all {rows:,} records")
     line.expected_calls = sum(line.calls.values())
 
 
-def _count(client: SalesforceClient, plan: ObjectPlan, since: datetime | None, where: str | None) -> int:
+def _count(
+    client: SalesforceClient, plan: ObjectPlan, since: datetime | None, where: str | None
+) -> int:
     soql = build_count_soql(plan, since=since, where=where)
-    return int(client.query(soql, include_deleted=True, what=f"Counting {plan.object_name}").get("totalSize") or 0)
+    return int(
+        client.query(soql, include_deleted=True, what=f"Counting {plan.object_name}").get(
+            "totalSize"
+        )
+        or 0
+    )
 
 
 def _pages(rows: int, per_page: int) -> int:

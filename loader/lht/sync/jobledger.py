@@ -19,12 +19,20 @@ class WarehouseJobLedger:
     def open_jobs(self, object_name: str, operation: str, soql_digest: str) -> list[JobRecord]:
         if self.open_objects is not None and object_name.lower() not in self.open_objects:
             return []
-        return [JobRecord(r.job_id, r.object_name, r.operation, r.soql_digest, r.created_at)
-                for r in self.store.open_jobs(object_name, operation, soql_digest) if r.created_at is not None]
+        return [
+            JobRecord(r.job_id, r.object_name, r.operation, r.soql_digest, r.created_at)
+            for r in self.store.open_jobs(object_name, operation, soql_digest)
+            if r.created_at is not None
+        ]
 
     def started(self, record: JobRecord) -> None:
-        self.store.started(record.job_id, record.object_name, record.operation, record.soql_digest,
-                           record.created_at)
+        self.store.started(
+            record.job_id,
+            record.object_name,
+            record.operation,
+            record.soql_digest,
+            record.created_at,
+        )
 
     def reused(self, job_id: str) -> None:
         self.store.reused(job_id)

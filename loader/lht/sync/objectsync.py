@@ -12,35 +12,40 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from lht.lazy import pa, pc
-
-from lht.clock import parse_sf_datetime, utcnow
 from lht.catalog import Catalog
-from lht.clock import utcnow
+from lht.clock import parse_sf_datetime, utcnow
 from lht.config import Settings
 from lht.constants import KIND_DELETED, KIND_FIELDS, KIND_FILTERED, KIND_FORMULA, KIND_RECORD
 from lht.errors import ApiLimitError, AuthenticationError, LhtError
-from lht.salesforce.extract import Extraction, FieldsChangedError, extract
-from lht.sync.prefetch import Prefetched, Prefetcher
-from lht.sync.report import FAILED, OK, ObjectResult
+from lht.lazy import pa, pc
+from lht.project import ObjectOptions
 from lht.salesforce.bulk import delete_job
 from lht.salesforce.client import DeletedWindowError, SalesforceClient
+from lht.salesforce.describe import ObjectPlan, drop_field, plan_object
+from lht.salesforce.extract import Extraction, FieldsChangedError, extract
 from lht.sync.jobledger import WarehouseJobLedger
+from lht.sync.prefetch import Prefetched, Prefetcher
+from lht.sync.report import FAILED, OK, ObjectResult
 from lht.warehouse.bulkjobs import BulkJobStore
+from lht.warehouse.connection import Warehouse
 from lht.warehouse.staging import ids_missing_since, staged_ids
 from lht.warehouse.state import ObjectState, StateStore
 from lht.warehouse.writer import append_session, new_batch_id, write_batch
 
 logger = logging.getLogger(__name__)
 
+
 class Progress(Protocol):
     """Progress callback: object name, rows written so far, rows expected (or None), and what
     the object is doing (``describing``, a Bulk job's state and rows processed, ...)."""
 
-    def __call__(self, name: str, rows: int, expected: int | None, phase: str | None = None) -> None: ...
+    def __call__(
+        self, name: str, rows: int, expected: int | None, phase: str | None = None
+    ) -> None: ...
+
 
 MARKER_CHUNK = 100_000
 MAX_SCHEMA_RETRIES = 3
@@ -96,10 +101,16 @@ def sync_object(
         result.object_name = plan.object_name
         result.fields_added, result.fields_removed = list(change.added), list(change.removed)
         if change.removed:
-            logger.warning("%s: describe no longer shows %s (access revoked or field deleted): their columns "
-                           "and last values are kept", plan.object_name, ", ".join(change.removed))
+            logger.warning(
+                "%s: describe no longer shows %s (access revoked or field deleted): their columns "
+                "and last values are kept",
+                plan.object_name,
+                ", ".join(change.removed),
+            )
         result.skipped_fields = dict(plan.skipped)
-        state = ctx.states.get(plan.object_name.lower()) or ObjectState(object_name=plan.object_name)
+        state = ctx.states.get(plan.object_name.lower()) or ObjectState(
+            object_name=plan.object_name
+        )
         job = _ObjectJob(ctx, client, wh, store, plan, options, state, result, prefetched)
         job.run(full_refresh=full_refresh, refresh_formulas=refresh_formulas, added=change.added)
         if change.pending is not None:  # cached only now that the new fields are backfilled
@@ -124,8 +135,18 @@ def sync_object(
 class _ObjectJob:
     """The steps of one object's sync, sharing its plan, state and report line."""
 
-    def __init__(self, ctx, client, wh, store, plan, options, state, result,
-                 prefetched: Prefetched | None = None) -> None:
+    def __init__(
+        self,
+        ctx,
+        client,
+        wh,
+        store,
+        plan,
+        options,
+        state,
+        result,
+        prefetched: Prefetched | None = None,
+    ) -> None:
         self.ctx: RunContext = ctx
         self.client: SalesforceClient = client
         self.wh: Warehouse = wh
@@ -151,8 +172,11 @@ class _ObjectJob:
     def _job_polled(self, info: dict[str, Any]) -> None:
         """A Bulk job's state and rows processed so far, while lht waits for it."""
         processed = int(info.get("numberRecordsProcessed") or 0)
-        self._report(self.result.rows_written, self._expected,
-                     f"Bulk job {info.get('state', '?')}, {processed:,} rows processed")
+        self._report(
+            self.result.rows_written,
+            self._expected,
+            f"Bulk job {info.get('state', '?')}, {processed:,} rows processed",
+        )
 
     def run(self, *, full_refresh: bool, refresh_formulas: bool, added: Sequence[str] = ()) -> None:
         state, plan = self.state, self.plan
@@ -166,11 +190,15 @@ class _ObjectJob:
         boundary = new_batch_id()  # every batch this run writes sorts after it
         max_seen = self._extract_records(since=None if full or refresh else state.watermark)
         if self.result.filter_changed:
-            self.result.notes.append(f"filter changed: re-read {self.result.rows_extracted:,} records "
-                                     "matching the new filter")
+            self.result.notes.append(
+                f"filter changed: re-read {self.result.rows_extracted:,} records "
+                "matching the new filter"
+            )
         left: set[str] = set()
         if state.last_success_at:
-            held_unfiltered = refresh and state.where_filter is None  # everything held may be outside it
+            held_unfiltered = (
+                refresh and state.where_filter is None
+            )  # everything held may be outside it
             left = self._left_filter(since=None if full or held_unfiltered else state.watermark)
             if refresh and state.where_filter is not None and where is not None:
                 # records the old filter admitted that the new one does not, whatever their age
@@ -183,7 +211,9 @@ class _ObjectJob:
         self.result.delete_markers = markers
         if added and not full:
             self._backfill(added)
-        formulas_due = refresh_formulas or self._due(state.last_formula_refresh_at, self.options.formula_refresh_every)
+        formulas_due = refresh_formulas or self._due(
+            state.last_formula_refresh_at, self.options.formula_refresh_every
+        )
         if formulas_due and plan.formula_fields:
             self._refresh_formulas()
             state.last_formula_refresh_at = self.started
@@ -194,9 +224,16 @@ class _ObjectJob:
         for attempt in range(1, MAX_SCHEMA_RETRIES + 1):
             try:
                 self._report(self.result.rows_written, None, "querying")
-                ex = extract(self.client, self.plan, self.settings, since=since, where=self.options.where,
-                             first_page=self._prefetched_page, on_job=self._job_polled,
-                             ledger=WarehouseJobLedger(self.jobs, self.ctx.open_bulk_jobs))
+                ex = extract(
+                    self.client,
+                    self.plan,
+                    self.settings,
+                    since=since,
+                    where=self.options.where,
+                    first_page=self._prefetched_page,
+                    on_job=self._job_polled,
+                    ledger=WarehouseJobLedger(self.jobs, self.ctx.open_bulk_jobs),
+                )
                 self.result.engine = ex.engine
                 self._expected = ex.total_size
                 self._took_up(ex)
@@ -221,7 +258,8 @@ class _ObjectJob:
         self.sf_started = min(self.sf_started, ex.reused.created_at)
         self.result.notes.append(
             f"reused Bulk job {ex.reused.job_id} (created {ex.reused.created_at.isoformat(timespec='seconds')} "
-            "by a run that did not finish): no new query job")
+            "by a run that did not finish): no new query job"
+        )
 
     def _prefetched_page(self, soql: str) -> dict | None:
         """The first page of ``soql`` if the run's grouped change checks asked it (once)."""
@@ -235,9 +273,15 @@ class _ObjectJob:
         self.ctx.catalog.put(self.store, describe["name"], describe)
         plan = plan_object(describe)
         if exc.field and any(f.name.lower() == exc.field.lower() for f in plan.fields):
-            plan = drop_field(plan, exc.field, "describe lists it but the query rejects it (INVALID_FIELD)")
+            plan = drop_field(
+                plan, exc.field, "describe lists it but the query rejects it (INVALID_FIELD)"
+            )
         else:
-            logger.warning("%s: field %s no longer exists in Salesforce; re-described", plan.object_name, exc.field)
+            logger.warning(
+                "%s: field %s no longer exists in Salesforce; re-described",
+                plan.object_name,
+                exc.field,
+            )
         self.plan = plan
         self.result.skipped_fields = dict(plan.skipped)
 
@@ -246,8 +290,17 @@ class _ObjectJob:
         with append_session(self.wh):
             for batch in batches:
                 if self.ctx.stop.is_set():
-                    raise LhtError("stopped: another object hit the API budget; this object will resume next run")
-                written = write_batch(self.wh, self.plan.object_name, batch, fields, kind=kind, extracted_at=self.started)
+                    raise LhtError(
+                        "stopped: another object hit the API budget; this object will resume next run"
+                    )
+                written = write_batch(
+                    self.wh,
+                    self.plan.object_name,
+                    batch,
+                    fields,
+                    kind=kind,
+                    extracted_at=self.started,
+                )
                 rows += written.rows
                 if kind == KIND_RECORD:
                     marked += _marked_deleted(batch)
@@ -263,17 +316,23 @@ class _ObjectJob:
         if window is None:
             return 0, state.deleted_checked_until
         if self.plan.delete_strategy == "none":
-            self.result.notes.append("not replicateable and its records cannot be deleted: no delete check")
+            self.result.notes.append(
+                "not replicateable and its records cannot be deleted: no delete check"
+            )
             return 0, self.sf_started
         if self.plan.delete_strategy == "reconcile":
-            self.result.notes.append("not replicateable (no getDeleted): deletions found by Id reconciliation")
+            self.result.notes.append(
+                "not replicateable (no getDeleted): deletions found by Id reconciliation"
+            )
             return self._reconcile_ids(), self.sf_started
         start, end = window
         answer = self.prefetched.take("deleted", window) if self.prefetched else None
         try:
             if answer is not None:
-                body = answer.body(f"Listing deleted {self.plan.object_name} records",
-                                   can_relogin=self.client.can_relogin)
+                body = answer.body(
+                    f"Listing deleted {self.plan.object_name} records",
+                    can_relogin=self.client.can_relogin,
+                )
             else:
                 body = self.client.deleted(self.plan.object_name, start, end)
         except DeletedWindowError as exc:
@@ -289,16 +348,26 @@ class _ObjectJob:
     def _reconcile_ids(self) -> int:
         ex = extract(self.client, self.plan, self.settings, fields=["Id"], include_deleted=True)
         current = [b.column("Id") for b in ex.batches]
-        current_ids = pa.chunked_array(current, pa.string()).combine_chunks() if current else pa.array([], pa.string())
+        current_ids = (
+            pa.chunked_array(current, pa.string()).combine_chunks()
+            if current
+            else pa.array([], pa.string())
+        )
         known = staged_ids(self.wh, self.plan.object_name)
         vanished = known.filter(pc.invert(pc.is_in(known, value_set=current_ids)))
-        logger.info("%s: Id reconciliation found %d vanished record(s)", self.plan.object_name, len(vanished))
+        logger.info(
+            "%s: Id reconciliation found %d vanished record(s)",
+            self.plan.object_name,
+            len(vanished),
+        )
         return self._write_markers(vanished, None)
 
     def _markers_for_missing(self, boundary: str, left: set[str]) -> int:
         missing = ids_missing_since(self.wh, self.plan.object_name, boundary)
         if left:  # they exist, outside the filter: `filtered` rows, not deletions
-            missing = missing.filter(pc.invert(pc.is_in(missing, value_set=pa.array(sorted(left), pa.string()))))
+            missing = missing.filter(
+                pc.invert(pc.is_in(missing, value_set=pa.array(sorted(left), pa.string())))
+            )
         return self._write_markers(missing, None)
 
     def _left_filter(self, since: datetime | None, within: str | None = None) -> set[str]:
@@ -313,7 +382,9 @@ class _ObjectJob:
             return set()
         wm = self.plan.watermark_field
         outside = f"NOT ({where})" if within is None else f"({within}) AND NOT ({where})"
-        ex = extract(self.client, self.plan, self.settings, fields=["Id", wm], since=since, where=outside)
+        ex = extract(
+            self.client, self.plan, self.settings, fields=["Id", wm], since=since, where=outside
+        )
         known = staged_ids(self.wh, self.plan.object_name)
         held = (b.filter(pc.is_in(b.column("Id"), value_set=known)) for b in ex.batches)
         ids: set[str] = set()
@@ -341,11 +412,23 @@ class _ObjectJob:
                 if "IsDeleted" in names:
                     columns["IsDeleted"] = pa.array([True] * len(chunk), pa.bool_())
                 if self.plan.watermark_field:
-                    when = stamps[offset : offset + len(chunk)] if stamps else [self.sf_started] * len(chunk)
-                    columns[self.plan.watermark_field] = pa.array(when, pa.timestamp("ms", tz="UTC"))
+                    when = (
+                        stamps[offset : offset + len(chunk)]
+                        if stamps
+                        else [self.sf_started] * len(chunk)
+                    )
+                    columns[self.plan.watermark_field] = pa.array(
+                        when, pa.timestamp("ms", tz="UTC")
+                    )
                 table = pa.table(columns)
-                total += write_batch(self.wh, self.plan.object_name, table, self.plan.fields,
-                                     kind=KIND_DELETED, extracted_at=self.started).rows
+                total += write_batch(
+                    self.wh,
+                    self.plan.object_name,
+                    table,
+                    self.plan.fields,
+                    kind=KIND_DELETED,
+                    extracted_at=self.started,
+                ).rows
         return total
 
     # -- newly visible fields ------------------------------------------------------------
@@ -360,11 +443,18 @@ class _ObjectJob:
         names = [n for n in added if n in present and n != "Id"]
         if not names:
             return
-        ex = extract(self.client, self.plan, self.settings, fields=["Id", *names], where=self.options.where)
+        ex = extract(
+            self.client, self.plan, self.settings, fields=["Id", *names], where=self.options.where
+        )
         specs = [f for f in self.plan.fields if f.name in {"Id", *names}]
         rows = self._write_all(ex.batches, KIND_FIELDS, specs, ex.total_size)
-        logger.info("%s: backfilled %d new field(s) (%s) on %d row(s)", self.plan.object_name, len(names),
-                    ", ".join(names), rows)
+        logger.info(
+            "%s: backfilled %d new field(s) (%s) on %d row(s)",
+            self.plan.object_name,
+            len(names),
+            ", ".join(names),
+            rows,
+        )
 
     # -- formulas ------------------------------------------------------------------------
     def _refresh_formulas(self) -> None:
@@ -373,7 +463,12 @@ class _ObjectJob:
         ex = extract(self.client, self.plan, self.settings, fields=fields, where=self.options.where)
         specs = [f for f in self.plan.fields if f.name in set(fields)]
         rows = self._write_all(ex.batches, KIND_FORMULA, specs, ex.total_size)
-        logger.info("%s: refreshed %d formula field(s) on %d row(s)", self.plan.object_name, len(self.plan.formula_fields), rows)
+        logger.info(
+            "%s: refreshed %d formula field(s) on %d row(s)",
+            self.plan.object_name,
+            len(self.plan.formula_fields),
+            rows,
+        )
 
     # -- state ---------------------------------------------------------------------------
     def _due(self, last: datetime | None, every: int | None, now: datetime | None = None) -> bool:
@@ -383,7 +478,9 @@ class _ObjectJob:
             return False
         return last is None or ((now or self.started) - last).total_seconds() >= every
 
-    def _save_state(self, *, full: bool, max_seen: datetime | None, covered: datetime | None) -> None:
+    def _save_state(
+        self, *, full: bool, max_seen: datetime | None, covered: datetime | None
+    ) -> None:
         state = self.state
         state.watermark_field = self.plan.watermark_field
         if max_seen is not None and self.plan.watermark_field:
@@ -391,7 +488,9 @@ class _ObjectJob:
             # (every commit in it was visible to this run); else the start of the overlap
             settled = max_seen.replace(microsecond=0) + timedelta(seconds=1)
             candidate = min(settled, self.sf_started - self.overlap)
-            state.watermark = max(candidate, state.watermark) if (state.watermark and not full) else candidate
+            state.watermark = (
+                max(candidate, state.watermark) if (state.watermark and not full) else candidate
+            )
         state.deleted_checked_until = covered
         state.last_success_at = self.started
         if full:
@@ -400,10 +499,15 @@ class _ObjectJob:
         state.where_filter = self.options.where or None
         state.last_run_engine = self.result.engine
         state.last_run_rows = self.result.rows_written
-        state.last_run_api_calls = self.client.calls + (self.prefetched.shared_calls if self.prefetched else 0)
+        state.last_run_api_calls = self.client.calls + (
+            self.prefetched.shared_calls if self.prefetched else 0
+        )
         # the object's Bulk jobs are done with (closed first: a kill between the two costs a
         # new job next run, never a stale one taken up after the state moved on)
-        had_jobs = self.result.bulk_job_id is not None or self.plan.object_name.lower() in self.ctx.open_bulk_jobs
+        had_jobs = (
+            self.result.bulk_job_id is not None
+            or self.plan.object_name.lower() in self.ctx.open_bulk_jobs
+        )
         finished = self.jobs.close_object(self.plan.object_name) if had_jobs else []
         if self.result.rows_written or self.result.delete_markers:
             self.store.save(state)  # now: the rows it covers are in staging
@@ -415,8 +519,9 @@ class _ObjectJob:
             delete_job(self.client, job_id)
 
 
-def deleted_window(state: ObjectState, options: ObjectOptions, settings: Settings,
-                   started: datetime) -> tuple[datetime, datetime] | None:
+def deleted_window(
+    state: ObjectState, options: ObjectOptions, settings: Settings, started: datetime
+) -> tuple[datetime, datetime] | None:
     """The getDeleted window of an incremental run starting at ``started`` (Salesforce's
     clock), or None when the check is not due (``deleted_check_every``,
     ``LHT_DELETED_CHECK_EVERY``)."""
@@ -445,5 +550,3 @@ def _forget_describe(catalog: Catalog, wh: Warehouse, name: str) -> None:
         catalog.forget(StateStore(wh), name)
     except LhtError as exc:
         logger.warning("%s: could not drop the cached describe: %s", name, exc)
-
-

@@ -108,21 +108,31 @@ class Prefetcher:
             if cand.deleted_window is not None:
                 start, end = cand.deleted_window
                 unit.append(len(subrequests))
-                subrequests.append(composite.deleted_subrequest(f"d{n}", cand.plan.object_name, start, end))
+                subrequests.append(
+                    composite.deleted_subrequest(f"d{n}", cand.plan.object_name, start, end)
+                )
                 owners.append((cand, "deleted", (start, end)))
             units.append(unit)
         for group in composite.groups(subrequests, units):
             if not self._send(group, subrequests, owners, taken_at):
                 return
 
-    def _send(self, group: list[int], subrequests: list[composite.Subrequest],
-              owners: list[tuple[Candidate, str, tuple[Any, ...]]], taken_at: datetime) -> bool:
+    def _send(
+        self,
+        group: list[int],
+        subrequests: list[composite.Subrequest],
+        owners: list[tuple[Candidate, str, tuple[Any, ...]]],
+        taken_at: datetime,
+    ) -> bool:
         chosen = [subrequests[i] for i in group]
         try:
             answers = composite.send(self.client, chosen)
         except composite.CompositeRefusedError as exc:
-            logger.warning("%s; checking each object with separate calls for the rest of this run "
-                           "(set LHT_COMPOSITE=0 to skip the attempt)", exc)
+            logger.warning(
+                "%s; checking each object with separate calls for the rest of this run "
+                "(set LHT_COMPOSITE=0 to skip the attempt)",
+                exc,
+            )
             self.enabled = False
             return False
         except ApiLimitError:
@@ -144,8 +154,14 @@ class Prefetcher:
         return True
 
 
-def candidate(catalog: Catalog, states: dict[str, ObjectState], name: str, options: ObjectOptions, *,
-              deleted_window: Any) -> Candidate | None:
+def candidate(
+    catalog: Catalog,
+    states: dict[str, ObjectState],
+    name: str,
+    options: ObjectOptions,
+    *,
+    deleted_window: Any,
+) -> Candidate | None:
     """The questions ``name``'s incremental sync will ask, or None when it will not run
     incrementally from a fresh cached describe (it then asks on its own)."""
     plan = catalog.fresh_plan(name)
@@ -154,7 +170,9 @@ def candidate(catalog: Catalog, states: dict[str, ObjectState], name: str, optio
     state: ObjectState | None = states.get(plan.object_name.lower())
     if state is None or state.watermark is None or plan.watermark_field is None:
         return None
-    if state.filter_changed(options.where or None):  # it reads without the watermark: no change check
+    if state.filter_changed(
+        options.where or None
+    ):  # it reads without the watermark: no change check
         return None
     soql = build_soql(plan, since=state.watermark, where=options.where)
     window = deleted_window(state, options) if plan.delete_strategy == "getdeleted" else None

@@ -79,7 +79,9 @@ class RunReport:
     @property
     def ok(self) -> bool:
         """True only when every object synced and the run itself did not fail."""
-        return self.error is None and bool(self.results) and all(r.status == OK for r in self.results)
+        return (
+            self.error is None and bool(self.results) and all(r.status == OK for r in self.results)
+        )
 
     @property
     def exit_code(self) -> int:
@@ -92,7 +94,9 @@ class RunReport:
         end = self.finished_at or datetime.now(timezone.utc)
         return round((end - self.started_at).total_seconds(), 3)
 
-    def finish(self, total_calls: int, api_usage: tuple[int, int] | None, finished_at: datetime) -> None:
+    def finish(
+        self, total_calls: int, api_usage: tuple[int, int] | None, finished_at: datetime
+    ) -> None:
         """Close the report: the run's real calls, and those no object made."""
         self.finished_at = finished_at
         self.api_calls = total_calls
@@ -121,16 +125,45 @@ class RunReport:
         used, limit = self.api_usage or (None, None)
 
         def row(object_name: str | None, outcome: str, **counts: Any) -> RunRow:
-            return RunRow(run_id=self.run_id, command=SYNC, object_name=object_name, started_at=self.started_at,
-                          finished_at=end, outcome=outcome, exit_code=self.exit_code,
-                          api_usage_used=used, api_usage_limit=limit, **counts)
+            return RunRow(
+                run_id=self.run_id,
+                command=SYNC,
+                object_name=object_name,
+                started_at=self.started_at,
+                finished_at=end,
+                outcome=outcome,
+                exit_code=self.exit_code,
+                api_usage_used=used,
+                api_usage_limit=limit,
+                **counts,
+            )
 
-        rows = [row(r.object_name, r.status, mode=r.mode, engine=r.engine, seconds=r.duration_seconds,
-                    rows_written=r.rows_written, api_calls=r.api_calls, api_calls_shared=r.api_calls_shared,
-                    error_message=r.error, rows_extracted=r.rows_extracted, delete_markers=r.delete_markers,
-                    records_marked_deleted=r.records_marked_deleted,
-                    fields_added=", ".join(r.fields_added) or None, fields_removed=", ".join(r.fields_removed) or None)
-                for r in self.results]
-        rows.append(row(None, OK if self.ok else FAILED, seconds=self.seconds, api_calls=self.run_api_calls,
-                        error_message=self.error))
+        rows = [
+            row(
+                r.object_name,
+                r.status,
+                mode=r.mode,
+                engine=r.engine,
+                seconds=r.duration_seconds,
+                rows_written=r.rows_written,
+                api_calls=r.api_calls,
+                api_calls_shared=r.api_calls_shared,
+                error_message=r.error,
+                rows_extracted=r.rows_extracted,
+                delete_markers=r.delete_markers,
+                records_marked_deleted=r.records_marked_deleted,
+                fields_added=", ".join(r.fields_added) or None,
+                fields_removed=", ".join(r.fields_removed) or None,
+            )
+            for r in self.results
+        ]
+        rows.append(
+            row(
+                None,
+                OK if self.ok else FAILED,
+                seconds=self.seconds,
+                api_calls=self.run_api_calls,
+                error_message=self.error,
+            )
+        )
         return rows

@@ -13,21 +13,19 @@ from lht.clock import utcnow
 from lht.config import credentials_from_env, settings_from_env
 from lht.constants import DESCRIBE_TABLE, PUSH_RESULTS_TABLE, RUNS_TABLE, STATE_TABLE
 from lht.errors import ApiLimitError, ConfigError, LhtError, WarehouseError
-from lht.warehouse.lock import run_lock
-from lht.clock import utcnow
-from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object
-from lht.warehouse.runs import record_run
-from lht.sync.prefetch import Prefetcher, candidate
 from lht.project import Project, load_project
-from lht.sync.report import FAILED, SKIPPED, ObjectResult, RunReport
 from lht.salesforce.client import connect as connect_salesforce
+from lht.sync.objectsync import Progress, RunContext, deleted_window, sync_object
+from lht.sync.prefetch import Prefetcher, candidate
+from lht.sync.report import FAILED, SKIPPED, ObjectResult, RunReport
 from lht.warehouse.bulkjobs import BulkJobStore
+from lht.warehouse.connection import Warehouse, load_target
+from lht.warehouse.connection import connect as connect_warehouse
+from lht.warehouse.lock import run_lock
 from lht.warehouse.results import ensure_push_results
 from lht.warehouse.runs import record_run
 from lht.warehouse.snapshot import SnapshotKeeper
 from lht.warehouse.state import Loaded, StateStore
-from lht.warehouse.connection import Warehouse, load_target
-from lht.warehouse.connection import connect as connect_warehouse
 
 logger = logging.getLogger(__name__)
 
@@ -76,20 +74,35 @@ def run_sync(
     try:
         with run_lock(shared or target, wait=request.wait_for_lock):
             warehouse = shared or connect_warehouse(target)
-            keeper = SnapshotKeeper(warehouse, project.objects)  # `lht status` reads it while the file is busy
+            keeper = SnapshotKeeper(
+                warehouse, project.objects
+            )  # `lht status` reads it while the file is busy
             try:
                 store = StateStore(warehouse, create=False)
                 loaded = _load_state(warehouse, store, names)
-                catalog = Catalog(loaded.describes, settings.describe_max_age_seconds, report.started_at)
+                catalog = Catalog(
+                    loaded.describes, settings.describe_max_age_seconds, report.started_at
+                )
                 catalog.check_metadata(client, names)
-                ctx = RunContext(client=client, warehouse=warehouse, settings=settings, catalog=catalog,
-                                 progress=keeper.watch(progress), states=loaded.states,
-                                 run_id=report.run_id, open_bulk_jobs=loaded.open_bulk_jobs)
+                ctx = RunContext(
+                    client=client,
+                    warehouse=warehouse,
+                    settings=settings,
+                    catalog=catalog,
+                    progress=keeper.watch(progress),
+                    states=loaded.states,
+                    run_id=report.run_id,
+                    open_bulk_jobs=loaded.open_bulk_jobs,
+                )
                 ctx.prefetcher = _prefetch(ctx, project, names, request)
                 report.results = _sync_all(ctx, project, names, request)
                 _save_settled(store, ctx, report.results)
                 report.finish(client.total_calls, client.api_usage, utcnow())
-                newest = {"newest_batch": loaded.newest_batch[RUNS_TABLE]} if RUNS_TABLE in loaded.newest_batch else {}
+                newest = (
+                    {"newest_batch": loaded.newest_batch[RUNS_TABLE]}
+                    if RUNS_TABLE in loaded.newest_batch
+                    else {}
+                )
                 record_run(warehouse, report.run_rows(), **newest)  # the run history (_lht_runs)
             finally:
                 keeper.close()
@@ -133,8 +146,9 @@ def _load_state(warehouse: Warehouse, store: StateStore, names: Sequence[str]) -
     finds the push results table; on a warehouse that
     lacks one of the loader's tables (a first run), create them and read again."""
     try:
-        return store.load(names, newest_batch_of=[RUNS_TABLE], require=[PUSH_RESULTS_TABLE],
-                          open_bulk_jobs=True)
+        return store.load(
+            names, newest_batch_of=[RUNS_TABLE], require=[PUSH_RESULTS_TABLE], open_bulk_jobs=True
+        )
     except WarehouseError as exc:
         logger.debug("Creating the loader's tables (%s)", exc)
     present = {table for _, table in warehouse.table_names([warehouse.staging_schema])}
@@ -147,8 +161,9 @@ def _load_state(warehouse: Warehouse, store: StateStore, names: Sequence[str]) -
     return Loaded()  # tables just created: nothing to read
 
 
-def _prefetch(ctx: RunContext, project: Project, names: Sequence[str],
-              request: SyncRequest) -> Prefetcher:
+def _prefetch(
+    ctx: RunContext, project: Project, names: Sequence[str], request: SyncRequest
+) -> Prefetcher:
     """Ask the change checks of every incremental object in grouped Composite calls."""
     prefetcher = Prefetcher(ctx.client, enabled=ctx.settings.composite)
     if not prefetcher.enabled or request.full_refresh:
@@ -157,8 +172,13 @@ def _prefetch(ctx: RunContext, project: Project, names: Sequence[str],
     found = []
     for name in names:
         options = project.objects[name]
-        cand = candidate(ctx.catalog, ctx.states, name, options,
-                         deleted_window=lambda state, opts: deleted_window(state, opts, ctx.settings, taken_at))
+        cand = candidate(
+            ctx.catalog,
+            ctx.states,
+            name,
+            options,
+            deleted_window=lambda state, opts: deleted_window(state, opts, ctx.settings, taken_at),
+        )
         if cand is not None:
             found.append(cand)
     try:
@@ -170,11 +190,16 @@ def _prefetch(ctx: RunContext, project: Project, names: Sequence[str],
     return prefetcher
 
 
-def _sync_all(ctx: RunContext, project: Project, names: list[str], request: SyncRequest) -> list[ObjectResult]:
+def _sync_all(
+    ctx: RunContext, project: Project, names: list[str], request: SyncRequest
+) -> list[ObjectResult]:
     def one(name: str) -> ObjectResult:
         if ctx.stop.is_set():
-            return ObjectResult(object_name=name, status=SKIPPED,
-                                error=f"not started: {ctx.stop_reason or 'the API budget was reached'}")
+            return ObjectResult(
+                object_name=name,
+                status=SKIPPED,
+                error=f"not started: {ctx.stop_reason or 'the API budget was reached'}",
+            )
         result = sync_object(
             ctx,
             name,
@@ -189,4 +214,3 @@ def _sync_all(ctx: RunContext, project: Project, names: list[str], request: Sync
         return [one(name) for name in names]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lht-sync") as pool:
         return list(pool.map(one, names))
-

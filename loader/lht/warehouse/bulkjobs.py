@@ -24,8 +24,19 @@ OPEN, DONE, UNUSABLE = "open", "done", "unusable"
 #: Days a finished job's row is kept for ``lht jobs history``.
 KEEP_DAYS = 30
 _TIMES = ("created_at", "reused_at", "finished_at")
-COLUMNS = ("job_id", "object_name", "operation", "soql_digest", "created_at", "run_id", "status",
-           "reused_by", "reused_at", "finished_at", "note")
+COLUMNS = (
+    "job_id",
+    "object_name",
+    "operation",
+    "soql_digest",
+    "created_at",
+    "run_id",
+    "status",
+    "reused_by",
+    "reused_at",
+    "finished_at",
+    "note",
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +57,10 @@ class JobRow:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (times as ISO-8601)."""
-        return {c: (v.isoformat() if isinstance(v, datetime) else v)
-                for c, v in ((c, getattr(self, c)) for c in COLUMNS)}
+        return {
+            c: (v.isoformat() if isinstance(v, datetime) else v)
+            for c, v in ((c, getattr(self, c)) for c in COLUMNS)
+        }
 
 
 def _bind(value: datetime | None) -> str | None:
@@ -84,8 +97,10 @@ class BulkJobStore:
     def objects_with_open_jobs(self) -> set[str]:
         """Lower-cased names of the objects with an open job (read once per run)."""
         q = self.wh.quote
-        rows = self.wh.execute(f"SELECT DISTINCT lower({q('object_name')}) FROM {self.table} WHERE {q('status')} = ?",
-                               [OPEN])
+        rows = self.wh.execute(
+            f"SELECT DISTINCT lower({q('object_name')}) FROM {self.table} WHERE {q('status')} = ?",
+            [OPEN],
+        )
         return {str(r[0]) for r in rows}
 
     def open_jobs(self, object_name: str, operation: str, soql_digest: str) -> list[JobRow]:
@@ -95,19 +110,29 @@ class BulkJobStore:
             f"SELECT {', '.join(q(c) for c in COLUMNS)} FROM {self.table} "
             f"WHERE lower({q('object_name')}) = lower(?) AND {q('operation')} = ? "
             f"AND {q('soql_digest')} = ? AND {q('status')} = ? ORDER BY {q('created_at')} DESC",
-            [object_name, operation, soql_digest, OPEN])
+            [object_name, operation, soql_digest, OPEN],
+        )
         return [_row(r) for r in found]
 
-    def started(self, job_id: str, object_name: str, operation: str, soql_digest: str,
-                created_at: datetime) -> None:
+    def started(
+        self, job_id: str, object_name: str, operation: str, soql_digest: str, created_at: datetime
+    ) -> None:
         """Record a job just created (``created_at``: Salesforce's createdDate), open."""
         q = self.wh.quote
-        values = {"job_id": job_id, "object_name": object_name, "operation": operation,
-                  "soql_digest": soql_digest, "created_at": _bind(created_at),
-                  "run_id": self.run_id, "status": OPEN}
+        values = {
+            "job_id": job_id,
+            "object_name": object_name,
+            "operation": operation,
+            "soql_digest": soql_digest,
+            "created_at": _bind(created_at),
+            "run_id": self.run_id,
+            "status": OPEN,
+        }
         marks = ", ".join(f"CAST(? AS {self._ts})" if c in _TIMES else "?" for c in values)
-        self.wh.execute(f"INSERT INTO {self.table} ({', '.join(q(c) for c in values)}) VALUES ({marks})",
-                        list(values.values()))
+        self.wh.execute(
+            f"INSERT INTO {self.table} ({', '.join(q(c) for c in values)}) VALUES ({marks})",
+            list(values.values()),
+        )
 
     def reused(self, job_id: str) -> None:
         """Note that this run takes the job up again (it stays open until its rows are written)."""
@@ -124,20 +149,25 @@ class BulkJobStore:
         q = self.wh.quote
         found = self.wh.execute(
             f"SELECT {q('job_id')} FROM {self.table} WHERE lower({q('object_name')}) = lower(?) AND {q('status')} = ?",
-            [object_name, OPEN])
+            [object_name, OPEN],
+        )
         ids = [str(r[0]) for r in found]
         if not ids:
             return []
         with self.wh.transaction():
             for job_id in ids:
                 self._update(job_id, status=DONE, finished_at=utcnow())
-            self.wh.execute(f"DELETE FROM {self.table} WHERE {q('created_at')} < CAST(? AS {self._ts})",
-                            [_bind(utcnow() - timedelta(days=KEEP_DAYS))])
+            self.wh.execute(
+                f"DELETE FROM {self.table} WHERE {q('created_at')} < CAST(? AS {self._ts})",
+                [_bind(utcnow() - timedelta(days=KEEP_DAYS))],
+            )
         return ids
 
     def _update(self, job_id: str, **values: Any) -> None:
         q = self.wh.quote
-        sets = ", ".join(f"{q(c)} = CAST(? AS {self._ts})" if c in _TIMES else f"{q(c)} = ?" for c in values)
+        sets = ", ".join(
+            f"{q(c)} = CAST(? AS {self._ts})" if c in _TIMES else f"{q(c)} = ?" for c in values
+        )
         binds = [_bind(v) if c in _TIMES else v for c, v in values.items()]
         self.wh.execute(f"UPDATE {self.table} SET {sets} WHERE {q('job_id')} = ?", [*binds, job_id])
 
@@ -150,9 +180,13 @@ class BulkJobStore:
             where, binds = f" WHERE lower({q('object_name')}) = lower(?)", [object_name]
         found = self.wh.execute(
             f"SELECT {', '.join(q(c) for c in COLUMNS)} FROM {self.table}{where} "
-            f"ORDER BY {q('created_at')} DESC LIMIT {int(limit)}", binds)
+            f"ORDER BY {q('created_at')} DESC LIMIT {int(limit)}",
+            binds,
+        )
         return [_row(r) for r in found]
 
 
 def _row(values: tuple) -> JobRow:
-    return JobRow(**{c: (_time(v) if c in _TIMES else v) for c, v in zip(COLUMNS, values, strict=True)})
+    return JobRow(
+        **{c: (_time(v) if c in _TIMES else v) for c, v in zip(COLUMNS, values, strict=True)}
+    )

@@ -14,8 +14,6 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from lht.lazy import pa
-
 from lht.errors import (
     ConfigError,
     DiskFullError,
@@ -24,6 +22,7 @@ from lht.errors import (
     WarehouseMissingError,
     no_room,
 )
+from lht.lazy import pa
 from lht.names import check_identifier, table_name
 from lht.warehouse.duckfile import disk_full, open_database
 from lht.warehouse.target import Target, load_target
@@ -40,6 +39,7 @@ logger = logging.getLogger(__name__)
 #: dbt writes on its own connection, stay compressed. ``auto``: DuckDB's default, for a
 #: smaller file at a slower load.
 TEXT_COMPRESSION = {"none": "dict_fsst,fsst,dictionary", "auto": ""}
+
 
 class Warehouse:
     """An open warehouse connection (base class; see :func:`connect`)."""
@@ -94,7 +94,8 @@ class Warehouse:
         """The typed error for an engine's refusal of ``sql``: disk full, else a refusal."""
         verb = " ".join(sql.split()[:2]).upper()
         return self.no_room_error(exc, f"Writing the warehouse ({verb})") or WarehouseError(
-            f"{self.kind} refused a {verb} statement: {exc}")
+            f"{self.kind} refused a {verb} statement: {exc}"
+        )
 
     def no_room_error(self, exc: BaseException, what: str) -> DiskFullError | None:
         """A :class:`DiskFullError` if ``exc`` is a write that found no room on this engine's disk."""
@@ -110,8 +111,9 @@ class Warehouse:
         with self._refusals(sql):
             return self._fetch_arrow(sql, params)
 
-    def stream_arrow(self, sql: str, params: Sequence[Any] | None = None,
-                     batch_rows: int = 50_000) -> Iterator[pa.RecordBatch]:
+    def stream_arrow(
+        self, sql: str, params: Sequence[Any] | None = None, batch_rows: int = 50_000
+    ) -> Iterator[pa.RecordBatch]:
         """Run a query and yield its result in Arrow batches (memory stays flat).
 
         The query runs on a cursor of its own, so statements issued while it streams
@@ -120,16 +122,22 @@ class Warehouse:
         with self._refusals(sql):
             yield from self._stream_arrow(sql, params, batch_rows)
 
-    def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def _stream_arrow(
+        self, sql: str, params: Sequence[Any] | None, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
         raise NotImplementedError
 
     def ensure_schema(self, schema: str | None = None) -> None:
         """Create ``schema`` (default: staging) if missing."""
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema_ref(schema or self.staging_schema)}")
+        self.execute(
+            f"CREATE SCHEMA IF NOT EXISTS {self._schema_ref(schema or self.staging_schema)}"
+        )
 
     def columns(self, table: str, schema: str | None = None) -> dict[str, str]:
         """``{lower-case column name: sql type}`` of a table; ``{}`` if it does not exist."""
-        rows = self._columns(self.column_name(table), self.column_name(schema or self.staging_schema))
+        rows = self._columns(
+            self.column_name(table), self.column_name(schema or self.staging_schema)
+        )
         return {str(n).lower(): str(t) for n, t in rows}
 
     def table_names(self, schemas: Sequence[str]) -> set[tuple[str, str]]:
@@ -208,7 +216,9 @@ class DuckDBWarehouse(Warehouse):
 
     kind = "duckdb"
 
-    def __init__(self, target: Target, staging_schema: str, con: Any, temp_dir: str | None = None) -> None:
+    def __init__(
+        self, target: Target, staging_schema: str, con: Any, temp_dir: str | None = None
+    ) -> None:
         super().__init__(target, staging_schema, target.database)
         self.con = con
         #: Where DuckDB spills (``temp_directory``), for the disk-full message.
@@ -222,12 +232,18 @@ class DuckDBWarehouse(Warehouse):
         return cur.fetchall() if cur.description else []
 
     def _fetch_arrow(self, sql: str, params: Sequence[Any] | None) -> pa.Table:
-        return self.con.sql(sql, params=list(params) if params is not None else None).to_arrow_table()
+        return self.con.sql(
+            sql, params=list(params) if params is not None else None
+        ).to_arrow_table()
 
-    def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def _stream_arrow(
+        self, sql: str, params: Sequence[Any] | None, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
         cursor = self.con.cursor()
         try:
-            reader = cursor.sql(sql, params=list(params) if params is not None else None).to_arrow_reader(batch_rows)
+            reader = cursor.sql(
+                sql, params=list(params) if params is not None else None
+            ).to_arrow_reader(batch_rows)
             yield from reader
         finally:
             cursor.close()
@@ -248,7 +264,9 @@ class DuckDBWarehouse(Warehouse):
     def _tables(self, schemas: Sequence[str]) -> list[tuple]:
         return self.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = current_database() "
-            f"AND lower(table_schema) IN ({', '.join('lower(?)' for _ in schemas)})", list(schemas))
+            f"AND lower(table_schema) IN ({', '.join('lower(?)' for _ in schemas)})",
+            list(schemas),
+        )
 
     def cursor_for_thread(self) -> DuckDBWarehouse:
         return DuckDBWarehouse(self.target, self.staging_schema, self.con.cursor(), self.temp_dir)
@@ -268,14 +286,19 @@ def duckdb_directory(target: Target) -> None:
     except OSError as exc:
         reason = no_room(exc)
         if reason:
-            raise DiskFullError.at(path.parent, "Creating the DuckDB database's folder", reason) from None
+            raise DiskFullError.at(
+                path.parent, "Creating the DuckDB database's folder", reason
+            ) from None
         raise ConfigError(
             f"{target.profiles_file}: `path` of profile {target.profile!r}, target {target.name!r} is {path}, "
             f"in a directory that cannot be created ({exc.strerror}: {exc.filename}). Point `path` at a "
-            "writable directory (the shipped profile reads it from LHT_DUCKDB_PATH).") from None
+            "writable directory (the shipped profile reads it from LHT_DUCKDB_PATH)."
+        ) from None
 
 
-def connect(target: Target, staging_schema: str | None = None, *, read_only: bool = False) -> Warehouse:
+def connect(
+    target: Target, staging_schema: str | None = None, *, read_only: bool = False
+) -> Warehouse:
     """Open the warehouse of ``target``, with its settings (``target.settings``). Staging
     schema: the argument, else the settings' (``LHT_STAGING_SCHEMA``, default
     ``salesforce_staging``).
@@ -291,18 +314,27 @@ def connect(target: Target, staging_schema: str | None = None, *, read_only: boo
         if read_only and not path.is_file():
             raise WarehouseMissingError(
                 f"No warehouse at {path} yet (profile {target.profile!r}, target {target.name!r}): "
-                "run `lht sync` first, from the directory you run dbt in.")
+                "run `lht sync` first, from the directory you run dbt in."
+            )
         if not read_only:
             duckdb_directory(target)
         limit, threads = settings.duckdb_memory_limit, settings.duckdb_threads
-        con = open_database(path, {"memory_limit": limit, "threads": threads},
-                            f"memory_limit {limit!r} from LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} "
-                            "from LHT_DUCKDB_THREADS", read_only=read_only)
+        con = open_database(
+            path,
+            {"memory_limit": limit, "threads": threads},
+            f"memory_limit {limit!r} from LHT_DUCKDB_MEMORY_LIMIT, threads {threads!r} "
+            "from LHT_DUCKDB_THREADS",
+            read_only=read_only,
+        )
         wh = DuckDBWarehouse(target, schema, con)
         try:
-            wh.execute("SET disabled_compression_methods = ?",
-                       [TEXT_COMPRESSION[settings.duckdb_text_compression]])
-            wh.temp_dir = str(wh.execute("SELECT current_setting('temp_directory')")[0][0] or "") or None
+            wh.execute(
+                "SET disabled_compression_methods = ?",
+                [TEXT_COMPRESSION[settings.duckdb_text_compression]],
+            )
+            wh.temp_dir = (
+                str(wh.execute("SELECT current_setting('temp_directory')")[0][0] or "") or None
+            )
         except BaseException:
             con.close()
             raise
@@ -311,4 +343,6 @@ def connect(target: Target, staging_schema: str | None = None, *, read_only: boo
         from lht.warehouse.snowflake import connect_snowflake
 
         return connect_snowflake(target, schema)
-    raise ConfigError(f"Unsupported warehouse kind {target.kind!r} ({target.where}): use duckdb or snowflake.")
+    raise ConfigError(
+        f"Unsupported warehouse kind {target.kind!r} ({target.where}): use duckdb or snowflake."
+    )

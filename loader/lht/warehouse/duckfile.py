@@ -26,10 +26,15 @@ logger = logging.getLogger(__name__)
 
 #: DuckDB's text for a file another process holds (DuckDB 1.x): the path, the holder's
 #: executable and PID.
-_LOCK_CONFLICT = re.compile(r'Could not set lock on file "(?P<path>[^"]+)": Conflicting lock is held in '
-                            r"(?P<exe>.+?)(?: \(PID (?P<pid>\d+)\)|\. See also|$)", re.MULTILINE)
+_LOCK_CONFLICT = re.compile(
+    r'Could not set lock on file "(?P<path>[^"]+)": Conflicting lock is held in '
+    r"(?P<exe>.+?)(?: \(PID (?P<pid>\d+)\)|\. See also|$)",
+    re.MULTILINE,
+)
 #: DuckDB's text naming the file a failed write was for.
-_WRITE_PATH = re.compile(r'(?:write|writing|create|extend|truncate)[a-z ]* file "(?P<path>[^"]+)"', re.IGNORECASE)
+_WRITE_PATH = re.compile(
+    r'(?:write|writing|create|extend|truncate)[a-z ]* file "(?P<path>[^"]+)"', re.IGNORECASE
+)
 #: DuckDB's "Out of Memory" when its temporary directory has no room left.
 _TEMP_FULL = ("max_temp_directory_size", "failed to offload")
 #: Longest command line shown for a holder.
@@ -38,7 +43,9 @@ _HOLDER_CHARS = 160
 POLL_SECONDS = 0.5
 
 
-def open_database(path: Path, config: dict[str, Any], settings_hint: str, *, read_only: bool = False) -> Any:
+def open_database(
+    path: Path, config: dict[str, Any], settings_hint: str, *, read_only: bool = False
+) -> Any:
     """``duckdb.connect(path, config=...)`` with typed errors (busy, disk full, settings); its
     folder exists already (the caller made it, naming the profile when it cannot)."""
     import duckdb
@@ -46,10 +53,15 @@ def open_database(path: Path, config: dict[str, Any], settings_hint: str, *, rea
     try:
         return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
-        raise busy_error(exc, path) or disk_full(exc, path, None, "Opening the DuckDB database") or WarehouseError(
-            f"Cannot open the DuckDB database {path}: {exc}") from None
+        raise (
+            busy_error(exc, path)
+            or disk_full(exc, path, None, "Opening the DuckDB database")
+            or WarehouseError(f"Cannot open the DuckDB database {path}: {exc}")
+        ) from None
     except duckdb.Error as exc:
-        raise ConfigError(f"Cannot open the DuckDB database {path} ({settings_hint}): {exc}") from None
+        raise ConfigError(
+            f"Cannot open the DuckDB database {path} ({settings_hint}): {exc}"
+        ) from None
 
 
 def busy_error(exc: BaseException, path: Path) -> WarehouseBusyError | None:
@@ -64,7 +76,10 @@ def busy_error(exc: BaseException, path: Path) -> WarehouseBusyError | None:
         f"The DuckDB database {found['path']} is open in another program: {who}. DuckDB lets one "
         "program at a time write a database file. Let it finish (or close it) and rerun; sync, push, "
         "merge and prune wait for it with --wait (up to LHT_WAREHOUSE_WAIT_SECONDS).",
-        path=found["path"], pid=pid, holder=holder)
+        path=found["path"],
+        pid=pid,
+        holder=holder,
+    )
 
 
 def describe_process(pid: int | None, exe: str | None) -> str:
@@ -72,19 +87,27 @@ def describe_process(pid: int | None, exe: str | None) -> str:
     argv: list[str] = []
     if pid is not None:
         try:
-            argv = [a.decode(errors="replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+            argv = [
+                a.decode(errors="replace")
+                for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if a
+            ]
         except OSError:
             argv = []
     if not argv:
         return exe or "another process"
     if len(argv) > 1 and Path(argv[0]).name.startswith("python") and not argv[1].startswith("-"):
-        argv = argv[1:]  # a console script run by its interpreter: `dbt build`, not `python3.11 .../dbt build`
+        argv = argv[
+            1:
+        ]  # a console script run by its interpreter: `dbt build`, not `python3.11 .../dbt build`
     argv[0] = Path(argv[0]).name
     text = shlex.join(argv)
     return text if len(text) <= _HOLDER_CHARS else text[: _HOLDER_CHARS - 3] + "..."
 
 
-def disk_full(exc: BaseException, path: Path | None, temp_dir: str | None, what: str) -> DiskFullError | None:
+def disk_full(
+    exc: BaseException, path: Path | None, temp_dir: str | None, what: str
+) -> DiskFullError | None:
     """The :class:`DiskFullError` for a DuckDB write that found no room; else None.
 
     ``path`` is the database file, ``temp_dir`` DuckDB's temporary directory (where it spills).
@@ -96,13 +119,17 @@ def disk_full(exc: BaseException, path: Path | None, temp_dir: str | None, what:
         return DiskFullError.at(named["path"] if named else (path or "the database"), what, reason)
     if any(marker in text for marker in _TEMP_FULL):
         where = temp_dir or (f"{path}.tmp" if path else "DuckDB's temporary directory")
-        return DiskFullError.at(where, f"{what} (DuckDB spilling to its temporary directory)",
-                                "no room left for its temporary files")
+        return DiskFullError.at(
+            where,
+            f"{what} (DuckDB spilling to its temporary directory)",
+            "no room left for its temporary files",
+        )
     return None
 
 
-def wait_for_release(busy: WarehouseBusyError, timeout: float,
-                     tick: Callable[[float], None] | None = None) -> bool:
+def wait_for_release(
+    busy: WarehouseBusyError, timeout: float, tick: Callable[[float], None] | None = None
+) -> bool:
     """Wait until the file of ``busy`` can be opened again; False if ``timeout`` seconds pass first.
 
     Tries a read-only open every :data:`POLL_SECONDS` (closed at once), so a holder that

@@ -19,9 +19,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-from lht.lazy import pa, pq
-
 from lht.errors import DiskFullError, LhtError, WarehouseError, no_room
+from lht.lazy import pa, pq
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ def remove_dead_folders(root: Path) -> int:
         return 0
     removed = 0
     for entry in entries:
-        pid_text = entry.name[len(PREFIX):].split("-")[0] if entry.name.startswith(PREFIX) else ""
+        pid_text = entry.name[len(PREFIX) :].split("-")[0] if entry.name.startswith(PREFIX) else ""
         if not pid_text.isdigit() or int(pid_text) == os.getpid() or pid_alive(int(pid_text)):
             continue
         try:

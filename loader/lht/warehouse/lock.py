@@ -26,7 +26,6 @@ import filelock
 
 from lht.clock import utcnow
 from lht.errors import ConcurrentRunError, WarehouseError
-from lht.warehouse.target import Target
 from lht.warehouse.connection import Warehouse, connect, duckdb_directory
 from lht.warehouse.target import Target
 
@@ -42,8 +41,12 @@ def _holder() -> dict[str, Any]:
         user = getpass.getuser()
     except Exception:  # no user name in some containers
         user = "unknown"
-    return {"owner": user, "host": socket.gethostname(), "pid": os.getpid(),
-            "acquired_at": utcnow().isoformat(timespec="seconds")}
+    return {
+        "owner": user,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "acquired_at": utcnow().isoformat(timespec="seconds"),
+    }
 
 
 def _describe(info: dict[str, Any] | None) -> str:
@@ -64,7 +67,9 @@ def pid_alive(pid: int) -> bool:
 
 
 @contextmanager
-def run_lock(wh_or_target: Warehouse | Target, *, wait: bool = False, timeout: float | None = None) -> Iterator[None]:
+def run_lock(
+    wh_or_target: Warehouse | Target, *, wait: bool = False, timeout: float | None = None
+) -> Iterator[None]:
     """Hold the target's run lock for the ``with`` block.
 
     Without ``wait`` a held lock raises :class:`ConcurrentRunError` at once; with ``wait``
@@ -93,7 +98,10 @@ def _file_lock(target: Target, wait: bool, timeout: float | None) -> Iterator[No
     info_path = Path(f"{path}.json")
     lock = filelock.FileLock(str(path))
     try:
-        lock.acquire(timeout=(-1 if timeout is None else timeout) if wait else 0, poll_interval=POLL_SECONDS / 4)
+        lock.acquire(
+            timeout=(-1 if timeout is None else timeout) if wait else 0,
+            poll_interval=POLL_SECONDS / 4,
+        )
     except filelock.Timeout:
         try:
             info = json.loads(info_path.read_text())
@@ -151,9 +159,11 @@ def _try_claim(wh: Warehouse, table: str, token: str, me: dict[str, Any]) -> dic
     values = [LOCK_NAME, token, me["owner"], me["host"], me["pid"], me["acquired_at"]]
     select = f"SELECT {', '.join(q(c) for c in cols)} FROM {table} WHERE {q('lock_name')} = ?"
     source = ", ".join(f"? AS {q(c)}" for c in cols)
-    claim = (f"MERGE INTO {table} t USING (SELECT {source}) s ON t.{q('lock_name')} = s.{q('lock_name')} "
-             f"WHEN NOT MATCHED THEN INSERT ({', '.join(q(c) for c in cols)}) "
-             f"VALUES ({', '.join(f's.{q(c)}' for c in cols)})")
+    claim = (
+        f"MERGE INTO {table} t USING (SELECT {source}) s ON t.{q('lock_name')} = s.{q('lock_name')} "
+        f"WHEN NOT MATCHED THEN INSERT ({', '.join(q(c) for c in cols)}) "
+        f"VALUES ({', '.join(f's.{q(c)}' for c in cols)})"
+    )
     holder: dict[str, Any] | None = None
     for _ in range(3):  # the row may go (a run ends) or change hands between two statements
         if _count(wh.execute(claim, values)):
@@ -161,15 +171,21 @@ def _try_claim(wh: Warehouse, table: str, token: str, me: dict[str, Any]) -> dic
         rows = wh.execute(select, [LOCK_NAME])
         if not rows:
             continue
-        holder = dict(zip(cols, rows[0]))
+        holder = dict(zip(cols, rows[0], strict=True))
         stale_before = (utcnow() - timedelta(seconds=ttl)).isoformat(timespec="seconds")
         if str(holder["acquired_at"]) >= stale_before:
             return holder
         sets = ", ".join(f"{q(c)} = ?" for c in cols[1:])
-        taken = wh.execute(f"UPDATE {table} SET {sets} WHERE {q('lock_name')} = ? AND {q('token')} = ?",
-                           values[1:] + [LOCK_NAME, holder["token"]])
+        taken = wh.execute(
+            f"UPDATE {table} SET {sets} WHERE {q('lock_name')} = ? AND {q('token')} = ?",
+            values[1:] + [LOCK_NAME, holder["token"]],
+        )
         if _count(taken):
-            logger.warning("Took over a stale lht run lock (older than %d s) held by %s", int(ttl), _describe(holder))
+            logger.warning(
+                "Took over a stale lht run lock (older than %d s) held by %s",
+                int(ttl),
+                _describe(holder),
+            )
             return None
     return holder or {}
 
@@ -207,9 +223,14 @@ def _row_lock(wh: Warehouse, wait: bool, timeout: float | None) -> Iterator[None
             break
         if _is_dead_local_holder(holder):
             # a run killed on this machine (kill -9, a crash) left its row: take it over now
-            logger.warning("Took over the lht run lock of a run that is no longer running: %s", _describe(holder))
-            wh.execute(f"DELETE FROM {table} WHERE {q('lock_name')} = ? AND {q('token')} = ?",
-                       [LOCK_NAME, holder.get("token")])
+            logger.warning(
+                "Took over the lht run lock of a run that is no longer running: %s",
+                _describe(holder),
+            )
+            wh.execute(
+                f"DELETE FROM {table} WHERE {q('lock_name')} = ? AND {q('token')} = ?",
+                [LOCK_NAME, holder.get("token")],
+            )
             continue
         if not wait or (deadline is not None and time.monotonic() >= deadline):
             raise ConcurrentRunError(
@@ -221,4 +242,7 @@ def _row_lock(wh: Warehouse, wait: bool, timeout: float | None) -> Iterator[None
     try:
         yield
     finally:
-        wh.execute(f"DELETE FROM {table} WHERE {q('lock_name')} = ? AND {q('token')} = ?", [LOCK_NAME, token])
+        wh.execute(
+            f"DELETE FROM {table} WHERE {q('lock_name')} = ? AND {q('token')} = ?",
+            [LOCK_NAME, token],
+        )

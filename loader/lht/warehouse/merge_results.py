@@ -56,10 +56,18 @@ MERGE_RESULT_FIELDS: tuple[FieldSpec, ...] = (
 assert [f.name for f in fields(MergeResultRow)] == [f.name for f in MERGE_RESULT_FIELDS]
 
 
-def write_merge_results(wh: Warehouse, rows: Sequence[MergeResultRow], *, attempted_at: datetime) -> WriteResult:
+def write_merge_results(
+    wh: Warehouse, rows: Sequence[MergeResultRow], *, attempted_at: datetime
+) -> WriteResult:
     """Append ``rows`` as one batch; a row without ``attempted_at`` gets the batch's time."""
-    return write_result_rows(wh, MERGE_RESULTS_TABLE, KIND_MERGE_RESULT, MERGE_RESULT_FIELDS, rows,
-                             attempted_at=attempted_at)
+    return write_result_rows(
+        wh,
+        MERGE_RESULTS_TABLE,
+        KIND_MERGE_RESULT,
+        MERGE_RESULT_FIELDS,
+        rows,
+        attempted_at=attempted_at,
+    )
 
 
 def recorded_successes(wh: Warehouse, merge_name: str) -> set[str]:
@@ -67,6 +75,9 @@ def recorded_successes(wh: Warehouse, merge_name: str) -> set[str]:
     table = wh.table(MERGE_RESULTS_TABLE)
     if not wh.columns(MERGE_RESULTS_TABLE):
         return set()
-    rows = wh.execute(f"SELECT DISTINCT {wh.quote('loser_id')} FROM {table} "
-                      f"WHERE {wh.quote('merge_name')} = ? AND {wh.quote('success')}", [merge_name])
+    rows = wh.execute(
+        f"SELECT DISTINCT {wh.quote('loser_id')} FROM {table} "
+        f"WHERE {wh.quote('merge_name')} = ? AND {wh.quote('success')}",
+        [merge_name],
+    )
     return {str(r[0]) for r in rows}

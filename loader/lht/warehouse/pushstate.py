@@ -50,26 +50,39 @@ class PushStateStore:
         marks = ", ".join(f"CAST(? AS {self._ts})" if c == "started_at" else "?" for c in _COLUMNS)
         self.wh.execute(
             f"INSERT INTO {self.table} ({', '.join(q(c) for c in _COLUMNS)}) VALUES ({marks})",
-            [unit.push_name, unit.unit_id, unit.engine, unit.job_id, json.dumps(list(unit.keys)),
-             unit.started_at.astimezone(timezone.utc).isoformat(sep=" ")])
+            [
+                unit.push_name,
+                unit.unit_id,
+                unit.engine,
+                unit.job_id,
+                json.dumps(list(unit.keys)),
+                unit.started_at.astimezone(timezone.utc).isoformat(sep=" "),
+            ],
+        )
 
     def pending(self, push_name: str) -> list[PendingUnit]:
         """The units of ``push_name`` not yet settled, oldest first."""
         q = self.wh.quote
         rows = self.wh.execute(
             f"SELECT {', '.join(q(c) for c in _COLUMNS)} FROM {self.table} "
-            f"WHERE {q('push_name')} = ? ORDER BY {q('started_at')}, {q('unit_id')}", [push_name])
+            f"WHERE {q('push_name')} = ? ORDER BY {q('started_at')}, {q('unit_id')}",
+            [push_name],
+        )
         units = []
         for name, unit_id, engine, job_id, keys, started in rows:
             if isinstance(started, str):
                 started = datetime.fromisoformat(started)
             if started.tzinfo is None:
                 started = started.replace(tzinfo=timezone.utc)
-            units.append(PendingUnit(name, unit_id, engine, job_id, tuple(json.loads(keys or "[]")), started))
+            units.append(
+                PendingUnit(name, unit_id, engine, job_id, tuple(json.loads(keys or "[]")), started)
+            )
         return units
 
     def settle(self, push_name: str, unit_id: str) -> None:
         """Forget a unit whose results are written."""
         q = self.wh.quote
-        self.wh.execute(f"DELETE FROM {self.table} WHERE {q('push_name')} = ? AND {q('unit_id')} = ?",
-                        [push_name, unit_id])
+        self.wh.execute(
+            f"DELETE FROM {self.table} WHERE {q('push_name')} = ? AND {q('unit_id')} = ?",
+            [push_name, unit_id],
+        )

@@ -37,14 +37,19 @@ def reader_target(target: Target, project_dir: Path) -> Target:
         for base in (project_dir.parent, project_dir):
             candidate = (base / configured).resolve()
             if candidate.is_file() and candidate != target.path.resolve():
-                logger.warning("No warehouse at %s (the profile's path %r is read from the working directory, "
-                               "as dbt reads it); reading %s, beside the dbt project.",
-                               target.path, configured, candidate)
+                logger.warning(
+                    "No warehouse at %s (the profile's path %r is read from the working directory, "
+                    "as dbt reads it); reading %s, beside the dbt project.",
+                    target.path,
+                    configured,
+                    candidate,
+                )
                 return replace(target, path=candidate)
     raise WarehouseMissingError(
         f"No warehouse at {target.path} yet (the profile's path {configured!r} is read from the working "
         f"directory, as dbt reads it, and no such file is beside the dbt project {project_dir} either). "
-        "Run `lht sync` first, or run this from the directory you ran `lht sync` and `dbt build` in.")
+        "Run `lht sync` first, or run this from the directory you ran `lht sync` and `dbt build` in."
+    )
 
 
 def open_for_reading(target: Target, staging_schema: str | None = None) -> Warehouse:

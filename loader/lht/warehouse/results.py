@@ -12,9 +12,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from lht.lazy import pa
-
 from lht.constants import KIND_PUSH_RESULT, PUSH_RESULTS_TABLE
+from lht.lazy import pa
 from lht.typemap import FieldSpec, arrow_type
 from lht.warehouse.connection import Warehouse
 from lht.warehouse.writer import WriteResult, ensure_table, write_batch
@@ -36,7 +35,9 @@ class PushResult:
     values_hash: str | None = None  # the change set's hash of the values sent
     job_id: str | None = None  # the Bulk ingest job, when the row went through Bulk
     attempted_at: datetime | None = None
-    row_digest: str | None = None  # digest of the CSV cells uploaded (matches a Bulk result row without its key)
+    row_digest: str | None = (
+        None  # digest of the CSV cells uploaded (matches a Bulk result row without its key)
+    )
 
 
 #: The columns of ``_lht_push_results`` (besides the writer's metadata), typed by the type map.
@@ -64,13 +65,22 @@ def ensure_push_results(wh: Warehouse) -> str:
     return ensure_table(wh, PUSH_RESULTS_TABLE, PUSH_RESULT_FIELDS)
 
 
-def write_result_rows(wh: Warehouse, table: str, kind: str, specs: Sequence[FieldSpec],
-                      rows: Sequence[Any], *, attempted_at: datetime) -> WriteResult:
+def write_result_rows(
+    wh: Warehouse,
+    table: str,
+    kind: str,
+    specs: Sequence[FieldSpec],
+    rows: Sequence[Any],
+    *,
+    attempted_at: datetime,
+) -> WriteResult:
     """Append dataclass ``rows`` (fields in ``specs``' order) to the loader table ``table`` as
     one batch, through the one writer; a row without ``attempted_at`` gets the batch's time."""
     # attribute by attribute, not dataclasses.astuple: that deep-copies every value of every row
     names = [f.name for f in fields(rows[0])] if rows else []
-    columns: list[Sequence[Any]] = [[getattr(r, n) for r in rows] for n in names] if rows else [()] * len(specs)
+    columns: list[Sequence[Any]] = (
+        [[getattr(r, n) for r in rows] for n in names] if rows else [()] * len(specs)
+    )
     arrays = {}
     for spec, values in zip(specs, columns, strict=True):
         if spec.name == "attempted_at":
@@ -79,19 +89,36 @@ def write_result_rows(wh: Warehouse, table: str, kind: str, specs: Sequence[Fiel
     return write_batch(wh, table, pa.table(arrays), specs, kind=kind, extracted_at=attempted_at)
 
 
-def write_push_result_table(wh: Warehouse, data: pa.Table, *, attempted_at: datetime) -> WriteResult:
+def write_push_result_table(
+    wh: Warehouse, data: pa.Table, *, attempted_at: datetime
+) -> WriteResult:
     """Append result rows given as Arrow columns (any of ``PushResult``'s; the others NULL) as
     one batch, without a Python object per row; ``attempted_at`` is the batch's time."""
     types = {f.name: arrow_type(f) for f in PUSH_RESULT_FIELDS}
     if "attempted_at" not in data.schema.names:
-        data = data.append_column("attempted_at", pa.repeat(pa.scalar(attempted_at, types["attempted_at"]),
-                                                            data.num_rows))
+        data = data.append_column(
+            "attempted_at", pa.repeat(pa.scalar(attempted_at, types["attempted_at"]), data.num_rows)
+        )
     data = pa.table({name: data[name].cast(types[name]) for name in data.schema.names})
-    return write_batch(wh, PUSH_RESULTS_TABLE, data, PUSH_RESULT_FIELDS, kind=KIND_PUSH_RESULT,
-                       extracted_at=attempted_at)
+    return write_batch(
+        wh,
+        PUSH_RESULTS_TABLE,
+        data,
+        PUSH_RESULT_FIELDS,
+        kind=KIND_PUSH_RESULT,
+        extracted_at=attempted_at,
+    )
 
 
-def write_push_results(wh: Warehouse, results: Sequence[PushResult], *, attempted_at: datetime) -> WriteResult:
+def write_push_results(
+    wh: Warehouse, results: Sequence[PushResult], *, attempted_at: datetime
+) -> WriteResult:
     """Append ``results`` as one batch; a result without ``attempted_at`` gets the batch's time."""
-    return write_result_rows(wh, PUSH_RESULTS_TABLE, KIND_PUSH_RESULT, PUSH_RESULT_FIELDS, results,
-                             attempted_at=attempted_at)
+    return write_result_rows(
+        wh,
+        PUSH_RESULTS_TABLE,
+        KIND_PUSH_RESULT,
+        PUSH_RESULT_FIELDS,
+        results,
+        attempted_at=attempted_at,
+    )

@@ -38,10 +38,23 @@ TEXT = "text"
 _BIGINT_DIGITS = 19
 _DECIMAL_RE = re.compile(r"^(?:decimal|numeric|number)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
 _SIMPLE = {
-    "varchar": TEXT, "text": TEXT, "string": TEXT, "boolean": "bool", "bool": "bool",
-    "bigint": "int", "integer": "int", "int": "int", "hugeint": "int", "smallint": "int",
-    "double": "float", "float": "float", "real": "float", "date": "date",
-    "timestamptz": "timestamp", "timestamp with time zone": "timestamp", "timestamp_tz": "timestamp",
+    "varchar": TEXT,
+    "text": TEXT,
+    "string": TEXT,
+    "boolean": "bool",
+    "bool": "bool",
+    "bigint": "int",
+    "integer": "int",
+    "int": "int",
+    "hugeint": "int",
+    "smallint": "int",
+    "double": "float",
+    "float": "float",
+    "real": "float",
+    "date": "date",
+    "timestamptz": "timestamp",
+    "timestamp with time zone": "timestamp",
+    "timestamp_tz": "timestamp",
     "time": "time",
 }
 
@@ -104,15 +117,20 @@ def _spec_for(field: FieldSpec, s: str) -> FieldSpec:
         return dataclasses.replace(field, sf_type="string", precision=0, scale=0)
     match = _DECIMAL_RE.match(s)
     if match:
-        return dataclasses.replace(field, sf_type="currency", precision=int(match.group(1)),
-                                   scale=int(match.group(2)))
+        return dataclasses.replace(
+            field, sf_type="currency", precision=int(match.group(1)), scale=int(match.group(2))
+        )
     return field
 
 
 def column_shapes(wh: Warehouse, table_name: str) -> dict[str, str]:
     """``{lower-case column: shape}`` of a staging table (``{}`` when it does not exist)."""
     if wh.kind == "snowflake":
-        info = f"{wh.quote(wh.database)}.information_schema.columns" if wh.database else "information_schema.columns"
+        info = (
+            f"{wh.quote(wh.database)}.information_schema.columns"
+            if wh.database
+            else "information_schema.columns"
+        )
         rows = wh.execute(
             f"SELECT column_name, data_type, numeric_precision, numeric_scale FROM {info} "
             "WHERE table_schema = ? AND table_name = ?",
@@ -158,8 +176,15 @@ def retype_column(wh: Warehouse, table_name: str, column: str, old: str, new: st
     table = wh.table(table_name)
     col = wh.quote(column)
     target = _shape_sql(new, wh.kind)
-    logger.warning("%s.%s changed type in Salesforce: staging column %s becomes %s (was %s); "
-                "every stored value is kept", table_name, column, column, target, old)
+    logger.warning(
+        "%s.%s changed type in Salesforce: staging column %s becomes %s (was %s); "
+        "every stored value is kept",
+        table_name,
+        column,
+        column,
+        target,
+        old,
+    )
     try:
         if wh.kind == "snowflake":
             tmp = wh.quote(f"{column}__lht_retype")

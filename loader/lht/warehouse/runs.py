@@ -22,10 +22,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from lht.lazy import pa
-
 from lht.constants import KIND_RUN, RUNS_TABLE
 from lht.errors import ConcurrentRunError, LhtError, WarehouseError
+from lht.lazy import pa
 from lht.typemap import FieldSpec, timestamp_sql_type
 from lht.warehouse.connection import Target, Warehouse, connect
 from lht.warehouse.lock import run_lock
@@ -85,8 +84,12 @@ class RunRow:
 
 def _spec(name: str, annotation: str) -> FieldSpec:
     base = annotation.replace(" | None", "")
-    kind = {"str": "textarea" if name == "error_message" else "string", "int": "long", "float": "double",
-            "datetime": "datetime"}[base]
+    kind = {
+        "str": "textarea" if name == "error_message" else "string",
+        "int": "long",
+        "float": "double",
+        "datetime": "datetime",
+    }[base]
     return FieldSpec(name, kind)
 
 
@@ -136,8 +139,15 @@ def _inserted(wh: Warehouse, rows: Sequence[RunRow], newest_batch: str | None) -
     """The rows written by one INSERT; False (nothing written) when the table lacks a column."""
     finished = max((r.finished_at for r in rows), default=datetime.now(timezone.utc))
     try:
-        insert_rows(wh, RUNS_TABLE, RUN_FIELDS, [[getattr(r, c) for c in COLUMNS] for r in rows],
-                    kind=KIND_RUN, extracted_at=finished, newest_batch=newest_batch)
+        insert_rows(
+            wh,
+            RUNS_TABLE,
+            RUN_FIELDS,
+            [[getattr(r, c) for c in COLUMNS] for r in rows],
+            kind=KIND_RUN,
+            extracted_at=finished,
+            newest_batch=newest_batch,
+        )
     except WarehouseError as exc:
         logger.info("Run history by one INSERT refused (%s); writing it as a load", exc)
         return False
@@ -230,7 +240,9 @@ def _take_spool(target: Target) -> _Spooled:
     return _Spooled(taken, rows)
 
 
-def read_runs(wh: Warehouse, *, last: int | None = None, since: datetime | None = None) -> list[dict[str, Any]]:
+def read_runs(
+    wh: Warehouse, *, last: int | None = None, since: datetime | None = None
+) -> list[dict[str, Any]]:
     """The rows of the newest ``last`` runs (or of the runs started since ``since``), newest
     run first, as dicts keyed by lower-case column name; [] before the first run."""
     if not wh.columns(RUNS_TABLE):
@@ -244,10 +256,15 @@ def read_runs(wh: Warehouse, *, last: int | None = None, since: datetime | None 
         params = [since.astimezone(timezone.utc).isoformat(sep=" ", timespec="microseconds")]
     runs = f"select {q('run_id')} from {table} {where} group by {q('run_id')}"
     if last is not None:
-        runs = (f"select {q('run_id')} from {table} {where} group by {q('run_id')} "
-                f"order by max({q('started_at')}) desc, {q('run_id')} desc limit {int(last)}")
-    data = wh.fetch_arrow(f"select {cols} from {table} where {q('run_id')} in ({runs}) "
-                          f"order by {q('started_at')} desc, {q('run_id')} desc", params)
+        runs = (
+            f"select {q('run_id')} from {table} {where} group by {q('run_id')} "
+            f"order by max({q('started_at')}) desc, {q('run_id')} desc limit {int(last)}"
+        )
+    data = wh.fetch_arrow(
+        f"select {cols} from {table} where {q('run_id')} in ({runs}) "
+        f"order by {q('started_at')} desc, {q('run_id')} desc",
+        params,
+    )
     data = data.rename_columns([n.lower() for n in data.column_names])
     return _rows(data)
 
@@ -257,9 +274,12 @@ def last_successes(wh: Warehouse) -> dict[str, datetime]:
     if not wh.columns(RUNS_TABLE):
         return {}
     q = wh.quote
-    rows = wh.execute(f"select {q('object_name')}, max({q('started_at')}) from {wh.table(RUNS_TABLE)} "
-                      f"where {q('command')} = ? and {q('outcome')} = ? and {q('object_name')} is not null "
-                      f"group by {q('object_name')}", [SYNC, OK])
+    rows = wh.execute(
+        f"select {q('object_name')}, max({q('started_at')}) from {wh.table(RUNS_TABLE)} "
+        f"where {q('command')} = ? and {q('outcome')} = ? and {q('object_name')} is not null "
+        f"group by {q('object_name')}",
+        [SYNC, OK],
+    )
     return {str(name): _utc(when) for name, when in rows}
 
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from lht.constants import BATCH_ID_COLUMN, STATE_TABLE
 from lht.errors import LhtError
-from lht.warehouse.connection import Warehouse
 from lht.names import table_name
+from lht.warehouse.connection import Warehouse
 from lht.warehouse.state import ObjectState, StateStore
 from lht.warehouse.target import Target
 
@@ -41,12 +41,16 @@ SUFFIX = ".lht.status.json"
 WRITE_EVERY = 1.0
 
 
-def main_table_summary(wh: Warehouse, object_name: str, schema: str) -> tuple[int, str | None] | None:
+def main_table_summary(
+    wh: Warehouse, object_name: str, schema: str
+) -> tuple[int, str | None] | None:
     """(rows, newest merged batch id) of an object's main table, or None when it is not built."""
     table = object_name.lower()
     if not wh.columns(table, schema):
         return None
-    rows = wh.execute(f"SELECT count(*), max({wh.quote(BATCH_ID_COLUMN)}) FROM {wh.table(table, schema)}")
+    rows = wh.execute(
+        f"SELECT count(*), max({wh.quote(BATCH_ID_COLUMN)}) FROM {wh.table(table, schema)}"
+    )
     count, newest = rows[0]
     return int(count), (str(newest) if newest is not None else None)
 
@@ -69,8 +73,15 @@ def summarize(wh: Warehouse, names: Iterable[str], schema: str) -> dict[str, Tab
     staging = wh.staging_schema
     present = wh.table_names([schema, staging])
     store = StateStore(wh, create=False)
-    states = {s.object_name.lower(): s for s in store.all()} if (staging.lower(), STATE_TABLE) in present else {}
-    out = {name.lower(): TableSummary(object_name=name, state=states.get(name.lower())) for name in names}
+    states = (
+        {s.object_name.lower(): s for s in store.all()}
+        if (staging.lower(), STATE_TABLE) in present
+        else {}
+    )
+    out = {
+        name.lower(): TableSummary(object_name=name, state=states.get(name.lower()))
+        for name in names
+    }
     arms, params = [], []
     q, batch = wh.quote, wh.quote(BATCH_ID_COLUMN)
     for name in names:
@@ -79,15 +90,29 @@ def summarize(wh: Warehouse, names: Iterable[str], schema: str) -> dict[str, Tab
         staged = (staging.lower(), table) in present
         if not main and not staged:
             continue
-        merged = f"(SELECT max({batch}) FROM {wh.table(table, schema)})" if main else "CAST(NULL AS VARCHAR)"
-        unmerged = (f"(SELECT count(*) FROM {wh.staging_table(name)} s WHERE {merged} IS NULL "
-                    f"OR s.{batch} > {merged})") if staged else "0"
+        merged = (
+            f"(SELECT max({batch}) FROM {wh.table(table, schema)})"
+            if main
+            else "CAST(NULL AS VARCHAR)"
+        )
+        unmerged = (
+            (
+                f"(SELECT count(*) FROM {wh.staging_table(name)} s WHERE {merged} IS NULL "
+                f"OR s.{batch} > {merged})"
+            )
+            if staged
+            else "0"
+        )
         rows = f"(SELECT count(*) FROM {wh.table(table, schema)})" if main else "NULL"
-        arms.append(f"SELECT ? AS {q('name')}, {rows} AS {q('main_rows')}, {merged} AS {q('merged_through')}, "
-                    f"{unmerged} AS {q('unmerged_rows')}")
+        arms.append(
+            f"SELECT ? AS {q('name')}, {rows} AS {q('main_rows')}, {merged} AS {q('merged_through')}, "
+            f"{unmerged} AS {q('unmerged_rows')}"
+        )
         params.append(name.lower())
     if arms:
-        for key, main_rows, merged_through, unmerged_rows in wh.execute(" UNION ALL ".join(arms), params):
+        for key, main_rows, merged_through, unmerged_rows in wh.execute(
+            " UNION ALL ".join(arms), params
+        ):
             summary = out[str(key)]
             summary.main_rows = int(main_rows) if main_rows is not None else None
             summary.merged_through = str(merged_through) if merged_through is not None else None
@@ -126,10 +151,19 @@ def _encode(snapshot: Snapshot) -> str:
     objects = {}
     for key, summary in snapshot.objects.items():
         data = {k: v for k, v in asdict(summary).items() if k != "state"}
-        data["state"] = {k: clean(v) for k, v in asdict(summary.state).items()} if summary.state else None
+        data["state"] = (
+            {k: clean(v) for k, v in asdict(summary.state).items()} if summary.state else None
+        )
         objects[key] = data
-    return json.dumps({"taken_at": snapshot.taken_at.isoformat(), "running": snapshot.running,
-                       "activity": snapshot.activity, "objects": objects}, indent=1)
+    return json.dumps(
+        {
+            "taken_at": snapshot.taken_at.isoformat(),
+            "running": snapshot.running,
+            "activity": snapshot.activity,
+            "objects": objects,
+        },
+        indent=1,
+    )
 
 
 def _decode(text: str) -> Snapshot:
@@ -143,8 +177,12 @@ def _decode(text: str) -> Snapshot:
             state = ObjectState(**values)
         objects[key] = TableSummary(**raw, state=state)
     taken_at = _time(data.get("taken_at")) or datetime.fromtimestamp(0, timezone.utc)
-    return Snapshot(taken_at=taken_at, objects=objects, activity=dict(data.get("activity") or {}),
-                    running=bool(data.get("running")))
+    return Snapshot(
+        taken_at=taken_at,
+        objects=objects,
+        activity=dict(data.get("activity") or {}),
+        running=bool(data.get("running")),
+    )
 
 
 def read_snapshot(target: Target) -> Snapshot | None:
@@ -200,7 +238,9 @@ class SnapshotKeeper:
             logger.warning("Could not summarize the warehouse for lht status: %s", exc)
             return
         with self._lock:
-            self.snapshot = Snapshot(taken_at=datetime.now(timezone.utc), objects=objects, running=running)
+            self.snapshot = Snapshot(
+                taken_at=datetime.now(timezone.utc), objects=objects, running=running
+            )
             self._write()
 
     def _write(self) -> None:
@@ -208,7 +248,9 @@ class SnapshotKeeper:
             write_snapshot(self.wh.target, self.snapshot)
             self._written = time.monotonic()
         except OSError as exc:
-            logger.warning("Could not write the status snapshot beside %s: %s", self.wh.target.path, exc)
+            logger.warning(
+                "Could not write the status snapshot beside %s: %s", self.wh.target.path, exc
+            )
 
     def watch(self, progress: Progress | None) -> Progress | None:
         """A progress callback recording each object's activity, then calling ``progress``."""

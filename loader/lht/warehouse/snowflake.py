@@ -9,9 +9,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from lht.lazy import pa
-
 from lht.errors import ConfigError, WarehouseError
+from lht.lazy import pa
 from lht.warehouse.connection import Warehouse
 from lht.warehouse.target import Target
 
@@ -21,8 +20,13 @@ class SnowflakeWarehouse(Warehouse):
 
     kind = "snowflake"
 
-    def __init__(self, target: Target, staging_schema: str, conn: Any,
-                 session_lock: threading.RLock | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        staging_schema: str,
+        conn: Any,
+        session_lock: threading.RLock | None = None,
+    ) -> None:
         super().__init__(target, staging_schema, (target.database or "").upper() or None)
         self.conn = conn
         self._owner = session_lock is None
@@ -40,7 +44,11 @@ class SnowflakeWarehouse(Warehouse):
         return f"{self.quote(self.database)}.{base}" if self.database else base
 
     def _schema_ref(self, schema: str) -> str:
-        return f"{self.quote(self.database)}.{self.quote(schema)}" if self.database else self.quote(schema)
+        return (
+            f"{self.quote(self.database)}.{self.quote(schema)}"
+            if self.database
+            else self.quote(schema)
+        )
 
     def _execute(self, sql: str, params: Sequence[Any] | None) -> list[tuple]:
         with self._lock, self.conn.cursor() as cur:
@@ -58,7 +66,9 @@ class SnowflakeWarehouse(Warehouse):
                 table = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
             return table
 
-    def _stream_arrow(self, sql: str, params: Sequence[Any] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def _stream_arrow(
+        self, sql: str, params: Sequence[Any] | None, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
         cur = self.conn.cursor()
         try:
             with self._lock:
@@ -74,7 +84,11 @@ class SnowflakeWarehouse(Warehouse):
         return isinstance(exc, snowflake.connector.errors.Error)
 
     def _columns(self, table: str, schema: str) -> list[tuple]:
-        info = f"{self.quote(self.database)}.information_schema.columns" if self.database else "information_schema.columns"
+        info = (
+            f"{self.quote(self.database)}.information_schema.columns"
+            if self.database
+            else "information_schema.columns"
+        )
         return self.execute(
             f"SELECT column_name, data_type FROM {info} WHERE table_schema = ? AND table_name = ? "
             "ORDER BY ordinal_position",
@@ -82,9 +96,16 @@ class SnowflakeWarehouse(Warehouse):
         )
 
     def _tables(self, schemas: Sequence[str]) -> list[tuple]:
-        info = f"{self.quote(self.database)}.information_schema.tables" if self.database else "information_schema.tables"
-        return self.execute(f"SELECT table_schema, table_name FROM {info} WHERE table_schema IN "
-                            f"({', '.join('?' for _ in schemas)})", list(schemas))
+        info = (
+            f"{self.quote(self.database)}.information_schema.tables"
+            if self.database
+            else "information_schema.tables"
+        )
+        return self.execute(
+            f"SELECT table_schema, table_name FROM {info} WHERE table_schema IN "
+            f"({', '.join('?' for _ in schemas)})",
+            list(schemas),
+        )
 
     def cursor_for_thread(self) -> SnowflakeWarehouse:
         """A view sharing this session (the connector is thread-safe); statements and
@@ -98,12 +119,21 @@ class SnowflakeWarehouse(Warehouse):
 
 def _snowflake_kwargs(target: Target) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
-        "account": target.account, "user": target.user, "role": target.role,
-        "warehouse": target.warehouse, "database": target.database, "schema": target.schema,
-        "host": target.host, "port": target.port, "protocol": target.protocol,
-        "authenticator": target.authenticator, "token": target.token,
-        "password": target.password, "private_key": _private_key(target),
-        "paramstyle": "qmark", "application": "lht",
+        "account": target.account,
+        "user": target.user,
+        "role": target.role,
+        "warehouse": target.warehouse,
+        "database": target.database,
+        "schema": target.schema,
+        "host": target.host,
+        "port": target.port,
+        "protocol": target.protocol,
+        "authenticator": target.authenticator,
+        "token": target.token,
+        "password": target.password,
+        "private_key": _private_key(target),
+        "paramstyle": "qmark",
+        "application": "lht",
         "login_timeout": target.extra.get("connect_timeout"),
         # as dbt-snowflake: no cloud-platform probing (it adds seconds to every login)
         "platform_detection_timeout_seconds": 0.0,
@@ -130,7 +160,9 @@ def _private_key(target: Target) -> bytes | None:
         else:
             key = private_key_from_file(str(target.private_key_path), target.private_key_passphrase)
     except OSError as exc:
-        raise ConfigError(f"Cannot read private_key_path {target.private_key_path} of {target.where}: {exc.strerror}") from None
+        raise ConfigError(
+            f"Cannot read private_key_path {target.private_key_path} of {target.where}: {exc.strerror}"
+        ) from None
     except (ValueError, TypeError):
         raise ConfigError(
             f"The private key of {target.where} cannot be loaded: check that it is a PEM (or base64 DER) "

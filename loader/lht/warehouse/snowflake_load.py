@@ -49,11 +49,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from lht.lazy import pa, pq
-
 from lht.clock import utcnow
 from lht.config import Settings
 from lht.errors import WarehouseError
+from lht.lazy import pa, pq
 from lht.warehouse.connection import Warehouse
 from lht.warehouse.loadfiles import local_error, new_folder, open_parquet, pid_alive
 
@@ -197,7 +196,13 @@ class SnowflakeLoad:
         except OSError as exc:
             raise local_error(exc, files.path, f"Writing the load file of {files.table}") from exc
         release_unused_memory()  # before the PUT reads the file into memory
-        path, files.writer, files.sink, files.path, files.schema = files.path, None, None, None, None
+        path, files.writer, files.sink, files.path, files.schema = (
+            files.path,
+            None,
+            None,
+            None,
+            None,
+        )
         while True:
             waiting = [f for f in self.uploads if not f.done()]
             if len(waiting) < MAX_PENDING_PUTS:
@@ -208,8 +213,10 @@ class SnowflakeLoad:
 
     def _put(self, path: Path, location: str) -> None:
         local = str(path).replace("\\", "\\\\").replace("'", "\\'")
-        sql = (f"PUT 'file://{local}' {location} PARALLEL = {PUT_PARALLEL} AUTO_COMPRESS = FALSE "
-               "SOURCE_COMPRESSION = NONE OVERWRITE = TRUE")
+        sql = (
+            f"PUT 'file://{local}' {location} PARALLEL = {PUT_PARALLEL} AUTO_COMPRESS = FALSE "
+            "SOURCE_COMPRESSION = NONE OVERWRITE = TRUE"
+        )
         rows = self.wh.execute(sql)
         status = {str(r[6]).upper() for r in rows if len(r) > 6}
         if not rows or not status <= {"UPLOADED", "SKIPPED"}:
@@ -219,7 +226,9 @@ class SnowflakeLoad:
     def _raise_failed_uploads(self) -> None:
         for future in self.uploads:
             if future.done() and future.exception() is not None:
-                raise WarehouseError(f"Uploading a load file failed, nothing was written: {future.exception()}")
+                raise WarehouseError(
+                    f"Uploading a load file failed, nothing was written: {future.exception()}"
+                )
 
     # -- ending --------------------------------------------------------------------------
     def commit(self) -> None:
@@ -231,7 +240,9 @@ class SnowflakeLoad:
             try:
                 future.result()
             except WarehouseError as exc:
-                raise WarehouseError(f"Uploading a load file failed, nothing was written: {exc}") from exc
+                raise WarehouseError(
+                    f"Uploading a load file failed, nothing was written: {exc}"
+                ) from exc
         loads = [f for f in self.tables.values() if f.rows]
         if len(loads) > 1:
             with self.wh.transaction():
@@ -241,16 +252,22 @@ class SnowflakeLoad:
             self._copy(loads[0])
 
     def _copy(self, files: _TableFiles) -> None:
-        sql = (f"COPY INTO {files.table} FROM {self.location(files.object_name)} "
-               "FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE) "
-               "MATCH_BY_COLUMN_NAME = CASE_SENSITIVE ON_ERROR = ABORT_STATEMENT PURGE = TRUE")
+        sql = (
+            f"COPY INTO {files.table} FROM {self.location(files.object_name)} "
+            "FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE) "
+            "MATCH_BY_COLUMN_NAME = CASE_SENSITIVE ON_ERROR = ABORT_STATEMENT PURGE = TRUE"
+        )
         try:
             rows = self.wh.execute(sql)
         except WarehouseError as exc:
-            raise WarehouseError(f"COPY INTO {files.table} failed, nothing was written: {exc}") from exc
+            raise WarehouseError(
+                f"COPY INTO {files.table} failed, nothing was written: {exc}"
+            ) from exc
         loaded = sum(int(r[3] or 0) for r in rows if len(r) > 3)
         if loaded != files.rows:
-            raise WarehouseError(f"COPY INTO {files.table} loaded {loaded} of {files.rows} rows: {rows}")
+            raise WarehouseError(
+                f"COPY INTO {files.table} loaded {loaded} of {files.rows} rows: {rows}"
+            )
         files.staged = False  # PURGE removed the files
         logger.debug("Loaded %d rows from %d file(s) into %s", loaded, files.files, files.table)
 
@@ -270,7 +287,10 @@ class SnowflakeLoad:
                 try:
                     self.wh.execute(f"REMOVE {self.location(files.object_name)}")
                 except WarehouseError as exc:
-                    logger.warning("Could not remove the staged files of a failed load (the next run will): %s", exc)
+                    logger.warning(
+                        "Could not remove the staged files of a failed load (the next run will): %s",
+                        exc,
+                    )
 
     def close(self) -> None:
         """Stop the upload thread and delete the local files."""
@@ -304,11 +324,18 @@ def remove_abandoned(wh: Warehouse) -> int:
     for object_dir, load_id in sorted(loads):
         verdict = is_abandoned(load_id, wh.settings.lock_ttl_seconds)
         if verdict is None:
-            logger.warning("Leaving %s/%s/%s/ alone: lht did not name it", stage, object_dir, load_id)
+            logger.warning(
+                "Leaving %s/%s/%s/ alone: lht did not name it", stage, object_dir, load_id
+            )
         elif verdict:
             wh.execute(f"REMOVE {stage}/{object_dir}/{load_id}/")
             removed += 1
-            logger.info("Removed the staged files of an abandoned load %s/%s/%s/", stage, object_dir, load_id)
+            logger.info(
+                "Removed the staged files of an abandoned load %s/%s/%s/",
+                stage,
+                object_dir,
+                load_id,
+            )
     return removed
 
 

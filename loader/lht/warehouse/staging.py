@@ -6,9 +6,8 @@ table that does not exist yet reads as empty.
 
 from __future__ import annotations
 
-from lht.lazy import pa, pc
-
 from lht.constants import BATCH_ID_COLUMN, KIND_COLUMN, KIND_DELETED, KIND_RECORD
+from lht.lazy import pa, pc
 from lht.names import table_name
 from lht.warehouse.connection import Warehouse
 
@@ -19,7 +18,11 @@ def _exists(wh: Warehouse, object_name: str) -> bool:
 
 def _ids(wh: Warehouse, sql: str, params: list) -> pa.Array:
     table = wh.fetch_arrow(sql, params)
-    column = table.column(0).cast(pa.string()) if table.num_columns else pa.chunked_array([], pa.string())
+    column = (
+        table.column(0).cast(pa.string())
+        if table.num_columns
+        else pa.chunked_array([], pa.string())
+    )
     return pc.unique(column.combine_chunks()) if len(column) else pa.array([], pa.string())
 
 
@@ -28,7 +31,11 @@ def staged_ids(wh: Warehouse, object_name: str) -> pa.Array:
     if not _exists(wh, object_name):
         return pa.array([], pa.string())
     q = wh.quote
-    return _ids(wh, f"SELECT DISTINCT {q('Id')} FROM {wh.staging_table(object_name)} WHERE {q('Id')} IS NOT NULL", [])
+    return _ids(
+        wh,
+        f"SELECT DISTINCT {q('Id')} FROM {wh.staging_table(object_name)} WHERE {q('Id')} IS NOT NULL",
+        [],
+    )
 
 
 def ids_missing_since(wh: Warehouse, object_name: str, first_batch_id: str) -> pa.Array:
@@ -69,5 +76,7 @@ def staged_rows_after(wh: Warehouse, object_name: str, batch_id: str | None) -> 
     if batch_id is None:
         rows = wh.execute(f"SELECT count(*) FROM {table}")
     else:
-        rows = wh.execute(f"SELECT count(*) FROM {table} WHERE {wh.quote(BATCH_ID_COLUMN)} > ?", [batch_id])
+        rows = wh.execute(
+            f"SELECT count(*) FROM {table} WHERE {wh.quote(BATCH_ID_COLUMN)} > ?", [batch_id]
+        )
     return int(rows[0][0])

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from lht.clock import as_utc, utcnow
 from lht.constants import BATCH_ID_COLUMN, BULK_JOBS_TABLE, DESCRIBE_TABLE, STATE_TABLE
-from lht.typemap import timestamp_sql_type
 from lht.names import check_object_name
+from lht.typemap import timestamp_sql_type
 from lht.warehouse.bulkjobs import OPEN
 from lht.warehouse.connection import Warehouse
 
@@ -67,7 +67,13 @@ class Loaded:
 
 
 _TIME_COLUMNS = frozenset(
-    {"watermark", "deleted_checked_until", "last_success_at", "last_full_refresh_at", "last_formula_refresh_at"}
+    {
+        "watermark",
+        "deleted_checked_until",
+        "last_success_at",
+        "last_full_refresh_at",
+        "last_formula_refresh_at",
+    }
 )
 _INT_COLUMNS = frozenset({"last_run_rows", "last_run_api_calls"})
 _COLUMNS = [f.name for f in fields(ObjectState)]
@@ -122,7 +128,9 @@ class StateStore:
         cols = ", ".join(f"{self.wh.quote(c)} {sql_type(c)}" for c in _COLUMNS)
         self.wh.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({cols})")
         for col in _ADDED_COLUMNS:  # a state table written before these columns existed
-            self.wh.execute(f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {self.wh.quote(col)} {sql_type(col)}")
+            self.wh.execute(
+                f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {self.wh.quote(col)} {sql_type(col)}"
+            )
         self._present = frozenset(_COLUMNS)
         q = self.wh.quote
         self.wh.execute(
@@ -132,7 +140,9 @@ class StateStore:
 
     def _select(self) -> str:
         present = self._present_columns()
-        cols = (self.wh.quote(c) if c in present else f"NULL AS {self.wh.quote(c)}" for c in _COLUMNS)
+        cols = (
+            self.wh.quote(c) if c in present else f"NULL AS {self.wh.quote(c)}" for c in _COLUMNS
+        )
         return "SELECT " + ", ".join(cols) + f" FROM {self.table}"
 
     def _present_columns(self) -> frozenset[str]:
@@ -156,11 +166,16 @@ class StateStore:
     def get(self, object_name: str) -> ObjectState | None:
         """The state of ``object_name`` (any case), or None if it never ran."""
         rows = self.wh.execute(
-            f"{self._select()} WHERE lower({self.wh.quote('object_name')}) = lower(?)", [object_name]
+            f"{self._select()} WHERE lower({self.wh.quote('object_name')}) = lower(?)",
+            [object_name],
         )
         if len(rows) > 1:
-            logger.warning("%d state rows match %s; using the newest success", len(rows), object_name)
-            rows.sort(key=lambda r: _utc(r[_COLUMNS.index("last_success_at")]) or as_utc(datetime.min))
+            logger.warning(
+                "%d state rows match %s; using the newest success", len(rows), object_name
+            )
+            rows.sort(
+                key=lambda r: _utc(r[_COLUMNS.index("last_success_at")]) or as_utc(datetime.min)
+            )
         return self._row(rows[-1]) if rows else None
 
     def all(self) -> list[ObjectState]:
@@ -173,15 +188,28 @@ class StateStore:
         check_object_name(state.object_name)
         q = self.wh.quote
         marks = ", ".join(f"CAST(? AS {self._ts})" if c in _TIME_COLUMNS else "?" for c in _COLUMNS)
-        values = [_bind_time(getattr(state, c)) if c in _TIME_COLUMNS else getattr(state, c) for c in _COLUMNS]
+        values = [
+            _bind_time(getattr(state, c)) if c in _TIME_COLUMNS else getattr(state, c)
+            for c in _COLUMNS
+        ]
         with self.wh.transaction():
-            self.wh.execute(f"DELETE FROM {self.table} WHERE lower({q('object_name')}) = lower(?)", [state.object_name])
             self.wh.execute(
-                f"INSERT INTO {self.table} ({', '.join(q(c) for c in _COLUMNS)}) VALUES ({marks})", values
+                f"DELETE FROM {self.table} WHERE lower({q('object_name')}) = lower(?)",
+                [state.object_name],
+            )
+            self.wh.execute(
+                f"INSERT INTO {self.table} ({', '.join(q(c) for c in _COLUMNS)}) VALUES ({marks})",
+                values,
             )
 
-    def load(self, describe_names: Iterable[str], *, newest_batch_of: Iterable[str] = (),
-             require: Iterable[str] = (), open_bulk_jobs: bool = False) -> Loaded:
+    def load(
+        self,
+        describe_names: Iterable[str],
+        *,
+        newest_batch_of: Iterable[str] = (),
+        require: Iterable[str] = (),
+        open_bulk_jobs: bool = False,
+    ) -> Loaded:
         """Every object's state, the cached describes of ``describe_names`` (newest copy) and
         the largest ``_lht_batch_id`` of each table in ``newest_batch_of``, in ONE statement;
         the tables named in ``require`` (staging tables of the loader) are read too, so the
@@ -191,26 +219,38 @@ class StateStore:
         q, ts = self.wh.quote, self._ts
         names = sorted({check_object_name(name).lower() for name in describe_names})
         state_cols = _COLUMNS[1:]
-        none_state = ", ".join(f"CAST(NULL AS {ts if c in _TIME_COLUMNS else 'BIGINT' if c in _INT_COLUMNS else 'VARCHAR'})"
-                               for c in state_cols)
-        arms = [f"SELECT 'state' AS {q('lht_part')}, {q('object_name')}, "
-                + ", ".join(q(c) for c in state_cols)
-                + f", CAST(NULL AS {ts}) AS {q('fetched_at')}, CAST(NULL AS VARCHAR) AS {q('describe_json')} "
-                f"FROM {self.table}"]
+        none_state = ", ".join(
+            f"CAST(NULL AS {ts if c in _TIME_COLUMNS else 'BIGINT' if c in _INT_COLUMNS else 'VARCHAR'})"
+            for c in state_cols
+        )
+        arms = [
+            f"SELECT 'state' AS {q('lht_part')}, {q('object_name')}, "
+            + ", ".join(q(c) for c in state_cols)
+            + f", CAST(NULL AS {ts}) AS {q('fetched_at')}, CAST(NULL AS VARCHAR) AS {q('describe_json')} "
+            f"FROM {self.table}"
+        ]
         params: list[Any] = []
         if names:
-            arms.append(f"SELECT 'describe', {q('object_name')}, {none_state}, {q('fetched_at')}, {q('describe_json')} "
-                        f"FROM {self.describe_table} WHERE lower({q('object_name')}) IN ({', '.join('?' for _ in names)})")
+            arms.append(
+                f"SELECT 'describe', {q('object_name')}, {none_state}, {q('fetched_at')}, {q('describe_json')} "
+                f"FROM {self.describe_table} WHERE lower({q('object_name')}) IN ({', '.join('?' for _ in names)})"
+            )
             params += names
         newest = list(newest_batch_of)
         for n, table in enumerate(newest):
-            arms.append(f"SELECT 'batch{n}', max({q(BATCH_ID_COLUMN)}), {none_state}, NULL, NULL FROM {self.wh.table(table)}")
+            arms.append(
+                f"SELECT 'batch{n}', max({q(BATCH_ID_COLUMN)}), {none_state}, NULL, NULL FROM {self.wh.table(table)}"
+            )
         if open_bulk_jobs:
-            arms.append(f"SELECT DISTINCT 'open_job', lower({q('object_name')}), {none_state}, NULL, NULL "
-                        f"FROM {self.wh.table(BULK_JOBS_TABLE)} WHERE {q('status')} = ?")
+            arms.append(
+                f"SELECT DISTINCT 'open_job', lower({q('object_name')}), {none_state}, NULL, NULL "
+                f"FROM {self.wh.table(BULK_JOBS_TABLE)} WHERE {q('status')} = ?"
+            )
             params.append(OPEN)
         for table in require:
-            arms.append(f"SELECT 'require', NULL, {none_state}, NULL, NULL FROM {self.wh.table(table)} WHERE 1 = 0")
+            arms.append(
+                f"SELECT 'require', NULL, {none_state}, NULL, NULL FROM {self.wh.table(table)} WHERE 1 = 0"
+            )
         loaded = Loaded(newest_batch={table: None for table in newest})
         states: dict[str, list[ObjectState]] = {}
         for row in self.wh.execute(" UNION ALL ".join(arms), params):
@@ -244,25 +284,39 @@ class StateStore:
         q = self.wh.quote
         cols = ", ".join(q(c) for c in _COLUMNS)
         marks = ", ".join(f"CAST(? AS {self._ts})" if c in _TIME_COLUMNS else "?" for c in _COLUMNS)
-        values = [_bind_time(getattr(s, c)) if c in _TIME_COLUMNS else getattr(s, c)
-                  for s in by_name.values() for c in _COLUMNS]
+        values = [
+            _bind_time(getattr(s, c)) if c in _TIME_COLUMNS else getattr(s, c)
+            for s in by_name.values()
+            for c in _COLUMNS
+        ]
         if self.wh.kind == "snowflake":
-            first = ", ".join(f"CAST(? AS {self._ts}) AS {q(c)}" if c in _TIME_COLUMNS else f"? AS {q(c)}"
-                              for c in _COLUMNS)
-            source = " UNION ALL ".join([f"SELECT {first}"] + [f"SELECT {marks}"] * (len(by_name) - 1))
+            first = ", ".join(
+                f"CAST(? AS {self._ts}) AS {q(c)}" if c in _TIME_COLUMNS else f"? AS {q(c)}"
+                for c in _COLUMNS
+            )
+            source = " UNION ALL ".join(
+                [f"SELECT {first}"] + [f"SELECT {marks}"] * (len(by_name) - 1)
+            )
             sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in _COLUMNS)
             self.wh.execute(
                 f"MERGE INTO {self.table} t USING ({source}) s "
                 f"ON lower(t.{q('object_name')}) = lower(s.{q('object_name')}) "
                 f"WHEN MATCHED THEN UPDATE SET {sets} "
                 f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({', '.join(f's.{q(c)}' for c in _COLUMNS)})",
-                values)
+                values,
+            )
             return
         with self.wh.transaction():
-            self.wh.execute(f"DELETE FROM {self.table} WHERE lower({q('object_name')}) IN "
-                            f"({', '.join('?' for _ in by_name)})", list(by_name))
-            self.wh.execute(f"INSERT INTO {self.table} ({cols}) VALUES "
-                            + ", ".join(f"({marks})" for _ in by_name), values)
+            self.wh.execute(
+                f"DELETE FROM {self.table} WHERE lower({q('object_name')}) IN "
+                f"({', '.join('?' for _ in by_name)})",
+                list(by_name),
+            )
+            self.wh.execute(
+                f"INSERT INTO {self.table} ({cols}) VALUES "
+                + ", ".join(f"({marks})" for _ in by_name),
+                values,
+            )
 
     def get_describes(self, object_names: Iterable[str]) -> dict[str, tuple[datetime, dict]]:
         """``{lower-case name: (fetched_at, describe)}`` cached for ``object_names`` (any case),
@@ -291,16 +345,22 @@ class StateStore:
     def forget_describe(self, object_name: str) -> None:
         """Drop the cached describe of ``object_name``: the next run describes it again."""
         q = self.wh.quote
-        self.wh.execute(f"DELETE FROM {self.describe_table} WHERE lower({q('object_name')}) = lower(?)", [object_name])
+        self.wh.execute(
+            f"DELETE FROM {self.describe_table} WHERE lower({q('object_name')}) = lower(?)",
+            [object_name],
+        )
 
-    def put_describe(self, object_name: str, describe: dict, fetched_at: datetime | None = None) -> None:
+    def put_describe(
+        self, object_name: str, describe: dict, fetched_at: datetime | None = None
+    ) -> None:
         """Cache ``describe`` for ``object_name``, replacing any older copy."""
         check_object_name(object_name)
         q = self.wh.quote
         when = fetched_at or utcnow()
         with self.wh.transaction():
             self.wh.execute(
-                f"DELETE FROM {self.describe_table} WHERE lower({q('object_name')}) = lower(?)", [object_name]
+                f"DELETE FROM {self.describe_table} WHERE lower({q('object_name')}) = lower(?)",
+                [object_name],
             )
             self.wh.execute(
                 f"INSERT INTO {self.describe_table} ({q('object_name')}, {q('fetched_at')}, {q('describe_json')}) "

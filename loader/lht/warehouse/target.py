@@ -26,9 +26,21 @@ from lht.errors import ConfigError
 SUPPORTED_TYPES = ("duckdb", "snowflake")
 
 _SNOWFLAKE_KEYS = (
-    "account", "user", "password", "private_key", "private_key_path",
-    "private_key_passphrase", "authenticator", "token", "role", "warehouse", "database",
-    "schema", "host", "port", "protocol",
+    "account",
+    "user",
+    "password",
+    "private_key",
+    "private_key_path",
+    "private_key_passphrase",
+    "authenticator",
+    "token",
+    "role",
+    "warehouse",
+    "database",
+    "schema",
+    "host",
+    "port",
+    "protocol",
 )
 
 
@@ -91,7 +103,8 @@ def _profiles_dir(project_dir: Path, profiles_dir: Path | None, settings: Settin
 _JINJA = re.compile(r"({[{%#]|[#}%]})")
 #: A whole value that is a single ``env_var()`` call, with an optional quoted default.
 _ENV_VAR_ONLY = re.compile(
-    r"""\{\{\s*env_var\(\s*(['"])(?P<name>[^'"]*)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)\s*\}\}""")
+    r"""\{\{\s*env_var\(\s*(['"])(?P<name>[^'"]*)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)\s*\}\}"""
+)
 
 
 class _NeedsDbt(Exception):
@@ -115,8 +128,9 @@ def _plain_value(value: Any, env: Mapping[str, str]) -> Any:
     raise _NeedsDbt  # dbt raises its own error for the missing variable
 
 
-def render_plain(raw_profile: dict[str, Any], target: str | None,
-                 env: Mapping[str, str]) -> tuple[str, dict] | None:
+def render_plain(
+    raw_profile: dict[str, Any], target: str | None, env: Mapping[str, str]
+) -> tuple[str, dict] | None:
     """Render a profile whose values are plain or a single ``{{ env_var('X'[, 'd']) }}``,
     exactly as dbt's native renderer does (the value, as a string); None for any other
     Jinja or an irregular profile, which then goes to dbt itself.
@@ -125,17 +139,30 @@ def render_plain(raw_profile: dict[str, Any], target: str | None,
     ``lht sync`` on the default DuckDB profile need not pay.
     """
     try:
-        name = target if target is not None else _plain_value(raw_profile.get("target", "default"), env)
+        name = (
+            target
+            if target is not None
+            else _plain_value(raw_profile.get("target", "default"), env)
+        )
         outputs = raw_profile.get("outputs")
-        if not isinstance(name, str) or not isinstance(outputs, dict) or not isinstance(outputs.get(name), dict):
+        if (
+            not isinstance(name, str)
+            or not isinstance(outputs, dict)
+            or not isinstance(outputs.get(name), dict)
+        ):
             return None
         return name, _plain_value(outputs[name], env)
     except _NeedsDbt:
         return None
 
 
-def _render(raw_profile: dict[str, Any], profile: str, target: str | None, where: Path,
-            env: Mapping[str, str]) -> tuple[str, dict]:
+def _render(
+    raw_profile: dict[str, Any],
+    profile: str,
+    target: str | None,
+    where: Path,
+    env: Mapping[str, str],
+) -> tuple[str, dict]:
     """Render one profile's target from ``env``: :func:`render_plain` when it can, else
     dbt's own ``ProfileRenderer`` in a private invocation context."""
     plain = render_plain(raw_profile, target, env)
@@ -177,8 +204,12 @@ def _render(raw_profile: dict[str, Any], profile: str, target: str | None, where
         ) from None
 
 
-def load_target(project_dir: Path, profiles_dir: Path | None = None, target: str | None = None,
-                settings: Settings | None = None) -> Target:
+def load_target(
+    project_dir: Path,
+    profiles_dir: Path | None = None,
+    target: str | None = None,
+    settings: Settings | None = None,
+) -> Target:
     """Read the dbt profile of ``project_dir`` and return its (default or named) target,
     carrying ``settings`` (default: read from the process environment).
 
@@ -203,16 +234,28 @@ def load_target(project_dir: Path, profiles_dir: Path | None = None, target: str
             "add it, or set DBT_PROFILES_DIR to the directory holding the right profiles.yml."
         )
     raw = dict(mapping(raw, profiles_file, profile, "target: and outputs:"))
-    outputs = mapping(raw.get("outputs"), profiles_file, f"{profile}.outputs",
-                      "target names to their connection settings")
+    outputs = mapping(
+        raw.get("outputs"),
+        profiles_file,
+        f"{profile}.outputs",
+        "target names to their connection settings",
+    )
     for name, output in outputs.items():
-        mapping(output, profiles_file, f"{profile}.outputs.{name}", "connection settings (type:, ...)")
+        mapping(
+            output, profiles_file, f"{profile}.outputs.{name}", "connection settings (type:, ...)"
+        )
     target_name, out = _render(raw, profile, target, profiles_file, settings.environ)
     return _to_target(out, profile, str(target_name), profiles_file, project_dir, settings)
 
 
-def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path, project_dir: Path,
-               settings: Settings) -> Target:
+def _to_target(
+    out: dict[str, Any],
+    profile: str,
+    name: str,
+    profiles_file: Path,
+    project_dir: Path,
+    settings: Settings,
+) -> Target:
     kind = str(out.get("type") or "")
     where = f"profile {profile!r}, target {name!r} in {profiles_file}"
     if kind not in SUPPORTED_TYPES:
@@ -231,9 +274,18 @@ def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path
         if database is None and raw_path != ":memory:":
             database = path.stem
         schema = rest.pop("schema", None)
-        return Target(kind, name, profile, profiles_file, path=path, configured_path=raw_path,
-                      database=database and str(database), schema=schema and str(schema), extra=rest,
-                      settings=settings)
+        return Target(
+            kind,
+            name,
+            profile,
+            profiles_file,
+            path=path,
+            configured_path=raw_path,
+            database=database and str(database),
+            schema=schema and str(schema),
+            extra=rest,
+            settings=settings,
+        )
     # an empty value (env_var('X', '')) means "not set", as it does for dbt-snowflake
     values = {k: (None if rest.get(k) == "" else rest.get(k)) for k in _SNOWFLAKE_KEYS}
     for k in _SNOWFLAKE_KEYS:
@@ -243,4 +295,13 @@ def _to_target(out: dict[str, Any], profile: str, name: str, profiles_file: Path
     if values["port"] is not None:
         values["port"] = int(values["port"])
     text = {k: (None if v is None else str(v)) for k, v in values.items() if k != "port"}
-    return Target(kind, name, profile, profiles_file, port=values["port"], extra=rest, settings=settings, **text)
+    return Target(
+        kind,
+        name,
+        profile,
+        profiles_file,
+        port=values["port"],
+        extra=rest,
+        settings=settings,
+        **text,
+    )

@@ -23,8 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lht.lazy import pa
-
 from lht.clock import as_utc, utcnow
 from lht.constants import (
     BATCH_ID_COLUMN,
@@ -41,6 +39,8 @@ from lht.constants import (
     WRITER_TABLES,
 )
 from lht.errors import InvalidNameError, WarehouseError
+from lht.lazy import pa
+from lht.names import check_identifier, check_object_name
 from lht.typemap import FieldSpec, arrow_type, sql_type, timestamp_sql_type, timestamp_type
 from lht.warehouse import snowflake_load
 from lht.warehouse.connection import Warehouse
@@ -48,8 +48,16 @@ from lht.warehouse.retype import stored_fields
 
 logger = logging.getLogger(__name__)
 
-KINDS = (KIND_RECORD, KIND_DELETED, KIND_FORMULA, KIND_FIELDS, KIND_FILTERED, KIND_PUSH_RESULT, KIND_MERGE_RESULT,
-         KIND_RUN)
+KINDS = (
+    KIND_RECORD,
+    KIND_DELETED,
+    KIND_FORMULA,
+    KIND_FIELDS,
+    KIND_FILTERED,
+    KIND_PUSH_RESULT,
+    KIND_MERGE_RESULT,
+    KIND_RUN,
+)
 _BATCH_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 _id_lock = threading.Lock()
@@ -78,7 +86,11 @@ def new_batch_id(floor: str | None = None) -> str:
         now = utcnow().replace(tzinfo=None)
         if floor:
             try:
-                now = max(now, datetime.strptime(floor.split("-")[0], _BATCH_FORMAT) + timedelta(microseconds=1))
+                now = max(
+                    now,
+                    datetime.strptime(floor.split("-")[0], _BATCH_FORMAT)
+                    + timedelta(microseconds=1),
+                )
             except ValueError:
                 logger.warning("Ignoring a malformed stored batch id %r", floor)
         if _last_batch_time is not None and now <= _last_batch_time:
@@ -126,8 +138,12 @@ def ensure_table(wh: Warehouse, object_name: str, fields: Sequence[FieldSpec]) -
         missing = [(c, t) for c, t in wanted if c.lower() not in known]
         if missing:
             for c, t in missing:
-                _ddl(wh, table, "ALTER TABLE ADD COLUMN",
-                     f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {wh.quote(c)} {t}")
+                _ddl(
+                    wh,
+                    table,
+                    "ALTER TABLE ADD COLUMN",
+                    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {wh.quote(c)} {t}",
+                )
             logger.info("Added columns %s to %s", ", ".join(c for c, _ in missing), table)
         if missing or not known:
             wh.type_cache.pop(name, None)
@@ -162,7 +178,9 @@ def _align(data: pa.Table, fields: Sequence[FieldSpec], object_name: str) -> pa.
             ) from exc
         names.append(f.name)
     if len({n.lower() for n in names}) != len(names):
-        raise InvalidNameError(f"The {object_name} batch names a column twice (ignoring case): {names}")
+        raise InvalidNameError(
+            f"The {object_name} batch names a column twice (ignoring case): {names}"
+        )
     return pa.Table.from_arrays(arrays, names=names)
 
 
@@ -213,8 +231,16 @@ def write_batch(
     return WriteResult(object_name, table, batch_id, n)
 
 
-def insert_rows(wh: Warehouse, name: str, fields: Sequence[FieldSpec], rows: Sequence[Sequence[object]], *,
-                kind: str, extracted_at: datetime, newest_batch: str | None) -> WriteResult:
+def insert_rows(
+    wh: Warehouse,
+    name: str,
+    fields: Sequence[FieldSpec],
+    rows: Sequence[Sequence[object]],
+    *,
+    kind: str,
+    extracted_at: datetime,
+    newest_batch: str | None,
+) -> WriteResult:
     """Append ``rows`` (Python values in ``fields``' order) to the loader's own table ``name``
     as one batch, in one INSERT with bind parameters, stamped as :func:`write_batch` stamps
     (datetimes to the millisecond, as Arrow stores them). ``newest_batch`` is the largest
@@ -222,7 +248,9 @@ def insert_rows(wh: Warehouse, name: str, fields: Sequence[FieldSpec], rows: Seq
     otherwise WarehouseError and nothing is written (:func:`write_batch` then creates them).
     """
     if name not in WRITER_TABLES:
-        raise ValueError(f"insert_rows writes the loader's own tables ({', '.join(WRITER_TABLES)}), not {name!r}")
+        raise ValueError(
+            f"insert_rows writes the loader's own tables ({', '.join(WRITER_TABLES)}), not {name!r}"
+        )
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     table = _table_of(wh, name)
@@ -238,11 +266,19 @@ def insert_rows(wh: Warehouse, name: str, fields: Sequence[FieldSpec], rows: Seq
 
     stamps = [f.sf_type == "datetime" for f in fields]
     batch_id = new_batch_id(newest_batch)
-    marks = ", ".join([*(f"CAST(? AS {ts})" if s else "?" for s in stamps), "?", f"CAST(? AS {ts})", "?"])
-    cols = ", ".join(wh.quote(c) for c in [*(f.name for f in fields), BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN,
-                                            KIND_COLUMN])
-    values = [v for row in rows for v in [*(bind(x) for x in row), batch_id, bind(extracted_at), kind]]
-    wh.execute(f"INSERT INTO {table} ({cols}) VALUES " + ", ".join(f"({marks})" for _ in rows), values)
+    marks = ", ".join(
+        [*(f"CAST(? AS {ts})" if s else "?" for s in stamps), "?", f"CAST(? AS {ts})", "?"]
+    )
+    cols = ", ".join(
+        wh.quote(c)
+        for c in [*(f.name for f in fields), BATCH_ID_COLUMN, EXTRACTED_AT_COLUMN, KIND_COLUMN]
+    )
+    values = [
+        v for row in rows for v in [*(bind(x) for x in row), batch_id, bind(extracted_at), kind]
+    ]
+    wh.execute(
+        f"INSERT INTO {table} ({cols}) VALUES " + ", ".join(f"({marks})" for _ in rows), values
+    )
     logger.debug("Wrote %d %s rows to %s as batch %s", len(rows), kind, table, batch_id)
     return WriteResult(name, table, batch_id, len(rows))
 
