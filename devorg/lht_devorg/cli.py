@@ -47,8 +47,8 @@ def export_lines(org: object) -> list[str]:
         "REQUESTS_CA_BUNDLE": token["REQUESTS_CA_BUNDLE"],
         "SF_LOGIN_URL": org.env("password")["SF_LOGIN_URL"],  # type: ignore[attr-defined]
         "NODE_EXTRA_CA_CERTS": org.ca_path,  # type: ignore[attr-defined]  # jsforce, sf
-        "LHT_DEVORG_ADMIN_TOKEN": org.admin_token,
-    }  # type: ignore[attr-defined]
+        "LHT_DEVORG_ADMIN_TOKEN": org.admin_token,  # type: ignore[attr-defined]
+    }
     lines = [f"export {key}={shlex.quote(value)}" for key, value in active.items()]
     for flow in ("auth_url", "refresh_token", "password", "client_credentials", "jwt"):
         own = {k: v for k, v in org.env(flow).items() if k not in active}  # type: ignore[attr-defined]

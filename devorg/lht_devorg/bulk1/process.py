@@ -85,13 +85,13 @@ def _rows(engine: Any, job: Any, body: bytes) -> list[dict | OrgError]:
         return list(records)
     out: list[dict | OrgError] = []
     checked: dict[tuple[str, ...], list[dict | None]] = {}
-    for header, cells in formats.xml_rows(body):
-        key = tuple(header)
+    for names, values in formats.xml_rows(body):
+        key = tuple(names)
         if key not in checked:
             checked[key] = runner.header_fields(
-                schema, obj, header, job.operation, job.external_id_field
+                schema, obj, names, job.operation, job.external_id_field
             )
-        out.append(runner.row_values(header, checked[key], cells))
+        out.append(runner.row_values(names, checked[key], values))
     return out
 
 

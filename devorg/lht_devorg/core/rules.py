@@ -136,7 +136,7 @@ def duplicate_errors(
         [names],
     ).fetchall():
         found.setdefault((name, site), []).append(rid)
-    errors = {}
+    errors: dict[int, OrgError] = {}
     for i, key in keys.items():
         matches = [m for m in found.get(key, []) if m != writes[i][0]]
         if matches:

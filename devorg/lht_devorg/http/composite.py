@@ -42,7 +42,11 @@ ROLLED_BACK = {
 
 
 def _error(exc: OrgError, version: str = "62.0") -> dict[str, Any]:
-    error = {"statusCode": exc.error_code, "message": exc.message, "fields": list(exc.fields or [])}
+    error: dict[str, Any] = {
+        "statusCode": exc.error_code,
+        "message": exc.message,
+        "fields": list(exc.fields or []),
+    }
     if isinstance(exc, DuplicateError):
         error["duplicateResult"] = exc.duplicate_result(version)
     return error

@@ -154,8 +154,8 @@ class OrgApp:
             status, payload = self.admin.handle(method, path, req.headers, body)
             return _send(Reply(status, payload))
         if method == "POST" and path.rstrip("/") == "/services/oauth2/token":
-            answer = self.auth.oauth_token(body, req.headers.get("Authorization"))
-            return _send(Reply(answer.status, answer.body, answer.content_type))
+            granted = self.auth.oauth_token(body, req.headers.get("Authorization"))
+            return _send(Reply(granted.status, granted.body, granted.content_type))
         if method == "GET" and path.rstrip("/") == "/services/oauth2/authorize":
             went = self.auth.authorize(params)
             if went.status == 302:
@@ -164,8 +164,8 @@ class OrgApp:
                 )
             return _send(Reply(went.status, went.page.encode(), "text/html;charset=UTF-8"))
         if method in ("GET", "POST") and path.rstrip("/") == "/services/oauth2/revoke":
-            answer = self.auth.revoke(body if method == "POST" else b"", params)
-            return _send(Reply(answer.status, answer.body, answer.content_type))
+            revoked = self.auth.revoke(body if method == "POST" else b"", params)
+            return _send(Reply(revoked.status, revoked.body, revoked.content_type))
         soap = re.fullmatch(r"/services/Soap/u/(\d+\.\d+)(?:/.*)?", path)
         if method == "POST" and soap and operation(body) == "merge":
             return self._soap(req, Call(method, path, soap.group(1), params, req.headers, body))

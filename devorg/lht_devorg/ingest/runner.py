@@ -32,7 +32,7 @@ from ..core import batchwrite, validate
 from ..core.rules import WriteRules
 from ..errors import OrgError
 from . import colwise, csvparse, locks, updategroup, upsertcols
-from .results import RESULT_NAMES, ResultFiles
+from .results import RESULT_NAMES, ChunkResults, ResultFiles
 
 __all__ = ["CHUNK_ROWS", "RESULT_NAMES", "JobFailed", "ResultFiles", "process"]
 
@@ -320,7 +320,7 @@ def _write_chunk(
     chunk: list,
     before_row: Callable[[dict], None] | None,
     rules: _Rules,
-) -> list[batchwrite.RowResult]:
+) -> list[batchwrite.RowResult] | ChunkResults:
     """One chunk (rows, or Arrow columns) written: column-wise when it can be, else row by row."""
     obj = engine.schema.require(job.object_name)
     if rules.generic:

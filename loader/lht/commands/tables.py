@@ -266,7 +266,7 @@ def prune_table(results: Sequence[Any], dry_run: bool) -> Table:
 def push_table(report: Any) -> Table:
     """Per push: the row counts (or, dry, what would be sent), API calls and seconds."""
     if report.dry_run:
-        numbers = (
+        numbers: tuple[str, ...] = (
             "considered",
             "would insert",
             "would update",
@@ -335,7 +335,7 @@ def push_lines(report: Any) -> list[str]:
 def merge_table(report: Any) -> Table:
     """Per merge model: rows, already merged, sent (or, dry, to merge), merged, failed, API calls."""
     if report.dry_run:
-        numbers = ("rows", "already merged", "to merge", "requests", "API calls")
+        numbers: tuple[str, ...] = ("rows", "already merged", "to merge", "requests", "API calls")
         rows = [
             (
                 r.name,

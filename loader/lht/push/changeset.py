@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -299,7 +299,7 @@ def rows_to_send(wh: Warehouse, changes: ChangeSet) -> int:
 
 def stream_changes(
     wh: Warehouse, changes: ChangeSet, batch_rows: int, parents: Sequence[str] = ()
-) -> Iterator[pa.RecordBatch]:
+) -> Generator[pa.RecordBatch, None, None]:
     """The rows to send, ordered by key (a stable order; nothing is paged by LIMIT/OFFSET),
     rows with key problems first (NULL keys, then duplicates): when the first row has one,
     the push is refused. ``parents`` (the model's lookup columns, as stored) order the rows

@@ -123,8 +123,8 @@ class PushRun:
             key_value=key,
             operation=operation,
             success=success,
-            **kw,
-        )  # type: ignore[arg-type]
+            **kw,  # type: ignore[arg-type]
+        )
 
     def record(self, results: list[PushResult]) -> None:
         """Write results and count them in the report."""

@@ -189,8 +189,8 @@ def wait_for_ingest_job(
         kind="ingest",
         fail=False,
         expected_records=rows,
-        **INGEST_POLLS,
-    )  # type: ignore[arg-type]
+        **INGEST_POLLS,  # type: ignore[arg-type]
+    )
 
 
 def stream_results(client: SalesforceClient, job_id: str, which: str) -> Iterator[bytes]:

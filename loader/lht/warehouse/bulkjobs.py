@@ -188,5 +188,5 @@ class BulkJobStore:
 
 def _row(values: tuple) -> JobRow:
     return JobRow(
-        **{c: (_time(v) if c in _TIMES else v) for c, v in zip(COLUMNS, values, strict=True)}
+        **{c: (_time(v) if c in _TIMES else v) for c, v in zip(COLUMNS, values, strict=True)}  # type: ignore[arg-type]
     )

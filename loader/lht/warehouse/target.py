@@ -303,5 +303,5 @@ def _to_target(
         port=values["port"],
         extra=rest,
         settings=settings,
-        **text,
+        **text,  # type: ignore[arg-type]
     )
