@@ -32,7 +32,7 @@ def engine_name() -> str:
 
 
 def _assert_nothing_written(ws: Workspace) -> None:
-    """No staging table of an object, no state row, no push result (lht's empty bookkeeping
+    """No staging table of an object, no state row, no push result, no Bulk job (lht's empty bookkeeping
     tables may exist, and the run history records the failed run)."""
     tables = staging_tables(ws) - {
         "_lht_lock",
@@ -40,11 +40,13 @@ def _assert_nothing_written(ws: Workspace) -> None:
         "_lht_describe",
         "_lht_runs",
         "_lht_push_results",
+        "_lht_bulk_jobs",
     }
     assert not tables, f"a failed run wrote to the warehouse: {sorted(tables)}"
     assert not state_rows(ws), "a failed run saved state"
-    if "_lht_push_results" in staging_tables(ws):
-        assert ws.query("select count(*) from salesforce_staging._lht_push_results")[1][0][0] == 0
+    for empty in ("_lht_push_results", "_lht_bulk_jobs"):
+        if empty in staging_tables(ws):
+            assert ws.query(f"select count(*) from salesforce_staging.{empty}")[1][0][0] == 0
 
 
 @pytest.mark.parametrize(
