@@ -30,8 +30,8 @@ def test_a_budget_reached_mid_bulk_push_is_settled_by_the_next_push(pws: PushWor
     p.model("push_scores", SCORES, object="Account", operation="update")
     p.build()
     stopped = p.push(
-        env={**BULK, "LHT_API_BUDGET": "3"}, code=1
-    )  # create, upload, close; then no poll
+        env={**BULK, "LHT_API_BUDGET": "4"}, code=1
+    )  # the Bulk allowance (/limits), create, upload, close; then no poll
     assert "API budget" in (p.result(stopped, "push_scores")["error"] or "")
     jobs_before = [
         path
