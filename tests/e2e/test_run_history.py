@@ -178,9 +178,9 @@ def test_a_run_refused_before_it_starts_writes_its_run_row_alone(
     from lht.warehouse.target import load_target
 
     ws = workspace
-    for name in ("LHT_DUCKDB_PATH",):  # the target as the workspace's runs see it
-        if name in ws.env:
-            monkeypatch.setenv(name, ws.env[name])
+    monkeypatch.chdir(
+        ws.root
+    )  # the target as the workspace's runs see it (a DuckDB path is relative)
     ws.sync("Account")
     bad = ws.sync("Account", extra_env={"LHT_API_BUDGET": "lots"}, check=False)
     assert bad.returncode == 2
@@ -204,9 +204,7 @@ def test_a_run_refused_before_it_starts_writes_its_run_row_alone(
         assert held.returncode == 3
     later = ws.sync("Account").report  # on DuckDB the held file kept the refusal aside until now
     if ws.engine == "duckdb":
-        assert not list(Path(ws.env["LHT_DUCKDB_PATH"]).parent.glob("*runs-pending*")), (
-            "the spool was left"
-        )
+        assert not list(ws.duckdb_path.parent.glob("*runs-pending*")), "the spool was left"
     refusals = sorted(_refusals(ws), key=lambda r: r["started_at"])
     assert [(r["command"], r["exit_code"]) for r in refusals] == [
         ("sync", 2),
@@ -250,4 +248,4 @@ def test_a_run_refused_before_it_starts_writes_its_run_row_alone(
 def test_a_refusal_creates_no_warehouse(small_org: DevOrg, tmp_path: Path) -> None:
     ws = make_workspace("duckdb", tmp_path, small_org)
     assert ws.sync(extra_env={"LHT_API_BUDGET": "lots"}, check=False).returncode == 2
-    assert not Path(ws.env["LHT_DUCKDB_PATH"]).exists()
+    assert not ws.duckdb_path.exists()

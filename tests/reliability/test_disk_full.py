@@ -85,7 +85,7 @@ def test_a_full_disk_fails_the_object_saying_disk_full_and_the_next_run_loads_it
     temp.mkdir()
     rest = {"LHT_REST_MAX_ROWS": "100000", "TMPDIR": str(temp)}  # REST pages: no spooled page files
     if engine_name == "duckdb":
-        database = Path(ws.env["LHT_DUCKDB_PATH"])
+        database = ws.duckdb_path
         run = sync_limited(ws, database.stat().st_size + 64 * 1024, "Account", extra_env=rest)
         where = str(database)
     else:
@@ -115,7 +115,7 @@ def test_a_full_disk_while_saving_bulk_pages_names_the_temporary_directory(
     ws.sync("User")
     temp = tmp_path / "tmp"
     temp.mkdir()
-    database = Path(ws.env.get("LHT_DUCKDB_PATH", tmp_path / "none"))
+    database = ws.duckdb_path if ws.engine == "duckdb" else tmp_path / "none"
     room = (
         database.stat().st_size if database.exists() else 0
     ) + 512 * 1024  # a page of 5,000 rows is ~3 MB

@@ -67,7 +67,7 @@ class Holder:
 def typed_ws(small_org: DevOrg, tmp_path: Path) -> Workspace:
     """A DuckDB workspace whose database is the profile's default ``lht.duckdb`` in its root."""
     ws = make_workspace("duckdb", tmp_path, small_org)
-    del ws.env["LHT_DUCKDB_PATH"]
+    assert "LHT_DUCKDB_PATH" not in ws.env and ws.duckdb_path == ws.root / "lht.duckdb"
     return ws
 
 
@@ -128,7 +128,6 @@ def test_sync_with_wait_waits_for_the_holder_then_syncs(
             proc.kill()
     assert proc.returncode == 0, err[-3000:]
     assert "Every object synced" in out
-    typed_ws.env["LHT_DUCKDB_PATH"] = str(typed_ws.root / "lht.duckdb")  # for the check below only
     assert staged_count(typed_ws, "account") == 60
 
 
