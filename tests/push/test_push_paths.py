@@ -41,6 +41,10 @@ def _user_env(p: PushWorkspace, **extra: str) -> dict[str, str]:
     """The workspace's environment without the test-only target path (dbt's default: the
     project's target/)."""
     env = {k: v for k, v in p.ws.env.items() if k != "DBT_TARGET_PATH"}
+    # the warehouse as an absolute path: these tests run lht from other directories, where
+    # the profile's relative `lht.duckdb` would be another file (as it would be for dbt)
+    if p.ws.engine == "duckdb":
+        env["LHT_DUCKDB_PATH"] = str(p.ws.duckdb_path)
     return {**env, "LHT_RETRY_BACKOFF": "0.05", **extra}
 
 
@@ -152,6 +156,10 @@ def test_push_starts_no_process_and_needs_no_dbt(
         "LHT_TEST_SPAWNS": str(spawns),
         "LHT_RETRY_BACKOFF": "0.05",
     }
+    # lht runs from fake_bin, where the profile's relative `lht.duckdb` would be another file
+    # than the one dbt built into (the workspace root): name that file absolutely
+    if p.ws.engine == "duckdb":
+        env["LHT_DUCKDB_PATH"] = str(p.ws.duckdb_path)
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     args = [
