@@ -78,9 +78,13 @@ def _fresh_copy(dest: Path) -> Path:
             shutil.copy2(source, dest / name)
     venv = Path(sys.prefix)
     (dest / ".venv").symlink_to(venv)
-    stamp = venv / ".lht-installed"
-    if stamp.exists():  # installed: `make install` in the copy has nothing to do
-        os.utime(dest / "pyproject.toml", (stamp.stat().st_mtime - 1,) * 2)
+    # installed (the suite runs in it, dev extras included): `make install` in the copy has
+    # nothing to do, so it never installs the temporary copy into the suite's own venv
+    for name in (".lht-installed", ".lht-dev-installed"):
+        (venv / name).touch(exist_ok=True)
+    stamped = (venv / ".lht-installed").stat().st_mtime
+    for name in ("pyproject.toml", "devorg/pyproject.toml"):
+        os.utime(dest / name, (stamped - 1,) * 2)
     return dest
 
 
