@@ -24,19 +24,8 @@ from .render import compound_key
 
 __all__ = ["BULK_UNSUPPORTED", "Column", "Plan", "TEXT_TYPES", "plan", "q"]
 
-TEXT_TYPES = {
-    "id",
-    "reference",
-    "string",
-    "textarea",
-    "picklist",
-    "multipicklist",
-    "combobox",
-    "email",
-    "phone",
-    "url",
-    "encryptedstring",
-}
+#: the field types SOQL compares as text: the conditions' own set, one definition
+TEXT_TYPES = conditions.TEXT_TYPES
 NUMBER_TYPES = {"int", "long", "double", "currency", "percent"}
 _NO_SUCH_OBJECT = (
     "sObject type '{name}' is not supported. If you are attempting to use a custom "
